@@ -1,0 +1,70 @@
+/**
+ * The one catalogue of error codes. Each code has a default title, a fix sentence (imperative, naming a
+ * command or an edit) and the exit code a command returns when this is why it fails.
+ */
+import type { Severity } from "./issue.js";
+
+interface CodeDef {
+  title: string;
+  fix: string;
+  exit: number;
+  severity: Severity;
+}
+
+const def = (title: string, fix: string, exit = 1, severity: Severity = "error"): CodeDef => ({ title, fix, exit, severity });
+
+export const CODES = {
+  // reading and parsing
+  FILE_TOO_LARGE: def("file is larger than the size cap", "Split the file or raise bus.max_file_bytes in consensus.yaml."),
+  FILE_EMPTY: def("file is empty", "Write the whole document, to a temporary name first, then rename it into place."),
+  FILE_BINARY: def("file holds binary data (a NUL byte)", "Drop a UTF-8 text file (JSON, YAML or Markdown)."),
+  FILE_NOT_UTF8: def("file is not valid UTF-8", "Save the file as UTF-8."),
+  FILE_BOM: def("file starts with a byte-order mark; it was ignored", "Save the file as UTF-8 without BOM.", 0, "warning"),
+  FILE_UNREADABLE: def("file could not be read", "Check the file's permissions and that it still exists."),
+  JSON_SYNTAX: def("file is not valid JSON", "Fix the JSON syntax at the position shown (a linter such as `jq . FILE` points at it)."),
+  YAML_SYNTAX: def("file is not valid YAML", "Fix the YAML syntax at the line shown."),
+  DUPLICATE_KEY: def("a key appears twice in one object", "Keep one of the two keys."),
+  TOO_DEEP: def("document nests too deeply", "Flatten the document; no artifact needs more than 64 levels."),
+  TOO_MANY_NODES: def("document expands to too many values (an alias bomb?)", "Remove the YAML aliases (*name) or shrink the document."),
+  FORBIDDEN_KEY: def("key is not allowed (prototype pollution guard)", "Rename the key; __proto__, constructor and prototype are never accepted."),
+  NOT_AN_OBJECT: def("document is not an object", "Make the top level a mapping (YAML) or an object (JSON)."),
+  // schema
+  SCHEMA: def("does not match the schema", "Edit the field as shown; `consensus validate FILE` lists every problem at once."),
+  NORMALISED: def("value was normalised", "Write the value in its canonical form next time.", 0, "warning"),
+  UNKNOWN_FIELD: def("field is not part of the schema", "Remove the field or check its spelling.", 0, "warning"),
+  // paths and layout
+  UNSAFE_PATH: def("path is not allowed", "Use plain names: no '..', no absolute paths, no control characters, no links leaving the root."),
+  SYMLINK_OUTSIDE: def("symbolic link points outside the root", "Copy the file into the folder instead of linking to it."),
+  BAD_EPIC_ID: def("epic id is not valid", "Use an id matching ^[A-Za-z][A-Za-z0-9_-]{0,63}$, such as EP-001."),
+  BAD_ROLE: def("role name is not valid", "Use a role named in consensus.yaml (roles:)."),
+  UNKNOWN_ARTIFACT: def("file is not an artifact of any stage", "Name the file after an artifact in consensus.yaml (stages[].artifacts)."),
+  EPIC_FOLDER_MISMATCH: def("epic folder and epic_id disagree", "Move the file to artifacts/<epic_id>/ or fix epic_id."),
+  AMBIGUOUS_EPIC: def("cannot tell which epic the file belongs to", "Drop it in the per-epic layout: artifacts/<EPIC>/<file>."),
+  // pipeline rules
+  UNKNOWN_EPIC: def("epic is not known", "Start it with `consensus start EPIC --title T`, or check the epic id."),
+  EPIC_EXISTS: def("epic already exists", "Pick another id, or see it with `consensus status EPIC`."),
+  EPIC_CLOSED: def("epic is no longer in progress", "See `consensus status EPIC`; an escalated epic needs `consensus override` or `consensus cancel`."),
+  WRONG_ITERATION: def("iteration is not the epic's current iteration", "Write the current iteration (see `consensus status EPIC`)."),
+  WRONG_STAGE: def("artifact does not belong to the epic's current stage", "Drop it when the epic is at its stage; `consensus status EPIC` shows where it is."),
+  STALE_FILE: def("file was written before the epic entered this stage", "Write the file again for the current iteration."),
+  WRONG_INBOX: def("message is in another role's inbox", "Move the file to messages/inbox/<to>/ or fix `to`."),
+  SELF_MESSAGE: def("message is from a role to itself", "Address the message to another role."),
+  UNKNOWN_ROLE: def("role is not configured", "Use a role listed under roles: in consensus.yaml."),
+  VETO_NOT_ALLOWED: def("role may not veto at this stage", "Only the roles under the stage's vetoes: in consensus.yaml may veto it."),
+  REPLAYED_MESSAGE: def("message id was already used", "Give each message a new id (or omit id to use the content hash)."),
+  NOT_ESCALATED: def("epic is not escalated", "override applies to escalated epics; use approve or veto for one in progress."),
+  BAD_STAGE: def("stage is not configured", "Use a stage id from consensus.yaml."),
+  REASON_REQUIRED: def("a reason is required", "Pass --reason \"why\"."),
+  // config and state
+  CONFIG_INVALID: def("consensus.yaml is not valid", "Fix the config as shown; `consensus validate consensus/consensus.yaml` checks it."),
+  CONFIG_MISSING: def("no consensus.yaml in the root", "Run `consensus init` or pass --root DIR."),
+  STATE_CORRUPT: def("state file could not be used", "Nothing to do: it is rebuilt from the decision log.", 0, "warning"),
+  LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),
+  LOG_LINE_INVALID: def("decision log line is not a valid entry", "Append entries as one complete JSON line each (see PROTOCOL §7)."),
+  LOCK_HELD: def("another daemon holds the root", "Stop the other daemon, or run commands against it; it already watches this root.", 1),
+  NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
+  USAGE: def("command line is not valid", "See `consensus --help`.", 2),
+  INTERNAL: def("internal error", "Report this with the log output; nothing was committed for the input in hand.", 70),
+} as const satisfies Record<string, CodeDef>;
+
+export type Code = keyof typeof CODES;

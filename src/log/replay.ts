@@ -1,0 +1,29 @@
+/**
+ * The state is a fold of the log: each daemon transaction's last entry carries the epic's state after
+ * it (`state`) and the input it consumed (`input`). Replaying is therefore trivial and does not depend
+ * on the machine's code or the config in force today — the log is the record of truth. Pure.
+ */
+import type { Epic, LogEntry } from "../schemas/types.gen.js";
+
+export interface View {
+  seq: number;
+  hash: string;
+  epics: Map<string, Epic>;
+  /** Inputs already consumed (path@sha256 …): processed once per content, across restarts. */
+  processed: Set<string>;
+  /** Message ids already used (replays are rejected). */
+  messageIds: Set<string>;
+}
+
+export const emptyView = (): View => ({ seq: 0, hash: "0".repeat(64), epics: new Map(), processed: new Set(), messageIds: new Set() });
+
+export function applyEntry(view: View, e: LogEntry): void {
+  if (e.seq !== undefined) view.seq = e.seq;
+  if (e.hash !== undefined) view.hash = e.hash;
+  if (e.state) view.epics.set(e.state.epic_id, e.state);
+  if (e.input) view.processed.add(e.input);
+  if (e.decision === "message_accepted") {
+    const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
+    if (typeof id === "string") view.messageIds.add(id);
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * decide(world, input, now) → the decisions for one input, as log-entry drafts, plus the epic's new
+ * state. Pure: the world (config, machine, current epics, used message ids) and the time come in as
+ * arguments; nothing is written. The daemon makes the drafts durable first and derives effects from
+ * the committed entries afterwards (effects.ts), so a crash in between is repaired by re-running them.
+ */
+import { transition } from "xstate";
+import type { Pipeline } from "../config/pipeline.js";
+import { errorsOf, issue, warningsOf, type Issue } from "../errors/issue.js";
+import type { Epic } from "../schemas/types.gen.js";
+import type { Envelope } from "../schemas/interpret.js";
+export type { Envelope };
+import { EPIC_ID } from "../config/names.js";
+import { newEpic } from "./epic-context.js";
+import { stateValueOf, type EpicMachine } from "./epic-machine.js";
+import type { MachineEvent, Note } from "./events.js";
+
+export interface World {
+  readonly pipeline: Pipeline;
+  readonly machine: EpicMachine;
+  epic(id: string): Epic | undefined;
+  /** Epics in progress whose current stage expects this artifact file name. */
+  epicsAwaiting(file: string): Epic[];
+  messageIdUsed(id: string): boolean;
+}
+
+export interface Draft {
+  decision: string;
+  epic_id?: string;
+  iteration?: number;
+  details: Record<string, unknown>;
+}
+
+export type Decision =
+  | { kind: "commit"; drafts: Draft[]; epic?: Epic; messageId?: string }
+  /** Not for now: an artifact for a later stage, or an epic-less file older than the stage. Not marked processed. */
+  | { kind: "defer"; reason: string }
+  /** A command that cannot be applied: nothing is logged, the person sees the issues. */
+  | { kind: "refuse"; issues: Issue[] };
+
+export interface ArtifactInput {
+  type: "artifact";
+  /** Path relative to the root, with forward slashes. */
+  file: string;
+  /** The artifact's file name (plan.json …). */
+  name: string;
+  /** The per-epic folder it was dropped in, if any. */
+  folder?: string;
+  sha256: string;
+  /** Parsed, normalised document (absent when it did not parse). */
+  doc?: unknown;
+  issues: Issue[];
+  mtime: string;
+}
+
+export interface MessageInput {
+  type: "message";
+  file: string;
+  inbox: string;
+  sha256: string;
+  doc?: Envelope;
+  issues: Issue[];
+}
+
+export type CommandInput =
+  | { type: "start"; epic_id: string; title: string; by: string }
+  | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
+  | { type: "cancel"; epic_id: string; reason: string; by: string };
+
+export type Input = ArtifactInput | MessageInput | CommandInput;
+
+export function decide(world: World, input: Input, now: string): Decision {
+  switch (input.type) {
+    case "artifact":
+      return decideArtifact(world, input, now);
+    case "message":
+      return decideMessage(world, input, now);
+    default:
+      return decideCommand(world, input, now);
+  }
+}
+
+/** Feeds events through the machine; returns the decisions it noted and the resulting epic state. */
+export function run(world: World, epic: Epic, events: MachineEvent[]): { notes: Note[]; epic: Epic } {
+  let snapshot = world.machine.resolveState({ value: stateValueOf(epic), context: epic });
+  const notes: Note[] = [];
+  for (const event of events) {
+    const [next, actions] = transition(world.machine, snapshot, event);
+    for (const a of actions) {
+      if (a.type !== "note") continue;
+      const n = a.params as Note;
+      if (n.decision) notes.push(n);
+    }
+    snapshot = next;
+  }
+  return { notes, epic: snapshot.context };
+}
+
+function commit(epicBefore: Epic | undefined, first: Draft[], world: World, events: MachineEvent[], extra: Partial<Decision> = {}): Decision {
+  if (!epicBefore) return { kind: "commit", drafts: first, ...extra } as Decision;
+  const { notes, epic } = run(world, epicBefore, events);
+  // Each note carries the iteration it happened in: a veto's rework bumps it mid-way.
+  const drafts = [...first];
+  let iteration = epicBefore.iteration;
+  for (const n of notes) {
+    if (n.iteration !== undefined) iteration = n.iteration;
+    drafts.push({ decision: n.decision, epic_id: epic.epic_id, iteration, details: n.details });
+  }
+  return { kind: "commit", drafts, epic, ...extra } as Decision;
+}
+
+function reject(decision: "artifact_rejected" | "message_rejected", file: string, sha256: string, issues: Issue[], author: string | undefined, epic?: Epic, epicId?: string): Decision {
+  const details: Record<string, unknown> = { file, sha256, errors: errorsOf(issues).map(slim) };
+  const warnings = warningsOf(issues);
+  if (warnings.length) details.warnings = warnings.map(slim);
+  if (author) details.author = author;
+  const draft: Draft = { decision, details };
+  const id = epic?.epic_id ?? epicId;
+  if (id !== undefined && EPIC_ID.test(id)) draft.epic_id = id;
+  if (epic) draft.iteration = epic.iteration;
+  return { kind: "commit", drafts: [draft] };
+}
+
+/** An Issue as it goes into the log and notices: without the file (the entry names it once). */
+export function slim(i: Issue): Omit<Issue, "file"> {
+  const { file: _f, ...rest } = i;
+  return rest;
+}
+
+function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
+  const { pipeline } = world;
+  const stage = pipeline.stageOfArtifact(a.name);
+  const author = stage?.owner;
+  const doc = (a.doc ?? {}) as Record<string, unknown>;
+  const docEpic = typeof doc.epic_id === "string" ? doc.epic_id : undefined;
+  const known = (id: string | undefined) => (id !== undefined ? world.epic(id) : undefined);
+  const rej = (issues: Issue[], epic?: Epic) => reject("artifact_rejected", a.file, a.sha256, [...issues, ...warningsOf(a.issues)], author, epic, epic ? undefined : (a.folder ?? docEpic));
+
+  if (!stage) return rej([issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })]);
+  if (errorsOf(a.issues).length > 0) return rej(a.issues, known(a.folder ?? docEpic));
+
+  if (a.folder !== undefined && docEpic !== undefined && a.folder !== docEpic) {
+    return rej([issue("EPIC_FOLDER_MISMATCH", { message: `file is in artifacts/${a.folder}/ but its epic_id is "${docEpic}"`, path: "/epic_id", expected: a.folder, found: docEpic })], known(a.folder));
+  }
+  let epic: Epic | undefined;
+  let epicId = a.folder ?? docEpic;
+  if (epicId === undefined) {
+    const waiting = world.epicsAwaiting(a.name);
+    if (waiting.length === 0) return rej([issue("AMBIGUOUS_EPIC", { message: `no epic is waiting for ${a.name}`, expected: "one epic at a stage that needs this file", found: "none" })]);
+    if (waiting.length > 1) return rej([issue("AMBIGUOUS_EPIC", { message: `${waiting.length} epics are waiting for ${a.name}`, expected: "exactly one", found: waiting.map((e) => e.epic_id).join(", ") })]);
+    epic = waiting[0]!;
+    epicId = epic.epic_id;
+  } else epic = world.epic(epicId);
+  if (!epic) return rej([issue("UNKNOWN_EPIC", { message: `epic "${epicId}" is not known`, path: docEpic ? "/epic_id" : "", found: epicId })]);
+  if (epic.status !== "in_progress") return rej([issue("EPIC_CLOSED", { message: `epic ${epic.epic_id} is ${epic.status}`, expected: "an epic in progress", found: epic.status })], epic);
+
+  const here = pipeline.stage(epic.stage)!;
+  if (stage.index < here.index) {
+    return rej([issue("WRONG_STAGE", { message: `${a.name} belongs to stage ${stage.id}, which epic ${epic.epic_id} has passed; it is at ${here.id}`, expected: `an artifact of stage ${here.id}: ${here.artifacts.join(", ")}`, found: a.name })], epic);
+  }
+  if (typeof doc.iteration === "number" && doc.iteration !== epic.iteration) {
+    return rej([issue("WRONG_ITERATION", { message: `iteration ${doc.iteration} is not epic ${epic.epic_id}'s current iteration ${epic.iteration}`, path: "/iteration", expected: String(epic.iteration), found: String(doc.iteration), fix: `Set "iteration": ${epic.iteration} and drop the file again.` })], epic);
+  }
+  if (stage.index > here.index) return { kind: "defer", reason: `${a.name} is for stage ${stage.id}; epic ${epic.epic_id} is at ${here.id}` };
+  if (typeof doc.iteration !== "number" && a.mtime < epic.stage_entered_at) {
+    return { kind: "defer", reason: `${a.file} was written before epic ${epic.epic_id} entered ${here.id} in iteration ${epic.iteration}` };
+  }
+
+  const accepted: MachineEvent = { type: "ARTIFACT", file: a.name, sha256: a.sha256, role: stage.owner, now };
+  const events: MachineEvent[] = [accepted];
+  if (a.name === "review.json" && doc.review_status !== "approved") {
+    const subject = `review_${String(doc.review_status)}`;
+    const findings = Array.isArray(doc.findings) ? (doc.findings as Array<Record<string, unknown>>) : [];
+    const worst = findings.find((f) => f.severity === "critical") ?? findings.find((f) => f.severity === "major") ?? findings[0];
+    const violation = typeof worst?.description === "string" ? worst.description : `review status ${String(doc.review_status)}`;
+    accepted.verdict = { subject, violation };
+    events.push({ type: "VETO", role: stage.owner, subject, blocking: true, violation, now });
+  }
+  const warnings = warningsOf(a.issues);
+  const decision = commit(epic, [], world, events);
+  if (decision.kind === "commit" && warnings.length) {
+    const accept = decision.drafts.find((d) => d.decision === "artifact_accepted");
+    if (accept) accept.details.warnings = warnings.map(slim);
+  }
+  if (decision.kind === "commit") {
+    const accept = decision.drafts.find((d) => d.decision === "artifact_accepted");
+    if (accept) accept.details.file = a.file;
+  }
+  return decision;
+}
+
+function decideMessage(world: World, m: MessageInput, now: string): Decision {
+  const { pipeline } = world;
+  const d = m.doc;
+  const author = d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined;
+  const epicIdOf = d && typeof d.epic_id === "string" ? d.epic_id : undefined;
+  const rej = (issues: Issue[], epic?: Epic) => reject("message_rejected", m.file, m.sha256, [...issues, ...warningsOf(m.issues)], author, epic, epic ? undefined : epicIdOf);
+  if (!d || errorsOf(m.issues).length > 0) return rej(m.issues, epicIdOf ? world.epic(epicIdOf) : undefined);
+
+  if (!pipeline.isRole(m.inbox)) return rej([issue("UNKNOWN_ROLE", { message: `messages/inbox/${m.inbox}/ is not the inbox of a configured role`, found: m.inbox, expected: pipeline.roles.join(", ") })]);
+  if (d.to !== m.inbox) return rej([issue("WRONG_INBOX", { message: `message to "${d.to}" is in ${m.inbox}'s inbox`, path: "/to", expected: m.inbox, found: d.to })]);
+  if (!pipeline.isRole(d.from)) return rej([issue("UNKNOWN_ROLE", { message: `sender "${d.from}" is not a configured role`, path: "/from", expected: pipeline.roles.join(", "), found: d.from })]);
+  if (!pipeline.isRole(d.to)) return rej([issue("UNKNOWN_ROLE", { message: `recipient "${d.to}" is not a configured role`, path: "/to", expected: pipeline.roles.join(", "), found: d.to })]);
+  if (d.from === d.to) return rej([issue("SELF_MESSAGE", { path: "/from", expected: `a role other than ${d.to}`, found: d.from })]);
+  const messageId = d.id ?? m.sha256;
+  if (world.messageIdUsed(messageId)) return rej([issue("REPLAYED_MESSAGE", { message: `message id "${messageId}" was already used`, path: d.id ? "/id" : "", found: messageId })]);
+  const epic = world.epic(d.epic_id);
+  if (!epic) return rej([issue("UNKNOWN_EPIC", { message: `epic "${d.epic_id}" is not known`, path: "/epic_id", found: d.epic_id })]);
+  if (epic.status !== "in_progress") return rej([issue("EPIC_CLOSED", { message: `epic ${epic.epic_id} is ${epic.status}`, found: epic.status })], epic);
+  if (d.iteration !== undefined && d.iteration !== epic.iteration) {
+    return rej([issue("WRONG_ITERATION", { message: `message is for iteration ${d.iteration}; epic ${epic.epic_id} is at iteration ${epic.iteration}`, path: "/iteration", expected: String(epic.iteration), found: String(d.iteration), fix: `Write iteration: ${epic.iteration} if the message still applies.` })], epic);
+  }
+  const stage = pipeline.stage(epic.stage)!;
+  if (d.type === "veto" && !stage.vetoes.includes(d.from)) {
+    return rej([issue("VETO_NOT_ALLOWED", { message: `${d.from} may not veto epic ${epic.epic_id} at stage ${stage.id}`, path: "/from", expected: stage.vetoes.length ? `one of ${stage.vetoes.join(", ")}` : "no role may veto this stage", found: d.from })], epic);
+  }
+  const accepted: Draft = {
+    decision: "message_accepted",
+    epic_id: epic.epic_id,
+    iteration: epic.iteration,
+    details: { file: m.file, sha256: m.sha256, message_id: messageId, type: d.type, from: d.from, to: d.to, ...(d.subject ? { subject: d.subject } : {}) },
+  };
+  const warnings = warningsOf(m.issues);
+  if (warnings.length) accepted.details.warnings = warnings.map(slim);
+  const content = d.content ?? {};
+  const events: MachineEvent[] = [];
+  if (d.type === "veto") {
+    const violation = [content.violation, content.specifics].filter((x) => typeof x === "string").join(": ");
+    events.push({ type: "VETO", role: d.from, subject: d.subject ?? "veto", blocking: content.blocking !== false, ...(violation ? { violation } : {}), now });
+  } else if (d.type === "approve") {
+    events.push({ type: "APPROVE", role: d.from, now, ...(d.subject ? { subject: d.subject } : {}) });
+  }
+  return commit(epic, [accepted], world, events, { messageId });
+}
+
+function decideCommand(world: World, c: CommandInput, now: string): Decision {
+  const refuse = (i: Issue): Decision => ({ kind: "refuse", issues: [i] });
+  if (!EPIC_ID.test(c.epic_id)) return refuse(issue("BAD_EPIC_ID", { found: JSON.stringify(c.epic_id) }));
+  const epic = world.epic(c.epic_id);
+  if (c.type === "start") {
+    if (epic) return refuse(issue("EPIC_EXISTS", { message: `epic ${c.epic_id} already exists (${epic.status}, stage ${epic.stage})`, found: c.epic_id }));
+    const first = world.pipeline.stages[0]!;
+    const fresh = newEpic(c.epic_id, c.title, first.id, now);
+    return {
+      kind: "commit",
+      epic: fresh,
+      drafts: [{ decision: "epic_started", epic_id: c.epic_id, iteration: 1, details: { title: c.title, by: c.by, stage: first.id, to: first.id, config_version: world.pipeline.version } }],
+    };
+  }
+  if (!epic) return refuse(issue("UNKNOWN_EPIC", { message: `epic "${c.epic_id}" is not known`, found: c.epic_id }));
+  if (!c.reason.trim()) return refuse(issue("REASON_REQUIRED"));
+  if (c.type === "cancel") {
+    if (epic.status === "promoted" || epic.status === "cancelled") return refuse(issue("EPIC_CLOSED", { message: `epic ${c.epic_id} is already ${epic.status}`, found: epic.status }));
+    return commit(epic, [], world, [{ type: "CANCEL", by: c.by, reason: c.reason, now }]);
+  }
+  if (epic.status !== "escalated") return refuse(issue("NOT_ESCALATED", { message: `epic ${c.epic_id} is ${epic.status}, not escalated`, found: epic.status }));
+  const to = c.to ?? epic.escalation?.stage ?? epic.stage;
+  if (to !== "promoted" && !world.pipeline.stage(to)) {
+    return refuse(issue("BAD_STAGE", { message: `--to "${to}" is not a stage`, expected: [...world.pipeline.stages.map((s) => s.id), "promoted"].join(", "), found: to }));
+  }
+  return commit(epic, [], world, [{ type: "OVERRIDE", by: c.by, reason: c.reason, to, now }]);
+}

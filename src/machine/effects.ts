@@ -1,0 +1,89 @@
+/**
+ * What must happen after an entry is durable, derived from the entry alone — so after a crash the
+ * daemon re-derives and re-runs them, and running one twice writes the same file twice. Pure.
+ */
+import type { Pipeline } from "../config/pipeline.js";
+import type { LogEntry } from "../schemas/types.gen.js";
+
+export type Effect =
+  | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
+  | { type: "notice"; role: string; name: string; notice: NoticeDoc }
+  /** The epic entered a stage: files for it that were dropped early may now be read. */
+  | { type: "rescan"; epic_id: string; stage: string };
+
+export interface NoticeDoc {
+  id: string;
+  from: "orchestrator";
+  to: string;
+  timestamp: string;
+  epic_id?: string;
+  iteration?: number;
+  type: "request" | "info";
+  subject: string;
+  content: Record<string, unknown>;
+}
+
+const pad = (n: number): string => String(n).padStart(8, "0");
+const baseName = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
+
+export function effectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
+  const d = (e.details ?? {}) as Record<string, unknown>;
+  const seq = e.seq ?? 0;
+  switch (e.decision) {
+    case "artifact_accepted":
+      return e.epic_id && e.iteration && typeof d.file === "string" && typeof d.sha256 === "string"
+        ? [{ type: "publish", epic_id: e.epic_id, iteration: e.iteration, file: baseName(d.file), sha256: d.sha256 }]
+        : [];
+    case "epic_started":
+    case "stage_advanced": {
+      const to = String(d.to);
+      const stage = pipeline.stage(to);
+      if (!stage || !e.epic_id) return [];
+      const rework = typeof d.reason === "string";
+      const subject = rework ? "rework_requested" : "stage_entered";
+      const vetoes = (e.state?.open_vetoes ?? []).map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, ...(v.violation ? { violation: v.violation } : {}) }));
+      const notice: NoticeDoc = {
+        id: `notice-${pad(seq)}`,
+        from: "orchestrator",
+        to: stage.owner,
+        timestamp: e.timestamp,
+        epic_id: e.epic_id,
+        iteration: e.iteration ?? 1,
+        type: "request",
+        subject,
+        content: {
+          stage: stage.id,
+          artifacts: [...stage.artifacts],
+          drop_to: `artifacts/${e.epic_id}/`,
+          read: `archive/${e.epic_id}/`,
+          ...(rework ? { reason: d.reason } : {}),
+          open_vetoes: vetoes,
+          ...(stage.approvers.length ? { approvers: [...stage.approvers] } : {}),
+        },
+      };
+      return [
+        { type: "notice", role: stage.owner, name: `notice-${pad(seq)}-${e.epic_id}-${subject}.yaml`, notice },
+        { type: "rescan", epic_id: e.epic_id, stage: stage.id },
+      ];
+    }
+    case "artifact_rejected":
+    case "message_rejected": {
+      const author = typeof d.author === "string" && pipeline.isRole(d.author) ? d.author : undefined;
+      if (!author) return [];
+      const notice: NoticeDoc = {
+        id: `notice-${pad(seq)}`,
+        from: "orchestrator",
+        to: author,
+        timestamp: e.timestamp,
+        ...(e.epic_id ? { epic_id: e.epic_id } : {}),
+        ...(e.iteration ? { iteration: e.iteration } : {}),
+        type: "info",
+        subject: e.decision,
+        content: { file: d.file, sha256: d.sha256, errors: d.errors, ...(d.warnings ? { warnings: d.warnings } : {}), fix: "Correct the file (run `consensus validate FILE`) and drop it again." },
+      };
+      return [{ type: "notice", role: author, name: `notice-${pad(seq)}-${e.epic_id ?? "unknown"}-${e.decision}.yaml`, notice }];
+    }
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The epic's statechart, built from the pipeline config: one state per stage, then the terminal
+ * `promoted` and `cancelled`, and `escalated` where a person decides. xstate v5, used purely: the
+ * daemon computes `transition(machine, snapshot, event)` and gets the next snapshot plus the `note`
+ * actions (the decisions) without running anything. Context updates live in epic-context.ts.
+ */
+import { assign, setup, type MachineSnapshot } from "xstate";
+import type { Pipeline, StageDef } from "../config/pipeline.js";
+import type { Epic } from "../schemas/types.gen.js";
+import {
+  enteredStage,
+  mayAdvance,
+  resolvableBy,
+  stageComplete,
+  vetoKey,
+  withApproval,
+  withArtifact,
+  withVeto,
+} from "./epic-context.js";
+import type { MachineEvent, Note } from "./events.js";
+
+export interface MachineInput {
+  epic: Epic;
+}
+
+type Ctx = Epic;
+type Ev = MachineEvent;
+type Of<T extends Ev["type"]> = Extract<Ev, { type: T }>;
+
+export function buildEpicMachine(pipeline: Pipeline) {
+  const stageOf = (ctx: Ctx): StageDef => pipeline.stage(ctx.stage)!;
+  const nextOf = (s: StageDef): string => pipeline.stages[s.index + 1]?.id ?? "promoted";
+  const afterArtifact = (ctx: Ctx, e: Of<"ARTIFACT">): Ctx => withArtifact(ctx, e.file, e.sha256, e.role, e.now);
+  const afterApproval = (ctx: Ctx, e: Of<"APPROVE">): Ctx => withApproval(ctx, e.role, e.now);
+  const overIterations = (ctx: Ctx): boolean => ctx.iteration + 1 - ctx.iteration_base > pipeline.maxIterations;
+
+  const m = setup({
+    types: {
+      context: {} as Ctx,
+      events: {} as Ev,
+      input: {} as MachineInput,
+    },
+    actions: {
+      /** A decision for the log. Never executed: the daemon reads these from transition()'s result. */
+      note: (_: unknown, _params: Note) => {},
+    },
+    guards: {
+      artifactAdvances: ({ context, event }) =>
+        event.type === "ARTIFACT" && !event.verdict && mayAdvance(afterArtifact(context, event), stageOf(context), pipeline),
+      approvalAdvances: ({ context, event }) =>
+        event.type === "APPROVE" && mayAdvance(afterApproval(context, event), stageOf(context), pipeline),
+      vetoNonBlocking: ({ event }) => event.type === "VETO" && !event.blocking,
+      vetoRepeats: ({ context, event }) => event.type === "VETO" && context.veto_history.includes(vetoKey(event.role, event.subject)),
+      vetoExceedsMax: ({ context }) => overIterations(context),
+      vetoFrom: ({ event }, p: { role: string }) => event.type === "VETO" && event.role === p.role,
+      overrideTo: ({ event }, p: { stage: string }) => event.type === "OVERRIDE" && event.to === p.stage,
+    },
+  });
+
+  const acceptArtifact = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"ARTIFACT">;
+        return { decision: "artifact_accepted", details: { file: e.file, sha256: e.sha256, stage: context.stage } };
+      },
+    },
+    ...resolveNotes("ARTIFACT"),
+    assign(({ context, event }: { context: Ctx; event: Ev }) => afterArtifact(context, event as Of<"ARTIFACT">)),
+    ...blockedNote(),
+  ];
+  const acceptApproval = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"APPROVE">;
+        return { decision: "approval_recorded", details: { role: e.role, stage: context.stage, ...(e.subject ? { subject: e.subject } : {}) } };
+      },
+    },
+    ...resolveNotes("APPROVE"),
+    assign(({ context, event }: { context: Ctx; event: Ev }) => afterApproval(context, event as Of<"APPROVE">)),
+    ...blockedNote(),
+  ];
+  function resolveNotes(_t: "ARTIFACT" | "APPROVE") {
+    return [
+      {
+        type: "note" as const,
+        params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+          const role = (event as Of<"APPROVE">).role;
+          const vetoes = resolvableBy(context, role);
+          return { decision: vetoes.length ? "veto_resolved" : "", details: { by: role, vetoes: vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration })) } };
+        },
+      },
+    ];
+  }
+  /** The last stage is done but a blocking veto is open: say so, and wait for the vetoing role. */
+  function blockedNote() {
+    return [
+      {
+        type: "note" as const,
+        params: ({ context }: { context: Ctx }): Note => {
+          const s = stageOf(context);
+          const blocked = s.index === pipeline.stages.length - 1 && stageComplete(context, s) && context.open_vetoes.some((v) => v.blocking);
+          return {
+            decision: blocked ? "promotion_blocked" : "",
+            details: { open_vetoes: context.open_vetoes.filter((v) => v.blocking).map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration })) },
+          };
+        },
+      },
+    ];
+  }
+  const openVeto = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"VETO">;
+        return { decision: "veto_recorded", details: { from: e.role, subject: e.subject, blocking: e.blocking, stage: context.stage, ...(e.violation ? { violation: e.violation } : {}) } };
+      },
+    },
+  ];
+  const recordVeto = [
+    ...openVeto,
+    assign(({ context, event }: { context: Ctx; event: Ev }) => {
+      const e = event as Of<"VETO">;
+      return withVeto(context, { from: e.role, subject: e.subject, iteration: context.iteration, stage: context.stage, blocking: true, ...(e.violation ? { violation: e.violation } : {}) }, e.now);
+    }),
+  ];
+  const escalate = (reason: string, detail: (c: Ctx, e: Ev) => string) => [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({ decision: "escalated", details: { reason, stage: context.stage, detail: detail(context, event) } }),
+    },
+    assign(({ context, event }: { context: Ctx; event: Ev }) => ({
+      ...context,
+      status: "escalated" as const,
+      escalation: { reason, stage: context.stage, detail: detail(context, event) },
+      updated_at: event.now,
+    })),
+  ];
+  const cancel = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"CANCEL">;
+        return { decision: "cancelled", details: { by: e.by, reason: e.reason, stage: context.stage } };
+      },
+    },
+    assign(({ context, event }: { context: Ctx; event: Ev }) => ({ ...context, status: "cancelled" as const, updated_at: event.now })),
+  ];
+  const enter = (stage: string) => [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({
+        decision: "stage_advanced",
+        iteration: context.iteration,
+        details: { from: context.stage, to: stage, ...(event.type === "VETO" ? { reason: `veto by ${event.role}: ${event.subject}` } : {}), ...(event.type === "OVERRIDE" ? { reason: `override by ${event.by}: ${event.reason}` } : {}) },
+      }),
+    },
+    assign(({ context, event }: { context: Ctx; event: Ev }) => enteredStage(context, stage, event.now)),
+  ];
+  const nextIteration = assign(({ context }: { context: Ctx }) => ({ ...context, iteration: context.iteration + 1 }));
+
+  const states: Record<string, object> = {};
+  for (const s of pipeline.stages) {
+    const next = nextOf(s);
+    states[s.id] = {
+      on: {
+        ARTIFACT: [
+          { guard: "artifactAdvances", target: next, actions: [...acceptArtifact, ...(next === "promoted" ? [] : enter(next))] },
+          { actions: acceptArtifact },
+        ],
+        APPROVE: [
+          { guard: "approvalAdvances", target: next, actions: [...acceptApproval, ...(next === "promoted" ? [] : enter(next))] },
+          { actions: acceptApproval },
+        ],
+        VETO: [
+          { guard: "vetoNonBlocking", actions: openVeto },
+          { guard: "vetoRepeats", target: "escalated", actions: [...recordVeto, ...escalate("repeated_veto", (_c, e) => `${(e as Of<"VETO">).role} raised "${(e as Of<"VETO">).subject}" again`)] },
+          { guard: "vetoExceedsMax", target: "escalated", actions: [...recordVeto, ...escalate("max_iterations", (c) => `rework would start iteration ${c.iteration + 1}, above max_iterations ${pipeline.maxIterations}`)] },
+          ...s.vetoes.map((role) => {
+            const to = pipeline.vetoRoute(role);
+            return { guard: { type: "vetoFrom", params: { role } }, target: to, reenter: true, actions: [...recordVeto, nextIteration, ...enter(to)] };
+          }),
+        ],
+        CANCEL: { target: "cancelled", actions: cancel },
+      },
+    };
+  }
+  const overrideAccept = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"OVERRIDE">;
+        return {
+          decision: "overridden",
+          details: { by: e.by, reason: e.reason, to: e.to, from: context.stage, closed_vetoes: context.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration })) },
+        };
+      },
+    },
+    assign(({ context }: { context: Ctx }) => {
+      const { escalation: _gone, ...rest } = context;
+      return { ...rest, open_vetoes: [], iteration_base: context.iteration - 1 };
+    }),
+  ];
+  states.escalated = {
+    on: {
+      OVERRIDE: [
+        ...pipeline.stages.map((s) => ({
+          guard: { type: "overrideTo", params: { stage: s.id } },
+          target: s.id,
+          actions: [...overrideAccept, ...enter(s.id)],
+        })),
+        { guard: { type: "overrideTo", params: { stage: "promoted" } }, target: "promoted", actions: overrideAccept },
+      ],
+      CANCEL: { target: "cancelled", actions: cancel },
+    },
+  };
+  states.promoted = {
+    type: "final",
+    entry: [
+      { type: "note", params: ({ context }: { context: Ctx }): Note => ({ decision: "promoted", details: { iteration: context.iteration } }) },
+      assign(({ context, event }: { context: Ctx; event: Ev }) => ({ ...context, stage: "promoted", status: "promoted" as const, updated_at: event.now })),
+    ],
+  };
+  states.cancelled = { type: "final" };
+
+  return m.createMachine({
+    id: "epic",
+    context: ({ input }) => input.epic,
+    initial: pipeline.stages[0]!.id,
+    // The generated states are checked by the tests and the graph; xstate's config types cannot follow
+    // a record built in a loop.
+    states: states as never,
+  });
+}
+
+export type EpicMachine = ReturnType<typeof buildEpicMachine>;
+export type EpicSnapshot = MachineSnapshot<Epic, MachineEvent, Record<string, never>, string, string, unknown, never, never>;
+
+/** The machine state value for an epic's stored state. */
+export function stateValueOf(epic: Epic): string {
+  if (epic.status === "in_progress") return epic.stage;
+  return epic.status;
+}

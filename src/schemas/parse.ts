@@ -1,0 +1,216 @@
+/**
+ * Bytes → a plain, safe value, or Issues that say what is wrong and where. Pure: no I/O.
+ *
+ * Guards every input the bus reads: empty, binary and non-UTF-8 files, byte-order marks, JSON and
+ * YAML syntax (with line and column), duplicate keys, nesting depth, alias bombs (a YAML alias is
+ * counted each time it is used, so a billion laughs stops at the node cap), and `__proto__` /
+ * `constructor` / `prototype` keys. The result is a fresh tree of plain objects: shared YAML nodes are
+ * copied, so nothing downstream can be tricked into walking a graph.
+ */
+import { load, CORE_SCHEMA, YAMLException } from "js-yaml";
+import { issue, type Issue } from "../errors/issue.js";
+
+export type DocFormat = "json" | "yaml" | "md";
+
+export interface ParseLimits {
+  maxDepth: number;
+  maxNodes: number;
+}
+export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxDepth: 64, maxNodes: 100_000 };
+
+export interface Parsed {
+  value?: unknown;
+  issues: Issue[];
+}
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+export function formatOf(fileName: string): DocFormat | undefined {
+  const m = /\.(json|ya?ml|md)$/i.exec(fileName);
+  if (!m) return undefined;
+  const ext = m[1]!.toLowerCase();
+  return ext === "json" ? "json" : ext === "md" ? "md" : "yaml";
+}
+
+/** Decodes bytes as UTF-8 text: rejects empty, binary and non-UTF-8 input; strips a BOM with a warning. */
+export function decodeText(bytes: Uint8Array): { text?: string; issues: Issue[] } {
+  if (bytes.length === 0 || isBlank(bytes)) return { issues: [issue("FILE_EMPTY", { found: `${bytes.length} bytes` })] };
+  if (bytes.includes(0)) return { issues: [issue("FILE_BINARY", { found: `NUL byte at offset ${bytes.indexOf(0)}` })] };
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return { issues: [issue("FILE_NOT_UTF8", { found: `invalid byte sequence near offset ${firstBadUtf8(bytes)}` })] };
+  }
+  const issues: Issue[] = [];
+  if (text.charCodeAt(0) === 0xfeff) {
+    text = text.slice(1);
+    issues.push(issue("FILE_BOM"));
+  }
+  return { text, issues };
+}
+
+export function parseDocument(bytes: Uint8Array, format: DocFormat, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Parsed {
+  const decoded = decodeText(bytes);
+  if (decoded.text === undefined) return { issues: decoded.issues };
+  const issues = decoded.issues;
+  const text = decoded.text;
+  if (format === "md") return { value: parseMarkdownOutline(text), issues };
+
+  let raw: unknown;
+  try {
+    raw = format === "json" ? JSON.parse(text) : load(text, { schema: CORE_SCHEMA, json: false });
+  } catch (e) {
+    issues.push(format === "json" ? jsonSyntaxIssue(e, text) : yamlSyntaxIssue(e));
+    return { issues };
+  }
+  if (format === "json") {
+    const dup = findDuplicateJsonKey(text);
+    if (dup) {
+      issues.push(dup);
+      return { issues };
+    }
+  }
+  const safe = sanitize(raw, limits);
+  if (safe.issues.length > 0) return { issues: [...issues, ...safe.issues] };
+  return { value: safe.value, issues };
+}
+
+/** Copies a parsed tree into fresh plain objects, enforcing depth, node count and key guards. */
+export function sanitize(root: unknown, limits: ParseLimits = DEFAULT_PARSE_LIMITS): { value?: unknown; issues: Issue[] } {
+  let nodes = 0;
+  const fail = (i: Issue): never => {
+    throw new SanitizeStop(i);
+  };
+  const walk = (v: unknown, path: string, depth: number): unknown => {
+    if (++nodes > limits.maxNodes) fail(issue("TOO_MANY_NODES", { path, expected: `at most ${limits.maxNodes} values`, found: "more" }));
+    if (depth > limits.maxDepth) fail(issue("TOO_DEEP", { path, expected: `at most ${limits.maxDepth} levels`, found: "deeper" }));
+    if (v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) {
+      const p = `${path}/${escapePointer(key)}`;
+      if (FORBIDDEN_KEYS.has(key)) fail(issue("FORBIDDEN_KEY", { path: p, found: JSON.stringify(key) }));
+      out[key] = walk((v as Record<string, unknown>)[key], p, depth + 1);
+    }
+    return out;
+  };
+  try {
+    return { value: walk(root, "", 0), issues: [] };
+  } catch (e) {
+    if (e instanceof SanitizeStop) return { issues: [e.issue] };
+    if (e instanceof RangeError) return { issues: [issue("TOO_DEEP", { path: "", found: "stack exhausted" })] };
+    throw e;
+  }
+}
+
+class SanitizeStop extends Error {
+  constructor(readonly issue: Issue) {
+    super(issue.message);
+  }
+}
+
+export const escapePointer = (key: string): string => key.replace(/~/g, "~0").replace(/\//g, "~1");
+
+/** A Markdown document's outline: its ATX heading texts, trimmed and lower-cased, in order. */
+export function parseMarkdownOutline(text: string): { headings: string[] } {
+  const headings: string[] = [];
+  let fenced = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s{0,3}(```|~~~)/.test(line)) fenced = !fenced;
+    if (fenced) continue;
+    const m = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (m) headings.push(m[1]!.trim().toLowerCase());
+  }
+  return { headings };
+}
+
+function isBlank(bytes: Uint8Array): boolean {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
+  return true;
+}
+
+function firstBadUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i += 1024) {
+    try {
+      utf8.decode(bytes.subarray(0, Math.min(bytes.length, i + 1024)), { stream: true });
+    } catch {
+      return i;
+    }
+  }
+  return 0;
+}
+
+function lineCol(text: string, pos: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) (line++, (last = i));
+  return { line, column: pos - last };
+}
+
+function jsonSyntaxIssue(e: unknown, text: string): Issue {
+  const msg = e instanceof Error ? e.message : String(e);
+  const pos = /position (\d+)/.exec(msg);
+  const at = pos ? lineCol(text, Number(pos[1])) : undefined;
+  const found = msg.replace(/^JSON\.parse: /, "").replace(/ in JSON at position \d+.*$/, "");
+  return issue("JSON_SYNTAX", {
+    message: at ? `file is not valid JSON (line ${at.line}, column ${at.column})` : "file is not valid JSON",
+    expected: "valid JSON",
+    found: found.length > 120 ? `${found.slice(0, 119)}…` : found,
+    ...(at ?? {}),
+  });
+}
+
+function yamlSyntaxIssue(e: unknown): Issue {
+  if (e instanceof YAMLException) {
+    const line = e.mark ? e.mark.line + 1 : undefined;
+    const column = e.mark ? e.mark.column + 1 : undefined;
+    const where = line !== undefined ? ` (line ${line}, column ${column})` : "";
+    if (/duplicated mapping key/.test(e.reason)) {
+      return issue("DUPLICATE_KEY", { message: `a key appears twice in one mapping${where}`, found: e.reason, line, column });
+    }
+    return issue("YAML_SYNTAX", { message: `file is not valid YAML${where}`, expected: "valid YAML", found: e.reason, line, column });
+  }
+  return issue("YAML_SYNTAX", { found: e instanceof Error ? e.message : String(e) });
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys without a word; agents that merge objects by hand do
+ * write them. One linear scan over the text (strings skipped correctly) finds the first duplicate.
+ */
+export function findDuplicateJsonKey(text: string): Issue | undefined {
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    } else if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const keys = stack[stack.length - 1];
+        if (keys instanceof Set) {
+          if (keys.has(key)) {
+            const at = lineCol(text, i);
+            return issue("DUPLICATE_KEY", { message: `key ${JSON.stringify(key)} appears twice in one object (line ${at.line}, column ${at.column})`, found: key, ...at });
+          }
+          keys.add(key);
+        }
+        expectKey = false;
+      }
+      i = j;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * Every schema in schemas/ compiled once, and ajv's errors turned into Issues a person can act on:
+ * file, JSON path, what was expected, what was found, and a fix — every error at once, not just the
+ * first. Pure apart from reading the schema files when first asked for (lazily, so commands that
+ * never validate, like `status`, never pay for compiling).
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormatsImport from "ajv-formats";
+import { formatFound, issue, type Issue } from "../errors/issue.js";
+
+// ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
+const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv2020) => Ajv2020;
+
+export const SCHEMA_BASE = "https://schemas.consensus.dev/v1/";
+export const schemaDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "schemas");
+
+let ajv: Ajv2020 | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function instance(): Ajv2020 {
+  if (ajv) return ajv;
+  ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
+  addFormats(ajv);
+  for (const f of readdirSync(schemaDir).filter((n) => n.endsWith(".schema.json"))) {
+    ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, f), "utf8")) as object);
+  }
+  return ajv;
+}
+
+export function knownKinds(): string[] {
+  return readdirSync(schemaDir)
+    .filter((n) => n.endsWith(".schema.json") && n !== "common.schema.json")
+    .map((n) => n.slice(0, -".schema.json".length))
+    .sort();
+}
+
+export function hasSchema(kind: string): boolean {
+  return instance().getSchema(`${SCHEMA_BASE}${kind}.schema.json`) !== undefined;
+}
+
+function validator(kind: string): ValidateFunction {
+  let v = compiled.get(kind);
+  if (!v) {
+    v = instance().getSchema(`${SCHEMA_BASE}${kind}.schema.json`);
+    if (!v) throw new Error(`no schema for kind "${kind}" in ${schemaDir}`);
+    compiled.set(kind, v);
+  }
+  return v;
+}
+
+/** Validates a value against schemas/<kind>.schema.json; returns every problem as an Issue. */
+export function validateKind(kind: string, value: unknown): Issue[] {
+  const v = validator(kind);
+  if (v(value)) return [];
+  return (v.errors ?? []).filter(isUseful).map(toIssue);
+}
+
+// "if" only repeats what its "then" errors say; under a failing "contains", ajv reports every item
+// that did not match, which says nothing the contains error does not.
+const isUseful = (e: ErrorObject): boolean => e.keyword !== "if" && !e.schemaPath.includes("/contains/");
+
+const where = (p: string): string => (p === "" ? "the document" : p);
+
+export function toIssue(e: ErrorObject): Issue {
+  const p = e.params as Record<string, unknown>;
+  const desc = (e.parentSchema as { description?: string } | undefined)?.description;
+  switch (e.keyword) {
+    case "required": {
+      const path = `${e.instancePath}/${String(p.missingProperty)}`;
+      return issue("SCHEMA", { message: `missing required field "${String(p.missingProperty)}"`, path, expected: "a value", found: "nothing", fix: `Add "${String(p.missingProperty)}" to ${where(e.instancePath)}.` });
+    }
+    case "type":
+      return issue("SCHEMA", { message: `wrong type at ${where(e.instancePath)}`, path: e.instancePath, expected: String(p.type), found: `${typeName(e.data)} ${formatFound(e.data)}`, fix: `Change ${where(e.instancePath)} to a${/^[aeiou]/.test(String(p.type)) ? "n" : ""} ${String(p.type)}.` });
+    case "enum":
+    case "const": {
+      const allowed = e.keyword === "enum" ? (p.allowedValues as unknown[]) : [p.allowedValue];
+      return issue("SCHEMA", { message: `value not allowed at ${where(e.instancePath)}`, path: e.instancePath, expected: `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`, found: formatFound(e.data), fix: `Set ${where(e.instancePath)} to ${allowed.map((a) => JSON.stringify(a)).join(" or ")}.` });
+    }
+    case "format":
+      return issue("SCHEMA", { message: `bad ${String(p.format)} at ${where(e.instancePath)}`, path: e.instancePath, expected: p.format === "date-time" ? "an RFC 3339 timestamp" : `format ${String(p.format)}`, found: formatFound(e.data), fix: p.format === "date-time" ? `Write a timestamp with a zone, such as "2026-11-21T10:00:00Z".` : `Write ${where(e.instancePath)} as a ${String(p.format)}.` });
+    case "minItems":
+      return issue("SCHEMA", { message: `too few items at ${where(e.instancePath)}`, path: e.instancePath, expected: `at least ${String(p.limit)} item(s)`, found: `${Array.isArray(e.data) ? e.data.length : 0}`, fix: `Add at least ${String(p.limit)} item(s) to ${where(e.instancePath)}${desc ? ` (${desc})` : ""}.` });
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return issue("SCHEMA", { message: `number out of range at ${where(e.instancePath)}`, path: e.instancePath, expected: `${String(p.comparison)} ${String(p.limit)}`, found: formatFound(e.data), fix: `Make ${where(e.instancePath)} ${String(p.comparison)} ${String(p.limit)}.` });
+    case "pattern":
+      return issue("SCHEMA", { message: `value does not match the expected pattern at ${where(e.instancePath)}`, path: e.instancePath, expected: `text matching ${String(p.pattern)}`, found: formatFound(e.data), fix: `Rewrite ${where(e.instancePath)} to match ${String(p.pattern)}.` });
+    case "minLength":
+    case "maxLength":
+      return issue("SCHEMA", { message: `text length out of range at ${where(e.instancePath)}`, path: e.instancePath, expected: `${e.keyword === "minLength" ? "at least" : "at most"} ${String(p.limit)} characters`, found: formatFound(e.data), fix: `Change the length of ${where(e.instancePath)}.` });
+    case "contains":
+      return issue("SCHEMA", { message: `${where(e.instancePath)} lacks a required item${desc ? `: ${desc}` : ""}`, path: e.instancePath, expected: desc ?? "a matching item", found: formatFound(e.data), fix: desc ? `Add ${lowerFirst(desc)} to ${where(e.instancePath)}.` : `Add the missing item to ${where(e.instancePath)}.` });
+    case "additionalProperties":
+      return issue("SCHEMA", { message: `unknown field "${String(p.additionalProperty)}" at ${where(e.instancePath)}`, path: `${e.instancePath}/${String(p.additionalProperty)}`, expected: "no such field", found: String(p.additionalProperty), fix: `Remove "${String(p.additionalProperty)}" or check its spelling.` });
+    case "minProperties":
+      return issue("SCHEMA", { message: `${where(e.instancePath)} is empty`, path: e.instancePath, expected: `at least ${String(p.limit)} entr${p.limit === 1 ? "y" : "ies"}`, found: formatFound(e.data), fix: `Add at least ${String(p.limit)} entr${p.limit === 1 ? "y" : "ies"} to ${where(e.instancePath)}.` });
+    default:
+      return issue("SCHEMA", { message: `${where(e.instancePath)} ${e.message ?? "is not valid"}`, path: e.instancePath, expected: desc ?? e.message ?? "a valid value", found: formatFound(e.data), fix: `Edit ${where(e.instancePath)} so it ${e.message ?? "is valid"}.` });
+  }
+}
+
+const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+function typeName(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+}

@@ -1,0 +1,42 @@
+/** Where everything lives under the root (PROTOCOL §2). Pure path arithmetic. */
+import { join } from "node:path";
+
+export interface Layout {
+  root: string;
+  config: string;
+  epics: string;
+  artifacts: string;
+  inbox: string;
+  current: string;
+  log: string;
+  state: string;
+  archive: string;
+  /** The daemon's own things: lock, holder, checkpoint, blobs, requests. */
+  dot: string;
+  lock: string;
+  holder: string;
+  checkpoint: string;
+  blobs: string;
+  requests: string;
+}
+
+export function layoutOf(root: string): Layout {
+  const dot = join(root, ".consensus");
+  return {
+    root,
+    config: join(root, "consensus.yaml"),
+    epics: join(root, "epics"),
+    artifacts: join(root, "artifacts"),
+    inbox: join(root, "messages", "inbox"),
+    current: join(root, "current"),
+    log: join(root, "current", "decision_log.jsonl"),
+    state: join(root, "current", "state.json"),
+    archive: join(root, "archive"),
+    dot,
+    lock: join(dot, "writer"),
+    holder: join(dot, "writer.json"),
+    checkpoint: join(dot, "checkpoint.json"),
+    blobs: join(dot, "blobs"),
+    requests: join(dot, "requests"),
+  };
+}

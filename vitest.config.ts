@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // e2e tests spawn the real daemon; on a loaded 2-core machine they must not fight each other
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
