@@ -136,8 +136,8 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   const known = (id: string | undefined) => (id !== undefined ? world.epic(id) : undefined);
   const rej = (issues: Issue[], epic?: Epic) => reject("artifact_rejected", a.file, a.sha256, [...issues, ...warningsOf(a.issues)], author, epic, epic ? undefined : (a.folder ?? docEpic));
 
-  if (!stage) return rej([issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })]);
   if (errorsOf(a.issues).length > 0) return rej(a.issues, known(a.folder ?? docEpic));
+  if (!stage) return rej([issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })]);
 
   if (a.folder !== undefined && docEpic !== undefined && a.folder !== docEpic) {
     return rej([issue("EPIC_FOLDER_MISMATCH", { message: `file is in artifacts/${a.folder}/ but its epic_id is "${docEpic}"`, path: "/epic_id", expected: a.folder, found: docEpic })], known(a.folder));
@@ -260,3 +260,18 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
   }
   return commit(epic, [], world, [{ type: "OVERRIDE", by: c.by, reason: c.reason, to, now }]);
 }
+
+/**
+ * The processed mark of an input: its path and content. A file with no epic_id inside (cicd.yaml,
+ * runbook.md) counts once per epic iteration, so the same runbook written again for a rework counts.
+ */
+export function inputKey(world: World, input: ArtifactInput | MessageInput): string {
+  const base = `${input.file}@${input.sha256}`;
+  if (input.type === "message") return base;
+  const doc = input.doc as { epic_id?: unknown } | undefined;
+  if (doc && typeof doc.epic_id === "string") return base;
+  const epic = input.folder !== undefined ? world.epic(input.folder) : onlyOne(world.epicsAwaiting(input.name));
+  return epic ? `${base}#${epic.epic_id}/${epic.iteration}` : base;
+}
+
+const onlyOne = <T>(xs: T[]): T | undefined => (xs.length === 1 ? xs[0] : undefined);

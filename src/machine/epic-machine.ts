@@ -173,7 +173,7 @@ export function buildEpicMachine(pipeline: Pipeline) {
           { guard: "approvalAdvances", target: next, actions: [...acceptApproval, ...(next === "promoted" ? [] : enter(next))] },
           { actions: acceptApproval },
         ],
-        VETO: [
+        VETO: s.vetoes.length === 0 ? [] : [
           { guard: "vetoNonBlocking", actions: openVeto },
           { guard: "vetoRepeats", target: "escalated", actions: [...recordVeto, ...escalate("repeated_veto", (_c, e) => `${(e as Of<"VETO">).role} raised "${(e as Of<"VETO">).subject}" again`)] },
           { guard: "vetoExceedsMax", target: "escalated", actions: [...recordVeto, ...escalate("max_iterations", (c) => `rework would start iteration ${c.iteration + 1}, above max_iterations ${pipeline.maxIterations}`)] },

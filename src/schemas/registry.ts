@@ -108,3 +108,54 @@ const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1)
 function typeName(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
 }
+
+type SchemaNode = Record<string, unknown>;
+
+/**
+ * Fields the schema does not know (`validate --strict`): agents add fields, which is allowed, but a
+ * misspelt optional field is silently ignored unless someone points at it.
+ */
+export function unknownFields(kind: string, value: unknown): Issue[] {
+  const a = instance();
+  const out: Issue[] = [];
+  const deref = (s: unknown, base: string): { s: SchemaNode; base: string } | undefined => {
+    if (!s || typeof s !== "object") return undefined;
+    const node = s as SchemaNode;
+    if (typeof node.$ref === "string") {
+      const href = new URL(node.$ref, base).href;
+      const target = a.getSchema(href)?.schema;
+      return target && typeof target === "object" ? deref(target, href.split("#")[0]!) : undefined;
+    }
+    return { s: node, base: typeof node.$id === "string" ? node.$id : base };
+  };
+  const propsOf = (s: unknown, base: string, acc: Map<string, { s: unknown; base: string }>, open: { v: boolean }): void => {
+    const d = deref(s, base);
+    if (!d) return;
+    const props = d.s.properties as Record<string, unknown> | undefined;
+    if (props) for (const [k, v] of Object.entries(props)) if (!acc.has(k)) acc.set(k, { s: v, base: d.base });
+    if (d.s.additionalProperties && typeof d.s.additionalProperties === "object") open.v = true;
+    if (d.s.patternProperties) open.v = true;
+    for (const key of ["allOf", "anyOf", "oneOf"]) for (const sub of (d.s[key] as unknown[] | undefined) ?? []) propsOf(sub, d.base, acc, open);
+    for (const key of ["then", "else"]) if (d.s[key]) propsOf(d.s[key], d.base, acc, open);
+  };
+  const walk = (s: unknown, base: string, v: unknown, path: string): void => {
+    const d = deref(s, base);
+    if (!d || v === null || typeof v !== "object") return;
+    if (Array.isArray(v)) {
+      if (d.s.items) v.forEach((x, i) => walk(d.s.items, d.base, x, `${path}/${i}`));
+      return;
+    }
+    const props = new Map<string, { s: unknown; base: string }>();
+    const open = { v: false };
+    propsOf(d.s, d.base, props, open);
+    if (props.size === 0) return;
+    for (const [k, x] of Object.entries(v)) {
+      const p = props.get(k);
+      if (p) walk(p.s, p.base, x, `${path}/${k}`);
+      else if (!open.v) out.push(issue("UNKNOWN_FIELD", { message: `field "${k}" is not in the ${kind} schema`, path: `${path}/${k}`, found: k, expected: `one of ${[...props.keys()].join(", ")}` }));
+    }
+  };
+  const url = `${SCHEMA_BASE}${kind}.schema.json`;
+  walk({ $ref: url }, url, value, "");
+  return out;
+}

@@ -1,0 +1,21 @@
+/**
+ * The reconcile scan: every candidate file under the watched folders, oldest first, so files dropped
+ * while the daemon was down (or missed by the watcher) are handled in the order they were written.
+ */
+import fg from "fast-glob";
+
+export async function scanCandidates(root: string): Promise<string[]> {
+  const entries = await fg(["artifacts/*", "artifacts/*/*", "messages/inbox/*/*", ".consensus/requests/*.json"], {
+    cwd: root,
+    dot: true,
+    onlyFiles: true,
+    followSymbolicLinks: false,
+    stats: true,
+    suppressErrors: true,
+    ignore: ["**/.*.tmp", "**/*.swp", "**/*~"],
+  });
+  return entries
+    .filter((e) => !e.path.endsWith(".result.json"))
+    .sort((a, b) => (a.stats?.mtimeMs ?? 0) - (b.stats?.mtimeMs ?? 0) || a.path.localeCompare(b.path))
+    .map((e) => e.path);
+}

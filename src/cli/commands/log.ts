@@ -1,0 +1,110 @@
+/** `consensus log [filters] [--follow] [--json]` and `consensus log verify`. */
+import { createReadStream, existsSync, watch } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { summary } from "../../daemon/engine.js";
+import { ChainVerifier } from "../../log/chain.js";
+import type { LogEntry } from "../../schemas/types.gen.js";
+import { layoutOf } from "../../store/layout.js";
+import { rootOf, type GlobalOptions } from "../context.js";
+
+interface Filters {
+  epic?: string;
+  agent?: string;
+  decision?: string;
+  follow?: boolean;
+  json?: boolean;
+}
+
+export function formatLine(raw: string, o: Filters): string | undefined {
+  let e: LogEntry | undefined;
+  try {
+    e = JSON.parse(raw) as LogEntry;
+  } catch {
+    e = undefined;
+  }
+  if (!e || typeof e !== "object") return o.epic || o.agent || o.decision ? undefined : o.json ? raw : `?  (unparsable line) ${raw.slice(0, 120)}`;
+  if (o.epic && e.epic_id !== o.epic) return undefined;
+  if (o.agent && e.agent !== o.agent) return undefined;
+  if (o.decision && e.decision !== o.decision) return undefined;
+  if (o.json) return raw;
+  const seq = e.seq !== undefined ? `#${e.seq}`.padStart(6) : "     -";
+  const text = e.agent === "orchestrator" ? summary(e) : `${e.epic_id ?? "-"}${e.iteration ? ` #${e.iteration}` : ""} ${e.decision}${e.details ? ` ${JSON.stringify(e.details)}` : ""}`;
+  return `${String(e.timestamp)}  ${seq}  ${String(e.agent).padEnd(12)}  ${text}`;
+}
+
+export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> {
+  const path = layoutOf(rootOf(g)).log;
+  if (!existsSync(path)) {
+    process.stderr.write(`no decision log at ${path} yet\n  fix: run \`consensus init\` and \`consensus watch\`, or pass --root DIR\n`);
+    return o.follow ? followFrom(path, 0, o) : 0;
+  }
+  const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
+  for await (const raw of rl) {
+    const out = formatLine(raw, o);
+    if (out !== undefined) process.stdout.write(`${out}\n`);
+  }
+  if (!o.follow) return 0;
+  return followFrom(path, (await stat(path)).size, o);
+}
+
+/** Prints lines appended after `offset` until interrupted (fs.watch, with a poll as a safety net). */
+async function followFrom(path: string, offset: number, o: Filters): Promise<number> {
+  let pos = offset;
+  let carry = "";
+  let busy = false;
+  const pump = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const size = await stat(path).then((s) => s.size).catch(() => pos);
+      if (size <= pos) return;
+      const fh = await open(path, "r");
+      const buf = Buffer.alloc(size - pos);
+      await fh.read(buf, 0, buf.length, pos);
+      await fh.close();
+      pos = size;
+      const text = carry + buf.toString("utf8");
+      const lines = text.split("\n");
+      carry = lines.pop() ?? "";
+      for (const l of lines) {
+        const out = formatLine(l, o);
+        if (out !== undefined) process.stdout.write(`${out}\n`);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  let w: ReturnType<typeof watch> | undefined;
+  try {
+    w = watch(path, () => void pump());
+  } catch {
+    w = undefined;
+  }
+  const t = setInterval(() => void pump(), 500);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  clearInterval(t);
+  w?.close();
+  return 0;
+}
+
+export async function verify(g: GlobalOptions): Promise<number> {
+  const path = layoutOf(rootOf(g)).log;
+  if (!existsSync(path)) {
+    process.stdout.write(`no decision log at ${path}: nothing to verify\n`);
+    return 0;
+  }
+  const v = new ChainVerifier();
+  const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
+  for await (const line of rl) v.push(line);
+  const r = v.result();
+  if (r.ok) {
+    process.stdout.write(`intact: ${r.lines} lines, ${r.daemonLines} daemon entries (seq 1..${r.lastSeq}), ${r.agentLines} agent lines; head ${r.head.slice(0, 16)}…\n`);
+    return 0;
+  }
+  process.stdout.write(`broken: ${path}:${r.broken!.line}: ${r.broken!.reason}\n  fix: restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).\n`);
+  return 1;
+}

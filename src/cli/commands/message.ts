@@ -1,0 +1,38 @@
+/** `consensus approve|veto EPIC --role R --subject S`: drops a well-formed message for a person. */
+import { randomUUID } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { dump } from "js-yaml";
+import writeFileAtomic from "write-file-atomic";
+import { ROLE } from "../../config/names.js";
+import { readConfig } from "../../config/read-config.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { layoutOf } from "../../store/layout.js";
+import { rootOf, type GlobalOptions } from "../context.js";
+import { processNowIfNoDaemon } from "../writer.js";
+import { readEpics } from "./status.js";
+
+export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", epicId: string, o: { role: string; subject: string; reason?: string; to?: string; nonBlocking?: boolean }): Promise<number> {
+  const root = rootOf(g);
+  const L = layoutOf(root);
+  const pipeline = await readConfig(L.config);
+  if (!ROLE.test(o.role) || !pipeline.isRole(o.role)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `--role ${o.role} is not a configured role`, found: o.role, expected: pipeline.roles.join(", ") }));
+  const { epics } = await readEpics(root);
+  const epic = epics.get(epicId);
+  if (!epic) throw new ConsensusError(issue("UNKNOWN_EPIC", { message: `epic ${epicId} is not known`, found: epicId }), 3);
+  const owner = pipeline.stage(epic.stage)?.owner;
+  const to = o.to ?? (owner && owner !== o.role ? owner : pipeline.roles.find((r) => r !== o.role)!);
+  if (!pipeline.isRole(to)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `--to ${to} is not a configured role`, found: to }));
+  const now = new Date().toISOString();
+  const id = `${type}-${now.replace(/[:.]/g, "")}-${randomUUID().slice(0, 8)}`;
+  const msg: Record<string, unknown> = { id, from: o.role, to, timestamp: now, epic_id: epicId, iteration: epic.iteration, type, subject: o.subject };
+  if (type === "veto") {
+    msg.content = { violation: o.reason ?? o.subject, specifics: o.reason ?? `veto raised by a person for ${o.role}`, blocking: !o.nonBlocking };
+  } else if (o.reason) msg.content = { note: o.reason };
+  await mkdir(join(L.inbox, to), { recursive: true });
+  const rel = `messages/inbox/${to}/${id}.yaml`;
+  await writeFileAtomic(join(root, rel), dump(msg, { lineWidth: 120 }));
+  const how = await processNowIfNoDaemon(root, rel);
+  process.stdout.write(`dropped ${rel} (${how === "daemon" ? "the running daemon will apply it" : "applied now"})\n`);
+  return 0;
+}

@@ -1,0 +1,37 @@
+/** `consensus start EPIC --title T [--file epic.md]`: opens an epic at the first stage, iteration 1. */
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import { EPIC_ID } from "../../config/names.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { layoutOf } from "../../store/layout.js";
+import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
+import { formatIssuesText } from "../output.js";
+import { applyCommand } from "../writer.js";
+
+export async function start(g: GlobalOptions, epic: string, o: { title: string; file?: string }): Promise<number> {
+  const root = rootOf(g);
+  if (!EPIC_ID.test(epic)) throw new ConsensusError(issue("BAD_EPIC_ID", { found: JSON.stringify(epic) }));
+  let body = `# ${epic}: ${o.title}\n`;
+  if (o.file) {
+    try {
+      body = await readFile(o.file, "utf8");
+    } catch {
+      throw new ConsensusError(issue("NOT_FOUND", { message: `cannot read --file ${o.file}`, file: o.file, fix: "Pass the path of an existing Markdown file.", }), 1);
+    }
+  }
+  const r = await applyCommand(root, { type: "start", epic_id: epic, title: o.title, by: whoAmI() });
+  if (!r.ok) {
+    process.stderr.write(`${formatIssuesText(r.issues)}\n`);
+    return 1;
+  }
+  await mkdir(join(layoutOf(root).artifacts, epic), { recursive: true });
+  const md = join(layoutOf(root).epics, epic, "epic.md");
+  if (!existsSync(md)) {
+    await mkdir(join(layoutOf(root).epics, epic), { recursive: true });
+    await writeFileAtomic(md, body);
+  }
+  process.stdout.write(`started ${epic} at stage plan, iteration 1 (${r.via === "daemon" ? "applied by the running daemon" : "applied directly"})\n`);
+  return 0;
+}

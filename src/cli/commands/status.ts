@@ -1,0 +1,89 @@
+/** `consensus status [EPIC] [--json]`: exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found. */
+import { readFile } from "node:fs/promises";
+import { load, CORE_SCHEMA } from "js-yaml";
+import { resolvePipeline, type Pipeline } from "../../config/pipeline.js";
+import { waitingFor } from "../../machine/epic-context.js";
+import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
+import { FsStore } from "../../store/fs-store.js";
+import { layoutOf } from "../../store/layout.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { rootOf, type GlobalOptions } from "../context.js";
+
+export interface EpicStatus {
+  epic_id: string;
+  title: string;
+  stage: string;
+  status: Epic["status"];
+  iteration: number;
+  waiting_for: string[];
+  open_vetoes: Array<{ from: string; subject: string; iteration: number; blocking: boolean; violation?: string }>;
+  escalation?: Epic["escalation"];
+  updated_at: string;
+}
+
+/** The state as of the log's last line: checkpoint plus the tail, read-only, no lock. */
+export async function readEpics(root: string): Promise<{ epics: Map<string, Epic>; seq: number }> {
+  const store = new FsStore(layoutOf(root), { readOnly: true });
+  const { view } = await store.recover();
+  return { epics: view.epics, seq: view.seq };
+}
+
+/** status does not validate the config (validate does); it only needs stage owners. */
+async function readPipelineQuick(root: string): Promise<Pipeline | undefined> {
+  try {
+    const c = load(await readFile(layoutOf(root).config, "utf8"), { schema: CORE_SCHEMA }) as ConsensusConfig;
+    return resolvePipeline(c, "");
+  } catch {
+    return undefined;
+  }
+}
+
+export function statusOf(e: Epic, p: Pipeline | undefined): EpicStatus {
+  return {
+    epic_id: e.epic_id,
+    title: e.title,
+    stage: e.stage,
+    status: e.status,
+    iteration: e.iteration,
+    waiting_for: p ? waitingFor(e, p) : [],
+    open_vetoes: e.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, blocking: v.blocking, ...(v.violation ? { violation: v.violation } : {}) })),
+    ...(e.escalation ? { escalation: e.escalation } : {}),
+    updated_at: e.updated_at,
+  };
+}
+
+export const exitFor = (s: Epic["status"]): number => (s === "promoted" ? 0 : s === "in_progress" ? 2 : 1);
+
+export async function status(g: GlobalOptions, epic: string | undefined, o: { json?: boolean }): Promise<number> {
+  const root = rootOf(g);
+  const [{ epics }, pipeline] = await Promise.all([readEpics(root), readPipelineQuick(root)]);
+  if (epic !== undefined) {
+    const e = epics.get(epic);
+    if (!e) {
+      if (o.json) process.stdout.write(`${JSON.stringify({ epic_id: epic, status: "not_found" })}\n`);
+      throw new ConsensusError(issue("NOT_FOUND", { message: `epic ${epic} is not known in ${root}`, found: epic, fix: "Check the id with `consensus status`, or start it with `consensus start`." }), 3);
+    }
+    const s = statusOf(e, pipeline);
+    process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${table([s])}\n`);
+    return exitFor(e.status);
+  }
+  const all = [...epics.values()].sort((a, b) => a.epic_id.localeCompare(b.epic_id)).map((e) => statusOf(e, pipeline));
+  if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+  else process.stdout.write(all.length ? `${table(all)}\n` : `no epics yet in ${root}; start one with: consensus start EP-001 --title "…"\n`);
+  return 0;
+}
+
+function table(rows: EpicStatus[]): string {
+  const head = ["EPIC", "STAGE", "STATUS", "ITER", "WAITING FOR", "OPEN VETOES", "UPDATED"];
+  const body = rows.map((r) => [
+    r.epic_id,
+    r.stage,
+    r.status + (r.escalation ? ` (${r.escalation.reason})` : ""),
+    String(r.iteration),
+    r.waiting_for.join(",") || "-",
+    r.open_vetoes.map((v) => `${v.from}:${v.subject}@${v.iteration}`).join(" ") || "-",
+    r.updated_at,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}

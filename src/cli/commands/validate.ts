@@ -1,0 +1,98 @@
+/** `consensus validate [PATH…]`: every problem in every file at once; exit 0 valid, 1 invalid. */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, relative, resolve, sep } from "node:path";
+import fg from "fast-glob";
+import { NOTICE_PREFIX } from "../../config/names.js";
+import { parseConfig } from "../../config/pipeline.js";
+import { errorsOf, issue, withFile, type Issue } from "../../errors/issue.js";
+import { checkForeignLine } from "../../daemon/engine.js";
+import { ChainVerifier, unsealLine } from "../../log/chain.js";
+import { formatOf } from "../../schemas/parse.js";
+import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/interpret.js";
+import { hasSchema, unknownFields } from "../../schemas/registry.js";
+import { layoutOf } from "../../store/layout.js";
+import { rootOf, type GlobalOptions } from "../context.js";
+import { formatIssues } from "../output.js";
+
+interface Opts {
+  strict?: boolean;
+  kind?: string;
+  format: "text" | "json" | "github";
+}
+
+export async function validate(g: GlobalOptions, paths: string[], o: Opts): Promise<number> {
+  const root = rootOf(g);
+  const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root);
+  const all: Issue[] = [];
+  let checked = 0;
+  for (const abs of files) {
+    const shown = relative(process.cwd(), abs) || abs;
+    if (!existsSync(abs) || !statSync(abs).isFile()) {
+      all.push(issue("NOT_FOUND", { message: `no such file: ${shown}`, file: shown, fix: "Check the path." }));
+      continue;
+    }
+    checked++;
+    all.push(...withFile(checkFile(abs, o), shown));
+  }
+  const errors = errorsOf(all).length;
+  if (o.format === "json") process.stdout.write(`${JSON.stringify({ valid: errors === 0, files: checked, issues: all }, null, 2)}\n`);
+  else {
+    if (all.length) process.stdout.write(`${formatIssues(all, o.format)}\n`);
+    if (o.format === "text") process.stdout.write(`${errors === 0 ? "valid" : "invalid"}: ${checked} file(s), ${errors} error(s), ${all.length - errors} warning(s)\n`);
+  }
+  return errors === 0 ? 0 : 1;
+}
+
+/** A file's kind from --kind or its name; temp names (.plan.json.tmp) count as their final name. */
+export function kindOf(abs: string, forced?: string): string | undefined {
+  if (forced) return forced;
+  const name = basename(abs).replace(/^\./, "").replace(/\.tmp$/, "");
+  if (name === "consensus.yaml") return "config";
+  if (name.endsWith(".jsonl")) return "log";
+  if (name === "state.json") return "state";
+  if (abs.split(sep).includes("inbox")) return "message";
+  const k = kindOfArtifact(name);
+  if (k !== name && hasSchema(k)) return k;
+  if (/^runbook.*\.md$/i.test(name)) return "runbook";
+  return undefined;
+}
+
+export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): Issue[] {
+  const kind = kindOf(abs, o.kind);
+  const bytes = readFileSync(abs);
+  const name = basename(abs).replace(/^\./, "").replace(/\.tmp$/, "");
+  if (!kind) return [issue("UNKNOWN_ARTIFACT", { message: `cannot tell what kind of file ${name} is`, found: name, fix: "Pass --kind (plan, implementation, review, deployment, cicd, runbook, message, config, state, log)." })];
+  if (kind === "config") return parseConfig(bytes.toString("utf8")).issues;
+  if (kind === "log") return checkLog(bytes.toString("utf8"));
+  if (kind === "message") {
+    const m = interpretMessage(name.endsWith(".json") ? "m.json" : "m.yaml", bytes, "any");
+    return o.strict && m.doc ? [...m.issues, ...unknownFields("message", m.doc)] : m.issues;
+  }
+  const format = formatOf(name) ?? (kind === "runbook" ? "md" : kind === "cicd" ? "yaml" : "json");
+  const r = interpretAs(kind, format, bytes);
+  return o.strict && r.doc !== undefined && format !== "md" ? [...r.issues, ...unknownFields(kind, r.doc)] : r.issues;
+}
+
+function checkLog(text: string): Issue[] {
+  const out: Issue[] = [];
+  const chain = new ChainVerifier();
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  lines.forEach((line, i) => {
+    chain.push(line);
+    if (unsealLine(line)) return;
+    const bad = checkForeignLine(i + 1, line);
+    if (bad) for (const e of bad.drafts[0]!.details.errors as Issue[]) out.push({ ...e, line: i + 1, severity: "error" });
+  });
+  const r = chain.result();
+  if (r.broken) out.unshift(issue("LOG_BROKEN", { message: `hash chain broken at line ${r.broken.line}: ${r.broken.reason}`, line: r.broken.line }));
+  return out;
+}
+
+async function everything(root: string): Promise<string[]> {
+  const L = layoutOf(root);
+  const found = await fg(["artifacts/*", "artifacts/*/*", "messages/inbox/*/*"], { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
+  const files = found.filter((f) => !basename(f).startsWith(NOTICE_PREFIX) && !basename(f).startsWith(".")).map((f) => resolve(root, f));
+  for (const p of [L.config, L.log, L.state]) if (existsSync(p)) files.unshift(p);
+  return files;
+}

@@ -1,0 +1,19 @@
+/** What every command needs: the root (--root, CONSENSUS_ROOT, or ./consensus) and who runs it. */
+import { userInfo } from "node:os";
+import { resolve } from "node:path";
+
+export interface GlobalOptions {
+  root?: string;
+}
+
+export function rootOf(opts: GlobalOptions): string {
+  return resolve(opts.root ?? process.env.CONSENSUS_ROOT ?? "consensus");
+}
+
+export function whoAmI(): string {
+  try {
+    return process.env.CONSENSUS_USER ?? userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The command table. Each command's code is imported only when that command runs, so `status` does
+ * not pay for compiling schemas or loading the watcher. Errors map to exit codes in one place (run()).
+ */
+import { Command, Option } from "commander";
+import { ConsensusError } from "../errors/issue.js";
+import { formatIssuesText } from "./output.js";
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const set = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command("consensus")
+    .description("Orchestrate multi-agent delivery pipelines over a folder of files: validate every drop, drive each epic plan → implementation → review → deployment, log every decision.")
+    .option("--root <dir>", "the bus folder (default: $CONSENSUS_ROOT or ./consensus)")
+    .showHelpAfterError("(run consensus --help for usage)")
+    .exitOverride();
+
+  const g = () => program.opts<{ root?: string }>();
+  const run = (load: () => Promise<(...a: never[]) => Promise<number>>) =>
+    async (...args: unknown[]) => {
+      const fn = await load();
+      set(await (fn as (...a: unknown[]) => Promise<number>)(...args));
+    };
+
+  program
+    .command("init")
+    .description("create the folder layout and a default consensus.yaml")
+    .option("--force", "rewrite consensus.yaml even if it exists")
+    .action(run(async () => async (o: { force?: boolean }) => (await import("./commands/init.js")).init(g(), o)));
+
+  program
+    .command("start")
+    .description("open an epic at the first stage, iteration 1 (exit 1 if it exists)")
+    .argument("<epic>", "epic id, such as EP-001")
+    .requiredOption("--title <title>", "short title")
+    .option("--file <path>", "Markdown describing the epic (copied to epics/<EPIC>/epic.md)")
+    .action(run(async () => async (epic: string, o: { title: string; file?: string }) => (await import("./commands/start.js")).start(g(), epic, o)));
+
+  program
+    .command("watch")
+    .description("run the daemon: watch the bus, validate, decide, log")
+    .option("--once", "handle everything pending, then exit")
+    .option("--poll", "poll the file system (network file systems)")
+    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"))
+    .option("--pretty", "human-readable log lines even when stderr is not a terminal")
+    .action(run(async () => async (o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }) => (await import("./commands/watch.js")).watchCommand(g(), o)));
+
+  program
+    .command("status")
+    .description("where each epic stands (exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found)")
+    .argument("[epic]", "one epic")
+    .option("--json", "machine-readable output")
+    .action(run(async () => async (epic: string | undefined, o: { json?: boolean }) => (await import("./commands/status.js")).status(g(), epic, o)));
+
+  program
+    .command("validate")
+    .description("check artifacts, messages, config and log against the schemas (exit 0 valid, 1 invalid)")
+    .argument("[paths...]", "files to check (default: everything under the root)")
+    .option("--strict", "also warn about fields the schema does not know")
+    .option("--kind <kind>", "treat every path as this kind (plan, implementation, review, deployment, cicd, runbook, message, config, …)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "github"]).default("text"))
+    .action(run(async () => async (paths: string[], o: { strict?: boolean; kind?: string; format: "text" | "json" | "github" }) => (await import("./commands/validate.js")).validate(g(), paths, o)));
+
+  const logCmd = program
+    .command("log")
+    .description("read the decision log")
+    .option("--epic <epic>", "only this epic")
+    .option("--agent <agent>", "only this agent (orchestrator, devops, …)")
+    .option("--decision <decision>", "only this decision")
+    .option("--follow", "keep printing new entries")
+    .option("--json", "print the raw JSON lines")
+    .action(run(async () => async (o: { epic?: string; agent?: string; decision?: string; follow?: boolean; json?: boolean }) => (await import("./commands/log.js")).logCommand(g(), o)));
+  logCmd
+    .command("verify")
+    .description("check the hash chain (exit 0 intact, 1 broken, naming the first bad line)")
+    .action(run(async () => async () => (await import("./commands/log.js")).verify(g())));
+
+  for (const type of ["approve", "veto"] as const) {
+    program
+      .command(type)
+      .description(type === "veto" ? "drop a veto message for a person" : "drop an approval message for a person")
+      .argument("<epic>", "epic id")
+      .requiredOption("--role <role>", "the role you speak for")
+      .requiredOption("--subject <subject>", "what it is about (snake_case)")
+      .option("--reason <reason>", "why")
+      .option("--to <role>", "whose inbox (default: the owner of the epic's current stage)")
+      .option("--non-blocking", "a veto that is only logged")
+      .action(run(async () => async (epic: string, o: { role: string; subject: string; reason?: string; to?: string; nonBlocking?: boolean }) => (await import("./commands/message.js")).dropMessage(g(), type, epic, o)));
+  }
+
+  program
+    .command("override")
+    .description("a person's decision on an escalated epic: resume it (closing its vetoes)")
+    .argument("<epic>", "epic id")
+    .requiredOption("--reason <reason>", "why (logged with your name)")
+    .option("--to <stage>", "stage to resume at, or promoted (default: where it was escalated)")
+    .action(run(async () => async (epic: string, o: { reason: string; to?: string }) => (await import("./commands/decide.js")).override(g(), epic, o)));
+
+  program
+    .command("cancel")
+    .description("a person's decision: cancel an epic")
+    .argument("<epic>", "epic id")
+    .requiredOption("--reason <reason>", "why (logged with your name)")
+    .action(run(async () => async (epic: string, o: { reason: string }) => (await import("./commands/decide.js")).cancel(g(), epic, o)));
+
+  program
+    .command("graph")
+    .description("the pipeline's state machine as a diagram")
+    .addOption(new Option("--format <format>", "diagram language").choices(["mermaid", "dot"]).default("mermaid"))
+    .action(run(async () => async (o: { format: "mermaid" | "dot" }) => (await import("./commands/graph.js")).graph(g(), o)));
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (e) {
+    return handleError(e);
+  }
+}
+
+function handleError(e: unknown): number {
+  const ce = e as { code?: string; exitCode?: number };
+  if (typeof ce.code === "string" && ce.code.startsWith("commander.")) {
+    // help and version exit 0; usage errors were already printed by commander
+    return ce.code === "commander.helpDisplayed" || ce.code === "commander.version" || ce.code === "commander.help" ? 0 : 2;
+  }
+  if (e instanceof ConsensusError) {
+    process.stderr.write(`${formatIssuesText(e.issues)}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\nThis is a bug; nothing was committed for the command. Report it with the output above.\n`);
+  return 70;
+}

@@ -1,0 +1,39 @@
+/**
+ * Issues as a person, a program or GitHub reads them. One place, so every command prints errors the
+ * same way: what, where (file, line, JSON path), expected/found, and the fix.
+ */
+import type { Issue } from "../errors/issue.js";
+
+export type Format = "text" | "json" | "github";
+
+export function formatIssuesText(issues: readonly Issue[]): string {
+  return issues
+    .map((i) => {
+      const where = [i.file, i.line !== undefined ? `line ${i.line}${i.column !== undefined ? `:${i.column}` : ""}` : undefined, i.path ? i.path : undefined].filter(Boolean).join(" ");
+      const lines = [`${i.severity === "error" ? "error" : "warning"} [${i.code}] ${where ? `${where}: ` : ""}${i.message}`];
+      if (i.expected !== undefined || i.found !== undefined) lines.push(`  expected: ${i.expected ?? "-"}   found: ${i.found ?? "-"}`);
+      lines.push(`  fix: ${i.fix}`);
+      return lines.join("\n");
+    })
+    .join("\n");
+}
+
+const ghEscape = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+const ghProp = (s: string): string => ghEscape(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+
+/** GitHub Actions workflow commands: each issue becomes an annotation on the file. */
+export function formatIssuesGithub(issues: readonly Issue[]): string {
+  return issues
+    .map((i) => {
+      const props = [i.file ? `file=${ghProp(i.file)}` : undefined, i.line !== undefined ? `line=${i.line}` : undefined, i.column !== undefined ? `col=${i.column}` : undefined, `title=${ghProp(`consensus ${i.code}`)}`].filter(Boolean).join(",");
+      const detail = `${i.path ? `${i.path}: ` : ""}${i.message}${i.expected !== undefined ? ` (expected ${i.expected}; found ${i.found ?? "-"})` : ""}. Fix: ${i.fix}`;
+      return `::${i.severity === "error" ? "error" : "warning"} ${props}::${ghEscape(detail)}`;
+    })
+    .join("\n");
+}
+
+export function formatIssues(issues: readonly Issue[], format: Format): string {
+  if (format === "json") return JSON.stringify(issues, null, 2);
+  if (format === "github") return formatIssuesGithub(issues);
+  return formatIssuesText(issues);
+}

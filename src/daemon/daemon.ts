@@ -1,0 +1,171 @@
+/**
+ * `consensus watch`: the daemon. Takes the writer lease, recovers, arms the watcher, scans for what
+ * was dropped while it was down, then turns every reported path into decisions in batches (one fsync
+ * per batch). `--once` handles everything pending and exits. SIGTERM/SIGINT finish the batch in hand,
+ * checkpoint, release the lease and exit 0.
+ */
+import { realpathSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { FSWatcher } from "chokidar";
+import writeFileAtomic from "write-file-atomic";
+import { readConfig } from "../config/read-config.js";
+import { prepare } from "../bus/prepare.js";
+import { scanCandidates } from "../bus/scan.js";
+import { watchBus } from "../bus/watch.js";
+import { FsStore } from "../store/fs-store.js";
+import { layoutOf } from "../store/layout.js";
+import type { Lease } from "../store/port.js";
+import { Engine, type Outcome, type Prepared } from "./engine.js";
+import type { Logger } from "./logger.js";
+import type { CommittedEntry } from "../store/port.js";
+
+export interface DaemonOptions {
+  root: string;
+  once?: boolean;
+  poll?: boolean;
+  log: Logger;
+  /** Called with every committed entry (the demo prints a timeline from these). */
+  onEntries?: (entries: CommittedEntry[]) => void;
+  /** Resolves when the daemon should stop (signals are wired by the CLI). */
+  stop?: Promise<void>;
+  batchSize?: number;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const layout = layoutOf(opts.root);
+  const log = opts.log;
+  const pipeline = await readConfig(layout.config);
+  let fatal: Error | undefined;
+  let wake: () => void = () => {};
+  const store = new FsStore(layout, {
+    onLeaseLost: (err) => {
+      fatal = new Error(`lost the writer lock: ${err.message}`);
+      wake();
+    },
+  });
+  const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch");
+  log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
+  const realRoot = realpathSync(layout.root);
+
+  const pending = new Set<string>();
+  const waiting = new Map<string, NodeJS.Timeout>();
+  let stopping = false;
+  let scanRequested = true;
+  const kick = () => wake();
+  const enqueue = (rel: string) => {
+    const t = waiting.get(rel);
+    if (t) (clearTimeout(t), waiting.delete(rel));
+    pending.add(rel);
+    kick();
+  };
+
+  let engine!: Engine;
+  engine = await Engine.open(pipeline, store, log, {
+    hooks: {
+      onEntries: opts.onEntries,
+      onRescan: (epicId, stageId) => {
+        const stage = pipeline.stage(stageId);
+        if (!stage) return;
+        for (const a of stage.artifacts) {
+          pending.add(`artifacts/${epicId}/${a}`);
+          pending.add(`artifacts/${a}`);
+        }
+      },
+    },
+  });
+
+  let watcher: FSWatcher | undefined;
+  if (!opts.once) {
+    watcher = await watchBus(layout, {
+      onPath: enqueue,
+      onRescanNeeded: (reason) => {
+        log.info({ reason }, "reconcile scan");
+        scanRequested = true;
+        kick();
+      },
+    }, { poll: opts.poll });
+    log.info({ poll: !!opts.poll }, "watcher armed");
+  }
+  opts.stop?.then(() => {
+    stopping = true;
+    kick();
+  });
+
+  const batchSize = opts.batchSize ?? 512;
+  let lastCheckpoint = Date.now();
+  try {
+    for (;;) {
+      if (fatal) throw fatal;
+      if (scanRequested) {
+        scanRequested = false;
+        for (const rel of await scanCandidates(layout.root)) pending.add(rel);
+      }
+      if (pending.size > 0 && !stopping) {
+        const batch = [...pending].slice(0, batchSize);
+        for (const rel of batch) pending.delete(rel);
+        await handleBatch(batch);
+        if (engine.dirty && (Date.now() - lastCheckpoint > 1000 || pending.size === 0)) {
+          await engine.checkpoint();
+          lastCheckpoint = Date.now();
+        }
+        continue;
+      }
+      if (stopping) break;
+      if (opts.once && pending.size === 0 && waiting.size === 0) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (pending.size > 0 || stopping || scanRequested || fatal) resolve();
+      });
+      wake = () => {};
+    }
+    if (engine.dirty) await engine.checkpoint();
+    log.info({ seq: engine.state.seq }, "stopped cleanly");
+    return 0;
+  } finally {
+    for (const t of waiting.values()) clearTimeout(t);
+    await watcher?.close();
+    await store.close();
+    await lease.release();
+  }
+
+  async function handleBatch(batch: string[]): Promise<void> {
+    const now = Date.now();
+    const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
+    for (const rel of batch) {
+      let p;
+      try {
+        p = await prepare(rel, { root: layout.root, realRoot, pipeline, world: engine.world, now });
+      } catch (e) {
+        log.error({ err: e, file: rel }, "could not prepare input; will retry on the next scan");
+        continue;
+      }
+      if (p.kind === "skip") {
+        log.debug({ file: rel, why: p.why }, "skipped");
+      } else if (p.kind === "wait") {
+        log.debug({ file: rel, ms: p.ms }, p.why);
+        waiting.set(rel, setTimeout(() => {
+          waiting.delete(rel);
+          enqueue(rel);
+        }, p.ms));
+      } else ready.push({ rel, item: p.item, ...(p.request ? { request: p.request } : {}) });
+    }
+    if (!ready.length) return;
+    const outcomes = await engine.process(ready.map((r) => r.item));
+    await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
+  }
+
+  async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
+    if (o.status === "deferred") log.debug({ file: rel, reason: o.reason }, "deferred");
+    if (!request) return;
+    const result =
+      o.status === "refused"
+        ? { ok: false, issues: o.decision.issues }
+        : o.status === "committed"
+          ? { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, epic_id: e.epic_id })) }
+          : { ok: true, duplicate: true };
+    await mkdir(layout.requests, { recursive: true });
+    await writeFileAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result), { fsync: false });
+  }
+}
+

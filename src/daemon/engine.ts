@@ -1,0 +1,248 @@
+/**
+ * The engine: decide, commit, then act. It owns the replayed view and the store, takes a batch of
+ * prepared inputs, decides each against the view plus the batch so far, makes the whole batch durable
+ * with one append (one fsync), and only then runs the effects derived from the committed entries.
+ * Used by the daemon and by commands that change state when no daemon runs.
+ */
+import { dump } from "js-yaml";
+import type { Pipeline } from "../config/pipeline.js";
+import { formatFound, issue } from "../errors/issue.js";
+import { applyEntry, type View } from "../log/replay.js";
+import { decide, slim, type Decision, type Input } from "../machine/decide.js";
+import { effectsOf, type Effect } from "../machine/effects.js";
+import { BatchWorld } from "../machine/world.js";
+import { parseDocument } from "../schemas/parse.js";
+import { validateKind } from "../schemas/registry.js";
+import type { LogEntry } from "../schemas/types.gen.js";
+import type { CommittedEntry, Store, Txn } from "../store/port.js";
+import type { Logger } from "./logger.js";
+
+export interface Prepared {
+  input: Input;
+  /** The processed mark; undefined for commands that carry none. */
+  key?: string;
+  /** Bytes of an artifact, stored as a blob before the commit so the archive copy is exact. */
+  bytes?: Uint8Array;
+}
+
+export type Outcome =
+  | { status: "duplicate" }
+  | { status: "deferred"; reason: string }
+  | { status: "refused"; decision: Extract<Decision, { kind: "refuse" }> }
+  | { status: "committed"; entries: CommittedEntry[] };
+
+export interface EngineHooks {
+  /** An epic entered a stage: its early files may now be read. */
+  onRescan?(epicId: string, stage: string): void;
+  /** Committed entries, in order (the demo and `log --follow` print these). */
+  onEntries?(entries: CommittedEntry[]): void;
+}
+
+export class Engine {
+  private batchWorld: BatchWorld;
+  private sinceCheckpoint = 0;
+
+  private constructor(
+    readonly pipeline: Pipeline,
+    readonly store: Store,
+    private view: View,
+    private readonly log: Logger,
+    private readonly clock: () => Date,
+    private readonly hooks: EngineHooks,
+  ) {
+    this.batchWorld = new BatchWorld(pipeline, view);
+  }
+
+  /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
+  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks } = {}): Promise<Engine> {
+    const rec = await store.recover();
+    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {});
+    for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
+    if (rec.unapplied.length) {
+      log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
+      await engine.runEffects(rec.unapplied);
+    }
+    if (rec.findings.length) await engine.commitTxns(rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
+    if (rec.unapplied.length || rec.findings.length) await engine.checkpoint();
+    return engine;
+  }
+
+  /** What decide() sees: the view plus the batch in hand. */
+  get world(): BatchWorld {
+    return this.batchWorld;
+  }
+
+  get state(): View {
+    return this.view;
+  }
+
+  processed(key: string): boolean {
+    return this.batchWorld.processed(key);
+  }
+
+  /** Decides and commits a batch; the outcomes are in input order. */
+  async process(items: Prepared[]): Promise<Outcome[]> {
+    const now = this.clock().toISOString();
+    const outcomes: Outcome[] = [];
+    const txns: Txn[] = [];
+    const owners: number[] = [];
+    const blobs: Array<Promise<void>> = [];
+    for (const item of items) {
+      if (item.key !== undefined && this.batchWorld.processed(item.key)) {
+        outcomes.push({ status: "duplicate" });
+        continue;
+      }
+      let d: Decision;
+      try {
+        d = decide(this.world, item.input, now);
+      } catch (e) {
+        // A bug, not bad input: reject the input with the error so it is visible, and keep running.
+        this.log.error({ err: e, input: describe(item.input) }, "decide failed");
+        const file = "file" in item.input ? item.input.file : undefined;
+        d = { kind: "commit", drafts: [{ decision: "input_failed", details: { ...(file ? { file } : {}), errors: [slim(issue("INTERNAL", { message: `internal error: ${(e as Error).message}` }))] } }] };
+      }
+      if (d.kind === "defer") {
+        outcomes.push({ status: "deferred", reason: d.reason });
+        continue;
+      }
+      if (d.kind === "refuse") {
+        outcomes.push({ status: "refused", decision: d });
+        continue;
+      }
+      const txn: Txn = { drafts: d.drafts };
+      if (d.epic) txn.state = d.epic;
+      if (item.key !== undefined) txn.input = item.key;
+      txns.push(txn);
+      owners.push(outcomes.length);
+      outcomes.push({ status: "committed", entries: [] });
+      this.batchWorld.stage(d.epic, d.messageId, item.key);
+      if (item.bytes && item.input.type === "artifact" && d.drafts.some((x) => x.decision === "artifact_accepted")) {
+        blobs.push(this.store.putBlob(item.input.sha256, item.bytes));
+      }
+    }
+    if (txns.length === 0) return outcomes;
+    await Promise.all(blobs);
+    const entries = await this.commitTxns(txns);
+    // Hand each committed outcome its entries.
+    let at = 0;
+    txns.forEach((t, i) => {
+      (outcomes[owners[i]!] as { entries: CommittedEntry[] }).entries = entries.slice(at, at + t.drafts.length);
+      at += t.drafts.length;
+    });
+    return outcomes;
+  }
+
+  private async commitTxns(txns: Txn[]): Promise<CommittedEntry[]> {
+    const now = this.clock().toISOString();
+    let res;
+    try {
+      res = await this.store.append(txns, now, this.view.seq);
+    } finally {
+      // Whether or not the append held, the staged decisions are gone; the view is the truth.
+      this.batchWorld.reset(this.view);
+    }
+    for (const e of res.entries) applyEntry(this.view, e);
+    this.batchWorld.reset(this.view);
+    this.sinceCheckpoint += res.entries.length;
+    for (const e of res.entries) this.log.info(logFields(e), summary(e));
+    this.hooks.onEntries?.(res.entries);
+    await this.runEffects(res.entries);
+    const rejected = res.foreign.map((f) => checkForeignLine(f.line, f.text)).filter((t): t is Txn => t !== undefined);
+    const more = rejected.length ? await this.commitTxns(rejected) : [];
+    return [...res.entries, ...more];
+  }
+
+  async runEffects(entries: LogEntry[]): Promise<void> {
+    for (const e of entries) {
+      for (const fx of effectsOf(e, this.pipeline)) {
+        try {
+          await this.runEffect(fx);
+        } catch (err) {
+          // The decision is durable; a failed effect is retried at the next start (it is re-derived).
+          this.log.error({ err, effect: fx.type, seq: e.seq }, `effect ${fx.type} failed; it will be retried on restart`);
+        }
+      }
+    }
+  }
+
+  private async runEffect(fx: Effect): Promise<void> {
+    switch (fx.type) {
+      case "publish":
+        return this.store.publish(fx.epic_id, fx.iteration, fx.file, fx.sha256);
+      case "notice":
+        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(fx.notice, { lineWidth: 120, noRefs: true }) });
+      case "rescan":
+        this.hooks.onRescan?.(fx.epic_id, fx.stage);
+        return;
+    }
+  }
+
+  /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */
+  async checkpoint(): Promise<void> {
+    await this.store.checkpoint(this.view);
+    this.sinceCheckpoint = 0;
+  }
+
+  get dirty(): boolean {
+    return this.sinceCheckpoint > 0;
+  }
+}
+
+/** An agent's own log line: validated, never rewritten; a bad one is reported by an entry of ours. */
+export function checkForeignLine(line: number, text: string): Txn | undefined {
+  const parsed = parseDocument(new TextEncoder().encode(text), "json");
+  let errors = parsed.issues.filter((i) => i.severity === "error");
+  if (!errors.length) {
+    errors = validateKind("log-entry", parsed.value);
+    const v = parsed.value as { agent?: unknown };
+    if (!errors.length && v.agent === "orchestrator") errors = [issue("LOG_LINE_INVALID", { message: "a line claims to be the orchestrator's but has no valid chain hash", path: "/agent", found: "orchestrator", fix: "Agents log under their own role name." })];
+  }
+  if (!errors.length) return undefined;
+  return { drafts: [{ decision: "log_line_rejected", details: { line, found: formatFound(text, 200), errors: errors.map(slim) } }] };
+}
+
+function describe(input: Input): string {
+  return "file" in input ? input.file : `${input.type} ${input.epic_id}`;
+}
+
+export function logFields(e: LogEntry): Record<string, unknown> {
+  const out: Record<string, unknown> = { seq: e.seq, decision: e.decision };
+  if (e.epic_id) out.epic = e.epic_id;
+  if (e.iteration) out.iteration = e.iteration;
+  if (e.state) out.stage = e.state.stage;
+  return out;
+}
+
+/** One readable line per decision (used by the daemon's log, the demo and `consensus log`). */
+export function summary(e: LogEntry): string {
+  const d = (e.details ?? {}) as Record<string, unknown>;
+  const who = e.epic_id ? `${e.epic_id}${e.iteration ? ` #${e.iteration}` : ""}` : "-";
+  switch (e.decision) {
+    case "epic_started":
+      return `${who} started: ${String(d.title)} (stage ${String(d.stage)})`;
+    case "artifact_accepted":
+    case "message_accepted":
+      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}${d.type ? ` (${String(d.type)}${d.subject ? ` ${String(d.subject)}` : ""} from ${String(d.from)})` : ""}`;
+    case "artifact_rejected":
+    case "message_rejected": {
+      const errs = (d.errors as Array<{ message: string; path?: string }> | undefined) ?? [];
+      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x.path ? `${x.path} ` : ""}${x.message}`).join("; ")}`;
+    }
+    case "stage_advanced":
+      return `${who} ${String(d.from)} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ""}`;
+    case "veto_recorded":
+      return `${who} veto by ${String(d.from)}: ${String(d.subject)}${d.blocking === false ? " (non-blocking)" : ""}${d.violation ? ` — ${String(d.violation)}` : ""}`;
+    case "veto_resolved":
+      return `${who} veto resolved by ${String(d.by)}`;
+    case "promoted":
+      return `${who} PROMOTED`;
+    case "escalated":
+      return `${who} ESCALATED: ${String(d.reason)} — ${String(d.detail)}`;
+    case "overridden":
+      return `${who} overridden by ${String(d.by)} → ${String(d.to)}: ${String(d.reason)}`;
+    case "cancelled":
+      return `${who} cancelled by ${String(d.by)}: ${String(d.reason)}`;
+    default:
+      return `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
+  }
+}
