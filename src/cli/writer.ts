@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { writeAtomic } from "../store/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
 import { prepare } from "../bus/prepare.js";
@@ -42,7 +42,7 @@ export async function applyCommand(root: string, cmd: CommandInput, timeoutMs = 
   await mkdir(L.requests, { recursive: true });
   const req = join(L.requests, `${id}.json`);
   const res = join(L.requests, `${id}.result.json`);
-  await writeFileAtomic(req, JSON.stringify(cmd), { fsync: false });
+  await writeAtomic(req, JSON.stringify(cmd));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -8,7 +8,7 @@ import { realpathSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { FSWatcher } from "chokidar";
-import writeFileAtomic from "write-file-atomic";
+import { writeAtomic } from "../store/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { prepare } from "../bus/prepare.js";
 import { scanCandidates } from "../bus/scan.js";
@@ -165,7 +165,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           ? { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, epic_id: e.epic_id })) }
           : { ok: true, duplicate: true };
     await mkdir(layout.requests, { recursive: true });
-    await writeFileAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result), { fsync: false });
+    await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
   }
 }
 

@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
+import { writeAtomic } from "./atomic-write.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, type View } from "../log/replay.js";
@@ -224,7 +224,7 @@ export class FsStore implements Store {
     const p = this.blobPath(sha256);
     if (existsSync(p)) return;
     await mkdir(dirname(p), { recursive: true });
-    await writeFileAtomic(p, Buffer.from(bytes), { fsync: true });
+    await writeAtomic(p, Buffer.from(bytes), { durable: true });
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
@@ -241,14 +241,14 @@ export class FsStore implements Store {
     const bytes = await this.getBlob(sha256);
     if (!bytes) throw new Error(`blob ${sha256} for ${target} is missing`);
     await mkdir(dirname(target), { recursive: true });
-    await writeFileAtomic(target, Buffer.from(bytes), { fsync: false });
+    await writeAtomic(target, Buffer.from(bytes));
   }
 
   async deliver(notice: Notice): Promise<void> {
     const target = join(this.layout.inbox, notice.role, notice.name);
     if (existsSync(target)) return;
     await mkdir(dirname(target), { recursive: true });
-    await writeFileAtomic(target, notice.body, { fsync: false });
+    await writeAtomic(target, notice.body);
   }
 
   async checkpoint(view: View): Promise<void> {
@@ -256,10 +256,10 @@ export class FsStore implements Store {
     const epics = Object.fromEntries(view.epics);
     const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds] };
     await mkdir(this.layout.dot, { recursive: true });
-    await writeFileAtomic(this.layout.checkpoint, JSON.stringify(cp), { fsync: true });
+    await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, updated_at: new Date().toISOString(), epics };
     await mkdir(this.layout.current, { recursive: true });
-    await writeFileAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { fsync: false });
+    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 
   async lease(kind: Holder["kind"], command?: string): Promise<Lease> {
@@ -286,7 +286,7 @@ export class FsStore implements Store {
       );
     }
     const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}) };
-    await writeFileAtomic(L.holder, JSON.stringify(holder), { fsync: false });
+    await writeAtomic(L.holder, JSON.stringify(holder));
     let released = false;
     return {
       holder,

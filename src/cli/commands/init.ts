@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { writeAtomic } from "../../store/atomic-write.js";
 import { DEFAULT_CONFIG_YAML } from "../../config/default-config.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { layoutOf } from "../../store/layout.js";
@@ -35,7 +35,7 @@ export async function init(g: GlobalOptions, o: { force?: boolean }): Promise<nu
   for (const d of [L.epics, L.artifacts, L.current, L.archive, L.dot, ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
   const wrote: string[] = [];
   if (o.force || !existsSync(L.config)) {
-    await writeFileAtomic(L.config, DEFAULT_CONFIG_YAML);
+    await writeAtomic(L.config, DEFAULT_CONFIG_YAML);
     wrote.push("consensus.yaml");
   }
   const extras: Array<[string, string]> = [

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { dump } from "js-yaml";
-import writeFileAtomic from "write-file-atomic";
+import { writeAtomic } from "../../store/atomic-write.js";
 import { ROLE } from "../../config/names.js";
 import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -31,7 +31,7 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
   } else if (o.reason) msg.content = { note: o.reason };
   await mkdir(join(L.inbox, to), { recursive: true });
   const rel = `messages/inbox/${to}/${id}.yaml`;
-  await writeFileAtomic(join(root, rel), dump(msg, { lineWidth: 120 }));
+  await writeAtomic(join(root, rel), dump(msg, { lineWidth: 120 }));
   const how = await processNowIfNoDaemon(root, rel);
   process.stdout.write(`dropped ${rel} (${how === "daemon" ? "the running daemon will apply it" : "applied now"})\n`);
   return 0;

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { writeAtomic } from "../../store/atomic-write.js";
 import { EPIC_ID } from "../../config/names.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/layout.js";
@@ -30,7 +30,7 @@ export async function start(g: GlobalOptions, epic: string, o: { title: string; 
   const md = join(layoutOf(root).epics, epic, "epic.md");
   if (!existsSync(md)) {
     await mkdir(join(layoutOf(root).epics, epic), { recursive: true });
-    await writeFileAtomic(md, body);
+    await writeAtomic(md, body);
   }
   process.stdout.write(`started ${epic} at stage plan, iteration 1 (${r.via === "daemon" ? "applied by the running daemon" : "applied directly"})\n`);
   return 0;

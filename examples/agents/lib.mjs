@@ -1,0 +1,46 @@
+// A tiny scripted agent: waits for the daemon's notices in its role's inbox and answers each request
+// by dropping files atomically (temp name + rename), exactly as an LLM agent is told to in agents/*.md.
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { load, dump } from "js-yaml";
+
+export function dropAtomically(dir, name, text) {
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${name}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, join(dir, name));
+}
+
+export function readJson(path) {
+  return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
+}
+
+/** Calls handle(notice, root) for every new request notice; handle returns files to drop. */
+export function runAgent(role, handle) {
+  const root = process.env.CONSENSUS_ROOT;
+  const inbox = join(root, "messages", "inbox", role);
+  const seen = new Set();
+  const tick = () => {
+    if (!existsSync(inbox)) return;
+    for (const name of readdirSync(inbox).sort()) {
+      if (!name.startsWith("notice-") || seen.has(name)) continue;
+      seen.add(name);
+      const notice = load(readFileSync(join(inbox, name), "utf8"));
+      if (!notice || notice.type !== "request") continue;
+      for (const out of handle(notice, root) ?? []) {
+        if (out.message) {
+          dropAtomically(join(root, "messages", "inbox", out.message.to), out.name, dump(out.message));
+        } else {
+          dropAtomically(join(root, "artifacts", notice.epic_id), out.name, typeof out.content === "string" ? out.content : `${JSON.stringify(out.content, null, 2)}\n`);
+        }
+      }
+    }
+  };
+  const timer = setInterval(tick, 50);
+  process.on("SIGTERM", () => {
+    clearInterval(timer);
+    process.exit(0);
+  });
+}
+
+export const stamp = () => new Date().toISOString();

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// npm run demo: the health-check epic of seed 004, played by four scripted agents against the real
+// daemon in a temporary folder. Iteration 1: DevOps vetoes (no health check) and the epic goes back
+// to implementation; iteration 2 is promoted. Prints the decision timeline as it happens.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync, openSync, readSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatLine } from "../../dist/cli/commands/log.js";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const cli = join(repo, "bin", "consensus.js");
+const root = join(mkdtempSync(join(tmpdir(), "consensus-demo-")), "consensus");
+const env = { ...process.env, CONSENSUS_ROOT: root };
+const run = (...args) => execFileSync(process.execPath, [cli, ...args], { env, encoding: "utf8" });
+
+console.log(`consensus demo — bus at ${root}\n`);
+run("init");
+run("start", "EP-001", "--title", "Add a /health endpoint");
+
+const children = [];
+const daemon = spawn(process.execPath, [cli, "watch", "--log-level", "warn"], { env, stdio: ["ignore", "inherit", "inherit"] });
+children.push(daemon);
+for (const role of ["planner", "developer", "quality", "devops"]) {
+  children.push(spawn(process.execPath, [join(repo, "examples", "agents", `${role}.mjs`)], { env, stdio: ["ignore", "inherit", "inherit"] }));
+}
+
+const log = join(root, "current", "decision_log.jsonl");
+let offset = 0;
+let carry = "";
+let outcome;
+const deadline = Date.now() + 60_000;
+while (!outcome && Date.now() < deadline) {
+  if (existsSync(log) && statSync(log).size > offset) {
+    const size = statSync(log).size;
+    const fd = openSync(log, "r");
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    closeSync(fd);
+    offset = size;
+    const lines = (carry + buf.toString("utf8")).split("\n");
+    carry = lines.pop();
+    for (const line of lines) {
+      const out = formatLine(line, {});
+      if (out) console.log(out.replace(/^\S+\s+/, ""));
+      const e = JSON.parse(line);
+      if (e.decision === "promoted" || e.decision === "escalated") outcome = e.decision;
+    }
+  }
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+for (const c of children.slice(1)) c.kill("SIGTERM");
+daemon.kill("SIGTERM");
+await new Promise((r) => daemon.once("exit", r));
+console.log("");
+let code = 1;
+try {
+  console.log(run("status", "EP-001"));
+} catch (e) {
+  console.log(e.stdout);
+  code = e.status === 0 ? 0 : 1;
+}
+if (outcome === "promoted") {
+  console.log(`EP-001 promoted. Look around: ${root}\n  consensus log --root ${root}\n  consensus log verify --root ${root}`);
+  console.log(run("log", "verify").trim());
+  code = 0;
+} else {
+  console.log(outcome ? `demo ended with the epic ${outcome}` : "demo timed out before the epic was promoted");
+}
+process.exit(code);
