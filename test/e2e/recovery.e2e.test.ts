@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Bus, artifact } from "../support/bus.js";
+
+let bus: Bus;
+afterEach(() => bus?.cleanup());
+
+const stateOf = (b: Bus) => JSON.parse(readFileSync(join(b.root, "current/state.json"), "utf8")) as { seq: number; epics: Record<string, unknown> };
+
+describe("restarts, --once and the single writer", () => {
+  it("watch --once handles files dropped while no daemon ran, in drop order, and exits 0", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-010", "--title", "Offline");
+    // dropped out of stage order: implementation waits for plan to be accepted
+    bus.drop("artifacts/EP-010/plan.json", artifact("plan.json", "EP-010", 1));
+    bus.drop("artifacts/EP-010/implementation.json", artifact("implementation.json", "EP-010", 1));
+    const r = bus.cli("watch", "--once", "--log-level", "warn");
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(bus.cli("status", "EP-010", "--json").stdout)).toMatchObject({ stage: "review" });
+    // running again applies nothing twice
+    const before = bus.entries().length;
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.entries().length).toBe(before);
+  });
+
+  it("state.json and the checkpoint are rebuilt from the log alone", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-011", "--title", "Rebuild");
+    bus.drop("artifacts/EP-011/plan.json", artifact("plan.json", "EP-011", 1));
+    bus.cli("watch", "--once");
+    const before = stateOf(bus);
+    rmSync(join(bus.root, "current/state.json"));
+    rmSync(join(bus.root, ".consensus/checkpoint.json"));
+    // a new input forces a write of the state after recovery
+    bus.drop("artifacts/EP-011/implementation.json", artifact("implementation.json", "EP-011", 1));
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    const after = stateOf(bus);
+    expect(after.epics["EP-011"]).toMatchObject({ stage: "review" });
+    expect(Object.keys(after.epics)).toEqual(Object.keys(before.epics));
+    expect(bus.cli("status", "EP-011", "--json").stdout).toContain('"stage": "review"');
+  });
+
+  it("a second daemon on the same root exits at once, naming the holder", async () => {
+    bus = Bus.init();
+    const first = bus.startDaemon();
+    await bus.waitFor("lease", () => bus.cli("status").code === 0 && require_holder(bus));
+    const second = bus.cli("watch", "--log-level", "warn");
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`LOCK_HELD.*pid ${first.pid}`));
+    expect(await bus.stopDaemon()).toBe(0);
+    // after a clean stop the root is free again
+    expect(bus.cli("watch", "--once").code).toBe(0);
+  });
+
+  it("start refuses an existing epic with exit 1; approve/veto apply at once when no daemon runs", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-012", "--title", "x").code).toBe(0);
+    const dup = bus.cli("start", "EP-012", "--title", "x");
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/EPIC_EXISTS/);
+    expect(bus.cli("status", "EP-404").code).toBe(3);
+    bus.drop("artifacts/EP-012/plan.json", artifact("plan.json", "EP-012", 1));
+    bus.cli("watch", "--once");
+    const v = bus.cli("veto", "EP-012", "--role", "developer", "--subject", "plan_unworkable", "--reason", "T2 needs a database");
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(bus.cli("status", "EP-012", "--json").stdout)).toMatchObject({ stage: "plan", iteration: 2, open_vetoes: [{ from: "developer", subject: "plan_unworkable" }] });
+    const a = bus.cli("approve", "EP-012", "--role", "developer", "--subject", "plan_ok");
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(bus.cli("status", "EP-012", "--json").stdout)).toMatchObject({ open_vetoes: [] });
+  });
+
+  it("a torn last line is reported by an entry of its own and never breaks verify; agents' lines are checked", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-013", "--title", "Torn");
+    const log = join(bus.root, "current/decision_log.jsonl");
+    appendFileSync(log, `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "devops", decision: "approve", epic_id: "EP-013", iteration: 1, details: { deployment_ready: true } })}\n`);
+    appendFileSync(log, `{"timestamp":"yesterday","agent":"devops"}\n`);
+    appendFileSync(log, `{"timestamp":"2026-11-21T10:00:00Z","agent":"orchestrator","deci`);
+    bus.drop("artifacts/EP-013/plan.json", artifact("plan.json", "EP-013", 1));
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    const es = bus.entries();
+    expect(es.some((e) => e.decision === "log_torn_line")).toBe(true);
+    const rejectedLines = es.filter((e) => e.decision === "log_line_rejected").map((e) => (e.details as { line: number }).line);
+    expect(rejectedLines).toEqual([3, 4]);
+    expect(bus.cli("log", "verify").code).toBe(0);
+    expect(JSON.parse(bus.cli("status", "EP-013", "--json").stdout)).toMatchObject({ stage: "implementation" });
+  });
+
+  it("log verify names the first line that was edited", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-014", "--title", "Tamper");
+    bus.drop("artifacts/EP-014/plan.json", artifact("plan.json", "EP-014", 1));
+    bus.cli("watch", "--once");
+    const log = join(bus.root, "current/decision_log.jsonl");
+    const lines = readFileSync(log, "utf8").split("\n");
+    lines[1] = lines[1]!.replace("plan.json", "plan.jsox");
+    writeFileSync(log, lines.join("\n"));
+    const v = bus.cli("log", "verify");
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/decision_log\.jsonl:2: hash does not match/);
+  });
+
+  it("validate prints GitHub annotations and exits 1 on invalid files", () => {
+    bus = Bus.init();
+    const file = join(bus.dir, "deployment.json");
+    writeFileSync(file, bus.fixture("invalid/deployment-no-staging.json"));
+    const r = bus.cli("validate", file, "--format", "github");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^::error file=.*deployment\.json,title=consensus SCHEMA::\/deployment_strategy\/stages/m);
+    expect(bus.cli("validate", join(bus.root, "consensus.yaml")).code).toBe(0);
+  });
+});
+
+function require_holder(b: Bus): boolean {
+  try {
+    readFileSync(join(b.root, ".consensus/writer.json"));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * End-to-end harness: a real bus in a temp folder, the real CLI and daemon as child processes, and
+ * waits on conditions (the log's contents), never on sleeps.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const cliPath = join(repo, "bin", "consensus.js");
+export const fixtures = join(repo, "test", "fixtures");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class Bus {
+  readonly dir: string;
+  readonly root: string;
+  daemon?: ChildProcess;
+  daemonErr = "";
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), "consensus-test-"));
+    this.root = join(this.dir, "consensus");
+  }
+
+  static init(): Bus {
+    const b = new Bus();
+    const r = b.cli("init");
+    if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
+    return b;
+  }
+
+  cli(...args: string[]): CliResult {
+    const r = spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, CONSENSUS_ROOT: this.root, CONSENSUS_USER: "tester" }, encoding: "utf8", timeout: 60_000 });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  startDaemon(...extra: string[]): ChildProcess {
+    const d = spawn(process.execPath, [cliPath, "watch", "--log-level", "warn", ...extra], { env: { ...process.env, CONSENSUS_ROOT: this.root }, stdio: ["ignore", "pipe", "pipe"] });
+    d.stderr!.on("data", (b: Buffer) => (this.daemonErr += b.toString()));
+    this.daemon = d;
+    return d;
+  }
+
+  async stopDaemon(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null) return d?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => d.once("exit", (code) => r(code)));
+    d.kill(signal);
+    this.daemon = undefined;
+    return exited;
+  }
+
+  /** Writes a file the way the protocol asks: a dot-temp in the same folder, then rename. */
+  drop(rel: string, content: string | object): void {
+    const abs = join(this.root, rel);
+    mkdirSync(dirname(abs), { recursive: true });
+    const tmp = join(dirname(abs), `.${rel.split("/").pop()}.tmp`);
+    writeFileSync(tmp, typeof content === "string" ? content : `${JSON.stringify(content, null, 2)}\n`);
+    renameSync(tmp, abs);
+  }
+
+  fixture(rel: string): string {
+    return readFileSync(join(fixtures, rel), "utf8");
+  }
+
+  entries(): LogEntry[] {
+    const p = join(this.root, "current", "decision_log.jsonl");
+    if (!existsSync(p)) return [];
+    return readFileSync(p, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as LogEntry];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  inbox(role: string): string[] {
+    const d = join(this.root, "messages", "inbox", role);
+    return existsSync(d) ? readdirSync(d).filter((n) => !n.startsWith(".")).sort() : [];
+  }
+
+  /** Waits until the log satisfies the predicate; fails with the log's tail if it never does. */
+  async waitFor(what: string, pred: (entries: LogEntry[]) => boolean, timeoutMs = 30_000): Promise<LogEntry[]> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const es = this.entries();
+      if (pred(es)) return es;
+      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited (${this.daemon.exitCode}) while waiting for ${what}\n${this.daemonErr}`);
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; log:\n${es.map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details)}`).join("\n")}\n${this.daemonErr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  waitForDecision(decision: string, n = 1, epic?: string): Promise<LogEntry[]> {
+    return this.waitFor(`${n}× ${decision}${epic ? ` for ${epic}` : ""}`, (es) => es.filter((e) => e.decision === decision && (!epic || e.epic_id === epic)).length >= n);
+  }
+
+  cleanup(): void {
+    if (this.daemon && this.daemon.exitCode === null) this.daemon.kill("SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Artifact documents for an epic/iteration, from the fixtures. */
+export function artifact(name: string, epic: string, iteration: number, patch: Record<string, unknown> = {}): string {
+  const dir = name === "deployment.json" || name === "cicd.yaml" || name === "runbook.md" ? "seed004" : "valid";
+  const text = readFileSync(join(fixtures, dir, name), "utf8");
+  if (!name.endsWith(".json")) return name === "cicd.yaml" ? text.replace(/^name: .*$/m, `name: Deploy ${epic} iteration ${iteration}`) : `${text}\n<!-- ${epic} iteration ${iteration} -->\n`;
+  return `${JSON.stringify({ ...(JSON.parse(text) as object), epic_id: epic, iteration, ...patch }, null, 2)}\n`;
+}
+
+export function vetoYaml(from: string, to: string, epic: string, iteration: number, subject: string, blocking = true): string {
+  return `from: ${from}\nto: ${to}\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: ${epic}\niteration: ${iteration}\ntype: veto\nsubject: ${subject}\ncontent:\n  violation: "Missing requirement"\n  specifics: "${subject} is not met"\n  blocking: ${blocking}\n`;
+}
