@@ -15,6 +15,8 @@ export interface StageDef {
   readonly artifacts: readonly string[];
   readonly vetoes: readonly string[];
   readonly approvers: readonly string[];
+  /** How many of the approvers must approve in the current iteration. */
+  readonly quorum: number;
 }
 
 export interface Pipeline {
@@ -61,6 +63,9 @@ export function checkConfig(c: ConsensusConfig): Issue[] {
     (s.vetoes ?? []).forEach((r, j) => {
       if (!roles.has(r)) bad(`/stages/${i}/vetoes/${j}`, `veto role "${r}" is not a role`, r, `Add "${r}" to roles: or remove it.`);
     });
+    if (typeof s.approvers?.quorum === "number" && s.approvers.quorum > s.approvers.roles.length) {
+      bad(`/stages/${i}/approvers/quorum`, `quorum ${s.approvers.quorum} is more than the ${s.approvers.roles.length} approver(s)`, String(s.approvers.quorum), "Lower the quorum or name more approvers.", `at most ${s.approvers.roles.length}`);
+    }
     (s.approvers?.roles ?? []).forEach((r, j) => {
       if (!roles.has(r)) bad(`/stages/${i}/approvers/roles/${j}`, `approver "${r}" is not a role`, r, `Add "${r}" to roles: or remove it.`);
     });
@@ -87,7 +92,9 @@ export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
       // A review.json whose status is not "approved" is its author's veto, so a stage that collects one
       // always lets its owner veto (PROTOCOL §4).
       vetoes: Object.freeze([...new Set([...(s.vetoes ?? []), ...(s.artifacts.includes("review.json") ? [s.owner] : [])])]),
-      approvers: Object.freeze([...(s.approvers?.roles ?? [])]) }),
+      approvers: Object.freeze([...(s.approvers?.roles ?? [])]),
+      quorum: quorumOf(s.approvers?.quorum, s.approvers?.roles.length ?? 0),
+    }),
   );
   const byId = new Map(stages.map((s) => [s.id, s]));
   const byArtifact = new Map<string, StageDef>();
@@ -107,6 +114,13 @@ export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
     vetoRoute: (role: string) => routes.get(role) ?? fallback,
     isRole: (role: string) => roleSet.has(role),
   });
+}
+
+/** all → every approver; majority → more than half; a number → that many (at most all of them). */
+export function quorumOf(q: "all" | "majority" | number | undefined, roles: number): number {
+  if (q === undefined || q === "all") return roles;
+  if (q === "majority") return Math.floor(roles / 2) + 1;
+  return Math.min(q, roles);
 }
 
 /** For tests and tools: the default pipeline, parsed from the same text init writes. */

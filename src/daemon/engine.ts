@@ -9,7 +9,7 @@ import type { Pipeline } from "../config/pipeline.js";
 import { formatFound, issue } from "../errors/issue.js";
 import { applyEntry, type View } from "../log/replay.js";
 import { decide, slim, type Decision, type Input } from "../machine/decide.js";
-import { effectsOf, type Effect } from "../machine/effects.js";
+import { effectsOf, type Effect, type NoticeDoc } from "../machine/effects.js";
 import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
@@ -169,12 +169,24 @@ export class Engine {
     switch (fx.type) {
       case "publish":
         return this.store.publish(fx.epic_id, fx.iteration, fx.file, fx.sha256);
-      case "notice":
-        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(fx.notice, { lineWidth: 120, noRefs: true }) });
+      case "notice": {
+        const notice = await this.withReadList(fx.notice);
+        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(notice, { lineWidth: 120, noRefs: true }) });
+      }
       case "rescan":
         this.hooks.onRescan?.(fx.epic_id, fx.stage);
         return;
     }
+  }
+
+  /** A stage notice lists the accepted artifacts of earlier stages (latest iteration of each) to read. */
+  private async withReadList(n: NoticeDoc): Promise<NoticeDoc> {
+    const stage = typeof n.content.stage === "string" ? this.pipeline.stage(n.content.stage) : undefined;
+    if (!stage || !n.epic_id || typeof n.content.read !== "string") return n;
+    const earlier = new Set(this.pipeline.stages.filter((s) => s.index < stage.index).flatMap((s) => s.artifacts));
+    const latest = new Map<string, string>();
+    for (const p of await this.store.published(n.epic_id)) if (earlier.has(p.file)) latest.set(p.file, p.path);
+    return { ...n, content: { ...n.content, read: [...latest.values()] } };
   }
 
   /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */

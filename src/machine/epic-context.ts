@@ -51,7 +51,7 @@ export function withApproval(epic: Epic, role: string, now: string): Epic {
 }
 
 export function stageComplete(epic: Epic, stage: StageDef): boolean {
-  return stage.artifacts.every((a) => epic.received[a] !== undefined) && stage.approvers.every((r) => epic.approvals.includes(r));
+  return stage.artifacts.every((a) => epic.received[a] !== undefined) && stage.approvers.filter((r) => epic.approvals.includes(r)).length >= stage.quorum;
 }
 
 export const blockingOpen = (epic: Epic): boolean => epic.open_vetoes.some((v) => v.blocking);
@@ -84,7 +84,8 @@ export function waitingFor(epic: Epic, pipeline: Pipeline): string[] {
   const out = new Set<string>();
   if (stage) {
     if (stage.artifacts.some((a) => epic.received[a] === undefined)) out.add(stage.owner);
-    for (const r of stage.approvers) if (!epic.approvals.includes(r)) out.add(r);
+    const approved = stage.approvers.filter((r) => epic.approvals.includes(r)).length;
+    if (approved < stage.quorum) for (const r of stage.approvers) if (!epic.approvals.includes(r)) out.add(r);
     if (stageComplete(epic, stage)) for (const v of epic.open_vetoes) if (v.blocking) out.add(v.from);
   }
   return [...out];

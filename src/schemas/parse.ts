@@ -62,7 +62,9 @@ export function parseDocument(bytes: Uint8Array, format: DocFormat, limits: Pars
   try {
     raw = format === "json" ? JSON.parse(text) : load(text, { schema: CORE_SCHEMA, json: false });
   } catch (e) {
-    issues.push(format === "json" ? jsonSyntaxIssue(e, text) : yamlSyntaxIssue(e));
+    // Both parsers recurse: a document nested thousands deep exhausts the stack before sanitize runs.
+    if (e instanceof RangeError) issues.push(issue("TOO_DEEP", { path: "", expected: `at most ${limits.maxDepth} levels`, found: "deeper than the parser can follow" }));
+    else issues.push(format === "json" ? jsonSyntaxIssue(e, text) : yamlSyntaxIssue(e));
     return { issues };
   }
   if (format === "json") {
@@ -116,10 +118,15 @@ export const escapePointer = (key: string): string => key.replace(/~/g, "~0").re
 /** A Markdown document's outline: its ATX heading texts, trimmed and lower-cased, in order. */
 export function parseMarkdownOutline(text: string): { headings: string[] } {
   const headings: string[] = [];
-  let fenced = false;
+  // A fence closes only with the same character, at least as long as the one that opened it.
+  let fence: string | undefined;
   for (const line of text.split(/\r?\n/)) {
-    if (/^\s{0,3}(```|~~~)/.test(line)) fenced = !fenced;
-    if (fenced) continue;
+    const f = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (f && (fence === undefined || (f[0] === fence[0] && f.length >= fence.length))) {
+      fence = fence === undefined ? f : undefined;
+      continue;
+    }
+    if (fence !== undefined) continue;
     const m = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (m) headings.push(m[1]!.trim().toLowerCase());
   }
@@ -152,7 +159,8 @@ function lineCol(text: string, pos: number): { line: number; column: number } {
 function jsonSyntaxIssue(e: unknown, text: string): Issue {
   const msg = e instanceof Error ? e.message : String(e);
   const pos = /position (\d+)/.exec(msg);
-  const at = pos ? lineCol(text, Number(pos[1])) : undefined;
+  const offset = pos ? Number(pos[1]) : jsonErrorOffset(text);
+  const at = offset !== undefined ? lineCol(text, offset) : undefined;
   const found = msg.replace(/^JSON\.parse: /, "").replace(/ in JSON at position \d+.*$/, "");
   return issue("JSON_SYNTAX", {
     message: at ? `file is not valid JSON (line ${at.line}, column ${at.column})` : "file is not valid JSON",
@@ -213,4 +221,76 @@ export function findDuplicateJsonKey(text: string): Issue | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Where JSON text stops being JSON. V8 gives a position for some errors and only a quoted snippet for
+ * others (a trailing comma, a missing value), so on failure a small scanner finds the offset itself.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const value = (depth: number): void => {
+    if (depth > 10_000) fail();
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ":") fail();
+        i++;
+        value(depth + 1);
+        ws();
+        if (text[i] === ",") (i++);
+        else if (text[i] === "}") return void i++;
+        else fail();
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") return void i++;
+        else fail();
+      }
+    } else if (c === '"') str();
+    else if (c !== undefined && /[-0-9]/.test(c)) {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (!m) fail();
+      i += m![0].length;
+    } else {
+      for (const lit of ["true", "false", "null"]) if (text.startsWith(lit, i)) return void (i += lit.length);
+      fail();
+    }
+  };
+  const str = (): void => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      i += text[i] === "\\" ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  try {
+    value(0);
+    ws();
+    return i < text.length ? i : undefined;
+  } catch (at) {
+    return typeof at === "number" ? Math.min(at, text.length) : undefined;
+  }
 }

@@ -154,9 +154,9 @@ export interface Stage {
      */
     roles: [string, ...string[]];
     /**
-     * How many of the roles must approve.
+     * How many of the roles must approve: all of them, a majority, or a number.
      */
-    quorum?: "all";
+    quorum?: ("all" | "majority") | number;
   };
 }
 

@@ -5,7 +5,7 @@
  * is derived and rewritten idempotently after the commit.
  */
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, open, readFile, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -242,6 +242,18 @@ export class FsStore implements Store {
     if (!bytes) throw new Error(`blob ${sha256} for ${target} is missing`);
     await mkdir(dirname(target), { recursive: true });
     await writeAtomic(target, Buffer.from(bytes));
+  }
+
+  async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
+    const dir = join(this.layout.archive, epicId);
+    const out: Array<{ iteration: number; file: string; path: string }> = [];
+    for (const it of await readdir(dir).catch(() => [] as string[])) {
+      if (!/^\d+$/.test(it)) continue;
+      for (const file of await readdir(join(dir, it)).catch(() => [] as string[])) {
+        if (!file.startsWith(".")) out.push({ iteration: Number(it), file, path: `archive/${epicId}/${it}/${file}` });
+      }
+    }
+    return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
   }
 
   async deliver(notice: Notice): Promise<void> {

@@ -64,6 +64,8 @@ export interface Store {
   getBlob(sha256: string): Promise<Uint8Array | undefined>;
   /** Publishes an accepted artifact where people and later stages read it; idempotent. */
   publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void>;
+  /** What publish() has published for an epic: iteration and file name of each accepted artifact. */
+  published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>>;
   deliver(notice: Notice): Promise<void>;
   /** Saves a checkpoint of the view (recovery starts from here) and the human-readable state. */
   checkpoint(view: View): Promise<void>;

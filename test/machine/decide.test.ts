@@ -152,3 +152,25 @@ describe("decide: the four-stage pipeline", () => {
     expect(d.kind === "commit" && (d.drafts[0]!.details.errors as Array<{ code: string }>)[0]!.code).toBe("REPLAYED_MESSAGE");
   });
 });
+
+describe("decide: approvers and quorum", () => {
+  it("a stage with approvers completes when its artifacts are in and the quorum has approved", async () => {
+    const { parseConfig } = await import("../../src/config/pipeline.js");
+    const { pipeline } = parseConfig(`version: 1
+roles: [developer, quality, security, devops]
+stages:
+  - id: implementation
+    owner: developer
+    artifacts: [implementation.json]
+    approvers: { roles: [quality, security, devops], quorum: majority }
+`);
+    const h = new Harness(pipeline!);
+    h.apply({ type: "start", epic_id: "EP-001", title: "q", by: "x" });
+    h.artifact("implementation.json");
+    expect(h.epic().stage).toBe("implementation");
+    h.message("quality", "developer", "approve", { subject: "lgtm" });
+    expect(h.epic().stage).toBe("implementation");
+    h.message("security", "developer", "approve", { subject: "lgtm" });
+    expect(h.epic().status).toBe("promoted");
+  });
+});
