@@ -56,6 +56,10 @@ export class Engine {
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
   static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks } = {}): Promise<Engine> {
     const rec = await store.recover();
+    if (store.takenOver) {
+      const h = store.takenOver;
+      rec.findings.unshift({ decision: "lock_taken_over", details: { reason: `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
+    }
     const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {});
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {

@@ -277,26 +277,42 @@ export class FsStore implements Store {
   async lease(kind: Holder["kind"], command?: string): Promise<Lease> {
     const L = this.layout;
     await mkdir(L.dot, { recursive: true });
+    const stale = this.opts.staleMs ?? staleFromEnv();
+    // A holder that died (same host, no such pid) leaves its lock until it goes stale: wait for that
+    // rather than fail, and say so. A live holder is named and we stop at once (a daemon) or after
+    // a short wait (a command: the other command is about to finish).
+    const deadline = Date.now() + stale + 3_000;
     let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(L.lock, {
-        realpath: false,
-        lockfilePath: `${L.lock}.lock`,
-        stale: this.opts.staleMs ?? 10_000,
-        retries: kind === "command" ? { retries: 40, minTimeout: 25, maxTimeout: 250 } : 0,
-        onCompromised: (err) => (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(err),
-      });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
-      const h = await readHolder(L.holder);
-      throw new ConsensusError(
-        issue("LOCK_HELD", {
-          message: h ? `root ${L.root} is held by a ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}${h.command ? `, running ${h.command}` : ""})` : `root ${L.root} is held by another process`,
-          file: `${L.lock}.lock`,
-          fix: h?.kind === "daemon" ? "A daemon already watches this root: stop it (SIGTERM) before starting another." : "Wait for the other command to finish, then retry.",
-        }),
-      );
+    for (;;) {
+      try {
+        release = await lockfile.lock(L.lock, {
+          realpath: false,
+          lockfilePath: `${L.lock}.lock`,
+          stale,
+          update: Math.max(1000, Math.floor(stale / 3)),
+          retries: kind === "command" ? { retries: 40, minTimeout: 25, maxTimeout: 250 } : 0,
+          onCompromised: (err) => (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(err),
+        });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
+        const h = await readHolder(L.holder);
+        if (h && holderIsDead(h) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        throw new ConsensusError(
+          issue("LOCK_HELD", {
+            message: h ? `root ${L.root} is held by a ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}${h.command ? `, running ${h.command}` : ""})` : `root ${L.root} is held by another process`,
+            file: `${L.lock}.lock`,
+            fix: h?.kind === "daemon" ? "A daemon already watches this root: stop it (SIGTERM) before starting another, or run your command against it." : "Wait for the other command to finish, then retry.",
+          }),
+        );
+      }
     }
+    // A clean release removes writer.json, so finding one now means its holder died holding the lock.
+    const prior = await readHolder(L.holder);
+    this.takenOver = prior && prior.pid !== process.pid ? prior : undefined;
     const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}) };
     await writeAtomic(L.holder, JSON.stringify(holder));
     let released = false;
@@ -310,6 +326,9 @@ export class FsStore implements Store {
       },
     };
   }
+
+  /** The holder whose stale lock this store took over, if any (reported by the engine). */
+  takenOver?: Holder;
 
   async close(): Promise<void> {
     await this.fd?.close();
@@ -382,5 +401,21 @@ export async function readHolder(path: string): Promise<Holder | undefined> {
     return JSON.parse(await readFile(path, "utf8")) as Holder;
   } catch {
     return undefined;
+  }
+}
+
+function staleFromEnv(): number {
+  const v = Number(process.env.CONSENSUS_LOCK_STALE_MS);
+  return Number.isFinite(v) && v >= 2000 ? v : 10_000;
+}
+
+/** True only when we can tell: same host, and no process with that pid. */
+function holderIsDead(h: Holder): boolean {
+  if (h.host !== hostname()) return false;
+  try {
+    process.kill(h.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
   }
 }

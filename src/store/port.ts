@@ -71,5 +71,7 @@ export interface Store {
   checkpoint(view: View): Promise<void>;
   /** Exclusive right to append; names its holder. Throws ConsensusError(LOCK_HELD) naming the holder. */
   lease(kind: Holder["kind"], command?: string): Promise<Lease>;
+  /** Set after lease() when it took over the lock of a holder that had died. */
+  readonly takenOver?: Holder;
   close(): Promise<void>;
 }

@@ -24,6 +24,8 @@ export class Bus {
   readonly root: string;
   daemon?: ChildProcess;
   daemonErr = "";
+  /** Extra environment for every CLI and daemon process of this bus. */
+  env: Record<string, string> = {};
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), "consensus-test-"));
@@ -38,12 +40,12 @@ export class Bus {
   }
 
   cli(...args: string[]): CliResult {
-    const r = spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, CONSENSUS_ROOT: this.root, CONSENSUS_USER: "tester" }, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, CONSENSUS_ROOT: this.root, CONSENSUS_USER: "tester", ...this.env }, encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
   startDaemon(...extra: string[]): ChildProcess {
-    const d = spawn(process.execPath, [cliPath, "watch", "--log-level", "warn", ...extra], { env: { ...process.env, CONSENSUS_ROOT: this.root }, stdio: ["ignore", "pipe", "pipe"] });
+    const d = spawn(process.execPath, [cliPath, "watch", "--log-level", "warn", ...extra], { env: { ...process.env, CONSENSUS_ROOT: this.root, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
     d.stderr!.on("data", (b: Buffer) => (this.daemonErr += b.toString()));
     this.daemon = d;
     return d;
