@@ -129,6 +129,10 @@ export class FsStore implements Store {
     this.size = logSize;
     view.seq = this.seq;
     view.hash = this.head;
+    if (!this.opts.readOnly) {
+      const problem = await this.checkStateFile(view);
+      if (problem) findings.push({ decision: "state_file_repaired", details: { file: this.layout.state, reason: problem, fix: "Nothing to do: state.json was rewritten from the log. Never edit it by hand; it is derived." } });
+    }
     return { view, unapplied, findings };
   }
 
@@ -341,6 +345,29 @@ export class FsStore implements Store {
       this.fd = await open(this.layout.log, "a");
     }
     return this.fd;
+  }
+
+  /** state.json is derived; say so when it was truncated or edited (a lagging one is normal after a crash). */
+  private async checkStateFile(view: View): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.layout.state, "utf8");
+    } catch {
+      return undefined;
+    }
+    let st: StateFile;
+    try {
+      st = JSON.parse(text) as StateFile;
+    } catch (e) {
+      return `state.json is not valid JSON (${(e as Error).message}): truncated or edited`;
+    }
+    if (!st || typeof st !== "object" || typeof st.seq !== "number" || !st.epics || typeof st.epics !== "object") return "state.json does not have the state file's shape";
+    if (st.seq > view.seq) return `state.json claims seq ${st.seq} but the log ends at ${view.seq}`;
+    if (st.seq === view.seq) {
+      const want = JSON.stringify(Object.fromEntries(view.epics));
+      if (JSON.stringify(st.epics) !== want || st.hash !== view.hash) return "state.json differs from the state the log gives at the same seq: it was edited";
+    }
+    return undefined;
   }
 
   private async readCheckpoint(findings: Recovery["findings"]): Promise<Checkpoint | undefined> {

@@ -120,3 +120,29 @@ function require_holder(b: Bus): boolean {
     return false;
   }
 }
+
+describe("corrupt state", () => {
+  it("a truncated or hand-edited state.json is reported and rewritten from the log", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-015", "--title", "Corrupt");
+    const file = join(bus.root, "current/state.json");
+    const good = readFileSync(file, "utf8");
+    writeFileSync(file, good.replace('"stage": "plan"', '"stage": "deployment"'));
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.entries().at(-1)).toMatchObject({ decision: "state_file_repaired", details: { reason: expect.stringContaining("edited") } });
+    expect(JSON.parse(readFileSync(file, "utf8")).epics["EP-015"].stage).toBe("plan");
+    writeFileSync(file, good.slice(0, 40));
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.entries().at(-1)).toMatchObject({ decision: "state_file_repaired", details: { reason: expect.stringContaining("not valid JSON") } });
+    expect(JSON.parse(bus.cli("status", "EP-015", "--json").stdout)).toMatchObject({ stage: "plan" });
+  });
+
+  it("a deleted or garbled checkpoint is discarded and the state rebuilt from the log", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-016", "--title", "Checkpoint");
+    writeFileSync(join(bus.root, ".consensus/checkpoint.json"), "{garbage");
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.entries().some((e) => e.decision === "checkpoint_discarded")).toBe(true);
+    expect(bus.cli("status", "EP-016").code).toBe(2);
+  });
+});
