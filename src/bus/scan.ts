@@ -4,7 +4,13 @@
  */
 import fg from "fast-glob";
 
-export async function scanCandidates(root: string): Promise<string[]> {
+export interface Candidate {
+  rel: string;
+  /** mtime and size: a file seen before with the same signature need not be read again. */
+  sig: string;
+}
+
+export async function scanCandidates(root: string): Promise<Candidate[]> {
   const entries = await fg(["artifacts/*", "artifacts/*/*", "messages/inbox/*/*", ".consensus/requests/*.json"], {
     cwd: root,
     dot: true,
@@ -17,5 +23,5 @@ export async function scanCandidates(root: string): Promise<string[]> {
   return entries
     .filter((e) => !e.path.endsWith(".result.json"))
     .sort((a, b) => (a.stats?.mtimeMs ?? 0) - (b.stats?.mtimeMs ?? 0) || a.path.localeCompare(b.path))
-    .map((e) => e.path);
+    .map((e) => ({ rel: e.path, sig: `${e.stats?.mtimeMs ?? 0}:${e.stats?.size ?? 0}` }));
 }

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   /** Resolves when the daemon should stop (signals are wired by the CLI). */
   stop?: Promise<void>;
   batchSize?: number;
+  /** A safety-net reconcile scan this often (ms), for events a watcher can drop; 0 turns it off. */
+  rescanMs?: number;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
@@ -49,6 +51,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const realRoot = realpathSync(layout.root);
 
   const pending = new Set<string>();
+  /** Signature (mtime:size) of files a scan found and that were handled: unchanged ones are not read again. */
+  const known = new Map<string, string>();
+  const scanned = new Map<string, string>();
   const waiting = new Map<string, NodeJS.Timeout>();
   let stopping = false;
   let scanRequested = true;
@@ -87,6 +92,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }, { poll: opts.poll });
     log.info({ poll: !!opts.poll }, "watcher armed");
   }
+  const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
+  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), kick()), rescanMs) : undefined;
+  rescanTimer?.unref();
   opts.stop?.then(() => {
     stopping = true;
     kick();
@@ -99,7 +107,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (fatal) throw fatal;
       if (scanRequested) {
         scanRequested = false;
-        for (const rel of await scanCandidates(layout.root)) pending.add(rel);
+        for (const c of await scanCandidates(layout.root)) {
+          if (known.get(c.rel) === c.sig || waiting.has(c.rel)) continue;
+          scanned.set(c.rel, c.sig);
+          pending.add(c.rel);
+        }
       }
       if (pending.size > 0 && !stopping) {
         const batch = [...pending].slice(0, batchSize);
@@ -123,6 +135,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.info({ seq: engine.state.seq }, "stopped cleanly");
     return 0;
   } finally {
+    if (rescanTimer) clearInterval(rescanTimer);
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
     await store.close();
@@ -133,6 +146,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const now = Date.now();
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     for (const rel of batch) {
+      const sig = scanned.get(rel);
+      scanned.delete(rel);
       let p;
       try {
         p = await prepare(rel, { root: layout.root, realRoot, pipeline, world: engine.world, now });
@@ -140,6 +155,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         log.error({ err: e, file: rel }, "could not prepare input; will retry on the next scan");
         continue;
       }
+      if (p.kind !== "wait" && sig !== undefined) known.set(rel, sig);
       if (p.kind === "skip") {
         log.debug({ file: rel, why: p.why }, "skipped");
       } else if (p.kind === "wait") {

@@ -127,10 +127,21 @@ export function parseMarkdownOutline(text: string): { headings: string[] } {
       continue;
     }
     if (fence !== undefined) continue;
-    const m = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
-    if (m) headings.push(m[1]!.trim().toLowerCase());
+    const h = headingText(line);
+    if (h !== undefined) headings.push(h.toLowerCase());
   }
   return { headings };
+}
+
+/** An ATX heading's text, in linear time (a regex with two optional runs backtracks quadratically). */
+function headingText(line: string): string | undefined {
+  const m = /^ {0,3}(#{1,6})(?=[ \t]|$)/.exec(line);
+  if (!m) return undefined;
+  let t = line.slice(m[0].length).trim();
+  let j = t.length;
+  while (j > 0 && t[j - 1] === "#") j--;
+  if (j === 0 || t[j - 1] === " " || t[j - 1] === "\t") t = t.slice(0, j).trim();
+  return t;
 }
 
 function isBlank(bytes: Uint8Array): boolean {
@@ -138,15 +149,24 @@ function isBlank(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** Offset of the first byte that is not valid UTF-8 (a fresh decoder: the shared one keeps no state). */
 function firstBadUtf8(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i += 1024) {
+  const d = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let lo = 0;
+  let hi = bytes.length;
+  // the longest valid prefix, by bisection over prefixes (a prefix may end mid-character: allow 3 bytes)
+  while (hi - lo > 4) {
+    const mid = (lo + hi) >>> 1;
     try {
-      utf8.decode(bytes.subarray(0, Math.min(bytes.length, i + 1024)), { stream: true });
+      d.decode(bytes.subarray(0, mid), { stream: true });
+      d.decode();
+      lo = mid;
     } catch {
-      return i;
+      d.decode();
+      hi = mid;
     }
   }
-  return 0;
+  return lo;
 }
 
 function lineCol(text: string, pos: number): { line: number; column: number } {

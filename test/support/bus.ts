@@ -3,7 +3,7 @@
  * waits on conditions (the log's contents), never on sleeps.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,19 +73,37 @@ export class Bus {
     return readFileSync(join(fixtures, rel), "utf8");
   }
 
+  private cache: LogEntry[] = [];
+  private cacheOffset = 0;
+  private carry = "";
+
+  /** The log's entries, read incrementally (waits poll this; re-parsing a 10,000-line log each time would starve the daemon). */
   entries(): LogEntry[] {
     const p = join(this.root, "current", "decision_log.jsonl");
     if (!existsSync(p)) return [];
-    return readFileSync(p, "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .flatMap((l) => {
+    const size = statSync(p).size;
+    if (size < this.cacheOffset) {
+      this.cache = [];
+      this.cacheOffset = 0;
+      this.carry = "";
+    }
+    if (size > this.cacheOffset) {
+      const fd = openSync(p, "r");
+      const buf = Buffer.alloc(size - this.cacheOffset);
+      readSync(fd, buf, 0, buf.length, this.cacheOffset);
+      closeSync(fd);
+      this.cacheOffset = size;
+      const lines = (this.carry + buf.toString("utf8")).split("\n");
+      this.carry = lines.pop() ?? "";
+      for (const l of lines) {
         try {
-          return [JSON.parse(l) as LogEntry];
+          this.cache.push(JSON.parse(l) as LogEntry);
         } catch {
-          return [];
+          /* a torn or foreign line */
         }
-      });
+      }
+    }
+    return [...this.cache];
   }
 
   inbox(role: string): string[] {
@@ -100,7 +118,7 @@ export class Bus {
       const es = this.entries();
       if (pred(es)) return es;
       if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited (${this.daemon.exitCode}) while waiting for ${what}\n${this.daemonErr}`);
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; log:\n${es.map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details)}`).join("\n")}\n${this.daemonErr}`);
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${es.length} entries; the last:\n${es.slice(-15).map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details).slice(0, 300)}`).join("\n")}\n${this.daemonErr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
