@@ -7,18 +7,19 @@
 import { realpathSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { FSWatcher } from "chokidar";
 import { writeAtomic } from "../store/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { prepare } from "../bus/prepare.js";
 import { scanCandidates } from "../bus/scan.js";
-import { watchBus } from "../bus/watch.js";
+import { watchBus, type BusWatcher } from "../bus/watch.js";
 import { FsStore } from "../store/fs-store.js";
 import { layoutOf } from "../store/layout.js";
 import type { Lease } from "../store/port.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
+
+const CHECKPOINT_MS = 1000;
 
 export interface DaemonOptions {
   root: string;
@@ -80,7 +81,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
 
-  let watcher: FSWatcher | undefined;
+  let watcher: BusWatcher | undefined;
   if (!opts.once) {
     watcher = await watchBus(layout, {
       onPath: enqueue,
@@ -90,7 +91,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         kick();
       },
     }, { poll: opts.poll });
-    log.info({ poll: !!opts.poll }, "watcher armed");
+    log.info({ poll: !!opts.poll, folders: watcher.folders }, "watcher armed");
   }
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), kick()), rescanMs) : undefined;
@@ -117,17 +118,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         const batch = [...pending].slice(0, batchSize);
         for (const rel of batch) pending.delete(rel);
         await handleBatch(batch);
-        if (engine.dirty && (Date.now() - lastCheckpoint > 1000 || pending.size === 0)) {
-          await engine.checkpoint();
-          lastCheckpoint = Date.now();
-        }
+        await checkpointIfDue();
         continue;
       }
+      await checkpointIfDue();
       if (stopping) break;
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
         if (pending.size > 0 || stopping || scanRequested || fatal) resolve();
+        // come back for the checkpoint that is due, even when nothing else happens
+        if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
       });
       wake = () => {};
     }
@@ -140,6 +141,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await watcher?.close();
     await store.close();
     await lease.release();
+  }
+
+  /**
+   * The checkpoint (and state.json) at most once a second: each is a full rewrite, so writing it per
+   * batch would make every drop pay for all epics. Recovery replays the log after it, so nothing
+   * depends on it being fresh.
+   */
+  async function checkpointIfDue(): Promise<void> {
+    if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
+    await engine.checkpoint();
+    lastCheckpoint = Date.now();
   }
 
   async function handleBatch(batch: string[]): Promise<void> {

@@ -69,3 +69,14 @@ describe("what the bus accepts", () => {
     expect(bus.cli("validate", file).stdout).not.toMatch(/UNKNOWN_FIELD/);
   });
 });
+
+describe("polling mode (network file systems)", () => {
+  it("watch --poll sees drops too", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-030", "--title", "Polling");
+    bus.startDaemon("--poll");
+    bus.drop("artifacts/EP-030/plan.json", artifact("plan.json", "EP-030", 1));
+    await bus.waitForDecision("stage_advanced");
+    expect(JSON.parse(bus.cli("status", "EP-030", "--json").stdout)).toMatchObject({ stage: "implementation" });
+  });
+});
