@@ -9,7 +9,6 @@ import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "n
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import lockfile from "proper-lockfile";
 import { writeAtomic } from "./atomic-write.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
@@ -286,6 +285,8 @@ export class FsStore implements Store {
     // rather than fail, and say so. A live holder is named and we stop at once (a daemon) or after
     // a short wait (a command: the other command is about to finish).
     const deadline = Date.now() + stale + 3_000;
+    // loaded here, not at the top: read-only commands (status, log) never lock
+    const { default: lockfile } = await import("proper-lockfile");
     let release: () => Promise<void>;
     for (;;) {
       try {

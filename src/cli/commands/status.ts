@@ -1,7 +1,7 @@
 /** `consensus status [EPIC] [--json]`: exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found. */
 import { readFile } from "node:fs/promises";
 import { load, CORE_SCHEMA } from "js-yaml";
-import { resolvePipeline, type Pipeline } from "../../config/pipeline.js";
+import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
 import { waitingFor } from "../../machine/epic-context.js";
 import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs-store.js";
