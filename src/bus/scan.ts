@@ -14,14 +14,16 @@ export async function scanCandidates(root: string): Promise<Candidate[]> {
   const entries = await fg(["artifacts/*", "artifacts/*/*", "messages/inbox/*/*", ".consensus/requests/*.json"], {
     cwd: root,
     dot: true,
-    onlyFiles: true,
+    onlyFiles: false,
     followSymbolicLinks: false,
     stats: true,
     suppressErrors: true,
     ignore: ["**/.*.tmp", "**/*.swp", "**/*~"],
   });
+  // Symbolic links are candidates too (not followed): the reader refuses those pointing out of the
+  // root, with an error a person can act on, instead of the scan skipping them silently.
   return entries
-    .filter((e) => !e.path.endsWith(".result.json"))
+    .filter((e) => (e.dirent.isFile() || e.dirent.isSymbolicLink()) && !e.path.endsWith(".result.json"))
     .sort((a, b) => (a.stats?.mtimeMs ?? 0) - (b.stats?.mtimeMs ?? 0) || a.path.localeCompare(b.path))
     .map((e) => ({ rel: e.path, sig: `${e.stats?.mtimeMs ?? 0}:${e.stats?.size ?? 0}` }));
 }

@@ -11,7 +11,7 @@
  * Either way the watcher only reports relative paths; classifyPath decides what they are. An error, an
  * event without a name, or a folder that appears asks for a reconcile scan, which closes any gap.
  */
-import { watch as fsWatch, mkdirSync, readdirSync, statSync, type FSWatcher as NodeWatcher } from "node:fs";
+import { watch as fsWatch, lstatSync, mkdirSync, readdirSync, statSync, type FSWatcher as NodeWatcher } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
 import { EPIC_ID, isIgnoredName } from "../config/names.js";
@@ -66,10 +66,13 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       if (kind === "leaf") return h.onPath(rel(child));
       if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(rel(child)); // a flat drop: names with a dot are files
       // a name that may be a folder (an epic's, a role's inbox): appeared, or went away
+      // lstat: a symbolic link is reported as a path (the reader refuses links out of the root), never
+      // watched through.
       let isDir = false;
       let ino = 0;
       try {
-        const st = statSync(child);
+        const st = lstatSync(child);
+        if (st.isSymbolicLink()) return h.onPath(rel(child));
         isDir = st.isDirectory();
         ino = st.ino;
       } catch {

@@ -136,7 +136,7 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   const known = (id: string | undefined) => (id !== undefined ? world.epic(id) : undefined);
   const rej = (issues: Issue[], epic?: Epic) => reject("artifact_rejected", a.file, a.sha256, [...issues, ...warningsOf(a.issues)], author, epic, epic ? undefined : (a.folder ?? docEpic));
 
-  if (errorsOf(a.issues).length > 0) return rej(a.issues, known(a.folder ?? docEpic));
+  if (errorsOf(a.issues).length > 0) return rej(errorsOf(a.issues), known(a.folder ?? docEpic));
   if (!stage) return rej([issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })]);
 
   if (a.folder !== undefined && docEpic !== undefined && a.folder !== docEpic) {
@@ -195,7 +195,7 @@ function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const author = d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined;
   const epicIdOf = d && typeof d.epic_id === "string" ? d.epic_id : undefined;
   const rej = (issues: Issue[], epic?: Epic) => reject("message_rejected", m.file, m.sha256, [...issues, ...warningsOf(m.issues)], author, epic, epic ? undefined : epicIdOf);
-  if (!d || errorsOf(m.issues).length > 0) return rej(m.issues, epicIdOf ? world.epic(epicIdOf) : undefined);
+  if (!d || errorsOf(m.issues).length > 0) return rej(errorsOf(m.issues), epicIdOf ? world.epic(epicIdOf) : undefined);
 
   if (!pipeline.isRole(m.inbox)) return rej([issue("UNKNOWN_ROLE", { message: `messages/inbox/${m.inbox}/ is not the inbox of a configured role`, found: m.inbox, expected: pipeline.roles.join(", ") })]);
   if (d.to !== m.inbox) return rej([issue("WRONG_INBOX", { message: `message to "${d.to}" is in ${m.inbox}'s inbox`, path: "/to", expected: m.inbox, found: d.to })]);
