@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --only latency,scale]: runs every benchmark as its own process (so
+// one's memory and open watchers never colour the next), then prints one table: median, p99, and
+// each drop latency as a multiple of the floor measured in the same run. Each benchmark writes
+// bench/results/<name>.json; the run fails if one fails or does not write its JSON (that is what
+// CI checks in quick mode — never the numbers).
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { QUICK, arg, fmt, repo, resultsDir, writeResult } from "./lib.mjs";
+
+const SUITE = [
+  { name: "floor", script: "floor.mjs", result: "floor" },
+  { name: "latency", script: "latency.mjs", result: "latency" },
+  { name: "latency-profile", script: "latency.mjs", args: ["--profile"], result: "latency-profile" },
+  { name: "phases", script: "phases.mjs", result: "phases" },
+  { name: "throughput", script: "throughput.mjs", result: "throughput" },
+  { name: "scale", script: "scale.mjs", result: "scale" },
+  { name: "recovery", script: "recovery.mjs", result: "recovery" },
+];
+// --table: only print the table of the results already in bench/results/.
+const TABLE_ONLY = process.argv.includes("--table");
+const only = TABLE_ONLY ? [] : arg("only")?.split(",");
+const started = Date.now();
+const failures = [];
+const timings = {};
+for (const b of SUITE) {
+  if (only && !only.includes(b.name)) continue;
+  const resultPath = join(resultsDir, `${b.result}.json`);
+  const before = existsSync(resultPath) ? statSync(resultPath).mtimeMs : 0;
+  console.log(`\n=== ${b.name}${QUICK ? " (quick)" : ""} ===`);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(repo, "bench", b.script), ...(b.args ?? []), ...(QUICK ? ["--quick"] : [])], { stdio: "inherit", env: { ...process.env, ...(QUICK ? { BENCH_QUICK: "1" } : {}) } });
+  timings[b.name] = Date.now() - t0;
+  const wrote = existsSync(resultPath) && statSync(resultPath).mtimeMs > before;
+  if (r.status !== 0 || !wrote) failures.push(`${b.name}: ${r.status !== 0 ? `exited ${r.status ?? r.signal}` : ""}${!wrote ? " wrote no result JSON" : ""}`);
+  else {
+    const doc = JSON.parse(readFileSync(resultPath, "utf8"));
+    for (const k of ["name", "date", "machine", "params", "metrics"]) if (!(k in doc)) failures.push(`${b.name}: result JSON has no ${k}`);
+  }
+}
+
+const load = (n) => {
+  try {
+    return JSON.parse(readFileSync(join(resultsDir, `${n}.json`), "utf8"));
+  } catch {
+    return undefined;
+  }
+};
+const floor = load("floor")?.metrics;
+const rows = [];
+const ratio = (v, f) => (f && Number.isFinite(v) ? `${(v / f).toFixed(1)}×` : "");
+/** A latency row: median and p99, and their multiples of the drop floor. */
+const lat = (bench, what, s, vsFloor = true) => s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, floor?.drop_floor.median_ms) : "", vsFloor ? ratio(s.p99_ms, floor?.drop_floor.p99_ms) : ""]);
+const val = (bench, what, v) => v !== undefined && rows.push([bench, what, v, "", "", ""]);
+const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+if (floor) {
+  lat("floor", "rename seen by fs.watch", floor.rename_seen, false);
+  lat("floor", "300 B append + fsync", floor.append_fsync, false);
+  lat("floor", "300 B append + fdatasync", floor.append_fdatasync, false);
+  lat("floor", "atomic write (tmp+fsync+rename)", floor.atomic_write, false);
+  lat("floor", "= floor of one drop (sum)", floor.drop_floor);
+}
+const L = load("latency")?.metrics;
+if (L) {
+  lat("latency", "drop → decision (back to back)", L.back_to_back?.total);
+  lat("latency", "drop → decision (idle daemon)", L.idle?.total);
+  lat("latency", "  idle: → checkpoint+state.json", L.idle?.to_state_json);
+  lat("side by side", "chokidar awaitWriteFinish → add", L.chokidar_await_write_finish);
+  lat("side by side", "chokidar (plain) → add", L.chokidar_plain);
+  val("side by side", "chokidar AWF ÷ consensus (median)", L.side_by_side ? `${L.side_by_side.ratio_median}×` : undefined);
+  val("side by side", "chokidar AWF ÷ consensus (p99)", L.side_by_side ? `${L.side_by_side.ratio_p99}×` : undefined);
+}
+const P = load("phases")?.metrics;
+if (P) {
+  lat("phases", "prepare (read, hash, parse, validate)", P.prepare, false);
+  lat("phases", "Engine.process (decide→fsync→notice)", P.process, false);
+  lat("phases", "  store.putBlob (durable)", P["store.putBlob"], false);
+  lat("phases", "  store.append (write + fdatasync)", P["store.append"], false);
+  lat("phases", "  store.publish + deliver", P["store.publish"] && P["store.deliver"] ? { median_ms: P["store.publish"].median_ms + P["store.deliver"].median_ms, p99_ms: P["store.publish"].p99_ms + P["store.deliver"].p99_ms } : undefined, false);
+  lat("phases", "then checkpoint + state.json", P.checkpoint, false);
+}
+const T = load("throughput");
+if (T) {
+  const m = T.metrics;
+  val("throughput", `${T.params.drops} drops at once: accepted/s`, `${m.accepted_per_s}/s`);
+  val("throughput", "  accepted/s incl. notices", `${m.accepted_per_s_with_notices}/s`);
+  val("throughput", "  all durable after", fmt(m.all_durable_ms));
+  lat("throughput", "  time to each decision", m.time_to_decision);
+}
+const S = load("scale");
+if (S) {
+  const m = S.metrics;
+  val("scale", `${m.epics} epics: daemon RSS`, `${mib(m.daemon_rss_bytes)} (after drops ${mib(m.daemon_rss_after_drops_bytes)})`);
+  val("scale", "  daemon ready / idle", `${fmt(m.daemon_ready_ms)} / ${fmt(m.daemon_idle_after_ms)}`);
+  lat("scale", "  status --json", m.status_json, false);
+  lat("scale", "  one more drop → decision", m.one_more_drop?.total);
+  lat("scale", "  message into big inbox → entry", m.message_into_big_inbox);
+}
+const R = load("recovery");
+if (R) {
+  const m = R.metrics;
+  val("recovery", `${m.log_lines} lines, ${m.epics} epics`, `${mib(m.log_bytes)} log, ${mib(m.checkpoint_bytes)} checkpoint`);
+  for (const k of ["warm", "cold"]) if (m[k]) val("recovery", `  ${k}: ready / caught up`, m[k].ok ? `${fmt(m[k].ready_ms)} / ${fmt(m[k].caught_up_ms)} (peak ${mib(m[k].peak_rss_bytes)})` : `FAILED: ${String(m[k].error).split("\n")[0].slice(0, 80)}`);
+  if (m.once) val("recovery", "  watch --once", m.once.ok ? fmt(m.once.ms) : "FAILED");
+}
+const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[["benchmark", "metric", "median", "p99", "×floor", "×floor p99"], ...rows].map((r) => String(r[i]).length)));
+const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
+console.log(`\n${line(["benchmark", "metric", "median", "p99", "×floor", "×floor p99"])}`);
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows) console.log(line(r));
+if (!TABLE_ONLY) console.log(`\nsuite took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? " (quick)" : ""}; per benchmark: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)} s`).join(", ")}`);
+if (!TABLE_ONLY) writeResult("summary", { quick: QUICK, only: only ?? "all" }, { rows, timings_ms: timings, failures });
+if (failures.length) {
+  console.error(`\nFAILED:\n  ${failures.join("\n  ")}`);
+  process.exitCode = 1;
+}

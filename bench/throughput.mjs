@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Benchmark 3 — throughput: one plan.json per epic for thousands of epics, all renamed into the bus
+// at once (their dot-temps written beforehand), against the running daemon. Reported: accepted
+// drops per second until every decision is in the log and durable (the notices, written after each
+// batch's fsync, are the proof of durability and are timed too), the spread of per-drop times, and
+// how many appends (fsync'd batches) the daemon needed.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DirWatch, LogTail, QUICK, arg, cpuMs, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
+
+const EPICS = numArg("epics", QUICK ? 200 : 2000);
+// --tag X writes throughput-X.json instead (for a series of sizes).
+const TAG = arg("tag");
+
+console.log(`throughput: ${EPICS} epics, one plan.json each, dropped at once`);
+const built = await makeRoot({ epics: EPICS });
+console.log(`  root made in ${fmt(built.build_ms)}`);
+const daemon = startDaemon(built.root);
+await daemon.ready;
+await waitQuiet(daemon.pid);
+
+const ids = Array.from({ length: EPICS }, (_, i) => epicId(i));
+const drops = ids.map((id) => stageDrop(built.root, id, "plan.json", planFor(id)));
+await waitQuiet(daemon.pid);
+
+const tail = new LogTail(built.root);
+const inbox = new DirWatch(join(built.root, "messages", "inbox", "developer"));
+const seen = new Map();
+const stamps = new Set();
+let rejected = 0;
+let allIn;
+const allInP = new Promise((r) => (allIn = r));
+tail.on((e, t) => {
+  if (e.agent === "orchestrator" && e.timestamp) stamps.add(e.timestamp);
+  if (e.decision === "artifact_rejected" || e.decision === "input_failed") rejected++;
+  if (e.decision === "stage_advanced" && e.details?.to === "implementation" && !seen.has(e.epic_id)) {
+    seen.set(e.epic_id, { t, seq: e.seq });
+    if (seen.size === EPICS) allIn(t);
+  }
+});
+const cpu0 = cpuMs(daemon.pid);
+const t0 = now();
+for (const d of drops) d();
+const tRenamed = now();
+const guard = deadline(30 * 60_000, "all decisions");
+const net = setInterval(() => tail.sync(), 50);
+const tAll = await Promise.race([allInP, guard, daemon.exited.then(() => Promise.reject(new Error(`daemon exited\n${daemon.stderr()}`)))]);
+clearInterval(net);
+// Every notice (written after its batch's fsync) must be there too.
+let tNotices = tAll;
+for (const [epic, { seq }] of seen) tNotices = Math.max(tNotices, await Promise.race([inbox.when(`notice-${String(seq).padStart(8, "0")}-${epic}-stage_entered.yaml`), guard]));
+guard.cancel();
+const cpu = cpuMs(daemon.pid) - cpu0;
+const mem = memOf(daemon.pid);
+tail.close();
+inbox.close();
+const exit = await stopDaemon(daemon);
+if (exit.code !== 0) throw new Error(`daemon exited ${exit.code}\n${daemon.stderr()}`);
+const notices = readdirSync(join(built.root, "messages", "inbox", "developer")).filter((n) => n.startsWith("notice-")).length;
+
+const perDrop = stats([...seen.values()].map((s) => s.t - t0));
+const metrics = {
+  accepted: seen.size,
+  rejected,
+  rename_phase_ms: Math.round(tRenamed - t0),
+  all_durable_ms: Math.round(tAll - t0),
+  all_notices_ms: Math.round(tNotices - t0),
+  accepted_per_s: Math.round((EPICS / (tAll - t0)) * 1000 * 10) / 10,
+  accepted_per_s_with_notices: Math.round((EPICS / (tNotices - t0)) * 1000 * 10) / 10,
+  time_to_decision: perDrop,
+  appends: stamps.size,
+  mean_entries_per_append: Math.round(((seen.size * 2) / stamps.size) * 10) / 10,
+  daemon_cpu_ms: Math.round(cpu),
+  daemon_cpu_ms_per_drop: Math.round((cpu / EPICS) * 100) / 100,
+  daemon_rss_bytes: mem.rss,
+  daemon_peak_rss_bytes: mem.hwm,
+  notices_written: notices,
+};
+console.log(`  ${EPICS} drops renamed in ${fmt(metrics.rename_phase_ms)}; all ${seen.size} decisions durable after ${fmt(metrics.all_durable_ms)} (${rejected} rejected)`);
+console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accepted_per_s_with_notices}/s counting the notices)`);
+printStats("time from the mass rename to each decision", perDrop);
+console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop; RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
+console.log(`  → ${writeResult(TAG ? `throughput-${TAG}` : "throughput", { epics: EPICS, drops: EPICS, daemon_log_level: "info" }, metrics)}`);
+cleanup(built.dir);
