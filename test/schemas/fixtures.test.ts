@@ -68,6 +68,18 @@ describe("fixtures: every invalid file fails", () => {
 
 /** What each invalid fixture must report: the JSON paths of its errors (all SCHEMA) and a check on them. */
 const expectations: Record<string, { paths: string[]; check?: (issues: Issue[]) => void }> = {
+  "architecture-layer-without-rule.json": {
+    // the service layer (layers[1]) says nothing about what it may depend on
+    paths: ["/layers/1/may_depend_on"],
+    check: ([i]) => expect(i!.message).toMatch(/may_depend_on/),
+  },
+  "architecture-no-components.json": {
+    paths: ["/components"],
+    check: ([i]) => {
+      expect(i!.expected).toMatch(/at least 1/);
+      expect(i!.found).toBe("0");
+    },
+  },
   "cicd-no-jobs.yaml": {
     paths: ["/jobs"],
     check: ([i]) => expect(i!.expected).toMatch(/at least 1/),
@@ -101,6 +113,19 @@ const expectations: Record<string, { paths: string[]; check?: (issues: Issue[]) 
   "plan-task-without-criteria.json": {
     // T2 (stages[0].tasks[1]) has none; T3 (stages[1].tasks[0]) has an empty list: both at once.
     paths: ["/stages/0/tasks/1/acceptance_criteria", "/stages/1/tasks/0/acceptance_criteria"],
+  },
+  "requirements-nfr-unmeasured.json": {
+    // NFR-1's category is not one of the enum; NFR-3 has no measure: both at once.
+    paths: ["/non_functional/0/category", "/non_functional/2/measure"],
+    check: (issues) => {
+      const cat = issues.find((i) => i.path === "/non_functional/0/category")!;
+      expect(cat.found).toBe('"speed"');
+      expect(cat.expected).toContain('"performance"');
+    },
+  },
+  "requirements-story-without-criteria.json": {
+    paths: ["/user_stories/1/acceptance_criteria"],
+    check: ([i]) => expect(i!.message).toMatch(/acceptance_criteria/),
   },
   "review-bad-status.json": {
     paths: ["/review_status"],
