@@ -26,9 +26,10 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("init")
-    .description("create the folder layout and a default consensus.yaml")
+    .description("create the folder layout and a consensus.yaml from a preset")
+    .option("--preset <name>", "default (plan → implementation → review → deployment) or full (analyst → architect → tech_lead → developer → quality → devops)", "default")
     .option("--force", "rewrite consensus.yaml even if it exists")
-    .action(run(async () => async (o: { force?: boolean }) => (await import("./commands/init.js")).init(g(), o)));
+    .action(run(async () => async (o: { force?: boolean; preset: string }) => (await import("./commands/init.js")).init(g(), o)));
 
   program
     .command("start")
@@ -36,7 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<epic>", "epic id, such as EP-001")
     .requiredOption("--title <title>", "short title")
     .option("--file <path>", "Markdown describing the epic (copied to epics/<EPIC>/epic.md)")
-    .action(run(async () => async (epic: string, o: { title: string; file?: string }) => (await import("./commands/start.js")).start(g(), epic, o)));
+    .option("--mode <mode>", "run only the stages of a configured mode (fast_track, hotfix …)")
+    .action(run(async () => async (epic: string, o: { title: string; file?: string; mode?: string }) => (await import("./commands/start.js")).start(g(), epic, o)));
 
   program
     .command("watch")
@@ -109,7 +111,8 @@ export async function main(argv: string[]): Promise<number> {
     .command("graph")
     .description("the pipeline's state machine as a diagram")
     .addOption(new Option("--format <format>", "diagram language").choices(["mermaid", "dot"]).default("mermaid"))
-    .action(run(async () => async (o: { format: "mermaid" | "dot" }) => (await import("./commands/graph.js")).graph(g(), o)));
+    .option("--mode <mode>", "the machine of a mode instead of the whole pipeline")
+    .action(run(async () => async (o: { format: "mermaid" | "dot"; mode?: string }) => (await import("./commands/graph.js")).graph(g(), o)));
 
   try {
     await program.parseAsync(argv);

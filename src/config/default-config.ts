@@ -1,39 +1,30 @@
-/** The consensus.yaml that `consensus init` writes: the four-stage default pipeline, commented. */
-export const DEFAULT_CONFIG_YAML = `# consensus.yaml: the pipeline as data (schema: schemas/config.schema.json).
-# The daemon reads this at start; \`consensus validate consensus/consensus.yaml\` checks it.
-version: 1
+/**
+ * The presets `consensus init --preset NAME` writes: presets/<name>.yaml, shipped with the package.
+ * `default` is the four-stage pipeline (plan → implementation → review → deployment); `full` is the
+ * six-role one (analyst → architect → tech_lead → developer → quality → devops).
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-# An epic whose iteration would go above this is escalated to a person.
-max_iterations: 3
+export const presetDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "presets");
 
-roles: [planner, developer, quality, devops]
+/** The preset names, from the files present. */
+export function presetNames(): string[] {
+  return readdirSync(presetDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
 
-# Stages in order. Each completes when all its artifacts are valid for the current iteration
-# (and, where approvers are named, when all of them have approved this iteration).
-stages:
-  - id: plan
-    owner: planner
-    artifacts: [plan.json]
-  - id: implementation
-    owner: developer
-    artifacts: [implementation.json]
-    vetoes: [developer]          # the developer may send an unworkable plan back
-  - id: review
-    owner: quality
-    artifacts: [review.json]     # review_status other than approved is quality's veto
-    vetoes: [quality, devops]
-  - id: deployment
-    owner: devops
-    artifacts: [deployment.json, cicd.yaml, runbook.md]
-    vetoes: [devops, quality]
+/** The text of a preset, or undefined when there is no such preset. */
+export function presetText(name: string): string | undefined {
+  if (!/^[a-z][a-z0-9_-]*$/.test(name)) return undefined;
+  try {
+    return readFileSync(join(presetDir, `${name}.yaml`), "utf8");
+  } catch {
+    return undefined;
+  }
+}
 
-# Where a blocking veto from each role sends the epic back (iteration + 1).
-veto_routes:
-  developer: plan
-  quality: implementation
-  devops: implementation
-
-bus:
-  settle_ms: 500                 # a file that does not parse must stay unchanged this long before it is rejected
-  max_file_bytes: 1048576        # larger files are rejected unread
-`;
+export const DEFAULT_CONFIG_YAML: string = presetText("default")!;

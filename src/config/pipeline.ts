@@ -6,7 +6,7 @@ import { validateKind } from "../schemas/registry.js";
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolvePipeline, type Pipeline } from "./resolve.js";
 
-export { quorumOf, resolvePipeline, type Pipeline, type StageDef } from "./resolve.js";
+export { approvalsMet, approvalScore, describeApprovals, quorumOf, resolvePipeline, type Pipeline, type StageDef } from "./resolve.js";
 
 export function parseConfig(text: string, file = "consensus.yaml"): { pipeline?: Pipeline; issues: Issue[] } {
   const parsed = parseDocument(new TextEncoder().encode(text), "yaml");
@@ -42,6 +42,18 @@ export function checkConfig(c: ConsensusConfig): Issue[] {
     (s.approvers?.roles ?? []).forEach((r, j) => {
       if (!roles.has(r)) bad(`/stages/${i}/approvers/roles/${j}`, `approver "${r}" is not a role`, r, `Add "${r}" to roles: or remove it.`);
     });
+    const w = s.approvers?.weights;
+    if (w && s.approvers?.quorum !== undefined) bad(`/stages/${i}/approvers`, "approvers has both quorum and weights", "quorum and weights", "Keep quorum (a count) or weights + threshold, not both.", "one rule");
+    if (w && s.approvers) {
+      for (const r of s.approvers.roles) if (w[r] === undefined) bad(`/stages/${i}/approvers/weights`, `approver "${r}" has no weight`, "no weight", `Give ${r} a weight, e.g. ${r}: 0.5.`, "a weight for every approver");
+      for (const r of Object.keys(w)) if (!s.approvers.roles.includes(r)) bad(`/stages/${i}/approvers/weights/${r}`, `weight for "${r}", who is not an approver of this stage`, r, `Add ${r} to approvers.roles or remove its weight.`, s.approvers.roles.join(", "));
+    }
+    for (const [role, target] of Object.entries(s.veto_routes ?? {})) {
+      if (!roles.has(role)) bad(`/stages/${i}/veto_routes/${role}`, `veto route for unknown role "${role}"`, role, `Add "${role}" to roles: or remove the route.`);
+      const at = c.stages.findIndex((x) => x.id === target);
+      if (at < 0) bad(`/stages/${i}/veto_routes/${role}`, `veto route sends ${role}'s vetoes to unknown stage "${target}"`, target, `Use a stage id at or before ${s.id}.`);
+      else if (at > i) bad(`/stages/${i}/veto_routes/${role}`, `a veto sends the epic back, but "${target}" comes after "${s.id}"`, target, `Route ${role}'s vetoes at ${s.id} to ${s.id} or an earlier stage.`, `a stage at or before ${s.id}`);
+    }
     s.artifacts.forEach((a, j) => {
       const prev = artifacts.get(a);
       if (prev !== undefined) bad(`/stages/${i}/artifacts/${j}`, `artifact "${a}" is listed by stages "${prev}" and "${s.id}"`, a, "List each artifact in one stage only.");
@@ -51,6 +63,15 @@ export function checkConfig(c: ConsensusConfig): Issue[] {
   for (const [role, target] of Object.entries(c.veto_routes ?? {})) {
     if (!roles.has(role)) bad(`/veto_routes/${role}`, `veto route for unknown role "${role}"`, role, `Add "${role}" to roles: or remove the route.`);
     if (!stageIds.has(target)) bad(`/veto_routes/${role}`, `veto route sends ${role}'s vetoes to unknown stage "${target}"`, target, `Use one of the stage ids: ${[...stageIds].join(", ")}.`, `one of ${[...stageIds].join(", ")}`);
+  }
+  for (const [name, m] of Object.entries(c.modes ?? {})) {
+    let last = -1;
+    m.stages.forEach((id, j) => {
+      const at = c.stages.findIndex((x) => x.id === id);
+      if (at < 0) bad(`/modes/${name}/stages/${j}`, `mode ${name} names unknown stage "${id}"`, id, `Use stage ids from stages: ${[...stageIds].join(", ")}.`, `one of ${[...stageIds].join(", ")}`);
+      else if (at < last) bad(`/modes/${name}/stages/${j}`, `mode ${name} lists "${id}" out of pipeline order`, m.stages.join(", "), `List the stages in the order of stages: (${c.stages.map((x) => x.id).filter((x) => m.stages.includes(x)).join(", ")}).`, "pipeline order");
+      last = Math.max(last, at);
+    });
   }
   return out;
 }

@@ -1,18 +1,25 @@
 /**
  * The config resolved into the form the machine and the bus use: defaults filled in, lookups
  * precomputed, frozen. Pure, and free of the schema compiler, so `status` can load it cheaply.
+ * A mode (consensus start --mode) resolves to a Pipeline of its own over a subsequence of the stages.
  */
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 
 export interface StageDef {
   readonly id: string;
+  /** Position in the pipeline (or mode) this StageDef belongs to. */
   readonly index: number;
   readonly owner: string;
   readonly artifacts: readonly string[];
   readonly vetoes: readonly string[];
   readonly approvers: readonly string[];
-  /** How many of the approvers must approve in the current iteration. */
+  /** Count rule: how many of the approvers must approve in the current iteration. */
   readonly quorum: number;
+  /** Weighted rule: each approver's weight, and the share of the total needed. */
+  readonly weights?: Readonly<Record<string, number>>;
+  readonly threshold?: number;
+  /** Veto subjects raised here that no person may override. */
+  readonly nonOverridable: readonly string[];
 }
 
 export interface Pipeline {
@@ -23,17 +30,38 @@ export interface Pipeline {
   readonly maxFileBytes: number;
   /** SHA-256 of the config text: recorded with snapshots so a reader knows which rules applied. */
   readonly version: string;
+  /** The mode this pipeline runs (undefined: all stages). */
+  readonly mode?: string;
+  /** The configured modes, with their stage ids and description. */
+  readonly modes: Readonly<Record<string, { stages: readonly string[]; description?: string }>>;
   stage(id: string): StageDef | undefined;
   /** The stage that lists this artifact file name. */
   stageOfArtifact(file: string): StageDef | undefined;
-  /** Where a blocking veto from this role sends the epic. */
-  vetoRoute(role: string): string;
+  /** Where a blocking veto from this role, raised at this stage, sends the epic. */
+  vetoRoute(role: string, atStage?: string): string;
   isRole(role: string): boolean;
+  /** The pipeline of a mode (undefined mode: this one); undefined if the mode is not configured. */
+  forMode(mode: string | undefined): Pipeline | undefined;
 }
 
 export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
-  const stages: StageDef[] = c.stages.map((s, index) =>
-    Object.freeze({
+  const full = build(c, version, c.stages.map((s) => s.id), undefined);
+  const modes = new Map<string, Pipeline>();
+  for (const [name, m] of Object.entries(c.modes ?? {})) modes.set(name, build(c, version, m.stages, name, full));
+  (full as { forMode: Pipeline["forMode"] }).forMode = (mode) => (mode === undefined ? full : modes.get(mode));
+  for (const p of modes.values()) {
+    (p as { forMode: Pipeline["forMode"] }).forMode = full.forMode;
+    Object.freeze(p);
+  }
+  return Object.freeze(full);
+}
+
+function build(c: ConsensusConfig, version: string, ids: readonly string[], mode: string | undefined, full?: Pipeline): Pipeline {
+  const globalNonOverridable = c.non_overridable ?? [];
+  const chosen = c.stages.filter((s) => ids.includes(s.id));
+  const stages: StageDef[] = chosen.map((s, index) => {
+    const weights = s.approvers?.weights;
+    return Object.freeze({
       id: s.id,
       index,
       owner: s.owner,
@@ -43,26 +71,40 @@ export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
       vetoes: Object.freeze([...new Set([...(s.vetoes ?? []), ...(s.artifacts.includes("review.json") ? [s.owner] : [])])]),
       approvers: Object.freeze([...(s.approvers?.roles ?? [])]),
       quorum: quorumOf(s.approvers?.quorum, s.approvers?.roles.length ?? 0),
-    }),
-  );
+      ...(weights ? { weights: Object.freeze({ ...weights }), threshold: s.approvers?.threshold ?? 1 } : {}),
+      nonOverridable: Object.freeze([...new Set([...globalNonOverridable, ...(s.non_overridable ?? [])])]),
+    });
+  });
   const byId = new Map(stages.map((s) => [s.id, s]));
   const byArtifact = new Map<string, StageDef>();
   for (const s of stages) for (const a of s.artifacts) byArtifact.set(a, s);
   const routes = new Map(Object.entries(c.veto_routes ?? {}));
+  const stageRoutes = new Map(c.stages.map((s) => [s.id, new Map(Object.entries(s.veto_routes ?? {}))]));
   const fallback = byId.has("implementation") ? "implementation" : stages[0]!.id;
   const roleSet = new Set(c.roles);
-  return Object.freeze({
+  const modes: Record<string, { stages: readonly string[]; description?: string }> = {};
+  for (const [name, m] of Object.entries(c.modes ?? {})) modes[name] = Object.freeze({ stages: Object.freeze([...m.stages]), ...(m.description ? { description: m.description } : {}) });
+  const p: Pipeline = {
     maxIterations: c.max_iterations ?? 3,
     roles: Object.freeze([...c.roles]),
     stages: Object.freeze(stages),
     settleMs: c.bus?.settle_ms ?? 500,
     maxFileBytes: c.bus?.max_file_bytes ?? 1_048_576,
     version,
+    ...(mode ? { mode } : {}),
+    modes: Object.freeze(modes),
     stage: (id: string) => byId.get(id),
-    stageOfArtifact: (file: string) => byArtifact.get(file),
-    vetoRoute: (role: string) => routes.get(role) ?? fallback,
+    // Artifacts of stages outside a mode are still known (to say "not in this mode" rather than "unknown").
+    stageOfArtifact: (file: string) => byArtifact.get(file) ?? full?.stageOfArtifact(file),
+    vetoRoute: (role: string, atStage?: string) => {
+      const to = (atStage !== undefined ? stageRoutes.get(atStage)?.get(role) : undefined) ?? routes.get(role) ?? fallback;
+      // In a mode without the target stage, the veto sends the epic to the mode's first stage.
+      return byId.has(to) ? to : stages[0]!.id;
+    },
     isRole: (role: string) => roleSet.has(role),
-  });
+    forMode: () => undefined,
+  };
+  return p;
 }
 
 /** all → every approver; majority → more than half; a number → that many (at most all of them). */
@@ -72,3 +114,26 @@ export function quorumOf(q: "all" | "majority" | number | undefined, roles: numb
   return Math.min(q, roles);
 }
 
+/** The approving share of a weighted stage: the approving roles' weights over the total. */
+export function approvalScore(stage: StageDef, approvals: readonly string[]): number {
+  if (!stage.weights) return stage.approvers.length ? stage.approvers.filter((r) => approvals.includes(r)).length / stage.approvers.length : 1;
+  const total = stage.approvers.reduce((t, r) => t + (stage.weights![r] ?? 0), 0);
+  const got = stage.approvers.filter((r) => approvals.includes(r)).reduce((t, r) => t + (stage.weights![r] ?? 0), 0);
+  return total > 0 ? got / total : 1;
+}
+
+/** Has the stage's approval rule been met by these approvals (count quorum, or weighted threshold)? */
+export function approvalsMet(stage: StageDef, approvals: readonly string[]): boolean {
+  if (stage.approvers.length === 0) return true;
+  // A tiny tolerance so 0.65 of weights that add up to 0.65 in floating point still counts.
+  if (stage.weights) return approvalScore(stage, approvals) + 1e-9 >= stage.threshold!;
+  return stage.approvers.filter((r) => approvals.includes(r)).length >= stage.quorum;
+}
+
+/** A human description of a stage's approval rule ("all of quality, devops", "0.65 of weighted …"). */
+export function describeApprovals(stage: StageDef): string {
+  if (stage.approvers.length === 0) return "none";
+  if (stage.weights) return `weighted ≥ ${stage.threshold} of ${stage.approvers.map((r) => `${r} ${stage.weights![r]}`).join(", ")}`;
+  const n = stage.quorum;
+  return `${n === stage.approvers.length ? "all" : `${n}`} of ${stage.approvers.join(", ")}`;
+}

@@ -15,6 +15,7 @@ import { watchBus, type BusWatcher } from "../bus/watch.js";
 import { FsStore } from "../store/fs-store.js";
 import { layoutOf } from "../store/layout.js";
 import type { Lease } from "../store/port.js";
+import { ConfigReloader, watchConfig } from "./config-reload.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
@@ -71,7 +72,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     hooks: {
       onEntries: opts.onEntries,
       onRescan: (epicId, stageId) => {
-        const stage = pipeline.stage(stageId);
+        const stage = engine.pipeline.stage(stageId);
         if (!stage) return;
         for (const a of stage.artifacts) {
           pending.add(`artifacts/${epicId}/${a}`);
@@ -80,6 +81,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     },
   });
+
+  // consensus.yaml is validated before use; a bad edit keeps the rules in force (config-reload.ts)
+  const reloader = new ConfigReloader(layout.config, engine, log);
+  let configTouched = false;
+  const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
 
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
@@ -94,7 +100,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.info({ poll: !!opts.poll, folders: watcher.folders }, "watcher armed");
   }
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
-  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), kick()), rescanMs) : undefined;
+  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), kick()), rescanMs) : undefined;
   rescanTimer?.unref();
   opts.stop?.then(() => {
     stopping = true;
@@ -106,6 +112,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   try {
     for (;;) {
       if (fatal) throw fatal;
+      if (configTouched) {
+        configTouched = false;
+        await reloader.check();
+      }
       if (scanRequested) {
         scanRequested = false;
         for (const c of await scanCandidates(layout.root)) {
@@ -126,7 +136,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (pending.size > 0 || stopping || scanRequested || fatal) resolve();
+        if (pending.size > 0 || stopping || scanRequested || configTouched || fatal) resolve();
         // come back for the checkpoint that is due, even when nothing else happens
         if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
       });
@@ -137,6 +147,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 0;
   } finally {
     if (rescanTimer) clearInterval(rescanTimer);
+    configWatch?.close();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
     await store.close();
@@ -162,7 +173,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       scanned.delete(rel);
       let p;
       try {
-        p = await prepare(rel, { root: layout.root, realRoot, pipeline, world: engine.world, now });
+        p = await prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now });
       } catch (e) {
         log.error({ err: e, file: rel }, "could not prepare input; will retry on the next scan");
         continue;

@@ -10,6 +10,7 @@ import { formatFound, issue } from "../errors/issue.js";
 import { applyEntry, type View } from "../log/replay.js";
 import { decide, slim, type Decision, type Input } from "../machine/decide.js";
 import { effectsOf, type Effect, type NoticeDoc } from "../machine/effects.js";
+import { strandedBy } from "../machine/reconfigure.js";
 import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
@@ -43,14 +44,19 @@ export class Engine {
   private sinceCheckpoint = 0;
 
   private constructor(
-    readonly pipeline: Pipeline,
+    private current: Pipeline,
     readonly store: Store,
     private view: View,
     private readonly log: Logger,
     private readonly clock: () => Date,
     private readonly hooks: EngineHooks,
   ) {
-    this.batchWorld = new BatchWorld(pipeline, view);
+    this.batchWorld = new BatchWorld(current, view);
+  }
+
+  /** The rules in force (they change when consensus.yaml does: see reconfigure). */
+  get pipeline(): Pipeline {
+    return this.current;
   }
 
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
@@ -67,8 +73,31 @@ export class Engine {
       await engine.runEffects(rec.unapplied);
     }
     if (rec.findings.length) await engine.commitTxns(rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
+    // consensus.yaml changed while nothing ran: the same as a change seen live.
+    if (rec.view.configVersion !== undefined && rec.view.configVersion !== pipeline.version) await engine.reconfigure(pipeline);
     if (rec.unapplied.length || rec.findings.length) await engine.checkpoint();
     return engine;
+  }
+
+  /**
+   * Puts new rules in force: logs config_changed (from, to), then escalates every in-flight epic whose
+   * stage or mode the new config no longer has. Decisions from here on use the new rules.
+   */
+  async reconfigure(next: Pipeline): Promise<CommittedEntry[]> {
+    const stranded = strandedBy(next, this.view.epics.values());
+    const from = this.view.configVersion ?? this.current.version;
+    this.current = next;
+    this.batchWorld = new BatchWorld(next, this.view);
+    const details = { from, to: next.version, stages: next.stages.map((s) => s.id), modes: Object.keys(next.modes), stranded: stranded.map((s) => s.epic_id) };
+    const entries = await this.commitTxns([{ drafts: [{ decision: "config_changed", details }] }]);
+    if (!stranded.length) return entries;
+    const outcomes = await this.process(stranded.map((s) => ({ input: { type: "escalate" as const, epic_id: s.epic_id, reason: s.reason, detail: s.detail, by: "orchestrator", data: { config_version: next.version } } })));
+    return [...entries, ...outcomes.flatMap((o) => (o.status === "committed" ? o.entries : []))];
+  }
+
+  /** Logs a decision of the daemon's own that consumes no input (config_rejected …). */
+  async record(decision: string, details: Record<string, unknown>): Promise<CommittedEntry[]> {
+    return this.commitTxns([{ drafts: [{ decision, details }] }]);
   }
 
   /** What decide() sees: the view plus the batch in hand. */
@@ -258,6 +287,14 @@ export function summary(e: LogEntry): string {
       return `${who} overridden by ${String(d.by)} → ${String(d.to)}: ${String(d.reason)}`;
     case "cancelled":
       return `${who} cancelled by ${String(d.by)}: ${String(d.reason)}`;
+    case "conflict_resolved":
+      return `${who} conflict (${String(d.conflict)}): ${String(d.rule)}${d.chosen ? ` → ${String(d.chosen)}` : ""}`;
+    case "config_changed":
+      return `consensus.yaml in force: ${String(d.to).slice(0, 12)}${Array.isArray(d.stranded) && d.stranded.length ? ` (escalated: ${d.stranded.join(", ")})` : ""}`;
+    case "config_rejected": {
+      const errs = (d.errors as Array<{ message: string; path?: string }> | undefined) ?? [];
+      return `consensus.yaml rejected, rules unchanged: ${errs.map((x) => `${x.path ? `${x.path} ` : ""}${x.message}`).join("; ")}`;
+    }
     default:
       return `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
   }

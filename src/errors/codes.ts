@@ -54,6 +54,10 @@ export const CODES = {
   REPLAYED_MESSAGE: def("message id was already used", "Give each message a new id (or omit id to use the content hash)."),
   NOT_ESCALATED: def("epic is not escalated", "override applies to escalated epics; use approve or veto for one in progress."),
   BAD_STAGE: def("stage is not configured", "Use a stage id from consensus.yaml."),
+  NOT_IN_MODE: def("artifact belongs to a stage the epic's mode skips", "Drop the artifacts of the stage the epic is at (`consensus status EPIC`)."),
+  VETO_STANDS: def("an approval does not withdraw the same role's veto of the same iteration", "Approve in the epic's current iteration, once the rework answers the veto."),
+  BAD_MODE: def("mode is not configured", "Use a mode listed under modes: in consensus.yaml, or start without --mode."),
+  NON_OVERRIDABLE_VETO: def("veto may not be overridden by a person", "Send the epic back for rework with `consensus override EPIC --to STAGE`; the vetoing role must approve in a later iteration."),
   REASON_REQUIRED: def("a reason is required", "Pass --reason \"why\"."),
   // config and state
   CONFIG_INVALID: def("consensus.yaml is not valid", "Fix the config as shown; `consensus validate consensus/consensus.yaml` checks it."),

@@ -13,6 +13,8 @@ export interface View {
   processed: Set<string>;
   /** Message ids already used (replays are rejected). */
   messageIds: Set<string>;
+  /** The consensus.yaml version (SHA-256) decisions were last made under. */
+  configVersion?: string;
 }
 
 export const emptyView = (): View => ({ seq: 0, hash: "0".repeat(64), epics: new Map(), processed: new Set(), messageIds: new Set() });
@@ -22,6 +24,11 @@ export function applyEntry(view: View, e: LogEntry): void {
   if (e.hash !== undefined) view.hash = e.hash;
   if (e.state) view.epics.set(e.state.epic_id, e.state);
   if (e.input) view.processed.add(e.input);
+  if (e.decision === "epic_started" || e.decision === "config_changed") {
+    const d = e.details as { config_version?: unknown; to?: unknown } | undefined;
+    const v = e.decision === "config_changed" ? d?.to : d?.config_version;
+    if (typeof v === "string") view.configVersion = v;
+  }
   if (e.decision === "message_accepted") {
     const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
     if (typeof id === "string") view.messageIds.add(id);

@@ -11,13 +11,14 @@ import type { Epic } from "../schemas/types.gen.js";
 import type { Envelope } from "../schemas/interpret.js";
 export type { Envelope };
 import { EPIC_ID } from "../config/names.js";
-import { newEpic } from "./epic-context.js";
+import { newEpic, nonOverridableOpen, pipelineOf } from "./epic-context.js";
 import { stateValueOf, type EpicMachine } from "./epic-machine.js";
 import type { MachineEvent, Note } from "./events.js";
 
 export interface World {
   readonly pipeline: Pipeline;
-  readonly machine: EpicMachine;
+  /** The machine of the epic's mode (the whole pipeline's when it has none). */
+  machineFor(epic: Epic): EpicMachine;
   epic(id: string): Epic | undefined;
   /** Epics in progress whose current stage expects this artifact file name. */
   epicsAwaiting(file: string): Epic[];
@@ -63,7 +64,9 @@ export interface MessageInput {
 }
 
 export type CommandInput =
-  | { type: "start"; epic_id: string; title: string; by: string }
+  | { type: "start"; epic_id: string; title: string; by: string; mode?: string }
+  /** Raised by the daemon itself (a stage removed from the config, an agent that keeps failing). */
+  | { type: "escalate"; epic_id: string; reason: string; detail: string; by: string; data?: Record<string, unknown> }
   | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
   | { type: "cancel"; epic_id: string; reason: string; by: string };
 
@@ -82,10 +85,11 @@ export function decide(world: World, input: Input, now: string): Decision {
 
 /** Feeds events through the machine; returns the decisions it noted and the resulting epic state. */
 export function run(world: World, epic: Epic, events: MachineEvent[]): { notes: Note[]; epic: Epic } {
-  let snapshot = world.machine.resolveState({ value: stateValueOf(epic), context: epic });
+  const machine = world.machineFor(epic);
+  let snapshot = machine.resolveState({ value: stateValueOf(epic), context: epic });
   const notes: Note[] = [];
   for (const event of events) {
-    const [next, actions] = transition(world.machine, snapshot, event);
+    const [next, actions] = transition(machine, snapshot, event);
     for (const a of actions) {
       if (a.type !== "note") continue;
       const n = a.params as Note;
@@ -154,14 +158,19 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   if (!epic) return rej([issue("UNKNOWN_EPIC", { message: `epic "${epicId}" is not known`, path: docEpic ? "/epic_id" : "", found: epicId })]);
   if (epic.status !== "in_progress") return rej([issue("EPIC_CLOSED", { message: `epic ${epic.epic_id} is ${epic.status}`, expected: "an epic in progress", found: epic.status })], epic);
 
-  const here = pipeline.stage(epic.stage)!;
-  if (stage.index < here.index) {
+  const P = pipelineOf(pipeline, epic);
+  const here = P.stage(epic.stage)!;
+  const mine = P.stage(stage.id);
+  if (!mine) {
+    return rej([issue("NOT_IN_MODE", { message: `${a.name} belongs to stage ${stage.id}, which epic ${epic.epic_id} does not run in mode ${epic.mode}`, expected: `an artifact of stage ${here.id}: ${here.artifacts.join(", ")}`, found: a.name, fix: `Mode ${epic.mode} runs ${P.stages.map((s) => s.id).join(" → ")}; drop ${here.artifacts.join(", ")}.` })], epic);
+  }
+  if (mine.index < here.index) {
     return rej([issue("WRONG_STAGE", { message: `${a.name} belongs to stage ${stage.id}, which epic ${epic.epic_id} has passed; it is at ${here.id}`, expected: `an artifact of stage ${here.id}: ${here.artifacts.join(", ")}`, found: a.name })], epic);
   }
   if (typeof doc.iteration === "number" && doc.iteration !== epic.iteration) {
     return rej([issue("WRONG_ITERATION", { message: `iteration ${doc.iteration} is not epic ${epic.epic_id}'s current iteration ${epic.iteration}`, path: "/iteration", expected: String(epic.iteration), found: String(doc.iteration), fix: `Set "iteration": ${epic.iteration} and drop the file again.` })], epic);
   }
-  if (stage.index > here.index) return { kind: "defer", reason: `${a.name} is for stage ${stage.id}; epic ${epic.epic_id} is at ${here.id}` };
+  if (mine.index > here.index) return { kind: "defer", reason: `${a.name} is for stage ${stage.id}; epic ${epic.epic_id} is at ${here.id}` };
   if (typeof doc.iteration !== "number" && a.mtime < epic.stage_entered_at) {
     return { kind: "defer", reason: `${a.file} was written before epic ${epic.epic_id} entered ${here.id} in iteration ${epic.iteration}` };
   }
@@ -207,11 +216,23 @@ function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const epic = world.epic(d.epic_id);
   if (!epic) return rej([issue("UNKNOWN_EPIC", { message: `epic "${d.epic_id}" is not known`, path: "/epic_id", found: d.epic_id })]);
   if (epic.status !== "in_progress") return rej([issue("EPIC_CLOSED", { message: `epic ${epic.epic_id} is ${epic.status}`, found: epic.status })], epic);
-  if (d.iteration !== undefined && d.iteration !== epic.iteration) {
+  // The iteration just closed by a blocking veto: another blocking veto of it is still heard (two
+  // routes at once: the earliest stage wins); the vetoing role's own approval of it is not.
+  const closedBy = d.iteration === epic.iteration - 1 ? epic.open_vetoes.filter((v) => v.blocking && v.iteration === d.iteration) : [];
+  const late = d.type === "veto" && content0(d).blocking !== false && closedBy.length > 0 ? closedBy[0]! : undefined;
+  if (d.type === "approve" && closedBy.some((v) => v.from === d.from)) {
+    return rej([issue("VETO_STANDS", { message: `${d.from} vetoed iteration ${d.iteration} of epic ${epic.epic_id}; an approval of the same iteration does not withdraw it`, path: "/iteration", expected: String(epic.iteration), found: String(d.iteration), fix: `Approve in iteration ${epic.iteration}, once the rework answers your veto.` })], epic);
+  }
+  if (late) {
+    const at = pipelineOf(pipeline, epic).stage(late.stage) ?? pipeline.stage(late.stage);
+    if (!at || !at.vetoes.includes(d.from)) {
+      return rej([issue("VETO_NOT_ALLOWED", { message: `${d.from} may not veto epic ${epic.epic_id} at stage ${late.stage} (iteration ${d.iteration})`, path: "/from", expected: at?.vetoes.length ? `one of ${at.vetoes.join(", ")}` : "no role may veto this stage", found: d.from })], epic);
+    }
+  } else if (d.iteration !== undefined && d.iteration !== epic.iteration) {
     return rej([issue("WRONG_ITERATION", { message: `message is for iteration ${d.iteration}; epic ${epic.epic_id} is at iteration ${epic.iteration}`, path: "/iteration", expected: String(epic.iteration), found: String(d.iteration), fix: `Write iteration: ${epic.iteration} if the message still applies.` })], epic);
   }
-  const stage = pipeline.stage(epic.stage)!;
-  if (d.type === "veto" && !stage.vetoes.includes(d.from)) {
+  const stage = pipelineOf(pipeline, epic).stage(epic.stage)!;
+  if (d.type === "veto" && !late && !stage.vetoes.includes(d.from)) {
     return rej([issue("VETO_NOT_ALLOWED", { message: `${d.from} may not veto epic ${epic.epic_id} at stage ${stage.id}`, path: "/from", expected: stage.vetoes.length ? `one of ${stage.vetoes.join(", ")}` : "no role may veto this stage", found: d.from })], epic);
   }
   const accepted: Draft = {
@@ -226,7 +247,7 @@ function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const events: MachineEvent[] = [];
   if (d.type === "veto") {
     const violation = [content.violation, content.specifics].filter((x) => typeof x === "string").join(": ");
-    events.push({ type: "VETO", role: d.from, subject: d.subject ?? "veto", blocking: content.blocking !== false, ...(violation ? { violation } : {}), now });
+    events.push({ type: "VETO", role: d.from, subject: d.subject ?? "veto", blocking: content.blocking !== false, ...(violation ? { violation } : {}), now, ...(late ? { late: { iteration: late.iteration, stage: late.stage } } : {}) });
   } else if (d.type === "approve") {
     events.push({ type: "APPROVE", role: d.from, now, ...(d.subject ? { subject: d.subject } : {}) });
   }
@@ -239,24 +260,48 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
   const epic = world.epic(c.epic_id);
   if (c.type === "start") {
     if (epic) return refuse(issue("EPIC_EXISTS", { message: `epic ${c.epic_id} already exists (${epic.status}, stage ${epic.stage})`, found: c.epic_id }));
-    const first = world.pipeline.stages[0]!;
-    const fresh = newEpic(c.epic_id, c.title, first.id, now);
+    const P = world.pipeline.forMode(c.mode);
+    if (!P) {
+      const modes = Object.keys(world.pipeline.modes);
+      return refuse(issue("BAD_MODE", { message: `mode "${c.mode}" is not configured`, expected: modes.length ? modes.join(", ") : "no modes are configured", found: String(c.mode), fix: modes.length ? `Use --mode ${modes.join(" or --mode ")}, or add the mode under modes: in consensus.yaml.` : "Add it under modes: in consensus.yaml, or start without --mode." }));
+    }
+    const first = P.stages[0]!;
+    const fresh = newEpic(c.epic_id, c.title, first.id, now, c.mode);
     return {
       kind: "commit",
       epic: fresh,
-      drafts: [{ decision: "epic_started", epic_id: c.epic_id, iteration: 1, details: { title: c.title, by: c.by, stage: first.id, to: first.id, config_version: world.pipeline.version } }],
+      drafts: [{ decision: "epic_started", epic_id: c.epic_id, iteration: 1, details: { title: c.title, by: c.by, stage: first.id, to: first.id, ...(c.mode ? { mode: c.mode, stages: P.stages.map((s) => s.id) } : {}), config_version: world.pipeline.version } }],
     };
   }
   if (!epic) return refuse(issue("UNKNOWN_EPIC", { message: `epic "${c.epic_id}" is not known`, found: c.epic_id }));
+  if (c.type === "escalate") {
+    if (epic.status !== "in_progress") return refuse(issue("EPIC_CLOSED", { message: `epic ${c.epic_id} is ${epic.status}`, found: epic.status }));
+    if (pipelineOf(world.pipeline, epic).stage(epic.stage)) return commit(epic, [], world, [{ type: "ESCALATE", reason: c.reason, detail: c.detail, now, ...(c.data ? { data: c.data } : {}) }]);
+    // The epic's stage is gone from the config, so no machine has a state for it: escalate it the way
+    // the machine's ESCALATE does (same entry, same state), which is all that can happen to it.
+    const escalated: Epic = { ...epic, status: "escalated", escalation: { reason: c.reason, stage: epic.stage, detail: c.detail }, updated_at: now };
+    return { kind: "commit", epic: escalated, drafts: [{ decision: "escalated", epic_id: epic.epic_id, iteration: epic.iteration, details: { reason: c.reason, stage: epic.stage, detail: c.detail, ...(c.data ?? {}) } }] };
+  }
   if (!c.reason.trim()) return refuse(issue("REASON_REQUIRED"));
   if (c.type === "cancel") {
     if (epic.status === "promoted" || epic.status === "cancelled") return refuse(issue("EPIC_CLOSED", { message: `epic ${c.epic_id} is already ${epic.status}`, found: epic.status }));
     return commit(epic, [], world, [{ type: "CANCEL", by: c.by, reason: c.reason, now }]);
   }
   if (epic.status !== "escalated") return refuse(issue("NOT_ESCALATED", { message: `epic ${c.epic_id} is ${epic.status}, not escalated`, found: epic.status }));
+  const P = pipelineOf(world.pipeline, epic);
   const to = c.to ?? epic.escalation?.stage ?? epic.stage;
-  if (to !== "promoted" && !world.pipeline.stage(to)) {
-    return refuse(issue("BAD_STAGE", { message: `--to "${to}" is not a stage`, expected: [...world.pipeline.stages.map((s) => s.id), "promoted"].join(", "), found: to }));
+  if (to !== "promoted" && !P.stage(to)) {
+    return refuse(issue("BAD_STAGE", { message: `--to "${to}" is not a stage${epic.mode ? ` of mode ${epic.mode}` : ""}`, expected: [...P.stages.map((s) => s.id), "promoted"].join(", "), found: to }));
+  }
+  const locked = nonOverridableOpen(epic, P);
+  if (to === "promoted" && locked.length) {
+    const v = locked[0]!;
+    return refuse(issue("NON_OVERRIDABLE_VETO", {
+      message: `${v.from}'s veto "${v.subject}" (iteration ${v.iteration}, stage ${v.stage}) cannot be overridden by a person`,
+      found: locked.map((x) => `${x.from}:${x.subject}`).join(", "),
+      expected: "no open non-overridable veto",
+      fix: `Send the epic back for rework (consensus override ${epic.epic_id} --to ${P.vetoRoute(v.from, v.stage)} --reason …): the veto stays open until ${v.from} approves in a later iteration. Or cancel the epic.`,
+    }));
   }
   return commit(epic, [], world, [{ type: "OVERRIDE", by: c.by, reason: c.reason, to, now }]);
 }
@@ -275,3 +320,7 @@ export function inputKey(world: World, input: ArtifactInput | MessageInput): str
 }
 
 const onlyOne = <T>(xs: T[]): T | undefined => (xs.length === 1 ? xs[0] : undefined);
+
+function content0(d: Envelope): Record<string, unknown> {
+  return (d.content ?? {}) as Record<string, unknown>;
+}

@@ -2,13 +2,14 @@
  * Pure updates of an epic's state (the machine's context) and the questions the machine's guards ask
  * of it. Kept apart from the machine definition so each rule is one small function with a test.
  */
-import type { Pipeline, StageDef } from "../config/pipeline.js";
+import { approvalsMet, type Pipeline, type StageDef } from "../config/resolve.js";
 import type { Epic, Veto } from "../schemas/types.gen.js";
 
-export function newEpic(epicId: string, title: string, firstStage: string, now: string): Epic {
+export function newEpic(epicId: string, title: string, firstStage: string, now: string, mode?: string): Epic {
   return {
     epic_id: epicId,
     title,
+    ...(mode ? { mode } : {}),
     stage: firstStage,
     status: "in_progress",
     iteration: 1,
@@ -51,7 +52,7 @@ export function withApproval(epic: Epic, role: string, now: string): Epic {
 }
 
 export function stageComplete(epic: Epic, stage: StageDef): boolean {
-  return stage.artifacts.every((a) => epic.received[a] !== undefined) && stage.approvers.filter((r) => epic.approvals.includes(r)).length >= stage.quorum;
+  return stage.artifacts.every((a) => epic.received[a] !== undefined) && approvalsMet(stage, epic.approvals);
 }
 
 export const blockingOpen = (epic: Epic): boolean => epic.open_vetoes.some((v) => v.blocking);
@@ -80,13 +81,38 @@ export function enteredStage(epic: Epic, stage: string, now: string): Epic {
 export function waitingFor(epic: Epic, pipeline: Pipeline): string[] {
   if (epic.status === "escalated") return ["person"];
   if (epic.status !== "in_progress") return [];
-  const stage = pipeline.stage(epic.stage);
+  const stage = pipelineOf(pipeline, epic).stage(epic.stage);
   const out = new Set<string>();
   if (stage) {
     if (stage.artifacts.some((a) => epic.received[a] === undefined)) out.add(stage.owner);
-    const approved = stage.approvers.filter((r) => epic.approvals.includes(r)).length;
-    if (approved < stage.quorum) for (const r of stage.approvers) if (!epic.approvals.includes(r)) out.add(r);
+    if (!approvalsMet(stage, epic.approvals)) for (const r of stage.approvers) if (!epic.approvals.includes(r)) out.add(r);
     if (stageComplete(epic, stage)) for (const v of epic.open_vetoes) if (v.blocking) out.add(v.from);
   }
   return [...out];
+}
+
+/** The pipeline an epic runs: its mode's, or the whole one (also when its mode is gone from the config). */
+export function pipelineOf(pipeline: Pipeline, epic: Pick<Epic, "mode">): Pipeline {
+  return (epic.mode !== undefined ? pipeline.forMode(epic.mode) : undefined) ?? pipeline;
+}
+
+/** Roles of the blocking vetoes in the order they were raised (veto_history holds role:subject). */
+export function vetoRoles(epic: Epic): string[] {
+  return epic.veto_history.map((k) => k.slice(0, k.indexOf(":")));
+}
+
+/** A and B vetoing in turn (A, B, A) over the last three blocking vetoes: rework that goes round in circles. */
+export function circularWith(epic: Epic, role: string): string[] | undefined {
+  return alternating([...vetoRoles(epic), role]);
+}
+
+/** The last three roles if they alternate (A, B, A). */
+export function alternating(roles: string[]): string[] | undefined {
+  const last = roles.slice(-3);
+  return last.length === 3 && last[0] === last[2] && last[0] !== last[1] ? last : undefined;
+}
+
+/** Open vetoes no person may override (by the subject rules of the stage each was raised at). */
+export function nonOverridableOpen(epic: Epic, pipeline: Pipeline): Veto[] {
+  return epic.open_vetoes.filter((v) => (pipeline.stage(v.stage)?.nonOverridable ?? pipeline.stages[0]?.nonOverridable ?? []).includes(v.subject));
 }

@@ -8,7 +8,11 @@ import { assign, setup, type MachineSnapshot } from "xstate";
 import type { Pipeline, StageDef } from "../config/pipeline.js";
 import type { Epic } from "../schemas/types.gen.js";
 import {
+  alternating,
+  circularWith,
+  vetoRoles,
   enteredStage,
+  nonOverridableOpen,
   mayAdvance,
   resolvableBy,
   stageComplete,
@@ -51,6 +55,10 @@ export function buildEpicMachine(pipeline: Pipeline) {
         event.type === "APPROVE" && mayAdvance(afterApproval(context, event), stageOf(context), pipeline),
       vetoNonBlocking: ({ event }) => event.type === "VETO" && !event.blocking,
       vetoRepeats: ({ context, event }) => event.type === "VETO" && context.veto_history.includes(vetoKey(event.role, event.subject)),
+      vetoCircular: ({ context, event }) => event.type === "VETO" && circularWith(context, event.role) !== undefined,
+      vetoLate: ({ event }) => event.type === "VETO" && event.late !== undefined,
+      lateVetoTo: ({ context, event }, p: { stage: string }) =>
+        event.type === "VETO" && event.late !== undefined && pipeline.vetoRoute(event.role, event.late.stage) === p.stage && pipeline.stage(p.stage)!.index < stageOf(context).index,
       vetoExceedsMax: ({ context }) => overIterations(context),
       vetoFrom: ({ event }, p: { role: string }) => event.type === "VETO" && event.role === p.role,
       overrideTo: ({ event }, p: { stage: string }) => event.type === "OVERRIDE" && event.to === p.stage,
@@ -114,21 +122,55 @@ export function buildEpicMachine(pipeline: Pipeline) {
       type: "note" as const,
       params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
         const e = event as Of<"VETO">;
-        return { decision: "veto_recorded", details: { from: e.role, subject: e.subject, blocking: e.blocking, stage: context.stage, ...(e.violation ? { violation: e.violation } : {}) } };
+        return {
+          decision: "veto_recorded",
+          details: { from: e.role, subject: e.subject, blocking: e.blocking, stage: e.late?.stage ?? context.stage, ...(e.late ? { of_iteration: e.late.iteration } : {}), ...(e.violation ? { violation: e.violation } : {}) },
+        };
       },
     },
   ];
+  /** A role that approved this iteration and now vetoes: the veto wins and the approval is withdrawn. */
+  const withdrawnApproval = {
+    type: "note" as const,
+    params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+      const e = event as Of<"VETO">;
+      const clash = !e.late && context.approvals.includes(e.role);
+      return { decision: clash ? "conflict_resolved" : "", details: { conflict: "veto_after_approval", role: e.role, rule: "a role's veto withdraws its own approval of the same iteration; the veto stands" } };
+    },
+  };
   const recordVeto = [
     ...openVeto,
+    withdrawnApproval,
     assign(({ context, event }: { context: Ctx; event: Ev }) => {
       const e = event as Of<"VETO">;
-      return withVeto(context, { from: e.role, subject: e.subject, iteration: context.iteration, stage: context.stage, blocking: true, ...(e.violation ? { violation: e.violation } : {}) }, e.now);
+      const iteration = e.late?.iteration ?? context.iteration;
+      const stage = e.late?.stage ?? context.stage;
+      const veto = { from: e.role, subject: e.subject, iteration, stage, blocking: true, ...(e.violation ? { violation: e.violation } : {}) };
+      return withVeto({ ...context, approvals: context.approvals.filter((r) => r !== e.role) }, veto, e.now);
     }),
   ];
-  const escalate = (reason: string, detail: (c: Ctx, e: Ev) => string) => [
+  /** Two blocking vetoes of one iteration with different routes: the earliest stage wins, one rework. */
+  const lateVetoNote = (moved: boolean) => ({
+    type: "note" as const,
+    params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+      const e = event as Of<"VETO">;
+      const earlier = context.open_vetoes.filter((v) => v.blocking && v.iteration === e.late!.iteration && !(v.from === e.role && v.subject === e.subject)).map((v) => ({ from: v.from, subject: v.subject, to: pipeline.vetoRoute(v.from, v.stage) }));
+      const to = pipeline.vetoRoute(e.role, e.late!.stage);
+      return {
+        decision: "conflict_resolved",
+        details: {
+          conflict: "vetoes_with_different_routes",
+          rule: "the earliest stage wins; every veto stays open; one rework (no second iteration)",
+          vetoes: [...earlier, { from: e.role, subject: e.subject, to }],
+          chosen: moved ? to : context.stage,
+        },
+      };
+    },
+  });
+  const escalate = (reason: string, detail: (c: Ctx, e: Ev) => string, data?: (c: Ctx, e: Ev) => Record<string, unknown>) => [
     {
       type: "note" as const,
-      params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({ decision: "escalated", details: { reason, stage: context.stage, detail: detail(context, event) } }),
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({ decision: "escalated", details: { reason, stage: context.stage, detail: detail(context, event), ...(data ? data(context, event) : {}) } }),
     },
     assign(({ context, event }: { context: Ctx; event: Ev }) => ({
       ...context,
@@ -136,6 +178,19 @@ export function buildEpicMachine(pipeline: Pipeline) {
       escalation: { reason, stage: context.stage, detail: detail(context, event) },
       updated_at: event.now,
     })),
+  ];
+  const escalateEvent = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"ESCALATE">;
+        return { decision: "escalated", details: { reason: e.reason, stage: context.stage, detail: e.detail, ...(e.data ?? {}) } };
+      },
+    },
+    assign(({ context, event }: { context: Ctx; event: Ev }) => {
+      const e = event as Of<"ESCALATE">;
+      return { ...context, status: "escalated" as const, escalation: { reason: e.reason, stage: context.stage, detail: e.detail }, updated_at: e.now };
+    }),
   ];
   const cancel = [
     {
@@ -173,33 +228,61 @@ export function buildEpicMachine(pipeline: Pipeline) {
           { guard: "approvalAdvances", target: next, actions: [...acceptApproval, ...(next === "promoted" ? [] : enter(next))] },
           { actions: acceptApproval },
         ],
-        VETO: s.vetoes.length === 0 ? [] : [
-          { guard: "vetoNonBlocking", actions: openVeto },
-          { guard: "vetoRepeats", target: "escalated", actions: [...recordVeto, ...escalate("repeated_veto", (_c, e) => `${(e as Of<"VETO">).role} raised "${(e as Of<"VETO">).subject}" again`)] },
-          { guard: "vetoExceedsMax", target: "escalated", actions: [...recordVeto, ...escalate("max_iterations", (c) => `rework would start iteration ${c.iteration + 1}, above max_iterations ${pipeline.maxIterations}`)] },
-          ...s.vetoes.map((role) => {
-            const to = pipeline.vetoRoute(role);
-            return { guard: { type: "vetoFrom", params: { role } }, target: to, reenter: true, actions: [...recordVeto, nextIteration, ...enter(to)] };
-          }),
+        VETO: [
+          ...pipeline.stages
+            .filter((t) => t.index < s.index)
+            .map((t) => ({ guard: { type: "lateVetoTo", params: { stage: t.id } }, target: t.id, reenter: true, actions: [...recordVeto, lateVetoNote(true), ...enter(t.id)] })),
+          { guard: "vetoLate", actions: [...recordVeto, lateVetoNote(false)] },
+          ...(s.vetoes.length === 0 ? [] : vetoTransitions(s)),
         ],
+        ESCALATE: { target: "escalated", actions: escalateEvent },
         CANCEL: { target: "cancelled", actions: cancel },
       },
     };
+  }
+  function vetoTransitions(s: StageDef) {
+    return [
+          { guard: "vetoNonBlocking", actions: openVeto },
+          { guard: "vetoRepeats", target: "escalated", actions: [...recordVeto, ...escalate("repeated_veto", (_c, e) => `${(e as Of<"VETO">).role} raised "${(e as Of<"VETO">).subject}" again`)] },
+          {
+            guard: "vetoCircular",
+            target: "escalated",
+            actions: [
+              ...recordVeto,
+              // (after recordVeto: the history already ends with this veto)
+              ...escalate("circular_veto", (c) => `${(alternating(vetoRoles(c)) ?? []).join(" → ")} keep sending the epic back to each other`, (c) => ({ roles: alternating(vetoRoles(c)) ?? [] })),
+            ],
+          },
+          { guard: "vetoExceedsMax", target: "escalated", actions: [...recordVeto, ...escalate("max_iterations", (c) => `rework would start iteration ${c.iteration + 1}, above max_iterations ${pipeline.maxIterations}`)] },
+          ...s.vetoes.map((role) => {
+            const to = pipeline.vetoRoute(role, s.id);
+            return { guard: { type: "vetoFrom", params: { role } }, target: to, reenter: true, actions: [...recordVeto, nextIteration, ...enter(to)] };
+          }),
+    ];
   }
   const overrideAccept = [
     {
       type: "note" as const,
       params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
         const e = event as Of<"OVERRIDE">;
+        const kept = new Set(nonOverridableOpen(context, pipeline));
+        const slimV = (v: Ctx["open_vetoes"][number]) => ({ from: v.from, subject: v.subject, iteration: v.iteration });
         return {
           decision: "overridden",
-          details: { by: e.by, reason: e.reason, to: e.to, from: context.stage, closed_vetoes: context.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration })) },
+          details: {
+            by: e.by,
+            reason: e.reason,
+            to: e.to,
+            from: context.stage,
+            closed_vetoes: context.open_vetoes.filter((v) => !kept.has(v)).map(slimV),
+            ...(kept.size ? { kept_open: [...kept].map(slimV), rule: "non-overridable vetoes stay open until the vetoing role approves in a later iteration" } : {}),
+          },
         };
       },
     },
     assign(({ context }: { context: Ctx }) => {
       const { escalation: _gone, ...rest } = context;
-      return { ...rest, open_vetoes: [], iteration_base: context.iteration - 1 };
+      return { ...rest, open_vetoes: nonOverridableOpen(context, pipeline), iteration_base: context.iteration - 1 };
     }),
   ];
   states.escalated = {

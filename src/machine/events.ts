@@ -2,7 +2,10 @@
 export type MachineEvent =
   | { type: "ARTIFACT"; file: string; sha256: string; role: string; now: string; verdict?: { subject: string; violation: string } }
   | { type: "APPROVE"; role: string; now: string; subject?: string }
-  | { type: "VETO"; role: string; subject: string; blocking: boolean; violation?: string; now: string }
+  /** late: a blocking veto for the iteration another role's veto just closed (two routes at once). */
+  | { type: "VETO"; role: string; subject: string; blocking: boolean; violation?: string; now: string; late?: { iteration: number; stage: string } }
+  /** Something outside the rules' flow needs a person: a removed stage, an agent that keeps failing, a budget. */
+  | { type: "ESCALATE"; reason: string; detail: string; now: string; data?: Record<string, unknown> }
   | { type: "OVERRIDE"; by: string; reason: string; to: string; now: string }
   | { type: "CANCEL"; by: string; reason: string; now: string };
 

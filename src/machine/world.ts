@@ -6,10 +6,11 @@ import type { Pipeline } from "../config/pipeline.js";
 import type { View } from "../log/replay.js";
 import type { Epic } from "../schemas/types.gen.js";
 import type { World } from "./decide.js";
+import { pipelineOf } from "./epic-context.js";
 import { buildEpicMachine, type EpicMachine } from "./epic-machine.js";
 
 export class BatchWorld implements World {
-  readonly machine: EpicMachine;
+  private readonly machines = new Map<string, EpicMachine>();
   private staged = new Map<string, Epic>();
   private stagedIds = new Set<string>();
   private stagedInputs = new Set<string>();
@@ -19,7 +20,18 @@ export class BatchWorld implements World {
     private view: View,
     machine?: EpicMachine,
   ) {
-    this.machine = machine ?? buildEpicMachine(pipeline);
+    if (machine) this.machines.set("", machine);
+  }
+
+  /** One machine per mode, built on first use. */
+  machineFor(epic: Epic): EpicMachine {
+    const key = epic.mode ?? "";
+    let m = this.machines.get(key);
+    if (!m) {
+      m = buildEpicMachine(pipelineOf(this.pipeline, epic));
+      this.machines.set(key, m);
+    }
+    return m;
   }
 
   epic(id: string): Epic | undefined {

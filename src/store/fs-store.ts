@@ -28,6 +28,7 @@ interface Checkpoint {
   epics: StateFile["epics"];
   processed: string[];
   message_ids: string[];
+  config_version?: string;
 }
 
 export interface FsStoreOptions {
@@ -74,7 +75,7 @@ export class FsStore implements Store {
       } else if (!(await this.endsWithHash(cp.offset, cp.hash))) {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the log line before byte ${cp.offset} does not carry the checkpoint's hash (log edited?)`, fix: "Run `consensus log verify`; state was rebuilt from the log." } });
       } else {
-        view = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(cp.processed), messageIds: new Set(cp.message_ids) };
+        view = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(cp.processed), messageIds: new Set(cp.message_ids), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
         from = cp.offset;
         this.lines = cp.lines;
       }
@@ -269,10 +270,10 @@ export class FsStore implements Store {
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
     const epics = Object.fromEntries(view.epics);
-    const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds] };
+    const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds], ...(view.configVersion ? { config_version: view.configVersion } : {}) };
     await mkdir(this.layout.dot, { recursive: true });
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
-    const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, updated_at: new Date().toISOString(), epics };
+    const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
     await mkdir(this.layout.current, { recursive: true });
     await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`);
   }

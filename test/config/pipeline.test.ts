@@ -99,11 +99,12 @@ describe("parseConfig: invalid configs say what and where", () => {
   });
 
   it("rejects a duplicate stage id at the second occurrence (CONFIG_INVALID at /stages/2/id)", () => {
-    expect(rejected(variant("- id: review", "- id: plan"))).toMatchObject([{ code: "CONFIG_INVALID", path: "/stages/2/id", found: "plan" }]);
+    // (the modes that name "review" then say so too)
+    expect(rejected(variant("- id: review", "- id: plan"))).toEqual(expect.arrayContaining([expect.objectContaining({ code: "CONFIG_INVALID", path: "/stages/2/id", found: "plan" })]));
   });
 
   it("rejects a terminal state used as a stage id", () => {
-    expect(rejected(variant("- id: review", "- id: promoted"))).toMatchObject([{ code: "CONFIG_INVALID", path: "/stages/2/id" }]);
+    expect(rejected(variant("- id: review", "- id: promoted"))).toEqual(expect.arrayContaining([expect.objectContaining({ code: "CONFIG_INVALID", path: "/stages/2/id" })]));
   });
 
   it("rejects an artifact listed by two stages (CONFIG_INVALID at the second listing)", () => {

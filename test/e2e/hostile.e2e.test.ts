@@ -524,9 +524,12 @@ describe("hostile messages: rejected with the reason; the sender is told when it
     await bus.waitFor("H-OLDMSG at implementation", (es) => es.some((e) => e.epic_id === "H-OLDMSG" && e.decision === "stage_advanced"));
     dropBytes("messages/inbox/planner/h-oldmsg-veto.yaml", vetoYaml("developer", "planner", "H-OLDMSG", 1, "plan_unworkable"));
     await bus.waitFor("H-OLDMSG rework", (es) => es.some((e) => e.epic_id === "H-OLDMSG" && e.decision === "stage_advanced" && e.iteration === 2));
-    dropBytes("messages/inbox/planner/late.yaml", approveYaml("developer", "planner", "H-OLDMSG", 1));
-    const e = await rejected("messages/inbox/planner/late.yaml", { decision: "message_rejected", code: "WRONG_ITERATION", path: "/iteration", author: "developer", epic: "H-OLDMSG" });
+    dropBytes("messages/inbox/planner/late.yaml", approveYaml("quality", "planner", "H-OLDMSG", 1));
+    const e = await rejected("messages/inbox/planner/late.yaml", { decision: "message_rejected", code: "WRONG_ITERATION", path: "/iteration", author: "quality", epic: "H-OLDMSG" });
     expect((e.details as unknown as Rejection).errors[0]).toMatchObject({ expected: "2", found: "1" });
+    // the vetoing role's own approval of the iteration it vetoed is told why, more precisely
+    dropBytes("messages/inbox/planner/own.yaml", approveYaml("developer", "planner", "H-OLDMSG", 1));
+    await rejected("messages/inbox/planner/own.yaml", { decision: "message_rejected", code: "VETO_STANDS", path: "/iteration", author: "developer", epic: "H-OLDMSG" });
   });
 
   it("a replayed message id", async () => {

@@ -1,12 +1,18 @@
 /** `consensus graph [--format mermaid|dot]`: the configured pipeline's state machine. */
+import { ConsensusError, issue } from "../../errors/issue.js";
 import { readConfig } from "../../config/read-config.js";
 import { buildEpicMachine } from "../../machine/epic-machine.js";
 import { toDot, toMermaid } from "../../machine/graph.js";
 import { layoutOf } from "../../store/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
-export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot" }): Promise<number> {
-  const pipeline = await readConfig(layoutOf(rootOf(g)).config);
+export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot"; mode?: string }): Promise<number> {
+  const all = await readConfig(layoutOf(rootOf(g)).config);
+  const pipeline = all.forMode(o.mode);
+  if (!pipeline) {
+    const modes = Object.keys(all.modes);
+    throw new ConsensusError(issue("BAD_MODE", { message: `mode "${o.mode}" is not configured`, found: String(o.mode), expected: modes.length ? modes.join(", ") : "no modes are configured" }));
+  }
   const machine = buildEpicMachine(pipeline);
   process.stdout.write(`${o.format === "dot" ? toDot(machine, pipeline) : toMermaid(machine, pipeline)}\n`);
   return 0;

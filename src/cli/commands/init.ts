@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../../store/atomic-write.js";
-import { DEFAULT_CONFIG_YAML } from "../../config/default-config.js";
+import { presetNames, presetText } from "../../config/default-config.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { layoutOf } from "../../store/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
@@ -28,15 +29,18 @@ Write files atomically: to \`.name.tmp\` in the same folder, then rename. Check 
 \`npx consensus validate FILE\`. Files starting with \`.\` or ending in \`.tmp\`, \`.swp\`, \`~\` are never read.
 `;
 
-export async function init(g: GlobalOptions, o: { force?: boolean }): Promise<number> {
+export async function init(g: GlobalOptions, o: { force?: boolean; preset?: string }): Promise<number> {
   const root = rootOf(g);
   const L = layoutOf(root);
-  const pipeline = parseConfig(DEFAULT_CONFIG_YAML).pipeline!;
+  const name = o.preset ?? "default";
+  const text = presetText(name);
+  if (text === undefined) throw new ConsensusError(issue("USAGE", { message: `there is no preset "${name}"`, found: name, expected: presetNames().join(", "), fix: `Use --preset ${presetNames().join(" or --preset ")}.` }));
+  const pipeline = parseConfig(text).pipeline!;
   for (const d of [L.epics, L.artifacts, L.current, L.archive, L.dot, ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
   const wrote: string[] = [];
   if (o.force || !existsSync(L.config)) {
-    await writeAtomic(L.config, DEFAULT_CONFIG_YAML);
-    wrote.push("consensus.yaml");
+    await writeAtomic(L.config, text);
+    wrote.push(`consensus.yaml (preset ${name})`);
   }
   const extras: Array<[string, string]> = [
     [join(root, "README.md"), BUS_README],

@@ -12,6 +12,7 @@ import { rootOf, type GlobalOptions } from "../context.js";
 export interface EpicStatus {
   epic_id: string;
   title: string;
+  mode?: string;
   stage: string;
   status: Epic["status"];
   iteration: number;
@@ -42,6 +43,7 @@ export function statusOf(e: Epic, p: Pipeline | undefined): EpicStatus {
   return {
     epic_id: e.epic_id,
     title: e.title,
+    ...(e.mode ? { mode: e.mode } : {}),
     stage: e.stage,
     status: e.status,
     iteration: e.iteration,
@@ -77,7 +79,7 @@ function table(rows: EpicStatus[]): string {
   const head = ["EPIC", "STAGE", "STATUS", "ITER", "WAITING FOR", "OPEN VETOES", "UPDATED"];
   const body = rows.map((r) => [
     r.epic_id,
-    r.stage,
+    r.stage + (r.mode ? ` [${r.mode}]` : ""),
     r.status + (r.escalation ? ` (${r.escalation.reason})` : ""),
     String(r.iteration),
     r.waiting_for.join(",") || "-",

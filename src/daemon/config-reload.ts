@@ -1,0 +1,74 @@
+/**
+ * consensus.yaml while the daemon runs: a change is validated before it is used. A valid one is put
+ * in force (Engine.reconfigure: logged, stranded epics escalated); an invalid one is logged with its
+ * errors (config_rejected, once per content) and the rules in force stay as they were.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { createHash } from "node:crypto";
+import { issue, type Issue } from "../errors/issue.js";
+import { parseConfig } from "../config/pipeline.js";
+import { slim } from "../machine/decide.js";
+import type { Engine } from "./engine.js";
+import type { Logger } from "./logger.js";
+
+/** Calls onChange when the file is written or replaced (watching its folder survives renames over it). */
+export function watchConfig(path: string, onChange: () => void): { close(): void } {
+  const name = basename(path);
+  let w: FSWatcher | undefined;
+  try {
+    w = watch(dirname(path), { persistent: false }, (_t, f) => {
+      if (f === null || String(f) === name) onChange();
+    });
+    w.on("error", () => onChange());
+  } catch {
+    /* the periodic rescan still asks for a reload check */
+  }
+  return { close: () => w?.close() };
+}
+
+export class ConfigReloader {
+  private lastRejected: string | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly engine: Engine,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reads the file; applies it if valid and different, reports it if invalid. Never throws for bad input. */
+  async check(): Promise<"unchanged" | "applied" | "rejected"> {
+    let text: string;
+    try {
+      text = await readFile(this.path, "utf8");
+    } catch (e) {
+      return this.reject(`missing:${(e as Error).message}`, [issue("CONFIG_MISSING", { message: `cannot read ${this.path}: ${(e as Error).message}`, fix: "Restore consensus.yaml (git checkout consensus/consensus.yaml); the rules in force are unchanged." })]);
+    }
+    const version = createHash("sha256").update(text).digest("hex");
+    if (version === this.engine.pipeline.version) return "unchanged";
+    const { pipeline, issues } = parseConfig(text, this.path);
+    if (!pipeline) return this.reject(version, issues);
+    this.lastRejected = undefined;
+    const from = this.engine.pipeline.version;
+    const entries = await this.engine.reconfigure(pipeline);
+    const stranded = entries.filter((e) => e.decision === "escalated").map((e) => e.epic_id);
+    this.log.warn({ from: from.slice(0, 12), to: version.slice(0, 12), escalated: stranded }, `consensus.yaml changed: new rules in force${stranded.length ? `; escalated ${stranded.join(", ")} (their stage is gone)` : ""}`);
+    return "applied";
+  }
+
+  private async reject(version: string, issues: Issue[]): Promise<"rejected"> {
+    if (this.lastRejected === version) return "rejected";
+    this.lastRejected = version;
+    const errors = issues.map(slim);
+    this.log.error({ file: this.path, errors }, `consensus.yaml was changed but is not valid; keeping the rules in force (${this.engine.pipeline.version.slice(0, 12)}): ${errors.map((e) => `${e.path ? `${e.path} ` : ""}${e.message}`).join("; ")}`);
+    await this.engine.record("config_rejected", {
+      file: "consensus.yaml",
+      ...(version.startsWith("missing:") ? {} : { version }),
+      kept: this.engine.pipeline.version,
+      errors,
+      fix: "Fix consensus.yaml (`consensus validate consensus/consensus.yaml`) or restore the last good one (git checkout consensus/consensus.yaml); the daemon picks it up when saved.",
+    });
+    return "rejected";
+  }
+}
