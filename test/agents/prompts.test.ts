@@ -13,6 +13,15 @@ import { repo } from "../support/bus.js";
 const dir = join(repo, "agents");
 const prompts = readdirSync(dir).filter((f) => f.endsWith(".md"));
 
+interface PresetStage { id: string; owner: string; artifacts: string[]; vetoes?: string[]; non_overridable?: string[] }
+interface Preset { roles: string[]; stages: PresetStage[] }
+const presetDir = join(repo, "presets");
+const presets = Object.fromEntries(
+  readdirSync(presetDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => [f.slice(0, -".yaml".length), load(readFileSync(join(presetDir, f), "utf8")) as Preset]),
+);
+
 function blocks(md: string): Array<{ lang: string; body: string }> {
   const out: Array<{ lang: string; body: string }> = [];
   const re = /^```(\w+)\n([\s\S]*?)^```$/gm;
@@ -21,8 +30,32 @@ function blocks(md: string): Array<{ lang: string; body: string }> {
 }
 
 describe("agents/*.md", () => {
-  it("has one prompt per default role", () => {
-    expect(prompts.sort()).toEqual(["developer.md", "devops.md", "planner.md", "quality.md"]);
+  it("has one prompt per role of the shipped presets, and none for a role no preset has", () => {
+    expect(Object.keys(presets).sort()).toEqual(["default", "full"]);
+    const roles = new Set(Object.values(presets).flatMap((p) => p.roles));
+    expect(prompts.map((f) => f.replace(".md", "")).sort()).toEqual([...roles].sort());
+    expect(prompts.sort()).toEqual(["analyst.md", "architect.md", "developer.md", "devops.md", "planner.md", "quality.md", "tech_lead.md"]);
+  });
+
+  for (const [name, preset] of Object.entries(presets)) {
+    it(`presets/${name}.yaml: each stage is named in its owner's and its vetoing roles' prompts`, () => {
+      for (const st of preset.stages) {
+        for (const role of new Set([st.owner, ...(st.vetoes ?? [])])) {
+          const md = readFileSync(join(dir, `${role}.md`), "utf8");
+          expect(md, `${role}.md names stage ${st.id}`).toContain(`\`${st.id}\``);
+          if (role === st.owner) for (const a of st.artifacts) expect(md, `${role}.md names ${a}`).toContain(a);
+        }
+      }
+    });
+  }
+
+  it("presets/full.yaml: the architect's prompt knows layer_violation is non-overridable at review", () => {
+    const review = presets.full!.stages.find((s) => s.id === "review")!;
+    expect(review.vetoes).toContain("architect");
+    expect(review.non_overridable).toContain("layer_violation");
+    const md = readFileSync(join(dir, "architect.md"), "utf8");
+    expect(md).toMatch(/subject: layer_violation/);
+    expect(md.replace(/\s+/g, " ")).toContain("`layer_violation` cannot be overridden by a person");
   });
 
   for (const file of prompts) {
@@ -38,7 +71,7 @@ describe("agents/*.md", () => {
       for (const b of blocks(md)) {
         if (b.lang === "json" && b.body.includes('"epic_id"')) {
           const doc = JSON.parse(b.body) as Record<string, unknown>;
-          const kind = "deployment_strategy" in doc ? "deployment" : "tasks_completed" in doc ? "implementation" : "review_status" in doc ? "review" : "stages" in doc ? "plan" : "log-entry";
+          const kind = "user_stories" in doc ? "requirements" : "layers" in doc && "components" in doc ? "architecture" : "deployment_strategy" in doc ? "deployment" : "tasks_completed" in doc ? "implementation" : "review_status" in doc ? "review" : "stages" in doc ? "plan" : "log-entry";
           const r = interpretAs(kind, "json", new TextEncoder().encode(b.body));
           expect(errorsOf(r.issues), `${kind} example in ${file}`).toEqual([]);
           checked.push(kind);
