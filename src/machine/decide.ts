@@ -298,7 +298,7 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
     const v = locked[0]!;
     return refuse(issue("NON_OVERRIDABLE_VETO", {
       message: `${v.from}'s veto "${v.subject}" (iteration ${v.iteration}, stage ${v.stage}) cannot be overridden by a person`,
-      found: locked.map((x) => `${x.from}:${x.subject}`).join(", "),
+      found: [...new Set(locked.map((x) => `${x.from}:${x.subject}`))].join(", "),
       expected: "no open non-overridable veto",
       fix: `Send the epic back for rework (consensus override ${epic.epic_id} --to ${P.vetoRoute(v.from, v.stage)} --reason …): the veto stays open until ${v.from} approves in a later iteration. Or cancel the epic.`,
     }));

@@ -61,8 +61,16 @@ export function effectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
           ...(stage.approvers.length ? { approvers: [...stage.approvers] } : {}),
         },
       };
+      // Approvers (other than the owner) are asked too: the stage waits for their approve messages.
+      const approvers = stage.approvers.filter((r) => r !== stage.owner);
       return [
         { type: "notice", role: stage.owner, name: `notice-${pad(seq)}-${e.epic_id}-${subject}.yaml`, notice },
+        ...approvers.map((role): Effect => ({
+          type: "notice",
+          role,
+          name: `notice-${pad(seq)}-${e.epic_id}-approval_requested.yaml`,
+          notice: { ...notice, to: role, subject: "approval_requested", content: { ...notice.content, approve_to: stage.owner, how: `Send an approve (or veto) message for iteration ${e.iteration ?? 1} to messages/inbox/${stage.owner}/ once ${stage.artifacts.join(", ")} are accepted.` } },
+        })),
         { type: "rescan", epic_id: e.epic_id, stage: stage.id },
       ];
     }

@@ -280,9 +280,13 @@ export function buildEpicMachine(pipeline: Pipeline) {
         };
       },
     },
-    assign(({ context }: { context: Ctx }) => {
+    assign(({ context, event }: { context: Ctx; event: Ev }) => {
       const { escalation: _gone, ...rest } = context;
-      return { ...rest, open_vetoes: nonOverridableOpen(context, pipeline), iteration_base: context.iteration - 1 };
+      const kept = nonOverridableOpen(context, pipeline);
+      // With a veto kept open, the override is a rework: a new iteration, in which the vetoing role
+      // can answer (a veto is resolved by its role in a later iteration).
+      const iteration = kept.length && (event as Of<"OVERRIDE">).to !== "promoted" ? context.iteration + 1 : context.iteration;
+      return { ...rest, iteration, open_vetoes: kept, iteration_base: iteration - 1 };
     }),
   ];
   states.escalated = {

@@ -32,9 +32,9 @@ export class Bus {
     this.root = join(this.dir, "consensus");
   }
 
-  static init(): Bus {
+  static init(...args: string[]): Bus {
     const b = new Bus();
-    const r = b.cli("init");
+    const r = b.cli("init", ...args);
     if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
     return b;
   }

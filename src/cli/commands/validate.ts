@@ -61,7 +61,7 @@ export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): 
   const kind = kindOf(abs, o.kind);
   const bytes = readFileSync(abs);
   const name = basename(abs).replace(/^\./, "").replace(/\.tmp$/, "");
-  if (!kind) return [issue("UNKNOWN_ARTIFACT", { message: `cannot tell what kind of file ${name} is`, found: name, fix: "Pass --kind (plan, implementation, review, deployment, cicd, runbook, message, config, state, log)." })];
+  if (!kind) return [issue("UNKNOWN_ARTIFACT", { message: `cannot tell what kind of file ${name} is`, found: name, fix: "Pass --kind (requirements, architecture, plan, implementation, review, deployment, cicd, runbook, message, config, state, log)." })];
   if (kind === "config") return parseConfig(bytes.toString("utf8")).issues;
   if (kind === "log") return checkLog(bytes.toString("utf8"));
   if (kind === "message") {
