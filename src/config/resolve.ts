@@ -20,6 +20,8 @@ export interface StageDef {
   readonly threshold?: number;
   /** Veto subjects raised here that no person may override. */
   readonly nonOverridable: readonly string[];
+  /** How long the owner has in this stage (ms), if a deadline is set. */
+  readonly deadlineMs?: number;
 }
 
 export interface Pipeline {
@@ -28,6 +30,8 @@ export interface Pipeline {
   readonly stages: readonly StageDef[];
   readonly settleMs: number;
   readonly maxFileBytes: number;
+  /** What one epic may spend; crossing it escalates the epic. */
+  readonly budget: Readonly<{ cost_usd?: number; tokens?: number }>;
   /** SHA-256 of the config text: recorded with snapshots so a reader knows which rules applied. */
   readonly version: string;
   /** The mode this pipeline runs (undefined: all stages). */
@@ -73,6 +77,7 @@ function build(c: ConsensusConfig, version: string, ids: readonly string[], mode
       quorum: quorumOf(s.approvers?.quorum, s.approvers?.roles.length ?? 0),
       ...(weights ? { weights: Object.freeze({ ...weights }), threshold: s.approvers?.threshold ?? 1 } : {}),
       nonOverridable: Object.freeze([...new Set([...globalNonOverridable, ...(s.non_overridable ?? [])])]),
+      ...(s.deadline !== undefined ? { deadlineMs: durationMs(s.deadline) } : {}),
     });
   });
   const byId = new Map(stages.map((s) => [s.id, s]));
@@ -90,6 +95,7 @@ function build(c: ConsensusConfig, version: string, ids: readonly string[], mode
     stages: Object.freeze(stages),
     settleMs: c.bus?.settle_ms ?? 500,
     maxFileBytes: c.bus?.max_file_bytes ?? 1_048_576,
+    budget: Object.freeze({ ...(c.budget ?? {}) }),
     version,
     ...(mode ? { mode } : {}),
     modes: Object.freeze(modes),
@@ -136,4 +142,13 @@ export function describeApprovals(stage: StageDef): string {
   if (stage.weights) return `weighted ≥ ${stage.threshold} of ${stage.approvers.map((r) => `${r} ${stage.weights![r]}`).join(", ")}`;
   const n = stage.quorum;
   return `${n === stage.approvers.length ? "all" : `${n}`} of ${stage.approvers.join(", ")}`;
+}
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A config duration (ms, or "90m", "2h", "1.5d") in milliseconds. */
+export function durationMs(d: number | string): number {
+  if (typeof d === "number") return d;
+  const unit = d.slice(-1) as keyof typeof UNIT_MS;
+  return Math.round(Number(d.slice(0, -1)) * UNIT_MS[unit]);
 }

@@ -16,6 +16,7 @@ import { FsStore } from "../store/fs-store.js";
 import { layoutOf } from "../store/layout.js";
 import type { Lease } from "../store/port.js";
 import { ConfigReloader, watchConfig } from "./config-reload.js";
+import { earliestDeadline, MAX_TIMER_MS, overdue } from "./deadlines.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
@@ -68,9 +69,30 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   let engine!: Engine;
+  // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
+  // earlier one re-arm it
+  let deadlineSweep = true;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  let deadlineAt: number | undefined;
+  const armDeadline = (at: number | undefined): void => {
+    if (at === undefined || opts.once) return;
+    if (deadlineAt !== undefined && deadlineAt <= at && deadlineTimer) return;
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    deadlineAt = at;
+    deadlineTimer = setTimeout(() => {
+      deadlineTimer = undefined;
+      deadlineAt = undefined;
+      deadlineSweep = true;
+      kick();
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+    deadlineTimer.unref();
+  };
   engine = await Engine.open(pipeline, store, log, {
     hooks: {
-      onEntries: opts.onEntries,
+      onEntries: (entries) => {
+        for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
+        opts.onEntries?.(entries);
+      },
       onRescan: (epicId, stageId) => {
         const stage = engine.pipeline.stage(stageId);
         if (!stage) return;
@@ -112,6 +134,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   try {
     for (;;) {
       if (fatal) throw fatal;
+      if (deadlineSweep) {
+        deadlineSweep = false;
+        const due = overdue(engine.state.epics.values(), Date.now());
+        if (due.length) await engine.process(due.map((epic_id) => ({ input: { type: "deadline" as const, epic_id } })));
+        armDeadline(earliestDeadline(engine.state.epics.values()));
+      }
       if (configTouched) {
         configTouched = false;
         await reloader.check();
@@ -136,7 +164,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (pending.size > 0 || stopping || scanRequested || configTouched || fatal) resolve();
+        if (pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || fatal) resolve();
         // come back for the checkpoint that is due, even when nothing else happens
         if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
       });
@@ -148,6 +176,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } finally {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
+    if (deadlineTimer) clearTimeout(deadlineTimer);
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
     await store.close();

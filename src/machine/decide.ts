@@ -11,7 +11,7 @@ import type { Epic } from "../schemas/types.gen.js";
 import type { Envelope } from "../schemas/interpret.js";
 export type { Envelope };
 import { EPIC_ID } from "../config/names.js";
-import { newEpic, nonOverridableOpen, pipelineOf } from "./epic-context.js";
+import { deadlineDue, newEpic, nonOverridableOpen, pipelineOf } from "./epic-context.js";
 import { stateValueOf, type EpicMachine } from "./epic-machine.js";
 import type { MachineEvent, Note } from "./events.js";
 
@@ -65,6 +65,8 @@ export interface MessageInput {
 
 export type CommandInput =
   | { type: "start"; epic_id: string; title: string; by: string; mode?: string }
+  /** The daemon's deadline sweep: the epic's stage deadline may have passed. */
+  | { type: "deadline"; epic_id: string }
   /** Raised by the daemon itself (a stage removed from the config, an agent that keeps failing). */
   | { type: "escalate"; epic_id: string; reason: string; detail: string; by: string; data?: Record<string, unknown> }
   | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
@@ -97,7 +99,7 @@ export function run(world: World, epic: Epic, events: MachineEvent[]): { notes: 
     }
     snapshot = next;
   }
-  return { notes, epic: snapshot.context };
+  return { notes, epic: definedOnly(snapshot.context) };
 }
 
 function commit(epicBefore: Epic | undefined, first: Draft[], world: World, events: MachineEvent[], extra: Partial<Decision> = {}): Decision {
@@ -175,7 +177,8 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
     return { kind: "defer", reason: `${a.file} was written before epic ${epic.epic_id} entered ${here.id} in iteration ${epic.iteration}` };
   }
 
-  const accepted: MachineEvent = { type: "ARTIFACT", file: a.name, sha256: a.sha256, role: stage.owner, now };
+  const spend = spendOf(doc);
+  const accepted: MachineEvent = { type: "ARTIFACT", file: a.name, sha256: a.sha256, role: stage.owner, now, ...(spend ? { spend } : {}) };
   const events: MachineEvent[] = [accepted];
   if (a.name === "review.json" && doc.review_status !== "approved") {
     const subject = `review_${String(doc.review_status)}`;
@@ -266,7 +269,7 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
       return refuse(issue("BAD_MODE", { message: `mode "${c.mode}" is not configured`, expected: modes.length ? modes.join(", ") : "no modes are configured", found: String(c.mode), fix: modes.length ? `Use --mode ${modes.join(" or --mode ")}, or add the mode under modes: in consensus.yaml.` : "Add it under modes: in consensus.yaml, or start without --mode." }));
     }
     const first = P.stages[0]!;
-    const fresh = newEpic(c.epic_id, c.title, first.id, now, c.mode);
+    const fresh = newEpic(c.epic_id, c.title, first.id, now, c.mode, first.deadlineMs);
     return {
       kind: "commit",
       epic: fresh,
@@ -274,6 +277,10 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
     };
   }
   if (!epic) return refuse(issue("UNKNOWN_EPIC", { message: `epic "${c.epic_id}" is not known`, found: c.epic_id }));
+  if (c.type === "deadline") {
+    if (epic.status !== "in_progress" || !deadlineDue(epic, now)) return { kind: "defer", reason: `no deadline of epic ${c.epic_id} is due` };
+    return commit(epic, [], world, [{ type: "DEADLINE", now }]);
+  }
   if (c.type === "escalate") {
     if (epic.status !== "in_progress") return refuse(issue("EPIC_CLOSED", { message: `epic ${c.epic_id} is ${epic.status}`, found: epic.status }));
     if (pipelineOf(world.pipeline, epic).stage(epic.stage)) return commit(epic, [], world, [{ type: "ESCALATE", reason: c.reason, detail: c.detail, now, ...(c.data ? { data: c.data } : {}) }]);
@@ -323,4 +330,18 @@ const onlyOne = <T>(xs: T[]): T | undefined => (xs.length === 1 ? xs[0] : undefi
 
 function content0(d: Envelope): Record<string, unknown> {
   return (d.content ?? {}) as Record<string, unknown>;
+}
+
+/** What an artifact reports its agent spent (cost_usd, tokens), if anything. */
+function spendOf(doc: Record<string, unknown>): { cost_usd: number; tokens: number } | undefined {
+  const cost = typeof doc.cost_usd === "number" && doc.cost_usd >= 0 ? doc.cost_usd : undefined;
+  const tokens = Number.isInteger(doc.tokens) && (doc.tokens as number) >= 0 ? (doc.tokens as number) : undefined;
+  return cost === undefined && tokens === undefined ? undefined : { cost_usd: cost ?? 0, tokens: tokens ?? 0 };
+}
+
+/** The state without keys set to undefined (how the machine removes one: xstate's assign merges). */
+function definedOnly(epic: Epic): Epic {
+  const out = { ...epic } as Record<string, unknown>;
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out as unknown as Epic;
 }

@@ -74,6 +74,22 @@ export function effectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
         { type: "rescan", epic_id: e.epic_id, stage: stage.id },
       ];
     }
+    case "deadline_reminder": {
+      const role = typeof d.owner === "string" ? d.owner : undefined;
+      if (!role || !e.epic_id) return [];
+      const notice: NoticeDoc = {
+        id: `notice-${pad(seq)}`,
+        from: "orchestrator",
+        to: role,
+        timestamp: e.timestamp,
+        epic_id: e.epic_id,
+        iteration: e.iteration ?? 1,
+        type: "request",
+        subject: "deadline_reminder",
+        content: { stage: d.stage, deadline_was: d.deadline_at, escalated_after: d.next_deadline_at, drop_to: `artifacts/${e.epic_id}/`, fix: "Drop the stage's artifacts (or a veto) before the next deadline, or the epic is escalated to a person." },
+      };
+      return [{ type: "notice", role, name: `notice-${pad(seq)}-${e.epic_id}-deadline_reminder.yaml`, notice }];
+    }
     case "artifact_rejected":
     case "message_rejected": {
       const author = typeof d.author === "string" && pipeline.isRole(d.author) ? d.author : undefined;

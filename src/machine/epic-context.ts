@@ -5,8 +5,9 @@
 import { approvalsMet, type Pipeline, type StageDef } from "../config/resolve.js";
 import type { Epic, Veto } from "../schemas/types.gen.js";
 
-export function newEpic(epicId: string, title: string, firstStage: string, now: string, mode?: string): Epic {
+export function newEpic(epicId: string, title: string, firstStage: string, now: string, mode?: string, deadlineMs?: number): Epic {
   return {
+    ...(deadlineMs !== undefined ? { deadline: deadlineFrom(now, deadlineMs) } : {}),
     epic_id: epicId,
     title,
     ...(mode ? { mode } : {}),
@@ -31,10 +32,11 @@ export function resolvableBy(epic: Epic, role: string): Veto[] {
   return epic.open_vetoes.filter((v) => v.from === role && v.iteration < epic.iteration);
 }
 
-export function withArtifact(epic: Epic, file: string, sha256: string, role: string, now: string): Epic {
+export function withArtifact(epic: Epic, file: string, sha256: string, role: string, now: string, spend?: Spend): Epic {
   const resolved = new Set(resolvableBy(epic, role));
   return {
     ...epic,
+    ...(spend ? { spend: addSpend(epic.spend, spend) } : {}),
     received: { ...epic.received, [file]: sha256 },
     open_vetoes: epic.open_vetoes.filter((v) => !resolved.has(v)),
     updated_at: now,
@@ -73,8 +75,30 @@ export function withVeto(epic: Epic, veto: Veto, now: string): Epic {
   };
 }
 
-export function enteredStage(epic: Epic, stage: string, now: string): Epic {
-  return { ...epic, stage, status: "in_progress", received: {}, approvals: [], stage_entered_at: now, updated_at: now };
+export function enteredStage(epic: Epic, stage: string, now: string, deadlineMs?: number): Epic {
+  // xstate's assign merges into the context, so a key is removed by setting it undefined (run() in
+  // decide.ts drops such keys from the state it returns).
+  return { ...epic, stage, status: "in_progress", received: {}, approvals: [], stage_entered_at: now, updated_at: now, deadline: deadlineMs !== undefined ? deadlineFrom(now, deadlineMs) : (undefined as never) };
+}
+
+export const deadlineFrom = (now: string, ms: number): { at: string; reminded: boolean } => ({ at: new Date(Date.parse(now) + ms).toISOString(), reminded: false });
+
+/** Has the stage's deadline passed at `now`? */
+export const deadlineDue = (epic: Epic, now: string): boolean => epic.deadline !== undefined && Date.parse(now) >= Date.parse(epic.deadline.at);
+
+export type Spend = { cost_usd: number; tokens: number };
+
+export function addSpend(a: Spend | undefined, b: Partial<Spend>): Spend {
+  return { cost_usd: Math.round(((a?.cost_usd ?? 0) + (b.cost_usd ?? 0)) * 1e6) / 1e6, tokens: (a?.tokens ?? 0) + (b.tokens ?? 0) };
+}
+
+/** Which limits of the budget this spend is over (empty: within budget). */
+export function overBudget(spend: Spend | undefined, budget: Pipeline["budget"]): Array<"cost_usd" | "tokens"> {
+  if (!spend) return [];
+  const out: Array<"cost_usd" | "tokens"> = [];
+  if (budget.cost_usd !== undefined && spend.cost_usd > budget.cost_usd) out.push("cost_usd");
+  if (budget.tokens !== undefined && spend.tokens > budget.tokens) out.push("tokens");
+  return out;
 }
 
 /** The roles the epic waits for: the stage owner's missing artifacts, missing approvals, open vetoes. */

@@ -8,6 +8,9 @@ import { assign, setup, type MachineSnapshot } from "xstate";
 import type { Pipeline, StageDef } from "../config/pipeline.js";
 import type { Epic } from "../schemas/types.gen.js";
 import {
+  deadlineDue,
+  deadlineFrom,
+  overBudget,
   alternating,
   circularWith,
   vetoRoles,
@@ -34,7 +37,7 @@ type Of<T extends Ev["type"]> = Extract<Ev, { type: T }>;
 export function buildEpicMachine(pipeline: Pipeline) {
   const stageOf = (ctx: Ctx): StageDef => pipeline.stage(ctx.stage)!;
   const nextOf = (s: StageDef): string => pipeline.stages[s.index + 1]?.id ?? "promoted";
-  const afterArtifact = (ctx: Ctx, e: Of<"ARTIFACT">): Ctx => withArtifact(ctx, e.file, e.sha256, e.role, e.now);
+  const afterArtifact = (ctx: Ctx, e: Of<"ARTIFACT">): Ctx => withArtifact(ctx, e.file, e.sha256, e.role, e.now, e.spend);
   const afterApproval = (ctx: Ctx, e: Of<"APPROVE">): Ctx => withApproval(ctx, e.role, e.now);
   const overIterations = (ctx: Ctx): boolean => ctx.iteration + 1 - ctx.iteration_base > pipeline.maxIterations;
 
@@ -49,6 +52,9 @@ export function buildEpicMachine(pipeline: Pipeline) {
       note: (_: unknown, _params: Note) => {},
     },
     guards: {
+      artifactOverBudget: ({ context, event }) => event.type === "ARTIFACT" && overBudget(afterArtifact(context, event).spend, pipeline.budget).length > 0,
+      deadlineSecond: ({ context, event }) => event.type === "DEADLINE" && deadlineDue(context, event.now) && context.deadline!.reminded,
+      deadlineFirst: ({ context, event }) => event.type === "DEADLINE" && deadlineDue(context, event.now) && !context.deadline!.reminded,
       artifactAdvances: ({ context, event }) =>
         event.type === "ARTIFACT" && !event.verdict && mayAdvance(afterArtifact(context, event), stageOf(context), pipeline),
       approvalAdvances: ({ context, event }) =>
@@ -70,7 +76,7 @@ export function buildEpicMachine(pipeline: Pipeline) {
       type: "note" as const,
       params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
         const e = event as Of<"ARTIFACT">;
-        return { decision: "artifact_accepted", details: { file: e.file, sha256: e.sha256, stage: context.stage } };
+        return { decision: "artifact_accepted", details: { file: e.file, sha256: e.sha256, stage: context.stage, ...(e.spend ? { spend: e.spend } : {}) } };
       },
     },
     ...resolveNotes("ARTIFACT"),
@@ -192,6 +198,16 @@ export function buildEpicMachine(pipeline: Pipeline) {
       return { ...context, status: "escalated" as const, escalation: { reason: e.reason, stage: context.stage, detail: e.detail }, updated_at: e.now };
     }),
   ];
+  const remind = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const s = stageOf(context);
+        return { decision: "deadline_reminder", details: { stage: s.id, owner: s.owner, deadline_at: context.deadline!.at, next_deadline_at: deadlineFrom(event.now, s.deadlineMs ?? 0).at, entered_at: context.stage_entered_at } };
+      },
+    },
+    assign(({ context, event }: { context: Ctx; event: Ev }) => ({ ...context, deadline: { at: deadlineFrom(event.now, stageOf(context).deadlineMs ?? 0).at, reminded: true }, updated_at: event.now })),
+  ];
   const cancel = [
     {
       type: "note" as const,
@@ -211,7 +227,7 @@ export function buildEpicMachine(pipeline: Pipeline) {
         details: { from: context.stage, to: stage, ...(event.type === "VETO" ? { reason: `veto by ${event.role}: ${event.subject}` } : {}), ...(event.type === "OVERRIDE" ? { reason: `override by ${event.by}: ${event.reason}` } : {}) },
       }),
     },
-    assign(({ context, event }: { context: Ctx; event: Ev }) => enteredStage(context, stage, event.now)),
+    assign(({ context, event }: { context: Ctx; event: Ev }) => enteredStage(context, stage, event.now, pipeline.stage(stage)?.deadlineMs)),
   ];
   const nextIteration = assign(({ context }: { context: Ctx }) => ({ ...context, iteration: context.iteration + 1 }));
 
@@ -221,6 +237,18 @@ export function buildEpicMachine(pipeline: Pipeline) {
     states[s.id] = {
       on: {
         ARTIFACT: [
+          {
+            guard: "artifactOverBudget",
+            target: "escalated",
+            actions: [
+              ...acceptArtifact,
+              ...escalate(
+                "budget_exceeded",
+                (c) => `spent $${c.spend?.cost_usd ?? 0} and ${c.spend?.tokens ?? 0} tokens; budget ${[pipeline.budget.cost_usd !== undefined ? `$${pipeline.budget.cost_usd}` : "", pipeline.budget.tokens !== undefined ? `${pipeline.budget.tokens} tokens` : ""].filter(Boolean).join(" and ")}`,
+                (c) => ({ spend: c.spend, budget: { ...pipeline.budget }, over: overBudget(c.spend, pipeline.budget) }),
+              ),
+            ],
+          },
           { guard: "artifactAdvances", target: next, actions: [...acceptArtifact, ...(next === "promoted" ? [] : enter(next))] },
           { actions: acceptArtifact },
         ],
@@ -236,6 +264,10 @@ export function buildEpicMachine(pipeline: Pipeline) {
           ...(s.vetoes.length === 0 ? [] : vetoTransitions(s)),
         ],
         ESCALATE: { target: "escalated", actions: escalateEvent },
+        DEADLINE: [
+          { guard: "deadlineSecond", target: "escalated", actions: escalate("deadline_missed", (c) => `stage ${c.stage} deadline passed again after a reminder (entered ${c.stage_entered_at}, due ${c.deadline!.at})`, (c) => ({ entered_at: c.stage_entered_at, deadline_at: c.deadline!.at })) },
+          { guard: "deadlineFirst", actions: remind },
+        ],
         CANCEL: { target: "cancelled", actions: cancel },
       },
     };
@@ -281,7 +313,8 @@ export function buildEpicMachine(pipeline: Pipeline) {
       },
     },
     assign(({ context, event }: { context: Ctx; event: Ev }) => {
-      const { escalation: _gone, ...rest } = context;
+      // (assign merges: escalation is removed by setting it undefined; see run() in decide.ts)
+      const rest = { ...context, escalation: undefined as never };
       const kept = nonOverridableOpen(context, pipeline);
       // With a veto kept open, the override is a rework: a new iteration, in which the vetoing role
       // can answer (a veto is resolved by its role in a later iteration).

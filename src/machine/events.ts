@@ -1,6 +1,8 @@
 /** What the machine reacts to. Time comes in on the event (`now`), never from a clock. */
 export type MachineEvent =
-  | { type: "ARTIFACT"; file: string; sha256: string; role: string; now: string; verdict?: { subject: string; violation: string } }
+  | { type: "ARTIFACT"; file: string; sha256: string; role: string; now: string; verdict?: { subject: string; violation: string }; spend?: { cost_usd: number; tokens: number } }
+  /** The clock passed a stage deadline (the daemon's sweep): remind the owner, then escalate. */
+  | { type: "DEADLINE"; now: string }
   | { type: "APPROVE"; role: string; now: string; subject?: string }
   /** late: a blocking veto for the iteration another role's veto just closed (two routes at once). */
   | { type: "VETO"; role: string; subject: string; blocking: boolean; violation?: string; now: string; late?: { iteration: number; stage: string } }

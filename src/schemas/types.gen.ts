@@ -15,6 +15,14 @@ export interface Architecture {
    */
   timestamp: string;
   /**
+   * What the agent spent producing this file, in US dollars (optional; summed per epic against the budget).
+   */
+  cost_usd?: number;
+  /**
+   * Tokens the agent used producing this file (optional; summed per epic against the budget).
+   */
+  tokens?: number;
+  /**
    * The shape of the solution in a few sentences: what changes where, and the main decision.
    */
   summary: string;
@@ -281,6 +289,19 @@ export interface ConsensusConfig {
    */
   max_iterations?: number;
   /**
+   * What one epic may spend, summed over its accepted artifacts' cost_usd and tokens; crossing it escalates the epic with the figures.
+   */
+  budget?: {
+    /**
+     * Dollars per epic.
+     */
+    cost_usd?: number;
+    /**
+     * Tokens per epic.
+     */
+    tokens?: number;
+  };
+  /**
    * Every role that may act. Role names follow the epic id pattern.
    *
    * @minItems 1
@@ -378,6 +399,10 @@ export interface Stage {
    * Veto subjects raised at this stage that no person can override (added to the top-level list).
    */
   non_overridable?: Subject[];
+  /**
+   * How long the owner has once the epic enters this stage (each iteration). On expiry a reminder notice goes to the owner; on a second expiry the epic is escalated. Kept in the log and state, so it survives restarts.
+   */
+  deadline?: number | string;
 }
 /**
  * A per-epic mode: the stages it runs, in pipeline order.
@@ -409,6 +434,14 @@ export interface Deployment {
    * When the deployment plan was written (RFC 3339).
    */
   timestamp: string;
+  /**
+   * What the agent spent producing this file, in US dollars (optional; summed per epic against the budget).
+   */
+  cost_usd?: number;
+  /**
+   * Tokens the agent used producing this file (optional; summed per epic against the budget).
+   */
+  tokens?: number;
   /**
    * How the release reaches production, environment by environment.
    */
@@ -677,6 +710,14 @@ export interface Implementation {
    */
   timestamp: string;
   /**
+   * What the agent spent producing this file, in US dollars (optional; summed per epic against the budget).
+   */
+  cost_usd?: number;
+  /**
+   * Tokens the agent used producing this file (optional; summed per epic against the budget).
+   */
+  tokens?: number;
+  /**
    * One entry per plan task worked on: at least one.
    *
    * @minItems 1
@@ -864,6 +905,23 @@ export interface Epic {
     detail?: string;
   };
   /**
+   * What the epic's accepted artifacts report spent, summed.
+   */
+  spend?: {
+    cost_usd: number;
+    tokens: number;
+  };
+  /**
+   * When the current stage's deadline expires, and whether the owner was already reminded.
+   */
+  deadline?: {
+    /**
+     * An RFC 3339 date-time with a zone, e.g. 2026-11-21T10:00:00Z.
+     */
+    at: string;
+    reminded: boolean;
+  };
+  /**
    * An RFC 3339 date-time with a zone, e.g. 2026-11-21T10:00:00Z.
    */
   started_at: string;
@@ -1011,6 +1069,14 @@ export interface Plan {
    */
   timestamp: string;
   /**
+   * What the agent spent producing this file, in US dollars (optional; summed per epic against the budget).
+   */
+  cost_usd?: number;
+  /**
+   * Tokens the agent used producing this file (optional; summed per epic against the budget).
+   */
+  tokens?: number;
+  /**
    * The work in order: at least one stage, each a group of tasks.
    *
    * @minItems 1
@@ -1124,6 +1190,14 @@ export interface Requirements {
    * When the requirements were written (RFC 3339).
    */
   timestamp: string;
+  /**
+   * What the agent spent producing this file, in US dollars (optional; summed per epic against the budget).
+   */
+  cost_usd?: number;
+  /**
+   * Tokens the agent used producing this file (optional; summed per epic against the budget).
+   */
+  tokens?: number;
   /**
    * The problem and the intended outcome in a few sentences: who needs what, and why now.
    */
@@ -1254,6 +1328,14 @@ export interface Review {
    * When the review was written (RFC 3339).
    */
   timestamp: string;
+  /**
+   * What the agent spent producing this file, in US dollars (optional; summed per epic against the budget).
+   */
+  cost_usd?: number;
+  /**
+   * Tokens the agent used producing this file (optional; summed per epic against the budget).
+   */
+  tokens?: number;
   /**
    * The verdict: approved lets the epic move on; changes_required or blocked is a veto that sends it back.
    */

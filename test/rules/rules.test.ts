@@ -270,3 +270,65 @@ describe("notices for approvers", () => {
     expect(notices).toEqual(["quality:stage_entered", "architect:approval_requested", "tech_lead:approval_requested"]);
   });
 });
+
+describe("budgets", () => {
+  const budgeted = defaultPipeline(variant("max_iterations: 3", "max_iterations: 3\nbudget: { cost_usd: 5, tokens: 100000 }"));
+  it("spend is summed per epic; crossing the budget escalates with the figures", () => {
+    const h = new Harness(budgeted);
+    start(h);
+    h.artifact("plan.json", { doc: { cost_usd: 1.25, tokens: 40000 } });
+    expect(h.epic().spend).toEqual({ cost_usd: 1.25, tokens: 40000 });
+    expect(lastOf(h, "artifact_accepted")!.details).toMatchObject({ spend: { cost_usd: 1.25, tokens: 40000 } });
+    h.artifact("implementation.json", { doc: { cost_usd: 2, tokens: 70000 } });
+    expect(h.epic()).toMatchObject({ status: "escalated", escalation: { reason: "budget_exceeded" }, spend: { cost_usd: 3.25, tokens: 110000 } });
+    expect(lastOf(h, "escalated")!.details).toMatchObject({ over: ["tokens"], budget: { cost_usd: 5, tokens: 100000 }, spend: { tokens: 110000 } });
+  });
+  it("no budget configured: spend is recorded and nothing is escalated", () => {
+    const h = new Harness();
+    start(h);
+    h.artifact("plan.json", { doc: { cost_usd: 999, tokens: 9e9 } });
+    expect(h.epic()).toMatchObject({ status: "in_progress", stage: "implementation", spend: { cost_usd: 999 } });
+  });
+});
+
+describe("stage deadlines live in the state", () => {
+  const timed = defaultPipeline(variant("    artifacts: [plan.json]\n", "    artifacts: [plan.json]\n    deadline: 2h\n"));
+  it("first expiry reminds the owner (and sets the next deadline); the second escalates", () => {
+    const h = new Harness(timed);
+    start(h);
+    const at = h.epic().deadline!.at;
+    expect(Date.parse(at) - Date.parse(h.epic().stage_entered_at)).toBe(2 * 3_600_000);
+    expect(decideAt(h, at, -1).kind).toBe("defer"); // not yet
+    expect(decideAt(h, at, 0).kind).toBe("commit");
+    expect(h.epic().deadline).toMatchObject({ reminded: true });
+    expect(lastOf(h, "deadline_reminder")!.details).toMatchObject({ stage: "plan", owner: "planner", deadline_at: at });
+    decideAt(h, h.epic().deadline!.at, 0);
+    expect(h.epic()).toMatchObject({ status: "escalated", escalation: { reason: "deadline_missed" } });
+  });
+  it("entering the next stage clears the deadline (that stage has none)", () => {
+    const h = new Harness(timed);
+    start(h);
+    h.artifact("plan.json");
+    expect(h.epic().deadline).toBeUndefined();
+  });
+});
+
+/** Feeds a deadline sweep at `at` + delta ms (the harness's clock is bypassed: time comes in as an argument). */
+function decideAt(h: Harness, at: string, deltaMs: number) {
+  const d = decideRaw(h, new Date(Date.parse(at) + deltaMs).toISOString());
+  return d;
+}
+import { decide } from "../../src/machine/decide.js";
+import { applyEntry } from "../../src/log/replay.js";
+function decideRaw(h: Harness, now: string) {
+  const d = decide(h.world, { type: "deadline", epic_id: "EP-001" }, now);
+  if (d.kind === "commit") {
+    d.drafts.forEach((draft, i) => {
+      const entry = { seq: h.view.seq + 1, timestamp: now, agent: "orchestrator", decision: draft.decision, details: draft.details, ...(draft.epic_id ? { epic_id: draft.epic_id } : {}), ...(i === d.drafts.length - 1 && d.epic ? { state: d.epic } : {}) };
+      h.log.push(entry);
+      applyEntry(h.view, entry);
+    });
+    h.world.reset(h.view);
+  }
+  return d;
+}

@@ -19,6 +19,9 @@ export interface EpicStatus {
   waiting_for: string[];
   open_vetoes: Array<{ from: string; subject: string; iteration: number; blocking: boolean; violation?: string }>;
   escalation?: Epic["escalation"];
+  /** What the epic's artifacts report spent, against the configured per-epic budget. */
+  spend?: { cost_usd: number; tokens: number; budget?: { cost_usd?: number; tokens?: number } };
+  deadline?: Epic["deadline"];
   updated_at: string;
 }
 
@@ -50,6 +53,8 @@ export function statusOf(e: Epic, p: Pipeline | undefined): EpicStatus {
     waiting_for: p ? waitingFor(e, p) : [],
     open_vetoes: e.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, blocking: v.blocking, ...(v.violation ? { violation: v.violation } : {}) })),
     ...(e.escalation ? { escalation: e.escalation } : {}),
+    ...(e.spend || (p && Object.keys(p.budget).length) ? { spend: { cost_usd: e.spend?.cost_usd ?? 0, tokens: e.spend?.tokens ?? 0, ...(p && Object.keys(p.budget).length ? { budget: { ...p.budget } } : {}) } } : {}),
+    ...(e.deadline && e.status === "in_progress" ? { deadline: e.deadline } : {}),
     updated_at: e.updated_at,
   };
 }
@@ -76,7 +81,9 @@ export async function status(g: GlobalOptions, epic: string | undefined, o: { js
 }
 
 function table(rows: EpicStatus[]): string {
-  const head = ["EPIC", "STAGE", "STATUS", "ITER", "WAITING FOR", "OPEN VETOES", "UPDATED"];
+  const withSpend = rows.some((r) => r.spend);
+  const withDeadline = rows.some((r) => r.deadline);
+  const head = ["EPIC", "STAGE", "STATUS", "ITER", "WAITING FOR", "OPEN VETOES", ...(withDeadline ? ["DUE"] : []), ...(withSpend ? ["SPEND / BUDGET"] : []), "UPDATED"];
   const body = rows.map((r) => [
     r.epic_id,
     r.stage + (r.mode ? ` [${r.mode}]` : ""),
@@ -84,8 +91,16 @@ function table(rows: EpicStatus[]): string {
     String(r.iteration),
     r.waiting_for.join(",") || "-",
     r.open_vetoes.map((v) => `${v.from}:${v.subject}@${v.iteration}`).join(" ") || "-",
+    ...(withDeadline ? [r.deadline ? `${r.deadline.at}${r.deadline.reminded ? " (reminded)" : ""}` : "-"] : []),
+    ...(withSpend ? [r.spend ? spendText(r.spend) : "-"] : []),
     r.updated_at,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+function spendText(s: NonNullable<EpicStatus["spend"]>): string {
+  const cost = `$${s.cost_usd.toFixed(2)}${s.budget?.cost_usd !== undefined ? `/$${s.budget.cost_usd}` : ""}`;
+  const tokens = `${s.tokens}${s.budget?.tokens !== undefined ? `/${s.budget.tokens}` : ""} tok`;
+  return `${cost} ${tokens}`;
 }
