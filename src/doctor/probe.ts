@@ -198,6 +198,6 @@ async function readState(path: string): Promise<Facts["state"]> {
     if (!st || typeof st !== "object" || typeof st.seq !== "number" || !st.epics || typeof st.epics !== "object") return { path, exists: true, problem: "does not have the state file's shape (edited?)" };
     return { path, exists: true };
   } catch (e) {
-    return { path, exists: true, problem: `not valid JSON (${(e as Error).message}): truncated or edited` };
+    return { path, exists: true, problem: `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")}): truncated or edited` };
   }
 }
