@@ -182,6 +182,7 @@ describe("consensus doctor", () => {
     const c = check(report, "clock");
     expect(c.status).toBe("fail");
     expect(c.found).toContain(future);
+    expect(c.found).toContain(`decision_log.jsonl:${readFileSync(logPath(bus), "utf8").split("\n").filter(Boolean).length}, by orchestrator`);
     expect(c.fix).toContain("timedatectl");
     expect(code).toBe(4);
   });
