@@ -1,6 +1,5 @@
 /** consensus.yaml against its schema and cross-references: the same parseConfig the daemon uses. Pure. */
 import { parseConfig } from "../config/pipeline.js";
-import { formatIssuesText } from "../cli/output.js";
 import { fail, pass, type CheckResult } from "./check.js";
 import type { Facts } from "./facts.js";
 
@@ -15,7 +14,7 @@ export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {
       id,
       `${path} is not valid (${issues.length} problem${issues.length === 1 ? "" : "s"}): ${first.path ? `${first.path} ` : ""}${first.message}`,
       `${first.fix} Every problem: \`consensus validate ${path}\`. To go back to the last committed version: \`git checkout -- ${path}\`.`,
-      { issues: formatIssuesText(issues).split("\n") },
+      { issues },
     );
   }
   return pass(id, `valid: ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.id).join(" → ")}), roles ${pipeline.roles.join(", ")}`, { version: pipeline.version });
