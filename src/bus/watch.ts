@@ -35,6 +35,26 @@ export async function watchBus(layout: Layout, h: WatchHandlers, opts: { poll?: 
 
 type FolderKind = "artifacts" | "inbox" | "leaf";
 
+/** The folders the native watcher holds one inotify watch each on, as they are now (doctor counts them). */
+export function foldersToWatch(layout: Layout): Array<{ abs: string; kind: FolderKind }> {
+  const subfolders = (abs: string): string[] => {
+    try {
+      return readdirSync(abs, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !isIgnoredName(d.name))
+        .map((d) => join(abs, d.name));
+    } catch {
+      return [];
+    }
+  };
+  return [
+    { abs: layout.artifacts, kind: "artifacts" },
+    ...subfolders(layout.artifacts).map((abs) => ({ abs, kind: "leaf" as const })),
+    { abs: layout.inbox, kind: "inbox" },
+    ...subfolders(layout.inbox).map((abs) => ({ abs, kind: "leaf" as const })),
+    { abs: layout.requests, kind: "leaf" },
+  ];
+}
+
 function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
   // inotify watches an inode, not a name: remember which folder (inode) each watcher is on, so a
   // folder renamed away and another moved in under the same name is noticed.
@@ -100,21 +120,7 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
     }
   };
 
-  const subfolders = (abs: string): string[] => {
-    try {
-      return readdirSync(abs, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && !isIgnoredName(d.name))
-        .map((d) => join(abs, d.name));
-    } catch {
-      return [];
-    }
-  };
-
-  watchFolder(layout.artifacts, "artifacts");
-  for (const d of subfolders(layout.artifacts)) watchFolder(d, "leaf");
-  watchFolder(layout.inbox, "inbox");
-  for (const d of subfolders(layout.inbox)) watchFolder(d, "leaf");
-  watchFolder(layout.requests, "leaf");
+  for (const f of foldersToWatch(layout)) watchFolder(f.abs, f.kind);
 
   return {
     get folders() {

@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("run the daemon: watch the bus, validate, decide, log")
     .option("--once", "handle everything pending, then exit")
     .option("--poll", "poll the file system (network file systems)")
-    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"))
+    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).env("CONSENSUS_LOG_LEVEL").default("info"))
     .option("--pretty", "human-readable log lines even when stderr is not a terminal")
     .action(run(async () => async (o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }) => (await import("./commands/watch.js")).watchCommand(g(), o)));
 
@@ -106,6 +106,13 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<epic>", "epic id")
     .requiredOption("--reason <reason>", "why (logged with your name)")
     .action(run(async () => async (epic: string, o: { reason: string }) => (await import("./commands/decide.js")).cancel(g(), epic, o)));
+
+  program
+    .command("doctor")
+    .description("preflight checks: Node, layout, permissions, config, inotify limits, disk, lock, log chain, clock (exit 0 ready, 4 if a check fails)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--poll", "judge for a daemon run with --poll (no inotify watches)")
+    .action(run(async () => async (o: { format: "text" | "json"; poll?: boolean }) => (await import("./commands/doctor.js")).doctor(g(), o)));
 
   program
     .command("graph")

@@ -211,7 +211,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (p.kind === "skip") {
         log.debug({ file: rel, why: p.why }, "skipped");
       } else if (p.kind === "wait") {
-        log.debug({ file: rel, ms: p.ms }, p.why);
+        log.debug({ file: rel, ms: p.ms, ...engine.epicFields(epicOfPath(rel)) }, p.why);
         waiting.set(rel, setTimeout(() => {
           waiting.delete(rel);
           enqueue(rel);
@@ -224,7 +224,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
-    if (o.status === "deferred") log.debug({ file: rel, reason: o.reason }, "deferred");
+    if (o.status === "deferred") log.debug({ file: rel, reason: o.reason, ...engine.epicFields(epicOfPath(rel)) }, "deferred");
     if (!request) return;
     const result =
       o.status === "refused"
@@ -237,3 +237,5 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 }
 
+/** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
+const epicOfPath = (rel: string): string | undefined => /^artifacts\/([^/]+)\/[^/]+$/.exec(rel)?.[1];

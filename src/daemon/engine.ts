@@ -14,7 +14,7 @@ import { strandedBy } from "../machine/reconfigure.js";
 import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
-import type { LogEntry } from "../schemas/types.gen.js";
+import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import type { CommittedEntry, Store, Txn } from "../store/port.js";
 import type { Logger } from "./logger.js";
 
@@ -130,7 +130,7 @@ export class Engine {
         d = decide(this.world, item.input, now);
       } catch (e) {
         // A bug, not bad input: reject the input with the error so it is visible, and keep running.
-        this.log.error({ err: e, input: describe(item.input) }, "decide failed");
+        this.log.error({ err: e, input: describe(item.input), ...this.epicFields(epicOfInput(item.input)) }, "decide failed");
         const file = "file" in item.input ? item.input.file : undefined;
         d = { kind: "commit", drafts: [{ decision: "input_failed", details: { ...(file ? { file } : {}), errors: [slim(issue("INTERNAL", { message: `internal error: ${(e as Error).message}` }))] } }] };
       }
@@ -174,10 +174,15 @@ export class Engine {
       // Whether or not the append held, the staged decisions are gone; the view is the truth.
       this.batchWorld.reset(this.view);
     }
-    for (const e of res.entries) applyEntry(this.view, e);
+    // Fields for the log line: a transaction's earlier entries happened at the stage before its last entry's state.
+    const fields = res.entries.map((e) => {
+      const f = logFields(e, this.epicOf(e.epic_id));
+      applyEntry(this.view, e);
+      return f;
+    });
     this.batchWorld.reset(this.view);
     this.sinceCheckpoint += res.entries.length;
-    for (const e of res.entries) this.log.info(logFields(e), summary(e));
+    res.entries.forEach((e, i) => this.log.info(fields[i]!, summary(e)));
     this.hooks.onEntries?.(res.entries);
     await this.runEffects(res.entries);
     const rejected = res.foreign.map((f) => checkForeignLine(f.line, f.text)).filter((t): t is Txn => t !== undefined);
@@ -192,7 +197,7 @@ export class Engine {
           await this.runEffect(fx);
         } catch (err) {
           // The decision is durable; a failed effect is retried at the next start (it is re-derived).
-          this.log.error({ err, effect: fx.type, seq: e.seq }, `effect ${fx.type} failed; it will be retried on restart`);
+          this.log.error({ err, effect: fx.type, ...logFields(e, this.epicOf(e.epic_id)) }, `effect ${fx.type} failed; it will be retried on restart`);
         }
       }
     }
@@ -228,6 +233,16 @@ export class Engine {
     this.sinceCheckpoint = 0;
   }
 
+  private epicOf(epicId: string | undefined): Epic | undefined {
+    return epicId === undefined ? undefined : this.view.epics.get(epicId);
+  }
+
+  /** epic, stage and iteration for a log line about an epic (empty when it is not known). */
+  epicFields(epicId: string | undefined): Record<string, unknown> {
+    const ep = this.epicOf(epicId);
+    return ep ? { epic: ep.epic_id, stage: ep.stage, iteration: ep.iteration } : epicId ? { epic: epicId } : {};
+  }
+
   get dirty(): boolean {
     return this.sinceCheckpoint > 0;
   }
@@ -250,12 +265,21 @@ function describe(input: Input): string {
   return "file" in input ? input.file : `${input.type} ${input.epic_id}`;
 }
 
-export function logFields(e: LogEntry): Record<string, unknown> {
+/** A committed entry's log fields; `epic` is the epic's state before the entry (its stage when the entry has none). */
+export function logFields(e: LogEntry, epic?: Epic): Record<string, unknown> {
   const out: Record<string, unknown> = { seq: e.seq, decision: e.decision };
   if (e.epic_id) out.epic = e.epic_id;
-  if (e.iteration) out.iteration = e.iteration;
-  if (e.state) out.stage = e.state.stage;
+  const stage = e.state?.stage ?? epic?.stage;
+  if (stage) out.stage = stage;
+  const iteration = e.iteration ?? epic?.iteration;
+  if (iteration) out.iteration = iteration;
   return out;
+}
+
+function epicOfInput(input: Input): string | undefined {
+  if (input.type === "artifact") return input.folder ?? ((input.doc as { epic_id?: unknown } | undefined)?.epic_id as string | undefined);
+  if (input.type === "message") return input.doc?.epic_id;
+  return input.epic_id;
 }
 
 /** One readable line per decision (used by the daemon's log, the demo and `consensus log`). */

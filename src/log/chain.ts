@@ -29,6 +29,16 @@ export function unsealLine(line: string): { body: string; hash: string } | undef
   return { body: `${line.slice(0, m.index)}}`, hash: m[1]! };
 }
 
+export interface ChainResult {
+  ok: boolean;
+  lines: number;
+  daemonLines: number;
+  agentLines: number;
+  lastSeq: number;
+  head: string;
+  broken?: ChainBreak;
+}
+
 export interface ChainBreak {
   /** 1-based line number in the file. */
   line: number;
@@ -82,7 +92,7 @@ export class ChainVerifier {
     this.foreign = "";
   }
 
-  result(): { ok: boolean; lines: number; daemonLines: number; agentLines: number; lastSeq: number; head: string; broken?: ChainBreak } {
+  result(): ChainResult {
     return { ok: !this.broken, lines: this.lineNo, daemonLines: this.daemonLines, agentLines: this.agentLines, lastSeq: this.seq, head: this.head, ...(this.broken ? { broken: this.broken } : {}) };
   }
 }

@@ -281,7 +281,7 @@ export class FsStore implements Store {
   async lease(kind: Holder["kind"], command?: string): Promise<Lease> {
     const L = this.layout;
     await mkdir(L.dot, { recursive: true });
-    const stale = this.opts.staleMs ?? staleFromEnv();
+    const stale = this.opts.staleMs ?? lockStaleMs();
     // A holder that died (same host, no such pid) leaves its lock until it goes stale: wait for that
     // rather than fail, and say so. A live holder is named and we stop at once (a daemon) or after
     // a short wait (a command: the other command is about to finish).
@@ -293,7 +293,7 @@ export class FsStore implements Store {
       try {
         release = await lockfile.lock(L.lock, {
           realpath: false,
-          lockfilePath: `${L.lock}.lock`,
+          lockfilePath: lockPathOf(L),
           stale,
           update: Math.max(1000, Math.floor(stale / 3)),
           retries: kind === "command" ? { retries: 40, minTimeout: 25, maxTimeout: 250 } : 0,
@@ -310,7 +310,7 @@ export class FsStore implements Store {
         throw new ConsensusError(
           issue("LOCK_HELD", {
             message: h ? `root ${L.root} is held by a ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}${h.command ? `, running ${h.command}` : ""})` : `root ${L.root} is held by another process`,
-            file: `${L.lock}.lock`,
+            file: lockPathOf(L),
             fix: h?.kind === "daemon" ? "A daemon already watches this root: stop it (SIGTERM) before starting another, or run your command against it." : "Wait for the other command to finish, then retry.",
           }),
         );
@@ -433,13 +433,17 @@ export async function readHolder(path: string): Promise<Holder | undefined> {
   }
 }
 
-function staleFromEnv(): number {
+/** The folder proper-lockfile makes (and keeps refreshing the mtime of) while the lease is held. */
+export const lockPathOf = (L: Layout): string => `${L.lock}.lock`;
+
+/** A lock not refreshed for this long is presumed abandoned (CONSENSUS_LOCK_STALE_MS, default 10 s). */
+export function lockStaleMs(): number {
   const v = Number(process.env.CONSENSUS_LOCK_STALE_MS);
   return Number.isFinite(v) && v >= 2000 ? v : 10_000;
 }
 
 /** True only when we can tell: same host, and no process with that pid. */
-function holderIsDead(h: Holder): boolean {
+export function holderIsDead(h: Holder): boolean {
   if (h.host !== hostname()) return false;
   try {
     process.kill(h.pid, 0);

@@ -3,9 +3,9 @@ import { createReadStream, existsSync, watch } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { summary } from "../../daemon/engine.js";
-import { ChainVerifier } from "../../log/chain.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/layout.js";
+import { verifyLogFile } from "../../store/read-chain.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 interface Filters {
@@ -97,10 +97,7 @@ export async function verify(g: GlobalOptions): Promise<number> {
     process.stdout.write(`no decision log at ${path}: nothing to verify\n`);
     return 0;
   }
-  const v = new ChainVerifier();
-  const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
-  for await (const line of rl) v.push(line);
-  const r = v.result();
+  const r = await verifyLogFile(path);
   if (r.ok) {
     process.stdout.write(`intact: ${r.lines} lines, ${r.daemonLines} daemon entries (seq 1..${r.lastSeq}), ${r.agentLines} agent lines; head ${r.head.slice(0, 16)}…\n`);
     return 0;

@@ -1,0 +1,21 @@
+/** consensus.yaml against its schema and cross-references: the same parseConfig the daemon uses. Pure. */
+import { parseConfig } from "../config/pipeline.js";
+import { fail, pass, type CheckResult } from "./check.js";
+import type { Facts } from "./facts.js";
+
+export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {
+  const id = "config";
+  const { path, text, error } = f.config;
+  if (text === undefined) return fail(id, `cannot read ${path}${error ? `: ${error}` : ""}`, `Run \`consensus init --root ${path.replace(/\/consensus\.yaml$/, "")}\` to write the default config, or pass --root DIR.`);
+  const { pipeline, issues } = parseConfig(text, path);
+  if (!pipeline) {
+    const first = issues[0]!;
+    return fail(
+      id,
+      `${path} is not valid (${issues.length} problem${issues.length === 1 ? "" : "s"}): ${first.path ? `${first.path} ` : ""}${first.message}`,
+      `${first.fix} Every problem: \`consensus validate ${path}\`. To go back to the last committed version: \`git checkout -- ${path}\`.`,
+      { issues },
+    );
+  }
+  return pass(id, `valid: ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.id).join(" → ")}), roles ${pipeline.roles.join(", ")}`, { version: pipeline.version });
+}

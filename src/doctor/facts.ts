@@ -1,0 +1,36 @@
+/**
+ * Everything doctor looks at, gathered once by probe.ts (the only file here that touches the disk),
+ * so every check is a pure function of these facts and is tested without a disk.
+ */
+import type { Holder } from "../store/port.js";
+import type { ChainResult } from "../log/chain.js";
+
+export interface Facts {
+  root: string;
+  /** ms since the epoch when the probe ran. */
+  now: number;
+  node: { version: string; engines?: string };
+  layout: {
+    rootExists: boolean;
+    /** Required paths (relative to the root) that are missing. */
+    missing: string[];
+    /** Configured roles whose inbox folder does not exist yet. */
+    missingInboxes: string[];
+  };
+  config: { path: string; text?: string; error?: string };
+  /** Each folder the daemon writes, probed by creating and removing a dot-temp file. */
+  writable: Array<{ path: string; error?: string }>;
+  inotify: { procDir: string; maxWatches?: number; maxInstances?: number; error?: string; folders: number; poll: boolean };
+  disk: { path: string; freeBytes?: number; totalBytes?: number; freeInodes?: number; totalInodes?: number; error?: string };
+  lock: { lockPath: string; holderPath: string; lockAgeMs?: number; holder?: Holder; holderAlive?: boolean; staleMs: number };
+  log: { path: string; exists: boolean; chain?: ChainResult; tornTail: boolean; error?: string };
+  clock: {
+    /** The newest dated entry among the log's last lines. */
+    newest?: { line: number; timestamp: string; agent: string };
+    /** mtime of a file written during the probe, and the clock read just before writing it. */
+    tempMtimeMs?: number;
+    tempWrittenAt?: number;
+    error?: string;
+  };
+  state: { path: string; exists: boolean; problem?: string };
+}

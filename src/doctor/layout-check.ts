@@ -1,0 +1,28 @@
+/** The root's folders and files (PROTOCOL §2), and whether state.json is usable. Pure. */
+import { fail, pass, warn, type CheckResult } from "./check.js";
+import type { Facts } from "./facts.js";
+
+/** What must exist under the root for the daemon to run (`consensus init` creates all of it). */
+export const REQUIRED_PATHS = ["consensus.yaml", "epics", "artifacts", "messages/inbox", "current", "archive", ".consensus"] as const;
+
+export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {
+  const id = "layout";
+  const { rootExists, missing, missingInboxes } = f.layout;
+  const init = `consensus init --root ${f.root}`;
+  if (!rootExists) return fail(id, `no bus at ${f.root}`, `Run \`${init}\` to create it, or point at the right folder with --root DIR (or CONSENSUS_ROOT).`);
+  if (missing.length) return fail(id, `missing under the root: ${missing.join(", ")}`, `Run \`${init}\`: it creates what is missing and never overwrites an existing consensus.yaml.`, { missing });
+  if (missingInboxes.length) {
+    const dirs = missingInboxes.map((r) => `${f.root}/messages/inbox/${r}`).join(" ");
+    return warn(id, `no inbox folder yet for role(s) ${missingInboxes.join(", ")} (the daemon creates one on its first notice)`, `Create them now so agents can drop messages: \`mkdir -p ${dirs}\`.`, { missingInboxes });
+  }
+  return pass(id, "every folder of the layout is there");
+}
+
+export function checkStateFile(f: Pick<Facts, "state">): CheckResult {
+  const id = "state";
+  if (!f.state.exists) return pass(id, "no state.json yet (written by the daemon)");
+  if (f.state.problem) {
+    return warn(id, `${f.state.path}: ${f.state.problem}`, `Nothing is lost: state.json is derived from the decision log and the daemon rewrites it at start. To drop it now: \`rm ${f.state.path}\`, then \`consensus watch --once --root ${f.state.path.replace(/\/current\/state\.json$/, "")}\`.`);
+  }
+  return pass(id, "state.json parses");
+}

@@ -1,0 +1,203 @@
+/**
+ * The shell of `consensus doctor`: reads what the checks need — files, /proc, statfs, the lock — and
+ * nothing else. Writes only dot-temp files, removed at once, to prove folders are writable.
+ */
+import { existsSync } from "node:fs";
+import { open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_CONFIG_YAML } from "../config/default-config.js";
+import { parseConfig } from "../config/pipeline.js";
+import { foldersToWatch } from "../bus/watch.js";
+import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs-store.js";
+import { layoutOf, type Layout } from "../store/layout.js";
+import { verifyLogFile } from "../store/read-chain.js";
+import type { Facts } from "./facts.js";
+import { REQUIRED_PATHS } from "./layout-check.js";
+
+const packageJson = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "package.json");
+/** How much of the log's end is read to find the newest dated entry. */
+const TAIL_BYTES = 64 * 1024;
+
+const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+export async function probe(root: string, opts: { poll?: boolean; procDir?: string; now?: () => number } = {}): Promise<Facts> {
+  const now = opts.now ?? Date.now;
+  const L = layoutOf(root);
+  const rootExists = existsSync(root);
+  const configText = await readFile(L.config, "utf8").then((t) => ({ text: t }), (e: unknown) => ({ error: errText(e) }));
+  const pipeline = "text" in configText ? parseConfig(configText.text, L.config).pipeline : undefined;
+  const roles = pipeline?.roles ?? parseConfig(DEFAULT_CONFIG_YAML).pipeline!.roles;
+  const missingInboxes = roles.filter((r) => !existsSync(join(L.inbox, r)));
+  const clock: Facts["clock"] = {};
+  const writable = rootExists ? await probeWritable(L, roles, clock, now) : [];
+  const log = await readLog(L.log);
+  const procDir = opts.procDir ?? process.env.CONSENSUS_PROC_DIR ?? "/proc";
+  return {
+    root,
+    now: now(),
+    node: { version: process.version, ...(await readEngines()) },
+    layout: { rootExists, missing: REQUIRED_PATHS.filter((p) => !existsSync(join(root, p))), missingInboxes },
+    config: { path: L.config, ...configText },
+    writable,
+    inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
+    disk: await readDisk(rootExists ? root : dirname(root)),
+    lock: await readLock(L, now),
+    log,
+    clock: { ...clock, ...(log.chain ? await readNewest(L.log, log.chain.lines) : {}) },
+    state: await readState(L.state),
+  };
+}
+
+async function readEngines(): Promise<{ engines?: string }> {
+  try {
+    const pkg = JSON.parse(await readFile(packageJson, "utf8")) as { engines?: { node?: string } };
+    return pkg.engines?.node ? { engines: pkg.engines.node } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The folders the daemon writes into; each gets a dot-temp file created and removed. The first also times the file system's clock. */
+async function probeWritable(L: Layout, roles: readonly string[], clock: Facts["clock"], now: () => number): Promise<Facts["writable"]> {
+  const folders = [L.current, L.dot, L.requests, L.blobs, L.archive, L.epics, L.inbox, ...roles.map((r) => join(L.inbox, r))].filter((d) => existsSync(d));
+  const out: Facts["writable"] = [];
+  for (const dir of folders) {
+    const tmp = join(dir, `.doctor-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
+    const rel = relative(L.root, dir) || ".";
+    try {
+      const before = now();
+      await writeFile(tmp, "doctor\n");
+      if (clock.tempMtimeMs === undefined) {
+        clock.tempWrittenAt = before;
+        clock.tempMtimeMs = (await stat(tmp)).mtimeMs;
+      }
+      await unlink(tmp);
+      out.push({ path: rel });
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      out.push({ path: rel, error: errText(e) });
+      if (clock.tempMtimeMs === undefined) clock.error = `cannot write in ${rel}`;
+    }
+  }
+  // The log itself must take appends (opening it for append changes nothing).
+  if (existsSync(L.log)) {
+    try {
+      await (await open(L.log, "a")).close();
+      out.push({ path: relative(L.root, L.log) });
+    } catch (e) {
+      out.push({ path: relative(L.root, L.log), error: errText(e) });
+    }
+  }
+  return out;
+}
+
+/** What watch.ts would watch now, plus the role inboxes it will watch once the daemon creates them. */
+function countFolders(L: Layout, inboxesToCome: number): number {
+  return foldersToWatch(L).length + inboxesToCome;
+}
+
+async function readInotify(procDir: string): Promise<{ maxWatches?: number; maxInstances?: number; error?: string }> {
+  const read = async (name: string): Promise<number> => {
+    const v = Number((await readFile(join(procDir, "sys", "fs", "inotify", name), "utf8")).trim());
+    if (!Number.isFinite(v)) throw new Error(`${name} is not a number`);
+    return v;
+  };
+  try {
+    return { maxWatches: await read("max_user_watches"), maxInstances: await read("max_user_instances") };
+  } catch (e) {
+    return { error: errText(e) };
+  }
+}
+
+async function readDisk(path: string): Promise<Facts["disk"]> {
+  try {
+    const s = await statfs(path);
+    return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize, ...(s.files > 0 ? { freeInodes: s.ffree, totalInodes: s.files } : {}) };
+  } catch (e) {
+    return { path, error: errText(e) };
+  }
+}
+
+async function readLock(L: Layout, now: () => number): Promise<Facts["lock"]> {
+  const lockPath = lockPathOf(L);
+  const lockAgeMs = await stat(lockPath).then((s) => Math.max(0, now() - s.mtimeMs), () => undefined);
+  const holder = await readHolder(L.holder);
+  // holderIsDead is true only when it can tell (same host, no such pid); on another host we cannot.
+  const holderAlive = holder === undefined ? undefined : holderIsDead(holder) ? false : holder.host === hostname() ? true : undefined;
+  return { lockPath, holderPath: L.holder, staleMs: lockStaleMs(), ...(lockAgeMs !== undefined ? { lockAgeMs } : {}), ...(holder ? { holder } : {}), ...(holderAlive !== undefined ? { holderAlive } : {}) };
+}
+
+async function readLog(path: string): Promise<Facts["log"]> {
+  if (!existsSync(path)) return { path, exists: false, tornTail: false };
+  try {
+    const chain = await verifyLogFile(path);
+    const size = (await stat(path)).size;
+    let tornTail = false;
+    if (size > 0) {
+      const fh = await open(path, "r");
+      try {
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, size - 1);
+        tornTail = b[0] !== 10;
+      } finally {
+        await fh.close();
+      }
+    }
+    return { path, exists: true, chain, tornTail };
+  } catch (e) {
+    return { path, exists: true, tornTail: false, error: errText(e) };
+  }
+}
+
+/** The newest dated entry among the log's last lines (the file is append-only, so they are the latest). */
+async function readNewest(path: string, totalLines: number): Promise<Pick<Facts["clock"], "newest">> {
+  try {
+    const { size } = await stat(path);
+    const from = Math.max(0, size - TAIL_BYTES);
+    const fh = await open(path, "r");
+    let text: string;
+    try {
+      const buf = Buffer.alloc(size - from);
+      await fh.read(buf, 0, buf.length, from);
+      text = buf.toString("utf8");
+    } finally {
+      await fh.close();
+    }
+    const lines = text.split("\n");
+    if (text.endsWith("\n")) lines.pop();
+    if (from > 0) lines.shift(); // the first is cut mid-line
+    const firstLineNo = totalLines - lines.length + 1;
+    let newest: NonNullable<Facts["clock"]["newest"]> | undefined;
+    lines.forEach((raw, i) => {
+      if (!raw) return;
+      try {
+        const e = JSON.parse(raw) as { timestamp?: unknown; agent?: unknown };
+        if (typeof e.timestamp !== "string" || !Number.isFinite(Date.parse(e.timestamp))) return;
+        if (!newest || Date.parse(e.timestamp) > Date.parse(newest.timestamp)) newest = { line: firstLineNo + i, timestamp: e.timestamp, agent: String(e.agent) };
+      } catch {
+        /* a torn or foreign line: the log check reports it */
+      }
+    });
+    return newest ? { newest } : {};
+  } catch {
+    return {};
+  }
+}
+
+async function readState(path: string): Promise<Facts["state"]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return { path, exists: false };
+  }
+  try {
+    const st = JSON.parse(text) as { seq?: unknown; epics?: unknown };
+    if (!st || typeof st !== "object" || typeof st.seq !== "number" || !st.epics || typeof st.epics !== "object") return { path, exists: true, problem: "does not have the state file's shape (edited?)" };
+    return { path, exists: true };
+  } catch (e) {
+    return { path, exists: true, problem: `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")}): truncated or edited` };
+  }
+}

@@ -1,0 +1,22 @@
+/** Facts → the report, in the order a person fixes things in. Pure. */
+import { summarise, skip, type CheckResult, type DoctorReport } from "./check.js";
+import { checkClock } from "./clock-check.js";
+import { checkConfigFile } from "./config-check.js";
+import { checkDisk } from "./disk-check.js";
+import { checkInotify } from "./inotify-check.js";
+import { checkLayout, checkStateFile } from "./layout-check.js";
+import { checkLock } from "./lock-check.js";
+import { checkLog } from "./log-check.js";
+import { checkNodeVersion } from "./node-version.js";
+import { checkWritable } from "./writable-check.js";
+import type { Facts } from "./facts.js";
+
+export function runChecks(f: Facts): DoctorReport {
+  const checks: CheckResult[] = [checkNodeVersion(f.node.version, f.node.engines), checkLayout(f)];
+  if (!f.layout.rootExists) {
+    for (const id of ["permissions", "config", "inotify", "disk", "lock", "log", "state", "clock"]) checks.push(skip(id, "no bus to check"));
+    return summarise(f.root, checks);
+  }
+  checks.push(checkWritable(f), checkConfigFile(f), checkInotify(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f));
+  return summarise(f.root, checks);
+}

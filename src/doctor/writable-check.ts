@@ -1,0 +1,16 @@
+/** Each folder the daemon writes must be writable by this user. Pure. */
+import { fail, pass, type CheckResult } from "./check.js";
+import type { Facts } from "./facts.js";
+
+export function checkWritable(f: Pick<Facts, "writable" | "root">): CheckResult {
+  const id = "permissions";
+  const bad = f.writable.filter((w) => w.error);
+  if (bad.length === 0) return pass(id, `${f.writable.length} folder(s) the daemon writes are writable`, { checked: f.writable.map((w) => w.path) });
+  const paths = bad.map((w) => (w.path === "." ? f.root : `${f.root}/${w.path}`));
+  return fail(
+    id,
+    `not writable: ${bad.map((w) => `${w.path} (${w.error})`).join("; ")}`,
+    `Run the daemon as the user that owns the bus (\`ls -ld ${paths.join(" ")}\`), or give this user write access: \`sudo chown -R "$(id -un)" ${paths.join(" ")} && chmod -R u+rwX ${paths.join(" ")}\`; on a read-only mount, remount it read-write.`,
+    { unwritable: paths },
+  );
+}
