@@ -117,21 +117,24 @@ export function pipelineSvg(r: Rules): string {
   const ordered = [...routes.values()].sort((a, b) => Math.abs(a.from - a.to) - Math.abs(b.from - b.to) || a.from - b.from);
   const base = top + boxH;
   let depth = 0;
+  const fromCount = new Map<number, number>();
   const routeSvg = ordered.map((g, k) => {
-    depth = 40 + k * 36;
+    depth = 40 + k * 30;
     const cx = (i: number) => xOf(i) + boxW / 2;
-    const fromX = cx(g.from) + (g.from === g.to ? 24 : -18 + (k % 3) * 6);
-    const toX = cx(g.to) + (g.from === g.to ? -24 : 18 - (k % 3) * 6);
+    // leave from the right half of the source box, arrive at the left half of the target: arcs nest
+    const j = fromCount.get(g.from) ?? 0;
+    fromCount.set(g.from, j + 1);
+    const fromX = cx(g.from) + 30 + j * 12;
+    const toX = cx(g.to) - 26 - (k % 4) * 8;
     const y = base + depth;
     const d = `M ${fromX} ${base} C ${fromX} ${y}, ${toX} ${y}, ${toX} ${base + 4}`;
     const label = `veto: ${g.roles.join(", ")}`;
-    const mid = (fromX + toX) / 2;
     const from = r.stages[g.from]!.id;
     const to = r.stages[g.to]!.id;
     return `<g class="veto-route-group"><path class="veto-route" data-from="${esc(from)}" data-to="${esc(to)}" data-roles="${esc(g.roles.join(" "))}" d="${d}" marker-end="url(#pd-arrow-veto)"><title>${esc(`a blocking veto by ${g.roles.join(" or ")} at ${from} sends the epic back to ${to}, iteration + 1`)}</title></path>
-<text class="veto-label" x="${mid}" y="${base + 0.75 * depth + 4}" text-anchor="middle">${esc(label)}</text></g>`;
+<text class="veto-label" x="${fromX + 6}" y="${base + 16 + j * 28}">${esc(label)}<tspan x="${fromX + 6}" dy="13">→ ${esc(to)}</tspan></text></g>`;
   });
-  const height = base + depth + 24;
+  const height = Math.max(base + 0.75 * depth + 30, base + 92);
   const width = terminalX + 130;
   const boxes = r.stages.map((s, i) => {
     const x = xOf(i);
@@ -146,6 +149,8 @@ export function pipelineSvg(r: Rules): string {
   });
   const start = `<circle class="start" cx="${x0 - 22}" cy="${top + boxH / 2}" r="6"><title>consensus start</title></circle><path class="flow" d="M ${x0 - 16} ${top + boxH / 2} L ${x0 - 4} ${top + boxH / 2}" marker-end="url(#pd-arrow)"/>`;
   const terminal = `<g class="terminal" data-stage="promoted"><rect x="${terminalX}" y="${top + boxH / 2 - 18}" width="104" height="36" rx="18"/><text x="${terminalX + 52}" y="${top + boxH / 2 + 5}" text-anchor="middle">promoted</text></g>`;
+  const escalated = `<g class="terminal escalated" data-stage="escalated"><rect x="${terminalX}" y="${base + 42}" width="104" height="36" rx="6"/><text x="${terminalX + 52}" y="${base + 65}" text-anchor="middle">escalated</text><title>${esc(`from any stage: the same veto twice, or an iteration above ${r.maxIterations}; a person decides with consensus override or consensus cancel`)}</title></g>
+<path class="flow dashed" d="M ${terminalX - 30} ${base + 60} L ${terminalX - 4} ${base + 60}" marker-end="url(#pd-arrow)"/><text class="small-note" x="${terminalX - 34}" y="${base + 64}" text-anchor="end">any stage</text>`;
   return `<svg id="pipeline-diagram" class="diagram" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="pipeline: ${esc(r.stages.map((s) => s.id).join(" → "))} → promoted">
 <defs>
 <marker id="pd-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker>
@@ -154,6 +159,7 @@ export function pipelineSvg(r: Rules): string {
 ${start}
 ${boxes.join("\n")}
 ${terminal}
+${escalated}
 ${routeSvg.join("\n")}
 </svg>`;
 }
@@ -203,15 +209,14 @@ export function timelineSvg(e: EpicReport): string {
     const y = TL_TOP + i * LANE_H;
     out.push(`<rect class="lane${i % 2 ? " odd" : ""}" x="0" y="${y}" width="${width}" height="${LANE_H}"/><text class="lane-label" x="10" y="${y + 18}">${esc(clip(l, 17))}</text>`);
   });
-  // iteration boundaries
-  let last = 0;
-  for (const s of e.spans) {
-    if (s.iteration > last) {
-      const xi = x(s.start);
-      out.push(`<g class="iteration-mark" data-iteration="${esc(s.iteration)}"><line x1="${xi}" y1="${TL_TOP - 6}" x2="${xi}" y2="${TL_TOP + lanes.length * LANE_H}"/><text x="${xi + 3}" y="${TL_TOP - 10}">iteration ${esc(s.iteration)}</text></g>`);
-      last = s.iteration;
-    }
-  }
+  // iteration boundaries, labelled in full where there is room
+  const starts: Array<{ iteration: number; x: number }> = [];
+  for (const s of e.spans) if (s.iteration > (starts.at(-1)?.iteration ?? 0)) starts.push({ iteration: s.iteration, x: x(s.start) });
+  starts.forEach((b, i) => {
+    const room = (starts[i + 1]?.x ?? LABEL_W + PLOT_W + 40) - b.x;
+    const text = room > 76 ? `iteration ${b.iteration}` : `#${b.iteration}`;
+    out.push(`<g class="iteration-mark" data-iteration="${esc(b.iteration)}"><line x1="${b.x}" y1="${TL_TOP - 6}" x2="${b.x}" y2="${TL_TOP + lanes.length * LANE_H}"/><text x="${b.x + 3}" y="${TL_TOP - 10}">${esc(text)}</text></g>`);
+  });
   for (const s of e.spans) out.push(spanRect(s, x, laneY(s.stage)));
   for (const ev of e.events) {
     if (ev.kind === "artifact_accepted" || ev.kind === "artifact_rejected" || (ev.kind === "message_accepted" && ev.messageType === "approve")) {
@@ -242,7 +247,7 @@ export function timelineSvg(e: EpicReport): string {
   for (let k = 0; k <= 4; k++) {
     const t = t0 + ((t1 - t0) * k) / 4;
     const xt = LABEL_W + (PLOT_W * k) / 4;
-    out.push(`<line class="tick" x1="${xt}" y1="${axisY}" x2="${xt}" y2="${axisY + 5}"/><text class="tick-label" x="${xt}" y="${axisY + 18}" text-anchor="${k === 0 ? "start" : k === 4 ? "end" : "middle"}">${esc(k === 0 ? fmtTime(e.startedAt) : `+${formatDuration(t - t0)}`)}</text>`);
+    out.push(`<line class="tick" x1="${xt}" y1="${axisY}" x2="${xt}" y2="${axisY + 5}"/><text class="tick-label" x="${xt}" y="${axisY + 18}" text-anchor="${k === 0 ? "start" : k === 4 ? "end" : "middle"}">${esc(k === 0 ? fmtTime(e.startedAt) : `+${formatOffset(t - t0)}`)}</text>`);
   }
   return `<svg class="timeline" data-epic-id="${esc(e.id)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(`timeline of ${e.id}`)}">${out.join("\n")}</svg>`;
 }
@@ -253,7 +258,9 @@ function spanRect(s: Span, x: (t: string | number) => number, y: number): string
   const w = Math.max(4, x2 - x1);
   const cls = ["span", s.end ? "closed" : "open", s.stage === "escalated" ? "escalated" : "", s.exit ? `exit-${s.exit}` : ""].filter(Boolean).join(" ");
   const tip = `${s.stage}, iteration ${s.iteration}: ${formatDuration(s.durationMs)}${s.end ? "" : " so far"}${s.exit ? ` — ${s.exit}${s.exitReason ? ` (${s.exitReason})` : ""}` : ""}`;
-  const label = w > 34 ? `<text class="span-label" x="${x1 + 6}" y="${y + 18}">#${esc(s.iteration)}${w > 110 ? ` · ${esc(formatDuration(s.durationMs))}` : ""}</text>` : "";
+  const esc8 = s.stage === "escalated";
+  const text = esc8 ? `waiting for a person${w > 200 ? ` · ${formatDuration(s.durationMs)}` : ""}` : `#${s.iteration}${w > 110 ? ` · ${formatDuration(s.durationMs)}` : ""}`;
+  const label = w > (esc8 ? 150 : 34) ? `<text class="span-label${esc8 ? " dark" : ""}" x="${x1 + (esc8 ? 14 : 6)}" y="${y + 18}">${esc(text)}</text>` : "";
   const fill = s.stage === "escalated" ? "" : ` fill="${iterationColour(s.iteration)}"`;
   return `<g class="span-group"><rect class="${cls}" data-stage="${esc(s.stage)}" data-iteration="${esc(s.iteration)}"${s.exit ? ` data-exit="${esc(s.exit)}"` : ""} x="${x1}" y="${y + 5}" width="${w}" height="${LANE_H - 10}" rx="4"${fill}><title>${esc(tip)}</title></rect>${label}</g>`;
 }
@@ -290,14 +297,14 @@ function eventTable(e: EpicReport): string {
   const rows = e.events.map((ev) => {
     const off = Date.parse(ev.at) - t0;
     return `<tr class="event ${esc(ev.kind)}" data-kind="${esc(ev.kind)}" data-decision="${esc(ev.decision)}"${ev.seq !== undefined ? ` data-seq="${esc(ev.seq)}"` : ""}>
-<td class="muted"><time datetime="${esc(ev.at)}" title="${esc(ev.at)}">${esc(Number.isFinite(off) ? `+${formatDuration(off)}` : ev.at)}</time></td><td class="num">${esc(ev.iteration ?? "")}</td><td>${esc(ev.stage)}</td><td>${ev.actor ? `<span class="role">${esc(ev.actor)}</span>` : ""}</td><td>${kindLabel(ev)}</td><td class="what">${esc(describe(ev))}</td></tr>`;
+<td class="muted"><time datetime="${esc(ev.at)}" title="${esc(ev.at)}">${esc(Number.isFinite(off) ? `+${formatOffset(off)}` : ev.at)}</time></td><td class="num">${esc(ev.iteration ?? "")}</td><td>${esc(ev.stage)}</td><td>${ev.actor ? `<span class="role">${esc(ev.actor)}</span>` : ""}</td><td>${kindLabel(ev)}</td><td class="what">${esc(describe(ev))}</td></tr>`;
   });
   return `<details class="events"${e.events.length <= 40 ? " open" : ""}><summary>${esc(e.events.length)} decisions</summary>
 <table class="grid events"><thead><tr><th>When</th><th>Iter</th><th>Stage</th><th>Who</th><th>What</th><th>Details</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></details>`;
 }
 
 function kindLabel(ev: TimelineEvent): string {
-  const label = ev.kind === "message_accepted" && ev.messageType ? ev.messageType : ev.kind === "other" || ev.kind === "agent_line" ? ev.decision : ev.kind.replace(/_/g, " ");
+  const label = ev.kind === "message_accepted" && ev.messageType ? `${ev.messageType} message` : ev.kind === "veto" ? "veto recorded" : ev.kind === "other" || ev.kind === "agent_line" ? ev.decision : ev.kind.replace(/_/g, " ");
   return `<span class="kind k-${esc(ev.kind)}${ev.messageType ? ` m-${esc(ev.messageType)}` : ""}">${esc(label)}</span>`;
 }
 
@@ -342,6 +349,13 @@ function legend(): string {
 <svg width="10" height="10" aria-hidden="true"><path d="M1 1 L9 9 M9 1 L1 9" stroke="#c0392b" stroke-width="2"/></svg> rejected
 <svg width="14" height="16" aria-hidden="true"><path d="M2 16 L2 1 L13 5 L2 9" fill="#2e7d32" stroke="#2e7d32" stroke-width="2"/></svg> promoted
 <svg width="16" height="16" aria-hidden="true"><polygon points="${octagon(8, 8, 7)}" fill="#e67e22"/></svg> escalated</p>`;
+}
+
+/** Offsets from an epic's start, finer than formatDuration under a minute so close events stay apart. */
+function formatOffset(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  return formatDuration(ms);
 }
 
 function clip(s: string, n: number): string {
@@ -401,6 +415,10 @@ svg.diagram{display:block;max-width:100%;height:auto;background:var(--card);bord
 .stage-box .strong{font-weight:600;fill:#3730a3}
 .terminal rect{fill:#dcfce7;stroke:var(--green);stroke-width:1.5}
 .terminal text{font-weight:700;font-size:13px;fill:#166534}
+.terminal.escalated rect{fill:#ffedd5;stroke:var(--orange)}
+.terminal.escalated text{fill:#9a3412}
+path.flow.dashed{stroke-dasharray:4 3}
+text.small-note{font-size:11px;fill:var(--muted)}
 circle.start{fill:#111827}
 path.flow{stroke:#6b7280;stroke-width:1.5;fill:none}
 path.veto-route{stroke:var(--red);stroke-width:1.5;fill:none;stroke-dasharray:5 3}
@@ -428,6 +446,7 @@ svg.timeline rect.span{stroke:rgba(0,0,0,.15)}
 svg.timeline rect.span.open{stroke:#111827;stroke-width:1.5;stroke-dasharray:4 2}
 svg.timeline rect.span.escalated{fill:#fed7aa}
 svg.timeline .span-label{font-size:11px;fill:#fff;font-weight:600;pointer-events:none}
+svg.timeline .span-label.dark{fill:#9a3412}
 svg.timeline .iteration-mark line{stroke:#9ca3af;stroke-dasharray:3 3}
 svg.timeline .iteration-mark text{font-size:11px;fill:var(--muted)}
 svg.timeline .event-mark.accepted circle{fill:#1f2937;stroke:#fff;stroke-width:1}
