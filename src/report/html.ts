@@ -183,10 +183,20 @@ function epicSection(e: EpicReport): string {
   <div class="wide"><dt>${e.status === "in_progress" || e.status === "escalated" ? "Waiting for" : "Outcome"}</dt><dd class="stuck">${esc(e.stuckBecause)}</dd></div>
 </dl>
 ${timelineSvg(e)}
+${timeSplit(e)}
 ${e.actors.length ? `<p class="actors">Who acted: ${e.actors.map((a) => `<span class="role">${esc(a.actor)}</span>&nbsp;×${esc(a.count)}`).join(" ")}</p>` : ""}
 ${vetoTable(e.vetoes)}
 ${eventTable(e)}
 </article>`;
+}
+
+/** Where the time went, as a single stacked bar with the stage names under it. */
+function timeSplit(e: EpicReport): string {
+  const total = e.timeByStage.reduce((n, s) => n + s.ms, 0);
+  if (total <= 0 || e.timeByStage.length < 2) return "";
+  const parts = e.timeByStage.map((s) => `<span class="split-part" data-stage="${esc(s.stage)}" style="flex-grow:${Math.max(1, Math.round((s.ms / total) * 1000))}" title="${esc(`${s.stage}: ${formatDuration(s.ms)}`)}"></span>`);
+  const names = e.timeByStage.map((s) => `<span class="split-name" data-stage="${esc(s.stage)}"><b>${esc(s.stage)}</b> ${esc(formatDuration(s.ms))} (${esc(Math.round((s.ms / total) * 100))}%)</span>`);
+  return `<div class="time-split"><span class="split-label">Time by stage</span><div class="split-bar">${parts.join("")}</div><div class="split-names">${names.join(" ")}</div></div>`;
 }
 
 const LANE_H = 28;
@@ -299,7 +309,7 @@ function eventTable(e: EpicReport): string {
     return `<tr class="event ${esc(ev.kind)}" data-kind="${esc(ev.kind)}" data-decision="${esc(ev.decision)}"${ev.seq !== undefined ? ` data-seq="${esc(ev.seq)}"` : ""}>
 <td class="muted"><time datetime="${esc(ev.at)}" title="${esc(ev.at)}">${esc(Number.isFinite(off) ? `+${formatOffset(off)}` : ev.at)}</time></td><td class="num">${esc(ev.iteration ?? "")}</td><td>${esc(ev.stage)}</td><td>${ev.actor ? `<span class="role">${esc(ev.actor)}</span>` : ""}</td><td>${kindLabel(ev)}</td><td class="what">${esc(describe(ev))}</td></tr>`;
   });
-  return `<details class="events"${e.events.length <= 40 ? " open" : ""}><summary>${esc(e.events.length)} decisions</summary>
+  return `<details class="events"${!e.ended && e.events.length <= 40 ? " open" : ""}><summary>${esc(e.events.length)} decisions</summary>
 <table class="grid events"><thead><tr><th>When</th><th>Iter</th><th>Stage</th><th>Who</th><th>What</th><th>Details</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></details>`;
 }
 
@@ -463,6 +473,26 @@ svg.timeline .tick-label{font-size:11px;fill:var(--muted)}
 .legend{color:var(--muted);display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center}
 .legend svg{vertical-align:middle;margin-right:2px}
 .actors{margin:4px 0 10px;color:var(--muted)}
+.time-split{margin:2px 0 6px;color:var(--muted);font-size:13px}
+.split-label{display:block;font-size:11px;text-transform:uppercase;letter-spacing:.4px}
+.split-bar{display:flex;height:8px;border-radius:4px;overflow:hidden;max-width:600px;margin:3px 0}
+.split-part{display:block;min-width:2px}
+.split-part:nth-child(6n+1){background:#4e79a7}
+.split-part:nth-child(6n+2){background:#f28e2b}
+.split-part:nth-child(6n+3){background:#59a14f}
+.split-part:nth-child(6n+4){background:#b07aa1}
+.split-part:nth-child(6n+5){background:#76b7b2}
+.split-part:nth-child(6n){background:#9c755f}
+.split-part[data-stage="escalated"]{background:var(--orange)}
+.split-names{display:flex;flex-wrap:wrap;gap:2px 14px}
+.split-names b{color:#374151;font-weight:600}
+.split-name::before{content:"";display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:4px;background:#4e79a7}
+.split-name:nth-child(6n+2)::before{background:#f28e2b}
+.split-name:nth-child(6n+3)::before{background:#59a14f}
+.split-name:nth-child(6n+4)::before{background:#b07aa1}
+.split-name:nth-child(6n+5)::before{background:#76b7b2}
+.split-name:nth-child(6n)::before{background:#9c755f}
+.split-name[data-stage="escalated"]::before{background:var(--orange)}
 table.vetoes{margin:6px 0 10px}
 .veto-state{font-weight:600;font-size:12px;padding:0 6px;border-radius:4px}
 .veto-state.open{background:#fee2e2;color:#991b1b}

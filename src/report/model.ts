@@ -128,6 +128,8 @@ export interface EpicReport {
   stuckBecause: string;
   escalation?: { reason: string; stage: string; detail?: string };
   spans: Span[];
+  /** Where the time went: total per stage over all iterations, in pipeline order (escalated last). */
+  timeByStage: Array<{ stage: string; ms: number }>;
   events: TimelineEvent[];
   vetoes: VetoItem[];
   /** Roles and people who acted, with how many times. */
@@ -411,6 +413,7 @@ class EpicFold {
       stuckBecause: stuckBecause(s, pipeline),
       ...(s.escalation ? { escalation: { ...s.escalation } } : {}),
       spans: this.spans,
+      timeByStage: timeByStage(this.spans, pipeline),
       events: this.events,
       vetoes: this.vetoes,
       actors: [...actors].map(([actor, count]) => ({ actor, count })).sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor)),
@@ -418,6 +421,13 @@ class EpicFold {
       ...(budget ? { budget } : {}),
     };
   }
+}
+
+function timeByStage(spans: Span[], pipeline: Pipeline): Array<{ stage: string; ms: number }> {
+  const total = new Map<string, number>();
+  for (const s of spans) total.set(s.stage, (total.get(s.stage) ?? 0) + s.durationMs);
+  const rank = (id: string) => pipeline.stage(id)?.index ?? Number.MAX_SAFE_INTEGER;
+  return [...total].map(([stage, ms]) => ({ stage, ms })).sort((a, b) => rank(a.stage) - rank(b.stage));
 }
 
 /** Why an epic is not moving, in words a person acts on; for an ended epic, how it ended. */

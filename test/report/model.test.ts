@@ -72,6 +72,12 @@ describe("report model: the demo story", () => {
       ["deployment", 2, "promoted", 3],
     ]);
     expect(e.spans[3]!.exitReason).toBe("veto by devops: not_production_ready");
+    expect(e.timeByStage).toEqual([
+      { stage: "plan", ms: 60_000 },
+      { stage: "implementation", ms: 120_000 },
+      { stage: "review", ms: 120_000 },
+      { stage: "deployment", ms: 300_000 },
+    ]);
   });
 
   it("records the veto with why, and that the vetoing role resolved it", () => {
