@@ -80,6 +80,12 @@ describe("consensus report", () => {
     expect(json.rules.stages).toHaveLength(4);
   });
 
+  it("--format json with --html says where, as JSON", () => {
+    const r = bus.cli("report", "--html", page, "--format", "json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ html: page, epics: 3, counts: { in_progress: 1, escalated: 0, promoted: 1, cancelled: 1 } });
+  });
+
   it("says what is wrong when the page cannot be written", () => {
     const r = bus.cli("report", "--html", join(bus.dir, "no-such-folder", "r.html"));
     expect(r.code).toBe(1);
@@ -143,6 +149,10 @@ describe("consensus report", () => {
       expect(await tab.locator('#epic-summary tr[data-epic-id="EP-002"]').isHidden()).toBe(true);
       expect(await row1.isVisible()).toBe(true);
       await tab.locator("#filter").fill("");
+      await tab.locator("#status-filter").selectOption("cancelled");
+      expect(await tab.locator("#epic-summary tr[data-epic-id]:visible").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-epic-id")))).toEqual(["EP-003"]);
+      expect(await tab.locator("article.epic:visible").count()).toBe(1);
+      await tab.locator("#status-filter").selectOption("");
 
       // nothing but the page itself was requested
       expect(requests).toEqual([url]);

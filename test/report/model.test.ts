@@ -156,6 +156,20 @@ describe("report model: epics that are not moving", () => {
   });
 });
 
+describe("report model: vetoes that do not block", () => {
+  it("a non-blocking veto is logged with why, never open, and the epic moves on", () => {
+    const h = new Timed();
+    h.apply({ type: "start", epic_id: "EP-008", title: "Nit", by: "bob" });
+    toDeployment(h, "EP-008");
+    h.veto("quality", "devops", "naming_nit", false, "EP-008");
+    h.deploymentTrio("EP-008");
+    const e = h.report().epics[0]!;
+    expect(e.status).toBe("promoted");
+    expect(e.vetoes).toEqual([expect.objectContaining({ from: "quality", subject: "naming_nit", blocking: false, resolved: false, violation: "v: s" })]);
+    expect(renderReportHtml(h.report())).toMatch(/class="veto-marker non-blocking" data-veto-from="quality" data-veto-subject="naming_nit"/);
+  });
+});
+
 describe("report model: what other parts of the system write", () => {
   it("shows unknown decisions and agents' own lines generically; counts lines that did not parse", () => {
     const h = new Timed();
@@ -194,6 +208,10 @@ describe("report model: what other parts of the system write", () => {
     last.state = { ...last.state!, spend: { cost_usd: 1.5, tokens: 9000 } } as never;
     expect(h.report().epics[0]!.spend).toEqual({ cost_usd: 1.5, tokens: 9000 });
     expect(formatSpend({ cost_usd: 1.5, tokens: 9000 }, { cost_usd: 2, tokens: 50_000 })).toBe("$1.50 of $2.00, 9,000 of 50,000 tokens");
+    const html = renderReportHtml(h.report(undefined, [], { budget: { cost_usd: 2, tokens: 50_000 } }));
+    expect(html).toContain('<td class="spend">$1.50 of $2.00, 9,000 of 50,000 tokens</td>');
+    expect(html).toContain('budget per epic <strong id="budget">$2.00, 50,000 tokens</strong>');
+    expect(renderReportHtml(none)).not.toMatch(/class="spend">\$|id="budget"/);
   });
 });
 
