@@ -121,6 +121,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("--mode <mode>", "the machine of a mode instead of the whole pipeline")
     .action(run(async () => async (o: { format: "mermaid" | "dot"; mode?: string }) => (await import("./commands/graph.js")).graph(g(), o)));
 
+  program
+    .command("report")
+    .description("the configured rules and where every epic stands; --html writes one self-contained page with each epic's timeline")
+    .option("--html <file>", "write the report as a self-contained HTML page to this file")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(run(async () => async (o: { html?: string; format: "text" | "json" }) => (await import("./commands/report.js")).report(g(), o)));
+
   try {
     await program.parseAsync(argv);
     return exitCode;

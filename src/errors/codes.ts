@@ -67,6 +67,7 @@ export const CODES = {
   LOG_LINE_INVALID: def("decision log line is not a valid entry", "Append entries as one complete JSON line each (see PROTOCOL §7)."),
   LOCK_HELD: def("another daemon holds the root", "Stop the other daemon, or run commands against it; it already watches this root.", 1),
   DOCTOR_FAILED: def("a preflight check failed", "Apply the fix printed under each failed check, then run `consensus doctor` again.", 4),
+  OUTPUT_UNWRITABLE: def("output file could not be written", "Check that the folder exists and is writable, or pass another path."),
   NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
   USAGE: def("command line is not valid", "See `consensus --help`.", 2),
   INTERNAL: def("internal error", "Report this with the log output; nothing was committed for the input in hand.", 70),

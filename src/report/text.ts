@@ -1,0 +1,44 @@
+/** The report as terminal text: the configured rules, then one line per epic. Pure. */
+import { formatBudget, formatDuration, formatSpend, type ReportModel, type Rules } from "./model.js";
+
+export function formatRulesText(r: Rules): string {
+  const lines = [`rules: ${r.stages.length} stages, max ${r.maxIterations} iterations, roles ${r.roles.join(", ")}${r.budget ? `, budget per epic ${formatBudget(r.budget)}` : ""}`];
+  for (const s of r.stages) {
+    const parts = [`${String(s.index + 1).padStart(2)}. ${s.id}`, `owner ${s.owner}`, `drops ${s.artifacts.join(" + ")}`];
+    if (s.approvers.length) parts.push(`approvers ${s.approvers.join(", ")} (quorum ${s.quorum} of ${s.approvers.length})`);
+    parts.push(s.vetoes.length ? `vetoes ${s.vetoes.map((v) => `${v.role} → ${v.to}`).join(", ")}` : "no vetoes");
+    for (const [k, v] of Object.entries(s.extra)) parts.push(`${k} ${JSON.stringify(v)}`);
+    lines.push(parts.join("; "));
+  }
+  for (const [k, v] of Object.entries(r.extra)) lines.push(`${k}: ${JSON.stringify(v)}`);
+  return lines.join("\n");
+}
+
+export function formatEpicsText(m: ReportModel): string {
+  if (m.epics.length === 0) return `no epics yet${m.root ? ` in ${m.root}` : ""}; start one with: consensus start EP-001 --title "…"`;
+  const head = ["EPIC", "STATUS", "STAGE", "ITER", "IN STAGE", "VETOES", "SPEND", "WAITING FOR / STUCK BECAUSE"];
+  const body = m.epics.map((e) => [
+    e.id,
+    e.status,
+    e.stage,
+    String(e.iteration),
+    e.ended ? `took ${formatDuration(e.elapsedMs)}` : formatDuration(e.timeInStageMs),
+    String(e.vetoes.length) + (e.vetoes.some((v) => v.blocking && !v.resolved) ? ` (${e.vetoes.filter((v) => v.blocking && !v.resolved).length} open)` : ""),
+    formatSpend(e.spend, e.budget) || "-",
+    oneLine(e.stuckBecause),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const table = [head, ...body].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
+  const c = m.counts;
+  return [...table, "", `${m.epics.length} epics: ${c.in_progress} in progress, ${c.escalated} escalated, ${c.promoted} promoted, ${c.cancelled} cancelled`].join("\n");
+}
+
+export function formatReportText(m: ReportModel): string {
+  return `${formatRulesText(m.rules)}\n\n${formatEpicsText(m)}`;
+}
+
+/** Titles and reasons come from agents: keep each row on one line and free of terminal escapes. */
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ");
+}
