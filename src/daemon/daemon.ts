@@ -18,6 +18,7 @@ import type { Lease } from "../store/port.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
+import type { DaemonObserver } from "./observer.js";
 
 const CHECKPOINT_MS = 1000;
 
@@ -33,6 +34,10 @@ export interface DaemonOptions {
   batchSize?: number;
   /** A safety-net reconcile scan this often (ms), for events a watcher can drop; 0 turns it off. */
   rescanMs?: number;
+  /** An onlooker (metrics, readiness); the daemon runs the same without one. */
+  observer?: DaemonObserver;
+  /** Written into the lock holder's file (.consensus/writer.json), such as the metrics address. */
+  holderInfo?: { metrics?: string };
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
@@ -47,7 +52,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       wake();
     },
   });
-  const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch");
+  const obs = opts.observer;
+  const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   const realRoot = realpathSync(layout.root);
 
@@ -63,11 +69,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const t = waiting.get(rel);
     if (t) (clearTimeout(t), waiting.delete(rel));
     pending.add(rel);
+    obs?.seen(rel);
     kick();
   };
 
   let engine!: Engine;
-  engine = await Engine.open(pipeline, store, log, {
+  engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
       onEntries: opts.onEntries,
       onRescan: (epicId, stageId) => {
@@ -81,6 +88,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
 
+  obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: pipeline.version.slice(0, 12) });
+
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
     watcher = await watchBus(layout, {
@@ -92,6 +101,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     }, { poll: opts.poll });
     log.info({ poll: !!opts.poll, folders: watcher.folders }, "watcher armed");
+    obs?.watcherArmed();
   }
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), kick()), rescanMs) : undefined;
@@ -112,7 +122,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           if (known.get(c.rel) === c.sig || waiting.has(c.rel)) continue;
           scanned.set(c.rel, c.sig);
           pending.add(c.rel);
+          obs?.seen(c.rel);
         }
+        obs?.scanned();
       }
       if (pending.size > 0 && !stopping) {
         const batch = [...pending].slice(0, batchSize);
@@ -169,6 +181,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       if (p.kind !== "wait" && sig !== undefined) known.set(rel, sig);
       if (p.kind === "skip") {
+        obs?.settled(rel);
         log.debug({ file: rel, why: p.why }, "skipped");
       } else if (p.kind === "wait") {
         log.debug({ file: rel, ms: p.ms }, p.why);
@@ -180,6 +193,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     if (!ready.length) return;
     const outcomes = await engine.process(ready.map((r) => r.item));
+    obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
 

@@ -62,6 +62,8 @@ export const CODES = {
   LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),
   LOG_LINE_INVALID: def("decision log line is not a valid entry", "Append entries as one complete JSON line each (see PROTOCOL §7)."),
   LOCK_HELD: def("another daemon holds the root", "Stop the other daemon, or run commands against it; it already watches this root.", 1),
+  METRICS_PORT_IN_USE: def("the metrics port is in use", "Pick another port with --metrics-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
+  METRICS_LISTEN_FAILED: def("the metrics server could not listen", "Check --metrics-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
   USAGE: def("command line is not valid", "See `consensus --help`.", 2),
   INTERNAL: def("internal error", "Report this with the log output; nothing was committed for the input in hand.", 70),
