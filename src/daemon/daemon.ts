@@ -168,6 +168,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   async function handleBatch(batch: string[]): Promise<void> {
     const now = Date.now();
+    obs?.taken(batch);
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     for (const rel of batch) {
       const sig = scanned.get(rel);

@@ -27,6 +27,8 @@ export interface DaemonObserver {
   scanned(): void;
   /** The watcher or a scan reported this path: its first report starts its drop-to-decision clock. */
   seen(rel: string): void;
+  /** The daemon took these paths from its queue to read and decide them; a later report of one is a new drop. */
+  taken(rels: readonly string[]): void;
   /** This path will not be decided (ignored, vanished): forget it. */
   settled(rel: string): void;
   /** A batch was decided (and what was committed is durable). */

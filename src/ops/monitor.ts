@@ -22,7 +22,10 @@ export class Monitor implements DaemonObserver {
   private firstScanAt: number | undefined;
   private lastProgressAt = 0;
   private lastEventAt: number;
+  /** First sight of each reported path not yet taken into a batch. */
   private readonly seenAt = new Map<string, number>();
+  /** First sight of each path in a batch and not yet decided (or waiting to settle). */
+  private readonly takenAt = new Map<string, number>();
   /** When the entries of the batch in hand became durable (set by entries(), read by decided()). */
   private durableAt: number | undefined;
   private appendProblem: string | undefined;
@@ -69,13 +72,21 @@ export class Monitor implements DaemonObserver {
   seen(rel: string): void {
     const t = this.now();
     this.lastEventAt = t;
-    if (this.seenAt.has(rel)) return;
-    if (this.seenAt.size >= MAX_SEEN) this.seenAt.delete(this.seenAt.keys().next().value!);
-    this.seenAt.set(rel, t);
+    if (!this.seenAt.has(rel)) remember(this.seenAt, rel, t);
+  }
+
+  taken(rels: readonly string[]): void {
+    for (const rel of rels) {
+      const t = this.seenAt.get(rel);
+      if (t === undefined) continue;
+      this.seenAt.delete(rel);
+      // a file that was waiting to settle keeps the clock of its first sight
+      if (!this.takenAt.has(rel)) remember(this.takenAt, rel, t);
+    }
   }
 
   settled(rel: string): void {
-    this.seenAt.delete(rel);
+    this.takenAt.delete(rel);
   }
 
   /** Committed entries, right after the append that made them durable (the daemon's onEntries). */
@@ -90,8 +101,8 @@ export class Monitor implements DaemonObserver {
     this.lastProgressAt = this.now();
     for (const { rel, kind, outcome } of items) {
       if (outcome.status === "deferred") continue; // decided later, when its stage comes
-      const t0 = this.seenAt.get(rel);
-      this.seenAt.delete(rel);
+      const t0 = this.takenAt.get(rel);
+      this.takenAt.delete(rel);
       if (outcome.status === "refused") this.metrics.countRefused(inputKindOf(kind), outcome.decision.issues[0]?.code ?? "UNKNOWN");
       if (outcome.status === "committed" && t0 !== undefined) this.metrics.observeDropToDecision((end - t0) / 1000);
     }
@@ -130,6 +141,11 @@ export class Monitor implements DaemonObserver {
       return `${dirname(file)} is not writable (the log is created there): ${(e as Error).message}`;
     }
   }
+}
+
+function remember(m: Map<string, number>, rel: string, t: number): void {
+  if (m.size >= MAX_SEEN) m.delete(m.keys().next().value!);
+  m.set(rel, t);
 }
 
 const inputKindOf = (t: Input["type"]): InputKind => (t === "artifact" || t === "message" ? t : "command");

@@ -77,18 +77,29 @@ describe("Monitor metrics", () => {
     tick(40);
     monitor.seen("artifacts/EP-001/plan.json"); // a second event for the same drop: still timed from the first
     tick(10);
+    monitor.taken(["artifacts/EP-001/plan.json"]);
     monitor.entries([]);
+    monitor.seen("artifacts/EP-001/plan.json"); // dropped again while the first is decided: a new clock
     tick(500); // effects run after the append: not part of the latency
     const committed: Outcome = { status: "committed", entries: [] };
     monitor.decided([{ rel: "artifacts/EP-001/plan.json", kind: "artifact", outcome: committed }]);
     // refused commands are counted; skipped paths and deferred inputs are not timed
     monitor.seen("ignored.txt");
+    monitor.taken(["ignored.txt"]);
     monitor.settled("ignored.txt");
     monitor.decided([{ rel: ".consensus/requests/r1.json", kind: "override", outcome: { status: "refused", decision: { kind: "refuse", issues: [{ code: "NOT_ESCALATED", severity: "error", message: "m", fix: "f" }] } } }]);
     const f = parseExposition((await metrics.scrape()).body);
     expect(valueOf(f, "consensus_drop_to_decision_seconds", {}, "consensus_drop_to_decision_seconds_count")).toBe(1);
     expect(valueOf(f, "consensus_drop_to_decision_seconds", {}, "consensus_drop_to_decision_seconds_sum")).toBeCloseTo(0.05, 6);
     expect(valueOf(f, "consensus_inputs_total", { kind: "command", outcome: "rejected", reason: "NOT_ESCALATED" })).toBe(1);
+    // the second drop of plan.json is timed from its own first sight, not from the first drop's
+    tick(100);
+    monitor.taken(["artifacts/EP-001/plan.json"]);
+    monitor.entries([]);
+    monitor.decided([{ rel: "artifacts/EP-001/plan.json", kind: "artifact", outcome: committed }]);
+    const g = parseExposition((await metrics.scrape()).body);
+    expect(valueOf(g, "consensus_drop_to_decision_seconds", {}, "consensus_drop_to_decision_seconds_count")).toBe(2);
+    expect(valueOf(g, "consensus_drop_to_decision_seconds", {}, "consensus_drop_to_decision_seconds_sum")).toBeCloseTo(0.05 + 0.6, 6);
     expect(valueOf(f, "consensus_info", { version: "1", config_version: "abc" })).toBe(1);
     expect(valueOf(f, "consensus_seconds_since_last_event")).toBe(0);
   });
