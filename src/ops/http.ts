@@ -82,5 +82,5 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Co
   if (err.code === "EADDRINUSE") {
     return new ConsensusError(issue("METRICS_PORT_IN_USE", { message: `cannot serve metrics on ${where}: the port is in use by another process`, expected: "a free port", found: where }));
   }
-  return new ConsensusError(issue("METRICS_LISTEN_FAILED", { message: `cannot serve metrics on ${where}: ${err.code ?? ""} ${err.message}`.trim(), found: where }));
+  return new ConsensusError(issue("METRICS_LISTEN_FAILED", { message: `cannot serve metrics on ${where}: ${err.code ?? ""} ${err.message}`.trim(), expected: "an address of this machine and a port this user may bind", found: where }));
 }
