@@ -127,7 +127,7 @@ export class ConsensusMetrics {
     });
     this.dropToDecision = new Histogram({
       name: "consensus_drop_to_decision_seconds",
-      help: "From the daemon's first sight of a file to its decision being durable in the log.",
+      help: "From the daemon's first sight of a file to its decision being durable in the log (files deferred to a later stage are not timed).",
       buckets: DROP_BUCKETS,
       registers,
     });

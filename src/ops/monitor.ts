@@ -100,9 +100,10 @@ export class Monitor implements DaemonObserver {
     this.durableAt = undefined;
     this.lastProgressAt = this.now();
     for (const { rel, kind, outcome } of items) {
-      if (outcome.status === "deferred") continue; // decided later, when its stage comes
       const t0 = this.takenAt.get(rel);
       this.takenAt.delete(rel);
+      // A file for a later stage waits for the epic, not for the daemon: it is not timed at all.
+      if (outcome.status === "deferred") continue;
       if (outcome.status === "refused") this.metrics.countRefused(inputKindOf(kind), outcome.decision.issues[0]?.code ?? "UNKNOWN");
       if (outcome.status === "committed" && t0 !== undefined) this.metrics.observeDropToDecision((end - t0) / 1000);
     }

@@ -87,6 +87,11 @@ describe("Monitor metrics", () => {
     monitor.seen("ignored.txt");
     monitor.taken(["ignored.txt"]);
     monitor.settled("ignored.txt");
+    monitor.seen("artifacts/EP-001/review.json");
+    monitor.taken(["artifacts/EP-001/review.json"]);
+    monitor.decided([{ rel: "artifacts/EP-001/review.json", kind: "artifact", outcome: { status: "deferred", reason: "later stage" } }]);
+    monitor.taken(["artifacts/EP-001/review.json"]); // its stage came: decided now, but not timed
+    monitor.decided([{ rel: "artifacts/EP-001/review.json", kind: "artifact", outcome: committed }]);
     monitor.decided([{ rel: ".consensus/requests/r1.json", kind: "override", outcome: { status: "refused", decision: { kind: "refuse", issues: [{ code: "NOT_ESCALATED", severity: "error", message: "m", fix: "f" }] } } }]);
     const f = parseExposition((await metrics.scrape()).body);
     expect(valueOf(f, "consensus_drop_to_decision_seconds", {}, "consensus_drop_to_decision_seconds_count")).toBe(1);
