@@ -195,7 +195,9 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   // BENCH_CPU_PROF_DIR=dir profiles every daemon of a run (summarise with bench/profile.mjs).
   if (process.env.BENCH_CPU_PROF_DIR && !nodeArgs.length) nodeArgs = ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF_DIR, "--cpu-prof-interval", "500"];
   const t0 = now();
-  const child = spawn(process.execPath, [...nodeArgs, cli, "--root", root, "watch", "--log-level", level, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env } });
+  // BENCH_DAEMON_ARGS="--metrics-port 0" runs every daemon of a run with those flags (to compare).
+  const extra = (process.env.BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cli, "--root", root, "watch", "--log-level", level, ...args, ...extra], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env } });
   let err = "";
   let carry = "";
   let readyAt;

@@ -2,7 +2,7 @@
  * The command table. Each command's code is imported only when that command runs, so `status` does
  * not pay for compiling schemas or loading the watcher. Errors map to exit codes in one place (run()).
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ConsensusError } from "../errors/issue.js";
 import { formatIssuesText } from "./output.js";
 
@@ -47,7 +47,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--poll", "poll the file system (network file systems)")
     .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).env("CONSENSUS_LOG_LEVEL").default("info"))
     .option("--pretty", "human-readable log lines even when stderr is not a terminal")
-    .action(run(async () => async (o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }) => (await import("./commands/watch.js")).watchCommand(g(), o)));
+    .option("--metrics-port <port>", "serve /health, /ready and /metrics (Prometheus) on this port; 0 picks a free one (off by default)", parsePort)
+    .option("--metrics-host <host>", "address to serve them on (default: 127.0.0.1, this machine only)")
+    .action(run(async () => async (o: import("./commands/watch.js").WatchOptions) => (await import("./commands/watch.js")).watchCommand(g(), o)));
 
   program
     .command("status")
@@ -134,6 +136,12 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return handleError(e);
   }
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535 (0 picks a free one).");
+  return n;
 }
 
 function handleError(e: unknown): number {

@@ -20,6 +20,7 @@ import { earliestDeadline, MAX_TIMER_MS, overdue } from "./deadlines.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
+import type { DaemonObserver } from "./observer.js";
 
 const CHECKPOINT_MS = 1000;
 
@@ -35,6 +36,10 @@ export interface DaemonOptions {
   batchSize?: number;
   /** A safety-net reconcile scan this often (ms), for events a watcher can drop; 0 turns it off. */
   rescanMs?: number;
+  /** An onlooker (metrics, readiness); the daemon runs the same without one. */
+  observer?: DaemonObserver;
+  /** Written into the lock holder's file (.consensus/writer.json), such as the metrics address. */
+  holderInfo?: { metrics?: string };
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
@@ -49,7 +54,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       wake();
     },
   });
-  const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch");
+  const obs = opts.observer;
+  const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   const realRoot = realpathSync(layout.root);
 
@@ -65,6 +71,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const t = waiting.get(rel);
     if (t) (clearTimeout(t), waiting.delete(rel));
     pending.add(rel);
+    obs?.seen(rel);
     kick();
   };
 
@@ -87,7 +94,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
     deadlineTimer.unref();
   };
-  engine = await Engine.open(pipeline, store, log, {
+  engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
@@ -108,6 +115,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const reloader = new ConfigReloader(layout.config, engine, log);
   let configTouched = false;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
+  obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: pipeline.version.slice(0, 12) });
 
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
@@ -120,6 +128,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     }, { poll: opts.poll });
     log.info({ poll: !!opts.poll, folders: watcher.folders }, "watcher armed");
+    obs?.watcherArmed();
   }
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), kick()), rescanMs) : undefined;
@@ -150,7 +159,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           if (known.get(c.rel) === c.sig || waiting.has(c.rel)) continue;
           scanned.set(c.rel, c.sig);
           pending.add(c.rel);
+          obs?.seen(c.rel);
         }
+        obs?.scanned();
       }
       if (pending.size > 0 && !stopping) {
         const batch = [...pending].slice(0, batchSize);
@@ -196,6 +207,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   async function handleBatch(batch: string[]): Promise<void> {
     const now = Date.now();
+    obs?.taken(batch);
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     for (const rel of batch) {
       const sig = scanned.get(rel);
@@ -209,6 +221,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       if (p.kind !== "wait" && sig !== undefined) known.set(rel, sig);
       if (p.kind === "skip") {
+        obs?.settled(rel);
         log.debug({ file: rel, why: p.why }, "skipped");
       } else if (p.kind === "wait") {
         log.debug({ file: rel, ms: p.ms, ...engine.epicFields(epicOfPath(rel)) }, p.why);
@@ -220,6 +233,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     if (!ready.length) return;
     const outcomes = await engine.process(ready.map((r) => r.item));
+    obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
 

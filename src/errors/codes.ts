@@ -68,6 +68,8 @@ export const CODES = {
   LOCK_HELD: def("another daemon holds the root", "Stop the other daemon, or run commands against it; it already watches this root.", 1),
   DOCTOR_FAILED: def("a preflight check failed", "Apply the fix printed under each failed check, then run `consensus doctor` again.", 4),
   OUTPUT_UNWRITABLE: def("output file could not be written", "Check that the folder exists and is writable, or pass another path."),
+  METRICS_PORT_IN_USE: def("the metrics port is in use", "Pick another port with --metrics-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
+  METRICS_LISTEN_FAILED: def("the metrics server could not listen", "Check --metrics-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
   USAGE: def("command line is not valid", "See `consensus --help`.", 2),
   INTERNAL: def("internal error", "Report this with the log output; nothing was committed for the input in hand.", 70),

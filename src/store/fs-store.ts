@@ -278,7 +278,7 @@ export class FsStore implements Store {
     await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 
-  async lease(kind: Holder["kind"], command?: string): Promise<Lease> {
+  async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
     await mkdir(L.dot, { recursive: true });
     const stale = this.opts.staleMs ?? lockStaleMs();
@@ -319,7 +319,7 @@ export class FsStore implements Store {
     // A clean release removes writer.json, so finding one now means its holder died holding the lock.
     const prior = await readHolder(L.holder);
     this.takenOver = prior && prior.pid !== process.pid ? prior : undefined;
-    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}) };
+    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra };
     await writeAtomic(L.holder, JSON.stringify(holder));
     let released = false;
     return {

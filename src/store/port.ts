@@ -46,6 +46,8 @@ export interface Holder {
   started_at: string;
   kind: "daemon" | "command";
   command?: string;
+  /** The daemon's operations endpoint (/health, /ready, /metrics), when it serves one. */
+  metrics?: string;
 }
 
 export interface Lease {
@@ -70,7 +72,7 @@ export interface Store {
   /** Saves a checkpoint of the view (recovery starts from here) and the human-readable state. */
   checkpoint(view: View): Promise<void>;
   /** Exclusive right to append; names its holder. Throws ConsensusError(LOCK_HELD) naming the holder. */
-  lease(kind: Holder["kind"], command?: string): Promise<Lease>;
+  lease(kind: Holder["kind"], command?: string, extra?: Pick<Holder, "metrics">): Promise<Lease>;
   /** Set after lease() when it took over the lock of a holder that had died. */
   readonly takenOver?: Holder;
   close(): Promise<void>;

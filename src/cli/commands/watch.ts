@@ -1,16 +1,33 @@
 /** `consensus watch`: runs the daemon until SIGTERM/SIGINT (or, with --once, until nothing is pending). */
+import { readFileSync } from "node:fs";
 import { createLogger } from "../../daemon/logger.js";
 import { runDaemon } from "../../daemon/daemon.js";
+import { layoutOf } from "../../store/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
-export async function watchCommand(g: GlobalOptions, o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }): Promise<number> {
+export interface WatchOptions {
+  once?: boolean;
+  poll?: boolean;
+  logLevel: string;
+  pretty?: boolean;
+  /** Serve /health, /ready and /metrics on this port (0: any free one); off when undefined. */
+  metricsPort?: number;
+  metricsHost?: string;
+}
+
+export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<number> {
   const log = createLogger({ level: o.logLevel, ...(o.pretty ? { pretty: true } : {}) });
+  const root = rootOf(g);
+  // The endpoint is bound before the daemon takes the lock: a port in use ends the start here.
+  const ops = o.metricsPort === undefined ? undefined : await startOps(root, o, o.metricsPort);
+  if (ops) log.info({ host: ops.server.host, port: ops.server.port, url: ops.server.url }, "metrics listening");
   let signalled: () => void = () => {};
   const stop = new Promise<void>((resolve) => (signalled = resolve));
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) return;
     stopping = true;
+    ops?.monitor.stop();
     log.info({ signal: sig }, "stopping: finishing the batch in hand");
     signalled();
   };
@@ -18,5 +35,34 @@ export async function watchCommand(g: GlobalOptions, o: { once?: boolean; poll?:
   // listener for, and a once-listener is gone by the time it looks (the daemon died by SIGTERM, 143).
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
-  return runDaemon({ root: rootOf(g), once: !!o.once, poll: !!o.poll, log, stop });
+  try {
+    return await runDaemon({
+      root,
+      once: !!o.once,
+      poll: !!o.poll,
+      log,
+      stop,
+      ...(ops ? { observer: ops.monitor, onEntries: (es) => ops.monitor.entries(es), holderInfo: { metrics: ops.server.url } } : {}),
+    });
+  } finally {
+    ops?.monitor.stop();
+    await ops?.server.close();
+  }
+}
+
+/** Loaded only when asked for: prom-client stays off the path of a plain `watch`. */
+async function startOps(root: string, o: WatchOptions, port: number) {
+  const [{ ConsensusMetrics }, { Monitor }, { startOpsServer }] = await Promise.all([import("../../ops/metrics.js"), import("../../ops/monitor.js"), import("../../ops/http.js")]);
+  const metrics = new ConsensusMetrics({ version: ownVersion() });
+  const monitor = new Monitor(metrics, { logFile: layoutOf(root).log, once: !!o.once });
+  const server = await startOpsServer({ host: o.metricsHost ?? "127.0.0.1", port, metrics, readiness: () => monitor.readiness() });
+  return { monitor, server };
+}
+
+function ownVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
 }

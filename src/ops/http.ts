@@ -1,0 +1,86 @@
+/**
+ * The daemon's operations endpoint (node:http, no framework): /health (liveness: answered while the
+ * event loop runs), /ready (200 or 503 with which check fails and why) and /metrics (Prometheus text).
+ * GET and HEAD only. It is bound before the daemon takes the lock, so a port in use stops the start
+ * with a clear error before anything is watched.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ConsensusError, issue } from "../errors/issue.js";
+import type { ConsensusMetrics } from "./metrics.js";
+import type { Readiness } from "./readiness.js";
+
+export interface OpsServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  metrics: ConsensusMetrics;
+  readiness(): Promise<Readiness>;
+}
+
+export interface OpsServer {
+  host: string;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
+  const server = createServer((req, res) => {
+    route(req, res, opts).catch((err: unknown) => send(res, req, 500, "text/plain; charset=utf-8", `internal error: ${(err as Error).message}\n`));
+  });
+  // A scrape is small; never let a slow client hold a socket for long.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host, opts.port));
+    server.once("error", onError);
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const hostInUrl = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    host: addr.address,
+    port: addr.port,
+    url: `http://${hostInUrl}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, opts: OpsServerOptions): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0];
+  const known = path === "/health" || path === "/ready" || path === "/metrics";
+  if (!known) return send(res, req, 404, "text/plain; charset=utf-8", `not found: ${path}; try /health, /ready or /metrics\n`);
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("Allow", "GET, HEAD");
+    return send(res, req, 405, "text/plain; charset=utf-8", `method ${req.method} not allowed; use GET or HEAD\n`);
+  }
+  if (path === "/health") return send(res, req, 200, "application/json", `${JSON.stringify({ status: "ok" })}\n`);
+  if (path === "/ready") {
+    const r = await opts.readiness();
+    return send(res, req, r.ready ? 200 : 503, "application/json", `${JSON.stringify({ ready: r.ready, failing: r.checks.filter((c) => !c.ok), checks: r.checks })}\n`);
+  }
+  const { contentType, body } = await opts.metrics.scrape();
+  return send(res, req, 200, contentType, body);
+}
+
+function send(res: ServerResponse, req: IncomingMessage, status: number, type: string, body: string): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): ConsensusError {
+  const where = `${host}:${port}`;
+  if (err.code === "EADDRINUSE") {
+    return new ConsensusError(issue("METRICS_PORT_IN_USE", { message: `cannot serve metrics on ${where}: the port is in use by another process`, expected: "a free port", found: where }));
+  }
+  return new ConsensusError(issue("METRICS_LISTEN_FAILED", { message: `cannot serve metrics on ${where}: ${err.code ?? ""} ${err.message}`.trim(), expected: "an address of this machine and a port this user may bind", found: where }));
+}
