@@ -5,6 +5,7 @@ import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolvePipeline, type Pipeline } from "./resolve.js";
+import { checkAgents } from "./agents.js";
 
 export { quorumOf, resolvePipeline, type Pipeline, type StageDef } from "./resolve.js";
 
@@ -52,6 +53,7 @@ export function checkConfig(c: ConsensusConfig): Issue[] {
     if (!roles.has(role)) bad(`/veto_routes/${role}`, `veto route for unknown role "${role}"`, role, `Add "${role}" to roles: or remove the route.`);
     if (!stageIds.has(target)) bad(`/veto_routes/${role}`, `veto route sends ${role}'s vetoes to unknown stage "${target}"`, target, `Use one of the stage ids: ${[...stageIds].join(", ")}.`, `one of ${[...stageIds].join(", ")}`);
   }
+  out.push(...checkAgents(c));
   return out;
 }
 

@@ -3,6 +3,7 @@
  * precomputed, frozen. Pure, and free of the schema compiler, so `status` can load it cheaply.
  */
 import type { ConsensusConfig } from "../schemas/types.gen.js";
+import { resolveAgents, type AgentSpec, type RunnerSettings } from "./agents.js";
 
 export interface StageDef {
   readonly id: string;
@@ -29,6 +30,9 @@ export interface Pipeline {
   /** Where a blocking veto from this role sends the epic. */
   vetoRoute(role: string): string;
   isRole(role: string): boolean;
+  /** agents.<role|name>: the commands the runner starts (docs/agents.md). */
+  readonly agents: ReadonlyMap<string, AgentSpec>;
+  readonly runner: RunnerSettings;
 }
 
 export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
@@ -62,6 +66,7 @@ export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
     stageOfArtifact: (file: string) => byArtifact.get(file),
     vetoRoute: (role: string) => routes.get(role) ?? fallback,
     isRole: (role: string) => roleSet.has(role),
+    ...resolveAgents(c),
   });
 }
 
