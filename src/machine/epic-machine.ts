@@ -137,6 +137,20 @@ export function buildEpicMachine(pipeline: Pipeline) {
       updated_at: event.now,
     })),
   ];
+  /** ESCALATE from outside the rules (the runner): reason and detail come on the event. */
+  const escalateBy = [
+    {
+      type: "note" as const,
+      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
+        const e = event as Of<"ESCALATE">;
+        return { decision: "escalated", details: { reason: e.reason, stage: context.stage, detail: e.detail, ...(e.figures ?? {}) } };
+      },
+    },
+    assign(({ context, event }: { context: Ctx; event: Ev }) => {
+      const e = event as Of<"ESCALATE">;
+      return { ...context, status: "escalated" as const, escalation: { reason: e.reason, stage: context.stage, detail: e.detail }, updated_at: e.now };
+    }),
+  ];
   const cancel = [
     {
       type: "note" as const,
@@ -183,6 +197,7 @@ export function buildEpicMachine(pipeline: Pipeline) {
           }),
         ],
         CANCEL: { target: "cancelled", actions: cancel },
+        ESCALATE: { target: "escalated", actions: escalateBy },
       },
     };
   }

@@ -4,7 +4,9 @@ export type MachineEvent =
   | { type: "APPROVE"; role: string; now: string; subject?: string }
   | { type: "VETO"; role: string; subject: string; blocking: boolean; violation?: string; now: string }
   | { type: "OVERRIDE"; by: string; reason: string; to: string; now: string }
-  | { type: "CANCEL"; by: string; reason: string; now: string };
+  | { type: "CANCEL"; by: string; reason: string; now: string }
+  /** Something outside the rules needs a person (the runner: an agent failed or dropped nothing). */
+  | { type: "ESCALATE"; reason: string; detail: string; figures?: Record<string, unknown>; now: string };
 
 /** A decision the machine made, before it becomes a numbered, hashed log entry. */
 export interface Note {
