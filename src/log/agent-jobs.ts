@@ -10,6 +10,8 @@ export interface StageEntry {
   seq: number;
   stage: string;
   iteration: number;
+  /** A rework (the entry has a reason): its notice is named …-rework_requested.yaml. */
+  rework?: boolean;
 }
 
 export type JobStatus = "queued" | "running" | "exited" | "retry_scheduled" | "stopped" | "done" | "stale" | "failed";
@@ -62,7 +64,7 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 export function applyAgentEntry(v: AgentView, e: LogEntry): void {
   const d = (e.details ?? {}) as D;
   if ((e.decision === "epic_started" || e.decision === "stage_advanced") && e.epic_id && e.seq !== undefined && typeof d.to === "string") {
-    v.stageEntries.set(e.epic_id, { seq: e.seq, stage: d.to, iteration: e.iteration ?? 1 });
+    v.stageEntries.set(e.epic_id, { seq: e.seq, stage: d.to, iteration: e.iteration ?? 1, ...(typeof d.reason === "string" ? { rework: true } : {}) });
     return;
   }
   if (!e.decision.startsWith("agent_")) return;
@@ -114,6 +116,7 @@ export function applyAgentEntry(v: AgentView, e: LogEntry): void {
       if (str(d.retry_at)) job.retry_at = str(d.retry_at)!;
       break;
     case "agent_launch_stale":
+      delete job.running;
       job.status = "stale";
       break;
     case "agent_gave_up":

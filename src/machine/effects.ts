@@ -52,6 +52,7 @@ export interface NoticeDoc {
 }
 
 const pad = (n: number): string => String(n).padStart(8, "0");
+export const noticeNameOf = (seq: number, epicId: string, subject: string): string => `notice-${pad(seq)}-${epicId}-${subject}.yaml`;
 const baseName = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
 
 export function effectsOf(e: LogEntry, pipeline: Pipeline, triggers: readonly AgentTrigger[] = []): Effect[] {
@@ -110,7 +111,7 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
           ...(stage.approvers.length ? { approvers: [...stage.approvers] } : {}),
         },
       };
-      const name = `notice-${pad(seq)}-${e.epic_id}-${subject}.yaml`;
+      const name = noticeNameOf(seq, e.epic_id, subject);
       const out: Effect[] = [
         { type: "notice", role: stage.owner, name, notice },
         { type: "rescan", epic_id: e.epic_id, stage: stage.id },
