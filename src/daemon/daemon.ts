@@ -18,6 +18,7 @@ import type { Lease } from "../store/port.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
+import { startRunner, type Runner } from "../runner/wire.js";
 
 const CHECKPOINT_MS = 1000;
 
@@ -67,8 +68,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   let engine!: Engine;
+  // Agents (src/runner/): launches decided, logged, then spawned; not with --once (nothing would wait for them).
+  const early: Array<import("../machine/effects.js").LaunchWant> = [];
+  let runner: Runner | undefined;
+  const agents = opts.once ? undefined : await startRunner.prepare(layout, pipeline, log);
   engine = await Engine.open(pipeline, store, log, {
     hooks: {
+      ...(agents ? { triggers: agents.triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: opts.onEntries,
       onRescan: (epicId, stageId) => {
         const stage = pipeline.stage(stageId);
@@ -80,6 +86,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     },
   });
+
+  if (agents) runner = await startRunner.start(agents, { engine, layout, log, wake: () => wake() }, early);
 
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
@@ -121,17 +129,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await checkpointIfDue();
         continue;
       }
+      if (runner?.hasWork && !stopping) {
+        await runner.pump(rescanEpic);
+        continue;
+      }
       await checkpointIfDue();
       if (stopping) break;
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (pending.size > 0 || stopping || scanRequested || fatal) resolve();
+        if (pending.size > 0 || stopping || scanRequested || fatal || runner?.hasWork) resolve();
         // come back for the checkpoint that is due, even when nothing else happens
         if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
       });
       wake = () => {};
     }
+    await runner?.stopAll();
     if (engine.dirty) await engine.checkpoint();
     log.info({ seq: engine.state.seq }, "stopped cleanly");
     return 0;
@@ -152,6 +165,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
     await engine.checkpoint();
     lastCheckpoint = Date.now();
+  }
+
+  /** Before an agent's exit is judged: read what it dropped for its epic (it may not have been seen yet). */
+  async function rescanEpic(epicId: string): Promise<void> {
+    const epic = engine.state.epics.get(epicId);
+    const stage = epic ? pipeline.stage(epic.stage) : undefined;
+    if (!stage) return;
+    const paths = stage.artifacts.flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]).filter((p) => !waiting.has(p));
+    for (const p of paths) pending.delete(p);
+    await handleBatch(paths);
   }
 
   async function handleBatch(batch: string[]): Promise<void> {
