@@ -4,7 +4,7 @@
  * written atomically, and liveness that tells the same process from a recycled pid (Linux start time).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeAtomic } from "../store/atomic-write.js";
@@ -105,4 +105,41 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /** `${CONSENSUS_X}` in an argv element → its value (unknown names are left as written). */
 export function expandArg(arg: string, env: Record<string, string>): string {
   return arg.replace(/\$\{(CONSENSUS_[A-Z_]+)\}/g, (m, name: string) => env[name] ?? m);
+}
+
+/**
+ * The window between spawn and the pid file: a daemon killed there left no pid file, but the agent's
+ * environment names its launch. Finds it in /proc (Linux; elsewhere nothing is found and the launch is
+ * relaunched once, as for a dead one).
+ */
+export function findByLaunchId(launchId: string): PidFile | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((n) => /^[0-9]+$/.test(n));
+  } catch {
+    return undefined;
+  }
+  const needle = `\0CONSENSUS_LAUNCH_ID=${launchId}\0`;
+  for (const p of pids) {
+    try {
+      if (!`\0${readFileSync(`/proc/${p}/environ`, "latin1")}`.includes(needle)) continue;
+      const pid = Number(p);
+      // the first such process is the agent itself (its children inherit the variable and start later)
+      const st = startTimeOf(pid);
+      return { launch_id: launchId, pid: pgidOf(pid) ?? pid, ...(st !== undefined ? { start_time: startTimeOf(pgidOf(pid) ?? pid) ?? st } : {}), started_at: new Date().toISOString() };
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return undefined;
+}
+
+function pgidOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const v = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    return Number.isInteger(v) && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import type { Logger } from "../daemon/logger.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { Layout } from "../store/layout.js";
 import { decideRun, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
-import { expandArg, isSameProcess, readPidFile, removePidFile, signalGroup, spawnAgent, startTimeOf, writePidFile, type PidFile } from "./agent-process.js";
+import { expandArg, findByLaunchId, isSameProcess, readPidFile, removePidFile, signalGroup, spawnAgent, startTimeOf, writePidFile, type PidFile } from "./agent-process.js";
 
 interface Proc {
   launch_id: string;
@@ -68,7 +68,7 @@ export class Runner {
     const { inFlight, inputs, retries } = pendingAtStart(this.o.engine.state.agents, this.o.engine.world);
     for (const job of inFlight) {
       const id = job.running!.launch_id;
-      const pf = await readPidFile(this.o.layout.agentPids, id);
+      const pf = (await readPidFile(this.o.layout.agentPids, id)) ?? findByLaunchId(id);
       if (pf && isSameProcess(pf)) {
         this.o.log.warn({ launch_id: id, pid: pf.pid }, "agent from before the restart still runs: waiting for it");
         this.adopt(job.id, pf, Date.parse(job.running!.started_at));

@@ -3,7 +3,7 @@
  * on stage entry; exits, retries, timeouts, crashes, stops and the concurrency limit are read back
  * from the decision log and from files the agents write. Waits on conditions, never on time.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
@@ -92,13 +92,17 @@ describe("runner e2e", () => {
     await until("the agent to be gone", () => !alive(pid), b);
   });
 
-  it("after a SIGKILL right after the launch, waits for the agent that still runs: exactly one launch", async () => {
+  it.each([
+    ["its pid file", false],
+    ["no pid file (killed between spawn and the pid file: found by its CONSENSUS_LAUNCH_ID in /proc)", true],
+  ])("after a SIGKILL right after the launch, waits for the agent that still runs, with %s: exactly one launch", async (_what, losePidFile) => {
     const b = busWith({ env: { AGENT_MODE: "hang" } });
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     await b.waitForDecision("agent_launched");
     await until("the agent to run", () => runs(b).length === 1, b);
     await b.stopDaemon("SIGKILL");
+    if (losePidFile) rmSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"));
     b.startDaemon();
     // (the new daemon first waits for the dead one's lock to go stale)
     await until("the restarted daemon to adopt it", () => /still runs: waiting for it/.test(b.daemonErr), b, 60_000);
