@@ -187,6 +187,8 @@ describe("runner e2e", () => {
     const es = await b.waitFor("the fixer's exit", (x) => x.some((e) => e.decision === "agent_exited" && (e.details as { job: string }).job.endsWith("-fixer")));
     const launched = es.find((e) => e.decision === "agent_launched" && e.details!.agent === "fixer")!;
     expect(launched.details).toMatchObject({ kind: "trigger", on: "veto_recorded", role: "devops" });
+    const listed = JSON.parse(b.cli("agents", "--format", "json").stdout) as { agents: Array<{ key: string; role?: string; triggers: unknown[]; command?: string }> };
+    expect(listed.agents.find((a) => a.key === "fixer")).toMatchObject({ role: "devops", triggers: [{ on: "veto_recorded", stage: "deployment", from: "devops" }], command: expect.stringContaining("scripted.mjs") });
     const fixerRun = runs(b).find((r) => r.CONSENSUS_AGENT === "fixer")!;
     expect(fixerRun).toMatchObject({ CONSENSUS_TRIGGER: "veto_recorded", CONSENSUS_ROLE: "devops", CONSENSUS_EPIC: "EP-001", CONSENSUS_PROMPT: join(b.dir, "agents", "fixer.md") });
   });
