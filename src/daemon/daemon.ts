@@ -126,6 +126,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         const batch = [...pending].slice(0, batchSize);
         for (const rel of batch) pending.delete(rel);
         await handleBatch(batch);
+        // launches the batch asked for are decided before a checkpoint can pass their trigger entries
+        if (runner?.hasWork) await runner.pump(rescanEpic);
         await checkpointIfDue();
         continue;
       }

@@ -5,6 +5,7 @@
  * The daemon calls pump() from its loop, so the runner's commits never interleave with a batch.
  */
 import type { ChildProcess } from "node:child_process";
+import { appendFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Engine } from "../daemon/engine.js";
 import type { Logger } from "../daemon/logger.js";
@@ -148,7 +149,11 @@ export class Runner {
       return;
     }
     p.child = child;
-    child.once("error", (e) => this.finish(p, { code: 127, signal: null, reason: `could not start: ${e.message}` }));
+    child.once("error", (e) => {
+      // the output log says it too, for whoever opens it first
+      appendFile(join(root, plan.output), `consensus: could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${e.message}\n`).catch(() => {});
+      this.finish(p, { code: 127, signal: null, reason: `could not start: ${e.message}` });
+    });
     child.once("exit", (code, signal) => this.finish(p, { code, signal }));
     if (child.pid !== undefined) {
       p.pid = child.pid;
