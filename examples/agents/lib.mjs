@@ -15,9 +15,28 @@ export function readJson(path) {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
 }
 
-/** Calls handle(notice, root) for every new request notice; handle returns files to drop. */
+/**
+ * Launched by the daemon's runner (CONSENSUS_NOTICE set): answers that one notice and exits 0.
+ * Started by hand (no CONSENSUS_NOTICE): calls handle(notice, root) for every new request notice in
+ * the role's inbox until SIGTERM. handle returns the files to drop.
+ */
 export function runAgent(role, handle) {
   const root = process.env.CONSENSUS_ROOT;
+  const answer = (notice) => {
+    for (const out of handle(notice, root) ?? []) {
+      if (out.message) {
+        dropAtomically(join(root, "messages", "inbox", out.message.to), out.name, dump(out.message));
+      } else {
+        dropAtomically(join(root, "artifacts", notice.epic_id), out.name, typeof out.content === "string" ? out.content : `${JSON.stringify(out.content, null, 2)}\n`);
+      }
+    }
+  };
+  if (process.env.CONSENSUS_NOTICE) {
+    const notice = load(readFileSync(process.env.CONSENSUS_NOTICE, "utf8"));
+    if (notice?.type === "request") answer(notice);
+    console.log(`${role}: answered ${process.env.CONSENSUS_NOTICE.split("/").pop()} (launch ${process.env.CONSENSUS_LAUNCH_ID})`);
+    return;
+  }
   const inbox = join(root, "messages", "inbox", role);
   const seen = new Set();
   const tick = () => {
@@ -27,13 +46,7 @@ export function runAgent(role, handle) {
       seen.add(name);
       const notice = load(readFileSync(join(inbox, name), "utf8"));
       if (!notice || notice.type !== "request") continue;
-      for (const out of handle(notice, root) ?? []) {
-        if (out.message) {
-          dropAtomically(join(root, "messages", "inbox", out.message.to), out.name, dump(out.message));
-        } else {
-          dropAtomically(join(root, "artifacts", notice.epic_id), out.name, typeof out.content === "string" ? out.content : `${JSON.stringify(out.content, null, 2)}\n`);
-        }
-      }
+      answer(notice);
     }
   };
   const timer = setInterval(tick, 50);

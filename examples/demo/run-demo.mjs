@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // npm run demo: the health-check epic of seed 004, played by four scripted agents against the real
-// daemon in a temporary folder. Iteration 1: DevOps vetoes (no health check) and the epic goes back
-// to implementation; iteration 2 is promoted. Prints the decision timeline as it happens.
+// daemon in a temporary folder. The daemon launches the agents itself (agents: in consensus.yaml, one
+// command per role; each reads its notice, drops its files and exits). Iteration 1: DevOps vetoes (no
+// health check) and the epic goes back to implementation; iteration 2 is promoted. Prints the decision
+// timeline, launches and exits included, as it happens. No second terminal, no person.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync, openSync, readSync, closeSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, statSync, openSync, readSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,14 +19,14 @@ const run = (...args) => execFileSync(process.execPath, [cli, ...args], { env, e
 
 console.log(`consensus demo — bus at ${root}\n`);
 run("init");
+// One command per role: the runner starts it when the role's stage is entered (and on every rework).
+const agents = ["planner", "developer", "quality", "devops"]
+  .map((role) => `  ${role}:\n    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repo, "examples", "agents", `${role}.mjs`))}]\n    timeout: 60s\n    retries: 1\n    backoff_ms: 200\n`)
+  .join("");
+appendFileSync(join(root, "consensus.yaml"), `\nagents:\n${agents}\nrunner:\n  max_concurrent: 4\n`);
 run("start", "EP-001", "--title", "Add a /health endpoint");
 
-const children = [];
 const daemon = spawn(process.execPath, [cli, "watch", "--log-level", "warn"], { env, stdio: ["ignore", "inherit", "inherit"] });
-children.push(daemon);
-for (const role of ["planner", "developer", "quality", "devops"]) {
-  children.push(spawn(process.execPath, [join(repo, "examples", "agents", `${role}.mjs`)], { env, stdio: ["ignore", "inherit", "inherit"] }));
-}
 
 const log = join(root, "current", "decision_log.jsonl");
 let offset = 0;
@@ -51,7 +53,6 @@ while (!outcome && Date.now() < deadline) {
   await new Promise((r) => setTimeout(r, 50));
 }
 
-for (const c of children.slice(1)) c.kill("SIGTERM");
 daemon.kill("SIGTERM");
 await new Promise((r) => daemon.once("exit", r));
 console.log("");

@@ -59,6 +59,12 @@ export async function main(argv: string[]): Promise<number> {
     .action(run(async () => async (epic: string | undefined, o: { json?: boolean }) => (await import("./commands/status.js")).status(g(), epic, o)));
 
   program
+    .command("agents")
+    .description("list agents/*.md (name, role, model, triggers) and whether consensus.yaml gives each a command (exit 1 if a definition is invalid)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(run(async () => async (o: { format: "text" | "json" }) => (await import("./commands/agents.js")).agentsCommand(g(), o)));
+
+  program
     .command("validate")
     .description("check artifacts, messages, config and log against the schemas (exit 0 valid, 1 invalid)")
     .argument("[paths...]", "files to check (default: everything under the root)")

@@ -5,6 +5,7 @@ import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolvePipeline, type Pipeline } from "./resolve.js";
+import { checkAgents } from "./agents.js";
 
 export { approvalsMet, approvalScore, describeApprovals, quorumOf, resolvePipeline, type Pipeline, type StageDef } from "./resolve.js";
 
@@ -73,6 +74,7 @@ export function checkConfig(c: ConsensusConfig): Issue[] {
       last = Math.max(last, at);
     });
   }
+  out.push(...checkAgents(c));
   return out;
 }
 

@@ -4,6 +4,7 @@
  * A mode (consensus start --mode) resolves to a Pipeline of its own over a subsequence of the stages.
  */
 import type { ConsensusConfig } from "../schemas/types.gen.js";
+import { resolveAgents, type AgentSpec, type RunnerSettings } from "./agents.js";
 
 export interface StageDef {
   readonly id: string;
@@ -46,6 +47,9 @@ export interface Pipeline {
   isRole(role: string): boolean;
   /** The pipeline of a mode (undefined mode: this one); undefined if the mode is not configured. */
   forMode(mode: string | undefined): Pipeline | undefined;
+  /** agents.<role|name>: the commands the runner starts (docs/agents.md). */
+  readonly agents: ReadonlyMap<string, AgentSpec>;
+  readonly runner: RunnerSettings;
 }
 
 export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
@@ -109,6 +113,7 @@ function build(c: ConsensusConfig, version: string, ids: readonly string[], mode
     },
     isRole: (role: string) => roleSet.has(role),
     forMode: () => undefined,
+    ...resolveAgents(c),
   };
   return p;
 }

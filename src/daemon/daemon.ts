@@ -21,6 +21,7 @@ import { Engine, type Outcome, type Prepared } from "./engine.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
+import { startRunner, type Runner } from "../runner/wire.js";
 
 const CHECKPOINT_MS = 1000;
 
@@ -94,8 +95,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
     deadlineTimer.unref();
   };
+  // Agents (src/runner/): launches decided, logged, then spawned; not with --once (nothing would wait for them).
+  const early: Array<import("../machine/effects.js").LaunchWant> = [];
+  let runner: Runner | undefined;
+  const agents = opts.once ? undefined : await startRunner.prepare(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
+      ...(agents ? { triggers: agents.triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
         opts.onEntries?.(entries);
@@ -116,6 +122,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let configTouched = false;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: pipeline.version.slice(0, 12) });
+  if (agents) runner = await startRunner.start(agents, { engine, layout, log, wake: () => wake() }, early);
 
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
@@ -167,7 +174,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         const batch = [...pending].slice(0, batchSize);
         for (const rel of batch) pending.delete(rel);
         await handleBatch(batch);
+        // launches the batch asked for are decided before a checkpoint can pass their trigger entries
+        if (runner?.hasWork) await runner.pump(rescanEpic);
         await checkpointIfDue();
+        continue;
+      }
+      if (runner?.hasWork && !stopping) {
+        await runner.pump(rescanEpic);
         continue;
       }
       await checkpointIfDue();
@@ -175,12 +188,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || fatal) resolve();
+        if (pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || fatal || runner?.hasWork) resolve();
         // come back for the checkpoint that is due, even when nothing else happens
         if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
       });
       wake = () => {};
     }
+    await runner?.stopAll();
     if (engine.dirty) await engine.checkpoint();
     log.info({ seq: engine.state.seq }, "stopped cleanly");
     return 0;
@@ -203,6 +217,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
     await engine.checkpoint();
     lastCheckpoint = Date.now();
+  }
+
+  /** Before an agent's exit is judged: read what it dropped for its epic (it may not have been seen yet). */
+  async function rescanEpic(epicId: string): Promise<void> {
+    const epic = engine.state.epics.get(epicId);
+    const stage = epic ? pipeline.stage(epic.stage) : undefined;
+    if (!stage) return;
+    const paths = stage.artifacts.flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]).filter((p) => !waiting.has(p));
+    for (const p of paths) pending.delete(p);
+    await handleBatch(paths);
   }
 
   async function handleBatch(batch: string[]): Promise<void> {

@@ -8,8 +8,8 @@ import { dump } from "js-yaml";
 import type { Pipeline } from "../config/pipeline.js";
 import { formatFound, issue } from "../errors/issue.js";
 import { applyEntry, type View } from "../log/replay.js";
-import { decide, slim, type Decision, type Input } from "../machine/decide.js";
-import { effectsOf, type Effect, type NoticeDoc } from "../machine/effects.js";
+import { decide, slim, type Decision, type Draft, type Input } from "../machine/decide.js";
+import { effectsOf, type AgentTrigger, type Effect, type LaunchWant, type NoticeDoc } from "../machine/effects.js";
 import { strandedBy } from "../machine/reconfigure.js";
 import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
@@ -17,6 +17,7 @@ import { validateKind } from "../schemas/registry.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import type { CommittedEntry, Store, Txn } from "../store/port.js";
 import type { Logger } from "./logger.js";
+import { agentSummary } from "../runner/summary.js";
 
 export interface Prepared {
   input: Input;
@@ -37,6 +38,10 @@ export interface EngineHooks {
   onRescan?(epicId: string, stage: string): void;
   /** Committed entries, in order (the demo and `log --follow` print these). */
   onEntries?(entries: CommittedEntry[]): void;
+  /** A launch effect: the runner decides it (src/runner/). */
+  onLaunch?(want: LaunchWant): void;
+  /** Agent triggers from agents/*.md: entries matching them yield launch effects. */
+  triggers?: readonly AgentTrigger[];
 }
 
 export class Engine {
@@ -165,6 +170,11 @@ export class Engine {
     return outcomes;
   }
 
+  /** Commits decisions made outside decide() (the runner's), as one transaction. */
+  async commitDrafts(drafts: Draft[], epic?: Epic): Promise<CommittedEntry[]> {
+    return this.commitTxns([{ drafts, ...(epic ? { state: epic } : {}) }]);
+  }
+
   private async commitTxns(txns: Txn[]): Promise<CommittedEntry[]> {
     const now = this.clock().toISOString();
     let res;
@@ -192,7 +202,7 @@ export class Engine {
 
   async runEffects(entries: LogEntry[]): Promise<void> {
     for (const e of entries) {
-      for (const fx of effectsOf(e, this.pipeline)) {
+      for (const fx of effectsOf(e, this.pipeline, this.hooks.triggers)) {
         try {
           await this.runEffect(fx);
         } catch (err) {
@@ -213,6 +223,9 @@ export class Engine {
       }
       case "rescan":
         this.hooks.onRescan?.(fx.epic_id, fx.stage);
+        return;
+      case "launch":
+        this.hooks.onLaunch?.(fx.want);
         return;
     }
   }
@@ -320,6 +333,6 @@ export function summary(e: LogEntry): string {
       return `consensus.yaml rejected, rules unchanged: ${errs.map((x) => `${x.path ? `${x.path} ` : ""}${x.message}`).join("; ")}`;
     }
     default:
-      return `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
+      return agentSummary(e, who) ?? `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
   }
 }

@@ -61,6 +61,7 @@ export const CODES = {
   REASON_REQUIRED: def("a reason is required", "Pass --reason \"why\"."),
   // config and state
   CONFIG_INVALID: def("consensus.yaml is not valid", "Fix the config as shown; `consensus validate consensus/consensus.yaml` checks it."),
+  AGENT_DEFINITION_INVALID: def("agents/*.md front matter is not valid", "Fix the front matter between the --- lines as shown (schema: schemas/agent-definition.schema.json); `consensus agents` checks every file."),
   CONFIG_MISSING: def("no consensus.yaml in the root", "Run `consensus init` or pass --root DIR."),
   STATE_CORRUPT: def("state file could not be used", "Nothing to do: it is rebuilt from the decision log.", 0, "warning"),
   LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),

@@ -4,6 +4,7 @@
  * on the machine's code or the config in force today — the log is the record of truth. Pure.
  */
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
+import { applyAgentEntry, emptyAgentView, type AgentView } from "./agent-jobs.js";
 
 export interface View {
   seq: number;
@@ -15,9 +16,11 @@ export interface View {
   messageIds: Set<string>;
   /** The consensus.yaml version (SHA-256) decisions were last made under. */
   configVersion?: string;
+  /** Stage entries and agent jobs (launches, exits, retries): what the runner decides from. */
+  agents: AgentView;
 }
 
-export const emptyView = (): View => ({ seq: 0, hash: "0".repeat(64), epics: new Map(), processed: new Set(), messageIds: new Set() });
+export const emptyView = (): View => ({ seq: 0, hash: "0".repeat(64), epics: new Map(), processed: new Set(), messageIds: new Set(), agents: emptyAgentView() });
 
 export function applyEntry(view: View, e: LogEntry): void {
   if (e.seq !== undefined) view.seq = e.seq;
@@ -33,4 +36,5 @@ export function applyEntry(view: View, e: LogEntry): void {
     const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
     if (typeof id === "string") view.messageIds.add(id);
   }
+  applyAgentEntry(view.agents, e);
 }

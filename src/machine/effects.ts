@@ -4,12 +4,40 @@
  */
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
+import { jobIdOf } from "../log/agent-jobs.js";
 
 export type Effect =
   | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
   | { type: "notice"; role: string; name: string; notice: NoticeDoc }
   /** The epic entered a stage: files for it that were dropped early may now be read. */
-  | { type: "rescan"; epic_id: string; stage: string };
+  | { type: "rescan"; epic_id: string; stage: string }
+  /** Start an agent (the runner decides, logs agent_launched, then spawns; a known job is never started twice). */
+  | { type: "launch"; want: LaunchWant };
+
+export interface LaunchWant {
+  /** `<trigger seq>-<agent>`, deterministic (agent-jobs.ts). */
+  job: string;
+  agent: string;
+  role: string;
+  kind: "stage" | "trigger";
+  trigger_seq: number;
+  epic_id?: string;
+  iteration?: number;
+  stage?: string;
+  /** The notice that asked for the work, relative to the root. */
+  notice?: string;
+  /** The decision that fired a trigger. */
+  on?: string;
+}
+
+/** A named agent's trigger (agents/<name>.md front matter), for agents with a command configured. */
+export interface AgentTrigger {
+  agent: string;
+  role: string;
+  on: string;
+  stage?: string;
+  from?: string;
+}
 
 export interface NoticeDoc {
   id: string;
@@ -24,9 +52,31 @@ export interface NoticeDoc {
 }
 
 const pad = (n: number): string => String(n).padStart(8, "0");
+export const noticeNameOf = (seq: number, epicId: string, subject: string): string => `notice-${pad(seq)}-${epicId}-${subject}.yaml`;
 const baseName = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
 
-export function effectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
+export function effectsOf(e: LogEntry, pipeline: Pipeline, triggers: readonly AgentTrigger[] = []): Effect[] {
+  const fired = e.seq !== undefined && triggers.length ? triggered(e, triggers) : [];
+  return fired.length ? [...baseEffectsOf(e, pipeline), ...fired] : baseEffectsOf(e, pipeline);
+}
+
+function triggered(e: LogEntry, triggers: readonly AgentTrigger[]): Effect[] {
+  const d = (e.details ?? {}) as Record<string, unknown>;
+  const from = typeof d.from === "string" ? d.from : typeof d.author === "string" ? d.author : undefined;
+  const out: Effect[] = [];
+  for (const t of triggers) {
+    if (t.on !== e.decision || (t.stage !== undefined && t.stage !== d.stage) || (t.from !== undefined && t.from !== from)) continue;
+    if (out.some((x) => x.type === "launch" && x.want.agent === t.agent)) continue;
+    const want: LaunchWant = { job: jobIdOf(e.seq!, t.agent), agent: t.agent, role: t.role, kind: "trigger", trigger_seq: e.seq!, on: e.decision };
+    if (e.epic_id) want.epic_id = e.epic_id;
+    if (e.iteration) want.iteration = e.iteration;
+    if (typeof d.stage === "string") want.stage = d.stage;
+    out.push({ type: "launch", want });
+  }
+  return out;
+}
+
+function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
   const d = (e.details ?? {}) as Record<string, unknown>;
   const seq = e.seq ?? 0;
   switch (e.decision) {
@@ -63,16 +113,23 @@ export function effectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
       };
       // Approvers (other than the owner) are asked too: the stage waits for their approve messages.
       const approvers = stage.approvers.filter((r) => r !== stage.owner);
-      return [
-        { type: "notice", role: stage.owner, name: `notice-${pad(seq)}-${e.epic_id}-${subject}.yaml`, notice },
+      const name = noticeNameOf(seq, e.epic_id, subject);
+      const epicId = e.epic_id;
+      const out: Effect[] = [
+        { type: "notice", role: stage.owner, name, notice },
         ...approvers.map((role): Effect => ({
           type: "notice",
           role,
-          name: `notice-${pad(seq)}-${e.epic_id}-approval_requested.yaml`,
+          name: noticeNameOf(seq, epicId, "approval_requested"),
           notice: { ...notice, to: role, subject: "approval_requested", content: { ...notice.content, approve_to: stage.owner, how: `Send an approve (or veto) message for iteration ${e.iteration ?? 1} to messages/inbox/${stage.owner}/ once ${stage.artifacts.join(", ")} are accepted.` } },
         })),
         { type: "rescan", epic_id: e.epic_id, stage: stage.id },
       ];
+      if (pipeline.agents.has(stage.owner) && e.seq !== undefined) {
+        const want: LaunchWant = { job: jobIdOf(e.seq, stage.owner), agent: stage.owner, role: stage.owner, kind: "stage", trigger_seq: e.seq, epic_id: e.epic_id, iteration: e.iteration ?? 1, stage: stage.id, notice: `messages/inbox/${stage.owner}/${name}` };
+        out.push({ type: "launch", want });
+      }
+      return out;
     }
     case "deadline_reminder": {
       const role = typeof d.owner === "string" ? d.owner : undefined;

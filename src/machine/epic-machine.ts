@@ -185,6 +185,7 @@ export function buildEpicMachine(pipeline: Pipeline) {
       updated_at: event.now,
     })),
   ];
+  /** ESCALATE from outside the rules (a removed stage, the runner): reason and detail come on the event. */
   const escalateEvent = [
     {
       type: "note" as const,

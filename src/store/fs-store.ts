@@ -13,6 +13,7 @@ import { writeAtomic } from "./atomic-write.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, type View } from "../log/replay.js";
+import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../log/agent-jobs.js";
 import type { LogEntry, StateFile } from "../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
@@ -29,6 +30,8 @@ interface Checkpoint {
   processed: string[];
   message_ids: string[];
   config_version?: string;
+  /** The runner's part of the view (a checkpoint without it is rebuilt from the log). */
+  agents: AgentViewJson;
 }
 
 export interface FsStoreOptions {
@@ -75,7 +78,7 @@ export class FsStore implements Store {
       } else if (!(await this.endsWithHash(cp.offset, cp.hash))) {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the log line before byte ${cp.offset} does not carry the checkpoint's hash (log edited?)`, fix: "Run `consensus log verify`; state was rebuilt from the log." } });
       } else {
-        view = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(cp.processed), messageIds: new Set(cp.message_ids), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
+        view = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(cp.processed), messageIds: new Set(cp.message_ids), agents: agentViewFromJson(cp.agents), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
         from = cp.offset;
         this.lines = cp.lines;
       }
@@ -270,7 +273,7 @@ export class FsStore implements Store {
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
     const epics = Object.fromEntries(view.epics);
-    const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds], ...(view.configVersion ? { config_version: view.configVersion } : {}) };
+    const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds], agents: agentViewToJson(view.agents), ...(view.configVersion ? { config_version: view.configVersion } : {}) };
     await mkdir(this.layout.dot, { recursive: true });
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
@@ -381,7 +384,7 @@ export class FsStore implements Store {
     }
     try {
       const cp = JSON.parse(text) as Checkpoint;
-      if (cp.version !== 1 || typeof cp.seq !== "number" || typeof cp.offset !== "number" || !Array.isArray(cp.processed)) throw new Error("unexpected shape");
+      if (cp.version !== 1 || typeof cp.seq !== "number" || typeof cp.offset !== "number" || !Array.isArray(cp.processed) || typeof cp.agents !== "object" || cp.agents === null) throw new Error("unexpected shape");
       return cp;
     } catch (e) {
       findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });

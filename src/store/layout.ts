@@ -18,6 +18,10 @@ export interface Layout {
   checkpoint: string;
   blobs: string;
   requests: string;
+  /** Agents' output: logs/agents/<EPIC>/<iteration>/<agent>-<n>.log. */
+  agentLogs: string;
+  /** Running agents' pid files (.consensus/agents/<launch id>.json). */
+  agentPids: string;
 }
 
 export function layoutOf(root: string): Layout {
@@ -38,5 +42,7 @@ export function layoutOf(root: string): Layout {
     checkpoint: join(dot, "checkpoint.json"),
     blobs: join(dot, "blobs"),
     requests: join(dot, "requests"),
+    agentLogs: join(root, "logs", "agents"),
+    agentPids: join(dot, "agents"),
   };
 }

@@ -1,0 +1,79 @@
+/**
+ * `agents:` and `runner:` of consensus.yaml, resolved: defaults filled in, durations in ms, frozen.
+ * The rules a JSON Schema cannot say well (command xor shell) come back as Issues. Pure.
+ */
+import { issue, type Issue } from "../errors/issue.js";
+import type { ConsensusConfig } from "../schemas/types.gen.js";
+
+export interface AgentSpec {
+  readonly name: string;
+  /** argv form (no shell) … */
+  readonly command?: readonly string[];
+  /** … or a command line for /bin/sh -c, only when configured so. */
+  readonly shell?: string;
+  /** Relative to the folder holding consensus/; "" is that folder. */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly backoffMs: number;
+  /** Relative to the folder holding consensus/. */
+  readonly prompt: string;
+}
+
+export interface RunnerSettings {
+  readonly maxConcurrent: number;
+  readonly killGraceMs: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+
+/** 500 → 500; "30s" → 30000; "10m" → 600000. undefined for anything else. */
+export function parseDuration(v: number | string | undefined, fallback: number): number | undefined {
+  if (v === undefined) return fallback;
+  if (typeof v === "number") return Number.isInteger(v) && v > 0 ? v : undefined;
+  const m = /^([0-9]+)(ms|s|m|h)$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+}
+
+export function checkAgents(c: ConsensusConfig): Issue[] {
+  const out: Issue[] = [];
+  for (const [name, a] of Object.entries(c.agents ?? {})) {
+    const at = `/agents/${name}`;
+    if (a.command && a.shell !== undefined) {
+      out.push(issue("CONFIG_INVALID", { path: at, message: `agent "${name}" has both command and shell`, expected: "exactly one of command (argv) or shell (a string)", found: "both", fix: `Keep command: [program, arg …] (no shell), or shell: "…" if you need a shell; remove the other.` }));
+    } else if (!a.command && a.shell === undefined) {
+      out.push(issue("CONFIG_INVALID", { path: at, message: `agent "${name}" has no command`, expected: "command: [program, arg …] or shell: \"…\"", found: "neither", fix: `Add command: [claude, -p, …] under agents.${name} (docs/agents.md has recipes).` }));
+    }
+    if (a.cwd !== undefined && (a.cwd.startsWith("/") || a.cwd.split(/[\\/]/).includes(".."))) {
+      out.push(issue("CONFIG_INVALID", { path: `${at}/cwd`, message: `cwd "${a.cwd}" leaves the project folder`, expected: "a folder relative to the one holding consensus/", found: a.cwd, fix: "Give a relative path without '..'." }));
+    }
+    if (a.prompt !== undefined && (a.prompt.startsWith("/") || a.prompt.split(/[\\/]/).includes(".."))) {
+      out.push(issue("CONFIG_INVALID", { path: `${at}/prompt`, message: `prompt "${a.prompt}" leaves the project folder`, expected: "a path relative to the folder holding consensus/", found: a.prompt, fix: `Use agents/${name}.md or another relative path.` }));
+    }
+  }
+  return out;
+}
+
+export function resolveAgents(c: ConsensusConfig): { agents: ReadonlyMap<string, AgentSpec>; runner: RunnerSettings } {
+  const agents = new Map<string, AgentSpec>();
+  for (const [name, a] of Object.entries(c.agents ?? {})) {
+    agents.set(
+      name,
+      Object.freeze({
+        name,
+        ...(a.command ? { command: Object.freeze([...a.command]) } : {}),
+        ...(a.shell !== undefined && !a.command ? { shell: a.shell } : {}),
+        cwd: a.cwd ?? "",
+        env: Object.freeze({ ...(a.env ?? {}) }),
+        timeoutMs: parseDuration(a.timeout, DEFAULT_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS,
+        retries: a.retries ?? 2,
+        backoffMs: a.backoff_ms ?? 1000,
+        prompt: a.prompt ?? `agents/${name}.md`,
+      }),
+    );
+  }
+  return { agents, runner: Object.freeze({ maxConcurrent: c.runner?.max_concurrent ?? 4, killGraceMs: c.runner?.kill_grace_ms ?? 5000 }) };
+}

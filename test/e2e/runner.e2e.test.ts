@@ -1,0 +1,195 @@
+/**
+ * The runner end to end: the real daemon launches scripted agents (test/fixtures/agents/scripted.mjs)
+ * on stage entry; exits, retries, timeouts, crashes, stops and the concurrency limit are read back
+ * from the decision log and from files the agents write. Waits on conditions, never on time.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+import { Bus, fixtures, repo } from "../support/bus.js";
+
+const script = join(repo, "test", "fixtures", "agents", "scripted.mjs");
+const buses: Bus[] = [];
+afterEach(() => {
+  for (const b of buses.splice(0)) {
+    // agents run in their own process groups: stop any a test left running
+    for (const f of existsSync(join(b.root, ".consensus", "agents")) ? readdirSync(join(b.root, ".consensus", "agents")) : []) {
+      try {
+        process.kill(-JSON.parse(readFileSync(join(b.root, ".consensus", "agents", f), "utf8")).pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    b.cleanup();
+  }
+});
+
+function busWith(planner: Record<string, unknown>, runner = ""): Bus {
+  const b = Bus.init();
+  buses.push(b);
+  const env = { TEST_DIR: b.dir, PLAN_FIXTURE: join(fixtures, "valid", "plan.json"), ...(planner.env as object) };
+  const spec = { command: [process.execPath, script], retries: 0, backoff_ms: 20, ...planner, env };
+  appendFileSync(join(b.root, "consensus.yaml"), `\nagents:\n  planner: ${JSON.stringify(spec)}\n${runner}`);
+  return b;
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, b: Bus, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${b.daemonErr}\n${b.entries().slice(-10).map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details)}`).join("\n")}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const runs = (b: Bus): Array<Record<string, string>> => (existsSync(join(b.dir, "runs")) ? readdirSync(join(b.dir, "runs")).filter((n) => !n.startsWith(".")).map((n) => JSON.parse(readFileSync(join(b.dir, "runs", n), "utf8")) as Record<string, string>) : []);
+const count = (es: LogEntry[], d: string): number => es.filter((e) => e.decision === d).length;
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("runner e2e", () => {
+  it("launches the stage owner's agent with the CONSENSUS_* environment and its output in a per-epic log", async () => {
+    const b = busWith({ env: { AGENT_MODE: "drop", EXTRA: "yes" } });
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    const es = await b.waitFor("plan accepted and the agent's exit", (x) => count(x, "artifact_accepted") === 1 && count(x, "agent_exited") === 1);
+    const launched = es.find((e) => e.decision === "agent_launched")!;
+    expect(launched.details).toMatchObject({ launch_id: "00000001-planner-1", agent: "planner", stage: "plan", attempt: 1, output: "logs/agents/EP-001/1/planner-1.log" });
+    expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ code: 0, verdict: "ok" });
+    const [env] = runs(b);
+    expect(env).toMatchObject({ CONSENSUS_ROOT: b.root, CONSENSUS_EPIC: "EP-001", CONSENSUS_ITERATION: "1", CONSENSUS_ROLE: "planner", CONSENSUS_STAGE: "plan", CONSENSUS_LAUNCH_ID: "00000001-planner-1", CONSENSUS_PROMPT: join(b.dir, "agents", "planner.md"), EXTRA: "yes", cwd: b.dir });
+    expect(readFileSync(env!.CONSENSUS_NOTICE!, "utf8")).toMatch(/subject: stage_entered/);
+    expect(readFileSync(join(b.root, "logs", "agents", "EP-001", "1", "planner-1.log"), "utf8")).toMatch(/scripted agent 00000001-planner-1/);
+    expect(await b.stopDaemon()).toBe(0);
+  });
+
+  it("retries an agent that exits 0 without its artifact, then escalates the epic", async () => {
+    const b = busWith({ retries: 1, env: { AGENT_MODE: "nothing" } });
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    const es = await b.waitForDecision("escalated");
+    expect(es.filter((e) => e.decision.startsWith("agent_") || e.decision === "escalated").map((e) => e.decision)).toEqual(["agent_launched", "agent_exited", "agent_retry_scheduled", "agent_launched", "agent_exited", "agent_gave_up", "escalated"]);
+    expect(es.find((e) => e.decision === "escalated")!.details).toMatchObject({ reason: "agent_no_artifact", attempts: 2 });
+    expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "escalated" });
+  });
+
+  it("stops an agent that runs past its timeout and logs it", async () => {
+    const b = busWith({ timeout: "300ms", env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    const es = await b.waitForDecision("escalated");
+    expect(es.map((e) => e.decision).filter((d) => d.startsWith("agent_"))).toEqual(["agent_launched", "agent_timed_out", "agent_exited", "agent_gave_up"]);
+    expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ verdict: "timed_out" });
+    const pid = Number(runs(b)[0]!.pid);
+    await until("the agent to be gone", () => !alive(pid), b);
+  });
+
+  it.each([
+    ["its pid file", false],
+    ["no pid file (killed between spawn and the pid file: found by its CONSENSUS_LAUNCH_ID in /proc)", true],
+  ])("after a SIGKILL right after the launch, waits for the agent that still runs, with %s: exactly one launch", async (_what, losePidFile) => {
+    const b = busWith({ env: { AGENT_MODE: "hang" } });
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    await b.waitForDecision("agent_launched");
+    await until("the agent to run", () => runs(b).length === 1, b);
+    await b.stopDaemon("SIGKILL");
+    if (losePidFile) rmSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"));
+    b.startDaemon();
+    // (the new daemon first waits for the dead one's lock to go stale)
+    await until("the restarted daemon to adopt it", () => /still runs: waiting for it/.test(b.daemonErr), b, 60_000);
+    writeFileSync(join(b.dir, "release"), "");
+    const es = await b.waitFor("plan accepted and the exit", (x) => count(x, "artifact_accepted") === 1 && count(x, "agent_exited") === 1);
+    expect(count(es, "agent_launched")).toBe(1);
+    expect(count(es, "agent_relaunched")).toBe(0);
+    expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ code: null, verdict: "ok" });
+    expect(runs(b)).toHaveLength(1);
+  });
+
+  it("after a SIGKILL, relaunches an agent that died with it — once — and escalates a second loss", async () => {
+    const b = busWith({ env: { AGENT_MODE: "hang" } });
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    await until("the agent to run", () => runs(b).length === 1, b);
+    await b.stopDaemon("SIGKILL");
+    process.kill(-Number(runs(b)[0]!.pid), "SIGKILL");
+    await until("the agent to die", () => !alive(Number(runs(b)[0]!.pid)), b);
+    b.startDaemon();
+    await b.waitForDecision("agent_relaunched");
+    await until("the relaunched agent to run", () => runs(b).length === 2, b);
+    // lose the relaunch too: the epic is escalated instead of looping
+    await b.stopDaemon("SIGKILL");
+    for (const r of runs(b)) if (alive(Number(r.pid))) process.kill(-Number(r.pid), "SIGKILL");
+    await until("both agents to be gone", () => runs(b).every((r) => !alive(Number(r.pid))), b);
+    b.startDaemon();
+    const es = await b.waitForDecision("escalated");
+    expect(count(es, "agent_launched")).toBe(2);
+    expect(es.find((e) => e.decision === "escalated")!.details).toMatchObject({ reason: "agent_lost" });
+  });
+
+  it("stops running agents when the daemon gets SIGTERM, and relaunches them at the next start", async () => {
+    const b = busWith({ env: { AGENT_MODE: "hang" } });
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    await until("the agent to run", () => runs(b).length === 1, b);
+    expect(await b.stopDaemon("SIGTERM")).toBe(0);
+    const es = b.entries();
+    expect(es.at(-1)!.decision).toBe("agent_stopped");
+    expect(es.at(-1)!.details).toMatchObject({ signal: "SIGTERM", launch_id: "00000001-planner-1" });
+    expect(existsSync(join(b.dir, "terminated", "00000001-planner-1"))).toBe(true);
+    expect(alive(Number(runs(b)[0]!.pid))).toBe(false);
+    writeFileSync(join(b.dir, "release"), "");
+    b.startDaemon();
+    const after = await b.waitForDecision("artifact_accepted");
+    expect(after.filter((e) => e.decision === "agent_relaunched")).toHaveLength(1);
+    expect(after.filter((e) => e.decision === "agent_launched").map((e) => e.details!.attempt)).toEqual([1, 1]);
+  });
+
+  it("never runs more agents at once than runner.max_concurrent", async () => {
+    const b = busWith({ env: { AGENT_MODE: "hang" } }, "runner: { max_concurrent: 2 }\n");
+    for (let i = 1; i <= 5; i++) b.cli("start", `EP-00${i}`, "--title", `Epic ${i}`);
+    b.startDaemon();
+    const running = (): number => (existsSync(join(b.dir, "running")) ? readdirSync(join(b.dir, "running")).filter((n) => !n.startsWith(".")).length : 0);
+    let most = 0;
+    await until("two agents running", () => (most = Math.max(most, running())) >= 2, b);
+    expect(count(b.entries(), "agent_launched")).toBe(2);
+    writeFileSync(join(b.dir, "release"), "");
+    const watch = setInterval(() => (most = Math.max(most, running())), 5);
+    await b.waitFor("five plans", (x) => count(x, "artifact_accepted") === 5 && count(x, "agent_exited") === 5);
+    clearInterval(watch);
+    expect(most).toBeLessThanOrEqual(2);
+    expect(Math.max(...runs(b).map((r) => Number(r.running_at_start)))).toBeLessThanOrEqual(2);
+    expect(count(b.entries(), "agent_launched")).toBe(5);
+  });
+
+  it("a trigger launches a named agent on a deployment veto from devops", async () => {
+    const b = busWith({ env: { AGENT_MODE: "drop" } });
+    mkdirSync(join(b.dir, "agents"), { recursive: true });
+    writeFileSync(join(b.dir, "agents", "fixer.md"), `---\nname: fixer\ndescription: "Looks into a deployment veto."\nrole: devops\nmodel: sonnet\ntriggers:\n  - { on: veto_recorded, stage: deployment, from: devops }\n---\n# Fixer\n`);
+    appendFileSync(join(b.root, "consensus.yaml"), `  fixer: ${JSON.stringify({ command: [process.execPath, script], env: { AGENT_MODE: "fixer", TEST_DIR: b.dir } })}\n`);
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
+    const { artifact, vetoYaml } = await import("../support/bus.js");
+    b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
+    await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
+    b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));
+    await b.waitFor("deployment", (x) => count(x, "stage_advanced") === 3);
+    b.drop("messages/inbox/quality/veto.yaml", vetoYaml("devops", "quality", "EP-001", 1, "no_health_check"));
+    const es = await b.waitFor("the fixer's exit", (x) => x.some((e) => e.decision === "agent_exited" && (e.details as { job: string }).job.endsWith("-fixer")));
+    const launched = es.find((e) => e.decision === "agent_launched" && e.details!.agent === "fixer")!;
+    expect(launched.details).toMatchObject({ kind: "trigger", on: "veto_recorded", role: "devops" });
+    const listed = JSON.parse(b.cli("agents", "--format", "json").stdout) as { agents: Array<{ key: string; role?: string; triggers: unknown[]; command?: string }> };
+    expect(listed.agents.find((a) => a.key === "fixer")).toMatchObject({ role: "devops", triggers: [{ on: "veto_recorded", stage: "deployment", from: "devops" }], command: expect.stringContaining("scripted.mjs") });
+    const fixerRun = runs(b).find((r) => r.CONSENSUS_AGENT === "fixer")!;
+    expect(fixerRun).toMatchObject({ CONSENSUS_TRIGGER: "veto_recorded", CONSENSUS_ROLE: "devops", CONSENSUS_EPIC: "EP-001", CONSENSUS_PROMPT: join(b.dir, "agents", "fixer.md") });
+  });
+});
