@@ -144,7 +144,7 @@ export function pipelineSvg(r: Rules): string {
       `<text class="box-line" x="${x + 12}" y="${top + 20 + lineH}">owner <tspan class="strong">${esc(s.owner)}</tspan></text>`,
       `<text class="box-line small" x="${x + 12}" y="${top + 20 + 2 * lineH}">${esc(clip(s.artifacts.join(" + "), 26))}<title>${esc(s.artifacts.join(", "))}</title></text>`,
     ];
-    if (s.approvers.length) rows.push(`<text class="box-line small" x="${x + 12}" y="${top + 20 + 3 * lineH}">${esc(clip(`approve: ${s.approvers.join(", ")} (${s.quorum})`, 26))}</text>`);
+    if (s.approvers.length) rows.push(`<text class="box-line small" x="${x + 12}" y="${top + 20 + 3 * lineH}">${esc(clip(`approve: ${s.approval}`, 26))}</text>`);
     const arrow = `<path class="flow" d="M ${x + boxW} ${top + boxH / 2} L ${x + boxW + gap - 4} ${top + boxH / 2}" marker-end="url(#pd-arrow)"/>`;
     return `<g class="stage-box" data-stage="${esc(s.id)}" data-owner="${esc(s.owner)}"><rect x="${x}" y="${top}" width="${boxW}" height="${boxH}" rx="10"/>${rows.join("")}</g>${arrow}`;
   });
@@ -337,7 +337,7 @@ function rulesSection(r: Rules): string {
   const rows = r.stages.map(
     (s) => `<tr data-stage="${esc(s.id)}"><td class="num">${esc(s.index + 1)}</td><td><strong>${esc(s.id)}</strong></td><td><span class="role">${esc(s.owner)}</span></td><td>${s.artifacts.map((a) => `<code>${esc(a)}</code>`).join(" ")}</td>
 <td>${s.vetoes.length ? s.vetoes.map((v) => `<span class="role">${esc(v.role)}</span>&nbsp;→&nbsp;${esc(v.to)}`).join("<br>") : "–"}</td>
-<td>${s.approvers.length ? `${s.approvers.map((a) => `<span class="role">${esc(a)}</span>`).join(" ")} <span class="muted">(${esc(s.quorum)} of ${esc(s.approvers.length)})</span>` : "–"}</td>
+<td>${s.approvers.length ? `${s.approvers.map((a) => `<span class="role">${esc(a)}</span>`).join(" ")} <span class="muted">(${esc(s.approval)})</span>` : "–"}</td>
 ${extraKeys.map((k) => `<td>${s.extra[k] === undefined ? "–" : `<code>${esc(JSON.stringify(s.extra[k]))}</code>`}</td>`).join("")}</tr>`,
   );
   const extras = Object.entries(r.extra);

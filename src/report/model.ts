@@ -3,9 +3,9 @@
  * from the decision log. Pure: the pipeline, the raw config, the log's entries and the time `now` come
  * in as arguments; text.ts and html.ts only format what this returns.
  */
-import type { Pipeline } from "../config/resolve.js";
+import { approvalsMet, describeApprovals, type Pipeline } from "../config/resolve.js";
 import { summary } from "../daemon/engine.js";
-import { waitingFor } from "../machine/epic-context.js";
+import { pipelineOf, waitingFor } from "../machine/epic-context.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 
 export interface Spend {
@@ -23,6 +23,8 @@ export interface StageRule {
   approvers: string[];
   /** How many approvers must approve (0 when none are named). */
   quorum: number;
+  /** The approval rule in words ("all of …", "2 of …", "weighted ≥ 0.65 of …"). */
+  approval: string;
   /** Stage fields the report does not know by name (deadlines, non-overridable veto subjects …), as configured. */
   extra: Record<string, unknown>;
 }
@@ -157,7 +159,7 @@ export interface ReportInput {
   root?: string;
 }
 
-const KNOWN_STAGE_FIELDS = new Set(["id", "owner", "artifacts", "vetoes", "approvers"]);
+const KNOWN_STAGE_FIELDS = new Set(["id", "owner", "artifacts", "vetoes", "approvers", "veto_routes"]);
 const KNOWN_CONFIG_FIELDS = new Set(["version", "max_iterations", "roles", "stages", "veto_routes", "bus", "budget"]);
 
 export function buildRules(pipeline: Pipeline, config: Record<string, unknown> = {}): Rules {
@@ -169,9 +171,10 @@ export function buildRules(pipeline: Pipeline, config: Record<string, unknown> =
       index: s.index,
       owner: s.owner,
       artifacts: [...s.artifacts],
-      vetoes: s.vetoes.map((role) => ({ role, to: pipeline.vetoRoute(role) })),
+      vetoes: s.vetoes.map((role) => ({ role, to: pipeline.vetoRoute(role, s.id) })),
       approvers: [...s.approvers],
       quorum: s.quorum,
+      approval: describeApprovals(s),
       extra: pick(raw, (k) => !KNOWN_STAGE_FIELDS.has(k)),
     };
   });
@@ -438,18 +441,18 @@ export function stuckBecause(e: Epic, pipeline: Pipeline): string {
     const esc = e.escalation;
     return `escalated${esc ? ` (${esc.reason}${esc.detail ? `: ${esc.detail}` : ""})` : ""}: a person must override or cancel`;
   }
-  const stage = pipeline.stage(e.stage);
+  const stage = pipelineOf(pipeline, e).stage(e.stage);
   if (!stage) return `at unknown stage ${e.stage}`;
   const parts: string[] = [];
   const missing = stage.artifacts.filter((a) => e.received[a] === undefined);
   if (missing.length) parts.push(`${stage.owner} to drop ${missing.join(", ")}`);
-  const approved = stage.approvers.filter((r) => e.approvals.includes(r)).length;
-  if (approved < stage.quorum) {
+  const approvalsIn = approvalsMet(stage, e.approvals);
+  if (!approvalsIn) {
     const pending = stage.approvers.filter((r) => !e.approvals.includes(r));
-    parts.push(`approval from ${pending.join(" or ")} (${approved} of ${stage.quorum})`);
+    parts.push(`approval from ${pending.join(" or ")} (rule: ${describeApprovals(stage)}; so far ${e.approvals.join(", ") || "none"})`);
   }
   const blocking = e.open_vetoes.filter((v) => v.blocking);
-  if (!missing.length && approved >= stage.quorum && blocking.length) {
+  if (!missing.length && approvalsIn && blocking.length) {
     parts.push(`open veto${blocking.length > 1 ? "es" : ""} ${blocking.map((v) => `${v.from}: ${v.subject}`).join(", ")} (the vetoing role must approve)`);
   }
   return parts.length ? `waiting for ${parts.join("; ")}` : "ready to advance";

@@ -5,7 +5,7 @@ export function formatRulesText(r: Rules): string {
   const lines = [`rules: ${r.stages.length} stages, max ${r.maxIterations} iterations, roles ${r.roles.join(", ")}${r.budget ? `, budget per epic ${formatBudget(r.budget)}` : ""}`];
   for (const s of r.stages) {
     const parts = [`${String(s.index + 1).padStart(2)}. ${s.id}`, `owner ${s.owner}`, `drops ${s.artifacts.join(" + ")}`];
-    if (s.approvers.length) parts.push(`approvers ${s.approvers.join(", ")} (quorum ${s.quorum} of ${s.approvers.length})`);
+    if (s.approvers.length) parts.push(`approvals: ${s.approval}`);
     parts.push(s.vetoes.length ? `vetoes ${s.vetoes.map((v) => `${v.role} → ${v.to}`).join(", ")}` : "no vetoes");
     for (const [k, v] of Object.entries(s.extra)) parts.push(`${k} ${JSON.stringify(v)}`);
     lines.push(parts.join("; "));

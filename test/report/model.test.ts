@@ -184,7 +184,8 @@ describe("report model: what other parts of the system write", () => {
     const m = h.report("2026-11-21T11:00:00Z", extra);
     const ev = m.epics[0]!.events;
     expect(ev.map((x) => [x.kind, x.decision])).toEqual([["started", "epic_started"], ["other", "agent_launched"], ["other", "deadline_reminder"], ["agent_line", "approve"]]);
-    expect(ev[1]).toMatchObject({ actor: "planner", text: "EP-005 #1 agent_launched: stage entered", stage: "plan" });
+    expect(ev[1]).toMatchObject({ actor: "planner", stage: "plan" });
+    expect(ev[1]!.text).toMatch(/^EP-005 #1 agent/); // the runner's own one-line summary
     expect(ev[3]).toMatchObject({ actor: "planner", text: 'planner: approve {"ok":true}' });
     expect(m.epics.map((e) => e.id)).toEqual(["EP-005"]);
     expect(m.unparsableLines).toBe(1);
@@ -244,7 +245,7 @@ stages:
     expect(r.stages[0]).toMatchObject({ approvers: ["b", "c"], quorum: 2, extra: { non_overridable_vetoes: ["security"], deadline: "2h" } });
     expect(r.budget).toEqual({ cost_usd: 5 });
     expect(r.extra).toEqual({ agents: { a: { command: "run-a" } } });
-    expect(formatReportText(buildReport({ pipeline: p!, config: raw, entries: [], now: "2026-11-21T10:00:00Z" }))).toContain(' 1. one; owner a; drops plan.json; approvers b, c (quorum 2 of 2); no vetoes; non_overridable_vetoes ["security"]; deadline "2h"');
+    expect(formatReportText(buildReport({ pipeline: p!, config: raw, entries: [], now: "2026-11-21T10:00:00Z" }))).toContain(' 1. one; owner a; drops plan.json; approvals: all of b, c; no vetoes; non_overridable_vetoes ["security"]; deadline "2h"');
   });
 });
 
