@@ -14,6 +14,17 @@ export interface StageEntry {
   rework?: boolean;
 }
 
+/** Which agent a job runs, and for what: shared by the job, the launch wanted and the launch planned. */
+export interface JobTarget {
+  agent: string;
+  role: string;
+  kind: "stage" | "trigger";
+  trigger_seq: number;
+  epic_id?: string;
+  iteration?: number;
+  stage?: string;
+}
+
 export type JobStatus = "queued" | "running" | "exited" | "retry_scheduled" | "stopped" | "done" | "stale" | "failed";
 
 export interface RunningLaunch {
@@ -24,16 +35,9 @@ export interface RunningLaunch {
   timed_out?: boolean;
 }
 
-export interface AgentJob {
+export interface AgentJob extends JobTarget {
   /** `<trigger seq, 8 digits>-<agent>`: deterministic, so a re-run effect finds the job. */
   id: string;
-  agent: string;
-  role: string;
-  kind: "stage" | "trigger";
-  trigger_seq: number;
-  epic_id?: string;
-  iteration?: number;
-  stage?: string;
   status: JobStatus;
   /** Retry attempt of the latest launch: 1 for the first; relaunches after a crash or stop keep it. */
   attempt: number;

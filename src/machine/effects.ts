@@ -4,7 +4,7 @@
  */
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
-import { jobIdOf } from "../log/agent-jobs.js";
+import { jobIdOf, type JobTarget } from "../log/agent-jobs.js";
 
 export type Effect =
   | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
@@ -14,16 +14,9 @@ export type Effect =
   /** Start an agent (the runner decides, logs agent_launched, then spawns; a known job is never started twice). */
   | { type: "launch"; want: LaunchWant };
 
-export interface LaunchWant {
+export interface LaunchWant extends JobTarget {
   /** `<trigger seq>-<agent>`, deterministic (agent-jobs.ts). */
   job: string;
-  agent: string;
-  role: string;
-  kind: "stage" | "trigger";
-  trigger_seq: number;
-  epic_id?: string;
-  iteration?: number;
-  stage?: string;
   /** The notice that asked for the work, relative to the root. */
   notice?: string;
   /** The decision that fired a trigger. */

@@ -15,7 +15,7 @@
  */
 import type { AgentSpec } from "../config/agents.js";
 import type { Pipeline } from "../config/pipeline.js";
-import { jobIdOf, launchIdOf, type AgentJob, type AgentView } from "../log/agent-jobs.js";
+import { jobIdOf, launchIdOf, type AgentJob, type AgentView, type JobTarget } from "../log/agent-jobs.js";
 import { run, type Draft, type World } from "../machine/decide.js";
 import { noticeNameOf, type LaunchWant } from "../machine/effects.js";
 import type { Epic } from "../schemas/types.gen.js";
@@ -30,18 +30,11 @@ export type RunnerInput =
   | { type: "relaunch"; job: string; reason: "daemon_crashed" | "daemon_stopped" };
 
 /** A launch as decided: everything the shell needs, with paths relative (cwd/prompt to the project folder, output/notice to the root). */
-export interface LaunchPlan {
+export interface LaunchPlan extends JobTarget {
   launch_id: string;
   job: string;
-  agent: string;
-  role: string;
-  kind: "stage" | "trigger";
   n: number;
   attempt: number;
-  trigger_seq: number;
-  epic_id?: string;
-  iteration?: number;
-  stage?: string;
   notice?: string;
   on?: string;
   argv?: string[];
