@@ -16,6 +16,10 @@ import { validateKind } from "../schemas/registry.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import type { CommittedEntry, Store, Txn } from "../store/port.js";
 import type { Logger } from "./logger.js";
+import { inLanes } from "./lanes.js";
+
+/** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
+const EFFECT_LANES = 16;
 
 export interface Prepared {
   input: Input;
@@ -156,8 +160,9 @@ export class Engine {
     return [...res.entries, ...more];
   }
 
+  /** An epic's effects in order; different epics' concurrently (EFFECT_LANES at a time). */
   async runEffects(entries: LogEntry[]): Promise<void> {
-    for (const e of entries) {
+    await inLanes(entries, (e) => e.epic_id ?? "", EFFECT_LANES, async (e) => {
       for (const fx of effectsOf(e, this.pipeline)) {
         try {
           await this.runEffect(fx);
@@ -166,7 +171,7 @@ export class Engine {
           this.log.error({ err, effect: fx.type, seq: e.seq }, `effect ${fx.type} failed; it will be retried on restart`);
         }
       }
-    }
+    });
   }
 
   private async runEffect(fx: Effect): Promise<void> {

@@ -22,8 +22,13 @@ export function applyEntry(view: View, e: LogEntry): void {
   if (e.hash !== undefined) view.hash = e.hash;
   if (e.state) view.epics.set(e.state.epic_id, e.state);
   if (e.input) view.processed.add(e.input);
-  if (e.decision === "message_accepted") {
-    const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
-    if (typeof id === "string") view.messageIds.add(id);
-  }
+  const id = messageIdOf(e);
+  if (id !== undefined) view.messageIds.add(id);
+}
+
+/** The message id an entry uses up, if any. */
+export function messageIdOf(e: LogEntry): string | undefined {
+  if (e.decision !== "message_accepted") return undefined;
+  const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
+  return typeof id === "string" ? id : undefined;
 }

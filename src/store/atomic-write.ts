@@ -9,12 +9,13 @@ import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-export async function writeAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
+/** durable: true syncs the file and then its folder; "file" syncs only the file (the caller syncs the folder, e.g. once for many). */
+export async function writeAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean | "file" } = {}): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
   const fh = await open(tmp, "w");
   try {
     await fh.writeFile(data);
-    if (opts.durable) await fh.sync();
+    if (opts.durable) await fh.datasync();
   } catch (e) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
@@ -27,7 +28,7 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
     await unlink(tmp).catch(() => {});
     throw e;
   }
-  if (opts.durable) await syncDir(dirname(path));
+  if (opts.durable === true) await syncDir(dirname(path));
 }
 
 export async function syncDir(dir: string): Promise<void> {

@@ -10,15 +10,16 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { writeAtomic } from "./atomic-write.js";
+import { GroupSync, eachLimited, fsyncPath } from "./group-sync.js";
+import { applyMarks, encodeMarks, type MarkKind } from "./key-index.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
-import { applyEntry, emptyView, type View } from "../log/replay.js";
+import { applyEntry, emptyView, messageIdOf, type View } from "../log/replay.js";
 import type { LogEntry, StateFile } from "../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
 
-interface Checkpoint {
-  version: 1;
+interface CheckpointBase {
   seq: number;
   hash: string;
   /** Byte offset just after the line with `seq`; recovery reads the log from here. */
@@ -26,15 +27,30 @@ interface Checkpoint {
   /** Line number of that line. */
   lines: number;
   epics: StateFile["epics"];
+}
+/** Version 1 held every processed mark and message id inline (still read, never written). */
+interface CheckpointV1 extends CheckpointBase {
+  version: 1;
   processed: string[];
   message_ids: string[];
 }
+/** Version 2: the marks live in the append-only checkpoint.keys, valid up to `keys_bytes`. */
+interface CheckpointV2 extends CheckpointBase {
+  version: 2;
+  keys_bytes: number;
+}
+type Checkpoint = CheckpointV1 | CheckpointV2;
+
+/** How many files are fsync'd at once before a checkpoint (the libuv pool has 4 threads). */
+const SYNC_PARALLEL = 16;
 
 export interface FsStoreOptions {
   readOnly?: boolean;
   /** Lock staleness: a holder that has not refreshed its lock for this long is presumed dead. */
   staleMs?: number;
   onLeaseLost?: (err: Error) => void;
+  /** Recover only the epics (status): skip the processed marks and message ids. Implies nothing else. */
+  epicsOnly?: boolean;
 }
 
 export class FsStore implements Store {
@@ -50,6 +66,15 @@ export class FsStore implements Store {
   private partial = "";
   private offsetAfterHead = 0;
   private linesAtHead = 0;
+  /** Marks committed since the last checkpoint: appended to checkpoint.keys by the next one. */
+  private newMarks: Array<[MarkKind, string]> = [];
+  /** Length of checkpoint.keys the last sound checkpoint refers to; bytes after it are cut. */
+  private keysBytes = 0;
+  /** Effect files and folders written without fsync: synced together before a checkpoint claims them. */
+  private unsynced = new Set<string>();
+  /** Folders known to exist (saves a mkdir per write). */
+  private dirs = new Set<string>();
+  private dirSync = new GroupSync();
 
   constructor(
     readonly layout: Layout,
@@ -74,9 +99,12 @@ export class FsStore implements Store {
       } else if (!(await this.endsWithHash(cp.offset, cp.hash))) {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the log line before byte ${cp.offset} does not carry the checkpoint's hash (log edited?)`, fix: "Run `consensus log verify`; state was rebuilt from the log." } });
       } else {
-        view = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(cp.processed), messageIds: new Set(cp.message_ids) };
-        from = cp.offset;
-        this.lines = cp.lines;
+        const loaded = await this.loadCheckpoint(cp, findings);
+        if (loaded) {
+          view = loaded;
+          from = cp.offset;
+          this.lines = cp.lines;
+        }
       }
     }
     this.seq = view.seq;
@@ -115,6 +143,7 @@ export class FsStore implements Store {
           this.offsetAfterHead = endOffset;
           this.linesAtHead = this.lines;
           applyEntry(view, entry);
+          this.noteMarks(entry);
           unapplied.push(entry as CommittedEntry);
         });
         if (tail) {
@@ -151,6 +180,7 @@ export class FsStore implements Store {
     }
     const out: string[] = [];
     const entries: CommittedEntry[] = [];
+    const marks: LogEntry[] = [];
     let seq = this.seq;
     let head = this.head;
     let foreign = this.foreignText;
@@ -168,12 +198,14 @@ export class FsStore implements Store {
         head = sealed.hash;
         out.push(sealed.line);
         entries.push({ ...entry, hash: sealed.hash } as CommittedEntry);
+        marks.push(entry);
       });
     }
     const text = `${prefix}${out.join("\n")}\n`;
     const bytes = Buffer.from(text);
     await fd.write(bytes, 0, bytes.length);
     await fd.datasync();
+    for (const e of marks) this.noteMarks(e);
     this.size += bytes.length;
     this.lines += out.length;
     this.seq = seq;
@@ -223,11 +255,18 @@ export class FsStore implements Store {
     return join(this.layout.blobs, sha256.slice(0, 2), sha256);
   }
 
+  /**
+   * Durable before the log entry that names it: the archive copy is made from the blob, and the file
+   * in artifacts/ cannot stand in for it after a crash (the agent may already have replaced it with
+   * the next iteration). The file's own fdatasync runs in parallel with the batch's other blobs; the
+   * folder fsyncs after the renames are shared (group commit) by every blob of the batch in that folder.
+   */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     const p = this.blobPath(sha256);
     if (existsSync(p)) return;
-    await mkdir(dirname(p), { recursive: true });
-    await writeAtomic(p, Buffer.from(bytes), { durable: true });
+    const created = await this.ensureDir(dirname(p));
+    await writeAtomic(p, Buffer.from(bytes), { durable: "file" });
+    await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
@@ -238,13 +277,13 @@ export class FsStore implements Store {
     }
   }
 
+  /** Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first. */
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
     const target = join(this.layout.archive, epicId, String(iteration), file);
-    if (existsSync(target)) return;
     const bytes = await this.getBlob(sha256);
     if (!bytes) throw new Error(`blob ${sha256} for ${target} is missing`);
-    await mkdir(dirname(target), { recursive: true });
-    await writeAtomic(target, Buffer.from(bytes));
+    if (await hasSize(target, bytes.length)) return;
+    await this.writeEffect(target, bytes);
   }
 
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
@@ -259,18 +298,81 @@ export class FsStore implements Store {
     return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
   }
 
+  /** Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first. */
   async deliver(notice: Notice): Promise<void> {
     const target = join(this.layout.inbox, notice.role, notice.name);
-    if (existsSync(target)) return;
-    await mkdir(dirname(target), { recursive: true });
-    await writeAtomic(target, notice.body);
+    const body = Buffer.from(notice.body);
+    // A file of another size is what a crash can leave of a rename whose data never reached the disk.
+    if (await hasSize(target, body.length)) return;
+    await this.writeEffect(target, body);
   }
 
+  private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
+    const dir = dirname(target);
+    for (const d of await this.ensureDir(dir)) this.unsynced.add(d);
+    await writeAtomic(target, bytes);
+    this.unsynced.add(target);
+    this.unsynced.add(dir);
+  }
+
+  /** mkdir -p with a cache; returns the folders whose entries changed (parents of what was created). */
+  private async ensureDir(dir: string): Promise<string[]> {
+    if (this.dirs.has(dir)) return [];
+    const first = await mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+    if (!first) return [];
+    const changed: string[] = [];
+    for (let d = dir; ; d = dirname(d)) {
+      changed.push(dirname(d));
+      if (d === first || dirname(d) === d) break;
+    }
+    return changed;
+  }
+
+  /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
+  private async flushMarks(): Promise<void> {
+    const text = encodeMarks(this.newMarks);
+    const path = this.layout.checkpointKeys;
+    const existed = existsSync(path);
+    const fh = await open(path, existed ? "r+" : "w");
+    try {
+      if ((await fh.stat()).size !== this.keysBytes) await fh.truncate(this.keysBytes);
+      const bytes = Buffer.from(text);
+      if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
+      await fh.datasync();
+      this.keysBytes += bytes.length;
+      this.newMarks = [];
+    } finally {
+      await fh.close();
+    }
+    if (!existed) await fsyncPath(this.layout.dot);
+  }
+
+  private noteMarks(e: LogEntry): void {
+    if (e.input) this.newMarks.push(["p", e.input]);
+    const id = messageIdOf(e);
+    if (id !== undefined) this.newMarks.push(["m", id]);
+  }
+
+  /**
+   * The checkpoint claims that every effect of the entries up to its seq is on disk (recovery re-runs
+   * only the ones after it), so the effect files written since the last one are fsync'd first, together.
+   */
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
     const epics = Object.fromEntries(view.epics);
-    const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds] };
+    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics };
     await mkdir(this.layout.dot, { recursive: true });
+    const unsynced = [...this.unsynced];
+    this.unsynced.clear();
+    try {
+      await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p));
+    } catch (e) {
+      for (const p of unsynced) this.unsynced.add(p);
+      throw e;
+    }
+    await this.flushMarks();
+    const cp: CheckpointV2 = { version: 2, ...base, keys_bytes: this.keysBytes };
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, updated_at: new Date().toISOString(), epics };
     await mkdir(this.layout.current, { recursive: true });
@@ -380,12 +482,52 @@ export class FsStore implements Store {
     }
     try {
       const cp = JSON.parse(text) as Checkpoint;
-      if (cp.version !== 1 || typeof cp.seq !== "number" || typeof cp.offset !== "number" || !Array.isArray(cp.processed)) throw new Error("unexpected shape");
+      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && (cp.version === 1 ? Array.isArray(cp.processed) && Array.isArray(cp.message_ids) : cp.version === 2 && typeof cp.keys_bytes === "number");
+      if (!sound) throw new Error("unexpected shape");
       return cp;
     } catch (e) {
       findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });
       return undefined;
     }
+  }
+
+  /** The view a sound checkpoint gives, or undefined (with a finding) when its key index is short. */
+  private async loadCheckpoint(cp: Checkpoint, findings: Recovery["findings"]): Promise<View | undefined> {
+    const view: View = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(), messageIds: new Set() };
+    if (cp.version === 1) {
+      if (!this.opts.epicsOnly) {
+        view.processed = new Set(cp.processed);
+        view.messageIds = new Set(cp.message_ids);
+      }
+      // Carried over into checkpoint.keys by the next checkpoint.
+      for (const p of cp.processed) this.newMarks.push(["p", p]);
+      for (const m of cp.message_ids) this.newMarks.push(["m", m]);
+      this.keysBytes = 0;
+      return view;
+    }
+    if (this.opts.epicsOnly) return view;
+    let text = "";
+    if (cp.keys_bytes > 0) {
+      let buf: Buffer;
+      try {
+        buf = await readFile(this.layout.checkpointKeys);
+      } catch {
+        buf = Buffer.alloc(0);
+      }
+      if (buf.length < cp.keys_bytes) {
+        findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index ${this.layout.checkpointKeys} has ${buf.length} bytes, not the ${cp.keys_bytes} it refers to (deleted or truncated?)`, fix: "Nothing to do: state was rebuilt from the log." } });
+        return undefined;
+      }
+      text = buf.toString("utf8", 0, cp.keys_bytes);
+    }
+    try {
+      applyMarks(view, text);
+    } catch (e) {
+      findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });
+      return undefined;
+    }
+    this.keysBytes = cp.keys_bytes;
+    return view;
   }
 
   private async endsWithHash(offset: number, hash: string): Promise<boolean> {
@@ -404,6 +546,14 @@ export class FsStore implements Store {
 }
 
 /** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */
+async function hasSize(path: string, size: number): Promise<boolean> {
+  try {
+    return (await stat(path)).size === size;
+  } catch {
+    return false;
+  }
+}
+
 async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void): Promise<{ tail: string }> {
   const chunk = Buffer.alloc(1 << 20);
   let pos = from;
