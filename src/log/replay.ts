@@ -4,15 +4,16 @@
  * on the machine's code or the config in force today — the log is the record of truth. Pure.
  */
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
+import type { Marks } from "./marks.js";
 
 export interface View {
   seq: number;
   hash: string;
   epics: Map<string, Epic>;
   /** Inputs already consumed (path@sha256 …): processed once per content, across restarts. */
-  processed: Set<string>;
+  processed: Marks;
   /** Message ids already used (replays are rejected). */
-  messageIds: Set<string>;
+  messageIds: Marks;
 }
 
 export const emptyView = (): View => ({ seq: 0, hash: "0".repeat(64), epics: new Map(), processed: new Set(), messageIds: new Set() });

@@ -15,6 +15,7 @@ import { applyMarks, encodeMarks, type MarkKind } from "./key-index.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../log/replay.js";
+import { MarkSet } from "../log/marks.js";
 import type { LogEntry, StateFile } from "../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
@@ -506,6 +507,7 @@ export class FsStore implements Store {
       return view;
     }
     if (this.opts.epicsOnly) return view;
+    const marks = { processed: new MarkSet(), messageIds: new MarkSet() };
     let text = "";
     if (cp.keys_bytes > 0) {
       let buf: Buffer;
@@ -518,16 +520,16 @@ export class FsStore implements Store {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index ${this.layout.checkpointKeys} has ${buf.length} bytes, not the ${cp.keys_bytes} it refers to (deleted or truncated?)`, fix: "Nothing to do: state was rebuilt from the log." } });
         return undefined;
       }
-      text = buf.toString("utf8", 0, cp.keys_bytes);
+      text = buf.toString("latin1", 0, cp.keys_bytes);
     }
     try {
-      applyMarks(view, text);
+      applyMarks(marks, text);
     } catch (e) {
       findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });
       return undefined;
     }
     this.keysBytes = cp.keys_bytes;
-    return view;
+    return { ...view, ...marks };
   }
 
   private async endsWithHash(offset: number, hash: string): Promise<boolean> {

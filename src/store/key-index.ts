@@ -6,35 +6,31 @@
  * reads the index up to that length (bytes past it belong to a checkpoint that never completed and
  * are cut off before the next append).
  *
- * One line per mark: the JSON string of a one-letter kind ("p" processed, "m" message id) followed by
- * the mark itself, so any character a path may hold survives.
+ * One line per mark: a kind letter ("p" processed, "m" message id) and the mark's digest
+ * (log/marks.ts): 24 bytes a mark, whatever the path's length or characters.
  */
-import type { View } from "../log/replay.js";
+import { markDigest, type MarkSet } from "../log/marks.js";
 
 export type MarkKind = "p" | "m";
+const LINE = 24;
 
 export function encodeMarks(marks: Array<[MarkKind, string]>): string {
   let out = "";
-  for (const [k, v] of marks) out += `${JSON.stringify(k + v)}\n`;
+  for (const [k, v] of marks) out += `${k}${markDigest(v)}\n`;
   return out;
 }
 
-/** Adds the marks in `text` (whole lines only) to the view; returns how many were read. Pure. */
-export function applyMarks(view: Pick<View, "processed" | "messageIds">, text: string): number {
-  let n = 0;
-  let start = 0;
-  for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
-    const line = text.slice(start, nl);
-    start = nl + 1;
-    if (!line) continue;
-    // Marks without a quote or backslash (nearly all) need no JSON.parse.
-    const raw = line.length >= 3 && !line.slice(1, -1).includes("\\") ? line.slice(1, -1) : (JSON.parse(line) as string);
-    const kind = raw[0];
-    const mark = raw.slice(1);
-    if (kind === "p") view.processed.add(mark);
-    else if (kind === "m") view.messageIds.add(mark);
-    else throw new Error(`unknown mark kind ${JSON.stringify(kind)} on a line of the key index`);
-    n++;
+/** Adds the marks in `text` (whole lines only) to the sets; returns how many were read. Pure. */
+export function applyMarks(view: { processed: MarkSet; messageIds: MarkSet }, text: string): number {
+  const n = Math.floor(text.length / LINE);
+  for (let i = 0; i < n; i++) {
+    const at = i * LINE;
+    if (text.charCodeAt(at + LINE - 1) !== 10) throw new Error(`line ${i + 1} of the key index is not ${LINE - 1} characters and a newline`);
+    const kind = text[at];
+    const digest = text.slice(at + 1, at + LINE - 1);
+    if (kind === "p") view.processed.addDigest(digest);
+    else if (kind === "m") view.messageIds.addDigest(digest);
+    else throw new Error(`unknown mark kind ${JSON.stringify(kind)} on line ${i + 1} of the key index`);
   }
   return n;
 }
