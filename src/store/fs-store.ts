@@ -4,8 +4,8 @@
  * "processed" can never disagree. Everything else (checkpoint, state.json, archive copies, notices)
  * is derived and rewritten idempotently after the commit.
  */
-import { createReadStream, existsSync } from "node:fs";
-import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { link, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -278,12 +278,31 @@ export class FsStore implements Store {
     }
   }
 
-  /** Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first. */
+  /**
+   * The archive copy is a hard link to the blob: no new file to create and no bytes to write (a new
+   * inode costs ~20× a link here), and a link appears whole or not at all. Where a link cannot be made
+   * (another file system, no link support) it is a copy. Not fsync'd here: a crash before the next
+   * checkpoint re-runs it; the checkpoint syncs its folder first.
+   */
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
     const target = join(this.layout.archive, epicId, String(iteration), file);
+    const blob = this.blobPath(sha256);
+    const size = statSync(blob, { throwIfNoEntry: false })?.size;
+    if (size === undefined) throw new Error(`blob ${sha256} for ${target} is missing`);
+    const existing = statSync(target, { throwIfNoEntry: false });
+    if (existing?.size === size) return;
+    const dir = dirname(target);
+    for (const d of await this.ensureDir(dir)) this.unsynced.add(d);
+    try {
+      if (existing) await unlink(target);
+      await link(blob, target);
+      this.unsynced.add(dir);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST" && hasSize(target, size)) return;
+    }
     const bytes = await this.getBlob(sha256);
     if (!bytes) throw new Error(`blob ${sha256} for ${target} is missing`);
-    if (await hasSize(target, bytes.length)) return;
     await this.writeEffect(target, bytes);
   }
 
@@ -304,7 +323,7 @@ export class FsStore implements Store {
     const target = join(this.layout.inbox, notice.role, notice.name);
     const body = Buffer.from(notice.body);
     // A file of another size is what a crash can leave of a rename whose data never reached the disk.
-    if (await hasSize(target, body.length)) return;
+    if (hasSize(target, body.length)) return;
     await this.writeEffect(target, body);
   }
 
@@ -548,12 +567,8 @@ export class FsStore implements Store {
 }
 
 /** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */
-async function hasSize(path: string, size: number): Promise<boolean> {
-  try {
-    return (await stat(path)).size === size;
-  } catch {
-    return false;
-  }
+function hasSize(path: string, size: number): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.size === size;
 }
 
 async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void): Promise<{ tail: string }> {
