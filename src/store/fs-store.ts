@@ -11,11 +11,11 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { writeAtomic } from "./atomic-write.js";
 import { GroupSync, eachLimited, fsyncPath } from "./group-sync.js";
-import { applyMarks, encodeMarks, type MarkKind } from "./key-index.js";
+import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../log/replay.js";
-import { MarkSet } from "../log/marks.js";
+import { DigestTable, MarkSet } from "../log/marks.js";
 import type { LogEntry, StateFile } from "../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
@@ -351,13 +351,12 @@ export class FsStore implements Store {
 
   /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
   private async flushMarks(): Promise<void> {
-    const text = encodeMarks(this.newMarks);
+    const bytes = encodeMarks(this.newMarks);
     const path = this.layout.checkpointKeys;
     const existed = existsSync(path);
     const fh = await open(path, existed ? "r+" : "w");
     try {
       if ((await fh.stat()).size !== this.keysBytes) await fh.truncate(this.keysBytes);
-      const bytes = Buffer.from(text);
       if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
       await fh.datasync();
       this.keysBytes += bytes.length;
@@ -526,10 +525,12 @@ export class FsStore implements Store {
       return view;
     }
     if (this.opts.epicsOnly) return view;
-    const marks = { processed: new MarkSet(), messageIds: new MarkSet() };
-    let text = "";
+    if (cp.keys_bytes % RECORD_BYTES !== 0) {
+      findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint refers to ${cp.keys_bytes} bytes of its key index, not a whole number of ${RECORD_BYTES}-byte records`, fix: "Nothing to do: state was rebuilt from the log." } });
+      return undefined;
+    }
+    let buf = Buffer.alloc(0);
     if (cp.keys_bytes > 0) {
-      let buf: Buffer;
       try {
         buf = await readFile(this.layout.checkpointKeys);
       } catch {
@@ -539,16 +540,11 @@ export class FsStore implements Store {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index ${this.layout.checkpointKeys} has ${buf.length} bytes, not the ${cp.keys_bytes} it refers to (deleted or truncated?)`, fix: "Nothing to do: state was rebuilt from the log." } });
         return undefined;
       }
-      text = buf.toString("latin1", 0, cp.keys_bytes);
     }
-    try {
-      applyMarks(marks, text);
-    } catch (e) {
-      findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });
-      return undefined;
-    }
+    const table = new DigestTable(cp.keys_bytes / RECORD_BYTES);
+    table.addAll(buf.subarray(0, cp.keys_bytes));
     this.keysBytes = cp.keys_bytes;
-    return { ...view, ...marks };
+    return { ...view, processed: new MarkSet("p", table), messageIds: new MarkSet("m", table) };
   }
 
   private async endsWithHash(offset: number, hash: string): Promise<boolean> {

@@ -6,31 +6,16 @@
  * reads the index up to that length (bytes past it belong to a checkpoint that never completed and
  * are cut off before the next append).
  *
- * One line per mark: a kind letter ("p" processed, "m" message id) and the mark's digest
- * (log/marks.ts): 24 bytes a mark, whatever the path's length or characters.
+ * The file is a sequence of 16-byte digests (log/marks.ts: SHA-256 of the mark's kind and the mark),
+ * whatever the path's length or characters. Pure.
  */
-import { markDigest, type MarkSet } from "../log/marks.js";
+import { DIGEST_BYTES, markDigest, type MarkKind } from "../log/marks.js";
 
-export type MarkKind = "p" | "m";
-const LINE = 24;
+export type { MarkKind };
+export const RECORD_BYTES = DIGEST_BYTES;
 
-export function encodeMarks(marks: Array<[MarkKind, string]>): string {
-  let out = "";
-  for (const [k, v] of marks) out += `${k}${markDigest(v)}\n`;
+export function encodeMarks(marks: Array<[MarkKind, string]>): Buffer {
+  const out = Buffer.alloc(marks.length * RECORD_BYTES);
+  marks.forEach(([k, v], i) => markDigest(k, v).copy(out, i * RECORD_BYTES));
   return out;
-}
-
-/** Adds the marks in `text` (whole lines only) to the sets; returns how many were read. Pure. */
-export function applyMarks(view: { processed: MarkSet; messageIds: MarkSet }, text: string): number {
-  const n = Math.floor(text.length / LINE);
-  for (let i = 0; i < n; i++) {
-    const at = i * LINE;
-    if (text.charCodeAt(at + LINE - 1) !== 10) throw new Error(`line ${i + 1} of the key index is not ${LINE - 1} characters and a newline`);
-    const kind = text[at];
-    const digest = text.slice(at + 1, at + LINE - 1);
-    if (kind === "p") view.processed.addDigest(digest);
-    else if (kind === "m") view.messageIds.addDigest(digest);
-    else throw new Error(`unknown mark kind ${JSON.stringify(kind)} on line ${i + 1} of the key index`);
-  }
-  return n;
 }

@@ -41,9 +41,9 @@ describe("checkpoint with an append-only key index", () => {
     await commit(L, [msg(1), msg(2)]);
     const after1 = statSync(L.checkpointKeys).size;
     await commit(L, [msg(3)]);
-    expect(statSync(L.checkpointKeys).size).toBe(after1 + 2 * 24);
+    expect(statSync(L.checkpointKeys).size).toBe(after1 + 2 * 16);
     const cp = JSON.parse(readFileSync(L.checkpoint, "utf8"));
-    expect(cp).toMatchObject({ version: 2, seq: 3, keys_bytes: after1 + 48 });
+    expect(cp).toMatchObject({ version: 2, seq: 3, keys_bytes: after1 + 32 });
     expect(cp.processed).toBeUndefined();
     const { view, unapplied, findings } = await recover(L);
     expect(findings).toEqual([]);
@@ -71,17 +71,17 @@ describe("checkpoint with an append-only key index", () => {
     expect(findings).toEqual([]);
     expect(view.processed.has(msg(1).input!)).toBe(true);
     await commit(L, [msg(2)]);
-    expect(statSync(L.checkpointKeys).size).toBe(4 * 24); // two messages: a processed mark and a message id each
+    expect(statSync(L.checkpointKeys).size).toBe(4 * 16); // two messages: a processed mark and a message id each
     const again = await recover(L);
     expect(again.view.processed.has(msg(2).input!)).toBe(true);
   });
 
   it("discards the checkpoint (and rebuilds from the log) when the index is shorter than it says", async () => {
     await commit(L, [msg(1), msg(2)]);
-    truncateSync(L.checkpointKeys, 24);
+    truncateSync(L.checkpointKeys, 16);
     const { view, findings, unapplied } = await recover(L);
     expect(findings.map((f) => f.decision)).toEqual(["checkpoint_discarded"]);
-    expect(String(findings[0]!.details.reason)).toMatch(/key index .* has 24 bytes, not the 96/);
+    expect(String(findings[0]!.details.reason)).toMatch(/key index .* has 16 bytes, not the 64/);
     expect(unapplied.map((e) => e.seq)).toEqual([1, 2]);
     expect(view.processed.has(msg(2).input!)).toBe(true);
   });
