@@ -395,7 +395,9 @@ export class FsStore implements Store {
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, updated_at: new Date().toISOString(), epics };
     await mkdir(this.layout.current, { recursive: true });
-    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`);
+    // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
+    // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
+    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file" });
   }
 
   async lease(kind: Holder["kind"], command?: string): Promise<Lease> {
