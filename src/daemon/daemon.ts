@@ -18,6 +18,7 @@ import type { Lease } from "../store/port.js";
 import { ConfigReloader, watchConfig } from "./config-reload.js";
 import { earliestDeadline, MAX_TIMER_MS, overdue } from "./deadlines.js";
 import { Engine, type Outcome, type Prepared } from "./engine.js";
+import { prepareAll } from "./prepare-all.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
@@ -233,14 +234,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const now = Date.now();
     obs?.taken(batch);
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
-    for (const rel of batch) {
+    // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
+    const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now }));
+    for (const [i, rel] of batch.entries()) {
       const sig = scanned.get(rel);
       scanned.delete(rel);
-      let p;
-      try {
-        p = await prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now });
-      } catch (e) {
-        log.error({ err: e, file: rel }, "could not prepare input; will retry on the next scan");
+      const p = prepared[i]!;
+      if (p instanceof Error) {
+        log.error({ err: p, file: rel }, "could not prepare input; will retry on the next scan");
         continue;
       }
       if (p.kind !== "wait" && sig !== undefined) known.set(rel, sig);

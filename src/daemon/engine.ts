@@ -18,6 +18,10 @@ import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import type { CommittedEntry, Store, Txn } from "../store/port.js";
 import type { Logger } from "./logger.js";
 import { agentSummary } from "../runner/summary.js";
+import { inLanes } from "./lanes.js";
+
+/** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
+const EFFECT_LANES = 16;
 
 export interface Prepared {
   input: Input;
@@ -200,8 +204,9 @@ export class Engine {
     return [...res.entries, ...more];
   }
 
+  /** An epic's effects in order; different epics' concurrently (EFFECT_LANES at a time). */
   async runEffects(entries: LogEntry[]): Promise<void> {
-    for (const e of entries) {
+    await inLanes(entries, (e) => e.epic_id ?? "", EFFECT_LANES, async (e) => {
       for (const fx of effectsOf(e, this.pipeline, this.hooks.triggers)) {
         try {
           await this.runEffect(fx);
@@ -210,7 +215,7 @@ export class Engine {
           this.log.error({ err, effect: fx.type, ...logFields(e, this.epicOf(e.epic_id)) }, `effect ${fx.type} failed; it will be retried on restart`);
         }
       }
-    }
+    });
   }
 
   private async runEffect(fx: Effect): Promise<void> {

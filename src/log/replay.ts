@@ -5,15 +5,16 @@
  */
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import { applyAgentEntry, emptyAgentView, type AgentView } from "./agent-jobs.js";
+import type { Marks } from "./marks.js";
 
 export interface View {
   seq: number;
   hash: string;
   epics: Map<string, Epic>;
   /** Inputs already consumed (path@sha256 …): processed once per content, across restarts. */
-  processed: Set<string>;
+  processed: Marks;
   /** Message ids already used (replays are rejected). */
-  messageIds: Set<string>;
+  messageIds: Marks;
   /** The consensus.yaml version (SHA-256) decisions were last made under. */
   configVersion?: string;
   /** Stage entries and agent jobs (launches, exits, retries): what the runner decides from. */
@@ -32,9 +33,14 @@ export function applyEntry(view: View, e: LogEntry): void {
     const v = e.decision === "config_changed" ? d?.to : d?.config_version;
     if (typeof v === "string") view.configVersion = v;
   }
-  if (e.decision === "message_accepted") {
-    const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
-    if (typeof id === "string") view.messageIds.add(id);
-  }
+  const id = messageIdOf(e);
+  if (id !== undefined) view.messageIds.add(id);
   applyAgentEntry(view.agents, e);
+}
+
+/** The message id an entry uses up, if any. */
+export function messageIdOf(e: LogEntry): string | undefined {
+  if (e.decision !== "message_accepted") return undefined;
+  const id = (e.details as { message_id?: unknown } | undefined)?.message_id;
+  return typeof id === "string" ? id : undefined;
 }

@@ -9,12 +9,18 @@ import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-export async function writeAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+/** durable: true syncs the file and then its folder; "file" syncs only the file (the caller syncs the folder, e.g. once for many). */
+/** A temporary name no other writer uses: this process's id, a random tag fixed at start, a counter. */
+const tag = `${process.pid}-${randomBytes(3).toString("hex")}`;
+let counter = 0;
+const tmpOf = (path: string): string => join(dirname(path), `.${basename(path)}.${tag}-${(counter++).toString(36)}.tmp`);
+
+export async function writeAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean | "file" } = {}): Promise<void> {
+  const tmp = tmpOf(path);
   const fh = await open(tmp, "w");
   try {
     await fh.writeFile(data);
-    if (opts.durable) await fh.sync();
+    if (opts.durable) await fh.datasync();
   } catch (e) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
@@ -27,7 +33,7 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
     await unlink(tmp).catch(() => {});
     throw e;
   }
-  if (opts.durable) await syncDir(dirname(path));
+  if (opts.durable === true) await syncDir(dirname(path));
 }
 
 export async function syncDir(dir: string): Promise<void> {

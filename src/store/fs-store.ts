@@ -4,22 +4,24 @@
  * "processed" can never disagree. Everything else (checkpoint, state.json, archive copies, notices)
  * is derived and rewritten idempotently after the commit.
  */
-import { createReadStream, existsSync } from "node:fs";
-import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { link, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { writeAtomic } from "./atomic-write.js";
+import { GroupSync, eachLimited, fsyncPath } from "./group-sync.js";
+import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
-import { applyEntry, emptyView, type View } from "../log/replay.js";
+import { applyEntry, emptyView, messageIdOf, type View } from "../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../log/agent-jobs.js";
+import { DigestTable, MarkSet } from "../log/marks.js";
 import type { LogEntry, StateFile } from "../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
 
-interface Checkpoint {
-  version: 1;
+interface CheckpointBase {
   seq: number;
   hash: string;
   /** Byte offset just after the line with `seq`; recovery reads the log from here. */
@@ -27,18 +29,34 @@ interface Checkpoint {
   /** Line number of that line. */
   lines: number;
   epics: StateFile["epics"];
-  processed: string[];
-  message_ids: string[];
+  /** The consensus.yaml version the epics were decided under. */
   config_version?: string;
   /** The runner's part of the view (a checkpoint without it is rebuilt from the log). */
   agents: AgentViewJson;
 }
+/** Version 1 held every processed mark and message id inline (still read, never written). */
+interface CheckpointV1 extends CheckpointBase {
+  version: 1;
+  processed: string[];
+  message_ids: string[];
+}
+/** Version 2: the marks live in the append-only checkpoint.keys, valid up to `keys_bytes`. */
+interface CheckpointV2 extends CheckpointBase {
+  version: 2;
+  keys_bytes: number;
+}
+type Checkpoint = CheckpointV1 | CheckpointV2;
+
+/** How many files are fsync'd at once before a checkpoint (the libuv pool has 4 threads). */
+const SYNC_PARALLEL = 16;
 
 export interface FsStoreOptions {
   readOnly?: boolean;
   /** Lock staleness: a holder that has not refreshed its lock for this long is presumed dead. */
   staleMs?: number;
   onLeaseLost?: (err: Error) => void;
+  /** Recover only the epics (status): skip the processed marks and message ids. Implies nothing else. */
+  epicsOnly?: boolean;
 }
 
 export class FsStore implements Store {
@@ -54,6 +72,15 @@ export class FsStore implements Store {
   private partial = "";
   private offsetAfterHead = 0;
   private linesAtHead = 0;
+  /** Marks committed since the last checkpoint: appended to checkpoint.keys by the next one. */
+  private newMarks: Array<[MarkKind, string]> = [];
+  /** Length of checkpoint.keys the last sound checkpoint refers to; bytes after it are cut. */
+  private keysBytes = 0;
+  /** Effect files and folders written without fsync: synced together before a checkpoint claims them. */
+  private unsynced = new Set<string>();
+  /** Folders known to exist (saves a mkdir per write). */
+  private dirs = new Set<string>();
+  private dirSync = new GroupSync();
 
   constructor(
     readonly layout: Layout,
@@ -78,9 +105,12 @@ export class FsStore implements Store {
       } else if (!(await this.endsWithHash(cp.offset, cp.hash))) {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the log line before byte ${cp.offset} does not carry the checkpoint's hash (log edited?)`, fix: "Run `consensus log verify`; state was rebuilt from the log." } });
       } else {
-        view = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(cp.processed), messageIds: new Set(cp.message_ids), agents: agentViewFromJson(cp.agents), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
-        from = cp.offset;
-        this.lines = cp.lines;
+        const loaded = await this.loadCheckpoint(cp, findings);
+        if (loaded) {
+          view = loaded;
+          from = cp.offset;
+          this.lines = cp.lines;
+        }
       }
     }
     this.seq = view.seq;
@@ -119,6 +149,7 @@ export class FsStore implements Store {
           this.offsetAfterHead = endOffset;
           this.linesAtHead = this.lines;
           applyEntry(view, entry);
+          this.noteMarks(entry);
           unapplied.push(entry as CommittedEntry);
         });
         if (tail) {
@@ -155,6 +186,7 @@ export class FsStore implements Store {
     }
     const out: string[] = [];
     const entries: CommittedEntry[] = [];
+    const marks: LogEntry[] = [];
     let seq = this.seq;
     let head = this.head;
     let foreign = this.foreignText;
@@ -172,12 +204,14 @@ export class FsStore implements Store {
         head = sealed.hash;
         out.push(sealed.line);
         entries.push({ ...entry, hash: sealed.hash } as CommittedEntry);
+        marks.push(entry);
       });
     }
     const text = `${prefix}${out.join("\n")}\n`;
     const bytes = Buffer.from(text);
     await fd.write(bytes, 0, bytes.length);
     await fd.datasync();
+    for (const e of marks) this.noteMarks(e);
     this.size += bytes.length;
     this.lines += out.length;
     this.seq = seq;
@@ -227,11 +261,18 @@ export class FsStore implements Store {
     return join(this.layout.blobs, sha256.slice(0, 2), sha256);
   }
 
+  /**
+   * Durable before the log entry that names it: the archive copy is made from the blob, and the file
+   * in artifacts/ cannot stand in for it after a crash (the agent may already have replaced it with
+   * the next iteration). The file's own fdatasync runs in parallel with the batch's other blobs; the
+   * folder fsyncs after the renames are shared (group commit) by every blob of the batch in that folder.
+   */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     const p = this.blobPath(sha256);
     if (existsSync(p)) return;
-    await mkdir(dirname(p), { recursive: true });
-    await writeAtomic(p, Buffer.from(bytes), { durable: true });
+    const created = await this.ensureDir(dirname(p));
+    await writeAtomic(p, Buffer.from(bytes), { durable: "file" });
+    await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
@@ -242,13 +283,32 @@ export class FsStore implements Store {
     }
   }
 
+  /**
+   * The archive copy is a hard link to the blob: no new file to create and no bytes to write (a new
+   * inode costs ~20× a link here), and a link appears whole or not at all. Where a link cannot be made
+   * (another file system, no link support) it is a copy. Not fsync'd here: a crash before the next
+   * checkpoint re-runs it; the checkpoint syncs its folder first.
+   */
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
     const target = join(this.layout.archive, epicId, String(iteration), file);
-    if (existsSync(target)) return;
+    const blob = this.blobPath(sha256);
+    const size = statSync(blob, { throwIfNoEntry: false })?.size;
+    if (size === undefined) throw new Error(`blob ${sha256} for ${target} is missing`);
+    const existing = statSync(target, { throwIfNoEntry: false });
+    if (existing?.size === size) return;
+    const dir = dirname(target);
+    for (const d of await this.ensureDir(dir)) this.unsynced.add(d);
+    try {
+      if (existing) await unlink(target);
+      await link(blob, target);
+      this.unsynced.add(dir);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST" && hasSize(target, size)) return;
+    }
     const bytes = await this.getBlob(sha256);
     if (!bytes) throw new Error(`blob ${sha256} for ${target} is missing`);
-    await mkdir(dirname(target), { recursive: true });
-    await writeAtomic(target, Buffer.from(bytes));
+    await this.writeEffect(target, bytes);
   }
 
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
@@ -263,22 +323,86 @@ export class FsStore implements Store {
     return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
   }
 
+  /** Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first. */
   async deliver(notice: Notice): Promise<void> {
     const target = join(this.layout.inbox, notice.role, notice.name);
-    if (existsSync(target)) return;
-    await mkdir(dirname(target), { recursive: true });
-    await writeAtomic(target, notice.body);
+    const body = Buffer.from(notice.body);
+    // A file of another size is what a crash can leave of a rename whose data never reached the disk.
+    if (hasSize(target, body.length)) return;
+    await this.writeEffect(target, body);
   }
 
+  private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
+    const dir = dirname(target);
+    for (const d of await this.ensureDir(dir)) this.unsynced.add(d);
+    await writeAtomic(target, bytes);
+    this.unsynced.add(target);
+    this.unsynced.add(dir);
+  }
+
+  /** mkdir -p with a cache; returns the folders whose entries changed (parents of what was created). */
+  private async ensureDir(dir: string): Promise<string[]> {
+    if (this.dirs.has(dir)) return [];
+    const first = await mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+    if (!first) return [];
+    const changed: string[] = [];
+    for (let d = dir; ; d = dirname(d)) {
+      changed.push(dirname(d));
+      if (d === first || dirname(d) === d) break;
+    }
+    return changed;
+  }
+
+  /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
+  private async flushMarks(): Promise<void> {
+    const bytes = encodeMarks(this.newMarks);
+    const path = this.layout.checkpointKeys;
+    const existed = existsSync(path);
+    const fh = await open(path, existed ? "r+" : "w");
+    try {
+      if ((await fh.stat()).size !== this.keysBytes) await fh.truncate(this.keysBytes);
+      if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
+      await fh.datasync();
+      this.keysBytes += bytes.length;
+      this.newMarks = [];
+    } finally {
+      await fh.close();
+    }
+    if (!existed) await fsyncPath(this.layout.dot);
+  }
+
+  private noteMarks(e: LogEntry): void {
+    if (e.input) this.newMarks.push(["p", e.input]);
+    const id = messageIdOf(e);
+    if (id !== undefined) this.newMarks.push(["m", id]);
+  }
+
+  /**
+   * The checkpoint claims that every effect of the entries up to its seq is on disk (recovery re-runs
+   * only the ones after it), so the effect files written since the last one are fsync'd first, together.
+   */
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
     const epics = Object.fromEntries(view.epics);
-    const cp: Checkpoint = { version: 1, seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, processed: [...view.processed], message_ids: [...view.messageIds], agents: agentViewToJson(view.agents), ...(view.configVersion ? { config_version: view.configVersion } : {}) };
+    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
     await mkdir(this.layout.dot, { recursive: true });
+    const unsynced = [...this.unsynced];
+    this.unsynced.clear();
+    try {
+      await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p));
+    } catch (e) {
+      for (const p of unsynced) this.unsynced.add(p);
+      throw e;
+    }
+    await this.flushMarks();
+    const cp: CheckpointV2 = { version: 2, ...base, keys_bytes: this.keysBytes };
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
     await mkdir(this.layout.current, { recursive: true });
-    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`);
+    // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
+    // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
+    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file" });
   }
 
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
@@ -384,12 +508,50 @@ export class FsStore implements Store {
     }
     try {
       const cp = JSON.parse(text) as Checkpoint;
-      if (cp.version !== 1 || typeof cp.seq !== "number" || typeof cp.offset !== "number" || !Array.isArray(cp.processed) || typeof cp.agents !== "object" || cp.agents === null) throw new Error("unexpected shape");
+      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && (cp.version === 1 ? Array.isArray(cp.processed) && Array.isArray(cp.message_ids) : cp.version === 2 && typeof cp.keys_bytes === "number");
+      if (!sound) throw new Error("unexpected shape");
       return cp;
     } catch (e) {
       findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });
       return undefined;
     }
+  }
+
+  /** The view a sound checkpoint gives, or undefined (with a finding) when its key index is short. */
+  private async loadCheckpoint(cp: Checkpoint, findings: Recovery["findings"]): Promise<View | undefined> {
+    const view: View = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(), messageIds: new Set(), agents: agentViewFromJson(cp.agents), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
+    if (cp.version === 1) {
+      if (!this.opts.epicsOnly) {
+        view.processed = new Set(cp.processed);
+        view.messageIds = new Set(cp.message_ids);
+      }
+      // Carried over into checkpoint.keys by the next checkpoint.
+      for (const p of cp.processed) this.newMarks.push(["p", p]);
+      for (const m of cp.message_ids) this.newMarks.push(["m", m]);
+      this.keysBytes = 0;
+      return view;
+    }
+    if (this.opts.epicsOnly) return view;
+    if (cp.keys_bytes % RECORD_BYTES !== 0) {
+      findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint refers to ${cp.keys_bytes} bytes of its key index, not a whole number of ${RECORD_BYTES}-byte records`, fix: "Nothing to do: state was rebuilt from the log." } });
+      return undefined;
+    }
+    let buf = Buffer.alloc(0);
+    if (cp.keys_bytes > 0) {
+      try {
+        buf = await readFile(this.layout.checkpointKeys);
+      } catch {
+        buf = Buffer.alloc(0);
+      }
+      if (buf.length < cp.keys_bytes) {
+        findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index ${this.layout.checkpointKeys} has ${buf.length} bytes, not the ${cp.keys_bytes} it refers to (deleted or truncated?)`, fix: "Nothing to do: state was rebuilt from the log." } });
+        return undefined;
+      }
+    }
+    const table = new DigestTable(cp.keys_bytes / RECORD_BYTES);
+    table.addAll(buf.subarray(0, cp.keys_bytes));
+    this.keysBytes = cp.keys_bytes;
+    return { ...view, processed: new MarkSet("p", table), messageIds: new MarkSet("m", table) };
   }
 
   private async endsWithHash(offset: number, hash: string): Promise<boolean> {
@@ -408,6 +570,10 @@ export class FsStore implements Store {
 }
 
 /** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */
+function hasSize(path: string, size: number): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.size === size;
+}
+
 async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void): Promise<{ tail: string }> {
   const chunk = Buffer.alloc(1 << 20);
   let pos = from;

@@ -16,6 +16,8 @@ export interface Layout {
   lock: string;
   holder: string;
   checkpoint: string;
+  /** Append-only index of processed marks and message ids the checkpoint refers to. */
+  checkpointKeys: string;
   blobs: string;
   requests: string;
   /** Agents' output: logs/agents/<EPIC>/<iteration>/<agent>-<n>.log. */
@@ -40,6 +42,7 @@ export function layoutOf(root: string): Layout {
     lock: join(dot, "writer"),
     holder: join(dot, "writer.json"),
     checkpoint: join(dot, "checkpoint.json"),
+    checkpointKeys: join(dot, "checkpoint.keys"),
     blobs: join(dot, "blobs"),
     requests: join(dot, "requests"),
     agentLogs: join(root, "logs", "agents"),

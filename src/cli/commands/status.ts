@@ -27,7 +27,7 @@ export interface EpicStatus {
 
 /** The state as of the log's last line: checkpoint plus the tail, read-only, no lock. */
 export async function readEpics(root: string): Promise<{ epics: Map<string, Epic>; seq: number }> {
-  const store = new FsStore(layoutOf(root), { readOnly: true });
+  const store = new FsStore(layoutOf(root), { readOnly: true, epicsOnly: true });
   const { view } = await store.recover();
   return { epics: view.epics, seq: view.seq };
 }

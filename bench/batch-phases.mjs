@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Where the time of one big batch goes (the throughput case), in-process: N plan.json drops
+// prepared, then Engine.process of all of them at once with the store's methods wrapped to record
+// the wall-clock span of each kind of call (first start to last end), then the checkpoint.
+// Flags: --epics N (2000), --batch N (512).
+import { realpathSync } from "node:fs";
+import { join } from "node:path";
+import { QUICK, cleanup, epicId, fmt, makeRoot, now, numArg, planFor, repo, stageDrop, writeResult } from "./lib.mjs";
+
+const EPICS = numArg("epics", QUICK ? 200 : 2000);
+const BATCH = numArg("batch", QUICK ? 100 : 512);
+const built = await makeRoot({ epics: EPICS });
+const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
+const { FsStore } = await import(join(repo, "dist/store/fs-store.js"));
+const { Engine } = await import(join(repo, "dist/daemon/engine.js"));
+const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
+const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
+const { prepare } = await import(join(repo, "dist/bus/prepare.js"));
+
+const L = layoutOf(built.root);
+const pipeline = await readConfig(L.config);
+const store = new FsStore(L);
+const spans = {};
+for (const m of ["putBlob", "append", "publish", "published", "deliver", "checkpoint"]) {
+  const orig = store[m].bind(store);
+  store[m] = async (...a) => {
+    const t = now();
+    const s = (spans[m] ??= { first: Infinity, last: 0, calls: 0, sum: 0 });
+    s.first = Math.min(s.first, t);
+    try {
+      return await orig(...a);
+    } finally {
+      const e = now();
+      s.last = Math.max(s.last, e);
+      s.calls++;
+      s.sum += e - t;
+    }
+  };
+}
+const lease = await store.lease("command", "bench batch-phases");
+const metrics = {};
+try {
+  const engine = await Engine.open(pipeline, store, silentLogger());
+  for (const k of Object.keys(spans)) delete spans[k];
+  const realRoot = realpathSync(built.root);
+  const rels = [];
+  for (let i = 0; i < BATCH; i++) {
+    stageDrop(built.root, epicId(i), "plan.json", planFor(epicId(i)))();
+    rels.push(`artifacts/${epicId(i)}/plan.json`);
+  }
+  const t0 = now();
+  const items = [];
+  for (const rel of rels) {
+    const p = await prepare(rel, { root: built.root, realRoot, pipeline, world: engine.world, now: Date.now() });
+    if (p.kind !== "ready") throw new Error(`prepare: ${JSON.stringify(p)}`);
+    items.push(p.item);
+  }
+  const t1 = now();
+  const out = await engine.process(items);
+  const t2 = now();
+  if (out.some((o) => o.status !== "committed")) throw new Error("not all committed");
+  await engine.checkpoint();
+  const t3 = now();
+  metrics.prepare_serial_ms = t1 - t0;
+  metrics.process_ms = t2 - t1;
+  metrics.checkpoint_ms = t3 - t2;
+  for (const [k, s] of Object.entries(spans)) metrics[`span_${k}_ms`] = s.last - s.first;
+  for (const [k, s] of Object.entries(spans)) metrics[`calls_${k}`] = s.calls;
+  console.log(`batch of ${BATCH} over ${EPICS} epics: prepare (serial) ${fmt(t1 - t0)}, Engine.process ${fmt(t2 - t1)}, checkpoint ${fmt(t3 - t2)}`);
+  for (const [k, s] of Object.entries(spans)) console.log(`  ${k.padEnd(10)} ${String(s.calls).padStart(5)} calls, span ${fmt(s.last - s.first)}, sum ${fmt(s.sum)}`);
+} finally {
+  await store.close();
+  await lease.release();
+}
+console.log(`  → ${writeResult("batch-phases", { epics: EPICS, batch: BATCH }, metrics)}`);
+cleanup(built.dir);

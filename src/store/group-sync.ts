@@ -1,0 +1,62 @@
+/**
+ * fsync as group commit. Many writers that each need "this file or folder is on disk" share one
+ * fsync when they ask while one is queued: a batch of renames into one folder costs one fsync of it,
+ * not one each. A request is answered by an fsync that *starts after* the request, never by one that
+ * was already running (its data might not include the request's write).
+ */
+import { open } from "node:fs/promises";
+
+export async function fsyncPath(path: string, data = false): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await (data ? fh.datasync() : fh.sync());
+  } finally {
+    await fh.close();
+  }
+}
+
+export class GroupSync {
+  private slots = new Map<string, { queued?: Promise<void>; running?: Promise<void> }>();
+
+  constructor(private readonly syncOne: (path: string) => Promise<void> = fsyncPath) {}
+
+  sync(path: string): Promise<void> {
+    let s = this.slots.get(path);
+    if (!s) this.slots.set(path, (s = {}));
+    if (s.queued) return s.queued;
+    const slot = s;
+    const before = slot.running ?? Promise.resolve();
+    const p: Promise<void> = before
+      .catch(() => {})
+      .then(async () => {
+        slot.queued = undefined;
+        slot.running = p;
+        try {
+          await this.syncOne(path);
+        } finally {
+          if (slot.running === p) slot.running = undefined;
+          if (!slot.running && !slot.queued) this.slots.delete(path);
+        }
+      });
+    slot.queued = p;
+    return p;
+  }
+}
+
+/** Runs fn over items, at most `limit` at a time; rejects with the first error after all have settled. */
+export async function eachLimited<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const it = items[Symbol.iterator]();
+  let failed: unknown;
+  let hasFailed = false;
+  const worker = async () => {
+    for (let n = it.next(); !n.done; n = it.next()) {
+      try {
+        await fn(n.value);
+      } catch (e) {
+        if (!hasFailed) (hasFailed = true), (failed = e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  if (hasFailed) throw failed;
+}

@@ -1,0 +1,111 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FsStore } from "../../src/store/fs-store.js";
+import { layoutOf, type Layout } from "../../src/store/layout.js";
+import type { Txn } from "../../src/store/port.js";
+
+const T = "2026-11-22T10:00:00.000Z";
+const msg = (n: number): Txn => ({ drafts: [{ decision: "message_accepted", details: { file: `m${n}.json`, message_id: `id-${n}` } }], input: `messages/inbox/planner/m${n}.json@${String(n).padStart(64, "0")}` });
+
+/** Appends txns through a fresh store (recovering first, as the engine does) and checkpoints. */
+async function commit(L: Layout, txns: Txn[], checkpoint = true): Promise<void> {
+  const s = new FsStore(L);
+  const { view } = await s.recover();
+  const res = await s.append(txns, T, view.seq);
+  const last = res.entries[res.entries.length - 1]!;
+  view.seq = last.seq;
+  view.hash = last.hash;
+  if (checkpoint) await s.checkpoint(view);
+  await s.close();
+}
+
+async function recover(L: Layout, opts = {}) {
+  const s = new FsStore(L, { readOnly: true, ...opts });
+  const r = await s.recover();
+  await s.close();
+  return r;
+}
+
+describe("checkpoint with an append-only key index", () => {
+  let dir: string;
+  let L: Layout;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-cpkeys-"));
+    L = layoutOf(dir);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps processed marks and message ids across checkpoints, appending only the new ones", async () => {
+    await commit(L, [msg(1), msg(2)]);
+    const after1 = statSync(L.checkpointKeys).size;
+    await commit(L, [msg(3)]);
+    expect(statSync(L.checkpointKeys).size).toBe(after1 + 2 * 16);
+    const cp = JSON.parse(readFileSync(L.checkpoint, "utf8"));
+    expect(cp).toMatchObject({ version: 2, seq: 3, keys_bytes: after1 + 32 });
+    expect(cp.processed).toBeUndefined();
+    const { view, unapplied, findings } = await recover(L);
+    expect(findings).toEqual([]);
+    expect(unapplied).toEqual([]);
+    for (const n of [1, 2, 3]) {
+      expect(view.processed.has(msg(n).input!)).toBe(true);
+      expect(view.messageIds.has(`id-${n}`)).toBe(true);
+    }
+    expect(view.processed.has(msg(4).input!)).toBe(false);
+    expect(view.messageIds.has("id-4")).toBe(false);
+  });
+
+  it("marks after the checkpoint come from the log tail", async () => {
+    await commit(L, [msg(1)]);
+    await commit(L, [msg(2)], false);
+    const { view, unapplied } = await recover(L);
+    expect(unapplied.map((e) => e.seq)).toEqual([2]);
+    expect(view.processed.has(msg(1).input!) && view.processed.has(msg(2).input!)).toBe(true);
+  });
+
+  it("ignores and then cuts what a checkpoint that never finished appended to the index", async () => {
+    await commit(L, [msg(1)]);
+    appendFileSync(L.checkpointKeys, "p-a-torn-line");
+    const { view, findings } = await recover(L);
+    expect(findings).toEqual([]);
+    expect(view.processed.has(msg(1).input!)).toBe(true);
+    await commit(L, [msg(2)]);
+    expect(statSync(L.checkpointKeys).size).toBe(4 * 16); // two messages: a processed mark and a message id each
+    const again = await recover(L);
+    expect(again.view.processed.has(msg(2).input!)).toBe(true);
+  });
+
+  it("discards the checkpoint (and rebuilds from the log) when the index is shorter than it says", async () => {
+    await commit(L, [msg(1), msg(2)]);
+    truncateSync(L.checkpointKeys, 16);
+    const { view, findings, unapplied } = await recover(L);
+    expect(findings.map((f) => f.decision)).toEqual(["checkpoint_discarded"]);
+    expect(String(findings[0]!.details.reason)).toMatch(/key index .* has 16 bytes, not the 64/);
+    expect(unapplied.map((e) => e.seq)).toEqual([1, 2]);
+    expect(view.processed.has(msg(2).input!)).toBe(true);
+  });
+
+  it("reads a version 1 checkpoint (marks inline) and moves its marks into the index at the next checkpoint", async () => {
+    await commit(L, [msg(1)]);
+    const v2 = JSON.parse(readFileSync(L.checkpoint, "utf8"));
+    const { keys_bytes: _, ...rest } = v2;
+    writeFileSync(L.checkpoint, JSON.stringify({ ...rest, version: 1, processed: [msg(1).input], message_ids: ["id-1"] }));
+    rmSync(L.checkpointKeys);
+    const { view, findings } = await recover(L);
+    expect(findings).toEqual([]);
+    expect(view.processed.has(msg(1).input!) && view.messageIds.has("id-1")).toBe(true);
+    await commit(L, [msg(2)]);
+    const later = await recover(L);
+    expect(JSON.parse(readFileSync(L.checkpoint, "utf8")).version).toBe(2);
+    for (const n of [1, 2]) expect(later.view.processed.has(msg(n).input!) && later.view.messageIds.has(`id-${n}`)).toBe(true);
+  });
+
+  it("epicsOnly recovery (status) does not read the index", async () => {
+    await commit(L, [msg(1)]);
+    rmSync(L.checkpointKeys);
+    const { findings, view } = await recover(L, { epicsOnly: true });
+    expect(findings).toEqual([]);
+    expect(view.seq).toBe(1);
+  });
+});
