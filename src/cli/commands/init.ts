@@ -23,6 +23,7 @@ drop, decides, and logs every decision. The contract is PROTOCOL.md; in short:
 | \`current/decision_log.jsonl\` | every decision, one JSON line each, hash-chained; \`consensus log\` reads it |
 | \`current/state.json\` | every epic's state, rebuilt from the log whenever needed |
 | \`archive/<EPIC>/<iteration>/\` | accepted artifacts, exactly as accepted, never changed again |
+| \`logs/agents/<EPIC>/<iteration>/\` | output of the agents the daemon launches (\`agents:\` in consensus.yaml) |
 | \`.consensus/\` | the daemon's own: lock, checkpoint (+ checkpoint.keys), blobs, requests, agent pids (do not edit) |
 
 Write files atomically: to \`.name.tmp\` in the same folder, then rename. Check a file first with
