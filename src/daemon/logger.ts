@@ -13,7 +13,19 @@ export function createLogger(opts: { level?: string; pretty?: boolean } = {}): L
   if (human) {
     return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" }));
   }
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+  // Asynchronous: a synchronous write to a pipe that is not drained at once (a supervisor,
+  // a parent process) made the daemon spin in sonic-boom's sleep — 12 % of its CPU in a 2,000-drop
+  // flood. What a SIGKILL can lose is the lines still queued, never a decision: the decision
+  // log is the record. A normal exit flushes.
+  const dest = pino.destination({ dest: 2, sync: false });
+  process.once("exit", () => {
+    try {
+      dest.flushSync();
+    } catch {
+      /* stderr closed */
+    }
+  });
+  return pino({ level, base: { pid: process.pid } }, dest);
 }
 
 /** For tests and commands that must stay quiet. */

@@ -326,10 +326,10 @@ export class FsStore implements Store {
   /** Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first. */
   async deliver(notice: Notice): Promise<void> {
     const target = join(this.layout.inbox, notice.role, notice.name);
-    const body = Buffer.from(notice.body);
-    // A file of another size is what a crash can leave of a rename whose data never reached the disk.
-    if (hasSize(target, body.length)) return;
-    await this.writeEffect(target, body);
+    // Always (re)written, never skipped when present: a notice's name is new except when recovery
+    // re-runs the entries after the checkpoint, and then rewriting it is both correct (a crash can
+    // leave a file whose data never reached the disk) and cheaper than a stat on every live notice.
+    await this.writeEffect(target, Buffer.from(notice.body));
   }
 
   private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
@@ -569,11 +569,11 @@ export class FsStore implements Store {
   }
 }
 
-/** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */
 function hasSize(path: string, size: number): boolean {
   return statSync(path, { throwIfNoEntry: false })?.size === size;
 }
 
+/** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */
 async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void): Promise<{ tail: string }> {
   const chunk = Buffer.alloc(1 << 20);
   let pos = from;
