@@ -93,6 +93,10 @@ export class Monitor implements DaemonObserver {
   entries(entries: CommittedEntry[]): void {
     this.durableAt = this.now();
     this.metrics.observeEntries(entries);
+    // a consensus.yaml put in force while running: consensus_info follows it
+    const changed = [...entries].reverse().find((e) => e.decision === "config_changed");
+    const to = (changed?.details as { to?: unknown } | undefined)?.to;
+    if (typeof to === "string") this.metrics.setConfigVersion(to.slice(0, 12));
   }
 
   decided(items: Parameters<DaemonObserver["decided"]>[0]): void {

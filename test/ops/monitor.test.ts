@@ -120,6 +120,17 @@ describe("Monitor metrics", () => {
   });
 });
 
+describe("Monitor and a config put in force while running", () => {
+  it("consensus_info follows the config_changed entry", async () => {
+    const { metrics, monitor, open } = setup();
+    open();
+    const info = async () => parseExposition((await metrics.scrape()).body).get("consensus_info")!.samples.map((x) => x.labels.config_version);
+    expect(await info()).toEqual(["abc"]);
+    monitor.entries([{ seq: 2, hash: "0".repeat(64), timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "config_changed", details: { from: "abc", to: "def0123456789999" } }]);
+    expect(await info()).toEqual(["def012345678"]);
+  });
+});
+
 describe("the exposition parser used by these tests", () => {
   it("refuses what Prometheus would refuse", () => {
     expect(() => parseExposition("# TYPE a gauge\na 1\n")).not.toThrow();
