@@ -5,38 +5,19 @@
 // Flags: --epics N (2000), --batch N (512).
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
-import { QUICK, cleanup, epicId, fmt, makeRoot, now, numArg, planFor, repo, stageDrop, writeResult } from "./lib.mjs";
+import { QUICK, cleanup, epicId, fmt, inProcess, makeRoot, now, numArg, planFor, repo, stageDrop, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 const BATCH = numArg("batch", QUICK ? 100 : 512);
 const built = await makeRoot({ epics: EPICS });
-const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
-const { FsStore } = await import(join(repo, "dist/store/fs-store.js"));
-const { Engine } = await import(join(repo, "dist/daemon/engine.js"));
-const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
-const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
-const { prepare } = await import(join(repo, "dist/bus/prepare.js"));
-
-const L = layoutOf(built.root);
-const pipeline = await readConfig(L.config);
-const store = new FsStore(L);
 const spans = {};
-for (const m of ["putBlob", "append", "publish", "published", "deliver", "checkpoint"]) {
-  const orig = store[m].bind(store);
-  store[m] = async (...a) => {
-    const t = now();
-    const s = (spans[m] ??= { first: Infinity, last: 0, calls: 0, sum: 0 });
-    s.first = Math.min(s.first, t);
-    try {
-      return await orig(...a);
-    } finally {
-      const e = now();
-      s.last = Math.max(s.last, e);
-      s.calls++;
-      s.sum += e - t;
-    }
-  };
-}
+const { L, pipeline, store, Engine, silentLogger, prepare } = await inProcess(built.root, (m, t, e) => {
+  const sp = (spans[m] ??= { first: Infinity, last: 0, calls: 0, sum: 0 });
+  sp.first = Math.min(sp.first, t);
+  sp.last = Math.max(sp.last, e);
+  sp.calls++;
+  sp.sum += e - t;
+});
 const lease = await store.lease("command", "bench batch-phases");
 const metrics = {};
 try {

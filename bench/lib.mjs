@@ -386,3 +386,31 @@ export function cleanup(dir) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The daemon's modules in this process over a built root (no watcher), with the store's methods
+ * wrapped: record(method, startMs, endMs) is called after each call. For the phase benchmarks.
+ */
+export async function inProcess(root, record) {
+  const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
+  const { FsStore } = await import(join(repo, "dist/store/fs-store.js"));
+  const { Engine } = await import(join(repo, "dist/daemon/engine.js"));
+  const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
+  const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
+  const { prepare } = await import(join(repo, "dist/bus/prepare.js"));
+  const L = layoutOf(root);
+  const pipeline = await readConfig(L.config);
+  const store = new FsStore(L);
+  for (const m of ["putBlob", "append", "publish", "published", "deliver", "checkpoint"]) {
+    const orig = store[m].bind(store);
+    store[m] = async (...a) => {
+      const t = now();
+      try {
+        return await orig(...a);
+      } finally {
+        record(m, t, now());
+      }
+    };
+  }
+  return { L, pipeline, store, Engine, silentLogger, prepare };
+}

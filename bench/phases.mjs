@@ -7,7 +7,7 @@
 // when its queue is empty. The watcher's part is measured by latency.mjs (chokidar, rename → add).
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
-import { QUICK, flag, cleanup, epicId, fmt, makeRoot, now, numArg, planFor, printStats, repo, stageDrop, stats, writeResult } from "./lib.mjs";
+import { QUICK, flag, cleanup, epicId, fmt, inProcess, makeRoot, now, numArg, planFor, printStats, repo, stageDrop, stats, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 10_000);
 const SAMPLES = numArg("samples", QUICK ? 30 : 200);
@@ -16,28 +16,8 @@ const CHECKPOINT = !flag("no-checkpoint");
 
 const built = await makeRoot({ epics: EPICS });
 console.log(`phases: ${SAMPLES} drops, in-process engine, root with ${EPICS} epics (made in ${fmt(built.build_ms)})`);
-const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
-const { FsStore } = await import(join(repo, "dist/store/fs-store.js"));
-const { Engine } = await import(join(repo, "dist/daemon/engine.js"));
-const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
-const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
-const { prepare } = await import(join(repo, "dist/bus/prepare.js"));
-
-const L = layoutOf(built.root);
-const pipeline = await readConfig(L.config);
-const store = new FsStore(L);
 const timers = {};
-for (const m of ["putBlob", "append", "publish", "published", "deliver", "checkpoint"]) {
-  const orig = store[m].bind(store);
-  store[m] = async (...a) => {
-    const t = now();
-    try {
-      return await orig(...a);
-    } finally {
-      (timers[m] ??= []).push(now() - t);
-    }
-  };
-}
+const { L, pipeline, store, Engine, silentLogger, prepare } = await inProcess(built.root, (m, t, e) => (timers[m] ??= []).push(e - t));
 const lease = await store.lease("command", "bench phases");
 const per = { prepare: [], process: [], decide_and_rest: [], checkpoint: [], total_to_notice: [] };
 try {
