@@ -45,6 +45,8 @@ export interface Pipeline {
   /** Where a blocking veto from this role, raised at this stage, sends the epic. */
   vetoRoute(role: string, atStage?: string): string;
   isRole(role: string): boolean;
+  /** May no person override a veto with this subject raised at this stage (any stage of the config, in or out of a mode)? */
+  isNonOverridable(subject: string, atStage: string): boolean;
   /** The pipeline of a mode (undefined mode: this one); undefined if the mode is not configured. */
   forMode(mode: string | undefined): Pipeline | undefined;
   /** agents.<role|name>: the commands the runner starts (docs/agents.md). */
@@ -112,6 +114,7 @@ function build(c: ConsensusConfig, version: string, ids: readonly string[], mode
       return byId.has(to) ? to : stages[0]!.id;
     },
     isRole: (role: string) => roleSet.has(role),
+    isNonOverridable: (subject: string, atStage: string) => globalNonOverridable.includes(subject) || (c.stages.find((s) => s.id === atStage)?.non_overridable ?? []).includes(subject),
     forMode: () => undefined,
     ...resolveAgents(c),
   };

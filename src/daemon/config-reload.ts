@@ -62,13 +62,13 @@ export class ConfigReloader {
     this.lastRejected = version;
     const errors = issues.map(slim);
     this.log.error({ file: this.path, errors }, `consensus.yaml was changed but is not valid; keeping the rules in force (${this.engine.pipeline.version.slice(0, 12)}): ${errors.map((e) => `${e.path ? `${e.path} ` : ""}${e.message}`).join("; ")}`);
-    await this.engine.record("config_rejected", {
+    await this.engine.commitDrafts([{ decision: "config_rejected", details: {
       file: "consensus.yaml",
       ...(version.startsWith("missing:") ? {} : { version }),
       kept: this.engine.pipeline.version,
       errors,
       fix: "Fix consensus.yaml (`consensus validate consensus/consensus.yaml`) or restore the last good one (git checkout consensus/consensus.yaml); the daemon picks it up when saved.",
-    });
+    } }]);
     return "rejected";
   }
 }

@@ -9,6 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
+import { classifyPath } from "../bus/classify.js";
 import { prepare } from "../bus/prepare.js";
 import { scanCandidates } from "../bus/scan.js";
 import { watchBus, type BusWatcher } from "../bus/watch.js";
@@ -108,12 +109,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         opts.onEntries?.(entries);
       },
       onRescan: (epicId, stageId) => {
-        const stage = engine.pipeline.stage(stageId);
-        if (!stage) return;
-        for (const a of stage.artifacts) {
-          pending.add(`artifacts/${epicId}/${a}`);
-          pending.add(`artifacts/${a}`);
-        }
+        for (const p of dropPaths(epicId, stageId)) pending.add(p);
       },
     },
   });
@@ -220,12 +216,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     lastCheckpoint = Date.now();
   }
 
+  /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
+  function dropPaths(epicId: string, stageId: string): string[] {
+    return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+  }
+
   /** Before an agent's exit is judged: read what it dropped for its epic (it may not have been seen yet). */
   async function rescanEpic(epicId: string): Promise<void> {
     const epic = engine.state.epics.get(epicId);
-    const stage = epic ? pipeline.stage(epic.stage) : undefined;
-    if (!stage) return;
-    const paths = stage.artifacts.flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]).filter((p) => !waiting.has(p));
+    if (!epic) return;
+    const paths = dropPaths(epicId, epic.stage).filter((p) => !waiting.has(p));
     for (const p of paths) pending.delete(p);
     await handleBatch(paths);
   }
@@ -277,4 +277,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 }
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
-const epicOfPath = (rel: string): string | undefined => /^artifacts\/([^/]+)\/[^/]+$/.exec(rel)?.[1];
+function epicOfPath(rel: string): string | undefined {
+  const c = classifyPath(rel);
+  return c.kind === "artifact" ? c.folder : undefined;
+}

@@ -104,11 +104,6 @@ export class Engine {
     return [...entries, ...outcomes.flatMap((o) => (o.status === "committed" ? o.entries : []))];
   }
 
-  /** Logs a decision of the daemon's own that consumes no input (config_rejected …). */
-  async record(decision: string, details: Record<string, unknown>): Promise<CommittedEntry[]> {
-    return this.commitTxns([{ drafts: [{ decision, details }] }]);
-  }
-
   /** What decide() sees: the view plus the batch in hand. */
   get world(): BatchWorld {
     return this.batchWorld;
@@ -174,7 +169,7 @@ export class Engine {
     return outcomes;
   }
 
-  /** Commits decisions made outside decide() (the runner's), as one transaction. */
+  /** Commits decisions made outside decide() (the runner's, config_rejected …), as one transaction. */
   async commitDrafts(drafts: Draft[], epic?: Epic): Promise<CommittedEntry[]> {
     return this.commitTxns([{ drafts, ...(epic ? { state: epic } : {}) }]);
   }

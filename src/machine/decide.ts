@@ -11,7 +11,7 @@ import type { Epic } from "../schemas/types.gen.js";
 import type { Envelope } from "../schemas/interpret.js";
 export type { Envelope };
 import { EPIC_ID } from "../config/names.js";
-import { deadlineDue, newEpic, nonOverridableOpen, pipelineOf } from "./epic-context.js";
+import { deadlineDue, newEpic, nonOverridableOpen, pipelineOf, withEscalation } from "./epic-context.js";
 import { stateValueOf, type EpicMachine } from "./epic-machine.js";
 import type { MachineEvent, Note } from "./events.js";
 
@@ -222,7 +222,8 @@ function decideMessage(world: World, m: MessageInput, now: string): Decision {
   // The iteration just closed by a blocking veto: another blocking veto of it is still heard (two
   // routes at once: the earliest stage wins); the vetoing role's own approval of it is not.
   const closedBy = d.iteration === epic.iteration - 1 ? epic.open_vetoes.filter((v) => v.blocking && v.iteration === d.iteration) : [];
-  const late = d.type === "veto" && content0(d).blocking !== false && closedBy.length > 0 ? closedBy[0]! : undefined;
+  const content = d.content ?? {};
+  const late = d.type === "veto" && content.blocking !== false && closedBy.length > 0 ? closedBy[0]! : undefined;
   if (d.type === "approve" && closedBy.some((v) => v.from === d.from)) {
     return rej([issue("VETO_STANDS", { message: `${d.from} vetoed iteration ${d.iteration} of epic ${epic.epic_id}; an approval of the same iteration does not withdraw it`, path: "/iteration", expected: String(epic.iteration), found: String(d.iteration), fix: `Approve in iteration ${epic.iteration}, once the rework answers your veto.` })], epic);
   }
@@ -246,7 +247,6 @@ function decideMessage(world: World, m: MessageInput, now: string): Decision {
   };
   const warnings = warningsOf(m.issues);
   if (warnings.length) accepted.details.warnings = warnings.map(slim);
-  const content = d.content ?? {};
   const events: MachineEvent[] = [];
   if (d.type === "veto") {
     const violation = [content.violation, content.specifics].filter((x) => typeof x === "string").join(": ");
@@ -286,7 +286,7 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
     if (pipelineOf(world.pipeline, epic).stage(epic.stage)) return commit(epic, [], world, [{ type: "ESCALATE", reason: c.reason, detail: c.detail, now, ...(c.data ? { data: c.data } : {}) }]);
     // The epic's stage is gone from the config, so no machine has a state for it: escalate it the way
     // the machine's ESCALATE does (same entry, same state), which is all that can happen to it.
-    const escalated: Epic = { ...epic, status: "escalated", escalation: { reason: c.reason, stage: epic.stage, detail: c.detail }, updated_at: now };
+    const escalated = withEscalation(epic, c.reason, c.detail, now);
     return { kind: "commit", epic: escalated, drafts: [{ decision: "escalated", epic_id: epic.epic_id, iteration: epic.iteration, details: { reason: c.reason, stage: epic.stage, detail: c.detail, ...(c.data ?? {}) } }] };
   }
   if (!c.reason.trim()) return refuse(issue("REASON_REQUIRED"));
@@ -327,10 +327,6 @@ export function inputKey(world: World, input: ArtifactInput | MessageInput): str
 }
 
 const onlyOne = <T>(xs: T[]): T | undefined => (xs.length === 1 ? xs[0] : undefined);
-
-function content0(d: Envelope): Record<string, unknown> {
-  return (d.content ?? {}) as Record<string, unknown>;
-}
 
 /** What an artifact reports its agent spent (cost_usd, tokens), if anything. */
 function spendOf(doc: Record<string, unknown>): { cost_usd: number; tokens: number } | undefined {

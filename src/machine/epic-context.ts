@@ -81,6 +81,11 @@ export function enteredStage(epic: Epic, stage: string, now: string, deadlineMs?
   return { ...epic, stage, status: "in_progress", received: {}, approvals: [], stage_entered_at: now, updated_at: now, deadline: deadlineMs !== undefined ? deadlineFrom(now, deadlineMs) : (undefined as never) };
 }
 
+/** The epic handed to a person: why, and at which stage. One rule for every escalation. */
+export function withEscalation(epic: Epic, reason: string, detail: string, now: string): Epic {
+  return { ...epic, status: "escalated", escalation: { reason, stage: epic.stage, detail }, updated_at: now };
+}
+
 export const deadlineFrom = (now: string, ms: number): { at: string; reminded: boolean } => ({ at: new Date(Date.parse(now) + ms).toISOString(), reminded: false });
 
 /** Has the stage's deadline passed at `now`? */
@@ -138,5 +143,5 @@ export function alternating(roles: string[]): string[] | undefined {
 
 /** Open vetoes no person may override (by the subject rules of the stage each was raised at). */
 export function nonOverridableOpen(epic: Epic, pipeline: Pipeline): Veto[] {
-  return epic.open_vetoes.filter((v) => (pipeline.stage(v.stage)?.nonOverridable ?? pipeline.stages[0]?.nonOverridable ?? []).includes(v.subject));
+  return epic.open_vetoes.filter((v) => pipeline.isNonOverridable(v.subject, v.stage));
 }

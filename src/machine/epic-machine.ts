@@ -8,6 +8,7 @@ import { assign, setup, type MachineSnapshot } from "xstate";
 import type { Pipeline, StageDef } from "../config/pipeline.js";
 import type { Epic } from "../schemas/types.gen.js";
 import {
+  withEscalation,
   deadlineDue,
   deadlineFrom,
   overBudget,
@@ -173,32 +174,23 @@ export function buildEpicMachine(pipeline: Pipeline) {
       };
     },
   });
-  const escalate = (reason: string, detail: (c: Ctx, e: Ev) => string, data?: (c: Ctx, e: Ev) => Record<string, unknown>) => [
-    {
-      type: "note" as const,
-      params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({ decision: "escalated", details: { reason, stage: context.stage, detail: detail(context, event), ...(data ? data(context, event) : {}) } }),
-    },
-    assign(({ context, event }: { context: Ctx; event: Ev }) => ({
-      ...context,
-      status: "escalated" as const,
-      escalation: { reason, stage: context.stage, detail: detail(context, event) },
-      updated_at: event.now,
-    })),
-  ];
-  /** ESCALATE from outside the rules (a removed stage, the runner): reason and detail come on the event. */
-  const escalateEvent = [
-    {
-      type: "note" as const,
-      params: ({ context, event }: { context: Ctx; event: Ev }): Note => {
-        const e = event as Of<"ESCALATE">;
-        return { decision: "escalated", details: { reason: e.reason, stage: context.stage, detail: e.detail, ...(e.data ?? {}) } };
+  type Fn<T> = (c: Ctx, e: Ev) => T;
+  const escalate = (reason: string | Fn<string>, detail: Fn<string>, data?: Fn<Record<string, unknown>>) => {
+    const why: Fn<string> = typeof reason === "string" ? () => reason : reason;
+    return [
+      {
+        type: "note" as const,
+        params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({ decision: "escalated", details: { reason: why(context, event), stage: context.stage, detail: detail(context, event), ...(data ? data(context, event) : {}) } }),
       },
-    },
-    assign(({ context, event }: { context: Ctx; event: Ev }) => {
-      const e = event as Of<"ESCALATE">;
-      return { ...context, status: "escalated" as const, escalation: { reason: e.reason, stage: context.stage, detail: e.detail }, updated_at: e.now };
-    }),
-  ];
+      assign(({ context, event }: { context: Ctx; event: Ev }) => withEscalation(context, why(context, event), detail(context, event), event.now)),
+    ];
+  };
+  /** ESCALATE from outside the rules (a removed stage, the runner): reason and detail come on the event. */
+  const escalateEvent = escalate(
+    (_c, e) => (e as Of<"ESCALATE">).reason,
+    (_c, e) => (e as Of<"ESCALATE">).detail,
+    (_c, e) => (e as Of<"ESCALATE">).data ?? {},
+  );
   const remind = [
     {
       type: "note" as const,

@@ -129,6 +129,14 @@ describe("veto rights and routes", () => {
 });
 
 describe("non-overridable vetoes", () => {
+  it("the rule is the config's, whatever pipeline asks: a mode without the stage still knows its subjects", () => {
+    const fast = defaultPipeline(DEFAULT_CONFIG_YAML).forMode("fast_track")!;
+    expect(fast.stage("deployment")).toBeUndefined();
+    expect(fast.isNonOverridable("no_rollback_plan", "deployment")).toBe(true);
+    expect(fast.isNonOverridable("no_rollback_plan", "review")).toBe(false);
+    expect(fast.isNonOverridable("security_vulnerability", "review")).toBe(true);
+    expect(fast.isNonOverridable("security_vulnerability", "a-stage-removed-since")).toBe(true);
+  });
   function escalatedBy(subject: string): Harness {
     const h = new Harness();
     start(h);
