@@ -5,7 +5,7 @@
  */
 import type { View } from "../log/replay.js";
 import type { Input } from "../machine/decide.js";
-import type { Store } from "../store/port.js";
+import type { CommittedEntry, Store } from "../store/port.js";
 import type { Outcome } from "./engine.js";
 
 /** Live numbers the onlooker reads when asked (at scrape time), never copies. */
@@ -13,8 +13,8 @@ export interface DaemonProbe {
   view(): View;
   /** Inputs reported but not yet decided (queued, or waiting to settle). */
   queueDepth(): number;
-  /** The config in force (the first 12 hex digits of its hash, as the log shows it). */
-  configVersion: string;
+  /** The config in force (the first 12 hex digits of its hash, as the log shows it); it changes on a reload. */
+  configVersion(): string;
 }
 
 export interface DaemonObserver {
@@ -31,6 +31,8 @@ export interface DaemonObserver {
   taken(rels: readonly string[]): void;
   /** This path will not be decided (ignored, vanished): forget it. */
   settled(rel: string): void;
+  /** Entries right after the append that made them durable (before the batch's decided()). */
+  committed(entries: CommittedEntry[]): void;
   /** A batch was decided (and what was committed is durable). */
   decided(items: Array<{ rel: string; kind: Input["type"]; outcome: Outcome }>): void;
 }

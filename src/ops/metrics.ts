@@ -12,6 +12,8 @@ export type InputKind = "artifact" | "message" | "command";
 /** What the gauges read at scrape time. */
 export interface MetricsProbe {
   epics(): Iterable<Epic>;
+  /** The config in force, read at scrape time (empty before start-up is done). */
+  configVersion(): string;
   queueDepth(): number;
   secondsSinceLastEvent(): number;
 }
@@ -52,7 +54,6 @@ export class ConsensusMetrics {
   private readonly stageDuration: Histogram<"stage">;
   private readonly dropToDecision: Histogram;
   private readonly logAppend: Histogram;
-  private readonly info: Gauge<"version" | "config_version">;
   private readonly version: string;
   private readonly marks = new Map<string, StageMark>();
   private probe: MetricsProbe | undefined;
@@ -62,13 +63,16 @@ export class ConsensusMetrics {
     const metrics = this;
     if (init.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.version = init.version;
-    this.info = new Gauge({
+    new Gauge({
       name: "consensus_info",
       help: "Always 1; the labels say which consensus and which config (first 12 hex digits of its hash; empty before start-up is done) run.",
       labelNames: ["version", "config_version"] as const,
       registers,
+      collect() {
+        this.reset();
+        this.set({ version: metrics.version, config_version: metrics.probe?.configVersion() ?? "" }, 1);
+      },
     });
-    this.setConfigVersion("");
     new Gauge({
       name: "consensus_epics",
       help: "Epics by the stage they are at and their status.",
@@ -144,10 +148,6 @@ export class ConsensusMetrics {
     this.probe = probe;
   }
 
-  setConfigVersion(configVersion: string): void {
-    this.info.reset();
-    this.info.set({ version: this.version, config_version: configVersion }, 1);
-  }
 
   /** Where each epic stands now, so the first stage change seen afterwards is timed from its real start. */
   seed(epics: Iterable<Epic>): void {

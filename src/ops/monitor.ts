@@ -39,6 +39,7 @@ export class Monitor implements DaemonObserver {
     metrics.attach({
       epics: () => this.probe?.view().epics.values() ?? [],
       queueDepth: () => this.probe?.queueDepth() ?? 0,
+      configVersion: () => this.probe?.configVersion() ?? "",
       secondsSinceLastEvent: () => (this.now() - this.lastEventAt) / 1000,
     });
   }
@@ -58,7 +59,6 @@ export class Monitor implements DaemonObserver {
     this.probe = probe;
     this.durableAt = undefined; // entries recovery committed are nobody's drop
     this.metrics.seed(probe.view().epics.values());
-    this.metrics.setConfigVersion(probe.configVersion);
   }
 
   watcherArmed(): void {
@@ -89,14 +89,9 @@ export class Monitor implements DaemonObserver {
     this.takenAt.delete(rel);
   }
 
-  /** Committed entries, right after the append that made them durable (the daemon's onEntries). */
-  entries(entries: CommittedEntry[]): void {
+  committed(entries: CommittedEntry[]): void {
     this.durableAt = this.now();
     this.metrics.observeEntries(entries);
-    // a consensus.yaml put in force while running: consensus_info follows it
-    const changed = [...entries].reverse().find((e) => e.decision === "config_changed");
-    const to = (changed?.details as { to?: unknown } | undefined)?.to;
-    if (typeof to === "string") this.metrics.setConfigVersion(to.slice(0, 12));
   }
 
   decided(items: Parameters<DaemonObserver["decided"]>[0]): void {

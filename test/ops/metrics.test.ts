@@ -73,8 +73,7 @@ describe("ConsensusMetrics.observeEntries", () => {
     const m = new ConsensusMetrics({ version: "9.9.9", defaultMetrics: false });
     const epics = [epic(), epic({ epic_id: "EP-2" }), epic({ epic_id: "EP-3", stage: "review", status: "escalated", open_vetoes: [{ from: "devops", subject: "x", iteration: 1, stage: "review" } as Epic["open_vetoes"][number]] })];
     let depth = 3;
-    m.attach({ epics: () => epics, queueDepth: () => depth, secondsSinceLastEvent: () => 12.5 });
-    m.setConfigVersion("abcdef123456");
+    m.attach({ epics: () => epics, queueDepth: () => depth, secondsSinceLastEvent: () => 12.5, configVersion: () => "abcdef123456" });
     m.observeDropToDecision(0.02);
     m.observeLogAppend(0.003);
     let f = await scrape(m);

@@ -19,8 +19,9 @@ function setup() {
   const metrics = new ConsensusMetrics({ version: "1", defaultMetrics: false });
   const monitor = new Monitor(metrics, { logFile: join(dir, "decision_log.jsonl"), now: () => now });
   let depth = 0;
-  const open = () => monitor.opened({ view: emptyView, queueDepth: () => depth, configVersion: "abc" });
-  return { metrics, monitor, open, tick: (ms: number) => (now += ms), setDepth: (n: number) => (depth = n) };
+  let config = "abc";
+  const open = () => monitor.opened({ view: emptyView, queueDepth: () => depth, configVersion: () => config });
+  return { metrics, monitor, open, tick: (ms: number) => (now += ms), setDepth: (n: number) => (depth = n), setConfig: (v: string) => (config = v) };
 }
 
 const failing = async (m: Monitor) => (await m.readiness()).checks.filter((c) => !c.ok).map((c) => c.name);
@@ -78,7 +79,7 @@ describe("Monitor metrics", () => {
     monitor.seen("artifacts/EP-001/plan.json"); // a second event for the same drop: still timed from the first
     tick(10);
     monitor.taken(["artifacts/EP-001/plan.json"]);
-    monitor.entries([]);
+    monitor.committed([]);
     monitor.seen("artifacts/EP-001/plan.json"); // dropped again while the first is decided: a new clock
     tick(500); // effects run after the append: not part of the latency
     const committed: Outcome = { status: "committed", entries: [] };
@@ -100,7 +101,7 @@ describe("Monitor metrics", () => {
     // the second drop of plan.json is timed from its own first sight, not from the first drop's
     tick(100);
     monitor.taken(["artifacts/EP-001/plan.json"]);
-    monitor.entries([]);
+    monitor.committed([]);
     monitor.decided([{ rel: "artifacts/EP-001/plan.json", kind: "artifact", outcome: committed }]);
     const g = parseExposition((await metrics.scrape()).body);
     expect(valueOf(g, "consensus_drop_to_decision_seconds", {}, "consensus_drop_to_decision_seconds_count")).toBe(2);
@@ -121,12 +122,13 @@ describe("Monitor metrics", () => {
 });
 
 describe("Monitor and a config put in force while running", () => {
-  it("consensus_info follows the config_changed entry", async () => {
-    const { metrics, monitor, open } = setup();
-    open();
+  it("consensus_info reads the config in force at each scrape", async () => {
+    const { metrics, open, setConfig } = setup();
     const info = async () => parseExposition((await metrics.scrape()).body).get("consensus_info")!.samples.map((x) => x.labels.config_version);
+    expect(await info()).toEqual([""]);
+    open();
     expect(await info()).toEqual(["abc"]);
-    monitor.entries([{ seq: 2, hash: "0".repeat(64), timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "config_changed", details: { from: "abc", to: "def0123456789999" } }]);
+    setConfig("def012345678");
     expect(await info()).toEqual(["def012345678"]);
   });
 });

@@ -42,7 +42,7 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
       poll: !!o.poll,
       log,
       stop,
-      ...(ops ? { observer: ops.monitor, onEntries: (es) => ops.monitor.entries(es), holderInfo: { metrics: ops.server.url } } : {}),
+      ...(ops ? { observer: ops.monitor, holderInfo: { metrics: ops.server.url } } : {}),
     });
   } finally {
     ops?.monitor.stop();
