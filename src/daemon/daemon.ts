@@ -106,6 +106,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ...(agents ? { triggers: agents.triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
+        obs?.committed(entries);
         opts.onEntries?.(entries);
       },
       onRescan: (epicId, stageId) => {
@@ -118,7 +119,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const reloader = new ConfigReloader(layout.config, engine, log);
   let configTouched = false;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
-  obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: pipeline.version.slice(0, 12) });
+  obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (agents) runner = await startRunner.start(agents, { engine, layout, log, wake: () => wake() }, early);
 
   let watcher: BusWatcher | undefined;
