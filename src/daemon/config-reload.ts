@@ -43,7 +43,7 @@ export class ConfigReloader {
     try {
       text = await readFile(this.path, "utf8");
     } catch (e) {
-      return this.reject(`missing:${(e as Error).message}`, [issue("CONFIG_MISSING", { message: `cannot read ${this.path}: ${(e as Error).message}`, fix: "Restore consensus.yaml (git checkout consensus/consensus.yaml); the rules in force are unchanged." })]);
+      return this.reject(undefined, [issue("CONFIG_MISSING", { message: `cannot read ${this.path}: ${(e as Error).message}`, fix: "Restore consensus.yaml (git checkout consensus/consensus.yaml); the rules in force are unchanged." })]);
     }
     const version = createHash("sha256").update(text).digest("hex");
     if (version === this.engine.pipeline.version) return "unchanged";
@@ -57,14 +57,16 @@ export class ConfigReloader {
     return "applied";
   }
 
-  private async reject(version: string, issues: Issue[]): Promise<"rejected"> {
-    if (this.lastRejected === version) return "rejected";
-    this.lastRejected = version;
+  /** version: the rejected text's hash (undefined: the file could not be read). Each is reported once. */
+  private async reject(version: string | undefined, issues: Issue[]): Promise<"rejected"> {
+    const key = version ?? "unreadable";
+    if (this.lastRejected === key) return "rejected";
+    this.lastRejected = key;
     const errors = issues.map(slim);
     this.log.error({ file: this.path, errors }, `consensus.yaml was changed but is not valid; keeping the rules in force (${this.engine.pipeline.version.slice(0, 12)}): ${errors.map((e) => `${e.path ? `${e.path} ` : ""}${e.message}`).join("; ")}`);
     await this.engine.commitDrafts([{ decision: "config_rejected", details: {
       file: "consensus.yaml",
-      ...(version.startsWith("missing:") ? {} : { version }),
+      ...(version ? { version } : {}),
       kept: this.engine.pipeline.version,
       errors,
       fix: "Fix consensus.yaml (`consensus validate consensus/consensus.yaml`) or restore the last good one (git checkout consensus/consensus.yaml); the daemon picks it up when saved.",
