@@ -3,6 +3,8 @@
  * `limit` lanes at a time. The engine runs effects this way: an epic's effects stay in order (its
  * archive copy before the notice that lists it), while a batch's many epics do not wait on each other.
  */
+import { eachLimited } from "../store/group-sync.js";
+
 export async function inLanes<T>(items: readonly T[], laneOf: (item: T) => string, limit: number, run: (item: T) => Promise<void>): Promise<void> {
   const lanes = new Map<string, T[]>();
   for (const item of items) {
@@ -11,13 +13,7 @@ export async function inLanes<T>(items: readonly T[], laneOf: (item: T) => strin
     if (lane) lane.push(item);
     else lanes.set(k, [item]);
   }
-  const queue = [...lanes.values()];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < queue.length) {
-      const lane = queue[next++]!;
-      for (const item of lane) await run(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, worker));
+  await eachLimited(lanes.values(), limit, async (lane) => {
+    for (const item of lane) await run(item);
+  });
 }

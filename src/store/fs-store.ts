@@ -9,8 +9,8 @@ import { link, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } f
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { writeAtomic } from "./atomic-write.js";
-import { GroupSync, eachLimited, fsyncPath } from "./group-sync.js";
+import { fsyncPath, writeAtomic } from "./atomic-write.js";
+import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";

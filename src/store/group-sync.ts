@@ -4,16 +4,7 @@
  * not one each. A request is answered by an fsync that *starts after* the request, never by one that
  * was already running (its data might not include the request's write).
  */
-import { open } from "node:fs/promises";
-
-export async function fsyncPath(path: string, data = false): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await (data ? fh.datasync() : fh.sync());
-  } finally {
-    await fh.close();
-  }
-}
+import { fsyncPath } from "./atomic-write.js";
 
 export class GroupSync {
   private slots = new Map<string, { queued?: Promise<void>; running?: Promise<void> }>();
@@ -43,7 +34,10 @@ export class GroupSync {
   }
 }
 
-/** Runs fn over items, at most `limit` at a time; rejects with the first error after all have settled. */
+/**
+ * The one bounded worker pool: runs fn over items, at most `limit` at a time; rejects with the first
+ * error after all have settled. (The engine's effect lanes and the daemon's prepare step use it too.)
+ */
 export async function eachLimited<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   const it = items[Symbol.iterator]();
   let failed: unknown;
