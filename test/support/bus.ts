@@ -3,7 +3,7 @@
  * waits on conditions (the log's contents), never on sleeps.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,13 +60,30 @@ export class Bus {
     return exited;
   }
 
-  /** Writes a file the way the protocol asks: a dot-temp in the same folder, then rename. */
-  drop(rel: string, content: string | object): void {
+  private drops = 0;
+
+  /**
+   * Writes a file the way the protocol asks: a dot-temp in the same folder, then rename. `content` is
+   * text, raw bytes, or an object (written as pretty JSON). `mtime` dates the file back, as `cp -p`,
+   * `rsync -t` or a checkout do: such a file is past the settle time at once. The temp's name is
+   * always a safe one, whatever the target's name (a hostile name must be the drop's, not its temp's).
+   */
+  drop(rel: string, content: string | Uint8Array | object, opts: { mtime?: Date } = {}): void {
     const abs = join(this.root, rel);
     mkdirSync(dirname(abs), { recursive: true });
-    const tmp = join(dirname(abs), `.${rel.split("/").pop()}.tmp`);
-    writeFileSync(tmp, typeof content === "string" ? content : `${JSON.stringify(content, null, 2)}\n`);
+    const tmp = join(dirname(abs), `.drop-${process.pid}-${++this.drops}.tmp`);
+    writeFileSync(tmp, typeof content === "string" || content instanceof Uint8Array ? content : `${JSON.stringify(content, null, 2)}\n`);
+    if (opts.mtime) utimesSync(tmp, opts.mtime, opts.mtime);
     renameSync(tmp, abs);
+  }
+
+  /** Edits consensus.yaml the way an editor or git does (a new file renamed over it); an edit that changes nothing is a broken test. */
+  editConfig(edit: (text: string) => string): string {
+    const before = readFileSync(join(this.root, "consensus.yaml"), "utf8");
+    const after = edit(before);
+    if (after === before) throw new Error("editConfig: the edit changed nothing (does the text it replaces still exist in consensus.yaml?)");
+    this.drop("consensus.yaml", after);
+    return after;
   }
 
   fixture(rel: string): string {
@@ -111,16 +128,34 @@ export class Bus {
     return existsSync(d) ? readdirSync(d).filter((n) => !n.startsWith(".")).sort() : [];
   }
 
-  /** Waits until the log satisfies the predicate; fails with the log's tail if it never does. */
-  async waitFor(what: string, pred: (entries: LogEntry[]) => boolean, timeoutMs = 30_000): Promise<LogEntry[]> {
-    const until = Date.now() + timeoutMs;
+  /**
+   * Polls `probe` until it answers something other than undefined or false, and returns that. Fails at
+   * once if the daemon exited, and on the timeout, with what it waited for, the log's last entries and
+   * the daemon's stderr. Never a fixed sleep.
+   */
+  async until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+    const end = Date.now() + timeoutMs;
     for (;;) {
-      const es = this.entries();
-      if (pred(es)) return es;
-      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited (${this.daemon.exitCode}) while waiting for ${what}\n${this.daemonErr}`);
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${es.length} entries; the last:\n${es.slice(-15).map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details).slice(0, 300)}`).join("\n")}\n${this.daemonErr}`);
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited (${this.daemon.exitCode}) while waiting for ${what}\n${this.tail()}\n${this.daemonErr}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${this.tail()}\n${this.daemonErr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The log's size and last entries, for a failure message. */
+  private tail(n = 15): string {
+    const es = this.entries();
+    return `${es.length} entries; the last:\n${es.slice(-n).map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details).slice(0, 300)}`).join("\n")}`;
+  }
+
+  /** Waits until the log satisfies the predicate; fails with the log's tail if it never does. */
+  waitFor(what: string, pred: (entries: LogEntry[]) => boolean, timeoutMs = 30_000): Promise<LogEntry[]> {
+    return this.until(what, () => {
+      const es = this.entries();
+      return pred(es) ? es : undefined;
+    }, timeoutMs);
   }
 
   waitForDecision(decision: string, n = 1, epic?: string): Promise<LogEntry[]> {
@@ -139,6 +174,10 @@ export function artifact(name: string, epic: string, iteration: number, patch: R
   const text = readFileSync(join(fixtures, dir, name), "utf8");
   if (!name.endsWith(".json")) return name === "cicd.yaml" ? text.replace(/^name: .*$/m, `name: Deploy ${epic} iteration ${iteration}`) : `${text}\n<!-- ${epic} iteration ${iteration} -->\n`;
   return `${JSON.stringify({ ...(JSON.parse(text) as object), epic_id: epic, iteration, ...patch }, null, 2)}\n`;
+}
+
+export function approveYaml(from: string, to: string, epic: string, iteration: number, extra = ""): string {
+  return `from: ${from}\nto: ${to}\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: ${epic}\niteration: ${iteration}\ntype: approve\nsubject: looks_good\n${extra}`;
 }
 
 export function vetoYaml(from: string, to: string, epic: string, iteration: number, subject: string, blocking = true): string {

@@ -7,6 +7,12 @@ import type { LogEntry } from "../../src/schemas/types.gen.js";
 
 export const pipeline = defaultPipeline(DEFAULT_CONFIG_YAML);
 
+/** A config text (the default one unless given) with one exact edit; fails if `from` is not in it, so an edit can never silently not apply. */
+export function variant(from: string, to: string, text = DEFAULT_CONFIG_YAML): string {
+  if (!text.includes(from)) throw new Error(`variant: ${JSON.stringify(from)} is not in the config text`);
+  return text.replace(from, to);
+}
+
 /** A pure harness: decide() over an in-memory view, committing drafts as the store would. */
 export class Harness {
   view: View = emptyView();
@@ -20,12 +26,13 @@ export class Harness {
     this.clock += 1000;
     return new Date(this.clock).toISOString();
   }
-  apply(input: Input, key?: string): Decision {
-    const d = decide(this.world, input, this.now());
+  /** Decides `input` at `now` (the harness's clock by default) and commits the drafts as the store would. */
+  apply(input: Input, key?: string, now = this.now()): Decision {
+    const d = decide(this.world, input, now);
     if (d.kind === "commit") {
       d.drafts.forEach((draft, i) => {
         const last = i === d.drafts.length - 1;
-        const entry: LogEntry = { seq: this.view.seq + 1, timestamp: "t", agent: "orchestrator", decision: draft.decision, details: draft.details };
+        const entry: LogEntry = { seq: this.view.seq + 1, timestamp: now, agent: "orchestrator", decision: draft.decision, details: draft.details };
         if (draft.epic_id) entry.epic_id = draft.epic_id;
         if (draft.iteration) entry.iteration = draft.iteration;
         if (last && d.epic) entry.state = d.epic;
