@@ -58,6 +58,8 @@ export interface AgentView {
 export const emptyAgentView = (): AgentView => ({ stageEntries: new Map(), jobs: new Map() });
 
 const pad = (n: number): string => String(n).padStart(8, "0");
+/** An epic_started / stage_advanced entry with a reason is a rework (a veto sent the epic back). */
+export const isRework = (details: Record<string, unknown> | undefined): boolean => typeof details?.reason === "string";
 export const jobIdOf = (triggerSeq: number, agent: string): string => `${pad(triggerSeq)}-${agent}`;
 export const launchIdOf = (job: string, n: number): string => `${job}-${n}`;
 
@@ -68,7 +70,7 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 export function applyAgentEntry(v: AgentView, e: LogEntry): void {
   const d = (e.details ?? {}) as D;
   if ((e.decision === "epic_started" || e.decision === "stage_advanced") && e.epic_id && e.seq !== undefined && typeof d.to === "string") {
-    v.stageEntries.set(e.epic_id, { seq: e.seq, stage: d.to, iteration: e.iteration ?? 1, ...(typeof d.reason === "string" ? { rework: true } : {}) });
+    v.stageEntries.set(e.epic_id, { seq: e.seq, stage: d.to, iteration: e.iteration ?? 1, ...(isRework(d) ? { rework: true } : {}) });
     return;
   }
   if (!e.decision.startsWith("agent_")) return;

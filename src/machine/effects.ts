@@ -4,7 +4,7 @@
  */
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
-import { jobIdOf, type JobTarget } from "../log/agent-jobs.js";
+import { isRework, jobIdOf, type JobTarget, type StageEntry } from "../log/agent-jobs.js";
 
 export type Effect =
   | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
@@ -47,6 +47,13 @@ export interface NoticeDoc {
 const pad = (n: number): string => String(n).padStart(8, "0");
 export const noticeNameOf = (seq: number, epicId: string, subject: string): string => `notice-${pad(seq)}-${epicId}-${subject}.yaml`;
 const baseName = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
+const stageSubjectOf = (rework: boolean | undefined): "rework_requested" | "stage_entered" => (rework ? "rework_requested" : "stage_entered");
+
+/** The launch a stage entry asks of its owner's agent: from the entry's effect, or re-derived by a starting daemon. */
+export function stageLaunchWant(epicId: string, entry: StageEntry, owner: string): LaunchWant {
+  const notice = `messages/inbox/${owner}/${noticeNameOf(entry.seq, epicId, stageSubjectOf(entry.rework))}`;
+  return { job: jobIdOf(entry.seq, owner), agent: owner, role: owner, kind: "stage", trigger_seq: entry.seq, epic_id: epicId, iteration: entry.iteration, stage: entry.stage, notice };
+}
 
 export function effectsOf(e: LogEntry, pipeline: Pipeline, triggers: readonly AgentTrigger[] = []): Effect[] {
   const fired = e.seq !== undefined && triggers.length ? triggered(e, triggers) : [];
@@ -82,8 +89,8 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
       const to = String(d.to);
       const stage = pipeline.stage(to);
       if (!stage || !e.epic_id) return [];
-      const rework = typeof d.reason === "string";
-      const subject = rework ? "rework_requested" : "stage_entered";
+      const rework = isRework(d);
+      const subject = stageSubjectOf(rework);
       const vetoes = (e.state?.open_vetoes ?? []).map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, ...(v.violation ? { violation: v.violation } : {}) }));
       const notice: NoticeDoc = {
         id: `notice-${pad(seq)}`,
@@ -119,8 +126,7 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
         { type: "rescan", epic_id: e.epic_id, stage: stage.id },
       ];
       if (pipeline.agents.has(stage.owner) && e.seq !== undefined) {
-        const want: LaunchWant = { job: jobIdOf(e.seq, stage.owner), agent: stage.owner, role: stage.owner, kind: "stage", trigger_seq: e.seq, epic_id: e.epic_id, iteration: e.iteration ?? 1, stage: stage.id, notice: `messages/inbox/${stage.owner}/${name}` };
-        out.push({ type: "launch", want });
+        out.push({ type: "launch", want: stageLaunchWant(e.epic_id, { seq: e.seq, stage: stage.id, iteration: e.iteration ?? 1, rework }, stage.owner) });
       }
       return out;
     }

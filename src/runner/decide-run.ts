@@ -16,8 +16,8 @@
 import type { AgentSpec } from "../config/agents.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { jobIdOf, launchIdOf, type AgentJob, type AgentView, type JobTarget } from "../log/agent-jobs.js";
-import { run, type Draft, type World } from "../machine/decide.js";
-import { noticeNameOf, type LaunchWant } from "../machine/effects.js";
+import { decide, type Draft, type World } from "../machine/decide.js";
+import { stageLaunchWant, type LaunchWant } from "../machine/effects.js";
 import type { Epic } from "../schemas/types.gen.js";
 
 export type RunnerInput =
@@ -71,6 +71,9 @@ export interface RunnerContext {
   now: string;
 }
 
+/** The job an input is about: the queue holds at most one input per job. */
+export const jobOfInput = (i: RunnerInput): string => (i.type === "want" ? i.want.job : i.job);
+
 const none = (why: string): RunnerDecision => ({ drafts: [], action: { type: "none", why } });
 
 /** Output of attempt n of a job: logs/agents/<EPIC>/<iteration>/<agent>-<n>.log (relative to the root). */
@@ -86,12 +89,12 @@ export function decideRun(ctx: RunnerContext, input: RunnerInput): RunnerDecisio
       const w = input.want;
       const job = ctx.agents.jobs.get(w.job);
       if (job && job.status !== "queued") return none(`job ${w.job} is already ${job.status}`);
-      return launch(ctx, pipeline, w, { attempt: 1, n: 1, crash_relaunch: false, queuedBefore: job !== undefined });
+      return launch(ctx, pipeline, w, input, { attempt: 1, n: 1, crash_relaunch: false, queuedBefore: job !== undefined });
     }
     case "retry_due": {
       const job = ctx.agents.jobs.get(input.job);
       if (!job || job.status !== "retry_scheduled") return none(`job ${input.job} has no retry scheduled`);
-      return launch(ctx, pipeline, wantOf(job), { attempt: job.attempt + 1, n: job.launches + 1, crash_relaunch: false, queuedBefore: true });
+      return launch(ctx, pipeline, wantOf(job), input, { attempt: job.attempt + 1, n: job.launches + 1, crash_relaunch: false, queuedBefore: true });
     }
     case "relaunch": {
       const job = ctx.agents.jobs.get(input.job);
@@ -102,7 +105,7 @@ export function decideRun(ctx: RunnerContext, input: RunnerInput): RunnerDecisio
           { decision: "agent_exited", ...where(job), details: { job: job.id, launch_id: previous, code: null, signal: null, verdict: "lost", reason: "the daemon restarted and the process is gone" } },
         ]);
       }
-      const d = launch(ctx, pipeline, wantOf(job), { attempt: Math.max(1, job.attempt), n: job.launches + 1, crash_relaunch: input.reason === "daemon_crashed", queuedBefore: true });
+      const d = launch(ctx, pipeline, wantOf(job), input, { attempt: Math.max(1, job.attempt), n: job.launches + 1, crash_relaunch: input.reason === "daemon_crashed", queuedBefore: true });
       if (d.action.type !== "spawn") return d;
       const reason = input.reason === "daemon_crashed" ? "the daemon restarted and the process is gone (relaunched once)" : "the daemon was stopped while it ran (relaunched, not counted as a retry)";
       return { ...d, drafts: [{ decision: "agent_relaunched", ...where(job), details: { job: job.id, previous, launch_id: d.action.plan.launch_id, reason } }, ...d.drafts] };
@@ -169,16 +172,19 @@ function stillWanted(ctx: RunnerContext, job: Pick<AgentJob, "kind" | "epic_id" 
   return epic.status === "in_progress" && epic.stage === job.stage && epic.iteration === job.iteration && entry?.seq === job.trigger_seq;
 }
 
+/** The job's last attempt failed: log it, and escalate the epic of a stage job as any escalate command would. */
 function giveUp(ctx: RunnerContext, job: AgentJob, reason: string, detail: string, figures: Record<string, unknown>, first: Draft[]): RunnerDecision {
   const drafts: Draft[] = [...first, { decision: "agent_gave_up", ...where(job), details: { job: job.id, reason, detail } }];
-  const epic = job.epic_id ? ctx.world.epic(job.epic_id) : undefined;
-  if (job.kind !== "stage" || !epic || epic.status !== "in_progress") return { drafts, action: { type: "none", why: reason } };
-  const { notes, epic: after } = run(ctx.world, epic, [{ type: "ESCALATE", reason, detail, data: figures, now: ctx.now }]);
-  for (const n of notes) drafts.push({ decision: n.decision, epic_id: epic.epic_id, iteration: epic.iteration, details: n.details });
-  return { drafts, epic: after, action: { type: "none", why: reason } };
+  const action: RunnerAction = { type: "none", why: reason };
+  if (job.kind !== "stage" || !job.epic_id) return { drafts, action };
+  const d = decide(ctx.world, { type: "escalate", epic_id: job.epic_id, reason, detail, by: "orchestrator", data: figures }, ctx.now);
+  // refused: the epic is no longer open (or not known), so there is nothing to escalate
+  if (d.kind !== "commit") return { drafts, action };
+  return { drafts: [...drafts, ...d.drafts], ...(d.epic ? { epic: d.epic } : {}), action };
 }
 
-function launch(ctx: RunnerContext, pipeline: Pipeline, w: LaunchWant, o: { attempt: number; n: number; crash_relaunch: boolean; queuedBefore: boolean }): RunnerDecision {
+/** `input` is what asked for the launch: with no free slot it waits in the queue as itself, to be decided again. */
+function launch(ctx: RunnerContext, pipeline: Pipeline, w: LaunchWant, input: RunnerInput, o: { attempt: number; n: number; crash_relaunch: boolean; queuedBefore: boolean }): RunnerDecision {
   const spec = pipeline.agents.get(w.agent);
   const stale = (reason: string): RunnerDecision => ({ drafts: [{ decision: "agent_launch_stale", ...where(w), details: { ...jobDetails(w), reason } }], action: { type: "none", why: reason } });
   if (!spec) return stale(`agents.${w.agent} is not configured any more`);
@@ -187,7 +193,7 @@ function launch(ctx: RunnerContext, pipeline: Pipeline, w: LaunchWant, o: { atte
     return stale(epic ? `epic ${epic.epic_id} is now ${epic.status} at ${epic.stage}, iteration ${epic.iteration}; the launch was for ${w.stage ?? "-"}, iteration ${w.iteration ?? "-"}` : `epic ${w.epic_id} is not known`);
   }
   if (ctx.running >= pipeline.runner.maxConcurrent) {
-    const queue: RunnerAction = { type: "queue", input: { type: "want", want: w } };
+    const queue: RunnerAction = { type: "queue", input };
     // A stage launch is re-derivable from the stage entry; a trigger's is kept in the log.
     if (w.kind === "trigger" && !o.queuedBefore) return { drafts: [{ decision: "agent_queued", ...where(w), details: { ...jobDetails(w), running: ctx.running, max_concurrent: pipeline.runner.maxConcurrent } }], action: queue };
     return { drafts: [], action: queue };
@@ -270,10 +276,8 @@ export function pendingAtStart(agents: AgentView, world: World): { inFlight: Age
     if (!epic || epic.status !== "in_progress" || epic.stage !== entry.stage || epic.iteration !== entry.iteration) continue;
     const stage = pipeline.stage(entry.stage);
     if (!stage || !pipeline.agents.has(stage.owner)) continue;
-    const id = jobIdOf(entry.seq, stage.owner);
-    if (agents.jobs.has(id)) continue;
-    const notice = `messages/inbox/${stage.owner}/${noticeNameOf(entry.seq, epicId, entry.rework ? "rework_requested" : "stage_entered")}`;
-    inputs.push({ type: "want", want: { job: id, agent: stage.owner, role: stage.owner, kind: "stage", trigger_seq: entry.seq, epic_id: epicId, iteration: entry.iteration, stage: entry.stage, notice } });
+    if (agents.jobs.has(jobIdOf(entry.seq, stage.owner))) continue;
+    inputs.push({ type: "want", want: stageLaunchWant(epicId, entry, stage.owner) });
   }
   return { inFlight, inputs, retries };
 }

@@ -11,7 +11,7 @@ import type { Engine } from "../daemon/engine.js";
 import type { Logger } from "../daemon/logger.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { Layout } from "../store/layout.js";
-import { decideRun, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
+import { decideRun, jobOfInput, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
 import { expandArg, findByLaunchId, isSameProcess, readPidFile, removePidFile, signalGroup, spawnAgent, startTimeOf, writePidFile, type PidFile } from "./agent-process.js";
 
 interface Proc {
@@ -99,7 +99,8 @@ export class Runner {
       else if (a.type === "kill") this.kill(a.launch_id);
       else if (a.type === "schedule") this.after(a.delay_ms, { type: "retry_due", job: a.job });
       else if (a.type === "queue") {
-        if (!this.queue.some((q) => q.type === "want" && a.input.type === "want" && q.want.job === a.input.want.job)) this.queue.push(a.input);
+        const job = jobOfInput(a.input);
+        if (!this.queue.some((q) => jobOfInput(q) === job)) this.queue.push(a.input);
       } else this.o.log.debug({ input: input.type, why: a.why }, "runner: nothing to do");
     }
   }

@@ -169,6 +169,48 @@ describe("runner decisions", () => {
     expect(again.inputs).toEqual([{ type: "want", want }]);
   });
 
+  it("a retry or a relaunch that finds no free slot waits in the queue as itself, and spawns once dequeued", () => {
+    const { h, want } = started();
+    h.run({ type: "want", want });
+    h.run(exited(h, 0));
+    expect(h.view.agents.jobs.get(want.job)?.status).toBe("retry_scheduled");
+    h.running = 2;
+    const retry = h.run({ type: "retry_due", job: want.job });
+    expect(retry.drafts).toEqual([]);
+    expect(retry.action).toEqual({ type: "queue", input: { type: "retry_due", job: want.job } });
+    h.running = 1;
+    if (retry.action.type !== "queue") throw new Error("not queued");
+    expect(h.run(retry.action.input).action).toMatchObject({ type: "spawn", plan: { launch_id: "00000001-planner-2", attempt: 2, n: 2 } });
+    // the daemon crashed while it ran and max_concurrent is taken by adopted agents
+    h.running = 2;
+    const relaunch = h.run({ type: "relaunch", job: want.job, reason: "daemon_crashed" });
+    expect(relaunch.drafts).toEqual([]);
+    expect(relaunch.action).toEqual({ type: "queue", input: { type: "relaunch", job: want.job, reason: "daemon_crashed" } });
+    h.running = 1;
+    if (relaunch.action.type !== "queue") throw new Error("not queued");
+    const d = h.run(relaunch.action.input);
+    expect(d.drafts.map((x) => x.decision)).toEqual(["agent_relaunched", "agent_launched"]);
+    expect(d.action).toMatchObject({ type: "spawn", plan: { launch_id: "00000001-planner-3", attempt: 2, crash_relaunch: true } });
+  });
+
+  it("an agent that gives up escalates the epic as the escalate command does, in the epic's current iteration", () => {
+    const { h, want } = started();
+    h.run({ type: "want", want });
+    for (let i = 0; i < 2; i++) {
+      h.run(exited(h, 2));
+      h.run({ type: "retry_due", job: want.job });
+    }
+    const d = h.run(exited(h, 2));
+    expect(d.drafts.map((x) => [x.decision, x.iteration])).toEqual([["agent_exited", 1], ["agent_gave_up", 1], ["escalated", 1]]);
+    expect(d.drafts[2]!.details).toMatchObject({ reason: "agent_failed", stage: "plan", attempts: 3, last_code: 2, launch_id: "00000001-planner-3" });
+    expect(d.epic).toMatchObject({ status: "escalated", escalation: { reason: "agent_failed" } });
+    // an epic no longer open is not escalated again: the job just gives up
+    const again = started();
+    again.h.run({ type: "want", want: again.want });
+    again.h.apply({ type: "cancel", epic_id: "EP-001", reason: "dropped", by: "alice" });
+    expect(again.h.run({ type: "relaunch", job: again.want.job, reason: "daemon_crashed" }).action.type).toBe("none");
+  });
+
   it("triggers launch a named agent on a matching entry; a queued trigger launch is logged", () => {
     const { h } = started();
     h.artifact("plan.json");
