@@ -4,6 +4,7 @@
  */
 import { issue, type Issue } from "../errors/issue.js";
 import type { ConsensusConfig } from "../schemas/types.gen.js";
+import { durationMs } from "./resolve.js";
 
 export interface AgentSpec {
   readonly name: string;
@@ -27,16 +28,6 @@ export interface RunnerSettings {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-
-/** 500 → 500; "30s" → 30000; "10m" → 600000. undefined for anything else. */
-export function parseDuration(v: number | string | undefined, fallback: number): number | undefined {
-  if (v === undefined) return fallback;
-  if (typeof v === "number") return Number.isInteger(v) && v > 0 ? v : undefined;
-  const m = /^([0-9]+)(ms|s|m|h)$/.exec(v);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
-}
 
 export function checkAgents(c: ConsensusConfig): Issue[] {
   const out: Issue[] = [];
@@ -68,7 +59,7 @@ export function resolveAgents(c: ConsensusConfig): { agents: ReadonlyMap<string,
         ...(a.shell !== undefined && !a.command ? { shell: a.shell } : {}),
         cwd: a.cwd ?? "",
         env: Object.freeze({ ...(a.env ?? {}) }),
-        timeoutMs: parseDuration(a.timeout, DEFAULT_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS,
+        timeoutMs: a.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(a.timeout),
         retries: a.retries ?? 2,
         backoffMs: a.backoff_ms ?? 1000,
         prompt: a.prompt ?? `agents/${name}.md`,

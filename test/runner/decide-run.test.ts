@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import { parseConfig } from "../../src/config/pipeline.js";
-import { parseDuration } from "../../src/config/agents.js";
+import { DEFAULT_TIMEOUT_MS } from "../../src/config/agents.js";
 import { applyEntry } from "../../src/log/replay.js";
 import { effectsOf, type LaunchWant } from "../../src/machine/effects.js";
 import { backoffOf, decideRun, pendingAtStart, type RunnerDecision, type RunnerInput } from "../../src/runner/decide-run.js";
@@ -236,8 +236,15 @@ describe("runner decisions", () => {
 });
 
 describe("agents config", () => {
-  it("accepts durations in ms or with a unit", () => {
-    expect([parseDuration(500, 1), parseDuration("30s", 1), parseDuration("10m", 1), parseDuration("2h", 1), parseDuration(undefined, 7), parseDuration("soon", 1)]).toEqual([500, 30_000, 600_000, 7_200_000, 7, undefined]);
+  it("reads timeout as any other duration of the config: ms, or a number with s, m, h or d; 30m when not given", () => {
+    const timeouts = (...ts: unknown[]): number[] => {
+      const agents = ts.map((t, i) => `  a${i}: ${JSON.stringify({ command: ["x"], ...(t === undefined ? {} : { timeout: t }) })}\n`).join("");
+      const p = pipelineWith(`\nagents:\n${agents}`);
+      return ts.map((_, i) => p.agents.get(`a${i}`)!.timeoutMs);
+    };
+    expect(timeouts(500, "30s", "10m", "2h", "1.5d", undefined)).toEqual([500, 30_000, 600_000, 7_200_000, 129_600_000, DEFAULT_TIMEOUT_MS]);
+    expect(DEFAULT_TIMEOUT_MS).toBe(1_800_000);
+    for (const bad of ["soon", "500ms", 0]) expect(parseConfig(DEFAULT_CONFIG_YAML + `\nagents:\n  planner: { command: [a], timeout: ${JSON.stringify(bad)} }\n`).issues[0]?.path).toBe("/agents/planner/timeout");
   });
 
   it("says what is wrong when command and shell are both given, or neither", () => {
