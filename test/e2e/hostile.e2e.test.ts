@@ -3,21 +3,21 @@
  * hostile file (bytes written directly, links made with fs.symlinkSync, names with control
  * characters where the OS allows), waits for the rejection entry naming that file, and checks that
  * the entry says what (a catalogued code), where (the JSON path, where there is one) and the fix;
- * that the author got a notice where the author can be known; that the file is left in place; and
+ * that the author got a notice where the author can be known; that the file itself is left in place; and
  * that the daemon is still running. At the end a valid file is still accepted.
  *
  * Each case uses its own epic, so the cases do not interfere. The config lowers bus.settle_ms to
  * 100 (a file that does not parse is rejected only once it stayed unchanged that long) and sets
  * bus.max_file_bytes to 2048 so the size cap is cheap to reach.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CODES } from "../../src/errors/codes.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
-import { Bus, artifact, vetoYaml } from "../support/bus.js";
+import { Bus, approveYaml, artifact, vetoYaml } from "../support/bus.js";
 
 let bus: Bus;
 let outside: string;
@@ -34,19 +34,6 @@ const pad = (n: number): string => String(n).padStart(8, "0");
 const compact = (text: string): string => JSON.stringify(JSON.parse(text));
 const BOM = [0xef, 0xbb, 0xbf];
 
-/**
- * Writes bytes the way the protocol asks (a dot-temp in the same folder, then rename). `mtime` dates
- * the file back, as `cp -p`, `rsync -t` or a checkout do: such a file is past the settle time at once.
- */
-function dropBytes(rel: string, bytes: string | Uint8Array | number[], mtime?: Date): void {
-  const abs = join(bus.root, rel);
-  mkdirSync(dirname(abs), { recursive: true });
-  const tmp = join(dirname(abs), `.drop-${Date.now()}-${Math.random().toString(36).slice(2)}.tmp`);
-  writeFileSync(tmp, typeof bytes === "string" ? bytes : Buffer.from(bytes as Uint8Array));
-  if (mtime) utimesSync(tmp, mtime, mtime);
-  renameSync(tmp, abs);
-}
-
 function start(epic: string): void {
   const r = bus.cli("start", epic, "--title", `hostile case ${epic}`);
   expect(r.code, r.stderr).toBe(0);
@@ -54,14 +41,6 @@ function start(epic: string): void {
 
 const isRejection = (e: LogEntry, file: string): boolean =>
   (e.decision === "artifact_rejected" || e.decision === "message_rejected") && (e.details as { file?: unknown } | undefined)?.file === file;
-
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Expect {
   decision: "artifact_rejected" | "message_rejected";
@@ -96,20 +75,13 @@ async function rejected(file: string, x: Expect): Promise<LogEntry> {
   expect(d.author).toBe(x.author);
   if (x.author) {
     const notice = join(bus.root, "messages", "inbox", x.author, `notice-${pad(entry.seq!)}-${entry.epic_id ?? "unknown"}-${x.decision}.yaml`);
-    await until(`notice ${notice}`, () => existsSync(notice));
+    await bus.until(`notice ${notice}`, () => existsSync(notice));
     const n = load(readFileSync(notice, "utf8")) as { from: string; to: string; subject: string; content: { file: string; errors: Array<{ code: string; fix: string }> } };
     expect(n).toMatchObject({ from: "orchestrator", to: x.author, subject: x.decision, content: { file } });
     expect(n.content.errors.map((e) => e.code)).toContain(x.code);
   }
-  // the offending file is left in place (or quarantined with its error beside it; never deleted)
-  let present = true;
-  try {
-    lstatSync(join(bus.root, file));
-  } catch {
-    present = false;
-  }
-  const quarantined = existsSync(join(bus.root, ".consensus")) && JSON.stringify(readdirSync(join(bus.root, ".consensus"), { recursive: true })).includes(file.split("/").pop()!);
-  expect(present || quarantined, `${file} was removed`).toBe(true);
+  // the offending file is left in place (nothing quarantines or deletes it): the file itself, not a copy
+  expect(() => lstatSync(join(bus.root, file)), `${file} was removed or moved`).not.toThrow();
   expect(bus.daemon!.exitCode, bus.daemonErr).toBeNull();
   return entry;
 }
@@ -122,7 +94,7 @@ async function rejectedUnder(folder: string, timeoutMs = 15_000): Promise<string
   const under = (e: LogEntry): boolean => {
     if (!/_rejected$/.test(e.decision)) return false;
     const f = String((e.details as { file?: unknown }).file);
-    // dropBytes' own dot-temp in that folder may be named too (the hostile folder is checked before
+    // bus.drop's own dot-temp in that folder may be named too (the hostile folder is checked before
     // the ignore rule); it is renamed a moment later, so it is not the drop we are after
     return f === folder || (f.startsWith(`${folder}/`) && !/\/\.[^/]*\.tmp$/.test(f));
   };
@@ -131,23 +103,18 @@ async function rejectedUnder(folder: string, timeoutMs = 15_000): Promise<string
 }
 
 const plan = (epic: string, patch: Record<string, unknown> = {}): string => compact(artifact("plan.json", epic, 1, patch));
-const approveYaml = (from: string, to: string, epic: string, iteration: number, extra = ""): string =>
-  `from: ${from}\nto: ${to}\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: ${epic}\niteration: ${iteration}\ntype: approve\nsubject: looks_good\n${extra}`;
 
 beforeAll(async () => {
   outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
   bus = Bus.init();
-  const cfgPath = join(bus.root, "consensus.yaml");
-  const cfg = readFileSync(cfgPath, "utf8");
-  const edited = cfg.replace(/settle_ms: \d+/, "settle_ms: 100").replace(/max_file_bytes: \d+/, "max_file_bytes: 2048");
-  expect(edited).not.toBe(cfg);
-  writeFileSync(cfgPath, edited);
-  expect(bus.cli("validate", cfgPath).code).toBe(0);
+  const edited = bus.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 100").replace(/max_file_bytes: \d+/, "max_file_bytes: 2048"));
+  expect(edited).toMatch(/settle_ms: 100\b/);
+  expect(edited).toMatch(/max_file_bytes: 2048\b/);
+  expect(bus.cli("validate", join(bus.root, "consensus.yaml")).code).toBe(0);
   const d = bus.startDaemon();
   // a command run before the daemon holds the root would take the lock itself and keep the daemon out
   const holder = join(bus.root, ".consensus", "writer.json");
-  await until("the daemon to hold the root", () => {
-    if (d.exitCode !== null) throw new Error(`daemon exited: ${bus.daemonErr}`);
+  await bus.until("the daemon to hold the root", () => {
     try {
       const h = JSON.parse(readFileSync(holder, "utf8")) as { kind?: string; pid?: number };
       return h.kind === "daemon" && h.pid === d.pid;
@@ -168,20 +135,20 @@ afterAll(async () => {
 describe("hostile artifacts: rejected with what, where and the fix; the stage owner is told; the file stays", () => {
   it("invalid JSON", async () => {
     start("H-JSON");
-    dropBytes("artifacts/H-JSON/plan.json", '{"epic_id": "H-JSON", "iteration": 1,,\n "stages": []}');
+    bus.drop("artifacts/H-JSON/plan.json", '{"epic_id": "H-JSON", "iteration": 1,,\n "stages": []}');
     const e = await rejected("artifacts/H-JSON/plan.json", { decision: "artifact_rejected", code: "JSON_SYNTAX", author: "planner", epic: "H-JSON" });
     expect((e.details as unknown as Rejection).errors[0]!.line).toBe(1);
   });
 
   it("invalid YAML (cicd.yaml; the devops role is told)", async () => {
     start("H-YAML");
-    dropBytes("artifacts/H-YAML/cicd.yaml", "name: Deploy\non: [push\njobs:\n  build: {runs-on: ubuntu\n");
+    bus.drop("artifacts/H-YAML/cicd.yaml", "name: Deploy\non: [push\njobs:\n  build: {runs-on: ubuntu\n");
     await rejected("artifacts/H-YAML/cicd.yaml", { decision: "artifact_rejected", code: "YAML_SYNTAX", author: "devops", epic: "H-YAML" });
   });
 
   it("wrong types", async () => {
     start("H-TYPES");
-    dropBytes("artifacts/H-TYPES/plan.json", plan("H-TYPES", { stages: "all of them", rollback_plan: 7 }));
+    bus.drop("artifacts/H-TYPES/plan.json", plan("H-TYPES", { stages: "all of them", rollback_plan: 7 }));
     const e = await rejected("artifacts/H-TYPES/plan.json", { decision: "artifact_rejected", code: "SCHEMA", author: "planner", epic: "H-TYPES" });
     const paths = (e.details as unknown as Rejection).errors.map((x) => x.path);
     expect(paths).toEqual(expect.arrayContaining(["/stages", "/rollback_plan"]));
@@ -189,19 +156,19 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
 
   it("an empty file", async () => {
     start("H-EMPTY");
-    dropBytes("artifacts/H-EMPTY/plan.json", "");
+    bus.drop("artifacts/H-EMPTY/plan.json", "");
     await rejected("artifacts/H-EMPTY/plan.json", { decision: "artifact_rejected", code: "FILE_EMPTY", author: "planner", epic: "H-EMPTY" });
   });
 
   it("a binary file", async () => {
     start("H-BIN");
-    dropBytes("artifacts/H-BIN/plan.json", [0x7b, 0x22, 0x61, 0x22, 0x00, 0x01, 0x02, 0x89, 0x50, 0x4e, 0x47, 0x7d]);
+    bus.drop("artifacts/H-BIN/plan.json", Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x00, 0x01, 0x02, 0x89, 0x50, 0x4e, 0x47, 0x7d]));
     await rejected("artifacts/H-BIN/plan.json", { decision: "artifact_rejected", code: "FILE_BINARY", author: "planner", epic: "H-BIN" });
   });
 
   it("a file that is not UTF-8", async () => {
     start("H-LATIN1");
-    dropBytes("artifacts/H-LATIN1/plan.json", Buffer.from('{"epic_id": "H-LATIN1", "title": "caf\u00e9"}', "latin1"));
+    bus.drop("artifacts/H-LATIN1/plan.json", Buffer.from('{"epic_id": "H-LATIN1", "title": "caf\u00e9"}', "latin1"));
     await rejected("artifacts/H-LATIN1/plan.json", { decision: "artifact_rejected", code: "FILE_NOT_UTF8", author: "planner", epic: "H-LATIN1" });
   });
 
@@ -209,14 +176,14 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
     // PROTOCOL §4 accepts unambiguous sloppiness with a warning: a UTF-8 BOM is one (codes.ts has
     // FILE_BOM as a warning). What must not happen is a BOM hiding the document or its errors.
     start("H-BOM");
-    dropBytes("artifacts/H-BOM/plan.json", [...BOM, ...Buffer.from(plan("H-BOM"))]);
+    bus.drop("artifacts/H-BOM/plan.json", Buffer.from([...BOM, ...Buffer.from(plan("H-BOM"))]));
     const es = await bus.waitFor("H-BOM accepted or rejected", (all) => all.some((e) => e.epic_id === "H-BOM" && /^artifact_(accepted|rejected)$/.test(e.decision)));
     const accepted = es.find((e) => e.epic_id === "H-BOM" && e.decision === "artifact_accepted");
     expect(accepted, JSON.stringify(es.filter((e) => e.epic_id === "H-BOM"))).toBeDefined();
     expect((accepted!.details as unknown as Rejection).warnings?.map((w) => w.code)).toContain("FILE_BOM");
 
     start("H-BOM2");
-    dropBytes("artifacts/H-BOM2/plan.json", [...BOM, ...Buffer.from('{"epic_id": "H-BOM2", }')]);
+    bus.drop("artifacts/H-BOM2/plan.json", Buffer.from([...BOM, ...Buffer.from('{"epic_id": "H-BOM2", }')]));
     const e = await rejected("artifacts/H-BOM2/plan.json", { decision: "artifact_rejected", code: "JSON_SYNTAX", author: "planner", epic: "H-BOM2" });
     // said once (decide's rej() adds the input's warnings to issues that already hold them)
     expect((e.details as unknown as Rejection).warnings?.map((w) => w.code)).toEqual(["FILE_BOM"]);
@@ -226,14 +193,14 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
     start("H-BIG");
     const big = artifact("plan.json", "H-BIG", 1); // valid, but pretty-printed it is over 2 kB
     expect(Buffer.byteLength(big)).toBeGreaterThan(2048);
-    dropBytes("artifacts/H-BIG/plan.json", big);
+    bus.drop("artifacts/H-BIG/plan.json", big);
     const e = await rejected("artifacts/H-BIG/plan.json", { decision: "artifact_rejected", code: "FILE_TOO_LARGE", author: "planner", epic: "H-BIG" });
     expect((e.details as unknown as Rejection).errors[0]).toMatchObject({ found: `${Buffer.byteLength(big)} bytes` });
   });
 
   it("deep nesting", async () => {
     start("H-DEEP");
-    dropBytes("artifacts/H-DEEP/plan.json", `{"epic_id": "H-DEEP", "iteration": 1, "stages": ${"[".repeat(300)}${"]".repeat(300)}}`);
+    bus.drop("artifacts/H-DEEP/plan.json", `{"epic_id": "H-DEEP", "iteration": 1, "stages": ${"[".repeat(300)}${"]".repeat(300)}}`);
     const e = await rejected("artifacts/H-DEEP/plan.json", { decision: "artifact_rejected", code: "TOO_DEEP", author: "planner", epic: "H-DEEP" });
     expect((e.details as unknown as Rejection).errors[0]!.path).toMatch(/^\/stages\/0\/0/);
   });
@@ -247,7 +214,7 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
     }
     const text = `name: Deploy\non: push\n${lines.join("\n")}\njobs: {build: {runs-on: x, steps: [*i]}}\n`;
     expect(text.length).toBeLessThan(2048);
-    dropBytes("artifacts/H-BOMB/cicd.yaml", text);
+    bus.drop("artifacts/H-BOMB/cicd.yaml", text);
     await rejected("artifacts/H-BOMB/cicd.yaml", { decision: "artifact_rejected", code: "TOO_MANY_NODES", author: "devops", epic: "H-BOMB" });
   });
 
@@ -255,14 +222,14 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
     start("H-DUP");
     const text = plan("H-DUP").replace('"iteration":1,', '"iteration":1,"iteration":2,');
     expect(text).toContain('"iteration":2');
-    dropBytes("artifacts/H-DUP/plan.json", text);
+    bus.drop("artifacts/H-DUP/plan.json", text);
     const e = await rejected("artifacts/H-DUP/plan.json", { decision: "artifact_rejected", code: "DUPLICATE_KEY", author: "planner", epic: "H-DUP" });
     expect((e.details as unknown as Rejection).errors[0]).toMatchObject({ found: "iteration", line: 1 });
   });
 
   it("a __proto__ key", async () => {
     start("H-PROTO");
-    dropBytes("artifacts/H-PROTO/plan.json", plan("H-PROTO").replace(/^\{/, '{"__proto__":{"polluted":1,"epic_id":"H-OTHER"},'));
+    bus.drop("artifacts/H-PROTO/plan.json", plan("H-PROTO").replace(/^\{/, '{"__proto__":{"polluted":1,"epic_id":"H-OTHER"},'));
     await rejected("artifacts/H-PROTO/plan.json", { decision: "artifact_rejected", code: "FORBIDDEN_KEY", path: "/__proto__", author: "planner", epic: "H-PROTO" });
   });
 
@@ -270,13 +237,22 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
     start("H-CTOR");
     const doc = JSON.parse(plan("H-CTOR")) as { stages: Array<Record<string, unknown>> };
     Object.defineProperty(doc.stages[0]!, "constructor", { value: { prototype: { polluted: 1 } }, enumerable: true, writable: true, configurable: true });
-    dropBytes("artifacts/H-CTOR/plan.json", JSON.stringify(doc));
+    bus.drop("artifacts/H-CTOR/plan.json", JSON.stringify(doc));
     await rejected("artifacts/H-CTOR/plan.json", { decision: "artifact_rejected", code: "FORBIDDEN_KEY", path: "/stages/0/constructor", author: "planner", epic: "H-CTOR" });
   });
 
-  it("no prototype pollution anywhere: the test process is clean and `consensus validate` reports FORBIDDEN_KEY", () => {
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.prototype.hasOwnProperty.call(Object.prototype, "polluted")).toBe(false);
+  it("no prototype pollution anywhere: the daemon refused each forbidden key and nothing else, and `consensus validate` reports FORBIDDEN_KEY", async () => {
+    // the parsing happens in child processes (the daemon, the CLI), so what can be checked is what they
+    // did: each forbidden key was refused with FORBIDDEN_KEY alone, nothing of the payload (its
+    // epic_id H-OTHER) reached the log, and nothing was accepted for those epics. (That parsing leaves
+    // Object.prototype alone in-process is test/fuzz/parsers.fuzz.test.ts's.)
+    const es = await bus.waitFor("the H-PROTO and H-CTOR rejections", (all) => ["H-PROTO", "H-CTOR"].every((id) => all.some((e) => e.epic_id === id && e.decision === "artifact_rejected")));
+    for (const id of ["H-PROTO", "H-CTOR"]) {
+      const mine = es.filter((e) => e.epic_id === id && e.decision.startsWith("artifact_"));
+      expect(mine.map((e) => [e.decision, (e.details as unknown as Rejection).errors.map((x) => x.code)]), id).toEqual([["artifact_rejected", ["FORBIDDEN_KEY"]]]);
+    }
+    expect(es.filter((e) => e.epic_id === "H-OTHER" || JSON.stringify(e.details ?? {}).includes("H-OTHER"))).toEqual([]);
+    expect(bus.daemon!.exitCode, bus.daemonErr).toBeNull();
     const file = join(bus.dir, "hostile", "plan.json");
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, '{"__proto__":{"polluted":1}}');
@@ -316,7 +292,7 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
 
   it("an epic folder that disagrees with the epic_id inside", async () => {
     start("H-FOLDER");
-    dropBytes("artifacts/H-FOLDER/plan.json", plan("H-READY"));
+    bus.drop("artifacts/H-FOLDER/plan.json", plan("H-READY"));
     const e = await rejected("artifacts/H-FOLDER/plan.json", { decision: "artifact_rejected", code: "EPIC_FOLDER_MISMATCH", path: "/epic_id", author: "planner", epic: "H-FOLDER" });
     expect((e.details as unknown as Rejection).errors[0]).toMatchObject({ expected: "H-FOLDER", found: "H-READY" });
     expect(bus.entries().filter((x) => x.epic_id === "H-READY" && x.decision === "artifact_accepted")).toEqual([]);
@@ -324,11 +300,11 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
 
   it("an artifact for an old iteration says which iteration is current", async () => {
     start("H-OLDART");
-    dropBytes("artifacts/H-OLDART/plan.json", plan("H-OLDART"));
+    bus.drop("artifacts/H-OLDART/plan.json", plan("H-OLDART"));
     await bus.waitFor("H-OLDART at implementation", (es) => es.some((e) => e.epic_id === "H-OLDART" && e.decision === "stage_advanced"));
-    dropBytes("messages/inbox/planner/h-oldart-veto.yaml", vetoYaml("developer", "planner", "H-OLDART", 1, "plan_unworkable"));
+    bus.drop("messages/inbox/planner/h-oldart-veto.yaml", vetoYaml("developer", "planner", "H-OLDART", 1, "plan_unworkable"));
     await bus.waitFor("H-OLDART rework", (es) => es.some((e) => e.epic_id === "H-OLDART" && e.decision === "stage_advanced" && e.iteration === 2));
-    dropBytes("artifacts/H-OLDART/plan.json", plan("H-OLDART", { title: "written again for iteration 1" }));
+    bus.drop("artifacts/H-OLDART/plan.json", plan("H-OLDART", { title: "written again for iteration 1" }));
     const e = await rejected("artifacts/H-OLDART/plan.json", { decision: "artifact_rejected", code: "WRONG_ITERATION", path: "/iteration", author: "planner", epic: "H-OLDART" });
     expect((e.details as unknown as Rejection).errors[0]).toMatchObject({ expected: "2", found: "1" });
   });
@@ -364,7 +340,7 @@ describe("links that are already there when the daemon starts", () => {
 
 describe("hostile ids and names: '../', absolute paths and control characters", () => {
   it("an epic_id with '../' in a flat drop", async () => {
-    dropBytes("artifacts/plan.json", plan("../../etc"));
+    bus.drop("artifacts/plan.json", plan("../../etc"));
     const e = await rejected("artifacts/plan.json", { decision: "artifact_rejected", code: "SCHEMA", path: "/epic_id", author: "planner" });
     expect(e.epic_id).toBeUndefined();
     expect(existsSync(join(bus.dir, "etc"))).toBe(false);
@@ -373,29 +349,31 @@ describe("hostile ids and names: '../', absolute paths and control characters", 
 
   it("an absolute path as epic_id", async () => {
     start("H-ABS");
-    dropBytes("artifacts/H-ABS/plan.json", plan("/etc/passwd"));
+    bus.drop("artifacts/H-ABS/plan.json", plan("/etc/passwd"));
     await rejected("artifacts/H-ABS/plan.json", { decision: "artifact_rejected", code: "SCHEMA", path: "/epic_id", author: "planner", epic: "H-ABS" });
   });
 
   it("a control character in epic_id", async () => {
     start("H-CTLID");
-    dropBytes("artifacts/H-CTLID/plan.json", plan("H-CTLID\u001b[31m"));
+    bus.drop("artifacts/H-CTLID/plan.json", plan("H-CTLID\u001b[31m"));
     await rejected("artifacts/H-CTLID/plan.json", { decision: "artifact_rejected", code: "SCHEMA", path: "/epic_id", author: "planner", epic: "H-CTLID" });
   });
 
   it("`consensus start` refuses '../', absolute and control-character epic ids and creates nothing", () => {
+    const folders = () => ({ root: readdirSync(bus.root).sort(), artifacts: readdirSync(join(bus.root, "artifacts")).sort(), epics: readdirSync(join(bus.root, "epics")).sort() });
+    const before = folders();
     for (const bad of ["../evil", "/tmp/evil", "EV\u001bIL", "ev il"]) {
       const r = bus.cli("start", bad, "--title", "nope");
       expect(r.code, bad).not.toBe(0);
       expect(r.stderr, bad).toMatch(/BAD_EPIC_ID/);
     }
     expect(existsSync(join(bus.root, "evil"))).toBe(false);
-    expect(existsSync(join(bus.root, "epics", "..", "evil"))).toBe(false);
+    expect(folders()).toEqual(before);
     expect(bus.entries().filter((e) => e.decision === "epic_started" && /evil/i.test(String(e.epic_id)))).toEqual([]);
   });
 
   it("a control character in an epic folder name", async () => {
-    dropBytes("artifacts/EP\u001b[31m/plan.json", plan("H-READY"));
+    bus.drop("artifacts/EP\u001b[31m/plan.json", plan("H-READY"));
     const file = await rejectedUnder("artifacts/EP\u001b[31m");
     const e = await rejected(file, { decision: "artifact_rejected", code: "UNSAFE_PATH", ...(file.endsWith("/plan.json") ? { author: "planner" } : {}) });
     expect(e.epic_id).toBeUndefined();
@@ -404,139 +382,139 @@ describe("hostile ids and names: '../', absolute paths and control characters", 
   it("a newline in an artifact file name", async () => {
     start("H-NL");
     const rel = "artifacts/H-NL/pl\nan.json";
-    dropBytes(rel, plan("H-NL"));
+    bus.drop(rel, plan("H-NL"));
     await rejected(rel, { decision: "artifact_rejected", code: "UNSAFE_PATH" });
   });
 
   it("a control character in a message file name", async () => {
     const rel = "messages/inbox/quality/veto\u0007.yaml";
-    dropBytes(rel, vetoYaml("devops", "quality", "H-READY", 1, "bell"));
+    bus.drop(rel, vetoYaml("devops", "quality", "H-READY", 1, "bell"));
     await rejected(rel, { decision: "message_rejected", code: "UNSAFE_PATH" });
   });
 
   it("a control character in an inbox (role) folder name", async () => {
-    dropBytes("messages/inbox/qual\u001bity/veto.yaml", vetoYaml("devops", "quality", "H-READY", 1, "escape"));
+    bus.drop("messages/inbox/qual\u001bity/veto.yaml", vetoYaml("devops", "quality", "H-READY", 1, "escape"));
     await rejected(await rejectedUnder("messages/inbox/qual\u001bity"), { decision: "message_rejected", code: "UNSAFE_PATH" });
   });
 
   it("an inbox folder that is not a role name", async () => {
-    dropBytes("messages/inbox/-quality/veto.yaml", vetoYaml("devops", "quality", "H-READY", 1, "dash"));
+    bus.drop("messages/inbox/-quality/veto.yaml", vetoYaml("devops", "quality", "H-READY", 1, "dash"));
     await rejected(await rejectedUnder("messages/inbox/-quality"), { decision: "message_rejected", code: "BAD_ROLE" });
   });
 
   it("'../' and absolute paths as roles inside a message", async () => {
-    dropBytes("messages/inbox/quality/dotdot.yaml", vetoYaml("../devops", "quality", "H-READY", 1, "dotdot"));
+    bus.drop("messages/inbox/quality/dotdot.yaml", vetoYaml("../devops", "quality", "H-READY", 1, "dotdot"));
     await rejected("messages/inbox/quality/dotdot.yaml", { decision: "message_rejected", code: "SCHEMA", path: "/from" });
-    dropBytes("messages/inbox/quality/abs.yaml", vetoYaml("devops", "/quality", "H-READY", 1, "abs"));
+    bus.drop("messages/inbox/quality/abs.yaml", vetoYaml("devops", "/quality", "H-READY", 1, "abs"));
     await rejected("messages/inbox/quality/abs.yaml", { decision: "message_rejected", code: "SCHEMA", path: "/to", author: "devops", epic: "H-READY" });
   });
 });
 
 describe("hostile messages: rejected with the reason; the sender is told when it is a configured role", () => {
   it("invalid YAML", async () => {
-    dropBytes("messages/inbox/quality/broken.yaml", "from: devops\nto: quality\ncontent: {violation: [unclosed\n");
+    bus.drop("messages/inbox/quality/broken.yaml", "from: devops\nto: quality\ncontent: {violation: [unclosed\n");
     await rejected("messages/inbox/quality/broken.yaml", { decision: "message_rejected", code: "YAML_SYNTAX" });
   });
 
   it("invalid JSON", async () => {
-    dropBytes("messages/inbox/quality/broken.json", '{"from": "devops", "to": "quality",}');
+    bus.drop("messages/inbox/quality/broken.json", '{"from": "devops", "to": "quality",}');
     await rejected("messages/inbox/quality/broken.json", { decision: "message_rejected", code: "JSON_SYNTAX" });
   });
 
   it("wrong types", async () => {
     start("H-MTYPES");
-    dropBytes("messages/inbox/quality/types.yaml", "from: devops\nto: quality\ntimestamp: yesterday\nepic_id: H-MTYPES\niteration: [1]\ntype: 7\n");
+    bus.drop("messages/inbox/quality/types.yaml", "from: devops\nto: quality\ntimestamp: yesterday\nepic_id: H-MTYPES\niteration: [1]\ntype: 7\n");
     const e = await rejected("messages/inbox/quality/types.yaml", { decision: "message_rejected", code: "SCHEMA", author: "devops", epic: "H-MTYPES" });
     expect((e.details as unknown as Rejection).errors.map((x) => x.path)).toEqual(expect.arrayContaining(["/iteration", "/type", "/timestamp"]));
   });
 
   it("duplicate keys", async () => {
-    dropBytes("messages/inbox/quality/dup.yaml", `${vetoYaml("devops", "quality", "H-READY", 1, "dup")}type: approve\n`);
+    bus.drop("messages/inbox/quality/dup.yaml", `${vetoYaml("devops", "quality", "H-READY", 1, "dup")}type: approve\n`);
     await rejected("messages/inbox/quality/dup.yaml", { decision: "message_rejected", code: "DUPLICATE_KEY" });
   });
 
   it("a constructor key", async () => {
-    dropBytes("messages/inbox/quality/ctor.yaml", `${vetoYaml("devops", "quality", "H-READY", 1, "ctor")}constructor:\n  prototype:\n    polluted: true\n`);
+    bus.drop("messages/inbox/quality/ctor.yaml", `${vetoYaml("devops", "quality", "H-READY", 1, "ctor")}constructor:\n  prototype:\n    polluted: true\n`);
     await rejected("messages/inbox/quality/ctor.yaml", { decision: "message_rejected", code: "FORBIDDEN_KEY", path: "/constructor" });
   });
 
   it("an alias bomb", async () => {
     const lines = ["a: &a [x,x,x,x,x,x,x,x,x,x]"];
     for (const [i, x] of ["b", "c", "d", "e", "f", "g"].entries()) lines.push(`${x}: &${x} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(",")}]`);
-    dropBytes("messages/inbox/quality/bomb.yaml", `${vetoYaml("devops", "quality", "H-READY", 1, "bomb")}${lines.join("\n")}\n`);
+    bus.drop("messages/inbox/quality/bomb.yaml", `${vetoYaml("devops", "quality", "H-READY", 1, "bomb")}${lines.join("\n")}\n`);
     await rejected("messages/inbox/quality/bomb.yaml", { decision: "message_rejected", code: "TOO_MANY_NODES" });
   });
 
   it("a message over the size cap, and one that is not UTF-8", async () => {
     const big = `${vetoYaml("devops", "quality", "H-READY", 1, "big")}action_needed: "${"x".repeat(2100)}"\n`;
-    dropBytes("messages/inbox/quality/big.yaml", big);
+    bus.drop("messages/inbox/quality/big.yaml", big);
     await rejected("messages/inbox/quality/big.yaml", { decision: "message_rejected", code: "FILE_TOO_LARGE" });
-    dropBytes("messages/inbox/quality/latin1.yaml", Buffer.from(vetoYaml("devops", "quality", "H-READY", 1, "caf\u00e9"), "latin1"));
+    bus.drop("messages/inbox/quality/latin1.yaml", Buffer.from(vetoYaml("devops", "quality", "H-READY", 1, "caf\u00e9"), "latin1"));
     await rejected("messages/inbox/quality/latin1.yaml", { decision: "message_rejected", code: "FILE_NOT_UTF8" });
   });
 
   it("an empty message", async () => {
-    dropBytes("messages/inbox/quality/empty.yaml", "\n  \n");
+    bus.drop("messages/inbox/quality/empty.yaml", "\n  \n");
     await rejected("messages/inbox/quality/empty.yaml", { decision: "message_rejected", code: "FILE_EMPTY" });
   });
 
   it("a message in the wrong inbox", async () => {
     start("H-INBOX");
-    dropBytes("messages/inbox/planner/misfiled.yaml", vetoYaml("devops", "quality", "H-INBOX", 1, "misfiled"));
+    bus.drop("messages/inbox/planner/misfiled.yaml", vetoYaml("devops", "quality", "H-INBOX", 1, "misfiled"));
     await rejected("messages/inbox/planner/misfiled.yaml", { decision: "message_rejected", code: "WRONG_INBOX", path: "/to", author: "devops", epic: "H-INBOX" });
   });
 
   it("a message from a role to itself", async () => {
     start("H-SELF");
-    dropBytes("messages/inbox/quality/self.yaml", approveYaml("quality", "quality", "H-SELF", 1));
+    bus.drop("messages/inbox/quality/self.yaml", approveYaml("quality", "quality", "H-SELF", 1));
     await rejected("messages/inbox/quality/self.yaml", { decision: "message_rejected", code: "SELF_MESSAGE", path: "/from", author: "quality", epic: "H-SELF" });
   });
 
   it("a message from an unknown role (no one to tell)", async () => {
     start("H-GHOST");
-    dropBytes("messages/inbox/quality/ghost.yaml", vetoYaml("ghost", "quality", "H-GHOST", 1, "boo"));
+    bus.drop("messages/inbox/quality/ghost.yaml", vetoYaml("ghost", "quality", "H-GHOST", 1, "boo"));
     await rejected("messages/inbox/quality/ghost.yaml", { decision: "message_rejected", code: "UNKNOWN_ROLE", path: "/from", epic: "H-GHOST" });
     expect(existsSync(join(bus.root, "messages/inbox/ghost"))).toBe(false);
   });
 
   it("a message to the inbox of a role that is not configured", async () => {
     start("H-GHOSTBOX");
-    dropBytes("messages/inbox/ghost/to-ghost.yaml", approveYaml("devops", "ghost", "H-GHOSTBOX", 1));
+    bus.drop("messages/inbox/ghost/to-ghost.yaml", approveYaml("devops", "ghost", "H-GHOSTBOX", 1));
     await rejected("messages/inbox/ghost/to-ghost.yaml", { decision: "message_rejected", code: "UNKNOWN_ROLE", author: "devops", epic: "H-GHOSTBOX" });
   });
 
   it("a veto from a role that may not veto that stage", async () => {
     start("H-NOVETO");
     // the epic is at plan, which no role may veto
-    dropBytes("messages/inbox/planner/noveto.yaml", vetoYaml("developer", "planner", "H-NOVETO", 1, "not_allowed"));
+    bus.drop("messages/inbox/planner/noveto.yaml", vetoYaml("developer", "planner", "H-NOVETO", 1, "not_allowed"));
     await rejected("messages/inbox/planner/noveto.yaml", { decision: "message_rejected", code: "VETO_NOT_ALLOWED", path: "/from", author: "developer", epic: "H-NOVETO" });
     expect(JSON.parse(bus.cli("status", "H-NOVETO", "--json").stdout)).toMatchObject({ stage: "plan", iteration: 1, open_vetoes: [] });
   });
 
   it("a message for an unknown epic", async () => {
-    dropBytes("messages/inbox/quality/unknown-epic.yaml", vetoYaml("devops", "quality", "H-NOPE", 1, "who"));
+    bus.drop("messages/inbox/quality/unknown-epic.yaml", vetoYaml("devops", "quality", "H-NOPE", 1, "who"));
     await rejected("messages/inbox/quality/unknown-epic.yaml", { decision: "message_rejected", code: "UNKNOWN_EPIC", path: "/epic_id", author: "devops", epic: "H-NOPE" });
   });
 
   it("a message for an old iteration", async () => {
     start("H-OLDMSG");
-    dropBytes("artifacts/H-OLDMSG/plan.json", plan("H-OLDMSG"));
+    bus.drop("artifacts/H-OLDMSG/plan.json", plan("H-OLDMSG"));
     await bus.waitFor("H-OLDMSG at implementation", (es) => es.some((e) => e.epic_id === "H-OLDMSG" && e.decision === "stage_advanced"));
-    dropBytes("messages/inbox/planner/h-oldmsg-veto.yaml", vetoYaml("developer", "planner", "H-OLDMSG", 1, "plan_unworkable"));
+    bus.drop("messages/inbox/planner/h-oldmsg-veto.yaml", vetoYaml("developer", "planner", "H-OLDMSG", 1, "plan_unworkable"));
     await bus.waitFor("H-OLDMSG rework", (es) => es.some((e) => e.epic_id === "H-OLDMSG" && e.decision === "stage_advanced" && e.iteration === 2));
-    dropBytes("messages/inbox/planner/late.yaml", approveYaml("quality", "planner", "H-OLDMSG", 1));
+    bus.drop("messages/inbox/planner/late.yaml", approveYaml("quality", "planner", "H-OLDMSG", 1));
     const e = await rejected("messages/inbox/planner/late.yaml", { decision: "message_rejected", code: "WRONG_ITERATION", path: "/iteration", author: "quality", epic: "H-OLDMSG" });
     expect((e.details as unknown as Rejection).errors[0]).toMatchObject({ expected: "2", found: "1" });
     // the vetoing role's own approval of the iteration it vetoed is told why, more precisely
-    dropBytes("messages/inbox/planner/own.yaml", approveYaml("developer", "planner", "H-OLDMSG", 1));
+    bus.drop("messages/inbox/planner/own.yaml", approveYaml("developer", "planner", "H-OLDMSG", 1));
     await rejected("messages/inbox/planner/own.yaml", { decision: "message_rejected", code: "VETO_STANDS", path: "/iteration", author: "developer", epic: "H-OLDMSG" });
   });
 
   it("a replayed message id", async () => {
     start("H-REPLAY");
-    dropBytes("messages/inbox/developer/first.yaml", approveYaml("quality", "developer", "H-REPLAY", 1, "id: H-REPLAY-0001\n"));
+    bus.drop("messages/inbox/developer/first.yaml", approveYaml("quality", "developer", "H-REPLAY", 1, "id: H-REPLAY-0001\n"));
     await bus.waitFor("first message accepted", (es) => es.some((e) => e.decision === "message_accepted" && (e.details as { file?: unknown }).file === "messages/inbox/developer/first.yaml"));
-    dropBytes("messages/inbox/developer/again.yaml", approveYaml("quality", "developer", "H-REPLAY", 1, "id: H-REPLAY-0001\naction_needed: same id, other content\n"));
+    bus.drop("messages/inbox/developer/again.yaml", approveYaml("quality", "developer", "H-REPLAY", 1, "id: H-REPLAY-0001\naction_needed: same id, other content\n"));
     await rejected("messages/inbox/developer/again.yaml", { decision: "message_rejected", code: "REPLAYED_MESSAGE", path: "/id", author: "quality", epic: "H-REPLAY" });
   });
 });
@@ -545,18 +523,18 @@ describe("after all that, the daemon goes on", () => {
   it("a file cut in the middle of a UTF-8 character does not poison the next valid file", async () => {
     start("H-TRUNC");
     start("H-NEXT");
-    dropBytes("artifacts/H-TRUNC/plan.json", [...Buffer.from(plan("H-TRUNC").slice(0, -1)), 0xe2, 0x82]);
+    bus.drop("artifacts/H-TRUNC/plan.json", Buffer.from([...Buffer.from(plan("H-TRUNC").slice(0, -1)), 0xe2, 0x82]));
     await rejected("artifacts/H-TRUNC/plan.json", { decision: "artifact_rejected", code: "FILE_NOT_UTF8", author: "planner", epic: "H-TRUNC" });
     // the next file is an old one (copied in with its mtime): read once, no settle-time retry to hide
     // a wrong first answer
-    dropBytes("artifacts/H-NEXT/plan.json", plan("H-NEXT"), new Date(Date.now() - 3_600_000));
+    bus.drop("artifacts/H-NEXT/plan.json", plan("H-NEXT"), { mtime: new Date(Date.now() - 3_600_000) });
     const es = await bus.waitFor("H-NEXT's plan decided", (all) => all.some((e) => e.epic_id === "H-NEXT" && /^artifact_(accepted|rejected)$/.test(e.decision)));
     expect(es.filter((e) => e.epic_id === "H-NEXT" && e.decision.startsWith("artifact_")).map((e) => [e.decision, JSON.stringify((e.details as { errors?: unknown }).errors ?? [])])).toEqual([["artifact_accepted", "[]"]]);
   });
 
   it("a valid artifact dropped last is accepted and the epic advances; the log chain is intact", async () => {
     start("H-LAST");
-    dropBytes("artifacts/H-LAST/plan.json", plan("H-LAST"));
+    bus.drop("artifacts/H-LAST/plan.json", plan("H-LAST"));
     await bus.waitFor("H-LAST advanced", (es) => es.some((e) => e.epic_id === "H-LAST" && e.decision === "stage_advanced"));
     expect(bus.entries().filter((e) => e.epic_id === "H-LAST" && e.decision === "artifact_accepted")).toHaveLength(1);
     expect(JSON.parse(bus.cli("status", "H-LAST", "--json").stdout)).toMatchObject({ stage: "implementation", iteration: 1 });
