@@ -9,18 +9,6 @@ afterEach(() => {
   for (const b of buses.splice(0)) b.cleanup();
 });
 
-/** Waits for a condition (polling), failing with what it waited for; never a fixed sleep. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, bus: Bus, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (bus.daemon && bus.daemon.exitCode !== null) throw new Error(`daemon exited (${bus.daemon.exitCode}) while waiting for ${what}\n${bus.daemonErr}`);
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${bus.daemonErr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const holderOf = (b: Bus) => {
   try {
     return JSON.parse(readFileSync(join(b.root, ".consensus/writer.json"), "utf8")) as { pid: number; metrics?: string };
@@ -49,13 +37,13 @@ describe("watch --metrics-port", () => {
     bus.startDaemon("--metrics-port", "0", "--log-level", "info");
 
     // the bound address is in the lock holder's file and in the log, on 127.0.0.1 by default
-    const url = await until("the metrics address in writer.json", () => holderOf(bus)?.metrics, bus);
+    const url = await bus.until("the metrics address in writer.json", () => holderOf(bus)?.metrics);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9][0-9]*$/);
     const port = Number(new URL(url).port);
-    const line = await until("the metrics listening log line", () => bus.daemonErr.split("\n").find((l) => l.includes('"msg":"metrics listening"')), bus);
+    const line = await bus.until("the metrics listening log line", () => bus.daemonErr.split("\n").find((l) => l.includes('"msg":"metrics listening"')));
     expect(JSON.parse(line)).toMatchObject({ level: 30, host: "127.0.0.1", port, url });
 
-    await until("/ready to be 200", async () => ((await get(`${url}/ready`)).status === 200 ? true : undefined), bus);
+    await bus.until("/ready to be 200", async () => ((await get(`${url}/ready`)).status === 200 ? true : undefined));
     const ready = await get(`${url}/ready`);
     expect(JSON.parse(ready.body)).toMatchObject({ ready: true, failing: [] });
     expect(await get(`${url}/health`)).toMatchObject({ status: 200, body: '{"status":"ok"}\n' });
@@ -73,10 +61,11 @@ describe("watch --metrics-port", () => {
     const artifacts = (outcome: string, why: string, f: Map<string, Family>) => valueOf(f, "consensus_inputs_total", { kind: "artifact", outcome, reason: why });
     const count = (f: Map<string, Family>, name: string, labels: Record<string, string> = {}) => valueOf(f, name, labels, `${name}_count`) ?? 0;
     // the decision is durable before the daemon counts it: wait until the scrape shows both drops
-    const f = await until("both drops in /metrics", async () => {
+    const f = await bus.until("both drops in /metrics", async () => {
       const f = await scrape(url);
-      return count(f, "consensus_drop_to_decision_seconds") >= 2 && artifacts("accepted", "", f) === 1 ? f : undefined;
-    }, bus);
+      // … and until the queue has drained (both drops are decided, nothing else is pending)
+      return count(f, "consensus_drop_to_decision_seconds") >= 2 && artifacts("accepted", "", f) === 1 && valueOf(f, "consensus_queue_depth") === 0 ? f : undefined;
+    });
     expect(artifacts("rejected", reason, f)).toBe(1);
     expect(artifacts("accepted", "", f)).toBe(1);
     expect(f.get("consensus_inputs_total")?.type).toBe("counter");
@@ -87,7 +76,7 @@ describe("watch --metrics-port", () => {
     expect(count(f, "consensus_stage_duration_seconds", { stage: "plan" })).toBe(1);
     expect(valueOf(f, "consensus_epics", { stage: "implementation", status: "in_progress" })).toBe(1);
     expect(valueOf(f, "consensus_vetoes_open")).toBe(0);
-    expect(valueOf(f, "consensus_queue_depth")).toBeGreaterThanOrEqual(0);
+    expect(valueOf(f, "consensus_queue_depth")).toBe(0);
     expect(valueOf(f, "consensus_seconds_since_last_event")).toBeGreaterThanOrEqual(0);
     const info = f.get("consensus_info")!.samples;
     expect(info).toEqual([{ name: "consensus_info", labels: { version: expect.stringMatching(/^\d+\.\d+\.\d+/), config_version: expect.stringMatching(/^[0-9a-f]{12}$/) }, value: 1 }]);
