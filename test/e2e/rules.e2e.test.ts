@@ -1,6 +1,6 @@
 /** Rules as configuration through the real CLI and daemon: presets, modes, safe config changes. */
 import { afterEach, describe, expect, it } from "vitest";
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
 
@@ -8,13 +8,6 @@ let bus: Bus;
 afterEach(() => bus?.cleanup());
 
 const config = (b: Bus) => join(b.root, "consensus.yaml");
-/** Replaces consensus.yaml the way an editor or git does: a new file renamed over it. */
-function rewriteConfig(b: Bus, edit: (text: string) => string): void {
-  const tmp = join(b.root, ".consensus.yaml.tmp");
-  writeFileSync(tmp, edit(readFileSync(config(b), "utf8")));
-  renameSync(tmp, config(b));
-}
-
 describe("presets and modes from the command line", () => {
   it("init --preset full writes the six-role pipeline; an unknown preset is a usage error naming the presets", () => {
     bus = Bus.init("--preset", "full");
@@ -56,7 +49,7 @@ describe("consensus.yaml changed while the daemon runs", () => {
 
     const original = readFileSync(config(bus), "utf8");
     // 1. broken YAML: config_rejected with where and a fix; the daemon keeps going on the old rules
-    rewriteConfig(bus, (t) => t.replace("roles: [planner, developer, quality, devops]", "roles: [planner, developer"));
+    bus.editConfig((t) => t.replace("roles: [planner, developer, quality, devops]", "roles: [planner, developer"));
     const rej = (await bus.waitForDecision("config_rejected")).find((e) => e.decision === "config_rejected");
     expect(rej!.details).toMatchObject({ file: "consensus.yaml", errors: [{ code: "YAML_SYNTAX" }] });
     expect(String((rej!.details as { fix: string }).fix)).toContain("consensus validate");
@@ -64,7 +57,7 @@ describe("consensus.yaml changed while the daemon runs", () => {
     await bus.waitFor("CF-2 advanced on the old rules", (es) => es.some((e) => e.epic_id === "CF-2" && e.decision === "stage_advanced"));
 
     // 2. a valid config without the review stage: CF-1 (at review) is escalated, not stranded
-    rewriteConfig(bus, () =>
+    bus.editConfig(() =>
       original
         .replace("  - id: review\n    owner: quality\n    artifacts: [review.json]     # review_status other than approved is quality's veto\n    vetoes: [quality, devops]\n", "")
         .replace("    stages: [implementation, review]", "    stages: [implementation]"),
@@ -85,7 +78,7 @@ describe("consensus.yaml changed while the daemon runs", () => {
     bus = Bus.init();
     bus.cli("start", "CF-3", "--title", "At plan");
     expect(bus.cli("watch", "--once").code).toBe(0);
-    rewriteConfig(bus, (t) => t.replace("  - id: plan\n    owner: planner\n    artifacts: [plan.json]\n", "").replace("  developer: plan\n", ""));
+    bus.editConfig((t) => t.replace("  - id: plan\n    owner: planner\n    artifacts: [plan.json]\n", "").replace("  developer: plan\n", ""));
     expect(bus.cli("watch", "--once").code).toBe(0);
     const es = bus.entries();
     expect(es.find((e) => e.decision === "config_changed")!.details).toMatchObject({ stranded: ["CF-3"] });
