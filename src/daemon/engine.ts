@@ -15,7 +15,7 @@ import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
-import type { CommittedEntry, Store, Txn } from "../store/port.js";
+import type { CommittedEntry, EffectOptions, Store, Txn } from "../store/port.js";
 import type { Logger } from "./logger.js";
 import { agentSummary } from "../runner/summary.js";
 import { inLanes } from "./lanes.js";
@@ -79,7 +79,7 @@ export class Engine {
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
-      await engine.runEffects(rec.unapplied);
+      await engine.runEffects(rec.unapplied, { replay: true });
     }
     if (rec.findings.length) await engine.commitTxns(rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
     // consensus.yaml changed while nothing ran: the same as a change seen live.
@@ -199,12 +199,12 @@ export class Engine {
     return [...res.entries, ...more];
   }
 
-  /** An epic's effects in order; different epics' concurrently (EFFECT_LANES at a time). */
-  async runEffects(entries: LogEntry[]): Promise<void> {
+  /** An epic's effects in order; different epics' concurrently (EFFECT_LANES at a time). opts.replay: re-run by recovery. */
+  async runEffects(entries: LogEntry[], opts: EffectOptions = {}): Promise<void> {
     await inLanes(entries, (e) => e.epic_id ?? "", EFFECT_LANES, async (e) => {
       for (const fx of effectsOf(e, this.pipeline, this.hooks.triggers)) {
         try {
-          await this.runEffect(fx);
+          await this.runEffect(fx, opts);
         } catch (err) {
           // The decision is durable; a failed effect is retried at the next start (it is re-derived).
           this.log.error({ err, effect: fx.type, ...logFields(e, this.epicOf(e.epic_id)) }, `effect ${fx.type} failed; it will be retried on restart`);
@@ -213,13 +213,13 @@ export class Engine {
     });
   }
 
-  private async runEffect(fx: Effect): Promise<void> {
+  private async runEffect(fx: Effect, opts: EffectOptions): Promise<void> {
     switch (fx.type) {
       case "publish":
         return this.store.publish(fx.epic_id, fx.iteration, fx.file, fx.sha256);
       case "notice": {
         const notice = await this.withReadList(fx.notice);
-        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(notice, { lineWidth: 120, noRefs: true }) });
+        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(notice, { lineWidth: 120, noRefs: true }) }, opts);
       }
       case "rescan":
         this.hooks.onRescan?.(fx.epic_id, fx.stage);

@@ -13,6 +13,7 @@ import { foldersToWatch } from "../bus/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs-store.js";
 import { layoutOf, type Layout } from "../store/layout.js";
 import { verifyLogFile } from "../store/read-chain.js";
+import { stateFileProblem } from "../store/state-file.js";
 import type { Facts } from "./facts.js";
 import { REQUIRED_PATHS } from "./layout-check.js";
 
@@ -193,11 +194,6 @@ async function readState(path: string): Promise<Facts["state"]> {
   } catch {
     return { path, exists: false };
   }
-  try {
-    const st = JSON.parse(text) as { seq?: unknown; epics?: unknown };
-    if (!st || typeof st !== "object" || typeof st.seq !== "number" || !st.epics || typeof st.epics !== "object") return { path, exists: true, problem: "does not have the state file's shape (edited?)" };
-    return { path, exists: true };
-  } catch (e) {
-    return { path, exists: true, problem: `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")}): truncated or edited` };
-  }
+  const { problem } = stateFileProblem(text);
+  return problem ? { path, exists: true, problem } : { path, exists: true };
 }

@@ -13,7 +13,6 @@ import { createHash } from "node:crypto";
 export interface Marks {
   has(mark: string): boolean;
   add(mark: string): unknown;
-  readonly size: number;
 }
 
 export type MarkKind = "p" | "m";
@@ -105,10 +104,5 @@ export class MarkSet implements Marks {
   add(mark: string): this {
     this.whole.add(mark);
     return this;
-  }
-
-  /** Marks added whole plus the table's digests (of both kinds: the size is an upper bound). */
-  get size(): number {
-    return this.whole.size + this.digests.count;
   }
 }

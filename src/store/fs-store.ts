@@ -4,14 +4,15 @@
  * "processed" can never disagree. Everything else (checkpoint, state.json, archive copies, notices)
  * is derived and rewritten idempotently after the commit.
  */
-import { createReadStream, existsSync, statSync } from "node:fs";
-import { link, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { createReadStream, existsSync } from "node:fs";
+import { link, lstat, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fsyncPath, writeAtomic } from "./atomic-write.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
+import { stateFileProblem } from "./state-file.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../log/replay.js";
@@ -19,9 +20,15 @@ import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../log/a
 import { DigestTable, MarkSet } from "../log/marks.js";
 import type { LogEntry, StateFile } from "../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
-import type { AppendResult, CommittedEntry, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
+import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
 
-interface CheckpointBase {
+/**
+ * The checkpoint (version 2; the marks live in the append-only checkpoint.keys, valid up to
+ * `keys_bytes`). Anything else, such as the version 1 that kept the marks inline, is discarded and the
+ * state rebuilt from the log.
+ */
+interface Checkpoint {
+  version: 2;
   seq: number;
   hash: string;
   /** Byte offset just after the line with `seq`; recovery reads the log from here. */
@@ -33,19 +40,8 @@ interface CheckpointBase {
   config_version?: string;
   /** The runner's part of the view (a checkpoint without it is rebuilt from the log). */
   agents: AgentViewJson;
-}
-/** Version 1 held every processed mark and message id inline (still read, never written). */
-interface CheckpointV1 extends CheckpointBase {
-  version: 1;
-  processed: string[];
-  message_ids: string[];
-}
-/** Version 2: the marks live in the append-only checkpoint.keys, valid up to `keys_bytes`. */
-interface CheckpointV2 extends CheckpointBase {
-  version: 2;
   keys_bytes: number;
 }
-type Checkpoint = CheckpointV1 | CheckpointV2;
 
 /** How many files are fsync'd at once before a checkpoint (the libuv pool has 4 threads). */
 const SYNC_PARALLEL = 16;
@@ -269,9 +265,10 @@ export class FsStore implements Store {
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     const p = this.blobPath(sha256);
-    if (existsSync(p)) return;
-    const created = await this.ensureDir(dirname(p));
-    await writeAtomic(p, Buffer.from(bytes), { durable: "file" });
+    // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
+    if (await exists(p)) return;
+    const created: string[] = [];
+    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file" }), (d) => created.push(d));
     await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
@@ -292,20 +289,24 @@ export class FsStore implements Store {
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
     const target = join(this.layout.archive, epicId, String(iteration), file);
     const blob = this.blobPath(sha256);
-    const size = statSync(blob, { throwIfNoEntry: false })?.size;
-    if (size === undefined) throw new Error(`blob ${sha256} for ${target} is missing`);
-    const existing = statSync(target, { throwIfNoEntry: false });
-    if (existing?.size === size) return;
     const dir = dirname(target);
-    for (const d of await this.ensureDir(dir)) this.unsynced.add(d);
+    // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
+    // crash, or the same name accepted again) is it compared with the blob, and replaced if it differs
+    // (a crash can leave a copy whose data never reached the disk: zero-length).
     try {
-      if (existing) await unlink(target);
-      await link(blob, target);
-      this.unsynced.add(dir);
-      return;
+      await this.inDir(dir, () => link(blob, target), this.noteUnsynced);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST" && hasSize(target, size)) return;
+      // ENOENT after the retry is a missing blob (reported by the copy); EXDEV, EPERM…: no links here.
+      if (errCode(e) !== "EEXIST") return this.copyBlob(target, sha256);
+      if (!(await keepExisting(target, blob))) {
+        await unlink(target).catch(ignoreEnoent);
+        await link(blob, target).catch(() => this.copyBlob(target, sha256));
+      }
     }
+    this.unsynced.add(dir);
+  }
+
+  private async copyBlob(target: string, sha256: string): Promise<void> {
     const bytes = await this.getBlob(sha256);
     if (!bytes) throw new Error(`blob ${sha256} for ${target} is missing`);
     await this.writeEffect(target, bytes);
@@ -323,21 +324,43 @@ export class FsStore implements Store {
     return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
   }
 
-  /** Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first. */
-  async deliver(notice: Notice): Promise<void> {
+  /**
+   * Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first.
+   * Live, a notice's name is new, so it is written without a stat. On replay (recovery re-running the
+   * entries after the checkpoint) a notice already there with its full size is left alone: not
+   * rewritten nor synced again; one missing or short (its data never reached the disk) is written.
+   */
+  async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
     const target = join(this.layout.inbox, notice.role, notice.name);
-    // Always (re)written, never skipped when present: a notice's name is new except when recovery
-    // re-runs the entries after the checkpoint, and then rewriting it is both correct (a crash can
-    // leave a file whose data never reached the disk) and cheaper than a stat on every live notice.
-    await this.writeEffect(target, Buffer.from(notice.body));
+    const body = Buffer.from(notice.body);
+    if (opts.replay && (await lstat(target).catch(() => undefined))?.size === body.length) return;
+    await this.writeEffect(target, body);
   }
 
   private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
     const dir = dirname(target);
-    for (const d of await this.ensureDir(dir)) this.unsynced.add(d);
-    await writeAtomic(target, bytes);
+    await this.inDir(dir, () => writeAtomic(target, bytes), this.noteUnsynced);
     this.unsynced.add(target);
     this.unsynced.add(dir);
+  }
+
+  private readonly noteUnsynced = (d: string): void => void this.unsynced.add(d);
+
+  /**
+   * Runs write in dir, making the folder first (cached). A folder removed while we run (an agent or a
+   * person cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is then
+   * forgotten, made again and write retried once. Every folder whose entries changed is passed to created.
+   */
+  private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void): Promise<T> {
+    for (const d of await this.ensureDir(dir)) created(d);
+    try {
+      return await write();
+    } catch (e) {
+      if (errCode(e) !== "ENOENT") throw e;
+      this.dirs.delete(dir);
+      for (const d of await this.ensureDir(dir)) created(d);
+      return await write();
+    }
   }
 
   /** mkdir -p with a cache; returns the folders whose entries changed (parents of what was created). */
@@ -358,8 +381,9 @@ export class FsStore implements Store {
   private async flushMarks(): Promise<void> {
     const bytes = encodeMarks(this.newMarks);
     const path = this.layout.checkpointKeys;
-    const existed = existsSync(path);
-    const fh = await open(path, existed ? "r+" : "w");
+    // Created here on first use: its name in .consensus is made durable by the checkpoint's write
+    // right after (writeAtomic durable fsyncs that folder).
+    const fh = await open(path, existsSync(path) ? "r+" : "w");
     try {
       if ((await fh.stat()).size !== this.keysBytes) await fh.truncate(this.keysBytes);
       if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
@@ -369,7 +393,6 @@ export class FsStore implements Store {
     } finally {
       await fh.close();
     }
-    if (!existed) await fsyncPath(this.layout.dot);
   }
 
   private noteMarks(e: LogEntry): void {
@@ -390,13 +413,15 @@ export class FsStore implements Store {
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     try {
-      await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p));
+      // A file or folder removed since it was written (an agent consumed its notice) has nothing to
+      // sync; the folder it was in is in the set too.
+      await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p).catch(ignoreEnoent));
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
       throw e;
     }
     await this.flushMarks();
-    const cp: CheckpointV2 = { version: 2, ...base, keys_bytes: this.keysBytes };
+    const cp: Checkpoint = { version: 2, ...base, keys_bytes: this.keysBytes };
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
     await mkdir(this.layout.current, { recursive: true });
@@ -484,13 +509,8 @@ export class FsStore implements Store {
     } catch {
       return undefined;
     }
-    let st: StateFile;
-    try {
-      st = JSON.parse(text) as StateFile;
-    } catch (e) {
-      return `state.json is not valid JSON (${(e as Error).message}): truncated or edited`;
-    }
-    if (!st || typeof st !== "object" || typeof st.seq !== "number" || !st.epics || typeof st.epics !== "object") return "state.json does not have the state file's shape";
+    const { state: st, problem } = stateFileProblem(text);
+    if (!st) return `state.json ${problem}`;
     if (st.seq > view.seq) return `state.json claims seq ${st.seq} but the log ends at ${view.seq}`;
     if (st.seq === view.seq) {
       const want = JSON.stringify(Object.fromEntries(view.epics));
@@ -508,7 +528,7 @@ export class FsStore implements Store {
     }
     try {
       const cp = JSON.parse(text) as Checkpoint;
-      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && (cp.version === 1 ? Array.isArray(cp.processed) && Array.isArray(cp.message_ids) : cp.version === 2 && typeof cp.keys_bytes === "number");
+      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && cp.version === 2 && typeof cp.keys_bytes === "number";
       if (!sound) throw new Error("unexpected shape");
       return cp;
     } catch (e) {
@@ -520,17 +540,6 @@ export class FsStore implements Store {
   /** The view a sound checkpoint gives, or undefined (with a finding) when its key index is short. */
   private async loadCheckpoint(cp: Checkpoint, findings: Recovery["findings"]): Promise<View | undefined> {
     const view: View = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(), messageIds: new Set(), agents: agentViewFromJson(cp.agents), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
-    if (cp.version === 1) {
-      if (!this.opts.epicsOnly) {
-        view.processed = new Set(cp.processed);
-        view.messageIds = new Set(cp.message_ids);
-      }
-      // Carried over into checkpoint.keys by the next checkpoint.
-      for (const p of cp.processed) this.newMarks.push(["p", p]);
-      for (const m of cp.message_ids) this.newMarks.push(["m", m]);
-      this.keysBytes = 0;
-      return view;
-    }
     if (this.opts.epicsOnly) return view;
     if (cp.keys_bytes % RECORD_BYTES !== 0) {
       findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint refers to ${cp.keys_bytes} bytes of its key index, not a whole number of ${RECORD_BYTES}-byte records`, fix: "Nothing to do: state was rebuilt from the log." } });
@@ -569,8 +578,25 @@ export class FsStore implements Store {
   }
 }
 
-function hasSize(path: string, size: number): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.size === size;
+const errCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+
+function ignoreEnoent(e: unknown): void {
+  if (errCode(e) !== "ENOENT") throw e;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
+}
+
+/**
+ * Whether the archive file already there stands for the blob: the same inode (a link) or a copy of its
+ * size (copies are written whole, by rename). Also when the blob is gone: there is nothing to replace it with.
+ */
+async function keepExisting(target: string, blob: string): Promise<boolean> {
+  const [t, b] = await Promise.all([stat(target).catch(() => undefined), stat(blob).catch(() => undefined)]);
+  if (!t) return false;
+  if (!b) return true;
+  return (t.dev === b.dev && t.ino === b.ino) || t.size === b.size;
 }
 
 /** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */

@@ -40,6 +40,12 @@ export interface Notice {
   body: string;
 }
 
+/** How an effect is run: live (just committed) or replayed by recovery (it may have run before the crash). */
+export interface EffectOptions {
+  /** Recovery re-runs the entries after the checkpoint: a notice already delivered whole is left alone. */
+  replay?: boolean;
+}
+
 export interface Holder {
   pid: number;
   host: string;
@@ -68,7 +74,8 @@ export interface Store {
   publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void>;
   /** What publish() has published for an epic: iteration and file name of each accepted artifact. */
   published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>>;
-  deliver(notice: Notice): Promise<void>;
+  /** Writes a notice into the role's inbox (live: without looking first; on replay: only if not there whole). */
+  deliver(notice: Notice, opts?: EffectOptions): Promise<void>;
   /** Saves a checkpoint of the view (recovery starts from here) and the human-readable state. */
   checkpoint(view: View): Promise<void>;
   /** Exclusive right to append; names its holder. Throws ConsensusError(LOCK_HELD) naming the holder. */

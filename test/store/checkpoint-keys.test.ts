@@ -86,19 +86,23 @@ describe("checkpoint with an append-only key index", () => {
     expect(view.processed.has(msg(2).input!)).toBe(true);
   });
 
-  it("reads a version 1 checkpoint (marks inline) and moves its marks into the index at the next checkpoint", async () => {
-    await commit(L, [msg(1)]);
+  it("discards a version 1 checkpoint as df2a68 wrote it (marks inline, no agents) and rebuilds from the log", async () => {
+    await commit(L, [msg(1), msg(2)]);
     const v2 = JSON.parse(readFileSync(L.checkpoint, "utf8"));
-    const { keys_bytes: _, ...rest } = v2;
-    writeFileSync(L.checkpoint, JSON.stringify({ ...rest, version: 1, processed: [msg(1).input], message_ids: ["id-1"] }));
+    writeFileSync(L.checkpoint, JSON.stringify({ version: 1, seq: v2.seq, hash: v2.hash, offset: v2.offset, lines: v2.lines, epics: v2.epics, processed: [msg(1).input, msg(2).input], message_ids: ["id-1", "id-2"] }));
     rmSync(L.checkpointKeys);
-    const { view, findings } = await recover(L);
-    expect(findings).toEqual([]);
-    expect(view.processed.has(msg(1).input!) && view.messageIds.has("id-1")).toBe(true);
-    await commit(L, [msg(2)]);
-    const later = await recover(L);
+    const { view, findings, unapplied } = await recover(L);
+    expect(findings.map((f) => f.decision)).toEqual(["checkpoint_discarded"]);
+    expect(String(findings[0]!.details.reason)).toMatch(/unexpected shape/);
+    expect(unapplied.map((e) => e.seq)).toEqual([1, 2]);
+    expect(view.seq).toBe(2);
+    for (const n of [1, 2]) expect(view.processed.has(msg(n).input!) && view.messageIds.has(`id-${n}`)).toBe(true);
+    // the next checkpoint is a version 2 one again, with every mark in the index
+    await commit(L, [msg(3)]);
     expect(JSON.parse(readFileSync(L.checkpoint, "utf8")).version).toBe(2);
-    for (const n of [1, 2]) expect(later.view.processed.has(msg(n).input!) && later.view.messageIds.has(`id-${n}`)).toBe(true);
+    const later = await recover(L);
+    expect(later.findings).toEqual([]);
+    for (const n of [1, 2, 3]) expect(later.view.processed.has(msg(n).input!) && later.view.messageIds.has(`id-${n}`)).toBe(true);
   });
 
   it("epicsOnly recovery (status) does not read the index", async () => {

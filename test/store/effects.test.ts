@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FsStore } from "../../src/store/fs-store.js";
+import { layoutOf, type Layout } from "../../src/store/layout.js";
+import type { View } from "../../src/log/replay.js";
+
+const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+const notice = (n: number, body = `notice ${n}\n`) => ({ role: "developer", name: `notice-${n}.yaml`, body });
+
+describe("effects (notices and archive copies) against a root people and agents change", () => {
+  let dir: string;
+  let L: Layout;
+  let store: FsStore;
+  let view: View;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-effects-"));
+    L = layoutOf(dir);
+    store = new FsStore(L);
+    view = (await store.recover()).view;
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const inbox = (n: number) => join(L.inbox, "developer", `notice-${n}.yaml`);
+
+  it("a notice an agent removed before the checkpoint has nothing to sync: the checkpoint succeeds, and the next one", async () => {
+    await store.deliver(notice(1));
+    rmSync(inbox(1));
+    await expect(store.checkpoint(view)).resolves.toBeUndefined();
+    expect(existsSync(L.checkpoint)).toBe(true);
+    await store.deliver(notice(2));
+    await expect(store.checkpoint(view)).resolves.toBeUndefined();
+    expect(readFileSync(inbox(2), "utf8")).toBe("notice 2\n");
+  });
+
+  it("an inbox folder removed while running is made again for the next notice (and the checkpoint still succeeds)", async () => {
+    await store.deliver(notice(1));
+    rmSync(join(L.inbox, "developer"), { recursive: true });
+    await store.deliver(notice(2));
+    expect(readFileSync(inbox(2), "utf8")).toBe("notice 2\n");
+    await expect(store.checkpoint(view)).resolves.toBeUndefined();
+    // and again after a checkpoint cleared the set of unsynced paths
+    rmSync(join(L.inbox, "developer"), { recursive: true });
+    await store.deliver(notice(3));
+    expect(readFileSync(inbox(3), "utf8")).toBe("notice 3\n");
+    await expect(store.checkpoint(view)).resolves.toBeUndefined();
+  });
+
+  it("an archive iteration folder removed while running is made again for the next publish", async () => {
+    const a = Buffer.from("plan v1\n");
+    const b = Buffer.from("implementation v1\n");
+    await store.putBlob(sha(a), a);
+    await store.putBlob(sha(b), b);
+    await store.publish("EP-001", 1, "plan.json", sha(a));
+    rmSync(join(L.archive, "EP-001"), { recursive: true });
+    await store.publish("EP-001", 1, "implementation.json", sha(b));
+    expect(readFileSync(join(L.archive, "EP-001", "1", "implementation.json"), "utf8")).toBe("implementation v1\n");
+    await expect(store.checkpoint(view)).resolves.toBeUndefined();
+  });
+
+  it("a blob folder removed while running is made again for the next blob", async () => {
+    const a = Buffer.from("a\n");
+    await store.putBlob(sha(a), a);
+    rmSync(L.blobs, { recursive: true });
+    await store.putBlob(sha(a), a);
+    expect(await store.getBlob(sha(a))).toEqual(a);
+  });
+
+  it("publish links the blob, is idempotent, and replaces a zero-length archive file (data lost in a crash)", async () => {
+    const a = Buffer.from("plan v1\n");
+    await store.putBlob(sha(a), a);
+    const target = join(L.archive, "EP-001", "1", "plan.json");
+    await store.publish("EP-001", 1, "plan.json", sha(a));
+    const blob = join(L.blobs, sha(a).slice(0, 2), sha(a));
+    expect(statSync(target).ino).toBe(statSync(blob).ino);
+    await store.publish("EP-001", 1, "plan.json", sha(a));
+    expect(readFileSync(target, "utf8")).toBe("plan v1\n");
+    rmSync(target);
+    writeFileSync(target, "");
+    await store.publish("EP-001", 1, "plan.json", sha(a));
+    expect(readFileSync(target, "utf8")).toBe("plan v1\n");
+    expect(statSync(target).ino).toBe(statSync(blob).ino);
+  });
+
+  it("publish replaces an archive file that differs from the blob (the same name accepted again)", async () => {
+    const a = Buffer.from("plan v1\n");
+    const b = Buffer.from("plan v1, revised\n");
+    await store.putBlob(sha(a), a);
+    await store.putBlob(sha(b), b);
+    await store.publish("EP-001", 1, "plan.json", sha(a));
+    await store.publish("EP-001", 1, "plan.json", sha(b));
+    expect(readFileSync(join(L.archive, "EP-001", "1", "plan.json"), "utf8")).toBe("plan v1, revised\n");
+  });
+
+  it("publish of a blob that is not there says so", async () => {
+    await expect(store.publish("EP-001", 1, "plan.json", "ab".repeat(32))).rejects.toThrow(/blob .* is missing/);
+  });
+
+  it("on replay a notice already there whole is not rewritten; a missing or short one is written", async () => {
+    await store.deliver(notice(1));
+    const before = statSync(inbox(1));
+    // live: always written (no stat first), so a new file replaces it
+    await store.deliver(notice(1));
+    expect(statSync(inbox(1)).ino).not.toBe(before.ino);
+    const present = statSync(inbox(1));
+    await store.deliver(notice(1), { replay: true });
+    expect(statSync(inbox(1)).ino).toBe(present.ino);
+    expect(readFileSync(inbox(1), "utf8")).toBe("notice 1\n");
+    // short (its data never reached the disk): rewritten
+    writeFileSync(inbox(1), "");
+    await store.deliver(notice(1), { replay: true });
+    expect(readFileSync(inbox(1), "utf8")).toBe("notice 1\n");
+    // missing: written
+    rmSync(inbox(1));
+    await store.deliver(notice(1), { replay: true });
+    expect(readFileSync(inbox(1), "utf8")).toBe("notice 1\n");
+  });
+});
