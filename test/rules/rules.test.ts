@@ -5,13 +5,9 @@ import { approvalsMet, defaultPipeline, parseConfig } from "../../src/config/pip
 import { buildEpicMachine } from "../../src/machine/epic-machine.js";
 import { toMermaid } from "../../src/machine/graph.js";
 import { strandedBy } from "../../src/machine/reconfigure.js";
-import { Harness } from "../support/pipeline.js";
+import { Harness, variant } from "../support/pipeline.js";
 
 const full = defaultPipeline(presetText("full")!);
-const variant = (from: string, to: string, text = DEFAULT_CONFIG_YAML): string => {
-  expect(text).toContain(from);
-  return text.replace(from, to);
-};
 const start = (h: Harness, id = "EP-001", mode?: string) => h.apply({ type: "start", epic_id: id, title: "t", by: "alice", ...(mode ? { mode } : {}) });
 const approved = { doc: { review_status: "approved", findings: [] } };
 const lastOf = (h: Harness, decision: string) => h.log.filter((e) => e.decision === decision).at(-1);
@@ -53,6 +49,7 @@ describe("quorums", () => {
     expect(approvalsMet(maj, ["devops"])).toBe(false);
     expect(approvalsMet(maj, ["devops", "developer"])).toBe(true);
     const two = stage("{ roles: [devops, planner, developer], quorum: 2 }");
+    expect(approvalsMet(two, ["planner"])).toBe(false);
     expect(approvalsMet(two, ["planner", "developer"])).toBe(true);
   });
   it("weighted: approve at a score (0.65 of the total weight)", () => {
@@ -306,11 +303,15 @@ describe("stage deadlines live in the state", () => {
     start(h);
     const at = h.epic().deadline!.at;
     expect(Date.parse(at) - Date.parse(h.epic().stage_entered_at)).toBe(2 * 3_600_000);
-    expect(decideAt(h, at, -1).kind).toBe("defer"); // not yet
-    expect(decideAt(h, at, 0).kind).toBe("commit");
+    // a deadline sweep, at a time given as an argument (the harness's clock is bypassed)
+    const sweep = { type: "deadline", epic_id: "EP-001" } as const;
+    const ms = (iso: string, delta: number) => new Date(Date.parse(iso) + delta).toISOString();
+    expect(h.apply(sweep, undefined, ms(at, -1)).kind).toBe("defer"); // not yet
+    expect(h.apply(sweep, undefined, ms(at, 0)).kind).toBe("commit");
     expect(h.epic().deadline).toMatchObject({ reminded: true });
     expect(lastOf(h, "deadline_reminder")!.details).toMatchObject({ stage: "plan", owner: "planner", deadline_at: at });
-    decideAt(h, h.epic().deadline!.at, 0);
+    expect(lastOf(h, "deadline_reminder")).toMatchObject({ epic_id: "EP-001", iteration: 1, timestamp: at });
+    h.apply(sweep, undefined, h.epic().deadline!.at);
     expect(h.epic()).toMatchObject({ status: "escalated", escalation: { reason: "deadline_missed" } });
   });
   it("entering the next stage clears the deadline (that stage has none)", () => {
@@ -320,23 +321,3 @@ describe("stage deadlines live in the state", () => {
     expect(h.epic().deadline).toBeUndefined();
   });
 });
-
-/** Feeds a deadline sweep at `at` + delta ms (the harness's clock is bypassed: time comes in as an argument). */
-function decideAt(h: Harness, at: string, deltaMs: number) {
-  const d = decideRaw(h, new Date(Date.parse(at) + deltaMs).toISOString());
-  return d;
-}
-import { decide } from "../../src/machine/decide.js";
-import { applyEntry } from "../../src/log/replay.js";
-function decideRaw(h: Harness, now: string) {
-  const d = decide(h.world, { type: "deadline", epic_id: "EP-001" }, now);
-  if (d.kind === "commit") {
-    d.drafts.forEach((draft, i) => {
-      const entry = { seq: h.view.seq + 1, timestamp: now, agent: "orchestrator", decision: draft.decision, details: draft.details, ...(draft.epic_id ? { epic_id: draft.epic_id } : {}), ...(i === d.drafts.length - 1 && d.epic ? { state: d.epic } : {}) };
-      h.log.push(entry);
-      applyEntry(h.view, entry);
-    });
-    h.world.reset(h.view);
-  }
-  return d;
-}
