@@ -1,13 +1,12 @@
-/** consensus.yaml against its schema and cross-references: the same parseConfig the daemon uses. Pure. */
-import { parseConfig } from "../config/pipeline.js";
+/** consensus.yaml against its schema and cross-references: probe.ts ran the same parseConfig the daemon uses. Pure. */
 import { fail, pass, type CheckResult } from "./check.js";
 import type { Facts } from "./facts.js";
 
 export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {
   const id = "config";
-  const { path, text, error } = f.config;
-  if (text === undefined) return fail(id, `cannot read ${path}${error ? `: ${error}` : ""}`, `Run \`consensus init --root ${path.replace(/\/consensus\.yaml$/, "")}\` to write the default config, or pass --root DIR.`);
-  const { pipeline, issues } = parseConfig(text, path);
+  const { path, parsed, error } = f.config;
+  if (parsed === undefined) return fail(id, `cannot read ${path}${error ? `: ${error}` : ""}`, `Run \`consensus init --root ${path.replace(/\/consensus\.yaml$/, "")}\` to write the default config, or pass --root DIR.`);
+  const { pipeline, issues } = parsed;
   if (!pipeline) {
     const first = issues[0]!;
     return fail(

@@ -2,6 +2,8 @@
  * Everything doctor looks at, gathered once by probe.ts (the only file here that touches the disk),
  * so every check is a pure function of these facts and is tested without a disk.
  */
+import type { Pipeline } from "../config/pipeline.js";
+import type { Issue } from "../errors/issue.js";
 import type { Holder } from "../store/port.js";
 import type { ChainResult } from "../log/chain.js";
 
@@ -17,7 +19,8 @@ export interface Facts {
     /** Configured roles whose inbox folder does not exist yet. */
     missingInboxes: string[];
   };
-  config: { path: string; text?: string; error?: string };
+  /** consensus.yaml: unreadable (error), or parsed and checked once by parseConfig (a pipeline, or the issues). */
+  config: { path: string; error?: string; parsed?: { pipeline?: Pipeline; issues: Issue[] } };
   /** Each folder the daemon writes, probed by creating and removing a dot-temp file. */
   writable: Array<{ path: string; error?: string }>;
   inotify: { procDir: string; maxWatches?: number; maxInstances?: number; error?: string; folders: number; poll: boolean };

@@ -1,9 +1,13 @@
 /** The root's folders and files (PROTOCOL §2), and whether state.json is usable. Pure. */
+import { layoutFolders, layoutOf } from "../store/layout.js";
 import { fail, pass, warn, type CheckResult } from "./check.js";
 import type { Facts } from "./facts.js";
 
-/** What must exist under the root for the daemon to run (`consensus init` creates all of it). */
-export const REQUIRED_PATHS = ["consensus.yaml", "epics", "artifacts", "messages/inbox", "current", "archive", ".consensus"] as const;
+/** What must exist under the root for the daemon to run (`consensus init` creates all of it), relative to the root. */
+export const REQUIRED_PATHS: readonly string[] = (() => {
+  const L = layoutOf("");
+  return [L.config, ...layoutFolders(L)];
+})();
 
 export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {
   const id = "layout";

@@ -7,11 +7,10 @@ import { open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promise
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_CONFIG_YAML } from "../config/default-config.js";
 import { parseConfig } from "../config/pipeline.js";
 import { foldersToWatch } from "../bus/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs-store.js";
-import { layoutOf, type Layout } from "../store/layout.js";
+import { layoutFolders, layoutOf, type Layout } from "../store/layout.js";
 import { verifyLogFile } from "../store/read-chain.js";
 import { stateFileProblem } from "../store/state-file.js";
 import type { Facts } from "./facts.js";
@@ -27,9 +26,12 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
   const now = opts.now ?? Date.now;
   const L = layoutOf(root);
   const rootExists = existsSync(root);
-  const configText = await readFile(L.config, "utf8").then((t) => ({ text: t }), (e: unknown) => ({ error: errText(e) }));
-  const pipeline = "text" in configText ? parseConfig(configText.text, L.config).pipeline : undefined;
-  const roles = pipeline?.roles ?? parseConfig(DEFAULT_CONFIG_YAML).pipeline!.roles;
+  const config: Facts["config"] = await readFile(L.config, "utf8").then(
+    (text) => ({ path: L.config, parsed: parseConfig(text, L.config) }),
+    (e: unknown) => ({ path: L.config, error: errText(e) }),
+  );
+  // Without a valid config the roles are unknown: the config check says why, and no inbox is asked for.
+  const roles = config.parsed?.pipeline?.roles ?? [];
   const missingInboxes = roles.filter((r) => !existsSync(join(L.inbox, r)));
   const clock: Facts["clock"] = {};
   const writable = rootExists ? await probeWritable(L, roles, clock, now) : [];
@@ -40,7 +42,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     now: now(),
     node: { version: process.version, ...(await readEngines()) },
     layout: { rootExists, missing: REQUIRED_PATHS.filter((p) => !existsSync(join(root, p))), missingInboxes },
-    config: { path: L.config, ...configText },
+    config,
     writable,
     inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
     disk: await readDisk(rootExists ? root : dirname(root)),
@@ -62,7 +64,7 @@ async function readEngines(): Promise<{ engines?: string }> {
 
 /** The folders the daemon writes into; each gets a dot-temp file created and removed. The first also times the file system's clock. */
 async function probeWritable(L: Layout, roles: readonly string[], clock: Facts["clock"], now: () => number): Promise<Facts["writable"]> {
-  const folders = [L.current, L.dot, L.requests, L.blobs, L.archive, L.epics, L.inbox, ...roles.map((r) => join(L.inbox, r))].filter((d) => existsSync(d));
+  const folders = [...layoutFolders(L), L.requests, L.blobs, ...roles.map((r) => join(L.inbox, r))].filter((d) => existsSync(d));
   const out: Facts["writable"] = [];
   for (const dir of folders) {
     const tmp = join(dir, `.doctor-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);

@@ -49,3 +49,12 @@ export function layoutOf(root: string): Layout {
     agentPids: join(dot, "agents"),
   };
 }
+
+/**
+ * The folders of the layout, each a key of Layout: `consensus init` creates them, doctor requires them
+ * and probes each for writes. The role inboxes (messages/inbox/<role>) come from the config.
+ */
+export const LAYOUT_FOLDERS = ["epics", "artifacts", "inbox", "current", "archive", "dot"] as const satisfies ReadonlyArray<keyof Layout>;
+
+/** LAYOUT_FOLDERS as paths under this layout's root. */
+export const layoutFolders = (L: Layout): string[] => LAYOUT_FOLDERS.map((k) => L[k]);

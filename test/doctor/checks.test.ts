@@ -1,6 +1,7 @@
 /** Each doctor check is a pure function of facts: tested here without a disk. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
+import { parseConfig } from "../../src/config/pipeline.js";
 import { formatReportText, summarise } from "../../src/doctor/check.js";
 import { checkClock } from "../../src/doctor/clock-check.js";
 import { checkConfigFile } from "../../src/doctor/config-check.js";
@@ -23,7 +24,7 @@ const healthy = (): Facts => ({
   now: NOW,
   node: { version: "v20.20.2", engines: ">=20.19" },
   layout: { rootExists: true, missing: [], missingInboxes: [] },
-  config: { path: `${root}/consensus.yaml`, text: DEFAULT_CONFIG_YAML },
+  config: { path: `${root}/consensus.yaml`, parsed: parseConfig(DEFAULT_CONFIG_YAML, `${root}/consensus.yaml`) },
   writable: [{ path: "current" }, { path: ".consensus" }],
   inotify: { procDir: "/proc", maxWatches: 8192, maxInstances: 128, folders: 7, poll: false },
   disk: { path: root, freeBytes: 50 * GiB, totalBytes: 100 * GiB, freeInodes: 1e6, totalInodes: 2e6 },
@@ -79,7 +80,7 @@ describe("doctor checks", () => {
   });
 
   it("config: schema and cross-reference problems fail with validate and git checkout", () => {
-    const bad = checkConfigFile({ config: { path: `${root}/consensus.yaml`, text: "version: 1\nroles: []\n" } });
+    const bad = checkConfigFile({ config: { path: `${root}/consensus.yaml`, parsed: parseConfig("version: 1\nroles: []\n", `${root}/consensus.yaml`) } });
     expect(bad.status).toBe("fail");
     expect(bad.fix).toContain(`consensus validate ${root}/consensus.yaml`);
     const missing = checkConfigFile({ config: { path: `${root}/consensus.yaml`, error: "ENOENT" } });

@@ -6,7 +6,7 @@ import { writeAtomic } from "../../store/atomic-write.js";
 import { presetNames, presetText } from "../../config/default-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { parseConfig } from "../../config/pipeline.js";
-import { layoutOf } from "../../store/layout.js";
+import { layoutFolders, layoutOf } from "../../store/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export const BUS_README = `# The consensus bus
@@ -37,7 +37,7 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   const text = presetText(name);
   if (text === undefined) throw new ConsensusError(issue("USAGE", { message: `there is no preset "${name}"`, found: name, expected: presetNames().join(", "), fix: `Use --preset ${presetNames().join(" or --preset ")}.` }));
   const pipeline = parseConfig(text).pipeline!;
-  for (const d of [L.epics, L.artifacts, L.current, L.archive, L.dot, ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
+  for (const d of [...layoutFolders(L), ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
   const wrote: string[] = [];
   if (o.force || !existsSync(L.config)) {
     await writeAtomic(L.config, text);
