@@ -3,9 +3,9 @@
  * be provoked without root gives a fail with its fix and exit 4.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChainVerifier, sealLine } from "../../src/log/chain.js";
 import { Bus } from "../support/bus.js";
@@ -56,8 +56,11 @@ describe("consensus doctor", () => {
     expect(report.exit_code).toBe(0);
     expect(report.counts.fail).toBe(0);
     for (const c of report.checks) if (c.status !== "pass") expect(c.fix, `${c.id}: ${c.found}`).toBeTruthy();
-    // doctor leaves nothing behind
+    // doctor leaves nothing behind: no probe file anywhere under the root (validate skips dot files, so walk)
     expect(bus.cli("validate").code).toBe(0);
+    const names = readdirSync(bus.root, { recursive: true, encoding: "utf8" });
+    expect(names.length).toBeGreaterThan(5);
+    expect(names.filter((n) => /^\.doctor-/.test(basename(n)))).toEqual([]);
   });
 
   it("a root that does not exist: layout fails with the init command; --root after the command works", () => {
