@@ -37,3 +37,12 @@ export function formatIssues(issues: readonly Issue[], format: Format): string {
   if (format === "github") return formatIssuesGithub(issues);
   return formatIssuesText(issues);
 }
+
+/**
+ * Columns padded to their widest cell and separated by two spaces; the last column is not padded and no
+ * row ends in spaces. One formatter for every table a command prints (status, agents, report). Pure.
+ */
+export function formatTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+}

@@ -8,7 +8,7 @@ import type { Pipeline } from "../../config/pipeline.js";
 import { readConfig } from "../../config/read-config.js";
 import { layoutOf } from "../../store/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
-import { formatIssuesText } from "../output.js";
+import { formatIssuesText, formatTable } from "../output.js";
 
 export interface AgentRow {
   key: string;
@@ -69,6 +69,5 @@ function table(rows: AgentRow[]): string {
     r.triggers.length ? r.triggers.map((t) => [t.on, t.stage && `stage=${t.stage}`, t.from && `from=${t.from}`].filter(Boolean).join(" ")).join("; ") : "-",
     r.command ?? "(not configured)",
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
+  return formatTable(head, body);
 }

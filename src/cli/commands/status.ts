@@ -8,6 +8,7 @@ import { FsStore } from "../../store/fs-store.js";
 import { layoutOf } from "../../store/layout.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
+import { formatTable } from "../output.js";
 
 export interface EpicStatus {
   epic_id: string;
@@ -95,8 +96,7 @@ function table(rows: EpicStatus[]): string {
     ...(withSpend ? [r.spend ? spendText(r.spend) : "-"] : []),
     r.updated_at,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return formatTable(head, body);
 }
 
 function spendText(s: NonNullable<EpicStatus["spend"]>): string {
