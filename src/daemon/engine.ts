@@ -307,8 +307,8 @@ export function summary(e: LogEntry): string {
       return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}${d.type ? ` (${String(d.type)}${d.subject ? ` ${String(d.subject)}` : ""} from ${String(d.from)})` : ""}`;
     case "artifact_rejected":
     case "message_rejected": {
-      const errs = (d.errors as Array<{ message: string; path?: string }> | undefined) ?? [];
-      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x.path ? `${x.path} ` : ""}${x.message}`).join("; ")}`;
+      const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
+      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}`;
     }
     case "stage_advanced":
       return `${who} ${String(d.from)} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ""}`;
@@ -329,8 +329,8 @@ export function summary(e: LogEntry): string {
     case "config_changed":
       return `consensus.yaml in force: ${String(d.to).slice(0, 12)}${Array.isArray(d.stranded) && d.stranded.length ? ` (escalated: ${d.stranded.join(", ")})` : ""}`;
     case "config_rejected": {
-      const errs = (d.errors as Array<{ message: string; path?: string }> | undefined) ?? [];
-      return `consensus.yaml rejected, rules unchanged: ${errs.map((x) => `${x.path ? `${x.path} ` : ""}${x.message}`).join("; ")}`;
+      const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
+      return `consensus.yaml rejected, rules unchanged: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}`;
     }
     default:
       return agentSummary(e, who) ?? `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;

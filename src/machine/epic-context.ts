@@ -106,17 +106,33 @@ export function overBudget(spend: Spend | undefined, budget: Pipeline["budget"])
   return out;
 }
 
+/** What holds an in-progress epic at its stage: the owner's missing artifacts, the approvers not yet in
+ *  (while the approval rule is unmet), and — once the stage is otherwise complete — its blocking vetoes. */
+export interface Blockers {
+  stage?: StageDef;
+  missing: string[];
+  pendingApprovers: string[];
+  blockingVetoes: Veto[];
+}
+
+export function blockersOf(epic: Epic, pipeline: Pipeline): Blockers {
+  const stage = pipelineOf(pipeline, epic).stage(epic.stage);
+  if (!stage) return { missing: [], pendingApprovers: [], blockingVetoes: [] };
+  const missing = stage.artifacts.filter((a) => epic.received[a] === undefined);
+  const pendingApprovers = approvalsMet(stage, epic.approvals) ? [] : stage.approvers.filter((r) => !epic.approvals.includes(r));
+  const complete = missing.length === 0 && approvalsMet(stage, epic.approvals);
+  return { stage, missing, pendingApprovers, blockingVetoes: complete ? epic.open_vetoes.filter((v) => v.blocking) : [] };
+}
+
 /** The roles the epic waits for: the stage owner's missing artifacts, missing approvals, open vetoes. */
 export function waitingFor(epic: Epic, pipeline: Pipeline): string[] {
   if (epic.status === "escalated") return ["person"];
   if (epic.status !== "in_progress") return [];
-  const stage = pipelineOf(pipeline, epic).stage(epic.stage);
+  const b = blockersOf(epic, pipeline);
   const out = new Set<string>();
-  if (stage) {
-    if (stage.artifacts.some((a) => epic.received[a] === undefined)) out.add(stage.owner);
-    if (!approvalsMet(stage, epic.approvals)) for (const r of stage.approvers) if (!epic.approvals.includes(r)) out.add(r);
-    if (stageComplete(epic, stage)) for (const v of epic.open_vetoes) if (v.blocking) out.add(v.from);
-  }
+  if (b.missing.length) out.add(b.stage!.owner);
+  for (const r of b.pendingApprovers) out.add(r);
+  for (const v of b.blockingVetoes) out.add(v.from);
   return [...out];
 }
 

@@ -54,7 +54,7 @@ ${rulesSection(m.rules)}
 
 function summarySection(m: ReportModel): string {
   const rows = m.epics.map((e) => {
-    const open = e.vetoes.filter((v) => v.blocking && !v.resolved).length;
+    const open = e.openVetoes;
     return `<tr data-epic-id="${esc(e.id)}" data-status="${esc(e.status)}" data-stage="${esc(e.stage)}" data-iteration="${esc(e.iteration)}">
 <td class="id"><a href="#epic-${esc(e.id)}">${esc(e.id)}</a></td>
 <td class="title">${esc(e.title)}</td>
@@ -168,7 +168,7 @@ ${routeSvg.join("\n")}
 // ---------------------------------------------------------------- one epic
 
 function epicSection(e: EpicReport): string {
-  const open = e.vetoes.filter((v) => v.blocking && !v.resolved).length;
+  const open = e.openVetoes;
   return `<article class="epic ${esc(e.status)}" id="epic-${esc(e.id)}" data-epic-id="${esc(e.id)}" data-status="${esc(e.status)}">
 <header class="epic-head">
   <h3><span class="id">${esc(e.id)}</span> <span class="title">${esc(e.title)}</span></h3>
@@ -241,7 +241,7 @@ export function timelineSvg(e: EpicReport): string {
   for (const v of e.vetoes) {
     const cx = x(v.at);
     const cy = laneY(v.stage) + LANE_H / 2;
-    const state = !v.blocking ? "non-blocking" : v.resolved ? "resolved" : "open";
+    const state = v.state;
     out.push(`<g class="veto-marker ${state}" data-veto-from="${esc(v.from)}" data-veto-subject="${esc(v.subject)}" data-veto-state="${state}"><path d="M ${cx} ${cy - 8} L ${cx + 8} ${cy} L ${cx} ${cy + 8} L ${cx - 8} ${cy} z"/><title>${esc(`veto by ${v.from}: ${v.subject}${v.violation ? ` — ${v.violation}` : ""} (iteration ${v.iteration}, ${state})`)}</title></g>`);
   }
   for (const ev of e.events) {
@@ -295,7 +295,7 @@ function octagon(cx: number, cy: number, r: number): string {
 function vetoTable(vs: VetoItem[]): string {
   if (!vs.length) return "";
   const rows = vs.map((v) => {
-    const state = !v.blocking ? "non-blocking" : v.resolved ? "resolved" : "open";
+    const state = v.state;
     return `<tr class="veto ${state}" data-veto-from="${esc(v.from)}" data-veto-subject="${esc(v.subject)}" data-veto-state="${state}">
 <td>${esc(v.from)}</td><td><code>${esc(v.subject)}</code></td><td class="why">${esc(v.violation ?? "–")}</td><td class="num">${esc(v.iteration)}</td><td>${esc(v.stage)}</td>
 <td><span class="veto-state ${state}">${state}</span>${v.resolved ? ` <span class="muted">by ${esc(v.resolvedBy)} ${v.resolvedAt ? esc(fmtTime(v.resolvedAt)) : ""}</span>` : ""}</td></tr>`;
@@ -333,22 +333,22 @@ function describe(ev: TimelineEvent): string {
 }
 
 function rulesSection(r: Rules): string {
-  const extraKeys = [...new Set(r.stages.flatMap((s) => Object.keys(s.extra)))];
+  const withDeadline = r.stages.some((s) => s.deadlineMs !== undefined);
+  const withNonOverridable = r.stages.some((s) => s.nonOverridable.length);
   const rows = r.stages.map(
     (s) => `<tr data-stage="${esc(s.id)}"><td class="num">${esc(s.index + 1)}</td><td><strong>${esc(s.id)}</strong></td><td><span class="role">${esc(s.owner)}</span></td><td>${s.artifacts.map((a) => `<code>${esc(a)}</code>`).join(" ")}</td>
 <td>${s.vetoes.length ? s.vetoes.map((v) => `<span class="role">${esc(v.role)}</span>&nbsp;→&nbsp;${esc(v.to)}`).join("<br>") : "–"}</td>
 <td>${s.approvers.length ? `${s.approvers.map((a) => `<span class="role">${esc(a)}</span>`).join(" ")} <span class="muted">(${esc(s.approval)})</span>` : "–"}</td>
-${extraKeys.map((k) => `<td>${s.extra[k] === undefined ? "–" : `<code>${esc(JSON.stringify(s.extra[k]))}</code>`}</td>`).join("")}</tr>`,
+${withDeadline ? `<td class="deadline">${s.deadlineMs !== undefined ? esc(formatDuration(s.deadlineMs)) : "–"}</td>` : ""}${withNonOverridable ? `<td class="never-overridden">${s.nonOverridable.length ? s.nonOverridable.map((x) => `<code>${esc(x)}</code>`).join(" ") : "–"}</td>` : ""}</tr>`,
   );
-  const extras = Object.entries(r.extra);
   return `<section id="rules">
 <h2>Rules</h2>
 <p>Roles: ${r.roles.map((x) => `<span class="role">${esc(x)}</span>`).join(" ")} · at most <strong id="max-iterations">${esc(r.maxIterations)}</strong> iterations per epic${r.budget ? ` · budget per epic <strong id="budget">${esc(formatBudget(r.budget))}</strong>` : ""}</p>
 <table id="rules-table" class="grid">
-<thead><tr><th>#</th><th>Stage</th><th>Owner</th><th>Artifacts</th><th>Who may veto → sent back to</th><th>Approvers (quorum)</th>${extraKeys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr></thead>
+<thead><tr><th>#</th><th>Stage</th><th>Owner</th><th>Artifacts</th><th>Who may veto → sent back to</th><th>Approvers (quorum)</th>${withDeadline ? "<th>Deadline</th>" : ""}${withNonOverridable ? "<th>Never overridden</th>" : ""}</tr></thead>
 <tbody>${rows.join("\n")}</tbody>
 </table>
-${extras.length ? `<dl class="config-extra">${extras.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd><code>${esc(JSON.stringify(v))}</code></dd></div>`).join("")}</dl>` : ""}
+${r.modes.length || r.agents.length ? `<dl class="config-extra">${r.modes.map((m) => `<div data-mode="${esc(m.name)}"><dt>mode ${esc(m.name)}</dt><dd>${esc(m.stages.join(" → "))}${m.description ? ` <span class="muted">${esc(m.description)}</span>` : ""}</dd></div>`).join("")}${r.agents.length ? `<div><dt>agents configured</dt><dd>${r.agents.map((a) => `<span class="role">${esc(a)}</span>`).join(" ")}</dd></div>` : ""}</dl>` : ""}
 </section>`;
 }
 

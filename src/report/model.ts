@@ -1,17 +1,20 @@
 /**
  * The report's model: the configured rules and, per epic, where it stands and how it got there, folded
- * from the decision log. Pure: the pipeline, the raw config, the log's entries and the time `now` come
- * in as arguments; text.ts and html.ts only format what this returns.
+ * from the decision log. Pure: the pipeline, the log's raw lines and the time `now` come in as
+ * arguments; text.ts and html.ts only format what this returns.
+ *
+ * Only the daemon's sealed lines (unsealLine succeeds and seq is a number) move an epic: an agent may
+ * append any line, including one that claims a state, and it is shown as that agent's line, never trusted.
  */
-import { approvalsMet, describeApprovals, type Pipeline } from "../config/resolve.js";
+import { describeApprovals, type Pipeline } from "../config/resolve.js";
 import { summary } from "../daemon/engine.js";
-import { pipelineOf, waitingFor } from "../machine/epic-context.js";
+import { unsealLine } from "../log/chain.js";
+import { blockersOf, waitingFor, type Spend } from "../machine/epic-context.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 
-export interface Spend {
-  cost_usd?: number;
-  tokens?: number;
-}
+export type { Spend };
+/** The configured per-epic budget (either limit may be absent). */
+export type Budget = Pipeline["budget"];
 
 export interface StageRule {
   id: string;
@@ -25,17 +28,21 @@ export interface StageRule {
   quorum: number;
   /** The approval rule in words ("all of …", "2 of …", "weighted ≥ 0.65 of …"). */
   approval: string;
-  /** Stage fields the report does not know by name (deadlines, non-overridable veto subjects …), as configured. */
-  extra: Record<string, unknown>;
+  /** How long the owner has at this stage (ms), when a deadline is configured. */
+  deadlineMs?: number;
+  /** Veto subjects raised here that no person may override. */
+  nonOverridable: string[];
 }
 
 export interface Rules {
   roles: string[];
   maxIterations: number;
   stages: StageRule[];
-  budget?: Spend;
-  /** Top-level config fields the report does not know by name, as configured. */
-  extra: Record<string, unknown>;
+  budget?: Budget;
+  /** The configured modes (consensus start --mode): their stages and description. */
+  modes: Array<{ name: string; stages: string[]; description?: string }>;
+  /** The roles and names consensus.yaml gives a command (agents:). */
+  agents: string[];
   version: string;
 }
 
@@ -54,6 +61,9 @@ export interface Span {
   exitReason?: string;
 }
 
+/** non-blocking: logged only; open: blocks until resolved; resolved: by the vetoing role or an override. */
+export type VetoState = "non-blocking" | "open" | "resolved";
+
 export interface VetoItem {
   from: string;
   subject: string;
@@ -67,6 +77,7 @@ export interface VetoItem {
   resolved: boolean;
   resolvedAt?: string;
   resolvedBy?: string;
+  state: VetoState;
 }
 
 export type EventKind =
@@ -134,10 +145,13 @@ export interface EpicReport {
   timeByStage: Array<{ stage: string; ms: number }>;
   events: TimelineEvent[];
   vetoes: VetoItem[];
+  /** Blocking vetoes not (yet) resolved. */
+  openVetoes: number;
   /** Roles and people who acted, with how many times. */
   actors: Array<{ actor: string; count: number }>;
+  /** What the epic's accepted artifacts reported spending (the epic state's running sum). */
   spend?: Spend;
-  budget?: Spend;
+  budget?: Budget;
 }
 
 export interface ReportModel {
@@ -152,21 +166,15 @@ export interface ReportModel {
 
 export interface ReportInput {
   pipeline: Pipeline;
-  /** The config as written (for fields the Pipeline does not carry: budget, deadlines …). */
-  config?: Record<string, unknown>;
-  entries: Iterable<LogEntry | undefined>;
+  /** The decision log's lines, as written (blank lines already left out). */
+  lines: Iterable<string>;
   now: string;
   root?: string;
 }
 
-const KNOWN_STAGE_FIELDS = new Set(["id", "owner", "artifacts", "vetoes", "approvers", "veto_routes"]);
-const KNOWN_CONFIG_FIELDS = new Set(["version", "max_iterations", "roles", "stages", "veto_routes", "bus", "budget"]);
-
-export function buildRules(pipeline: Pipeline, config: Record<string, unknown> = {}): Rules {
-  const rawStages = Array.isArray(config.stages) ? (config.stages as Array<Record<string, unknown>>) : [];
-  const stages = pipeline.stages.map((s): StageRule => {
-    const raw = rawStages.find((r) => r && r.id === s.id) ?? {};
-    return {
+export function buildRules(pipeline: Pipeline): Rules {
+  const stages = pipeline.stages.map(
+    (s): StageRule => ({
       id: s.id,
       index: s.index,
       owner: s.owner,
@@ -175,40 +183,56 @@ export function buildRules(pipeline: Pipeline, config: Record<string, unknown> =
       approvers: [...s.approvers],
       quorum: s.quorum,
       approval: describeApprovals(s),
-      extra: pick(raw, (k) => !KNOWN_STAGE_FIELDS.has(k)),
-    };
-  });
-  const budget = spendOf(config.budget);
+      ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
+      nonOverridable: [...s.nonOverridable],
+    }),
+  );
   return {
     roles: [...pipeline.roles],
     maxIterations: pipeline.maxIterations,
     stages,
-    ...(budget ? { budget } : {}),
-    extra: pick(config, (k) => !KNOWN_CONFIG_FIELDS.has(k)),
+    ...(Object.keys(pipeline.budget).length ? { budget: { ...pipeline.budget } } : {}),
+    modes: Object.entries(pipeline.modes).map(([name, m]) => ({ name, stages: [...m.stages], ...(m.description ? { description: m.description } : {}) })),
+    agents: [...pipeline.agents.keys()],
     version: pipeline.version,
   };
 }
 
+/** A log line parsed, and whether it is the daemon's: sealed into the hash chain and numbered. */
+export function parseLine(raw: string): { entry?: LogEntry; daemon: boolean } {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return { daemon: false };
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) return { daemon: false };
+  const entry = v as LogEntry;
+  return { entry, daemon: unsealLine(raw) !== undefined && typeof entry.seq === "number" };
+}
+
 export function buildReport(input: ReportInput): ReportModel {
-  const rules = buildRules(input.pipeline, input.config);
+  const rules = buildRules(input.pipeline);
   const folds = new Map<string, EpicFold>();
   let unparsable = 0;
-  for (const e of input.entries) {
-    if (!e || typeof e !== "object" || typeof e.decision !== "string") {
+  for (const raw of input.lines) {
+    const { entry: e, daemon } = parseLine(raw);
+    if (!e || typeof e.decision !== "string") {
       unparsable++;
       continue;
     }
     if (typeof e.epic_id !== "string") continue;
     let f = folds.get(e.epic_id);
     if (!f) {
-      if (e.decision !== "epic_started" && !e.state) continue; // lines about an epic that was never started
+      // Only the daemon starts an epic: lines about one it never started are left out.
+      if (!daemon || (e.decision !== "epic_started" && !e.state)) continue;
       f = new EpicFold(e.epic_id, input.pipeline);
       folds.set(e.epic_id, f);
     }
-    f.push(e);
+    f.push(e, daemon);
   }
   const epics = [...folds.values()]
-    .map((f) => f.finish(input.now, input.pipeline, rules.budget))
+    .map((f) => f.finish(input.now, rules.budget))
     .filter((e): e is EpicReport => e !== undefined)
     .sort((a, b) => a.id.localeCompare(b.id));
   const counts: Record<Status, number> = { in_progress: 0, escalated: 0, promoted: 0, cancelled: 0 };
@@ -225,7 +249,6 @@ class EpicFold {
   spans: Span[] = [];
   events: TimelineEvent[] = [];
   vetoes: VetoItem[] = [];
-  spendSum: Spend = {};
   private open?: Span;
 
   constructor(
@@ -252,21 +275,22 @@ class EpicFold {
     return this.open?.stage ?? this.state?.stage ?? "";
   }
 
-  push(e: LogEntry): void {
+  /** `daemon`: the line is sealed and numbered (parseLine); only then are its decision and state trusted. */
+  push(e: LogEntry, daemon: boolean): void {
     const d = (e.details ?? {}) as Record<string, unknown>;
     const str = (k: string): string | undefined => (typeof d[k] === "string" ? (d[k] as string) : undefined);
     const at = String(e.timestamp);
     const iteration = typeof e.iteration === "number" ? e.iteration : undefined;
-    const ev: TimelineEvent = { at, kind: "other", decision: e.decision, stage: this.stage, text: safeSummary(e) };
+    const ev: TimelineEvent = { at, kind: "other", decision: e.decision, stage: this.stage, text: "" };
     if (typeof e.seq === "number") ev.seq = e.seq;
     if (iteration !== undefined) ev.iteration = iteration;
-    const daemon = e.agent === "orchestrator";
 
     if (!daemon) {
       ev.kind = "agent_line";
       ev.actor = String(e.agent);
       ev.text = `${String(e.agent)}: ${e.decision}${e.details ? ` ${JSON.stringify(e.details)}` : ""}`;
     } else {
+      ev.text = summary(e);
       switch (e.decision) {
         case "epic_started": {
           ev.kind = "started";
@@ -280,11 +304,7 @@ class EpicFold {
           ev.kind = "artifact_accepted";
           ev.file = baseName(str("file"));
           ev.actor = this.pipeline.stageOfArtifact(ev.file ?? "")?.owner ?? str("author");
-          const spend = spendOf(d.spend);
-          if (spend) {
-            ev.spend = spend;
-            addSpend(this.spendSum, spend);
-          }
+          if (isSpend(d.spend)) ev.spend = { cost_usd: d.spend.cost_usd, tokens: d.spend.tokens };
           break;
         }
         case "artifact_rejected":
@@ -318,6 +338,7 @@ class EpicFold {
             stage: str("stage") ?? this.stage,
             at,
             resolved: false,
+            state: d.blocking !== false ? "open" : "non-blocking",
           };
           const violation = str("violation");
           if (violation) v.violation = violation;
@@ -377,18 +398,19 @@ class EpicFold {
     }
     for (const k of Object.keys(ev) as Array<keyof TimelineEvent>) if (ev[k] === undefined) delete ev[k];
     this.events.push(ev);
-    if (e.state && e.state.epic_id === this.id) this.state = e.state;
+    if (daemon && e.state && e.state.epic_id === this.id) this.state = e.state;
   }
 
   private resolve(list: unknown, at: string, by: string): void {
     if (!Array.isArray(list)) return;
     for (const x of list as Array<{ from?: unknown; subject?: unknown; iteration?: unknown }>) {
       const v = this.vetoes.find((v) => !v.resolved && v.blocking && v.from === x.from && v.subject === x.subject && v.iteration === x.iteration);
-      if (v) Object.assign(v, { resolved: true, resolvedAt: at, resolvedBy: by });
+      if (v) Object.assign(v, { resolved: true, resolvedAt: at, resolvedBy: by, state: "resolved" });
     }
   }
 
-  finish(now: string, pipeline: Pipeline, budget: Spend | undefined): EpicReport | undefined {
+  finish(now: string, budget: Budget | undefined): EpicReport | undefined {
+    const pipeline = this.pipeline;
     const s = this.state;
     if (!s) return undefined;
     const ended = s.status === "promoted" || s.status === "cancelled";
@@ -397,8 +419,7 @@ class EpicFold {
     const enteredAt = s.status === "escalated" && this.open?.stage === "escalated" ? this.open.start : s.stage_entered_at;
     const actors = new Map<string, number>();
     for (const ev of this.events) if (ev.actor && ACTS.has(ev.kind)) actors.set(ev.actor, (actors.get(ev.actor) ?? 0) + 1);
-    const stateSpend = spendOf((s as unknown as Record<string, unknown>).spend);
-    const spend = stateSpend ?? (Object.keys(this.spendSum).length ? this.spendSum : undefined);
+    const spend = s.spend;
     const waiting = waitingFor(s, pipeline);
     return {
       id: s.epic_id,
@@ -419,8 +440,9 @@ class EpicFold {
       timeByStage: timeByStage(this.spans, pipeline),
       events: this.events,
       vetoes: this.vetoes,
+      openVetoes: this.vetoes.filter((v) => v.state === "open").length,
       actors: [...actors].map(([actor, count]) => ({ actor, count })).sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor)),
-      ...(spend ? { spend } : {}),
+      ...(spend ? { spend: { ...spend } } : {}),
       ...(budget ? { budget } : {}),
     };
   }
@@ -441,53 +463,23 @@ export function stuckBecause(e: Epic, pipeline: Pipeline): string {
     const esc = e.escalation;
     return `escalated${esc ? ` (${esc.reason}${esc.detail ? `: ${esc.detail}` : ""})` : ""}: a person must override or cancel`;
   }
-  const stage = pipelineOf(pipeline, e).stage(e.stage);
-  if (!stage) return `at unknown stage ${e.stage}`;
+  const b = blockersOf(e, pipeline);
+  if (!b.stage) return `at unknown stage ${e.stage}`;
   const parts: string[] = [];
-  const missing = stage.artifacts.filter((a) => e.received[a] === undefined);
-  if (missing.length) parts.push(`${stage.owner} to drop ${missing.join(", ")}`);
-  const approvalsIn = approvalsMet(stage, e.approvals);
-  if (!approvalsIn) {
-    const pending = stage.approvers.filter((r) => !e.approvals.includes(r));
-    parts.push(`approval from ${pending.join(" or ")} (rule: ${describeApprovals(stage)}; so far ${e.approvals.join(", ") || "none"})`);
-  }
-  const blocking = e.open_vetoes.filter((v) => v.blocking);
-  if (!missing.length && approvalsIn && blocking.length) {
-    parts.push(`open veto${blocking.length > 1 ? "es" : ""} ${blocking.map((v) => `${v.from}: ${v.subject}`).join(", ")} (the vetoing role must approve)`);
-  }
+  if (b.missing.length) parts.push(`${b.stage.owner} to drop ${b.missing.join(", ")}`);
+  if (b.pendingApprovers.length) parts.push(`approval from ${b.pendingApprovers.join(" or ")} (rule: ${describeApprovals(b.stage)}; so far ${e.approvals.join(", ") || "none"})`);
+  const v = b.blockingVetoes;
+  if (v.length) parts.push(`open veto${v.length > 1 ? "es" : ""} ${v.map((x) => `${x.from}: ${x.subject}`).join(", ")} (the vetoing role must approve)`);
   return parts.length ? `waiting for ${parts.join("; ")}` : "ready to advance";
-}
-
-function safeSummary(e: LogEntry): string {
-  try {
-    return summary(e);
-  } catch {
-    return `${e.epic_id ?? "-"} ${e.decision}`;
-  }
 }
 
 function baseName(p: string | undefined): string | undefined {
   return p === undefined ? undefined : p.slice(p.lastIndexOf("/") + 1);
 }
 
-function pick(o: Record<string, unknown>, keep: (k: string) => boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (keep(k) && v !== undefined) out[k] = v;
-  return out;
-}
-
-export function spendOf(x: unknown): Spend | undefined {
-  if (!x || typeof x !== "object") return undefined;
-  const o = x as Record<string, unknown>;
-  const out: Spend = {};
-  if (typeof o.cost_usd === "number" && Number.isFinite(o.cost_usd)) out.cost_usd = o.cost_usd;
-  if (typeof o.tokens === "number" && Number.isFinite(o.tokens)) out.tokens = o.tokens;
-  return Object.keys(out).length ? out : undefined;
-}
-
-function addSpend(sum: Spend, s: Spend): void {
-  if (s.cost_usd !== undefined) sum.cost_usd = (sum.cost_usd ?? 0) + s.cost_usd;
-  if (s.tokens !== undefined) sum.tokens = (sum.tokens ?? 0) + s.tokens;
+function isSpend(x: unknown): x is Spend {
+  const o = x as Partial<Spend> | undefined;
+  return !!o && typeof o === "object" && typeof o.cost_usd === "number" && typeof o.tokens === "number";
 }
 
 /** 850 ms, 12 s, 4 min 3 s, 2 h 5 min, 3 d 4 h. */
@@ -505,14 +497,14 @@ export function formatDuration(ms: number): string {
 }
 
 /** $1.20, 12,000 tokens. */
-export function formatBudget(b: Spend): string {
+export function formatBudget(b: Partial<Spend>): string {
   return [b.cost_usd !== undefined ? usd(b.cost_usd) : undefined, b.tokens !== undefined ? `${b.tokens.toLocaleString("en-US")} tokens` : undefined].filter(Boolean).join(", ");
 }
 
 const usd = (n: number): string => `$${n.toFixed(n < 100 ? 2 : 0)}`;
 
 /** Spent against budget: "$0.40 of $2.00, 1,200 of 50,000 tokens"; empty when neither is known. */
-export function formatSpend(s: Spend | undefined, budget?: Spend): string {
+export function formatSpend(s: Spend | undefined, budget?: Budget): string {
   if (!s && !budget) return "";
   const parts: string[] = [];
   if (s?.cost_usd !== undefined || budget?.cost_usd !== undefined) parts.push(`${s?.cost_usd !== undefined ? usd(s.cost_usd) : "$0"}${budget?.cost_usd !== undefined ? ` of ${usd(budget.cost_usd)}` : ""}`);

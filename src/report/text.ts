@@ -1,4 +1,5 @@
 /** The report as terminal text: the configured rules, then one line per epic. Pure. */
+import { formatTable } from "../cli/output.js";
 import { formatBudget, formatDuration, formatSpend, type ReportModel, type Rules } from "./model.js";
 
 export function formatRulesText(r: Rules): string {
@@ -7,10 +8,12 @@ export function formatRulesText(r: Rules): string {
     const parts = [`${String(s.index + 1).padStart(2)}. ${s.id}`, `owner ${s.owner}`, `drops ${s.artifacts.join(" + ")}`];
     if (s.approvers.length) parts.push(`approvals: ${s.approval}`);
     parts.push(s.vetoes.length ? `vetoes ${s.vetoes.map((v) => `${v.role} → ${v.to}`).join(", ")}` : "no vetoes");
-    for (const [k, v] of Object.entries(s.extra)) parts.push(`${k} ${JSON.stringify(v)}`);
+    if (s.nonOverridable.length) parts.push(`never overridden: ${s.nonOverridable.join(", ")}`);
+    if (s.deadlineMs !== undefined) parts.push(`deadline ${formatDuration(s.deadlineMs)}`);
     lines.push(parts.join("; "));
   }
-  for (const [k, v] of Object.entries(r.extra)) lines.push(`${k}: ${JSON.stringify(v)}`);
+  for (const m of r.modes) lines.push(`mode ${m.name}: ${m.stages.join(" → ")}${m.description ? ` (${m.description})` : ""}`);
+  if (r.agents.length) lines.push(`agents configured: ${r.agents.join(", ")}`);
   return lines.join("\n");
 }
 
@@ -23,14 +26,12 @@ export function formatEpicsText(m: ReportModel): string {
     e.stage,
     String(e.iteration),
     e.ended ? `took ${formatDuration(e.elapsedMs)}` : formatDuration(e.timeInStageMs),
-    String(e.vetoes.length) + (e.vetoes.some((v) => v.blocking && !v.resolved) ? ` (${e.vetoes.filter((v) => v.blocking && !v.resolved).length} open)` : ""),
+    String(e.vetoes.length) + (e.openVetoes ? ` (${e.openVetoes} open)` : ""),
     formatSpend(e.spend, e.budget) || "-",
     oneLine(e.stuckBecause),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const table = [head, ...body].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
   const c = m.counts;
-  return [...table, "", `${m.epics.length} epics: ${c.in_progress} in progress, ${c.escalated} escalated, ${c.promoted} promoted, ${c.cancelled} cancelled`].join("\n");
+  return [formatTable(head, body), "", `${m.epics.length} epics: ${c.in_progress} in progress, ${c.escalated} escalated, ${c.promoted} promoted, ${c.cancelled} cancelled`].join("\n");
 }
 
 export function formatReportText(m: ReportModel): string {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { load } from "js-yaml";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import { parseConfig } from "../../src/config/pipeline.js";
+import { formatLine } from "../../src/cli/commands/log.js";
+import { summary } from "../../src/daemon/engine.js";
+import { GENESIS, sealLine } from "../../src/log/chain.js";
 import { renderReportHtml } from "../../src/report/html.js";
 import { buildReport, buildRules, formatDuration, formatSpend, type ReportModel } from "../../src/report/model.js";
 import { formatReportText } from "../../src/report/text.js";
@@ -27,9 +29,33 @@ class Timed extends Harness {
     for (const e of this.log.slice(n)) e.timestamp = this.last;
     return d;
   }
-  report(now = new Date(this.t).toISOString(), extra: Array<LogEntry | undefined> = [], config?: Record<string, unknown>): ReportModel {
-    return buildReport({ pipeline: this.p, entries: [...this.log, ...extra], now, ...(config ? { config } : {}) });
+  report(now = new Date(this.t).toISOString(), extra: Array<LogEntry | string | undefined> = []): ReportModel {
+    return buildReport({ pipeline: this.p, lines: logLines([...this.log, ...extra]), now });
   }
+}
+
+/**
+ * The log as the store writes it: the daemon's entries (agent "orchestrator") numbered and sealed into
+ * the hash chain, agents' entries as plain JSON lines, strings as written, undefined as a torn line.
+ */
+function logLines(entries: Array<LogEntry | string | undefined>): string[] {
+  let head = GENESIS;
+  let foreign = "";
+  let seq = 0;
+  return entries.map((e) => {
+    let line: string;
+    if (e === undefined) line = '{"torn';
+    else if (typeof e === "string") line = e;
+    else if (e.agent === "orchestrator") {
+      seq = typeof e.seq === "number" ? e.seq : seq + 1;
+      const sealed = sealLine(JSON.stringify({ ...e, seq }), head, foreign);
+      head = sealed.hash;
+      foreign = "";
+      return sealed.line;
+    } else line = JSON.stringify(e);
+    foreign += `${line}\n`;
+    return line;
+  });
 }
 
 const review = (status: string) => ({ doc: { review_status: status, findings: [] } });
@@ -191,41 +217,86 @@ describe("report model: what other parts of the system write", () => {
     expect(m.unparsableLines).toBe(1);
   });
 
-  it("reads spend from accepted artifacts and the epic state, and the budget from the config, when present", () => {
-    const h = new Timed();
-    h.apply({ type: "start", epic_id: "EP-006", title: "Spend", by: "bob" });
-    h.artifact("plan.json", { epic: "EP-006" });
-    const none = h.report();
-    expect(none.epics[0]!.spend).toBeUndefined();
-    expect(none.epics[0]!.budget).toBeUndefined();
-    expect(none.rules.budget).toBeUndefined();
-    // as the budgets branch will write them
-    const accept = h.log.find((e) => e.decision === "artifact_accepted")!;
-    accept.details = { ...accept.details, spend: { cost_usd: 0.4, tokens: 1200 } };
-    const fromArtifacts = h.report(undefined, [], { budget: { cost_usd: 2, tokens: 50_000 } });
-    expect(fromArtifacts.epics[0]).toMatchObject({ spend: { cost_usd: 0.4, tokens: 1200 }, budget: { cost_usd: 2, tokens: 50_000 } });
-    expect(fromArtifacts.epics[0]!.events.find((e) => e.kind === "artifact_accepted")!.spend).toEqual({ cost_usd: 0.4, tokens: 1200 });
-    const last = h.log.at(-1)!;
-    last.state = { ...last.state!, spend: { cost_usd: 1.5, tokens: 9000 } } as never;
-    expect(h.report().epics[0]!.spend).toEqual({ cost_usd: 1.5, tokens: 9000 });
+  it("spend is the epic state's running sum of what accepted artifacts report; the budget is the pipeline's", () => {
+    const none = new Timed();
+    none.apply({ type: "start", epic_id: "EP-006", title: "Spend", by: "bob" });
+    none.artifact("plan.json", { epic: "EP-006" });
+    const m0 = none.report();
+    expect(m0.epics[0]!.spend).toBeUndefined();
+    expect(m0.epics[0]!.budget).toBeUndefined();
+    expect(m0.rules.budget).toBeUndefined();
+    expect(renderReportHtml(m0)).not.toMatch(/class="spend">\$|id="budget"/);
+
+    const { pipeline: budgeted, issues } = parseConfig(`${DEFAULT_CONFIG_YAML}\nbudget: { cost_usd: 2, tokens: 50000 }\n`);
+    expect(issues).toEqual([]);
+    const h = new Timed(budgeted!);
+    h.apply({ type: "start", epic_id: "EP-001", title: "Spend", by: "bob" });
+    h.artifact("plan.json", { doc: { cost_usd: 0.4, tokens: 1200 } });
+    h.artifact("implementation.json", { doc: { cost_usd: 1.1, tokens: 7800 } });
+    expect(h.epic().spend).toEqual({ cost_usd: 1.5, tokens: 9000 }); // the producer's sum, which the report shows
+    const m = h.report();
+    expect(m.rules.budget).toEqual({ cost_usd: 2, tokens: 50_000 });
+    expect(m.epics[0]).toMatchObject({ spend: { cost_usd: 1.5, tokens: 9000 }, budget: { cost_usd: 2, tokens: 50_000 } });
+    expect(m.epics[0]!.events.filter((e) => e.kind === "artifact_accepted").map((e) => e.spend)).toEqual([
+      { cost_usd: 0.4, tokens: 1200 },
+      { cost_usd: 1.1, tokens: 7800 },
+    ]);
     expect(formatSpend({ cost_usd: 1.5, tokens: 9000 }, { cost_usd: 2, tokens: 50_000 })).toBe("$1.50 of $2.00, 9,000 of 50,000 tokens");
-    const html = renderReportHtml(h.report(undefined, [], { budget: { cost_usd: 2, tokens: 50_000 } }));
+    const html = renderReportHtml(m);
     expect(html).toContain('<td class="spend">$1.50 of $2.00, 9,000 of 50,000 tokens</td>');
     expect(html).toContain('budget per epic <strong id="budget">$2.00, 50,000 tokens</strong>');
-    expect(renderReportHtml(none)).not.toMatch(/class="spend">\$|id="budget"/);
+    expect(formatReportText(m)).toContain("$1.50 of $2.00, 9,000 of 50,000 tokens");
+  });
+});
+
+describe("report model: only the daemon's sealed lines move an epic", () => {
+  it("an agent's line claiming a state (promoted) is shown as its line, never trusted; so is an unsealed 'orchestrator' line", () => {
+    const h = new Timed();
+    h.apply({ type: "start", epic_id: "EP-001", title: "Honest", by: "bob" });
+    h.artifact("plan.json");
+    const forged = { ...h.epic(), status: "promoted", stage: "promoted" };
+    const agentLine: LogEntry = { timestamp: "2026-11-21T10:30:00Z", agent: "planner", decision: "promoted", epic_id: "EP-001", iteration: 1, state: forged as never };
+    // claims to be the daemon's, with a seq, but carries no hash: not sealed, so not the daemon's
+    const unsealed = JSON.stringify({ seq: 99, timestamp: "2026-11-21T10:31:00Z", agent: "orchestrator", decision: "promoted", epic_id: "EP-001", iteration: 1, state: forged });
+    // an agent's line about an epic the daemon never started starts nothing
+    const stranger: LogEntry = { timestamp: "2026-11-21T10:32:00Z", agent: "planner", decision: "epic_started", epic_id: "EP-666", state: { ...forged, epic_id: "EP-666" } as never };
+    const m = h.report("2026-11-21T11:00:00Z", [agentLine, unsealed, stranger]);
+    expect(m.epics.map((e) => e.id)).toEqual(["EP-001"]);
+    const e = m.epics[0]!;
+    expect(e).toMatchObject({ status: "in_progress", stage: "implementation", ended: false, waitingFor: ["developer"] });
+    expect(m.counts).toEqual({ in_progress: 1, escalated: 0, promoted: 0, cancelled: 0 });
+    expect(e.events.slice(-2).map((x) => [x.kind, x.actor])).toEqual([["agent_line", "planner"], ["agent_line", "orchestrator"]]);
+    expect(e.events.some((x) => x.kind === "promoted")).toBe(false);
+    expect(e.spans.at(-1)).toMatchObject({ stage: "implementation" });
+    expect(e.spans.at(-1)!.end).toBeUndefined();
+  });
+});
+
+describe("summary of a rejection whose errors are not a list", () => {
+  it("does not throw: `consensus log` and the report print the line", () => {
+    const bad: LogEntry = { seq: 3, timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "artifact_rejected", epic_id: "EP-001", iteration: 1, details: { file: "plan.json", errors: "x" } };
+    expect(summary(bad)).toBe("EP-001 #1 artifact rejected: plan.json: ");
+    expect(summary({ ...bad, decision: "config_rejected", details: { errors: { message: "m" } } })).toBe("consensus.yaml rejected, rules unchanged: ");
+    expect(summary({ ...bad, details: { file: "plan.json", errors: [null, { path: "/a", message: "bad" }] } })).toBe("EP-001 #1 artifact rejected: plan.json: undefined; /a bad");
+    expect(formatLine(JSON.stringify(bad), {})).toMatch(/#3 {2}orchestrator {2}EP-001 #1 artifact rejected: plan\.json: $/);
+    const h = new Timed();
+    h.apply({ type: "start", epic_id: "EP-001", title: "x", by: "bob" });
+    const m = h.report(undefined, [{ ...bad, seq: undefined } as unknown as LogEntry]);
+    expect(m.epics[0]!.events.at(-1)).toMatchObject({ kind: "artifact_rejected", text: "EP-001 #1 artifact rejected: plan.json: " });
   });
 });
 
 describe("rules", () => {
   it("lists stages in order with owner, artifacts, vetoes and where each role's veto sends the epic", () => {
-    const r = buildRules(pipeline, load(DEFAULT_CONFIG_YAML) as Record<string, unknown>);
+    const r = buildRules(pipeline);
     expect(r.stages.map((s) => s.id)).toEqual(["plan", "implementation", "review", "deployment"]);
-    expect(r.stages[3]).toMatchObject({ owner: "devops", artifacts: ["deployment.json", "cicd.yaml", "runbook.md"], vetoes: [{ role: "devops", to: "implementation" }, { role: "quality", to: "implementation" }], approvers: [], quorum: 0, extra: {} });
+    expect(r.stages[3]).toMatchObject({ owner: "devops", artifacts: ["deployment.json", "cicd.yaml", "runbook.md"], vetoes: [{ role: "devops", to: "implementation" }, { role: "quality", to: "implementation" }], approvers: [], quorum: 0, nonOverridable: ["security_vulnerability", "no_rollback_plan"] });
+    expect(r.stages[3]!.deadlineMs).toBeUndefined();
     expect(r.stages[1]!.vetoes).toEqual([{ role: "developer", to: "plan" }]);
-    expect(r).toMatchObject({ maxIterations: 3, extra: {} });
+    expect(r).toMatchObject({ maxIterations: 3, agents: [] });
   });
 
-  it("keeps approvers with their quorum, and stage and config fields it does not know by name", () => {
+  it("keeps approvers with their quorum, deadlines, subjects never overridden, modes, agents and the budget, all from the Pipeline", () => {
     const yaml = `version: 1
 roles: [a, b, c]
 stages:
@@ -233,19 +304,32 @@ stages:
     owner: a
     artifacts: [plan.json]
     approvers: { roles: [b, c], quorum: majority }
+    non_overridable: [security]
+    deadline: 2h
+  - id: two
+    owner: b
+    artifacts: [implementation.json]
+budget: { cost_usd: 5 }
+modes:
+  quick: { stages: [two], description: just the second }
+agents:
+  a: { command: [run-a] }
 `;
     const { pipeline: p, issues } = parseConfig(yaml);
     expect(issues).toEqual([]);
-    const raw = load(yaml) as { stages: Array<Record<string, unknown>> } & Record<string, unknown>;
-    raw.stages[0]!.non_overridable_vetoes = ["security"];
-    raw.stages[0]!.deadline = "2h";
-    raw.budget = { cost_usd: 5 };
-    raw.agents = { a: { command: "run-a" } };
-    const r = buildRules(p!, raw);
-    expect(r.stages[0]).toMatchObject({ approvers: ["b", "c"], quorum: 2, extra: { non_overridable_vetoes: ["security"], deadline: "2h" } });
+    const r = buildRules(p!);
+    expect(r.stages[0]).toMatchObject({ approvers: ["b", "c"], quorum: 2, nonOverridable: ["security"], deadlineMs: 2 * 3600_000 });
     expect(r.budget).toEqual({ cost_usd: 5 });
-    expect(r.extra).toEqual({ agents: { a: { command: "run-a" } } });
-    expect(formatReportText(buildReport({ pipeline: p!, config: raw, entries: [], now: "2026-11-21T10:00:00Z" }))).toContain(' 1. one; owner a; drops plan.json; approvals: all of b, c; no vetoes; non_overridable_vetoes ["security"]; deadline "2h"');
+    expect(r.modes).toEqual([{ name: "quick", stages: ["two"], description: "just the second" }]);
+    expect(r.agents).toEqual(["a"]);
+    const text = formatReportText(buildReport({ pipeline: p!, lines: [], now: "2026-11-21T10:00:00Z" }));
+    expect(text).toContain(" 1. one; owner a; drops plan.json; approvals: all of b, c; no vetoes; never overridden: security; deadline 2 h");
+    expect(text).toContain("mode quick: two (just the second)");
+    expect(text).toContain("agents configured: a");
+    const html = renderReportHtml(buildReport({ pipeline: p!, lines: [], now: "2026-11-21T10:00:00Z" }));
+    expect(html).toMatch(/<th>Deadline<\/th><th>Never overridden<\/th>/);
+    expect(html).toContain('<td class="deadline">2 h</td><td class="never-overridden"><code>security</code></td>');
+    expect(html).toContain('<div data-mode="quick"><dt>mode quick</dt>');
   });
 });
 

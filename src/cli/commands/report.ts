@@ -3,15 +3,12 @@
  * read from the log without the lock (safe beside a running daemon). The page is written atomically,
  * so a browser reloading it never sees half a file.
  */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { load, CORE_SCHEMA } from "js-yaml";
-import { parseConfig } from "../../config/pipeline.js";
+import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { renderReportHtml } from "../../report/html.js";
 import { buildReport } from "../../report/model.js";
 import { formatReportText } from "../../report/text.js";
-import type { LogEntry } from "../../schemas/types.gen.js";
 import { writeAtomic } from "../../store/atomic-write.js";
 import { FsStore } from "../../store/fs-store.js";
 import { layoutOf } from "../../store/layout.js";
@@ -20,20 +17,11 @@ import { rootOf, type GlobalOptions } from "../context.js";
 export async function report(g: GlobalOptions, o: { html?: string; format: "text" | "json" }): Promise<number> {
   const root = rootOf(g);
   const layout = layoutOf(root);
-  let text: string;
-  try {
-    text = await readFile(layout.config, "utf8");
-  } catch {
-    throw new ConsensusError(issue("CONFIG_MISSING", { message: `no config at ${layout.config}`, file: layout.config }));
-  }
-  const { pipeline, issues } = parseConfig(text, layout.config);
-  if (!pipeline) throw new ConsensusError(issues);
-  const config = load(text, { schema: CORE_SCHEMA }) as Record<string, unknown>;
-
-  const entries: Array<LogEntry | undefined> = [];
+  const pipeline = await readConfig(layout.config);
+  const lines: string[] = [];
   const store = new FsStore(layout, { readOnly: true });
-  for await (const l of store.readEntries()) if (l.raw.trim() !== "") entries.push(l.entry);
-  const model = buildReport({ pipeline, config, entries, now: new Date().toISOString(), root });
+  for await (const l of store.readEntries()) if (l.raw.trim() !== "") lines.push(l.raw);
+  const model = buildReport({ pipeline, lines, now: new Date().toISOString(), root });
 
   if (o.html !== undefined) {
     const out = resolve(o.html);
