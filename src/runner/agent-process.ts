@@ -17,16 +17,26 @@ export interface PidFile {
   started_at: string;
 }
 
-/** The process's start time, or undefined when it does not exist (or /proc is not there). */
-export function startTimeOf(pid: number): string | undefined {
+export interface ProcStat {
+  /** Field 3: R, S, D, Z (zombie) … */
+  state: string;
+  /** Field 5: the process group. */
+  pgid: number;
+  /** Field 22: clock ticks since boot, which tells the process from a later one given the same pid. */
+  startTime: string;
+}
+
+/** One read of /proc/<pid>/stat; undefined when the process does not exist (or /proc is not there). */
+export function procStat(pid: number): ProcStat | undefined {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // comm (field 2) may hold spaces and parentheses: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[19];
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return undefined;
   }
+  // comm (field 2) may hold spaces and parentheses: split after the last ')'; rest[0] is field 3.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { state: rest[0] ?? "", pgid: Number(rest[2]), startTime: rest[19] ?? "" };
 }
 
 function exists(pid: number): boolean {
@@ -41,14 +51,9 @@ function exists(pid: number): boolean {
 /** Still the process the pid file names: alive, not a zombie, and (where known) the same start time. */
 export function isSameProcess(p: PidFile): boolean {
   if (!exists(p.pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return false;
-  } catch {
-    /* no /proc: trust kill(0) */
-  }
-  if (p.start_time === undefined) return true;
-  return startTimeOf(p.pid) === p.start_time;
+  const st = procStat(p.pid);
+  if (!st) return true; // no /proc: trust kill(0)
+  return st.state !== "Z" && (p.start_time === undefined || st.startTime === p.start_time);
 }
 
 export async function readPidFile(dir: string, launchId: string): Promise<PidFile | undefined> {
@@ -123,23 +128,16 @@ export function findByLaunchId(launchId: string): PidFile | undefined {
   for (const p of pids) {
     try {
       if (!`\0${readFileSync(`/proc/${p}/environ`, "latin1")}`.includes(needle)) continue;
-      const pid = Number(p);
-      // the first such process is the agent itself (its children inherit the variable and start later)
-      const st = startTimeOf(pid);
-      return { launch_id: launchId, pid: pgidOf(pid) ?? pid, ...(st !== undefined ? { start_time: startTimeOf(pgidOf(pid) ?? pid) ?? st } : {}), started_at: new Date().toISOString() };
+      // the first such process is the agent itself (its children inherit the variable and start later);
+      // the pid file names its process group's leader, as the spawn's did
+      const st = procStat(Number(p));
+      if (!st) continue;
+      const leader = st.pgid > 0 && st.pgid !== Number(p) ? procStat(st.pgid) : undefined;
+      const pid = leader ? st.pgid : Number(p);
+      return { launch_id: launchId, pid, start_time: (leader ?? st).startTime, started_at: new Date().toISOString() };
     } catch {
       /* gone, or not ours */
     }
   }
   return undefined;
-}
-
-function pgidOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const v = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-    return Number.isInteger(v) && v > 0 ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }

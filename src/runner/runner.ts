@@ -12,7 +12,7 @@ import type { Logger } from "../daemon/logger.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { Layout } from "../store/layout.js";
 import { decideRun, jobOfInput, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
-import { expandArg, findByLaunchId, isSameProcess, readPidFile, removePidFile, signalGroup, spawnAgent, startTimeOf, writePidFile, type PidFile } from "./agent-process.js";
+import { expandArg, findByLaunchId, isSameProcess, procStat, readPidFile, removePidFile, signalGroup, spawnAgent, writePidFile, type PidFile } from "./agent-process.js";
 
 interface Proc {
   launch_id: string;
@@ -73,7 +73,10 @@ export class Runner {
       if (pf && isSameProcess(pf)) {
         this.o.log.warn({ launch_id: id, pid: pf.pid }, "agent from before the restart still runs: waiting for it");
         this.adopt(job.id, pf, Date.parse(job.running!.started_at));
-      } else this.push({ type: "relaunch", job: job.id, reason: "daemon_crashed" });
+      } else {
+        await removePidFile(this.o.layout.agentPids, id);
+        this.push({ type: "relaunch", job: job.id, reason: "daemon_crashed" });
+      }
     }
     for (const i of inputs) this.push(i);
     for (const r of retries) this.after(Math.max(0, Date.parse(r.at) - this.clock().getTime()), { type: "retry_due", job: r.job });
@@ -159,8 +162,8 @@ export class Runner {
     if (child.pid !== undefined) {
       p.pid = child.pid;
       const pf: PidFile = { launch_id: plan.launch_id, pid: child.pid, started_at: new Date(p.startedMs).toISOString() };
-      const st = startTimeOf(child.pid);
-      if (st !== undefined) pf.start_time = st;
+      const st = procStat(child.pid);
+      if (st) pf.start_time = st.startTime;
       await writePidFile(this.o.layout.agentPids, pf);
       this.o.log.info({ launch_id: plan.launch_id, pid: child.pid }, "agent started");
     }
@@ -202,39 +205,27 @@ export class Runner {
     this.push({ type: "exited", job: p.job, launch_id: p.launch_id, code: x.code, signal: x.signal, duration_ms: Date.now() - p.startedMs, ...(x.reason ? { reason: x.reason } : {}) });
   }
 
+  /** A timeout: the attempt's exit is judged when it comes (its exit event, or adopt()'s poll). */
   private kill(launchId: string): void {
     const p = this.procs.get(launchId);
-    if (!p?.pid) return;
-    signalGroup(p.pid, "SIGTERM");
-    const t = setTimeout(() => signalGroup(p.pid!, "SIGKILL"), this.o.engine.pipeline.runner.killGraceMs);
-    p.timers.push(t);
+    if (p) void this.terminate(p, this.o.engine.pipeline.runner.killGraceMs);
   }
 
   /** SIGTERM the group, wait up to the grace, SIGKILL; returns the last signal sent. */
   private async terminate(p: Proc, graceMs: number): Promise<string | null> {
     if (!p.pid) return null;
     signalGroup(p.pid, "SIGTERM");
-    const gone = p.child ? p.exited : this.pollGone(p);
-    let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([gone.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs)))]);
-    clearTimeout(timer);
-    if (!late) return "SIGTERM";
+    // p.exited resolves on the child's exit event, or (adopted) when adopt()'s poll sees it gone
+    const within = async (ms: number): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      const gone = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+      clearTimeout(timer);
+      return gone;
+    };
+    if (await within(graceMs)) return "SIGTERM";
     signalGroup(p.pid, "SIGKILL");
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 1000))]);
+    await within(1000);
     return "SIGKILL";
-  }
-
-  private pollGone(p: Proc): Promise<void> {
-    return new Promise((r) => {
-      const i = setInterval(() => {
-        try {
-          process.kill(p.pid!, 0);
-        } catch {
-          clearInterval(i);
-          r();
-        }
-      }, 50);
-    });
   }
 
   private after(ms: number, input: RunnerInput): void {
