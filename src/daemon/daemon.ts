@@ -23,7 +23,8 @@ import { prepareAll } from "./prepare-all.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
-import { startRunner, type Runner } from "../runner/wire.js";
+import { readAgentTriggers } from "../agents/read-definitions.js";
+import { Runner } from "../runner/runner.js";
 
 const CHECKPOINT_MS = 1000;
 
@@ -100,10 +101,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // Agents (src/runner/): launches decided, logged, then spawned; not with --once (nothing would wait for them).
   const early: Array<import("../machine/effects.js").LaunchWant> = [];
   let runner: Runner | undefined;
-  const agents = opts.once ? undefined : await startRunner.prepare(layout, pipeline, log);
+  const triggers = opts.once ? undefined : await readAgentTriggers(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
-      ...(agents ? { triggers: agents.triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
+      ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
         obs?.committed(entries);
@@ -120,7 +121,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let configTouched = false;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
-  if (agents) runner = await startRunner.start(agents, { engine, layout, log, wake: () => wake() }, early);
+  if (triggers) {
+    const r = new Runner({ engine, layout, log, wake: () => wake() });
+    await r.start();
+    for (const w of early) r.want(w);
+    runner = r;
+  }
 
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
