@@ -3,8 +3,8 @@
  * is checked against schemas/agent-definition.schema.json. Parsing is pure; readAgentDefinitions
  * reads the folder.
  */
-import { load } from "js-yaml";
 import { issue, type Issue } from "../errors/issue.js";
+import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { AgentDefinition } from "../schemas/types.gen.js";
 import type { AgentTrigger } from "../machine/effects.js";
@@ -21,14 +21,11 @@ export interface AgentDef {
 export function parseAgentDefinition(key: string, file: string, text: string): AgentDef {
   const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(text);
   if (!m) return { key, file, issues: [issue("AGENT_DEFINITION_INVALID", { file, message: "no front matter", expected: "the file to start with ---, YAML (name, description, role, triggers), ---", found: text.slice(0, 40), fix: "Add front matter as in agents/developer.md." })] };
-  let value: unknown;
-  try {
-    value = load(m[1]!);
-  } catch (e) {
-    return { key, file, issues: [issue("AGENT_DEFINITION_INVALID", { file, message: `front matter is not YAML: ${(e as Error).message.split("\n")[0]}`, fix: "Fix the YAML between the --- lines." })] };
-  }
-  const issues = validateKind("agent-definition", value).map((i) => ({ ...i, file }));
-  return issues.length ? { key, file, issues } : { key, file, def: value as AgentDefinition, issues: [] };
+  // the front matter starts on the file's second line
+  const parsed = parseDocument(new TextEncoder().encode(m[1]!), "yaml");
+  if (parsed.value === undefined) return { key, file, issues: parsed.issues.map((i) => ({ ...i, file, ...(i.line !== undefined ? { line: i.line + 1 } : {}) })) };
+  const issues = validateKind("agent-definition", parsed.value).map((i) => ({ ...i, file }));
+  return issues.length ? { key, file, issues } : { key, file, def: parsed.value as AgentDefinition, issues: [] };
 }
 
 /** Triggers of definitions whose agents.<key> has a command; the role defaults to the key. */
