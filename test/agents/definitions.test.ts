@@ -27,5 +27,12 @@ describe("agent definitions (agents/*.md front matter)", () => {
     expect(bad.issues.length).toBeGreaterThan(0);
     expect(bad.issues[0]!.path).toMatch(/^\/triggers\/0/);
     expect(bad.issues[0]!.file).toBe("agents/x.md");
+    // YAML errors are the parser's issues of any document, with the line in the file (front matter starts on line 2)
+    const broken = parseAgentDefinition("x", "agents/x.md", `---\nname: x\ndescription: [unclosed\n---\n`);
+    expect(broken.issues[0]).toMatchObject({ code: "YAML_SYNTAX", file: "agents/x.md" });
+    expect(broken.issues[0]!.line).toBeGreaterThanOrEqual(3);
+    // and the same guards: a duplicate key is refused, not silently overwritten
+    const twice = parseAgentDefinition("x", "agents/x.md", `---\nname: x\nname: y\ndescription: d\n---\n`);
+    expect(twice.issues[0]).toMatchObject({ code: "DUPLICATE_KEY", file: "agents/x.md", line: 3 });
   });
 });
