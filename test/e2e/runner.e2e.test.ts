@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
-import { Bus, fixtures, repo } from "../support/bus.js";
+import { artifact, Bus, fixtures, repo, vetoYaml } from "../support/bus.js";
 
 const script = join(repo, "test", "fixtures", "agents", "scripted.mjs");
 const buses: Bus[] = [];
@@ -34,16 +34,6 @@ function busWith(planner: Record<string, unknown>, runner = ""): Bus {
   return b;
 }
 
-async function until<T>(what: string, f: () => T | undefined | false, b: Bus, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${b.daemonErr}\n${b.entries().slice(-10).map((e) => `${e.seq} ${e.decision} ${JSON.stringify(e.details)}`).join("\n")}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const runs = (b: Bus): Array<Record<string, string>> => (existsSync(join(b.dir, "runs")) ? readdirSync(join(b.dir, "runs")).filter((n) => !n.startsWith(".")).map((n) => JSON.parse(readFileSync(join(b.dir, "runs", n), "utf8")) as Record<string, string>) : []);
 const count = (es: LogEntry[], d: string): number => es.filter((e) => e.decision === d).length;
 const alive = (pid: number): boolean => {
@@ -57,7 +47,8 @@ const alive = (pid: number): boolean => {
 
 describe("runner e2e", () => {
   it("launches the stage owner's agent with the CONSENSUS_* environment and its output in a per-epic log", async () => {
-    const b = busWith({ env: { AGENT_MODE: "drop", EXTRA: "yes" } });
+    // an argv element may name a CONSENSUS_* variable: the runner fills it in (unknown names stay as written)
+    const b = busWith({ command: [process.execPath, script, "--notice=${CONSENSUS_NOTICE}", "${CONSENSUS_NOPE}"], env: { AGENT_MODE: "drop", EXTRA: "yes" } });
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitFor("plan accepted and the agent's exit", (x) => count(x, "artifact_accepted") === 1 && count(x, "agent_exited") === 1);
@@ -67,6 +58,7 @@ describe("runner e2e", () => {
     const [env] = runs(b);
     expect(env).toMatchObject({ CONSENSUS_ROOT: b.root, CONSENSUS_EPIC: "EP-001", CONSENSUS_ITERATION: "1", CONSENSUS_ROLE: "planner", CONSENSUS_STAGE: "plan", CONSENSUS_LAUNCH_ID: "00000001-planner-1", CONSENSUS_PROMPT: join(b.dir, "agents", "planner.md"), EXTRA: "yes", cwd: b.dir });
     expect(readFileSync(env!.CONSENSUS_NOTICE!, "utf8")).toMatch(/subject: stage_entered/);
+    expect(env!.argv).toEqual([`--notice=${join(b.root, "messages", "inbox", "planner", "notice-00000001-EP-001-stage_entered.yaml")}`, "${CONSENSUS_NOPE}"]);
     expect(readFileSync(join(b.root, "logs", "agents", "EP-001", "1", "planner-1.log"), "utf8")).toMatch(/scripted agent 00000001-planner-1/);
     expect(await b.stopDaemon()).toBe(0);
   });
@@ -82,14 +74,41 @@ describe("runner e2e", () => {
   });
 
   it("stops an agent that runs past its timeout and logs it", async () => {
-    const b = busWith({ timeout: "300ms", env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
+    const b = busWith({ timeout: 300, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitForDecision("escalated");
     expect(es.map((e) => e.decision).filter((d) => d.startsWith("agent_"))).toEqual(["agent_launched", "agent_timed_out", "agent_exited", "agent_gave_up"]);
     expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ verdict: "timed_out" });
     const pid = Number(runs(b)[0]!.pid);
-    await until("the agent to be gone", () => !alive(pid), b);
+    await b.until("the agent to be gone", () => !alive(pid));
+  });
+
+  it("SIGKILLs an agent that ignores SIGTERM once the grace is over: on a timeout", async () => {
+    const b = busWith({ timeout: 300, env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    const es = await b.waitForDecision("escalated");
+    expect(es.map((e) => e.decision).filter((d) => d.startsWith("agent_"))).toEqual(["agent_launched", "agent_timed_out", "agent_exited", "agent_gave_up"]);
+    expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ code: null, signal: "SIGKILL", verdict: "timed_out" });
+    expect(existsSync(join(b.dir, "ignored", "00000001-planner-1"))).toBe(true);
+    const pid = Number(runs(b)[0]!.pid);
+    await b.until("the agent to be gone", () => !alive(pid));
+  });
+
+  it("SIGKILLs an agent that ignores SIGTERM once the grace is over: on a daemon stop", async () => {
+    const b = busWith({ env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    await b.until("the agent to run", () => runs(b).length === 1);
+    expect(await b.stopDaemon("SIGTERM")).toBe(0);
+    const es = b.entries();
+    expect(es.at(-1)!.decision).toBe("agent_stopped");
+    expect(es.at(-1)!.details).toMatchObject({ signal: "SIGKILL", launch_id: "00000001-planner-1" });
+    expect(existsSync(join(b.dir, "ignored", "00000001-planner-1"))).toBe(true);
+    const pid = Number(runs(b)[0]!.pid);
+    await b.until("the agent to be gone", () => !alive(pid));
+    expect(existsSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"))).toBe(false);
   });
 
   it.each([
@@ -100,12 +119,12 @@ describe("runner e2e", () => {
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     await b.waitForDecision("agent_launched");
-    await until("the agent to run", () => runs(b).length === 1, b);
+    await b.until("the agent to run", () => runs(b).length === 1);
     await b.stopDaemon("SIGKILL");
     if (losePidFile) rmSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"));
     b.startDaemon();
     // (the new daemon first waits for the dead one's lock to go stale)
-    await until("the restarted daemon to adopt it", () => /still runs: waiting for it/.test(b.daemonErr), b, 60_000);
+    await b.until("the restarted daemon to adopt it", () => /still runs: waiting for it/.test(b.daemonErr), 60_000);
     writeFileSync(join(b.dir, "release"), "");
     const es = await b.waitFor("plan accepted and the exit", (x) => count(x, "artifact_accepted") === 1 && count(x, "agent_exited") === 1);
     expect(count(es, "agent_launched")).toBe(1);
@@ -118,17 +137,19 @@ describe("runner e2e", () => {
     const b = busWith({ env: { AGENT_MODE: "hang" } });
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
-    await until("the agent to run", () => runs(b).length === 1, b);
+    await b.until("the agent to run", () => runs(b).length === 1);
     await b.stopDaemon("SIGKILL");
     process.kill(-Number(runs(b)[0]!.pid), "SIGKILL");
-    await until("the agent to die", () => !alive(Number(runs(b)[0]!.pid)), b);
+    await b.until("the agent to die", () => !alive(Number(runs(b)[0]!.pid)));
     b.startDaemon();
     await b.waitForDecision("agent_relaunched");
-    await until("the relaunched agent to run", () => runs(b).length === 2, b);
+    // the lost launch's pid file goes with it
+    expect(existsSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"))).toBe(false);
+    await b.until("the relaunched agent to run", () => runs(b).length === 2);
     // lose the relaunch too: the epic is escalated instead of looping
     await b.stopDaemon("SIGKILL");
     for (const r of runs(b)) if (alive(Number(r.pid))) process.kill(-Number(r.pid), "SIGKILL");
-    await until("both agents to be gone", () => runs(b).every((r) => !alive(Number(r.pid))), b);
+    await b.until("both agents to be gone", () => runs(b).every((r) => !alive(Number(r.pid))));
     b.startDaemon();
     const es = await b.waitForDecision("escalated");
     expect(count(es, "agent_launched")).toBe(2);
@@ -139,7 +160,7 @@ describe("runner e2e", () => {
     const b = busWith({ env: { AGENT_MODE: "hang" } });
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
-    await until("the agent to run", () => runs(b).length === 1, b);
+    await b.until("the agent to run", () => runs(b).length === 1);
     expect(await b.stopDaemon("SIGTERM")).toBe(0);
     const es = b.entries();
     expect(es.at(-1)!.decision).toBe("agent_stopped");
@@ -159,7 +180,7 @@ describe("runner e2e", () => {
     b.startDaemon();
     const running = (): number => (existsSync(join(b.dir, "running")) ? readdirSync(join(b.dir, "running")).filter((n) => !n.startsWith(".")).length : 0);
     let most = 0;
-    await until("two agents running", () => (most = Math.max(most, running())) >= 2, b);
+    await b.until("two agents running", () => (most = Math.max(most, running())) >= 2);
     expect(count(b.entries(), "agent_launched")).toBe(2);
     writeFileSync(join(b.dir, "release"), "");
     const watch = setInterval(() => (most = Math.max(most, running())), 5);
@@ -178,7 +199,6 @@ describe("runner e2e", () => {
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
-    const { artifact, vetoYaml } = await import("../support/bus.js");
     b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
     await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
     b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));

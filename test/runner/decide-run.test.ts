@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import { parseConfig } from "../../src/config/pipeline.js";
 import { DEFAULT_TIMEOUT_MS } from "../../src/config/agents.js";
+import { agentViewFromJson, agentViewToJson } from "../../src/log/agent-jobs.js";
 import { applyEntry } from "../../src/log/replay.js";
 import { effectsOf, type LaunchWant } from "../../src/machine/effects.js";
 import { backoffOf, decideRun, pendingAtStart, type RunnerDecision, type RunnerInput } from "../../src/runner/decide-run.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
-import { Harness } from "../support/pipeline.js";
+import { Harness, variant } from "../support/pipeline.js";
 
 const AGENTS = `
 agents:
@@ -17,16 +18,16 @@ runner:
   max_concurrent: 2
 `;
 
-function pipelineWith(extra = AGENTS) {
-  const { pipeline, issues } = parseConfig(DEFAULT_CONFIG_YAML + extra);
+function pipelineWith(extra = AGENTS, base = DEFAULT_CONFIG_YAML) {
+  const { pipeline, issues } = parseConfig(base + extra);
   if (!pipeline) throw new Error(issues.map((i) => `${i.path} ${i.message}`).join("; "));
   return pipeline;
 }
 
 class RunHarness extends Harness {
   running = 0;
-  constructor() {
-    super(pipelineWith());
+  constructor(base?: string) {
+    super(pipelineWith(AGENTS, base));
   }
   /** The launch wants the entries from `from` on yield (as the engine's effects would). */
   wants(from = 0): LaunchWant[] {
@@ -47,8 +48,8 @@ class RunHarness extends Harness {
   }
 }
 
-function started(): { h: RunHarness; want: LaunchWant } {
-  const h = new RunHarness();
+function started(base?: string): { h: RunHarness; want: LaunchWant } {
+  const h = new RunHarness(base);
   h.apply({ type: "start", epic_id: "EP-001", title: "Health", by: "alice" });
   const [want] = h.wants();
   return { h, want: want! };
@@ -209,6 +210,31 @@ describe("runner decisions", () => {
     again.h.run({ type: "want", want: again.want });
     again.h.apply({ type: "cancel", epic_id: "EP-001", reason: "dropped", by: "alice" });
     expect(again.h.run({ type: "relaunch", job: again.want.job, reason: "daemon_crashed" }).action.type).toBe("none");
+  });
+
+  it("a finished launch survives a checkpoint while its stage entry is current: re-running the launch effect launches nothing", () => {
+    const { h, want } = started(variant("    artifacts: [plan.json]\n", "    artifacts: [plan.json]\n    approvers: { roles: [quality] }\n"));
+    h.run({ type: "want", want });
+    h.artifact("plan.json");
+    expect(h.epic().stage).toBe("plan"); // waiting for quality's approval
+    expect(h.run(exited(h, 0)).drafts[0]!.details.verdict).toBe("ok");
+    const checkpointed = (): void => {
+      h.view.agents = agentViewFromJson(JSON.parse(JSON.stringify(agentViewToJson(h.view.agents))));
+      h.world.reset(h.view);
+    };
+    checkpointed();
+    expect(h.view.agents.jobs.get(want.job)).toMatchObject({ status: "done", launches: 1 });
+    expect(pendingAtStart(h.view.agents, h.world).inputs).toEqual([]);
+    const rerun = h.run({ type: "want", want });
+    expect(rerun.drafts).toEqual([]);
+    expect(rerun.action.type).toBe("none");
+    expect(h.log.filter((e) => e.decision === "agent_launched")).toHaveLength(1);
+    // once the epic has moved on, the finished job of the past stage entry is left out of the checkpoint
+    h.message("quality", "planner", "approve");
+    expect(h.epic().stage).toBe("implementation");
+    checkpointed();
+    expect(h.view.agents.jobs.has(want.job)).toBe(false);
+    expect(h.run({ type: "want", want }).drafts.map((x) => x.decision)).toEqual(["agent_launch_stale"]);
   });
 
   it("triggers launch a named agent on a matching entry; a queued trigger launch is logged", () => {
