@@ -5,8 +5,9 @@
  * where its inputs put it, state.json equals a rebuild from the log, and the chain is intact.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261122);
@@ -131,6 +132,15 @@ describe("crash safety", () => {
       expect((replay[0]!.details as { errors: Array<{ code: string }> }).errors[0]!.code).toBe("REPLAYED_MESSAGE");
     }
     expect(entries.filter((x) => x.decision === "artifact_rejected")).toEqual([]);
+    // every accepted artifact is archived with exactly the accepted bytes (the log's sha256)
+    const acceptedArtifacts = entries.filter((x) => x.decision === "artifact_accepted");
+    expect(acceptedArtifacts.length).toBe(EPICS * FILES.length);
+    for (const x of acceptedArtifacts) {
+      const d = x.details as { file: string; sha256: string };
+      const archived = join(bus.root, "archive", x.epic_id!, String(x.iteration), basename(d.file));
+      expect(existsSync(archived), `${archived} exists`).toBe(true);
+      expect(createHash("sha256").update(readFileSync(archived)).digest("hex"), `${archived} holds the accepted bytes`).toBe(d.sha256);
+    }
     // every epic where its inputs put it
     const status = JSON.parse(bus.cli("status", "--json").stdout) as Array<{ epic_id: string; status: string }>;
     expect(status.map((s) => s.status)).toEqual(epics.map(() => "promoted"));
