@@ -4,7 +4,7 @@
  */
 import { issue, type Issue } from "../errors/issue.js";
 import type { ConsensusConfig } from "../schemas/types.gen.js";
-import { durationMs } from "./resolve.js";
+import { durationMs } from "./duration.js";
 
 export interface AgentSpec {
   readonly name: string;

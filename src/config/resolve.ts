@@ -5,6 +5,8 @@
  */
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolveAgents, type AgentSpec, type RunnerSettings } from "./agents.js";
+import { durationMs } from "./duration.js";
+export { durationMs };
 
 export interface StageDef {
   readonly id: string;
@@ -150,13 +152,4 @@ export function describeApprovals(stage: StageDef): string {
   if (stage.weights) return `weighted ≥ ${stage.threshold} of ${stage.approvers.map((r) => `${r} ${stage.weights![r]}`).join(", ")}`;
   const n = stage.quorum;
   return `${n === stage.approvers.length ? "all" : `${n}`} of ${stage.approvers.join(", ")}`;
-}
-
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** A config duration (ms, or "90m", "2h", "1.5d") in milliseconds. */
-export function durationMs(d: number | string): number {
-  if (typeof d === "number") return d;
-  const unit = d.slice(-1) as keyof typeof UNIT_MS;
-  return Math.round(Number(d.slice(0, -1)) * UNIT_MS[unit]);
 }
