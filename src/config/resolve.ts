@@ -6,7 +6,6 @@
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolveAgents, type AgentSpec, type RunnerSettings } from "./agents.js";
 import { durationMs } from "./duration.js";
-export { durationMs };
 
 export interface StageDef {
   readonly id: string;
