@@ -116,16 +116,9 @@ export async function makeRoot(opts) {
   const root = join(dir, "consensus");
   const init = runCli(root, "init");
   if (init.code !== 0) throw new Error(`consensus init failed: ${init.stderr}`);
-  const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
-  const { FsStore } = await import(join(repo, "dist/store/fs-store.js"));
-  const { Engine } = await import(join(repo, "dist/daemon/engine.js"));
-  const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
-  const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
+  const { L, pipeline, store, Engine, silentLogger } = await inProcess(root);
   const { interpretMessage } = await import(join(repo, "dist/schemas/interpret.js"));
   const { createHash } = await import("node:crypto");
-  const L = layoutOf(root);
-  const pipeline = await readConfig(L.config);
-  const store = new FsStore(L);
   const lease = await store.lease("command", "bench make-root");
   const t0 = now();
   let lines = 0;
@@ -388,8 +381,8 @@ export function cleanup(dir) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The daemon's modules in this process over a built root (no watcher), with the store's methods
- * wrapped: record(method, startMs, endMs) is called after each call. For the phase benchmarks.
+ * The daemon's modules in this process over a built root (no watcher). With `record`, the store's
+ * methods are wrapped: record(method, startMs, endMs) is called after each call (the phase benchmarks).
  */
 export async function inProcess(root, record) {
   const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
@@ -398,10 +391,11 @@ export async function inProcess(root, record) {
   const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
   const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
   const { prepare } = await import(join(repo, "dist/bus/prepare.js"));
+  const { prepareAll } = await import(join(repo, "dist/daemon/prepare-all.js"));
   const L = layoutOf(root);
   const pipeline = await readConfig(L.config);
   const store = new FsStore(L);
-  for (const m of ["putBlob", "append", "publish", "published", "deliver", "checkpoint"]) {
+  for (const m of record ? ["putBlob", "append", "publish", "published", "deliver", "checkpoint"] : []) {
     const orig = store[m].bind(store);
     store[m] = async (...a) => {
       const t = now();
@@ -412,5 +406,5 @@ export async function inProcess(root, record) {
       }
     };
   }
-  return { L, pipeline, store, Engine, silentLogger, prepare };
+  return { L, pipeline, store, Engine, silentLogger, prepare, prepareAll };
 }

@@ -23,14 +23,16 @@ const built = await makeRoot({ epics: EPICS, fillerPerEpic: FILLER, progress: (m
 process.stdout.write("\n");
 const logPath = join(built.root, "current", "decision_log.jsonl");
 const cpPath = join(built.root, ".consensus", "checkpoint.json");
+const keysPath = join(built.root, ".consensus", "checkpoint.keys");
 const metrics = {
   epics: EPICS,
   log_lines: built.lines,
   log_bytes: statSync(logPath).size,
   checkpoint_bytes: statSync(cpPath).size,
+  checkpoint_keys_bytes: existsSync(keysPath) ? statSync(keysPath).size : 0,
   build_ms: Math.round(now() - t0),
 };
-console.log(`  reached ${built.lines} lines (${(metrics.log_bytes / 2 ** 20).toFixed(0)} MiB log, ${(metrics.checkpoint_bytes / 2 ** 20).toFixed(0)} MiB checkpoint) in ${fmt(metrics.build_ms)}`);
+console.log(`  reached ${built.lines} lines (${(metrics.log_bytes / 2 ** 20).toFixed(0)} MiB log, ${(metrics.checkpoint_bytes / 2 ** 20).toFixed(1)} MiB checkpoint.json + ${(metrics.checkpoint_keys_bytes / 2 ** 20).toFixed(1)} MiB checkpoint.keys) in ${fmt(metrics.build_ms)}`);
 
 let next = 0;
 const dropWhileDown = () => {

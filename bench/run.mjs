@@ -50,8 +50,8 @@ const load = (n) => {
 const floor = load("floor")?.metrics;
 const rows = [];
 const ratio = (v, f) => (f && Number.isFinite(v) ? `${(v / f).toFixed(1)}×` : "");
-/** A latency row: median and p99, and their multiples of the drop floor. */
-const lat = (bench, what, s, vsFloor = true) => s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, floor?.drop_floor.median_ms) : "", vsFloor ? ratio(s.p99_ms, floor?.drop_floor.p99_ms) : ""]);
+/** A latency row: median and p99, and their multiples of the drop floor (none when nothing was sampled, n = 0). */
+const lat = (bench, what, s, vsFloor = true) => s?.n !== 0 && s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, floor?.drop_floor.median_ms) : "", vsFloor ? ratio(s.p99_ms, floor?.drop_floor.p99_ms) : ""]);
 const val = (bench, what, v) => v !== undefined && rows.push([bench, what, v, "", "", ""]);
 const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
@@ -101,7 +101,7 @@ if (S) {
 const R = load("recovery");
 if (R) {
   const m = R.metrics;
-  val("recovery", `${m.log_lines} lines, ${m.epics} epics`, `${mib(m.log_bytes)} log, ${mib(m.checkpoint_bytes)} checkpoint`);
+  val("recovery", `${m.log_lines} lines, ${m.epics} epics`, `${mib(m.log_bytes)} log, ${mib(m.checkpoint_bytes)} checkpoint.json + ${mib(m.checkpoint_keys_bytes ?? 0)} checkpoint.keys`);
   for (const k of ["warm", "cold"]) if (m[k]) val("recovery", `  ${k}: ready / caught up`, m[k].ok ? `${fmt(m[k].ready_ms)} / ${fmt(m[k].caught_up_ms)} (peak ${mib(m[k].peak_rss_bytes)})` : `FAILED: ${String(m[k].error).split("\n")[0].slice(0, 80)}`);
   if (m.once) val("recovery", "  watch --once", m.once.ok ? fmt(m.once.ms) : "FAILED");
 }
