@@ -98,13 +98,7 @@ describe("runner e2e", () => {
 
   it("SIGKILLs an agent that ignores SIGTERM once the grace is over: on a daemon stop", async () => {
     const b = busWith({ env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
-    b.cli("start", "EP-001", "--title", "Health");
-    b.startDaemon();
-    await b.until("the agent to run", () => runs(b).length === 1);
-    expect(await b.stopDaemon("SIGTERM")).toBe(0);
-    const es = b.entries();
-    expect(es.at(-1)!.decision).toBe("agent_stopped");
-    expect(es.at(-1)!.details).toMatchObject({ signal: "SIGKILL", launch_id: "00000001-planner-1" });
+    await stoppedWhileRunning(b, "SIGKILL");
     expect(existsSync(join(b.dir, "ignored", "00000001-planner-1"))).toBe(true);
     const pid = Number(runs(b)[0]!.pid);
     await b.until("the agent to be gone", () => !alive(pid));
@@ -158,13 +152,7 @@ describe("runner e2e", () => {
 
   it("stops running agents when the daemon gets SIGTERM, and relaunches them at the next start", async () => {
     const b = busWith({ env: { AGENT_MODE: "hang" } });
-    b.cli("start", "EP-001", "--title", "Health");
-    b.startDaemon();
-    await b.until("the agent to run", () => runs(b).length === 1);
-    expect(await b.stopDaemon("SIGTERM")).toBe(0);
-    const es = b.entries();
-    expect(es.at(-1)!.decision).toBe("agent_stopped");
-    expect(es.at(-1)!.details).toMatchObject({ signal: "SIGTERM", launch_id: "00000001-planner-1" });
+    await stoppedWhileRunning(b, "SIGTERM");
     expect(existsSync(join(b.dir, "terminated", "00000001-planner-1"))).toBe(true);
     expect(alive(Number(runs(b)[0]!.pid))).toBe(false);
     writeFileSync(join(b.dir, "release"), "");
@@ -213,3 +201,14 @@ describe("runner e2e", () => {
     expect(fixerRun).toMatchObject({ CONSENSUS_TRIGGER: "veto_recorded", CONSENSUS_ROLE: "devops", CONSENSUS_EPIC: "EP-001", CONSENSUS_PROMPT: join(b.dir, "agents", "fixer.md") });
   });
 });
+
+/** Starts an epic whose planner runs, stops the daemon with SIGTERM, and checks the last entry: the agent stopped with `signal`. */
+async function stoppedWhileRunning(b: Bus, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+  b.cli("start", "EP-001", "--title", "Health");
+  b.startDaemon();
+  await b.until("the agent to run", () => runs(b).length === 1);
+  expect(await b.stopDaemon("SIGTERM")).toBe(0);
+  const last = b.entries().at(-1)!;
+  expect(last.decision).toBe("agent_stopped");
+  expect(last.details).toMatchObject({ signal, launch_id: "00000001-planner-1" });
+}
