@@ -385,13 +385,13 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * methods are wrapped: record(method, startMs, endMs) is called after each call (the phase benchmarks).
  */
 export async function inProcess(root, record) {
-  const { layoutOf } = await import(join(repo, "dist/store/layout.js"));
-  const { FsStore } = await import(join(repo, "dist/store/fs-store.js"));
-  const { Engine } = await import(join(repo, "dist/daemon/engine.js"));
+  const { layoutOf } = await import(join(repo, "dist/store/fs/layout.js"));
+  const { FsStore } = await import(join(repo, "dist/store/fs/fs-store.js"));
+  const { Engine } = await import(join(repo, "dist/engine/engine.js"));
   const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
   const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
-  const { prepare } = await import(join(repo, "dist/bus/prepare.js"));
-  const { prepareAll } = await import(join(repo, "dist/daemon/prepare-all.js"));
+  const { prepare } = await import(join(repo, "dist/transports/files/prepare.js"));
+  const { prepareAll } = await import(join(repo, "dist/transports/files/prepare-all.js"));
   const L = layoutOf(root);
   const pipeline = await readConfig(L.config);
   const store = new FsStore(L);

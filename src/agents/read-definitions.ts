@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Logger } from "../daemon/logger.js";
 import type { AgentTrigger } from "../machine/effects.js";
-import type { Layout } from "../store/layout.js";
+import type { Layout } from "../store/fs/layout.js";
 import { parseAgentDefinition, triggersOf, type AgentDef } from "./definitions.js";
 
 export const agentsDirOf = (root: string): string => join(dirname(resolve(root)), "agents");

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { issue, type Issue } from "../errors/issue.js";
 import { parseConfig } from "../config/pipeline.js";
 import { slim } from "../machine/decide.js";
-import type { Engine } from "./engine.js";
+import type { Engine } from "../engine/engine.js";
 import type { Logger } from "./logger.js";
 
 /** Calls onChange when the file is written or replaced (watching its folder survives renames over it). */

@@ -6,7 +6,7 @@
 import type { View } from "../log/replay.js";
 import type { Input } from "../machine/decide.js";
 import type { CommittedEntry, Store } from "../store/port.js";
-import type { Outcome } from "./engine.js";
+import type { Outcome } from "../engine/engine.js";
 
 /** Live numbers the onlooker reads when asked (at scrape time), never copies. */
 export interface DaemonProbe {

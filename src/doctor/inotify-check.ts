@@ -1,5 +1,5 @@
 /**
- * inotify limits against what the daemon will watch. The native watcher (src/bus/watch.ts) holds one
+ * inotify limits against what the daemon will watch. The native watcher (src/transports/files/watch.ts) holds one
  * watch per folder — artifacts/, each artifacts/<EPIC>/, messages/inbox/, each role's inbox, the
  * request folder — all in one inotify instance. The limits are per user, shared with every other
  * program of that user (editors, IDEs, other daemons), so doctor asks for headroom. Pure.

@@ -1,5 +1,5 @@
 /** The root's folders and files (PROTOCOL §2), and whether state.json is usable. Pure. */
-import { layoutFolders, layoutOf } from "../store/layout.js";
+import { layoutFolders, layoutOf } from "../store/fs/layout.js";
 import { fail, pass, warn, type CheckResult } from "./check.js";
 import type { Facts } from "./facts.js";
 

@@ -1,5 +1,5 @@
 /**
- * The writer lock (src/store/fs-store.ts lease()): a proper-lockfile folder, `.consensus/writer.lock`,
+ * The writer lock (src/store/fs/fs-store.ts lease()): a proper-lockfile folder, `.consensus/writer.lock`,
  * whose mtime the holder refreshes, and `.consensus/writer.json` naming the holder. Free, held by a
  * live process, or stale (its holder died). Pure.
  */

@@ -8,11 +8,11 @@ import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../config/pipeline.js";
-import { foldersToWatch } from "../bus/watch.js";
-import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs-store.js";
-import { layoutFolders, layoutOf, type Layout } from "../store/layout.js";
-import { verifyLogFile } from "../store/read-chain.js";
-import { stateFileProblem } from "../store/state-file.js";
+import { foldersToWatch } from "../transports/files/watch.js";
+import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
+import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
+import { verifyLogFile } from "../store/fs/read-chain.js";
+import { stateFileProblem } from "../store/fs/state-file.js";
 import type { Facts } from "./facts.js";
 import { REQUIRED_PATHS } from "./layout-check.js";
 

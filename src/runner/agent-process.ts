@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { writeAtomic } from "../store/atomic-write.js";
+import { writeAtomic } from "../store/fs/atomic-write.js";
 
 export interface PidFile {
   launch_id: string;

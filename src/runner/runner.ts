@@ -7,10 +7,10 @@
 import type { ChildProcess } from "node:child_process";
 import { appendFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { Engine } from "../daemon/engine.js";
+import type { Engine } from "../engine/engine.js";
 import type { Logger } from "../daemon/logger.js";
 import type { LaunchWant } from "../machine/effects.js";
-import type { Layout } from "../store/layout.js";
+import type { Layout } from "../store/fs/layout.js";
 import { decideRun, jobOfInput, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
 import { expandArg, findByLaunchId, isSameProcess, procStat, readPidFile, removePidFile, signalGroup, spawnAgent, writePidFile, type PidFile } from "./agent-process.js";
 

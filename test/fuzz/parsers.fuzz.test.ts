@@ -12,7 +12,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { dump } from "js-yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { classifyPath } from "../../src/bus/classify.js";
+import { classifyPath } from "../../src/transports/files/classify.js";
 import { EPIC_ID, ROLE } from "../../src/config/names.js";
 import { CODES } from "../../src/errors/codes.js";
 import { errorsOf, type Issue } from "../../src/errors/issue.js";

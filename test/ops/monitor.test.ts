@@ -6,7 +6,7 @@ import { emptyView } from "../../src/log/replay.js";
 import { ConsensusMetrics } from "../../src/ops/metrics.js";
 import { Monitor, timeAppends } from "../../src/ops/monitor.js";
 import { STUCK_MS } from "../../src/ops/readiness.js";
-import type { Outcome } from "../../src/daemon/engine.js";
+import type { Outcome } from "../../src/engine/engine.js";
 import type { Store } from "../../src/store/port.js";
 import { parseExposition, valueOf } from "../support/prom-text.js";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import { parseConfig } from "../../src/config/pipeline.js";
 import { formatLine } from "../../src/cli/commands/log.js";
-import { summary } from "../../src/daemon/engine.js";
+import { summary } from "../../src/engine/engine.js";
 import { GENESIS, sealLine } from "../../src/log/chain.js";
 import { renderReportHtml } from "../../src/report/html.js";
 import { buildReport, buildRules, formatDuration, formatSpend, type ReportModel } from "../../src/report/model.js";

@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FsStore } from "../../src/store/fs-store.js";
-import { layoutOf, type Layout } from "../../src/store/layout.js";
+import { FsStore } from "../../src/store/fs/fs-store.js";
+import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import type { Txn } from "../../src/store/port.js";
 
 const T = "2026-11-22T10:00:00.000Z";

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FsStore } from "../../src/store/fs-store.js";
-import { layoutOf, type Layout } from "../../src/store/layout.js";
+import { FsStore } from "../../src/store/fs/fs-store.js";
+import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import type { View } from "../../src/log/replay.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");

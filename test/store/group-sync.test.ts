@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupSync, eachLimited } from "../../src/store/group-sync.js";
+import { GroupSync, eachLimited } from "../../src/store/fs/group-sync.js";
 
 describe("GroupSync", () => {
   it("shares one sync among requests made while it is queued, and starts a new one for requests made while it runs", async () => {

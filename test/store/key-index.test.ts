@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DigestTable, MarkSet } from "../../src/log/marks.js";
-import { RECORD_BYTES, encodeMarks } from "../../src/store/key-index.js";
+import { RECORD_BYTES, encodeMarks } from "../../src/store/fs/key-index.js";
 
 const load = (bytes: Uint8Array) => {
   const t = new DigestTable();

@@ -6,7 +6,7 @@
 import { agentsDirOf, readAgentDefinitions } from "../../agents/read-definitions.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { readConfig } from "../../config/read-config.js";
-import { layoutOf } from "../../store/layout.js";
+import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesText, formatTable } from "../output.js";
 

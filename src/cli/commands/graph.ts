@@ -3,7 +3,7 @@ import { ConsensusError, issue } from "../../errors/issue.js";
 import { readConfig } from "../../config/read-config.js";
 import { buildEpicMachine } from "../../machine/epic-machine.js";
 import { toDot, toMermaid } from "../../machine/graph.js";
-import { layoutOf } from "../../store/layout.js";
+import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot"; mode?: string }): Promise<number> {

@@ -2,11 +2,11 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeAtomic } from "../../store/atomic-write.js";
+import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { presetNames, presetText } from "../../config/default-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { parseConfig } from "../../config/pipeline.js";
-import { layoutFolders, layoutOf } from "../../store/layout.js";
+import { layoutFolders, layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export const BUS_README = `# The consensus bus

@@ -2,10 +2,10 @@
 import { createReadStream, existsSync, watch } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { summary } from "../../daemon/engine.js";
+import { summary } from "../../engine/engine.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
-import { layoutOf } from "../../store/layout.js";
-import { verifyLogFile } from "../../store/read-chain.js";
+import { layoutOf } from "../../store/fs/layout.js";
+import { verifyLogFile } from "../../store/fs/read-chain.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 interface Filters {

@@ -9,9 +9,9 @@ import { ConsensusError, issue } from "../../errors/issue.js";
 import { renderReportHtml } from "../../report/html.js";
 import { buildReport } from "../../report/model.js";
 import { formatReportText } from "../../report/text.js";
-import { writeAtomic } from "../../store/atomic-write.js";
-import { FsStore } from "../../store/fs-store.js";
-import { layoutOf } from "../../store/layout.js";
+import { writeAtomic } from "../../store/fs/atomic-write.js";
+import { FsStore } from "../../store/fs/fs-store.js";
+import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export async function report(g: GlobalOptions, o: { html?: string; format: "text" | "json" }): Promise<number> {

@@ -2,11 +2,11 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeAtomic } from "../../store/atomic-write.js";
+import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { readConfig } from "../../config/read-config.js";
 import { EPIC_ID } from "../../config/names.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { layoutOf } from "../../store/layout.js";
+import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
 import { applyCommand } from "../writer.js";

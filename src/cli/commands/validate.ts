@@ -5,12 +5,12 @@ import fg from "fast-glob";
 import { NOTICE_PREFIX } from "../../config/names.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { errorsOf, issue, withFile, type Issue } from "../../errors/issue.js";
-import { checkForeignLine } from "../../daemon/engine.js";
+import { checkForeignLine } from "../../engine/engine.js";
 import { ChainVerifier, unsealLine } from "../../log/chain.js";
 import { formatOf } from "../../schemas/parse.js";
 import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/interpret.js";
 import { hasSchema, unknownFields } from "../../schemas/registry.js";
-import { layoutOf } from "../../store/layout.js";
+import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatIssues } from "../output.js";
 

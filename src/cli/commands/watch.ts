@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createLogger } from "../../daemon/logger.js";
 import { runDaemon } from "../../daemon/daemon.js";
-import { layoutOf } from "../../store/layout.js";
+import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export interface WatchOptions {

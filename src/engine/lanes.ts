@@ -3,7 +3,7 @@
  * `limit` lanes at a time. The engine runs effects this way: an epic's effects stay in order (its
  * archive copy before the notice that lists it), while a batch's many epics do not wait on each other.
  */
-import { eachLimited } from "../store/group-sync.js";
+import { eachLimited } from "../store/fs/group-sync.js";
 
 export async function inLanes<T>(items: readonly T[], laneOf: (item: T) => string, limit: number, run: (item: T) => Promise<void>): Promise<void> {
   const lanes = new Map<string, T[]>();

@@ -3,8 +3,8 @@
  * per-epic), a message in an inbox, a request to the daemon, or something to leave alone. Hostile
  * names — `..`, absolute paths, control characters, ids that are not ids — are refused here. Pure.
  */
-import { issue, type Issue } from "../errors/issue.js";
-import { EPIC_ID, NOTICE_PREFIX, ROLE, isIgnoredName } from "../config/names.js";
+import { issue, type Issue } from "../../errors/issue.js";
+import { EPIC_ID, NOTICE_PREFIX, ROLE, isIgnoredName } from "../../config/names.js";
 
 export type Classified =
   | { kind: "artifact"; rel: string; name: string; folder?: string }

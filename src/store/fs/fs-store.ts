@@ -13,14 +13,14 @@ import { fsyncPath, writeAtomic } from "./atomic-write.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
-import { ConsensusError, issue } from "../errors/issue.js";
-import { GENESIS, chainHash, sealLine, unsealLine } from "../log/chain.js";
-import { applyEntry, emptyView, messageIdOf, type View } from "../log/replay.js";
-import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../log/agent-jobs.js";
-import { DigestTable, MarkSet } from "../log/marks.js";
-import type { LogEntry, StateFile } from "../schemas/types.gen.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { GENESIS, chainHash, sealLine, unsealLine } from "../../log/chain.js";
+import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
+import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
+import { DigestTable, MarkSet } from "../../log/marks.js";
+import type { LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
-import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "./port.js";
+import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
 
 /**
  * The checkpoint (version 2; the marks live in the append-only checkpoint.keys, valid up to

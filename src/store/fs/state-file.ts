@@ -1,5 +1,5 @@
 /** Reading current/state.json back: what, if anything, is wrong with its text. Pure (shared by recovery and doctor). */
-import type { StateFile } from "../schemas/types.gen.js";
+import type { StateFile } from "../../schemas/types.gen.js";
 
 /** The parsed state file, or the problem with its text (not JSON, or not the state file's shape). */
 export function stateFileProblem(text: string): { state: StateFile; problem?: undefined } | { state?: undefined; problem: string } {

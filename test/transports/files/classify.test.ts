@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyPath, type Classified } from "../../src/bus/classify.js";
+import { classifyPath, type Classified } from "../../../src/transports/files/classify.js";
 
 function invalidIssue(rel: string): Extract<Classified, { kind: "invalid" }>["issue"] {
   const c = classifyPath(rel);

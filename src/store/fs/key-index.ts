@@ -9,7 +9,7 @@
  * The file is a sequence of 16-byte digests (log/marks.ts: SHA-256 of the mark's kind and the mark),
  * whatever the path's length or characters. Pure.
  */
-import { DIGEST_BYTES, markDigest, type MarkKind } from "../log/marks.js";
+import { DIGEST_BYTES, markDigest, type MarkKind } from "../../log/marks.js";
 
 export type { MarkKind };
 export const RECORD_BYTES = DIGEST_BYTES;

@@ -14,8 +14,8 @@
 import { watch as fsWatch, lstatSync, mkdirSync, readdirSync, statSync, type FSWatcher as NodeWatcher } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
-import { EPIC_ID, isIgnoredName } from "../config/names.js";
-import type { Layout } from "../store/layout.js";
+import { EPIC_ID, isIgnoredName } from "../../config/names.js";
+import type { Layout } from "../../store/fs/layout.js";
 
 export interface WatchHandlers {
   onPath(rel: string): void;

@@ -16,7 +16,7 @@ import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import type { CommittedEntry, EffectOptions, Store, Txn } from "../store/port.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../daemon/logger.js";
 import { agentSummary } from "../runner/summary.js";
 import { inLanes } from "./lanes.js";
 

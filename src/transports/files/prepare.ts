@@ -7,12 +7,12 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Pipeline } from "../config/pipeline.js";
-import { errorsOf, issue, type Issue } from "../errors/issue.js";
-import { inputKey, type CommandInput, type World } from "../machine/decide.js";
-import { parseDocument } from "../schemas/parse.js";
-import { interpretArtifact, interpretMessage } from "../schemas/interpret.js";
-import type { Prepared } from "../daemon/engine.js";
+import type { Pipeline } from "../../config/pipeline.js";
+import { errorsOf, issue, type Issue } from "../../errors/issue.js";
+import { inputKey, type CommandInput, type World } from "../../machine/decide.js";
+import { parseDocument } from "../../schemas/parse.js";
+import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
+import type { Prepared } from "../../engine/engine.js";
 import { classifyPath } from "./classify.js";
 import { readCandidate } from "./read-input.js";
 

@@ -1,5 +1,5 @@
 /** Prepares a batch's files a few at a time (reads and hashes overlap); results, or the error, in batch order. */
-import { eachLimited } from "../store/group-sync.js";
+import { eachLimited } from "../../store/fs/group-sync.js";
 
 const PREPARE_PARALLEL = 8;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inLanes } from "../../src/daemon/lanes.js";
+import { inLanes } from "../../src/engine/lanes.js";
 
 describe("inLanes", () => {
   it("keeps each lane in order, runs lanes concurrently, and bounds how many run at once", async () => {

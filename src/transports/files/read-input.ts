@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { issue, type Issue } from "../errors/issue.js";
+import { issue, type Issue } from "../../errors/issue.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; size: number }
