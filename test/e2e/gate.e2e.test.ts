@@ -9,34 +9,27 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, trunc
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bus, artifact, cliPath, vetoYaml } from "../support/bus.js";
+import { Bus, DEFAULT_ARTIFACTS, cliPath, dropAccepted, vetoYaml } from "../support/bus.js";
 
 let bus: Bus;
 /** The bus as the daemon left it, readable by the user the gate runs as. */
 let pristine: string;
 const copies: string[] = [];
 
-async function toStage(b: Bus, epic: string, names: string[], iteration = 1): Promise<void> {
-  for (const name of names) {
-    b.drop(`artifacts/${epic}/${name}`, artifact(name, epic, iteration));
-    await b.waitFor(`${epic} ${name} accepted`, (es) => es.some((e) => e.decision === "artifact_accepted" && e.epic_id === epic && e.iteration === iteration && String((e.details as { file: string }).file).endsWith(name)));
-  }
-}
-
 beforeAll(async () => {
   bus = Bus.init();
   bus.editConfig((t) => t.replace("max_iterations: 3", "max_iterations: 2"));
   for (const [id, title] of [["EP-001", "Promoted"], ["EP-002", "In progress"], ["EP-003", "Escalated"], ["EP-004", "Vetoed"]]) expect(bus.cli("start", id!, "--title", title!).code).toBe(0);
   bus.startDaemon();
-  await toStage(bus, "EP-001", ["plan.json", "implementation.json", "review.json", "deployment.json", "cicd.yaml", "runbook.md"]);
+  await dropAccepted(bus, "EP-001", DEFAULT_ARTIFACTS);
   await bus.waitForDecision("promoted", 1, "EP-001");
   // EP-004: the developer sends the plan back; EP-003: the same veto twice escalates
   for (const epic of ["EP-003", "EP-004"]) {
-    await toStage(bus, epic, ["plan.json"]);
+    await dropAccepted(bus, epic, ["plan.json"]);
     bus.drop(`messages/inbox/planner/veto-${epic}-1.yaml`, vetoYaml("developer", "planner", epic, 1, "unworkable_plan"));
     await bus.waitForDecision("veto_recorded", 1, epic);
   }
-  await toStage(bus, "EP-003", ["plan.json"], 2);
+  await dropAccepted(bus, "EP-003", ["plan.json"], 2);
   bus.drop("messages/inbox/planner/veto-EP-003-2.yaml", vetoYaml("developer", "planner", "EP-003", 2, "unworkable_plan"));
   await bus.waitForDecision("escalated", 1, "EP-003");
   expect(await bus.stopDaemon()).toBe(0);
