@@ -221,5 +221,11 @@ describe("consensus gate: never opens because something could not be read", () =
     const r = gate(root, "EP-001");
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/FAIL {2}store +the store did not answer: .*: EACCES/);
+    // log verify (the same check) no longer says "nothing to verify" for a log it cannot look at, nor crashes on one it cannot read
+    for (const [where, denied] of [["root", root], ["log", log]] as const) {
+      const v = spawnSync(process.execPath, [cliPath, "log", "verify", "--root", denied], { encoding: "utf8", ...unprivileged });
+      expect(v.status, `${where}: ${v.stdout}${v.stderr}`).toBe(1);
+      expect(v.stdout).toMatch(/^cannot read .*decision_log\.jsonl: EACCES/);
+    }
   });
 });
