@@ -6,7 +6,7 @@
 //            spawn → every file dropped while down has its durable decision and notice
 //   once     `consensus watch --once` over a fresh set of drops: spawn → exit
 //   cold     the checkpoint deleted, so the whole log is replayed: spawn → ready and → caught up
-// Plus `consensus status --json` and `consensus log verify` over the same root.
+// Plus `consensus status --json`, `consensus log verify` and `consensus gate` over the same root.
 import { existsSync, rmSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -123,6 +123,14 @@ metrics.warm = await restart("warm", dropWhileDown());
   const v = runCli(built.root, "log", "verify");
   metrics.log_verify = { ms: Math.round(now() - tv), exit_code: v.code, out: v.stdout.trim().slice(0, 300) };
   console.log(`  log verify: exit ${v.code} after ${fmt(metrics.log_verify.ms)}: ${metrics.log_verify.out.split("\n")[0]}`);
+  // the merge gate reads the log three times (verify, the store's state, the epic from the log's own lines)
+  const tg = now();
+  const gv = runCli(built.root, "gate", epicId(0), "--format", "json");
+  const verdict = JSON.parse(gv.stdout);
+  const read = verdict.checks.filter((c) => ["store", "log", "state"].includes(c.id) && c.status === "pass").length;
+  if (gv.code !== 1 || read !== 3) throw new Error(`gate: expected closed (in progress) with store, log and state read: ${gv.stdout.slice(0, 500)}`);
+  metrics.gate = { ms: Math.round(now() - tg), exit_code: gv.code };
+  console.log(`  gate ${epicId(0)}: exit ${gv.code} (in progress; store, log and state checked) after ${fmt(metrics.gate.ms)}`);
 }
 
 // Cold: no checkpoint, the whole log is replayed.

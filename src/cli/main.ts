@@ -70,8 +70,16 @@ export async function main(argv: string[]): Promise<number> {
     .argument("[paths...]", "files to check (default: everything under the root)")
     .option("--strict", "also warn about fields the schema does not know")
     .option("--kind <kind>", "treat every path as this kind (plan, implementation, review, deployment, cicd, runbook, message, config, …)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "github"]).default("text"))
-    .action(run(async () => async (paths: string[], o: { strict?: boolean; kind?: string; format: "text" | "json" | "github" }) => (await import("./commands/validate.js")).validate(g(), paths, o)));
+    .addOption(new Option("--format <format>", "output format: text, json, github (workflow annotations), junit (test report XML for GitLab, Jenkins, CircleCI), sarif (GitHub code scanning)").choices(["text", "json", "github", "junit", "sarif"]).default("text"))
+    .action(run(async () => async (paths: string[], o: { strict?: boolean; kind?: string; format: import("./commands/validate.js").ValidateFormat }) => (await import("./commands/validate.js")).validate(g(), paths, o)));
+
+  program
+    .command("gate")
+    .description("the merge gate: exit 0 only when the epic is promoted (or has reached --require STAGE), no blocking veto is open, and the log verifies; 3 if the epic is not known, 1 for every other reason, named")
+    .argument("<epic>", "epic id, such as EP-001")
+    .option("--require <what>", "promoted, or a stage the epic must have reached (such as deployment)", "promoted")
+    .addOption(new Option("--format <format>", "output format: text, json, github (workflow annotations)").choices(["text", "json", "github"]).default("text"))
+    .action(run(async () => async (epic: string, o: import("./commands/gate.js").GateOptions) => (await import("./commands/gate.js")).gate(g(), epic, o)));
 
   const logCmd = program
     .command("log")

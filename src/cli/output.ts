@@ -18,8 +18,9 @@ export function formatIssuesText(issues: readonly Issue[]): string {
     .join("\n");
 }
 
-const ghEscape = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-const ghProp = (s: string): string => ghEscape(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+/** Escapes a GitHub workflow command's message; ghProp also its properties (file=, title=). */
+export const ghEscape = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+export const ghProp = (s: string): string => ghEscape(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 
 /** GitHub Actions workflow commands: each issue becomes an annotation on the file. */
 export function formatIssuesGithub(issues: readonly Issue[]): string {

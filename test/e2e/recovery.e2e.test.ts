@@ -107,7 +107,7 @@ describe("restarts, --once and the single writer", () => {
     writeFileSync(file, bus.fixture("invalid/deployment-no-staging.json"));
     const r = bus.cli("validate", file, "--format", "github");
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^::error file=.*deployment\.json,title=consensus SCHEMA::\/deployment_strategy\/stages/m);
+    expect(r.stdout).toMatch(/^::error file=.*deployment\.json,line=\d+,col=\d+,title=consensus SCHEMA::\/deployment_strategy\/stages/m);
     expect(bus.cli("validate", join(bus.root, "consensus.yaml")).code).toBe(0);
   });
 });

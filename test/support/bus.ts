@@ -168,6 +168,17 @@ export class Bus {
   }
 }
 
+/** The default pipeline's artifacts, stage by stage (plan → implementation → review → deployment). */
+export const DEFAULT_ARTIFACTS = ["plan.json", "implementation.json", "review.json", "deployment.json", "cicd.yaml", "runbook.md"] as const;
+
+/** Drops each artifact for the epic and iteration in turn, waiting until the running daemon accepts it. */
+export async function dropAccepted(b: Bus, epic: string, names: readonly string[], iteration = 1): Promise<void> {
+  for (const name of names) {
+    b.drop(`artifacts/${epic}/${name}`, artifact(name, epic, iteration));
+    await b.waitFor(`${epic} ${name} accepted in iteration ${iteration}`, (es) => es.some((e) => e.decision === "artifact_accepted" && e.epic_id === epic && e.iteration === iteration && String((e.details as { file: string }).file).endsWith(name)));
+  }
+}
+
 /** Artifact documents for an epic/iteration, from the fixtures. */
 export function artifact(name: string, epic: string, iteration: number, patch: Record<string, unknown> = {}): string {
   const dir = name === "deployment.json" || name === "cicd.yaml" || name === "runbook.md" ? "seed004" : "valid";

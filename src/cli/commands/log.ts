@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { summary } from "../../engine/engine.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import type { ChainResult } from "../../log/chain.js";
 import { verifyLogFile } from "../../store/fs/read-chain.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
@@ -91,17 +92,46 @@ async function followFrom(path: string, offset: number, o: Filters): Promise<num
   return 0;
 }
 
+/**
+ * What `consensus log verify` finds in the decision log: `intact` (every daemon line chains and
+ * numbers without a gap), `empty` (no log yet), `broken` (naming the first bad line) or `unreadable`
+ * (the file could not be read, with the reason). `consensus gate` judges the log with this same
+ * function, so whatever `log verify` checks, the gate checks.
+ */
+export interface LogCheck {
+  state: "intact" | "empty" | "broken" | "unreadable";
+  path: string;
+  /** One sentence: what was found. */
+  summary: string;
+  /** What to do; present unless intact or empty. */
+  fix?: string;
+  /** The last daemon entry's seq that chains (0 for none). */
+  lastSeq: number;
+  chain?: ChainResult;
+}
+
+export async function checkBusLog(root: string): Promise<LogCheck> {
+  const path = layoutOf(root).log;
+  const unreadable = (e: unknown): LogCheck => ({ state: "unreadable", path, summary: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `Check the owner and mode of the file and its folders (\`ls -ld ${path}\`); run the command as a user who can read it.`, lastSeq: 0 });
+  try {
+    await stat(path);
+  } catch (e) {
+    // only a log that is not there is "nothing to verify"; one that cannot be looked at is unreadable
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { state: "empty", path, summary: `no decision log at ${path}: nothing to verify`, lastSeq: 0 };
+    return unreadable(e);
+  }
+  let r: ChainResult;
+  try {
+    r = await verifyLogFile(path);
+  } catch (e) {
+    return unreadable(e);
+  }
+  if (r.ok) return { state: "intact", path, summary: `intact: ${r.lines} lines, ${r.daemonLines} daemon entries (seq 1..${r.lastSeq}), ${r.agentLines} agent lines; head ${r.head.slice(0, 16)}…`, lastSeq: r.lastSeq, chain: r };
+  return { state: "broken", path, summary: `broken: ${path}:${r.broken!.line}: ${r.broken!.reason}`, fix: `Restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).`, lastSeq: r.lastSeq, chain: r };
+}
+
 export async function verify(g: GlobalOptions): Promise<number> {
-  const path = layoutOf(rootOf(g)).log;
-  if (!existsSync(path)) {
-    process.stdout.write(`no decision log at ${path}: nothing to verify\n`);
-    return 0;
-  }
-  const r = await verifyLogFile(path);
-  if (r.ok) {
-    process.stdout.write(`intact: ${r.lines} lines, ${r.daemonLines} daemon entries (seq 1..${r.lastSeq}), ${r.agentLines} agent lines; head ${r.head.slice(0, 16)}…\n`);
-    return 0;
-  }
-  process.stdout.write(`broken: ${path}:${r.broken!.line}: ${r.broken!.reason}\n  fix: restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).\n`);
-  return 1;
+  const c = await checkBusLog(rootOf(g));
+  process.stdout.write(`${c.summary}\n${c.fix ? `  fix: ${c.fix}\n` : ""}`);
+  return c.state === "intact" || c.state === "empty" ? 0 : 1;
 }

@@ -5,6 +5,7 @@ import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
 import { waitingFor } from "../../machine/epic-context.js";
 import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
+import type { Recovery } from "../../store/port.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
@@ -26,11 +27,11 @@ export interface EpicStatus {
   updated_at: string;
 }
 
-/** The state as of the log's last line: checkpoint plus the tail, read-only, no lock. */
-export async function readEpics(root: string): Promise<{ epics: Map<string, Epic>; seq: number }> {
+/** The state as of the log's last line: checkpoint plus the tail, read-only, no lock; and what recovery found on the way. */
+export async function readEpics(root: string): Promise<{ epics: Map<string, Epic>; seq: number; findings: Recovery["findings"] }> {
   const store = new FsStore(layoutOf(root), { readOnly: true, epicsOnly: true });
-  const { view } = await store.recover();
-  return { epics: view.epics, seq: view.seq };
+  const { view, findings } = await store.recover();
+  return { epics: view.epics, seq: view.seq, findings };
 }
 
 /** status does not validate the config (validate does); it only needs stage owners. */

@@ -7,26 +7,34 @@ import { parseConfig } from "../../config/pipeline.js";
 import { errorsOf, issue, withFile, type Issue } from "../../errors/issue.js";
 import { checkForeignLine } from "../../engine/engine.js";
 import { ChainVerifier, unsealLine } from "../../log/chain.js";
-import { formatOf } from "../../schemas/parse.js";
+import { locateIssues } from "../../schemas/locate.js";
+import { decodeText, formatOf } from "../../schemas/parse.js";
 import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/interpret.js";
 import { hasSchema, unknownFields } from "../../schemas/registry.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { ownVersion, rootOf, type GlobalOptions } from "../context.js";
+import { formatIssuesJunit } from "../formats/junit.js";
+import { formatIssuesSarif } from "../formats/sarif.js";
 import { formatIssues } from "../output.js";
+
+/** What `validate --format` prints: text, json, github (workflow annotations), junit (XML test report), sarif (code scanning). */
+export type ValidateFormat = "text" | "json" | "github" | "junit" | "sarif";
 
 interface Opts {
   strict?: boolean;
   kind?: string;
-  format: "text" | "json" | "github";
+  format: ValidateFormat;
 }
 
 export async function validate(g: GlobalOptions, paths: string[], o: Opts): Promise<number> {
   const root = rootOf(g);
   const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root);
   const all: Issue[] = [];
+  const shownFiles: string[] = [];
   let checked = 0;
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
+    shownFiles.push(shown);
     if (!existsSync(abs) || !statSync(abs).isFile()) {
       all.push(issue("NOT_FOUND", { message: `no such file: ${shown}`, file: shown, fix: "Check the path." }));
       continue;
@@ -36,6 +44,8 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   }
   const errors = errorsOf(all).length;
   if (o.format === "json") process.stdout.write(`${JSON.stringify({ valid: errors === 0, files: checked, issues: all }, null, 2)}\n`);
+  else if (o.format === "junit") process.stdout.write(`${formatIssuesJunit(shownFiles, all)}\n`);
+  else if (o.format === "sarif") process.stdout.write(`${formatIssuesSarif(all, { version: ownVersion() })}\n`);
   else {
     if (all.length) process.stdout.write(`${formatIssues(all, o.format)}\n`);
     if (o.format === "text") process.stdout.write(`${errors === 0 ? "valid" : "invalid"}: ${checked} file(s), ${errors} error(s), ${all.length - errors} warning(s)\n`);
@@ -57,9 +67,18 @@ export function kindOf(abs: string, forced?: string): string | undefined {
   return undefined;
 }
 
+/** Every problem in one file; problems with a JSON path also get the line and column it points at (JSON and YAML). */
 export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): Issue[] {
-  const kind = kindOf(abs, o.kind);
   const bytes = readFileSync(abs);
+  const issues = checkBytes(abs, bytes, o);
+  const format = formatOf(basename(abs).replace(/\.tmp$/, ""));
+  if (format !== "json" && format !== "yaml") return issues;
+  const text = decodeText(bytes).text;
+  return text === undefined ? issues : locateIssues(issues, text);
+}
+
+function checkBytes(abs: string, bytes: Buffer, o: { strict?: boolean; kind?: string }): Issue[] {
+  const kind = kindOf(abs, o.kind);
   const name = basename(abs).replace(/^\./, "").replace(/\.tmp$/, "");
   if (!kind) return [issue("UNKNOWN_ARTIFACT", { message: `cannot tell what kind of file ${name} is`, found: name, fix: "Pass --kind (requirements, architecture, plan, implementation, review, deployment, cicd, runbook, message, config, state, log)." })];
   if (kind === "config") return parseConfig(bytes.toString("utf8")).issues;

@@ -1,9 +1,8 @@
 /** `consensus watch`: runs the daemon until SIGTERM/SIGINT (or, with --once, until nothing is pending). */
-import { readFileSync } from "node:fs";
 import { createLogger } from "../../daemon/logger.js";
 import { runDaemon } from "../../daemon/daemon.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { ownVersion, rootOf, type GlobalOptions } from "../context.js";
 
 export interface WatchOptions {
   once?: boolean;
@@ -57,12 +56,4 @@ async function startOps(root: string, o: WatchOptions, port: number) {
   const monitor = new Monitor(metrics, { logFile: layoutOf(root).log, once: !!o.once });
   const server = await startOpsServer({ host: o.metricsHost ?? "127.0.0.1", port, metrics, readiness: () => monitor.readiness() });
   return { monitor, server };
-}
-
-function ownVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
 }

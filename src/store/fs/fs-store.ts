@@ -523,7 +523,9 @@ export class FsStore implements Store {
     let text: string;
     try {
       text = await readFile(this.layout.checkpoint, "utf8");
-    } catch {
+    } catch (e) {
+      // none yet is normal; one that is there but cannot be read is said, not silently skipped
+      if (errCode(e) !== "ENOENT") findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint cannot be read: ${errCode(e) ?? (e as Error).message}`, fix: `Check the owner and mode of ${this.layout.checkpoint}; state was rebuilt from the log.` } });
       return undefined;
     }
     try {
