@@ -27,3 +27,124 @@ describe("consensus mcp (stdio)", () => {
     for (const t of tools) expect(t.description, t.name).toBeTruthy();
   });
 });
+
+/** The seed story, every agent's work through MCP: plan → implementation → review → deployment, a devops veto, rework, promoted. */
+async function seedStory(b: Bus): Promise<void> {
+  const [planner, developer, quality, devops] = await Promise.all(["planner", "developer", "quality", "devops"].map(agent));
+  const submit = async (a: Agent, file: string, iteration: number) => {
+    const r = await a.call("submit_artifact", { epic_id: "EP-001", file, content: artifact(file, "EP-001", iteration) });
+    expect(r.isError, `${file} #${iteration}: ${r.text}`).toBe(false);
+    expect(r.data).toMatchObject({ ok: true, verdict: "accepted", file: `artifacts/EP-001/${file}` });
+    return r;
+  };
+  // the planner learns what to do from task
+  const t = await planner.call("task");
+  expect(t.data).toMatchObject({ role: "planner", work: [{ epic_id: "EP-001", stage: "plan", iteration: 1, you: ["owner"], produce: [{ file: "plan.json", schema: { title: expect.any(String) } }] }] });
+  expect((await submit(planner, "plan.json", 1)).data).toMatchObject({ epic: { stage: "implementation", iteration: 1 } });
+  expect((await submit(developer, "implementation.json", 1)).data).toMatchObject({ epic: { stage: "review" } });
+  expect((await submit(quality, "review.json", 1)).data).toMatchObject({ epic: { stage: "deployment" } });
+  // devops vetoes: the verdict says where the epic went
+  const veto = await devops.call("send_message", { epic_id: "EP-001", type: "veto", subject: "not_production_ready", content: { violation: "Missing critical production requirement", specifics: "No health check endpoint defined", impact: "Cannot monitor service health", requirement: "Implement standardized health check" }, action_needed: "add_health_monitoring" });
+  expect(veto.isError, veto.text).toBe(false);
+  expect(veto.data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation", iteration: 2, open_vetoes: [{ from: "devops", subject: "not_production_ready", iteration: 1 }] } });
+  expect((veto.data.decisions as Array<{ decision: string }>).map((d) => d.decision)).toEqual(expect.arrayContaining(["message_accepted", "veto_recorded", "stage_advanced"]));
+  // the developer's task shows the veto with its full content
+  const rework = await developer.call("task", { epic_id: "EP-001" });
+  expect(rework.data).toMatchObject({ work: [{ stage: "implementation", iteration: 2, open_vetoes: [{ from: "devops", subject: "not_production_ready", content: { specifics: "No health check endpoint defined", impact: "Cannot monitor service health" }, action_needed: "add_health_monitoring" }] }] });
+  await submit(developer, "implementation.json", 2);
+  await submit(quality, "review.json", 2);
+  await submit(devops, "deployment.json", 2);
+  await submit(devops, "cicd.yaml", 2);
+  const last = await submit(devops, "runbook.md", 2);
+  expect(last.data).toMatchObject({ epic: { status: "promoted" } });
+  const st = await devops.call("status", { epic_id: "EP-001" });
+  expect(st.data).toMatchObject({ epics: [{ epic_id: "EP-001", status: "promoted", iteration: 2 }] });
+  // the log: every input named with its transport, the chain intact
+  const named = b.entries().filter((e) => ["artifact_accepted", "message_accepted"].includes(e.decision));
+  expect(named).toHaveLength(9);
+  for (const e of named) expect(e.details).toMatchObject({ transport: "mcp" });
+  expect(b.cli("log", "verify").code).toBe(0);
+}
+
+describe("the seed story through MCP alone", () => {
+  it("with the daemon running", async () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Health check").code).toBe(0);
+    bus.startDaemon();
+    await seedStory(bus);
+    expect(await bus.stopDaemon()).toBe(0);
+  });
+
+  it("with no daemon: each call decides its input as the CLI's commands do", async () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Health check").code).toBe(0);
+    await seedStory(bus);
+  });
+});
+
+describe("refusals: an isError with path, expected, found and fix; nothing placed, nothing logged", () => {
+  it("wrong role, wrong stage, stale iteration, bad shape, unknown epic, bad arguments, a veto that may not count", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-001", "--title", "Refusals");
+    bus.startDaemon();
+    const [planner, developer] = await Promise.all([agent("planner"), agent("developer")]);
+    const before = bus.entries().length;
+    const refusal = async (a: Agent, tool: string, args: Record<string, unknown>, code: string) => {
+      const r = await a.call(tool, args);
+      expect(r.isError, `${tool} ${JSON.stringify(args).slice(0, 80)} → ${r.text}`).toBe(true);
+      const issues = r.data.issues as Array<Record<string, unknown>>;
+      expect(issues.map((i) => i.code)).toContain(code);
+      const i = issues.find((x) => x.code === code)!;
+      expect(i.fix, "every refusal has a fix").toEqual(expect.any(String));
+      expect(r.text).toContain(`[${code}]`);
+      expect(r.text).toContain("fix: ");
+      return i;
+    };
+    // wrong role for the artifact
+    expect(await refusal(developer, "submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) }, "ROLE_MISMATCH")).toMatchObject({ path: "/file", found: "plan.json", expected: "one of implementation.json" });
+    // wrong stage: the epic is at plan
+    await refusal(developer, "submit_artifact", { epic_id: "EP-001", file: "implementation.json", content: artifact("implementation.json", "EP-001", 1) }, "WRONG_STAGE");
+    // bad shape: every schema error at once
+    const bad = await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: { epic_id: "EP-001", iteration: "one", timestamp: "yesterday" } });
+    expect(bad.isError).toBe(true);
+    expect(bad.data.issues).toEqual(expect.arrayContaining([expect.objectContaining({ code: "SCHEMA", path: "/iteration" }), expect.objectContaining({ code: "SCHEMA", path: "/stages", expected: "a value", found: "nothing" }), expect.objectContaining({ code: "SCHEMA", path: "/timestamp" })]));
+    await refusal(planner, "submit_artifact", { epic_id: "EP-001", file: "plan.json", content: "{ not json" }, "JSON_SYNTAX");
+    // unknown epic
+    expect(await refusal(planner, "submit_artifact", { epic_id: "EP-404", file: "plan.json", content: artifact("plan.json", "EP-404", 1) }, "UNKNOWN_EPIC")).toMatchObject({ found: "EP-404" });
+    await refusal(planner, "send_message", { epic_id: "EP-404", type: "info", content: { note: "hi" } }, "UNKNOWN_EPIC");
+    // arguments that do not fit the tool's input schema
+    expect(await refusal(planner, "submit_artifact", { epic_id: 7, file: "../plan.json" }, "SCHEMA")).toMatchObject({ path: expect.stringMatching(/^\/(epic_id|file|content)$/) });
+    expect(await refusal(planner, "send_message", { epic_id: "EP-001", type: "veto", from: "devops" }, "SCHEMA")).toMatchObject({ path: "/from", fix: expect.stringContaining("Remove") });
+    // a veto the rules would not count: planner may not veto at plan
+    await refusal(planner, "send_message", { epic_id: "EP-001", type: "veto", subject: "bad_idea", content: { violation: "x", specifics: "y" } }, "VETO_NOT_ALLOWED");
+    // a veto without its content fields
+    await refusal(developer, "send_message", { epic_id: "EP-001", type: "veto", subject: "no_content" }, "SCHEMA");
+    // nothing was placed or logged for any of these
+    expect(bus.entries().length).toBe(before);
+    expect(bus.inbox("planner").filter((n) => !n.startsWith("notice-"))).toEqual([]);
+    // stale iteration: after a rework, iteration 1 is refused with the current one named
+    expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).isError).toBe(false);
+    expect((await developer.call("send_message", { epic_id: "EP-001", type: "veto", subject: "untestable", content: { violation: "Task T2 cannot be verified", specifics: "no threshold" } })).data).toMatchObject({ verdict: "accepted", epic: { stage: "plan", iteration: 2 } });
+    const stale = await refusal(planner, "submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T11:00:00Z" }) }, "WRONG_ITERATION");
+    expect(stale).toMatchObject({ path: "/iteration", expected: "2", found: "1", fix: expect.stringContaining('"iteration": 2') });
+    // a stage it has passed
+    expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 2) })).isError).toBe(false);
+    await refusal(planner, "submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 2, { timestamp: "2026-11-21T12:00:00Z" }) }, "WRONG_STAGE");
+  });
+
+  it("validate: every problem at once, including the epic's stage and iteration, without placing anything", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-001", "--title", "Validate");
+    const planner = await agent("planner");
+    const ok = await planner.call("validate", { file: "plan.json", content: artifact("plan.json", "EP-001", 1) });
+    expect(ok).toMatchObject({ isError: false, data: { valid: true, errors: 0 } });
+    const stale = await planner.call("validate", { file: "plan.json", content: artifact("plan.json", "EP-001", 3) });
+    expect(stale.data).toMatchObject({ valid: false, issues: [expect.objectContaining({ code: "WRONG_ITERATION", expected: "1", found: "3" })] });
+    const shape = await planner.call("validate", { kind: "deployment", content: { epic_id: "EP-001", iteration: 1, timestamp: "2026-11-21T10:00:00Z" } });
+    expect((shape.data.issues as unknown[]).length).toBeGreaterThan(3);
+    expect(shape.text).toMatch(/^invalid: \d+ error/);
+    const msg = await planner.call("validate", { kind: "message", content: { from: "planner", to: "developer", timestamp: "2026-11-21T10:00:00Z", epic_id: "EP-001", iteration: 1, type: "veto", subject: "x", content: { violation: "a", specifics: "b" } } });
+    expect(msg.data).toMatchObject({ valid: false, issues: [expect.objectContaining({ code: "VETO_NOT_ALLOWED" })] });
+    expect(bus.entries().filter((e) => e.decision !== "epic_started")).toEqual([]);
+  });
+});

@@ -17,8 +17,9 @@ export async function serveStdio(ctx: Omit<McpContext, "signal">): Promise<numbe
     };
     process.stdin.once("end", end);
     process.stdin.once("close", end);
-    process.once("SIGTERM", end);
-    process.once("SIGINT", end);
+    // on, not once: a second signal while a placement finishes must not kill the process with its default action
+    process.on("SIGTERM", end);
+    process.on("SIGINT", end);
   });
   // A client that left mid-call cannot read the answer; writing it must not crash the process.
   process.stdout.on("error", () => {});
