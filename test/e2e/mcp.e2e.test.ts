@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
 import { Agent } from "../support/mcp.js";
 
@@ -146,5 +148,131 @@ describe("refusals: an isError with path, expected, found and fix; nothing place
     const msg = await planner.call("validate", { kind: "message", content: { from: "planner", to: "developer", timestamp: "2026-11-21T10:00:00Z", epic_id: "EP-001", iteration: 1, type: "veto", subject: "x", content: { violation: "a", specifics: "b" } } });
     expect(msg.data).toMatchObject({ valid: false, issues: [expect.objectContaining({ code: "VETO_NOT_ALLOWED" })] });
     expect(bus.entries().filter((e) => e.decision !== "epic_started")).toEqual([]);
+  });
+});
+
+/** The daemon's MCP endpoint, from its "mcp listening" log line. */
+async function mcpUrl(b: Bus): Promise<string> {
+  return b.until("mcp listening", () => {
+    for (const line of b.daemonErr.split("\n")) {
+      if (!line.includes("mcp listening")) continue;
+      try {
+        return (JSON.parse(line) as { url: string }).url;
+      } catch {
+        /* a partial line */
+      }
+    }
+    return undefined;
+  });
+}
+
+describe("consensus watch --mcp-port (Streamable HTTP)", () => {
+  it("serves two sessions with different roles at once, each fixed when it opened; refuses a session without a role", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-001", "--title", "Over HTTP");
+    bus.startDaemon("--log-level", "info", "--mcp-port", "0");
+    const url = await mcpUrl(bus);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const planner = await Agent.http(url, "planner");
+    const developer = await Agent.http(`${url}?role=developer`, undefined);
+    agents.push(planner, developer);
+    const [tp, td] = await Promise.all([planner.call("task"), developer.call("task")]);
+    expect(tp.data).toMatchObject({ role: "planner", work: [{ epic_id: "EP-001", you: ["owner"] }] });
+    expect(td.data).toMatchObject({ role: "developer", work: [] });
+    // both at once: the planner's plan is accepted while the developer, whose session is fixed to its role, is refused the planner's file
+    const [p, early] = await Promise.all([
+      planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) }),
+      developer.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) }),
+    ]);
+    expect(p.data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation" } });
+    expect(early.data.issues).toEqual([expect.objectContaining({ code: "ROLE_MISMATCH" })]);
+    const d = await developer.call("submit_artifact", { epic_id: "EP-001", file: "implementation.json", content: artifact("implementation.json", "EP-001", 1) });
+    expect(d.data).toMatchObject({ verdict: "accepted", epic: { stage: "review" } });
+    expect(bus.entries().filter((e) => e.decision === "artifact_accepted").map((e) => e.details)).toEqual([expect.objectContaining({ transport: "mcp" }), expect.objectContaining({ transport: "mcp" })]);
+    // a session must name its role, one the config has
+    await expect(Agent.http(url, undefined)).rejects.toThrow(/ROLE_REQUIRED/);
+    await expect(Agent.http(url, "intruder")).rejects.toThrow(/UNKNOWN_ROLE/);
+    expect(await bus.stopDaemon()).toBe(0);
+  });
+});
+
+describe("a client that disconnects mid-call", () => {
+  it("with no daemon: the input it placed is decided before the server exits; nothing is half-written", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-001", "--title", "Disconnect");
+    const planner = await Agent.stdio(bus, "planner");
+    const call = planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) }).catch((e: unknown) => e);
+    await bus.until("plan.json placed", () => bus.entries().some((e) => e.decision === "artifact_accepted") || existsSync(join(bus.root, "artifacts/EP-001/plan.json")), 60_000);
+    await planner.close();
+    await call;
+    // the server exited; what it placed was decided in full
+    expect(bus.entries().filter((e) => e.decision === "artifact_accepted")).toHaveLength(1);
+    expect(JSON.parse(bus.cli("status", "EP-001", "--json").stdout)).toMatchObject({ stage: "implementation" });
+    expect(bus.cli("log", "verify").code).toBe(0);
+    expect(readdirSync(join(bus.root, "artifacts/EP-001")).filter((n) => !n.startsWith("."))).toEqual(["plan.json"]);
+  });
+
+  it("with the daemon: leaving while waiting for the verdict changes nothing; the daemon decides the placed input once", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-001", "--title", "Disconnect");
+    bus.startDaemon();
+    const developer = await Agent.stdio(bus, "developer");
+    const planner = await Agent.stdio(bus, "planner");
+    agents.push(developer);
+    const call = planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) }).catch((e: unknown) => e);
+    await bus.until("plan.json placed", () => existsSync(join(bus.root, "artifacts/EP-001/plan.json")), 60_000);
+    await planner.close();
+    await call;
+    await bus.waitForDecision("artifact_accepted");
+    const r = await developer.call("submit_artifact", { epic_id: "EP-001", file: "implementation.json", content: artifact("implementation.json", "EP-001", 1) });
+    expect(r.data).toMatchObject({ verdict: "accepted", epic: { stage: "review" } });
+    expect(bus.entries().filter((e) => e.decision === "artifact_accepted")).toHaveLength(2);
+    expect(bus.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(0);
+    expect(await bus.stopDaemon()).toBe(0);
+    expect(bus.cli("log", "verify").code).toBe(0);
+  });
+});
+
+describe("a file-writing agent and an MCP agent on one epic", () => {
+  /** The story's decisions, without what differs by transport (file names of messages, ids, times, hashes). */
+  const shape = (b: Bus) => b.entries().map((e) => [e.decision, e.epic_id, e.iteration, e.state?.stage, e.state?.status]);
+
+  it("make the same decisions as files alone, with the transport in details", async () => {
+    const play = async (mixed: boolean): Promise<Bus> => {
+      bus = Bus.init();
+      bus.cli("start", "EP-001", "--title", "Mixed");
+      bus.startDaemon();
+      const developer = mixed ? await agent("developer") : undefined;
+      const devops = mixed ? await agent("devops") : undefined;
+      const step = async (file: string, iteration: number, by?: Agent) => {
+        const n = bus.entries().filter((e) => e.decision === "artifact_accepted").length;
+        if (by) expect((await by.call("submit_artifact", { epic_id: "EP-001", file, content: artifact(file, "EP-001", iteration) })).data).toMatchObject({ verdict: "accepted" });
+        else bus.drop(`artifacts/EP-001/${file}`, artifact(file, "EP-001", iteration));
+        await bus.waitFor(`${file} #${iteration}`, (es) => es.filter((e) => e.decision === "artifact_accepted").length > n);
+      };
+      await step("plan.json", 1);
+      await step("implementation.json", 1, developer);
+      await step("review.json", 1);
+      if (devops) expect((await devops.call("send_message", { epic_id: "EP-001", type: "veto", to: "quality", subject: "not_production_ready", content: { violation: "Missing critical production requirement", specifics: "No health check endpoint defined" } })).data).toMatchObject({ verdict: "accepted" });
+      else bus.drop("messages/inbox/quality/veto-1.yaml", bus.fixture("seed004/veto.yaml"));
+      await bus.waitFor("rework", (es) => es.some((e) => e.decision === "stage_advanced" && e.iteration === 2));
+      await step("implementation.json", 2, developer);
+      await step("review.json", 2);
+      for (const f of ["deployment.json", "cicd.yaml", "runbook.md"]) await step(f, 2, devops);
+      await bus.waitForDecision("promoted");
+      expect(await bus.stopDaemon()).toBe(0);
+      return bus;
+    };
+    const files = await play(false);
+    const filesShape = shape(files);
+    expect(files.entries().filter((e) => e.details && "transport" in e.details).every((e) => (e.details as { transport: string }).transport !== "mcp")).toBe(true);
+    files.cleanup();
+    await Promise.all(agents.splice(0).map((a) => a.close()));
+    const mixed = await play(true);
+    expect(shape(mixed)).toEqual(filesShape);
+    const by = (t: string) => mixed.entries().filter((e) => (e.details as { transport?: string } | undefined)?.transport === t).map((e) => `${e.decision} ${String((e.details as { file: string }).file).split("/").pop()}`);
+    expect(by("files")).toEqual(["artifact_accepted plan.json", "artifact_accepted review.json", "artifact_accepted review.json"]);
+    expect(by("mcp")).toHaveLength(6);
+    expect(by("cli")).toEqual(["epic_started undefined"]);
   });
 });
