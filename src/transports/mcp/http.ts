@@ -11,7 +11,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { ROLE } from "../../config/names.js";
@@ -19,6 +18,7 @@ import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { formatIssuesText } from "../../errors/issue-text.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import { listenOn } from "../listen.js";
 import { createMcpServer, type ConsensusMcp } from "./server.js";
 
 export const ROLE_HEADER = "x-consensus-role";
@@ -40,8 +40,6 @@ export interface McpHttpServer {
   url: string;
   /** The daemon committed entries: wake the sessions waiting for a verdict. */
   committed(): void;
-  /** Open sessions and their roles. */
-  sessions(): Array<{ id: string; role: string }>;
   close(): Promise<void>;
 }
 
@@ -83,7 +81,8 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/mcp") return reply(res, 404, null, `not found: ${url.pathname}; the MCP endpoint is /mcp`);
-    const claimed = roleOf(req, url);
+    const { role: claimed, conflict } = roleOf(req, url);
+    if (conflict) return refuse(res, 400, [conflict]);
     const id = header(req, "mcp-session-id");
     let body: unknown;
     if (req.method === "POST") {
@@ -110,44 +109,32 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
     });
   });
   server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host, opts.port));
-    server.once("error", onError);
-    server.listen({ host: opts.host, port: opts.port }, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  port = addr.port;
-  const hostInUrl = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const bound = await listenOn(server, opts.host, opts.port, "MCP", { inUse: "MCP_PORT_IN_USE", failed: "MCP_LISTEN_FAILED" });
+  port = bound.port;
   return {
-    host: addr.address,
-    port: addr.port,
-    url: `http://${hostInUrl}:${addr.port}/mcp`,
+    host: bound.host,
+    port: bound.port,
+    url: `${bound.url}/mcp`,
     committed: () => {
       for (const w of [...waiters]) w();
     },
-    sessions: () => [...sessions].map(([id, s]) => ({ id, role: s.role })),
     close: async () => {
       stop.abort();
       // calls that are placing an input finish first
       await Promise.all([...sessions.values()].map((s) => s.mcp.idle()));
       await Promise.all([...sessions.values()].map((s) => s.mcp.server.close().catch(() => {})));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await bound.close();
     },
   };
 }
 
-/** The role a request names: the X-Consensus-Role header or ?role= (both, if given, must agree). */
-function roleOf(req: IncomingMessage, url: URL): string | undefined {
+/** The role a request names: the X-Consensus-Role header or ?role=; both, if given, must agree. */
+function roleOf(req: IncomingMessage, url: URL): { role?: string; conflict?: Issue } {
   const h = header(req, ROLE_HEADER);
   const q = url.searchParams.get("role") ?? undefined;
-  if (h !== undefined && q !== undefined && h !== q) return `${h}|${q}`; // refused below as not a role
-  return h ?? q;
+  if (h !== undefined && q !== undefined && h !== q) return { conflict: issue("ROLE_MISMATCH", { message: `the ${ROLE_HEADER} header says ${h} but ?role= says ${q}`, found: `${h}, ${q}`, expected: "one role", fix: "Name the role once: the header or the query parameter." }) };
+  const role = h ?? q;
+  return role !== undefined ? { role } : {};
 }
 
 async function checkRole(root: string, role: string | undefined): Promise<Issue[] | undefined> {
@@ -195,10 +182,4 @@ function reply(res: ServerResponse, status: number, id: null, message: string, d
 
 function refuse(res: ServerResponse, status: number, issues: Issue[]): void {
   reply(res, status, null, formatIssuesText(issues), { issues });
-}
-
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): ConsensusError {
-  const where = `${host}:${port}`;
-  if (err.code === "EADDRINUSE") return new ConsensusError(issue("MCP_PORT_IN_USE", { message: `cannot serve MCP on ${where}: the port is in use by another process`, expected: "a free port", found: where }));
-  return new ConsensusError(issue("MCP_LISTEN_FAILED", { message: `cannot serve MCP on ${where}: ${err.code ?? ""} ${err.message}`.trim(), expected: "an address of this machine and a port this user may bind", found: where }));
 }
