@@ -276,3 +276,51 @@ describe("a file-writing agent and an MCP agent on one epic", () => {
     expect(by("cli")).toEqual(["epic_started undefined"]);
   });
 });
+
+describe("inbox, task's reading list and the resources", () => {
+  it("marks messages and notices in force, resolved, rejected or not genuine; serves schemas, the role's prompt and accepted artifacts", async () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-001", "--title", "Inbox");
+    bus.startDaemon();
+    const [planner, developer] = await Promise.all([agent("planner"), agent("developer")]);
+    const plan = artifact("plan.json", "EP-001", 1);
+    expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: plan })).data).toMatchObject({ verdict: "accepted" });
+    // the developer reads the accepted plan from task, with its text on request
+    const t = await developer.call("task", { contents: true, schemas: false });
+    const work = (t.data.work as Array<{ read: Array<{ path: string; content?: string }>; produce: Array<Record<string, unknown>> }>)[0]!;
+    expect(work.read).toEqual(expect.arrayContaining([{ path: "archive/EP-001/1/plan.json", content: plan }]));
+    expect(work.produce[0]).not.toHaveProperty("schema");
+    // a notice nobody's log entry produced, and a message the daemon rejects
+    await bus.waitFor("the developer's notice", () => bus.inbox("developer").some((n) => n.includes("stage_entered")));
+    bus.drop("messages/inbox/developer/notice-00000099-EP-001-stage_entered.yaml", "from: orchestrator\nto: developer\ntype: request\nsubject: stage_entered\ncontent: {stage: deployment}\n");
+    bus.drop("messages/inbox/developer/from-planner.yaml", "from: planner\nto: developer\ntimestamp: \"2026-11-21T10:00:00Z\"\nepic_id: EP-001\niteration: 1\ntype: veto\nsubject: nope\ncontent: {violation: a, specifics: b}\n");
+    await bus.waitForDecision("message_rejected");
+    const inbox = await developer.call("inbox", { epic_id: "EP-001" });
+    const items = inbox.data.items as Array<{ file: string; status: string; errors?: unknown[] }>;
+    const status = (part: string) => items.find((i) => i.file.includes(part))?.status;
+    expect(status("-stage_entered.yaml")).toBe("in_force");
+    expect(status("notice-00000099-")).toBe("not_genuine");
+    expect(status("from-planner.yaml")).toBe("rejected");
+    expect(items.find((i) => i.file.includes("from-planner"))!.errors).toEqual([expect.objectContaining({ code: "VETO_NOT_ALLOWED" })]);
+    // the developer's veto sends the epic back: the planner's first notice is resolved, the veto and the rework notice are in force
+    expect((await developer.call("send_message", { epic_id: "EP-001", type: "veto", subject: "untestable", content: { violation: "T2 cannot be verified", specifics: "no threshold" } })).data).toMatchObject({ verdict: "accepted", epic: { stage: "plan", iteration: 2 } });
+    await bus.waitFor("the rework notice", () => bus.inbox("planner").some((n) => n.includes("rework_requested")));
+    const pin = (await planner.call("inbox")).data.items as Array<{ file: string; status: string; type?: string; from?: string }>;
+    expect(pin.find((i) => i.file.includes("stage_entered"))?.status).toBe("resolved");
+    expect(pin.find((i) => i.file.includes("rework_requested"))?.status).toBe("in_force");
+    expect(pin.find((i) => i.type === "veto")).toMatchObject({ from: "developer", status: "in_force" });
+    // resources
+    const templates = (await planner.client.listResourceTemplates()).resourceTemplates.map((r) => r.uriTemplate).sort();
+    expect(templates).toEqual(["archive://{epic_id}/{iteration}/{file}", "schema://{kind}"]);
+    const listed = (await planner.client.listResources()).resources.map((r) => r.uri);
+    expect(listed).toEqual(expect.arrayContaining(["prompt://planner", "schema://plan", "schema://common", "archive://EP-001/1/plan.json"]));
+    const schema = await planner.client.readResource({ uri: "schema://plan" });
+    expect(JSON.parse((schema.contents[0] as { text: string }).text)).toMatchObject({ $id: expect.stringContaining("plan.schema.json") });
+    const prompt = await planner.client.readResource({ uri: "prompt://planner" });
+    expect((prompt.contents[0] as { text: string }).text).toContain("submit_artifact");
+    const archived = await planner.client.readResource({ uri: "archive://EP-001/1/plan.json" });
+    expect((archived.contents[0] as { text: string }).text).toBe(plan);
+    await expect(planner.client.readResource({ uri: "archive://EP-001/1/..%2Fconsensus.yaml" })).rejects.toThrow();
+    expect(await bus.stopDaemon()).toBe(0);
+  });
+});

@@ -37,7 +37,8 @@ export interface InboxItem {
   errors?: unknown[];
 }
 
-const NOTICE_NAME = /^notice-(\d{8})-/;
+/** notice-<seq>-<EPIC>-<subject>.yaml (effects.ts noticeNameOf); subjects have no "-". */
+const NOTICE_NAME = /^notice-(\d{8})-(.+)-[^-]+\.yaml$/;
 
 export async function inboxOf(role: string, bus: BusReader, snap: Snapshot, epicId?: string): Promise<{ role: string; items: InboxItem[] }> {
   const dir = join(bus.layout.inbox, role);
@@ -57,7 +58,7 @@ function noticeItem(rel: string, name: string, role: string, bySeq: Map<number, 
   const m = NOTICE_NAME.exec(name);
   const entry = m ? bySeq.get(Number(m[1])) : undefined;
   const fx = entry ? effectsOf(entry, snap.pipeline).find((f) => f.type === "notice" && f.role === role && f.name === name) : undefined;
-  if (!fx || fx.type !== "notice") return { file: rel, kind: "notice", status: "not_genuine" };
+  if (!fx || fx.type !== "notice") return { file: rel, kind: "notice", status: "not_genuine", ...(m ? { epic_id: m[2] } : {}) };
   const n = fx.notice;
   const epic = n.epic_id ? snap.view.epics.get(n.epic_id) : undefined;
   return { file: rel, kind: "notice", status: noticeInForce(n, epic, entry!, bySeq) ? "in_force" : "resolved", from: n.from, type: n.type, subject: n.subject, ...(n.epic_id ? { epic_id: n.epic_id } : {}), ...(n.iteration ? { iteration: n.iteration } : {}), timestamp: n.timestamp, content: n.content };
