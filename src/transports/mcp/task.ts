@@ -14,14 +14,7 @@ import { schemaOf } from "./schemas.js";
 import type { DaemonEntry } from "../await-decision.js";
 import type { BusReader, Snapshot } from "./bus.js";
 import { errorsOfEntry } from "./results.js";
-
-export interface TaskArgs {
-  epic_id?: string;
-  /** Include the text of every file to read (default false: paths only). */
-  contents?: boolean;
-  /** Include the JSON Schema of every file to produce (default true). */
-  schemas?: boolean;
-}
+import type { TaskArgs } from "./inputs.js";
 
 export async function taskOf(role: string, bus: BusReader, snap: Snapshot, args: TaskArgs): Promise<Record<string, unknown>> {
   const { pipeline, view } = snap;
