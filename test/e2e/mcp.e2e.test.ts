@@ -321,6 +321,11 @@ describe("inbox, task's reading list and the resources", () => {
     const archived = await planner.client.readResource({ uri: "archive://EP-001/1/plan.json" });
     expect((archived.contents[0] as { text: string }).text).toBe(plan);
     await expect(planner.client.readResource({ uri: "archive://EP-001/1/..%2Fconsensus.yaml" })).rejects.toThrow();
+    // the reworked plan passes; the developer's approval withdraws its veto, in the same turn
+    expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 2) })).data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation", iteration: 2, open_vetoes: [{ from: "developer" }] } });
+    const approve = await developer.call("send_message", { epic_id: "EP-001", type: "approve", subject: "untestable", content: { note: "T2 has a threshold now" } });
+    expect(approve.data).toMatchObject({ verdict: "accepted", epic: { open_vetoes: [] } });
+    expect((approve.data.decisions as Array<{ decision: string }>).map((d) => d.decision)).toContain("veto_resolved");
     expect(await bus.stopDaemon()).toBe(0);
   });
 });
