@@ -31,6 +31,8 @@ export interface McpHttpOptions {
   /** 0 picks a free port. */
   port: number;
   waitMs: number;
+  /** A session with no request for this long is closed (a client that left without DELETE); default 30 min. */
+  sessionIdleMs?: number;
 }
 
 export interface McpHttpServer {
@@ -38,6 +40,8 @@ export interface McpHttpServer {
   port: number;
   /** The MCP endpoint, such as http://127.0.0.1:7300/mcp. */
   url: string;
+  /** Sessions open now. */
+  sessionCount(): number;
   /** The daemon committed entries: wake the sessions waiting for a verdict. */
   committed(): void;
   close(): Promise<void>;
@@ -45,6 +49,8 @@ export interface McpHttpServer {
 
 interface Session {
   role: string;
+  /** Date.now() of its last request. */
+  seen: number;
   transport: StreamableHTTPServerTransport;
   mcp: ConsensusMcp;
 }
@@ -70,7 +76,7 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
       onsessioninitialized: (id) => void sessions.set(id, session),
       ...(loopback ? { enableDnsRebindingProtection: true, allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`] } : {}),
     });
-    const session: Session = { role, transport, mcp };
+    const session: Session = { role, seen: Date.now(), transport, mcp };
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
@@ -92,6 +98,7 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
     if (id !== undefined) {
       const s = sessions.get(id);
       if (!s) return reply(res, 404, null, `no session ${id}: it ended or never opened; open a new one`);
+      s.seen = Date.now();
       if (claimed !== undefined && claimed !== s.role) return refuse(res, 403, [issue("ROLE_MISMATCH", { message: `session ${id} speaks for ${s.role}; a request may not switch it to ${claimed}`, found: claimed, expected: s.role, fix: "Open a new session for the other role." })]);
       return s.transport.handleRequest(req, res, body);
     }
@@ -111,6 +118,16 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
   server.headersTimeout = 10_000;
   const bound = await listenOn(server, opts.host, opts.port, "MCP", { inUse: "MCP_PORT_IN_USE", failed: "MCP_LISTEN_FAILED" });
   port = bound.port;
+  // Sessions a client abandoned (no DELETE) are closed once idle; a call in progress is never cut.
+  const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
+  const sweep = setInterval(() => {
+    for (const [id, s] of sessions) {
+      if (Date.now() - s.seen < idleMs) continue;
+      sessions.delete(id);
+      void s.mcp.idle().then(() => s.mcp.server.close().catch(() => {}));
+    }
+  }, Math.min(idleMs, 60_000));
+  sweep.unref();
   return {
     host: bound.host,
     port: bound.port,
@@ -118,7 +135,9 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
     committed: () => {
       for (const w of [...waiters]) w();
     },
+    sessionCount: () => sessions.size,
     close: async () => {
+      clearInterval(sweep);
       stop.abort();
       // calls that are placing an input finish first
       await Promise.all([...sessions.values()].map((s) => s.mcp.idle()));
