@@ -63,8 +63,13 @@ export interface AwaitOptions {
   afterSeq: number;
   /** How long to wait at most (ms); undefined is returned after it. */
   timeoutMs: number;
-  /** Subscribes to "the log may have grown" (fs.watch, the daemon's own commits); returns the unsubscribe. Polling covers what it misses. */
-  onChange?: (wake: () => void) => () => void;
+  /**
+   * Subscribes to "the log may have grown"; returns the unsubscribe. A source inside the daemon hands
+   * over the committed entries themselves, and the wait looks at those without reading the log; a
+   * source that only knows something changed (fs.watch) makes it read the log again. Polling covers
+   * what either misses.
+   */
+  onChange?: (wake: (committed?: readonly DaemonEntry[]) => void) => () => void;
   /** Polling interval when nothing wakes the wait (ms). */
   pollMs?: number;
   /** Stop waiting early (the caller went away); resolves undefined. */
@@ -75,23 +80,35 @@ export interface AwaitOptions {
 export async function awaitDecision(store: Pick<Store, "readEntries">, file: string, sha256: string, o: AwaitOptions): Promise<Verdict | undefined> {
   const end = Date.now() + o.timeoutMs;
   let wake: () => void = () => {};
-  let woken = false;
-  const unsubscribe = o.onChange?.(() => ((woken = true), wake()));
+  /** Read the log on the next turn (at first, on a bare wake, on a poll). */
+  let read = true;
+  /** Entries handed over since the last read of the log. */
+  let pushed: DaemonEntry[] = [];
+  const unsubscribe = o.onChange?.((committed) => {
+    if (committed) pushed.push(...committed.filter((e) => e.seq > o.afterSeq));
+    else read = true;
+    wake();
+  });
   const onAbort = () => wake();
   o.signal?.addEventListener("abort", onAbort);
   try {
     for (;;) {
-      woken = false;
-      const v = verdictIn(await daemonEntries(store, o.afterSeq), file, sha256);
+      let v: Verdict | undefined;
+      if (read) {
+        read = false;
+        pushed = [];
+        v = verdictIn(await daemonEntries(store, o.afterSeq), file, sha256);
+      } else v = verdictIn(pushed, file, sha256);
       if (v) return v;
       const left = end - Date.now();
       if (left <= 0 || o.signal?.aborted) return undefined;
-      if (woken) continue;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, o.pollMs ?? 250));
-        wake = () => (clearTimeout(t), resolve());
+      if (read) continue;
+      const polled = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(true), Math.min(left, o.pollMs ?? 250));
+        wake = () => (clearTimeout(t), resolve(false));
       });
       wake = () => {};
+      if (polled) read = true;
     }
   } finally {
     unsubscribe?.();

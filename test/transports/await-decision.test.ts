@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daemonEntries, verdictIn, type DaemonEntry } from "../../src/transports/await-decision.js";
+import { awaitDecision, daemonEntries, verdictIn, type DaemonEntry } from "../../src/transports/await-decision.js";
 
 const e = (seq: number, decision: string, details: Record<string, unknown> = {}, extra: Partial<DaemonEntry> = {}): DaemonEntry => ({ seq, timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision, epic_id: "EP-001", iteration: 1, details, ...extra });
 const F = "artifacts/EP-001/plan.json";
@@ -45,5 +45,34 @@ describe("verdictIn: the daemon's verdict on one input", () => {
     };
     expect((await daemonEntries(store)).map((x) => x.seq)).toEqual([1, 4]);
     expect((await daemonEntries(store, 1)).map((x) => x.seq)).toEqual([4]);
+  });
+});
+
+describe("awaitDecision", () => {
+  const emptyLog = () => {
+    const o = { reads: 0, async *readEntries(): AsyncGenerator<{ line: number; raw: string }> {
+      o.reads++;
+    } };
+    return o;
+  };
+
+  it("takes the verdict from entries the daemon hands over, without reading the log again", async () => {
+    const store = emptyLog();
+    let push: ((c?: readonly DaemonEntry[]) => void) | undefined;
+    const waiting = awaitDecision(store, F, S, { afterSeq: 1, timeoutMs: 60_000, pollMs: 60_000, onChange: (w) => ((push = w), () => (push = undefined)) });
+    await new Promise((r) => setTimeout(r, 0));
+    push!([e(1, "artifact_accepted", { file: F, sha256: S }, { input: "old" })]); // at or before afterSeq: not it
+    push!([e(2, "artifact_accepted", { file: F, sha256: S }), e(3, "stage_advanced", {}, { input: `${F}@${S}` })]);
+    expect(await waiting).toMatchObject({ verdict: "accepted", entries: [{ seq: 2 }, { seq: 3 }] });
+    expect(store.reads).toBe(1);
+    expect(push).toBeUndefined();
+  });
+
+  it("ends with undefined on its timeout or when aborted", async () => {
+    expect(await awaitDecision(emptyLog(), F, S, { afterSeq: 0, timeoutMs: 30, pollMs: 10 })).toBeUndefined();
+    const stop = new AbortController();
+    const waiting = awaitDecision(emptyLog(), F, S, { afterSeq: 0, timeoutMs: 60_000, pollMs: 60_000, signal: stop.signal });
+    stop.abort();
+    expect(await waiting).toBeUndefined();
   });
 });

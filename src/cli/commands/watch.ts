@@ -51,7 +51,7 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
       log,
       stop,
       ...(ops ? { observer: ops.monitor, holderInfo: { metrics: ops.server.url } } : {}),
-      ...(mcp ? { onEntries: () => mcp.committed() } : {}),
+      ...(mcp ? { onEntries: (entries) => mcp.committed(entries) } : {}),
     });
   } finally {
     await mcp?.close();

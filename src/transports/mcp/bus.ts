@@ -20,8 +20,8 @@ export interface McpContext {
   role: string;
   /** How long submit_artifact and send_message wait for the daemon's verdict (ms). */
   waitMs: number;
-  /** "The log may have grown": the daemon's own commits when the server runs inside it; fs.watch otherwise. */
-  onChange?: (wake: () => void) => () => void;
+  /** "The log may have grown": the daemon's own commits (with the entries) when the server runs inside it; fs.watch otherwise. */
+  onChange?: (wake: (committed?: readonly DaemonEntry[]) => void) => () => void;
   /** Ends every wait at once (the client went away, the process stops); placing and deciding still finish. */
   signal?: AbortSignal;
   clock?: () => Date;

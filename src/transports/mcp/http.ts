@@ -19,6 +19,7 @@ import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { formatIssuesText } from "../../errors/issue-text.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { listenOn } from "../listen.js";
+import type { DaemonEntry } from "../await-decision.js";
 import { createMcpServer, type ConsensusMcp } from "./server.js";
 
 export const ROLE_HEADER = "x-consensus-role";
@@ -42,8 +43,8 @@ export interface McpHttpServer {
   url: string;
   /** Sessions open now. */
   sessionCount(): number;
-  /** The daemon committed entries: wake the sessions waiting for a verdict. */
-  committed(): void;
+  /** The daemon committed entries: hand them to the sessions waiting for a verdict. */
+  committed(entries: readonly DaemonEntry[]): void;
   close(): Promise<void>;
 }
 
@@ -57,7 +58,7 @@ interface Session {
 
 export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer> {
   const sessions = new Map<string, Session>();
-  const waiters = new Set<() => void>();
+  const waiters = new Set<(committed?: readonly DaemonEntry[]) => void>();
   const stop = new AbortController();
   let port = opts.port;
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(opts.host);
@@ -132,8 +133,8 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
     host: bound.host,
     port: bound.port,
     url: `${bound.url}/mcp`,
-    committed: () => {
-      for (const w of [...waiters]) w();
+    committed: (entries) => {
+      for (const w of [...waiters]) w(entries);
     },
     sessionCount: () => sessions.size,
     close: async () => {
