@@ -198,6 +198,7 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   let rejectReady;
   const ready = new Promise((res, rej) => ((resolveReady = res), (rejectReady = rej)));
   const errors = [];
+  let mcpUrl;
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (s) => {
     const lines = (carry + s).split("\n");
@@ -208,13 +209,15 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
         resolveReady(readyAt - t0);
       }
       if (/"level":(50|60)/.test(l)) errors.push(l);
+      if (l.includes('"mcp listening"')) mcpUrl = /"url":"([^"]+)"/.exec(l)?.[1];
       if (err.length < 200_000 && !l.includes('"level":30')) err += `${l}\n`;
     }
   });
   const exited = new Promise((res) => child.once("exit", (code, sig) => res({ code, sig, at: now() })));
   exited.then(({ code }) => rejectReady(new Error(`daemon exited (${code}) before it was ready\n${err.slice(-4000)}`)));
   ready.catch(() => {});
-  return { child, pid: child.pid, t0, ready, exited, errors, stderr: () => err };
+  // mcpUrl: the MCP endpoint a daemon started with --mcp-port logged (info level, so not in stderr()).
+  return { child, pid: child.pid, t0, ready, exited, errors, stderr: () => err, mcpUrl: () => mcpUrl };
 }
 
 export async function stopDaemon(d, signal = "SIGTERM") {

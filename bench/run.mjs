@@ -17,6 +17,7 @@ const SUITE = [
   { name: "throughput", script: "throughput.mjs", result: "throughput" },
   { name: "scale", script: "scale.mjs", result: "scale" },
   { name: "recovery", script: "recovery.mjs", result: "recovery" },
+  { name: "mcp", script: "mcp.mjs", result: "mcp" },
 ];
 // --table: only print the table of the results already in bench/results/.
 const TABLE_ONLY = process.argv.includes("--table");
@@ -104,6 +105,13 @@ if (R) {
   val("recovery", `${m.log_lines} lines, ${m.epics} epics`, `${mib(m.log_bytes)} log, ${mib(m.checkpoint_bytes)} checkpoint.json + ${mib(m.checkpoint_keys_bytes ?? 0)} checkpoint.keys`);
   for (const k of ["warm", "cold"]) if (m[k]) val("recovery", `  ${k}: ready / caught up`, m[k].ok ? `${fmt(m[k].ready_ms)} / ${fmt(m[k].caught_up_ms)} (peak ${mib(m[k].peak_rss_bytes)})` : `FAILED: ${String(m[k].error).split("\n")[0].slice(0, 80)}`);
   if (m.once) val("recovery", "  watch --once", m.once.ok ? fmt(m.once.ms) : "FAILED");
+}
+const M = load("mcp")?.metrics;
+if (M) {
+  lat("mcp", "file drop → decision visible", M.file_drop);
+  lat("mcp", "submit_artifact (stdio) → verdict", M.mcp_stdio);
+  lat("mcp", "submit_artifact (http) → verdict", M.mcp_http);
+  lat("mcp", "submit_artifact, no daemon → verdict", M.mcp_stdio_no_daemon);
 }
 const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[["benchmark", "metric", "median", "p99", "×floor", "×floor p99"], ...rows].map((r) => String(r[i]).length)));
 const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");

@@ -49,7 +49,16 @@ export async function main(argv: string[]): Promise<number> {
     .option("--pretty", "human-readable log lines even when stderr is not a terminal")
     .option("--metrics-port <port>", "serve /health, /ready and /metrics (Prometheus) on this port; 0 picks a free one (off by default)", parsePort)
     .option("--metrics-host <host>", "address to serve them on (default: 127.0.0.1, this machine only)")
+    .option("--mcp-port <port>", "also serve MCP over Streamable HTTP at /mcp on this port, one role per session (X-Consensus-Role header or ?role=); 0 picks a free one", parsePort)
+    .option("--mcp-host <host>", "address to serve MCP on (default: 127.0.0.1, this machine only)")
     .action(run(async () => async (o: import("./commands/watch.js").WatchOptions) => (await import("./commands/watch.js")).watchCommand(g(), o)));
+
+  program
+    .command("mcp")
+    .description("serve the bus to one role's agent over MCP (stdio): tools task, validate, submit_artifact, send_message, inbox, status, log")
+    .option("--role <role>", "the role the session speaks for (default: $CONSENSUS_ROLE)")
+    .option("--wait-ms <ms>", "how long submit_artifact and send_message wait for the daemon's verdict", parseMs, 30_000)
+    .action(run(async () => async (o: import("./commands/mcp.js").McpOptions) => (await import("./commands/mcp.js")).mcpCommand(g(), o)));
 
   program
     .command("status")
@@ -155,6 +164,12 @@ export async function main(argv: string[]): Promise<number> {
 function parsePort(value: string): number {
   const n = Number(value);
   if (!/^[0-9]+$/.test(value) || n > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535 (0 picks a free one).");
+  return n;
+}
+
+function parseMs(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1) throw new InvalidArgumentError("a duration in milliseconds, a whole number of at least 1.");
   return n;
 }
 

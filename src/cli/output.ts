@@ -3,20 +3,11 @@
  * same way: what, where (file, line, JSON path), expected/found, and the fix.
  */
 import type { Issue } from "../errors/issue.js";
+import { formatIssuesText } from "../errors/issue-text.js";
+
+export { formatIssuesText };
 
 export type Format = "text" | "json" | "github";
-
-export function formatIssuesText(issues: readonly Issue[]): string {
-  return issues
-    .map((i) => {
-      const where = [i.file, i.line !== undefined ? `line ${i.line}${i.column !== undefined ? `:${i.column}` : ""}` : undefined, i.path ? i.path : undefined].filter(Boolean).join(" ");
-      const lines = [`${i.severity === "error" ? "error" : "warning"} [${i.code}] ${where ? `${where}: ` : ""}${i.message}`];
-      if (i.expected !== undefined || i.found !== undefined) lines.push(`  expected: ${i.expected ?? "-"}   found: ${i.found ?? "-"}`);
-      lines.push(`  fix: ${i.fix}`);
-      return lines.join("\n");
-    })
-    .join("\n");
-}
 
 /** Escapes a GitHub workflow command's message; ghProp also its properties (file=, title=). */
 export const ghEscape = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");

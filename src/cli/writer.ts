@@ -11,22 +11,14 @@ import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
-import { prepare } from "../transports/files/prepare.js";
+import { daemonRunning, processNow } from "../transports/process-now.js";
 import { Engine } from "../engine/engine.js";
 import { silentLogger } from "../daemon/logger.js";
 import type { CommandInput } from "../machine/decide.js";
-import { FsStore, readHolder } from "../store/fs/fs-store.js";
+import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
-import { realpathSync } from "node:fs";
 
 export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; via: "daemon" | "direct" } | { ok: false; issues: Issue[] };
-
-async function daemonRunning(root: string): Promise<boolean> {
-  const L = layoutOf(root);
-  if (!existsSync(`${L.lock}.lock`)) return false;
-  const h = await readHolder(L.holder);
-  return h?.kind === "daemon";
-}
 
 export async function applyCommand(root: string, cmd: CommandInput, timeoutMs = 30_000): Promise<CommandResult> {
   const L = layoutOf(root);
@@ -66,7 +58,7 @@ async function direct(root: string, cmd: CommandInput, id: string): Promise<Comm
   const lease = await store.lease("command", cmd.type);
   try {
     const engine = await Engine.open(pipeline, store, silentLogger());
-    const [o] = await engine.process([{ input: cmd, key: `request:${id}` }]);
+    const [o] = await engine.process([{ input: { ...cmd, transport: "cli" }, key: `request:${id}` }]);
     if (engine.dirty) await engine.checkpoint();
     if (o?.status === "refused") return { ok: false, issues: o.decision.issues };
     const entries = o?.status === "committed" ? o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) : [];
@@ -79,25 +71,5 @@ async function direct(root: string, cmd: CommandInput, id: string): Promise<Comm
 
 /** After a command dropped a file: if no daemon runs, process that file now so the effect is immediate. */
 export async function processNowIfNoDaemon(root: string, rel: string): Promise<"daemon" | "processed"> {
-  if (await daemonRunning(root)) return "daemon";
-  const L = layoutOf(root);
-  const pipeline = await readConfig(L.config);
-  const store = new FsStore(L);
-  let lease;
-  try {
-    lease = await store.lease("command", `process ${rel}`);
-  } catch (e) {
-    if (e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD") return "daemon";
-    throw e;
-  }
-  try {
-    const engine = await Engine.open(pipeline, store, silentLogger());
-    const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
-    if (p.kind === "ready") await engine.process([p.item]);
-    if (engine.dirty) await engine.checkpoint();
-    return "processed";
-  } finally {
-    await store.close();
-    await lease.release();
-  }
+  return (await processNow(root, rel)).via === "direct" ? "processed" : "daemon";
 }

@@ -58,6 +58,9 @@ export const CODES = {
   VETO_STANDS: def("an approval does not withdraw the same role's veto of the same iteration", "Approve in the epic's current iteration, once the rework answers the veto."),
   BAD_MODE: def("mode is not configured", "Use a mode listed under modes: in consensus.yaml, or start without --mode."),
   NON_OVERRIDABLE_VETO: def("veto may not be overridden by a person", "Send the epic back for rework with `consensus override EPIC --to STAGE`; the vetoing role must approve in a later iteration."),
+  ROLE_MISMATCH: def("this role may not do that", "Act only for the role this session speaks for: submit your own stage's artifacts (the task tool lists them), or connect a session for the other role."),
+  ROLE_REQUIRED: def("no role given for the MCP session", "Pass --role ROLE to `consensus mcp` (or set CONSENSUS_ROLE); over HTTP send the X-Consensus-Role header or ?role=ROLE when the session opens."),
+  NO_VERDICT: def("the daemon has not decided yet", "The input is placed and will be decided when the daemon gets to it: call the inbox or status tool before sending it again."),
   REASON_REQUIRED: def("a reason is required", "Pass --reason \"why\"."),
   // config and state
   CONFIG_INVALID: def("consensus.yaml is not valid", "Fix the config as shown; `consensus validate consensus/consensus.yaml` checks it."),
@@ -70,6 +73,8 @@ export const CODES = {
   DOCTOR_FAILED: def("a preflight check failed", "Apply the fix printed under each failed check, then run `consensus doctor` again.", 4),
   OUTPUT_UNWRITABLE: def("output file could not be written", "Check that the folder exists and is writable, or pass another path."),
   METRICS_PORT_IN_USE: def("the metrics port is in use", "Pick another port with --metrics-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
+  MCP_PORT_IN_USE: def("the MCP port is in use", "Pick another port with --mcp-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
+  MCP_LISTEN_FAILED: def("the MCP server could not listen", "Check --mcp-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   METRICS_LISTEN_FAILED: def("the metrics server could not listen", "Check --metrics-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
   USAGE: def("command line is not valid", "See `consensus --help`.", 2),

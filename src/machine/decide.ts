@@ -39,8 +39,16 @@ export type Decision =
   /** A command that cannot be applied: nothing is logged, the person sees the issues. */
   | { kind: "refuse"; issues: Issue[] };
 
+/**
+ * How an input reached the bus: a file dropped into a drop zone, a call to the MCP server (which places
+ * the same file), or a person's command. Recorded in the details of the entry that names the input, so
+ * the log tells them apart; decide() itself never looks at it.
+ */
+export type Transport = "files" | "mcp" | "cli";
+
 export interface ArtifactInput {
   type: "artifact";
+  transport?: Transport;
   /** Path relative to the root, with forward slashes. */
   file: string;
   /** The artifact's file name (plan.json …). */
@@ -56,6 +64,7 @@ export interface ArtifactInput {
 
 export interface MessageInput {
   type: "message";
+  transport?: Transport;
   file: string;
   inbox: string;
   sha256: string;
@@ -63,26 +72,29 @@ export interface MessageInput {
   issues: Issue[];
 }
 
-export type CommandInput =
+/** Commands carry a transport when a person sent them (start, override, cancel); the daemon's own (deadline, escalate) none. */
+export type CommandInput = (
   | { type: "start"; epic_id: string; title: string; by: string; mode?: string }
   /** The daemon's deadline sweep: the epic's stage deadline may have passed. */
   | { type: "deadline"; epic_id: string }
   /** Raised by the daemon itself (a stage removed from the config, an agent that keeps failing). */
   | { type: "escalate"; epic_id: string; reason: string; detail: string; by: string; data?: Record<string, unknown> }
   | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
-  | { type: "cancel"; epic_id: string; reason: string; by: string };
+  | { type: "cancel"; epic_id: string; reason: string; by: string }
+) & { transport?: Transport };
 
 export type Input = ArtifactInput | MessageInput | CommandInput;
 
 export function decide(world: World, input: Input, now: string): Decision {
-  switch (input.type) {
-    case "artifact":
-      return decideArtifact(world, input, now);
-    case "message":
-      return decideMessage(world, input, now);
-    default:
-      return decideCommand(world, input, now);
-  }
+  const d = input.type === "artifact" ? decideArtifact(world, input, now) : input.type === "message" ? decideMessage(world, input, now) : decideCommand(world, input, now);
+  return input.transport && d.kind === "commit" ? withTransport(d, input.transport) : d;
+}
+
+/** The first draft of a decision names its input (accepted, rejected, started, overridden …): it records the transport. */
+function withTransport(d: Extract<Decision, { kind: "commit" }>, transport: Transport): Decision {
+  const [first, ...rest] = d.drafts;
+  if (!first) return d;
+  return { ...d, drafts: [{ ...first, details: { ...first.details, transport } }, ...rest] };
 }
 
 /** Feeds events through the machine; returns the decisions it noted and the resulting epic state. */

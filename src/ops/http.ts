@@ -5,8 +5,7 @@
  * with a clear error before anything is watched.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { ConsensusError, issue } from "../errors/issue.js";
+import { listenOn } from "../transports/listen.js";
 import type { ConsensusMetrics } from "./metrics.js";
 import type { Readiness } from "./readiness.js";
 
@@ -32,26 +31,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   // A scrape is small; never let a slow client hold a socket for long.
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host, opts.port));
-    server.once("error", onError);
-    server.listen({ host: opts.host, port: opts.port }, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostInUrl = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  return {
-    host: addr.address,
-    port: addr.port,
-    url: `http://${hostInUrl}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOn(server, opts.host, opts.port, "metrics", { inUse: "METRICS_PORT_IN_USE", failed: "METRICS_LISTEN_FAILED" });
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, opts: OpsServerOptions): Promise<void> {
@@ -75,12 +55,4 @@ function send(res: ServerResponse, req: IncomingMessage, status: number, type: s
   if (res.headersSent) return void res.end();
   res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
   res.end(req.method === "HEAD" ? undefined : body);
-}
-
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): ConsensusError {
-  const where = `${host}:${port}`;
-  if (err.code === "EADDRINUSE") {
-    return new ConsensusError(issue("METRICS_PORT_IN_USE", { message: `cannot serve metrics on ${where}: the port is in use by another process`, expected: "a free port", found: where }));
-  }
-  return new ConsensusError(issue("METRICS_LISTEN_FAILED", { message: `cannot serve metrics on ${where}: ${err.code ?? ""} ${err.message}`.trim(), expected: "an address of this machine and a port this user may bind", found: where }));
 }

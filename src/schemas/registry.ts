@@ -58,6 +58,17 @@ export function validateKind(kind: string, value: unknown): Issue[] {
   return (v.errors ?? []).filter(isUseful).map(toIssue);
 }
 
+/**
+ * Validates a value against a schema given inline (the MCP tools' input schemas), compiled once per
+ * `$id` on the same ajv as schemas/, so its errors read like every other: path, expected, found, fix.
+ */
+export function validateAgainst(schema: { $id: string } & Record<string, unknown>, value: unknown): Issue[] {
+  const a = instance();
+  const v = a.getSchema(schema.$id) ?? (a.addSchema(schema), a.getSchema(schema.$id)!);
+  if (v(value)) return [];
+  return (v.errors ?? []).filter(isUseful).map(toIssue);
+}
+
 // "if" only repeats what its "then" errors say; under a failing "contains", ajv reports every item
 // that did not match, which says nothing the contains error does not.
 const isUseful = (e: ErrorObject): boolean => e.keyword !== "if" && !e.schemaPath.includes("/contains/");

@@ -174,3 +174,24 @@ stages:
     expect(h.epic().status).toBe("promoted");
   });
 });
+
+describe("decide: the transport an input came by", () => {
+  it("is recorded on the entry that names the input, whatever the transport, and changes no decision", () => {
+    const h = started();
+    const base = { type: "artifact" as const, file: "artifacts/EP-001/plan.json", name: "plan.json", folder: "EP-001", sha256: "a".repeat(64), doc: { epic_id: "EP-001", iteration: 1 }, issues: [], mtime: "2099-01-01T00:00:00Z" };
+    const plain = h.apply(base);
+    const h2 = started();
+    const viaMcp = h2.apply({ ...base, transport: "mcp" });
+    if (plain.kind !== "commit" || viaMcp.kind !== "commit") throw new Error("expected commits");
+    expect(viaMcp.drafts.map((d) => d.decision)).toEqual(plain.drafts.map((d) => d.decision));
+    expect(viaMcp.drafts[0]).toMatchObject({ decision: "artifact_accepted", details: { transport: "mcp" } });
+    expect(plain.drafts[0]!.details).not.toHaveProperty("transport");
+    // only the first entry names the input
+    expect(viaMcp.drafts.slice(1).every((d) => !("transport" in d.details))).toBe(true);
+    // a rejection names it too; a person's command as well
+    expect(h2.apply({ ...base, sha256: "b".repeat(64), transport: "files", doc: { epic_id: "EP-001", iteration: 7 } })).toMatchObject({ kind: "commit", drafts: [{ decision: "artifact_rejected", details: { transport: "files" } }] });
+    expect(h2.apply({ type: "cancel", epic_id: "EP-001", reason: "descoped", by: "alice", transport: "cli" })).toMatchObject({ kind: "commit", drafts: [{ decision: "cancelled", details: { transport: "cli" } }] });
+    // a refusal logs nothing, so it carries nothing
+    expect(h2.apply({ type: "cancel", epic_id: "EP-404", reason: "x", by: "alice", transport: "cli" })).toMatchObject({ kind: "refuse" });
+  });
+});

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { load, CORE_SCHEMA } from "js-yaml";
 import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
-import { waitingFor } from "../../machine/epic-context.js";
+import { statusOf, type EpicStatus } from "../../report/epic-status.js";
 import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import type { Recovery } from "../../store/port.js";
@@ -11,21 +11,7 @@ import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatTable } from "../output.js";
 
-export interface EpicStatus {
-  epic_id: string;
-  title: string;
-  mode?: string;
-  stage: string;
-  status: Epic["status"];
-  iteration: number;
-  waiting_for: string[];
-  open_vetoes: Array<{ from: string; subject: string; iteration: number; blocking: boolean; violation?: string }>;
-  escalation?: Epic["escalation"];
-  /** What the epic's artifacts report spent, against the configured per-epic budget. */
-  spend?: { cost_usd: number; tokens: number; budget?: { cost_usd?: number; tokens?: number } };
-  deadline?: Epic["deadline"];
-  updated_at: string;
-}
+export { statusOf, type EpicStatus };
 
 /** The state as of the log's last line: checkpoint plus the tail, read-only, no lock; and what recovery found on the way. */
 export async function readEpics(root: string): Promise<{ epics: Map<string, Epic>; seq: number; findings: Recovery["findings"] }> {
@@ -42,23 +28,6 @@ async function readPipelineQuick(root: string): Promise<Pipeline | undefined> {
   } catch {
     return undefined;
   }
-}
-
-export function statusOf(e: Epic, p: Pipeline | undefined): EpicStatus {
-  return {
-    epic_id: e.epic_id,
-    title: e.title,
-    ...(e.mode ? { mode: e.mode } : {}),
-    stage: e.stage,
-    status: e.status,
-    iteration: e.iteration,
-    waiting_for: p ? waitingFor(e, p) : [],
-    open_vetoes: e.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, blocking: v.blocking, ...(v.violation ? { violation: v.violation } : {}) })),
-    ...(e.escalation ? { escalation: e.escalation } : {}),
-    ...(e.spend || (p && Object.keys(p.budget).length) ? { spend: { cost_usd: e.spend?.cost_usd ?? 0, tokens: e.spend?.tokens ?? 0, ...(p && Object.keys(p.budget).length ? { budget: { ...p.budget } } : {}) } } : {}),
-    ...(e.deadline && e.status === "in_progress" ? { deadline: e.deadline } : {}),
-    updated_at: e.updated_at,
-  };
 }
 
 export const exitFor = (s: Epic["status"]): number => (s === "promoted" ? 0 : s === "in_progress" ? 2 : 1);

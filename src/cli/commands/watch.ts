@@ -12,6 +12,9 @@ export interface WatchOptions {
   /** Serve /health, /ready and /metrics on this port (0: any free one); off when undefined. */
   metricsPort?: number;
   metricsHost?: string;
+  /** Serve MCP over Streamable HTTP on this port (0: any free one); off when undefined. */
+  mcpPort?: number;
+  mcpHost?: string;
 }
 
 export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<number> {
@@ -20,6 +23,11 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
   // The endpoint is bound before the daemon takes the lock: a port in use ends the start here.
   const ops = o.metricsPort === undefined ? undefined : await startOps(root, o, o.metricsPort);
   if (ops) log.info({ host: ops.server.host, port: ops.server.port, url: ops.server.url }, "metrics listening");
+  const mcp = o.mcpPort === undefined ? undefined : await (await import("../../transports/mcp/http.js")).startMcpHttp({ root, host: o.mcpHost ?? "127.0.0.1", port: o.mcpPort, waitMs: 30_000 }).catch(async (e: unknown) => {
+    await ops?.server.close();
+    throw e;
+  });
+  if (mcp) log.info({ host: mcp.host, port: mcp.port, url: mcp.url }, "mcp listening");
   let signalled: () => void = () => {};
   const stop = new Promise<void>((resolve) => (signalled = resolve));
   let stopping = false;
@@ -42,8 +50,10 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
       log,
       stop,
       ...(ops ? { observer: ops.monitor, holderInfo: { metrics: ops.server.url } } : {}),
+      ...(mcp ? { onEntries: (entries) => mcp.committed(entries) } : {}),
     });
   } finally {
+    await mcp?.close();
     ops?.monitor.stop();
     await ops?.server.close();
   }

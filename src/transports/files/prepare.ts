@@ -9,12 +9,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
-import { inputKey, type CommandInput, type World } from "../../machine/decide.js";
+import { inputKey, type CommandInput, type Transport, type World } from "../../machine/decide.js";
 import { parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath } from "./classify.js";
 import { readCandidate } from "./read-input.js";
+import { readClaim } from "../placement.js";
 
 export type Prep =
   | { kind: "ready"; item: Prepared; request?: string }
@@ -38,8 +39,8 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     const name = rel.slice(rel.lastIndexOf("/") + 1);
     const isMessage = rel.startsWith("messages/");
     const input = isMessage
-      ? { type: "message" as const, file: rel, inbox: c.author ?? "unknown", sha256: sha(`path:${rel}`), issues: [c.issue] }
-      : { type: "artifact" as const, file: rel, name, sha256: sha(`path:${rel}`), issues: [c.issue], mtime: new Date(ctx.now).toISOString() };
+      ? { type: "message" as const, transport: "files" as const, file: rel, inbox: c.author ?? "unknown", sha256: sha(`path:${rel}`), issues: [c.issue] }
+      : { type: "artifact" as const, transport: "files" as const, file: rel, name, sha256: sha(`path:${rel}`), issues: [c.issue], mtime: new Date(ctx.now).toISOString() };
     return { kind: "ready", item: { input, key: `${rel}@path` } };
   }
   if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
@@ -47,24 +48,26 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const r = await readCandidate(ctx.root, ctx.realRoot, rel, ctx.pipeline.maxFileBytes);
   if (!r.ok) {
     if ("gone" in r) return { kind: "skip", why: "vanished or not a file" };
-    const base = { file: rel, sha256: sha(`unread:${rel}:${r.issue.found ?? ""}`), issues: [r.issue] };
+    const base = { transport: "files" as const, file: rel, sha256: sha(`unread:${rel}:${r.issue.found ?? ""}`), issues: [r.issue] };
     const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(ctx.now).toISOString(), ...base };
     return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
   }
   const mtime = new Date(r.mtimeMs).toISOString();
+  // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
+  const transport: Transport = (await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files";
   let issues: Issue[];
   let item: Prepared;
   if (c.kind === "message") {
     const m = interpretMessage(c.name, r.bytes, c.inbox);
     issues = m.issues;
-    const input = { type: "message" as const, file: rel, inbox: c.inbox, sha256: r.sha256, issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
+    const input = { type: "message" as const, transport, file: rel, inbox: c.inbox, sha256: r.sha256, issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
     item = { input, key: inputKey(ctx.world, input) };
   } else {
     const a = ctx.pipeline.stageOfArtifact(c.name)
       ? interpretArtifact(c.name, r.bytes)
       : { issues: [issue("UNKNOWN_ARTIFACT", { message: `${c.name} is not an artifact of any stage`, found: c.name, expected: `one of ${ctx.pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })] };
     issues = a.issues;
-    const input = { type: "artifact" as const, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime, ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
+    const input = { type: "artifact" as const, transport, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime, ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
     item = { input, key: inputKey(ctx.world, input), bytes: r.bytes };
   }
   if (errorsOf(issues).length > 0) {
@@ -87,5 +90,5 @@ async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promis
   if (!cmd || !["start", "override", "cancel"].includes(cmd.type)) {
     return { kind: "skip", why: "not a request" };
   }
-  return { kind: "ready", item: { input: cmd, key: `request:${id}` }, request: id };
+  return { kind: "ready", item: { input: { ...cmd, transport: "cli" }, key: `request:${id}` }, request: id };
 }

@@ -1,0 +1,23 @@
+/** `consensus mcp [--role R]`: the MCP server over stdio for one role (default $CONSENSUS_ROLE). stdout is the protocol: nothing else is printed there. */
+import { readConfig } from "../../config/read-config.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { layoutOf } from "../../store/fs/layout.js";
+import { rootOf, type GlobalOptions } from "../context.js";
+
+export interface McpOptions {
+  role?: string;
+  /** How long a submission waits for the daemon's verdict (ms). */
+  waitMs: number;
+}
+
+export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<number> {
+  const root = rootOf(g);
+  const role = o.role ?? process.env.CONSENSUS_ROLE;
+  if (!role) throw new ConsensusError(issue("ROLE_REQUIRED", { message: "no role: pass --role R or set CONSENSUS_ROLE", expected: "a role named in consensus.yaml", found: "none" }), 2);
+  const pipeline = await readConfig(layoutOf(root).config);
+  if (!pipeline.isRole(role)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `role "${role}" is not configured in ${layoutOf(root).config}`, found: role, expected: pipeline.roles.join(", ") }), 2);
+  const { serveStdio } = await import("../../transports/mcp/stdio.js");
+  const code = await serveStdio({ root, role, waitMs: o.waitMs });
+  process.stdin.destroy();
+  return code;
+}

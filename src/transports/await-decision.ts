@@ -1,0 +1,117 @@
+/**
+ * "What did the daemon decide about the input I just placed?" — the one place that answers it, for
+ * every transport that places an input and waits for its verdict (the MCP server; the CLI's approve and
+ * veto). An input is named in the log by its file and SHA-256: the entry that accepts or rejects it
+ * carries both in `details`, and the entries after it up to the one that records the input as
+ * processed (`input`) are the rest of its transaction (stage_advanced, veto_recorded, promoted …).
+ *
+ * Only the daemon's entries count (`agent: orchestrator`, numbered and hashed); an agent's own line
+ * claiming a verdict is never one. The log is read through the store port (readEntries), so a store
+ * that keeps its log elsewhere, or seals it differently, changes nothing here.
+ */
+import { unsealLine } from "../log/chain.js";
+import type { LogEntry } from "../schemas/types.gen.js";
+import type { Store } from "../store/port.js";
+
+export type DaemonEntry = LogEntry & { seq: number };
+
+export interface Verdict {
+  /** accepted (the first entry is *_accepted), rejected (*_rejected) or failed (input_failed: a bug, reported). */
+  verdict: "accepted" | "rejected" | "failed";
+  /** The input's transaction, in order: its first entry names the input. */
+  entries: DaemonEntry[];
+}
+
+const NAMING: Record<string, Verdict["verdict"]> = {
+  artifact_accepted: "accepted",
+  message_accepted: "accepted",
+  artifact_rejected: "rejected",
+  message_rejected: "rejected",
+  input_failed: "failed",
+};
+
+/** The daemon's entries with seq > afterSeq, in log order. */
+export async function daemonEntries(store: Pick<Store, "readEntries">, afterSeq = 0): Promise<DaemonEntry[]> {
+  const out: DaemonEntry[] = [];
+  for await (const { raw, entry } of store.readEntries()) {
+    if (!entry || entry.agent !== "orchestrator" || typeof entry.seq !== "number" || entry.seq <= afterSeq) continue;
+    if (!unsealLine(raw)) continue;
+    out.push(entry as DaemonEntry);
+  }
+  return out;
+}
+
+/**
+ * Pure: the verdict on the input (file, sha256) among these entries, if its transaction is all there.
+ * `file` is relative to the root (artifacts/EP-001/plan.json).
+ */
+export function verdictIn(entries: readonly DaemonEntry[], file: string, sha256: string): Verdict | undefined {
+  const at = entries.findIndex((e) => {
+    const d = e.details as { file?: unknown; sha256?: unknown } | undefined;
+    return NAMING[e.decision] !== undefined && d?.file === file && d.sha256 === sha256;
+  });
+  if (at < 0) return undefined;
+  const end = entries.findIndex((e, i) => i >= at && e.input !== undefined);
+  // input_failed carries no processed mark: it is its transaction.
+  const last = entries[at]!.decision === "input_failed" ? at : end;
+  if (last < 0) return undefined;
+  return { verdict: NAMING[entries[at]!.decision]!, entries: entries.slice(at, last + 1) };
+}
+
+export interface AwaitOptions {
+  /** Only entries after this seq count (the log's seq before the input was placed). */
+  afterSeq: number;
+  /** How long to wait at most (ms); undefined is returned after it. */
+  timeoutMs: number;
+  /**
+   * Subscribes to "the log may have grown"; returns the unsubscribe. A source inside the daemon hands
+   * over the committed entries themselves, and the wait looks at those without reading the log; a
+   * source that only knows something changed (fs.watch) makes it read the log again. Polling covers
+   * what either misses.
+   */
+  onChange?: (wake: (committed?: readonly DaemonEntry[]) => void) => () => void;
+  /** Polling interval when nothing wakes the wait (ms). */
+  pollMs?: number;
+  /** Stop waiting early (the caller went away); resolves undefined. */
+  signal?: AbortSignal;
+}
+
+/** Waits (bounded) for the daemon's verdict on the input (file, sha256); undefined on timeout or abort. */
+export async function awaitDecision(store: Pick<Store, "readEntries">, file: string, sha256: string, o: AwaitOptions): Promise<Verdict | undefined> {
+  const end = Date.now() + o.timeoutMs;
+  let wake: () => void = () => {};
+  /** Read the log on the next turn (at first, on a bare wake, on a poll). */
+  let read = true;
+  /** Entries handed over since the last read of the log. */
+  let pushed: DaemonEntry[] = [];
+  const unsubscribe = o.onChange?.((committed) => {
+    if (committed) pushed.push(...committed.filter((e) => e.seq > o.afterSeq));
+    else read = true;
+    wake();
+  });
+  const onAbort = () => wake();
+  o.signal?.addEventListener("abort", onAbort);
+  try {
+    for (;;) {
+      let v: Verdict | undefined;
+      if (read) {
+        read = false;
+        pushed = [];
+        v = verdictIn(await daemonEntries(store, o.afterSeq), file, sha256);
+      } else v = verdictIn(pushed, file, sha256);
+      if (v) return v;
+      const left = end - Date.now();
+      if (left <= 0 || o.signal?.aborted) return undefined;
+      if (read) continue;
+      const polled = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(true), Math.min(left, o.pollMs ?? 250));
+        wake = () => (clearTimeout(t), resolve(false));
+      });
+      wake = () => {};
+      if (polled) read = true;
+    }
+  } finally {
+    unsubscribe?.();
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The inbox tool's answer: every message and notice in messages/inbox/<role>/, each marked
+ * - in_force: it still asks something of this role (its epic is at that stage and iteration; a veto
+ *   still open);
+ * - resolved: the epic moved on, or the veto was resolved;
+ * - rejected: the daemon rejected the message (with its errors);
+ * - pending: the daemon has not decided it yet;
+ * - not_genuine: a file named like a daemon notice that no log entry produced (someone else wrote it;
+ *   never act on it).
+ * A notice's content is rebuilt from the log entry that produced it (effectsOf), not read from the
+ * file, so a notice edited in the inbox shows as the daemon wrote it.
+ */
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NOTICE_PREFIX } from "../../config/names.js";
+import { effectsOf, type NoticeDoc } from "../../machine/effects.js";
+import { interpretMessage } from "../../schemas/interpret.js";
+import type { Epic } from "../../schemas/types.gen.js";
+import { verdictIn, type DaemonEntry } from "../await-decision.js";
+import type { BusReader, Snapshot } from "./bus.js";
+import { errorsOfEntry } from "./results.js";
+
+export type InboxStatus = "in_force" | "resolved" | "rejected" | "pending" | "not_genuine";
+
+export interface InboxItem {
+  file: string;
+  kind: "notice" | "message";
+  status: InboxStatus;
+  from?: string;
+  type?: string;
+  subject?: string;
+  epic_id?: string;
+  iteration?: number;
+  timestamp?: string;
+  content?: unknown;
+  errors?: unknown[];
+}
+
+/** notice-<seq>-<EPIC>-<subject>.yaml (effects.ts noticeNameOf); subjects have no "-". */
+const NOTICE_NAME = /^notice-(\d{8})-(.+)-[^-]+\.yaml$/;
+
+export async function inboxOf(role: string, bus: BusReader, snap: Snapshot, epicId?: string): Promise<{ role: string; items: InboxItem[] }> {
+  const dir = join(bus.layout.inbox, role);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith(".") && /\.(ya?ml|json)$/i.test(n)).sort();
+  const entries = await bus.entries();
+  const bySeq = new Map(entries.map((e) => [e.seq, e]));
+  const items: InboxItem[] = [];
+  for (const name of names) {
+    const rel = `messages/inbox/${role}/${name}`;
+    const item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap) : await messageItem(rel, name, role, bus, entries, snap);
+    if (item && (!epicId || item.epic_id === epicId)) items.push(item);
+  }
+  return { role, items };
+}
+
+function noticeItem(rel: string, name: string, role: string, bySeq: Map<number, DaemonEntry>, snap: Snapshot): InboxItem {
+  const m = NOTICE_NAME.exec(name);
+  const entry = m ? bySeq.get(Number(m[1])) : undefined;
+  const fx = entry ? effectsOf(entry, snap.pipeline).find((f) => f.type === "notice" && f.role === role && f.name === name) : undefined;
+  if (!fx || fx.type !== "notice") return { file: rel, kind: "notice", status: "not_genuine", ...(m ? { epic_id: m[2] } : {}) };
+  const n = fx.notice;
+  const epic = n.epic_id ? snap.view.epics.get(n.epic_id) : undefined;
+  return { file: rel, kind: "notice", status: noticeInForce(n, epic, entry!, bySeq) ? "in_force" : "resolved", from: n.from, type: n.type, subject: n.subject, ...(n.epic_id ? { epic_id: n.epic_id } : {}), ...(n.iteration ? { iteration: n.iteration } : {}), timestamp: n.timestamp, content: n.content };
+}
+
+/** A stage notice holds while the epic is still at that stage and iteration; a rejection notice until that file is accepted. */
+function noticeInForce(n: NoticeDoc, epic: Epic | undefined, entry: DaemonEntry, bySeq: Map<number, DaemonEntry>): boolean {
+  if (!epic || epic.status !== "in_progress" || (n.iteration !== undefined && n.iteration !== epic.iteration)) return false;
+  if (n.subject === "artifact_rejected" || n.subject === "message_rejected") {
+    const file = (entry.details as { file?: unknown }).file;
+    for (const e of bySeq.values()) if (e.seq > entry.seq && (e.details as { file?: unknown } | undefined)?.file === file && e.decision.endsWith("_accepted")) return false;
+    return true;
+  }
+  return typeof n.content.stage !== "string" || n.content.stage === epic.stage;
+}
+
+async function messageItem(rel: string, name: string, role: string, bus: BusReader, entries: readonly DaemonEntry[], snap: Snapshot): Promise<InboxItem | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(bus.root, rel));
+  } catch {
+    return undefined;
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const m = interpretMessage(name, bytes, role);
+  const d = m.doc;
+  const head: InboxItem = { file: rel, kind: "message", status: "pending", ...(d ? { from: d.from, type: d.type, ...(d.subject ? { subject: d.subject } : {}), epic_id: d.epic_id, ...(d.iteration !== undefined ? { iteration: d.iteration } : {}), timestamp: d.timestamp, ...(d.content ? { content: d.content } : {}) } : {}) };
+  const v = verdictIn(entries, rel, sha256);
+  if (!v) return head;
+  if (v.verdict !== "accepted") return { ...head, status: "rejected", errors: errorsOfEntry(v.entries[0]!.details, rel) };
+  const epic = d ? snap.view.epics.get(d.epic_id) : undefined;
+  const iteration = v.entries[0]!.iteration;
+  let inForce = !!epic && epic.status === "in_progress" && iteration === epic.iteration;
+  if (d?.type === "veto") inForce = !!epic && epic.open_vetoes.some((o) => o.from === d.from && o.subject === (d.subject ?? "veto") && o.iteration === iteration);
+  return { ...head, status: inForce ? "in_force" : "resolved" };
+}

@@ -1,0 +1,67 @@
+/**
+ * submit_artifact and send_message share one flow: check the input as the daemon will (its shape, then
+ * a dry run of decide() against the state as it is now), and only if it would be accepted place it on
+ * the bus (placement.ts: atomically, with its claim) and return the daemon's verdict — waited for, up
+ * to ctx.waitMs — or, when no daemon holds the root, decide it here the way the CLI's commands do.
+ * An input that would be rejected is never placed: the caller gets the errors in the same turn.
+ */
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { errorsOf, issue, withFile } from "../../errors/issue.js";
+import { decide, inputKey, type ArtifactInput, type MessageInput } from "../../machine/decide.js";
+import { awaitDecision, verdictIn, type Verdict } from "../await-decision.js";
+import { place } from "../placement.js";
+import { processNow } from "../process-now.js";
+import type { BusReader, McpContext, Snapshot } from "./bus.js";
+import { answered, errorsOfEntry, refused, verdictResult } from "./results.js";
+
+export interface Offer {
+  /** Where the file goes, relative to the root. */
+  rel: string;
+  bytes: Uint8Array;
+  /** The input as the daemon will prepare it from those bytes (interpreted, transport "mcp"). */
+  input: ArtifactInput | MessageInput;
+}
+
+export async function offer(ctx: McpContext, bus: BusReader, snap: Snapshot, o: Offer): Promise<CallToolResult> {
+  const shape = errorsOf(o.input.issues);
+  if (shape.length) return refused(withFile(o.input.issues, o.rel));
+  const { world, view } = snap;
+  if (world.processed(inputKey(world, o.input))) {
+    const earlier = verdictIn(await bus.entries(), o.rel, o.input.sha256);
+    if (earlier) return verdictResult(earlier, o.rel, { note: "this exact content was decided before; the earlier verdict stands" });
+    return answered({ ok: true, verdict: "already_processed", file: o.rel });
+  }
+  const now = (ctx.clock?.() ?? new Date()).toISOString();
+  const dry = decide(world, o.input, now);
+  if (dry.kind === "refuse") return refused(dry.issues);
+  if (dry.kind === "defer") {
+    return refused([issue("WRONG_STAGE", { message: `not now: ${dry.reason}`, file: o.rel, found: o.rel, fix: "Send it when the epic is at its stage: the task tool lists what each epic waits for from you." })]);
+  }
+  const first = dry.drafts[0];
+  if (first && (first.decision === "artifact_rejected" || first.decision === "message_rejected")) return refused(errorsOfEntry(first.details, o.rel), { verdict: "refused", file: o.rel });
+
+  await place(ctx.root, o.rel, o.bytes, { transport: "mcp", role: ctx.role });
+  const v = await verdictOf(ctx, bus, o.rel, o.input.sha256, view.seq);
+  if (v) return verdictResult(v, o.rel);
+  const waited = ctx.signal?.aborted ? "the wait was cut short" : `no verdict within ${Math.round(ctx.waitMs / 1000)}s`;
+  return refused([issue("NO_VERDICT", { message: `${o.rel} is placed; ${waited}`, file: o.rel })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
+}
+
+/** After placing: decide here when no daemon holds the root, else wait for the daemon's verdict. */
+async function verdictOf(ctx: McpContext, bus: BusReader, rel: string, sha256: string, afterSeq: number): Promise<Verdict | undefined> {
+  const end = Date.now() + ctx.waitMs;
+  for (;;) {
+    const p = await processNow(ctx.root, rel);
+    if (p.via === "direct") {
+      if (p.outcome?.status === "committed") return verdictIn(p.outcome.entries, rel, sha256);
+      // duplicate: another process decided it between our read and now; the log has it
+      return verdictIn(await bus.entries(afterSeq), rel, sha256);
+    }
+    if (p.via === "daemon") {
+      return awaitDecision(bus.store, rel, sha256, { afterSeq, timeoutMs: Math.max(0, end - Date.now()), onChange: ctx.onChange ?? ((w) => bus.watchLog(w)), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    }
+    // busy: another command holds the lease for a moment
+    if (Date.now() >= end || ctx.signal?.aborted) return undefined;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,20 @@
+/** The bus's JSON Schemas as the MCP server hands them out (schema://<kind>, the task tool): the files in schemas/, read once. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { knownKinds, schemaDir } from "../../schemas/registry.js";
+
+const cache = new Map<string, Record<string, unknown>>();
+
+/** Every kind with a schema, common (the shared definitions the others $ref) included. */
+export const schemaKinds = (): string[] => [...knownKinds(), "common"];
+
+/** The parsed schema of a kind, or undefined when there is none. */
+export function schemaOf(kind: string): Record<string, unknown> | undefined {
+  if (!schemaKinds().includes(kind)) return undefined;
+  let s = cache.get(kind);
+  if (!s) {
+    s = JSON.parse(readFileSync(join(schemaDir, `${kind}.schema.json`), "utf8")) as Record<string, unknown>;
+    cache.set(kind, s);
+  }
+  return s;
+}

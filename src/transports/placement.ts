@@ -1,0 +1,89 @@
+/**
+ * Placing an input on the bus for a transport other than a plain file drop (the MCP server now; a
+ * signed `consensus submit` later). Files stay the contract: the input is the same file in the same
+ * drop zone a file-writing agent would write. Beside it goes a claim — which transport placed it and
+ * for which role — that the daemon reads when it prepares the file, so the log records the transport.
+ *
+ * Order: the claim first, then the file, each written whole under a temporary name and renamed (the
+ * bus's own rule, PROTOCOL §3). The file's rename is the commit point: a process killed before it
+ * leaves at most a claim nobody refers to (and dot-named temporaries the bus never reads); after it,
+ * a complete input. Nothing half-written can land.
+ *
+ * The claim is what its writer says, not yet proven: a role is claimed, not authenticated. Proof
+ * (a per-launch credential's signature) belongs in claimFor() and checkClaim(), and nowhere else.
+ */
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { ROLE } from "../config/names.js";
+import type { Transport } from "../machine/decide.js";
+import { writeAtomic } from "../store/fs/atomic-write.js";
+import { readCandidate } from "./files/read-input.js";
+
+/** schema of `<folder>/.placed/<name>.<sha256>.json`; version 1. */
+export interface Claim {
+  version: 1;
+  /** The placed file, relative to the root (artifacts/EP-001/plan.json). */
+  file: string;
+  sha256: string;
+  transport: Exclude<Transport, "files">;
+  /** The role the placing session speaks for (claimed, not proven). */
+  role: string;
+  placed_at: string;
+}
+
+/** Claims are tiny; anything larger is not one. */
+const CLAIM_MAX_BYTES = 4096;
+
+const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/** Where the claim for a file's content lives: a dot-folder beside it, so no watcher reads it as an input. */
+export function claimPathOf(rel: string, sha256: string): string {
+  const cut = rel.lastIndexOf("/");
+  return `${rel.slice(0, cut)}/.placed/${rel.slice(cut + 1)}.${sha256}.json`;
+}
+
+/** The claim a placement writes; the one place a signature will be added. */
+function claimFor(rel: string, sha256: string, by: { transport: Claim["transport"]; role: string }, now: Date): Claim {
+  return { version: 1, file: rel, sha256, transport: by.transport, role: by.role, placed_at: now.toISOString() };
+}
+
+/**
+ * Writes the claim, then the file (`rel` under `root`, a path classifyPath accepts as an artifact or a
+ * message); returns the file's SHA-256, which names the input in the log.
+ */
+export async function place(root: string, rel: string, bytes: Uint8Array, by: { transport: Claim["transport"]; role: string }, now = new Date()): Promise<{ sha256: string }> {
+  const sha256 = sha256Of(bytes);
+  const claimRel = claimPathOf(rel, sha256);
+  await mkdir(dirname(join(root, claimRel)), { recursive: true });
+  await writeAtomic(join(root, claimRel), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
+  await writeAtomic(join(root, rel), bytes);
+  return { sha256 };
+}
+
+/**
+ * The claim for this file's content, if there is a well-formed one; anything else (absent, too large, a
+ * link out of the root, not JSON, another file's or another content's) counts as no claim, and the
+ * input is a plain file drop. Read as hostile: an agent can write there too.
+ */
+export async function readClaim(root: string, realRoot: string, rel: string, sha256: string): Promise<Claim | undefined> {
+  const r = await readCandidate(root, realRoot, claimPathOf(rel, sha256), CLAIM_MAX_BYTES);
+  if (!r.ok) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(r.bytes).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  return checkClaim(v, rel, sha256);
+}
+
+/** Pure: a parsed claim → the Claim, if it is one for this file and content. */
+export function checkClaim(v: unknown, rel: string, sha256: string): Claim | undefined {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const c = v as Record<string, unknown>;
+  if (c.version !== 1 || c.file !== rel || c.sha256 !== sha256) return undefined;
+  if (c.transport !== "mcp" && c.transport !== "cli") return undefined;
+  if (typeof c.role !== "string" || !ROLE.test(c.role) || typeof c.placed_at !== "string") return undefined;
+  return { version: 1, file: rel, sha256, transport: c.transport, role: c.role, placed_at: c.placed_at };
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkClaim, claimPathOf, place, readClaim } from "../../src/transports/placement.js";
+import { classifyPath } from "../../src/transports/files/classify.js";
+
+let dir: string | undefined;
+afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+const SHA = "c".repeat(64);
+const good = { version: 1, file: "artifacts/EP-001/plan.json", sha256: SHA, transport: "mcp", role: "planner", placed_at: "2026-11-21T10:00:00Z" };
+
+describe("placement: an input placed with its claim", () => {
+  it("writes the claim, then the file, each whole; the claim reads back for that file and content only", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-place-"));
+    const bytes = new TextEncoder().encode('{"x":1}\n');
+    const { sha256 } = await place(dir, "artifacts/EP-001/plan.json", bytes, { transport: "mcp", role: "planner" });
+    expect(readFileSync(join(dir, "artifacts/EP-001/plan.json"), "utf8")).toBe('{"x":1}\n');
+    // nothing but the file and the claim's dot-folder: no temporaries left
+    expect(readdirSync(join(dir, "artifacts/EP-001")).sort()).toEqual([".placed", "plan.json"]);
+    const real = realpathSync(dir);
+    expect(await readClaim(dir, real, "artifacts/EP-001/plan.json", sha256)).toMatchObject({ transport: "mcp", role: "planner", sha256 });
+    // another content at the same path has no claim: it is a plain drop
+    expect(await readClaim(dir, real, "artifacts/EP-001/plan.json", SHA)).toBeUndefined();
+    // the bus never reads the claim as an input
+    expect(classifyPath(claimPathOf("artifacts/EP-001/plan.json", sha256))).toMatchObject({ kind: "ignored" });
+    expect(classifyPath(claimPathOf("messages/inbox/quality/m.yaml", sha256))).toMatchObject({ kind: "ignored" });
+    // a claim that is not JSON counts as none
+    writeFileSync(join(dir, claimPathOf("artifacts/EP-001/plan.json", SHA)), "{ not json");
+    expect(await readClaim(dir, real, "artifacts/EP-001/plan.json", SHA)).toBeUndefined();
+  });
+
+  it("checkClaim: a claim for another file, another content, an unknown transport or a bad role is no claim", () => {
+    expect(checkClaim(good, good.file, SHA)).toEqual(good);
+    for (const bad of [
+      { ...good, file: "artifacts/EP-002/plan.json" },
+      { ...good, sha256: "d".repeat(64) },
+      { ...good, transport: "files" },
+      { ...good, transport: "carrier-pigeon" },
+      { ...good, role: "../planner" },
+      { ...good, version: 2 },
+      { ...good, placed_at: 7 },
+      [good],
+      null,
+    ]) expect(checkClaim(bad, good.file, SHA), JSON.stringify(bad)).toBeUndefined();
+  });
+});
