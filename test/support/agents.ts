@@ -1,0 +1,56 @@
+/**
+ * Buses whose agents are the scripted agent (test/fixtures/agents/scripted.mjs), for the runner's
+ * end-to-end tests: what each launch recorded, and a cleanup that stops whatever an agent left behind.
+ */
+import { appendFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+import { Bus, fixtures, repo } from "./bus.js";
+
+export const script = join(repo, "test", "fixtures", "agents", "scripted.mjs");
+
+/** Buses made by busWith; stopAgents() and cleanup() each in afterEach. */
+export const buses: Bus[] = [];
+
+/** A bus whose planner is the scripted agent with `planner` (merged into its agents.planner) and `extra` YAML appended. */
+export function busWith(planner: Record<string, unknown>, extra = ""): Bus {
+  const b = Bus.init();
+  buses.push(b);
+  const env = { TEST_DIR: b.dir, PLAN_FIXTURE: join(fixtures, "valid", "plan.json"), ...(planner.env as object) };
+  const spec = { command: [process.execPath, script], retries: 0, backoff_ms: 20, ...planner, env };
+  appendFileSync(join(b.root, "consensus.yaml"), `\nagents:\n  planner: ${JSON.stringify(spec)}\n${extra}`);
+  return b;
+}
+
+/** What each launch recorded (<TEST_DIR>/runs/<launch id>.json). */
+export const runs = (b: Bus): Array<Record<string, string>> =>
+  existsSync(join(b.dir, "runs")) ? readdirSync(join(b.dir, "runs")).filter((n) => !n.startsWith(".")).map((n) => JSON.parse(readFileSync(join(b.dir, "runs", n), "utf8")) as Record<string, string>) : [];
+
+export const count = (es: LogEntry[], d: string): number => es.filter((e) => e.decision === d).length;
+
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Stops what agents of the buses made here left running (their groups, and processes they set loose), then removes the buses. */
+export function cleanupBuses(): void {
+  for (const b of buses.splice(0)) {
+    const pids = existsSync(join(b.root, ".consensus", "agents")) ? readdirSync(join(b.root, ".consensus", "agents")).map((f) => Number(JSON.parse(readFileSync(join(b.root, ".consensus", "agents", f), "utf8")).pid)) : [];
+    for (const r of runs(b)) pids.push(Number(r.pid), ...(r.escaped ? [Number(r.escaped)] : []));
+    for (const pid of pids) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    b.cleanup();
+  }
+}
