@@ -14,7 +14,11 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Pipeline } from "../config/pipeline.js";
+import type { Issue } from "../errors/issue.js";
+import type { Logger } from "../daemon/logger.js";
 import type { Layout } from "../store/fs/layout.js";
+import { resolveGroup } from "./os-users.js";
 
 export const DROP_ZONE_MODE = 0o2775;
 export const SHARED_LOG_MODE = 0o664;
@@ -23,6 +27,17 @@ export const SHARED_LOG_MODE = 0o664;
 export interface DropZoneReport {
   changed: string[];
   failed: Array<{ path: string; error: string }>;
+}
+
+/**
+ * applyDropZones for the rules in force: nothing without security.agents_group; an Issue when that
+ * group does not exist. `epics` adds those epics' artifacts folders (made if missing).
+ */
+export function giveDropZones(L: Layout, p: Pick<Pipeline, "roles" | "security">, epics: readonly string[] = []): DropZoneReport | Issue | undefined {
+  const group = p.security.agentsGroup;
+  if (group === undefined) return undefined;
+  const gid = resolveGroup(group, "/security/agents_group");
+  return typeof gid === "number" ? applyDropZones(L, p.roles, gid, epics) : gid;
 }
 
 /**
@@ -81,3 +96,10 @@ function noForeignWrites(report: DropZoneReport, dir: string): void {
 }
 
 const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+/** Logs what giveDropZones could not do (it never stops the daemon: the modes are a second line behind validation). */
+export function reportDropZones(r: DropZoneReport | Issue | undefined, log: Pick<Logger, "warn" | "error">): void {
+  if (!r) return;
+  if ("code" in r) return void log.error({ path: r.path }, `${r.message}: the drop zones keep their owners. ${r.fix}`);
+  for (const f of r.failed) log.warn({ path: f.path, error: f.error }, "could not give a drop zone to the agents' group");
+}

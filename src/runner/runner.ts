@@ -17,9 +17,9 @@ import type { Layout } from "../store/fs/layout.js";
 import { decideRun, jobOfInput, outputOf, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
 import { agentMembers, expandArg, findAgent, isSameProcess, procStat, readPidFile, removePidFile, resolveProgram, signalGroup, spawnAgent, whyNotOurAgent, writePidFile, type LaunchIdentity, type PidFile } from "./agent-process.js";
 import { Cage, detectCgroup, signalPid, type CgroupDetection } from "./cgroup.js";
-import { applyDropZones } from "./drop-zones.js";
+import { giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
-import { cannotSwitchTo, resolveAccount, resolveGroup, type Account } from "./os-users.js";
+import { cannotSwitchTo, resolveAccount, type Account } from "./os-users.js";
 import { tasksOfUid } from "./procfs.js";
 
 interface Proc {
@@ -260,12 +260,7 @@ export class Runner {
 
   /** With security.agents_group: the drop zones (and the epic's artifacts folder) are the group's before the agent runs. */
   private giveDropZones(epicId: string | undefined): void {
-    const group = this.o.engine.pipeline.security.agentsGroup;
-    if (group === undefined) return;
-    const gid = resolveGroup(group, "/security/agents_group");
-    if (typeof gid !== "number") return void this.o.log.error({ group }, `${gid.message}: the drop zones keep their owners. ${gid.fix}`);
-    const r = applyDropZones(this.o.layout, this.o.engine.pipeline.roles, gid, epicId ? [epicId] : []);
-    for (const f of r.failed) this.o.log.warn({ path: f.path, error: f.error, group }, "could not give a drop zone to the agents' group");
+    reportDropZones(giveDropZones(this.o.layout, this.o.engine.pipeline, epicId ? [epicId] : []), this.o.log);
   }
 
   /** A process from before a restart, proven to be the launch's agent: not our child, so no exit status; watched by polling. */
