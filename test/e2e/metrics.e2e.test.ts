@@ -113,19 +113,24 @@ describe("watch --metrics-port", () => {
     const port = Number(new URL(url).port);
     const sockets: Socket[] = [];
     let closed = 0;
+    let settled = 0;
     for (let i = 0; i < 1100; i++) {
       const s = connect({ host: "127.0.0.1", port });
+      let once = false;
+      const settle = () => (once ? undefined : ((once = true), settled++));
+      s.on("connect", settle);
       s.on("error", () => {});
-      s.on("close", () => closed++);
+      s.on("close", () => (settle(), closed++));
       sockets.push(s);
     }
     try {
-      // the server closes what it cannot serve at once and, later, what stays idle: every socket ends
-      await bus.until("every idle connection to be closed by the daemon", () => closed === 1100, 60_000);
-      expect(bus.daemon?.exitCode).toBe(null);
-      expect((await get(`${url}/health`)).status).toBe(200);
+      await bus.until("every connection to be accepted or refused", () => settled === 1100, 60_000);
+      // while they are held, the daemon still has the files it needs to decide
       bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
-      await bus.waitForDecision("artifact_accepted");
+      await bus.waitForDecision("artifact_accepted", 1, undefined);
+      // the server closed what it could not serve at once and, later, what stayed idle: every socket ends
+      await bus.until("every idle connection to be closed by the daemon", () => closed === 1100, 60_000);
+      expect((await get(`${url}/health`)).status).toBe(200);
     } finally {
       for (const s of sockets) s.destroy();
     }
