@@ -76,6 +76,12 @@ export class Cage {
     return new Cage(path);
   }
 
+  /** The launch's cgroup if it exists (a launch lost in a daemon crash may have left processes in it). */
+  static find(home: CgroupHome, root: string, launchId: string): Cage | undefined {
+    const path = join(home.base, cageName(root, launchId));
+    return existsSync(path) ? new Cage(path) : undefined;
+  }
+
   /** The cgroup a running process is in, if it is a launch cgroup of this root under `home`. */
   static of(pid: number, home: CgroupHome | undefined, root: string, launchId: string): Cage | undefined {
     if (!home) return undefined;

@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { statSync } from "node:fs";
-import { appendFile } from "node:fs/promises";
+import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Engine } from "../engine/engine.js";
 import type { Logger } from "../daemon/logger.js";
@@ -108,6 +108,8 @@ export class Runner {
         this.o.log.warn({ launch_id: id, pid: pf.pid }, "agent from before the restart still runs: waiting for it");
         this.adopt(job.id, { ...pf, start_time: pf.start_time ?? procStat(pf.pid)?.startTime }, who);
       } else {
+        // gone: what it started and left running goes too, before it is relaunched
+        this.sweep({ launch_id: id, who, ...(this.cgroup.home ? { cage: Cage.find(this.cgroup.home, this.root, id) } : {}) });
         await removePidFile(this.o.layout.agentPids, id);
         this.push({ type: "relaunch", job: job.id, reason: "daemon_crashed" });
       }
@@ -186,7 +188,8 @@ export class Runner {
     const output = join(root, plan.output);
     p.output = { path: output, maxBytes: plan.max_output_bytes };
     const refuse = (reason: string): void => {
-      appendFile(output, `consensus: ${reason}\n`).catch(() => {});
+      // the output log says it too, for whoever opens it first
+      mkdir(dirname(output), { recursive: true }).then(() => appendFile(output, `consensus: ${reason}\n`)).catch(() => {});
       this.finish(p, { code: 127, signal: null, reason });
     };
     const acct = this.accountOf(plan);
@@ -234,11 +237,7 @@ export class Runner {
       return refuse(`could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${(e as Error).message}`);
     }
     p.child = child;
-    child.once("error", (e) => {
-      // the output log says it too, for whoever opens it first
-      appendFile(output, `consensus: could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${e.message}\n`).catch(() => {});
-      this.finish(p, { code: 127, signal: null, reason: `could not start: ${e.message}` });
-    });
+    child.once("error", (e) => refuse(`could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${e.message}`));
     child.once("exit", (code, signal) => this.finish(p, { code, signal }));
     if (child.pid !== undefined) {
       p.pid = child.pid;
@@ -306,7 +305,7 @@ export class Runner {
   }
 
   /** The agent is gone: whatever it started and left running is stopped (SIGKILL), and its cgroup removed. */
-  private sweep(p: Proc): void {
+  private sweep(p: Pick<Proc, "launch_id" | "who" | "cage">): void {
     let left = 0;
     for (let round = 0; round < 5; round++) {
       const members = p.cage ? p.cage.members() : agentMembers(p.who);

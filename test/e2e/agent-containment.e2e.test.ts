@@ -9,7 +9,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { procStat } from "../../src/runner/procfs.js";
-import { alive, busWith, cleanupBuses, count, runs, script } from "../support/agents.js";
+import { alive, busWith, cleanupBuses, count, runs, script, AGENT_TIMEOUT_MS } from "../support/agents.js";
 
 afterEach(cleanupBuses);
 
@@ -46,7 +46,7 @@ describe("agents are contained", () => {
 
   it.each(["auto", "off"])("stops what an agent started in a new session (setsid), on a timeout and when it exits (runner.cgroup: %s)", async (cgroup) => {
     const runner = `runner: { kill_grace_ms: 300, cgroup: ${cgroup} }\n`;
-    const timedOut = busWith({ timeout: 500, env: { AGENT_MODE: "escape" } }, runner);
+    const timedOut = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "escape" } }, runner);
     const exited = busWith({ env: { AGENT_MODE: "escape-exit" } }, runner);
     for (const b of [timedOut, exited]) {
       b.cli("start", "EP-001", "--title", "Health");

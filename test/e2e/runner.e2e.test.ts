@@ -3,11 +3,11 @@
  * on stage entry; exits, retries, timeouts, crashes, stops and the concurrency limit are read back
  * from the decision log and from files the agents write. Waits on conditions, never on time.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, vetoYaml } from "../support/bus.js";
-import { alive, busWith, cleanupBuses, count, runs, script } from "../support/agents.js";
+import { alive, busWith, cleanupBuses, count, runs, script, AGENT_TIMEOUT_MS } from "../support/agents.js";
 
 afterEach(cleanupBuses);
 
@@ -40,7 +40,7 @@ describe("runner e2e", () => {
   });
 
   it("stops an agent that runs past its timeout and logs it", async () => {
-    const b = busWith({ timeout: 300, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
+    const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitForDecision("escalated");
@@ -51,7 +51,7 @@ describe("runner e2e", () => {
   });
 
   it("SIGKILLs an agent that ignores SIGTERM once the grace is over: on a timeout", async () => {
-    const b = busWith({ timeout: 300, env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
+    const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitForDecision("escalated");

@@ -9,6 +9,9 @@ import { Bus, fixtures, repo } from "./bus.js";
 
 export const script = join(repo, "test", "fixtures", "agents", "scripted.mjs");
 
+/** An agent's timeout in tests that time one out: it must be up (a node process, its SIGTERM handler installed) before it fires, which takes a second or more on a loaded machine. */
+export const AGENT_TIMEOUT_MS = 4000;
+
 /** Buses made by busWith; stopAgents() and cleanup() each in afterEach. */
 export const buses: Bus[] = [];
 
