@@ -28,9 +28,8 @@ const read = (p: string): string | undefined => {
 };
 const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
-/** Whether launches can get a cgroup here, and why (or why not), in words for the log and `doctor`. */
-export function detectCgroup(mode: "auto" | "off" = "auto"): CgroupDetection {
-  if (mode === "off") return { why: "runner.cgroup is off" };
+/** This process's cgroup (v2) as a folder, or why there is none. */
+export function ownCgroupDir(): { dir: string } | { why: string } {
   const own = /^0::(\/.*)$/m.exec(read("/proc/self/cgroup") ?? "")?.[1];
   if (own === undefined) return { why: "no cgroup v2 hierarchy (not Linux, or cgroup v1 only)" };
   // mountinfo: "id parent maj:min root mount-point options … - cgroup2 source super-options"
@@ -39,7 +38,15 @@ export function detectCgroup(mode: "auto" | "off" = "auto"): CgroupDetection {
   const [mRoot, mPoint] = [mount[3]!, mount[4]!];
   const rel = mRoot === "/" ? own : own.startsWith(mRoot) ? own.slice(mRoot.length) : undefined;
   if (rel === undefined) return { why: `the daemon's cgroup ${own} is outside the mounted cgroup2 tree (${mRoot})` };
-  const base = join(mPoint, rel);
+  return { dir: join(mPoint, rel) };
+}
+
+/** Whether launches can get a cgroup here, and why (or why not), in words for the log and `doctor`. */
+export function detectCgroup(mode: "auto" | "off" = "auto"): CgroupDetection {
+  if (mode === "off") return { why: "runner.cgroup is off" };
+  const own = ownCgroupDir();
+  if ("why" in own) return own;
+  const base = own.dir;
   const probe = join(base, `consensus-probe-${process.pid}-${randomBytes(3).toString("hex")}`);
   try {
     mkdirSync(probe);
@@ -122,7 +129,8 @@ export class Cage {
   }
 }
 
-const cageName = (root: string, launchId: string): string => `consensus-${createHash("sha256").update(root).digest("hex").slice(0, 8)}-${launchId}`;
+/** `consensus-<first 8 hex of sha256(root)>-<launch id>`: launches of different roots never share a name. */
+export const cageName = (root: string, launchId: string): string => `consensus-${createHash("sha256").update(root).digest("hex").slice(0, 8)}-${launchId}`;
 
 /** kill(2) that ignores a process already gone. */
 export function signalPid(pid: number, signal: NodeJS.Signals): void {

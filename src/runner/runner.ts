@@ -120,6 +120,7 @@ export class Runner {
 
   /** Decides and commits pending inputs, then acts; `rescan` processes an epic's pending drops (before an exit is judged). */
   async pump(rescan: (epicId: string) => Promise<void>): Promise<void> {
+    if (this.emptying.size) await this.removeEmptied();
     for (;;) {
       if (!this.inputs.length && this.queue.length && this.procs.size < this.o.engine.pipeline.runner.maxConcurrent) this.inputs.push(this.queue.shift()!);
       const input = this.inputs.shift();
@@ -161,6 +162,7 @@ export class Runner {
     );
     this.inputs = stopped;
     await this.pump(async () => {});
+    await this.removeEmptied(2000);
   }
 
   /** Values kept out of the log: the daemon's and every agent's environment variables named like secrets (or listed in security.redact). */
@@ -315,14 +317,19 @@ export class Runner {
       else for (const m of members) signalPid(m, "SIGKILL");
     }
     if (left) this.o.log.warn({ launch_id: p.launch_id, processes: left }, "the agent left processes running: stopped them");
-    const cage = p.cage;
-    if (cage && !cage.remove()) {
-      // its last processes are still exiting: try again a few times
-      let tries = 0;
-      const t = setInterval(() => {
-        if (cage.remove() || ++tries > 50) clearInterval(t);
-      }, 100);
-      t.unref();
+    if (p.cage && !p.cage.remove()) this.emptying.add(p.cage);
+  }
+
+  /** Cgroups whose last processes were still exiting when their agent was swept: removed as they empty. */
+  private emptying = new Set<Cage>();
+
+  /** Removes the cgroups that have emptied since; at a stop, waits up to `ms` for the rest. */
+  private async removeEmptied(ms = 0): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      for (const c of this.emptying) if (c.remove()) this.emptying.delete(c);
+      if (!this.emptying.size || Date.now() >= end) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 

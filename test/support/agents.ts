@@ -2,8 +2,10 @@
  * Buses whose agents are the scripted agent (test/fixtures/agents/scripted.mjs), for the runner's
  * end-to-end tests: what each launch recorded, and a cleanup that stops whatever an agent left behind.
  */
-import { appendFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { cageName, ownCgroupDir } from "../../src/runner/cgroup.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 import { Bus, fixtures, repo } from "./bus.js";
 
@@ -51,6 +53,20 @@ export function cleanupBuses(): void {
           process.kill(target, "SIGKILL");
         } catch {
           /* gone */
+        }
+      }
+    }
+    // the cgroups the daemon made for them (empty once their processes are gone), where it made any
+    const own = ownCgroupDir();
+    if ("dir" in own) {
+      const prefix = cageName(b.root, "");
+      for (const n of existsSync(own.dir) ? readdirSync(own.dir).filter((x) => x.startsWith(prefix)) : []) {
+        for (let i = 0; i < 100 && existsSync(join(own.dir, n)); i++) {
+          try {
+            rmdirSync(join(own.dir, n));
+          } catch {
+            spawnSync("sleep", ["0.05"]); // its last processes are exiting
+          }
         }
       }
     }
