@@ -45,7 +45,15 @@ export const alive = (pid: number): boolean => {
 /** Stops what agents of the buses made here left running (their groups, and processes they set loose), then removes the buses. */
 export function cleanupBuses(): void {
   for (const b of buses.splice(0)) {
-    const pids = existsSync(join(b.root, ".consensus", "agents")) ? readdirSync(join(b.root, ".consensus", "agents")).map((f) => Number(JSON.parse(readFileSync(join(b.root, ".consensus", "agents", f), "utf8")).pid)) : [];
+    const pidDir = join(b.root, ".consensus", "agents");
+    const pids: number[] = [];
+    for (const f of existsSync(pidDir) ? readdirSync(pidDir) : []) {
+      try {
+        pids.push(Number((JSON.parse(readFileSync(join(pidDir, f), "utf8")) as { pid: unknown }).pid));
+      } catch {
+        /* removed meanwhile: its agent exited (a daemon may still run) */
+      }
+    }
     for (const r of runs(b)) pids.push(Number(r.pid), ...(r.escaped ? [Number(r.escaped)] : []));
     for (const pid of pids) {
       for (const target of [-pid, pid]) {
