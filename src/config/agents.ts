@@ -20,14 +20,39 @@ export interface AgentSpec {
   readonly backoffMs: number;
   /** Relative to the folder holding consensus/. */
   readonly prompt: string;
+  /** OS user and group to run as (names or numeric ids, resolved by the runner at launch). */
+  readonly user?: string;
+  readonly group?: string;
+  /** Names (or `PREFIX*`) of the daemon's environment this agent gets: runner.env_allow plus its own. */
+  readonly envAllow: readonly string[];
+  /** RLIMIT_FSIZE for the agent (bytes). */
+  readonly maxOutputBytes: number;
+  /** Tasks at once: pids.max of its cgroup, else RLIMIT_NPROC. */
+  readonly maxProcesses: number;
 }
 
 export interface RunnerSettings {
   readonly maxConcurrent: number;
   readonly killGraceMs: number;
+  /** "off": never a cgroup, even where the daemon could make one. */
+  readonly cgroup: "auto" | "off";
+}
+
+/** `security:`: the agents' group, what is kept out of the logs, and the flood limit of the daemon's log. */
+export interface SecuritySettings {
+  readonly agentsGroup?: string;
+  /** Environment variable names whose values are redacted (besides names that look like secrets). */
+  readonly redact: readonly string[];
+  /** Per author per minute: decisions with a line in the daemon's log and a notice. */
+  readonly floodPerMinute: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** What an agent gets of the daemon's environment unless runner.env_allow says otherwise. */
+export const DEFAULT_ENV_ALLOW: readonly string[] = Object.freeze(["PATH", "HOME", "LANG", "LC_*", "TERM", "TMPDIR", "TZ", "USER", "LOGNAME"]);
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
+export const DEFAULT_MAX_PROCESSES = 512;
+export const DEFAULT_FLOOD_PER_MINUTE = 60;
 
 export function checkAgents(c: ConsensusConfig): Issue[] {
   const out: Issue[] = [];
@@ -48,8 +73,11 @@ export function checkAgents(c: ConsensusConfig): Issue[] {
   return out;
 }
 
-export function resolveAgents(c: ConsensusConfig): { agents: ReadonlyMap<string, AgentSpec>; runner: RunnerSettings } {
+export function resolveAgents(c: ConsensusConfig): { agents: ReadonlyMap<string, AgentSpec>; runner: RunnerSettings; security: SecuritySettings } {
   const agents = new Map<string, AgentSpec>();
+  const r = c.runner ?? {};
+  const envAllow = r.env_allow ?? DEFAULT_ENV_ALLOW;
+  const group = c.security?.agents_group;
   for (const [name, a] of Object.entries(c.agents ?? {})) {
     agents.set(
       name,
@@ -63,8 +91,17 @@ export function resolveAgents(c: ConsensusConfig): { agents: ReadonlyMap<string,
         retries: a.retries ?? 2,
         backoffMs: a.backoff_ms ?? 1000,
         prompt: a.prompt ?? `agents/${name}.md`,
+        ...(a.user !== undefined ? { user: a.user } : {}),
+        ...((a.group ?? group) !== undefined ? { group: (a.group ?? group)! } : {}),
+        envAllow: Object.freeze([...new Set([...envAllow, ...(a.env_allow ?? [])])]),
+        maxOutputBytes: a.max_output_bytes ?? r.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+        maxProcesses: a.max_processes ?? r.max_processes ?? DEFAULT_MAX_PROCESSES,
       }),
     );
   }
-  return { agents, runner: Object.freeze({ maxConcurrent: c.runner?.max_concurrent ?? 4, killGraceMs: c.runner?.kill_grace_ms ?? 5000 }) };
+  return {
+    agents,
+    runner: Object.freeze({ maxConcurrent: r.max_concurrent ?? 4, killGraceMs: r.kill_grace_ms ?? 5000, cgroup: r.cgroup ?? "auto" }),
+    security: Object.freeze({ ...(group !== undefined ? { agentsGroup: group } : {}), redact: Object.freeze([...(c.security?.redact ?? [])]), floodPerMinute: c.security?.flood_per_minute ?? DEFAULT_FLOOD_PER_MINUTE }),
+  };
 }

@@ -1,11 +1,12 @@
 /** consensus.yaml text → a checked Pipeline, or Issues that say what is wrong and where. Pure. */
 import { createHash } from "node:crypto";
-import { issue, type Issue } from "../errors/issue.js";
+import { errorsOf, issue, type Issue } from "../errors/issue.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolvePipeline, type Pipeline } from "./resolve.js";
 import { checkAgents } from "./agents.js";
+import { secretWarnings } from "./secrets.js";
 
 export { approvalsMet, approvalScore, describeApprovals, quorumOf, resolvePipeline, type Pipeline, type StageDef } from "./resolve.js";
 
@@ -15,9 +16,10 @@ export function parseConfig(text: string, file = "consensus.yaml"): { pipeline?:
   const schemaIssues = validateKind("config", parsed.value);
   if (schemaIssues.length > 0) return { issues: schemaIssues.map((i) => ({ ...i, file })) };
   const config = parsed.value as ConsensusConfig;
-  const issues = checkConfig(config).map((i) => ({ ...i, file }));
-  if (issues.length > 0) return { issues };
-  return { pipeline: resolvePipeline(config, createHash("sha256").update(text).digest("hex")), issues: [] };
+  const issues = [...checkConfig(config), ...secretWarnings(config)].map((i) => ({ ...i, file }));
+  if (errorsOf(issues).length > 0) return { issues };
+  // warnings (a secret written into the file …) come with the pipeline
+  return { pipeline: resolvePipeline(config, createHash("sha256").update(text).digest("hex")), issues };
 }
 
 /** Rules a JSON Schema cannot say: references between roles, stages and artifacts. */

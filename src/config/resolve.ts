@@ -4,7 +4,7 @@
  * A mode (consensus start --mode) resolves to a Pipeline of its own over a subsequence of the stages.
  */
 import type { ConsensusConfig } from "../schemas/types.gen.js";
-import { resolveAgents, type AgentSpec, type RunnerSettings } from "./agents.js";
+import { resolveAgents, type AgentSpec, type RunnerSettings, type SecuritySettings } from "./agents.js";
 import { durationMs } from "./duration.js";
 
 export interface StageDef {
@@ -53,6 +53,7 @@ export interface Pipeline {
   /** agents.<role|name>: the commands the runner starts (docs/agents.md). */
   readonly agents: ReadonlyMap<string, AgentSpec>;
   readonly runner: RunnerSettings;
+  readonly security: SecuritySettings;
 }
 
 export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {

@@ -25,6 +25,7 @@ import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
 import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Runner } from "../runner/runner.js";
+import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
 
 const CHECKPOINT_MS = 1000;
 
@@ -61,6 +62,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
+  reportDropZones(giveDropZones(layout, pipeline), log);
   const realRoot = realpathSync(layout.root);
 
   const pending = new Set<string>();

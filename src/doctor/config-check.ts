@@ -1,5 +1,5 @@
 /** consensus.yaml against its schema and cross-references: probe.ts ran the same parseConfig the daemon uses. Pure. */
-import { fail, pass, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "./check.js";
 import type { Facts } from "./facts.js";
 
 export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {
@@ -16,5 +16,8 @@ export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {
       { issues },
     );
   }
+  const stages = `${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.id).join(" → ")})`;
+  // valid, with warnings (a secret written into the file …)
+  if (issues.length) return warn(id, `valid (${stages}), but ${issues.map((i) => `${i.path ? `${i.path} ` : ""}${i.message}`).join("; ")}`, issues[0]!.fix, { version: pipeline.version, issues });
   return pass(id, `valid: ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.id).join(" → ")}), roles ${pipeline.roles.join(", ")}`, { version: pipeline.version });
 }

@@ -36,4 +36,21 @@ export interface Facts {
     error?: string;
   };
   state: { path: string; exists: boolean; problem?: string };
+  /** RLIMIT_NOFILE of this process (/proc/self/limits). */
+  fds: { soft?: number; hard?: number; error?: string };
+  /** How configured agents would run: accounts, containment, limits (probe-agents.ts). */
+  agents: AgentFacts;
+}
+
+export interface AgentFacts {
+  /** agents.<name> with a user or group, and what is wrong with it (undefined: resolvable, and the daemon may switch to it). */
+  accounts: Array<{ agent: string; user?: string; group?: string; problem?: Issue }>;
+  /** security.agents_group that does not exist. */
+  groupProblem?: Issue;
+  /** Launches get a cgroup (and why, or why not). */
+  cgroup: { ok: boolean; pids: boolean; why: string };
+  /** prlimit(1) on PATH (the limits are applied through it). */
+  prlimit?: string;
+  /** Agents configured. */
+  count: number;
 }

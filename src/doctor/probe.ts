@@ -15,6 +15,7 @@ import { verifyLogFile } from "../store/fs/read-chain.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
 import type { Facts } from "./facts.js";
 import { REQUIRED_PATHS } from "./layout-check.js";
+import { probeAgents, probeFds } from "./probe-agents.js";
 
 const packageJson = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "package.json");
 /** How much of the log's end is read to find the newest dated entry. */
@@ -50,6 +51,8 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     log,
     clock: { ...clock, ...(log.chain ? await readNewest(L.log, log.chain.lines) : {}) },
     state: await readState(L.state),
+    fds: await probeFds(),
+    agents: probeAgents(config.parsed?.pipeline),
   };
 }
 

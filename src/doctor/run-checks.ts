@@ -3,6 +3,8 @@ import { summarise, skip, type CheckResult, type DoctorReport } from "./check.js
 import { checkClock } from "./clock-check.js";
 import { checkConfigFile } from "./config-check.js";
 import { checkDisk } from "./disk-check.js";
+import { checkAgents } from "./agents-check.js";
+import { checkFdLimit } from "./fd-check.js";
 import { checkInotify } from "./inotify-check.js";
 import { checkLayout, checkStateFile } from "./layout-check.js";
 import { checkLock } from "./lock-check.js";
@@ -14,9 +16,9 @@ import type { Facts } from "./facts.js";
 export function runChecks(f: Facts): DoctorReport {
   const checks: CheckResult[] = [checkNodeVersion(f.node.version, f.node.engines), checkLayout(f)];
   if (!f.layout.rootExists) {
-    for (const id of ["permissions", "config", "inotify", "disk", "lock", "log", "state", "clock"]) checks.push(skip(id, "no bus to check"));
+    for (const id of ["permissions", "config", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock"]) checks.push(skip(id, "no bus to check"));
     return summarise(f.root, checks);
   }
-  checks.push(checkWritable(f), checkConfigFile(f), checkInotify(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f));
+  checks.push(checkWritable(f), checkConfigFile(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f));
   return summarise(f.root, checks);
 }

@@ -19,6 +19,7 @@ import type { CommittedEntry, EffectOptions, Store, Txn } from "../store/port.js
 import type { Logger } from "../daemon/logger.js";
 import { agentSummary } from "../runner/summary.js";
 import { inLanes } from "./lanes.js";
+import { FloodGate } from "./flood-gate.js";
 
 /** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
 const EFFECT_LANES = 16;
@@ -51,6 +52,8 @@ export interface EngineHooks {
 export class Engine {
   private batchWorld: BatchWorld;
   private sinceCheckpoint = 0;
+  /** One author's flood is rate-limited in the log lines and notices, never in what is decided. */
+  private readonly flood: FloodGate;
 
   private constructor(
     private current: Pipeline,
@@ -61,6 +64,7 @@ export class Engine {
     private readonly hooks: EngineHooks,
   ) {
     this.batchWorld = new BatchWorld(current, view);
+    this.flood = new FloodGate(log);
   }
 
   /** The rules in force (they change when consensus.yaml does: see reconfigure). */
@@ -191,7 +195,8 @@ export class Engine {
     });
     this.batchWorld.reset(this.view);
     this.sinceCheckpoint += res.entries.length;
-    res.entries.forEach((e, i) => this.log.info(fields[i]!, summary(e)));
+    const nowMs = this.clock().getTime();
+    res.entries.forEach((e, i) => this.flood.admit(e, nowMs, this.current.security.floodPerMinute) && this.log.info(fields[i]!, summary(e)));
     this.hooks.onEntries?.(res.entries);
     await this.runEffects(res.entries);
     const rejected = res.foreign.map((f) => checkForeignLine(f.line, f.text)).filter((t): t is Txn => t !== undefined);
@@ -203,6 +208,7 @@ export class Engine {
   async runEffects(entries: LogEntry[], opts: EffectOptions = {}): Promise<void> {
     await inLanes(entries, (e) => e.epic_id ?? "", EFFECT_LANES, async (e) => {
       for (const fx of effectsOf(e, this.pipeline, this.hooks.triggers)) {
+        if (fx.type === "notice" && this.flood.isHeld(e)) continue;
         try {
           await this.runEffect(fx, opts);
         } catch (err) {

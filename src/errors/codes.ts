@@ -65,6 +65,8 @@ export const CODES = {
   // config and state
   CONFIG_INVALID: def("consensus.yaml is not valid", "Fix the config as shown; `consensus validate consensus/consensus.yaml` checks it."),
   AGENT_DEFINITION_INVALID: def("agents/*.md front matter is not valid", "Fix the front matter between the --- lines as shown (schema: schemas/agent-definition.schema.json); `consensus agents` checks every file."),
+  SECRET_IN_CONFIG: def("a secret is written into consensus.yaml", "Move it to the daemon's environment and pass it to the agent that needs it with agents.<name>.env_allow.", 0, "warning"),
+  AGENT_USER_INVALID: def("an agent's user or group cannot be used", "Create the user or group (`useradd`, `groupadd`), or correct agents.<name>.user / group; the daemon must run as root (or with CAP_SETUID and CAP_SETGID) to start agents as another user."),
   CONFIG_MISSING: def("no consensus.yaml in the root", "Run `consensus init` or pass --root DIR."),
   STATE_CORRUPT: def("state file could not be used", "Nothing to do: it is rebuilt from the decision log.", 0, "warning"),
   LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),

@@ -3,6 +3,11 @@
  * event loop runs), /ready (200 or 503 with which check fails and why) and /metrics (Prometheus text).
  * GET and HEAD only. It is bound before the daemon takes the lock, so a port in use stops the start
  * with a clear error before anything is watched.
+ *
+ * Bounded, so no client can use up the daemon's file descriptors: at most MAX_CONNECTIONS sockets at
+ * once (more are closed as they are accepted), idle ones closed after IDLE_MS, and a failed accept
+ * (EMFILE) is reported, never fatal. 1,100 idle connections at the default limit of 1,024 descriptors
+ * made the daemon exit before (test/e2e/metrics.e2e.test.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { listenOn } from "../transports/listen.js";
@@ -15,7 +20,14 @@ export interface OpsServerOptions {
   port: number;
   metrics: ConsensusMetrics;
   readiness(): Promise<Readiness>;
+  /** An error of the listening socket after the start (EMFILE on accept …): reported, the server keeps serving. */
+  onError?(err: Error): void;
 }
+
+/** Sockets served at once: a scraper and a few health checks need a handful. */
+export const MAX_CONNECTIONS = 64;
+/** A socket with no traffic for this long is closed (ms); so is a request not complete in time. */
+export const IDLE_MS = 10_000;
 
 export interface OpsServer {
   host: string;
@@ -28,10 +40,14 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const server = createServer((req, res) => {
     route(req, res, opts).catch((err: unknown) => send(res, req, 500, "text/plain; charset=utf-8", `internal error: ${(err as Error).message}\n`));
   });
-  // A scrape is small; never let a slow client hold a socket for long.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
-  return listenOn(server, opts.host, opts.port, "metrics", { inUse: "METRICS_PORT_IN_USE", failed: "METRICS_LISTEN_FAILED" });
+  // A scrape is small; never let a slow or idle client hold a socket for long (headersTimeout does not
+  // close a socket that never sends a byte: server.timeout does).
+  server.requestTimeout = IDLE_MS;
+  server.headersTimeout = IDLE_MS;
+  server.keepAliveTimeout = 5_000;
+  server.timeout = IDLE_MS;
+  server.maxConnections = MAX_CONNECTIONS;
+  return listenOn(server, opts.host, opts.port, "metrics", { inUse: "METRICS_PORT_IN_USE", failed: "METRICS_LISTEN_FAILED" }, opts.onError);
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, opts: OpsServerOptions): Promise<void> {

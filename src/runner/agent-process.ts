@@ -1,13 +1,24 @@
 /**
- * Agent processes: spawn in their own process group (so a timeout or a daemon stop takes the whole
- * tree, and a daemon that is SIGKILLed leaves them running for the next daemon to wait for), pid files
- * written atomically, and liveness that tells the same process from a recycled pid (Linux start time).
+ * Agent processes: started as the leader of their own session (so a daemon that is SIGKILLed leaves
+ * them running for the next daemon to wait for), through a small /bin/sh gate that waits until the
+ * daemon has put them in their cgroup, sets the umask and execs prlimit with the launch's limits;
+ * pid files; and proof that a process is the one a launch started before anything signals it.
+ *
+ * A pid file is a hint, never proof (an agent may be able to write it): a process is taken for a
+ * launch's agent only when it leads its own session, started no earlier than the launch was decided
+ * (the log of record's time), and its environment holds that launch's CONSENSUS_LAUNCH_ID and
+ * CONSENSUS_ROOT (whyNotOurAgent). What it started is found through its cgroup where it has one, else
+ * through that environment, its process group and session, and its parent chain (agentMembers).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
+import { signalPid } from "./cgroup.js";
+import { allProcesses, descendantsOf, procEnviron, procStat, startedAtMs, type ProcStat } from "./procfs.js";
+
+export { procStat } from "./procfs.js";
 
 export interface PidFile {
   launch_id: string;
@@ -17,48 +28,88 @@ export interface PidFile {
   started_at: string;
 }
 
-export interface ProcStat {
-  /** Field 3: R, S, D, Z (zombie) … */
-  state: string;
-  /** Field 5: the process group. */
-  pgid: number;
-  /** Field 22: clock ticks since boot, which tells the process from a later one given the same pid. */
-  startTime: string;
+/** Who a launch's agent is: its launch id and root (in its environment) and when the launch was decided. */
+export interface LaunchIdentity {
+  launch_id: string;
+  /** Absolute path of the root (CONSENSUS_ROOT). */
+  root: string;
+  /** The agent_launched entry's time in ms since the epoch (from the log of record, not the pid file). */
+  launchedAtMs: number;
 }
 
-/** One read of /proc/<pid>/stat; undefined when the process does not exist (or /proc is not there). */
-export function procStat(pid: number): ProcStat | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
+/** The process may have started this much before the entry's time and still be the launch's (clock granularity: btime has 1 s). */
+const START_SLACK_MS = 2000;
+
+/**
+ * Why `pid` is not the agent of this launch, in words for the log; undefined when it is. `startTime`
+ * (from a pid file or our own spawn) must match too when given. Where /proc cannot say, nothing is
+ * proven, so the answer is a reason.
+ */
+export function whyNotOurAgent(pid: number, who: LaunchIdentity, startTime?: string): string | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 1) return `${String(pid)} is not a process id an agent can have`;
+  const st = procStat(pid);
+  if (!st) return `there is no process ${pid} (or no /proc to check it)`;
+  if (st.state === "Z") return `process ${pid} has exited`;
+  if (startTime !== undefined && st.startTime !== startTime) return `process ${pid} started at another time than recorded (another process got the pid)`;
+  if (st.sid !== pid) return `process ${pid} does not lead its own session, as every agent does`;
+  return whyNotLaunchMember(st, who);
+}
+
+/** A process the launch started (its agent, or anything the agent started and left the launch's environment to). */
+function whyNotLaunchMember(st: ProcStat, who: LaunchIdentity): string | undefined {
+  const at = startedAtMs(st);
+  if (at === undefined) return `the start time of process ${st.pid} is unknown`;
+  if (at < who.launchedAtMs - START_SLACK_MS) return `process ${st.pid} started at ${new Date(at).toISOString()}, before the launch`;
+  const env = procEnviron(st.pid);
+  if (!env) return `the environment of process ${st.pid} cannot be read`;
+  if (env.get("CONSENSUS_LAUNCH_ID") !== who.launch_id || env.get("CONSENSUS_ROOT") !== who.root) return `process ${st.pid} was not started for launch ${who.launch_id} of this root`;
+  return undefined;
+}
+
+/**
+ * The window between spawn and the pid file: a daemon killed there left no pid file, but the agent's
+ * environment names its launch. Finds the session leader that passes whyNotOurAgent in /proc (Linux;
+ * elsewhere nothing is found and the launch is relaunched once, as for a dead one).
+ */
+export function findAgent(who: LaunchIdentity): PidFile | undefined {
+  for (const st of allProcesses()) {
+    if (st.sid !== st.pid || whyNotOurAgent(st.pid, who, st.startTime) !== undefined) continue;
+    return { launch_id: who.launch_id, pid: st.pid, start_time: st.startTime, started_at: new Date().toISOString() };
   }
-  // comm (field 2) may hold spaces and parentheses: split after the last ')'; rest[0] is field 3.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { state: rest[0] ?? "", pgid: Number(rest[2]), startTime: rest[19] ?? "" };
+  return undefined;
 }
 
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+/**
+ * Everything the launch started that still runs, found without a cgroup: processes whose environment
+ * names the launch (they inherit it, setsid or not), the leader's process group and session while the
+ * leader is verified alive, and the descendants of all of those. A process that cleared its
+ * environment, left the session and lost its parent is not found: only a cgroup holds that one.
+ */
+export function agentMembers(who: LaunchIdentity, leader?: number): number[] {
+  const all = allProcesses();
+  const found = new Set<number>();
+  for (const st of all) {
+    if (st.pid === process.pid || st.state === "Z") continue;
+    if (leader !== undefined && (st.sid === leader || st.pgid === leader)) found.add(st.pid);
+    else if (whyNotLaunchMember(st, who) === undefined) found.add(st.pid);
   }
+  for (const d of descendantsOf(found, all)) found.add(d);
+  found.delete(process.pid);
+  return [...found];
 }
 
-/** Still the process the pid file names: alive, not a zombie, and (where known) the same start time. */
-export function isSameProcess(p: PidFile): boolean {
-  if (!exists(p.pid)) return false;
+/** Still the process the pid file names: alive, not a zombie, and the same start time. */
+export function isSameProcess(p: Pick<PidFile, "pid" | "start_time">): boolean {
   const st = procStat(p.pid);
-  if (!st) return true; // no /proc: trust kill(0)
-  return st.state !== "Z" && (p.start_time === undefined || st.startTime === p.start_time);
+  return st !== undefined && st.state !== "Z" && st.startTime === p.start_time;
 }
 
+/** A pid file, if it is well formed and about this launch (it is a hint: see whyNotOurAgent). */
 export async function readPidFile(dir: string, launchId: string): Promise<PidFile | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, `${launchId}.json`), "utf8")) as PidFile;
+    const p = JSON.parse(await readFile(join(dir, `${launchId}.json`), "utf8")) as Partial<PidFile>;
+    if (p.launch_id !== launchId || !Number.isSafeInteger(p.pid) || (p.start_time !== undefined && !/^[0-9]{1,20}$/.test(String(p.start_time)))) return undefined;
+    return { launch_id: launchId, pid: p.pid!, ...(p.start_time !== undefined ? { start_time: String(p.start_time) } : {}), started_at: String(p.started_at) };
   } catch {
     return undefined;
   }
@@ -74,24 +125,87 @@ export async function removePidFile(dir: string, launchId: string): Promise<void
 }
 
 export interface SpawnSpec {
-  argv?: string[];
-  shell?: string;
+  /** The program and its arguments (for `shell:`, ["/bin/sh", "-c", line]). */
+  argv: string[];
   cwd: string;
   env: Record<string, string>;
   /** Absolute path of the output log (appended to). */
   output: string;
+  uid?: number;
+  gid?: number;
+  /** Set before the agent runs (007 when the drop zones belong to the agents' group). */
+  umask?: number;
+  /** prlimit(1) to exec with the limits; without it the limits are not applied (doctor says so). */
+  prlimit?: string;
+  /** RLIMIT_FSIZE, and RLIMIT_NPROC when given (not with a cgroup's pids.max). */
+  limits: { fileBytes: number; processes?: number };
+  /** Wait at the gate (fd 3) until release(): the daemon first puts the process in its cgroup. */
+  gate: boolean;
 }
 
-/** Starts the agent; stdout and stderr go to the output file. Throws (ENOENT …) only through the 'error' event. */
-export function spawnAgent(s: SpawnSpec): ChildProcess {
+export interface Spawned {
+  child: ChildProcess;
+  /** Lets a gated agent run (a no-op for one without a gate). */
+  release(): void;
+}
+
+/**
+ * The /bin/sh gate every agent starts through: "$@" is [prlimit --fsize --nproc --] program args.
+ * With a gate it reads a line from fd 3 first; EOF (the daemon died before releasing it) exits 125.
+ */
+export function gateScript(s: Pick<SpawnSpec, "gate" | "umask">): string {
+  return [s.gate ? "read -r _ <&3 || exit 125; exec 3<&-" : "", s.umask !== undefined ? `umask ${s.umask.toString(8).padStart(3, "0")}` : "", 'exec "$@"'].filter(Boolean).join("; ");
+}
+
+/**
+ * Starts the agent; stdout and stderr go to the output file. A program that is not there throws
+ * ENOENT here (it is looked up on the agent's PATH first, as exec would); other failures to start
+ * come through the child's 'error' event.
+ */
+export function spawnAgent(s: SpawnSpec): Spawned {
+  const program = resolveProgram(s.argv[0]!, s.env.PATH, s.cwd);
+  const limits = [`--fsize=${s.limits.fileBytes}`, ...(s.limits.processes !== undefined ? [`--nproc=${s.limits.processes}`] : [])];
+  const limited = s.prlimit ? [s.prlimit, ...limits, "--", program, ...s.argv.slice(1)] : [program, ...s.argv.slice(1)];
   mkdirSync(dirname(s.output), { recursive: true });
   const fd = openSync(s.output, "a");
   try {
-    const [cmd, args] = s.shell !== undefined ? ["/bin/sh", ["-c", s.shell]] : [s.argv![0]!, s.argv!.slice(1)];
-    return spawn(cmd, args, { cwd: s.cwd, env: s.env, detached: true, stdio: ["ignore", fd, fd] });
+    const child = spawn("/bin/sh", ["-c", gateScript(s), "consensus-agent", ...limited], {
+      cwd: s.cwd,
+      env: s.env,
+      detached: true,
+      stdio: ["ignore", fd, fd, ...(s.gate ? (["pipe"] as const) : [])],
+      ...(s.uid !== undefined ? { uid: s.uid } : {}),
+      ...(s.gid !== undefined ? { gid: s.gid } : {}),
+    });
+    const gate = s.gate ? (child.stdio[3] as NodeJS.WritableStream & { destroy(): void } | null) : null;
+    // a gate whose reader is gone (the agent was killed at the gate) must not crash the daemon
+    (gate as unknown as NodeJS.EventEmitter | null)?.on("error", () => {});
+    return { child, release: () => void gate?.end("go\n") };
   } finally {
     closeSync(fd);
   }
+}
+
+/** argv[0] as exec would find it: a path with a slash relative to cwd, else the first match on PATH. */
+export function resolveProgram(name: string, path: string | undefined, cwd: string): string {
+  const runnable = (p: string): boolean => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes("/")) {
+    const p = isAbsolute(name) ? name : resolve(cwd, name);
+    if (runnable(p)) return p;
+  } else {
+    for (const dir of (path ?? "").split(delimiter)) {
+      const p = resolve(cwd, dir || ".", name);
+      if (runnable(p)) return p;
+    }
+  }
+  throw Object.assign(new Error(`spawn ${name} ENOENT`), { code: "ENOENT" });
 }
 
 /** Signals the process group (falls back to the process). */
@@ -99,45 +213,11 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* gone */
-    }
+    signalPid(pid, signal);
   }
 }
 
 /** `${CONSENSUS_X}` in an argv element → its value (unknown names are left as written). */
 export function expandArg(arg: string, env: Record<string, string>): string {
   return arg.replace(/\$\{(CONSENSUS_[A-Z_]+)\}/g, (m, name: string) => env[name] ?? m);
-}
-
-/**
- * The window between spawn and the pid file: a daemon killed there left no pid file, but the agent's
- * environment names its launch. Finds it in /proc (Linux; elsewhere nothing is found and the launch is
- * relaunched once, as for a dead one).
- */
-export function findByLaunchId(launchId: string): PidFile | undefined {
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc").filter((n) => /^[0-9]+$/.test(n));
-  } catch {
-    return undefined;
-  }
-  const needle = `\0CONSENSUS_LAUNCH_ID=${launchId}\0`;
-  for (const p of pids) {
-    try {
-      if (!`\0${readFileSync(`/proc/${p}/environ`, "latin1")}`.includes(needle)) continue;
-      // the first such process is the agent itself (its children inherit the variable and start later);
-      // the pid file names its process group's leader, as the spawn's did
-      const st = procStat(Number(p));
-      if (!st) continue;
-      const leader = st.pgid > 0 && st.pgid !== Number(p) ? procStat(st.pgid) : undefined;
-      const pid = leader ? st.pgid : Number(p);
-      return { launch_id: launchId, pid, start_time: (leader ?? st).startTime, started_at: new Date().toISOString() };
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return undefined;
 }

@@ -9,11 +9,14 @@
  * - an attempt fails on a non-zero exit, a timeout, or (stage agents) an exit while the stage still
  *   lacks its artifacts; failures are retried `retries` times, `backoff_ms × 2^(attempt-1)` apart,
  *   then the epic is escalated (agent_failed / agent_no_artifact);
- * - after a daemon crash a launch whose process is gone is relaunched once; a relaunch lost again
- *   escalates (agent_lost). Launches stopped by a clean daemon stop are relaunched at the next start,
- *   not counted as a retry.
+ * - after a daemon crash a launch whose process is gone is judged like an exit first: if its stage's
+ *   work is done (the epic moved on, or every artifact is in) it is done; otherwise it is relaunched
+ *   once, and a relaunch lost again escalates (agent_lost). Launches stopped by a clean daemon stop
+ *   are relaunched at the next start, not counted as a retry;
+ * - argv and `shell:` are logged with secrets redacted (src/config/secrets.ts); the plan keeps them whole.
  */
 import type { AgentSpec } from "../config/agents.js";
+import { redactArgv, redactShell } from "../config/secrets.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { jobIdOf, launchIdOf, type AgentJob, type AgentView, type JobTarget } from "../log/agent-jobs.js";
 import { decide, type Draft, type World } from "../machine/decide.js";
@@ -45,6 +48,13 @@ export interface LaunchPlan extends JobTarget {
   output: string;
   timeout_ms: number;
   crash_relaunch: boolean;
+  /** OS user and group (names or ids) to run as; the shell resolves them. */
+  user?: string;
+  group?: string;
+  /** Names (or PREFIX*) of the daemon's environment the agent gets. */
+  env_allow: readonly string[];
+  max_output_bytes: number;
+  max_processes: number;
 }
 
 export type RunnerAction =
@@ -69,6 +79,8 @@ export interface RunnerContext {
   /** Attempts running now (this daemon's children and processes it waits for). */
   running: number;
   now: string;
+  /** Secret values to keep out of the log (the daemon's and the agents' environments: secretValuesOf). */
+  secrets?: readonly string[];
 }
 
 /** The job an input is about: the queue holds at most one input per job. */
@@ -100,6 +112,10 @@ export function decideRun(ctx: RunnerContext, input: RunnerInput): RunnerDecisio
       const job = ctx.agents.jobs.get(input.job);
       if (!job || (job.status !== "running" && job.status !== "stopped")) return none(`job ${input.job} is not waiting for a relaunch`);
       const previous = job.last_launch_id ?? launchIdOf(job.id, job.launches);
+      // lost in a crash after its work was done: done, neither relaunched nor escalated
+      if (input.reason === "daemon_crashed" && job.kind === "stage" && verdictOf(ctx, job, { code: null, signal: null }) === "ok") {
+        return { drafts: [{ decision: "agent_exited", ...where(job), details: { job: job.id, launch_id: previous, code: null, signal: null, verdict: "ok", reason: "the daemon restarted and the process is gone; its stage's work is done" } }], action: { type: "none", why: "done" } };
+      }
       if (input.reason === "daemon_crashed" && job.running?.crash_relaunch) {
         return giveUp(ctx, job, "agent_lost", `launch ${previous} was lost in a daemon crash after it had been relaunched for one`, { launch_id: previous, attempts: job.attempt }, [
           { decision: "agent_exited", ...where(job), details: { job: job.id, launch_id: previous, code: null, signal: null, verdict: "lost", reason: "the daemon restarted and the process is gone" } },
@@ -220,13 +236,21 @@ function launch(ctx: RunnerContext, pipeline: Pipeline, w: LaunchWant, input: Ru
     output: outputOf({ ...w, n: o.n }),
     timeout_ms: spec.timeoutMs,
     crash_relaunch: o.crash_relaunch,
+    ...(spec.user !== undefined ? { user: spec.user } : {}),
+    ...(spec.group !== undefined ? { group: spec.group } : {}),
+    env_allow: spec.envAllow,
+    max_output_bytes: spec.maxOutputBytes,
+    max_processes: spec.maxProcesses,
   };
+  const secrets = ctx.secrets ?? [];
   const details: Record<string, unknown> = {
     ...jobDetails(w),
     launch_id: launchId,
     n: o.n,
     attempt: o.attempt,
-    ...(plan.argv ? { argv: plan.argv } : { shell: plan.shell }),
+    ...(plan.argv ? { argv: redactArgv(plan.argv, secrets) } : { shell: redactShell(plan.shell!, secrets, pipeline.security.redact) }),
+    ...(plan.user !== undefined ? { user: plan.user } : {}),
+    ...(plan.group !== undefined ? { group: plan.group } : {}),
     cwd: plan.cwd || ".",
     output: plan.output,
     prompt: plan.prompt,

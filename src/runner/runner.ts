@@ -5,20 +5,35 @@
  * The daemon calls pump() from its loop, so the runner's commits never interleave with a batch.
  */
 import type { ChildProcess } from "node:child_process";
-import { appendFile } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Engine } from "../engine/engine.js";
 import type { Logger } from "../daemon/logger.js";
+import type { Issue } from "../errors/issue.js";
+import { secretValuesOf } from "../config/secrets.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { Layout } from "../store/fs/layout.js";
-import { decideRun, jobOfInput, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
-import { expandArg, findByLaunchId, isSameProcess, procStat, readPidFile, removePidFile, signalGroup, spawnAgent, writePidFile, type PidFile } from "./agent-process.js";
+import { decideRun, jobOfInput, outputOf, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
+import { agentMembers, expandArg, findAgent, isSameProcess, procStat, readPidFile, removePidFile, resolveProgram, signalGroup, spawnAgent, whyNotOurAgent, writePidFile, type LaunchIdentity, type PidFile } from "./agent-process.js";
+import { Cage, detectCgroup, signalPid, type CgroupDetection } from "./cgroup.js";
+import { giveDropZones, reportDropZones } from "./drop-zones.js";
+import { agentEnvironment } from "./environment.js";
+import { cannotSwitchTo, resolveAccount, type Account } from "./os-users.js";
+import { tasksOfUid } from "./procfs.js";
 
 interface Proc {
   launch_id: string;
   job: string;
+  /** Who the agent must be before anything signals a process that is not our child. */
+  who: LaunchIdentity;
   pid?: number;
+  /** The leader's /proc start time, as verified (adopted) or read after our spawn. */
+  startTime?: string;
   child?: ChildProcess;
+  cage?: Cage;
+  /** The output log and its cap: an exit with the log at the cap says so. */
+  output?: { path: string; maxBytes: number };
   startedMs: number;
   timers: NodeJS.Timeout[];
   done: boolean;
@@ -46,9 +61,16 @@ export class Runner {
   private readonly clock: () => Date;
   private readonly project: string;
 
+  private readonly root: string;
+  /** Where launches get cgroups (detected at start). */
+  private cgroup: CgroupDetection = { why: "not detected yet" };
+  /** prlimit(1) on the daemon's PATH: the limits are applied through it. */
+  private prlimit: string | undefined;
+
   constructor(private readonly o: RunnerOptions) {
     this.clock = o.clock ?? (() => new Date());
-    this.project = dirname(resolve(o.layout.root));
+    this.root = resolve(o.layout.root);
+    this.project = dirname(this.root);
   }
 
   /** A launch effect (also re-run for entries after the last checkpoint: a known job is not relaunched). */
@@ -66,14 +88,28 @@ export class Runner {
 
   /** At daemon start: the crash policy for launches with no exit, then whatever the view says is pending. */
   async start(): Promise<void> {
+    this.cgroup = detectCgroup(this.o.engine.pipeline.runner.cgroup);
+    try {
+      this.prlimit = resolveProgram("prlimit", process.env.PATH, "/");
+    } catch {
+      this.prlimit = undefined;
+    }
+    this.o.log.info({ cgroup: this.cgroup.home?.base ?? null, prlimit: this.prlimit ?? null }, `agents: ${this.cgroup.home ? "one cgroup each" : "session and /proc walk"} (${this.cgroup.why}); limits ${this.prlimit ? "through prlimit" : "not applied: prlimit (util-linux) is not on PATH"}`);
     const { inFlight, inputs, retries } = pendingAtStart(this.o.engine.state.agents, this.o.engine.world);
     for (const job of inFlight) {
       const id = job.running!.launch_id;
-      const pf = (await readPidFile(this.o.layout.agentPids, id)) ?? findByLaunchId(id);
-      if (pf && isSameProcess(pf)) {
+      const who: LaunchIdentity = { launch_id: id, root: this.root, launchedAtMs: Date.parse(job.running!.started_at) };
+      // the pid file is a hint: what it names must prove to be this launch's agent (agent-process.ts)
+      let pf = await readPidFile(this.o.layout.agentPids, id);
+      const why = pf ? whyNotOurAgent(pf.pid, who, pf.start_time) : undefined;
+      if (pf && why) this.o.log.warn({ launch_id: id, pid: pf.pid, why }, "the pid file does not name this launch's agent: not trusted, nothing is signalled");
+      if (!pf || why) pf = findAgent(who);
+      if (pf) {
         this.o.log.warn({ launch_id: id, pid: pf.pid }, "agent from before the restart still runs: waiting for it");
-        this.adopt(job.id, pf, Date.parse(job.running!.started_at));
+        this.adopt(job.id, { ...pf, start_time: pf.start_time ?? procStat(pf.pid)?.startTime }, who);
       } else {
+        // gone: what it started and left running goes too, before it is relaunched
+        this.sweep({ launch_id: id, who, ...(this.cgroup.home ? { cage: Cage.find(this.cgroup.home, this.root, id) } : {}) });
         await removePidFile(this.o.layout.agentPids, id);
         this.push({ type: "relaunch", job: job.id, reason: "daemon_crashed" });
       }
@@ -84,6 +120,7 @@ export class Runner {
 
   /** Decides and commits pending inputs, then acts; `rescan` processes an epic's pending drops (before an exit is judged). */
   async pump(rescan: (epicId: string) => Promise<void>): Promise<void> {
+    if (this.emptying.size) await this.removeEmptied();
     for (;;) {
       if (!this.inputs.length && this.queue.length && this.procs.size < this.o.engine.pipeline.runner.maxConcurrent) this.inputs.push(this.queue.shift()!);
       const input = this.inputs.shift();
@@ -94,7 +131,7 @@ export class Runner {
         if (job?.epic_id) await rescan(job.epic_id);
       }
       const engine = this.o.engine;
-      const d = decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString() }, input);
+      const d = decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString(), secrets: this.secrets() }, input);
       if (d.drafts.length) await engine.commitDrafts(d.drafts, d.epic);
       if (input.type === "exited" || input.type === "stopped") await removePidFile(this.o.layout.agentPids, input.launch_id);
       const a = d.action;
@@ -125,13 +162,18 @@ export class Runner {
     );
     this.inputs = stopped;
     await this.pump(async () => {});
+    await this.removeEmptied(2000);
+  }
+
+  /** Values kept out of the log: the daemon's and every agent's environment variables named like secrets (or listed in security.redact). */
+  private secrets(): string[] {
+    const p = this.o.engine.pipeline;
+    return secretValuesOf([process.env, ...[...p.agents.values()].map((a) => a.env)], p.security.redact);
   }
 
   private async spawn(plan: LaunchPlan): Promise<void> {
-    const root = resolve(this.o.layout.root);
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      ...plan.env,
+    const root = this.root;
+    const launch: Record<string, string> = {
       CONSENSUS_ROOT: root,
       CONSENSUS_ROLE: plan.role,
       CONSENSUS_AGENT: plan.agent,
@@ -144,48 +186,105 @@ export class Runner {
       ...(plan.notice ? { CONSENSUS_NOTICE: join(root, plan.notice) } : {}),
       ...(plan.on ? { CONSENSUS_TRIGGER: plan.on, CONSENSUS_TRIGGER_SEQ: String(plan.trigger_seq) } : {}),
     };
-    const p = this.track(plan.launch_id, plan.job, Date.now());
+    const p = this.track(plan.launch_id, plan.job, Date.now(), { launch_id: plan.launch_id, root, launchedAtMs: Date.now() });
+    const output = join(root, plan.output);
+    p.output = { path: output, maxBytes: plan.max_output_bytes };
+    const refuse = (reason: string): void => {
+      // the output log says it too, for whoever opens it first
+      mkdir(dirname(output), { recursive: true }).then(() => appendFile(output, `consensus: ${reason}\n`)).catch(() => {});
+      this.finish(p, { code: 127, signal: null, reason });
+    };
+    const acct = this.accountOf(plan);
+    if (acct && "code" in acct) return refuse(`could not start: ${acct.message}. ${acct.fix}`);
+    this.giveDropZones(plan.epic_id);
+    const env = agentEnvironment({ daemon: process.env, allow: plan.env_allow, env: plan.env, ...(acct && plan.user !== undefined ? { account: acct } : {}), launch });
+    const home = this.cgroup.home;
+    let cage: Cage | undefined;
+    if (home) {
+      try {
+        cage = Cage.create(home, root, plan.launch_id, plan.max_processes);
+      } catch (e) {
+        this.o.log.warn({ launch_id: plan.launch_id, err: e }, "could not make the agent's cgroup: it runs without one (session and /proc walk)");
+      }
+    }
+    // RLIMIT_NPROC counts every task of the user: the cap is what the user runs now plus the agent's share
+    const uid = acct?.uid ?? process.getuid?.() ?? 0;
+    const processes = cage && home?.pids ? undefined : uid === 0 ? undefined : tasksOfUid(uid) + plan.max_processes;
     let child: ChildProcess;
     try {
-      child = spawnAgent({ ...(plan.argv ? { argv: plan.argv.map((x) => expandArg(x, env)) } : { shell: plan.shell! }), cwd: join(this.project, plan.cwd), env, output: join(root, plan.output) });
+      const spawned = spawnAgent({
+        argv: plan.argv ? plan.argv.map((x) => expandArg(x, env)) : ["/bin/sh", "-c", plan.shell!],
+        cwd: join(this.project, plan.cwd),
+        env,
+        output,
+        ...(acct ? { uid: acct.uid, gid: acct.gid } : {}),
+        ...(this.o.engine.pipeline.security.agentsGroup !== undefined ? { umask: 0o007 } : {}),
+        ...(this.prlimit ? { prlimit: this.prlimit } : {}),
+        limits: { fileBytes: plan.max_output_bytes, ...(processes !== undefined ? { processes } : {}) },
+        gate: cage !== undefined,
+      });
+      child = spawned.child;
+      if (cage && child.pid !== undefined) {
+        try {
+          cage.enter(child.pid);
+          p.cage = cage;
+        } catch (e) {
+          this.o.log.warn({ launch_id: plan.launch_id, err: e }, "could not move the agent into its cgroup: it runs without one (session and /proc walk)");
+          cage.remove();
+        }
+      }
+      spawned.release();
     } catch (e) {
-      this.finish(p, { code: 127, signal: null, reason: `could not start: ${(e as Error).message}` });
-      return;
+      cage?.remove();
+      return refuse(`could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${(e as Error).message}`);
     }
     p.child = child;
-    child.once("error", (e) => {
-      // the output log says it too, for whoever opens it first
-      appendFile(join(root, plan.output), `consensus: could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${e.message}\n`).catch(() => {});
-      this.finish(p, { code: 127, signal: null, reason: `could not start: ${e.message}` });
-    });
+    child.once("error", (e) => refuse(`could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${e.message}`));
     child.once("exit", (code, signal) => this.finish(p, { code, signal }));
     if (child.pid !== undefined) {
       p.pid = child.pid;
       const pf: PidFile = { launch_id: plan.launch_id, pid: child.pid, started_at: new Date(p.startedMs).toISOString() };
       const st = procStat(child.pid);
-      if (st) pf.start_time = st.startTime;
+      if (st) pf.start_time = p.startTime = st.startTime;
       await writePidFile(this.o.layout.agentPids, pf);
-      this.o.log.info({ launch_id: plan.launch_id, pid: child.pid }, "agent started");
+      this.o.log.info({ launch_id: plan.launch_id, pid: child.pid, ...(acct ? { uid: acct.uid, gid: acct.gid } : {}), cgroup: p.cage?.path ?? null }, "agent started");
     }
     this.armTimeout(p, plan.timeout_ms);
   }
 
-  /** A process from before a restart: not our child, so no exit status; watched by polling. */
-  private adopt(job: string, pf: PidFile, startedMs: number): void {
-    const p = this.track(pf.launch_id, job, Number.isFinite(startedMs) ? startedMs : Date.now());
+  /** The user and group a launch runs as (undefined: the daemon's own), or why it cannot. */
+  private accountOf(plan: LaunchPlan): Account | Issue | undefined {
+    const acct = resolveAccount(plan.agent, plan.user, plan.group);
+    if (!acct || "code" in acct) return acct;
+    return cannotSwitchTo(plan.agent, acct) ?? acct;
+  }
+
+  /** With security.agents_group: the drop zones (and the epic's artifacts folder) are the group's before the agent runs. */
+  private giveDropZones(epicId: string | undefined): void {
+    reportDropZones(giveDropZones(this.o.layout, this.o.engine.pipeline, epicId ? [epicId] : []), this.o.log);
+  }
+
+  /** A process from before a restart, proven to be the launch's agent: not our child, so no exit status; watched by polling. */
+  private adopt(job: string, pf: PidFile, who: LaunchIdentity): void {
+    const p = this.track(pf.launch_id, job, Number.isFinite(who.launchedAtMs) ? who.launchedAtMs : Date.now(), who);
     p.pid = pf.pid;
+    if (pf.start_time !== undefined) p.startTime = pf.start_time;
+    const cage = Cage.of(pf.pid, this.cgroup.home, this.root, pf.launch_id);
+    if (cage) p.cage = cage;
+    const j = this.o.engine.state.agents.jobs.get(job);
+    const spec = this.o.engine.pipeline.agents.get(j?.agent ?? "");
+    if (j && spec) p.output = { path: join(this.root, outputOf({ ...j, n: j.launches })), maxBytes: spec.maxOutputBytes };
     const poll = setInterval(() => {
-      if (!isSameProcess(pf)) this.finish(p, { code: null, signal: null, reason: "exit status unknown: the daemon restarted while the agent ran" });
+      if (!isSameProcess({ pid: pf.pid, start_time: p.startTime })) this.finish(p, { code: null, signal: null, reason: "exit status unknown: the daemon restarted while the agent ran" });
     }, POLL_MS);
     p.timers.push(poll as unknown as NodeJS.Timeout);
-    const spec = this.o.engine.pipeline.agents.get(this.o.engine.state.agents.jobs.get(job)?.agent ?? "");
     if (spec) this.armTimeout(p, Math.max(0, p.startedMs + spec.timeoutMs - Date.now()));
   }
 
-  private track(launchId: string, job: string, startedMs: number): Proc {
+  private track(launchId: string, job: string, startedMs: number, who: LaunchIdentity): Proc {
     let markExited!: () => void;
     const exited = new Promise<void>((r) => (markExited = r));
-    const p: Proc = { launch_id: launchId, job, startedMs, timers: [], done: false, exited, markExited };
+    const p: Proc = { launch_id: launchId, job, who, startedMs, timers: [], done: false, exited, markExited };
     this.procs.set(launchId, p);
     return p;
   }
@@ -200,9 +299,49 @@ export class Runner {
     p.done = true;
     for (const t of p.timers) (clearTimeout(t), clearInterval(t));
     this.procs.delete(p.launch_id);
+    if (p.pid !== undefined) this.sweep(p);
     p.markExited();
     if (this.stopping) return;
-    this.push({ type: "exited", job: p.job, launch_id: p.launch_id, code: x.code, signal: x.signal, duration_ms: Date.now() - p.startedMs, ...(x.reason ? { reason: x.reason } : {}) });
+    const reason = x.reason ?? this.capReached(p);
+    this.push({ type: "exited", job: p.job, launch_id: p.launch_id, code: x.code, signal: x.signal, duration_ms: Date.now() - p.startedMs, ...(reason ? { reason } : {}) });
+  }
+
+  /** The agent is gone: whatever it started and left running is stopped (SIGKILL), and its cgroup removed. */
+  private sweep(p: Pick<Proc, "launch_id" | "who" | "cage">): void {
+    let left = 0;
+    for (let round = 0; round < 5; round++) {
+      const members = p.cage ? p.cage.members() : agentMembers(p.who);
+      if (!members.length) break;
+      left = Math.max(left, members.length);
+      if (p.cage) p.cage.killAll();
+      else for (const m of members) signalPid(m, "SIGKILL");
+    }
+    if (left) this.o.log.warn({ launch_id: p.launch_id, processes: left }, "the agent left processes running: stopped them");
+    if (p.cage && !p.cage.remove()) this.emptying.add(p.cage);
+  }
+
+  /** Cgroups whose last processes were still exiting when their agent was swept: removed as they empty. */
+  private emptying = new Set<Cage>();
+
+  /** Removes the cgroups that have emptied since; at a stop, waits up to `ms` for the rest. */
+  private async removeEmptied(ms = 0): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      for (const c of this.emptying) if (c.remove()) this.emptying.delete(c);
+      if (!this.emptying.size || Date.now() >= end) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Why an exit happened when the output log reached its cap (SIGXFSZ, or a write that failed with EFBIG). */
+  private capReached(p: Proc): string | undefined {
+    if (!p.output) return undefined;
+    try {
+      if (statSync(p.output.path).size < p.output.maxBytes) return undefined;
+    } catch {
+      return undefined;
+    }
+    return `its output reached max_output_bytes (${p.output.maxBytes} bytes): a file larger than that cannot be written`;
   }
 
   /** A timeout: the attempt's exit is judged when it comes (its exit event, or adopt()'s poll). */
@@ -214,7 +353,7 @@ export class Runner {
   /** SIGTERM the group, wait up to the grace, SIGKILL; returns the last signal sent. */
   private async terminate(p: Proc, graceMs: number): Promise<string | null> {
     if (!p.pid) return null;
-    signalGroup(p.pid, "SIGTERM");
+    this.signal(p, "SIGTERM");
     // p.exited resolves on the child's exit event, or (adopted) when adopt()'s poll sees it gone
     const within = async (ms: number): Promise<boolean> => {
       let timer: NodeJS.Timeout | undefined;
@@ -223,9 +362,23 @@ export class Runner {
       return gone;
     };
     if (await within(graceMs)) return "SIGTERM";
-    signalGroup(p.pid, "SIGKILL");
+    this.signal(p, "SIGKILL");
     await within(1000);
     return "SIGKILL";
+  }
+
+  /**
+   * Signals the agent and everything it started: its process group (only while the leader is our
+   * child, or proven to be the launch's agent), then each process of its cgroup — or, without one,
+   * each found by the /proc walk — that is not in that group.
+   */
+  private signal(p: Proc, signal: NodeJS.Signals): void {
+    const leader = p.pid !== undefined && !p.done && (p.child !== undefined || whyNotOurAgent(p.pid, p.who, p.startTime) === undefined) ? p.pid : undefined;
+    if (leader !== undefined) signalGroup(leader, signal);
+    if (signal === "SIGKILL" && p.cage) p.cage.killAll();
+    for (const m of p.cage ? p.cage.members() : agentMembers(p.who, leader)) {
+      if (leader === undefined || procStat(m)?.pgid !== leader) signalPid(m, signal);
+    }
   }
 
   private after(ms: number, input: RunnerInput): void {

@@ -406,6 +406,39 @@ export interface ConsensusConfig {
      * After SIGTERM (timeout or daemon stop), how long an agent's process group has before SIGKILL.
      */
     kill_grace_ms?: number;
+    /**
+     * Variables of the daemon's environment an agent gets (the rest is not passed): exact names, or a prefix ending in * (LC_*). Replaces the default list; agents.<name>.env_allow adds to it. Besides these an agent gets its env and the CONSENSUS_* launch variables. See docs/agents.md.
+     */
+    env_allow?: string[];
+    /**
+     * Largest file an agent may write, its output log included (RLIMIT_FSIZE through prlimit): a write past it fails and the agent is stopped by SIGXFSZ. agents.<name>.max_output_bytes overrides it.
+     */
+    max_output_bytes?: number;
+    /**
+     * Most tasks (processes and threads) an agent may run at once: the pids.max of its cgroup where the daemon has one, else RLIMIT_NPROC for the agent's user (see docs/agents.md for what holds where). agents.<name>.max_processes overrides it.
+     */
+    max_processes?: number;
+    /**
+     * auto: put each agent in its own cgroup (v2) when the daemon may create one under its own, so everything it starts is counted and stopped; off: never (the session and a /proc walk are used).
+     */
+    cgroup?: "auto" | "off";
+  };
+  /**
+   * Who may write where, and what the daemon keeps out of its logs. See docs/agents.md.
+   */
+  security?: {
+    /**
+     * The OS group agents run as (a name or gid): init and the daemon give it the drop zones (artifacts/, messages/inbox/<role>/: group-writable, setgid; current/decision_log.jsonl: group-writable), whatever the umask, and agents start with umask 007.
+     */
+    agents_group?: string;
+    /**
+     * Names of environment variables (an agent's env or the daemon's) whose values never appear in the logs; names that look like secrets (…TOKEN, …SECRET, …PASSWORD, …API_KEY, …CREDENTIALS) are redacted without being listed.
+     */
+    redact?: string[];
+    /**
+     * Per author, how many decisions a minute get a line in the daemon's log and a notice; past it they are counted and summarised, not shown. Every input is still decided and recorded in the decision log.
+     */
+    flood_per_minute?: number;
   };
 }
 /**
@@ -526,6 +559,26 @@ export interface Agent {
    * The agent's prompt file, relative to the folder that holds consensus/ (default agents/<name>.md).
    */
   prompt?: string;
+  /**
+   * More variables of the daemon's environment for this agent only, added to runner.env_allow (for example ANTHROPIC_API_KEY for a Claude agent).
+   */
+  env_allow?: string[];
+  /**
+   * Run the agent as this OS user (a name or a numeric uid). The daemon must be allowed to (root, or CAP_SETUID/CAP_SETGID); the launch is refused with the reason otherwise. HOME, USER and LOGNAME are the user's.
+   */
+  user?: string;
+  /**
+   * Run the agent with this OS group (a name or a numeric gid); default security.agents_group, else the user's primary group. Supplementary groups are dropped.
+   */
+  group?: string;
+  /**
+   * This agent's runner.max_output_bytes.
+   */
+  max_output_bytes?: number;
+  /**
+   * This agent's runner.max_processes.
+   */
+  max_processes?: number;
 }
 
 export interface Deployment {

@@ -15,8 +15,11 @@ export interface Bound {
   close(): Promise<void>;
 }
 
-/** Listens; a failure is a ConsensusError with `codes.inUse` (EADDRINUSE) or `codes.failed`, naming `what`. */
-export async function listenOn(server: Server, host: string, port: number, what: string, codes: { inUse: Code; failed: Code }): Promise<Bound> {
+/**
+ * Listens; a failure is a ConsensusError with `codes.inUse` (EADDRINUSE) or `codes.failed`, naming `what`.
+ * Errors after that (a failed accept: EMFILE) go to `onLaterError`, never crash the process.
+ */
+export async function listenOn(server: Server, host: string, port: number, what: string, codes: { inUse: Code; failed: Code }, onLaterError?: (err: Error) => void): Promise<Bound> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const where = `${host}:${port}`;
@@ -29,6 +32,7 @@ export async function listenOn(server: Server, host: string, port: number, what:
     server.once("error", onError);
     server.listen({ host, port }, () => {
       server.off("error", onError);
+      server.on("error", (err) => onLaterError?.(err));
       resolve();
     });
   });

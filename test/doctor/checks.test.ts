@@ -6,6 +6,9 @@ import { formatReportText, summarise } from "../../src/doctor/check.js";
 import { checkClock } from "../../src/doctor/clock-check.js";
 import { checkConfigFile } from "../../src/doctor/config-check.js";
 import { checkDisk } from "../../src/doctor/disk-check.js";
+import { checkAgents } from "../../src/doctor/agents-check.js";
+import { checkFdLimit, fdsWanted } from "../../src/doctor/fd-check.js";
+import { issue } from "../../src/errors/issue.js";
 import type { Facts } from "../../src/doctor/facts.js";
 import { checkInotify, watchesWanted } from "../../src/doctor/inotify-check.js";
 import { checkLayout, checkStateFile } from "../../src/doctor/layout-check.js";
@@ -32,12 +35,14 @@ const healthy = (): Facts => ({
   log: { path: `${root}/current/decision_log.jsonl`, exists: true, tornTail: false, chain: { ok: true, lines: 3, daemonLines: 3, agentLines: 0, lastSeq: 3, head: "a".repeat(64) } },
   clock: { newest: { line: 3, timestamp: "2026-11-22T09:59:00.000Z", agent: "orchestrator" }, tempMtimeMs: NOW + 3, tempWrittenAt: NOW },
   state: { path: `${root}/current/state.json`, exists: true },
+  fds: { soft: 65536, hard: 65536 },
+  agents: { count: 0, accounts: [], cgroup: { ok: false, pids: false, why: "no agents configured" } },
 });
 
 describe("doctor checks", () => {
   it("healthy facts pass every check", () => {
     const r = runChecks(healthy());
-    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "permissions:pass", "config:pass", "inotify:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass"]);
+    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "permissions:pass", "config:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass"]);
     expect(r.ok).toBe(true);
   });
 
@@ -46,7 +51,7 @@ describe("doctor checks", () => {
     f.layout.rootExists = false;
     const r = runChecks(f);
     expect(r.ok).toBe(false);
-    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(8);
+    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(10);
     expect(formatReportText(r)).toContain(`fix: Run \`consensus init --root ${root}\``);
   });
 
@@ -100,6 +105,26 @@ describe("doctor checks", () => {
     expect(checkInotify({ inotify: { ...base, maxInstances: 4 } }).status).toBe("fail");
     expect(checkInotify({ inotify: { ...base, maxInstances: 32 } }).status).toBe("warn");
     expect(checkInotify({ inotify: { procDir: "/proc", folders: 7, poll: false, error: "ENOENT" } }).status).toBe("warn");
+  });
+
+  it("files: a hard open-file limit below what the daemon needs fails, a soft one warns; the fix names LimitNOFILE", () => {
+    const f = healthy();
+    const wanted = fdsWanted(f.config.parsed!.pipeline);
+    expect(wanted).toBe(256 + 64 + 8 * 4);
+    expect(checkFdLimit({ ...f, fds: { soft: 256, hard: 256 } })).toMatchObject({ status: "fail", fix: expect.stringMatching(/LimitNOFILE=65536/) });
+    expect(checkFdLimit({ ...f, fds: { soft: 256, hard: 4096 } })).toMatchObject({ status: "warn", fix: expect.stringMatching(/ulimit -n 4096/) });
+    expect(checkFdLimit({ ...f, fds: { soft: 1024, hard: 4096 } }).status).toBe("pass");
+    expect(checkFdLimit({ ...f, fds: { error: "ENOENT" } }).status).toBe("warn");
+  });
+
+  it("agents: a user that does not resolve, or one the daemon may not switch to, fails; without prlimit it warns; it says what holds", () => {
+    const base = { count: 2, accounts: [], cgroup: { ok: false, pids: false, why: "no cgroup v2 hierarchy" }, prlimit: "/usr/bin/prlimit" };
+    expect(checkAgents({ agents: base })).toMatchObject({ status: "pass", found: expect.stringMatching(/as the daemon's own user: the OS does not keep them out of the private area.*session and \/proc walk/) });
+    expect(checkAgents({ agents: { ...base, cgroup: { ok: true, pids: true, why: "" }, accounts: [{ agent: "planner", user: "a" }, { agent: "developer", user: "b" }] } }).found).toMatch(/each as its configured user; each in its own cgroup \(pids\.max\)/);
+    const problem = issue("AGENT_USER_INVALID", { message: 'there is no user "ghost" on this machine', fix: "Create it (`useradd --system --no-create-home ghost`) or correct agents.planner.user." });
+    expect(checkAgents({ agents: { ...base, accounts: [{ agent: "planner", user: "ghost", problem }] } })).toMatchObject({ status: "fail", found: expect.stringMatching(/no user "ghost"/), fix: expect.stringMatching(/useradd/) });
+    const { prlimit: _, ...noPrlimit } = base;
+    expect(checkAgents({ agents: noPrlimit })).toMatchObject({ status: "warn", fix: expect.stringMatching(/util-linux/) });
   });
 
   it("disk: under 100 MiB or 1,000 inodes fails; under 1 GiB or 5% warns", () => {

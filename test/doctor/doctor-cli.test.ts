@@ -48,7 +48,7 @@ describe("consensus doctor", () => {
     bus = Bus.init();
     const text = bus.cli("doctor");
     expect(text.code, text.stdout + text.stderr).toBe(0);
-    for (const id of ["node", "layout", "permissions", "config", "inotify", "disk", "lock", "log", "state", "clock"]) expect(text.stdout).toMatch(new RegExp(`\\b(pass|warn)\\s+${id}\\b`));
+    for (const id of ["node", "layout", "permissions", "config", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock"]) expect(text.stdout).toMatch(new RegExp(`\\b(pass|warn)\\s+${id}\\b`));
     expect(text.stdout).toMatch(/0 failed: ready/);
     const { code, report } = doctor(bus);
     expect(code).toBe(0);

@@ -1,10 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
 import { parseExposition, valueOf, type Family } from "../support/prom-text.js";
 
 const buses: Bus[] = [];
+const hasPrlimit = spawnSync("prlimit", ["--version"]).status === 0;
+/** This process's soft limit of open files (the test opens 1,100 sockets itself). */
+const ownFdLimit = (): number => Number(/^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? 0);
 afterEach(() => {
   for (const b of buses.splice(0)) b.cleanup();
 });
@@ -96,6 +101,41 @@ describe("watch --metrics-port", () => {
     expect(await bus.stopDaemon()).toBe(0);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
+
+  it.skipIf(!hasPrlimit || ownFdLimit() < 1500)("survives 1,100 idle connections at the default limit of 1,024 descriptors: caps them, closes idle ones, keeps deciding", async () => {
+    const bus = Bus.init();
+    buses.push(bus);
+    bus.daemonWrapper = ["prlimit", "--nofile=1024:1024", "--"];
+    bus.cli("start", "EP-001", "--title", "Flooded");
+    bus.startDaemon("--metrics-port", "0");
+    const url = await bus.until("the metrics address in writer.json", () => holderOf(bus)?.metrics);
+    await bus.until("/health", async () => ((await get(`${url}/health`)).status === 200 ? true : undefined));
+    const port = Number(new URL(url).port);
+    const sockets: Socket[] = [];
+    let closed = 0;
+    let settled = 0;
+    for (let i = 0; i < 1100; i++) {
+      const s = connect({ host: "127.0.0.1", port });
+      let once = false;
+      const settle = () => (once ? undefined : ((once = true), settled++));
+      s.on("connect", settle);
+      s.on("error", () => {});
+      s.on("close", () => (settle(), closed++));
+      sockets.push(s);
+    }
+    try {
+      await bus.until("every connection to be accepted or refused", () => settled === 1100, 60_000);
+      // while they are held, the daemon still has the files it needs to decide
+      bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      await bus.waitForDecision("artifact_accepted", 1, undefined);
+      // the server closed what it could not serve at once and, later, what stayed idle: every socket ends
+      await bus.until("every idle connection to be closed by the daemon", () => closed === 1100, 60_000);
+      expect((await get(`${url}/health`)).status).toBe(200);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    expect(await bus.stopDaemon()).toBe(0);
+  }, 180_000);
 
   it("refuses a port that is not a port, as a usage error", () => {
     const bus = Bus.init();

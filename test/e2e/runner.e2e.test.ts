@@ -6,44 +6,10 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LogEntry } from "../../src/schemas/types.gen.js";
-import { artifact, Bus, fixtures, repo, vetoYaml } from "../support/bus.js";
+import { artifact, Bus, vetoYaml } from "../support/bus.js";
+import { alive, busWith, cleanupBuses, count, runs, script, AGENT_TIMEOUT_MS } from "../support/agents.js";
 
-const script = join(repo, "test", "fixtures", "agents", "scripted.mjs");
-const buses: Bus[] = [];
-afterEach(() => {
-  for (const b of buses.splice(0)) {
-    // agents run in their own process groups: stop any a test left running
-    for (const f of existsSync(join(b.root, ".consensus", "agents")) ? readdirSync(join(b.root, ".consensus", "agents")) : []) {
-      try {
-        process.kill(-JSON.parse(readFileSync(join(b.root, ".consensus", "agents", f), "utf8")).pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
-    b.cleanup();
-  }
-});
-
-function busWith(planner: Record<string, unknown>, runner = ""): Bus {
-  const b = Bus.init();
-  buses.push(b);
-  const env = { TEST_DIR: b.dir, PLAN_FIXTURE: join(fixtures, "valid", "plan.json"), ...(planner.env as object) };
-  const spec = { command: [process.execPath, script], retries: 0, backoff_ms: 20, ...planner, env };
-  appendFileSync(join(b.root, "consensus.yaml"), `\nagents:\n  planner: ${JSON.stringify(spec)}\n${runner}`);
-  return b;
-}
-
-const runs = (b: Bus): Array<Record<string, string>> => (existsSync(join(b.dir, "runs")) ? readdirSync(join(b.dir, "runs")).filter((n) => !n.startsWith(".")).map((n) => JSON.parse(readFileSync(join(b.dir, "runs", n), "utf8")) as Record<string, string>) : []);
-const count = (es: LogEntry[], d: string): number => es.filter((e) => e.decision === d).length;
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+afterEach(cleanupBuses);
 
 describe("runner e2e", () => {
   it("launches the stage owner's agent with the CONSENSUS_* environment and its output in a per-epic log", async () => {
@@ -74,7 +40,7 @@ describe("runner e2e", () => {
   });
 
   it("stops an agent that runs past its timeout and logs it", async () => {
-    const b = busWith({ timeout: 300, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
+    const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitForDecision("escalated");
@@ -85,7 +51,7 @@ describe("runner e2e", () => {
   });
 
   it("SIGKILLs an agent that ignores SIGTERM once the grace is over: on a timeout", async () => {
-    const b = busWith({ timeout: 300, env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
+    const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitForDecision("escalated");

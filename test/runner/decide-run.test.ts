@@ -26,15 +26,15 @@ function pipelineWith(extra = AGENTS, base = DEFAULT_CONFIG_YAML) {
 
 class RunHarness extends Harness {
   running = 0;
-  constructor(base?: string) {
-    super(pipelineWith(AGENTS, base));
+  constructor(base?: string, agents = AGENTS) {
+    super(pipelineWith(agents, base));
   }
   /** The launch wants the entries from `from` on yield (as the engine's effects would). */
   wants(from = 0): LaunchWant[] {
     return this.log.slice(from).flatMap((e) => effectsOf(e, this.p).flatMap((fx) => (fx.type === "launch" ? [fx.want] : [])));
   }
-  run(input: RunnerInput): RunnerDecision {
-    const d = decideRun({ world: this.world, agents: this.view.agents, running: this.running, now: "2026-11-21T11:00:00.000Z" }, input);
+  run(input: RunnerInput, secrets: string[] = []): RunnerDecision {
+    const d = decideRun({ world: this.world, agents: this.view.agents, running: this.running, now: "2026-11-21T11:00:00.000Z", secrets }, input);
     d.drafts.forEach((draft, i) => {
       const entry: LogEntry = { seq: this.view.seq + 1, timestamp: "2026-11-21T11:00:00.000Z", agent: "orchestrator", decision: draft.decision, details: draft.details };
       if (draft.epic_id) entry.epic_id = draft.epic_id;
@@ -147,6 +147,39 @@ describe("runner decisions", () => {
     const again = h.run({ type: "relaunch", job: want.job, reason: "daemon_crashed" });
     expect(again.drafts.map((x) => x.decision)).toEqual(["agent_exited", "agent_gave_up", "escalated"]);
     expect(h.epic().escalation?.reason).toBe("agent_lost");
+  });
+
+  it("a relaunch lost in a crash after its stage's work was done is done: not relaunched, not escalated (agent_lost)", () => {
+    const { h, want } = started();
+    h.run({ type: "want", want });
+    h.run({ type: "relaunch", job: want.job, reason: "daemon_crashed" });
+    // the relaunched planner drops its plan; the daemon dies again before it sees the exit
+    h.artifact("plan.json");
+    const again = h.run({ type: "relaunch", job: want.job, reason: "daemon_crashed" });
+    expect(again.drafts.map((x) => [x.decision, x.details.verdict])).toEqual([["agent_exited", "ok"]]);
+    expect(again.action.type).toBe("none");
+    expect(h.epic()).toMatchObject({ status: "in_progress", stage: "implementation" });
+    expect(h.view.agents.jobs.get(want.job)?.status).toBe("done");
+    // the same on a first loss: a done launch is not relaunched either
+    const first = started();
+    first.h.run({ type: "want", want: first.want });
+    first.h.artifact("plan.json");
+    expect(first.h.run({ type: "relaunch", job: first.want.job, reason: "daemon_crashed" }).drafts.map((x) => [x.decision, x.details.verdict])).toEqual([["agent_exited", "ok"]]);
+  });
+
+  it("logs argv and shell lines with secrets redacted; the plan keeps them whole", () => {
+    const h = new RunHarness(undefined, `
+agents:
+  planner: { command: [tool, --api-key, k-1234567890, "--header=Bearer vault-value-1"], env: { GITHUB_TOKEN: "ghx-config-secret" } }
+  developer: { shell: "DB_PASSWORD=hunter22 tool --token ghx-config-secret --name dev" }
+`);
+    h.apply({ type: "start", epic_id: "EP-001", title: "Health", by: "alice" });
+    const d = h.run({ type: "want", want: h.wants()[0]! }, ["vault-value-1"]);
+    expect(d.drafts[0]!.details.argv).toEqual(["tool", "--api-key", "[redacted]", "--header=Bearer [redacted]"]);
+    expect(d.action).toMatchObject({ type: "spawn", plan: { argv: ["tool", "--api-key", "k-1234567890", "--header=Bearer vault-value-1"] } });
+    h.artifact("plan.json");
+    const dev = h.run({ type: "want", want: h.wants().find((w) => w.agent === "developer")! }, ["ghx-config-secret"]);
+    expect(dev.drafts[0]!.details.shell).toBe("DB_PASSWORD=[redacted] tool --token [redacted] --name dev");
   });
 
   it("a launch stopped with the daemon is relaunched at the next start, not counted as a retry", () => {

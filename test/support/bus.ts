@@ -26,6 +26,8 @@ export class Bus {
   daemonErr = "";
   /** Extra environment for every CLI and daemon process of this bus. */
   env: Record<string, string> = {};
+  /** A command the daemon is started through, e.g. ["prlimit", "--nofile=1024", "--"]. */
+  daemonWrapper: string[] = [];
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), "consensus-test-"));
@@ -45,7 +47,8 @@ export class Bus {
   }
 
   startDaemon(...extra: string[]): ChildProcess {
-    const d = spawn(process.execPath, [cliPath, "watch", "--log-level", "warn", ...extra], { env: { ...process.env, CONSENSUS_ROOT: this.root, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, ...args] = [...this.daemonWrapper, process.execPath, cliPath, "watch", "--log-level", "warn", ...extra];
+    const d = spawn(cmd!, args, { env: { ...process.env, CONSENSUS_ROOT: this.root, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
     d.stderr!.on("data", (b: Buffer) => (this.daemonErr += b.toString()));
     this.daemon = d;
     return d;

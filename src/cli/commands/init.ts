@@ -1,12 +1,13 @@
 /** `consensus init`: the folder layout, a default consensus.yaml and a short README of the layout. */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { presetNames, presetText } from "../../config/default-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { layoutFolders, layoutOf } from "../../store/fs/layout.js";
+import { giveDropZones } from "../../runner/drop-zones.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export const BUS_README = `# The consensus bus
@@ -58,6 +59,10 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
     const keep = join(d, ".gitkeep");
     if (!existsSync(keep)) await writeFile(keep, "");
   }
+  // the config in force (an existing one is kept) may give the drop zones to the agents' group
+  const given = giveDropZones(L, parseConfig(await readFile(L.config, "utf8")).pipeline ?? pipeline);
+  if (given && "code" in given) throw new ConsensusError(given);
+  for (const f of given?.failed ?? []) process.stderr.write(`consensus init: could not give ${f.path} to the agents' group: ${f.error}\n`);
   process.stdout.write(`initialised ${root}${wrote.length ? ` (wrote ${wrote.join(", ")})` : " (already set up; nothing changed)"}\nnext: consensus start EP-001 --title "…" --root ${root}, then consensus watch --root ${root}\n`);
   return 0;
 }

@@ -21,7 +21,7 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
   const log = createLogger({ level: o.logLevel, ...(o.pretty ? { pretty: true } : {}) });
   const root = rootOf(g);
   // The endpoint is bound before the daemon takes the lock: a port in use ends the start here.
-  const ops = o.metricsPort === undefined ? undefined : await startOps(root, o, o.metricsPort);
+  const ops = o.metricsPort === undefined ? undefined : await startOps(root, o, o.metricsPort, (err) => log.warn({ err }, "metrics endpoint: a connection failed; still serving"));
   if (ops) log.info({ host: ops.server.host, port: ops.server.port, url: ops.server.url }, "metrics listening");
   const mcp = o.mcpPort === undefined ? undefined : await (await import("../../transports/mcp/http.js")).startMcpHttp({ root, host: o.mcpHost ?? "127.0.0.1", port: o.mcpPort, waitMs: 30_000 }).catch(async (e: unknown) => {
     await ops?.server.close();
@@ -60,10 +60,10 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
 }
 
 /** Loaded only when asked for: prom-client stays off the path of a plain `watch`. */
-async function startOps(root: string, o: WatchOptions, port: number) {
+async function startOps(root: string, o: WatchOptions, port: number, onError: (err: Error) => void) {
   const [{ ConsensusMetrics }, { Monitor }, { startOpsServer }] = await Promise.all([import("../../ops/metrics.js"), import("../../ops/monitor.js"), import("../../ops/http.js")]);
   const metrics = new ConsensusMetrics({ version: ownVersion() });
   const monitor = new Monitor(metrics, { logFile: layoutOf(root).log, once: !!o.once });
-  const server = await startOpsServer({ host: o.metricsHost ?? "127.0.0.1", port, metrics, readiness: () => monitor.readiness() });
+  const server = await startOpsServer({ host: o.metricsHost ?? "127.0.0.1", port, metrics, readiness: () => monitor.readiness(), onError });
   return { monitor, server };
 }

@@ -1,0 +1,105 @@
+/**
+ * The drop zones given to the agents' group (`security.agents_group`), whatever the umask: the only
+ * folders agents running as their own users can write. `consensus init` and the daemon (at start and
+ * before each launch, so folders made since — a new role's inbox, an epic's artifacts folder — are
+ * covered) call applyDropZones; nothing happens without an agents' group.
+ *
+ * | path | owner:group | mode |
+ * |---|---|---|
+ * | artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/ | daemon:agents | 2775 (setgid: what is made inside stays the group's) |
+ * | current/decision_log.jsonl (the readable log agents append to) | daemon:agents | 0664 |
+ * | the root, messages/, messages/inbox/, current/, logs/, logs/agents/ | daemon | group and others may not write |
+ *
+ * The private area (.consensus/) is the store's to lock down (it is never the agents' group's).
+ */
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Pipeline } from "../config/pipeline.js";
+import type { Issue } from "../errors/issue.js";
+import type { Logger } from "../daemon/logger.js";
+import type { Layout } from "../store/fs/layout.js";
+import { resolveGroup } from "./os-users.js";
+
+export const DROP_ZONE_MODE = 0o2775;
+export const SHARED_LOG_MODE = 0o664;
+
+/** What applyDropZones changed or could not change (for the log; an error never stops the daemon). */
+export interface DropZoneReport {
+  changed: string[];
+  failed: Array<{ path: string; error: string }>;
+}
+
+/**
+ * applyDropZones for the rules in force: nothing without security.agents_group; an Issue when that
+ * group does not exist. `epics` adds those epics' artifacts folders (made if missing).
+ */
+export function giveDropZones(L: Layout, p: Pick<Pipeline, "roles" | "security">, epics: readonly string[] = []): DropZoneReport | Issue | undefined {
+  const group = p.security.agentsGroup;
+  if (group === undefined) return undefined;
+  const gid = resolveGroup(group, "/security/agents_group");
+  return typeof gid === "number" ? applyDropZones(L, p.roles, gid, epics) : gid;
+}
+
+/**
+ * Gives the drop zones to `gid` and takes group/other write away from the folders around them. Only
+ * folders and files that are really there (never through a symlink) are changed; missing drop-zone
+ * folders are made. `epics` adds artifacts/<EPIC>/ for those epics.
+ */
+export function applyDropZones(L: Layout, roles: readonly string[], gid: number, epics: readonly string[] = []): DropZoneReport {
+  const report: DropZoneReport = { changed: [], failed: [] };
+  const messages = join(L.root, "messages");
+  const logs = join(L.root, "logs");
+  const inboxes = roles.map((r) => join(L.inbox, r));
+  let epicFolders: string[] = epics.map((e) => join(L.artifacts, e));
+  try {
+    epicFolders = [...new Set([...epicFolders, ...readdirSync(L.artifacts).filter((n) => !n.startsWith(".")).map((n) => join(L.artifacts, n))])];
+  } catch {
+    /* made below */
+  }
+  for (const dir of [L.artifacts, ...inboxes, ...epics.map((e) => join(L.artifacts, e))]) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      report.failed.push({ path: dir, error: errText(e) });
+    }
+  }
+  for (const dir of [L.artifacts, ...epicFolders, ...inboxes]) set(report, dir, "dir", gid, DROP_ZONE_MODE);
+  set(report, L.log, "file", gid, SHARED_LOG_MODE);
+  for (const dir of [L.root, messages, L.inbox, L.current, logs, L.agentLogs]) noForeignWrites(report, dir);
+  return report;
+}
+
+function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: number, mode: number): void {
+  try {
+    const st = lstatSync(path);
+    if (kind === "dir" ? !st.isDirectory() : !st.isFile()) return; // a symlink or something else: never followed
+    if (st.gid !== gid) chownSync(path, -1, gid);
+    if ((st.mode & 0o7777) !== mode || st.gid !== gid) {
+      // chown clears setgid on some systems: the mode goes last
+      chmodSync(path, mode);
+      report.changed.push(path);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") report.failed.push({ path, error: errText(e) });
+  }
+}
+
+function noForeignWrites(report: DropZoneReport, dir: string): void {
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || (st.mode & 0o022) === 0) return;
+    chmodSync(dir, st.mode & 0o7755);
+    report.changed.push(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") report.failed.push({ path: dir, error: errText(e) });
+  }
+}
+
+const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+/** Logs what giveDropZones could not do (it never stops the daemon: the modes are a second line behind validation). */
+export function reportDropZones(r: DropZoneReport | Issue | undefined, log: Pick<Logger, "warn" | "error">): void {
+  if (!r) return;
+  if ("code" in r) return void log.error({ path: r.path }, `${r.message}: the drop zones keep their owners. ${r.fix}`);
+  for (const f of r.failed) log.warn({ path: f.path, error: f.error }, "could not give a drop zone to the agents' group");
+}
