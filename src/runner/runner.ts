@@ -94,8 +94,8 @@ export class Runner {
         if (job?.epic_id) await rescan(job.epic_id);
       }
       const engine = this.o.engine;
-      const d = decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString() }, input);
-      if (d.drafts.length) await engine.commitDrafts(d.drafts, d.epic);
+      // decided again if another writer changed the epic first (a store several daemons share)
+      const d = await engine.decideAndCommit(() => decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString() }, input));
       if (input.type === "exited" || input.type === "stopped") await removePidFile(this.o.layout.agentPids, input.launch_id);
       const a = d.action;
       if (a.type === "spawn") await this.spawn(a.plan);
