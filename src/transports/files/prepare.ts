@@ -13,7 +13,7 @@ import { inputKey, type CommandInput, type World } from "../../machine/decide.js
 import { parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
-import { classifyPath } from "./classify.js";
+import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
 
 export type Prep =
@@ -51,6 +51,15 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(ctx.now).toISOString(), ...base };
     return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
   }
+  return prepareContent(c, r, ctx);
+}
+
+/**
+ * A file's content read whole (from the folder, or from a row a bridge mirrored) → the input, or a
+ * reason to wait: one that does not parse or validate waits until it has been unchanged for settle_ms.
+ */
+export function prepareContent(c: Extract<Classified, { kind: "artifact" | "message" }>, r: { bytes: Uint8Array; sha256: string; mtimeMs: number }, ctx: Pick<PrepContext, "pipeline" | "world" | "now">): Prep {
+  const rel = c.rel;
   const mtime = new Date(r.mtimeMs).toISOString();
   let issues: Issue[];
   let item: Prepared;

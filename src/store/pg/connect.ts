@@ -1,0 +1,117 @@
+/**
+ * Reaching a PostgreSQL store: the URL (`postgres://user@host:port/db?schema=NAME`, schema default
+ * "consensus"), the client, and the schema migrations in migrations/pg/ applied before first use.
+ *
+ * Client: `postgres` (porsager). Its LISTEN connection re-listens by itself after a dropped connection
+ * or a server restart and calls back on every (re)listen, which is where a daemon re-syncs; `pg` does
+ * neither. Migrations: postgres-migrations, which serialises concurrent starts on an advisory lock and
+ * refuses a migration whose file changed after it was applied (node-pg-migrate does not notice).
+ */
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { ConsensusError, issue } from "../../errors/issue.js";
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+export interface PgTarget {
+  /** The connection URL without our own `schema` parameter. */
+  url: string;
+  schema: string;
+}
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** True for the URLs a PostgreSQL store is opened from. */
+export const isPgUrl = (s: string): boolean => /^postgres(ql)?:\/\//i.test(s);
+
+/** Splits our `?schema=` off the URL; throws STORE_URL_INVALID for a schema name we would have to quote. */
+export function pgTarget(raw: string): PgTarget {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConsensusError(issue("STORE_URL_INVALID", { message: `not a URL: ${redact(raw)}`, found: redact(raw) }));
+  }
+  const schema = u.searchParams.get("schema") ?? "consensus";
+  u.searchParams.delete("schema");
+  if (!SCHEMA.test(schema)) throw new ConsensusError(issue("STORE_URL_INVALID", { message: `schema ${JSON.stringify(schema)} is not a plain lower-case name`, found: schema, expected: "^[a-z_][a-z0-9_]{0,62}$" }));
+  return { url: u.toString(), schema };
+}
+
+/** The URL with any password replaced, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+export interface ConnectOptions {
+  /** Connections in the pool (the daemon's appends use one at a time; reads and heartbeats the others). */
+  max?: number;
+  /** Called when a connection is lost or an error arrives outside a query. */
+  onError?: (err: Error) => void;
+}
+
+/** A client whose every connection works in the target's schema. Connects lazily (first query). */
+export function connect(t: PgTarget, o: ConnectOptions = {}): Sql {
+  return postgres(t.url, {
+    max: o.max ?? 4,
+    // a restarted server closes every connection; queries after it reconnect by themselves
+    connect_timeout: 10,
+    idle_timeout: 0,
+    onnotice: () => {},
+    connection: { search_path: t.schema, application_name: "consensus" },
+    types: {},
+  }) as unknown as Sql;
+}
+
+const MIGRATIONS = fileURLToPath(new URL("../../../migrations/pg/", import.meta.url));
+
+/**
+ * Creates the schema if needed and applies the migrations not yet applied, under postgres-migrations'
+ * advisory lock (two daemons starting at once: one applies, the other waits and finds them applied).
+ * Returns the names applied now. Throws STORE_UNREACHABLE, STORE_MIGRATION_EDITED or STORE_MIGRATION_FAILED.
+ */
+export async function migrate(t: PgTarget): Promise<string[]> {
+  const [{ default: pg }, { migrate: run }] = await Promise.all([import("pg"), import("postgres-migrations")]);
+  const client = new pg.Client({ connectionString: t.url, options: `-c search_path=${t.schema}`, application_name: "consensus-migrate" });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (e) {
+    throw unreachable(t, e);
+  }
+  try {
+    await ensureSchema(client, t.schema);
+    const done = await run({ client }, MIGRATIONS);
+    return done.map((m) => m.fileName);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/Hashes don't match/.test(msg)) {
+      const file = /migrations '([^']+)'/.exec(msg)?.[1];
+      throw new ConsensusError(issue("STORE_MIGRATION_EDITED", { message: `migration ${file ?? "?"} differs from the one applied to ${redact(t.url)} (schema ${t.schema})`, ...(file ? { file: `migrations/pg/${file}` } : {}) }));
+    }
+    if (e instanceof ConsensusError) throw e;
+    throw new ConsensusError(issue("STORE_MIGRATION_FAILED", { message: `migrating ${redact(t.url)} (schema ${t.schema}): ${msg}` }));
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** CREATE SCHEMA IF NOT EXISTS can still collide with a concurrent one (unique violation): then it exists. */
+async function ensureSchema(client: { query(q: string): Promise<unknown> }, schema: string): Promise<void> {
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== "23505" && code !== "42P06") throw e;
+  }
+}
+
+export function unreachable(t: PgTarget, e: unknown): ConsensusError {
+  return new ConsensusError(issue("STORE_UNREACHABLE", { message: `cannot reach ${redact(t.url)}: ${(e as Error).message}`, found: redact(t.url) }));
+}
