@@ -14,10 +14,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command("consensus")
     .description("Orchestrate multi-agent delivery pipelines over a folder of files: validate every drop, drive each epic plan → implementation → review → deployment, log every decision.")
     .option("--root <dir>", "the bus folder (default: $CONSENSUS_ROOT or ./consensus)")
+    .option("--store <url>", "where the records live: a folder (default: the root) or postgres://user@host/db[?schema=NAME] (default: $CONSENSUS_STORE)")
     .showHelpAfterError("(run consensus --help for usage)")
     .exitOverride();
 
-  const g = () => program.opts<{ root?: string }>();
+  const g = () => program.opts<{ root?: string; store?: string }>();
   const run = (load: () => Promise<(...a: never[]) => Promise<number>>) =>
     async (...args: unknown[]) => {
       const fn = await load();
@@ -85,7 +86,13 @@ export async function main(argv: string[]): Promise<number> {
   logCmd
     .command("verify")
     .description("check the hash chain (exit 0 intact, 1 broken, naming the first bad line)")
-    .action(run(async () => async () => (await import("./commands/log.js")).verify(g())));
+    .option("--file <file>", "a log file (such as one `log export` wrote) instead of the store's log")
+    .action(run(async () => async (o: { file?: string }) => (await import("./commands/log.js")).verify(g(), o)));
+  logCmd
+    .command("export")
+    .description("the log as JSONL in the file store's shape (log verify --file checks it)")
+    .option("--output <file>", "write it to this file (atomically) instead of stdout")
+    .action(run(async () => async (o: { output?: string }) => (await import("./commands/log.js")).exportLog(g(), o)));
 
   for (const type of ["approve", "veto"] as const) {
     program

@@ -18,6 +18,8 @@ import type { CommandInput } from "../machine/decide.js";
 import { FsStore, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import { realpathSync } from "node:fs";
+import { whoAmI, type GlobalOptions } from "./context.js";
+import { storeOf } from "./store-of.js";
 
 export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; via: "daemon" | "direct" } | { ok: false; issues: Issue[] };
 
@@ -26,6 +28,14 @@ async function daemonRunning(root: string): Promise<boolean> {
   if (!existsSync(`${L.lock}.lock`)) return false;
   const h = await readHolder(L.holder);
   return h?.kind === "daemon";
+}
+
+/** A person's command on the store the command line names (a folder: applyCommand; a database: an input row). */
+export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput): Promise<CommandResult> {
+  const t = storeOf(g);
+  if (t.kind === "folder") return applyCommand(t.root, cmd);
+  const { submitRow } = await import("./pg-writer.js");
+  return submitRow(t.url, t.root, { command: cmd }, whoAmI());
 }
 
 export async function applyCommand(root: string, cmd: CommandInput, timeoutMs = 30_000): Promise<CommandResult> {

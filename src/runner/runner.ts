@@ -33,6 +33,8 @@ export interface RunnerOptions {
   /** Wakes the daemon loop so it calls pump(). */
   wake: () => void;
   clock?: () => Date;
+  /** Several daemons on one store: whether another live daemon made this launch (then it is that daemon's to watch, not lost). */
+  launchedElsewhere?: (launchId: string) => Promise<boolean>;
 }
 
 const POLL_MS = 250;
@@ -69,6 +71,7 @@ export class Runner {
     const { inFlight, inputs, retries } = pendingAtStart(this.o.engine.state.agents, this.o.engine.world);
     for (const job of inFlight) {
       const id = job.running!.launch_id;
+      if (await this.o.launchedElsewhere?.(id)) continue;
       const pf = (await readPidFile(this.o.layout.agentPids, id)) ?? findByLaunchId(id);
       if (pf && isSameProcess(pf)) {
         this.o.log.warn({ launch_id: id, pid: pf.pid }, "agent from before the restart still runs: waiting for it");
@@ -95,7 +98,14 @@ export class Runner {
       }
       const engine = this.o.engine;
       // decided again if another writer changed the epic first (a store several daemons share)
-      const d = await engine.decideAndCommit(() => decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString() }, input));
+      let d;
+      try {
+        d = await engine.decideAndCommit(() => decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString() }, input));
+      } catch (e) {
+        // nothing was committed (the store failed): the input waits for the next pump
+        this.inputs.unshift(input);
+        throw e;
+      }
       if (input.type === "exited" || input.type === "stopped") await removePidFile(this.o.layout.agentPids, input.launch_id);
       const a = d.action;
       if (a.type === "spawn") await this.spawn(a.plan);

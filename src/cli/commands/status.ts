@@ -4,11 +4,12 @@ import { load, CORE_SCHEMA } from "js-yaml";
 import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
 import { waitingFor } from "../../machine/epic-context.js";
 import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
-import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatTable } from "../output.js";
+import { epicsOf, pipelineOf } from "../read-store.js";
+import { pgUrlOf } from "../store-of.js";
 
 export interface EpicStatus {
   epic_id: string;
@@ -26,17 +27,11 @@ export interface EpicStatus {
   updated_at: string;
 }
 
-/** The state as of the log's last line: checkpoint plus the tail, read-only, no lock. */
-export async function readEpics(root: string): Promise<{ epics: Map<string, Epic>; seq: number }> {
-  const store = new FsStore(layoutOf(root), { readOnly: true, epicsOnly: true });
-  const { view } = await store.recover();
-  return { epics: view.epics, seq: view.seq };
-}
-
 /** status does not validate the config (validate does); it only needs stage owners. */
-async function readPipelineQuick(root: string): Promise<Pipeline | undefined> {
+async function readPipelineQuick(g: GlobalOptions): Promise<Pipeline | undefined> {
   try {
-    const c = load(await readFile(layoutOf(root).config, "utf8"), { schema: CORE_SCHEMA }) as ConsensusConfig;
+    if (pgUrlOf(g)) return await pipelineOf(g);
+    const c = load(await readFile(layoutOf(rootOf(g)).config, "utf8"), { schema: CORE_SCHEMA }) as ConsensusConfig;
     return resolvePipeline(c, "");
   } catch {
     return undefined;
@@ -64,12 +59,12 @@ export const exitFor = (s: Epic["status"]): number => (s === "promoted" ? 0 : s 
 
 export async function status(g: GlobalOptions, epic: string | undefined, o: { json?: boolean }): Promise<number> {
   const root = rootOf(g);
-  const [{ epics }, pipeline] = await Promise.all([readEpics(root), readPipelineQuick(root)]);
+  const [{ epics }, pipeline] = await Promise.all([epicsOf(g), readPipelineQuick(g)]);
   if (epic !== undefined) {
     const e = epics.get(epic);
     if (!e) {
       if (o.json) process.stdout.write(`${JSON.stringify({ epic_id: epic, status: "not_found" })}\n`);
-      throw new ConsensusError(issue("NOT_FOUND", { message: `epic ${epic} is not known in ${root}`, found: epic, fix: "Check the id with `consensus status`, or start it with `consensus start`." }), 3);
+      throw new ConsensusError(issue("NOT_FOUND", { message: `epic ${epic} is not known in ${pgUrlOf(g) ? "the store" : root}`, found: epic, fix: "Check the id with `consensus status`, or start it with `consensus start`." }), 3);
     }
     const s = statusOf(e, pipeline);
     process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${table([s])}\n`);

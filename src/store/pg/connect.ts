@@ -115,3 +115,16 @@ async function ensureSchema(client: { query(q: string): Promise<unknown> }, sche
 export function unreachable(t: PgTarget, e: unknown): ConsensusError {
   return new ConsensusError(issue("STORE_UNREACHABLE", { message: `cannot reach ${redact(t.url)}: ${(e as Error).message}`, found: redact(t.url) }));
 }
+
+const TRANSIENT = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300", "40001", "40P01"]);
+
+/**
+ * An error that says nothing about the request, only that the server could not be reached or
+ * answered "not now" (a restart, a terminated backend, a deadlock victim): the same request may be
+ * made again. Anything else is a bug or bad data.
+ */
+export function isTransient(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string") return false;
+  return TRANSIENT.has(code) || code.startsWith("08");
+}

@@ -13,6 +13,7 @@
  * are not done are claimed and re-run by the next writer to recover or sweep (orphans()).
  */
 import { randomUUID } from "node:crypto";
+import type postgres from "postgres";
 import { hostname } from "node:os";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { chainHash, unsealLine } from "../../log/chain.js";
@@ -59,6 +60,8 @@ export class PgStore implements Store {
   writerId?: string;
   private heartbeat?: NodeJS.Timeout;
   private lastSnapshot = 0;
+  /** An effect failed since the last checkpoint: this writer's pending entries go back to the orphan sweep instead of being marked done. */
+  private effectFailed = false;
   readonly staleMs: number;
 
   private constructor(
@@ -174,7 +177,7 @@ export class PgStore implements Store {
         if (at < basis) throw new Error(`the store's log ends at seq ${at}, before the caller's basis ${basis}`);
         let others: CommittedEntry[] = [];
         if (at > basis) {
-          others = (await tx`SELECT line FROM entries WHERE seq > ${basis} ORDER BY seq`).map((r) => JSON.parse(String(r.line)) as CommittedEntry);
+          others = await this.newer(tx, basis);
           const clash = clashes(ours, touchedBy(others));
           if (clash.length) throw new ConflictSignal({ conflict: true, epics: clash, newer: others });
         }
@@ -216,7 +219,19 @@ export class PgStore implements Store {
   }
 
   async since(seq: number): Promise<CommittedEntry[]> {
-    return (await this.sql`SELECT line FROM entries WHERE seq > ${seq} ORDER BY seq`).map((r) => JSON.parse(String(r.line)) as CommittedEntry);
+    return this.newer(this.sql, seq);
+  }
+
+  /**
+   * Entries after seq. Any of them this writer committed without learning it (the connection died
+   * during COMMIT, so append failed but the transaction held) are released to the orphan sweep:
+   * their effects have not run here, and orphans() re-runs them.
+   */
+  private async newer(sql: Sql | postgres.TransactionSql, seq: number): Promise<CommittedEntry[]> {
+    const rows = await sql`SELECT line, writer = ${this.writerId ?? null} AND NOT effects_done AS mine, seq::float8 AS seq FROM entries WHERE seq > ${seq} ORDER BY seq`;
+    const mine = rows.filter((r) => r.mine === true).map((r) => Number(r.seq));
+    if (mine.length) await sql`UPDATE entries SET writer = NULL WHERE seq = ANY(${mine})`;
+    return rows.map((r) => JSON.parse(String(r.line)) as CommittedEntry);
   }
 
   async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
@@ -239,14 +254,23 @@ export class PgStore implements Store {
   }
 
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
-    await this.sql`
+    await this.effect(this.sql`
       WITH p AS (
         INSERT INTO published (epic_id, iteration, file, sha256) VALUES (${epicId}, ${iteration}, ${file}, ${sha256})
         ON CONFLICT (epic_id, iteration, file) DO UPDATE SET sha256 = excluded.sha256, id = nextval(pg_get_serial_sequence('published', 'id')), published_at = now()
         WHERE published.sha256 <> excluded.sha256
         RETURNING id
       )
-      SELECT pg_notify(${CHANNEL_EFFECTS}, 'published') FROM p`;
+      SELECT pg_notify(${CHANNEL_EFFECTS}, 'published') FROM p`);
+  }
+
+  private async effect<T>(q: PromiseLike<T>): Promise<T> {
+    try {
+      return await q;
+    } catch (e) {
+      this.effectFailed = true;
+      throw e;
+    }
   }
 
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
@@ -256,9 +280,9 @@ export class PgStore implements Store {
 
   /** A notice's name is deterministic: delivering it again (live or on replay) leaves the row as it is. */
   async deliver(notice: Notice, _opts: EffectOptions = {}): Promise<void> {
-    await this.sql`
+    await this.effect(this.sql`
       WITH n AS (INSERT INTO notices (role, name, body) VALUES (${notice.role}, ${notice.name}, ${notice.body}) ON CONFLICT DO NOTHING RETURNING id)
-      SELECT pg_notify(${CHANNEL_EFFECTS}, 'notice') FROM n`;
+      SELECT pg_notify(${CHANNEL_EFFECTS}, 'notice') FROM n`);
   }
 
   /**
@@ -266,7 +290,10 @@ export class PgStore implements Store {
    * marks them done, and now and then saves a snapshot of the view for recovery to start from.
    */
   async checkpoint(view: View): Promise<void> {
-    if (this.writerId) await this.sql`UPDATE entries SET effects_done = true WHERE writer = ${this.writerId} AND NOT effects_done AND seq <= ${view.seq}`;
+    if (this.writerId && this.effectFailed) {
+      this.effectFailed = false;
+      await this.sql`UPDATE entries SET writer = NULL WHERE writer = ${this.writerId} AND NOT effects_done AND seq <= ${view.seq}`;
+    } else if (this.writerId) await this.sql`UPDATE entries SET effects_done = true WHERE writer = ${this.writerId} AND NOT effects_done AND seq <= ${view.seq}`;
     if (view.seq - this.lastSnapshot < (this.opts.snapshotEvery ?? 10_000)) return;
     const j: SnapshotJson = { hash: view.hash, epics: Object.fromEntries(view.epics), ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
     await this.sql.begin(async (tx) => {
