@@ -156,6 +156,9 @@ export class Engine {
 
   /** One attempt: undefined when another writer's commit conflicted (its entries are folded in by then). */
   private async processOnce(items: Prepared[]): Promise<Outcome[] | undefined> {
+    // A batch decides from the view alone: what an earlier batch staged and then failed to commit
+    // (a blob or the append threw) must not make its inputs look processed now.
+    this.batchWorld.reset(this.view);
     const now = this.clock().toISOString();
     const outcomes: Outcome[] = [];
     const txns: Txn[] = [];
