@@ -89,6 +89,8 @@ CREATE TABLE inputs (
   path text,
   bytes bytea,
   mtime timestamptz,
+  -- what kept the bridge from reading the file whole (a link out of its root, over the size cap): an Issue
+  problem jsonb,
   command jsonb,
   -- who sent it: the bridge's host, or the person (OS user) who ran the command
   source text NOT NULL,

@@ -53,6 +53,15 @@ export async function main(argv: string[]): Promise<number> {
     .action(run(async () => async (o: import("./commands/watch.js").WatchOptions) => (await import("./commands/watch.js")).watchCommand(g(), o)));
 
   program
+    .command("bridge")
+    .description("mirror this host's folder to and from a database store (--store postgres://…): drops up as inputs, notices and published artifacts down")
+    .option("--once", "mirror what is there both ways, then exit")
+    .option("--poll", "poll the file system (network file systems)")
+    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).env("CONSENSUS_LOG_LEVEL").default("info"))
+    .option("--pretty", "human-readable log lines")
+    .action(run(async () => async (o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }) => (await import("./commands/bridge.js")).bridgeCommand(g(), o)));
+
+  program
     .command("status")
     .description("where each epic stands (exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found)")
     .argument("[epic]", "one epic")

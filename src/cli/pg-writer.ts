@@ -19,7 +19,7 @@ import type { CommandResult } from "./writer.js";
 export type RowToAdd = { command: CommandInput } | { file: { path: string; bytes: Uint8Array; mtimeMs: number } };
 
 export async function submitRow(url: string, root: string, row: RowToAdd, who: string, timeoutMs = 30_000): Promise<CommandResult> {
-  const store = await PgStore.open(url);
+  const store = await PgStore.open(url, { migrations: "check" });
   try {
     const inputs = new PgInputs(store.sql);
     const id = "command" in row ? await inputs.addCommand(row.command, who) : await inputs.addFile(row.file.path, row.file.bytes, row.file.mtimeMs, who);

@@ -26,8 +26,7 @@ export function withDatabase(server: string, name: string): string {
   return u.toString();
 }
 
-export async function freshDatabase(prefix = "consensus_test"): Promise<TestDb> {
-  const server = serverUrl();
+export async function freshDatabase(prefix = "consensus_test", server = serverUrl()): Promise<TestDb> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
   const admin = postgres(server, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);

@@ -7,6 +7,7 @@
  * neither. Migrations: postgres-migrations, which serialises concurrent starts on an advisory lock and
  * refuses a migration whose file changed after it was applied (node-pg-migrate does not notice).
  */
+import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -70,6 +71,23 @@ export function connect(t: PgTarget, o: ConnectOptions = {}): Sql {
 }
 
 const MIGRATIONS = fileURLToPath(new URL("../../../migrations/pg/", import.meta.url));
+
+/**
+ * For commands: whether the schema is at this version's migrations (a cheap read, no lock); if not
+ * (a new database, or an upgrade), migrate() brings it there. Daemons always run migrate(), which
+ * also refuses an edited migration.
+ */
+export async function migrateIfBehind(t: PgTarget, sql: Sql): Promise<void> {
+  const files = (await readdir(MIGRATIONS)).filter((f) => /^\d+_.*\.sql$/.test(f)).length;
+  let applied = -1;
+  try {
+    const [r] = await sql`SELECT max(id)::int AS n FROM migrations`;
+    applied = Number(r?.n ?? -1);
+  } catch {
+    applied = -1;
+  }
+  if (applied < files) await migrate(t);
+}
 
 /**
  * Creates the schema if needed and applies the migrations not yet applied, under postgres-migrations'

@@ -19,6 +19,8 @@ export interface InputRow {
   path?: string;
   bytes?: Uint8Array;
   mtimeMs?: number;
+  /** What kept the sender from reading the file (its bytes are then absent). */
+  problem?: Issue;
   command?: CommandInput;
   source: string;
 }
@@ -31,12 +33,15 @@ export type RowResult =
 export class PgInputs {
   constructor(private readonly sql: Sql) {}
 
-  /** A file as a bridge read it whole: once per path and content (a second add is a no-op). Returns the row id, or undefined if it was there. */
-  async addFile(path: string, bytes: Uint8Array, mtimeMs: number, source: string): Promise<number | undefined> {
-    const sha = createHash("sha256").update(bytes).digest("hex");
+  /**
+   * A file as a bridge read it whole: once per path and content (a second add is a no-op). A file it
+   * could not read whole comes with the problem instead of bytes. Returns the row id, or undefined if it was there.
+   */
+  async addFile(path: string, bytes: Uint8Array | undefined, mtimeMs: number, source: string, problem?: Issue): Promise<number | undefined> {
+    const sha = bytes ? createHash("sha256").update(bytes).digest("hex") : `problem:${problem?.code ?? "unknown"}:${problem?.found ?? ""}`;
     const [r] = await this.sql`
       WITH i AS (
-        INSERT INTO inputs (key, kind, path, bytes, mtime, source) VALUES (${`${path}@${sha}`}, 'file', ${path}, ${Buffer.from(bytes)}, ${new Date(mtimeMs)}, ${source})
+        INSERT INTO inputs (key, kind, path, bytes, mtime, problem, source) VALUES (${`${path}@${sha}`}, 'file', ${path}, ${bytes ? Buffer.from(bytes) : null}, ${new Date(mtimeMs)}, ${problem ? this.sql.json(problem as never) : null}, ${source})
         ON CONFLICT (key) DO NOTHING RETURNING id
       )
       SELECT id::float8 AS id, pg_notify(${CHANNEL_INPUTS}, id::text) FROM i`;
@@ -71,7 +76,7 @@ export class PgInputs {
         ORDER BY i.id LIMIT ${max}
         FOR UPDATE SKIP LOCKED
       )
-      RETURNING id::float8 AS id, key, kind, path, bytes, mtime, command, source`;
+      RETURNING id::float8 AS id, key, kind, path, bytes, mtime, problem, command, source`;
     return rows
       .map((r) => ({
         id: Number(r.id),
@@ -80,6 +85,7 @@ export class PgInputs {
         ...(r.path ? { path: String(r.path) } : {}),
         ...(r.bytes ? { bytes: r.bytes as Uint8Array } : {}),
         ...(r.mtime ? { mtimeMs: (r.mtime as Date).getTime() } : {}),
+        ...(r.problem ? { problem: r.problem as Issue } : {}),
         ...(r.command ? { command: r.command as CommandInput } : {}),
         source: String(r.source),
       }))

@@ -23,12 +23,14 @@ import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../lo
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
 import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
 import { sealTxns } from "../seal.js";
-import { connect, migrate, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
+import { connect, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
 
 export interface PgStoreOptions {
   /** Commands that only read: no migrations, no writes. */
   readOnly?: boolean;
+  /** "check" (commands): migrate only when the schema is behind; default (daemons, migrate): always, refusing edited migrations. */
+  migrations?: "always" | "check";
   /** Recover only the epics (status): from the epics table, no marks, no fold. */
   epicsOnly?: boolean;
   /** A writer whose heartbeat is older than this is dead (CONSENSUS_LOCK_STALE_MS, default 10 s). */
@@ -75,8 +77,16 @@ export class PgStore implements Store {
   /** Connects, and (unless read-only) brings the schema up to date under the migrations' lock. */
   static async open(url: string, opts: PgStoreOptions = {}): Promise<PgStore> {
     const target = pgTarget(url);
-    if (!opts.readOnly) await migrate(target);
+    if (!opts.readOnly && opts.migrations !== "check") await migrate(target);
     const sql = connect(target, { max: opts.max ?? 4 });
+    if (!opts.readOnly && opts.migrations === "check") {
+      try {
+        await migrateIfBehind(target, sql);
+      } catch (e) {
+        await sql.end({ timeout: 1 }).catch(() => {});
+        throw e;
+      }
+    }
     const store = new PgStore(sql, target, opts);
     try {
       await sql`SELECT seq FROM head`;
