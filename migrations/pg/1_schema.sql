@@ -21,6 +21,8 @@ CREATE TABLE entries (
   decision text NOT NULL,
   input text,
   line text NOT NULL,
+  -- agents' raw lines chained into this entry's hash (a log moved in from a folder); NULL: none
+  foreign_text text,
   hash text NOT NULL,
   -- "<key id>:<HMAC of hash>" once sealed lines carry a MAC (keys come from a file, never a table)
   mac text,

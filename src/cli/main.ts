@@ -62,6 +62,13 @@ export async function main(argv: string[]): Promise<number> {
     .action(run(async () => async (o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }) => (await import("./commands/bridge.js")).bridgeCommand(g(), o)));
 
   program
+    .command("migrate")
+    .description("move a root between stores: --from-folder DIR into the --store database, or --to-folder DIR out of it (the target must hold no log)")
+    .option("--from-folder <dir>", "a folder root to move into the database")
+    .option("--to-folder <dir>", "a folder root (made by consensus init, no log yet) to move the database into")
+    .action(run(async () => async (o: { fromFolder?: string; toFolder?: string }) => (await import("./commands/migrate.js")).migrateCommand(g(), o)));
+
+  program
     .command("status")
     .description("where each epic stands (exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found)")
     .argument("[epic]", "one epic")

@@ -122,12 +122,12 @@ export class PgStore implements Store {
       }
       for (const r of await tx`SELECT kind, mark FROM marks WHERE seq <= ${view.seq}`) (r.kind === "p" ? view.processed : view.messageIds).add(String(r.mark));
       let broken = false;
-      await tx`SELECT line FROM entries WHERE seq > ${view.seq} ORDER BY seq`.cursor(2000, (rows) => {
+      await tx`SELECT line, foreign_text FROM entries WHERE seq > ${view.seq} ORDER BY seq`.cursor(2000, (rows) => {
         for (const r of rows) {
           const line = String(r.line);
           const e = JSON.parse(line) as CommittedEntry;
           const sealed = unsealLine(line);
-          if (!broken && (e.seq !== view.seq + 1 || !sealed || chainHash(view.hash, "", sealed.body) !== sealed.hash)) {
+          if (!broken && (e.seq !== view.seq + 1 || !sealed || chainHash(view.hash, r.foreign_text === null ? "" : String(r.foreign_text), sealed.body) !== sealed.hash)) {
             broken = true;
             findings.push({ decision: "log_chain_broken", details: { seq: e.seq, reason: e.seq !== view.seq + 1 ? `seq ${e.seq} where ${view.seq + 1} was due` : "hash does not match", fix: "Run `consensus log export` and `consensus log verify` on the file; restore the database from a backup (pg_dump) if rows were edited." } });
           }
@@ -244,10 +244,12 @@ export class PgStore implements Store {
     return rows.map((r) => JSON.parse(String(r.line)) as CommittedEntry);
   }
 
+  /** The log as the file store would hold it: agents' lines moved in from a folder come before the entry they were chained into. */
   async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
     let line = 0;
-    for await (const rows of this.sql`SELECT line FROM entries ORDER BY seq`.cursor(1000)) {
+    for await (const rows of this.sql`SELECT line, foreign_text FROM entries ORDER BY seq`.cursor(1000)) {
       for (const r of rows) {
+        if (r.foreign_text !== null) for (const text of String(r.foreign_text).split("\n").slice(0, -1)) yield { line: ++line, raw: text };
         const raw = String(r.line);
         yield { line: ++line, raw, entry: JSON.parse(raw) as LogEntry };
       }
