@@ -58,6 +58,13 @@ describe("PostgreSQL deployment", () => {
     const cancel = b.cli("cancel", "EP-001", "--reason", "too late");
     expect(cancel.code).toBe(1);
     expect(cancel.stderr).toMatch(/EPIC_CLOSED|no longer in progress/);
+    const doctor = b.cli("doctor", "--format", "json");
+    expect(doctor.code, doctor.stdout).toBe(0);
+    const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; found: string }> }).checks;
+    expect(checks.find((c) => c.id === "daemons")).toMatchObject({ status: "pass", found: expect.stringContaining("2 alive") });
+    expect(checks.find((c) => c.id === "log")!.status).toBe("pass");
+    const valid = b.cli("validate");
+    expect(valid.code, valid.stdout).toBe(0);
     for (const n of alive) expect(await b.stop(n)).toBe(0);
     expect(await b.sql`SELECT id FROM writers`).toEqual([]);
   }, 240_000);
