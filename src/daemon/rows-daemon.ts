@@ -108,7 +108,8 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     kick();
   });
 
-  const batchSize = opts.batchSize ?? 512;
+  // smaller than the file daemon's batch: rows a daemon has claimed wait for it, so a burst is shared among the daemons
+  const batchSize = opts.batchSize ?? Number(process.env.CONSENSUS_CLAIM_BATCH ?? 128);
   let lastCheckpoint = Date.now();
   let backoff = 0;
   let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
