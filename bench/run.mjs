@@ -17,6 +17,7 @@ const SUITE = [
   { name: "throughput", script: "throughput.mjs", result: "throughput" },
   { name: "scale", script: "scale.mjs", result: "scale" },
   { name: "recovery", script: "recovery.mjs", result: "recovery" },
+  { name: "pg", script: "pg.mjs", result: "pg" },
 ];
 // --table: only print the table of the results already in bench/results/.
 const TABLE_ONLY = process.argv.includes("--table");
@@ -104,6 +105,16 @@ if (R) {
   val("recovery", `${m.log_lines} lines, ${m.epics} epics`, `${mib(m.log_bytes)} log, ${mib(m.checkpoint_bytes)} checkpoint.json + ${mib(m.checkpoint_keys_bytes ?? 0)} checkpoint.keys`);
   for (const k of ["warm", "cold"]) if (m[k]) val("recovery", `  ${k}: ready / caught up`, m[k].ok ? `${fmt(m[k].ready_ms)} / ${fmt(m[k].caught_up_ms)} (peak ${mib(m[k].peak_rss_bytes)})` : `FAILED: ${String(m[k].error).split("\n")[0].slice(0, 80)}`);
   if (m.once) val("recovery", "  watch --once", m.once.ok ? fmt(m.once.ms) : "FAILED");
+}
+const G = load("pg");
+if (G) {
+  const m = G.metrics;
+  for (const [n, r] of Object.entries(m.runs ?? {})) {
+    lat("pg", `${n} daemon(s): input row → decision`, r.latency);
+    val("pg", `  ${n} daemon(s): ${G.params.epics} rows at once: accepted/s`, `${r.throughput.accepted_per_s}/s`);
+  }
+  if (m.db_share) val("pg", "  in-process: time waiting on the database", `${Math.round(m.db_share.db_wait_share * 100)}%`);
+  if (m.anchor?.jobs_per_s) val("pg", `  anchor: graphile-worker no-op jobs/s`, `${m.anchor.jobs_per_s}/s`);
 }
 const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[["benchmark", "metric", "median", "p99", "×floor", "×floor p99"], ...rows].map((r) => String(r[i]).length)));
 const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Engine, type Outcome } from "../engine/engine.js";
 import { layoutOf } from "../store/fs/layout.js";
-import { isTransient } from "../store/pg/connect.js";
+import { Backoff } from "../store/pg/connect.js";
 import { PgInputs, type InputRow, type RowResult } from "../store/pg/inputs.js";
 import { CHANNEL_INPUTS, CHANNEL_LOG, PgStore } from "../store/pg/pg-store.js";
 import { rulesInForce } from "../store/pg/rules.js";
@@ -24,11 +24,11 @@ import { Runner } from "../runner/runner.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { CommittedEntry } from "../store/port.js";
 import { ConfigReloader } from "./config-reload.js";
-import { earliestDeadline, MAX_TIMER_MS, overdue } from "./deadlines.js";
+import { earliestDeadline, overdue } from "./deadlines.js";
+import { DeadlineTimer } from "./deadline-timer.js";
+import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
 import type { DaemonOptions } from "./daemon.js";
 
-const CHECKPOINT_MS = 1000;
-const MAX_BACKOFF_MS = 5000;
 
 export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Promise<number> {
   const log = opts.log;
@@ -45,22 +45,9 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   let resync = true;
   let claimMore = true;
   let deadlineSweep = true;
-  let deadlineTimer: NodeJS.Timeout | undefined;
-  let deadlineAt: number | undefined;
   const waiting = new Set<NodeJS.Timeout>();
-  const armDeadline = (at: number | undefined): void => {
-    if (at === undefined || opts.once) return;
-    if (deadlineAt !== undefined && deadlineAt <= at && deadlineTimer) return;
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    deadlineAt = at;
-    deadlineTimer = setTimeout(() => {
-      deadlineTimer = undefined;
-      deadlineAt = undefined;
-      deadlineSweep = true;
-      kick();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
-    deadlineTimer.unref();
-  };
+  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), opts.once);
+  const armDeadline = (at: number | undefined): void => deadlines.arm(at);
   const armFrom = (entries: CommittedEntry[]) => {
     for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
   };
@@ -111,37 +98,23 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   // smaller than the file daemon's batch: rows a daemon has claimed wait for it, so a burst is shared among the daemons
   const batchSize = opts.batchSize ?? Number(process.env.CONSENSUS_CLAIM_BATCH ?? 128);
   let lastCheckpoint = Date.now();
-  let backoff = 0;
+  const backoff = new Backoff(log);
   let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   try {
     for (;;) {
-      try {
-        await turn();
-        backoff = 0;
-      } catch (e) {
-        if (!isTransient(e)) throw e;
-        backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 100);
-        log.warn({ err: e, retry_in_ms: backoff }, "the store is unreachable; retrying");
+      if (!(await backoff.turn(turn))) {
         resync = true;
-        await new Promise((r) => setTimeout(r, backoff));
         continue;
       }
       if (stopping) break;
       if (opts.once && !claimMore && !resync && waiting.size === 0 && !runner?.hasWork) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        if (stopping || resync || claimMore || deadlineSweep || runner?.hasWork) resolve();
-        if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
-      });
+      await idle((w) => (wake = w), stopping || resync || claimMore || deadlineSweep || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }
-    await runner?.stopAll();
-    if (engine.dirty) await engine.checkpoint();
-    log.info({ seq: engine.state.seq }, "stopped cleanly");
-    return 0;
+    return await stopCleanly(runner, engine, log);
   } finally {
     clearInterval(poll);
-    if (deadlineTimer) clearTimeout(deadlineTimer);
+    deadlines.clear();
     for (const t of waiting) clearTimeout(t);
     for (const l of listens) await l.unlisten().catch(() => {});
     await lease.release();

@@ -12,20 +12,11 @@ import { basename, join } from "node:path";
 import { applyEntry, emptyView } from "../../src/log/replay.js";
 import { artifact } from "../support/bus.js";
 import { PgBus, STAGE_FILES, expectEachOnce } from "../support/pg-bus.js";
+import { mulberry32 } from "../support/random.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261130);
 const EPICS = 8;
 const MIN_KILLS = Number(process.env.CRASH_KILLS ?? 10);
-
-function mulberry32(a: number): () => number {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let bus: PgBus | undefined;
 afterAll(async () => bus?.cleanup());

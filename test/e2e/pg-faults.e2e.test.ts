@@ -32,12 +32,29 @@ async function daemonsRegistered(b: PgBus, n: number, alive: string[]): Promise<
   await b.until(`${n} daemons registered`, async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n >= n, 60_000, alive);
 }
 
+/**
+ * Two daemons, six epics driven to promotion by input rows, and `fault` run once when a third of the
+ * epics' inputs are in: every epic must come through, each input once, the chain whole.
+ */
+async function twoDaemonsThrough(b: PgBus, fault: () => Promise<void>): Promise<void> {
+  b.startDaemon("d1");
+  b.startDaemon("d2");
+  const alive = ["d1", "d2"];
+  await daemonsRegistered(b, 2, alive);
+  const epics = epicsOf(6);
+  await startEpics(b, epics);
+  await underLoad(b, epics, alive, fault);
+  await expectEachOnce(b, epics);
+  const v = b.cli("log", "verify");
+  expect(v.code, v.stdout).toBe(0);
+}
+
 /** Runs `fault` once, when a third of the epics' inputs are in; the daemons must carry every epic through it. */
 async function underLoad(b: PgBus, epics: string[], alive: string[], fault: () => Promise<void>): Promise<void> {
   let faulted = false;
   await driveToPromotion(b, epics, (rel, text) => b.send(rel, text), (n, e) => artifact(n, e, 1), {
     alive,
-    timeoutMs: 180_000,
+    timeoutMs: 420_000,
     between: async () => {
       if (faulted) return;
       const accepted = (await b.entries().catch(() => [])).filter((x) => x.decision === "artifact_accepted").length;
@@ -75,7 +92,7 @@ describe("PostgreSQL faults", () => {
     await driveToPromotion(b, ["EP-001"], (rel, text) => b.send(rel, text), (n, e) => artifact(n, e, 1), { alive: ["d2"] });
     await expectEachOnce(b, ["EP-001"]);
     expect(b.cli("log", "verify").code).toBe(0);
-  }, 240_000);
+  }, 600_000);
 
   it("two daemons racing on one epic: each of many messages accepted once, a replayed id rejected once", async () => {
     const b = (bus = await PgBus.create());
@@ -100,33 +117,19 @@ describe("PostgreSQL faults", () => {
     const seqs = await b.sql`SELECT epic_seq::int AS n FROM entries WHERE epic_id = 'EP-RACE' ORDER BY seq`;
     expect(seqs.map((r) => r.n)).toEqual(seqs.map((_, i) => i + 1));
     await b.until("every row marked done", async () => (await b.sql`SELECT count(*)::int AS n FROM inputs WHERE done_at IS NULL`)[0]!.n === 0, 60_000, alive);
-  }, 240_000);
+  }, 600_000);
 
   it("every connection killed (pg_terminate_backend) under load: the daemons reconnect and carry every epic through, once", async () => {
     const b = (bus = await PgBus.create());
-    b.startDaemon("d1");
-    b.startDaemon("d2");
-    const alive = ["d1", "d2"];
-    await daemonsRegistered(b, 2, alive);
-    const epics = epicsOf(6);
-    await startEpics(b, epics);
-    await underLoad(b, epics, alive, async () => {
+    await twoDaemonsThrough(b, async () => {
       const killed = await b.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'consensus'`;
       expect(killed.length).toBeGreaterThan(0);
     });
-    await expectEachOnce(b, epics);
-    expect(b.cli("log", "verify").code).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it("a table locked for seconds under load: decisions wait, then go on; nothing lost or doubled", async () => {
     const b = (bus = await PgBus.create());
-    b.startDaemon("d1");
-    b.startDaemon("d2");
-    const alive = ["d1", "d2"];
-    await daemonsRegistered(b, 2, alive);
-    const epics = epicsOf(6);
-    await startEpics(b, epics);
-    await underLoad(b, epics, alive, async () => {
+    await twoDaemonsThrough(b, async () => {
       const before = (await b.entries()).length;
       await b.sql.begin(async (tx) => {
         await tx`LOCK TABLE entries IN ACCESS EXCLUSIVE MODE`;
@@ -135,24 +138,15 @@ describe("PostgreSQL faults", () => {
         expect((await tx`SELECT count(*)::int AS n FROM entries`)[0]!.n).toBe(before);
       });
     });
-    await expectEachOnce(b, epics);
-  }, 300_000);
+  }, 600_000);
 
   it("the PostgreSQL server restarted under load (a throwaway server): the daemons re-listen, re-sync and carry every epic through, once", async () => {
     server = await startEmbedded();
     const b = (bus = await PgBus.create(server.url));
-    b.startDaemon("d1");
-    b.startDaemon("d2");
-    const alive = ["d1", "d2"];
-    await daemonsRegistered(b, 2, alive);
-    const epics = epicsOf(6);
-    await startEpics(b, epics);
     const s = server;
-    await underLoad(b, epics, alive, async () => {
+    await twoDaemonsThrough(b, async () => {
       await s.stop();
       await s.start();
     });
-    await expectEachOnce(b, epics);
-    expect(b.cli("log", "verify").code).toBe(0);
-  }, 300_000);
+  }, 600_000);
 });

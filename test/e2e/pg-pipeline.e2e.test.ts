@@ -67,5 +67,5 @@ describe("PostgreSQL deployment", () => {
     expect(valid.code, valid.stdout).toBe(0);
     for (const n of alive) expect(await b.stop(n)).toBe(0);
     expect(await b.sql`SELECT id FROM writers`).toEqual([]);
-  }, 240_000);
+  }, 600_000);
 });

@@ -145,7 +145,7 @@ export const STAGE_FILES: Array<[string, string]> = [
  */
 export async function driveToPromotion(b: PgBus, epics: string[], put: (rel: string, text: string) => Promise<void> | void, artifactText: (name: string, epic: string) => string, opts: { timeoutMs?: number; between?: () => Promise<void>; alive?: string[] } = {}): Promise<void> {
   const done = new Set<string>();
-  const end = Date.now() + (opts.timeoutMs ?? 120_000);
+  const end = Date.now() + (opts.timeoutMs ?? 360_000);
   for (;;) {
     const at = await b.stages().catch(() => new Map<string, { stage: string; status: string }>());
     if (epics.every((e) => at.get(e)?.status === "promoted")) return;

@@ -146,3 +146,29 @@ export function isTransient(e: unknown): boolean {
   if (typeof code !== "string") return false;
   return TRANSIENT.has(code) || code.startsWith("08");
 }
+
+/**
+ * One turn of a loop against the store at a time: a transient error (isTransient) fails the turn,
+ * is logged and waited out, doubling from 100 ms up to 5 s; the caller re-syncs and tries again.
+ * Any other error is thrown.
+ */
+export class Backoff {
+  private ms = 0;
+
+  constructor(private readonly log: { warn(o: object, msg: string): void }) {}
+
+  /** True when the turn ran; false after a transient failure (already waited out). */
+  async turn(turn: () => Promise<void>): Promise<boolean> {
+    try {
+      await turn();
+      this.ms = 0;
+      return true;
+    } catch (e) {
+      if (!isTransient(e)) throw e;
+      this.ms = Math.min(5000, this.ms ? this.ms * 2 : 100);
+      this.log.warn({ err: e, retry_in_ms: this.ms }, "the store is unreachable; retrying");
+      await new Promise((r) => setTimeout(r, this.ms));
+      return false;
+    }
+  }
+}

@@ -25,6 +25,7 @@ import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lea
 import { sealTxns } from "../seal.js";
 import { connect, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
+import { Coalescer } from "./coalesce.js";
 
 export interface PgStoreOptions {
   /** Commands that only read: no migrations, no writes. */
@@ -64,6 +65,8 @@ export class PgStore implements Store {
   private lastSnapshot = 0;
   /** An effect failed since the last checkpoint: this writer's pending entries go back to the orphan sweep instead of being marked done. */
   private effectFailed = false;
+  /** Blobs put since the last append: written in its transaction. */
+  private readonly pendingBlobs = new Map<string, Buffer>();
   readonly staleMs: number;
 
   private constructor(
@@ -192,6 +195,8 @@ export class PgStore implements Store {
           if (clash.length) throw new ConflictSignal({ conflict: true, epics: clash, newer: others });
         }
         const sealed = sealTxns(txns, { seq: at, head: String(h!.hash), timestamp });
+        const blobs = [...this.pendingBlobs];
+        if (blobs.length) await tx`INSERT INTO blobs (sha256, bytes) SELECT k, decode(h, 'hex') FROM unnest(${blobs.map(([k]) => k)}::text[], ${blobs.map(([, b]) => b.toString("hex"))}::text[]) AS u(k, h) ON CONFLICT DO NOTHING`;
         const epicSeq = new Map(Object.entries(h!.epic_seqs as Record<string, number>).map(([k, v]) => [k, Number(v)]));
         const states = new Map<string, { epic_seq: number; last_seq: number; state: Epic | null }>();
         const rows = sealed.entries.map((e, i) => {
@@ -218,7 +223,10 @@ export class PgStore implements Store {
             INSERT INTO marks (kind, mark, seq) SELECT * FROM jsonb_to_recordset(${tx.json(marks as never)}) AS x(kind text, mark text, seq int8)
           )
           UPDATE head SET seq = ${sealed.seq}, hash = ${sealed.head} RETURNING pg_notify(${CHANNEL_LOG}, ${String(sealed.seq)})`;
-        return { entries: sealed.entries, foreign: [], ...(others.length ? { others } : {}) };
+        return { entries: sealed.entries, foreign: [], ...(others.length ? { others } : {}), blobs };
+      }).then(({ blobs, ...r }) => {
+        for (const [k] of blobs) this.pendingBlobs.delete(k);
+        return r;
       });
     } catch (e) {
       if (e instanceof ConflictSignal) return e.conflict;
@@ -256,25 +264,46 @@ export class PgStore implements Store {
     }
   }
 
+  /**
+   * Held until the next append, which writes it in the same transaction as the entry that names it:
+   * durable no later than that entry, at no extra round trip. (A blob of a batch that ends up not
+   * committed is written with a later append: it is content-addressed, so that is harmless.)
+   */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
-    await this.sql`INSERT INTO blobs (sha256, bytes) VALUES (${sha256}, ${Buffer.from(bytes)}) ON CONFLICT DO NOTHING`;
+    this.pendingBlobs.set(sha256, Buffer.from(bytes));
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
+    const held = this.pendingBlobs.get(sha256);
+    if (held) return held;
     const [r] = await this.sql`SELECT bytes FROM blobs WHERE sha256 = ${sha256}`;
     return r ? (r.bytes as Uint8Array) : undefined;
   }
 
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
-    await this.effect(this.sql`
+    await this.effect(this.publishes.add({ epic_id: epicId, iteration, file, sha256 }));
+  }
+
+  private readonly publishes = new Coalescer<{ epic_id: string; iteration: number; file: string; sha256: string }>(async (rows) => {
+    await this.sql`
       WITH p AS (
-        INSERT INTO published (epic_id, iteration, file, sha256) VALUES (${epicId}, ${iteration}, ${file}, ${sha256})
+        INSERT INTO published (epic_id, iteration, file, sha256)
+        SELECT * FROM jsonb_to_recordset(${this.sql.json(rows as never)}) AS x(epic_id text, iteration int, file text, sha256 text)
         ON CONFLICT (epic_id, iteration, file) DO UPDATE SET sha256 = excluded.sha256, id = nextval(pg_get_serial_sequence('published', 'id')), published_at = now()
         WHERE published.sha256 <> excluded.sha256
         RETURNING id
       )
-      SELECT pg_notify(${CHANNEL_EFFECTS}, 'published') FROM p`);
-  }
+      SELECT pg_notify(${CHANNEL_EFFECTS}, 'published') FROM (SELECT 1 FROM p LIMIT 1) AS one`;
+  });
+
+  private readonly deliveries = new Coalescer<Notice>(async (rows) => {
+    await this.sql`
+      WITH n AS (
+        INSERT INTO notices (role, name, body) SELECT * FROM jsonb_to_recordset(${this.sql.json(rows as never)}) AS x(role text, name text, body text)
+        ON CONFLICT DO NOTHING RETURNING id
+      )
+      SELECT pg_notify(${CHANNEL_EFFECTS}, 'notice') FROM (SELECT 1 FROM n LIMIT 1) AS one`;
+  });
 
   private async effect<T>(q: PromiseLike<T>): Promise<T> {
     try {
@@ -292,9 +321,7 @@ export class PgStore implements Store {
 
   /** A notice's name is deterministic: delivering it again (live or on replay) leaves the row as it is. */
   async deliver(notice: Notice, _opts: EffectOptions = {}): Promise<void> {
-    await this.effect(this.sql`
-      WITH n AS (INSERT INTO notices (role, name, body) VALUES (${notice.role}, ${notice.name}, ${notice.body}) ON CONFLICT DO NOTHING RETURNING id)
-      SELECT pg_notify(${CHANNEL_EFFECTS}, 'notice') FROM n`);
+    await this.effect(this.deliveries.add({ role: notice.role, name: notice.name, body: notice.body }));
   }
 
   /**

@@ -23,7 +23,7 @@ import type { Logger } from "../../daemon/logger.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import { isTransient } from "../../store/pg/connect.js";
+import { Backoff } from "../../store/pg/connect.js";
 import { PgInputs } from "../../store/pg/inputs.js";
 import { CHANNEL_EFFECTS, PgStore } from "../../store/pg/pg-store.js";
 import { rulesInForce } from "../../store/pg/rules.js";
@@ -73,18 +73,11 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   for (const t of timers) t.unref();
   o.stop?.then(() => ((stopping = true), kick()));
 
-  let backoff = 0;
+  const backoff = new Backoff(log);
   try {
     for (;;) {
-      try {
-        await turn();
-        backoff = 0;
-      } catch (e) {
-        if (!isTransient(e)) throw e;
-        backoff = Math.min(5000, backoff ? backoff * 2 : 100);
-        log.warn({ err: e, retry_in_ms: backoff }, "the store is unreachable; retrying");
+      if (!(await backoff.turn(turn))) {
         down = scan = true;
-        await new Promise((r) => setTimeout(r, backoff));
         continue;
       }
       if (stopping || (o.once && !pending.size && !waiting.size)) break;
