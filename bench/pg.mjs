@@ -131,7 +131,7 @@ async function dbShare() {
   const { prepareRow } = await import(join(repo, "dist/transports/rows/prepare-row.js"));
   const { rulesInForce } = await import(join(repo, "dist/store/pg/rules.js"));
   const store = await PgStore.open(db.url);
-  const inputs = new PgInputs(store.sql);
+  const inputs = new PgInputs(store);
   // Round trips counted per call; the time waiting on them is the event loop's idle share (the only
   // I/O this loop does is the database's: 1 − event-loop utilisation), so CPU spent deciding while a
   // query is in flight is not counted as waiting.

@@ -21,7 +21,7 @@ export type RowToAdd = { command: CommandInput } | { file: { path: string; bytes
 export async function submitRow(url: string, root: string, row: RowToAdd, who: string, timeoutMs = 30_000): Promise<CommandResult> {
   const store = await PgStore.open(url, { migrations: "check" });
   try {
-    const inputs = new PgInputs(store.sql);
+    const inputs = new PgInputs(store);
     const id = "command" in row ? await inputs.addCommand(row.command, who) : await inputs.addFile(row.file.path, row.file.bytes, row.file.mtimeMs, who);
     if (id === undefined) return { ok: true, entries: [], via: "daemon" };
     const daemons = (await store.writers()).filter((w) => w.kind === "daemon" && w.alive);

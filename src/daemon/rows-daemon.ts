@@ -34,7 +34,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   const log = opts.log;
   const layout = layoutOf(opts.root);
   const store = await PgStore.open(opts.store);
-  const inputs = new PgInputs(store.sql);
+  const inputs = new PgInputs(store);
   const lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
   const rules = await rulesInForce(store, layout.config, `daemon pid ${process.pid}`);
   log.info({ store: store.description, writer: store.writerId, config: rules.pipeline.version.slice(0, 12) }, "registered on the store");
@@ -81,12 +81,18 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     runner = r;
   }
 
-  const listens = opts.once
-    ? []
-    : await Promise.all([
-        store.sql.listen(CHANNEL_LOG, () => kick(), () => ((resync = true), kick())),
-        store.sql.listen(CHANNEL_INPUTS, () => ((claimMore = true), kick()), () => ((resync = true), kick())),
-      ]);
+  const subscribe = () =>
+    Promise.all([
+      store.sql.listen(CHANNEL_LOG, () => kick(), () => ((resync = true), kick())),
+      store.sql.listen(CHANNEL_INPUTS, () => ((claimMore = true), kick()), () => ((resync = true), kick())),
+    ]);
+  let listens = opts.once ? [] : await subscribe();
+  // a new client after a driver fault: listen on it, and re-sync (notifications in between are lost)
+  store.onClientReplaced = () => {
+    resync = true;
+    kick();
+    if (!opts.once) void subscribe().then((l) => (listens = l), () => {});
+  };
   const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
   const poll = opts.once ? undefined : setInterval(() => ((resync = true), kick()), pollMs);
   poll?.unref();

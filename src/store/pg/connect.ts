@@ -134,6 +134,16 @@ export function unreachable(t: PgTarget, e: unknown): ConsensusError {
   return new ConsensusError(issue("STORE_UNREACHABLE", { message: `cannot reach ${redact(t.url)}: ${(e as Error).message}`, found: redact(t.url) }));
 }
 
+/**
+ * postgres 3.4.9 can throw from a setImmediate after a connection closed mid-write ("Cannot read
+ * properties of null (reading 'write')" in nextWrite; porsager/postgres#1154, #1208): uncatchable by
+ * the query's caller, and it leaves that connection unable to write again. Recognised so the store
+ * can replace its client instead of the process dying.
+ */
+export function isDriverWriteFault(e: unknown): boolean {
+  return e instanceof TypeError && /reading 'write'|evaluating 'socket\.write'/.test(e.message) && /postgres[\\/]src[\\/]connection\.js/.test(e.stack ?? "");
+}
+
 const TRANSIENT = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300", "40001", "40P01"]);
 
 /**

@@ -31,7 +31,12 @@ export type RowResult =
   | { ok: false; issues: Issue[] };
 
 export class PgInputs {
-  constructor(private readonly sql: Sql) {}
+  /** `db.sql` is read at each call: a store replaces its client after a driver fault (pg-store.ts). */
+  constructor(private readonly db: { readonly sql: Sql }) {}
+
+  private get sql(): Sql {
+    return this.db.sql;
+  }
 
   /**
    * A file as a bridge read it whole: once per path and content (a second add is a no-op). A file it

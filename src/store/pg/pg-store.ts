@@ -23,7 +23,7 @@ import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../lo
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
 import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
 import { sealTxns } from "../seal.js";
-import { connect, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
+import { connect, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
 import { Coalescer } from "./coalesce.js";
 
@@ -69,12 +69,31 @@ export class PgStore implements Store {
   private readonly pendingBlobs = new Map<string, Buffer>();
   readonly staleMs: number;
 
+  private client: Sql;
+  /** Called after the client was replaced (a driver fault): LISTENs made on the old one are gone. */
+  onClientReplaced?: () => void;
+
   private constructor(
-    readonly sql: Sql,
+    sql: Sql,
     readonly target: PgTarget,
     private readonly opts: PgStoreOptions,
   ) {
+    this.client = sql;
     this.staleMs = opts.staleMs ?? lockStaleMs();
+    guardDriverFaults(this);
+  }
+
+  /** The client; replaced after a driver fault, so read it at each use. */
+  get sql(): Sql {
+    return this.client;
+  }
+
+  /** A fresh client for a poisoned one (isDriverWriteFault); the old one is ended without waiting. */
+  replaceClient(): void {
+    const old = this.client;
+    this.client = connect(this.target, { max: this.opts.max ?? 4 });
+    void old.end({ timeout: 0 }).catch(() => {});
+    this.onClientReplaced?.();
   }
 
   /** Connects, and (unless read-only) brings the schema up to date under the migrations' lock. */
@@ -180,6 +199,8 @@ export class PgStore implements Store {
     const draftEntries = txns.flatMap((t) => t.drafts.map((d, i) => ({ epic_id: d.epic_id, ...(i === t.drafts.length - 1 && t.state ? { state: t.state } : {}), ...(i === t.drafts.length - 1 && t.input ? { input: t.input } : {}), decision: d.decision, details: d.details }) as LogEntry));
     const ours = touchedBy(draftEntries);
     const epicIds = [...ours.epics];
+    /** Entries after basis this writer committed without learning it: released after the transaction, whatever its outcome. */
+    let mine: number[] = [];
     try {
       return await this.sql.begin(async (tx) => {
         const [h] = await tx`
@@ -190,7 +211,7 @@ export class PgStore implements Store {
         if (at < basis) throw new Error(`the store's log ends at seq ${at}, before the caller's basis ${basis}`);
         let others: CommittedEntry[] = [];
         if (at > basis) {
-          others = await this.newer(tx, basis);
+          ({ entries: others, mine } = await this.newer(tx, basis));
           const clash = clashes(ours, touchedBy(others));
           if (clash.length) throw new ConflictSignal({ conflict: true, epics: clash, newer: others });
         }
@@ -203,10 +224,7 @@ export class PgStore implements Store {
           const key = epicKeyOf(e);
           const n = (epicSeq.get(key) ?? 0) + 1;
           epicSeq.set(key, n);
-          const prev = states.get(key);
-          states.set(key, { epic_seq: n, last_seq: e.seq, state: e.state ?? prev?.state ?? null });
-          // a state for another epic than the entry's own (never today), kept on its row too
-          if (e.state && e.state.epic_id !== key) states.set(e.state.epic_id, { epic_seq: epicSeq.get(e.state.epic_id) ?? 0, last_seq: e.seq, state: e.state });
+          states.set(key, { epic_seq: n, last_seq: e.seq, state: e.state ?? states.get(key)?.state ?? null });
           return { seq: e.seq, epic_id: key, epic_seq: n, decision: e.decision, input: e.input ?? null, line: sealed.lines[i], hash: e.hash, writer: this.writerId ?? null };
         });
         const marks = sealed.entries.flatMap((e) => [...(e.input ? [{ kind: "p", mark: e.input, seq: e.seq }] : []), ...[...touchedBy([e]).messageIds].map((m) => ({ kind: "m", mark: m, seq: e.seq }))]);
@@ -233,11 +251,15 @@ export class PgStore implements Store {
       // UNIQUE (epic_id, epic_seq) or a mark: only another writer can have taken them; read again.
       if ((e as { code?: string }).code === "23505") return { conflict: true, epics: epicIds, newer: await this.since(basis) };
       throw e;
+    } finally {
+      if (mine.length) await this.release(mine);
     }
   }
 
   async since(seq: number): Promise<CommittedEntry[]> {
-    return this.newer(this.sql, seq);
+    const { entries, mine } = await this.newer(this.sql, seq);
+    if (mine.length) await this.release(mine);
+    return entries;
   }
 
   /**
@@ -245,11 +267,14 @@ export class PgStore implements Store {
    * during COMMIT, so append failed but the transaction held) are released to the orphan sweep:
    * their effects have not run here, and orphans() re-runs them.
    */
-  private async newer(sql: Sql | postgres.TransactionSql, seq: number): Promise<CommittedEntry[]> {
+  private async newer(sql: Sql | postgres.TransactionSql, seq: number): Promise<{ entries: CommittedEntry[]; mine: number[] }> {
     const rows = await sql`SELECT line, writer = ${this.writerId ?? null} AND NOT effects_done AS mine, seq::float8 AS seq FROM entries WHERE seq > ${seq} ORDER BY seq`;
-    const mine = rows.filter((r) => r.mine === true).map((r) => Number(r.seq));
-    if (mine.length) await sql`UPDATE entries SET writer = NULL WHERE seq = ANY(${mine})`;
-    return rows.map((r) => JSON.parse(String(r.line)) as CommittedEntry);
+    return { entries: rows.map((r) => JSON.parse(String(r.line)) as CommittedEntry), mine: rows.filter((r) => r.mine === true).map((r) => Number(r.seq)) };
+  }
+
+  /** Hands entries to the orphan sweep (their effects never ran here). */
+  private async release(seqs: number[]): Promise<void> {
+    await this.sql`UPDATE entries SET writer = NULL WHERE seq = ANY(${seqs}) AND NOT effects_done`;
   }
 
   /** The log as the file store would hold it: agents' lines moved in from a folder come before the entry they were chained into. */
@@ -397,7 +422,27 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    open.delete(this);
     clearInterval(this.heartbeat);
     await this.sql.end({ timeout: 5 }).catch(() => {});
   }
+}
+
+/** Open stores, for the process-wide guard against the driver's uncatchable write fault. */
+const open = new Set<PgStore>();
+let guarded = false;
+
+function guardDriverFaults(store: PgStore): void {
+  open.add(store);
+  if (guarded) return;
+  guarded = true;
+  process.on("uncaughtException", (err) => {
+    if (!isDriverWriteFault(err)) {
+      // what Node does without a handler: report and exit
+      process.stderr.write(`${err.stack ?? String(err)}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`consensus: the PostgreSQL driver failed writing to a closed connection (porsager/postgres#1154); reconnecting\n`);
+    for (const s of open) s.replaceClient();
+  });
 }

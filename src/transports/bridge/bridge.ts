@@ -45,7 +45,7 @@ export interface BridgeOptions {
 export async function runBridge(o: BridgeOptions): Promise<number> {
   const layout = layoutOf(o.root);
   const store = await PgStore.open(o.store, { max: 2 });
-  const inputs = new PgInputs(store.sql);
+  const inputs = new PgInputs(store);
   const source = `bridge ${hostname()}:${o.root}`;
   let pipeline: Pipeline = (await rulesInForce(store, layout.config, source)).pipeline;
   const realRoot = realpathSync(o.root);
@@ -66,7 +66,13 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   const watcher: BusWatcher | undefined = o.once
     ? undefined
     : await watchBus(layout, { onPath: (rel) => (pending.add(rel), kick()), onRescanNeeded: () => ((scan = true), kick()) }, { poll: o.poll });
-  const sub = o.once ? undefined : await store.sql.listen(CHANNEL_EFFECTS, () => ((down = true), kick()), () => ((down = true), (scan = true), kick()));
+  const subscribe = () => store.sql.listen(CHANNEL_EFFECTS, () => ((down = true), kick()), () => ((down = true), (scan = true), kick()));
+  let sub = o.once ? undefined : await subscribe();
+  store.onClientReplaced = () => {
+    down = scan = true;
+    kick();
+    if (!o.once) void subscribe().then((s) => (sub = s), () => {});
+  };
   const every = Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
   const timers = o.once ? [] : [setInterval(() => ((scan = true), kick()), every), setInterval(() => ((down = true), kick()), pollMs)];
