@@ -18,6 +18,7 @@ const SUITE = [
   { name: "scale", script: "scale.mjs", result: "scale" },
   { name: "recovery", script: "recovery.mjs", result: "recovery" },
   { name: "mcp", script: "mcp.mjs", result: "mcp" },
+  { name: "pg", script: "pg.mjs", result: "pg" },
 ];
 // --table: only print the table of the results already in bench/results/.
 const TABLE_ONLY = process.argv.includes("--table");
@@ -112,6 +113,16 @@ if (M) {
   lat("mcp", "submit_artifact (stdio) → verdict", M.mcp_stdio);
   lat("mcp", "submit_artifact (http) → verdict", M.mcp_http);
   lat("mcp", "submit_artifact, no daemon → verdict", M.mcp_stdio_no_daemon);
+}
+const G = load("pg");
+if (G) {
+  const m = G.metrics;
+  for (const [n, r] of Object.entries(m.runs ?? {})) {
+    lat("pg", `${n} daemon(s): input row → decision`, r.latency);
+    val("pg", `  ${n} daemon(s): ${G.params.epics} rows at once: accepted/s`, `${r.throughput.accepted_per_s}/s`);
+  }
+  if (m.db_share) val("pg", "  in-process: time waiting on the database", `${Math.round(m.db_share.db_wait_share * 100)}%`);
+  if (m.anchor?.jobs_per_s) val("pg", `  anchor: graphile-worker no-op jobs/s`, `${m.anchor.jobs_per_s}/s`);
 }
 const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[["benchmark", "metric", "median", "p99", "×floor", "×floor p99"], ...rows].map((r) => String(r[i]).length)));
 const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");

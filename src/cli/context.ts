@@ -5,6 +5,8 @@ import { resolve } from "node:path";
 
 export interface GlobalOptions {
   root?: string;
+  /** --store: a folder or postgres://… (see store-of.ts). */
+  store?: string;
 }
 
 export function rootOf(opts: GlobalOptions): string {

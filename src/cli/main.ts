@@ -14,10 +14,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command("consensus")
     .description("Orchestrate multi-agent delivery pipelines over a folder of files: validate every drop, drive each epic plan → implementation → review → deployment, log every decision.")
     .option("--root <dir>", "the bus folder (default: $CONSENSUS_ROOT or ./consensus)")
+    .option("--store <url>", "where the records live: a folder (default: the root) or postgres://user@host/db[?schema=NAME] (default: $CONSENSUS_STORE)")
     .showHelpAfterError("(run consensus --help for usage)")
     .exitOverride();
 
-  const g = () => program.opts<{ root?: string }>();
+  const g = () => program.opts<{ root?: string; store?: string }>();
   const run = (load: () => Promise<(...a: never[]) => Promise<number>>) =>
     async (...args: unknown[]) => {
       const fn = await load();
@@ -61,6 +62,22 @@ export async function main(argv: string[]): Promise<number> {
     .action(run(async () => async (o: import("./commands/mcp.js").McpOptions) => (await import("./commands/mcp.js")).mcpCommand(g(), o)));
 
   program
+    .command("bridge")
+    .description("mirror this host's folder to and from a database store (--store postgres://…): drops up as inputs, notices and published artifacts down")
+    .option("--once", "mirror what is there both ways, then exit")
+    .option("--poll", "poll the file system (network file systems)")
+    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).env("CONSENSUS_LOG_LEVEL").default("info"))
+    .option("--pretty", "human-readable log lines")
+    .action(run(async () => async (o: { once?: boolean; poll?: boolean; logLevel: string; pretty?: boolean }) => (await import("./commands/bridge.js")).bridgeCommand(g(), o)));
+
+  program
+    .command("migrate")
+    .description("move a root between stores: --from-folder DIR into the --store database, or --to-folder DIR out of it (the target must hold no log)")
+    .option("--from-folder <dir>", "a folder root to move into the database")
+    .option("--to-folder <dir>", "a folder root (made by consensus init, no log yet) to move the database into")
+    .action(run(async () => async (o: { fromFolder?: string; toFolder?: string }) => (await import("./commands/migrate.js")).migrateCommand(g(), o)));
+
+  program
     .command("status")
     .description("where each epic stands (exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found)")
     .argument("[epic]", "one epic")
@@ -102,7 +119,13 @@ export async function main(argv: string[]): Promise<number> {
   logCmd
     .command("verify")
     .description("check the hash chain (exit 0 intact, 1 broken, naming the first bad line)")
-    .action(run(async () => async () => (await import("./commands/log.js")).verify(g())));
+    .option("--file <file>", "a log file (such as one `log export` wrote) instead of the store's log")
+    .action(run(async () => async (o: { file?: string }) => (await import("./commands/log.js")).verify(g(), o)));
+  logCmd
+    .command("export")
+    .description("the log as JSONL in the file store's shape (log verify --file checks it)")
+    .option("--output <file>", "write it to this file (atomically) instead of stdout")
+    .action(run(async () => async (o: { output?: string }) => (await import("./commands/log.js")).exportLog(g(), o)));
 
   for (const type of ["approve", "veto"] as const) {
     program

@@ -17,8 +17,18 @@ import { silentLogger } from "../daemon/logger.js";
 import type { CommandInput } from "../machine/decide.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
+import { whoAmI, type GlobalOptions } from "./context.js";
+import { storeOf } from "./store-of.js";
 
 export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; via: "daemon" | "direct" } | { ok: false; issues: Issue[] };
+
+/** A person's command on the store the command line names (a folder: applyCommand; a database: an input row). */
+export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput): Promise<CommandResult> {
+  const t = storeOf(g);
+  if (t.kind === "folder") return applyCommand(t.root, cmd);
+  const { submitRow } = await import("./pg-writer.js");
+  return submitRow(t.url, t.root, { command: cmd }, whoAmI());
+}
 
 export async function applyCommand(root: string, cmd: CommandInput, timeoutMs = 30_000): Promise<CommandResult> {
   const L = layoutOf(root);

@@ -31,17 +31,19 @@ export function watchConfig(path: string, onChange: () => void): { close(): void
 export class ConfigReloader {
   private lastRejected: string | undefined;
 
+  /** `read`: where the text comes from when it is not the file at path (the rules in force on a database store). */
   constructor(
     private readonly path: string,
     private readonly engine: Engine,
     private readonly log: Logger,
+    private readonly read: () => Promise<string> = () => readFile(path, "utf8"),
   ) {}
 
   /** Reads the file; applies it if valid and different, reports it if invalid. Never throws for bad input. */
   async check(): Promise<"unchanged" | "applied" | "rejected"> {
     let text: string;
     try {
-      text = await readFile(this.path, "utf8");
+      text = await this.read();
     } catch (e) {
       return this.reject(undefined, [issue("CONFIG_MISSING", { message: `cannot read ${this.path}: ${(e as Error).message}`, fix: "Restore consensus.yaml (git checkout consensus/consensus.yaml); the rules in force are unchanged." })]);
     }

@@ -17,7 +17,9 @@ import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import type { Lease } from "../store/port.js";
 import { ConfigReloader, watchConfig } from "./config-reload.js";
-import { earliestDeadline, MAX_TIMER_MS, overdue } from "./deadlines.js";
+import { earliestDeadline, overdue } from "./deadlines.js";
+import { DeadlineTimer } from "./deadline-timer.js";
+import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
 import { Engine, type Outcome, type Prepared } from "../engine/engine.js";
 import { prepareAll } from "../transports/files/prepare-all.js";
 import type { Logger } from "./logger.js";
@@ -27,7 +29,6 @@ import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Runner } from "../runner/runner.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
 
-const CHECKPOINT_MS = 1000;
 
 export interface DaemonOptions {
   root: string;
@@ -85,21 +86,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
   // earlier one re-arm it
   let deadlineSweep = true;
-  let deadlineTimer: NodeJS.Timeout | undefined;
-  let deadlineAt: number | undefined;
-  const armDeadline = (at: number | undefined): void => {
-    if (at === undefined || opts.once) return;
-    if (deadlineAt !== undefined && deadlineAt <= at && deadlineTimer) return;
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    deadlineAt = at;
-    deadlineTimer = setTimeout(() => {
-      deadlineTimer = undefined;
-      deadlineAt = undefined;
-      deadlineSweep = true;
-      kick();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
-    deadlineTimer.unref();
-  };
+  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), opts.once);
+  const armDeadline = (at: number | undefined): void => deadlines.arm(at);
   // Agents (src/runner/): launches decided, logged, then spawned; not with --once (nothing would wait for them).
   const early: Array<import("../machine/effects.js").LaunchWant> = [];
   let runner: Runner | undefined;
@@ -192,22 +180,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await checkpointIfDue();
       if (stopping) break;
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        if (pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || fatal || runner?.hasWork) resolve();
-        // come back for the checkpoint that is due, even when nothing else happens
-        if (engine.dirty) setTimeout(resolve, Math.max(0, lastCheckpoint + CHECKPOINT_MS - Date.now())).unref();
-      });
+      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }
-    await runner?.stopAll();
-    if (engine.dirty) await engine.checkpoint();
-    log.info({ seq: engine.state.seq }, "stopped cleanly");
-    return 0;
+    return await stopCleanly(runner, engine, log);
   } finally {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
-    if (deadlineTimer) clearTimeout(deadlineTimer);
+    deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
     await store.close();

@@ -3,6 +3,11 @@
  * prepared inputs, decides each against the view plus the batch so far, makes the whole batch durable
  * with one append (one fsync), and only then runs the effects derived from the committed entries.
  * Used by the daemon and by commands that change state when no daemon runs.
+ *
+ * Other writers (a store several daemons share): their entries are folded into the view as they are
+ * learnt (catchUp, or with an append), without running their effects (the writer that committed them
+ * runs those). A commit refused as a Conflict folds the newer entries in and decides the same inputs
+ * again, so no input is applied twice and no epic advanced twice.
  */
 import { dump } from "js-yaml";
 import type { Pipeline } from "../config/pipeline.js";
@@ -15,7 +20,7 @@ import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
-import type { CommittedEntry, EffectOptions, Store, Txn } from "../store/port.js";
+import { isConflict, type CommittedEntry, type EffectOptions, type Store, type Txn } from "../store/port.js";
 import type { Logger } from "../daemon/logger.js";
 import { agentSummary } from "../runner/summary.js";
 import { inLanes } from "./lanes.js";
@@ -23,6 +28,11 @@ import { FloodGate } from "./flood-gate.js";
 
 /** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
 const EFFECT_LANES = 16;
+/**
+ * Decisions of one batch made again after conflicts before giving up: each conflict means another
+ * writer committed, so the system as a whole progresses; this bounds a starved writer.
+ */
+const MAX_ATTEMPTS = 100;
 
 export interface Prepared {
   input: Input;
@@ -43,6 +53,8 @@ export interface EngineHooks {
   onRescan?(epicId: string, stage: string): void;
   /** Committed entries, in order (the demo and `log --follow` print these). */
   onEntries?(entries: CommittedEntry[]): void;
+  /** Entries other writers committed, folded into the view (their effects are not ours to run). */
+  onAbsorbed?(entries: CommittedEntry[]): void;
   /** A launch effect: the runner decides it (src/runner/). */
   onLaunch?(want: LaunchWant): void;
   /** Agent triggers from agents/*.md: entries matching them yield launch effects. */
@@ -85,7 +97,7 @@ export class Engine {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
       await engine.runEffects(rec.unapplied, { replay: true });
     }
-    if (rec.findings.length) await engine.commitTxns(rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
+    if (rec.findings.length) await engine.commitDecided(() => rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
     // consensus.yaml changed while nothing ran: the same as a change seen live.
     if (rec.view.configVersion !== undefined && rec.view.configVersion !== pipeline.version) await engine.reconfigure(pipeline);
     if (rec.unapplied.length || rec.findings.length) await engine.checkpoint();
@@ -97,12 +109,17 @@ export class Engine {
    * stage or mode the new config no longer has. Decisions from here on use the new rules.
    */
   async reconfigure(next: Pipeline): Promise<CommittedEntry[]> {
-    const stranded = strandedBy(next, this.view.epics.values());
-    const from = this.view.configVersion ?? this.current.version;
+    const prev = this.current.version;
     this.current = next;
     this.batchWorld = new BatchWorld(next, this.view);
-    const details = { from, to: next.version, stages: next.stages.map((s) => s.id), modes: Object.keys(next.modes), stranded: stranded.map((s) => s.epic_id) };
-    const entries = await this.commitTxns([{ drafts: [{ decision: "config_changed", details }] }]);
+    let stranded: ReturnType<typeof strandedBy> = [];
+    // Another writer may put the same rules in force first: then there is nothing left to log.
+    const entries = await this.commitDecided(() => {
+      if (this.view.configVersion === next.version) return [];
+      stranded = strandedBy(next, this.view.epics.values());
+      const from = this.view.configVersion ?? prev;
+      return [{ drafts: [{ decision: "config_changed", details: { from, to: next.version, stages: next.stages.map((s) => s.id), modes: Object.keys(next.modes), stranded: stranded.map((s) => s.epic_id) } }] }];
+    });
     if (!stranded.length) return entries;
     const outcomes = await this.process(stranded.map((s) => ({ input: { type: "escalate" as const, epic_id: s.epic_id, reason: s.reason, detail: s.detail, by: "orchestrator", data: { config_version: next.version } } })));
     return [...entries, ...outcomes.flatMap((o) => (o.status === "committed" ? o.entries : []))];
@@ -121,8 +138,31 @@ export class Engine {
     return this.batchWorld.processed(key);
   }
 
-  /** Decides and commits a batch; the outcomes are in input order. */
+  /**
+   * Folds in what other writers committed since the view's seq (a store with one writer has none).
+   * Returns how many entries were folded in.
+   */
+  async catchUp(): Promise<number> {
+    const newer = (await this.store.since?.(this.view.seq)) ?? [];
+    this.absorb(newer);
+    return newer.length;
+  }
+
+  /** Decides and commits a batch; the outcomes are in input order. A conflict: decided again on the refreshed view. */
   async process(items: Prepared[]): Promise<Outcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      const outcomes = await this.processOnce(items);
+      if (outcomes) return outcomes;
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`gave up deciding a batch of ${items.length} after ${attempt} conflicts with other writers`);
+      this.log.debug({ attempt, inputs: items.length }, "conflict with another writer: deciding the batch again");
+    }
+  }
+
+  /** One attempt: undefined when another writer's commit conflicted (its entries are folded in by then). */
+  private async processOnce(items: Prepared[]): Promise<Outcome[] | undefined> {
+    // A batch decides from the view alone: what an earlier batch staged and then failed to commit
+    // (a blob or the append threw) must not make its inputs look processed now.
+    this.batchWorld.reset(this.view);
     const now = this.clock().toISOString();
     const outcomes: Outcome[] = [];
     const txns: Txn[] = [];
@@ -161,9 +201,13 @@ export class Engine {
         blobs.push(this.store.putBlob(item.input.sha256, item.bytes));
       }
     }
-    if (txns.length === 0) return outcomes;
+    if (txns.length === 0) {
+      this.batchWorld.reset(this.view);
+      return outcomes;
+    }
     await Promise.all(blobs);
     const entries = await this.commitTxns(txns);
+    if (!entries) return undefined;
     // Hand each committed outcome its entries.
     let at = 0;
     txns.forEach((t, i) => {
@@ -173,12 +217,45 @@ export class Engine {
     return outcomes;
   }
 
-  /** Commits decisions made outside decide() (the runner's, config_rejected …), as one transaction. */
+  /** Commits decisions made outside decide() that do not depend on the view (config_rejected …), as one transaction. */
   async commitDrafts(drafts: Draft[], epic?: Epic): Promise<CommittedEntry[]> {
-    return this.commitTxns([{ drafts, ...(epic ? { state: epic } : {}) }]);
+    return this.commitDecided(() => [{ drafts, ...(epic ? { state: epic } : {}) }]);
   }
 
-  private async commitTxns(txns: Txn[]): Promise<CommittedEntry[]> {
+  /**
+   * Commits what `decideNow` decides from the view as it is (the runner's decisions), deciding again
+   * after a conflict; returns the decision that was committed (or decided nothing to commit).
+   */
+  async decideAndCommit<T extends { drafts: Draft[]; epic?: Epic }>(decideNow: () => T): Promise<T> {
+    let d!: T;
+    await this.commitDecided(() => {
+      d = decideNow();
+      return d.drafts.length ? [{ drafts: d.drafts, ...(d.epic ? { state: d.epic } : {}) }] : [];
+    });
+    return d;
+  }
+
+  /** Commits the transactions `decideNow` returns, deciding again on the refreshed view after each conflict. */
+  private async commitDecided(decideNow: () => Txn[]): Promise<CommittedEntry[]> {
+    for (let attempt = 1; ; attempt++) {
+      const txns = decideNow();
+      if (!txns.length) return [];
+      const entries = await this.commitTxns(txns);
+      if (entries) return entries;
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`gave up committing ${txns[0]!.drafts[0]?.decision ?? "a decision"} after ${attempt} conflicts with other writers`);
+    }
+  }
+
+  /** Folds other writers' entries into the view (no effects: they are their writer's to run). */
+  private absorb(entries: CommittedEntry[]): void {
+    if (!entries.length) return;
+    for (const e of entries) applyEntry(this.view, e);
+    this.batchWorld.reset(this.view);
+    this.hooks.onAbsorbed?.(entries);
+  }
+
+  /** Our entries, committed and acted on; undefined after a conflict (the newer entries are folded in). */
+  private async commitTxns(txns: Txn[]): Promise<CommittedEntry[] | undefined> {
     const now = this.clock().toISOString();
     let res;
     try {
@@ -187,6 +264,12 @@ export class Engine {
       // Whether or not the append held, the staged decisions are gone; the view is the truth.
       this.batchWorld.reset(this.view);
     }
+    if (isConflict(res)) {
+      this.log.debug({ epics: res.epics, newer: res.newer.length }, "another writer decided about the same epics first");
+      this.absorb(res.newer);
+      return undefined;
+    }
+    if (res.others) this.absorb(res.others);
     // Fields for the log line: a transaction's earlier entries happened at the stage before its last entry's state.
     const fields = res.entries.map((e) => {
       const f = logFields(e, this.epicOf(e.epic_id));
@@ -200,7 +283,7 @@ export class Engine {
     this.hooks.onEntries?.(res.entries);
     await this.runEffects(res.entries);
     const rejected = res.foreign.map((f) => checkForeignLine(f.line, f.text)).filter((t): t is Txn => t !== undefined);
-    const more = rejected.length ? await this.commitTxns(rejected) : [];
+    const more = rejected.length ? await this.commitDecided(() => rejected) : [];
     return [...res.entries, ...more];
   }
 

@@ -78,6 +78,12 @@ export const CODES = {
   MCP_PORT_IN_USE: def("the MCP port is in use", "Pick another port with --mcp-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
   MCP_LISTEN_FAILED: def("the MCP server could not listen", "Check --mcp-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   METRICS_LISTEN_FAILED: def("the metrics server could not listen", "Check --metrics-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
+  // stores
+  STORE_URL_INVALID: def("--store (or CONSENSUS_STORE) is not a store this version knows", "Pass a folder path, or postgres://user@host:5432/database (optionally ?schema=NAME)."),
+  STORE_UNREACHABLE: def("the database store could not be reached", "Check that PostgreSQL runs and the URL's host, port, user and database are right (`psql URL -c 'select 1'`)."),
+  STORE_MIGRATION_EDITED: def("a schema migration was changed after it was applied to this database", "Restore the migration file as released (reinstall this version of consensus); never edit an applied migration: a schema change is a new numbered file."),
+  STORE_MIGRATION_FAILED: def("the database schema could not be brought up to date", "Read the database's error above; the user needs CREATE on the database (or the schema) for the first start and for upgrades."),
+  STORE_NOT_EMPTY: def("the target store already holds a log", "Migrate into an empty store: a new database (or ?schema=NAME), or a root made with `consensus init` before its first decision."),
   NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
   USAGE: def("command line is not valid", "See `consensus --help`.", 2),
   INTERNAL: def("internal error", "Report this with the log output; nothing was committed for the input in hand.", 70),

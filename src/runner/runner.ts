@@ -48,6 +48,8 @@ export interface RunnerOptions {
   /** Wakes the daemon loop so it calls pump(). */
   wake: () => void;
   clock?: () => Date;
+  /** Several daemons on one store: whether another live daemon made this launch (then it is that daemon's to watch, not lost). */
+  launchedElsewhere?: (launchId: string) => Promise<boolean>;
 }
 
 const POLL_MS = 250;
@@ -98,6 +100,7 @@ export class Runner {
     const { inFlight, inputs, retries } = pendingAtStart(this.o.engine.state.agents, this.o.engine.world);
     for (const job of inFlight) {
       const id = job.running!.launch_id;
+      if (await this.o.launchedElsewhere?.(id)) continue;
       const who: LaunchIdentity = { launch_id: id, root: this.root, launchedAtMs: Date.parse(job.running!.started_at) };
       // the pid file is a hint: what it names must prove to be this launch's agent (agent-process.ts)
       let pf = await readPidFile(this.o.layout.agentPids, id);
@@ -131,8 +134,15 @@ export class Runner {
         if (job?.epic_id) await rescan(job.epic_id);
       }
       const engine = this.o.engine;
-      const d = decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString(), secrets: this.secrets() }, input);
-      if (d.drafts.length) await engine.commitDrafts(d.drafts, d.epic);
+      // decided again if another writer changed the epic first (a store several daemons share)
+      let d;
+      try {
+        d = await engine.decideAndCommit(() => decideRun({ world: engine.world, agents: engine.state.agents, running: this.procs.size, now: this.clock().toISOString(), secrets: this.secrets() }, input));
+      } catch (e) {
+        // nothing was committed (the store failed): the input waits for the next pump
+        this.inputs.unshift(input);
+        throw e;
+      }
       if (input.type === "exited" || input.type === "stopped") await removePidFile(this.o.layout.agentPids, input.launch_id);
       const a = d.action;
       if (a.type === "spawn") await this.spawn(a.plan);

@@ -1,8 +1,14 @@
 /**
  * The storage port: the one narrow interface between the pipeline and where its records live. The
- * embedded default is the filesystem (fs-store.ts); a PostgreSQL store would implement the same
- * operations with the log, state and processed marks in one transaction. Nothing above this file
- * knows it is talking to a disk.
+ * embedded default is the filesystem (fs/fs-store.ts, one writer per root); PostgreSQL (pg/pg-store.ts)
+ * commits the log, state and processed marks in one database transaction and lets several daemons
+ * write at once. Nothing above this file knows which one it talks to.
+ *
+ * Several writers: a caller decides against its view of the log up to `basis` (the last seq it folded
+ * in). A store that admits other writers refuses a commit whose transactions decide about an epic (or
+ * use an input mark or message id) that another writer's entries after `basis` touched: it returns a
+ * Conflict with those entries, the caller folds them into its view and decides again. A store with one
+ * writer never conflicts.
  */
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import type { View } from "../log/replay.js";
@@ -23,7 +29,26 @@ export interface AppendResult {
   entries: CommittedEntry[];
   /** Lines agents appended since the last append (to be validated and, if bad, reported). */
   foreign: Array<{ line: number; text: string }>;
+  /**
+   * Entries other writers committed after `basis` that touch nothing these transactions decided
+   * about, in log order, all before `entries`: the caller folds them into its view first. Absent with one writer.
+   */
+  others?: CommittedEntry[];
 }
+
+/**
+ * Nothing was committed: another writer's entries after `basis` decided about the same epic (the epic
+ * id, or "" for entries about no epic) or used the same input mark or message id.
+ */
+export interface Conflict {
+  conflict: true;
+  /** The epics (and "" for epic-less entries) whose decisions must be made again. */
+  epics: string[];
+  /** Every entry committed after `basis`, in log order: fold them all in, then decide again. */
+  newer: CommittedEntry[];
+}
+
+export const isConflict = (r: AppendResult | Conflict): r is Conflict => "conflict" in r;
 
 export interface Recovery {
   view: View;
@@ -56,6 +81,11 @@ export interface Holder {
   metrics?: string;
 }
 
+/**
+ * The right to append. With one writer per root (the file store) it is exclusive and lease() fails
+ * with LOCK_HELD while another process holds it; a store that fences concurrent decisions instead
+ * (PostgreSQL) registers the holder beside the others and never refuses.
+ */
 export interface Lease {
   readonly holder: Holder;
   release(): Promise<void>;
@@ -64,8 +94,17 @@ export interface Lease {
 export interface Store {
   /** Rebuilds the view: checkpoint (if sound) plus the log after it. */
   recover(): Promise<Recovery>;
-  /** Makes the transactions durable, in order, as one write and one fsync; nothing is acknowledged before it. Fails if another writer moved the log past expectedSeq. */
-  append(txns: Txn[], timestamp: string, expectedSeq: number): Promise<AppendResult>;
+  /**
+   * Makes the transactions durable, in order, atomically; nothing is acknowledged before it. `basis`
+   * is the last seq the caller's decisions saw. One writer: throws if the log moved past it (a bug).
+   * Several writers: a Conflict when another writer's entries after basis touch what these decide about.
+   */
+  append(txns: Txn[], timestamp: string, basis: number): Promise<AppendResult | Conflict>;
+  /**
+   * Entries other writers committed after `seq`, in log order (absent, or always empty, with one
+   * writer): the caller folds them into its view before deciding, so it rarely decides on stale state.
+   */
+  since?(seq: number): Promise<CommittedEntry[]>;
   /** Every entry in order, daemon's and agents' (agents' lines parsed where they parse). */
   readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }>;
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
@@ -78,7 +117,7 @@ export interface Store {
   deliver(notice: Notice, opts?: EffectOptions): Promise<void>;
   /** Saves a checkpoint of the view (recovery starts from here) and the human-readable state. */
   checkpoint(view: View): Promise<void>;
-  /** Exclusive right to append; names its holder. Throws ConsensusError(LOCK_HELD) naming the holder. */
+  /** The right to append (see Lease); names its holder. One writer: throws ConsensusError(LOCK_HELD) naming the holder. */
   lease(kind: Holder["kind"], command?: string, extra?: Pick<Holder, "metrics">): Promise<Lease>;
   /** Set after lease() when it took over the lock of a holder that had died. */
   readonly takenOver?: Holder;

@@ -9,20 +9,11 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
+import { mulberry32 } from "../support/random.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261122);
 const EPICS = 12;
 const MIN_KILLS = Number(process.env.CRASH_KILLS ?? 20);
-
-function mulberry32(a: number): () => number {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Drop {
   epic: string;

@@ -42,7 +42,12 @@ export class Bus {
   }
 
   cli(...args: string[]): CliResult {
-    const r = spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, CONSENSUS_ROOT: this.root, CONSENSUS_USER: "tester", ...this.env }, encoding: "utf8", timeout: 60_000 });
+    return this.cliWith({}, ...args);
+  }
+
+  /** The CLI with extra environment for this one run (such as CONSENSUS_STORE). */
+  cliWith(env: Record<string, string>, ...args: string[]): CliResult {
+    const r = spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, CONSENSUS_ROOT: this.root, CONSENSUS_USER: "tester", ...this.env, ...env }, encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 

@@ -1,11 +1,11 @@
 /** `consensus override` and `consensus cancel`: a person's decision, with a reason and a name. */
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
+import { whoAmI, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
-import { applyCommand } from "../writer.js";
+import { applyCommandOn } from "../writer.js";
 
-async function apply(g: GlobalOptions, cmd: Parameters<typeof applyCommand>[1], done: string): Promise<number> {
-  const r = await applyCommand(rootOf(g), cmd);
+async function apply(g: GlobalOptions, cmd: Parameters<typeof applyCommandOn>[1], done: string): Promise<number> {
+  const r = await applyCommandOn(g, cmd);
   if (!r.ok) {
     process.stderr.write(`${formatIssuesText(r.issues)}\n`);
     return 1;

@@ -4,9 +4,19 @@ import { probe } from "../../doctor/probe.js";
 import { runChecks } from "../../doctor/run-checks.js";
 import { CODES } from "../../errors/codes.js";
 import { rootOf, type GlobalOptions } from "../context.js";
+import { pgUrlOf } from "../store-of.js";
+import { checkNodeVersion } from "../../doctor/node-version.js";
+
+/** A database store: its own checks (reachable, schema, rules, daemons, inputs, effects, chain, clock). */
+async function doctorPg(url: string) {
+  const [{ probePg }, { runPgChecks }, { readFile }] = await Promise.all([import("../../doctor/pg-probe.js"), import("../../doctor/pg-checks.js"), import("node:fs/promises")]);
+  const engines = (JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { engines?: { node?: string } }).engines?.node;
+  return runPgChecks(await probePg(url, checkNodeVersion(process.version, engines)));
+}
 
 export async function doctor(g: GlobalOptions, o: { format: "text" | "json"; poll?: boolean }): Promise<number> {
-  const report = runChecks(await probe(rootOf(g), { poll: !!o.poll }));
+  const url = pgUrlOf(g);
+  const report = url ? await doctorPg(url) : runChecks(await probe(rootOf(g), { poll: !!o.poll }));
   const exit = report.ok ? 0 : CODES.DOCTOR_FAILED.exit;
   process.stdout.write(o.format === "json" ? `${JSON.stringify({ ...report, exit_code: exit }, null, 2)}\n` : formatReportText(report));
   return exit;

@@ -1,13 +1,19 @@
-/** `consensus log [filters] [--follow] [--json]` and `consensus log verify`. */
+/** `consensus log [filters] [--follow] [--json]`, `consensus log verify` and `consensus log export`, on a folder or a database store. */
 import { createReadStream, existsSync, watch } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { summary } from "../../engine/engine.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import type { ChainResult } from "../../log/chain.js";
 import { verifyLogFile } from "../../store/fs/read-chain.js";
 import { rootOf, type GlobalOptions } from "../context.js";
+import { resolve } from "node:path";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { ChainVerifier, type ChainResult } from "../../log/chain.js";
+import { writeAtomic } from "../../store/fs/atomic-write.js";
+import { redact } from "../../store/pg/connect.js";
+import { logLines, openPgReadOnly } from "../read-store.js";
+import { pgUrlOf } from "../store-of.js";
 
 interface Filters {
   epic?: string;
@@ -35,6 +41,8 @@ export function formatLine(raw: string, o: Filters): string | undefined {
 }
 
 export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> {
+  const url = pgUrlOf(g);
+  if (url) return logFromStore(url, o);
   const path = layoutOf(rootOf(g)).log;
   if (!existsSync(path)) {
     process.stderr.write(`no decision log at ${path} yet\n  fix: run \`consensus init\` and \`consensus watch\`, or pass --root DIR\n`);
@@ -111,7 +119,11 @@ export interface LogCheck {
 }
 
 export async function checkBusLog(root: string): Promise<LogCheck> {
-  const path = layoutOf(root).log;
+  return checkLogPath(layoutOf(root).log);
+}
+
+/** checkBusLog for a log file anywhere (an export: `consensus log verify --file FILE`). */
+export async function checkLogPath(path: string): Promise<LogCheck> {
   const unreadable = (e: unknown): LogCheck => ({ state: "unreadable", path, summary: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `Check the owner and mode of the file and its folders (\`ls -ld ${path}\`); run the command as a user who can read it.`, lastSeq: 0 });
   try {
     await stat(path);
@@ -130,8 +142,90 @@ export async function checkBusLog(root: string): Promise<LogCheck> {
   return { state: "broken", path, summary: `broken: ${path}:${r.broken!.line}: ${r.broken!.reason}`, fix: `Restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).`, lastSeq: r.lastSeq, chain: r };
 }
 
-export async function verify(g: GlobalOptions): Promise<number> {
-  const c = await checkBusLog(rootOf(g));
+export async function verify(g: GlobalOptions, o: { file?: string } = {}): Promise<number> {
+  const url = o.file === undefined ? pgUrlOf(g) : undefined;
+  if (url) {
+    const v = new ChainVerifier();
+    for await (const raw of logLines(g)) v.push(raw);
+    return reportChain(v.result(), `the log of ${redact(url)}`);
+  }
+  const c = o.file !== undefined ? await checkLogPath(resolve(o.file)) : await checkBusLog(rootOf(g));
   process.stdout.write(`${c.summary}\n${c.fix ? `  fix: ${c.fix}\n` : ""}`);
   return c.state === "intact" || c.state === "empty" ? 0 : 1;
+}
+
+/** A database store's log: printed from its rows; --follow wakes on its NOTIFY and re-reads after every reconnect, with a poll as the floor. */
+async function logFromStore(url: string, o: Filters): Promise<number> {
+  const store = await openPgReadOnly(url);
+  try {
+    let seq = 0;
+    const print = (entries: Array<{ seq: number }>, raw: (i: number) => string) => {
+      entries.forEach((e, i) => {
+        seq = e.seq;
+        const out = formatLine(raw(i), o);
+        if (out !== undefined) process.stdout.write(`${out}\n`);
+      });
+    };
+    for await (const l of store.readEntries()) print([{ seq: l.entry?.seq ?? seq }], () => l.raw);
+    if (!o.follow) return 0;
+    let busy = false;
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const newer = await store.since(seq);
+        print(newer, (i) => JSON.stringify(newer[i]));
+      } catch {
+        /* the next notification or poll tries again */
+      } finally {
+        busy = false;
+      }
+    };
+    const { CHANNEL_LOG } = await import("../../store/pg/pg-store.js");
+    const sub = await store.sql.listen(CHANNEL_LOG, () => void pump(), () => void pump());
+    const t = setInterval(() => void pump(), 2000);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    clearInterval(t);
+    await sub.unlisten().catch(() => {});
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `consensus log export [--output FILE]`: the log as JSONL in the file store's shape (one sealed line
+ * per daemon entry, in seq order; from a folder, the log file as it is, agents' lines included), to
+ * stdout or written atomically to FILE. `consensus log verify` checks the result.
+ */
+export async function exportLog(g: GlobalOptions, o: { output?: string }): Promise<number> {
+  const out: string[] = [];
+  let n = 0;
+  const sink = o.output === undefined ? (l: string) => process.stdout.write(`${l}\n`) : (l: string) => void out.push(`${l}\n`);
+  for await (const raw of logLines(g)) {
+    sink(raw);
+    n++;
+  }
+  if (o.output !== undefined) {
+    const path = resolve(o.output);
+    try {
+      await writeAtomic(path, out.join(""), { durable: true });
+    } catch (e) {
+      throw new ConsensusError(issue("OUTPUT_UNWRITABLE", { message: `cannot write ${path}: ${(e as Error).message}`, file: path }));
+    }
+    process.stderr.write(`wrote ${n} lines to ${path}; check it with: consensus log verify --file ${o.output}\n`);
+  }
+  return 0;
+}
+
+function reportChain(r: ChainResult, path: string): number {
+  if (r.ok) {
+    process.stdout.write(`intact: ${r.lines} lines, ${r.daemonLines} daemon entries (seq 1..${r.lastSeq}), ${r.agentLines} agent lines; head ${r.head.slice(0, 16)}…\n`);
+    return 0;
+  }
+  process.stdout.write(`broken: ${path}:${r.broken!.line}: ${r.broken!.reason}\n  fix: restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).\n`);
+  return 1;
 }

@@ -4,23 +4,19 @@
  * so a browser reloading it never sees half a file.
  */
 import { resolve } from "node:path";
-import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { renderReportHtml } from "../../report/html.js";
 import { buildReport } from "../../report/model.js";
 import { formatReportText } from "../../report/text.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
-import { FsStore } from "../../store/fs/fs-store.js";
-import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
+import { logLines, pipelineOf } from "../read-store.js";
 
 export async function report(g: GlobalOptions, o: { html?: string; format: "text" | "json" }): Promise<number> {
   const root = rootOf(g);
-  const layout = layoutOf(root);
-  const pipeline = await readConfig(layout.config);
+  const pipeline = await pipelineOf(g);
   const lines: string[] = [];
-  const store = new FsStore(layout, { readOnly: true });
-  for await (const l of store.readEntries()) if (l.raw.trim() !== "") lines.push(l.raw);
+  for await (const raw of logLines(g)) if (raw.trim() !== "") lines.push(raw);
   const model = buildReport({ pipeline, lines, now: new Date().toISOString(), root });
 
   if (o.html !== undefined) {

@@ -3,13 +3,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
-import { readConfig } from "../../config/read-config.js";
 import { EPIC_ID } from "../../config/names.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
-import { applyCommand } from "../writer.js";
+import { pipelineOf } from "../read-store.js";
+import { applyCommandOn } from "../writer.js";
 
 export async function start(g: GlobalOptions, epic: string, o: { title: string; file?: string; mode?: string }): Promise<number> {
   const root = rootOf(g);
@@ -22,7 +22,7 @@ export async function start(g: GlobalOptions, epic: string, o: { title: string; 
       throw new ConsensusError(issue("NOT_FOUND", { message: `cannot read --file ${o.file}`, file: o.file, fix: "Pass the path of an existing Markdown file.", }), 1);
     }
   }
-  const r = await applyCommand(root, { type: "start", epic_id: epic, title: o.title, by: whoAmI(), ...(o.mode ? { mode: o.mode } : {}) });
+  const r = await applyCommandOn(g, { type: "start", epic_id: epic, title: o.title, by: whoAmI(), ...(o.mode ? { mode: o.mode } : {}) });
   if (!r.ok) {
     process.stderr.write(`${formatIssuesText(r.issues)}\n`);
     return 1;
@@ -33,7 +33,7 @@ export async function start(g: GlobalOptions, epic: string, o: { title: string; 
     await mkdir(join(layoutOf(root).epics, epic), { recursive: true });
     await writeAtomic(md, body);
   }
-  const first = (await readConfig(layoutOf(root).config)).forMode(o.mode)?.stages[0]?.id;
+  const first = (await pipelineOf(g)).forMode(o.mode)?.stages[0]?.id;
   process.stdout.write(`started ${epic}${o.mode ? ` in mode ${o.mode}` : ""} at stage ${first}, iteration 1 (${r.via === "daemon" ? "applied by the running daemon" : "applied directly"})\n`);
   return 0;
 }

@@ -10,6 +10,8 @@ import { layoutOf } from "../../store/fs/layout.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatTable } from "../output.js";
+import { epicsOf, pipelineOf } from "../read-store.js";
+import { pgUrlOf } from "../store-of.js";
 
 export { statusOf, type EpicStatus };
 
@@ -21,9 +23,10 @@ export async function readEpics(root: string): Promise<{ epics: Map<string, Epic
 }
 
 /** status does not validate the config (validate does); it only needs stage owners. */
-async function readPipelineQuick(root: string): Promise<Pipeline | undefined> {
+async function readPipelineQuick(g: GlobalOptions): Promise<Pipeline | undefined> {
   try {
-    const c = load(await readFile(layoutOf(root).config, "utf8"), { schema: CORE_SCHEMA }) as ConsensusConfig;
+    if (pgUrlOf(g)) return await pipelineOf(g);
+    const c = load(await readFile(layoutOf(rootOf(g)).config, "utf8"), { schema: CORE_SCHEMA }) as ConsensusConfig;
     return resolvePipeline(c, "");
   } catch {
     return undefined;
@@ -34,12 +37,12 @@ export const exitFor = (s: Epic["status"]): number => (s === "promoted" ? 0 : s 
 
 export async function status(g: GlobalOptions, epic: string | undefined, o: { json?: boolean }): Promise<number> {
   const root = rootOf(g);
-  const [{ epics }, pipeline] = await Promise.all([readEpics(root), readPipelineQuick(root)]);
+  const [{ epics }, pipeline] = await Promise.all([epicsOf(g), readPipelineQuick(g)]);
   if (epic !== undefined) {
     const e = epics.get(epic);
     if (!e) {
       if (o.json) process.stdout.write(`${JSON.stringify({ epic_id: epic, status: "not_found" })}\n`);
-      throw new ConsensusError(issue("NOT_FOUND", { message: `epic ${epic} is not known in ${root}`, found: epic, fix: "Check the id with `consensus status`, or start it with `consensus start`." }), 3);
+      throw new ConsensusError(issue("NOT_FOUND", { message: `epic ${epic} is not known in ${pgUrlOf(g) ? "the store" : root}`, found: epic, fix: "Check the id with `consensus status`, or start it with `consensus start`." }), 3);
     }
     const s = statusOf(e, pipeline);
     process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${table([s])}\n`);

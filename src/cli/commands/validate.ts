@@ -15,6 +15,7 @@ import { layoutOf } from "../../store/fs/layout.js";
 import { ownVersion, rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesJunit } from "../formats/junit.js";
 import { formatIssuesSarif } from "../formats/sarif.js";
+import { pgUrlOf } from "../store-of.js";
 import { formatIssues } from "../output.js";
 
 /** What `validate --format` prints: text, json, github (workflow annotations), junit (XML test report), sarif (code scanning). */
@@ -28,10 +29,26 @@ interface Opts {
 
 export async function validate(g: GlobalOptions, paths: string[], o: Opts): Promise<number> {
   const root = rootOf(g);
-  const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root);
+  const url = pgUrlOf(g);
+  const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root, !url);
   const all: Issue[] = [];
   const shownFiles: string[] = [];
   let checked = 0;
+  if (url && !paths.length) {
+    // a database store: its rules in force and its log, checked like consensus.yaml and the log file
+    const { openPgReadOnly } = await import("../read-store.js");
+    const store = await openPgReadOnly(url);
+    try {
+      const rules = await store.rules();
+      if (rules) all.push(...withFile(parseConfig(rules.text).issues, "consensus.yaml (rules in force)"));
+      const lines: string[] = [];
+      for await (const l of store.readEntries()) lines.push(l.raw);
+      all.push(...withFile(checkLog(lines.length ? `${lines.join("\n")}\n` : ""), `the log of ${store.description}`));
+      checked += 2;
+    } finally {
+      await store.close();
+    }
+  }
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     shownFiles.push(shown);
@@ -108,10 +125,11 @@ function checkLog(text: string): Issue[] {
   return out;
 }
 
-async function everything(root: string): Promise<string[]> {
+/** The drops under the root, and (when the records are in the folder) its config, log and state. */
+async function everything(root: string, records = true): Promise<string[]> {
   const L = layoutOf(root);
   const found = await fg(["artifacts/*", "artifacts/*/*", "messages/inbox/*/*"], { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
   const files = found.filter((f) => !basename(f).startsWith(NOTICE_PREFIX) && !basename(f).startsWith(".")).map((f) => resolve(root, f));
-  for (const p of [L.config, L.log, L.state]) if (existsSync(p)) files.unshift(p);
+  if (records) for (const p of [L.config, L.log, L.state]) if (existsSync(p)) files.unshift(p);
   return files;
 }

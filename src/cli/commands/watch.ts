@@ -3,6 +3,7 @@ import { createLogger } from "../../daemon/logger.js";
 import { runDaemon } from "../../daemon/daemon.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { ownVersion, rootOf, type GlobalOptions } from "../context.js";
+import { storeOf } from "../store-of.js";
 
 export interface WatchOptions {
   once?: boolean;
@@ -42,8 +43,11 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
   // listener for, and a once-listener is gone by the time it looks (the daemon died by SIGTERM, 143).
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  const target = storeOf(g);
+  // a database store: one of several daemons, fed by input rows (src/daemon/rows-daemon.ts)
+  const run = target.kind === "pg" ? (o: Parameters<typeof runDaemon>[0]) => import("../../daemon/rows-daemon.js").then((m) => m.runRowsDaemon({ ...o, store: target.url })) : runDaemon;
   try {
-    return await runDaemon({
+    return await run({
       root,
       once: !!o.once,
       poll: !!o.poll,

@@ -13,7 +13,7 @@ import { inputKey, type CommandInput, type Transport, type World } from "../../m
 import { parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
-import { classifyPath } from "./classify.js";
+import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
 
@@ -35,26 +35,44 @@ const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
 export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const c = classifyPath(rel);
   if (c.kind === "ignored") return { kind: "skip", why: c.reason };
-  if (c.kind === "invalid") {
-    const name = rel.slice(rel.lastIndexOf("/") + 1);
-    const isMessage = rel.startsWith("messages/");
-    const input = isMessage
-      ? { type: "message" as const, transport: "files" as const, file: rel, inbox: c.author ?? "unknown", sha256: sha(`path:${rel}`), issues: [c.issue] }
-      : { type: "artifact" as const, transport: "files" as const, file: rel, name, sha256: sha(`path:${rel}`), issues: [c.issue], mtime: new Date(ctx.now).toISOString() };
-    return { kind: "ready", item: { input, key: `${rel}@path` } };
-  }
+  if (c.kind === "invalid") return prepareInvalid(c, ctx.now);
   if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
 
   const r = await readCandidate(ctx.root, ctx.realRoot, rel, ctx.pipeline.maxFileBytes);
   if (!r.ok) {
     if ("gone" in r) return { kind: "skip", why: "vanished or not a file" };
-    const base = { transport: "files" as const, file: rel, sha256: sha(`unread:${rel}:${r.issue.found ?? ""}`), issues: [r.issue] };
-    const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(ctx.now).toISOString(), ...base };
-    return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
+    return prepareUnreadable(c, r.issue, ctx.now);
   }
-  const mtime = new Date(r.mtimeMs).toISOString();
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
   const transport: Transport = (await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files";
+  return prepareContent(c, r, ctx, transport);
+}
+
+/** A path refused by its name alone (unsafe, bad epic id or role): rejected once per path. */
+export function prepareInvalid(c: Extract<Classified, { kind: "invalid" }>, now: number, transport: Transport = "files"): Prep {
+  const rel = c.rel;
+  const name = rel.slice(rel.lastIndexOf("/") + 1);
+  const isMessage = rel.startsWith("messages/");
+  const input = isMessage
+    ? { type: "message" as const, transport, file: rel, inbox: c.author ?? "unknown", sha256: sha(`path:${rel}`), issues: [c.issue] }
+    : { type: "artifact" as const, transport, file: rel, name, sha256: sha(`path:${rel}`), issues: [c.issue], mtime: new Date(now).toISOString() };
+  return { kind: "ready", item: { input, key: `${rel}@path` } };
+}
+
+/** A file that cannot be taken as it is (over the size cap, a link out of the root, unreadable): rejected with the issue. */
+export function prepareUnreadable(c: Extract<Classified, { kind: "artifact" | "message" }>, problem: Issue, now: number, transport: Transport = "files"): Prep {
+  const base = { transport, file: c.rel, sha256: sha(`unread:${c.rel}:${problem.found ?? ""}`), issues: [problem] };
+  const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(now).toISOString(), ...base };
+  return { kind: "ready", item: { input, key: `${c.rel}@${base.sha256}` } };
+}
+
+/**
+ * A file's content read whole (from the folder, or from a row a bridge mirrored) → the input, or a
+ * reason to wait: one that does not parse or validate waits until it has been unchanged for settle_ms.
+ */
+export function prepareContent(c: Extract<Classified, { kind: "artifact" | "message" }>, r: { bytes: Uint8Array; sha256: string; mtimeMs: number }, ctx: Pick<PrepContext, "pipeline" | "world" | "now">, transport: Transport = "files"): Prep {
+  const rel = c.rel;
+  const mtime = new Date(r.mtimeMs).toISOString();
   let issues: Issue[];
   let item: Prepared;
   if (c.kind === "message") {

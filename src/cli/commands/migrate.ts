@@ -1,0 +1,16 @@
+/** `consensus migrate --from-folder DIR` / `--to-folder DIR`, with --store postgres://…: moves a root between stores. */
+import { resolve } from "node:path";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { whoAmI, type GlobalOptions } from "../context.js";
+import { storeOf } from "../store-of.js";
+
+export async function migrateCommand(g: GlobalOptions, o: { fromFolder?: string; toFolder?: string }): Promise<number> {
+  const t = storeOf(g);
+  if (t.kind !== "pg" || (o.fromFolder === undefined) === (o.toFolder === undefined)) {
+    throw new ConsensusError(issue("USAGE", { message: "consensus migrate moves a root between a folder and a database: pass --store postgres://… and one of --from-folder DIR or --to-folder DIR", fix: "consensus migrate --from-folder ./consensus --store postgres://user@host/db" }), 2);
+  }
+  const m = await import("../../store/migrate.js");
+  const r = o.fromFolder !== undefined ? await m.migrateFolderToPg(resolve(o.fromFolder), t.url, whoAmI()) : await m.migratePgToFolder(t.url, resolve(o.toFolder!));
+  process.stdout.write(`moved ${r.entries} log entries${r.agentLines ? ` (and ${r.agentLines} agents' lines)` : ""}, ${r.blobs} blobs, ${r.published} published artifacts, ${r.notices} notices ${o.fromFolder !== undefined ? `from ${o.fromFolder} into the database` : `into ${o.toFolder}`}; check it with: consensus log verify\n`);
+  return 0;
+}

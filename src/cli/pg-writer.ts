@@ -1,0 +1,75 @@
+/**
+ * Changing state from a command on a PostgreSQL store: the command (or the message file a person's
+ * approve/veto makes) becomes an input row. If a daemon is alive on the store, it decides the row and
+ * we wait for its verdict; if none is, the command decides its own row in-process with the same
+ * engine, fenced against any daemon that starts meanwhile (a row is claimed by one process only).
+ */
+import { Engine } from "../engine/engine.js";
+import { silentLogger } from "../daemon/logger.js";
+import { resultOf } from "../daemon/rows-daemon.js";
+import { ConsensusError, issue } from "../errors/issue.js";
+import type { CommandInput } from "../machine/decide.js";
+import { layoutOf } from "../store/fs/layout.js";
+import { PgInputs, type RowResult } from "../store/pg/inputs.js";
+import { PgStore } from "../store/pg/pg-store.js";
+import { rulesInForce } from "../store/pg/rules.js";
+import { prepareRow } from "../transports/rows/prepare-row.js";
+import type { CommandResult } from "./writer.js";
+
+export type RowToAdd = { command: CommandInput } | { file: { path: string; bytes: Uint8Array; mtimeMs: number } };
+
+export async function submitRow(url: string, root: string, row: RowToAdd, who: string, timeoutMs = 30_000): Promise<CommandResult> {
+  const store = await PgStore.open(url, { migrations: "check" });
+  try {
+    const inputs = new PgInputs(store);
+    const id = "command" in row ? await inputs.addCommand(row.command, who) : await inputs.addFile(row.file.path, row.file.bytes, row.file.mtimeMs, who);
+    if (id === undefined) return { ok: true, entries: [], via: "daemon" };
+    const daemons = (await store.writers()).filter((w) => w.kind === "daemon" && w.alive);
+    if (!daemons.length) {
+      const r = await decideHere(store, inputs, id, root, who);
+      if (r) return withVia(r, "direct");
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await inputs.result(id);
+      if (r?.done) return withVia(r.result ?? { ok: true, entries: [] }, "daemon");
+      if (Date.now() > deadline) throw new ConsensusError(issue("LOCK_HELD", { message: `no daemon on ${store.description} decided the command within ${timeoutMs / 1000}s`, fix: "Check the daemons' logs (`consensus doctor --store URL` lists them); the command stays queued and is applied when one catches up." }));
+      await new Promise((res) => setTimeout(res, 25));
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function withVia(r: RowResult, via: "daemon" | "direct"): CommandResult {
+  return r.ok ? { ok: true, entries: r.entries, via } : { ok: false, issues: r.issues };
+}
+
+/** Decides the row here (no daemon alive); undefined if a daemon claimed it first. */
+async function decideHere(store: PgStore, inputs: PgInputs, id: number, root: string, who: string): Promise<RowResult | undefined> {
+  const lease = await store.lease("command", `decide input ${id}`);
+  try {
+    const { pipeline } = await rulesInForce(store, layoutOf(root).config, who);
+    const engine = await Engine.open(pipeline, store, silentLogger());
+    const [row] = await inputs.claim(store.writerId!, 1, [id]);
+    if (!row) return undefined;
+    // a person's own file is taken as it is: no settle wait
+    const p = prepareRow(row, { pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
+    if (p.kind !== "ready") {
+      const result: RowResult = { ok: false, issues: [] };
+      await inputs.finish([{ id, result }]);
+      return result;
+    }
+    const [o] = await engine.process([p.item]);
+    if (engine.dirty) await engine.checkpoint();
+    if (o!.status === "deferred") {
+      await inputs.defer([id]);
+      return { ok: true, entries: [] };
+    }
+    const result = resultOf(o!);
+    await inputs.finish([{ id, result }]);
+    return result;
+  } finally {
+    await lease.release();
+  }
+}

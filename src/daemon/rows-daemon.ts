@@ -1,0 +1,202 @@
+/**
+ * `consensus watch --store postgres://…`: one of any number of daemons sharing a PostgreSQL store,
+ * with no leader. The loop is the file daemon's with another transport: input rows (from bridges and
+ * CLI commands) instead of dropped files. Each turn it folds in what other daemons committed, claims
+ * a batch of rows (FOR UPDATE SKIP LOCKED), decides and commits it through the engine (a conflict
+ * with another daemon is decided again there), records each row's outcome, and runs the runner.
+ *
+ * Wake-ups: LISTEN on the log and inputs channels; notifications are lost while disconnected, so every
+ * (re)listen triggers a re-sync (catch up, claim, take over dead daemons' unfinished effects), and a
+ * slow poll (CONSENSUS_POLL_MS, default 5 s) is the floor. A lost connection or a restarted server
+ * fails the turn in hand, which is retried after a short back-off: nothing was acknowledged, and a
+ * commit whose outcome was in doubt is resolved by the store (pg-store.ts append).
+ */
+import { join } from "node:path";
+import { readAgentTriggers } from "../agents/read-definitions.js";
+import { Engine, type Outcome } from "../engine/engine.js";
+import { layoutOf } from "../store/fs/layout.js";
+import { Backoff } from "../store/pg/connect.js";
+import { PgInputs, type InputRow, type RowResult } from "../store/pg/inputs.js";
+import { CHANNEL_INPUTS, CHANNEL_LOG, PgStore } from "../store/pg/pg-store.js";
+import { rulesInForce } from "../store/pg/rules.js";
+import { prepareRow } from "../transports/rows/prepare-row.js";
+import { Runner } from "../runner/runner.js";
+import type { LaunchWant } from "../machine/effects.js";
+import type { CommittedEntry } from "../store/port.js";
+import { ConfigReloader } from "./config-reload.js";
+import { earliestDeadline, overdue } from "./deadlines.js";
+import { DeadlineTimer } from "./deadline-timer.js";
+import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
+import type { DaemonOptions } from "./daemon.js";
+
+
+export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Promise<number> {
+  const log = opts.log;
+  const layout = layoutOf(opts.root);
+  const store = await PgStore.open(opts.store);
+  const inputs = new PgInputs(store);
+  const lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
+  const rules = await rulesInForce(store, layout.config, `daemon pid ${process.pid}`);
+  log.info({ store: store.description, writer: store.writerId, config: rules.pipeline.version.slice(0, 12) }, "registered on the store");
+
+  let wake: () => void = () => {};
+  const kick = () => wake();
+  let stopping = false;
+  let resync = true;
+  let claimMore = true;
+  let deadlineSweep = true;
+  const waiting = new Set<NodeJS.Timeout>();
+  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), opts.once);
+  const armDeadline = (at: number | undefined): void => deadlines.arm(at);
+  const armFrom = (entries: CommittedEntry[]) => {
+    for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
+  };
+
+  const early: LaunchWant[] = [];
+  let runner: Runner | undefined;
+  const triggers = opts.once ? undefined : await readAgentTriggers(layout, rules.pipeline, log);
+  const obs = opts.observer;
+  const engine = await Engine.open(rules.pipeline, obs ? obs.wrapStore(store) : store, log, {
+    hooks: {
+      ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
+      onEntries: (entries) => {
+        armFrom(entries);
+        obs?.committed(entries);
+        opts.onEntries?.(entries);
+      },
+      onAbsorbed: armFrom,
+      onRescan: (epicId, stageId) => {
+        const paths = (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+        void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => {});
+      },
+    },
+  });
+  let rulesText = rules.text;
+  const reloader = new ConfigReloader("consensus.yaml (rules in force)", engine, log, async () => rulesText);
+  obs?.opened({ view: () => engine.state, queueDepth: () => 0, configVersion: () => engine.pipeline.version.slice(0, 12) });
+  if (triggers) {
+    const r = new Runner({ engine, layout, log, wake: kick, launchedElsewhere: (id) => store.launchedByOtherLiveWriter(id) });
+    await r.start();
+    for (const w of early) r.want(w);
+    runner = r;
+  }
+
+  const subscribe = () =>
+    Promise.all([
+      store.sql.listen(CHANNEL_LOG, () => kick(), () => ((resync = true), kick())),
+      store.sql.listen(CHANNEL_INPUTS, () => ((claimMore = true), kick()), () => ((resync = true), kick())),
+    ]);
+  let listens = opts.once ? [] : await subscribe();
+  // a new client after a driver fault: listen on it, and re-sync (notifications in between are lost)
+  store.onClientReplaced = () => {
+    resync = true;
+    kick();
+    if (!opts.once) void subscribe().then((l) => (listens = l), () => {});
+  };
+  const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
+  const poll = opts.once ? undefined : setInterval(() => ((resync = true), kick()), pollMs);
+  poll?.unref();
+  opts.stop?.then(() => {
+    stopping = true;
+    kick();
+  });
+
+  // smaller than the file daemon's batch: rows a daemon has claimed wait for it, so a burst is shared among the daemons
+  const batchSize = opts.batchSize ?? Number(process.env.CONSENSUS_CLAIM_BATCH ?? 128);
+  let lastCheckpoint = Date.now();
+  const backoff = new Backoff(log);
+  let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
+  try {
+    for (;;) {
+      if (!(await backoff.turn(turn))) {
+        resync = true;
+        continue;
+      }
+      if (stopping) break;
+      if (opts.once && !claimMore && !resync && waiting.size === 0 && !runner?.hasWork) break;
+      await idle((w) => (wake = w), stopping || resync || claimMore || deadlineSweep || !!runner?.hasWork, engine, lastCheckpoint);
+      wake = () => {};
+    }
+    return await stopCleanly(runner, engine, log);
+  } finally {
+    clearInterval(poll);
+    deadlines.clear();
+    for (const t of waiting) clearTimeout(t);
+    for (const l of listens) await l.unlisten().catch(() => {});
+    await lease.release();
+    await store.close();
+  }
+
+  /** One turn of the loop; a transient store error anywhere in it is retried as a whole. */
+  async function turn(): Promise<void> {
+    if (resync) {
+      resync = false;
+      claimMore = true;
+      await engine.catchUp();
+      const orphans = await store.orphans(engine.state.seq);
+      if (orphans.length) {
+        log.warn({ entries: orphans.length, from_seq: orphans[0]!.seq }, "re-running effects of a stopped daemon's decisions");
+        await engine.runEffects(orphans, { replay: true });
+      }
+      if (Date.now() >= reconcileAt) {
+        reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
+        await inputs.undefer();
+      }
+      // read here, where a lost connection fails the turn (the reloader would take it for a missing file)
+      rulesText = (await store.rules())?.text ?? rulesText;
+      await reloader.check();
+    }
+    if (deadlineSweep) {
+      deadlineSweep = false;
+      const due = overdue(engine.state.epics.values(), Date.now());
+      if (due.length) await engine.process(due.map((epic_id) => ({ input: { type: "deadline" as const, epic_id } })));
+      armDeadline(earliestDeadline(engine.state.epics.values()));
+    }
+    if (claimMore && !stopping) {
+      await engine.catchUp();
+      const rows = await inputs.claim(store.writerId!, batchSize);
+      claimMore = rows.length === batchSize;
+      if (rows.length) await decideRows(rows);
+    }
+    if (runner?.hasWork && !stopping) await runner.pump(async () => {});
+    if (engine.dirty && Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
+      await engine.checkpoint();
+      lastCheckpoint = Date.now();
+    }
+  }
+
+  async function decideRows(rows: InputRow[]): Promise<void> {
+    const now = Date.now();
+    obs?.taken(rows.map(rowName));
+    const ready: Array<{ row: InputRow; p: Extract<ReturnType<typeof prepareRow>, { kind: "ready" }> }> = [];
+    const done: Array<{ id: number; result: RowResult }> = [];
+    for (const row of rows) {
+      const p = prepareRow(row, { pipeline: engine.pipeline, world: engine.world, now });
+      if (p.kind === "skip") done.push({ id: row.id, result: { ok: false, issues: [] } });
+      else if (p.kind === "wait") {
+        const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), p.ms);
+        waiting.add(t);
+      } else ready.push({ row, p });
+    }
+    if (ready.length) {
+      const outcomes = await engine.process(ready.map((r) => r.p.item));
+      obs?.decided(ready.map((r, i) => ({ rel: rowName(r.row), kind: r.p.item.input.type, outcome: outcomes[i]! })));
+      const deferred: number[] = [];
+      ready.forEach((r, i) => {
+        const o = outcomes[i]!;
+        if (o.status === "deferred") deferred.push(r.row.id);
+        else done.push({ id: r.row.id, result: resultOf(o) });
+      });
+      await inputs.defer(deferred);
+    }
+    await inputs.finish(done);
+  }
+}
+
+const rowName = (r: InputRow): string => r.path ?? join(".consensus", "requests", r.key);
+
+export function resultOf(o: Exclude<Outcome, { status: "deferred" }>): RowResult {
+  if (o.status === "refused") return { ok: false, issues: o.decision.issues };
+  if (o.status === "duplicate") return { ok: true, entries: [], duplicate: true };
+  return { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) };
+}

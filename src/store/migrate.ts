@@ -1,0 +1,169 @@
+/**
+ * `consensus migrate`: a root moved between stores, whole and still verifiable. The log moves line for
+ * line (daemon entries keep their seq and hash; agents' lines in a folder log ride along with the
+ * entry whose hash chained them), and with it the accepted artifacts' bytes, what was published, the
+ * notices and the rules in force. The epics' state and the marks are folds of the log, rebuilt on the
+ * way in. The target must hold no log yet (STORE_NOT_EMPTY): nothing is merged or overwritten.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readFile, readdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { ConsensusError, issue } from "../errors/issue.js";
+import { unsealLine } from "../log/chain.js";
+import { applyEntry, emptyView, messageIdOf } from "../log/replay.js";
+import type { LogEntry } from "../schemas/types.gen.js";
+import { writeAtomic } from "./fs/atomic-write.js";
+import { FsStore } from "./fs/fs-store.js";
+import { layoutOf } from "./fs/layout.js";
+import { epicKeyOf } from "./pg/fence.js";
+import { PgStore } from "./pg/pg-store.js";
+
+export interface MigrateReport {
+  entries: number;
+  agentLines: number;
+  blobs: number;
+  published: number;
+  notices: number;
+}
+
+const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+/** Folder root → PostgreSQL store. */
+export async function migrateFolderToPg(root: string, url: string, by: string): Promise<MigrateReport> {
+  const L = layoutOf(root);
+  let rules: string;
+  try {
+    rules = await readFile(L.config, "utf8");
+  } catch {
+    throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
+  }
+  const store = await PgStore.open(url);
+  try {
+    const [head] = await store.sql`SELECT seq::int AS seq FROM head`;
+    if (Number(head!.seq) !== 0) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${store.description} already holds ${Number(head!.seq)} log entries` }));
+    const fs = new FsStore(L, { readOnly: true });
+    const view = emptyView();
+    const rows: Array<Record<string, unknown>> = [];
+    const marks: Array<{ kind: string; mark: string; seq: number }> = [];
+    const epicSeq = new Map<string, number>();
+    const epics = new Map<string, { epic_seq: number; last_seq: number }>();
+    let foreign = "";
+    let agentLines = 0;
+    let last = { seq: 0, hash: "0".repeat(64) };
+    for await (const l of fs.readEntries()) {
+      const sealed = unsealLine(l.raw);
+      if (!sealed || !l.entry || typeof l.entry.seq !== "number") {
+        foreign += `${l.raw}\n`;
+        agentLines++;
+        continue;
+      }
+      const e = l.entry as LogEntry & { seq: number };
+      const key = epicKeyOf(e);
+      const n = (epicSeq.get(key) ?? 0) + 1;
+      epicSeq.set(key, n);
+      epics.set(key, { epic_seq: n, last_seq: e.seq });
+      rows.push({ seq: e.seq, epic_id: key, epic_seq: n, decision: e.decision, input: e.input ?? null, line: l.raw, foreign_text: foreign || null, hash: sealed.hash });
+      if (e.input) marks.push({ kind: "p", mark: e.input, seq: e.seq });
+      const id = messageIdOf(e);
+      if (id !== undefined) marks.push({ kind: "m", mark: id, seq: e.seq });
+      foreign = "";
+      applyEntry(view, e);
+      last = { seq: e.seq, hash: sealed.hash };
+    }
+    const epicRows = [...epics].map(([epic_id, s]) => ({ epic_id, ...s, state: view.epics.get(epic_id) ?? null }));
+    const blobs = await filesUnder(L.blobs, 2);
+    const published = (await filesUnder(L.archive, 3)).map((p) => ({ p, parts: p.slice(L.archive.length + 1).split("/") }));
+    const notices = (await filesUnder(L.inbox, 2)).filter((p) => p.split("/").pop()!.startsWith("notice-"));
+    await store.sql.begin(async (tx) => {
+      for (let i = 0; i < rows.length; i += 1000) {
+        await tx`INSERT INTO entries (seq, epic_id, epic_seq, decision, input, line, foreign_text, hash, effects_done)
+          SELECT x.*, true FROM jsonb_to_recordset(${tx.json(rows.slice(i, i + 1000) as never)}) AS x(seq int8, epic_id text, epic_seq int8, decision text, input text, line text, foreign_text text, hash text)`;
+      }
+      for (let i = 0; i < marks.length; i += 5000) await tx`INSERT INTO marks SELECT * FROM jsonb_to_recordset(${tx.json(marks.slice(i, i + 5000) as never)}) AS x(kind text, mark text, seq int8) ON CONFLICT DO NOTHING`;
+      if (epicRows.length) await tx`INSERT INTO epics (epic_id, epic_seq, last_seq, state) SELECT * FROM jsonb_to_recordset(${tx.json(epicRows as never)}) AS x(epic_id text, epic_seq int8, last_seq int8, state jsonb)`;
+      for (const b of blobs) {
+        const bytes = await readFile(b);
+        await tx`INSERT INTO blobs VALUES (${sha(bytes)}, ${bytes}) ON CONFLICT DO NOTHING`;
+      }
+      for (const { p, parts } of published) {
+        const [epic, it, file] = parts as [string, string, string];
+        if (!/^\d+$/.test(it) || file.startsWith(".")) continue;
+        const bytes = await readFile(p);
+        const h = sha(bytes);
+        await tx`INSERT INTO blobs VALUES (${h}, ${bytes}) ON CONFLICT DO NOTHING`;
+        await tx`INSERT INTO published (epic_id, iteration, file, sha256) VALUES (${epic}, ${Number(it)}, ${file}, ${h}) ON CONFLICT DO NOTHING`;
+      }
+      for (const p of notices) {
+        const [role, name] = p.slice(L.inbox.length + 1).split("/") as [string, string];
+        await tx`INSERT INTO notices (role, name, body) VALUES (${role}, ${name}, ${await readFile(p, "utf8")}) ON CONFLICT DO NOTHING`;
+      }
+      await tx`INSERT INTO rules (version, text, applied_by) VALUES (${sha(Buffer.from(rules))}, ${rules}, ${by}) ON CONFLICT (one) DO UPDATE SET version = excluded.version, text = excluded.text, applied_by = excluded.applied_by, applied_at = now()`;
+      await tx`UPDATE head SET seq = ${last.seq}, hash = ${last.hash}`;
+    });
+    return { entries: rows.length, agentLines, blobs: blobs.length, published: published.length, notices: notices.length };
+  } finally {
+    await store.close();
+  }
+}
+
+/** PostgreSQL store → a folder root made by `consensus init` (its log must be empty). */
+export async function migratePgToFolder(url: string, root: string): Promise<MigrateReport> {
+  const L = layoutOf(root);
+  const fsStore = new FsStore(L, { readOnly: true });
+  for await (const l of fsStore.readEntries()) {
+    if (l.raw.trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
+  }
+  const store = await PgStore.open(url, { readOnly: true });
+  try {
+    const rules = await store.rules();
+    if (!rules) throw new ConsensusError(issue("CONFIG_MISSING", { message: `${store.description} has no rules in force` }));
+    const lines: string[] = [];
+    let entries = 0;
+    let agentLines = 0;
+    for await (const l of store.readEntries()) {
+      lines.push(l.raw);
+      if (l.entry) entries++;
+      else agentLines++;
+    }
+    await mkdir(L.current, { recursive: true });
+    await writeAtomic(L.config, rules.text, { durable: true });
+    let blobs = 0;
+    for (const r of await store.sql`SELECT sha256, bytes FROM blobs`) {
+      const p = join(L.blobs, String(r.sha256).slice(0, 2), String(r.sha256));
+      await mkdir(dirname(p), { recursive: true });
+      await writeAtomic(p, r.bytes as Buffer, { durable: "file" });
+      blobs++;
+    }
+    const published = await store.sql`SELECT p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256)`;
+    for (const p of published) {
+      const target = join(L.archive, String(p.epic_id), String(p.iteration), String(p.file));
+      await mkdir(dirname(target), { recursive: true });
+      await writeAtomic(target, p.bytes as Buffer);
+    }
+    const notices = await store.sql`SELECT role, name, body FROM notices`;
+    for (const n of notices) {
+      const target = join(L.inbox, String(n.role), String(n.name));
+      await mkdir(dirname(target), { recursive: true });
+      await writeAtomic(target, String(n.body));
+    }
+    // the log last: a root whose log is there is a root that moved
+    await writeAtomic(L.log, lines.length ? `${lines.join("\n")}\n` : "", { durable: true });
+    return { entries, agentLines, blobs, published: published.length, notices: notices.length };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Files exactly `depth` folders below dir (dot-files and temporaries left out). */
+async function filesUnder(dir: string, depth: number): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith(".") || e.name.endsWith(".tmp")) continue;
+    const p = join(dir, e.name);
+    if (depth === 1) {
+      if (e.isFile()) out.push(p);
+    } else if (e.isDirectory()) out.push(...(await filesUnder(p, depth - 1)));
+  }
+  return out.sort();
+}

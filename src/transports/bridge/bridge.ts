@@ -1,0 +1,179 @@
+/**
+ * `consensus bridge --store postgres://…`: one host's folder and the database, both ways, for agents
+ * that only know files.
+ *
+ * Up: artifacts and inbox messages dropped in the folder become input rows, by the file bus's rules:
+ * whole files only (read with the same guards: no link out of the root, the size cap), a file that
+ * does not parse or validate yet is sent only once it has settled, once per content (the row's key is
+ * path@sha256), and never lost: a scan at start and every CONSENSUS_RESCAN_MS catch what the watcher
+ * missed or what was dropped while the bridge was down. A file it cannot read whole is sent with the
+ * problem, so its author is told like on the file bus.
+ *
+ * Down: the daemons' notices and published artifacts are written into the folder (inboxes, archive/),
+ * atomically; one already there whole is left alone. Woken by NOTIFY, re-synced after every reconnect,
+ * polled as the floor.
+ */
+import { realpathSync } from "node:fs";
+import { lstat, mkdir, readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { parseConfig, type Pipeline } from "../../config/pipeline.js";
+import { errorsOf } from "../../errors/issue.js";
+import type { Logger } from "../../daemon/logger.js";
+import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
+import { writeAtomic } from "../../store/fs/atomic-write.js";
+import { layoutOf } from "../../store/fs/layout.js";
+import { Backoff } from "../../store/pg/connect.js";
+import { PgInputs } from "../../store/pg/inputs.js";
+import { CHANNEL_EFFECTS, PgStore } from "../../store/pg/pg-store.js";
+import { rulesInForce } from "../../store/pg/rules.js";
+import { classifyPath } from "../files/classify.js";
+import { readCandidate } from "../files/read-input.js";
+import { scanCandidates } from "../files/scan.js";
+import { watchBus, type BusWatcher } from "../files/watch.js";
+
+export interface BridgeOptions {
+  root: string;
+  store: string;
+  log: Logger;
+  /** Mirror what is there both ways, then exit. */
+  once?: boolean;
+  poll?: boolean;
+  stop?: Promise<void>;
+}
+
+export async function runBridge(o: BridgeOptions): Promise<number> {
+  const layout = layoutOf(o.root);
+  const store = await PgStore.open(o.store, { max: 2 });
+  const inputs = new PgInputs(store);
+  const source = `bridge ${hostname()}:${o.root}`;
+  let pipeline: Pipeline = (await rulesInForce(store, layout.config, source)).pipeline;
+  const realRoot = realpathSync(o.root);
+  const log = o.log;
+  log.info({ store: store.description, root: o.root }, "bridge started");
+
+  const pending = new Set<string>();
+  /** Files sent or judged: path → mtime:size, so an unchanged file is not read again. */
+  const sent = new Map<string, string>();
+  const waiting = new Map<string, NodeJS.Timeout>();
+  let down = true;
+  let scan = true;
+  let stopping = false;
+  let wake: () => void = () => {};
+  const kick = () => wake();
+  const noticeAt = { notices: 0, published: 0 };
+
+  const watcher: BusWatcher | undefined = o.once
+    ? undefined
+    : await watchBus(layout, { onPath: (rel) => (pending.add(rel), kick()), onRescanNeeded: () => ((scan = true), kick()) }, { poll: o.poll });
+  const subscribe = () => store.sql.listen(CHANNEL_EFFECTS, () => ((down = true), kick()), () => ((down = true), (scan = true), kick()));
+  let sub = o.once ? undefined : await subscribe();
+  store.onClientReplaced = () => {
+    down = scan = true;
+    kick();
+    if (!o.once) void subscribe().then((s) => (sub = s), () => {});
+  };
+  const every = Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
+  const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
+  const timers = o.once ? [] : [setInterval(() => ((scan = true), kick()), every), setInterval(() => ((down = true), kick()), pollMs)];
+  for (const t of timers) t.unref();
+  o.stop?.then(() => ((stopping = true), kick()));
+
+  const backoff = new Backoff(log);
+  try {
+    for (;;) {
+      if (!(await backoff.turn(turn))) {
+        down = scan = true;
+        continue;
+      }
+      if (stopping || (o.once && !pending.size && !waiting.size)) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (stopping || down || scan || pending.size) resolve();
+      });
+      wake = () => {};
+    }
+    return 0;
+  } finally {
+    for (const t of timers) clearInterval(t);
+    for (const t of waiting.values()) clearTimeout(t);
+    await watcher?.close();
+    await sub?.unlisten().catch(() => {});
+    await store.close();
+  }
+
+  async function turn(): Promise<void> {
+    if (down) {
+      down = false;
+      const r = await store.rules();
+      if (r && r.version !== pipeline.version) pipeline = parseConfig(r.text).pipeline ?? pipeline;
+      await mirrorDown();
+    }
+    if (scan) {
+      scan = false;
+      for (const c of await scanCandidates(o.root)) if (sent.get(c.rel) !== c.sig && !waiting.has(c.rel)) pending.add(c.rel);
+    }
+    const batch = [...pending];
+    pending.clear();
+    for (const rel of batch) await up(rel);
+  }
+
+  /** One path of the folder → an input row, or a wait for it to settle, or nothing (not an input, or sent already). */
+  async function up(rel: string): Promise<void> {
+    const c = classifyPath(rel);
+    if (c.kind === "ignored" || c.kind === "request") return;
+    const st = await lstat(join(o.root, rel)).catch(() => undefined);
+    if (!st) return;
+    const sig = `${st.mtimeMs}:${st.size}`;
+    if (sent.get(rel) === sig) return;
+    if (c.kind === "invalid") {
+      await inputs.addFile(rel, undefined, st.mtimeMs, source, c.issue);
+      sent.set(rel, sig);
+      return;
+    }
+    const r = await readCandidate(o.root, realRoot, rel, pipeline.maxFileBytes);
+    if (!r.ok) {
+      if (!("gone" in r)) await inputs.addFile(rel, undefined, st.mtimeMs, source, r.issue);
+      sent.set(rel, sig);
+      return;
+    }
+    // the settle rule: a file that does not parse or validate may still be being written
+    const issues = c.kind === "message" ? interpretMessage(c.name, r.bytes, c.inbox).issues : pipeline.stageOfArtifact(c.name) ? interpretArtifact(c.name, r.bytes).issues : [];
+    const age = Date.now() - r.mtimeMs;
+    if (errorsOf(issues).length && age < pipeline.settleMs) {
+      const t = waiting.get(rel);
+      if (t) clearTimeout(t);
+      waiting.set(rel, setTimeout(() => (waiting.delete(rel), pending.add(rel), kick()), pipeline.settleMs - age + 5));
+      return;
+    }
+    const id = await inputs.addFile(rel, r.bytes, r.mtimeMs, source);
+    sent.set(rel, `${r.mtimeMs}:${r.size}`);
+    if (id !== undefined) log.info({ file: rel, input: id }, "mirrored up");
+  }
+
+  /** Notices and published artifacts since the last pass → files (one there whole is left alone). */
+  async function mirrorDown(): Promise<void> {
+    const notices = await store.sql`SELECT id::float8 AS id, role, name, body FROM notices WHERE id > ${noticeAt.notices} ORDER BY id`;
+    for (const n of notices) {
+      await writeIfMissing(join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)));
+      noticeAt.notices = Number(n.id);
+    }
+    const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
+    for (const p of published) {
+      await writeIfMissing(join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer);
+      noticeAt.published = Number(p.id);
+    }
+    if (notices.length || published.length) log.info({ notices: notices.length, published: published.length }, "mirrored down");
+  }
+}
+
+/** Names come from the database: only plain names under the folder are written (a role or file name is never a path). */
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+async function writeIfMissing(path: string, bytes: Buffer): Promise<void> {
+  if (!path.split("/").slice(-3).every((p) => PLAIN.test(p))) return;
+  const have = await readFile(path).catch(() => undefined);
+  if (have && have.equals(bytes)) return;
+  await mkdir(dirname(path), { recursive: true });
+  await writeAtomic(path, bytes);
+}

@@ -1,0 +1,98 @@
+/**
+ * The file store's crash test against PostgreSQL, with two daemons: one of them is SIGKILLed at
+ * random instants (seeded) while a stream of drops over many epics goes on through a bridge, and
+ * restarted; the other keeps running, so a killed daemon's claims and unfinished effects are taken
+ * over while it is down. At the end every valid input was accepted exactly once, every epic is where
+ * its inputs put it, the epics' state rows equal a fold of the log, and the chain is intact.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { applyEntry, emptyView } from "../../src/log/replay.js";
+import { artifact } from "../support/bus.js";
+import { PgBus, STAGE_FILES, expectEachOnce } from "../support/pg-bus.js";
+import { mulberry32 } from "../support/random.js";
+
+const SEED = Number(process.env.CRASH_SEED ?? 20261130);
+const EPICS = 8;
+const MIN_KILLS = Number(process.env.CRASH_KILLS ?? 10);
+
+let bus: PgBus | undefined;
+afterAll(async () => bus?.cleanup());
+
+describe("crash safety on PostgreSQL, two daemons", () => {
+  it(`survives ${MIN_KILLS}+ SIGKILLs of a daemon at random instants (seed ${SEED})`, async () => {
+    const rnd = mulberry32(SEED);
+    const b = (bus = await PgBus.create());
+    const epics = Array.from({ length: EPICS }, (_, i) => `EP-${String(i + 1).padStart(3, "0")}`);
+    b.startDaemon("steady");
+    b.start("bridge", "bridge");
+    const alive = ["steady", "bridge"];
+    await b.until("the steady daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, alive);
+    for (const e of epics) expect(b.cli("start", e, "--title", `crash ${e}`).code).toBe(0);
+    // each epic's queue: a note message, its stages' artifacts, the same note replayed under another name
+    const note = (e: string) => `id: note-${e}\nfrom: developer\nto: quality\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: ${e}\niteration: 1\ntype: info\nsubject: fyi\n`;
+    const queues = epics.map((e) => [
+      { rel: `messages/inbox/quality/note-${e}.yaml`, text: note(e) },
+      ...STAGE_FILES.map(([stage, n]) => ({ rel: `artifacts/${e}/${n}`, text: artifact(n, e, 1), stage })),
+      { rel: `messages/inbox/quality/replay-${e}.yaml`, text: note(e) },
+    ] as Array<{ rel: string; text: string; stage?: string }>);
+    let kills = 0;
+    const dropSome = async (max: number) => {
+      const at = await b.stages();
+      for (let n = 0; n < max; n++) {
+        const ready = queues.map((q, i) => ({ q, e: epics[i]! })).filter(({ q, e }) => q.length && (!q[0]!.stage || at.get(e)?.stage === q[0]!.stage));
+        if (!ready.length) return;
+        const pick = ready[Math.floor(rnd() * ready.length)]!;
+        const d = pick.q.shift()!;
+        b.drop(d.rel, d.text);
+      }
+    };
+    while (queues.some((q) => q.length) || kills < MIN_KILLS) {
+      await dropSome(Math.floor(rnd() * 3));
+      b.startDaemon("victim");
+      // now and then kill it during start-up; otherwise once it has registered
+      if (rnd() >= 0.15) await b.until("the victim registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n >= 2, 60_000, [...alive, "victim"]);
+      const burst = 1 + Math.floor(rnd() * 5);
+      for (let n = 0; n < burst; n++) {
+        await dropSome(1);
+        await new Promise((r) => setTimeout(r, Math.floor(rnd() * 30)));
+      }
+      // kill at a random instant: mid-claim, mid-transaction, mid-effects, or idle
+      await new Promise((r) => setTimeout(r, Math.floor(rnd() * 300)));
+      await b.stop("victim", "SIGKILL");
+      kills++;
+      if (kills > 200) throw new Error("no progress after 200 kills");
+      for (const n of alive) {
+        const p = b.procs.get(n)!;
+        if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${n} exited\n${b.errors()}`);
+      }
+    }
+    await b.until("every epic promoted", async () => [...(await b.stages()).values()].filter((s) => s.status === "promoted").length === EPICS, 180_000, alive);
+    await b.until("every input decided", async () => (await b.sql`SELECT count(*)::int AS n FROM inputs WHERE done_at IS NULL`)[0]!.n === 0, 60_000, alive);
+    const entries = await expectEachOnce(b, epics);
+    for (const e of epics) {
+      expect(entries.filter((x) => x.decision === "message_accepted" && x.epic_id === e).length, `${e} note accepted once`).toBe(1);
+      const replay = entries.filter((x) => x.decision === "message_rejected" && String((x.details as { file: string }).file).includes(`replay-${e}`));
+      expect(replay.length, `${e} replay rejected once`).toBe(1);
+    }
+    // the archive copies the bridge brings down hold the accepted bytes
+    for (const x of entries.filter((y) => y.decision === "artifact_accepted")) {
+      const d = x.details as { file: string; sha256: string };
+      const archived = join(b.root, "archive", x.epic_id!, String(x.iteration), basename(d.file));
+      await b.until(`${archived} mirrored`, async () => existsSync(archived), 30_000, alive);
+      expect(createHash("sha256").update(readFileSync(archived)).digest("hex")).toBe(d.sha256);
+    }
+    // every notice's effect ran (taken over from killed daemons where needed)
+    await b.until("a devops notice per epic", async () => (await b.sql`SELECT count(*)::int AS n FROM notices WHERE role = 'devops' AND name LIKE '%stage_entered%'`)[0]!.n >= EPICS, 60_000, alive);
+    // the epics' rows equal a fold of the log
+    const view = emptyView();
+    for (const e of entries) applyEntry(view, e);
+    const rows = await b.stages();
+    for (const e of epics) expect(rows.get(e)).toEqual(view.epics.get(e));
+    const v = b.cli("log", "verify");
+    expect(v.code, v.stdout).toBe(0);
+    expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
+  }, 600_000);
+});

@@ -1,0 +1,74 @@
+/**
+ * `consensus migrate`: a folder root moved into a database and back, still verifiable (agents' lines
+ * included), with its state, archives and notices; the database goes on from where the folder was;
+ * a target that already holds a log is refused.
+ */
+import { existsSync, readFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Bus, artifact } from "../support/bus.js";
+import { PgBus } from "../support/pg-bus.js";
+import { freshDatabase, type TestDb } from "../support/pg.js";
+
+const cleanups: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe("consensus migrate", () => {
+  it("moves a folder into the database and back: same log, same state, archives and notices; the database goes on", async () => {
+    const folder = Bus.init();
+    cleanups.push(() => folder.cleanup());
+    expect(folder.cli("start", "EP-001", "--title", "moving").code).toBe(0);
+    folder.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+    expect(folder.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
+    // an agent's own line, chained into the next daemon hash
+    appendFileSync(join(folder.root, "current/decision_log.jsonl"), `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "developer", decision: "started_work", epic_id: "EP-001", iteration: 1 })}\n`);
+    expect(folder.cli("start", "EP-002", "--title", "second").code).toBe(0);
+    expect(folder.cli("log", "verify").code).toBe(0);
+    const statusBefore = JSON.parse(folder.cli("status", "--json").stdout) as unknown[];
+
+    const db: TestDb = await freshDatabase("consensus_migrate");
+    cleanups.push(() => db.drop());
+    const pg = (args: string[], root = folder.root) => folder.cliWith({ CONSENSUS_STORE: db.url, CONSENSUS_ROOT: root }, ...args);
+    const into = pg(["migrate", "--from-folder", folder.root]);
+    expect(into.code, into.stderr).toBe(0);
+    expect(into.stdout).toMatch(/moved \d+ log entries \(and 1 agents' lines\)/);
+    expect(pg(["log", "verify"]).code).toBe(0);
+    expect(JSON.parse(pg(["status", "--json"]).stdout)).toEqual(statusBefore);
+    // a second migration into the same database is refused
+    const again = pg(["migrate", "--from-folder", folder.root]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("STORE_NOT_EMPTY");
+    // the database goes on: a command decided against the moved state
+    const cancel = pg(["cancel", "EP-002", "--reason", "moved"]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(pg(["log", "verify"]).code).toBe(0);
+
+    const back = Bus.init();
+    cleanups.push(() => back.cleanup());
+    const out = pg(["migrate", "--to-folder", back.root]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(back.cli("log", "verify").code).toBe(0);
+    const st = JSON.parse(back.cli("status", "--json").stdout) as Array<{ epic_id: string; status: string; stage: string }>;
+    expect(st.map((s) => [s.epic_id, s.stage, s.status])).toEqual([["EP-001", "implementation", "in_progress"], ["EP-002", "plan", "cancelled"]]);
+    expect(readFileSync(join(back.root, "archive/EP-001/1/plan.json"), "utf8")).toBe(artifact("plan.json", "EP-001", 1));
+    expect(back.inbox("developer").some((n) => n.includes("EP-001"))).toBe(true);
+    expect(readFileSync(join(back.root, "current/decision_log.jsonl"), "utf8")).toContain('"agent":"developer"');
+    // and a file daemon goes on from there
+    expect(back.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
+    expect(existsSync(join(back.root, "current/state.json"))).toBe(true);
+  }, 180_000);
+
+  it("a database moved out into a folder with a log already is refused", async () => {
+    const b = await PgBus.create();
+    cleanups.push(() => b.cleanup());
+    expect(b.cli("start", "EP-001", "--title", "x").code).toBe(0);
+    const folder = Bus.init();
+    cleanups.push(() => folder.cleanup());
+    expect(folder.cli("start", "EP-009", "--title", "here").code).toBe(0);
+    const r = b.cli("migrate", "--to-folder", folder.root);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("STORE_NOT_EMPTY");
+  }, 120_000);
+});
