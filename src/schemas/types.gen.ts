@@ -380,7 +380,7 @@ export interface ConsensusConfig {
    */
   bus?: {
     /**
-     * How long a file that does not parse or validate must stay unchanged before it is rejected (in-place writers).
+     * How long a file written in place must stay unchanged before it is read (and how long a file that does not parse stays before it is rejected); a file renamed or linked into place is read at once.
      */
     settle_ms?: number;
     /**

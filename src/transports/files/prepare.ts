@@ -1,8 +1,9 @@
 /**
  * A path the watcher or a scan reported → a Prepared input for the engine, or a reason to wait or to
- * skip. Applies the settle rule of PROTOCOL §3: a file that does not parse or validate is rejected
- * only once it has stayed unchanged for settle_ms (an in-place writer may still be writing), while a
- * valid file is taken at once.
+ * skip. Applies the settle rule of PROTOCOL §3 (settle.ts): a file that arrived whole (renamed or
+ * linked into place) is taken at once; one written in place only once it has stayed unchanged for
+ * settle_ms, whether or not it parses; and a whole file that does not parse is rejected only after
+ * settle_ms too.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -15,9 +16,18 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath } from "./classify.js";
 import { readCandidate } from "./read-input.js";
+import type { Arrivals } from "./arrivals.js";
+import { settleVerdict } from "./settle.js";
+
+/** What the reader saw, to confirm after the read that nothing changed under it (the event counter and the file's size and mtime). */
+export interface ReadStamp {
+  gen: number;
+  size: number;
+  mtimeMs: number;
+}
 
 export type Prep =
-  | { kind: "ready"; item: Prepared; request?: string }
+  | { kind: "ready"; item: Prepared; request?: string; confirm?: ReadStamp }
   | { kind: "wait"; ms: number; why: string }
   | { kind: "skip"; why: string };
 
@@ -26,7 +36,10 @@ export interface PrepContext {
   realRoot: string;
   pipeline: Pipeline;
   world: World;
+  /** ms since the epoch. */
   now: number;
+  /** What the watcher said about each path; absent when the caller wrote the file itself (it is complete). */
+  arrivals?: Arrivals;
 }
 
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -44,6 +57,8 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   }
   if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
 
+  // the event counter before the read: an event that arrives during it means the bytes may be stale
+  const gen = ctx.arrivals?.gen(rel) ?? 0;
   const r = await readCandidate(ctx.root, ctx.realRoot, rel, ctx.pipeline.maxFileBytes);
   if (!r.ok) {
     if ("gone" in r) return { kind: "skip", why: "vanished or not a file" };
@@ -51,6 +66,19 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(ctx.now).toISOString(), ...base };
     return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
   }
+  const arrivals = ctx.arrivals;
+  const facts = {
+    arrival: arrivals?.arrival(rel) ?? ("closed" as const),
+    size: r.size,
+    mtimeMs: r.mtimeMs,
+    ctimeMs: r.ctimeMs,
+    now: ctx.now,
+    settleMs: ctx.pipeline.settleMs,
+    sameSince: arrivals ? arrivals.sameSince(rel, r.size, r.mtimeMs, r.ctimeMs, ctx.now) : Math.min(ctx.now, r.mtimeMs),
+    ...(arrivals?.changeEventAt(rel) !== undefined ? { changeEventAt: arrivals.changeEventAt(rel)! } : {}),
+  };
+  const early = settleVerdict({ ...facts, invalid: false });
+  if (!early.take) return { kind: "wait", ms: early.waitMs, why: early.why };
   const mtime = new Date(r.mtimeMs).toISOString();
   let issues: Issue[];
   let item: Prepared;
@@ -67,11 +95,9 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     const input = { type: "artifact" as const, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime, ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
     item = { input, key: inputKey(ctx.world, input), bytes: r.bytes };
   }
-  if (errorsOf(issues).length > 0) {
-    const age = ctx.now - r.mtimeMs;
-    if (age < ctx.pipeline.settleMs) return { kind: "wait", ms: ctx.pipeline.settleMs - age + 5, why: "does not parse or validate yet; waiting for it to settle" };
-  }
-  return { kind: "ready", item };
+  const verdict = errorsOf(issues).length > 0 ? settleVerdict({ ...facts, invalid: true }) : early;
+  if (!verdict.take) return { kind: "wait", ms: verdict.waitMs, why: verdict.why };
+  return { kind: "ready", item, ...(verdict.confirm ? { confirm: { gen, size: r.size, mtimeMs: r.mtimeMs } } : {}) };
 }
 
 /** A command a CLI process handed to the running daemon (start, override, cancel). */

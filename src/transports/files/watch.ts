@@ -16,9 +16,11 @@ import { join, relative, sep } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
 import { EPIC_ID, isIgnoredName } from "../../config/names.js";
 import type { Layout } from "../../store/fs/layout.js";
+import type { PathEvent } from "./arrivals.js";
 
 export interface WatchHandlers {
-  onPath(rel: string): void;
+  /** A path under the root was named by an event: `rename` (created, moved or linked in, removed), `change` (written or its attributes set), `found` (a poll saw it appear). */
+  onPath(rel: string, ev: PathEvent): void;
   onRescanNeeded(reason: string): void;
 }
 
@@ -79,12 +81,13 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       h.onRescanNeeded(`cannot watch ${rel(abs)}: ${(e as Error).message}`);
       return;
     }
-    w.on("change", (_type, name) => {
+    w.on("change", (type, name) => {
       if (name === null || name === undefined) return h.onRescanNeeded(`event without a name in ${rel(abs)}`);
+      const ev: PathEvent = type === "change" ? "change" : "rename";
       const file = String(name);
       const child = join(abs, file);
-      if (kind === "leaf") return h.onPath(rel(child));
-      if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(rel(child)); // a flat drop: names with a dot are files
+      if (kind === "leaf") return h.onPath(rel(child), ev);
+      if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(rel(child), ev); // a flat drop: names with a dot are files
       // a name that may be a folder (an epic's, a role's inbox): appeared, or went away
       // lstat: a symbolic link is reported as a path (the reader refuses links out of the root), never
       // watched through.
@@ -92,7 +95,7 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       let ino = 0;
       try {
         const st = lstatSync(child);
-        if (st.isSymbolicLink()) return h.onPath(rel(child));
+        if (st.isSymbolicLink()) return h.onPath(rel(child), ev);
         isDir = st.isDirectory();
         ino = st.ino;
       } catch {
@@ -105,7 +108,7 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
           h.onRescanNeeded(`folder appeared: ${rel(child)}`);
         }
       } else if (watchers.has(child)) unwatch(child);
-      else if (kind === "artifacts") h.onPath(rel(child));
+      else if (kind === "artifacts") h.onPath(rel(child), ev);
     });
     w.on("error", (e) => {
       unwatch(abs);
@@ -148,8 +151,9 @@ async function pollingWatch(layout: Layout, h: WatchHandlers): Promise<BusWatche
       return isIgnoredName(name) && !p.endsWith(`${sep}.consensus`) && !p.includes(`${sep}.consensus${sep}requests`);
     },
   });
-  w.on("add", (p) => h.onPath(toRel(p)));
-  w.on("change", (p) => h.onPath(toRel(p)));
+  // a poll cannot tell a rename from a write in place: a new file is `found` (settle.ts decides from its times)
+  w.on("add", (p) => h.onPath(toRel(p), "found"));
+  w.on("change", (p) => h.onPath(toRel(p), "change"));
   w.on("addDir", (p) => {
     if (p !== layout.artifacts && p !== layout.inbox) h.onRescanNeeded(`folder appeared: ${toRel(p)}`);
   });
