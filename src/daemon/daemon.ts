@@ -12,7 +12,7 @@ import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
-import { scanCandidates } from "../transports/files/scan.js";
+import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
@@ -170,8 +170,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       if (scanRequested) {
         scanRequested = false;
+        let strays = 0;
         for (const c of await scanCandidates(layout.root)) {
           if (known.get(c.rel) === c.sig || waiting.has(c.rel)) continue;
+          if (c.stray && ++strays > STRAY_CAP) continue; // the next scan takes the next ones
           arrivals.saw(c.rel, "found", Date.now());
           scanned.set(c.rel, c.sig);
           pending.add(c.rel);

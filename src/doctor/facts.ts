@@ -36,4 +36,9 @@ export interface Facts {
     error?: string;
   };
   state: { path: string; exists: boolean; problem?: string };
+  /**
+   * Files and folders where the layout expects nothing (relative to the root), each with the path it
+   * was likely meant for; at most STRAYS_SHOWN files, `moreFiles` counts the rest.
+   */
+  strays: { files: Array<{ path: string; reason: string; suggest?: string }>; folders: Array<{ path: string; suggest?: string }>; moreFiles: number };
 }

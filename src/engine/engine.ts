@@ -292,6 +292,7 @@ export function logFields(e: LogEntry, epic?: Epic): Record<string, unknown> {
 function epicOfInput(input: Input): string | undefined {
   if (input.type === "artifact") return input.folder ?? ((input.doc as { epic_id?: unknown } | undefined)?.epic_id as string | undefined);
   if (input.type === "message") return input.doc?.epic_id;
+  if (input.type === "stray") return input.says.epic_id;
   return input.epic_id;
 }
 
@@ -310,6 +311,8 @@ export function summary(e: LogEntry): string {
       const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
       return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}`;
     }
+    case "file_ignored":
+      return `${who} file ignored: ${String(d.file)}: ${String(d.reason)}${d.did_you_mean ? ` (did you mean ${String(d.did_you_mean)}?)` : ""}`;
     case "stage_advanced":
       return `${who} ${String(d.from)} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ""}`;
     case "veto_recorded":

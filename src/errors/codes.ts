@@ -37,6 +37,7 @@ export const CODES = {
   SYMLINK_OUTSIDE: def("symbolic link points outside the root", "Copy the file into the folder instead of linking to it."),
   BAD_EPIC_ID: def("epic id is not valid", "Use an id matching ^[A-Za-z][A-Za-z0-9_-]{0,63}$, such as EP-001."),
   BAD_ROLE: def("role name is not valid", "Use a role named in consensus.yaml (roles:)."),
+  STRAY_FILE: def("file is where the layout expects nothing; it is not read", "Move it where PROTOCOL §2 puts it (artifacts/<EPIC>/ or messages/inbox/<role>/), or delete it.", 1, "warning"),
   UNKNOWN_ARTIFACT: def("file is not an artifact of any stage", "Name the file after an artifact in consensus.yaml (stages[].artifacts)."),
   EPIC_FOLDER_MISMATCH: def("epic folder and epic_id disagree", "Move the file to artifacts/<epic_id>/ or fix epic_id."),
   AMBIGUOUS_EPIC: def("cannot tell which epic the file belongs to", "Drop it in the per-epic layout: artifacts/<EPIC>/<file>."),

@@ -14,6 +14,8 @@ import { EPIC_ID } from "../config/names.js";
 import { deadlineDue, newEpic, nonOverridableOpen, pipelineOf, withEscalation } from "./epic-context.js";
 import { stateValueOf, type EpicMachine } from "./epic-machine.js";
 import type { MachineEvent, Note } from "./events.js";
+import { decideStray } from "./decide-stray.js";
+import { withRejection } from "./rejections.js";
 
 export interface World {
   readonly pipeline: Pipeline;
@@ -63,6 +65,26 @@ export interface MessageInput {
   issues: Issue[];
 }
 
+/** What a stray file says of itself, where it parses (strings of at most 64 characters, unchecked). */
+export interface StraySays {
+  from?: string;
+  to?: string;
+  epic_id?: string;
+  agent?: string;
+}
+
+/** A file where the layout expects nothing (PROTOCOL §2): reported once per content, never acted on. */
+export interface StrayInput {
+  type: "stray";
+  file: string;
+  sha256: string;
+  /** Why nothing reads it there. */
+  reason: string;
+  /** The path it was likely meant for, as far as its own path tells. */
+  suggest?: string;
+  says: StraySays;
+}
+
 export type CommandInput =
   | { type: "start"; epic_id: string; title: string; by: string; mode?: string }
   /** The daemon's deadline sweep: the epic's stage deadline may have passed. */
@@ -72,7 +94,7 @@ export type CommandInput =
   | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
   | { type: "cancel"; epic_id: string; reason: string; by: string };
 
-export type Input = ArtifactInput | MessageInput | CommandInput;
+export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput;
 
 export function decide(world: World, input: Input, now: string): Decision {
   switch (input.type) {
@@ -80,6 +102,8 @@ export function decide(world: World, input: Input, now: string): Decision {
       return decideArtifact(world, input, now);
     case "message":
       return decideMessage(world, input, now);
+    case "stray":
+      return decideStray(world, input);
     default:
       return decideCommand(world, input, now);
   }
@@ -115,7 +139,7 @@ function commit(epicBefore: Epic | undefined, first: Draft[], world: World, even
   return { kind: "commit", drafts, epic, ...extra } as Decision;
 }
 
-function reject(decision: "artifact_rejected" | "message_rejected", file: string, sha256: string, issues: Issue[], author: string | undefined, epic?: Epic, epicId?: string): Decision {
+function reject(decision: "artifact_rejected" | "message_rejected", file: string, sha256: string, issues: Issue[], author: string | undefined, now: string, epic?: Epic, epicId?: string): Decision {
   const details: Record<string, unknown> = { file, sha256, errors: errorsOf(issues).map(slim) };
   const warnings = warningsOf(issues);
   if (warnings.length) details.warnings = warnings.map(slim);
@@ -124,7 +148,9 @@ function reject(decision: "artifact_rejected" | "message_rejected", file: string
   const id = epic?.epic_id ?? epicId;
   if (id !== undefined && EPIC_ID.test(id)) draft.epic_id = id;
   if (epic) draft.iteration = epic.iteration;
-  return { kind: "commit", drafts: [draft] };
+  // the epic remembers it, so status and report can say why it still waits (rejections.ts)
+  const after = epic ? withRejection(epic, { file, decision, errors: errorsOf(issues), ...(author ? { author } : {}), now }) : undefined;
+  return { kind: "commit", drafts: [draft], ...(after && after !== epic ? { epic: after } : {}) };
 }
 
 /** An Issue as it goes into the log and notices: without the file (the entry names it once). */
@@ -140,7 +166,7 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   const doc = (a.doc ?? {}) as Record<string, unknown>;
   const docEpic = typeof doc.epic_id === "string" ? doc.epic_id : undefined;
   const known = (id: string | undefined) => (id !== undefined ? world.epic(id) : undefined);
-  const rej = (issues: Issue[], epic?: Epic) => reject("artifact_rejected", a.file, a.sha256, [...issues, ...warningsOf(a.issues)], author, epic, epic ? undefined : (a.folder ?? docEpic));
+  const rej = (issues: Issue[], epic?: Epic) => reject("artifact_rejected", a.file, a.sha256, [...issues, ...warningsOf(a.issues)], author, now, epic, epic ? undefined : (a.folder ?? docEpic));
 
   if (errorsOf(a.issues).length > 0) return rej(errorsOf(a.issues), known(a.folder ?? docEpic));
   if (!stage) return rej([issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })]);
@@ -206,7 +232,7 @@ function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const d = m.doc;
   const author = d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined;
   const epicIdOf = d && typeof d.epic_id === "string" ? d.epic_id : undefined;
-  const rej = (issues: Issue[], epic?: Epic) => reject("message_rejected", m.file, m.sha256, [...issues, ...warningsOf(m.issues)], author, epic, epic ? undefined : epicIdOf);
+  const rej = (issues: Issue[], epic?: Epic) => reject("message_rejected", m.file, m.sha256, [...issues, ...warningsOf(m.issues)], author, now, epic, epic ? undefined : epicIdOf);
   if (!d || errorsOf(m.issues).length > 0) return rej(errorsOf(m.issues), epicIdOf ? world.epic(epicIdOf) : undefined);
 
   if (!pipeline.isRole(m.inbox)) return rej([issue("UNKNOWN_ROLE", { message: `messages/inbox/${m.inbox}/ is not the inbox of a configured role`, found: m.inbox, expected: pipeline.roles.join(", ") })]);

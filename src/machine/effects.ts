@@ -5,6 +5,7 @@
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { isRework, jobIdOf, type JobTarget, type StageEntry } from "../log/agent-jobs.js";
+import { strayNotices } from "./notices.js";
 
 export type Effect =
   | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
@@ -163,6 +164,8 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
       };
       return [{ type: "notice", role: author, name: `notice-${pad(seq)}-${e.epic_id ?? "unknown"}-${e.decision}.yaml`, notice }];
     }
+    case "file_ignored":
+      return strayNotices(e, pipeline);
     default:
       return [];
   }

@@ -1029,6 +1029,41 @@ export interface Epic {
     reminded: boolean;
   };
   /**
+   * The latest drop rejected for this epic while it was in progress (status and report show it while the epic is still at that stage and iteration).
+   */
+  last_rejection?: {
+    /**
+     * The rejected file, relative to the root.
+     */
+    file: string;
+    decision: "artifact_rejected" | "message_rejected";
+    /**
+     * An RFC 3339 date-time with a zone, e.g. 2026-11-21T10:00:00Z.
+     */
+    at: string;
+    /**
+     * The epic's stage when it was rejected.
+     */
+    stage: string;
+    /**
+     * The epic's iteration: 1 at start, plus 1 for every rework.
+     */
+    iteration: number;
+    /**
+     * The role told of the rejection.
+     */
+    author?: string;
+    /**
+     * The first three errors: code, message, JSON path and fix.
+     */
+    errors: {
+      code: string;
+      message: string;
+      path?: string;
+      fix?: string;
+    }[];
+  };
+  /**
    * An RFC 3339 date-time with a zone, e.g. 2026-11-21T10:00:00Z.
    */
   started_at: string;

@@ -415,7 +415,7 @@ describe("classifyPath: hostile names are refused by name alone", () => {
       fc.property(fc.array(segArb, { minLength: 1, maxLength: 6 }), fc.boolean(), (segs, abs) => {
         const rel = (abs ? "/" : "") + segs.join("/");
         const c = classifyPath(rel);
-        expect(["artifact", "message", "request", "ignored", "invalid"]).toContain(c.kind);
+        expect(["artifact", "message", "request", "ignored", "stray", "invalid"]).toContain(c.kind);
         const parts = rel.split("/");
         const hostile = rel.startsWith("/") || /^[A-Za-z]:/.test(rel) || parts.some((p) => p === ".." || p === "." || p === "" || CONTROL.test(p));
         if (hostile) {

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { load, CORE_SCHEMA } from "js-yaml";
 import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
 import { waitingFor } from "../../machine/epic-context.js";
+import { currentRejection, describeRejection } from "../../machine/rejections.js";
 import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf } from "../../store/fs/layout.js";
@@ -20,6 +21,8 @@ export interface EpicStatus {
   waiting_for: string[];
   open_vetoes: Array<{ from: string; subject: string; iteration: number; blocking: boolean; violation?: string }>;
   escalation?: Epic["escalation"];
+  /** The latest rejected drop, while the epic is still at that stage and iteration (and the file was not accepted since). */
+  last_rejection?: Epic["last_rejection"];
   /** What the epic's artifacts report spent, against the configured per-epic budget. */
   spend?: { cost_usd: number; tokens: number; budget?: { cost_usd?: number; tokens?: number } };
   deadline?: Epic["deadline"];
@@ -54,6 +57,7 @@ export function statusOf(e: Epic, p: Pipeline | undefined): EpicStatus {
     waiting_for: p ? waitingFor(e, p) : [],
     open_vetoes: e.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, blocking: v.blocking, ...(v.violation ? { violation: v.violation } : {}) })),
     ...(e.escalation ? { escalation: e.escalation } : {}),
+    ...(currentRejection(e) ? { last_rejection: currentRejection(e) } : {}),
     ...(e.spend || (p && Object.keys(p.budget).length) ? { spend: { cost_usd: e.spend?.cost_usd ?? 0, tokens: e.spend?.tokens ?? 0, ...(p && Object.keys(p.budget).length ? { budget: { ...p.budget } } : {}) } } : {}),
     ...(e.deadline && e.status === "in_progress" ? { deadline: e.deadline } : {}),
     updated_at: e.updated_at,
@@ -90,7 +94,7 @@ function table(rows: EpicStatus[]): string {
     r.stage + (r.mode ? ` [${r.mode}]` : ""),
     r.status + (r.escalation ? ` (${r.escalation.reason})` : ""),
     String(r.iteration),
-    r.waiting_for.join(",") || "-",
+    (r.waiting_for.join(",") || "-") + (r.last_rejection ? ` (last drop: ${describeRejection(r.last_rejection)})` : ""),
     r.open_vetoes.map((v) => `${v.from}:${v.subject}@${v.iteration}`).join(" ") || "-",
     ...(withDeadline ? [r.deadline ? `${r.deadline.at}${r.deadline.reminded ? " (reminded)" : ""}` : "-"] : []),
     ...(withSpend ? [r.spend ? spendText(r.spend) : "-"] : []),

@@ -10,8 +10,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
-import { inputKey, type CommandInput, type World } from "../../machine/decide.js";
-import { parseDocument } from "../../schemas/parse.js";
+import { inputKey, type CommandInput, type StraySays, type World } from "../../machine/decide.js";
+import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath } from "./classify.js";
@@ -63,6 +63,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   if (!r.ok) {
     if ("gone" in r) return { kind: "skip", why: "vanished or not a file" };
     const base = { file: rel, sha256: sha(`unread:${rel}:${r.issue.found ?? ""}`), issues: [r.issue] };
+    if (c.kind === "stray") return { kind: "ready", item: { input: { type: "stray", file: rel, sha256: base.sha256, reason: `${c.reason}; ${r.issue.message}`, ...(c.suggest ? { suggest: c.suggest } : {}), says: {} }, key: `${rel}@${base.sha256}` } };
     const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(ctx.now).toISOString(), ...base };
     return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
   }
@@ -82,6 +83,10 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const mtime = new Date(r.mtimeMs).toISOString();
   let issues: Issue[];
   let item: Prepared;
+  if (c.kind === "stray") {
+    const input = { type: "stray" as const, file: rel, sha256: r.sha256, reason: c.reason, ...(c.suggest ? { suggest: c.suggest } : {}), says: whatItSays(c.rel, r.bytes) };
+    return { kind: "ready", item: { input, key: `${rel}@${r.sha256}` }, ...(early.confirm ? { confirm: { gen, size: r.size, mtimeMs: r.mtimeMs } } : {}) };
+  }
   if (c.kind === "message") {
     const m = interpretMessage(c.name, r.bytes, c.inbox);
     issues = m.issues;
@@ -98,6 +103,18 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const verdict = errorsOf(issues).length > 0 ? settleVerdict({ ...facts, invalid: true }) : early;
   if (!verdict.take) return { kind: "wait", ms: verdict.waitMs, why: verdict.why };
   return { kind: "ready", item, ...(verdict.confirm ? { confirm: { gen, size: r.size, mtimeMs: r.mtimeMs } } : {}) };
+}
+
+/** What a stray file says of itself (sender, recipient, epic, author), where it parses as JSON or YAML. */
+export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
+  const format = formatOf(rel);
+  if (format !== "json" && format !== "yaml") return {};
+  const v = parseDocument(bytes, format).value;
+  if (!v || typeof v !== "object" || Array.isArray(v)) return {};
+  const o = v as Record<string, unknown>;
+  const out: StraySays = {};
+  for (const k of ["from", "to", "epic_id", "agent"] as const) if (typeof o[k] === "string" && (o[k] as string).length <= 64) out[k] = o[k] as string;
+  return out;
 }
 
 /** A command a CLI process handed to the running daemon (start, override, cancel). */

@@ -10,11 +10,14 @@
  *
  * Either way the watcher only reports relative paths; classifyPath decides what they are. An error, an
  * event without a name, or a folder that appears asks for a reconcile scan, which closes any gap.
+ * The root and messages/ are watched too (two more watches, and one per messages/<role>/ folder an
+ * agent made by mistake), so a file one folder off (consensus/plan.json, messages/developer/veto.yaml)
+ * is reported as soon as it lands; deeper strays are found by the scan.
  */
 import { watch as fsWatch, lstatSync, mkdirSync, readdirSync, statSync, type FSWatcher as NodeWatcher } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
-import { EPIC_ID, isIgnoredName } from "../../config/names.js";
+import { EPIC_ID, ROLE, isIgnoredName } from "../../config/names.js";
 import type { Layout } from "../../store/fs/layout.js";
 import type { PathEvent } from "./arrivals.js";
 
@@ -35,7 +38,11 @@ export async function watchBus(layout: Layout, h: WatchHandlers, opts: { poll?: 
   return opts.poll ? pollingWatch(layout, h) : nativeWatch(layout, h);
 }
 
-type FolderKind = "artifacts" | "inbox" | "leaf";
+/** artifacts/ and inboxes hold folders to watch; the root and messages/ hold folders of the layout and strays; leaves hold files. */
+type FolderKind = "artifacts" | "inbox" | "messages" | "top" | "leaf";
+
+/** The root's own folders (the layout's, and the daemon's): never strays. */
+const TOP_FOLDERS = new Set(["artifacts", "messages", "epics", "current", "archive", "logs"]);
 
 /** The folders the native watcher holds one inotify watch each on, as they are now (doctor counts them). */
 export function foldersToWatch(layout: Layout): Array<{ abs: string; kind: FolderKind }> {
@@ -48,9 +55,15 @@ export function foldersToWatch(layout: Layout): Array<{ abs: string; kind: Folde
       return [];
     }
   };
+  const messages = join(layout.root, "messages");
   return [
+    { abs: layout.root, kind: "top" },
     { abs: layout.artifacts, kind: "artifacts" },
     ...subfolders(layout.artifacts).map((abs) => ({ abs, kind: "leaf" as const })),
+    { abs: messages, kind: "messages" },
+    ...subfolders(messages)
+      .filter((abs) => abs !== layout.inbox && ROLE.test(abs.slice(messages.length + 1)))
+      .map((abs) => ({ abs, kind: "leaf" as const })),
     { abs: layout.inbox, kind: "inbox" },
     ...subfolders(layout.inbox).map((abs) => ({ abs, kind: "leaf" as const })),
     { abs: layout.requests, kind: "leaf" },
@@ -102,6 +115,16 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
         isDir = false;
       }
       if (isDir && watchers.has(child) && inodes.get(child) !== ino) unwatch(child);
+      if (kind === "top" || kind === "messages") {
+        if (!isDir) {
+          if (watchers.has(child)) unwatch(child);
+          return h.onPath(rel(child), ev);
+        }
+        if (isIgnoredName(file) || (kind === "top" && TOP_FOLDERS.has(file)) || child === layout.inbox) return;
+        // a folder that is not part of the layout (messages/developer/, consensus/): what lands in it is a stray
+        if (kind === "messages" && ROLE.test(file) && !watchers.has(child)) watchFolder(child, "leaf");
+        return h.onRescanNeeded(`folder appeared: ${rel(child)}`);
+      }
       if (isDir) {
         if (!watchers.has(child) && !isIgnoredName(file)) {
           watchFolder(child, "leaf");
