@@ -27,6 +27,8 @@ export interface Prepared {
   input: Input;
   /** The processed mark; undefined for commands that carry none. */
   key?: string;
+  /** Other marks that make the input a duplicate when recorded (inputMarks). */
+  also?: string[];
   /** Bytes of an artifact, stored as a blob before the commit so the archive copy is exact. */
   bytes?: Uint8Array;
 }
@@ -125,7 +127,7 @@ export class Engine {
     const owners: number[] = [];
     const blobs: Array<Promise<void>> = [];
     for (const item of items) {
-      if (item.key !== undefined && this.batchWorld.processed(item.key)) {
+      if (item.key !== undefined && (this.batchWorld.processed(item.key) || item.also?.some((k) => this.batchWorld.processed(k)))) {
         outcomes.push({ status: "duplicate" });
         continue;
       }

@@ -177,10 +177,15 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   let epic: Epic | undefined;
   let epicId = a.folder ?? docEpic;
   if (epicId === undefined) {
+    // A flat file that names no epic belongs to the one epic that was waiting for it when it was
+    // written: epics that entered the stage later cannot be its epic, so the answer never changes.
     const waiting = world.epicsAwaiting(a.name);
-    if (waiting.length === 0) return rej([issue("AMBIGUOUS_EPIC", { message: `no epic is waiting for ${a.name}`, expected: "one epic at a stage that needs this file", found: "none" })]);
-    if (waiting.length > 1) return rej([issue("AMBIGUOUS_EPIC", { message: `${waiting.length} epics are waiting for ${a.name}`, expected: "exactly one", found: waiting.map((e) => e.epic_id).join(", ") })]);
-    epic = waiting[0]!;
+    const candidates = waiting.filter((e) => e.stage_entered_at <= a.mtime);
+    if (candidates.length === 0) {
+      return { kind: "defer", reason: waiting.length ? `${a.file} was written before ${waiting.map((e) => e.epic_id).join(", ")} entered the stage that needs it` : `no epic is waiting for ${a.name}` };
+    }
+    if (candidates.length > 1) return rej([issue("AMBIGUOUS_EPIC", { message: `${candidates.length} epics are waiting for ${a.name}`, expected: "exactly one", found: candidates.map((e) => e.epic_id).join(", "), fix: `Drop it in the per-epic layout instead: ${candidates.map((e) => `artifacts/${e.epic_id}/${a.name}`).join(" or ")}.` })]);
+    epic = candidates[0]!;
     epicId = epic.epic_id;
   } else epic = world.epic(epicId);
   if (!epic) return rej([issue("UNKNOWN_EPIC", { message: `epic "${epicId}" is not known`, path: docEpic ? "/epic_id" : "", found: epicId })]);
@@ -202,6 +207,8 @@ function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   if (typeof doc.iteration !== "number" && a.mtime < epic.stage_entered_at) {
     return { kind: "defer", reason: `${a.file} was written before epic ${epic.epic_id} entered ${here.id} in iteration ${epic.iteration}` };
   }
+  // the same bytes written again (touched, or copied over themselves) while already counted here
+  if (epic.received[a.name] === a.sha256) return { kind: "defer", reason: `${a.file} is already accepted for epic ${epic.epic_id} at ${here.id} in iteration ${epic.iteration}` };
 
   const spend = spendOf(doc);
   const accepted: MachineEvent = { type: "ARTIFACT", file: a.name, sha256: a.sha256, role: stage.owner, now, ...(spend ? { spend } : {}) };
@@ -340,17 +347,25 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
 }
 
 /**
- * The processed mark of an input: its path and content. A file with no epic_id inside (cicd.yaml,
- * runbook.md) counts once per epic iteration, so the same runbook written again for a rework counts.
+ * The processed marks of an input (PROTOCOL §3: once per content, across restarts): `key` is recorded
+ * with its decision, and the input is a duplicate when `key` or any of `also` was recorded before.
+ * A message or an artifact that names its epic is keyed by path and content (`path@sha256`). A file
+ * with no epic_id inside (cicd.yaml, runbook.md, or any file that does not parse) counts once per
+ * *write*: `path@sha256~mtime`, so a restart or a re-scan finds the same key whatever the epics are
+ * doing by then, while the same bytes written again for a rework are a new input. `also` holds the key
+ * the daemon recorded for such files before (per epic iteration), so a log written then is honoured.
  */
-export function inputKey(world: World, input: ArtifactInput | MessageInput): string {
+export function inputMarks(world: World, input: ArtifactInput | MessageInput): { key: string; also?: string[] } {
   const base = `${input.file}@${input.sha256}`;
-  if (input.type === "message") return base;
+  if (input.type === "message") return { key: base };
   const doc = input.doc as { epic_id?: unknown } | undefined;
-  if (doc && typeof doc.epic_id === "string") return base;
+  if (doc && typeof doc.epic_id === "string") return { key: base };
   const epic = input.folder !== undefined ? world.epic(input.folder) : onlyOne(world.epicsAwaiting(input.name));
-  return epic ? `${base}#${epic.epic_id}/${epic.iteration}` : base;
+  return { key: `${base}~${input.mtime}`, also: [epic ? `${base}#${epic.epic_id}/${epic.iteration}` : base] };
 }
+
+/** The key inputMarks records. */
+export const inputKey = (world: World, input: ArtifactInput | MessageInput): string => inputMarks(world, input).key;
 
 const onlyOne = <T>(xs: T[]): T | undefined => (xs.length === 1 ? xs[0] : undefined);
 

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
-import { inputKey, type CommandInput, type StraySays, type World } from "../../machine/decide.js";
+import { inputMarks, type CommandInput, type StraySays, type World } from "../../machine/decide.js";
 import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
@@ -91,14 +91,14 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     const m = interpretMessage(c.name, r.bytes, c.inbox);
     issues = m.issues;
     const input = { type: "message" as const, file: rel, inbox: c.inbox, sha256: r.sha256, issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
-    item = { input, key: inputKey(ctx.world, input) };
+    item = { input, ...inputMarks(ctx.world, input) };
   } else {
     const a = ctx.pipeline.stageOfArtifact(c.name)
       ? interpretArtifact(c.name, r.bytes)
       : { issues: [issue("UNKNOWN_ARTIFACT", { message: `${c.name} is not an artifact of any stage`, found: c.name, expected: `one of ${ctx.pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })] };
     issues = a.issues;
     const input = { type: "artifact" as const, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime, ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
-    item = { input, key: inputKey(ctx.world, input), bytes: r.bytes };
+    item = { input, ...inputMarks(ctx.world, input), bytes: r.bytes };
   }
   const verdict = errorsOf(issues).length > 0 ? settleVerdict({ ...facts, invalid: true }) : early;
   if (!verdict.take) return { kind: "wait", ms: verdict.waitMs, why: verdict.why };
