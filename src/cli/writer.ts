@@ -65,7 +65,7 @@ async function direct(root: string, cmd: CommandInput, id: string): Promise<Comm
   const store = new FsStore(L);
   const lease = await store.lease("command", cmd.type);
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const engine = await Engine.open(pipeline, store, silentLogger(), { root: realpathSync(root) });
     const [o] = await engine.process([{ input: cmd, key: `request:${id}` }]);
     if (engine.dirty) await engine.checkpoint();
     if (o?.status === "refused") return { ok: false, issues: o.decision.issues };
@@ -91,7 +91,7 @@ export async function processNowIfNoDaemon(root: string, rel: string): Promise<"
     throw e;
   }
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const engine = await Engine.open(pipeline, store, silentLogger(), { root: realpathSync(root) });
     const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
     if (p.kind === "ready") await engine.process([p.item]);
     if (engine.dirty) await engine.checkpoint();

@@ -107,6 +107,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let runner: Runner | undefined;
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
+    root: realRoot,
     hooks: {
       ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {

@@ -13,6 +13,7 @@ import { hasSchema, unknownFields } from "../../schemas/registry.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatIssues } from "../output.js";
+import { busIssues, readBus } from "../bus-check.js";
 
 interface Opts {
   strict?: boolean;
@@ -25,6 +26,10 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root);
   const all: Issue[] = [];
   let checked = 0;
+  // files named with a bus in view: also what the daemon would say of each drop now (its epic,
+  // iteration, stage); a whole-root check stays a check of shapes (accepted files are past their stage)
+  const bus = paths.length ? await readBus(root) : undefined;
+  const now = new Date().toISOString();
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     if (!existsSync(abs) || !statSync(abs).isFile()) {
@@ -32,7 +37,10 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
       continue;
     }
     checked++;
-    all.push(...withFile(checkFile(abs, o), shown));
+    const own = checkFile(abs, o);
+    const kind = kindOf(abs, o.kind);
+    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root, abs, readFileSync(abs), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
+    all.push(...withFile([...own, ...more], shown));
   }
   const errors = errorsOf(all).length;
   if (o.format === "json") process.stdout.write(`${JSON.stringify({ valid: errors === 0, files: checked, issues: all }, null, 2)}\n`);

@@ -7,6 +7,7 @@
  */
 import { issue, type Issue } from "../../errors/issue.js";
 import { EPIC_ID, NOTICE_PREFIX, ROLE, isIgnoredName } from "../../config/names.js";
+import { describeLookalikes, lookalikes } from "../../schemas/lookalike.js";
 
 export type Classified =
   | { kind: "artifact"; rel: string; name: string; folder?: string }
@@ -35,7 +36,7 @@ export function classifyPath(rel: string): Classified {
   if (top === "artifacts") {
     if (parts.length === 2) return { kind: "artifact", rel, name: a! };
     if (parts.length === 3) {
-      if (!EPIC_ID.test(a!)) return { kind: "invalid", rel, issue: issue("BAD_EPIC_ID", { message: `folder artifacts/${JSON.stringify(a).slice(1, -1)}/ is not a valid epic id`, found: a!, file: rel }) };
+      if (!EPIC_ID.test(a!)) return { kind: "invalid", rel, issue: badFolder(a!, rel) };
       return { kind: "artifact", rel, name: b!, folder: a! };
     }
     return stray(rel, "artifacts nest one folder deep at most (artifacts/<EPIC>/<file>)", EPIC_ID.test(a!) ? `artifacts/${a}/${name}` : undefined);
@@ -69,6 +70,19 @@ export function classifyPath(rel: string): Classified {
 const DAEMON_AREAS = new Set(["current", "archive", "logs"]);
 /** Files at the root that belong there. */
 const LAYOUT_FILES = new Set(["consensus.yaml", "README.md"]);
+
+/** An epic folder whose name is not an id; a look-alike character is named with its code point and the ASCII id suggested. */
+function badFolder(name: string, rel: string): Issue {
+  const { chars, suggestion } = lookalikes(name);
+  const shown = JSON.stringify(name).slice(1, -1);
+  if (!chars.length) return issue("BAD_EPIC_ID", { message: `folder artifacts/${shown}/ is not a valid epic id`, found: name, file: rel });
+  return issue("LOOKALIKE", {
+    message: `folder artifacts/${shown}/ has ${chars.length === 1 ? "a character" : "characters"} that only look like ASCII: ${describeLookalikes(chars)}`,
+    found: name,
+    file: rel,
+    ...(suggestion !== undefined && EPIC_ID.test(suggestion) ? { expected: suggestion, fix: `Drop it in artifacts/${suggestion}/ (plain ASCII).` } : {}),
+  });
+}
 
 function stray(rel: string, reason: string, suggest?: string): Classified {
   return { kind: "stray", rel, reason, ...(suggest !== undefined ? { suggest } : {}) };

@@ -121,7 +121,15 @@ describe("classifyPath: hostile and malformed paths are invalid", () => {
     expect(invalidIssue("artifacts/.plan\n.json.tmp").code).toBe("UNSAFE_PATH");
   });
 
-  for (const folder of ["1EP", "EP 001", "EP.001", `E${"p".repeat(64)}`, "-EP", "ÉP-001"]) {
+  it("names a look-alike character in an epic folder by its code point and suggests the ASCII id", () => {
+    const i = invalidIssue("artifacts/\u0415P-001/plan.json");
+    expect(i.code).toBe("LOOKALIKE");
+    expect(i.message).toContain("U+0415");
+    expect(i.expected).toBe("EP-001");
+    expect(invalidIssue("artifacts/ÉP-001/plan.json").expected).toBe("EP-001");
+  });
+
+  for (const folder of ["1EP", "EP 001", "EP.001", `E${"p".repeat(64)}`, "-EP"]) {
     it(`refuses the epic folder ${JSON.stringify(folder)}, which is not a valid id, as BAD_EPIC_ID`, () => {
       const i = invalidIssue(`artifacts/${folder}/plan.json`);
       expect(i.code).toBe("BAD_EPIC_ID");
