@@ -2,13 +2,15 @@
  * `consensus validate` with the bus in view: what the daemon would say of a file beyond its shape —
  * unknown or closed epic, wrong iteration or stage, folder and epic_id disagreeing, a veto the role may
  * not raise — by asking decide() of the state as it is now (read-only, no lock), as if the file were
- * dropped where it lies (a dot-temp counts as its final name; a file outside the root as a flat drop).
+ * dropped where it lies (a dot-temp counts as its final name, written now). A file outside the root,
+ * or one the daemon already decided, gets no more than its shape checked.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename, dirname, relative, sep } from "node:path";
 import { readConfig } from "../config/read-config.js";
 import { issue, type Issue } from "../errors/issue.js";
-import { decide, type ArtifactInput, type MessageInput } from "../machine/decide.js";
+import { decide, inputMarks, type ArtifactInput, type MessageInput } from "../machine/decide.js";
 import { BatchWorld } from "../machine/world.js";
 import { interpretArtifact, interpretMessage } from "../schemas/interpret.js";
 import { FsStore } from "../store/fs/fs-store.js";
@@ -40,22 +42,28 @@ export async function readBus(root: string): Promise<BusView | undefined> {
 }
 
 /** The problems decide() would find with `bytes` dropped at `abs`, beyond its shape (those come from checkFile). */
-export function busIssues(bus: BusView, root: string, abs: string, bytes: Uint8Array, now: string): Issue[] {
+export function busIssues(bus: BusView, root: string, abs: string, bytes: Uint8Array, mtime: string, now: string): Issue[] {
   const inside = relative(root, abs);
+  // a draft outside the root is checked for its shape only: where it will be dropped is not known
+  if (inside.startsWith("..") || inside.startsWith(sep)) return [];
   const name = basename(abs).replace(/^\./, "").replace(/\.tmp$/, "");
-  const rel = !inside.startsWith("..") && !inside.startsWith(sep) ? [...dirname(inside).split(sep).filter((p) => p && p !== "."), name].join("/") : undefined;
+  const temp = name !== basename(abs);
+  const rel = [...dirname(inside).split(sep).filter((p) => p && p !== "."), name].join("/");
   const world = new BatchWorld(bus.pipeline, bus.view);
-  const c = rel !== undefined ? classifyPath(rel) : undefined;
+  const c = classifyPath(rel);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
   let input: ArtifactInput | MessageInput;
-  if (c?.kind === "message" || (c === undefined && /(^|\/)inbox\//.test(abs.split(sep).join("/")))) {
-    const m = interpretMessage(name, bytes, c?.kind === "message" ? c.inbox : "");
-    const inbox = c?.kind === "message" ? c.inbox : typeof m.doc?.to === "string" ? m.doc.to : "";
-    input = { type: "message", file: rel ?? `messages/inbox/${inbox}/${name}`, inbox, sha256: "0".repeat(64), issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
-  } else if (c?.kind === "artifact" || (c === undefined && bus.pipeline.stageOfArtifact(name))) {
+  if (c.kind === "message") {
+    const m = interpretMessage(name, bytes, c.inbox);
+    input = { type: "message", file: rel, inbox: c.inbox, sha256, issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
+  } else if (c.kind === "artifact") {
     const a = interpretArtifact(name, bytes);
-    const folder = c?.kind === "artifact" ? c.folder : undefined;
-    input = { type: "artifact", file: rel ?? `artifacts/${name}`, name, ...(folder ? { folder } : {}), sha256: "0".repeat(64), issues: a.issues, mtime: now, ...(a.doc !== undefined ? { doc: a.doc } : {}) };
-  } else return c?.kind === "stray" ? [issue("STRAY_FILE", { message: `${rel}: ${c.reason}`, ...(c.suggest ? { expected: c.suggest, fix: `Did you mean ${c.suggest}?` } : {}), found: rel })] : [];
+    // a temporary is about to be dropped: it counts as written now
+    input = { type: "artifact", file: rel, name, ...(c.folder ? { folder: c.folder } : {}), sha256, issues: a.issues, mtime: temp ? now : mtime, ...(a.doc !== undefined ? { doc: a.doc } : {}) };
+  } else return c.kind === "stray" ? [issue("STRAY_FILE", { message: `${rel}: ${c.reason}`, ...(c.suggest ? { expected: c.suggest, fix: `Did you mean ${c.suggest}? Nothing reads it where it is.` } : {}), found: rel })] : [];
+  // a file the daemon has already decided is not decided again: nothing more to say of it
+  const marks = inputMarks(world, input);
+  if (!temp && (world.processed(marks.key) || marks.also?.some((k) => world.processed(k)))) return [];
   const d = decide(world, input, now);
   if (d.kind !== "commit") return [];
   const rejected = d.drafts.find((x) => x.decision === "artifact_rejected" || x.decision === "message_rejected");

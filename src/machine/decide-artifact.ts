@@ -22,8 +22,11 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
   const docEpic = typeof doc.epic_id === "string" && EPIC_ID.test(doc.epic_id) && !placeholder ? doc.epic_id : undefined;
   const problems: Issue[] = [...errorsOf(a.issues)];
   const said = (i: Issue[], epic?: Epic) => withRealValues([...i, ...warningsOf(a.issues)], { ...(epic ? { epic } : {}), ...(a.folder ? { folder: a.folder } : {}), now, file: a.file });
-  const rej = (epic?: Epic, likely?: Epic) => reject("artifact_rejected", a.file, a.sha256, said(problems, epic ?? likely), author, now, epic, epic ? undefined : (a.folder ?? docEpic ?? likely?.epic_id));
+  // `likely`: the one epic waiting for a flat file whose epic_id is no id — named in the fixes, never in the entry
+  const rej = (epic?: Epic, likely?: Epic) => reject("artifact_rejected", a.file, a.sha256, said(problems, epic ?? likely), author, now, epic, epic ? undefined : (a.folder ?? docEpic));
 
+  // A file that could not be read or parsed: what is wrong with the file is all that can be said.
+  if (a.doc === undefined && errorsOf(problems).length) return rej(world.epic(a.folder ?? ""));
   if (!stage) {
     if (!problems.some((i) => i.code === "UNKNOWN_ARTIFACT")) problems.push(issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` }));
     return rej();

@@ -5,7 +5,7 @@
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { isRework, jobIdOf, type JobTarget, type StageEntry } from "../log/agent-jobs.js";
-import { notInForceNotices, reworkCause, strayNotices, vetoForNotice, warningNotices } from "./notices.js";
+import { infoNotice, notInForceNotices, reworkCause, strayNotices, vetoForNotice, warningNotices } from "./notices.js";
 
 export type Effect =
   | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
@@ -157,18 +157,8 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
     case "message_rejected": {
       const author = typeof d.author === "string" && pipeline.isRole(d.author) ? d.author : undefined;
       if (!author) return notInForceNotices(e, pipeline);
-      const notice: NoticeDoc = {
-        id: `notice-${pad(seq)}`,
-        from: "orchestrator",
-        to: author,
-        timestamp: e.timestamp,
-        ...(e.epic_id ? { epic_id: e.epic_id } : {}),
-        ...(e.iteration ? { iteration: e.iteration } : {}),
-        type: "info",
-        subject: e.decision,
-        content: { file: d.file, sha256: d.sha256, errors: d.errors, ...(d.warnings ? { warnings: d.warnings } : {}), fix: "Correct the file (run `consensus validate FILE`) and drop it again." },
-      };
-      return [{ type: "notice", role: author, name: `notice-${pad(seq)}-${e.epic_id ?? "unknown"}-${e.decision}.yaml`, notice }, ...notInForceNotices(e, pipeline)];
+      const content = { file: d.file, sha256: d.sha256, errors: d.errors, ...(d.warnings ? { warnings: d.warnings } : {}), fix: "Correct the file (run `consensus validate FILE`) and drop it again." };
+      return [infoNotice(e, author, e.decision, content), ...notInForceNotices(e, pipeline)];
     }
     case "file_ignored":
       return strayNotices(e, pipeline);

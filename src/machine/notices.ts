@@ -1,7 +1,8 @@
 /**
  * Notices beyond the stage notices (effects.ts): what an author is told about a file that nothing
- * reads, a file accepted with warnings, a veto copy, and what a role is told about a message to it
- * that was rejected. Each derived from the committed entry alone, like every effect. Pure.
+ * reads or a file accepted with warnings, what a role is told about a message in its inbox that was
+ * rejected, and what a stage notice says of the veto or override that caused it. Each derived from
+ * the committed entry alone, like every effect. Pure.
  */
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry, Veto } from "../schemas/types.gen.js";

@@ -14,10 +14,14 @@ describe("an accepted file is never decided again", () => {
   it("flat layout: after promotion, restarts and re-scans decide nothing and tell devops nothing", async () => {
     bus = Bus.init();
     bus.cli("start", "EP-060", "--title", "Seed 004 flat");
-    for (const name of FLAT) {
-      bus.drop(`artifacts/${name}`, name === "review.json" ? artifact(name, "EP-060", 1, { review_status: "approved", findings: [] }) : artifact(name, "EP-060", 1));
-      expect(bus.cli("watch", "--once").code).toBe(0);
-    }
+    // the files that name their epic first (each read once its stage comes), then the deployment trio
+    // once the epic is at deployment (cicd.yaml and runbook.md count when written after it got there)
+    const write = (name: string) => bus.drop(`artifacts/${name}`, name === "review.json" ? artifact(name, "EP-060", 1, { review_status: "approved", findings: [] }) : artifact(name, "EP-060", 1));
+    for (const name of FLAT.slice(0, 3)) write(name);
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(JSON.parse(bus.cli("status", "EP-060", "--json").stdout)).toMatchObject({ stage: "deployment" });
+    for (const name of FLAT.slice(3)) write(name);
+    expect(bus.cli("watch", "--once").code).toBe(0);
     expect(JSON.parse(bus.cli("status", "EP-060", "--json").stdout)).toMatchObject({ status: "promoted" });
     const decided = bus.entries().length;
     const devopsInbox = bus.inbox("devops");
@@ -36,5 +40,5 @@ describe("an accepted file is never decided again", () => {
     const after = bus.entries().slice(decided).filter((e) => e.epic_id !== "EP-061");
     expect(after.filter((e) => e.decision !== "lock_taken_over")).toEqual([]);
     expect(bus.inbox("devops")).toEqual(devopsInbox);
-  });
+  }, 180_000);
 });

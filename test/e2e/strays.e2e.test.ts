@@ -37,7 +37,7 @@ describe("files where the layout expects nothing", () => {
     // each author has a notice that says where the file belongs
     const notice = bus.inbox("quality").find((n) => n.endsWith("-file_ignored.yaml"))!;
     expect(notice).toBeDefined();
-    expect(load(readFileSync(join(bus.root, "messages/inbox/quality", notice), "utf8"))).toMatchObject({ type: "info", subject: "file_ignored", content: { file: "messages/developer/veto.yaml", did_you_mean: "messages/inbox/developer/veto.yaml" } });
+    expect(load(readFileSync(join(bus.root, "messages/inbox/quality", notice), "utf8"))).toMatchObject({ type: "info", subject: "file_ignored", content: { file: "consensus/messages/developer/veto.yaml", did_you_mean: "consensus/messages/inbox/developer/veto.yaml" } });
     expect(bus.inbox("planner").some((n) => n.endsWith("-file_ignored.yaml"))).toBe(true);
 
     // once per content: a restart, or the same bytes written again, adds nothing; new content is logged again

@@ -39,7 +39,7 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
     checked++;
     const own = checkFile(abs, o);
     const kind = kindOf(abs, o.kind);
-    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root, abs, readFileSync(abs), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
+    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root, abs, readFileSync(abs), new Date(statSync(abs).mtimeMs).toISOString(), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
     all.push(...withFile([...own, ...more], shown));
   }
   const errors = errorsOf(all).length;
