@@ -104,3 +104,12 @@ describe("look-alike characters and seed placeholders", () => {
     expect(yaml.issues.filter((i) => i.code === "PLACEHOLDER").map((i) => i.path).sort()).toEqual(["/epic_id", "/iteration", "/timestamp"]);
   });
 });
+
+describe("line endings where they matter", () => {
+  it("Markdown with carriage returns alone (old Mac line endings): the headings are found, and the author is warned", () => {
+    const text = "# Runbook\r## Service Overview\rx\r## Monitoring\rx\r## Common Issues\rx\r## Rollback Procedure\rx\r";
+    const r = interpretArtifact("runbook.md", enc(text));
+    expect(r.issues.filter((i) => i.severity === "error")).toEqual([]);
+    expect(r.issues.map((i) => i.code)).toEqual(["LINE_ENDINGS"]);
+  });
+});
