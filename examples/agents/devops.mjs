@@ -1,7 +1,7 @@
 // DevOps (seed 004): vetoes an implementation with no health check; otherwise drops the deployment
 // trio — deployment.json, cicd.yaml, runbook.md — for the current iteration.
 import { join } from "node:path";
-import { readJson, runAgent, stamp } from "./lib.mjs";
+import { messageName, readJson, runAgent, stamp } from "./lib.mjs";
 
 runAgent("devops", (n, root) => {
   const impl = readJson(join(root, "archive", n.epic_id, String(n.iteration), "implementation.json"));
@@ -9,7 +9,7 @@ runAgent("devops", (n, root) => {
   if (!files.some((f) => f.includes("health"))) {
     return [
       {
-        name: `veto-${Date.now()}.yaml`,
+        name: messageName("veto", "devops", n.epic_id),
         message: {
           from: "devops",
           to: "quality",

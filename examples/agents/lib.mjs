@@ -1,6 +1,7 @@
 // A tiny scripted agent: waits for the daemon's notices in its role's inbox and answers each request
 // by dropping files atomically (temp name + rename), exactly as an LLM agent is told to in agents/*.md.
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, linkSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { load, dump } from "js-yaml";
 
@@ -9,6 +10,30 @@ export function dropAtomically(dir, name, text) {
   const tmp = join(dir, `.${name}.tmp`);
   writeFileSync(tmp, text);
   renameSync(tmp, join(dir, name));
+}
+
+/**
+ * A message's file name that two messages sent in the same second (or by two agents at once) never
+ * share: `<type>-<role>-<EPIC>-<UTC time>-<6 random hex digits>.yaml`.
+ */
+export function messageName(type, role, epic) {
+  const time = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${type}-${role}-${epic}-${time}-${randomBytes(3).toString("hex")}.yaml`;
+}
+
+/**
+ * Puts a message in an inbox without ever replacing one: written whole to a dot-temp, then hard-linked
+ * to its name (a link fails if the name is taken, where a rename would overwrite), then the temp removed.
+ */
+export function dropMessage(dir, name, text) {
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  writeFileSync(tmp, text);
+  try {
+    linkSync(tmp, join(dir, name));
+  } finally {
+    unlinkSync(tmp);
+  }
 }
 
 export function readJson(path) {
@@ -25,7 +50,7 @@ export function runAgent(role, handle) {
   const answer = (notice) => {
     for (const out of handle(notice, root) ?? []) {
       if (out.message) {
-        dropAtomically(join(root, "messages", "inbox", out.message.to), out.name, dump(out.message));
+        dropMessage(join(root, "messages", "inbox", out.message.to), out.name, dump(out.message));
       } else {
         dropAtomically(join(root, "artifacts", notice.epic_id), out.name, typeof out.content === "string" ? out.content : `${JSON.stringify(out.content, null, 2)}\n`);
       }

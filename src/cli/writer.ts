@@ -5,7 +5,7 @@
  * append to the log at once.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
@@ -67,7 +67,7 @@ async function direct(root: string, cmd: CommandInput, id: string): Promise<Comm
   const store = new FsStore(L);
   const lease = await store.lease("command", cmd.type);
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const engine = await Engine.open(pipeline, store, silentLogger(), { root: realpathSync(root) });
     const [o] = await engine.process([{ input: { ...cmd, transport: "cli" }, key: `request:${id}` }]);
     if (engine.dirty) await engine.checkpoint();
     if (o?.status === "refused") return { ok: false, issues: o.decision.issues };

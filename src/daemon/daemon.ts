@@ -5,13 +5,14 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
-import { prepare } from "../transports/files/prepare.js";
-import { scanCandidates } from "../transports/files/scan.js";
+import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
+import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
@@ -71,10 +72,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const known = new Map<string, string>();
   const scanned = new Map<string, string>();
   const waiting = new Map<string, NodeJS.Timeout>();
+  /** What the watcher said about each path since it was decided: settle.ts reads it. */
+  const arrivals = new Arrivals();
   let stopping = false;
   let scanRequested = true;
   const kick = () => wake();
-  const enqueue = (rel: string) => {
+  const enqueue = (rel: string, ev?: PathEvent) => {
+    if (ev) arrivals.saw(rel, ev, Date.now());
     const t = waiting.get(rel);
     if (t) (clearTimeout(t), waiting.delete(rel));
     pending.add(rel);
@@ -93,6 +97,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let runner: Runner | undefined;
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
+    root: realRoot,
     hooks: {
       ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
@@ -156,8 +161,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       if (scanRequested) {
         scanRequested = false;
+        let strays = 0;
         for (const c of await scanCandidates(layout.root)) {
           if (known.get(c.rel) === c.sig || waiting.has(c.rel)) continue;
+          if (c.stray && ++strays > STRAY_CAP) continue; // the next scan takes the next ones
+          arrivals.saw(c.rel, "found", Date.now());
           scanned.set(c.rel, c.sig);
           pending.add(c.rel);
           obs?.seen(c.rel);
@@ -210,12 +218,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
   }
 
-  /** Before an agent's exit is judged: read what it dropped for its epic (it may not have been seen yet). */
+  /**
+   * Before an agent's exit is judged: read what it dropped for its epic (it may not have been seen
+   * yet). Its process is gone, so every file it wrote is closed: complete, also one written in place
+   * and still settling.
+   */
   async function rescanEpic(epicId: string): Promise<void> {
     const epic = engine.state.epics.get(epicId);
     if (!epic) return;
-    const paths = dropPaths(epicId, epic.stage).filter((p) => !waiting.has(p));
-    for (const p of paths) pending.delete(p);
+    const paths = dropPaths(epicId, epic.stage);
+    for (const p of paths) {
+      pending.delete(p);
+      const t = waiting.get(p);
+      if (t) (clearTimeout(t), waiting.delete(p));
+      arrivals.closed(p);
+    }
     await handleBatch(paths);
   }
 
@@ -224,7 +241,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     obs?.taken(batch);
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
-    const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now }));
+    const gens = new Map(batch.map((rel) => [rel, arrivals.gen(rel)]));
+    const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now, arrivals }));
+    await confirmReads(batch, prepared);
     for (const [i, rel] of batch.entries()) {
       const sig = scanned.get(rel);
       scanned.delete(rel);
@@ -234,6 +253,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         continue;
       }
       if (p.kind !== "wait" && sig !== undefined) known.set(rel, sig);
+      if (p.kind !== "wait") arrivals.settled(rel, gens.get(rel)!);
       if (p.kind === "skip") {
         obs?.settled(rel);
         log.debug({ file: rel, why: p.why }, "skipped");
@@ -251,6 +271,36 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
 
+  /**
+   * A file taken as complete is confirmed after its read: once the event loop has gone round twice (any
+   * inotify event queued before the read ended has then been delivered), no event may have come for
+   * it and its size and mtime must be those read. Else the read raced a writer: the result is dropped
+   * and the path, queued again by its event, is read anew (as written in place, so it settles).
+   */
+  async function confirmReads(batch: string[], prepared: Array<Awaited<ReturnType<typeof prepare>> | Error>): Promise<void> {
+    const toConfirm = batch.flatMap((rel, i) => {
+      const p = prepared[i]!;
+      return !(p instanceof Error) && p.kind === "ready" && p.confirm ? [{ i, rel, stamp: p.confirm }] : [];
+    });
+    if (!toConfirm.length) return;
+    await turn();
+    await turn();
+    await Promise.all(
+      toConfirm.map(async ({ i, rel, stamp }) => {
+        if (await unchanged(rel, stamp)) return;
+        prepared[i] = { kind: "skip", why: "changed while it was read; read again" };
+        pending.add(rel);
+        kick();
+      }),
+    );
+  }
+
+  async function unchanged(rel: string, stamp: ReadStamp): Promise<boolean> {
+    if (arrivals.gen(rel) !== stamp.gen) return false;
+    const st = await lstat(join(layout.root, rel)).catch(() => undefined);
+    return !st || st.isSymbolicLink() || (st.size === stamp.size && st.mtimeMs === stamp.mtimeMs);
+  }
+
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
     if (o.status === "deferred") log.debug({ file: rel, reason: o.reason, ...engine.epicFields(epicOfPath(rel)) }, "deferred");
     if (!request) return;
@@ -264,6 +314,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
   }
 }
+
+/** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
 function epicOfPath(rel: string): string | undefined {

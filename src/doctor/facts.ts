@@ -38,6 +38,11 @@ export interface Facts {
   state: { path: string; exists: boolean; problem?: string };
   /** RLIMIT_NOFILE of this process (/proc/self/limits). */
   fds: { soft?: number; hard?: number; error?: string };
+  /**
+   * Files and folders where the layout expects nothing (relative to the root), each with the path it
+   * was likely meant for; at most STRAYS_SHOWN files, `moreFiles` counts the rest.
+   */
+  strays: { files: Array<{ path: string; reason: string; suggest?: string }>; folders: Array<{ path: string; suggest?: string }>; moreFiles: number };
   /** How configured agents would run: accounts, containment, limits (probe-agents.ts). */
   agents: AgentFacts;
 }

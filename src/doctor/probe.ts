@@ -14,6 +14,14 @@ import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
 import { verifyLogFile } from "../store/fs/read-chain.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
 import type { Facts } from "./facts.js";
+import { classifyPath } from "../transports/files/classify.js";
+import { scanCandidates } from "../transports/files/scan.js";
+import { whatItSays } from "../transports/files/prepare.js";
+import { strayTarget } from "../machine/decide-stray.js";
+import type { StraySays } from "../machine/decide.js";
+import { ROLE, isIgnoredName } from "../config/names.js";
+import type { Pipeline } from "../config/pipeline.js";
+import { readdir } from "node:fs/promises";
 import { REQUIRED_PATHS } from "./layout-check.js";
 import { probeAgents, probeFds } from "./probe-agents.js";
 
@@ -53,7 +61,32 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     state: await readState(L.state),
     fds: await probeFds(),
     agents: probeAgents(config.parsed?.pipeline),
+    strays: rootExists ? await readStrays(L, config.parsed?.pipeline) : { files: [], folders: [], moreFiles: 0 },
   };
+}
+
+/** How many stray files doctor names (the count says how many more). */
+const STRAYS_SHOWN = 20;
+/** The root's folders of the layout (and the daemon's): anything else at the top is a stray folder. */
+const LAYOUT_TOP = new Set(["artifacts", "messages", "epics", "current", "archive", "logs"]);
+
+/** Stray files (the scan's, with what their content says of where they belong) and stray folders. */
+async function readStrays(L: Layout, pipeline: Pipeline | undefined): Promise<Facts["strays"]> {
+  const found = (await scanCandidates(L.root)).filter((c) => c.stray);
+  const files: Facts["strays"]["files"] = [];
+  for (const c of found.slice(0, STRAYS_SHOWN)) {
+    const k = classifyPath(c.rel);
+    if (k.kind !== "stray") continue;
+    const says: StraySays = await readFile(join(L.root, c.rel)).then((b) => (b.length <= 1 << 20 ? whatItSays(c.rel, b) : {}), () => ({}));
+    const suggest = pipeline ? strayTarget(pipeline, { file: c.rel, ...(k.suggest ? { suggest: k.suggest } : {}), says }, says.epic_id).suggest : k.suggest;
+    files.push({ path: c.rel, reason: k.reason, ...(suggest ? { suggest } : {}) });
+  }
+  const dirs = async (abs: string): Promise<string[]> => readdir(abs, { withFileTypes: true }).then((ds) => ds.filter((d) => d.isDirectory() && !isIgnoredName(d.name)).map((d) => d.name), () => []);
+  const folders: Facts["strays"]["folders"] = [
+    ...(await dirs(L.root)).filter((n) => !LAYOUT_TOP.has(n)).map((n) => ({ path: `${n}/`, ...(LAYOUT_TOP.has(n.toLowerCase()) ? { suggest: `${n.toLowerCase()}/` } : {}) })),
+    ...(await dirs(join(L.root, "messages"))).filter((n) => n !== "inbox").map((n) => ({ path: `messages/${n}/`, ...(ROLE.test(n) ? { suggest: `messages/inbox/${n}/` } : {}) })),
+  ];
+  return { files, folders, moreFiles: Math.max(0, found.length - STRAYS_SHOWN) };
 }
 
 async function readEngines(): Promise<{ engines?: string }> {

@@ -16,6 +16,7 @@ import { applyEntry, type View } from "../log/replay.js";
 import { decide, slim, type Decision, type Draft, type Input } from "../machine/decide.js";
 import { effectsOf, type AgentTrigger, type Effect, type LaunchWant, type NoticeDoc } from "../machine/effects.js";
 import { strandedBy } from "../machine/reconfigure.js";
+import { placeNotice, placeOf, type RootPlace } from "../machine/notice-paths.js";
 import { BatchWorld } from "../machine/world.js";
 import { parseDocument } from "../schemas/parse.js";
 import { validateKind } from "../schemas/registry.js";
@@ -38,6 +39,8 @@ export interface Prepared {
   input: Input;
   /** The processed mark; undefined for commands that carry none. */
   key?: string;
+  /** Other marks that make the input a duplicate when recorded (inputMarks). */
+  also?: string[];
   /** Bytes of an artifact, stored as a blob before the commit so the archive copy is exact. */
   bytes?: Uint8Array;
 }
@@ -74,6 +77,7 @@ export class Engine {
     private readonly log: Logger,
     private readonly clock: () => Date,
     private readonly hooks: EngineHooks,
+    private readonly place?: RootPlace,
   ) {
     this.batchWorld = new BatchWorld(current, view);
     this.flood = new FloodGate(log);
@@ -85,13 +89,14 @@ export class Engine {
   }
 
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
-  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks } = {}): Promise<Engine> {
+  /** opts.root: the root's absolute path; notices then give each path from the agent's working folder and absolute (notice-paths.ts). */
+  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string } = {}): Promise<Engine> {
     const rec = await store.recover();
     if (store.takenOver) {
       const h = store.takenOver;
       rec.findings.unshift({ decision: "lock_taken_over", details: { reason: `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
     }
-    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {});
+    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined);
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
@@ -169,7 +174,7 @@ export class Engine {
     const owners: number[] = [];
     const blobs: Array<Promise<void>> = [];
     for (const item of items) {
-      if (item.key !== undefined && this.batchWorld.processed(item.key)) {
+      if (item.key !== undefined && (this.batchWorld.processed(item.key) || item.also?.some((k) => this.batchWorld.processed(k)))) {
         outcomes.push({ status: "duplicate" });
         continue;
       }
@@ -307,7 +312,8 @@ export class Engine {
       case "publish":
         return this.store.publish(fx.epic_id, fx.iteration, fx.file, fx.sha256);
       case "notice": {
-        const notice = await this.withReadList(fx.notice);
+        const listed = await this.withReadList(fx.notice);
+        const notice = this.place ? placeNotice(listed, this.place) : listed;
         return this.store.deliver({ role: fx.role, name: fx.name, body: dump(notice, { lineWidth: 120, noRefs: true }) }, opts);
       }
       case "rescan":
@@ -363,6 +369,12 @@ export function checkForeignLine(line: number, text: string): Txn | undefined {
   return { drafts: [{ decision: "log_line_rejected", details: { line, found: formatFound(text, 200), errors: errors.map(slim) } }] };
 }
 
+/** "; warning: /iteration iteration was a string; read as the integer 2 (Write …)" for each warning of an entry. */
+function warningsText(d: Record<string, unknown>): string {
+  const ws = Array.isArray(d.warnings) ? (d.warnings as Array<{ message?: unknown; path?: unknown; fix?: unknown }>) : [];
+  return ws.map((w) => `; warning: ${w?.path ? `${String(w.path)} ` : ""}${String(w?.message)}${w?.fix ? ` (${String(w.fix)})` : ""}`).join("");
+}
+
 function describe(input: Input): string {
   return "file" in input ? input.file : `${input.type} ${input.epic_id}`;
 }
@@ -381,6 +393,7 @@ export function logFields(e: LogEntry, epic?: Epic): Record<string, unknown> {
 function epicOfInput(input: Input): string | undefined {
   if (input.type === "artifact") return input.folder ?? ((input.doc as { epic_id?: unknown } | undefined)?.epic_id as string | undefined);
   if (input.type === "message") return input.doc?.epic_id;
+  if (input.type === "stray") return input.says.epic_id;
   return input.epic_id;
 }
 
@@ -393,12 +406,18 @@ export function summary(e: LogEntry): string {
       return `${who} started: ${String(d.title)} (stage ${String(d.stage)})`;
     case "artifact_accepted":
     case "message_accepted":
-      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}${d.type ? ` (${String(d.type)}${d.subject ? ` ${String(d.subject)}` : ""} from ${String(d.from)})` : ""}`;
+      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}${d.type ? ` (${String(d.type)}${d.subject ? ` ${String(d.subject)}` : ""} from ${String(d.from)})` : ""}${warningsText(d)}`;
     case "artifact_rejected":
     case "message_rejected": {
       const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
-      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}`;
+      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}${warningsText(d)}`;
     }
+    case "veto_duplicate": {
+      const of = (d.duplicate_of ?? {}) as Record<string, unknown>;
+      return `${who} veto duplicate: ${String(d.file)} repeats ${String(d.from)}'s veto ${String(d.subject)} (recorded from ${String(of.file ?? of.message_id)}); nothing else done`;
+    }
+    case "file_ignored":
+      return `${who} file ignored: ${String(d.file)}: ${String(d.reason)}${d.did_you_mean ? ` (did you mean ${String(d.did_you_mean)}?)` : ""}`;
     case "stage_advanced":
       return `${who} ${String(d.from)} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ""}`;
     case "veto_recorded":

@@ -5,6 +5,7 @@
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { isRework, jobIdOf, type JobTarget, type StageEntry } from "../log/agent-jobs.js";
+import { infoNotice, notInForceNotices, reworkCause, strayNotices, vetoForNotice, warningNotices } from "./notices.js";
 
 export type Effect =
   | { type: "publish"; epic_id: string; iteration: number; file: string; sha256: string }
@@ -76,14 +77,18 @@ function triggered(e: LogEntry, triggers: readonly AgentTrigger[]): Effect[] {
   return out;
 }
 
+/** An accepted artifact is published (archived) for later stages to read. */
+function acceptedEffects(e: LogEntry): Effect[] {
+  const d = (e.details ?? {}) as Record<string, unknown>;
+  return e.decision === "artifact_accepted" && e.epic_id && e.iteration && typeof d.file === "string" && typeof d.sha256 === "string"
+    ? [{ type: "publish", epic_id: e.epic_id, iteration: e.iteration, file: baseName(d.file), sha256: d.sha256 }]
+    : [];
+}
+
 function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
   const d = (e.details ?? {}) as Record<string, unknown>;
   const seq = e.seq ?? 0;
   switch (e.decision) {
-    case "artifact_accepted":
-      return e.epic_id && e.iteration && typeof d.file === "string" && typeof d.sha256 === "string"
-        ? [{ type: "publish", epic_id: e.epic_id, iteration: e.iteration, file: baseName(d.file), sha256: d.sha256 }]
-        : [];
     case "epic_started":
     case "stage_advanced": {
       const to = String(d.to);
@@ -91,7 +96,7 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
       if (!stage || !e.epic_id) return [];
       const rework = isRework(d);
       const subject = stageSubjectOf(rework);
-      const vetoes = (e.state?.open_vetoes ?? []).map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, ...(v.violation ? { violation: v.violation } : {}) }));
+      const vetoes = (e.state?.open_vetoes ?? []).map(vetoForNotice);
       const notice: NoticeDoc = {
         id: `notice-${pad(seq)}`,
         from: "orchestrator",
@@ -104,9 +109,11 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
         content: {
           stage: stage.id,
           artifacts: [...stage.artifacts],
+          epic: `epics/${e.epic_id}/epic.md`,
           drop_to: `artifacts/${e.epic_id}/`,
           read: `archive/${e.epic_id}/`,
           ...(rework ? { reason: d.reason } : {}),
+          ...reworkCause(d, vetoes),
           open_vetoes: vetoes,
           ...(stage.approvers.length ? { approvers: [...stage.approvers] } : {}),
         },
@@ -149,20 +156,15 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
     case "artifact_rejected":
     case "message_rejected": {
       const author = typeof d.author === "string" && pipeline.isRole(d.author) ? d.author : undefined;
-      if (!author) return [];
-      const notice: NoticeDoc = {
-        id: `notice-${pad(seq)}`,
-        from: "orchestrator",
-        to: author,
-        timestamp: e.timestamp,
-        ...(e.epic_id ? { epic_id: e.epic_id } : {}),
-        ...(e.iteration ? { iteration: e.iteration } : {}),
-        type: "info",
-        subject: e.decision,
-        content: { file: d.file, sha256: d.sha256, errors: d.errors, ...(d.warnings ? { warnings: d.warnings } : {}), fix: "Correct the file (run `consensus validate FILE`) and drop it again." },
-      };
-      return [{ type: "notice", role: author, name: `notice-${pad(seq)}-${e.epic_id ?? "unknown"}-${e.decision}.yaml`, notice }];
+      if (!author) return notInForceNotices(e, pipeline);
+      const content = { file: d.file, sha256: d.sha256, errors: d.errors, ...(d.warnings ? { warnings: d.warnings } : {}), fix: "Correct the file (run `consensus validate FILE`) and drop it again." };
+      return [infoNotice(e, author, e.decision, content), ...notInForceNotices(e, pipeline)];
     }
+    case "file_ignored":
+      return strayNotices(e, pipeline);
+    case "artifact_accepted":
+    case "message_accepted":
+      return [...acceptedEffects(e), ...warningNotices(e, pipeline)];
     default:
       return [];
   }

@@ -3,7 +3,7 @@
  * of it. Kept apart from the machine definition so each rule is one small function with a test.
  */
 import { approvalsMet, type Pipeline, type StageDef } from "../config/resolve.js";
-import type { Epic, Veto } from "../schemas/types.gen.js";
+import type { Epic, SeenVeto, Veto } from "../schemas/types.gen.js";
 
 export function newEpic(epicId: string, title: string, firstStage: string, now: string, mode?: string, deadlineMs?: number): Epic {
   return {
@@ -25,7 +25,8 @@ export function newEpic(epicId: string, title: string, firstStage: string, now: 
   };
 }
 
-export const vetoKey = (role: string, subject: string): string => `${role}:${subject}`;
+/** A veto in veto_history: role:subject, and #<what it says> where the subject alone does not tell (a review's findings). */
+export const vetoKey = (role: string, subject: string, same?: string): string => `${role}:${subject}${same ? `#${same}` : ""}`;
 
 /** Vetoes from `role` raised in an earlier iteration are resolved when it approves now. */
 export function resolvableBy(epic: Epic, role: string): Veto[] {
@@ -66,13 +67,23 @@ export function mayAdvance(epic: Epic, stage: StageDef, pipeline: Pipeline): boo
   return !last || !blockingOpen(epic);
 }
 
-export function withVeto(epic: Epic, veto: Veto, now: string): Epic {
+export function withVeto(epic: Epic, veto: Veto, now: string, same?: string, seen?: SeenVeto): Epic {
   return {
-    ...epic,
+    ...withSeenVeto(epic, seen),
     open_vetoes: [...epic.open_vetoes, veto],
-    veto_history: [...epic.veto_history, vetoKey(veto.from, veto.subject)],
+    veto_history: [...epic.veto_history, vetoKey(veto.from, veto.subject, same)],
     updated_at: now,
   };
+}
+
+/** The epic with a recorded veto remembered by what it says (so a copy of it is recognised). */
+export function withSeenVeto(epic: Epic, seen: SeenVeto | undefined): Epic {
+  return seen ? { ...epic, vetoes_seen: [...(epic.vetoes_seen ?? []), seen] } : epic;
+}
+
+/** The recorded veto a new one is a copy of, if any. */
+export function copyOf(epic: Epic, key: string): SeenVeto | undefined {
+  return epic.vetoes_seen?.find((v) => v.key === key);
 }
 
 export function enteredStage(epic: Epic, stage: string, now: string, deadlineMs?: number): Epic {

@@ -24,6 +24,7 @@ import {
   withApproval,
   withArtifact,
   withVeto,
+  withSeenVeto,
 } from "./epic-context.js";
 import type { MachineEvent, Note } from "./events.js";
 
@@ -61,7 +62,7 @@ export function buildEpicMachine(pipeline: Pipeline) {
       approvalAdvances: ({ context, event }) =>
         event.type === "APPROVE" && mayAdvance(afterApproval(context, event), stageOf(context), pipeline),
       vetoNonBlocking: ({ event }) => event.type === "VETO" && !event.blocking,
-      vetoRepeats: ({ context, event }) => event.type === "VETO" && context.veto_history.includes(vetoKey(event.role, event.subject)),
+      vetoRepeats: ({ context, event }) => event.type === "VETO" && context.veto_history.includes(vetoKey(event.role, event.subject, event.same)),
       vetoCircular: ({ context, event }) => event.type === "VETO" && circularWith(context, event.role) !== undefined,
       vetoLate: ({ event }) => event.type === "VETO" && event.late !== undefined,
       lateVetoTo: ({ context, event }, p: { stage: string }) =>
@@ -131,11 +132,13 @@ export function buildEpicMachine(pipeline: Pipeline) {
         const e = event as Of<"VETO">;
         return {
           decision: "veto_recorded",
-          details: { from: e.role, subject: e.subject, blocking: e.blocking, stage: e.late?.stage ?? context.stage, ...(e.late ? { of_iteration: e.late.iteration } : {}), ...(e.violation ? { violation: e.violation } : {}) },
+          details: { from: e.role, subject: e.subject, blocking: e.blocking, stage: e.late?.stage ?? context.stage, ...(e.late ? { of_iteration: e.late.iteration } : {}), ...(e.violation ? { violation: e.violation } : {}), ...(e.detail ?? {}) },
         };
       },
     },
   ];
+  /** A non-blocking veto is only logged, and remembered by what it says (a copy of it is then recognised). */
+  const noteVeto = [...openVeto, assign(({ context, event }: { context: Ctx; event: Ev }) => withSeenVeto(context, (event as Of<"VETO">).seen))];
   /** A role that approved this iteration and now vetoes: the veto wins and the approval is withdrawn. */
   const withdrawnApproval = {
     type: "note" as const,
@@ -152,8 +155,8 @@ export function buildEpicMachine(pipeline: Pipeline) {
       const e = event as Of<"VETO">;
       const iteration = e.late?.iteration ?? context.iteration;
       const stage = e.late?.stage ?? context.stage;
-      const veto = { from: e.role, subject: e.subject, iteration, stage, blocking: true, ...(e.violation ? { violation: e.violation } : {}) };
-      return withVeto({ ...context, approvals: context.approvals.filter((r) => r !== e.role) }, veto, e.now);
+      const veto = { from: e.role, subject: e.subject, iteration, stage, blocking: true, ...(e.violation ? { violation: e.violation } : {}), ...(e.detail ?? {}) };
+      return withVeto({ ...context, approvals: context.approvals.filter((r) => r !== e.role) }, veto, e.now, e.same, e.seen);
     }),
   ];
   /** Two blocking vetoes of one iteration with different routes: the earliest stage wins, one rework. */
@@ -217,7 +220,12 @@ export function buildEpicMachine(pipeline: Pipeline) {
       params: ({ context, event }: { context: Ctx; event: Ev }): Note => ({
         decision: "stage_advanced",
         iteration: context.iteration,
-        details: { from: context.stage, to: stage, ...(event.type === "VETO" ? { reason: `veto by ${event.role}: ${event.subject}` } : {}), ...(event.type === "OVERRIDE" ? { reason: `override by ${event.by}: ${event.reason}` } : {}) },
+        details: {
+          from: context.stage,
+          to: stage,
+          ...(event.type === "VETO" ? { reason: `veto by ${event.role}: ${event.subject}`, veto: { from: event.role, subject: event.subject } } : {}),
+          ...(event.type === "OVERRIDE" ? { reason: `override by ${event.by}: ${event.reason}`, override: { by: event.by, reason: event.reason } } : {}),
+        },
       }),
     },
     assign(({ context, event }: { context: Ctx; event: Ev }) => enteredStage(context, stage, event.now, pipeline.stage(stage)?.deadlineMs)),
@@ -267,8 +275,12 @@ export function buildEpicMachine(pipeline: Pipeline) {
   }
   function vetoTransitions(s: StageDef) {
     return [
-          { guard: "vetoNonBlocking", actions: openVeto },
-          { guard: "vetoRepeats", target: "escalated", actions: [...recordVeto, ...escalate("repeated_veto", (_c, e) => `${(e as Of<"VETO">).role} raised "${(e as Of<"VETO">).subject}" again`)] },
+          { guard: "vetoNonBlocking", actions: noteVeto },
+          {
+            guard: "vetoRepeats",
+            target: "escalated",
+            actions: [...recordVeto, ...escalate("repeated_veto", (_c, e) => ((x: Of<"VETO">) => (x.same ? `${x.role} raised the same findings again (${x.subject}${x.detail?.specifics ? `: ${x.detail.specifics}` : ""})` : `${x.role} raised "${x.subject}" again`))(e as Of<"VETO">))],
+          },
           {
             guard: "vetoCircular",
             target: "escalated",

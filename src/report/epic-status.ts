@@ -1,6 +1,7 @@
 /** Where an epic stands, as `consensus status --json` prints it (and the MCP status tool returns it). Pure. */
 import type { Pipeline } from "../config/resolve.js";
 import { waitingFor } from "../machine/epic-context.js";
+import { currentRejection } from "../machine/rejections.js";
 import type { Epic } from "../schemas/types.gen.js";
 
 export interface EpicStatus {
@@ -13,6 +14,8 @@ export interface EpicStatus {
   waiting_for: string[];
   open_vetoes: Array<{ from: string; subject: string; iteration: number; blocking: boolean; violation?: string }>;
   escalation?: Epic["escalation"];
+  /** The latest rejected drop, while the epic is still at that stage and iteration (and the file was not accepted since). */
+  last_rejection?: Epic["last_rejection"];
   /** What the epic's artifacts report spent, against the configured per-epic budget. */
   spend?: { cost_usd: number; tokens: number; budget?: { cost_usd?: number; tokens?: number } };
   deadline?: Epic["deadline"];
@@ -30,6 +33,7 @@ export function statusOf(e: Epic, p: Pipeline | undefined): EpicStatus {
     waiting_for: p ? waitingFor(e, p) : [],
     open_vetoes: e.open_vetoes.map((v) => ({ from: v.from, subject: v.subject, iteration: v.iteration, blocking: v.blocking, ...(v.violation ? { violation: v.violation } : {}) })),
     ...(e.escalation ? { escalation: e.escalation } : {}),
+    ...(currentRejection(e) ? { last_rejection: currentRejection(e) } : {}),
     ...(e.spend || (p && Object.keys(p.budget).length) ? { spend: { cost_usd: e.spend?.cost_usd ?? 0, tokens: e.spend?.tokens ?? 0, ...(p && Object.keys(p.budget).length ? { budget: { ...p.budget } } : {}) } } : {}),
     ...(e.deadline && e.status === "in_progress" ? { deadline: e.deadline } : {}),
     updated_at: e.updated_at,

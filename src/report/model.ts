@@ -10,6 +10,7 @@ import { describeApprovals, type Pipeline } from "../config/resolve.js";
 import { summary } from "../engine/engine.js";
 import { unsealLine } from "../log/chain.js";
 import { blockersOf, waitingFor, type Spend } from "../machine/epic-context.js";
+import { currentRejection, describeRejection } from "../machine/rejections.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 
 export type { Spend };
@@ -140,6 +141,8 @@ export interface EpicReport {
   /** One sentence: why it is not moving (or how it ended). */
   stuckBecause: string;
   escalation?: { reason: string; stage: string; detail?: string };
+  /** The latest rejected drop, while it still explains the wait (same stage and iteration). */
+  lastRejection?: NonNullable<Epic["last_rejection"]>;
   spans: Span[];
   /** Where the time went: total per stage over all iterations, in pipeline order (escalated last). */
   timeByStage: Array<{ stage: string; ms: number }>;
@@ -436,6 +439,7 @@ class EpicFold {
       waitingFor: waiting,
       stuckBecause: stuckBecause(s, pipeline),
       ...(s.escalation ? { escalation: { ...s.escalation } } : {}),
+      ...(currentRejection(s) ? { lastRejection: currentRejection(s)! } : {}),
       spans: this.spans,
       timeByStage: timeByStage(this.spans, pipeline),
       events: this.events,
@@ -470,7 +474,9 @@ export function stuckBecause(e: Epic, pipeline: Pipeline): string {
   if (b.pendingApprovers.length) parts.push(`approval from ${b.pendingApprovers.join(" or ")} (rule: ${describeApprovals(b.stage)}; so far ${e.approvals.join(", ") || "none"})`);
   const v = b.blockingVetoes;
   if (v.length) parts.push(`open veto${v.length > 1 ? "es" : ""} ${v.map((x) => `${x.from}: ${x.subject}`).join(", ")} (the vetoing role must approve)`);
-  return parts.length ? `waiting for ${parts.join("; ")}` : "ready to advance";
+  const rejected = currentRejection(e);
+  const why = rejected ? `; the last drop was rejected: ${describeRejection(rejected)}` : "";
+  return parts.length ? `waiting for ${parts.join("; ")}${why}` : `ready to advance${why}`;
 }
 
 function baseName(p: string | undefined): string | undefined {

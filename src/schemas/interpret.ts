@@ -6,6 +6,8 @@ import { issue, type Issue } from "../errors/issue.js";
 import { formatOf, parseDocument } from "./parse.js";
 import { normaliseDocument } from "./normalise.js";
 import { hasSchema, validateKind } from "./registry.js";
+import { placeholderIssues } from "./placeholders.js";
+import { describeLookalikes, lookalikes } from "./lookalike.js";
 import type { CompactMessage, Message } from "./types.gen.js";
 
 /** A message in the envelope form of PROTOCOL §5; the compact form, which has no iteration, is converted to it. */
@@ -40,7 +42,37 @@ export function interpretAs(kind: string, format: "json" | "yaml" | "md", bytes:
   }
   if (!hasSchema(kind)) return { issues: [...issues, issue("UNKNOWN_ARTIFACT", { message: `no schema for ${kind} (schemas/${kind}.schema.json)`, found: kind })] };
   issues.push(...validateKind(kind, value));
-  return { doc: value, issues };
+  return { doc: value, issues: format === "md" ? issues : refined(value as Record<string, unknown>, issues) };
+}
+
+/** The identifying fields a look-alike character breaks: ids, roles, subjects. */
+const ID_FIELDS = ["epic_id", "epic", "from", "to", "r", "subject", "id", "agent"];
+
+/**
+ * The schema's errors said in the terms of their cause: a template word copied from a prompt
+ * (placeholders.ts), a character that only looks like ASCII (lookalike.ts). Those replace the schema's
+ * own error for the same field.
+ */
+export function refined(doc: Record<string, unknown>, issues: Issue[]): Issue[] {
+  const found = [...placeholderIssues(doc)];
+  for (const key of ID_FIELDS) {
+    const v = doc[key];
+    if (typeof v !== "string" || found.some((i) => i.path === `/${key}`)) continue;
+    const { chars, suggestion } = lookalikes(v);
+    if (!chars.length) continue;
+    found.push(
+      issue("LOOKALIKE", {
+        message: `${key} ${JSON.stringify(v)} has ${chars.length === 1 ? "a character" : `${chars.length} characters`} that only look${chars.length === 1 ? "s" : ""} like ASCII: ${describeLookalikes(chars)}`,
+        path: `/${key}`,
+        found: JSON.stringify(v),
+        expected: suggestion !== undefined ? JSON.stringify(suggestion) : "plain ASCII",
+        ...(suggestion !== undefined ? { fix: `Write ${JSON.stringify(suggestion)} (plain ASCII).` } : {}),
+      }),
+    );
+  }
+  if (!found.length) return issues;
+  const covered = new Set(found.map((i) => i.path));
+  return [...issues.filter((i) => !(i.code === "SCHEMA" && i.path !== undefined && covered.has(i.path))), ...found];
 }
 
 const COMPACT_TYPES: Record<CompactMessage["st"], Envelope["type"]> = {
@@ -61,7 +93,7 @@ export function interpretMessage(name: string, bytes: Uint8Array, inbox: string)
   if (parsed.value === undefined) return { issues: parsed.issues };
   const v = parsed.value as Record<string, unknown>;
   if (v && typeof v === "object" && !Array.isArray(v) && "st" in v && !("type" in v)) {
-    const issues = [...parsed.issues, ...validateKind("message-compact", v)];
+    const issues = refined(v, [...parsed.issues, ...validateKind("message-compact", v)]);
     if (issues.some((i) => i.severity === "error")) return { issues };
     return { doc: fromCompact(v as CompactMessage, inbox), issues };
   }

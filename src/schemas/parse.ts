@@ -9,6 +9,7 @@
  */
 import { load, CORE_SCHEMA, YAMLException } from "js-yaml";
 import { issue, type Issue } from "../errors/issue.js";
+import { diagnoseJson, unfence, utf16Issue } from "./diagnose.js";
 
 export type DocFormat = "json" | "yaml" | "md";
 
@@ -36,6 +37,8 @@ export function formatOf(fileName: string): DocFormat | undefined {
 /** Decodes bytes as UTF-8 text: rejects empty, binary and non-UTF-8 input; strips a BOM with a warning. */
 export function decodeText(bytes: Uint8Array): { text?: string; issues: Issue[] } {
   if (bytes.length === 0 || isBlank(bytes)) return { issues: [issue("FILE_EMPTY", { found: `${bytes.length} bytes` })] };
+  const utf16 = utf16Issue(bytes);
+  if (utf16) return { issues: [utf16] };
   if (bytes.includes(0)) return { issues: [issue("FILE_BINARY", { found: `NUL byte at offset ${bytes.indexOf(0)}` })] };
   let text: string;
   try {
@@ -55,8 +58,17 @@ export function parseDocument(bytes: Uint8Array, format: DocFormat, limits: Pars
   const decoded = decodeText(bytes);
   if (decoded.text === undefined) return { issues: decoded.issues };
   const issues = decoded.issues;
-  const text = decoded.text;
-  if (format === "md") return { value: parseMarkdownOutline(text), issues };
+  let text = decoded.text;
+  if (format === "md") {
+    if (/\r(?!\n)/.test(text)) issues.push(issue("LINE_ENDINGS", { found: "carriage returns without line feeds" }));
+    return { value: parseMarkdownOutline(text), issues };
+  }
+  // An LLM's answer pasted whole: one fenced block and nothing else is unambiguous (read it, and warn).
+  const fenced = unfence(text);
+  if (fenced && "content" in fenced) {
+    text = fenced.content;
+    issues.push(fenced.issue);
+  }
 
   let raw: unknown;
   try {
@@ -64,6 +76,7 @@ export function parseDocument(bytes: Uint8Array, format: DocFormat, limits: Pars
   } catch (e) {
     // Both parsers recurse: a document nested thousands deep exhausts the stack before sanitize runs.
     if (e instanceof RangeError) issues.push(issue("TOO_DEEP", { path: "", expected: `at most ${limits.maxDepth} levels`, found: "deeper than the parser can follow" }));
+    else if (fenced && "withText" in fenced) issues.push(fenced.withText);
     else issues.push(format === "json" ? jsonSyntaxIssue(e, text) : yamlSyntaxIssue(e));
     return { issues };
   }
@@ -120,7 +133,7 @@ export function parseMarkdownOutline(text: string): { headings: string[] } {
   const headings: string[] = [];
   // A fence closes only with the same character, at least as long as the one that opened it.
   let fence: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
+  for (const line of text.split(/\r\n|\r|\n/)) {
     const f = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
     if (f && (fence === undefined || (f[0] === fence[0] && f.length >= fence.length))) {
       fence = fence === undefined ? f : undefined;
@@ -179,13 +192,16 @@ function lineCol(text: string, pos: number): { line: number; column: number } {
 function jsonSyntaxIssue(e: unknown, text: string): Issue {
   const msg = e instanceof Error ? e.message : String(e);
   const pos = /position (\d+)/.exec(msg);
-  const offset = pos ? Number(pos[1]) : jsonErrorOffset(text);
+  const offset = pos ? Number(pos[1]) : (jsonErrorOffset(text) ?? (/end of JSON input/.test(msg) ? text.length : undefined));
+  const named = offset !== undefined ? diagnoseJson(text, offset, msg) : undefined;
+  if (named) return named;
   const at = offset !== undefined ? lineCol(text, offset) : undefined;
   const found = msg.replace(/^JSON\.parse: /, "").replace(/ in JSON at position \d+.*$/, "");
   return issue("JSON_SYNTAX", {
     message: at ? `file is not valid JSON (line ${at.line}, column ${at.column})` : "file is not valid JSON",
     expected: "valid JSON",
     found: found.length > 120 ? `${found.slice(0, 119)}…` : found,
+    ...(at ? { fix: `Fix the JSON at line ${at.line}, column ${at.column} (\`jq . FILE\` points at it too).` } : {}),
     ...(at ?? {}),
   });
 }

@@ -380,7 +380,7 @@ export interface ConsensusConfig {
    */
   bus?: {
     /**
-     * How long a file that does not parse or validate must stay unchanged before it is rejected (in-place writers).
+     * How long a file written in place must stay unchanged before it is read (and how long a file that does not parse stays before it is rejected); a file renamed or linked into place is read at once.
      */
     settle_ms?: number;
     /**
@@ -1053,9 +1053,13 @@ export interface Epic {
    */
   open_vetoes: Veto[];
   /**
-   * Every blocking veto ever raised, as role:subject, to detect the same veto raised twice.
+   * Every blocking veto ever raised, as role:subject (and #<findings> for a review's veto: the same veto is the same role saying the same thing), to detect the same veto raised twice.
    */
   veto_history: string[];
+  /**
+   * Every veto recorded, by what it says, so an agent's retry is recorded once.
+   */
+  vetoes_seen?: SeenVeto[];
   /**
    * Why a person must decide.
    */
@@ -1080,6 +1084,41 @@ export interface Epic {
      */
     at: string;
     reminded: boolean;
+  };
+  /**
+   * The latest drop rejected for this epic while it was in progress (status and report show it while the epic is still at that stage and iteration).
+   */
+  last_rejection?: {
+    /**
+     * The rejected file, relative to the root.
+     */
+    file: string;
+    decision: "artifact_rejected" | "message_rejected";
+    /**
+     * An RFC 3339 date-time with a zone, e.g. 2026-11-21T10:00:00Z.
+     */
+    at: string;
+    /**
+     * The epic's stage when it was rejected.
+     */
+    stage: string;
+    /**
+     * The epic's iteration: 1 at start, plus 1 for every rework.
+     */
+    iteration: number;
+    /**
+     * The role told of the rejection.
+     */
+    author?: string;
+    /**
+     * The first three errors: code, message, JSON path and fix.
+     */
+    errors: {
+      code: string;
+      message: string;
+      path?: string;
+      fix?: string;
+    }[];
   };
   /**
    * An RFC 3339 date-time with a zone, e.g. 2026-11-21T10:00:00Z.
@@ -1123,6 +1162,62 @@ export interface Veto {
    * The vetoing role's one-line reason.
    */
   violation?: string;
+  /**
+   * Where or what exactly (a veto message's content.specifics; a review's critical and major findings).
+   */
+  specifics?: string;
+  /**
+   * What happens if it ships as is (content.impact).
+   */
+  impact?: string;
+  /**
+   * What must hold (content.requirement).
+   */
+  requirement?: string;
+  /**
+   * How it could be fixed (content.suggestion).
+   */
+  suggestion?: string;
+  /**
+   * The action asked for (action_needed).
+   */
+  action_needed?: string;
+  /**
+   * The file that raised it, relative to the root (the veto message, or review.json).
+   */
+  file?: string;
+  /**
+   * The id of the message that raised it (its content hash when it had none).
+   */
+  message_id?: string;
+}
+/**
+ * A veto recorded for the epic, blocking or not, by what it says: a copy of it (an agent's retry) is recognised and recorded only once.
+ */
+
+export interface SeenVeto {
+  /**
+   * SHA-256 (first 16 hex digits) of what the veto says: sender, epic, iteration, subject, content; never its id or timestamp.
+   */
+  key: string;
+  /**
+   * A role name such as planner, developer, quality, devops: same pattern as an epic id.
+   */
+  from: string;
+  subject: string;
+  /**
+   * The epic's iteration: 1 at start, plus 1 for every rework.
+   */
+  iteration: number;
+  /**
+   * The file that raised it.
+   */
+  file?: string;
+  message_id?: string;
+  /**
+   * A SHA-256 digest as 64 lower-case hex digits.
+   */
+  sha256?: string;
 }
 
 export interface CompactMessage {

@@ -37,7 +37,7 @@ export async function processNow(root: string, rel: string): Promise<ProcessNow>
     throw e;
   }
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const engine = await Engine.open(pipeline, store, silentLogger(), { root: realpathSync(root) });
     // now + settle: the file was written whole (placed atomically, or by a command), so it is settled.
     const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
     const outcome = p.kind === "ready" ? (await engine.process([p.item]))[0] : undefined;

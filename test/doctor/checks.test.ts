@@ -17,6 +17,7 @@ import { checkLog } from "../../src/doctor/log-check.js";
 import { checkNodeVersion } from "../../src/doctor/node-version.js";
 import { runChecks } from "../../src/doctor/run-checks.js";
 import { checkWritable } from "../../src/doctor/writable-check.js";
+import { checkStrays } from "../../src/doctor/stray-check.js";
 
 const NOW = Date.parse("2026-11-22T10:00:00.000Z");
 const root = "/srv/bus";
@@ -37,12 +38,13 @@ const healthy = (): Facts => ({
   state: { path: `${root}/current/state.json`, exists: true },
   fds: { soft: 65536, hard: 65536 },
   agents: { count: 0, accounts: [], cgroup: { ok: false, pids: false, why: "no agents configured" } },
+  strays: { files: [], folders: [], moreFiles: 0 },
 });
 
 describe("doctor checks", () => {
   it("healthy facts pass every check", () => {
     const r = runChecks(healthy());
-    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "permissions:pass", "config:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass"]);
+    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "permissions:pass", "config:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
     expect(r.ok).toBe(true);
   });
 
@@ -51,7 +53,7 @@ describe("doctor checks", () => {
     f.layout.rootExists = false;
     const r = runChecks(f);
     expect(r.ok).toBe(false);
-    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(10);
+    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(11);
     expect(formatReportText(r)).toContain(`fix: Run \`consensus init --root ${root}\``);
   });
 
@@ -184,5 +186,13 @@ describe("doctor checks", () => {
     expect(text).toMatch(/fail {2}lock {2}stale/);
     expect(text).toMatch(/\n\s+fix: The next `consensus watch`/);
     expect(text).toMatch(/1 passed, 0 warnings, 1 failed: fix the failures above/);
+  });
+
+  it("strays: files and folders the layout does not expect are a warning, each with the path it was meant for", () => {
+    const c = checkStrays({ strays: { files: [{ path: "plan.json", reason: "the root holds …", suggest: "artifacts/EP-001/plan.json" }, { path: "messages/developer/veto.yaml", reason: "…", suggest: "messages/inbox/developer/veto.yaml" }], folders: [{ path: "messages/developer/", suggest: "messages/inbox/developer/" }], moreFiles: 3 } });
+    expect(c.status).toBe("warn");
+    expect(c.found).toContain("5 stray files: plan.json (did you mean artifacts/EP-001/plan.json?), messages/developer/veto.yaml (did you mean messages/inbox/developer/veto.yaml?) and 3 more");
+    expect(c.found).toContain("stray folder: messages/developer/ (did you mean messages/inbox/developer/?)");
+    expect(c.fix).toMatch(/Move each file/);
   });
 });

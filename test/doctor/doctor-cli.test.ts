@@ -165,7 +165,7 @@ describe("consensus doctor", () => {
     expect(code).toBe(4);
     const c = check(report, "inotify");
     expect(c.status).toBe("fail");
-    expect(c.found).toMatch(/max_user_watches is 100; the daemon watches 7 folders/);
+    expect(c.found).toMatch(/max_user_watches is 100; the daemon watches 9 folders/);
     expect(c.fix).toMatch(/sudo sysctl -w fs\.inotify\.max_user_watches=\d+/);
     // a daemon run with --poll uses no watches
     expect(doctor(bus, "--poll").code).toBe(0);

@@ -57,6 +57,9 @@ describe("crash safety", () => {
   it(`survives ${MIN_KILLS}+ SIGKILLs at random instants (seed ${SEED})`, async () => {
     const rnd = mulberry32(SEED);
     bus = Bus.init();
+    // Files dropped while a daemon is down are young when the next one starts, so they settle
+    // (PROTOCOL §3) before they are read; daemons here live a few hundred ms, so keep that short.
+    bus.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 50"));
     bus.env = { CONSENSUS_LOCK_STALE_MS: "2000" };
     const epics = Array.from({ length: EPICS }, (_, i) => `EP-${String(i + 1).padStart(3, "0")}`);
     for (const e of epics) expect(bus.cli("start", e, "--title", `Crash ${e}`).code).toBe(0);

@@ -10,7 +10,7 @@
  * 100 (a file that does not parse is rejected only once it stayed unchanged that long) and sets
  * bus.max_file_bytes to 2048 so the size cap is cheap to reach.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { load } from "js-yaml";
@@ -77,7 +77,8 @@ async function rejected(file: string, x: Expect): Promise<LogEntry> {
     const notice = join(bus.root, "messages", "inbox", x.author, `notice-${pad(entry.seq!)}-${entry.epic_id ?? "unknown"}-${x.decision}.yaml`);
     await bus.until(`notice ${notice}`, () => existsSync(notice));
     const n = load(readFileSync(notice, "utf8")) as { from: string; to: string; subject: string; content: { file: string; errors: Array<{ code: string; fix: string }> } };
-    expect(n).toMatchObject({ from: "orchestrator", to: x.author, subject: x.decision, content: { file } });
+    // paths in notices are given from the agent's working folder (the folder holding consensus/) and absolute
+    expect(n).toMatchObject({ from: "orchestrator", to: x.author, subject: x.decision, content: { file: `consensus/${file}`, file_abs: `${realpathSync(bus.root)}/${file}` } });
     expect(n.content.errors.map((e) => e.code)).toContain(x.code);
   }
   // the offending file is left in place (nothing quarantines or deletes it): the file itself, not a copy

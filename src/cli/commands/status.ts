@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { load, CORE_SCHEMA } from "js-yaml";
 import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
 import { statusOf, type EpicStatus } from "../../report/epic-status.js";
+import { describeRejection } from "../../machine/rejections.js";
 import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import type { Recovery } from "../../store/port.js";
@@ -63,7 +64,7 @@ function table(rows: EpicStatus[]): string {
     r.stage + (r.mode ? ` [${r.mode}]` : ""),
     r.status + (r.escalation ? ` (${r.escalation.reason})` : ""),
     String(r.iteration),
-    r.waiting_for.join(",") || "-",
+    (r.waiting_for.join(",") || "-") + (r.last_rejection ? ` (last drop: ${describeRejection(r.last_rejection)})` : ""),
     r.open_vetoes.map((v) => `${v.from}:${v.subject}@${v.iteration}`).join(" ") || "-",
     ...(withDeadline ? [r.deadline ? `${r.deadline.at}${r.deadline.reminded ? " (reminded)" : ""}` : "-"] : []),
     ...(withSpend ? [r.spend ? spendText(r.spend) : "-"] : []),

@@ -17,6 +17,7 @@ import { formatIssuesJunit } from "../formats/junit.js";
 import { formatIssuesSarif } from "../formats/sarif.js";
 import { pgUrlOf } from "../store-of.js";
 import { formatIssues } from "../output.js";
+import { busIssues, readBus } from "../bus-check.js";
 
 /** What `validate --format` prints: text, json, github (workflow annotations), junit (XML test report), sarif (code scanning). */
 export type ValidateFormat = "text" | "json" | "github" | "junit" | "sarif";
@@ -49,6 +50,10 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
       await store.close();
     }
   }
+  // files named with a bus in view: also what the daemon would say of each drop now (its epic,
+  // iteration, stage); a whole-root check stays a check of shapes (accepted files are past their stage)
+  const bus = paths.length ? await readBus(root) : undefined;
+  const now = new Date().toISOString();
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     shownFiles.push(shown);
@@ -57,7 +62,10 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
       continue;
     }
     checked++;
-    all.push(...withFile(checkFile(abs, o), shown));
+    const own = checkFile(abs, o);
+    const kind = kindOf(abs, o.kind);
+    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root, abs, readFileSync(abs), new Date(statSync(abs).mtimeMs).toISOString(), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
+    all.push(...withFile([...own, ...more], shown));
   }
   const errors = errorsOf(all).length;
   if (o.format === "json") process.stdout.write(`${JSON.stringify({ valid: errors === 0, files: checked, issues: all }, null, 2)}\n`);

@@ -138,7 +138,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
       return;
     }
     // the settle rule: a file that does not parse or validate may still be being written
-    const issues = c.kind === "message" ? interpretMessage(c.name, r.bytes, c.inbox).issues : pipeline.stageOfArtifact(c.name) ? interpretArtifact(c.name, r.bytes).issues : [];
+    const issues = c.kind === "message" ? interpretMessage(c.name, r.bytes, c.inbox).issues : c.kind === "artifact" && pipeline.stageOfArtifact(c.name) ? interpretArtifact(c.name, r.bytes).issues : [];
     const age = Date.now() - r.mtimeMs;
     if (errorsOf(issues).length && age < pipeline.settleMs) {
       const t = waiting.get(rel);

@@ -1,24 +1,35 @@
 /**
  * A path the watcher or a scan reported → a Prepared input for the engine, or a reason to wait or to
- * skip. Applies the settle rule of PROTOCOL §3: a file that does not parse or validate is rejected
- * only once it has stayed unchanged for settle_ms (an in-place writer may still be writing), while a
- * valid file is taken at once.
+ * skip. Applies the settle rule of PROTOCOL §3 (settle.ts): a file that arrived whole (renamed or
+ * linked into place) is taken at once; one written in place only once it has stayed unchanged for
+ * settle_ms, whether or not it parses; and a whole file that does not parse is rejected only after
+ * settle_ms too. prepareContent, prepareInvalid and prepareUnreadable are shared with the rows
+ * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
-import { inputKey, type CommandInput, type Transport, type World } from "../../machine/decide.js";
-import { parseDocument } from "../../schemas/parse.js";
+import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
+import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
+import type { Arrivals } from "./arrivals.js";
+import { settleVerdict } from "./settle.js";
+
+/** What the reader saw, to confirm after the read that nothing changed under it (the event counter and the file's size and mtime). */
+export interface ReadStamp {
+  gen: number;
+  size: number;
+  mtimeMs: number;
+}
 
 export type Prep =
-  | { kind: "ready"; item: Prepared; request?: string }
+  | { kind: "ready"; item: Prepared; request?: string; confirm?: ReadStamp }
   | { kind: "wait"; ms: number; why: string }
   | { kind: "skip"; why: string };
 
@@ -27,7 +38,10 @@ export interface PrepContext {
   realRoot: string;
   pipeline: Pipeline;
   world: World;
+  /** ms since the epoch. */
   now: number;
+  /** What the watcher said about each path; absent when the caller wrote the file itself (it is complete). */
+  arrivals?: Arrivals;
 }
 
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -38,15 +52,19 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   if (c.kind === "invalid") return prepareInvalid(c, ctx.now);
   if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
 
+  // the event counter before the read: an event that arrives during it means the bytes may be stale
+  const gen = ctx.arrivals?.gen(rel) ?? 0;
   const r = await readCandidate(ctx.root, ctx.realRoot, rel, ctx.pipeline.maxFileBytes);
   if (!r.ok) {
     if ("gone" in r) return { kind: "skip", why: "vanished or not a file" };
     return prepareUnreadable(c, r.issue, ctx.now);
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
-  const transport: Transport = (await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files";
-  return prepareContent(c, r, ctx, transport);
+  const transport: Transport = c.kind === "stray" ? "files" : ((await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files");
+  return prepareContent(c, r, ctx, transport, gen);
 }
+
+type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
 
 /** A path refused by its name alone (unsafe, bad epic id or role): rejected once per path. */
 export function prepareInvalid(c: Extract<Classified, { kind: "invalid" }>, now: number, transport: Transport = "files"): Prep {
@@ -60,39 +78,71 @@ export function prepareInvalid(c: Extract<Classified, { kind: "invalid" }>, now:
 }
 
 /** A file that cannot be taken as it is (over the size cap, a link out of the root, unreadable): rejected with the issue. */
-export function prepareUnreadable(c: Extract<Classified, { kind: "artifact" | "message" }>, problem: Issue, now: number, transport: Transport = "files"): Prep {
-  const base = { transport, file: c.rel, sha256: sha(`unread:${c.rel}:${problem.found ?? ""}`), issues: [problem] };
-  const input = c.kind === "message" ? { type: "message" as const, inbox: c.inbox, ...base } : { type: "artifact" as const, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(now).toISOString(), ...base };
-  return { kind: "ready", item: { input, key: `${c.rel}@${base.sha256}` } };
+export function prepareUnreadable(c: Readable, problem: Issue, now: number, transport: Transport = "files"): Prep {
+  const rel = c.rel;
+  const base = { file: rel, sha256: sha(`unread:${rel}:${problem.found ?? ""}`), issues: [problem] };
+  if (c.kind === "stray") return { kind: "ready", item: { input: { type: "stray", file: rel, sha256: base.sha256, reason: `${c.reason}; ${problem.message}`, ...(c.suggest ? { suggest: c.suggest } : {}), says: {} }, key: `${rel}@${base.sha256}` } };
+  const input = c.kind === "message" ? { type: "message" as const, transport, inbox: c.inbox, ...base } : { type: "artifact" as const, transport, name: c.name, ...(c.folder ? { folder: c.folder } : {}), mtime: new Date(now).toISOString(), ...base };
+  return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
 }
 
 /**
  * A file's content read whole (from the folder, or from a row a bridge mirrored) → the input, or a
- * reason to wait: one that does not parse or validate waits until it has been unchanged for settle_ms.
+ * reason to wait (the settle rule, settle.ts). `r.size`/`r.ctimeMs` default to the bytes' length and
+ * the mtime (a mirrored row has no ctime); `gen` is the arrivals' event counter before the read.
  */
-export function prepareContent(c: Extract<Classified, { kind: "artifact" | "message" }>, r: { bytes: Uint8Array; sha256: string; mtimeMs: number }, ctx: Pick<PrepContext, "pipeline" | "world" | "now">, transport: Transport = "files"): Prep {
+export function prepareContent(c: Readable, r: { bytes: Uint8Array; sha256: string; mtimeMs: number; size?: number; ctimeMs?: number }, ctx: Pick<PrepContext, "pipeline" | "world" | "now" | "arrivals">, transport: Transport = "files", gen = 0): Prep {
   const rel = c.rel;
+  const size = r.size ?? r.bytes.length;
+  const ctimeMs = r.ctimeMs ?? r.mtimeMs;
+  const arrivals = ctx.arrivals;
+  const facts = {
+    arrival: arrivals?.arrival(rel) ?? ("closed" as const),
+    size,
+    mtimeMs: r.mtimeMs,
+    ctimeMs,
+    now: ctx.now,
+    settleMs: ctx.pipeline.settleMs,
+    sameSince: arrivals ? arrivals.sameSince(rel, size, r.mtimeMs, ctimeMs, ctx.now) : Math.min(ctx.now, r.mtimeMs),
+    ...(arrivals?.changeEventAt(rel) !== undefined ? { changeEventAt: arrivals.changeEventAt(rel)! } : {}),
+  };
+  const early = settleVerdict({ ...facts, invalid: false });
+  if (!early.take) return { kind: "wait", ms: early.waitMs, why: early.why };
+  const stamp = { gen, size, mtimeMs: r.mtimeMs };
   const mtime = new Date(r.mtimeMs).toISOString();
   let issues: Issue[];
   let item: Prepared;
+  if (c.kind === "stray") {
+    const input = { type: "stray" as const, file: rel, sha256: r.sha256, reason: c.reason, ...(c.suggest ? { suggest: c.suggest } : {}), says: whatItSays(c.rel, r.bytes) };
+    return { kind: "ready", item: { input, key: `${rel}@${r.sha256}` }, ...(early.confirm ? { confirm: stamp } : {}) };
+  }
   if (c.kind === "message") {
     const m = interpretMessage(c.name, r.bytes, c.inbox);
     issues = m.issues;
     const input = { type: "message" as const, transport, file: rel, inbox: c.inbox, sha256: r.sha256, issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
-    item = { input, key: inputKey(ctx.world, input) };
+    item = { input, ...inputMarks(ctx.world, input) };
   } else {
     const a = ctx.pipeline.stageOfArtifact(c.name)
       ? interpretArtifact(c.name, r.bytes)
       : { issues: [issue("UNKNOWN_ARTIFACT", { message: `${c.name} is not an artifact of any stage`, found: c.name, expected: `one of ${ctx.pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })] };
     issues = a.issues;
     const input = { type: "artifact" as const, transport, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime, ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
-    item = { input, key: inputKey(ctx.world, input), bytes: r.bytes };
+    item = { input, ...inputMarks(ctx.world, input), bytes: r.bytes };
   }
-  if (errorsOf(issues).length > 0) {
-    const age = ctx.now - r.mtimeMs;
-    if (age < ctx.pipeline.settleMs) return { kind: "wait", ms: ctx.pipeline.settleMs - age + 5, why: "does not parse or validate yet; waiting for it to settle" };
-  }
-  return { kind: "ready", item };
+  const verdict = errorsOf(issues).length > 0 ? settleVerdict({ ...facts, invalid: true }) : early;
+  if (!verdict.take) return { kind: "wait", ms: verdict.waitMs, why: verdict.why };
+  return { kind: "ready", item, ...(verdict.confirm ? { confirm: stamp } : {}) };
+}
+/** What a stray file says of itself (sender, recipient, epic, author), where it parses as JSON or YAML. */
+export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
+  const format = formatOf(rel);
+  if (format !== "json" && format !== "yaml") return {};
+  const v = parseDocument(bytes, format).value;
+  if (!v || typeof v !== "object" || Array.isArray(v)) return {};
+  const o = v as Record<string, unknown>;
+  const out: StraySays = {};
+  for (const k of ["from", "to", "epic_id", "agent"] as const) if (typeof o[k] === "string" && (o[k] as string).length <= 64) out[k] = o[k] as string;
+  return out;
 }
 
 /** A command a CLI process handed to the running daemon (start, override, cancel). */

@@ -10,15 +10,20 @@
  *
  * Either way the watcher only reports relative paths; classifyPath decides what they are. An error, an
  * event without a name, or a folder that appears asks for a reconcile scan, which closes any gap.
+ * The root and messages/ are watched too (two more watches, and one per messages/<role>/ folder an
+ * agent made by mistake), so a file one folder off (consensus/plan.json, messages/developer/veto.yaml)
+ * is reported as soon as it lands; deeper strays are found by the scan.
  */
 import { watch as fsWatch, lstatSync, mkdirSync, readdirSync, statSync, type FSWatcher as NodeWatcher } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
-import { EPIC_ID, isIgnoredName } from "../../config/names.js";
+import { EPIC_ID, ROLE, isIgnoredName } from "../../config/names.js";
 import type { Layout } from "../../store/fs/layout.js";
+import type { PathEvent } from "./arrivals.js";
 
 export interface WatchHandlers {
-  onPath(rel: string): void;
+  /** A path under the root was named by an event: `rename` (created, moved or linked in, removed), `change` (written or its attributes set), `found` (a poll saw it appear). */
+  onPath(rel: string, ev: PathEvent): void;
   onRescanNeeded(reason: string): void;
 }
 
@@ -33,7 +38,11 @@ export async function watchBus(layout: Layout, h: WatchHandlers, opts: { poll?: 
   return opts.poll ? pollingWatch(layout, h) : nativeWatch(layout, h);
 }
 
-type FolderKind = "artifacts" | "inbox" | "leaf";
+/** artifacts/ and inboxes hold folders to watch; the root and messages/ hold folders of the layout and strays; leaves hold files. */
+type FolderKind = "artifacts" | "inbox" | "messages" | "top" | "leaf";
+
+/** The root's own folders (the layout's, and the daemon's): never strays. */
+const TOP_FOLDERS = new Set(["artifacts", "messages", "epics", "current", "archive", "logs"]);
 
 /** The folders the native watcher holds one inotify watch each on, as they are now (doctor counts them). */
 export function foldersToWatch(layout: Layout): Array<{ abs: string; kind: FolderKind }> {
@@ -46,9 +55,15 @@ export function foldersToWatch(layout: Layout): Array<{ abs: string; kind: Folde
       return [];
     }
   };
+  const messages = join(layout.root, "messages");
   return [
+    { abs: layout.root, kind: "top" },
     { abs: layout.artifacts, kind: "artifacts" },
     ...subfolders(layout.artifacts).map((abs) => ({ abs, kind: "leaf" as const })),
+    { abs: messages, kind: "messages" },
+    ...subfolders(messages)
+      .filter((abs) => abs !== layout.inbox && ROLE.test(abs.slice(messages.length + 1)))
+      .map((abs) => ({ abs, kind: "leaf" as const })),
     { abs: layout.inbox, kind: "inbox" },
     ...subfolders(layout.inbox).map((abs) => ({ abs, kind: "leaf" as const })),
     { abs: layout.requests, kind: "leaf" },
@@ -79,12 +94,13 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       h.onRescanNeeded(`cannot watch ${rel(abs)}: ${(e as Error).message}`);
       return;
     }
-    w.on("change", (_type, name) => {
+    w.on("change", (type, name) => {
       if (name === null || name === undefined) return h.onRescanNeeded(`event without a name in ${rel(abs)}`);
+      const ev: PathEvent = type === "change" ? "change" : "rename";
       const file = String(name);
       const child = join(abs, file);
-      if (kind === "leaf") return h.onPath(rel(child));
-      if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(rel(child)); // a flat drop: names with a dot are files
+      if (kind === "leaf") return h.onPath(rel(child), ev);
+      if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(rel(child), ev); // a flat drop: names with a dot are files
       // a name that may be a folder (an epic's, a role's inbox): appeared, or went away
       // lstat: a symbolic link is reported as a path (the reader refuses links out of the root), never
       // watched through.
@@ -92,20 +108,30 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       let ino = 0;
       try {
         const st = lstatSync(child);
-        if (st.isSymbolicLink()) return h.onPath(rel(child));
+        if (st.isSymbolicLink()) return h.onPath(rel(child), ev);
         isDir = st.isDirectory();
         ino = st.ino;
       } catch {
         isDir = false;
       }
       if (isDir && watchers.has(child) && inodes.get(child) !== ino) unwatch(child);
+      if (kind === "top" || kind === "messages") {
+        if (!isDir) {
+          if (watchers.has(child)) unwatch(child);
+          return h.onPath(rel(child), ev);
+        }
+        if (isIgnoredName(file) || (kind === "top" && TOP_FOLDERS.has(file)) || child === layout.inbox) return;
+        // a folder that is not part of the layout (messages/developer/, consensus/): what lands in it is a stray
+        if (kind === "messages" && ROLE.test(file) && !watchers.has(child)) watchFolder(child, "leaf");
+        return h.onRescanNeeded(`folder appeared: ${rel(child)}`);
+      }
       if (isDir) {
         if (!watchers.has(child) && !isIgnoredName(file)) {
           watchFolder(child, "leaf");
           h.onRescanNeeded(`folder appeared: ${rel(child)}`);
         }
       } else if (watchers.has(child)) unwatch(child);
-      else if (kind === "artifacts") h.onPath(rel(child));
+      else if (kind === "artifacts") h.onPath(rel(child), ev);
     });
     w.on("error", (e) => {
       unwatch(abs);
@@ -148,8 +174,9 @@ async function pollingWatch(layout: Layout, h: WatchHandlers): Promise<BusWatche
       return isIgnoredName(name) && !p.endsWith(`${sep}.consensus`) && !p.includes(`${sep}.consensus${sep}requests`);
     },
   });
-  w.on("add", (p) => h.onPath(toRel(p)));
-  w.on("change", (p) => h.onPath(toRel(p)));
+  // a poll cannot tell a rename from a write in place: a new file is `found` (settle.ts decides from its times)
+  w.on("add", (p) => h.onPath(toRel(p), "found"));
+  w.on("change", (p) => h.onPath(toRel(p), "change"));
   w.on("addDir", (p) => {
     if (p !== layout.artifacts && p !== layout.inbox) h.onRescanNeeded(`folder appeared: ${toRel(p)}`);
   });
