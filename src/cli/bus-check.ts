@@ -6,7 +6,7 @@
  * or one the daemon already decided, gets no more than its shape checked.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, relative, sep } from "node:path";
 import { readConfig } from "../config/read-config.js";
 import { issue, type Issue } from "../errors/issue.js";
@@ -64,9 +64,34 @@ export function busIssues(bus: BusView, root: string, abs: string, bytes: Uint8A
   // a file the daemon has already decided is not decided again: nothing more to say of it
   const marks = inputMarks(world, input);
   if (!temp && (world.processed(marks.key) || marks.also?.some((k) => world.processed(k)))) return [];
+  // ... nor one whose bytes were accepted under this name (a checkout in CI: new mtimes, same content)
+  if (!temp && c.kind === "artifact" && acceptedBefore(layoutOf(root).archive, name, c.folder, sha256)) return [];
   const d = decide(world, input, now);
   if (d.kind !== "commit") return [];
   const rejected = d.drafts.find((x) => x.decision === "artifact_rejected" || x.decision === "message_rejected");
   const errors = (rejected?.details.errors ?? []) as Issue[];
   return errors.map((i) => ({ ...i, severity: "error" as const }));
+}
+
+/** Whether archive/<epic>/<iteration>/<name> holds these bytes (for the epic of the folder, or any epic). */
+function acceptedBefore(archive: string, name: string, folder: string | undefined, sha256: string): boolean {
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  for (const epic of folder !== undefined ? [folder] : list(archive)) {
+    for (const it of list(`${archive}/${epic}`)) {
+      const p = `${archive}/${epic}/${it}/${name}`;
+      if (!existsSync(p)) continue;
+      try {
+        if (createHash("sha256").update(readFileSync(p)).digest("hex") === sha256) return true;
+      } catch {
+        /* unreadable: not proof of anything */
+      }
+    }
+  }
+  return false;
 }
