@@ -19,6 +19,7 @@ const SUITE = [
   { name: "recovery", script: "recovery.mjs", result: "recovery" },
   { name: "mcp", script: "mcp.mjs", result: "mcp" },
   { name: "pg", script: "pg.mjs", result: "pg" },
+  { name: "startup", script: "startup.mjs", result: "startup" },
 ];
 // --table: only print the table of the results already in bench/results/.
 const TABLE_ONLY = process.argv.includes("--table");
@@ -123,6 +124,12 @@ if (G) {
   }
   if (m.db_share) val("pg", "  in-process: time waiting on the database", `${Math.round(m.db_share.db_wait_share * 100)}%`);
   if (m.anchor?.jobs_per_s) val("pg", `  anchor: graphile-worker no-op jobs/s`, `${m.anchor.jobs_per_s}/s`);
+}
+const U = load("startup")?.metrics;
+if (U) {
+  for (const [k, what] of [["floor_node", "node -e 0 (the floor)"], ["version", "consensus --version"], ["status", "consensus status (5 epics)"], ["watch_once", "consensus watch --once"]]) {
+    if (U[k]) val("startup", `${what}: wall / cpu (median)`, `${fmt(U[k].wall.median_ms)} / ${fmt(U[k].cpu.median_ms)}`);
+  }
 }
 const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[["benchmark", "metric", "median", "p99", "×floor", "×floor p99"], ...rows].map((r) => String(r[i]).length)));
 const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");

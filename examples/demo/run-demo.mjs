@@ -17,7 +17,15 @@ const root = join(mkdtempSync(join(tmpdir(), "consensus-demo-")), "consensus");
 const env = { ...process.env, CONSENSUS_ROOT: root };
 const run = (...args) => execFileSync(process.execPath, [cli, ...args], { env, encoding: "utf8" });
 
-console.log(`consensus demo — bus at ${root}\n`);
+console.log(`consensus demo — bus at ${root}
+
+Four agents cooperate through that folder: planner, developer, quality and devops. Here each one is a
+small script (examples/agents/<role>.mjs) that reads the notice in its inbox, drops its file and exits;
+the daemon launches it when its stage starts, validates what it drops and logs every decision. At
+deployment, devops finds no health check and vetoes: a blocking veto sends the epic back to the stage
+the config names (implementation) as iteration 2, and nothing is promoted while the veto is open. The
+developer adds the check, devops drops its files, which closes its veto, and the epic is promoted.
+`);
 run("init");
 // One command per role: the runner starts it when the role's stage is entered (and on every rework).
 const agents = ["planner", "developer", "quality", "devops"]
@@ -26,6 +34,7 @@ const agents = ["planner", "developer", "quality", "devops"]
 appendFileSync(join(root, "consensus.yaml"), `\nagents:\n${agents}\nrunner:\n  max_concurrent: 4\n`);
 run("start", "EP-001", "--title", "Add a /health endpoint");
 
+console.log(`${"SEQ".padStart(6)}  ${"WHO".padEnd(12)}  WHAT`);
 const daemon = spawn(process.execPath, [cli, "watch", "--log-level", "warn"], { env, stdio: ["ignore", "inherit", "inherit"] });
 
 const log = join(root, "current", "decision_log.jsonl");
@@ -45,7 +54,8 @@ while (!outcome && Date.now() < deadline) {
     carry = lines.pop();
     for (const line of lines) {
       const out = formatLine(line, {});
-      if (out) console.log(out.replace(/^\S+\s+/, ""));
+      // the timestamp off; the sequence number stays right-aligned under SEQ
+      if (out) console.log(out.replace(/^\S+ {2}/, ""));
       const e = JSON.parse(line);
       if (e.decision === "promoted" || e.decision === "escalated") outcome = e.decision;
     }

@@ -3,14 +3,15 @@
  * same way: what, where (file, line, JSON path), expected/found, and the fix.
  */
 import type { Issue } from "../errors/issue.js";
-import { formatIssuesText } from "../errors/issue-text.js";
+import { formatIssuesText } from "../report/issue-text.js";
+import { printable } from "../report/plain-text.js";
 
 export { formatIssuesText };
 
 export type Format = "text" | "json" | "github";
 
-/** Escapes a GitHub workflow command's message; ghProp also its properties (file=, title=). */
-export const ghEscape = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+/** Escapes a GitHub workflow command's message (newlines and carriage returns are GitHub's own escapes; any other control character is shown escaped: its log viewer renders ANSI); ghProp also its properties (file=, title=). */
+export const ghEscape = (s: string): string => printable(s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A"));
 export const ghProp = (s: string): string => ghEscape(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 
 /** GitHub Actions workflow commands: each issue becomes an annotation on the file. */
@@ -18,7 +19,8 @@ export function formatIssuesGithub(issues: readonly Issue[]): string {
   return issues
     .map((i) => {
       const props = [i.file ? `file=${ghProp(i.file)}` : undefined, i.line !== undefined ? `line=${i.line}` : undefined, i.column !== undefined ? `col=${i.column}` : undefined, `title=${ghProp(`consensus ${i.code}`)}`].filter(Boolean).join(",");
-      const detail = `${i.path ? `${i.path}: ` : ""}${i.message}${i.expected !== undefined ? ` (expected ${i.expected}; found ${i.found ?? "-"})` : ""}. Fix: ${i.fix}`;
+      const seen = [i.expected !== undefined ? `expected ${i.expected}` : undefined, i.found !== undefined ? `found ${i.found}` : undefined].filter(Boolean).join("; ");
+      const detail = `${i.path ? `${i.path}: ` : ""}${i.message}${seen ? ` (${seen})` : ""}. Fix: ${i.fix}`;
       return `::${i.severity === "error" ? "error" : "warning"} ${props}::${ghEscape(detail)}`;
     })
     .join("\n");
@@ -30,11 +32,4 @@ export function formatIssues(issues: readonly Issue[], format: Format): string {
   return formatIssuesText(issues);
 }
 
-/**
- * Columns padded to their widest cell and separated by two spaces; the last column is not padded and no
- * row ends in spaces. One formatter for every table a command prints (status, agents, report). Pure.
- */
-export function formatTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
-}
+export { formatTable } from "../report/plain-text.js";

@@ -5,7 +5,7 @@
  * engine, fenced against any daemon that starts meanwhile (a row is claimed by one process only).
  */
 import { Engine } from "../engine/engine.js";
-import { silentLogger } from "../daemon/logger.js";
+import { quietLogger } from "../engine/quiet-logger.js";
 import { resultOf } from "../daemon/rows-daemon.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import type { CommandInput } from "../machine/decide.js";
@@ -42,7 +42,7 @@ export async function submitRow(url: string, root: string, row: RowToAdd, who: s
 }
 
 function withVia(r: RowResult, via: "daemon" | "direct"): CommandResult {
-  return r.ok ? { ok: true, entries: r.entries, via } : { ok: false, issues: r.issues };
+  return r.ok ? { ok: true, entries: r.entries, via } : { ok: false, issues: r.issues, via };
 }
 
 /** Decides the row here (no daemon alive); undefined if a daemon claimed it first. */
@@ -50,7 +50,7 @@ async function decideHere(store: PgStore, inputs: PgInputs, id: number, root: st
   const lease = await store.lease("command", `decide input ${id}`);
   try {
     const { pipeline } = await rulesInForce(store, layoutOf(root).config, who);
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const engine = await Engine.open(pipeline, store, quietLogger);
     const [row] = await inputs.claim(store.writerId!, 1, [id]);
     if (!row) return undefined;
     // a person's own file is taken as it is: no settle wait

@@ -1,85 +1,201 @@
 /**
  * Changing state from a command, whether or not the daemon runs, without ever racing it: if a daemon
- * holds the root, the command is handed to it as a request file and we wait for its answer; if not,
- * the command takes the writer lease itself and runs the same engine in-process. Two writers never
- * append to the log at once.
+ * holds the root, the command is handed to it (a request file, or the dropped message itself) and we
+ * wait, bounded, for its verdict; if not, the command takes the writer lease itself and runs the same
+ * engine in-process. Two writers never append to the log at once. A daemon that died holding the lock
+ * is named at once, and the command goes on without it (the lease takes its lock over).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
-import { daemonRunning, processNow } from "../transports/process-now.js";
-import { Engine } from "../engine/engine.js";
-import { silentLogger } from "../daemon/logger.js";
+import { prepare } from "../transports/files/prepare.js";
+import { Engine, type Outcome } from "../engine/engine.js";
+import { quietLogger as quiet } from "../engine/quiet-logger.js";
 import type { CommandInput } from "../machine/decide.js";
-import { FsStore } from "../store/fs/fs-store.js";
+import type { LogEntry } from "../schemas/types.gen.js";
+import { LogTail } from "./log-tail.js";
+import type { Holder } from "../store/port.js";
+import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
+import { printable } from "../report/plain-text.js";
 import { whoAmI, type GlobalOptions } from "./context.js";
 import { storeOf } from "./store-of.js";
 
-export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; via: "daemon" | "direct" } | { ok: false; issues: Issue[] };
+export type Via = "daemon" | "direct";
+export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; via: Via } | { ok: false; issues: Issue[]; via: Via } | { ok: "queued"; file: string };
 
-/** A person's command on the store the command line names (a folder: applyCommand; a database: an input row). */
-export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput): Promise<CommandResult> {
-  const t = storeOf(g);
-  if (t.kind === "folder") return applyCommand(t.root, cmd);
-  const { submitRow } = await import("./pg-writer.js");
-  return submitRow(t.url, t.root, { command: cmd }, whoAmI());
+/** How a person command hands over: wait (bounded) for the verdict, or only drop it (`--no-wait`). */
+export interface WaitOptions {
+  wait: boolean;
+  timeoutMs: number;
 }
 
-export async function applyCommand(root: string, cmd: CommandInput, timeoutMs = 30_000): Promise<CommandResult> {
+/** How often a waiting command looks again (a result file, the log's tail, whether the daemon lives). */
+const POLL_MS = 25;
+
+const gone = new Set<string>();
+/** Says once, on stderr, that the holder of `root` died: the command goes on and takes its lock over. */
+function noteDead(root: string, h: Holder): void {
+  const key = `${root}:${h.pid}`;
+  if (gone.has(key)) return;
+  gone.add(key);
+  process.stderr.write(`${printable(`the ${h.kind} that held ${root} (pid ${h.pid} on ${h.host}, since ${h.started_at}) is gone; taking over its lock`)}\n`);
+}
+
+/** The daemon that holds the root and is alive; a holder that died is reported (noteDead) and treated as none. */
+async function liveDaemon(root: string): Promise<Holder | undefined> {
+  const L = layoutOf(root);
+  if (!existsSync(`${L.lock}.lock`)) return undefined;
+  const h = await readHolder(L.holder);
+  if (!h) return undefined;
+  if (holderIsDead(h)) {
+    noteDead(root, h);
+    return undefined;
+  }
+  return h.kind === "daemon" ? h : undefined;
+}
+
+const lockHeldByDaemon = async (e: unknown, root: string): Promise<boolean> => e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD" && (await liveDaemon(root)) !== undefined;
+
+const noVerdict = (root: string, what: string, timeoutMs: number, file: string): ConsensusError =>
+  new ConsensusError(issue("NO_VERDICT", { message: `the daemon holding ${root} did not decide ${what} within ${timeoutMs / 1000}s`, file }));
+
+/**
+ * A person's command on the store the command line names: a folder (applyCommand), or a database,
+ * where it becomes an input row a daemon (or, with none running, the command itself) decides.
+ */
+export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
+  const t = storeOf(g);
+  if (t.kind === "folder") return applyCommand(t.root, cmd, opts);
+  const { submitRow } = await import("./pg-writer.js");
+  const r = await submitRow(t.url, t.root, { command: cmd }, whoAmI());
+  return r;
+}
+
+/**
+ * start, override, cancel: applied directly when no daemon runs; handed to the running daemon as a
+ * request file otherwise, and its answer awaited (unless `wait` is off: then "queued"). Throws
+ * NO_VERDICT (exit 75) when the daemon has not answered within the timeout.
+ */
+export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
   const L = layoutOf(root);
   if (!existsSync(L.config)) throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
   const id = `${Date.now()}-${randomUUID()}`;
-  if (!(await daemonRunning(root))) {
+  if (!(await liveDaemon(root))) {
     try {
       return await direct(root, cmd, id);
     } catch (e) {
-      if (!(e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD" && (await daemonRunning(root)))) throw e;
+      if (!(await lockHeldByDaemon(e, root))) throw e;
     }
   }
   await mkdir(L.requests, { recursive: true });
   const req = join(L.requests, `${id}.json`);
   const res = join(L.requests, `${id}.result.json`);
   await writeAtomic(req, JSON.stringify(cmd));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = JSON.parse(await readFile(res, "utf8")) as { ok: boolean; issues?: Issue[]; entries?: [] };
+  if (!opts.wait) return { ok: "queued", file: req };
+  const deadline = Date.now() + opts.timeoutMs;
+  for (let n = 0; ; n++) {
+    const answer = await readResult(res);
+    if (answer) {
       await Promise.all([unlink(req).catch(() => {}), unlink(res).catch(() => {})]);
-      return r.ok ? { ok: true, entries: r.entries ?? [], via: "daemon" } : { ok: false, issues: r.issues ?? [] };
-    } catch {
-      /* not there yet */
+      return answer;
     }
-    if (Date.now() > deadline) {
-      throw new ConsensusError(issue("LOCK_HELD", { message: `the daemon holding ${root} did not answer within ${timeoutMs / 1000}s`, file: req, fix: "Check the daemon's log; the request stays queued and is applied when the daemon catches up." }));
+    // the daemon died before answering: take the request back and apply it here (its key makes a
+    // second application a duplicate if the daemon did commit it)
+    if (n % 20 === 19 && !(await liveDaemon(root))) {
+      const late = await readResult(res);
+      if (late) return late;
+      const took = await unlink(req).then(() => true, () => false);
+      if (took) return direct(root, cmd, id);
     }
-    await new Promise((r) => setTimeout(r, 25));
+    if (Date.now() > deadline) throw noVerdict(root, `${cmd.type} ${cmd.epic_id}`, opts.timeoutMs, req);
+    await sleep(POLL_MS);
+  }
+}
+
+async function readResult(path: string): Promise<CommandResult | undefined> {
+  try {
+    const r = JSON.parse(await readFile(path, "utf8")) as { ok: boolean; issues?: Issue[]; entries?: [] };
+    return r.ok ? { ok: true, entries: r.entries ?? [], via: "daemon" } : { ok: false, issues: r.issues ?? [], via: "daemon" };
+  } catch {
+    return undefined;
   }
 }
 
 async function direct(root: string, cmd: CommandInput, id: string): Promise<CommandResult> {
+  const o = await withEngine(root, cmd.type, async (engine) => (await engine.process([{ input: { ...cmd, transport: "cli" }, key: `request:${id}` }]))[0]);
+  if (o?.status === "refused") return { ok: false, issues: o.decision.issues, via: "direct" };
+  const entries = o?.status === "committed" ? o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) : [];
+  return { ok: true, entries, via: "direct" };
+}
+
+/** Runs `fn` with the lease held and an engine open on the root, then checkpoints and lets go. */
+async function withEngine<T>(root: string, what: string, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const L = layoutOf(root);
   const pipeline = await readConfig(L.config);
   const store = new FsStore(L);
-  const lease = await store.lease("command", cmd.type);
+  const lease = await store.lease("command", what);
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger(), { root: realpathSync(root) });
-    const [o] = await engine.process([{ input: { ...cmd, transport: "cli" }, key: `request:${id}` }]);
+    const engine = await Engine.open(pipeline, store, quiet, { root: realpathSync(root) });
+    const out = await fn(engine);
     if (engine.dirty) await engine.checkpoint();
-    if (o?.status === "refused") return { ok: false, issues: o.decision.issues };
-    const entries = o?.status === "committed" ? o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) : [];
-    return { ok: true, entries, via: "direct" };
+    return out;
   } finally {
     await store.close();
     await lease.release();
   }
 }
 
-/** After a command dropped a file: if no daemon runs, process that file now so the effect is immediate. */
-export async function processNowIfNoDaemon(root: string, rel: string): Promise<"daemon" | "processed"> {
-  return (await processNow(root, rel)).via === "direct" ? "processed" : "daemon";
+/** What became of a file dropped into the bus: the entries of its transaction, or why there are none yet. */
+export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via } | { decided: false; via: Via; reason: string };
+
+/**
+ * approve and veto: writes the message (atomically) at `rel` under the root, then gets its verdict:
+ * with no daemon running, by processing it here; with one, by reading the daemon's entries for it from
+ * the log (bounded by the timeout: NO_VERDICT, exit 75). Without `wait`, only drops it (and, with no
+ * daemon, processes it, as a daemon would at once).
+ */
+export async function dropAndDecide(root: string, rel: string, text: string, opts: WaitOptions): Promise<DropVerdict> {
+  const L = layoutOf(root);
+  const mark = `${rel}@${createHash("sha256").update(text).digest("hex")}`;
+  const tail = await LogTail.atEnd(L.log);
+  await mkdir(join(root, rel, ".."), { recursive: true });
+  await writeAtomic(join(root, rel), text);
+  const deadline = Date.now() + opts.timeoutMs;
+  for (let n = 0; ; n++) {
+    if (n === 0 || (n % 20 === 0 && !(await liveDaemon(root)))) {
+      const here = await processHere(root, rel);
+      if (here !== "daemon") {
+        if (here.status === "committed") return { decided: true, entries: here.entries, via: "direct" };
+        // a duplicate: a daemon that died committed it; its entries are in the log (read below)
+        if (here.status !== "duplicate") return { decided: false, via: "direct", reason: here.status === "deferred" ? here.reason : "refused" };
+      } else if (!opts.wait) return { decided: false, via: "daemon", reason: "handed to the running daemon" };
+    }
+    const entries = await tail.transactionOf(rel, mark);
+    if (entries) return { decided: true, entries, via: "daemon" };
+    if (Date.now() > deadline) throw noVerdict(root, rel, opts.timeoutMs, join(root, rel));
+    await sleep(POLL_MS);
+  }
 }
+
+/** With no live daemon: processes the file at `rel` now, holding the lease; "daemon" when one holds the root. */
+async function processHere(root: string, rel: string): Promise<Outcome | "daemon"> {
+  if (await liveDaemon(root)) return "daemon";
+  try {
+    return await withEngine(root, `process ${rel}`, async (engine) => {
+      const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline: engine.pipeline, world: engine.world, now: Date.now() + engine.pipeline.settleMs });
+      if (p.kind !== "ready") return { status: "deferred", reason: p.why } as const;
+      return (await engine.process([p.item]))[0]!;
+    });
+  } catch (e) {
+    if (await lockHeldByDaemon(e, root)) return "daemon";
+    throw e;
+  }
+}
+
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

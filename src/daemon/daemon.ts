@@ -139,7 +139,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), kick()), rescanMs) : undefined;
   rescanTimer?.unref();
-  opts.stop?.then(() => {
+  void opts.stop?.then(() => {
     stopping = true;
     kick();
   });

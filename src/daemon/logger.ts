@@ -2,8 +2,9 @@
  * pino JSON to stderr; readable lines when stderr is a terminal (or --pretty). Every line about an
  * epic carries epic, stage and iteration fields.
  */
+import { createRequire } from "node:module";
 import { pino, type Logger as PinoLogger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 
 export type Logger = Pick<PinoLogger, "info" | "warn" | "error" | "debug" | "fatal" | "child">;
 
@@ -11,6 +12,8 @@ export function createLogger(opts: { level?: string; pretty?: boolean } = {}): L
   const level = opts.level ?? process.env.CONSENSUS_LOG_LEVEL ?? "info";
   const human = opts.pretty ?? process.stderr.isTTY;
   if (human) {
+    // loaded only for a person's terminal: it is a fifth of the daemon's module loading otherwise
+    const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
     return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" }));
   }
   // Asynchronous: a synchronous write to a pipe that is not drained at once (a supervisor,

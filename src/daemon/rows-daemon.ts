@@ -96,7 +96,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
   const poll = opts.once ? undefined : setInterval(() => ((resync = true), kick()), pollMs);
   poll?.unref();
-  opts.stop?.then(() => {
+  void opts.stop?.then(() => {
     stopping = true;
     kick();
   });

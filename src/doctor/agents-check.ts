@@ -1,12 +1,14 @@
 /**
  * How the configured agents would run: as which users (and whether the daemon may switch to them),
  * contained how (a cgroup each, or the session and a /proc walk), with which limits (prlimit). Says
- * plainly what holds when agents run as the daemon's own user. Pure.
+ * plainly what holds when agents run as the daemon's own user; and whether each can run at all: its
+ * program found, its prompt file there. Pure.
  */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { agentIssues } from "../agents/readiness.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
-export function checkAgents(f: Pick<Facts, "agents">): CheckResult {
+export function checkAgents(f: Pick<Facts, "agents" | "agentPrograms">): CheckResult {
   const id = "agents";
   const a = f.agents;
   const details = { agents: a.count, accounts: a.accounts, cgroup: a.cgroup, prlimit: a.prlimit ?? null };
@@ -17,6 +19,8 @@ export function checkAgents(f: Pick<Facts, "agents">): CheckResult {
   const own = a.accounts.filter((x) => x.user !== undefined).length;
   const users = own === a.count ? "each as its configured user" : own === 0 ? "as the daemon's own user: the OS does not keep them out of the private area or consensus.yaml, only their own sandbox does (docs/agents.md)" : `${own} of ${a.count} as their own user, the rest as the daemon's`;
   const found = `${a.count} agent(s) run ${users}; ${contained}`;
+  const missing = agentIssues(f.agentPrograms);
+  if (missing.length) return warn(id, `${missing.map((i) => i.message).join("; ")}; ${found}`, [...new Set(missing.map((i) => i.fix))].join(" "), { ...details, issues: missing });
   if (!a.prlimit) return warn(id, `${found}; no prlimit on PATH, so max_output_bytes and max_processes are not applied`, "Install util-linux (it has prlimit), e.g. `apt-get install util-linux` or `apk add util-linux-misc`.", details);
   return pass(id, `${found}; limits through ${a.prlimit}`, details);
 }

@@ -3,7 +3,7 @@
  * clock wrote it), and the file system stamps a fresh file with about the time this host reads (a
  * network file system served by a host with another clock). Pure.
  */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 /** Allowed lead of a log entry over this clock. */

@@ -1,5 +1,5 @@
 /** consensus.yaml against its schema and cross-references: probe.ts ran the same parseConfig the daemon uses. Pure. */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {

@@ -1,5 +1,5 @@
 /** Free space and inodes on the root's file system: the log's fsync'd append fails on a full disk. Pure. */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 const MiB = 1024 * 1024;

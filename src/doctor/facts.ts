@@ -2,6 +2,7 @@
  * Everything doctor looks at, gathered once by probe.ts (the only file here that touches the disk),
  * so every check is a pure function of these facts and is tested without a disk.
  */
+import type { AgentFacts as AgentReadiness } from "../agents/readiness.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
 import type { Holder } from "../store/port.js";
@@ -45,6 +46,8 @@ export interface Facts {
   strays: { files: Array<{ path: string; reason: string; suggest?: string }>; folders: Array<{ path: string; suggest?: string }>; moreFiles: number };
   /** How configured agents would run: accounts, containment, limits (probe-agents.ts). */
   agents: AgentFacts;
+  /** Each configured agent: its program found or not, its prompt there or not (empty without agents:). */
+  agentPrograms: AgentReadiness[];
 }
 
 export interface AgentFacts {

@@ -6,7 +6,7 @@
  */
 import type { Pipeline } from "../config/pipeline.js";
 import { MAX_CONNECTIONS } from "../ops/http.js";
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 /** Descriptors the daemon may need: 256 of its own, the metrics sockets, and 8 per agent it may run. */

@@ -4,7 +4,7 @@
  * request folder — all in one inotify instance. The limits are per user, shared with every other
  * program of that user (editors, IDEs, other daemons), so doctor asks for headroom. Pure.
  */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 /** Watches the limit must leave: the folders now, as many again for epics to come, and room for other programs. */

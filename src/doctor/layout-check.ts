@@ -1,12 +1,16 @@
 /** The root's folders and files (PROTOCOL §2), and whether state.json is usable. Pure. */
 import { layoutFolders, layoutOf } from "../store/fs/layout.js";
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
-/** What must exist under the root for the daemon to run (`consensus init` creates all of it), relative to the root. */
+/**
+ * What must exist under the root for the daemon to run (`consensus init` creates all of it), relative to
+ * the root. Not the private area `.consensus/`: it is never in git (a fresh clone has none), and the
+ * first command or daemon creates it.
+ */
 export const REQUIRED_PATHS: readonly string[] = (() => {
   const L = layoutOf("");
-  return [L.config, ...layoutFolders(L)];
+  return [L.config, ...layoutFolders(L).filter((p) => p !== L.dot)];
 })();
 
 export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {

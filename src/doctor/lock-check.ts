@@ -3,7 +3,7 @@
  * whose mtime the holder refreshes, and `.consensus/writer.json` naming the holder. Free, held by a
  * live process, or stale (its holder died). Pure.
  */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 export function checkLock(f: Pick<Facts, "lock">): CheckResult {

@@ -1,5 +1,5 @@
 /** The decision log's hash chain (the same ChainVerifier `consensus log verify` runs) and a torn last line. Pure. */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 export function checkLog(f: Pick<Facts, "log" | "root">): CheckResult {

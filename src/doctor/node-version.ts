@@ -1,5 +1,5 @@
 /** Node's version against package.json's engines.node (">=20.19"). Pure. */
-import { fail, pass, warn, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
 
 const parse = (v: string): number[] | undefined => {
   const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(v.trim());

@@ -2,7 +2,7 @@
  * `consensus doctor --store postgres://…`: what a database deployment needs, each pass / warn / fail
  * with its fix. Pure: the facts come from pg-probe.ts.
  */
-import { fail, pass, summarise, warn, type CheckResult, type DoctorReport } from "./check.js";
+import { fail, pass, summarise, warn, type CheckResult, type DoctorReport } from "../report/check.js";
 import type { ChainResult } from "../log/chain.js";
 
 export interface PgFacts {

@@ -5,7 +5,7 @@ import { parseConfig } from "../config/pipeline.js";
 import { ChainVerifier } from "../log/chain.js";
 import { connect, pgTarget, redact } from "../store/pg/connect.js";
 import { PgStore } from "../store/pg/pg-store.js";
-import type { CheckResult } from "./check.js";
+import type { CheckResult } from "../report/check.js";
 import type { PgFacts } from "./pg-checks.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations/pg/", import.meta.url));

@@ -7,6 +7,7 @@ import { open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promise
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { probeAgents as probeAgentPrograms, projectOf } from "../agents/readiness.js";
 import { parseConfig } from "../config/pipeline.js";
 import { foldersToWatch } from "../transports/files/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
@@ -62,6 +63,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     fds: await probeFds(),
     agents: probeAgents(config.parsed?.pipeline),
     strays: rootExists ? await readStrays(L, config.parsed?.pipeline) : { files: [], folders: [], moreFiles: 0 },
+    agentPrograms: config.parsed?.pipeline ? probeAgentPrograms(config.parsed.pipeline, projectOf(root)) : [],
   };
 }
 

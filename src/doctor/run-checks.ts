@@ -1,5 +1,5 @@
 /** Facts → the report, in the order a person fixes things in. Pure. */
-import { summarise, skip, type CheckResult, type DoctorReport } from "./check.js";
+import { summarise, skip, type CheckResult, type DoctorReport } from "../report/check.js";
 import { checkClock } from "./clock-check.js";
 import { checkConfigFile } from "./config-check.js";
 import { checkDisk } from "./disk-check.js";

@@ -1,5 +1,5 @@
 /** Files and folders where the layout expects nothing: nothing reads them, so say where they belong. Pure. */
-import { pass, warn, type CheckResult } from "./check.js";
+import { pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 export function checkStrays(f: Pick<Facts, "strays">): CheckResult {

@@ -1,5 +1,5 @@
 /** Each folder the daemon writes must be writable by this user. Pure. */
-import { fail, pass, type CheckResult } from "./check.js";
+import { fail, pass, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
 
 export function checkWritable(f: Pick<Facts, "writable" | "root">): CheckResult {

@@ -23,7 +23,7 @@ import { validateKind } from "../schemas/registry.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import { isConflict, type CommittedEntry, type EffectOptions, type Store, type Txn } from "../store/port.js";
 import type { Logger } from "../daemon/logger.js";
-import { agentSummary } from "../runner/summary.js";
+import { summary } from "../log/summary.js";
 import { inLanes } from "./lanes.js";
 import { FloodGate } from "./flood-gate.js";
 
@@ -322,6 +322,8 @@ export class Engine {
       case "launch":
         this.hooks.onLaunch?.(fx.want);
         return;
+      case "prune":
+        return this.store.prune(fx.epic_id, fx.files);
     }
   }
 
@@ -370,11 +372,6 @@ export function checkForeignLine(line: number, text: string): Txn | undefined {
 }
 
 /** "; warning: /iteration iteration was a string; read as the integer 2 (Write …)" for each warning of an entry. */
-function warningsText(d: Record<string, unknown>): string {
-  const ws = Array.isArray(d.warnings) ? (d.warnings as Array<{ message?: unknown; path?: unknown; fix?: unknown }>) : [];
-  return ws.map((w) => `; warning: ${w?.path ? `${String(w.path)} ` : ""}${String(w?.message)}${w?.fix ? ` (${String(w.fix)})` : ""}`).join("");
-}
-
 function describe(input: Input): string {
   return "file" in input ? input.file : `${input.type} ${input.epic_id}`;
 }
@@ -397,50 +394,5 @@ function epicOfInput(input: Input): string | undefined {
   return input.epic_id;
 }
 
-/** One readable line per decision (used by the daemon's log, the demo and `consensus log`). */
-export function summary(e: LogEntry): string {
-  const d = (e.details ?? {}) as Record<string, unknown>;
-  const who = e.epic_id ? `${e.epic_id}${e.iteration ? ` #${e.iteration}` : ""}` : "-";
-  switch (e.decision) {
-    case "epic_started":
-      return `${who} started: ${String(d.title)} (stage ${String(d.stage)})`;
-    case "artifact_accepted":
-    case "message_accepted":
-      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}${d.type ? ` (${String(d.type)}${d.subject ? ` ${String(d.subject)}` : ""} from ${String(d.from)})` : ""}${warningsText(d)}`;
-    case "artifact_rejected":
-    case "message_rejected": {
-      const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
-      return `${who} ${e.decision.replace("_", " ")}: ${String(d.file)}: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}${warningsText(d)}`;
-    }
-    case "veto_duplicate": {
-      const of = (d.duplicate_of ?? {}) as Record<string, unknown>;
-      return `${who} veto duplicate: ${String(d.file)} repeats ${String(d.from)}'s veto ${String(d.subject)} (recorded from ${String(of.file ?? of.message_id)}); nothing else done`;
-    }
-    case "file_ignored":
-      return `${who} file ignored: ${String(d.file)}: ${String(d.reason)}${d.did_you_mean ? ` (did you mean ${String(d.did_you_mean)}?)` : ""}`;
-    case "stage_advanced":
-      return `${who} ${String(d.from)} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ""}`;
-    case "veto_recorded":
-      return `${who} veto by ${String(d.from)}: ${String(d.subject)}${d.blocking === false ? " (non-blocking)" : ""}${d.violation ? ` — ${String(d.violation)}` : ""}`;
-    case "veto_resolved":
-      return `${who} veto resolved by ${String(d.by)}`;
-    case "promoted":
-      return `${who} PROMOTED`;
-    case "escalated":
-      return `${who} ESCALATED: ${String(d.reason)} — ${String(d.detail)}`;
-    case "overridden":
-      return `${who} overridden by ${String(d.by)} → ${String(d.to)}: ${String(d.reason)}`;
-    case "cancelled":
-      return `${who} cancelled by ${String(d.by)}: ${String(d.reason)}`;
-    case "conflict_resolved":
-      return `${who} conflict (${String(d.conflict)}): ${String(d.rule)}${d.chosen ? ` → ${String(d.chosen)}` : ""}`;
-    case "config_changed":
-      return `consensus.yaml in force: ${String(d.to).slice(0, 12)}${Array.isArray(d.stranded) && d.stranded.length ? ` (escalated: ${d.stranded.join(", ")})` : ""}`;
-    case "config_rejected": {
-      const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
-      return `consensus.yaml rejected, rules unchanged: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}`;
-    }
-    default:
-      return agentSummary(e, who) ?? `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
-  }
-}
+/** One readable line per decision: moved to the pure log room (report/ uses it too). */
+export { summary } from "../log/summary.js";

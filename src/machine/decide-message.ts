@@ -75,7 +75,8 @@ export function decideMessage(world: World, m: MessageInput, now: string): Decis
   };
   const events: MachineEvent[] = [];
   if (d.type === "veto") {
-    const violation = [content.violation, content.specifics].filter((x) => typeof x === "string").join(": ");
+    // a specifics that only repeats the violation is said once ("no /health", not "no /health: no /health")
+    const violation = [content.violation, content.specifics].filter((x, i, all) => typeof x === "string" && x !== "" && all.indexOf(x) === i).join(": ");
     const subject = d.subject ?? "veto";
     events.push({
       type: "VETO",

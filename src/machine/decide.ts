@@ -6,13 +6,14 @@
  */
 import { transition } from "xstate";
 import type { Pipeline } from "../config/pipeline.js";
-import { errorsOf, issue, warningsOf, type Issue } from "../errors/issue.js";
+import { errorsOf, formatFound, issue, warningsOf, type Issue } from "../errors/issue.js";
 import type { Epic } from "../schemas/types.gen.js";
 import type { Envelope } from "../schemas/interpret.js";
 export type { Envelope };
 import { EPIC_ID } from "../config/names.js";
 import { deadlineDue, newEpic, nonOverridableOpen, pipelineOf, withEscalation } from "./epic-context.js";
 import { stateValueOf, type EpicMachine } from "./epic-machine.js";
+import { isDerivedFileOf } from "./effects.js";
 import type { MachineEvent, Note } from "./events.js";
 import { decideStray } from "./decide-stray.js";
 import { decideArtifact } from "./decide-artifact.js";
@@ -105,6 +106,8 @@ export type CommandInput = (
   | { type: "escalate"; epic_id: string; reason: string; detail: string; by: string; data?: Record<string, unknown> }
   | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
   | { type: "cancel"; epic_id: string; reason: string; by: string }
+  /** A person clears a finished epic's derived files (its notices, its agents' output) finished before `before`. */
+  | { type: "prune"; epic_id: string; before: string; files: string[]; by: string }
 ) & { transport?: Transport };
 
 export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput;
@@ -206,6 +209,7 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
     const escalated = withEscalation(epic, c.reason, c.detail, now);
     return { kind: "commit", epic: escalated, drafts: [{ decision: "escalated", epic_id: epic.epic_id, iteration: epic.iteration, details: { reason: c.reason, stage: epic.stage, detail: c.detail, ...(c.data ?? {}) } }] };
   }
+  if (c.type === "prune") return decidePrune(epic, c);
   if (!c.reason.trim()) return refuse(issue("REASON_REQUIRED"));
   if (c.type === "cancel") {
     if (epic.status === "promoted" || epic.status === "cancelled") return refuse(issue("EPIC_CLOSED", { message: `epic ${c.epic_id} is already ${epic.status}`, found: epic.status }));
@@ -228,6 +232,20 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
     }));
   }
   return commit(epic, [], world, [{ type: "OVERRIDE", by: c.by, reason: c.reason, to, now }]);
+}
+
+/**
+ * `consensus prune`: only an epic promoted or cancelled before `before`, and only its derived files
+ * (notices, agents' output: isDerivedFileOf). The entry names every file; its effect removes them.
+ */
+function decidePrune(epic: Epic, c: Extract<CommandInput, { type: "prune" }>): Decision {
+  const refuse = (i: Issue): Decision => ({ kind: "refuse", issues: [i] });
+  if (epic.status !== "promoted" && epic.status !== "cancelled") return refuse(issue("EPIC_NOT_FINISHED", { message: `epic ${epic.epic_id} is ${epic.status}`, found: epic.status, expected: "promoted or cancelled" }));
+  if (!(epic.updated_at <= c.before)) return refuse(issue("EPIC_NOT_FINISHED", { message: `epic ${epic.epic_id} finished at ${epic.updated_at}, after ${c.before}`, found: epic.updated_at, expected: `before ${c.before}`, fix: "Prune it later, or pass a shorter --older-than." }));
+  const files = Array.isArray(c.files) ? c.files : [];
+  const bad = files.find((f) => typeof f !== "string" || !isDerivedFileOf(epic.epic_id, f));
+  if (bad !== undefined) return refuse(issue("UNSAFE_PATH", { message: `prune may remove only notices and agent logs of ${epic.epic_id}`, found: formatFound(bad) }));
+  return { kind: "commit", drafts: [{ decision: "pruned", epic_id: epic.epic_id, iteration: epic.iteration, details: { by: c.by, before: c.before, status: epic.status, finished_at: epic.updated_at, files } }] };
 }
 
 /**

@@ -13,7 +13,9 @@ export type Effect =
   /** The epic entered a stage: files for it that were dropped early may now be read. */
   | { type: "rescan"; epic_id: string; stage: string }
   /** Start an agent (the runner decides, logs agent_launched, then spawns; a known job is never started twice). */
-  | { type: "launch"; want: LaunchWant };
+  | { type: "launch"; want: LaunchWant }
+  /** Remove a finished epic's derived files (`consensus prune`); each was checked by isDerivedFileOf. */
+  | { type: "prune"; epic_id: string; files: string[] };
 
 export interface LaunchWant extends JobTarget {
   /** `<trigger seq>-<agent>`, deterministic (agent-jobs.ts). */
@@ -49,6 +51,26 @@ const pad = (n: number): string => String(n).padStart(8, "0");
 export const noticeNameOf = (seq: number, epicId: string, subject: string): string => `notice-${pad(seq)}-${epicId}-${subject}.yaml`;
 const baseName = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
 const stageSubjectOf = (rework: boolean | undefined): "rework_requested" | "stage_entered" => (rework ? "rework_requested" : "stage_entered");
+
+const NAME = "[A-Za-z][A-Za-z0-9_-]{0,63}";
+
+/**
+ * Whether `rel` (relative to the root) is a file derived for epic `epicId` that `consensus prune` may
+ * remove: a daemon notice about it in an inbox, or its agents' output. Never the log, state, archive,
+ * artifacts or anything an agent wrote. Pure; checked by decide() and again by the effect.
+ */
+export function isDerivedFileOf(epicId: string, rel: string): boolean {
+  if (rel.includes("..") || rel.includes("\\")) return false;
+  const parts = rel.split("/");
+  const name = new RegExp(`^${NAME}$`);
+  if (parts.length === 4 && parts[0] === "messages" && parts[1] === "inbox" && name.test(parts[2]!)) {
+    // noticeNameOf: notice-<8-digit seq>-<epic>-<subject>.yaml
+    const n = parts[3]!;
+    const head = `notice-`;
+    return n.startsWith(head) && /^[0-9]{8}-$/.test(n.slice(head.length, head.length + 9)) && n.slice(head.length + 9).startsWith(`${epicId}-`) && /^[a-z][a-z0-9_]*\.yaml$/.test(n.slice(head.length + 9 + epicId.length + 1));
+  }
+  return parts.length === 5 && parts[0] === "logs" && parts[1] === "agents" && parts[2] === epicId && /^[0-9]{1,9}$/.test(parts[3]!) && new RegExp(`^${NAME}-[0-9]{1,9}\\.log$`).test(parts[4]!);
+}
 
 /** The launch a stage entry asks of its owner's agent: from the entry's effect, or re-derived by a starting daemon. */
 export function stageLaunchWant(epicId: string, entry: StageEntry, owner: string): LaunchWant {
@@ -89,6 +111,12 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
   const d = (e.details ?? {}) as Record<string, unknown>;
   const seq = e.seq ?? 0;
   switch (e.decision) {
+    case "pruned": {
+      // re-checked here: the entry may come from a replayed or tampered log
+      const epic = e.epic_id;
+      const files = epic && Array.isArray(d.files) ? d.files.filter((f): f is string => typeof f === "string" && isDerivedFileOf(epic, f)) : [];
+      return epic && files.length ? [{ type: "prune", epic_id: epic, files }] : [];
+    }
     case "epic_started":
     case "stage_advanced": {
       const to = String(d.to);

@@ -7,7 +7,7 @@
  * blocking veto is open. Each of the five is a check that must be present and pass; anything that
  * could not be read is a failed check, never a skipped one.
  */
-import { fail, pass, type CheckResult } from "../doctor/check.js";
+import { fail, pass, type CheckResult } from "./check.js";
 import type { Epic } from "../schemas/types.gen.js";
 
 /** What `log verify` found (the same function answers both). */

@@ -8,6 +8,7 @@
  * #pipeline-diagram g.stage-box[data-stage], path.veto-route[data-from][data-to], #rules-table.
  */
 import { CSS, SCRIPT } from "./page-assets.js";
+import { plural } from "./plain-text.js";
 import { formatBudget, formatDuration, formatSpend, type EpicReport, type ReportModel, type Rules, type Span, type TimelineEvent, type VetoItem } from "./model.js";
 
 export function esc(s: unknown): string {
@@ -26,7 +27,7 @@ export function renderReportHtml(m: ReportModel): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="consensus report">
-<title>consensus report — ${esc(m.epics.length)} epics</title>
+<title>consensus report — ${esc(plural(m.epics.length, "epic"))}</title>
 <style>${CSS}</style>
 </head>
 <body>

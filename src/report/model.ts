@@ -7,7 +7,7 @@
  * append any line, including one that claims a state, and it is shown as that agent's line, never trusted.
  */
 import { describeApprovals, type Pipeline } from "../config/resolve.js";
-import { summary } from "../engine/engine.js";
+import { summary } from "../log/summary.js";
 import { unsealLine } from "../log/chain.js";
 import { blockersOf, waitingFor, type Spend } from "../machine/epic-context.js";
 import { currentRejection, describeRejection } from "../machine/rejections.js";

@@ -1,5 +1,5 @@
 /** The report as terminal text: the configured rules, then one line per epic. Pure. */
-import { formatTable } from "../cli/output.js";
+import { formatTable, plural, printable } from "./plain-text.js";
 import { formatBudget, formatDuration, formatSpend, type ReportModel, type Rules } from "./model.js";
 
 export function formatRulesText(r: Rules): string {
@@ -14,11 +14,11 @@ export function formatRulesText(r: Rules): string {
   }
   for (const m of r.modes) lines.push(`mode ${m.name}: ${m.stages.join(" → ")}${m.description ? ` (${m.description})` : ""}`);
   if (r.agents.length) lines.push(`agents configured: ${r.agents.join(", ")}`);
-  return lines.join("\n");
+  return lines.map((l) => printable(l)).join("\n");
 }
 
 export function formatEpicsText(m: ReportModel): string {
-  if (m.epics.length === 0) return `no epics yet${m.root ? ` in ${m.root}` : ""}; start one with: consensus start EP-001 --title "…"`;
+  if (m.epics.length === 0) return printable(`no epics yet${m.root ? ` in ${m.root}` : ""}; start one with: consensus start EP-001 --title "…"`);
   const head = ["EPIC", "STATUS", "STAGE", "ITER", "IN STAGE", "VETOES", "SPEND", "WAITING FOR / STUCK BECAUSE"];
   const body = m.epics.map((e) => [
     e.id,
@@ -28,18 +28,12 @@ export function formatEpicsText(m: ReportModel): string {
     e.ended ? `took ${formatDuration(e.elapsedMs)}` : formatDuration(e.timeInStageMs),
     String(e.vetoes.length) + (e.openVetoes ? ` (${e.openVetoes} open)` : ""),
     formatSpend(e.spend, e.budget) || "-",
-    oneLine(e.stuckBecause),
+    e.stuckBecause,
   ]);
   const c = m.counts;
-  return [formatTable(head, body), "", `${m.epics.length} epics: ${c.in_progress} in progress, ${c.escalated} escalated, ${c.promoted} promoted, ${c.cancelled} cancelled`].join("\n");
+  return [formatTable(head, body), "", `${plural(m.epics.length, "epic")}: ${c.in_progress} in progress, ${c.escalated} escalated, ${c.promoted} promoted, ${c.cancelled} cancelled`].join("\n");
 }
 
 export function formatReportText(m: ReportModel): string {
   return `${formatRulesText(m.rules)}\n\n${formatEpicsText(m)}`;
-}
-
-/** Titles and reasons come from agents: keep each row on one line and free of terminal escapes. */
-function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ");
 }

@@ -1,53 +1,26 @@
 /**
- * Every schema in schemas/ compiled once, and ajv's errors turned into Issues a person can act on:
- * file, JSON path, what was expected, what was found, and a fix — every error at once, not just the
- * first. Pure apart from reading the schema files when first asked for (lazily, so commands that
- * never validate, like `status`, never pay for compiling).
+ * Every schema in schemas/, compiled at build time (validators.gen.ts, by scripts/gen-validators.mjs),
+ * and ajv's errors turned into Issues a person can act on: file, JSON path, what was expected, what was
+ * found, and a fix — every error at once, not just the first. No process loads ajv's compiler: loading
+ * it and compiling the config schema was the largest part of a command's or the daemon's start.
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsImport from "ajv-formats";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { formatFound, issue, type Issue } from "../errors/issue.js";
-
-// ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
-const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ?? addFormatsImport) as (ajv: Ajv2020) => Ajv2020;
+import * as compiled from "./validators.gen.js";
 
 export const SCHEMA_BASE = "https://schemas.consensus.dev/v1/";
-export const schemaDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "schemas");
 
-let ajv: Ajv2020 | undefined;
-const compiled = new Map<string, ValidateFunction>();
-
-function instance(): Ajv2020 {
-  if (ajv) return ajv;
-  ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
-  addFormats(ajv);
-  for (const f of readdirSync(schemaDir).filter((n) => n.endsWith(".schema.json"))) {
-    ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, f), "utf8")) as object);
-  }
-  return ajv;
-}
-
-export function knownKinds(): string[] {
-  return readdirSync(schemaDir)
-    .filter((n) => n.endsWith(".schema.json") && n !== "common.schema.json")
-    .map((n) => n.slice(0, -".schema.json".length))
-    .sort();
-}
+const validators = compiled as unknown as Record<string, ValidateFunction | undefined>;
+/** schemas/<kind>.schema.json's validator in validators.gen.ts (dashes become underscores). */
+const compiledOf = (kind: string): ValidateFunction | undefined => (Object.hasOwn(validators, kind.replace(/-/g, "_")) ? validators[kind.replace(/-/g, "_")] : undefined);
 
 export function hasSchema(kind: string): boolean {
-  return instance().getSchema(`${SCHEMA_BASE}${kind}.schema.json`) !== undefined;
+  return compiledOf(kind) !== undefined;
 }
 
 function validator(kind: string): ValidateFunction {
-  let v = compiled.get(kind);
-  if (!v) {
-    v = instance().getSchema(`${SCHEMA_BASE}${kind}.schema.json`);
-    if (!v) throw new Error(`no schema for kind "${kind}" in ${schemaDir}`);
-    compiled.set(kind, v);
-  }
+  const v = compiledOf(kind);
+  if (!v) throw new Error(`no schema for kind "${kind}" (schemas/${kind}.schema.json, compiled into validators.gen.ts)`);
   return v;
 }
 
@@ -58,15 +31,20 @@ export function validateKind(kind: string, value: unknown): Issue[] {
   return (v.errors ?? []).filter(isUseful).map(toIssue);
 }
 
-/**
- * Validates a value against a schema given inline (the MCP tools' input schemas), compiled once per
- * `$id` on the same ajv as schemas/, so its errors read like every other: path, expected, found, fix.
- */
-export function validateAgainst(schema: { $id: string } & Record<string, unknown>, value: unknown): Issue[] {
-  const a = instance();
-  const v = a.getSchema(schema.$id) ?? (a.addSchema(schema), a.getSchema(schema.$id)!);
-  if (v(value)) return [];
-  return (v.errors ?? []).filter(isUseful).map(toIssue);
+/** The schema (or the part of one) a $ref URL names: the document by its $id, then the JSON Pointer after #. */
+function schemaAt(documents: ReadonlyMap<string, unknown>, href: string): unknown {
+  const [base, pointer = ""] = href.split("#") as [string, string?];
+  let node: unknown = documents.get(base);
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    node = node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined;
+  }
+  return node;
+}
+
+/** ajv's errors for a value as Issues (every useful one), for validators compiled elsewhere (the MCP tools' inputs). */
+export function issuesOfErrors(errors: readonly ErrorObject[] | null | undefined): Issue[] {
+  return (errors ?? []).filter(isUseful).map(toIssue);
 }
 
 // "if" only repeats what its "then" errors say; under a failing "contains", ajv reports every item
@@ -124,17 +102,17 @@ type SchemaNode = Record<string, unknown>;
 
 /**
  * Fields the schema does not know (`validate --strict`): agents add fields, which is allowed, but a
- * misspelt optional field is silently ignored unless someone points at it.
+ * misspelt optional field is silently ignored unless someone points at it. `documents`: every schema
+ * by its $id (readSchemaDocuments()).
  */
-export function unknownFields(kind: string, value: unknown): Issue[] {
-  const a = instance();
+export function unknownFields(kind: string, value: unknown, documents: ReadonlyMap<string, unknown>): Issue[] {
   const out: Issue[] = [];
   const deref = (s: unknown, base: string): { s: SchemaNode; base: string } | undefined => {
     if (!s || typeof s !== "object") return undefined;
     const node = s as SchemaNode;
     if (typeof node.$ref === "string") {
       const href = new URL(node.$ref, base).href;
-      const target = a.getSchema(href)?.schema;
+      const target = schemaAt(documents, href);
       return target && typeof target === "object" ? deref(target, href.split("#")[0]!) : undefined;
     }
     return { s: node, base: typeof node.$id === "string" ? node.$id : base };

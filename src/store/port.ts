@@ -115,6 +115,11 @@ export interface Store {
   published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>>;
   /** Writes a notice into the role's inbox (live: without looking first; on replay: only if not there whole). */
   deliver(notice: Notice, opts?: EffectOptions): Promise<void>;
+  /**
+   * Removes a finished epic's derived files (`consensus prune`): each path, relative to the root, is
+   * checked again to be one of its notices or agent logs (isDerivedFileOf); a missing one is no error.
+   */
+  prune(epicId: string, files: readonly string[]): Promise<void>;
   /** Saves a checkpoint of the view (recovery starts from here) and the human-readable state. */
   checkpoint(view: View): Promise<void>;
   /** The right to append (see Lease); names its holder. One writer: throws ConsensusError(LOCK_HELD) naming the holder. */

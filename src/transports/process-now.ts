@@ -8,7 +8,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { readConfig } from "../config/read-config.js";
 import { ConsensusError } from "../errors/issue.js";
 import { Engine, type Outcome } from "../engine/engine.js";
-import { silentLogger } from "../daemon/logger.js";
+import { quietLogger } from "../engine/quiet-logger.js";
 import { FsStore, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import { prepare } from "./files/prepare.js";
@@ -37,7 +37,7 @@ export async function processNow(root: string, rel: string): Promise<ProcessNow>
     throw e;
   }
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger(), { root: realpathSync(root) });
+    const engine = await Engine.open(pipeline, store, quietLogger, { root: realpathSync(root) });
     // now + settle: the file was written whole (placed atomically, or by a command), so it is settled.
     const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
     const outcome = p.kind === "ready" ? (await engine.process([p.item]))[0] : undefined;

@@ -92,3 +92,25 @@ describe("agents/*.md", () => {
     });
   }
 });
+
+describe("agents/devops.md and the behaviour agree", () => {
+  it("the first accepted devops file of a later iteration resolves its veto; the stage needs all three", async () => {
+    const { Harness } = await import("../support/pipeline.js");
+    const text = readFileSync(join(dir, "devops.md"), "utf8").replace(/\s+/g, " ");
+    expect(text).toContain("In a later iteration the first of your three files to be accepted (usually `deployment.json`) resolves your open veto; the stage still completes only when all three are valid.");
+    const h = new Harness();
+    h.apply({ type: "start", epic_id: "EP-001", title: "t", by: "alice" });
+    const approved = { doc: { review_status: "approved", findings: [] } };
+    h.artifact("plan.json");
+    h.artifact("implementation.json");
+    h.artifact("review.json", approved);
+    h.veto("devops", "quality", "missing_health_check"); // at deployment, instead of dropping
+    expect(h.epic()).toMatchObject({ stage: "implementation", iteration: 2 });
+    h.artifact("implementation.json");
+    h.artifact("review.json", approved);
+    h.log.length = 0;
+    h.artifact("deployment.json");
+    expect(h.log.map((e) => e.decision)).toEqual(["artifact_accepted", "veto_resolved"]);
+    expect(h.epic()).toMatchObject({ stage: "deployment", status: "in_progress", open_vetoes: [] });
+  });
+});

@@ -13,7 +13,7 @@ const helpOf = (cmd: string): string => {
 };
 
 /** Words that follow "consensus" in the runbook's prose rather than name a command. */
-const PROSE = ["daemon", "for", "itself", "watch:", "to", "consensus"];
+const PROSE = ["daemon", "for", "itself", "watch:", "to", "consensus", "npx"];
 
 describe("docs/runbook.md", () => {
   it("every `consensus …` command and flag in it exists", () => {

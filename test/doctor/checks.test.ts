@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import { parseConfig } from "../../src/config/pipeline.js";
-import { formatReportText, summarise } from "../../src/doctor/check.js";
+import { formatReportText, summarise } from "../../src/report/check.js";
 import { checkClock } from "../../src/doctor/clock-check.js";
 import { checkConfigFile } from "../../src/doctor/config-check.js";
 import { checkDisk } from "../../src/doctor/disk-check.js";
@@ -39,6 +39,7 @@ const healthy = (): Facts => ({
   fds: { soft: 65536, hard: 65536 },
   agents: { count: 0, accounts: [], cgroup: { ok: false, pids: false, why: "no agents configured" } },
   strays: { files: [], folders: [], moreFiles: 0 },
+  agentPrograms: [],
 });
 
 describe("doctor checks", () => {
@@ -46,6 +47,17 @@ describe("doctor checks", () => {
     const r = runChecks(healthy());
     expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "permissions:pass", "config:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
     expect(r.ok).toBe(true);
+  });
+
+  it("agents: a program not on PATH or a missing prompt warns with the fix; ready agents pass", () => {
+    const one = { count: 1, accounts: [], cgroup: { ok: false, pids: false, why: "no cgroup v2 here" }, prlimit: "/usr/bin/prlimit" };
+    expect(checkAgents({ agents: { count: 0, accounts: [], cgroup: { ok: false, pids: false, why: "-" } }, agentPrograms: [] })).toMatchObject({ status: "pass" });
+    expect(checkAgents({ agents: one, agentPrograms: [{ name: "planner", program: "claude", programAt: "/usr/bin/claude", prompt: "agents/planner.md", promptExists: true }] })).toMatchObject({ status: "pass", found: expect.stringContaining("1 agent(s) run") });
+    const r = checkAgents({ agents: one, agentPrograms: [{ name: "planner", program: "claude", prompt: "agents/planner.md", promptExists: false }] });
+    expect(r.status).toBe("warn");
+    expect(r.found).toContain('agent "planner": program claude is not on PATH');
+    expect(r.found).toContain('agent "planner": its prompt agents/planner.md does not exist');
+    expect(r.fix).toContain("consensus init");
   });
 
   it("a missing root fails layout and skips the rest", () => {

@@ -404,6 +404,7 @@ describe("parseDocument is pure: what came before does not change what comes nex
 });
 
 describe("classifyPath: hostile names are refused by name alone", () => {
+  // eslint-disable-next-line no-control-regex -- the control characters are what it looks for
   const CONTROL = /[\u0000-\u001f\u007f]/;
   const segArb = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom("artifacts", "messages", "inbox", ".consensus", "requests", "EP-001", "quality", "plan.json", "m.yaml", "m.json", "x.txt") },

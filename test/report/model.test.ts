@@ -211,7 +211,7 @@ describe("report model: what other parts of the system write", () => {
     const ev = m.epics[0]!.events;
     expect(ev.map((x) => [x.kind, x.decision])).toEqual([["started", "epic_started"], ["other", "agent_launched"], ["other", "deadline_reminder"], ["agent_line", "approve"]]);
     expect(ev[1]).toMatchObject({ actor: "planner", stage: "plan" });
-    expect(ev[1]!.text).toMatch(/^EP-005 #1 agent/); // the runner's own one-line summary
+    expect(ev[1]!.text).toMatch(/^EP-005 iteration 1 agent/); // the runner's own one-line summary
     expect(ev[3]).toMatchObject({ actor: "planner", text: 'planner: approve {"ok":true}' });
     expect(m.epics.map((e) => e.id)).toEqual(["EP-005"]);
     expect(m.unparsableLines).toBe(1);
@@ -275,14 +275,14 @@ describe("report model: only the daemon's sealed lines move an epic", () => {
 describe("summary of a rejection whose errors are not a list", () => {
   it("does not throw: `consensus log` and the report print the line", () => {
     const bad: LogEntry = { seq: 3, timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "artifact_rejected", epic_id: "EP-001", iteration: 1, details: { file: "plan.json", errors: "x" } };
-    expect(summary(bad)).toBe("EP-001 #1 artifact rejected: plan.json: ");
+    expect(summary(bad)).toBe("EP-001 iteration 1 artifact rejected: plan.json: ");
     expect(summary({ ...bad, decision: "config_rejected", details: { errors: { message: "m" } } })).toBe("consensus.yaml rejected, rules unchanged: ");
-    expect(summary({ ...bad, details: { file: "plan.json", errors: [null, { path: "/a", message: "bad" }] } })).toBe("EP-001 #1 artifact rejected: plan.json: undefined; /a bad");
-    expect(formatLine(JSON.stringify(bad), {})).toMatch(/#3 {2}orchestrator {2}EP-001 #1 artifact rejected: plan\.json: $/);
+    expect(summary({ ...bad, details: { file: "plan.json", errors: [null, { path: "/a", message: "bad" }] } })).toBe("EP-001 iteration 1 artifact rejected: plan.json: undefined; /a bad");
+    expect(formatLine(JSON.stringify(bad), {})).toMatch(/#3 {2}orchestrator {2}EP-001 iteration 1 artifact rejected: plan\.json: $/);
     const h = new Timed();
     h.apply({ type: "start", epic_id: "EP-001", title: "x", by: "bob" });
     const m = h.report(undefined, [{ ...bad, seq: undefined } as unknown as LogEntry]);
-    expect(m.epics[0]!.events.at(-1)).toMatchObject({ kind: "artifact_rejected", text: "EP-001 #1 artifact rejected: plan.json: " });
+    expect(m.epics[0]!.events.at(-1)).toMatchObject({ kind: "artifact_rejected", text: "EP-001 iteration 1 artifact rejected: plan.json: " });
   });
 });
 
@@ -374,7 +374,7 @@ describe("text and HTML", () => {
     const row = lines.find((l) => l.startsWith("EP-007"))!;
     expect(row).toMatch(/^EP-007\s+in_progress\s+plan\s+2\s+/);
     expect(row).toMatch(/waiting for planner to drop plan\.json$/);
-    expect(lines.at(-1)).toBe("1 epics: 1 in progress, 0 escalated, 0 promoted, 0 cancelled");
+    expect(lines.at(-1)).toBe("1 epic: 1 in progress, 0 escalated, 0 promoted, 0 cancelled");
   });
 
   it("durations read like a person would say them", () => {

@@ -3,12 +3,14 @@
  * model, triggers) and whether consensus.yaml gives each a command. Exit 0, or 1 when a definition's
  * front matter is invalid (the issues say what and where).
  */
+import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import { agentsDirOf, readAgentDefinitions } from "../../agents/read-definitions.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { readConfig } from "../../config/read-config.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
-import { formatIssuesText, formatTable } from "../output.js";
+import { formatTable, printable } from "../../report/plain-text.js";
+import { formatIssuesText } from "../output.js";
 
 export interface AgentRow {
   key: string;
@@ -20,6 +22,8 @@ export interface AgentRow {
   triggers: Array<{ on: string; stage?: string; from?: string }>;
   /** argv joined, the shell string, or undefined when agents.<key> is not configured. */
   command?: string;
+  /** For a configured agent: its program is found and its prompt exists (the warnings say which is not). */
+  ready?: boolean;
   valid: boolean;
 }
 
@@ -43,12 +47,15 @@ export async function agentsCommand(g: GlobalOptions, o: { format: "text" | "jso
     valid: d.issues.length === 0,
   }));
   for (const key of pipeline?.agents.keys() ?? []) if (!rows.some((r) => r.key === key)) rows.push({ key, triggers: [], ...commandOf(pipeline, key), valid: true });
+  // a configured agent that cannot run (program not found, prompt missing) is a warning, not a failure
+  const warnings = pipeline ? agentIssues(probeAgents(pipeline, projectOf(root)), layoutOf(root).config) : [];
+  for (const r of rows) if (r.command !== undefined) r.ready = !warnings.some((w) => w.path?.startsWith(`/agents/${r.key}/`));
   const issues = defs.flatMap((d) => d.issues);
-  if (o.format === "json") process.stdout.write(`${JSON.stringify({ dir: agentsDirOf(root), agents: rows, issues }, null, 2)}\n`);
+  if (o.format === "json") process.stdout.write(`${JSON.stringify({ dir: agentsDirOf(root), agents: rows, issues: [...issues, ...warnings] }, null, 2)}\n`);
   else {
-    if (!rows.length) process.stdout.write(`no agent definitions in ${agentsDirOf(root)} and no agents: in consensus.yaml\n`);
+    if (!rows.length) process.stdout.write(`${printable(`no agent definitions in ${agentsDirOf(root)} and no agents: in consensus.yaml`)}\n`);
     else process.stdout.write(`${table(rows)}\n`);
-    if (issues.length) process.stderr.write(`${formatIssuesText(issues)}\n`);
+    if (issues.length || warnings.length) process.stderr.write(`${formatIssuesText([...issues, ...warnings])}\n`);
   }
   return issues.length ? 1 : 0;
 }
@@ -67,7 +74,7 @@ function table(rows: AgentRow[]): string {
     r.role ?? "-",
     r.model ?? "-",
     r.triggers.length ? r.triggers.map((t) => [t.on, t.stage && `stage=${t.stage}`, t.from && `from=${t.from}`].filter(Boolean).join(" ")).join("; ") : "-",
-    r.command ?? "(not configured)",
+    r.command === undefined ? "(not configured)" : `${r.command}${r.ready === false ? "  (cannot run: see below)" : ""}`,
   ]);
   return formatTable(head, body);
 }

@@ -1,9 +1,9 @@
 /** `consensus doctor`: preflight checks, each pass / warn / fail with the fix; exit 0 when nothing fails. */
-import { formatReportText } from "../../doctor/check.js";
+import { formatReportText } from "../../report/check.js";
 import { probe } from "../../doctor/probe.js";
 import { runChecks } from "../../doctor/run-checks.js";
 import { CODES } from "../../errors/codes.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { rootOrDefault, type GlobalOptions } from "../context.js";
 import { pgUrlOf } from "../store-of.js";
 import { checkNodeVersion } from "../../doctor/node-version.js";
 
@@ -16,7 +16,7 @@ async function doctorPg(url: string) {
 
 export async function doctor(g: GlobalOptions, o: { format: "text" | "json"; poll?: boolean }): Promise<number> {
   const url = pgUrlOf(g);
-  const report = url ? await doctorPg(url) : runChecks(await probe(rootOf(g), { poll: !!o.poll }));
+  const report = url ? await doctorPg(url) : runChecks(await probe(rootOrDefault(g), { poll: !!o.poll }));
   const exit = report.ok ? 0 : CODES.DOCTOR_FAILED.exit;
   process.stdout.write(o.format === "json" ? `${JSON.stringify({ ...report, exit_code: exit }, null, 2)}\n` : formatReportText(report));
   return exit;

@@ -4,6 +4,7 @@ import { readConfig } from "../../config/read-config.js";
 import { buildEpicMachine } from "../../machine/epic-machine.js";
 import { toDot, toMermaid } from "../../machine/graph.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot"; mode?: string }): Promise<number> {
@@ -14,6 +15,6 @@ export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot"; mo
     throw new ConsensusError(issue("BAD_MODE", { message: `mode "${o.mode}" is not configured`, found: String(o.mode), expected: modes.length ? modes.join(", ") : "no modes are configured" }));
   }
   const machine = buildEpicMachine(pipeline);
-  process.stdout.write(`${o.format === "dot" ? toDot(machine, pipeline) : toMermaid(machine, pipeline)}\n`);
+  process.stdout.write(`${printable(o.format === "dot" ? toDot(machine, pipeline) : toMermaid(machine, pipeline), { newlines: true })}\n`);
   return 0;
 }

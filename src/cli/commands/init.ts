@@ -1,19 +1,36 @@
-/** `consensus init`: the folder layout, a default consensus.yaml and a short README of the layout. */
+/**
+ * `consensus init`: the folder layout, a consensus.yaml from a preset, a README of the bus whose links
+ * resolve from where it is, and the role prompts (agents/<role>.md, next to the bus) that the daemon
+ * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
+ */
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+
+import { join, relative, sep } from "node:path";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
+import { agentsDirOf } from "../../agents/read-definitions.js";
 import { presetNames, presetText } from "../../config/default-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { layoutFolders, layoutOf } from "../../store/fs/layout.js";
 import { giveDropZones } from "../../runner/drop-zones.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { printable } from "../../report/plain-text.js";
+import { explicitRoot, newRootOf, packageDir, type GlobalOptions } from "../context.js";
 
-export const BUS_README = `# The consensus bus
+/** A relative link from `from` (a folder) to `to`, with forward slashes (Markdown). */
+const link = (from: string, to: string): string => relative(from, to).split(sep).join("/");
+
+/**
+ * The bus's README. `docs` is where this package's docs/ are and `agents` where the role prompts are,
+ * both as links relative to the bus folder (the package may be in node_modules, or be this repository).
+ */
+export function busReadme(links: { docs: string; agents: string; schemas: string }): string {
+  return `# The consensus bus
 
 Agents and people cooperate only through the files in this folder; \`consensus watch\` validates each
-drop, decides, and logs every decision. The contract is PROTOCOL.md; in short:
+drop, decides, and logs every decision. The contract is [PROTOCOL.md](${links.docs}/PROTOCOL.md) (the
+schemas are in [schemas/](${links.schemas}/)); running agents is [agents.md](${links.docs}/agents.md); the
+role prompts the daemon hands each agent are in [agents/](${links.agents}/). In short:
 
 | path | what |
 |---|---|
@@ -25,14 +42,15 @@ drop, decides, and logs every decision. The contract is PROTOCOL.md; in short:
 | \`current/state.json\` | every epic's state, rebuilt from the log whenever needed |
 | \`archive/<EPIC>/<iteration>/\` | accepted artifacts, exactly as accepted, never changed again |
 | \`logs/agents/<EPIC>/<iteration>/\` | output of the agents the daemon launches (\`agents:\` in consensus.yaml) |
-| \`.consensus/\` | the daemon's own: lock, checkpoint (+ checkpoint.keys), blobs, requests, agent pids (do not edit) |
+| \`.consensus/\` | the daemon's own records (not in git; created by \`init\` or the first command) — do not edit |
 
 Write files atomically: to \`.name.tmp\` in the same folder, then rename. Check a file first with
 \`npx consensus validate FILE\`. Files starting with \`.\` or ending in \`.tmp\`, \`.swp\`, \`~\` are never read.
 `;
+}
 
 export async function init(g: GlobalOptions, o: { force?: boolean; preset?: string }): Promise<number> {
-  const root = rootOf(g);
+  const root = newRootOf(g);
   const L = layoutOf(root);
   const name = o.preset ?? "default";
   const text = presetText(name);
@@ -40,18 +58,20 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   const pipeline = parseConfig(text).pipeline!;
   for (const d of [...layoutFolders(L), ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
   const wrote: string[] = [];
-  if (o.force || !existsSync(L.config)) {
-    await writeAtomic(L.config, text);
-    wrote.push(`consensus.yaml (preset ${name})`);
-  }
-  const extras: Array<[string, string]> = [
-    [join(root, "README.md"), BUS_README],
-    [join(root, ".gitignore"), "# the daemon's lock, checkpoint, blobs and requests\n.consensus/\n"],
+  const write = async (path: string, body: string, shown: string) => {
+    if (!o.force && existsSync(path)) return;
+    await writeAtomic(path, body);
+    wrote.push(shown);
+  };
+  await write(L.config, text, `consensus.yaml (preset ${name})`);
+  const agentsDir = agentsDirOf(root);
+  await write(join(root, "README.md"), busReadme({ docs: link(root, join(packageDir, "docs")), agents: link(root, agentsDir), schemas: link(root, join(packageDir, "schemas")) }), "README.md");
+  for (const [p, body] of [
+    [join(root, ".gitignore"), "# the daemon's own records: lock, checkpoint, blobs, requests, keys\n.consensus/\n"],
     [L.log, ""],
-  ];
-  for (const [p, text] of extras) {
+  ] as const) {
     if (!existsSync(p)) {
-      await writeFile(p, text);
+      await writeFile(p, body);
       wrote.push(p.slice(root.length + 1));
     }
   }
@@ -59,10 +79,25 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
     const keep = join(d, ".gitkeep");
     if (!existsSync(keep)) await writeFile(keep, "");
   }
+  // the role prompts, next to the bus (where agents.<role>.prompt points by default)
+  const shipped = join(packageDir, "agents");
+  if (agentsDir !== shipped) {
+    const prompts: string[] = [];
+    for (const role of pipeline.roles) {
+      const from = join(shipped, `${role}.md`);
+      const to = join(agentsDir, `${role}.md`);
+      if (!existsSync(from) || (!o.force && existsSync(to))) continue;
+      await mkdir(agentsDir, { recursive: true });
+      await copyFile(from, to);
+      prompts.push(`${role}.md`);
+    }
+    if (prompts.length) wrote.push(`${link(root, agentsDir)}/{${prompts.join(",")}}`);
+  }
   // the config in force (an existing one is kept) may give the drop zones to the agents' group
   const given = giveDropZones(L, parseConfig(await readFile(L.config, "utf8")).pipeline ?? pipeline);
   if (given && "code" in given) throw new ConsensusError(given);
-  for (const f of given?.failed ?? []) process.stderr.write(`consensus init: could not give ${f.path} to the agents' group: ${f.error}\n`);
-  process.stdout.write(`initialised ${root}${wrote.length ? ` (wrote ${wrote.join(", ")})` : " (already set up; nothing changed)"}\nnext: consensus start EP-001 --title "…" --root ${root}, then consensus watch --root ${root}\n`);
+  for (const f of given?.failed ?? []) process.stderr.write(`${printable(`consensus init: could not give ${f.path} to the agents' group: ${f.error}`)}\n`);
+  const where = explicitRoot(g) === undefined ? " (here or in any folder below; commands find the bus)" : ` --root ${root}`;
+  process.stdout.write(`${printable(`initialised ${root}${wrote.length ? ` (wrote ${wrote.join(", ")})` : " (already set up; nothing changed)"}`)}\n${printable(`next: consensus start EP-001 --title "…", then consensus watch${where}`)}\n`);
   return 0;
 }

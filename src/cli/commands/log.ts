@@ -1,11 +1,12 @@
 /** `consensus log [filters] [--follow] [--json]`, `consensus log verify` and `consensus log export`, on a folder or a database store. */
 import { createReadStream, existsSync, watch } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { summary } from "../../engine/engine.js";
+import { summary } from "../../log/summary.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { verifyLogFile } from "../../store/fs/read-chain.js";
+import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { resolve } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -14,6 +15,7 @@ import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { redact } from "../../store/pg/connect.js";
 import { logLines, openPgReadOnly } from "../read-store.js";
 import { pgUrlOf } from "../store-of.js";
+import { LogTail } from "../log-tail.js";
 
 interface Filters {
   epic?: string;
@@ -23,6 +25,11 @@ interface Filters {
   json?: boolean;
 }
 
+/**
+ * One log line as a person reads it: time, sequence number (`#12`; agents' own lines have none), who,
+ * and what. Every byte that came from the line is made printable (an agent's reason cannot colour,
+ * retitle or forge lines on the reader's terminal); with --json the raw line as it is in the file.
+ */
 export function formatLine(raw: string, o: Filters): string | undefined {
   let e: LogEntry | undefined;
   try {
@@ -30,14 +37,14 @@ export function formatLine(raw: string, o: Filters): string | undefined {
   } catch {
     e = undefined;
   }
-  if (!e || typeof e !== "object") return o.epic || o.agent || o.decision ? undefined : o.json ? raw : `?  (unparsable line) ${raw.slice(0, 120)}`;
+  if (!e || typeof e !== "object") return o.epic || o.agent || o.decision ? undefined : o.json ? raw : printable(`?  (unparsable line) ${raw.slice(0, 120)}`);
   if (o.epic && e.epic_id !== o.epic) return undefined;
   if (o.agent && e.agent !== o.agent) return undefined;
   if (o.decision && e.decision !== o.decision) return undefined;
   if (o.json) return raw;
   const seq = e.seq !== undefined ? `#${e.seq}`.padStart(6) : "     -";
-  const text = e.agent === "orchestrator" ? summary(e) : `${e.epic_id ?? "-"}${e.iteration ? ` #${e.iteration}` : ""} ${e.decision}${e.details ? ` ${JSON.stringify(e.details)}` : ""}`;
-  return `${String(e.timestamp)}  ${seq}  ${String(e.agent).padEnd(12)}  ${text}`;
+  const text = e.agent === "orchestrator" ? summary(e) : `${String(e.epic_id ?? "-")}${e.iteration ? ` iteration ${String(e.iteration)}` : ""} ${String(e.decision)}${e.details ? ` ${JSON.stringify(e.details)}` : ""}`;
+  return printable(`${String(e.timestamp)}  ${seq}  ${String(e.agent).padEnd(12)}  ${text}`);
 }
 
 export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> {
@@ -45,7 +52,7 @@ export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> 
   if (url) return logFromStore(url, o);
   const path = layoutOf(rootOf(g)).log;
   if (!existsSync(path)) {
-    process.stderr.write(`no decision log at ${path} yet\n  fix: run \`consensus init\` and \`consensus watch\`, or pass --root DIR\n`);
+    process.stderr.write(printable(`no decision log at ${path} yet\n  fix: run \`consensus init\` and \`consensus watch\`, or pass --root DIR\n`, { newlines: true }));
     return o.follow ? followFrom(path, 0, o) : 0;
   }
   const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
@@ -59,24 +66,13 @@ export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> 
 
 /** Prints lines appended after `offset` until interrupted (fs.watch, with a poll as a safety net). */
 async function followFrom(path: string, offset: number, o: Filters): Promise<number> {
-  let pos = offset;
-  let carry = "";
+  const tail = LogTail.from(path, offset);
   let busy = false;
   const pump = async () => {
     if (busy) return;
     busy = true;
     try {
-      const size = await stat(path).then((s) => s.size).catch(() => pos);
-      if (size <= pos) return;
-      const fh = await open(path, "r");
-      const buf = Buffer.alloc(size - pos);
-      await fh.read(buf, 0, buf.length, pos);
-      await fh.close();
-      pos = size;
-      const text = carry + buf.toString("utf8");
-      const lines = text.split("\n");
-      carry = lines.pop() ?? "";
-      for (const l of lines) {
+      for (const l of await tail.lines()) {
         const out = formatLine(l, o);
         if (out !== undefined) process.stdout.write(`${out}\n`);
       }
@@ -226,6 +222,6 @@ function reportChain(r: ChainResult, path: string): number {
     process.stdout.write(`intact: ${r.lines} lines, ${r.daemonLines} daemon entries (seq 1..${r.lastSeq}), ${r.agentLines} agent lines; head ${r.head.slice(0, 16)}…\n`);
     return 0;
   }
-  process.stdout.write(`broken: ${path}:${r.broken!.line}: ${r.broken!.reason}\n  fix: restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).\n`);
+  process.stdout.write(`${printable(`broken: ${path}:${r.broken!.line}: ${r.broken!.reason}`)}\n  fix: restore the log from a backup; lines before ${r.broken!.line} chain correctly (last good seq ${r.lastSeq}).\n`);
   return 1;
 }

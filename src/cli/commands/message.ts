@@ -1,19 +1,22 @@
-/** `consensus approve|veto EPIC --role R --subject S`: drops a well-formed message for a person. */
+/**
+ * `consensus approve|veto EPIC --role R --subject S`: a person's message, dropped well-formed into the
+ * addressee's inbox, and its verdict: accepted (exit 0) or rejected with the reason (exit 1), whether a
+ * daemon decides it or, with none running, this command does. `--no-wait` only drops it.
+ */
 import { randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { dump } from "js-yaml";
-import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { ROLE } from "../../config/names.js";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import { summary } from "../../log/summary.js";
+import { printable } from "../../report/plain-text.js";
 import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
+import { dropAndDecide } from "../writer.js";
 import { epicsOf, pipelineOf } from "../read-store.js";
 import { pgUrlOf } from "../store-of.js";
-import { processNowIfNoDaemon } from "../writer.js";
 
-export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", epicId: string, o: { role: string; subject: string; reason?: string; to?: string; nonBlocking?: boolean }): Promise<number> {
+export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", epicId: string, o: { role: string; subject: string; reason?: string; to?: string; nonBlocking?: boolean; wait: boolean; timeout: number }): Promise<number> {
   const root = rootOf(g);
   const L = layoutOf(root);
   const pipeline = await pipelineOf(g);
@@ -28,24 +31,39 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
   const id = `${type}-${now.replace(/[:.]/g, "")}-${randomUUID().slice(0, 8)}`;
   const msg: Record<string, unknown> = { id, from: o.role, to, timestamp: now, epic_id: epicId, iteration: epic.iteration, type, subject: o.subject };
   if (type === "veto") {
-    msg.content = { violation: o.reason ?? o.subject, specifics: o.reason ?? `veto raised by a person for ${o.role}`, blocking: !o.nonBlocking };
+    msg.content = { violation: o.reason ?? o.subject, specifics: `raised by ${whoAmI()} for the ${o.role} role`, blocking: !o.nonBlocking };
   } else if (o.reason) msg.content = { note: o.reason };
   const rel = `messages/inbox/${to}/${id}.yaml`;
   const url = pgUrlOf(g);
   if (url) {
     // on a database store the message is an input row, decided like a bridged file
     const { submitRow } = await import("../pg-writer.js");
-    const r = await submitRow(url, root, { file: { path: rel, bytes: new TextEncoder().encode(dump(msg, { lineWidth: 120 })), mtimeMs: Date.now() } }, whoAmI());
-    if (!r.ok) {
-      process.stderr.write(`${formatIssuesText(r.issues)}\n`);
+    const r = await submitRow(url, root, { file: { path: rel, bytes: new TextEncoder().encode(dump(msg, { lineWidth: 120 })), mtimeMs: Date.now() } }, whoAmI(), o.timeout);
+    if (r.ok !== true) {
+      if (r.ok === false) process.stderr.write(`${formatIssuesText(r.issues)}\n`);
       return 1;
     }
-    process.stdout.write(`sent ${rel} (${r.via === "daemon" ? "applied by a running daemon" : "applied now"})\n`);
+    process.stdout.write(`${type} accepted (${r.via === "daemon" ? "by a running daemon" : "decided now"})\n`);
     return 0;
   }
-  await mkdir(join(L.inbox, to), { recursive: true });
-  await writeAtomic(join(root, rel), dump(msg, { lineWidth: 120 }));
-  const how = await processNowIfNoDaemon(root, rel);
-  process.stdout.write(`dropped ${rel} (${how === "daemon" ? "the running daemon will apply it" : "applied now"})\n`);
+  const v = await dropAndDecide(root, rel, dump(msg, { lineWidth: 120 }), { wait: o.wait, timeoutMs: o.timeout });
+  if (!o.wait) {
+    process.stdout.write(`dropped ${rel} (${v.via === "daemon" ? "the running daemon will decide it" : "decided now"}; see \`consensus log --epic ${epicId}\`)\n`);
+    return 0;
+  }
+  if (!v.decided) {
+    process.stderr.write(`${printable(`${type} for ${epicId} not decided: ${v.reason}`)}\n`);
+    return 1;
+  }
+  const head = v.entries[0];
+  const rejected = head?.decision === "message_rejected";
+  const lines = v.entries.map((e) => `  #${e.seq} ${printable(summary(e))}`).join("\n");
+  const by = v.via === "daemon" ? " by the running daemon" : "";
+  if (rejected) {
+    const errors = ((head.details as { errors?: Issue[] }).errors ?? []).map((i) => ({ ...i, file: rel }));
+    process.stderr.write(`${errors.length ? `${formatIssuesText(errors)}\n` : ""}${type} rejected${by}:\n${lines}\n`);
+    return 1;
+  }
+  process.stdout.write(`${type} accepted${by}:\n${lines}\n`);
   return 0;
 }

@@ -23,6 +23,7 @@ export async function start(g: GlobalOptions, epic: string, o: { title: string; 
     }
   }
   const r = await applyCommandOn(g, { type: "start", epic_id: epic, title: o.title, by: whoAmI(), ...(o.mode ? { mode: o.mode } : {}) });
+  if (r.ok === "queued") throw new Error("start always waits for its verdict");
   if (!r.ok) {
     process.stderr.write(`${formatIssuesText(r.issues)}\n`);
     return 1;

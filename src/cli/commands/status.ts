@@ -10,7 +10,7 @@ import type { Recovery } from "../../store/port.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
-import { formatTable } from "../output.js";
+import { formatTable, printable } from "../../report/plain-text.js";
 import { epicsOf, pipelineOf } from "../read-store.js";
 import { pgUrlOf } from "../store-of.js";
 
@@ -51,7 +51,7 @@ export async function status(g: GlobalOptions, epic: string | undefined, o: { js
   }
   const all = [...epics.values()].sort((a, b) => a.epic_id.localeCompare(b.epic_id)).map((e) => statusOf(e, pipeline));
   if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-  else process.stdout.write(all.length ? `${table(all)}\n` : `no epics yet in ${root}; start one with: consensus start EP-001 --title "…"\n`);
+  else process.stdout.write(all.length ? `${table(all)}\n` : `${printable(`no epics yet in ${root}`)}; start one with: consensus start EP-001 --title "…"\n`);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 /** `consensus validate [PATH…]`: every problem in every file at once; exit 0 valid, 1 invalid. */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, relative, resolve, sep } from "node:path";
+import { basename, dirname, relative, resolve, sep } from "node:path";
+import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import fg from "fast-glob";
 import { NOTICE_PREFIX } from "../../config/names.js";
 import { parseConfig } from "../../config/pipeline.js";
@@ -11,6 +12,7 @@ import { locateIssues } from "../../schemas/locate.js";
 import { decodeText, formatOf } from "../../schemas/parse.js";
 import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/interpret.js";
 import { hasSchema, unknownFields } from "../../schemas/registry.js";
+import { readSchemaDocuments } from "../../schemas/read-schemas.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { ownVersion, rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesJunit } from "../formats/junit.js";
@@ -106,15 +108,19 @@ function checkBytes(abs: string, bytes: Buffer, o: { strict?: boolean; kind?: st
   const kind = kindOf(abs, o.kind);
   const name = basename(abs).replace(/^\./, "").replace(/\.tmp$/, "");
   if (!kind) return [issue("UNKNOWN_ARTIFACT", { message: `cannot tell what kind of file ${name} is`, found: name, fix: "Pass --kind (requirements, architecture, plan, implementation, review, deployment, cicd, runbook, message, config, state, log)." })];
-  if (kind === "config") return parseConfig(bytes.toString("utf8")).issues;
+  if (kind === "config") {
+    // agents that cannot run as configured are warnings: the rules themselves are valid
+    const { pipeline, issues } = parseConfig(bytes.toString("utf8"));
+    return pipeline ? [...issues, ...agentIssues(probeAgents(pipeline, projectOf(dirname(abs))))] : issues;
+  }
   if (kind === "log") return checkLog(bytes.toString("utf8"));
   if (kind === "message") {
     const m = interpretMessage(name.endsWith(".json") ? "m.json" : "m.yaml", bytes, "any");
-    return o.strict && m.doc ? [...m.issues, ...unknownFields("message", m.doc)] : m.issues;
+    return o.strict && m.doc ? [...m.issues, ...unknownFields("message", m.doc, readSchemaDocuments())] : m.issues;
   }
   const format = formatOf(name) ?? (kind === "runbook" ? "md" : kind === "cicd" ? "yaml" : "json");
   const r = interpretAs(kind, format, bytes);
-  return o.strict && r.doc !== undefined && format !== "md" ? [...r.issues, ...unknownFields(kind, r.doc)] : r.issues;
+  return o.strict && r.doc !== undefined && format !== "md" ? [...r.issues, ...unknownFields(kind, r.doc, readSchemaDocuments())] : r.issues;
 }
 
 function checkLog(text: string): Issue[] {

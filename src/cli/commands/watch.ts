@@ -71,3 +71,4 @@ async function startOps(root: string, o: WatchOptions, port: number, onError: (e
   const server = await startOpsServer({ host: o.metricsHost ?? "127.0.0.1", port, metrics, readiness: () => monitor.readiness(), onError });
   return { monitor, server };
 }
+

@@ -5,7 +5,8 @@
  * is derived and rewritten idempotently after the commit.
  */
 import { createReadStream, existsSync } from "node:fs";
-import { link, lstat, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -335,6 +336,23 @@ export class FsStore implements Store {
     const body = Buffer.from(notice.body);
     if (opts.replay && (await lstat(target).catch(() => undefined))?.size === body.length) return;
     await this.writeEffect(target, body);
+  }
+
+  async prune(epicId: string, files: readonly string[]): Promise<void> {
+    const emptied = new Set<string>();
+    for (const rel of files) {
+      if (!isDerivedFileOf(epicId, rel)) continue;
+      const target = join(this.layout.root, rel);
+      // never through a folder an agent swapped for a link: the parent must be a real folder
+      const parent = await lstat(dirname(target)).catch(() => undefined);
+      if (!parent?.isDirectory()) continue;
+      await unlink(target).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e;
+      });
+      if (rel.startsWith("logs/")) emptied.add(dirname(target));
+    }
+    // the epic's agent-log folders, once empty (logs/agents/<EPIC>/<iteration>, then logs/agents/<EPIC>)
+    for (const d of [...emptied, ...[...emptied].map((x) => dirname(x))]) await rmdir(d).catch(() => {});
   }
 
   private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {

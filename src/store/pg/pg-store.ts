@@ -26,6 +26,7 @@ import { sealTxns } from "../seal.js";
 import { connect, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
 import { Coalescer } from "./coalesce.js";
+import { isDerivedFileOf } from "../../machine/effects.js";
 
 export interface PgStoreOptions {
   /** Commands that only read: no migrations, no writes. */
@@ -345,6 +346,17 @@ export class PgStore implements Store {
   }
 
   /** A notice's name is deterministic: delivering it again (live or on replay) leaves the row as it is. */
+  /**
+   * `consensus prune` on a database: the epic's notices (messages/inbox/<role>/<name>) are rows, removed
+   * here. Agents' output files live on the host that ran them (each daemon's root) and are not touched;
+   * a bridged folder keeps the copies it already wrote.
+   */
+  async prune(epicId: string, files: readonly string[]): Promise<void> {
+    const rows = files.filter((f) => isDerivedFileOf(epicId, f) && f.startsWith("messages/inbox/")).map((f) => f.split("/")).filter((p) => p.length === 4).map((p) => ({ role: p[2]!, name: p[3]! }));
+    if (!rows.length) return;
+    await this.sql`DELETE FROM notices n USING jsonb_to_recordset(${this.sql.json(rows as never)}) AS x(role text, name text) WHERE n.role = x.role AND n.name = x.name`;
+  }
+
   async deliver(notice: Notice, _opts: EffectOptions = {}): Promise<void> {
     await this.effect(this.deliveries.add({ role: notice.role, name: notice.name, body: notice.body }));
   }

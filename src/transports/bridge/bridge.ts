@@ -77,7 +77,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
   const timers = o.once ? [] : [setInterval(() => ((scan = true), kick()), every), setInterval(() => ((down = true), kick()), pollMs)];
   for (const t of timers) t.unref();
-  o.stop?.then(() => ((stopping = true), kick()));
+  void o.stop?.then(() => ((stopping = true), kick()));
 
   const backoff = new Backoff(log);
   try {

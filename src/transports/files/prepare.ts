@@ -155,7 +155,7 @@ async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promis
   }
   const parsed = parseDocument(new TextEncoder().encode(text), "json");
   const cmd = parsed.value as CommandInput | undefined;
-  if (!cmd || !["start", "override", "cancel"].includes(cmd.type)) {
+  if (!cmd || !["start", "override", "cancel", "prune"].includes(cmd.type)) {
     return { kind: "skip", why: "not a request" };
   }
   return { kind: "ready", item: { input: { ...cmd, transport: "cli" }, key: `request:${id}` }, request: id };

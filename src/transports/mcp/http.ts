@@ -16,7 +16,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { ROLE } from "../../config/names.js";
 import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
-import { formatIssuesText } from "../../errors/issue-text.js";
+import { formatIssuesText } from "../../report/issue-text.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { listenOn } from "../listen.js";
 import type { DaemonEntry } from "../await-decision.js";

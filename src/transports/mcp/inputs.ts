@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import type { Issue } from "../../errors/issue.js";
-import { validateAgainst } from "../../schemas/registry.js";
+import { validateAgainst } from "./input-validator.js";
 
 export type JsonSchema = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { errorsOf, withFile, type Issue } from "../../errors/issue.js";
-import { formatIssuesText } from "../../errors/issue-text.js";
+import { formatIssuesText } from "../../report/issue-text.js";
 import { summary } from "../../engine/engine.js";
 import type { Verdict } from "../await-decision.js";
 

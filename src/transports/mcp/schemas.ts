@@ -1,7 +1,18 @@
 /** The bus's JSON Schemas as the MCP server hands them out (schema://<kind>, the task tool): the files in schemas/, read once. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { knownKinds, schemaDir } from "../../schemas/registry.js";
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** schemas/ of this package (dist/transports/mcp → the package root). */
+const schemaDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "schemas");
+
+/** The kinds with a schema file (common, the shared definitions, excluded). */
+function knownKinds(): string[] {
+  return readdirSync(schemaDir)
+    .filter((n) => n.endsWith(".schema.json") && n !== "common.schema.json")
+    .map((n) => n.slice(0, -".schema.json".length))
+    .sort();
+}
 
 const cache = new Map<string, Record<string, unknown>>();
 

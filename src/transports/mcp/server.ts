@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ConsensusError, errorsOf, issue } from "../../errors/issue.js";
-import { formatIssuesText } from "../../errors/issue-text.js";
+import { formatIssuesText } from "../../report/issue-text.js";
 import { statusOf } from "../../report/epic-status.js";
 import { BusReader, type McpContext, type Snapshot } from "./bus.js";
 import { artifactOf, messageOf, validateDocument } from "./documents.js";

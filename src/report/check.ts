@@ -2,6 +2,8 @@
  * What `consensus doctor` reports: one result per check, pass / warn / fail, what was found and, for
  * anything short of a pass, the fix (a command where there is one). Pure.
  */
+import { printable } from "./plain-text.js";
+
 export type CheckStatus = "pass" | "warn" | "fail" | "skip";
 
 export interface CheckResult {
@@ -36,10 +38,11 @@ export function summarise(root: string, checks: CheckResult[]): DoctorReport {
 
 export function formatReportText(r: DoctorReport): string {
   const width = Math.max(...r.checks.map((c) => c.id.length));
-  const lines = [`consensus doctor: ${r.root}`];
+  const lines = [`consensus doctor: ${printable(r.root)}`];
   for (const c of r.checks) {
-    lines.push(`  ${c.status.padEnd(4)}  ${c.id.padEnd(width)}  ${c.found}`);
-    if (c.fix) lines.push(`  ${" ".repeat(4)}  ${" ".repeat(width)}  fix: ${c.fix}`);
+    // what a check found may quote a file an agent wrote: one line each, no terminal escapes
+    lines.push(`  ${c.status.padEnd(4)}  ${c.id.padEnd(width)}  ${printable(c.found)}`);
+    if (c.fix) lines.push(`  ${" ".repeat(4)}  ${" ".repeat(width)}  fix: ${printable(c.fix)}`);
   }
   const tally = [`${r.counts.pass} passed`, `${r.counts.warn} warning${r.counts.warn === 1 ? "" : "s"}`, `${r.counts.fail} failed`, ...(r.counts.skip ? [`${r.counts.skip} skipped`] : [])].join(", ");
   lines.push(r.ok ? `${tally}: ready` : `${tally}: fix the failures above, then run consensus doctor again`);
