@@ -8,6 +8,7 @@ import { realpathSync } from "node:fs";
 import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
+import { ConsensusError } from "../errors/issue.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
@@ -57,7 +58,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
     onLeaseLost: (err) => {
-      fatal = new Error(`lost the writer lock: ${err.message}`);
+      // a ConsensusError (LEASE_LOST) says who holds the root now and that this daemon steps down
+      fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);
       wake();
     },
   });

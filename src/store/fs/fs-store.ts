@@ -14,6 +14,7 @@ import { fsyncPath, writeAtomic } from "./atomic-write.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
+import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../../log/chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
@@ -170,6 +171,7 @@ export class FsStore implements Store {
   async append(txns: Txn[], timestamp: string, expectedSeq: number): Promise<AppendResult> {
     if (this.opts.readOnly) throw new Error("store opened read-only");
     if (expectedSeq !== this.seq) throw new Error(`log is at seq ${this.seq}, not ${expectedSeq}: another writer appended`);
+    await this.fence();
     const fd = await this.handle();
     await this.catchUpForeign(fd);
     let prefix = "";
@@ -425,6 +427,7 @@ export class FsStore implements Store {
    */
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
+    await this.fence();
     const epics = Object.fromEntries(view.epics);
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
     await mkdir(this.layout.dot, { recursive: true });
@@ -448,17 +451,25 @@ export class FsStore implements Store {
     await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file" });
   }
 
+  /**
+   * The writer lock (proper-lockfile: a folder whose mtime the holder refreshes) plus the two parts of
+   * lease.ts: a holder provably dead (same host, its pid gone or reused) is taken over at once; one
+   * that only stopped refreshing (paused, hung, another host) after the staleness. The holder file
+   * carries a fresh fencing token that append() and checkpoint() check first (12.7).
+   */
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
     await mkdir(L.dot, { recursive: true });
     const stale = this.opts.staleMs ?? lockStaleMs();
-    // A holder that died (same host, no such pid) leaves its lock until it goes stale: wait for that
-    // rather than fail, and say so. A live holder is named and we stop at once (a daemon) or after
+    // A holder being taken over by another process (its lock removed, the new one not named yet):
+    // wait a moment rather than fail. A live holder is named and we stop at once (a daemon) or after
     // a short wait (a command: the other command is about to finish).
-    const deadline = Date.now() + stale + 3_000;
+    const deadline = Date.now() + 3_000;
     // loaded here, not at the top: read-only commands (status, log) never lock
     const { default: lockfile } = await import("proper-lockfile");
     let release: () => Promise<void>;
+    let broke = false;
+    const token = newToken();
     for (;;) {
       try {
         release = await lockfile.lock(L.lock, {
@@ -467,13 +478,24 @@ export class FsStore implements Store {
           stale,
           update: Math.max(1000, Math.floor(stale / 3)),
           retries: kind === "command" ? { retries: 40, minTimeout: 25, maxTimeout: 250 } : 0,
-          onCompromised: (err) => (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(err),
+          onCompromised: (err) => {
+            // paused past the staleness (or starved): another may hold the root now; step down
+            const lost = leaseLost(undefined, `the lock could not be refreshed within ${stale} ms: ${err.message}`);
+            (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(lost);
+          },
         });
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
         const h = await readHolder(L.holder);
-        if (h && holderIsDead(h) && Date.now() < deadline) {
+        const dead = h !== undefined && h.pid !== process.pid && holderProvablyDead(h);
+        if (dead && !broke) {
+          // its process is gone: no need to wait for the staleness (once: a lock made again since is another's)
+          broke = true;
+          await breakDeadLock(lockPathOf(L));
+          continue;
+        }
+        if (dead && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }
@@ -486,17 +508,26 @@ export class FsStore implements Store {
         );
       }
     }
-    // A clean release removes writer.json, so finding one now means its holder died holding the lock.
+    // A clean release removes writer.json, so finding one now means its holder died holding the lock,
+    // or stopped refreshing it (then it is not called dead: it may resume, and then steps down).
     const prior = await readHolder(L.holder);
-    this.takenOver = prior && prior.pid !== process.pid ? prior : undefined;
-    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra };
+    if (prior && prior.pid !== process.pid) {
+      const { token: _t, ...named } = prior;
+      this.takenOver = named;
+      this.takenOverReason = takeoverReason(prior, stale).reason;
+    } else this.takenOver = undefined;
+    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra, ...ownIdentity(), token };
     await writeAtomic(L.holder, JSON.stringify(holder));
+    this.fenceToken = token;
     let released = false;
     return {
       holder,
       release: async () => {
         if (released) return;
         released = true;
+        this.fenceToken = undefined;
+        // never remove what a process that took the root over has made its own
+        if ((await readHolder(L.holder))?.token !== token) return;
         await unlink(L.holder).catch(() => {});
         await release().catch(() => {});
       },
@@ -505,6 +536,14 @@ export class FsStore implements Store {
 
   /** The holder whose stale lock this store took over, if any (reported by the engine). */
   takenOver?: Holder;
+  takenOverReason?: string;
+  /** Our lease's fencing token (lease.ts); undefined when no lease is held (read-only use, tests). */
+  private fenceToken?: string;
+
+  /** Before a write that claims the root: the holder file must still carry our token. */
+  private async fence(): Promise<void> {
+    if (this.fenceToken !== undefined) await checkFence(this.layout.holder, this.fenceToken);
+  }
 
   async close(): Promise<void> {
     await this.fd?.close();
@@ -640,13 +679,8 @@ async function readLines(fh: FileHandle, from: number, to: number, onLine: (text
   return { tail: carry.toString("utf8") };
 }
 
-export async function readHolder(path: string): Promise<Holder | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as Holder;
-  } catch {
-    return undefined;
-  }
-}
+/** The holder file (guarded read: a regular file, no link, size cap); undefined if missing or not a holder. */
+export const readHolder = readHolderFile;
 
 /** The folder proper-lockfile makes (and keeps refreshing the mtime of) while the lease is held. */
 export const lockPathOf = (L: Layout): string => `${L.lock}.lock`;
@@ -657,13 +691,5 @@ export function lockStaleMs(): number {
   return Number.isFinite(v) && v >= 2000 ? v : 10_000;
 }
 
-/** True only when we can tell: same host, and no process with that pid. */
-export function holderIsDead(h: Holder): boolean {
-  if (h.host !== hostname()) return false;
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
+/** True only when we can tell: same host, and its pid gone, a zombie, or reused (lease.ts). */
+export const holderIsDead = holderProvablyDead;
