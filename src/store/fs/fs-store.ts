@@ -8,9 +8,11 @@ import { createReadStream, existsSync } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, safeMkdir } from "./safe-dirs.js";
+import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
@@ -76,8 +78,6 @@ export class FsStore implements Store {
   private keysBytes = 0;
   /** Effect files and folders written without fsync: synced together before a checkpoint claims them. */
   private unsynced = new Set<string>();
-  /** Folders known to exist (saves a mkdir per write). */
-  private dirs = new Set<string>();
   private dirSync = new GroupSync();
 
   constructor(
@@ -257,6 +257,7 @@ export class FsStore implements Store {
   }
 
   private blobPath(sha256: string): string {
+    checkSha256(sha256);
     return join(this.layout.blobs, sha256.slice(0, 2), sha256);
   }
 
@@ -271,7 +272,7 @@ export class FsStore implements Store {
     // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
     if (await exists(p)) return;
     const created: string[] = [];
-    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file" }), (d) => created.push(d));
+    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file", mode: PRIVATE_FILE_MODE, root: this.layout.root }), (d) => created.push(d));
     await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
@@ -290,7 +291,8 @@ export class FsStore implements Store {
    * checkpoint re-runs it; the checkpoint syncs its folder first.
    */
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
-    const target = join(this.layout.archive, epicId, String(iteration), file);
+    // checked again here, live and on replay: the entry may be forged (issue 12.2)
+    const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
     const blob = this.blobPath(sha256);
     const dir = dirname(target);
     // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
@@ -334,7 +336,7 @@ export class FsStore implements Store {
    * rewritten nor synced again; one missing or short (its data never reached the disk) is written.
    */
   async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
-    const target = join(this.layout.inbox, notice.role, notice.name);
+    const target = join(this.layout.inbox, checkRole(notice.role), checkFileName(notice.name, "name"));
     const body = Buffer.from(notice.body);
     if (opts.replay && (await lstat(target).catch(() => undefined))?.size === body.length) return;
     await this.writeEffect(target, body);
@@ -345,9 +347,8 @@ export class FsStore implements Store {
     for (const rel of files) {
       if (!isDerivedFileOf(epicId, rel)) continue;
       const target = join(this.layout.root, rel);
-      // never through a folder an agent swapped for a link: the parent must be a real folder
-      const parent = await lstat(dirname(target)).catch(() => undefined);
-      if (!parent?.isDirectory()) continue;
+      // never through a folder an agent swapped for a link: every folder from the root down must be real
+      if (!(await assertRealDirs(this.layout.root, dirname(target)).then(() => true, () => false))) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
       });
@@ -359,7 +360,7 @@ export class FsStore implements Store {
 
   private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
     const dir = dirname(target);
-    await this.inDir(dir, () => writeAtomic(target, bytes), this.noteUnsynced);
+    await this.inDir(dir, () => writeAtomic(target, bytes, { root: this.layout.root }), this.noteUnsynced);
     this.unsynced.add(target);
     this.unsynced.add(dir);
   }
@@ -367,9 +368,9 @@ export class FsStore implements Store {
   private readonly noteUnsynced = (d: string): void => void this.unsynced.add(d);
 
   /**
-   * Runs write in dir, making the folder first (cached). A folder removed while we run (an agent or a
-   * person cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is then
-   * forgotten, made again and write retried once. Every folder whose entries changed is passed to created.
+   * Runs write in dir, making the folder first. A folder removed while we run (an agent or a person
+   * cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is made again
+   * and write retried once. Every folder whose entries changed is passed to created.
    */
   private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void): Promise<T> {
     for (const d of await this.ensureDir(dir)) created(d);
@@ -377,24 +378,19 @@ export class FsStore implements Store {
       return await write();
     } catch (e) {
       if (errCode(e) !== "ENOENT") throw e;
-      this.dirs.delete(dir);
       for (const d of await this.ensureDir(dir)) created(d);
       return await write();
     }
   }
 
-  /** mkdir -p with a cache; returns the folders whose entries changed (parents of what was created). */
-  private async ensureDir(dir: string): Promise<string[]> {
-    if (this.dirs.has(dir)) return [];
-    const first = await mkdir(dir, { recursive: true });
-    this.dirs.add(dir);
-    if (!first) return [];
-    const changed: string[] = [];
-    for (let d = dir; ; d = dirname(d)) {
-      changed.push(dirname(d));
-      if (d === first || dirname(d) === d) break;
-    }
-    return changed;
+  /**
+   * mkdir -p that refuses links (safe-dirs.ts), walked at every write and not cached: a folder an agent
+   * swapped for a link since the last write is caught (a few lstats). Returns the folders whose entries changed.
+   */
+  private ensureDir(dir: string): Promise<string[]> {
+    const L = this.layout;
+    const priv = dir === L.dot || dir.startsWith(L.dot + sep);
+    return safeMkdir(L.root, dir, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
   }
 
   /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
@@ -430,7 +426,7 @@ export class FsStore implements Store {
     await this.fence();
     const epics = Object.fromEntries(view.epics);
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
-    await mkdir(this.layout.dot, { recursive: true });
+    await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     try {
@@ -443,12 +439,12 @@ export class FsStore implements Store {
     }
     await this.flushMarks();
     const cp: Checkpoint = { version: 2, ...base, keys_bytes: this.keysBytes };
-    await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
+    await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
-    await mkdir(this.layout.current, { recursive: true });
+    await safeMkdir(this.layout.root, this.layout.current);
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
-    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file" });
+    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file", root: this.layout.root });
   }
 
   /**
@@ -459,7 +455,7 @@ export class FsStore implements Store {
    */
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
-    await mkdir(L.dot, { recursive: true });
+    await safeMkdir(L.root, L.dot, PRIVATE_DIR_MODE);
     const stale = this.opts.staleMs ?? lockStaleMs();
     // A holder being taken over by another process (its lock removed, the new one not named yet):
     // wait a moment rather than fail. A live holder is named and we stop at once (a daemon) or after
@@ -517,7 +513,7 @@ export class FsStore implements Store {
       this.takenOverReason = takeoverReason(prior, stale).reason;
     } else this.takenOver = undefined;
     const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra, ...ownIdentity(), token };
-    await writeAtomic(L.holder, JSON.stringify(holder));
+    await writeAtomic(L.holder, JSON.stringify(holder), { mode: PRIVATE_FILE_MODE, root: L.root });
     this.fenceToken = token;
     let released = false;
     return {
