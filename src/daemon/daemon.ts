@@ -9,6 +9,7 @@ import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
+import { GuardedReadError } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
@@ -250,6 +251,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const sig = scanned.get(rel);
       scanned.delete(rel);
       const p = prepared[i]!;
+      if (p instanceof GuardedReadError) {
+        // a FIFO, device, link or oversized file where a request goes: said once per signature, with the fix
+        if (sig !== undefined) known.set(rel, sig);
+        log.error({ file: rel, found: p.found, fix: p.fix }, p.message);
+        continue;
+      }
       if (p instanceof Error) {
         log.error({ err: p, file: rel }, "could not prepare input; will retry on the next scan");
         continue;

@@ -6,7 +6,7 @@
  * the attack is accepted).
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -119,4 +119,78 @@ describe("one writer, fenced (12.7)", () => {
   }, 60_000);
 });
 
-export { existsSync, mkdirSync, spawnSync };
+const rejectionOf = (es: LogEntry[], file: string): { code: string; fix: string; message: string } | undefined => {
+  const e = es.find((x) => (x.decision === "artifact_rejected" || x.decision === "message_rejected") && (x.details as { file?: string }).file === file);
+  return e ? (e.details as { errors: Array<{ code: string; fix: string; message: string }> }).errors[0] : undefined;
+};
+
+describe("reads never hang or balloon (12.8)", () => {
+  it("a FIFO named like a request neither blocks the daemon nor is silent; SIGTERM still stops it", async () => {
+    const d = bus.startDaemon("--log-level", "error");
+    await bus.until("the daemon holds the root", () => holderPid() === d.pid);
+    mkdirSync(join(bus.root, ".consensus/requests"), { recursive: true });
+    expect(spawnSync("mkfifo", [join(bus.root, ".consensus/requests/evil.json")]).status).toBe(0);
+    await bus.until("the FIFO is reported with the fix", () => /evil\.json is a FIFO[^\n]*not read/.test(bus.daemonErr) && /rm [^\n]*evil\.json/.test(bus.daemonErr));
+    expect(bus.cli("start", "EP-1", "--title", "after the fifo").code).toBe(0);
+    await stillDeciding("EP-1");
+    expect(await bus.stopDaemon()).toBe(0);
+  }, 60_000);
+
+  it("a request that links to /dev/zero is refused unread (no 640 MB read)", async () => {
+    const d = bus.startDaemon("--log-level", "error");
+    await bus.until("the daemon holds the root", () => holderPid() === d.pid);
+    mkdirSync(join(bus.root, ".consensus/requests"), { recursive: true });
+    symlinkSync("/dev/zero", join(bus.root, ".consensus/requests/zero.json"));
+    await bus.until("the link is reported", () => /zero\.json is a symbolic link/.test(bus.daemonErr));
+    expect(bus.cli("start", "EP-1", "--title", "after the link").code).toBe(0);
+    await stillDeciding("EP-1");
+    expect(await bus.stopDaemon()).toBe(0);
+  }, 60_000);
+
+  it("a FIFO, a hard link to a file outside the root and an undecodable name in the drop zones each get a rejection with the fix", async () => {
+    expect(bus.cli("start", "EP-1", "--title", "special files").code).toBe(0);
+    const before = snapshot(outside);
+    mkdirSync(join(bus.root, "artifacts/EP-1"), { recursive: true });
+    bus.startDaemon();
+    expect(spawnSync("mkfifo", [join(bus.root, "artifacts/EP-1/plan.json")]).status).toBe(0);
+    linkSync(join(outside, "precious.txt"), join(bus.root, "artifacts/EP-1/implementation.json"));
+    writeFileSync(Buffer.concat([Buffer.from(join(bus.root, "artifacts/EP-1/")), Buffer.from([0x70, 0xff, 0x2e, 0x6a, 0x73, 0x6f, 0x6e])]), "{}");
+    const es = await bus.waitFor("three rejections", (x) => rejectionOf(x, "artifacts/EP-1/plan.json") !== undefined && rejectionOf(x, "artifacts/EP-1/implementation.json") !== undefined && x.some((e) => e.decision === "artifact_rejected" && String((e.details as { file: string }).file).includes("\uFFFD")));
+    expect(rejectionOf(es, "artifacts/EP-1/plan.json")).toMatchObject({ code: "NOT_REGULAR_FILE", fix: expect.stringContaining("rm") });
+    expect(rejectionOf(es, "artifacts/EP-1/implementation.json")).toMatchObject({ code: "HARD_LINK", fix: expect.stringContaining("cp") });
+    const odd = es.find((e) => e.decision === "artifact_rejected" && String((e.details as { file: string }).file).includes("\uFFFD"))!;
+    expect((odd.details as { errors: Array<{ message: string; fix: string }> }).errors[0]!.message).toMatch(/not valid UTF-8/);
+    // the daemon kept deciding: the FIFO replaced by a real file is accepted
+    rmSync(join(bus.root, "artifacts/EP-1/plan.json"));
+    await stillDeciding("EP-1");
+    expect(snapshot(outside)).toEqual(before);
+    unforked(bus.entries());
+  }, 60_000);
+});
+
+describe("effects never write through a link (12.2)", () => {
+  it("an agent that swaps its inbox for a link to a folder outside the root gets no write there; the daemon goes on", async () => {
+    const before = snapshot(outside);
+    bus.startDaemon();
+    // the planner's inbox becomes a link out of the root before the epic's first notice is written there
+    const inbox = join(bus.root, "messages/inbox/planner");
+    rmSync(inbox, { recursive: true, force: true });
+    symlinkSync(outside, inbox);
+    expect(bus.cli("start", "EP-1", "--title", "swapped inbox").code).toBe(0);
+    await bus.until("the refused notice is reported", () => /symbolic link/.test(bus.daemonErr) && /effect notice failed/.test(bus.daemonErr));
+    await stillDeciding("EP-1");
+    expect(snapshot(outside)).toEqual(before);
+    unforked(bus.entries());
+  }, 60_000);
+
+  it("a link planted in the archive's epic folder: the accepted artifact is not published through it", async () => {
+    const before = snapshot(outside);
+    expect(bus.cli("start", "EP-1", "--title", "swapped archive").code).toBe(0);
+    mkdirSync(join(bus.root, "archive"), { recursive: true });
+    symlinkSync(outside, join(bus.root, "archive/EP-1"));
+    bus.startDaemon();
+    await stillDeciding("EP-1");
+    await bus.until("the refused publish is reported", () => /effect publish failed/.test(bus.daemonErr));
+    expect(snapshot(outside)).toEqual(before);
+  }, 60_000);
+});

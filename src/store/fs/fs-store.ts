@@ -16,6 +16,7 @@ import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } fr
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
+import { CAP, readGuarded, readGuardedText } from "./guarded-read.js";
 import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../../log/chain.js";
@@ -278,7 +279,7 @@ export class FsStore implements Store {
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
     try {
-      return await readFile(this.blobPath(sha256));
+      return (await readGuarded(this.blobPath(sha256), { maxBytes: CAP.state })).bytes;
     } catch {
       return undefined;
     }
@@ -558,7 +559,7 @@ export class FsStore implements Store {
   private async checkStateFile(view: View): Promise<string | undefined> {
     let text: string;
     try {
-      text = await readFile(this.layout.state, "utf8");
+      text = await readGuardedText(this.layout.state, { maxBytes: CAP.state });
     } catch {
       return undefined;
     }
@@ -575,7 +576,7 @@ export class FsStore implements Store {
   private async readCheckpoint(findings: Recovery["findings"]): Promise<Checkpoint | undefined> {
     let text: string;
     try {
-      text = await readFile(this.layout.checkpoint, "utf8");
+      text = await readGuardedText(this.layout.checkpoint, { maxBytes: CAP.state });
     } catch (e) {
       // none yet is normal; one that is there but cannot be read is said, not silently skipped
       if (errCode(e) !== "ENOENT") findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint cannot be read: ${errCode(e) ?? (e as Error).message}`, fix: `Check the owner and mode of ${this.layout.checkpoint}; state was rebuilt from the log.` } });
@@ -603,7 +604,7 @@ export class FsStore implements Store {
     let buf = Buffer.alloc(0);
     if (cp.keys_bytes > 0) {
       try {
-        buf = await readFile(this.layout.checkpointKeys);
+        buf = (await readGuarded(this.layout.checkpointKeys, { maxBytes: CAP.state })).bytes;
       } catch {
         buf = Buffer.alloc(0);
       }

@@ -75,7 +75,7 @@ function refusedOpen(file: string, e: unknown): never {
 }
 
 /** Reads a file with the guards above; resolves bytes and the fstat of what was read. */
-export async function readGuarded(file: string, opts: GuardedOptions): Promise<{ bytes: Buffer; stat: Stats }> {
+export async function readGuarded(file: string, opts: GuardedOptions): Promise<{ bytes: Buffer<ArrayBuffer>; stat: Stats }> {
   let fh;
   try {
     fh = await open(file, GUARDED_FLAGS);
@@ -108,7 +108,7 @@ export async function readGuardedText(file: string, opts: GuardedOptions): Promi
 }
 
 /** The synchronous twin, for the few readers that are synchronous (config at start, pid files). */
-export function readGuardedSync(file: string, opts: GuardedOptions): Buffer {
+export function readGuardedSync(file: string, opts: GuardedOptions): Buffer<ArrayBuffer> {
   let fd: number;
   try {
     fd = openSync(file, GUARDED_FLAGS);
