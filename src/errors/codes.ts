@@ -87,6 +87,7 @@ export const CODES = {
   LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),
   LOG_LINE_INVALID: def("decision log line is not a valid entry", "Append entries as one complete JSON line each (see PROTOCOL §7)."),
   LEASE_LOST: def("another process took the root over while this one was paused or starved", "Nothing to do for the log: this process stepped down without writing and the other holds the root. Find why it stalled past CONSENSUS_LOCK_STALE_MS (SIGSTOP, a suspended VM or container, swapping) before starting it again.", 1),
+  PRIVATE_AREA_UNSAFE: def("the private area (.consensus/) is not the daemon's alone", "Run the command printed with the error (`chmod 700 ROOT/.consensus`); `consensus doctor` checks it."),
   LOCK_HELD: def("another daemon holds the root", "Stop the other daemon, or run commands against it; it already watches this root.", 1),
   DOCTOR_FAILED: def("a preflight check failed", "Apply the fix printed under each failed check, then run `consensus doctor` again.", 4),
   OUTPUT_UNWRITABLE: def("output file could not be written", "Check that the folder exists and is writable, or pass another path."),

@@ -6,7 +6,7 @@
  * the attack is accepted).
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -192,5 +192,55 @@ describe("effects never write through a link (12.2)", () => {
     await stillDeciding("EP-1");
     await bus.until("the refused publish is reported", () => /effect publish failed/.test(bus.daemonErr));
     expect(snapshot(outside)).toEqual(before);
+  }, 60_000);
+});
+
+describe("explicit modes and a private area that is the daemon's alone (12.11)", () => {
+  it("the daemon refuses a private area others can write, with the fix; doctor fails it and a world-writable root", () => {
+    chmodSync(join(bus.root, ".consensus"), 0o777);
+    const r = bus.cli("watch", "--once");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/PRIVATE_AREA_UNSAFE/);
+    expect(r.stderr).toContain(`chmod 700 ${join(bus.root, ".consensus")}`);
+    const doc = bus.cli("doctor", "--format", "json");
+    const modes = (JSON.parse(doc.stdout) as { checks: Array<{ id: string; status: string; fix?: string }> }).checks.find((c) => c.id === "modes")!;
+    expect(modes).toMatchObject({ status: "fail", fix: expect.stringContaining("chmod 700") });
+    chmodSync(join(bus.root, ".consensus"), 0o700);
+    chmodSync(bus.root, 0o777);
+    const doc2 = JSON.parse(bus.cli("doctor", "--format", "json").stdout) as { checks: Array<{ id: string; status: string; fix?: string }> };
+    expect(doc2.checks.find((c) => c.id === "modes")).toMatchObject({ status: "fail", fix: expect.stringContaining(`chmod o-w ${bus.root}`) });
+    chmodSync(bus.root, 0o755);
+    expect(bus.cli("watch", "--once").code).toBe(0);
+  });
+
+  it("init makes the private area 0700 and the daemon's files 0600/0644 whatever the umask", () => {
+    const b = new Bus();
+    try {
+      const init = spawnSync("/bin/sh", ["-c", 'umask 000 && exec "$0" "$@"', process.execPath, join(process.cwd(), "bin", "consensus.js"), "init"], { env: { ...process.env, CONSENSUS_ROOT: b.root }, encoding: "utf8" });
+      expect(init.status, init.stderr).toBe(0);
+      const start = spawnSync("/bin/sh", ["-c", 'umask 000 && exec "$0" "$@"', process.execPath, join(process.cwd(), "bin", "consensus.js"), "start", "EP-1", "--title", "umask"], { env: { ...process.env, CONSENSUS_ROOT: b.root }, encoding: "utf8" });
+      expect(start.status, start.stderr).toBe(0);
+      const mode = (p: string): string => (statSync(join(b.root, p)).mode & 0o7777).toString(8);
+      expect(mode(".consensus")).toBe("700");
+      expect(mode(".consensus/checkpoint.json")).toBe("600");
+      expect(mode("current/state.json")).toBe("644");
+      expect(mode("artifacts")).toBe("755");
+      expect(mode("messages/inbox/planner")).toBe("755");
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it("a deleted state.json is rebuilt at start and by watch --once", async () => {
+    expect(bus.cli("start", "EP-1", "--title", "state").code).toBe(0);
+    const state = join(bus.root, "current/state.json");
+    const before = (JSON.parse(readFileSync(state, "utf8")) as { epics: unknown }).epics;
+    rmSync(state);
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect((JSON.parse(readFileSync(state, "utf8")) as { epics: unknown }).epics).toEqual(before);
+    rmSync(state);
+    const d = bus.startDaemon();
+    await bus.until("state.json rebuilt at start", () => holderPid() === d.pid && existsSync(state));
+    expect((JSON.parse(readFileSync(state, "utf8")) as { epics: unknown }).epics).toEqual(before);
   }, 60_000);
 });

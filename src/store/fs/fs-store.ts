@@ -17,6 +17,7 @@ import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
 import { CAP, readGuarded, readGuardedText } from "./guarded-read.js";
+import { assertPrivateArea } from "./private-area.js";
 import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, chainHash, sealLine, unsealLine } from "../../log/chain.js";
@@ -457,6 +458,8 @@ export class FsStore implements Store {
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
     await safeMkdir(L.root, L.dot, PRIVATE_DIR_MODE);
+    // like sshd's StrictModes: never hold the root with a private area others can write (12.11)
+    await assertPrivateArea(L.dot);
     const stale = this.opts.staleMs ?? lockStaleMs();
     // A holder being taken over by another process (its lock removed, the new one not named yet):
     // wait a moment rather than fail. A live holder is named and we stop at once (a daemon) or after
@@ -560,8 +563,10 @@ export class FsStore implements Store {
     let text: string;
     try {
       text = await readGuardedText(this.layout.state, { maxBytes: CAP.state });
-    } catch {
-      return undefined;
+    } catch (e) {
+      // deleted (the runbook says a deleted state.json is rebuilt): rebuilt at start and by watch --once
+      if (errCode(e) === "ENOENT") return view.seq > 0 ? "state.json is missing" : undefined;
+      return `state.json cannot be used: ${(e as Error).message}`;
     }
     const { state: st, problem } = stateFileProblem(text);
     if (!st) return `state.json ${problem}`;
