@@ -90,6 +90,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   let engine!: Engine;
+  /** Set once Engine.open returned: before that, effects replayed by recovery must not touch `engine`. */
+  let opened = false;
   // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
   // earlier one re-arm it
   let deadlineSweep = true;
@@ -113,6 +115,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     },
   });
+  opened = true;
 
   // consensus.yaml is validated before use; a bad edit keeps the rules in force (config-reload.ts)
   const reloader = new ConfigReloader(layout.config, engine, log);
@@ -218,7 +221,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   function dropPaths(epicId: string, stageId: string): string[] {
-    return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+    // recovery replays rescan effects inside Engine.open, before `engine` is assigned: the rules it opened with
+    const rules = opened ? engine.pipeline : pipeline;
+    return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
   }
 
   /**

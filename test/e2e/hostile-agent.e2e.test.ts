@@ -244,3 +244,25 @@ describe("explicit modes and a private area that is the daemon's alone (12.11)",
     expect((JSON.parse(readFileSync(state, "utf8")) as { epics: unknown }).epics).toEqual(before);
   }, 60_000);
 });
+
+describe("control characters from agents never reach a terminal raw (12.12)", () => {
+  it("a veto whose text carries ANSI/OSC sequences prints visibly escaped in log, status, report and errors", async () => {
+    expect(bus.cli("start", "EP-1", "--title", "escapes").code).toBe(0);
+    bus.startDaemon();
+    await stillDeciding("EP-1", "plan.json");
+    const evil = "\u001b[2K\rPROMOTED \u001b]0;owned\u0007 \u009b31m";
+    bus.drop("messages/inbox/developer/veto-1.yaml", `from: quality\nto: developer\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-1\niteration: 1\ntype: veto\nsubject: ${JSON.stringify(evil)}\ncontent:\n  violation: ${JSON.stringify(evil)}\n  specifics: ${JSON.stringify(evil)}\n  blocking: true\n`);
+    // an artifact whose file name and content carry them too (rejected, with the bytes in the entry)
+    bus.drop("artifacts/EP-1/implementation.json", `{"epic_id": "EP-1", "iteration": 1, "summary": ${JSON.stringify(evil)}}`);
+    await bus.waitFor("the veto and the artifact decided", (es) => es.some((e) => e.decision.startsWith("message_") || e.decision === "veto_recorded") && es.some((e) => String((e.details as { file?: string }).file ?? "").endsWith("implementation.json")));
+    const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+    for (const args of [["log"], ["log", "--epic", "EP-1"], ["status"], ["status", "EP-1"], ["report"], ["status", `EP-1${evil}`]]) {
+      const r = bus.cli(...args);
+      expect(r.stdout + r.stderr, args.join(" ")).not.toMatch(raw);
+    }
+    const log = bus.cli("log", "--epic", "EP-1").stdout;
+    // shown, escaped, on the entry's own line: not a fake line of its own
+    expect(log).toMatch(/(\\x1b|\\u001b)\[2K(\\x0d|\\r)PROMOTED/);
+    expect(log.split("\n").filter((l) => l.includes("PROMOTED")).every((l) => /^\d{4}-/.test(l))).toBe(true);
+  }, 60_000);
+});

@@ -146,7 +146,7 @@ export async function verify(g: GlobalOptions, o: { file?: string } = {}): Promi
     return reportChain(v.result(), `the log of ${redact(url)}`);
   }
   const c = o.file !== undefined ? await checkLogPath(resolve(o.file)) : await checkBusLog(explicitRoot(g) ?? rootOf(g));
-  process.stdout.write(`${c.summary}\n${c.fix ? `  fix: ${c.fix}\n` : ""}`);
+  process.stdout.write(`${printable(c.summary)}\n${c.fix ? `  fix: ${printable(c.fix)}\n` : ""}`);
   return c.state === "intact" || c.state === "empty" ? 0 : 1;
 }
 
