@@ -255,6 +255,7 @@ describe("control characters from agents never reach a terminal raw (12.12)", ()
     // an artifact whose file name and content carry them too (rejected, with the bytes in the entry)
     bus.drop("artifacts/EP-1/implementation.json", `{"epic_id": "EP-1", "iteration": 1, "summary": ${JSON.stringify(evil)}}`);
     await bus.waitFor("the veto and the artifact decided", (es) => es.some((e) => e.decision.startsWith("message_") || e.decision === "veto_recorded") && es.some((e) => String((e.details as { file?: string }).file ?? "").endsWith("implementation.json")));
+    // eslint-disable-next-line no-control-regex -- looking for raw control characters is the point
     const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
     for (const args of [["log"], ["log", "--epic", "EP-1"], ["status"], ["status", "EP-1"], ["report"], ["status", `EP-1${evil}`]]) {
       const r = bus.cli(...args);
