@@ -9,7 +9,7 @@ import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
-import { GuardedReadError } from "../store/fs/guarded-read.js";
+import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
@@ -54,7 +54,8 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
-  const pipeline = await readConfig(layout.config);
+  // never a FIFO or a link to /dev/zero: the guarded read (12.8)
+  const pipeline = await readConfig(layout.config, readConfigGuarded);
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
@@ -328,6 +329,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
   }
 }
+
+/** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
+const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 /** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -147,6 +147,21 @@ describe("reads never hang or balloon (12.8)", () => {
     expect(await bus.stopDaemon()).toBe(0);
   }, 60_000);
 
+  it("consensus.yaml swapped for a FIFO, then for a link to /dev/zero: neither hangs the daemon, both are reported, the rules in force stay", async () => {
+    expect(bus.cli("start", "EP-1", "--title", "config fifo").code).toBe(0);
+    const d = bus.startDaemon("--log-level", "warn");
+    await bus.until("the daemon holds the root", () => holderPid() === d.pid);
+    const config = join(bus.root, "consensus.yaml");
+    rmSync(config);
+    expect(spawnSync("mkfifo", [config]).status).toBe(0);
+    await bus.until("the FIFO config is reported", () => /consensus\.yaml is a FIFO/.test(bus.daemonErr));
+    rmSync(config);
+    symlinkSync("/dev/zero", config);
+    await bus.until("the linked config is reported", () => /consensus\.yaml is a symbolic link/.test(bus.daemonErr));
+    await stillDeciding("EP-1");
+    expect(await bus.stopDaemon()).toBe(0);
+  }, 60_000);
+
   it("a FIFO, a hard link to a file outside the root and an undecodable name in the drop zones each get a rejection with the fix", async () => {
     expect(bus.cli("start", "EP-1", "--title", "special files").code).toBe(0);
     const before = snapshot(outside);
