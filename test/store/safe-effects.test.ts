@@ -103,6 +103,9 @@ describe("effects against a hostile tree", () => {
     try {
       const lease = await store.lease("command", "test");
       await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" });
+      const blob = Buffer.from("{}\n");
+      await store.putBlob(sha(blob), blob);
+      await store.publish("EP-1", 1, "plan.json", sha(blob));
       await store.checkpoint((await store.recover()).view);
       await writeAtomic(join(L.root, "plain.txt"), "x");
       const mode = (p: string): string => (lstatSync(p).mode & 0o7777).toString(8);
@@ -113,6 +116,8 @@ describe("effects against a hostile tree", () => {
       expect(mode(L.dot)).toBe("700");
       expect(mode(L.checkpoint)).toBe("600");
       expect(mode(L.holder)).toBe("600");
+      // the archive copy is the blob's inode: readable by agents
+      expect(mode(join(L.archive, "EP-1", "1", "plan.json"))).toBe("644");
       await lease.release();
     } finally {
       process.umask(old);

@@ -10,7 +10,7 @@ import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
 import { dirname, join, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { PRIVATE_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
 import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, safeMkdir } from "./safe-dirs.js";
 import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
@@ -270,11 +270,13 @@ export class FsStore implements Store {
    * folder fsyncs after the renames are shared (group commit) by every blob of the batch in that folder.
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
+    // 0644, not 0600: the archive copy is a hard link to it (one inode, one mode) and agents read the
+    // archive; the blob itself is private by its 0700 folder
     const p = this.blobPath(sha256);
     // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
     if (await exists(p)) return;
     const created: string[] = [];
-    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file", mode: PRIVATE_FILE_MODE, root: this.layout.root }), (d) => created.push(d));
+    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file", mode: SHARED_FILE_MODE, root: this.layout.root }), (d) => created.push(d));
     await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
