@@ -10,7 +10,7 @@ import { FsStore } from "../../store/fs/fs-store.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { KeyFileError } from "../../trust/key-file.js";
 import { printable } from "../../report/plain-text.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { explicitRoot, rootOf, type GlobalOptions } from "../context.js";
 import { resolve } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { ChainVerifier, unsealLine, type ChainResult, type LineCheck } from "../../log/chain.js";
@@ -182,7 +182,7 @@ export async function verify(g: GlobalOptions, o: { file?: string } = {}): Promi
     process.stdout.write(`${printable(c.summary)}\n${c.fix ? `  fix: ${printable(c.fix)}\n` : ""}`);
     return c.state === "intact" || c.state === "empty" ? 0 : 1;
   }
-  const root = rootOf(g);
+  const root = explicitRoot(g) ?? rootOf(g);
   const c = await checkBusLog(root);
   process.stdout.write(`${printable(`log of record: ${c.summary}`)}\n${c.fix ? `  fix: ${printable(c.fix)}\n` : ""}`);
   // the readable copy: the daemon's sealed lines, agents' lines and forged lines told apart
