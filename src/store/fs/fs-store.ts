@@ -111,13 +111,20 @@ export class FsStore implements Store {
         if (created) findings?.push({ decision: "daemon_key_created", details: { key_id: keyring.current.id, file: keyFileOf(this.layout.dot), reason: "there was no daemon key: one was made (the log of record and the checkpoint are sealed with it)", fix: "Back up .consensus/keys/daemon.key with the root; `consensus keys rotate` replaces it." } });
       }
     } catch (e) {
+      if (this.opts.readOnly && (e instanceof KeyFileError || ["EACCES", "EPERM"].includes(errCode(e) ?? ""))) {
+        // A reader that cannot use the daemon key (another user: CI, a person's own account) checks the
+        // chain only; what it reads is in the private area, which only the daemon writes. Said, not hidden.
+        this.macsUnchecked = e instanceof KeyFileError ? e.message : `${keyFileOf(this.layout.dot)}: ${errCode(e)}`;
+        return undefined;
+      }
       if (!(e instanceof KeyFileError)) throw e;
-      // a reader of a root that never had a daemon line needs no key
-      if (e.code === "KEY_MISSING" && this.opts.readOnly && !existsSync(this.layout.record)) return undefined;
       throw new ConsensusError(issue(e.code, { message: e.message, file: e.file, fix: e.fix }));
     }
     return this.ring;
   }
+
+  /** Set when this (read-only) store could not use the daemon key: why; lines were then checked by their chain only. */
+  macsUnchecked?: string;
 
   private lineCheck(ring: Keyring | undefined): LineCheck | undefined {
     return ring ? (signed, mac) => ring.check("log", signed, mac).ok : undefined;
@@ -146,7 +153,8 @@ export class FsStore implements Store {
     }
     let view = emptyView();
     let from = 0;
-    const cp = await this.readCheckpoint(findings, ring);
+    // a reader that cannot use the key cannot tell a sealed checkpoint from an edited one: it rebuilds
+    const cp = !ring && this.opts.readOnly ? undefined : await this.readCheckpoint(findings, ring);
     let logSize = 0;
     try {
       logSize = (await stat(L.record)).size;
