@@ -14,6 +14,7 @@ import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/f
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../store/fs/read-chain.js";
 import { KeyFileError } from "../trust/key-file.js";
+import { hasOldLog } from "../store/fs/adopt.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
 import type { Facts } from "./facts.js";
 import { classifyPath } from "../transports/files/classify.js";
@@ -173,7 +174,7 @@ async function readLock(L: Layout, now: () => number): Promise<Facts["lock"]> {
 
 async function readLog(L: Layout): Promise<Facts["log"]> {
   const path = L.record;
-  if (!existsSync(path)) return { path, exists: false, tornTail: false, adoptable: (await stat(L.log).catch(() => undefined))?.size ? true : false };
+  if (!existsSync(path)) return { path, exists: false, tornTail: false, adoptable: await hasOldLog(L) };
   try {
     const { check } = await logCheckOf(L);
     const chain = await verifyLogFile(path, check);

@@ -164,7 +164,7 @@ export class Engine {
     const drafts = judged.flatMap((j) => (j.draft ? [j.draft] : []));
     const foreign = judged.flatMap((j) => (j.accepted !== undefined ? [j.accepted] : []));
     if (r.shrunk) drafts.push({ decision: "log_mirror_truncated", details: { file: "current/decision_log.jsonl", from_bytes: r.shrunk.from, to_bytes: r.shrunk.to, reason: "the readable log got shorter: someone cut it (the log of record is unchanged)", fix: "Never truncate current/decision_log.jsonl; it is refilled from .consensus/log.jsonl only for lines the daemon writes from now on." } });
-    if (foreign.length) drafts.push({ decision: "agent_lines_recorded", details: { lines: judged.filter((j) => j.accepted !== undefined).map((j) => j.line), count: foreign.length } });
+    if (foreign.length) drafts.push({ decision: "agent_lines_recorded", details: { lines: ranges(judged.filter((j) => j.accepted !== undefined).map((j) => j.line)), count: foreign.length } });
     const last = drafts[drafts.length - 1]!;
     last.details = { ...last.details, mirror: r.cursor };
     return this.commitDecided(() => [{ drafts, ...(foreign.length ? { foreign } : {}) }]);
@@ -396,6 +396,17 @@ export function checkForeignLine(line: number, text: string): Txn | undefined {
   }
   if (!errors.length) return undefined;
   return { drafts: [{ decision: "log_line_rejected", details: { line, found: formatFound(text, 200), errors: errors.map(slim) } }] };
+}
+
+/** Ascending line numbers as [first, last] runs: 2,3,4,7 → [[2,4],[7,7]]. */
+function ranges(lines: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const n of lines) {
+    const last = out[out.length - 1];
+    if (last && n === last[1] + 1) last[1] = n;
+    else out.push([n, n]);
+  }
+  return out;
 }
 
 /** A mirror line that claims to be the daemon's and is not one of its sealed lines. */

@@ -80,7 +80,7 @@ describe("restarts, --once and the single writer", () => {
     bus.drop("artifacts/EP-013/plan.json", artifact("plan.json", "EP-013", 1));
     expect(bus.cli("watch", "--once").code).toBe(0);
     const es = bus.entries();
-    expect(es.filter((e) => e.decision === "agent_lines_recorded").map((e) => (e.details as { lines: number[] }).lines)).toEqual([[2]]);
+    expect(es.filter((e) => e.decision === "agent_lines_recorded").map((e) => (e.details as { lines: number[][] }).lines)).toEqual([[[2, 2]]]);
     expect(es.filter((e) => e.decision === "log_line_rejected").map((e) => (e.details as { line: number }).line)).toEqual([3]);
     // the daemon's copies start on a line of their own: the torn line is closed, then judged by the next start
     const lines = readFileSync(log, "utf8").split("\n");

@@ -78,6 +78,8 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   }
   // the daemon key that seals the log of record and the checkpoint (never printed)
   if ((await ensureKeyring(L.dot)).created) wrote.push(".consensus/keys/daemon.key");
+  // the log of record, empty: a new root never mistakes lines agents write before the first decision for an old log to adopt
+  if (!existsSync(L.record)) await writeFile(L.record, "", { mode: 0o600 });
   for (const d of [L.epics, L.artifacts, L.archive, ...pipeline.roles.map((r) => join(L.inbox, r))]) {
     const keep = join(d, ".gitkeep");
     if (!existsSync(keep)) await writeFile(keep, "");

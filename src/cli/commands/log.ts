@@ -7,6 +7,7 @@ import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../../store/fs/read-chain.js";
 import { FsStore } from "../../store/fs/fs-store.js";
+import { hasOldLog } from "../../store/fs/adopt.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { KeyFileError } from "../../trust/key-file.js";
 import { printable } from "../../report/plain-text.js";
@@ -57,7 +58,7 @@ export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> 
   const L = layoutOf(rootOf(g));
   const path = L.record;
   if (!existsSync(path)) {
-    if (existsSync(L.log) && (await stat(L.log)).size > 0) {
+    if (await hasOldLog(L)) {
       process.stderr.write(printable(`no log of record at ${path} yet; ${L.log} holds an older log\n  fix: run \`consensus watch --once\` once: it verifies and adopts it\n`, { newlines: true }));
       return 1;
     }
@@ -136,7 +137,7 @@ export interface LogCheck {
 /** The log of record of a root: its chain, and every daemon line's MAC under the root's daemon key. */
 export async function checkBusLog(root: string): Promise<LogCheck> {
   const L = layoutOf(root);
-  if (!existsSync(L.record) && existsSync(L.log) && (await stat(L.log)).size > 0) {
+  if (await hasOldLog(L)) {
     return { state: "broken", path: L.record, summary: `no log of record at ${L.record} yet; ${L.log} holds an older log`, fix: "Run `consensus watch --once` once: it verifies that log and adopts it as the log of record.", lastSeq: 0 };
   }
   let check: LineCheck | undefined;

@@ -25,6 +25,24 @@ export interface Adopted {
   tornBytes: number;
 }
 
+/** Whether the readable log looks like a log from before the log of record (it has the daemon's lines) and there is no record yet. */
+export async function hasOldLog(L: Layout): Promise<boolean> {
+  if (await stat(L.record).catch(() => undefined)) return false;
+  let fh;
+  try {
+    fh = await open(L.log, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).includes('"agent":"orchestrator"');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Adopts the old log when there is no log of record yet and the old one has lines; else undefined. */
 export async function adoptOldLog(L: Layout, mac: LineMac): Promise<Adopted | undefined> {
   if (await stat(L.record).catch(() => undefined)) return undefined;
@@ -37,6 +55,9 @@ export async function adoptOldLog(L: Layout, mac: LineMac): Promise<Adopted | un
   const v = new ChainVerifier();
   for (const l of lines) v.push(l);
   const r = v.result();
+  // agents' lines alone (a new root where agents wrote before the daemon's first line): nothing to adopt,
+  // they are read as agents' entries
+  if (r.daemonLines === 0 && r.ok) return undefined;
   if (!r.ok) {
     throw new ConsensusError(issue("LOG_ADOPT_FAILED", { message: `${L.log}:${r.broken!.line}: ${r.broken!.reason}; it is not adopted as the log of record`, file: L.log }));
   }
