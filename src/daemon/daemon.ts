@@ -226,7 +226,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
    */
   async function checkpointIfDue(): Promise<void> {
     if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
-    await engine.checkpoint();
+    try {
+      await engine.checkpoint();
+    } catch (e) {
+      // the log is the record; a checkpoint that cannot be written now (full disk) is written later
+      if (opts.once || !writeFailed(e)) throw e;
+      log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
+    }
     lastCheckpoint = Date.now();
   }
 
