@@ -21,8 +21,13 @@ export function chainHash(prev: string, foreign: string, body: string): string {
 
 /** Makes a MAC tag of the text it is given (Keyring.mac bound to the "log" purpose). */
 export type LineMac = (signed: string) => string;
-/** Checks a MAC tag of a text. */
-export type LineCheck = (signed: string, mac: string) => boolean;
+/**
+ * Checks a MAC tag of a text: true (made by a key in force), false (forged), or "old": made by a key
+ * the ring no longer holds or has retired. Lines are sealed in key order, so an "old" line is believed
+ * only before the first line sealed by a key in force (history from before a rotation) and while the
+ * chain holds; after it, "old" is forged.
+ */
+export type LineCheck = (signed: string, mac: string) => boolean | "old";
 
 /**
  * Seals a daemon entry body (a JSON object text without hash) into its log line; with `mac`, the line
@@ -89,6 +94,8 @@ export class ChainVerifier {
   private lineNo = 0;
   private daemonLines = 0;
   private agentLines = 0;
+  /** A line sealed by a key in force was seen: "old" seals after it are forged. */
+  private anchored = false;
   broken?: ChainBreak;
 
   constructor(private readonly check?: LineCheck) {}
@@ -120,9 +127,13 @@ export class ChainVerifier {
       this.broken = { line: this.lineNo, reason: `hash does not match: this line, or a line after seq ${this.seq}, was edited` };
       return;
     }
-    if (this.check && (sealed.mac === undefined || !this.check(sealed.signed, sealed.mac))) {
-      this.broken = { line: this.lineNo, reason: sealed.mac === undefined ? "no MAC: the line was not sealed by the daemon (forged)" : "the MAC does not check: the line was made without the daemon key (forged)" };
-      return;
+    if (this.check) {
+      const c = sealed.mac === undefined ? false : this.check(sealed.signed, sealed.mac);
+      if (c === true) this.anchored = true;
+      if (c === false || (c === "old" && this.anchored)) {
+        this.broken = { line: this.lineNo, reason: sealed.mac === undefined ? "no MAC: the line was not sealed by the daemon (forged)" : c === "old" ? "sealed with a key no longer in force, after lines sealed with the current one (forged)" : "the MAC does not check: the line was made without the daemon key (forged)" };
+        return;
+      }
     }
     this.head = sealed.hash;
     this.seq++;

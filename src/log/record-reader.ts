@@ -49,6 +49,8 @@ export class RecordReader {
   private tentativeEnd = 0;
   private lineNo: number;
   private brokenReported = false;
+  /** A line sealed by a key in force was seen (or reading starts after a sealed checkpoint). */
+  private anchored: boolean;
   readonly findings: ChainFinding[] = [];
 
   constructor(
@@ -58,6 +60,7 @@ export class RecordReader {
   ) {
     this.committed = { ...from, foreignLines: [...from.foreignLines] };
     this.lineNo = from.lines;
+    this.anchored = from.offset > 0;
   }
 
   /** One complete line (without its newline) and the offset just after it. */
@@ -79,13 +82,20 @@ export class RecordReader {
       this.tentativeEnd = end;
       return;
     }
-    if (this.check && (sealed.mac === undefined || !this.check(sealed.signed, sealed.mac))) {
-      this.findings.push({ decision: "log_record_forged", details: { line: this.lineNo, seq: entry.seq, reason: sealed.mac === undefined ? "a daemon line without a MAC" : "a daemon line whose MAC does not check (made without the daemon key)", fix: "Someone wrote into .consensus/log.jsonl: it was not applied. Check who can write the private area (`consensus doctor`)." } });
-      return;
-    }
     const base = this.pending ?? { seq: this.committed.seq, head: this.committed.head, foreignText: this.committed.foreignText };
     const foreign = this.pending ? this.pending.foreignText : `${this.committed.foreignText}${this.tentativeForeignText}`;
-    if (!this.brokenReported && (entry.seq !== base.seq + 1 || chainHash(base.head, foreign, sealed.body) !== sealed.hash)) {
+    const chains = entry.seq === base.seq + 1 && chainHash(base.head, foreign, sealed.body) === sealed.hash;
+    if (this.check) {
+      const c = sealed.mac === undefined ? false : this.check(sealed.signed, sealed.mac);
+      if (c === true) this.anchored = true;
+      // sealed by a key no longer held: history from before a rotation, believed only before the
+      // first line of a key in force and while the chain holds
+      if (c === false || (c === "old" && (this.anchored || this.brokenReported || !chains))) {
+        this.findings.push({ decision: "log_record_forged", details: { line: this.lineNo, seq: entry.seq, reason: sealed.mac === undefined ? "a daemon line without a MAC" : c === "old" ? "a daemon line sealed with a key no longer in force, where only the current key may seal" : "a daemon line whose MAC does not check (made without the daemon key)", fix: "Someone wrote into .consensus/log.jsonl: it was not applied. Check who can write the private area (`consensus doctor`)." } });
+        return;
+      }
+    }
+    if (!this.brokenReported && !chains) {
       this.brokenReported = true;
       this.findings.push({ decision: "log_chain_broken", details: { line: this.lineNo, seq: entry.seq, reason: entry.seq !== base.seq + 1 ? `seq ${entry.seq} where ${base.seq + 1} was due` : "hash does not match", fix: "Run `consensus log verify` and restore the log from a backup if lines were edited; new entries chain from the last line." } });
     }

@@ -84,7 +84,7 @@ async function followFrom(L: Layout, offset: number, o: Filters): Promise<number
     const s = unsealLine(l);
     if (!s) return true;
     check ??= await logCheckOf(L).then((c) => c.check, () => undefined);
-    return !!check && s.mac !== undefined && check(s.signed, s.mac);
+    return !!check && s.mac !== undefined && check(s.signed, s.mac) === true;
   };
   let busy = false;
   const pump = async () => {

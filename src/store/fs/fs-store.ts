@@ -24,6 +24,7 @@ import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
 import { Mirror, lastSealedSeq } from "./mirror.js";
+import { logMacCheck } from "./read-chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
@@ -127,13 +128,14 @@ export class FsStore implements Store {
   macsUnchecked?: string;
 
   private lineCheck(ring: Keyring | undefined): LineCheck | undefined {
-    return ring ? (signed, mac) => ring.check("log", signed, mac).ok : undefined;
+    return ring ? logMacCheck(ring) : undefined;
   }
 
   /** Whether a mirror line that claims to be the daemon's is one of its sealed lines (MAC checks, seq already committed). */
   private genuine(ring: Keyring | undefined, text: string, upTo = this.seq): boolean {
     const s = unsealLine(text);
-    if (!s || s.mac === undefined || !ring?.check("log", s.signed, s.mac).ok) return false;
+    // a copy of a line sealed before a rotation is the daemon's too (the mirror is never applied)
+    if (!s || s.mac === undefined || !ring || logMacCheck(ring)(s.signed, s.mac) === false) return false;
     const seq = (JSON.parse(text) as { seq?: unknown }).seq;
     return typeof seq === "number" && seq <= upTo;
   }
@@ -341,6 +343,7 @@ export class FsStore implements Store {
   async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
     if (!existsSync(this.layout.record)) return;
     const check = this.lineCheck(await this.keyring());
+    let anchored = false;
     const rl = createInterface({ input: createReadStream(this.layout.record, { encoding: "utf8" }), crlfDelay: Infinity });
     let line = 0;
     let group: Array<{ line: number; raw: string; entry: LogEntry }> = [];
@@ -353,7 +356,11 @@ export class FsStore implements Store {
         held.push({ line, raw, ...parsedEntry(raw) });
         continue;
       }
-      if (check && (sealed.mac === undefined || !check(sealed.signed, sealed.mac))) continue;
+      if (check) {
+        const c = sealed.mac === undefined ? false : check(sealed.signed, sealed.mac);
+        if (c === true) anchored = true;
+        if (c === false || (c === "old" && anchored)) continue;
+      }
       const { entry } = parsedEntry(raw);
       if (!entry) continue;
       if (!group.length) {

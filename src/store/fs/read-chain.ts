@@ -8,6 +8,7 @@ import { createInterface } from "node:readline";
 import { ChainVerifier, claimsDaemon, unsealLine, type ChainResult, type LineCheck } from "../../log/chain.js";
 import { readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
+import { macWith } from "../../trust/mac.js";
 import type { Layout } from "./layout.js";
 
 /** Verifies a log file's chain; with `check`, every daemon line must also carry a MAC that checks. */
@@ -21,7 +22,24 @@ export async function verifyLogFile(path: string, check?: LineCheck): Promise<Ch
 /** The MAC check of log lines under the root's daemon key (throws KeyFileError when it cannot be read). */
 export async function logCheckOf(L: Layout): Promise<{ ring: Keyring; check: LineCheck }> {
   const ring = await readKeyring(L.dot);
-  return { ring, check: (signed, mac) => ring.check("log", signed, mac).ok };
+  return { ring, check: logMacCheck(ring) };
+}
+
+/**
+ * A log line's MAC under a keyring: true when a key in force made it, "old" when a key the ring no
+ * longer holds (or has retired) did — the line predates a rotation (chain.ts LineCheck says when that
+ * is believed), false when it does not check.
+ */
+export function logMacCheck(ring: Keyring): LineCheck {
+  const keys = ring.keysForFile();
+  return (signed, mac) => {
+    const m = /^([a-z0-9]{1,16})\.[0-9a-f]{64}$/.exec(mac);
+    if (!m) return false;
+    const key = keys.find((k) => k.id === m[1]);
+    if (!key) return "old";
+    if (macWith(key, "log", signed) !== mac) return false;
+    return key.retire_at !== undefined && Date.parse(key.retire_at) <= Date.now() ? "old" : true;
+  };
 }
 
 /**
@@ -33,7 +51,7 @@ export async function sealedLines(L: Layout): Promise<(line: string) => boolean>
   return (line) => {
     const s = unsealLine(line);
     if (!s) return !claimsDaemon(line);
-    return !!check && s.mac !== undefined && check(s.signed, s.mac);
+    return !!check && s.mac !== undefined && check(s.signed, s.mac) === true;
   };
 }
 
