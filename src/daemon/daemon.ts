@@ -8,6 +8,8 @@ import { realpathSync } from "node:fs";
 import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
+import { ConsensusError } from "../errors/issue.js";
+import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
@@ -22,7 +24,6 @@ import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
 import { Engine, type Outcome, type Prepared } from "../engine/engine.js";
-import { ConsensusError } from "../errors/issue.js";
 import { prepareAll } from "../transports/files/prepare-all.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
@@ -53,12 +54,14 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
-  const pipeline = await readConfig(layout.config);
+  // never a FIFO or a link to /dev/zero: the guarded read (12.8)
+  const pipeline = await readConfig(layout.config, readConfigGuarded);
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
     onLeaseLost: (err) => {
-      fatal = new Error(`lost the writer lock: ${err.message}`);
+      // a ConsensusError (LEASE_LOST) says who holds the root now and that this daemon steps down
+      fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);
       wake();
     },
   });
@@ -88,6 +91,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   let engine!: Engine;
+  /** Set once Engine.open returned: before that, effects replayed by recovery must not touch `engine`. */
+  let opened = false;
   // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
   // earlier one re-arm it
   let deadlineSweep = true;
@@ -111,6 +116,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     },
   });
+  opened = true;
 
   // consensus.yaml is validated before use; a bad edit keeps the rules in force (config-reload.ts)
   const reloader = new ConfigReloader(layout.config, engine, log);
@@ -238,7 +244,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   function dropPaths(epicId: string, stageId: string): string[] {
-    return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+    // recovery replays rescan effects inside Engine.open, before `engine` is assigned: the rules it opened with
+    const rules = opened ? engine.pipeline : pipeline;
+    return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
   }
 
   /**
@@ -271,6 +279,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const sig = scanned.get(rel);
       scanned.delete(rel);
       const p = prepared[i]!;
+      if (p instanceof GuardedReadError) {
+        // a FIFO, device, link or oversized file where a request goes: said once per signature, with the fix
+        if (sig !== undefined) known.set(rel, sig);
+        log.error({ file: rel, found: p.found, fix: p.fix }, p.message);
+        continue;
+      }
       if (p instanceof Error) {
         log.error({ err: p, file: rel }, "could not prepare input; will retry on the next scan");
         continue;
@@ -355,6 +369,8 @@ function writeFailed(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }
+/** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
+const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 /** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -42,6 +42,8 @@ export const CODES = {
   UNKNOWN_FIELD: def("field is not part of the schema", "Remove the field or check its spelling.", 0, "warning"),
   // paths and layout
   UNSAFE_PATH: def("path is not allowed", "Use plain names: no '..', no absolute paths, no control characters, no links leaving the root."),
+  NOT_REGULAR_FILE: def("not a regular file (a FIFO, device or socket); it is not read", "Remove it (`rm FILE`) and drop a regular file, written to a temporary name first, then renamed into place."),
+  HARD_LINK: def("file has more than one name (a hard link, maybe to a file outside the root); it is not read", "Copy the file into place instead of linking it (`cp SOURCE DEST`), then remove the link."),
   SYMLINK_OUTSIDE: def("symbolic link points outside the root", "Copy the file into the folder instead of linking to it."),
   BAD_EPIC_ID: def("epic id is not valid", "Use an id matching ^[A-Za-z][A-Za-z0-9_-]{0,63}$, such as EP-001."),
   BAD_ROLE: def("role name is not valid", "Use a role named in consensus.yaml (roles:)."),
@@ -91,6 +93,8 @@ export const CODES = {
   KEY_MISSING: def("the daemon key is missing", "Run `consensus keys create` (or `consensus init`)."),
   KEY_UNSAFE: def("the daemon key file is not safe to use", "Apply the fix printed with the error (owner, mode, or a symlink in its place)."),
   KEY_MALFORMED: def("the daemon key file is not valid", "Restore the key file from your backup, or move it away and run `consensus keys create`."),
+  LEASE_LOST: def("another process took the root over while this one was paused or starved", "Nothing to do for the log: this process stepped down without writing and the other holds the root. Find why it stalled past CONSENSUS_LOCK_STALE_MS (SIGSTOP, a suspended VM or container, swapping) before starting it again.", 1),
+  PRIVATE_AREA_UNSAFE: def("the private area (.consensus/) is not the daemon's alone", "Run the command printed with the error (`chmod 700 ROOT/.consensus`); `consensus doctor` checks it."),
   LOCK_HELD: def("another daemon holds the root", "Stop the other daemon, or run commands against it; it already watches this root.", 1),
   DOCTOR_FAILED: def("a preflight check failed", "Apply the fix printed under each failed check, then run `consensus doctor` again.", 4),
   OUTPUT_UNWRITABLE: def("output file could not be written", "Check that the folder exists and is writable, or pass another path."),

@@ -4,7 +4,7 @@
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
 import { ensureKeyring } from "../../trust/key-file.js";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 
 import { join, relative, sep } from "node:path";
@@ -58,6 +58,9 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   if (text === undefined) throw new ConsensusError(issue("USAGE", { message: `there is no preset "${name}"`, found: name, expected: presetNames().join(", "), fix: `Use --preset ${presetNames().join(" or --preset ")}.` }));
   const pipeline = parseConfig(text).pipeline!;
   for (const d of [...layoutFolders(L), ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
+  // explicit modes whatever the umask (issue 12.11): the private area the daemon's alone, the rest
+  // written by the daemon's user only (the drop zones go to the agents' group below, when there is one)
+  for (const d of [...layoutFolders(L), L.inbox, join(root, "messages"), ...pipeline.roles.map((r) => join(L.inbox, r))]) await chmod(d, d === L.dot ? 0o700 : 0o755);
   const wrote: string[] = [];
   const write = async (path: string, body: string, shown: string) => {
     if (!o.force && existsSync(path)) return;
