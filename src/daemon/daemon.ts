@@ -122,6 +122,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const reloader = new ConfigReloader(layout.config, engine, log);
   let configTouched = false;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
+  // agents append to the readable log: their entries are judged as soon as they land, like a drop
+  let mirrorTouched = true;
+  const mirrorWatch = opts.once ? undefined : watchConfig(layout.log, () => ((mirrorTouched = true), kick()));
+  /** A write that failed for lack of space (or an I/O error): the inputs are decided again after this pause. */
+  const retryAfterMs = 1000;
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
     const r = new Runner({ engine, layout, log, wake: () => wake() });
@@ -144,7 +149,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     obs?.watcherArmed();
   }
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
-  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), kick()), rescanMs) : undefined;
+  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), (mirrorTouched = true), kick()), rescanMs) : undefined;
   rescanTimer?.unref();
   void opts.stop?.then(() => {
     stopping = true;
@@ -165,6 +170,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (configTouched) {
         configTouched = false;
         await reloader.check();
+      }
+      if (mirrorTouched && !stopping) {
+        mirrorTouched = false;
+        try {
+          await engine.readAgentLines();
+        } catch (e) {
+          if (opts.once || !writeFailed(e)) throw e;
+          log.error({ err: e }, `could not record agents' log entries; trying again in ${retryAfterMs} ms`);
+          setTimeout(() => ((mirrorTouched = true), kick()), retryAfterMs).unref();
+        }
       }
       if (scanRequested) {
         scanRequested = false;
@@ -195,13 +210,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await checkpointIfDue();
       if (stopping) break;
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
-      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
+      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }
     return await stopCleanly(runner, engine, log);
   } finally {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
+    mirrorWatch?.close();
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
@@ -216,7 +232,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
    */
   async function checkpointIfDue(): Promise<void> {
     if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
-    await engine.checkpoint();
+    try {
+      await engine.checkpoint();
+    } catch (e) {
+      // the log is the record; a checkpoint that cannot be written now (full disk) is written later
+      if (opts.once || !writeFailed(e)) throw e;
+      log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
+    }
     lastCheckpoint = Date.now();
   }
 
@@ -281,7 +303,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       } else ready.push({ rel, item: p.item, ...(p.request ? { request: p.request } : {}) });
     }
     if (!ready.length) return;
-    const outcomes = await engine.process(ready.map((r) => r.item));
+    let outcomes: Outcome[];
+    try {
+      outcomes = await engine.process(ready.map((r) => r.item));
+    } catch (e) {
+      if (opts.once || !writeFailed(e)) throw e;
+      // nothing was committed (the store cut back what it wrote): the same files are decided again later
+      log.error({ err: e, files: ready.map((r) => r.rel) }, `could not commit the batch (${(e as Error).message}); deciding it again in ${retryAfterMs} ms`);
+      setTimeout(() => {
+        for (const r of ready) enqueue(r.rel);
+      }, retryAfterMs).unref();
+      return;
+    }
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
@@ -330,6 +363,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 }
 
+/** A write that failed for lack of space or an I/O error (worth trying again), not a bug. */
+function writeFailed(e: unknown): boolean {
+  if (e instanceof ConsensusError) return e.issues.some((i) => i.code === "LOG_WRITE_FAILED");
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
+}
 /** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
 const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
