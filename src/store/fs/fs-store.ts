@@ -445,8 +445,10 @@ export class FsStore implements Store {
   }
 
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
-    const dir = join(this.layout.archive, epicId);
+    const dir = join(this.layout.archive, checkEpicId(epicId));
     const out: Array<{ iteration: number; file: string; path: string }> = [];
+    // never list through a folder swapped for a link (its names would be another folder's)
+    if (!(await assertRealDirs(this.layout.root, dir).then(() => true, () => false))) return out;
     for (const it of await readdir(dir).catch(() => [] as string[])) {
       if (!/^\d+$/.test(it)) continue;
       for (const file of await readdir(join(dir, it)).catch(() => [] as string[])) {
