@@ -7,9 +7,10 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
+import { readResult, requestIssues, resultPath, writeRequest, type RequestCommand, type RequestResult } from "../transports/files/requests.js";
 import { readConfig } from "../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
 import { prepare } from "../transports/files/prepare.js";
@@ -71,6 +72,8 @@ const noVerdict = (root: string, what: string, timeoutMs: number, file: string):
 export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
   const t = storeOf(g);
   if (t.kind === "folder") return applyCommand(t.root, cmd, opts);
+  const problems = requestIssues(cmd);
+  if (problems.length) return { ok: false, issues: problems, via: "direct" };
   const { submitRow } = await import("./pg-writer.js");
   const r = await submitRow(t.url, t.root, { command: cmd }, whoAmI());
   return r;
@@ -84,6 +87,9 @@ export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput, opts: 
 export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
   const L = layoutOf(root);
   if (!existsSync(L.config)) throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
+  // every field bounded and typed before it goes anywhere (a 2 MB title would be copied into every later line)
+  const problems = requestIssues(cmd);
+  if (problems.length) return { ok: false, issues: problems, via: "direct" };
   const id = `${Date.now()}-${randomUUID()}`;
   if (!(await liveDaemon(root))) {
     try {
@@ -92,23 +98,28 @@ export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOp
       if (!(await lockHeldByDaemon(e, root))) throw e;
     }
   }
-  await mkdir(L.requests, { recursive: true });
-  const req = join(L.requests, `${id}.json`);
-  const res = join(L.requests, `${id}.result.json`);
-  await writeAtomic(req, JSON.stringify(cmd));
+  // sealed with the daemon key: a request an agent plants is refused, an answer it fakes is not read
+  const req = await writeRequest(L, id, cmd as RequestCommand);
   if (!opts.wait) return { ok: "queued", file: req };
+  const res = resultPath(L, id);
   const deadline = Date.now() + opts.timeoutMs;
+  const forged = new Set<string>();
+  const onForged = (reason: string, sha256: string): void => {
+    if (forged.has(sha256)) return;
+    forged.add(sha256);
+    process.stderr.write(`${printable(`warning: ${res} is not the daemon's answer (${reason}); ignored, waiting for the real one. Something other than the daemon wrote it: see docs/security.md`)}\n`);
+  };
   for (let n = 0; ; n++) {
-    const answer = await readResult(res);
+    const answer = await readResult(L, id, onForged);
     if (answer) {
       await Promise.all([unlink(req).catch(() => {}), unlink(res).catch(() => {})]);
-      return answer;
+      return answerOf(answer);
     }
     // the daemon died before answering: take the request back and apply it here (its key makes a
     // second application a duplicate if the daemon did commit it)
     if (n % 20 === 19 && !(await liveDaemon(root))) {
-      const late = await readResult(res);
-      if (late) return late;
+      const late = await readResult(L, id, onForged);
+      if (late) return answerOf(late);
       const took = await unlink(req).then(() => true, () => false);
       if (took) return direct(root, cmd, id);
     }
@@ -117,14 +128,7 @@ export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOp
   }
 }
 
-async function readResult(path: string): Promise<CommandResult | undefined> {
-  try {
-    const r = JSON.parse(await readFile(path, "utf8")) as { ok: boolean; issues?: Issue[]; entries?: [] };
-    return r.ok ? { ok: true, entries: r.entries ?? [], via: "daemon" } : { ok: false, issues: r.issues ?? [], via: "daemon" };
-  } catch {
-    return undefined;
-  }
-}
+const answerOf = (r: RequestResult): CommandResult => (r.ok ? { ok: true, entries: r.entries ?? [], via: "daemon" } : { ok: false, issues: r.issues ?? [], via: "daemon" });
 
 async function direct(root: string, cmd: CommandInput, id: string): Promise<CommandResult> {
   const o = await withEngine(root, cmd.type, async (engine) => (await engine.process([{ input: { ...cmd, transport: "cli" }, key: `request:${id}` }]))[0]);

@@ -5,12 +5,12 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { lstat, mkdir } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { writeResult } from "../transports/files/requests.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
@@ -310,8 +310,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         : o.status === "committed"
           ? { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, epic_id: e.epic_id })) }
           : { ok: true, duplicate: true };
-    await mkdir(layout.requests, { recursive: true });
-    await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
+    await writeResult(layout, request, result);
   }
 }
 

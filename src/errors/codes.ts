@@ -81,6 +81,7 @@ export const CODES = {
   AGENT_NOT_FOUND: def("an agent's program is not found", "Install it or put it on the daemon's PATH, or give its full path in agents.<name>.command.", 0, "warning"),
   AGENT_PROMPT_MISSING: def("an agent's prompt file does not exist", "Run `consensus init` to write the role prompts, or set agents.<name>.prompt.", 0, "warning"),
   CONFIG_MISSING: def("no consensus.yaml in the root", "Run `consensus init` or pass --root DIR."),
+  REQUEST_FORGED: def("a request or result in .consensus/requests/ is not sealed with the daemon key; it was not acted on", "Give person commands with the consensus command line (start, override, cancel, prune); if an agent wrote this file, confine its writes to the drop zones (docs/security.md) and delete the file."),
   STATE_CORRUPT: def("state file could not be used", "Nothing to do: it is rebuilt from the decision log.", 0, "warning"),
   LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),
   LOG_LINE_INVALID: def("decision log line is not a valid entry", "Append entries as one complete JSON line each (see PROTOCOL §7)."),
