@@ -11,7 +11,8 @@ import { mkdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readResult, requestIssues, resultPath, writeRequest, type RequestCommand, type RequestResult } from "../transports/files/requests.js";
-import { readConfig } from "../config/read-config.js";
+import { appliedDraft, rulesForWriter, type RulesRecord } from "../store/fs/rules.js";
+import type { Pipeline } from "../config/pipeline.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
 import { prepare } from "../transports/files/prepare.js";
 import { Engine, type Outcome } from "../engine/engine.js";
@@ -21,7 +22,7 @@ import type { LogEntry } from "../schemas/types.gen.js";
 import { LogTail } from "./log-tail.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
-import { layoutOf } from "../store/fs/layout.js";
+import { layoutOf, type Layout } from "../store/fs/layout.js";
 import { printable } from "../report/plain-text.js";
 import { whoAmI, type GlobalOptions } from "./context.js";
 import { storeOf } from "./store-of.js";
@@ -48,7 +49,7 @@ function noteDead(root: string, h: Holder): void {
 }
 
 /** The daemon that holds the root and is alive; a holder that died is reported (noteDead) and treated as none. */
-async function liveDaemon(root: string): Promise<Holder | undefined> {
+export async function liveDaemon(root: string): Promise<Holder | undefined> {
   const L = layoutOf(root);
   if (!existsSync(`${L.lock}.lock`)) return undefined;
   const h = await readHolder(L.holder);
@@ -60,7 +61,7 @@ async function liveDaemon(root: string): Promise<Holder | undefined> {
   return h.kind === "daemon" ? h : undefined;
 }
 
-const lockHeldByDaemon = async (e: unknown, root: string): Promise<boolean> => e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD" && (await liveDaemon(root)) !== undefined;
+export const lockHeldByDaemon = async (e: unknown, root: string): Promise<boolean> => e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD" && (await liveDaemon(root)) !== undefined;
 
 const noVerdict = (root: string, what: string, timeoutMs: number, file: string): ConsensusError =>
   new ConsensusError(issue("NO_VERDICT", { message: `the daemon holding ${root} did not decide ${what} within ${timeoutMs / 1000}s`, file }));
@@ -137,20 +138,35 @@ async function direct(root: string, cmd: CommandInput, id: string): Promise<Comm
   return { ok: true, entries, via: "direct" };
 }
 
-/** Runs `fn` with the lease held and an engine open on the root, then checkpoints and lets go. */
-async function withEngine<T>(root: string, what: string, fn: (engine: Engine) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with the lease held and an engine open on the root, then checkpoints and lets go. The
+ * engine decides by the rules in force (the first writer on a fresh root applies consensus.yaml once,
+ * logged); `replacement` is used where they are missing or do not verify (`config apply` replacing them).
+ */
+export async function withEngine<T>(root: string, what: string, fn: (engine: Engine) => Promise<T>, replacement?: Pipeline): Promise<T> {
   const L = layoutOf(root);
-  const pipeline = await readConfig(L.config);
   const store = new FsStore(L);
   const lease = await store.lease("command", what);
   try {
+    const { pipeline, firstApply } = await rulesOrReplacement(L, replacement);
     const engine = await Engine.open(pipeline, store, quiet, { root: realpathSync(root) });
+    if (firstApply) await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: what.split(" ")[0] })]);
     const out = await fn(engine);
     if (engine.dirty) await engine.checkpoint();
     return out;
   } finally {
     await store.close();
     await lease.release();
+  }
+}
+
+async function rulesOrReplacement(L: Layout, replacement?: Pipeline): Promise<{ pipeline: Pipeline; firstApply?: RulesRecord }> {
+  try {
+    return await rulesForWriter(L, new Date());
+  } catch (e) {
+    const code = e instanceof ConsensusError ? e.issues[0]?.code : undefined;
+    if (replacement && (code === "RULES_FORGED" || code === "RULES_MISSING")) return { pipeline: replacement };
+    throw e;
   }
 }
 

@@ -7,7 +7,6 @@
 import { realpathSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
 import { writeResult } from "../transports/files/requests.js";
@@ -17,7 +16,8 @@ import { watchBus, type BusWatcher } from "../transports/files/watch.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import type { Lease } from "../store/port.js";
-import { ConfigReloader, watchConfig } from "./config-reload.js";
+import { FolderRules, watchConfig } from "./config-reload.js";
+import { appliedDraft, rulesForWriter } from "../store/fs/rules.js";
 import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
@@ -52,7 +52,8 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
-  const pipeline = await readConfig(layout.config);
+  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts)
+  const { pipeline, firstApply } = await rulesForWriter(layout, new Date());
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
@@ -111,10 +112,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
 
-  // consensus.yaml is validated before use; a bad edit keeps the rules in force (config-reload.ts)
-  const reloader = new ConfigReloader(layout.config, engine, log);
-  let configTouched = false;
+  if (firstApply) {
+    await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: "watch" })]);
+    log.warn({ version: firstApply.version.slice(0, 12) }, "no rules were in force: applied consensus.yaml once; from now on edits take effect only through `consensus config apply`");
+  }
+  // the rules in force change only by `consensus config apply`; an edit of consensus.yaml is reported (config-reload.ts)
+  const reloader = new FolderRules(layout, engine, log);
+  let configTouched = true;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
+  const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
     const r = new Runner({ engine, layout, log, wake: () => wake() });
@@ -195,6 +201,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } finally {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
+    rulesWatch?.close();
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();

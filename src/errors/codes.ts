@@ -82,6 +82,8 @@ export const CODES = {
   AGENT_PROMPT_MISSING: def("an agent's prompt file does not exist", "Run `consensus init` to write the role prompts, or set agents.<name>.prompt.", 0, "warning"),
   CONFIG_MISSING: def("no consensus.yaml in the root", "Run `consensus init` or pass --root DIR."),
   REQUEST_FORGED: def("a request or result in .consensus/requests/ is not sealed with the daemon key; it was not acted on", "Give person commands with the consensus command line (start, override, cancel, prune); if an agent wrote this file, confine its writes to the drop zones (docs/security.md) and delete the file."),
+  RULES_FORGED: def("the rules in force (.consensus/rules.json) are not sealed with the daemon key; they were not put in force by `consensus config apply`", "Review consensus/consensus.yaml and run `consensus config apply` (it validates, shows the diff and records who applied it)."),
+  RULES_MISSING: def("the rules in force (.consensus/rules.json) are missing, though the log records rules applied before", "Review consensus/consensus.yaml and run `consensus config apply` to put it in force again."),
   STATE_CORRUPT: def("state file could not be used", "Nothing to do: it is rebuilt from the decision log.", 0, "warning"),
   LOG_BROKEN: def("decision log hash chain is broken", "Restore the log from a backup; lines from here on were edited or inserted."),
   LOG_LINE_INVALID: def("decision log line is not a valid entry", "Append entries as one complete JSON line each (see PROTOCOL §7)."),

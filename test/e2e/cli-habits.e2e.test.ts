@@ -104,6 +104,7 @@ describe("output", () => {
     const bus = Bus.init();
     cleanups.push(() => bus.cleanup());
     appendFileSync(join(bus.root, "consensus.yaml"), `\nagents:\n  planner:\n    command: [no-such-agent-cli, -p, "\${CONSENSUS_PROMPT}"]\n  developer:\n    command: [${JSON.stringify(process.execPath)}, -e, "0"]\n    prompt: agents/developer.md\n`);
+    bus.applyConfig();
     // init wrote the role prompts next to the bus; the planner's goes missing
     expect(existsSync(join(bus.dir, "agents", "developer.md"))).toBe(true);
     rmSync(join(bus.dir, "agents", "planner.md"));

@@ -150,6 +150,7 @@ describe("runner e2e", () => {
     mkdirSync(join(b.dir, "agents"), { recursive: true });
     writeFileSync(join(b.dir, "agents", "fixer.md"), `---\nname: fixer\ndescription: "Looks into a deployment veto."\nrole: devops\nmodel: sonnet\ntriggers:\n  - { on: veto_recorded, stage: deployment, from: devops }\n---\n# Fixer\n`);
     appendFileSync(join(b.root, "consensus.yaml"), `  fixer: ${JSON.stringify({ command: [process.execPath, script], env: { AGENT_MODE: "fixer", TEST_DIR: b.dir } })}\n`);
+    b.applyConfig();
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);

@@ -24,6 +24,7 @@ export function busWith(planner: Record<string, unknown>, extra = ""): Bus {
   const env = { TEST_DIR: b.dir, PLAN_FIXTURE: join(fixtures, "valid", "plan.json"), ...(planner.env as object) };
   const spec = { command: [process.execPath, script], retries: 0, backoff_ms: 20, ...planner, env };
   appendFileSync(join(b.root, "consensus.yaml"), `\nagents:\n  planner: ${JSON.stringify(spec)}\n${extra}`);
+  b.applyConfig();
   return b;
 }
 

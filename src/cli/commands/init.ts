@@ -3,6 +3,8 @@
  * resolve from where it is, and the role prompts (agents/<role>.md, next to the bus) that the daemon
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
+import { readRulesRecord } from "../../store/fs/rules.js";
+import { withEngine } from "../writer.js";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 
@@ -97,6 +99,17 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   const given = giveDropZones(L, parseConfig(await readFile(L.config, "utf8")).pipeline ?? pipeline);
   if (given && "code" in given) throw new ConsensusError(given);
   for (const f of given?.failed ?? []) process.stderr.write(`${printable(`consensus init: could not give ${f.path} to the agents' group: ${f.error}`)}\n`);
+  // the rules in force: consensus.yaml as it is now, sealed in .consensus/ and logged (config_applied);
+  // later edits take effect only by `consensus config apply`
+  if ((await readRulesRecord(L)).kind === "none") {
+    try {
+      await withEngine(root, "init", async () => {});
+      wrote.push(".consensus/rules.json (the rules in force)");
+    } catch (e) {
+      if (!(e instanceof ConsensusError) || e.issues[0]?.code !== "RULES_MISSING") throw e;
+      process.stderr.write(`${printable(`consensus init: ${L.root} has decisions but no rules in force; review consensus.yaml and run \`consensus config apply\``)}\n`);
+    }
+  }
   const where = explicitRoot(g) === undefined ? " (here or in any folder below; commands find the bus)" : ` --root ${root}`;
   process.stdout.write(`${printable(`initialised ${root}${wrote.length ? ` (wrote ${wrote.join(", ")})` : " (already set up; nothing changed)"}`)}\n${printable(`next: consensus start EP-001 --title "…", then consensus watch${where}`)}\n`);
   return 0;
