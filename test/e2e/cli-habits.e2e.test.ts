@@ -59,7 +59,7 @@ describe("output", () => {
     cleanups.push(() => bus.cleanup());
     const line = (n: number) => `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "devops", decision: "note", epic_id: "EP-001", iteration: 1, details: { n } })}\n`;
     appendFileSync(join(bus.root, "current", "decision_log.jsonl"), Array.from({ length: 20_000 }, (_, n) => line(n)).join(""));
-    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cliPath}" log 2>"${bus.dir}/err" | head -1; echo "exit=\${PIPESTATUS[0]}"; cat "${bus.dir}/err"`], { env: { ...process.env, CONSENSUS_ROOT: bus.root }, encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cliPath}" log --agent devops 2>"${bus.dir}/err" | head -1; echo "exit=\${PIPESTATUS[0]}"; cat "${bus.dir}/err"`], { env: { ...process.env, CONSENSUS_ROOT: bus.root }, encoding: "utf8" });
     const [first, exit, ...rest] = r.stdout.split("\n");
     expect(first).toContain('devops        EP-001 iteration 1 note {"n":0}');
     expect(exit).toBe("exit=0");
@@ -71,7 +71,11 @@ describe("output", () => {
     cleanups.push(() => bus.cleanup());
     // a fake "PROMOTED" line in colour, a window title (OSC), an 8-bit CSI and a right-to-left override
     const evil = "\u001b[2K\r\u001b[32m#99 orchestrator EP-001 PROMOTED\u001b[0m\u001b]0;pwned\u0007 \u009b31m \u202egnp.exe";
-    expect(bus.cli("start", "EP-001", "--title", `Title ${evil}`).code).toBe(0);
+    // a title is one printable line (schemas/request.schema.json): refused before it reaches the log
+    const refused = bus.cli("start", "EP-001", "--title", `Title ${evil}`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("/title");
+    expect(bus.cli("start", "EP-001", "--title", "Title").code).toBe(0);
     bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
     expect(bus.cli("watch", "--once").code).toBe(0);
     bus.drop("messages/inbox/planner/veto-1.yaml", `from: developer\nto: planner\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: veto\nsubject: bad_plan\ncontent:\n  violation: ${JSON.stringify(evil)}\n  specifics: ${JSON.stringify(`more ${evil}`)}\n  blocking: true\n`);

@@ -28,6 +28,20 @@ export function busWith(planner: Record<string, unknown>, extra = ""): Bus {
   return b;
 }
 
+/**
+ * The sequence number (8 digits, as launch ids and notices name it) of the epic's epic_started entry:
+ * the first launch of its planner is `${startSeq(b)}-planner-1` (the entries before it, such as the
+ * config_applied of busWith, shift it).
+ */
+export function startSeq(b: Bus, epic = "EP-001"): string {
+  const e = b.entries().find((x) => x.decision === "epic_started" && x.epic_id === epic);
+  if (!e) throw new Error(`${epic} has not started`);
+  return String(e.seq).padStart(8, "0");
+}
+
+/** The launch id of the epic's first planner launch. */
+export const firstLaunch = (b: Bus, epic = "EP-001"): string => `${startSeq(b, epic)}-planner-1`;
+
 /** What each launch recorded (<TEST_DIR>/runs/<launch id>.json). */
 export const runs = (b: Bus): Array<Record<string, string>> =>
   existsSync(join(b.dir, "runs")) ? readdirSync(join(b.dir, "runs")).filter((n) => !n.startsWith(".")).map((n) => JSON.parse(readFileSync(join(b.dir, "runs", n), "utf8")) as Record<string, string>) : [];
