@@ -47,6 +47,8 @@ export class ConfigReloader {
     private readonly engine: Engine,
     private readonly log: Logger,
     private readonly read: () => Promise<string> = () => readFile(path, "utf8"),
+    /** Who put the text in force, where the source records it (a database store's rules row): logged as config_applied. */
+    private readonly appliedBy?: () => { by: string; at?: string } | undefined,
   ) {}
 
   /** Reads the file; applies it if valid and different, reports it if invalid. Never throws for bad input. */
@@ -63,6 +65,8 @@ export class ConfigReloader {
     if (!pipeline) return this.reject(version, issues);
     this.lastRejected = undefined;
     const from = this.engine.pipeline.version;
+    const who = this.appliedBy?.();
+    if (who) await this.engine.commitDrafts([{ decision: "config_applied", details: { by: who.by, ...(who.at ? { applied_at: who.at } : {}), from, to: version, file: "consensus.yaml" } }]);
     const entries = await this.engine.reconfigure(pipeline);
     const stranded = entries.filter((e) => e.decision === "escalated").map((e) => e.epic_id);
     this.log.warn({ from: from.slice(0, 12), to: version.slice(0, 12), escalated: stranded }, `consensus.yaml changed: new rules in force${stranded.length ? `; escalated ${stranded.join(", ")} (their stage is gone)` : ""}`);

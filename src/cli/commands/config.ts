@@ -19,7 +19,10 @@ import { printable } from "../../report/plain-text.js";
 import { layoutOf, type Layout } from "../../store/fs/layout.js";
 import { installRules, newRecord, readRulesRecord, type RulesRead } from "../../store/fs/rules.js";
 import { LogTail } from "../log-tail.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { type GlobalOptions } from "../context.js";
+import { storeOf } from "../store-of.js";
+import type { PgStore } from "../../store/pg/pg-store.js";
+import { redact } from "../../store/pg/connect.js";
 import { liveDaemon, lockHeldByDaemon, withEngine } from "../writer.js";
 
 const POLL_MS = 25;
@@ -38,7 +41,18 @@ const describeRecord = (r: Extract<RulesRead, { kind: "ok" }>): string => `versi
 
 /** `config show`: prints the rules in force (their text on stdout, who applied them on stderr). Exit 0; 1 when there are none or they do not verify. */
 export async function configShow(g: GlobalOptions): Promise<number> {
-  const L = layoutOf(rootOf(g));
+  const t = storeOf(g);
+  if (t.kind === "pg") {
+    const row = await withPg(t.url, (store) => store.rules());
+    if (!row) {
+      process.stderr.write(`${printable(`no rules in force on ${redact(t.url)} yet: the first daemon seeds them from consensus.yaml, or run \`consensus config apply\``)}\n`);
+      return 1;
+    }
+    process.stderr.write(`${printable(`# rules in force on ${redact(t.url)}: version ${row.version.slice(0, 12)}, applied by ${row.applied_by ?? "?"} at ${row.applied_at ?? "?"}`)}\n`);
+    process.stdout.write(printable(row.text, { newlines: true }));
+    return 0;
+  }
+  const L = layoutOf(t.root);
   const r = await readRulesRecord(L);
   if (r.kind === "refused") throw refusedRules(L, r);
   if (r.kind === "none") {
@@ -52,9 +66,10 @@ export async function configShow(g: GlobalOptions): Promise<number> {
 
 /** `config diff`: consensus.yaml against the rules in force. Exit 0 the same, 1 different (like diff). */
 export async function configDiff(g: GlobalOptions): Promise<number> {
-  const L = layoutOf(rootOf(g));
+  const t = storeOf(g);
+  const L = layoutOf(t.root);
   const text = await rootText(L);
-  const r = await readRulesRecord(L);
+  const r: RulesRead = t.kind === "pg" ? pgAsRead(await withPg(t.url, (store) => store.rules())) : await readRulesRecord(L);
   if (r.kind === "refused") throw refusedRules(L, r);
   const before = r.kind === "ok" ? r.record.text : "";
   const shown = formatDiff(diffLines(before, text));
@@ -72,11 +87,12 @@ export async function configDiff(g: GlobalOptions): Promise<number> {
  * --yes; 75 a running daemon did not put them in force within --timeout.
  */
 export async function configApply(g: GlobalOptions, o: { yes?: boolean; wait?: boolean; timeout?: number }): Promise<number> {
-  const L = layoutOf(rootOf(g));
+  const t = storeOf(g);
+  const L = layoutOf(t.root);
   const text = await rootText(L);
   const { pipeline, issues } = parseConfig(text, L.config);
   if (!pipeline) throw new ConsensusError(issues);
-  const inForce = await readRulesRecord(L);
+  const inForce: RulesRead = t.kind === "pg" ? pgAsRead(await withPg(t.url, (store) => store.rules())) : await readRulesRecord(L);
   if (inForce.kind === "ok" && inForce.record.version === pipeline.version) {
     process.stdout.write(`${printable(`consensus.yaml is already the rules in force (${describeRecord(inForce)})`)}\n`);
     return 0;
@@ -90,6 +106,12 @@ export async function configApply(g: GlobalOptions, o: { yes?: boolean; wait?: b
   }
   const rec = newRecord(text, pipeline.version, new Date());
   const from = inForce.kind === "ok" ? inForce.record.version : undefined;
+  if (t.kind === "pg") {
+    // the store's rules row: every daemon on it puts them in force at its next turn (config_applied, with who)
+    await withPg(t.url, (store) => store.applyRules(rec.version, rec.text, rec.applied_by === rec.os_user ? rec.applied_by : `${rec.applied_by} (OS user ${rec.os_user})`));
+    process.stdout.write(`${printable(`rules ${rec.version.slice(0, 12)} in force on ${redact(t.url)}, applied by ${rec.applied_by}; running daemons apply them at their next turn`)}\n`);
+    return 0;
+  }
   if (!(await liveDaemon(L.root))) {
     try {
       await withEngine(L.root, "config apply", async (engine) => {
@@ -125,6 +147,24 @@ export async function configApply(g: GlobalOptions, o: { yes?: boolean; wait?: b
     }
     if (Date.now() > deadline) throw new ConsensusError(issue("NO_VERDICT", { message: `the daemon holding ${L.root} did not put rules ${rec.version.slice(0, 12)} in force within ${timeoutMs / 1000}s`, file: L.rules }));
     await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** A database store's rules row as a RulesRead (the row is the store's own: not sealed, trusted as the database is). */
+function pgAsRead(row: { version: string; text: string; applied_by?: string; applied_at?: string } | undefined): RulesRead {
+  if (!row) return { kind: "none" };
+  const { pipeline, issues } = parseConfig(row.text, "consensus.yaml (rules in force)");
+  if (!pipeline) return { kind: "refused", reason: issues.map((i) => i.message).join("; "), sha256: row.version };
+  return { kind: "ok", record: { version: row.version, text: row.text, applied_by: row.applied_by ?? "?", os_user: "?", applied_at: row.applied_at ?? "?" }, pipeline, sha256: row.version };
+}
+
+async function withPg<T>(url: string, fn: (store: PgStore) => Promise<T>): Promise<T> {
+  const { PgStore } = await import("../../store/pg/pg-store.js");
+  const store = await PgStore.open(url, { max: 1 });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
   }
 }
 
