@@ -376,9 +376,6 @@ function writeFailed(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }
-/** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
-const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
-
 /** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
