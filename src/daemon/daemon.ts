@@ -9,7 +9,7 @@ import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
-import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
+import { GuardedReadError } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
