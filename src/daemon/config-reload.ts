@@ -12,7 +12,7 @@
  * validated before use and applied, an invalid one logged (config_rejected) and the rules kept.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { CAP, readGuardedText } from "../store/fs/guarded-read.js";
+import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { basename, dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { issue, type Issue } from "../errors/issue.js";
@@ -159,7 +159,9 @@ export class FolderRules {
     let text: string;
     try {
       text = await readGuardedText(this.L.config, { maxBytes: CAP.config });
-    } catch {
+    } catch (e) {
+      // a FIFO, a link or an oversized file is said once, with the fix, never silently skipped (12.8)
+      if (e instanceof GuardedReadError && this.once(`root:unreadable:${e.kind}`)) this.log.error({ file: this.L.config, found: e.found, fix: e.fix }, `${e.message}; the rules in force stay`);
       return; // the rules in force do not need the file; `consensus config apply` reports it missing
     }
     const version = versionOf(text);

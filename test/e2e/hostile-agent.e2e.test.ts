@@ -130,7 +130,8 @@ describe("reads never hang or balloon (12.8)", () => {
     await bus.until("the daemon holds the root", () => holderPid() === d.pid);
     mkdirSync(join(bus.root, ".consensus/requests"), { recursive: true });
     expect(spawnSync("mkfifo", [join(bus.root, ".consensus/requests/evil.json")]).status).toBe(0);
-    await bus.until("the FIFO is reported with the fix", () => /evil\.json is a FIFO[^\n]*not read/.test(bus.daemonErr) && /rm [^\n]*evil\.json/.test(bus.daemonErr));
+    // refused with an entry that says why and the fix (or, where requests are read without one, a log line)
+    await bus.until("the FIFO is reported with the fix", () => bus.entries().some((e) => e.decision === "request_refused" && /FIFO/.test(JSON.stringify(e.details)) && /"fix"/.test(JSON.stringify(e.details))) || (/evil\.json is a FIFO[^\n]*not read/.test(bus.daemonErr) && /rm [^\n]*evil\.json/.test(bus.daemonErr)));
     expect(bus.cli("start", "EP-1", "--title", "after the fifo").code).toBe(0);
     await stillDeciding("EP-1");
     expect(await bus.stopDaemon()).toBe(0);
@@ -141,7 +142,7 @@ describe("reads never hang or balloon (12.8)", () => {
     await bus.until("the daemon holds the root", () => holderPid() === d.pid);
     mkdirSync(join(bus.root, ".consensus/requests"), { recursive: true });
     symlinkSync("/dev/zero", join(bus.root, ".consensus/requests/zero.json"));
-    await bus.until("the link is reported", () => /zero\.json is a symbolic link/.test(bus.daemonErr));
+    await bus.until("the link is reported", () => bus.entries().some((e) => e.decision === "request_refused" && /zero\.json/.test(JSON.stringify(e.details)) && /link/.test(JSON.stringify(e.details))) || /zero\.json is a symbolic link/.test(bus.daemonErr));
     expect(bus.cli("start", "EP-1", "--title", "after the link").code).toBe(0);
     await stillDeciding("EP-1");
     expect(await bus.stopDaemon()).toBe(0);
