@@ -17,7 +17,7 @@ export const ENVIRONMENT = {
   CONSENSUS_ROOT: "the bus folder, used when --root is not given (default: the nearest bus from the current folder upwards)",
   CONSENSUS_STORE: "where the records live when --store is not given: a folder (default: the root) or postgres://user@host/db[?schema=NAME]",
   CONSENSUS_ROLE: "the role an MCP session speaks for, used when --role is not given (the runner sets it for each agent it launches)",
-  CONSENSUS_USER: "the name a person's command is recorded under (default: your login name)",
+  CONSENSUS_USER: "the name a person's command records beside the OS user who ran it (as --as does; never instead of it)",
   CONSENSUS_LOG_LEVEL: "the daemon's log level, used when --log-level is not given",
   CONSENSUS_LOCK_STALE_MS: "a writer lock not refreshed for this long is presumed abandoned (default 10000)",
   CONSENSUS_RESCAN_MS: "how often the daemon rescans the bus for anything the watcher missed (default 30000)",
@@ -57,7 +57,8 @@ const approveOrVeto = (type: "approve" | "veto"): CommandSpec => ({
       .requiredOption("--role <role>", "the role you speak for")
       .requiredOption("--subject <subject>", "what it is about (snake_case)")
       .option("--reason <reason>", "why")
-      .option("--to <role>", "whose inbox (default: the owner of the epic's current stage)");
+      .option("--to <role>", "whose inbox (default: the owner of the epic's current stage)")
+      .option("--as <name>", "your name, recorded beside the OS user who runs the command (default: CONSENSUS_USER)");
     if (type === "veto") c.option("--non-blocking", "a veto that is only logged, not sending the epic back");
     return waitOptions(c);
   },
@@ -204,7 +205,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     exit: "0 applied; 1 refused (the reason is printed); 75 no verdict within --timeout",
     env: ["CONSENSUS_USER", "CONSENSUS_LOCK_STALE_MS"],
     define: (c) =>
-      waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)").option("--to <stage>", "stage to resume at, or promoted (default: where it was escalated)")),
+      waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)").option("--to <stage>", "stage to resume at, or promoted (default: where it was escalated)").option("--as <name>", "your name, recorded beside the OS user who runs the command (default: CONSENSUS_USER)")),
     load: async () => (await import("./commands/decide.js")).override,
   },
   {
@@ -212,7 +213,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "a person's decision: cancel an epic, logged with their name; waits for the verdict",
     exit: "0 applied; 1 refused (the reason is printed); 75 no verdict within --timeout",
     env: ["CONSENSUS_USER", "CONSENSUS_LOCK_STALE_MS"],
-    define: (c) => waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)")),
+    define: (c) => waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)").option("--as <name>", "your name, recorded beside the OS user who runs the command (default: CONSENSUS_USER)")),
     load: async () => (await import("./commands/decide.js")).cancel,
   },
   {

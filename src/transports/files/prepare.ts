@@ -7,7 +7,7 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
@@ -18,6 +18,8 @@ import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
+import { proveFile, trustOf } from "../prove.js";
+import { userNameOf } from "../os-identity.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 
@@ -60,8 +62,14 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     return prepareUnreadable(c, r.issue, ctx.now);
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
-  const transport: Transport = c.kind === "stray" ? "files" : ((await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files");
-  return prepareContent(c, r, ctx, transport, gen);
+  if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
+  const claim = await readClaim(ctx.root, ctx.realRoot, rel, r.sha256);
+  const p = prepareContent(c, r, ctx, claim?.transport ?? "files", gen);
+  // who wrote it, as far as the file's owner or its claim proves (prove.ts); decide() holds it against what it says
+  if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
+    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, r.uid, claim, ctx.now);
+  }
+  return p;
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
@@ -158,5 +166,12 @@ async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promis
   if (!cmd || !["start", "override", "cancel", "prune"].includes(cmd.type)) {
     return { kind: "skip", why: "not a request" };
   }
-  return { kind: "ready", item: { input: { ...cmd, transport: "cli" }, key: `request:${id}` }, request: id };
+  // Who ran it is the OS user who owns the request file, not what the file says (issue 15); the name
+  // they gave (--as) is kept beside it.
+  const owner = await stat(join(ctx.root, rel)).then((st) => userNameOf(st.uid), () => undefined);
+  const as = "as" in cmd && typeof cmd.as === "string" ? cmd.as.slice(0, 64) : undefined;
+  const input = { ...cmd, ...(owner ? { by: owner } : {}), transport: "cli" as const };
+  if ("as" in input) delete (input as { as?: string }).as;
+  if (as && (cmd.type === "override" || cmd.type === "cancel")) (input as { as?: string }).as = as;
+  return { kind: "ready", item: { input, key: `request:${id}` }, request: id };
 }

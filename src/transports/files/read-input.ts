@@ -9,7 +9,7 @@ import { join, sep } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
 
 export type ReadResult =
-  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number }
+  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number }
   | { ok: false; issue: Issue }
   | { ok: false; gone: true };
 
@@ -47,5 +47,5 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
   if (bytes.length > maxBytes) {
     return { ok: false, issue: issue("FILE_TOO_LARGE", { message: `${rel} grew past the cap of ${maxBytes} bytes`, file: rel, found: `${bytes.length} bytes` }) };
   }
-  return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: bytes.length };
+  return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: bytes.length, uid: st.uid };
 }
