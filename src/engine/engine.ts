@@ -28,6 +28,8 @@ import { inLanes } from "./lanes.js";
 import { FloodGate } from "./flood-gate.js";
 import type { Keyring } from "../trust/keyring.js";
 import { sealNotice } from "../trust/notice-mac.js";
+import { ensureKeyring } from "../trust/key-file.js";
+import { join } from "node:path";
 
 /** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
 const EFFECT_LANES = 16;
@@ -99,7 +101,13 @@ export class Engine {
       const h = store.takenOver;
       rec.findings.unshift({ decision: "lock_taken_over", details: { reason: `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
     }
-    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined, opts.keys);
+    // notices carry the daemon's MAC whichever process writes them (a command deciding with no daemon too)
+    let keys = opts.keys;
+    if (!keys && opts.root !== undefined) {
+      const ring = await ensureKeyring(join(opts.root, ".consensus")).then((r) => r.keyring, (e: unknown) => log.warn({ err: e }, "no daemon key: notices are written without a MAC"));
+      keys = () => ring ?? undefined;
+    }
+    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined, keys);
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
