@@ -115,7 +115,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "mcp",
     summary: "serves the bus to one role's agent over MCP (stdio): tools task, validate, submit_artifact, send_message, inbox, status, log; resources schema://, prompt://, archive:// (docs/mcp.md)",
     exit: "0 when the client closes; 2 no role, or one not configured",
-    env: ["CONSENSUS_ROLE"],
+    env: ["CONSENSUS_ROLE", "CONSENSUS_TOKEN", "CONSENSUS_NOTICE_KEY"],
     define: (c) =>
       c
         .option("--role <role>", "the role the session speaks for (default: $CONSENSUS_ROLE)")

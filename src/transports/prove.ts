@@ -13,7 +13,7 @@
  * The keyring is read from the private area (re-read when the key file changes); OS users are
  * resolved once per config version.
  */
-import { statSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Proof } from "../machine/authority.js";
@@ -37,7 +37,7 @@ export async function keyringOf(root: string): Promise<Keyring | undefined> {
   const dot = join(root, ".consensus");
   let mtimeMs: number;
   try {
-    mtimeMs = statSync(keyFileOf(dot)).mtimeMs;
+    mtimeMs = (await stat(keyFileOf(dot))).mtimeMs;
   } catch {
     return undefined;
   }
