@@ -72,3 +72,12 @@ describe("authority in decide()", () => {
     expect(h.epic().open_vetoes).toHaveLength(1);
   });
 });
+
+describe("permissions in consensus.yaml", () => {
+  it("name roles, stages and artifacts the config has, or the config is refused with the path", async () => {
+    const { parseConfig } = await import("../../src/config/pipeline.js");
+    const r = parseConfig(`${DEFAULT_CONFIG_YAML}\npermissions:\n  write:\n    review.jsn: [quality]\n  approve:\n    reveiw: [qa]\nsecurity:\n  require_proof: [devopz]\n`);
+    expect(r.pipeline).toBeUndefined();
+    expect(r.issues.map((i) => i.path).sort()).toEqual(["/permissions/approve/reveiw", "/permissions/approve/reveiw/0", "/permissions/write/review.jsn", "/security/require_proof/0"]);
+  });
+});
