@@ -1,6 +1,6 @@
 // A tiny scripted agent: waits for the daemon's notices in its role's inbox and answers each request
 // by dropping files atomically (temp name + rename), exactly as an LLM agent is told to in agents/*.md.
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, linkSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { load, dump } from "js-yaml";
@@ -36,6 +36,21 @@ export function dropMessage(dir, name, text) {
   }
 }
 
+/**
+ * Is this notice the daemon's? Its last line is `mac: "<key id>.<hex>"`, the HMAC-SHA-256 of every byte
+ * before it under this role's notice key (CONSENSUS_NOTICE_KEY, `<key id>:<hex>,…`, set by the runner).
+ * Without a key (started by hand) nothing can be checked: `consensus inbox ROLE` does it for a person.
+ */
+export function genuine(text) {
+  const keys = process.env.CONSENSUS_NOTICE_KEY;
+  if (!keys) return true;
+  const m = /\nmac: "([a-z0-9]{1,16})\.([0-9a-f]{64})"\n$/.exec(text);
+  const key = m && keys.split(",").map((p) => p.trim().split(":")).find(([id]) => id === m[1]);
+  if (!key) return false;
+  const want = createHmac("sha256", Buffer.from(key[1], "hex")).update(text.slice(0, m.index + 1)).digest();
+  return timingSafeEqual(want, Buffer.from(m[2], "hex"));
+}
+
 export function readJson(path) {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
 }
@@ -57,7 +72,12 @@ export function runAgent(role, handle) {
     }
   };
   if (process.env.CONSENSUS_NOTICE) {
-    const notice = load(readFileSync(process.env.CONSENSUS_NOTICE, "utf8"));
+    const text = readFileSync(process.env.CONSENSUS_NOTICE, "utf8");
+    if (!genuine(text)) {
+      console.log(`${role}: ${process.env.CONSENSUS_NOTICE.split("/").pop()} is not a genuine daemon notice; ignored`);
+      return;
+    }
+    const notice = load(text);
     if (notice?.type === "request") answer(notice);
     console.log(`${role}: answered ${process.env.CONSENSUS_NOTICE.split("/").pop()} (launch ${process.env.CONSENSUS_LAUNCH_ID})`);
     return;
@@ -69,7 +89,9 @@ export function runAgent(role, handle) {
     for (const name of readdirSync(inbox).sort()) {
       if (!name.startsWith("notice-") || seen.has(name)) continue;
       seen.add(name);
-      const notice = load(readFileSync(join(inbox, name), "utf8"));
+      const text = readFileSync(join(inbox, name), "utf8");
+      if (!genuine(text)) continue; // a forged notice (anyone can write into an inbox): never act on it
+      const notice = load(text);
       if (!notice || notice.type !== "request") continue;
       answer(notice);
     }

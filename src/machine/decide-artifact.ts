@@ -11,13 +11,14 @@ import { commit, reject, slim, type ArtifactInput, type Decision, type World } f
 import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
-import { artifactAuthority } from "./authority.js";
+import { artifactAuthority, provenRole } from "./authority.js";
 import { describeFindings, findingsKey, reviewCopyKey, vetoFindings, duplicateVeto } from "./veto-identity.js";
 
 export function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   const { pipeline } = world;
   const stage = pipeline.stageOfArtifact(a.name);
-  const author = stage?.owner;
+  // told of a rejection: the role proven to have written it (issue 15), else the stage's owner
+  const author = provenRole(a.proof) ?? stage?.owner;
   const doc = (a.doc ?? {}) as Record<string, unknown>;
   const placeholder = a.issues.some((i) => i.code === "PLACEHOLDER" && i.path === "/epic_id");
   const docEpic = typeof doc.epic_id === "string" && EPIC_ID.test(doc.epic_id) && !placeholder ? doc.epic_id : undefined;

@@ -11,12 +11,13 @@ import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent, VetoDetail } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
 import { duplicateVeto, messageCopyKey } from "./veto-identity.js";
-import { messageAuthority } from "./authority.js";
+import { messageAuthority, provenRole } from "./authority.js";
 
 export function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const { pipeline } = world;
   const d = m.doc;
-  const author = d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined;
+  // told of a rejection: the role proven to have written it (issue 15), else the sender it names
+  const author = provenRole(m.proof) ?? (d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined);
   const placeholder = m.issues.some((i) => i.code === "PLACEHOLDER" && i.path === "/epic_id");
   const epicIdOf = d && typeof d.epic_id === "string" && EPIC_ID.test(d.epic_id) && !placeholder ? d.epic_id : undefined;
   const problems: Issue[] = [...errorsOf(m.issues)];

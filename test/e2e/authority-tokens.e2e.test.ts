@@ -57,6 +57,8 @@ describe("authority: launch tokens", () => {
     const review = es.find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/review.json")!;
     expect(d(review).errors![0]).toMatchObject({ code: "NOT_PERMITTED", message: expect.stringMatching(/developer \(signed with developer's launch token\) may not write review\.json \(rule: the owner of stage review writes its artifacts/) });
     expect(d(review).errors![0]!.fix).toMatch(/stages\[2\]\.owner/);
+    // the rejections are told to the role proven to have written them, not to the roles they named
+    expect([review, ...es.filter((e) => e.decision === "message_rejected")].map((e) => (e.details as { author?: string }).author)).toEqual(["developer", "developer", "developer"]);
     // a devops veto and a quality approval signed with the developer's token: the role is not theirs
     const forged = es.filter((e) => e.decision === "message_rejected");
     expect(forged.map((e) => d(e).errors![0]!.code).sort()).toEqual(["ROLE_NOT_PROVEN", "ROLE_NOT_PROVEN"]);

@@ -6,7 +6,8 @@
  * itself is never written anywhere: the claim beside the file carries its scope and a signature.
  */
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
 import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { readConfig } from "../../config/read-config.js";
 import { ROLE } from "../../config/names.js";
@@ -43,6 +44,9 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
       throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `${name} is not an artifact of any stage, and names no recipient role`, file, found: String(to), expected: `an artifact (${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}) or a message whose "to" is one of ${pipeline.roles.join(", ")}`, fix: "Pass --to ROLE for a message, or name the file after its artifact." }), 2);
     }
     rel = `messages/inbox/${to}/${name}`;
+  }
+  if (rel.startsWith("messages/") && existsSync(join(root, rel))) {
+    throw new ConsensusError(issue("USAGE", { message: `${rel} exists already: a message never replaces another`, file, found: rel, fix: "Give the message a name of its own (e.g. <type>-<role>-<EPIC>-<UTC time>-<random>.yaml) and submit again." }), 2);
   }
   const bus = new BusReader(root);
   const afterSeq = (await bus.entries()).at(-1)?.seq ?? 0;
