@@ -7,7 +7,6 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
@@ -17,6 +16,7 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
+import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
 import { proveFile, trustOf } from "../prove.js";
 import { userNameOf } from "../os-identity.js";
@@ -156,10 +156,16 @@ export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
 /** A command a CLI process handed to the running daemon (start, override, cancel). */
 async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promise<Prep> {
   let text: string;
+  let uid: number;
   try {
-    text = await readFile(join(ctx.root, rel), "utf8");
-  } catch {
-    return { kind: "skip", why: "request vanished" };
+    // never a blocking open (a FIFO named like a request), never through a link, size-capped (12.8)
+    const r = await readGuarded(join(ctx.root, rel), { maxBytes: CAP.small });
+    text = r.bytes.toString("utf8");
+    uid = r.stat.uid;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "skip", why: "request vanished" };
+    // said in the daemon's log with the fix, once per path and signature (the caller logs an Error)
+    throw e;
   }
   const parsed = parseDocument(new TextEncoder().encode(text), "json");
   const cmd = parsed.value as CommandInput | undefined;
@@ -168,9 +174,9 @@ async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promis
   }
   // Who ran it is the OS user who owns the request file, not what the file says (issue 15); the name
   // they gave (--as) is kept beside it.
-  const owner = await stat(join(ctx.root, rel)).then((st) => userNameOf(st.uid), () => undefined);
+  const owner = userNameOf(uid);
   const as = "as" in cmd && typeof cmd.as === "string" ? cmd.as.slice(0, 64) : undefined;
-  const input = { ...cmd, ...(owner ? { by: owner } : {}), transport: "cli" as const };
+  const input = { ...cmd, by: owner, transport: "cli" as const };
   if ("as" in input) delete (input as { as?: string }).as;
   if (as && (cmd.type === "override" || cmd.type === "cancel")) (input as { as?: string }).as = as;
   return { kind: "ready", item: { input, key: `request:${id}` }, request: id };
