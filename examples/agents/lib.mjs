@@ -3,6 +3,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, linkSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { load, dump } from "js-yaml";
 
 export function dropAtomically(dir, name, text) {
@@ -51,6 +53,14 @@ export function genuine(text) {
   return timingSafeEqual(want, Buffer.from(m[2], "hex"));
 }
 
+/** The notices `consensus inbox ROLE` lists as genuine (their MAC verifies); an empty set if it cannot answer. */
+function genuineNotices(role) {
+  const cli = fileURLToPath(new URL("../../bin/consensus.js", import.meta.url));
+  const r = spawnSync(process.execPath, [cli, "inbox", role, "--json"], { encoding: "utf8", env: process.env });
+  if (r.status !== 0) return new Set();
+  return new Set(JSON.parse(r.stdout).items.filter((i) => i.kind === "notice").map((i) => i.file.split("/").pop()));
+}
+
 export function readJson(path) {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
 }
@@ -86,11 +96,17 @@ export function runAgent(role, handle) {
   const seen = new Set();
   const tick = () => {
     if (!existsSync(inbox)) return;
-    for (const name of readdirSync(inbox).sort()) {
-      if (!name.startsWith("notice-") || seen.has(name)) continue;
+    const fresh = readdirSync(inbox).sort().filter((name) => name.startsWith("notice-") && !seen.has(name));
+    // started by hand there is no notice key: `consensus inbox` (which can read the daemon key) says which are genuine
+    const listed = fresh.length && !process.env.CONSENSUS_NOTICE_KEY ? genuineNotices(role) : undefined;
+    for (const name of fresh) {
       seen.add(name);
       const text = readFileSync(join(inbox, name), "utf8");
-      if (!genuine(text)) continue; // a forged notice (anyone can write into an inbox): never act on it
+      // a forged notice (anyone can write into an inbox): never act on it
+      if (listed ? !listed.has(name) : !genuine(text)) {
+        console.log(`${role}: ${name} is not a genuine daemon notice; ignored`);
+        continue;
+      }
       const notice = load(text);
       if (!notice || notice.type !== "request") continue;
       answer(notice);
