@@ -21,6 +21,7 @@ import { decideMessage } from "./decide-message.js";
 import { withRejection } from "./rejections.js";
 import { proofRecord, type Proof } from "./authority.js";
 export type { Proof };
+import { decideRefusedRequest, type RefusedRequestInput } from "./decide-request.js";
 
 export interface World {
   readonly pipeline: Pipeline;
@@ -117,11 +118,11 @@ export type CommandInput = (
   | { type: "prune"; epic_id: string; before: string; files: string[]; by: string }
 ) & { transport?: Transport };
 
-export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput;
+export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput | RefusedRequestInput;
 
 export function decide(world: World, input: Input, now: string): Decision {
   const d =
-    input.type === "artifact" ? decideArtifact(world, input, now) : input.type === "message" ? decideMessage(world, input, now) : input.type === "stray" ? decideStray(world, input) : decideCommand(world, input, now);
+    input.type === "artifact" ? decideArtifact(world, input, now) : input.type === "message" ? decideMessage(world, input, now) : input.type === "stray" ? decideStray(world, input) : input.type === "request_refused" ? decideRefusedRequest(input) : decideCommand(world, input, now);
   const t = "transport" in input && input.transport && d.kind === "commit" ? withTransport(d, input.transport) : d;
   return t.kind === "commit" ? withIdentity(t, input) : t;
 }

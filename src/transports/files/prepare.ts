@@ -16,12 +16,12 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
-import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
 import { proveFile, trustOf } from "../prove.js";
-import { userNameOf } from "../os-identity.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
+import { prepareRequest } from "./requests.js";
+import { layoutOf } from "../../store/fs/layout.js";
 
 /** What the reader saw, to confirm after the read that nothing changed under it (the event counter and the file's size and mtime). */
 export interface ReadStamp {
@@ -52,7 +52,8 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const c = classifyPath(rel);
   if (c.kind === "ignored") return { kind: "skip", why: c.reason };
   if (c.kind === "invalid") return prepareInvalid(c, ctx.now);
-  if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
+  // sealed with the daemon key and checked against its schema, or refused and reported (requests.ts)
+  if (c.kind === "request") return prepareRequest(layoutOf(ctx.root), rel, c.id);
 
   // the event counter before the read: an event that arrives during it means the bytes may be stale
   const gen = ctx.arrivals?.gen(rel) ?? 0;
@@ -151,33 +152,4 @@ export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
   const out: StraySays = {};
   for (const k of ["from", "to", "epic_id", "agent"] as const) if (typeof o[k] === "string" && (o[k] as string).length <= 64) out[k] = o[k] as string;
   return out;
-}
-
-/** A command a CLI process handed to the running daemon (start, override, cancel). */
-async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promise<Prep> {
-  let text: string;
-  let uid: number;
-  try {
-    // never a blocking open (a FIFO named like a request), never through a link, size-capped (12.8)
-    const r = await readGuarded(join(ctx.root, rel), { maxBytes: CAP.small });
-    text = r.bytes.toString("utf8");
-    uid = r.stat.uid;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "skip", why: "request vanished" };
-    // said in the daemon's log with the fix, once per path and signature (the caller logs an Error)
-    throw e;
-  }
-  const parsed = parseDocument(new TextEncoder().encode(text), "json");
-  const cmd = parsed.value as CommandInput | undefined;
-  if (!cmd || !["start", "override", "cancel", "prune"].includes(cmd.type)) {
-    return { kind: "skip", why: "not a request" };
-  }
-  // Who ran it is the OS user who owns the request file, not what the file says (issue 15); the name
-  // they gave (--as) is kept beside it.
-  const owner = userNameOf(uid);
-  const as = "as" in cmd && typeof cmd.as === "string" ? cmd.as.slice(0, 64) : undefined;
-  const input = { ...cmd, by: owner, transport: "cli" as const };
-  if ("as" in input) delete (input as { as?: string }).as;
-  if (as && (cmd.type === "override" || cmd.type === "cancel")) (input as { as?: string }).as = as;
-  return { kind: "ready", item: { input, key: `request:${id}` }, request: id };
 }
