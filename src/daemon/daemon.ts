@@ -5,12 +5,13 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { lstat, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
-import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { prepare } from "../transports/files/prepare.js";
+import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
@@ -283,22 +284,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return !(p instanceof Error) && p.kind === "ready" && p.confirm ? [{ i, rel, stamp: p.confirm }] : [];
     });
     if (!toConfirm.length) return;
-    await turn();
-    await turn();
+    await eventsDelivered();
     await Promise.all(
       toConfirm.map(async ({ i, rel, stamp }) => {
-        if (await unchanged(rel, stamp)) return;
+        if (await unchangedSince(layout.root, rel, stamp, arrivals)) return;
         prepared[i] = { kind: "skip", why: "changed while it was read; read again" };
         pending.add(rel);
         kick();
       }),
     );
-  }
-
-  async function unchanged(rel: string, stamp: ReadStamp): Promise<boolean> {
-    if (arrivals.gen(rel) !== stamp.gen) return false;
-    const st = await lstat(join(layout.root, rel)).catch(() => undefined);
-    return !st || st.isSymbolicLink() || (st.size === stamp.size && st.mtimeMs === stamp.mtimeMs);
   }
 
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
@@ -314,9 +308,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
   }
 }
-
-/** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
 function epicOfPath(rel: string): string | undefined {
