@@ -151,7 +151,7 @@ async function withEngine<T>(root: string, what: string, fn: (engine: Engine) =>
 }
 
 /** What became of a file dropped into the bus: the entries of its transaction, or why there are none yet. */
-export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via } | { decided: false; via: Via; reason: string };
+export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via; failed?: boolean } | { decided: false; via: Via; reason: string };
 
 /**
  * approve and veto: writes the message (atomically) at `rel` under the root, then gets its verdict:
@@ -161,7 +161,7 @@ export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via } | { d
  */
 export async function dropAndDecide(root: string, rel: string, text: string, opts: WaitOptions): Promise<DropVerdict> {
   const L = layoutOf(root);
-  const mark = `${rel}@${createHash("sha256").update(text).digest("hex")}`;
+  const sha256 = createHash("sha256").update(text).digest("hex");
   const tail = await LogTail.atEnd(L.log);
   await mkdir(join(root, rel, ".."), { recursive: true });
   await writeAtomic(join(root, rel), text);
@@ -175,8 +175,8 @@ export async function dropAndDecide(root: string, rel: string, text: string, opt
         if (here.status !== "duplicate") return { decided: false, via: "direct", reason: here.status === "deferred" ? here.reason : "refused" };
       } else if (!opts.wait) return { decided: false, via: "daemon", reason: "handed to the running daemon" };
     }
-    const entries = await tail.transactionOf(rel, mark);
-    if (entries) return { decided: true, entries, via: "daemon" };
+    const v = await tail.verdictOn(rel, sha256);
+    if (v) return { decided: true, entries: v.entries, via: "daemon", ...(v.verdict === "failed" ? { failed: true } : {}) };
     if (Date.now() > deadline) throw noVerdict(root, rel, opts.timeoutMs, join(root, rel));
     await sleep(POLL_MS);
   }
