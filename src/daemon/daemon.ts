@@ -12,6 +12,7 @@ import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
+import { releaseClaims } from "../transports/placement.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
@@ -268,6 +269,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     if (!ready.length) return;
     const outcomes = await engine.process(ready.map((r) => r.item));
+    await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }

@@ -13,7 +13,7 @@
  * (a per-launch credential's signature) belongs in claimFor() and checkClaim(), and nowhere else.
  */
 import { createHash } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
@@ -86,4 +86,20 @@ export function checkClaim(v: unknown, rel: string, sha256: string): Claim | und
   if (c.transport !== "mcp" && c.transport !== "cli") return undefined;
   if (typeof c.role !== "string" || !ROLE.test(c.role) || typeof c.placed_at !== "string") return undefined;
   return { version: 1, file: rel, sha256, transport: c.transport, role: c.role, placed_at: c.placed_at };
+}
+
+/**
+ * Once placed inputs are decided (committed, a duplicate, refused), their claims go: the log records
+ * the transport now, and a claim left behind would only pile up beside the drop zone. A deferred input
+ * keeps its claim until it is decided. Only the claim of the decided content is removed: a claim for a
+ * newer placement of the same file (in flight) stays. `root` is the bus; each input's `file` is
+ * relative to it. A claim already gone is no error.
+ */
+export async function releaseClaims(root: string, decided: ReadonlyArray<{ input: { transport?: Transport; file?: string; sha256?: string }; outcome: { status: string } }>): Promise<void> {
+  await Promise.all(
+    decided.map(async ({ input, outcome }) => {
+      if (outcome.status === "deferred" || !input.transport || input.transport === "files" || !input.file || !input.sha256) return;
+      await rm(join(root, claimPathOf(input.file, input.sha256)), { force: true });
+    }),
+  );
 }
