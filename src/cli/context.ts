@@ -58,26 +58,6 @@ export function rootOf(opts: GlobalOptions): string {
   throw new ConsensusError(issue("NOT_A_BUS", { message: `not a consensus bus (looked in ${process.cwd()} and above)` }));
 }
 
-/**
- * rootOf for a command that reads the bus and reports what it cannot read: an explicit root that
- * could not be looked into (permission denied) is returned as it is, so the reading names the denial
- * instead of "not a bus".
- */
-export function rootForReading(opts: GlobalOptions): string {
-  const explicit = explicitRoot(opts);
-  if (explicit !== undefined && denied(explicit)) return explicit;
-  return rootOf(opts);
-}
-
-function denied(dir: string): boolean {
-  try {
-    statSync(join(dir, "consensus.yaml"));
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EACCES";
-  }
-}
-
 /** Where a new bus goes (`consensus init`): the explicit root, else ./consensus; never searched for. */
 export const newRootOf = (opts: GlobalOptions): string => explicitRoot(opts) ?? resolve("consensus");
 

@@ -11,17 +11,15 @@ import { rootOf, type GlobalOptions } from "./context.js";
 export type StoreTarget = { kind: "folder"; root: string } | { kind: "pg"; url: string; root: string };
 
 export function storeOf(g: GlobalOptions): StoreTarget {
-  const url = pgUrlOf(g);
-  if (url !== undefined) return { kind: "pg", url, root: rootOf(g) };
   const raw = g.store ?? process.env.CONSENSUS_STORE;
-  return raw === undefined || raw === "" ? { kind: "folder", root: rootOf(g) } : { kind: "folder", root: resolve(raw) };
+  if (raw === undefined || raw === "") return { kind: "folder", root: rootOf(g) };
+  if (isPgUrl(raw)) return { kind: "pg", url: raw, root: rootOf(g) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConsensusError(issue("STORE_URL_INVALID", { message: `--store ${redact(raw)}: only folders and postgres:// URLs are stores`, found: redact(raw) }), 2);
+  return { kind: "folder", root: resolve(raw) };
 }
 
-/** The PostgreSQL store's URL, or undefined for a folder; found without looking for the root (a command reading only the database needs none). */
-export function pgUrlOf(g: GlobalOptions): string | undefined {
+/** The PostgreSQL store's URL, or undefined for a folder (needs no bus: doctor and validate run without one). */
+export const pgUrlOf = (g: GlobalOptions): string | undefined => {
   const raw = g.store ?? process.env.CONSENSUS_STORE;
-  if (raw === undefined || raw === "") return undefined;
-  if (isPgUrl(raw)) return raw;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConsensusError(issue("STORE_URL_INVALID", { message: `--store ${redact(raw)}: only folders and postgres:// URLs are stores`, found: redact(raw) }), 2);
-  return undefined;
-}
+  return raw !== undefined && isPgUrl(raw) ? raw : undefined;
+};

@@ -17,7 +17,7 @@ import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { redact } from "../../store/pg/connect.js";
 import type { Store } from "../../store/port.js";
-import { rootOrDefault, type GlobalOptions } from "../context.js";
+import { explicitRoot, rootOf, type GlobalOptions } from "../context.js";
 import { ghEscape, ghProp } from "../output.js";
 import { openPgReadOnly, pipelineOf } from "../read-store.js";
 import { pgUrlOf } from "../store-of.js";
@@ -36,9 +36,9 @@ export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Prom
   let facts: { log: GateLogFacts; store: GateStoreFacts };
   if (url !== undefined) facts = await askDatabase(url, epic);
   else {
-    // a root that is missing, unreadable or not a bus is a store that did not answer (askStore says why), not an error of the command
+    // a root named explicitly (or a folder --store) is asked even when it is not a bus: the gate then fails closed, saying why
     const folder = g.store ?? process.env.CONSENSUS_STORE;
-    const root = folder ? resolve(folder) : rootOrDefault(g);
+    const root = folder ? resolve(folder) : (explicitRoot(g) ?? rootOf(g));
     // one after the other: the state must not be read before the log it is checked against
     const log = await checkBusLog(root);
     facts = { log, store: await askStore(root, epic) };

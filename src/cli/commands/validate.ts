@@ -31,8 +31,9 @@ interface Opts {
 }
 
 export async function validate(g: GlobalOptions, paths: string[], o: Opts): Promise<number> {
-  // named files need no bus (a pre-commit hook, a file outside any project); with one in view they are also checked against it
-  const root = paths.length && explicitRoot(g) === undefined ? findBus(process.cwd()) : rootOf(g);
+  // named files need no bus (a pre-commit hook or CI job may check them anywhere); with one in view,
+  // each is also judged as the daemon would judge it now
+  const root = paths.length ? (explicitRoot(g) ?? findBus(process.cwd())) : rootOf(g);
   const url = pgUrlOf(g);
   const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root!, !url);
   const all: Issue[] = [];
