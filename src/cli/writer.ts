@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import { mkdir, readFile, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
@@ -18,6 +18,7 @@ import { quietLogger as quiet } from "../engine/quiet-logger.js";
 import type { CommandInput } from "../machine/decide.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { LogTail } from "./log-tail.js";
+import { folderInside } from "../transports/placement.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
@@ -163,8 +164,8 @@ export async function dropAndDecide(root: string, rel: string, text: string, opt
   const L = layoutOf(root);
   const sha256 = createHash("sha256").update(text).digest("hex");
   const tail = await LogTail.atEnd(L.log);
-  await mkdir(join(root, rel, ".."), { recursive: true });
-  await writeAtomic(join(root, rel), text);
+  // never through a link an agent planted in the inbox that leads out of the root
+  await writeAtomic(join(await folderInside(root, dirname(rel)), basename(rel)), text);
   const deadline = Date.now() + opts.timeoutMs;
   for (let n = 0; ; n++) {
     if (n === 0 || (n % 20 === 0 && !(await liveDaemon(root)))) {

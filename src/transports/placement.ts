@@ -13,8 +13,9 @@
  * (a per-launch credential's signature) belongs in claimFor() and checkClaim(), and nowhere else.
  */
 import { createHash } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, realpath, rm } from "node:fs/promises";
+import { basename, dirname, join, sep } from "node:path";
+import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
@@ -55,10 +56,34 @@ function claimFor(rel: string, sha256: string, by: { transport: Claim["transport
 export async function place(root: string, rel: string, bytes: Uint8Array, by: { transport: Claim["transport"]; role: string }, now = new Date()): Promise<{ sha256: string }> {
   const sha256 = sha256Of(bytes);
   const claimRel = claimPathOf(rel, sha256);
-  await mkdir(dirname(join(root, claimRel)), { recursive: true });
-  await writeAtomic(join(root, claimRel), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
-  await writeAtomic(join(root, rel), bytes);
+  const claimDir = await folderInside(root, dirname(claimRel));
+  const fileDir = await folderInside(root, dirname(rel));
+  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
+  await writeAtomic(join(fileDir, basename(rel)), bytes);
   return { sha256 };
+}
+
+/**
+ * The folder `relDir` (relative to `root`), made if missing, as its real path, which must be inside
+ * the root: a writer for someone else (the MCP server, inside the daemon over HTTP; a person's
+ * command) never writes through a link an agent planted that leads out of it. Throws
+ * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads.
+ */
+export async function folderInside(root: string, relDir: string): Promise<string> {
+  const realRoot = await realpath(root);
+  let real = realRoot;
+  // one level at a time, each checked before anything is made inside it
+  for (const part of relDir.split("/").filter((p) => p !== "" && p !== ".")) {
+    const next = join(real, part);
+    await mkdir(next).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
+    real = await realpath(next);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new ConsensusError(issue("SYMLINK_OUTSIDE", { message: `${relDir} resolves outside the root (to ${real}); nothing was written`, file: relDir, found: real, expected: `a folder inside ${realRoot}`, fix: `Remove the link on the way to ${relDir} (an agent's, or a mistake): the bus's folders are real folders inside the root.` }));
+    }
+  }
+  return real;
 }
 
 /**

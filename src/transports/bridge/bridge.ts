@@ -16,11 +16,11 @@
  * polled as the floor.
  */
 import { realpathSync } from "node:fs";
-import { lstat, mkdir, readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
-import { errorsOf } from "../../errors/issue.js";
+import { ConsensusError, errorsOf } from "../../errors/issue.js";
 import type { Logger } from "../../daemon/logger.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
@@ -36,6 +36,7 @@ import { settleRead } from "../files/prepare.js";
 import { readCandidate } from "../files/read-input.js";
 import { scanCandidates } from "../files/scan.js";
 import { watchBus, type BusWatcher } from "../files/watch.js";
+import { folderInside } from "../placement.js";
 
 export interface BridgeOptions {
   root: string;
@@ -179,12 +180,12 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   async function mirrorDown(): Promise<void> {
     const notices = await store.sql`SELECT id::float8 AS id, role, name, body FROM notices WHERE id > ${noticeAt.notices} ORDER BY id`;
     for (const n of notices) {
-      await writeIfMissing(join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)));
+      await writeIfMissing(layout.root, join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)), log);
       noticeAt.notices = Number(n.id);
     }
     const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
     for (const p of published) {
-      await writeIfMissing(join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer);
+      await writeIfMissing(layout.root, join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer, log);
       noticeAt.published = Number(p.id);
     }
     if (notices.length || published.length) log.info({ notices: notices.length, published: published.length }, "mirrored down");
@@ -194,10 +195,22 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
 /** Names come from the database: only plain names under the folder are written (a role or file name is never a path). */
 const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-async function writeIfMissing(path: string, bytes: Buffer): Promise<void> {
+/**
+ * Writes `path` (under `root`) unless it is there whole. Never through a link an agent planted
+ * that leads out of the root: such a file is skipped with an error logged (the rest still mirror).
+ */
+async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
   if (!path.split("/").slice(-3).every((p) => PLAIN.test(p))) return;
-  const have = await readFile(path).catch(() => undefined);
+  let dir: string;
+  try {
+    dir = await folderInside(root, relative(root, dirname(path)));
+  } catch (e) {
+    if (!(e instanceof ConsensusError)) throw e;
+    log.error({ file: relative(root, path), issues: e.issues }, "not mirrored down: its folder leads out of the root");
+    return;
+  }
+  const real = join(dir, basename(path));
+  const have = await readFile(real).catch(() => undefined);
   if (have && have.equals(bytes)) return;
-  await mkdir(dirname(path), { recursive: true });
-  await writeAtomic(path, bytes);
+  await writeAtomic(real, bytes);
 }
