@@ -12,11 +12,13 @@ export class LogTail {
   private constructor(
     readonly path: string,
     private pos: number,
+    /** Whether a whole line is to be believed (the log of record: a daemon line's MAC checks). */
+    private readonly accept: (line: string) => boolean = () => true,
   ) {}
 
   /** A tail that starts at the log's current end (0 if there is no log yet). */
-  static async atEnd(path: string): Promise<LogTail> {
-    return new LogTail(path, await stat(path).then((s) => s.size, () => 0));
+  static async atEnd(path: string, accept?: (line: string) => boolean): Promise<LogTail> {
+    return new LogTail(path, await stat(path).then((s) => s.size, () => 0), accept);
   }
 
   static from(path: string, offset: number): LogTail {
@@ -43,10 +45,12 @@ export class LogTail {
   /**
    * The daemon's verdict on the input (file `rel` relative to the root, its SHA-256) once its whole
    * transaction is in; undefined until then. The same reading as every transport's wait
-   * (await-decision.ts: only sealed daemon lines count), on the lines this tail has read so far.
+   * (await-decision.ts: only sealed daemon lines count), on the lines this tail has read so far, of
+   * the log of record: only lines `accept` believes (their MAC checks) count.
    */
   async verdictOn(rel: string, sha256: string): Promise<Verdict | undefined> {
     for (const l of await this.lines()) {
+      if (!this.accept(l)) continue;
       const e = daemonEntryOf(l);
       if (e) this.seen.push(e);
     }

@@ -19,6 +19,7 @@ import type { CommandInput } from "../machine/decide.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { LogTail } from "./log-tail.js";
 import { folderInside } from "../transports/placement.js";
+import { sealedLines } from "../store/fs/read-chain.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
@@ -163,7 +164,8 @@ export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via; failed
 export async function dropAndDecide(root: string, rel: string, text: string, opts: WaitOptions): Promise<DropVerdict> {
   const L = layoutOf(root);
   const sha256 = createHash("sha256").update(text).digest("hex");
-  const tail = await LogTail.atEnd(L.log);
+  // the verdict is read from the log of record, never from the readable copy agents can write to
+  const tail = await LogTail.atEnd(L.record, await sealedLines(L));
   // never through a link an agent planted in the inbox that leads out of the root
   await writeAtomic(join(await folderInside(root, dirname(rel)), basename(rel)), text);
   const deadline = Date.now() + opts.timeoutMs;

@@ -7,7 +7,6 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
@@ -17,6 +16,7 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
+import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
@@ -166,9 +166,12 @@ export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
 async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promise<Prep> {
   let text: string;
   try {
-    text = await readFile(join(ctx.root, rel), "utf8");
-  } catch {
-    return { kind: "skip", why: "request vanished" };
+    // never a blocking open (a FIFO named like a request), never through a link, size-capped (12.8)
+    text = await readGuardedText(join(ctx.root, rel), { maxBytes: CAP.small });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "skip", why: "request vanished" };
+    // said in the daemon's log with the fix, once per path and signature (the caller logs an Error)
+    throw e;
   }
   const parsed = parseDocument(new TextEncoder().encode(text), "json");
   const cmd = parsed.value as CommandInput | undefined;
