@@ -5,7 +5,6 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
@@ -15,13 +14,15 @@ import { classifyPath } from "../transports/files/classify.js";
 import { prepare } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { releaseClaims } from "../transports/placement.js";
+import { writeResult } from "../transports/files/requests.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import type { Lease } from "../store/port.js";
-import { ConfigReloader, watchConfig } from "./config-reload.js";
+import { FolderRules, watchConfig } from "./config-reload.js";
+import { appliedDraft, rulesForWriter } from "../store/fs/rules.js";
 import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
@@ -56,8 +57,8 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
-  // never a FIFO or a link to /dev/zero: the guarded read (12.8)
-  const pipeline = await readConfig(layout.config, readConfigGuarded);
+  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts)
+  const { pipeline, firstApply } = await rulesForWriter(layout, new Date());
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
@@ -120,15 +121,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   opened = true;
 
-  // consensus.yaml is validated before use; a bad edit keeps the rules in force (config-reload.ts)
-  const reloader = new ConfigReloader(layout.config, engine, log);
-  let configTouched = false;
+  if (firstApply) {
+    await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: "watch" })]);
+    log.warn({ version: firstApply.version.slice(0, 12) }, "no rules were in force: applied consensus.yaml once; from now on edits take effect only through `consensus config apply`");
+  }
+  // the rules in force change only by `consensus config apply`; an edit of consensus.yaml is reported (config-reload.ts)
+  const reloader = new FolderRules(layout, engine, log);
+  let configTouched = true;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
   // agents append to the readable log: their entries are judged as soon as they land, like a drop
   let mirrorTouched = true;
   const mirrorWatch = opts.once ? undefined : watchConfig(layout.log, () => ((mirrorTouched = true), kick()));
   /** A write that failed for lack of space (or an I/O error): the inputs are decided again after this pause. */
   const retryAfterMs = 1000;
+  const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
     const r = new Runner({ engine, layout, log, wake: () => wake() });
@@ -220,6 +226,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
     mirrorWatch?.close();
+    rulesWatch?.close();
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
@@ -354,8 +361,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         : o.status === "committed"
           ? { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, epic_id: e.epic_id })) }
           : { ok: true, duplicate: true };
-    await mkdir(layout.requests, { recursive: true });
-    await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
+    await writeResult(layout, request, result);
   }
 }
 

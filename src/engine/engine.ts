@@ -455,6 +455,7 @@ function epicOfInput(input: Input): string | undefined {
   if (input.type === "artifact") return input.folder ?? ((input.doc as { epic_id?: unknown } | undefined)?.epic_id as string | undefined);
   if (input.type === "message") return input.doc?.epic_id;
   if (input.type === "stray") return input.says.epic_id;
+  if (input.type === "request_refused") return undefined;
   return input.epic_id;
 }
 

@@ -4,6 +4,7 @@
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
 import { ensureKeyring } from "../../trust/key-file.js";
+import { installRules, logHasEntries, newRecord, readRulesRecord } from "../../store/fs/rules.js";
 import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 
@@ -105,6 +106,19 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   const given = giveDropZones(L, parseConfig(await readFile(L.config, "utf8")).pipeline ?? pipeline);
   if (given && "code" in given) throw new ConsensusError(given);
   for (const f of given?.failed ?? []) process.stderr.write(`${printable(`consensus init: could not give ${f.path} to the agents' group: ${f.error}`)}\n`);
+  // the rules in force: consensus.yaml as it is now, sealed in .consensus/ with who applied it and when
+  // (the record, `consensus config show`); later edits take effect only by `consensus config apply`
+  if ((await readRulesRecord(L)).kind === "none") {
+    if (await logHasEntries(L)) process.stderr.write(`${printable(`consensus init: ${L.root} has decisions but no rules in force; review consensus.yaml and run \`consensus config apply\``)}\n`);
+    else {
+      const current = await readFile(L.config, "utf8");
+      const applied = parseConfig(current, L.config).pipeline;
+      if (applied) {
+        await installRules(L, newRecord(current, applied.version, new Date()));
+        wrote.push(".consensus/rules.json (the rules in force)");
+      }
+    }
+  }
   const where = explicitRoot(g) === undefined ? " (here or in any folder below; commands find the bus)" : ` --root ${root}`;
   process.stdout.write(`${printable(`initialised ${root}${wrote.length ? ` (wrote ${wrote.join(", ")})` : " (already set up; nothing changed)"}`)}\n${printable(`next: consensus start EP-001 --title "…", then consensus watch${where}`)}\n`);
   return 0;

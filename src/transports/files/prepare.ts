@@ -20,6 +20,8 @@ import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
+import { prepareRequest } from "./requests.js";
+import { layoutOf } from "../../store/fs/layout.js";
 
 /** What the reader saw, to confirm after the read that nothing changed under it (the event counter and the file's size and mtime). */
 export interface ReadStamp {
@@ -50,7 +52,8 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const c = classifyPath(rel);
   if (c.kind === "ignored") return { kind: "skip", why: c.reason };
   if (c.kind === "invalid") return prepareInvalid(c, ctx.now);
-  if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
+  // sealed with the daemon key and checked against its schema, or refused and reported (requests.ts)
+  if (c.kind === "request") return prepareRequest(layoutOf(ctx.root), rel, c.id);
 
   // the event counter before the read: an event that arrives during it means the bytes may be stale
   const gen = ctx.arrivals?.gen(rel) ?? 0;
@@ -160,23 +163,4 @@ export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
   const out: StraySays = {};
   for (const k of ["from", "to", "epic_id", "agent"] as const) if (typeof o[k] === "string" && (o[k] as string).length <= 64) out[k] = o[k] as string;
   return out;
-}
-
-/** A command a CLI process handed to the running daemon (start, override, cancel). */
-async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promise<Prep> {
-  let text: string;
-  try {
-    // never a blocking open (a FIFO named like a request), never through a link, size-capped (12.8)
-    text = await readGuardedText(join(ctx.root, rel), { maxBytes: CAP.small });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "skip", why: "request vanished" };
-    // said in the daemon's log with the fix, once per path and signature (the caller logs an Error)
-    throw e;
-  }
-  const parsed = parseDocument(new TextEncoder().encode(text), "json");
-  const cmd = parsed.value as CommandInput | undefined;
-  if (!cmd || !["start", "override", "cancel", "prune"].includes(cmd.type)) {
-    return { kind: "skip", why: "not a request" };
-  }
-  return { kind: "ready", item: { input: { ...cmd, transport: "cli" }, key: `request:${id}` }, request: id };
 }
