@@ -210,7 +210,9 @@ describe("linked into place is still accepted (PROTOCOL §3)", () => {
 describe("effects never write through a link (12.2)", () => {
   it("an agent that swaps its inbox for a link to a folder outside the root gets no write there; the daemon goes on", async () => {
     const before = snapshot(outside);
-    bus.startDaemon();
+    const d = bus.startDaemon();
+    // the daemon (not the CLI, applying directly) must be the one that writes the notice
+    await bus.until("the daemon holds the root", () => holderPid() === d.pid);
     // the planner's inbox becomes a link out of the root before the epic's first notice is written there
     const inbox = join(bus.root, "messages/inbox/planner");
     rmSync(inbox, { recursive: true, force: true });
