@@ -4,8 +4,8 @@
  * per batch). `--once` handles everything pending and exits. SIGTERM/SIGINT finish the batch in hand,
  * checkpoint, release the lease and exit 0.
  */
-import { realpathSync } from "node:fs";
-import { lstat, mkdir } from "node:fs/promises";
+import { lstatSync, realpathSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readConfig } from "../config/read-config.js";
@@ -297,7 +297,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   async function unchanged(rel: string, stamp: ReadStamp): Promise<boolean> {
     if (arrivals.gen(rel) !== stamp.gen) return false;
-    const st = await lstat(join(layout.root, rel)).catch(() => undefined);
+    // on this thread: a cached lookup costs microseconds, a pool round trip ~20 µs of CPU (issue 17)
+    const st = lstatQuiet(join(layout.root, rel));
     return !st || st.isSymbolicLink() || (st.size === stamp.size && st.mtimeMs === stamp.mtimeMs);
   }
 
@@ -312,6 +313,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           : { ok: true, duplicate: true };
     await mkdir(layout.requests, { recursive: true });
     await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
+  }
+}
+
+/** lstat without an error for a missing path (undefined for that or any other failure). */
+function lstatQuiet(path: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  * "processed" can never disagree. Everything else (checkpoint, state.json, archive copies, notices)
  * is derived and rewritten idempotently after the commit.
  */
-import { createReadStream, existsSync } from "node:fs";
+import { createReadStream, existsSync, lstatSync, readdirSync } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
@@ -267,7 +267,7 @@ export class FsStore implements Store {
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     const p = this.blobPath(sha256);
     // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
-    if (await exists(p)) return;
+    if (exists(p)) return;
     const created: string[] = [];
     await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file" }), (d) => created.push(d));
     await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
@@ -316,9 +316,10 @@ export class FsStore implements Store {
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
     const dir = join(this.layout.archive, epicId);
     const out: Array<{ iteration: number; file: string; path: string }> = [];
-    for (const it of await readdir(dir).catch(() => [] as string[])) {
+    // readdir on this thread: a few entries of a cached folder, per notice (a pool round trip costs more CPU: issue 17)
+    for (const it of readdirQuiet(dir)) {
       if (!/^\d+$/.test(it)) continue;
-      for (const file of await readdir(join(dir, it)).catch(() => [] as string[])) {
+      for (const file of readdirQuiet(join(dir, it))) {
         if (!file.startsWith(".")) out.push({ iteration: Number(it), file, path: `archive/${epicId}/${it}/${file}` });
       }
     }
@@ -604,8 +605,21 @@ function ignoreEnoent(e: unknown): void {
   if (errCode(e) !== "ENOENT") throw e;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => undefined)) !== undefined;
+function readdirQuiet(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** On this thread, without an error for a missing path: ~3 µs of CPU where a rejected fs.promises.lstat costs ~25 µs (issue 17). */
+function exists(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**
