@@ -50,6 +50,34 @@ export function stats(samples) {
   return { n: s.length, median_ms: r(percentile(s, 50)), p99_ms: r(percentile(s, 99)), mean_ms: r(sum / (s.length || 1)), min_ms: r(s[0] ?? NaN), max_ms: r(s[s.length - 1] ?? NaN) };
 }
 
+/**
+ * A latency histogram: counts of samples per power-of-two bucket in ms, as
+ * [{ le_ms, count }] where le_ms is the bucket's upper edge (Infinity for the last); empty buckets at
+ * both ends are left out. Percentiles hide the shape of a tail; this shows it (issue 17).
+ */
+export function histogram(samples) {
+  const edges = [];
+  for (let e = 0.0625; e <= 4096; e *= 2) edges.push(e);
+  const counts = new Array(edges.length + 1).fill(0);
+  for (const x of samples) {
+    let i = 0;
+    while (i < edges.length && x > edges[i]) i++;
+    counts[i]++;
+  }
+  const rows = counts.map((count, i) => ({ le_ms: edges[i] ?? null, count }));
+  const first = rows.findIndex((r) => r.count > 0);
+  const last = rows.length - 1 - [...rows].reverse().findIndex((r) => r.count > 0);
+  return first === -1 ? [] : rows.slice(first, last + 1);
+}
+
+/** Prints a histogram as bars (le_ms null = the overflow bucket). */
+export function printHistogram(label, h) {
+  const total = h.reduce((a, r) => a + r.count, 0);
+  const max = Math.max(1, ...h.map((r) => r.count));
+  console.log(`  ${label} (n=${total}):`);
+  for (const r of h) console.log(`    ≤ ${(r.le_ms === null ? "∞" : fmt(r.le_ms)).padStart(10)}  ${String(r.count).padStart(6)}  ${"#".repeat(Math.ceil((r.count / max) * 50))}`);
+}
+
 export const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(3)} ms`);
 
 // ---------------------------------------------------------------------------------------------
