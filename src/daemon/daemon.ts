@@ -215,7 +215,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   function dropPaths(epicId: string, stageId: string): string[] {
-    return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+    // recovery's re-run effects call this from inside Engine.open, before `engine` is assigned: the
+    // pipeline it was opened with is the one in force then (it threw, and logged an error per stage entry)
+    const P = (engine as Engine | undefined)?.pipeline ?? pipeline;
+    return (P.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
   }
 
   /**

@@ -6,13 +6,15 @@
  * inserting or deleting any line — the daemon's or an agent's — breaks the chain at the next daemon
  * line. Verifying strips the hash textually (no re-serialisation, so no ambiguity about key order).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export const GENESIS = "0".repeat(64);
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
 
 export function chainHash(prev: string, foreign: string, body: string): string {
-  return createHash("sha256").update(prev).update(foreign).update(body).digest("hex");
+  // one-shot over the concatenation: the same digest as three updates, without a Hash object per
+  // line (2.8 µs instead of 4.4 µs for a 900-byte line; recovery hashes every line: issue 17.4)
+  return hash("sha256", prev + foreign + body, "hex");
 }
 
 /** Seals a daemon entry body (a JSON object text without hash) into its log line. */
