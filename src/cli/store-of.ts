@@ -18,8 +18,8 @@ export function storeOf(g: GlobalOptions): StoreTarget {
   return { kind: "folder", root: resolve(raw) };
 }
 
-/** The PostgreSQL store's URL, or undefined for a folder. */
+/** The PostgreSQL store's URL, or undefined for a folder (needs no bus: doctor and validate run without one). */
 export const pgUrlOf = (g: GlobalOptions): string | undefined => {
-  const t = storeOf(g);
-  return t.kind === "pg" ? t.url : undefined;
+  const raw = g.store ?? process.env.CONSENSUS_STORE;
+  return raw !== undefined && isPgUrl(raw) ? raw : undefined;
 };

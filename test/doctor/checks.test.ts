@@ -52,7 +52,7 @@ describe("doctor checks", () => {
   it("agents: a program not on PATH or a missing prompt warns with the fix; ready agents pass", () => {
     const one = { count: 1, accounts: [], cgroup: { ok: false, pids: false, why: "no cgroup v2 here" }, prlimit: "/usr/bin/prlimit" };
     expect(checkAgents({ agents: { count: 0, accounts: [], cgroup: { ok: false, pids: false, why: "-" } }, agentPrograms: [] })).toMatchObject({ status: "pass" });
-    expect(checkAgents({ agents: one, agentPrograms: [{ name: "planner", program: "claude", programAt: "/usr/bin/claude", prompt: "agents/planner.md", promptExists: true }] })).toMatchObject({ status: "pass", found: expect.stringContaining("1 agent(s) run") });
+    expect(checkAgents({ agents: one, agentPrograms: [{ name: "planner", program: "claude", programAt: "/usr/bin/claude", prompt: "agents/planner.md", promptExists: true }] })).toMatchObject({ status: "pass", found: expect.stringContaining("1 agent(s) ready, run") });
     const r = checkAgents({ agents: one, agentPrograms: [{ name: "planner", program: "claude", prompt: "agents/planner.md", promptExists: false }] });
     expect(r.status).toBe("warn");
     expect(r.found).toContain('agent "planner": program claude is not on PATH');
@@ -133,12 +133,12 @@ describe("doctor checks", () => {
 
   it("agents: a user that does not resolve, or one the daemon may not switch to, fails; without prlimit it warns; it says what holds", () => {
     const base = { count: 2, accounts: [], cgroup: { ok: false, pids: false, why: "no cgroup v2 hierarchy" }, prlimit: "/usr/bin/prlimit" };
-    expect(checkAgents({ agents: base })).toMatchObject({ status: "pass", found: expect.stringMatching(/as the daemon's own user: the OS does not keep them out of the private area.*session and \/proc walk/) });
-    expect(checkAgents({ agents: { ...base, cgroup: { ok: true, pids: true, why: "" }, accounts: [{ agent: "planner", user: "a" }, { agent: "developer", user: "b" }] } }).found).toMatch(/each as its configured user; each in its own cgroup \(pids\.max\)/);
+    expect(checkAgents({ agents: base, agentPrograms: [] })).toMatchObject({ status: "pass", found: expect.stringMatching(/as the daemon's own user: the OS does not keep them out of the private area.*session and \/proc walk/) });
+    expect(checkAgents({ agents: { ...base, cgroup: { ok: true, pids: true, why: "" }, accounts: [{ agent: "planner", user: "a" }, { agent: "developer", user: "b" }] }, agentPrograms: [] }).found).toMatch(/each as its configured user; each in its own cgroup \(pids\.max\)/);
     const problem = issue("AGENT_USER_INVALID", { message: 'there is no user "ghost" on this machine', fix: "Create it (`useradd --system --no-create-home ghost`) or correct agents.planner.user." });
-    expect(checkAgents({ agents: { ...base, accounts: [{ agent: "planner", user: "ghost", problem }] } })).toMatchObject({ status: "fail", found: expect.stringMatching(/no user "ghost"/), fix: expect.stringMatching(/useradd/) });
+    expect(checkAgents({ agents: { ...base, accounts: [{ agent: "planner", user: "ghost", problem }] }, agentPrograms: [] })).toMatchObject({ status: "fail", found: expect.stringMatching(/no user "ghost"/), fix: expect.stringMatching(/useradd/) });
     const { prlimit: _, ...noPrlimit } = base;
-    expect(checkAgents({ agents: noPrlimit })).toMatchObject({ status: "warn", fix: expect.stringMatching(/util-linux/) });
+    expect(checkAgents({ agents: noPrlimit, agentPrograms: [] })).toMatchObject({ status: "warn", fix: expect.stringMatching(/util-linux/) });
   });
 
   it("disk: under 100 MiB or 1,000 inodes fails; under 1 GiB or 5% warns", () => {

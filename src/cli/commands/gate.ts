@@ -15,7 +15,7 @@ import { formatGateText, judgeGate, type GateRequirement, type GateStoreFacts, t
 import type { Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { explicitRoot, rootOf, type GlobalOptions } from "../context.js";
 import { ghEscape, ghProp } from "../output.js";
 import { checkBusLog } from "./log.js";
 import { readEpics } from "./status.js";
@@ -27,7 +27,8 @@ export interface GateOptions {
 
 export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Promise<number> {
   if (!EPIC_ID.test(epic)) throw new ConsensusError(issue("BAD_EPIC_ID", { found: JSON.stringify(epic) }), 2);
-  const root = rootOf(g);
+  // a root named explicitly is asked even when it is not a bus: the gate then fails closed, saying why
+  const root = explicitRoot(g) ?? rootOf(g);
   const require = await requirementOf(root, o.require);
   // one after the other: the state must not be read before the log it is checked against
   const log = await checkBusLog(root);

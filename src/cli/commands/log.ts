@@ -7,7 +7,7 @@ import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { verifyLogFile } from "../../store/fs/read-chain.js";
 import { printable } from "../../report/plain-text.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import { explicitRoot, rootOf, type GlobalOptions } from "../context.js";
 import { resolve } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { ChainVerifier, type ChainResult } from "../../log/chain.js";
@@ -145,7 +145,7 @@ export async function verify(g: GlobalOptions, o: { file?: string } = {}): Promi
     for await (const raw of logLines(g)) v.push(raw);
     return reportChain(v.result(), `the log of ${redact(url)}`);
   }
-  const c = o.file !== undefined ? await checkLogPath(resolve(o.file)) : await checkBusLog(rootOf(g));
+  const c = o.file !== undefined ? await checkLogPath(resolve(o.file)) : await checkBusLog(explicitRoot(g) ?? rootOf(g));
   process.stdout.write(`${c.summary}\n${c.fix ? `  fix: ${c.fix}\n` : ""}`);
   return c.state === "intact" || c.state === "empty" ? 0 : 1;
 }

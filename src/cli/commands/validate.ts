@@ -14,7 +14,7 @@ import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/int
 import { hasSchema, unknownFields } from "../../schemas/registry.js";
 import { readSchemaDocuments } from "../../schemas/read-schemas.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import { ownVersion, rootOf, type GlobalOptions } from "../context.js";
+import { explicitRoot, findBus, ownVersion, rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesJunit } from "../formats/junit.js";
 import { formatIssuesSarif } from "../formats/sarif.js";
 import { pgUrlOf } from "../store-of.js";
@@ -31,9 +31,11 @@ interface Opts {
 }
 
 export async function validate(g: GlobalOptions, paths: string[], o: Opts): Promise<number> {
-  const root = rootOf(g);
+  // named files need no bus (a pre-commit hook or CI job may check them anywhere); with one in view,
+  // each is also judged as the daemon would judge it now
+  const root = paths.length ? (explicitRoot(g) ?? findBus(process.cwd())) : rootOf(g);
   const url = pgUrlOf(g);
-  const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root, !url);
+  const files = paths.length ? paths.map((p) => resolve(p)) : await everything(root!, !url);
   const all: Issue[] = [];
   const shownFiles: string[] = [];
   let checked = 0;
@@ -54,7 +56,7 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   }
   // files named with a bus in view: also what the daemon would say of each drop now (its epic,
   // iteration, stage); a whole-root check stays a check of shapes (accepted files are past their stage)
-  const bus = paths.length ? await readBus(root) : undefined;
+  const bus = paths.length && root !== undefined ? await readBus(root) : undefined;
   const now = new Date().toISOString();
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
@@ -66,7 +68,7 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
     checked++;
     const own = checkFile(abs, o);
     const kind = kindOf(abs, o.kind);
-    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root, abs, readFileSync(abs), new Date(statSync(abs).mtimeMs).toISOString(), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
+    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root!, abs, readFileSync(abs), new Date(statSync(abs).mtimeMs).toISOString(), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
     all.push(...withFile([...own, ...more], shown));
   }
   const errors = errorsOf(all).length;
