@@ -227,6 +227,7 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   const ready = new Promise((res, rej) => ((resolveReady = res), (rejectReady = rej)));
   const errors = [];
   let mcpUrl;
+  let metricsUrl;
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (s) => {
     const lines = (carry + s).split("\n");
@@ -238,6 +239,7 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
       }
       if (/"level":(50|60)/.test(l)) errors.push(l);
       if (l.includes('"mcp listening"')) mcpUrl = /"url":"([^"]+)"/.exec(l)?.[1];
+      if (l.includes('"metrics listening"')) metricsUrl = /"url":"([^"]+)"/.exec(l)?.[1];
       if (err.length < 200_000 && !l.includes('"level":30')) err += `${l}\n`;
     }
   });
@@ -245,7 +247,26 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   exited.then(({ code }) => rejectReady(new Error(`daemon exited (${code}) before it was ready\n${err.slice(-4000)}`)));
   ready.catch(() => {});
   // mcpUrl: the MCP endpoint a daemon started with --mcp-port logged (info level, so not in stderr()).
-  return { child, pid: child.pid, t0, ready, exited, errors, stderr: () => err, mcpUrl: () => mcpUrl };
+  return { child, pid: child.pid, t0, ready, exited, errors, stderr: () => err, mcpUrl: () => mcpUrl, metricsUrl: () => metricsUrl };
+}
+
+/**
+ * The daemon's own view of its pauses, from its Prometheus metrics (started with --metrics-port 0):
+ * GC pauses by kind (count, total and mean ms) and the event loop's delay (p50, p99, max ms).
+ */
+export async function daemonPauses(d) {
+  const url = d.metricsUrl?.();
+  if (!url) return undefined;
+  const text = await (await fetch(`${url.replace(/\/$/, "")}/metrics`)).text();
+  const num = (re) => Number(re.exec(text)?.[1] ?? NaN);
+  const gc = {};
+  for (const kind of ["minor", "major", "incremental", "weakcb"]) {
+    const count = num(new RegExp(`^nodejs_gc_duration_seconds_count\\{kind="${kind}"\\} (\\S+)`, "m"));
+    const sum = num(new RegExp(`^nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\} (\\S+)`, "m"));
+    if (count > 0) gc[kind] = { count, total_ms: Math.round(sum * 1e5) / 100, mean_ms: Math.round((sum / count) * 1e5) / 100 };
+  }
+  const lag = (k) => Math.round(num(new RegExp(`^nodejs_eventloop_lag_${k}_seconds (\\S+)`, "m")) * 1e5) / 100;
+  return { gc, eventloop_delay_ms: { p50: lag("p50"), p99: lag("p99"), max: lag("max") } };
 }
 
 export async function stopDaemon(d, signal = "SIGTERM") {

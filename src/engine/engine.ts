@@ -347,8 +347,10 @@ export class Engine {
 
   /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */
   async checkpoint(): Promise<void> {
+    // entries committed while it is written (the daemon lets the next batch run) are not in it
+    const covered = this.sinceCheckpoint;
     await this.store.checkpoint(this.view);
-    this.sinceCheckpoint = 0;
+    this.sinceCheckpoint -= covered;
   }
 
   private epicOf(epicId: string | undefined): Epic | undefined {

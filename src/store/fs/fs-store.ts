@@ -397,8 +397,8 @@ export class FsStore implements Store {
   }
 
   /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
-  private async flushMarks(): Promise<void> {
-    const bytes = encodeMarks(this.newMarks);
+  private async flushMarks(marks: Array<[MarkKind, string]>): Promise<void> {
+    const bytes = encodeMarks(marks);
     const path = this.layout.checkpointKeys;
     // Created here on first use: its name in .consensus is made durable by the checkpoint's write
     // right after (writeAtomic durable fsyncs that folder).
@@ -408,7 +408,6 @@ export class FsStore implements Store {
       if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
       await fh.datasync();
       this.keysBytes += bytes.length;
-      this.newMarks = [];
     } finally {
       await fh.close();
     }
@@ -426,23 +425,34 @@ export class FsStore implements Store {
    */
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
+    // Everything it claims is taken now, before the first await: appends may run while it is
+    // written (the daemon's next batch), and must find their marks and effects left for the next one.
     const epics = Object.fromEntries(view.epics);
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
-    await mkdir(this.layout.dot, { recursive: true });
+    const marks = this.newMarks;
+    this.newMarks = [];
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
+    const keysBefore = this.keysBytes;
     try {
-      // A file or folder removed since it was written (an agent consumed its notice) has nothing to
-      // sync; the folder it was in is in the set too.
-      await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p).catch(ignoreEnoent));
+      await this.writeCheckpoint(base, marks, unsynced);
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
+      // marks not yet in checkpoint.keys wait for the next checkpoint
+      if (this.keysBytes === keysBefore) this.newMarks = [...marks, ...this.newMarks];
       throw e;
     }
-    await this.flushMarks();
+  }
+
+  private async writeCheckpoint(base: Omit<Checkpoint, "version" | "keys_bytes">, marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
+    await mkdir(this.layout.dot, { recursive: true });
+    // A file or folder removed since it was written (an agent consumed its notice) has nothing to
+    // sync; the folder it was in is in the set too.
+    await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p).catch(ignoreEnoent));
+    await this.flushMarks(marks);
     const cp: Checkpoint = { version: 2, ...base, keys_bytes: this.keysBytes };
     await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
-    const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
+    const state: StateFile = { version: 1, seq: base.seq, hash: base.hash, ...(base.config_version ? { config_version: base.config_version } : {}), updated_at: new Date().toISOString(), epics: base.epics };
     await mkdir(this.layout.current, { recursive: true });
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
