@@ -105,7 +105,11 @@ export class Engine {
     if (rec.findings.length) await engine.commitDecided(() => rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
     // consensus.yaml changed while nothing ran: the same as a change seen live.
     if (rec.view.configVersion !== undefined && rec.view.configVersion !== pipeline.version) await engine.reconfigure(pipeline);
-    if (rec.unapplied.length || rec.findings.length) await engine.checkpoint();
+    // Not saved here: the replayed entries count as not yet checkpointed, and the caller's next
+    // checkpoint saves them (the daemon's within a second, beside its work; a command's before it
+    // exits). After a cold start that checkpoint digests every mark of the log (2 per line), which
+    // kept a daemon from being ready for seconds (issue 17.4).
+    engine.sinceCheckpoint += rec.unapplied.length;
     return engine;
   }
 
