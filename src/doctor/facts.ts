@@ -27,7 +27,11 @@ export interface Facts {
   inotify: { procDir: string; maxWatches?: number; maxInstances?: number; error?: string; folders: number; poll: boolean };
   disk: { path: string; freeBytes?: number; totalBytes?: number; freeInodes?: number; totalInodes?: number; error?: string };
   lock: { lockPath: string; holderPath: string; lockAgeMs?: number; holder?: Holder; holderAlive?: boolean; staleMs: number };
-  log: { path: string; exists: boolean; chain?: ChainResult; tornTail: boolean; error?: string };
+  /**
+   * The log of record (.consensus/log.jsonl: chain and MACs); `mirror`: the readable copy's lines told
+   * apart; `adoptable`: no record yet but an old current/decision_log.jsonl with lines (adopted at start).
+   */
+  log: { path: string; exists: boolean; chain?: ChainResult; tornTail: boolean; error?: string; mirror?: { path: string; sealed: number; forged: number; agent: number; firstForged?: { line: number; reason: string } }; adoptable?: boolean };
   clock: {
     /** The newest dated entry among the log's last lines. */
     newest?: { line: number; timestamp: string; agent: string };

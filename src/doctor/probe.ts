@@ -12,7 +12,9 @@ import { parseConfig } from "../config/pipeline.js";
 import { foldersToWatch } from "../transports/files/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
-import { verifyLogFile } from "../store/fs/read-chain.js";
+import { countMirror, logCheckOf, verifyLogFile } from "../store/fs/read-chain.js";
+import { KeyFileError } from "../trust/key-file.js";
+import { hasOldLog } from "../store/fs/adopt.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
 import type { Facts } from "./facts.js";
 import { classifyPath } from "../transports/files/classify.js";
@@ -45,7 +47,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
   const missingInboxes = roles.filter((r) => !existsSync(join(L.inbox, r)));
   const clock: Facts["clock"] = {};
   const writable = rootExists ? await probeWritable(L, roles, clock, now) : [];
-  const log = await readLog(L.log);
+  const log = await readLog(L);
   const procDir = opts.procDir ?? process.env.CONSENSUS_PROC_DIR ?? "/proc";
   return {
     root,
@@ -58,7 +60,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     disk: await readDisk(rootExists ? root : dirname(root)),
     lock: await readLock(L, now),
     log,
-    clock: { ...clock, ...(log.chain ? await readNewest(L.log, log.chain.lines) : {}) },
+    clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),
     fds: await probeFds(),
     agents: probeAgents(config.parsed?.pipeline),
@@ -170,10 +172,12 @@ async function readLock(L: Layout, now: () => number): Promise<Facts["lock"]> {
   return { lockPath, holderPath: L.holder, staleMs: lockStaleMs(), ...(lockAgeMs !== undefined ? { lockAgeMs } : {}), ...(holder ? { holder } : {}), ...(holderAlive !== undefined ? { holderAlive } : {}) };
 }
 
-async function readLog(path: string): Promise<Facts["log"]> {
-  if (!existsSync(path)) return { path, exists: false, tornTail: false };
+async function readLog(L: Layout): Promise<Facts["log"]> {
+  const path = L.record;
+  if (!existsSync(path)) return { path, exists: false, tornTail: false, adoptable: await hasOldLog(L) };
   try {
-    const chain = await verifyLogFile(path);
+    const { check } = await logCheckOf(L);
+    const chain = await verifyLogFile(path, check);
     const size = (await stat(path)).size;
     let tornTail = false;
     if (size > 0) {
@@ -186,9 +190,10 @@ async function readLog(path: string): Promise<Facts["log"]> {
         await fh.close();
       }
     }
-    return { path, exists: true, chain, tornTail };
+    const mirror = { path: L.log, ...(await countMirror(L)) };
+    return { path, exists: true, chain, tornTail, mirror };
   } catch (e) {
-    return { path, exists: true, tornTail: false, error: errText(e) };
+    return { path, exists: true, tornTail: false, error: e instanceof KeyFileError ? `${e.message} (${e.fix})` : errText(e) };
   }
 }
 

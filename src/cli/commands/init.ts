@@ -3,6 +3,7 @@
  * resolve from where it is, and the role prompts (agents/<role>.md, next to the bus) that the daemon
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
+import { ensureKeyring } from "../../trust/key-file.js";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 
@@ -38,11 +39,11 @@ role prompts the daemon hands each agent are in [agents/](${links.agents}/). In 
 | \`epics/<EPIC>/epic.md\` | what the epic is about (\`consensus start\` writes it) |
 | \`artifacts/<EPIC>/<file>\` | drop artifacts here (\`artifacts/<file>\` works when one epic is in flight) |
 | \`messages/inbox/<role>/\` | messages to a role (approve, veto, request …) and the daemon's \`notice-*\` files |
-| \`current/decision_log.jsonl\` | every decision, one JSON line each, hash-chained; \`consensus log\` reads it |
+| \`current/decision_log.jsonl\` | a readable copy of every decision, one JSON line each; agents append their own entries here (one line each) |
 | \`current/state.json\` | every epic's state, rebuilt from the log whenever needed |
 | \`archive/<EPIC>/<iteration>/\` | accepted artifacts, exactly as accepted, never changed again |
 | \`logs/agents/<EPIC>/<iteration>/\` | output of the agents the daemon launches (\`agents:\` in consensus.yaml) |
-| \`.consensus/\` | the daemon's own records (not in git; created by \`init\` or the first command) — do not edit |
+| \`.consensus/\` | the daemon's own records: the log of record \`log.jsonl\` (sealed with the daemon key in \`keys/\`; \`consensus log\` reads it), checkpoint, blobs (not in git; created by \`init\` or the first command) — do not edit |
 
 Write files atomically: to \`.name.tmp\` in the same folder, then rename. Check a file first with
 \`npx consensus validate FILE\`. Files starting with \`.\` or ending in \`.tmp\`, \`.swp\`, \`~\` are never read.
@@ -75,6 +76,10 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
       wrote.push(p.slice(root.length + 1));
     }
   }
+  // the daemon key that seals the log of record and the checkpoint (never printed)
+  if ((await ensureKeyring(L.dot)).created) wrote.push(".consensus/keys/daemon.key");
+  // the log of record, empty: a new root never mistakes lines agents write before the first decision for an old log to adopt
+  if (!existsSync(L.record)) await writeFile(L.record, "", { mode: 0o600 });
   for (const d of [L.epics, L.artifacts, L.archive, ...pipeline.roles.map((r) => join(L.inbox, r))]) {
     const keep = join(d, ".gitkeep");
     if (!existsSync(keep)) await writeFile(keep, "");
