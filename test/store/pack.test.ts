@@ -82,6 +82,9 @@ describe("Pack", () => {
     expect(await again.holds({ offset: -1, length: 3, sha256: addrs[0]!.sha256 })).toBe(false);
     zeroOut(addrs[1]!);
     expect(await again.firstNotWhole(addrs)).toBe(1);
+    // the same judgement on the calling thread (recovery's reader)
+    expect(addrs.map((a) => again.holdsSync(a))).toEqual([true, false, false]);
+    expect(again.holdsSync({ offset: CHUNK * 4, length: 3, sha256: addrs[0]!.sha256 })).toBe(false);
     await again.close();
   });
 

@@ -25,6 +25,7 @@
  * Not thread-safe across processes: the store's writer lease is what makes this process the only writer.
  */
 import { createHash } from "node:crypto";
+import { readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncPath } from "./atomic-write.js";
@@ -174,7 +175,7 @@ export class Pack {
 
   /** The bytes at `a` when they are whole (checked by SHA-256), else undefined. */
   async read(a: PackAddress): Promise<Uint8Array | undefined> {
-    if (!Number.isSafeInteger(a.offset) || a.offset < 0 || !Number.isSafeInteger(a.length) || a.length < 0 || a.length > PACK_MAX_RECORD) return undefined;
+    if (!validAddress(a)) return undefined;
     const buf = Buffer.alloc(PACK_HEADER + a.length);
     let got = 0;
     while (got < buf.length) {
@@ -182,11 +183,23 @@ export class Pack {
       if (bytesRead === 0) return undefined;
       got += bytesRead;
     }
-    if (!buf.subarray(0, 4).equals(PACK_MAGIC) || buf.readUInt32BE(4) !== a.length) return undefined;
-    const want = buf.toString("hex", 8, PACK_HEADER);
-    if (want !== a.sha256.toLowerCase()) return undefined;
-    const bytes = buf.subarray(PACK_HEADER);
-    return createHash("sha256").update(bytes).digest("hex") === want ? bytes : undefined;
+    return wholeRecord(buf, a);
+  }
+
+  /**
+   * holds(), on the calling thread: for recovery's reader, which judges each transaction as it reads
+   * the log (a transaction whose record is not whole is treated like a torn one: cut, decided again).
+   */
+  holdsSync(a: PackAddress): boolean {
+    if (!validAddress(a)) return false;
+    const buf = Buffer.alloc(PACK_HEADER + a.length);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(this.fh.fd, buf, got, buf.length - got, a.offset + got);
+      if (n === 0) return false;
+      got += n;
+    }
+    return wholeRecord(buf, a) !== undefined;
   }
 
   /**
@@ -236,4 +249,15 @@ export class Pack {
     this.growing = p;
     return p;
   }
+}
+
+const validAddress = (a: PackAddress): boolean => Number.isSafeInteger(a.offset) && a.offset >= 0 && Number.isSafeInteger(a.length) && a.length >= 0 && a.length <= PACK_MAX_RECORD && typeof a.sha256 === "string";
+
+/** A record read whole (header and content) → its content when magic, length and SHA-256 match `a`. */
+function wholeRecord(buf: Buffer, a: PackAddress): Uint8Array | undefined {
+  if (!buf.subarray(0, 4).equals(PACK_MAGIC) || buf.readUInt32BE(4) !== a.length) return undefined;
+  const want = buf.toString("hex", 8, PACK_HEADER);
+  if (want !== a.sha256.toLowerCase()) return undefined;
+  const bytes = buf.subarray(PACK_HEADER);
+  return createHash("sha256").update(bytes).digest("hex") === want ? bytes : undefined;
 }
