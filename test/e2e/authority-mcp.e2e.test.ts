@@ -43,6 +43,7 @@ describe("authority over MCP", () => {
   it("stdio: with the launch token the role is proven; without it the input is refused where proof is required", async () => {
     const b = (bus = Bus.init());
     writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nsecurity:\n  require_proof: [planner]\n`);
+    b.applyConfig();
     expect(b.cli("start", "EP-001", "--title", "Signed").code).toBe(0);
     b.startDaemon();
     const bare = await Agent.stdio(b, "planner");

@@ -32,6 +32,7 @@ describe("authority without proof: unverified inputs, permissions, compact repla
 
   it("refuses what it must, with the rule and the fix, and records who did what", async () => {
     writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nsecurity:\n  require_proof: [quality]\n  proven_resolution: true\n  people:\n    override: [${me}]\n    cancel: [alice]\n`);
+    b.applyConfig();
     expect(b.cli("start", "EP-001", "--title", "Health").code).toBe(0);
     b.startDaemon();
 
