@@ -55,7 +55,8 @@ describe("authority over MCP", () => {
     const signed = await Agent.stdio(b, "planner");
     agents.push(signed);
     expect((await signed.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation" } });
-    const accepted = b.entries().find((e) => e.decision === "artifact_accepted")!;
+    // the verdict comes from the log of record; the readable copy follows it
+    const accepted = (await b.waitForDecision("artifact_accepted")).find((e) => e.decision === "artifact_accepted")!;
     expect(accepted.details).toMatchObject({ transport: "mcp", proof: { by: "token", role: "planner", epic_id: "EP-001", iteration: 1 } });
   });
 
@@ -68,7 +69,7 @@ describe("authority over MCP", () => {
     const planner = await Agent.http(url, "planner", { Authorization: `Bearer ${await tokenFor(b, "planner", "EP-001")}` });
     agents.push(planner);
     expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).data).toMatchObject({ verdict: "accepted" });
-    expect(b.entries().find((e) => e.decision === "artifact_accepted")!.details).toMatchObject({ proof: { by: "token", role: "planner" } });
+    expect((await b.waitForDecision("artifact_accepted")).find((e) => e.decision === "artifact_accepted")!.details).toMatchObject({ proof: { by: "token", role: "planner" } });
     expect(b.daemonErr).not.toMatch(/ct1\./);
   });
 });
