@@ -33,6 +33,9 @@ import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
 import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Runner } from "../runner/runner.js";
+import { ensureKeyring } from "../trust/key-file.js";
+import type { Keyring } from "../trust/keyring.js";
+import { keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
 
 
@@ -73,6 +76,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   reportDropZones(giveDropZones(layout, pipeline), log);
   const realRoot = realpathSync(layout.root);
+  // The daemon key (issue 15: launch tokens, notice MACs): made at the first start; re-read when rotated.
+  let keyring: Keyring | undefined;
+  try {
+    keyring = (await ensureKeyring(layout.dot)).keyring;
+  } catch (e) {
+    log.warn({ err: e }, "no daemon key: agents get no launch token and notices no MAC (run `consensus doctor`)");
+  }
+  const keys = (): Keyring | undefined => keyring;
 
   const pending = new Set<string>();
   /** Signature (mtime:size) of files a scan found and that were handled: unchanged ones are not read again. */
@@ -107,6 +118,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     root: realRoot,
+    keys,
     hooks: {
       ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
@@ -137,7 +149,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
-    const r = new Runner({ engine, layout, log, wake: () => wake() });
+    const r = new Runner({ engine, layout, log, wake: () => wake(), keys });
     await r.start();
     for (const w of early) r.want(w);
     runner = r;
@@ -282,6 +294,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
     const gens = new Map(batch.map((rel) => [rel, arrivals.gen(rel)]));
+    keyring = (await keyringOf(layout.root)) ?? keyring;
     const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now, arrivals }));
     await confirmReads(batch, prepared);
     for (const [i, rel] of batch.entries()) {

@@ -308,7 +308,9 @@ describe("inbox, task's reading list and the resources", () => {
     const items = inbox.data.items as Array<{ file: string; status: string; errors?: unknown[] }>;
     const status = (part: string) => items.find((i) => i.file.includes(part))?.status;
     expect(status("-stage_entered.yaml")).toBe("in_force");
-    expect(status("notice-00000099-")).toBe("not_genuine");
+    // a forged notice is never shown, only counted (issue 15)
+    expect(status("notice-00000099-")).toBeUndefined();
+    expect(inbox.data).toMatchObject({ forged_skipped: 1, forged: [{ file: "messages/inbox/developer/notice-00000099-EP-001-stage_entered.yaml" }] });
     expect(status("from-planner.yaml")).toBe("rejected");
     expect(items.find((i) => i.file.includes("from-planner"))!.errors).toEqual([expect.objectContaining({ code: "VETO_NOT_ALLOWED" })]);
     // the developer's veto sends the epic back: the planner's first notice is resolved, the veto and the rework notice are in force

@@ -19,7 +19,10 @@ export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<numbe
   const pipeline = await readRules(layoutOf(root));
   if (!pipeline.isRole(role)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `role "${role}" is not configured in ${layoutOf(root).config}`, found: role, expected: pipeline.roles.join(", ") }), 2);
   const { serveStdio } = await import("../../transports/mcp/stdio.js");
-  const code = await serveStdio({ root, role, waitMs: o.waitMs });
+  // the agent's launch credentials (the runner sets them): what it places is signed, its inbox checked
+  const token = process.env.CONSENSUS_TOKEN;
+  const noticeKeys = process.env.CONSENSUS_NOTICE_KEY;
+  const code = await serveStdio({ root, role, waitMs: o.waitMs, ...(token ? { token } : {}), ...(noticeKeys ? { noticeKeys } : {}) });
   process.stdin.destroy();
   return code;
 }

@@ -16,8 +16,8 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
-import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
+import { proveFile, trustOf } from "../prove.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";
@@ -63,8 +63,14 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     return prepareUnreadable(c, r.issue, ctx.now);
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
-  const transport: Transport = c.kind === "stray" ? "files" : ((await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files");
-  return prepareContent(c, r, ctx, transport, gen);
+  if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
+  const claim = await readClaim(ctx.root, ctx.realRoot, rel, r.sha256);
+  const p = prepareContent(c, r, ctx, claim?.transport ?? "files", gen);
+  // who wrote it, as far as the file's owner or its claim proves (prove.ts); decide() holds it against what it says
+  if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
+    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, r.uid, claim, ctx.now);
+  }
+  return p;
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
