@@ -4,15 +4,16 @@
  * per batch). `--once` handles everything pending and exits. SIGTERM/SIGINT finish the batch in hand,
  * checkpoint, release the lease and exit 0.
  */
-import { lstatSync, realpathSync } from "node:fs";
-import { lstat, mkdir } from "node:fs/promises";
+import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
 import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
-import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { prepare } from "../transports/files/prepare.js";
+import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
+import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
@@ -349,6 +350,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }, retryAfterMs).unref();
       return;
     }
+    await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
@@ -365,23 +367,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return !(p instanceof Error) && p.kind === "ready" && p.confirm ? [{ i, rel, stamp: p.confirm }] : [];
     });
     if (!toConfirm.length) return;
-    await turn();
-    await turn();
+    await eventsDelivered();
     await Promise.all(
       toConfirm.map(async ({ i, rel, stamp }) => {
-        if (await unchanged(rel, stamp)) return;
+        if (await unchangedSince(layout.root, rel, stamp, arrivals)) return;
         prepared[i] = { kind: "skip", why: "changed while it was read; read again" };
         pending.add(rel);
         kick();
       }),
     );
-  }
-
-  async function unchanged(rel: string, stamp: ReadStamp): Promise<boolean> {
-    if (arrivals.gen(rel) !== stamp.gen) return false;
-    // on this thread: a cached lookup costs microseconds, a pool round trip ~20 µs of CPU (issue 17)
-    const st = lstatQuiet(join(layout.root, rel));
-    return !st || st.isSymbolicLink() || (st.size === stamp.size && st.mtimeMs === stamp.mtimeMs);
   }
 
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
@@ -397,15 +391,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 }
 
-/** lstat without an error for a missing path (undefined for that or any other failure). */
-function lstatQuiet(path: string): ReturnType<typeof lstatSync> | undefined {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-}
-
 /** A write that failed for lack of space or an I/O error (worth trying again), not a bug. */
 function writeFailed(e: unknown): boolean {
   if (e instanceof ConsensusError) return e.issues.some((i) => i.code === "LOG_WRITE_FAILED");
@@ -414,9 +399,6 @@ function writeFailed(e: unknown): boolean {
 }
 /** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
 const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
-
-/** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
 function epicOfPath(rel: string): string | undefined {

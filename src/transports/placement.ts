@@ -14,8 +14,9 @@
  * prover (prove.ts) when the daemon reads the file.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, realpath, rm } from "node:fs/promises";
+import { basename, dirname, join, sep } from "node:path";
+import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
@@ -81,7 +82,8 @@ function claimFor(rel: string, sha256: string, by: PlacedBy, now: Date): Claim {
  */
 export async function place(root: string, rel: string, bytes: Uint8Array, by: PlacedBy, now = new Date()): Promise<{ sha256: string }> {
   const sha256 = await placeClaim(root, rel, bytes, by, now);
-  await writeAtomic(join(root, rel), bytes);
+  const fileDir = await folderInside(root, dirname(rel));
+  await writeAtomic(join(fileDir, basename(rel)), bytes);
   return { sha256 };
 }
 
@@ -89,9 +91,32 @@ export async function place(root: string, rel: string, bytes: Uint8Array, by: Pl
 export async function placeClaim(root: string, rel: string, bytes: Uint8Array | string, by: PlacedBy, now = new Date()): Promise<string> {
   const sha256 = sha256Of(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   const claimRel = claimPathOf(rel, sha256);
-  await mkdir(dirname(join(root, claimRel)), { recursive: true });
-  await writeAtomic(join(root, claimRel), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
+  const claimDir = await folderInside(root, dirname(claimRel));
+  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
   return sha256;
+}
+
+/**
+ * The folder `relDir` (relative to `root`), made if missing, as its real path, which must be inside
+ * the root: a writer for someone else (the MCP server, inside the daemon over HTTP; a person's
+ * command) never writes through a link an agent planted that leads out of it. Throws
+ * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads.
+ */
+export async function folderInside(root: string, relDir: string): Promise<string> {
+  const realRoot = await realpath(root);
+  let real = realRoot;
+  // one level at a time, each checked before anything is made inside it
+  for (const part of relDir.split("/").filter((p) => p !== "" && p !== ".")) {
+    const next = join(real, part);
+    await mkdir(next).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
+    real = await realpath(next);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new ConsensusError(issue("SYMLINK_OUTSIDE", { message: `${relDir} resolves outside the root (to ${real}); nothing was written`, file: relDir, found: real, expected: `a folder inside ${realRoot}`, fix: `Remove the link on the way to ${relDir} (an agent's, or a mistake): the bus's folders are real folders inside the root.` }));
+    }
+  }
+  return real;
 }
 
 /**
@@ -124,4 +149,20 @@ export function checkClaim(v: unknown, rel: string, sha256: string): Claim | und
   const p = c.person as { as?: unknown; mac?: unknown } | undefined;
   if (p && typeof p === "object" && typeof p.mac === "string") out.person = { ...(typeof p.as === "string" && p.as.length <= 64 ? { as: p.as } : {}), mac: p.mac };
   return out;
+}
+
+/**
+ * Once placed inputs are decided (committed, a duplicate, refused), their claims go: the log records
+ * the transport now, and a claim left behind would only pile up beside the drop zone. A deferred input
+ * keeps its claim until it is decided. Only the claim of the decided content is removed: a claim for a
+ * newer placement of the same file (in flight) stays. `root` is the bus; each input's `file` is
+ * relative to it. A claim already gone is no error.
+ */
+export async function releaseClaims(root: string, decided: ReadonlyArray<{ input: { transport?: Transport; file?: string; sha256?: string }; outcome: { status: string } }>): Promise<void> {
+  await Promise.all(
+    decided.map(async ({ input, outcome }) => {
+      if (outcome.status === "deferred" || !input.transport || input.transport === "files" || !input.file || !input.sha256) return;
+      await rm(join(root, claimPathOf(input.file, input.sha256)), { force: true });
+    }),
+  );
 }

@@ -65,11 +65,12 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
     return 1;
   }
   const head = v.entries[0];
-  const rejected = head?.decision === "message_rejected";
+  // anything but an acceptance is a refusal (message_rejected, or input_failed: the daemon could not decide it)
+  const rejected = head?.decision !== "message_accepted";
   const lines = v.entries.map((e) => `  #${e.seq} ${printable(summary(e))}`).join("\n");
   const by = v.via === "daemon" ? " by the running daemon" : "";
   if (rejected) {
-    const errors = ((head.details as { errors?: Issue[] }).errors ?? []).map((i) => ({ ...i, file: rel }));
+    const errors = ((head?.details as { errors?: Issue[] } | undefined)?.errors ?? []).map((i) => ({ ...i, file: rel }));
     process.stderr.write(`${errors.length ? `${formatIssuesText(errors)}\n` : ""}${type} rejected${by}:\n${lines}\n`);
     return 1;
   }
