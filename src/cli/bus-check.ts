@@ -27,7 +27,7 @@ export interface BusView {
 /** The rules in force and the state, if `root` is a bus (else undefined: validate checks shapes only). */
 export async function readBus(root: string): Promise<BusView | undefined> {
   const L = layoutOf(root);
-  if (!existsSync(L.config) || !existsSync(L.log)) return undefined;
+  if (!existsSync(L.config) || (!existsSync(L.record) && !existsSync(L.log))) return undefined;
   try {
     const pipeline = await readRules(L);
     const store = new FsStore(L, { readOnly: true });

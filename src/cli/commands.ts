@@ -171,7 +171,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "log",
-    summary: "reads the decision log",
+    summary: "reads the decision log (the log of record, .consensus/log.jsonl)",
     exit: "0",
     define: (c) =>
       c
@@ -184,8 +184,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "log verify",
-    summary: "checks the hash chain, naming the first bad line",
-    exit: "0 intact (or no log yet), 1 broken or unreadable",
+    summary: "checks the log of record's hash chain and MACs, naming the first bad line, and tells the readable copy's sealed, agent and forged lines apart",
+    exit: "0 intact (or no log yet), 1 broken, unreadable, or forged lines in the readable copy",
     define: (c) => c.option("--file <file>", "a log file (such as one `log export` wrote) instead of the store's log"),
     load: async () => (await import("./commands/log.js")).verify,
   },
@@ -251,6 +251,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     env: ["CONSENSUS_USER", "CONSENSUS_LOCK_STALE_MS"],
     define: (c) => c.addOption(new Option("--older-than <duration>", "finished at least this long ago (30d, 12h …)").argParser(parseDuration).default(30 * 86_400_000, "30d")).option("--dry-run", "only list what would be removed"),
     load: async () => (await import("./commands/prune.js")).prune,
+  },
+  {
+    name: "keys",
+    summary: "lists the daemon keys (ids and dates; never the keys themselves)",
+    exit: "0; 1 no key yet (run `keys create`) or the key file is unsafe",
+    load: async () => (await import("./commands/keys.js")).keysList,
+  },
+  {
+    name: "keys create",
+    summary: "makes the daemon key (.consensus/keys/daemon.key, 0600) if there is none; prints its id, never the key",
+    exit: "0",
+    load: async () => (await import("./commands/keys.js")).keysCreate,
+  },
+  {
+    name: "keys rotate",
+    summary: "a new daemon key for new seals; the previous keys keep verifying until --retire-after has passed; prints ids, never keys",
+    exit: "0; 1 no key to rotate (run `keys create`) or the key file is unsafe",
+    define: (c) => c.addOption(new Option("--retire-after <duration>", "how long the previous keys keep verifying (7d, 12h …)").argParser(parseDuration).default(7 * 86_400_000, "7d")),
+    load: async () => (await import("./commands/keys.js")).keysRotate,
   },
   {
     name: "config",

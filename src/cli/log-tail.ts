@@ -12,11 +12,13 @@ export class LogTail {
   private constructor(
     readonly path: string,
     private pos: number,
+    /** Whether a whole line is to be believed (the log of record: a daemon line's MAC checks). */
+    private readonly accept: (line: string) => boolean = () => true,
   ) {}
 
   /** A tail that starts at the log's current end (0 if there is no log yet). */
-  static async atEnd(path: string): Promise<LogTail> {
-    return new LogTail(path, await stat(path).then((s) => s.size, () => 0));
+  static async atEnd(path: string, accept?: (line: string) => boolean): Promise<LogTail> {
+    return new LogTail(path, await stat(path).then((s) => s.size, () => 0), accept);
   }
 
   static from(path: string, offset: number): LogTail {
@@ -43,10 +45,11 @@ export class LogTail {
   /**
    * The daemon's entries of the transaction that consumed `rel` (its first names the file, its last
    * carries `mark`, the processed mark path@sha256), once all of them are in; undefined until then.
-   * Reads the mirror the daemon appends to: a line there is trusted as far as `log verify` trusts it.
+   * Reads the log of record; only lines `accept` believes (their MAC checks) count.
    */
   async transactionOf(rel: string, mark: string): Promise<LogEntry[] | undefined> {
     for (const l of await this.lines()) {
+      if (!this.accept(l)) continue;
       try {
         const e = JSON.parse(l) as LogEntry;
         if (e && typeof e === "object" && e.agent === "orchestrator" && typeof e.seq === "number") this.seen.push(e);

@@ -20,6 +20,7 @@ import { quietLogger as quiet } from "../engine/quiet-logger.js";
 import type { CommandInput } from "../machine/decide.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { LogTail } from "./log-tail.js";
+import { sealedLines } from "../store/fs/read-chain.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../store/fs/layout.js";
@@ -182,7 +183,8 @@ export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via } | { d
 export async function dropAndDecide(root: string, rel: string, text: string, opts: WaitOptions): Promise<DropVerdict> {
   const L = layoutOf(root);
   const mark = `${rel}@${createHash("sha256").update(text).digest("hex")}`;
-  const tail = await LogTail.atEnd(L.log);
+  // the verdict is read from the log of record, never from the readable copy agents can write to
+  const tail = await LogTail.atEnd(L.record, await sealedLines(L));
   await mkdir(join(root, rel, ".."), { recursive: true });
   await writeAtomic(join(root, rel), text);
   const deadline = Date.now() + opts.timeoutMs;

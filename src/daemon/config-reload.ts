@@ -12,7 +12,7 @@
  * validated before use and applied, an invalid one logged (config_rejected) and the rules kept.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { CAP, readGuardedText } from "../store/fs/guarded-read.js";
 import { basename, dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { issue, type Issue } from "../errors/issue.js";
@@ -46,7 +46,8 @@ export class ConfigReloader {
     private readonly path: string,
     private readonly engine: Engine,
     private readonly log: Logger,
-    private readonly read: () => Promise<string> = () => readFile(path, "utf8"),
+    // the guarded read: a FIFO or a link to /dev/zero named consensus.yaml neither hangs nor balloons (12.8)
+    private readonly read: () => Promise<string> = () => readGuardedText(path, { maxBytes: CAP.config }),
     /** Who put the text in force, where the source records it (a database store's rules row): logged as config_applied. */
     private readonly appliedBy?: () => { by: string; at?: string } | undefined,
   ) {}
@@ -57,7 +58,8 @@ export class ConfigReloader {
     try {
       text = await this.read();
     } catch (e) {
-      return this.reject(undefined, [issue("CONFIG_MISSING", { message: `cannot read ${this.path}: ${(e as Error).message}`, fix: "Restore consensus.yaml (git checkout consensus/consensus.yaml); the rules in force are unchanged." })]);
+      const fix = (e as { fix?: unknown }).fix;
+      return this.reject(undefined, [issue("CONFIG_MISSING", { message: `cannot read ${this.path}: ${(e as Error).message}`, fix: typeof fix === "string" ? `${fix} The rules in force are unchanged.` : "Restore consensus.yaml (git checkout consensus/consensus.yaml); the rules in force are unchanged." })]);
     }
     const version = createHash("sha256").update(text).digest("hex");
     if (version === this.engine.pipeline.version) return "unchanged";
@@ -75,7 +77,8 @@ export class ConfigReloader {
 
   /** version: the rejected text's hash (undefined: the file could not be read). Each is reported once. */
   private async reject(version: string | undefined, issues: Issue[]): Promise<"rejected"> {
-    const key = version ?? "unreadable";
+    // unreadable files are told apart by why (a FIFO, then a link): each is reported once
+    const key = version ?? `unreadable:${issues.map((i) => i.message).join("|")}`;
     if (this.lastRejected === key) return "rejected";
     this.lastRejected = key;
     const errors = issues.map(slim);
@@ -155,7 +158,7 @@ export class FolderRules {
   private async checkRootFile(): Promise<void> {
     let text: string;
     try {
-      text = await readFile(this.L.config, "utf8");
+      text = await readGuardedText(this.L.config, { maxBytes: CAP.config });
     } catch {
       return; // the rules in force do not need the file; `consensus config apply` reports it missing
     }

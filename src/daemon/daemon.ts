@@ -7,6 +7,9 @@
 import { realpathSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
+import { writeAtomic } from "../store/fs/atomic-write.js";
+import { ConsensusError } from "../errors/issue.js";
+import { GuardedReadError } from "../store/fs/guarded-read.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
 import { writeResult } from "../transports/files/requests.js";
@@ -58,7 +61,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
     onLeaseLost: (err) => {
-      fatal = new Error(`lost the writer lock: ${err.message}`);
+      // a ConsensusError (LEASE_LOST) says who holds the root now and that this daemon steps down
+      fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);
       wake();
     },
   });
@@ -88,6 +92,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   let engine!: Engine;
+  /** Set once Engine.open returned: before that, effects replayed by recovery must not touch `engine`. */
+  let opened = false;
   // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
   // earlier one re-arm it
   let deadlineSweep = true;
@@ -111,6 +117,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     },
   });
+  opened = true;
 
   if (firstApply) {
     await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: "watch" })]);
@@ -121,6 +128,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let configTouched = true;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
   const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
+  // agents append to the readable log: their entries are judged as soon as they land, like a drop
+  let mirrorTouched = true;
+  const mirrorWatch = opts.once ? undefined : watchConfig(layout.log, () => ((mirrorTouched = true), kick()));
+  /** A write that failed for lack of space (or an I/O error): the inputs are decided again after this pause. */
+  const retryAfterMs = 1000;
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
     const r = new Runner({ engine, layout, log, wake: () => wake() });
@@ -143,7 +155,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     obs?.watcherArmed();
   }
   const rescanMs = opts.rescanMs ?? Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
-  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), kick()), rescanMs) : undefined;
+  const rescanTimer = !opts.once && rescanMs > 0 ? setInterval(() => ((scanRequested = true), (configTouched = true), (mirrorTouched = true), kick()), rescanMs) : undefined;
   rescanTimer?.unref();
   void opts.stop?.then(() => {
     stopping = true;
@@ -164,6 +176,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (configTouched) {
         configTouched = false;
         await reloader.check();
+      }
+      if (mirrorTouched && !stopping) {
+        mirrorTouched = false;
+        try {
+          await engine.readAgentLines();
+        } catch (e) {
+          if (opts.once || !writeFailed(e)) throw e;
+          log.error({ err: e }, `could not record agents' log entries; trying again in ${retryAfterMs} ms`);
+          setTimeout(() => ((mirrorTouched = true), kick()), retryAfterMs).unref();
+        }
       }
       if (scanRequested) {
         scanRequested = false;
@@ -194,7 +216,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await checkpointIfDue();
       if (stopping) break;
       if (opts.once && pending.size === 0 && waiting.size === 0) break;
-      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
+      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }
     return await stopCleanly(runner, engine, log);
@@ -202,6 +224,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
     rulesWatch?.close();
+    mirrorWatch?.close();
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
@@ -216,13 +239,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
    */
   async function checkpointIfDue(): Promise<void> {
     if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
-    await engine.checkpoint();
+    try {
+      await engine.checkpoint();
+    } catch (e) {
+      // the log is the record; a checkpoint that cannot be written now (full disk) is written later
+      if (opts.once || !writeFailed(e)) throw e;
+      log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
+    }
     lastCheckpoint = Date.now();
   }
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   function dropPaths(epicId: string, stageId: string): string[] {
-    return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+    // recovery replays rescan effects inside Engine.open, before `engine` is assigned: the rules it opened with
+    const rules = opened ? engine.pipeline : pipeline;
+    return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
   }
 
   /**
@@ -255,6 +286,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const sig = scanned.get(rel);
       scanned.delete(rel);
       const p = prepared[i]!;
+      if (p instanceof GuardedReadError) {
+        // a FIFO, device, link or oversized file where a request goes: said once per signature, with the fix
+        if (sig !== undefined) known.set(rel, sig);
+        log.error({ file: rel, found: p.found, fix: p.fix }, p.message);
+        continue;
+      }
       if (p instanceof Error) {
         log.error({ err: p, file: rel }, "could not prepare input; will retry on the next scan");
         continue;
@@ -273,7 +310,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       } else ready.push({ rel, item: p.item, ...(p.request ? { request: p.request } : {}) });
     }
     if (!ready.length) return;
-    const outcomes = await engine.process(ready.map((r) => r.item));
+    let outcomes: Outcome[];
+    try {
+      outcomes = await engine.process(ready.map((r) => r.item));
+    } catch (e) {
+      if (opts.once || !writeFailed(e)) throw e;
+      // nothing was committed (the store cut back what it wrote): the same files are decided again later
+      log.error({ err: e, files: ready.map((r) => r.rel) }, `could not commit the batch (${(e as Error).message}); deciding it again in ${retryAfterMs} ms`);
+      setTimeout(() => {
+        for (const r of ready) enqueue(r.rel);
+      }, retryAfterMs).unref();
+      return;
+    }
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
@@ -319,6 +367,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           : { ok: true, duplicate: true };
     await writeResult(layout, request, result);
   }
+}
+
+/** A write that failed for lack of space or an I/O error (worth trying again), not a bug. */
+function writeFailed(e: unknown): boolean {
+  if (e instanceof ConsensusError) return e.issues.some((i) => i.code === "LOG_WRITE_FAILED");
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }
 
 /** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */

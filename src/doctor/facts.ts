@@ -7,6 +7,7 @@ import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
 import type { Holder } from "../store/port.js";
 import type { ChainResult } from "../log/chain.js";
+import type { ModeFacts } from "../store/fs/private-area.js";
 
 export interface Facts {
   root: string;
@@ -29,7 +30,11 @@ export interface Facts {
   inotify: { procDir: string; maxWatches?: number; maxInstances?: number; error?: string; folders: number; poll: boolean };
   disk: { path: string; freeBytes?: number; totalBytes?: number; freeInodes?: number; totalInodes?: number; error?: string };
   lock: { lockPath: string; holderPath: string; lockAgeMs?: number; holder?: Holder; holderAlive?: boolean; staleMs: number };
-  log: { path: string; exists: boolean; chain?: ChainResult; tornTail: boolean; error?: string };
+  /**
+   * The log of record (.consensus/log.jsonl: chain and MACs); `mirror`: the readable copy's lines told
+   * apart; `adoptable`: no record yet but an old current/decision_log.jsonl with lines (adopted at start).
+   */
+  log: { path: string; exists: boolean; chain?: ChainResult; tornTail: boolean; error?: string; mirror?: { path: string; sealed: number; forged: number; agent: number; firstForged?: { line: number; reason: string } }; adoptable?: boolean };
   clock: {
     /** The newest dated entry among the log's last lines. */
     newest?: { line: number; timestamp: string; agent: string };
@@ -48,6 +53,8 @@ export interface Facts {
   strays: { files: Array<{ path: string; reason: string; suggest?: string }>; folders: Array<{ path: string; suggest?: string }>; moreFiles: number };
   /** How configured agents would run: accounts, containment, limits (probe-agents.ts). */
   agents: AgentFacts;
+  /** Modes and owners of the root and the private area (lstat; absent where there is none). */
+  modes?: { uid?: number; root?: ModeFacts; dot?: ModeFacts; dotPath: string };
   /** Each configured agent: its program found or not, its prompt there or not (empty without agents:). */
   agentPrograms: AgentReadiness[];
 }

@@ -3,7 +3,8 @@
  * nothing else. Writes only dot-temp files, removed at once, to prove folders are writable.
  */
 import { existsSync } from "node:fs";
-import { open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import { lstat, open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import type { ModeFacts } from "../store/fs/private-area.js";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,9 @@ import { logHasEntries, readRulesRecord } from "../store/fs/rules.js";
 import { foldersToWatch } from "../transports/files/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
-import { verifyLogFile } from "../store/fs/read-chain.js";
+import { countMirror, logCheckOf, verifyLogFile } from "../store/fs/read-chain.js";
+import { KeyFileError } from "../trust/key-file.js";
+import { hasOldLog } from "../store/fs/adopt.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
 import type { Facts } from "./facts.js";
 import { classifyPath } from "../transports/files/classify.js";
@@ -31,6 +34,16 @@ const packageJson = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "p
 /** How much of the log's end is read to find the newest dated entry. */
 const TAIL_BYTES = 64 * 1024;
 
+/** lstat of the root and the private area, as ModeFacts. */
+async function readModes(L: Layout): Promise<{ root?: ModeFacts; dot?: ModeFacts }> {
+  const of = async (p: string): Promise<ModeFacts | undefined> => {
+    const st = await lstat(p).catch(() => undefined);
+    return st ? { mode: st.mode & 0o7777, uid: st.uid, isLink: st.isSymbolicLink(), isDir: st.isDirectory() } : undefined;
+  };
+  const [root, dot] = await Promise.all([of(L.root), of(L.dot)]);
+  return { ...(root ? { root } : {}), ...(dot ? { dot } : {}) };
+}
+
 const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 export async function probe(root: string, opts: { poll?: boolean; procDir?: string; now?: () => number } = {}): Promise<Facts> {
@@ -47,7 +60,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
   const missingInboxes = roles.filter((r) => !existsSync(join(L.inbox, r)));
   const clock: Facts["clock"] = {};
   const writable = rootExists ? await probeWritable(L, roles, clock, now) : [];
-  const log = await readLog(L.log);
+  const log = await readLog(L);
   const procDir = opts.procDir ?? process.env.CONSENSUS_PROC_DIR ?? "/proc";
   return {
     root,
@@ -60,8 +73,9 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
     disk: await readDisk(rootExists ? root : dirname(root)),
     lock: await readLock(L, now),
+    modes: { dotPath: L.dot, ...(process.getuid ? { uid: process.getuid() } : {}), ...(await readModes(L)) },
     log,
-    clock: { ...clock, ...(log.chain ? await readNewest(L.log, log.chain.lines) : {}) },
+    clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),
     fds: await probeFds(),
     agents: probeAgents(rules?.pipeline ?? config.parsed?.pipeline),
@@ -186,10 +200,12 @@ async function readLock(L: Layout, now: () => number): Promise<Facts["lock"]> {
   return { lockPath, holderPath: L.holder, staleMs: lockStaleMs(), ...(lockAgeMs !== undefined ? { lockAgeMs } : {}), ...(holder ? { holder } : {}), ...(holderAlive !== undefined ? { holderAlive } : {}) };
 }
 
-async function readLog(path: string): Promise<Facts["log"]> {
-  if (!existsSync(path)) return { path, exists: false, tornTail: false };
+async function readLog(L: Layout): Promise<Facts["log"]> {
+  const path = L.record;
+  if (!existsSync(path)) return { path, exists: false, tornTail: false, adoptable: await hasOldLog(L) };
   try {
-    const chain = await verifyLogFile(path);
+    const { check } = await logCheckOf(L);
+    const chain = await verifyLogFile(path, check);
     const size = (await stat(path)).size;
     let tornTail = false;
     if (size > 0) {
@@ -202,9 +218,10 @@ async function readLog(path: string): Promise<Facts["log"]> {
         await fh.close();
       }
     }
-    return { path, exists: true, chain, tornTail };
+    const mirror = { path: L.log, ...(await countMirror(L)) };
+    return { path, exists: true, chain, tornTail, mirror };
   } catch (e) {
-    return { path, exists: true, tornTail: false, error: errText(e) };
+    return { path, exists: true, tornTail: false, error: e instanceof KeyFileError ? `${e.message} (${e.fix})` : errText(e) };
   }
 }
 

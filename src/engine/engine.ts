@@ -25,6 +25,7 @@ import { isConflict, type CommittedEntry, type EffectOptions, type Store, type T
 import type { Logger } from "../daemon/logger.js";
 import { summary } from "../log/summary.js";
 import { inLanes } from "./lanes.js";
+import { EPIC_ID } from "../config/names.js";
 import { FloodGate } from "./flood-gate.js";
 
 /** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
@@ -94,7 +95,7 @@ export class Engine {
     const rec = await store.recover();
     if (store.takenOver) {
       const h = store.takenOver;
-      rec.findings.unshift({ decision: "lock_taken_over", details: { reason: `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
+      rec.findings.unshift({ decision: "lock_taken_over", details: { reason: store.takenOverReason ?? `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
     }
     const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined);
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
@@ -141,6 +142,32 @@ export class Engine {
 
   processed(key: string): boolean {
     return this.batchWorld.processed(key);
+  }
+
+  /**
+   * Judges what agents appended to the readable log since the last read (stores that have one):
+   * each whole entry is checked (checkForeignLine; one written over several lines is rejected as a
+   * whole, with the fix), accepted ones are recorded in the log of record as written, and lines that
+   * claim to be the daemon's but are not its sealed lines are reported as forged. One transaction;
+   * its last entry carries where the next read starts. Returns the entries committed.
+   */
+  async readAgentLines(): Promise<CommittedEntry[]> {
+    const r = await this.store.readMirror?.();
+    if (!r) return [];
+    const judged: Array<{ line: number; draft?: Draft; accepted?: string }> = [];
+    for (const f of r.forged) judged.push({ line: f.line, draft: forgedDraft(f.line, f.text, f.reason) });
+    for (const en of r.entries) {
+      const rejected = en.multiline ? multilineDraft(en) : checkForeignLine(en.line, en.text)?.drafts[0];
+      judged.push(rejected ? { line: en.line, draft: withAuthor(rejected, en.text) } : { line: en.line, accepted: en.text });
+    }
+    judged.sort((a, b) => a.line - b.line);
+    const drafts = judged.flatMap((j) => (j.draft ? [j.draft] : []));
+    const foreign = judged.flatMap((j) => (j.accepted !== undefined ? [j.accepted] : []));
+    if (r.shrunk) drafts.push({ decision: "log_mirror_truncated", details: { file: "current/decision_log.jsonl", from_bytes: r.shrunk.from, to_bytes: r.shrunk.to, reason: "the readable log got shorter: someone cut it (the log of record is unchanged)", fix: "Never truncate current/decision_log.jsonl; it is refilled from .consensus/log.jsonl only for lines the daemon writes from now on." } });
+    if (foreign.length) drafts.push({ decision: "agent_lines_recorded", details: { lines: ranges(judged.filter((j) => j.accepted !== undefined).map((j) => j.line)), count: foreign.length } });
+    const last = drafts[drafts.length - 1]!;
+    last.details = { ...last.details, mirror: r.cursor };
+    return this.commitDecided(() => [{ drafts, ...(foreign.length ? { foreign } : {}) }]);
   }
 
   /**
@@ -369,6 +396,43 @@ export function checkForeignLine(line: number, text: string): Txn | undefined {
   }
   if (!errors.length) return undefined;
   return { drafts: [{ decision: "log_line_rejected", details: { line, found: formatFound(text, 200), errors: errors.map(slim) } }] };
+}
+
+/** Ascending line numbers as [first, last] runs: 2,3,4,7 → [[2,4],[7,7]]. */
+function ranges(lines: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const n of lines) {
+    const last = out[out.length - 1];
+    if (last && n === last[1] + 1) last[1] = n;
+    else out.push([n, n]);
+  }
+  return out;
+}
+
+/** A mirror line that claims to be the daemon's and is not one of its sealed lines. */
+function forgedDraft(line: number, text: string, reason: string): Draft {
+  return { decision: "log_line_forged", details: { file: "current/decision_log.jsonl", line, found: formatFound(text, 200), errors: [slim(issue("LOG_LINE_FORGED", { message: `line ${line} of current/decision_log.jsonl: ${reason}`, path: "/agent", found: "orchestrator" }))], fix: "Nothing was applied. Agents log under their own role name; the daemon's lines are in .consensus/log.jsonl (`consensus log`)." } };
+}
+
+/** An entry pretty-printed over several lines: rejected whole, with the fix. */
+function multilineDraft(en: { line: number; lastLine: number; text: string }): Draft {
+  return { decision: "log_line_rejected", details: { line: en.line, last_line: en.lastLine, found: formatFound(en.text.replace(/\s*\n\s*/g, " "), 200), errors: [slim(issue("LOG_ENTRY_MULTILINE", { message: `the entry on lines ${en.line}-${en.lastLine} of current/decision_log.jsonl is written over ${en.lastLine - en.line + 1} lines` }))], fix: "Write each entry on one line, e.g. `jq -c . entry.json >> current/decision_log.jsonl`." } };
+}
+
+/** Names the author (the entry's `agent`) and epic of a rejected entry where they read as such, so the author is told. */
+function withAuthor(d: Draft, text: string): Draft {
+  let v: { agent?: unknown; epic_id?: unknown } = {};
+  try {
+    const p = JSON.parse(text) as unknown;
+    if (p && typeof p === "object" && !Array.isArray(p)) v = p as typeof v;
+  } catch {
+    const a = /"agent"\s*:\s*"([A-Za-z][A-Za-z0-9_-]{0,63})"/.exec(text);
+    const e = /"epic_id"\s*:\s*"([A-Za-z][A-Za-z0-9_-]{0,63})"/.exec(text);
+    v = { ...(a ? { agent: a[1] } : {}), ...(e ? { epic_id: e[1] } : {}) };
+  }
+  const author = typeof v.agent === "string" && EPIC_ID.test(v.agent) && v.agent !== "orchestrator" ? v.agent : undefined;
+  const epic = typeof v.epic_id === "string" && EPIC_ID.test(v.epic_id) ? v.epic_id : undefined;
+  return { ...d, ...(epic ? { epic_id: epic } : {}), details: { ...d.details, ...(author ? { author } : {}), fix: d.details.fix ?? "Write each entry as one JSON line of the log-entry shape (PROTOCOL §7), e.g. with `jq -c`." } };
 }
 
 /** "; warning: /iteration iteration was a string; read as the integer 2 (Write …)" for each warning of an entry. */

@@ -1,32 +1,69 @@
 /**
- * The decision log's hash chain (PROTOCOL §7). Pure.
+ * The decision log's hash chain and seals (PROTOCOL §7, "Trust"). Pure.
  *
- * A daemon line is its JSON body with `"hash"` appended as the last field. The hash is
+ * A daemon line is its JSON body with `"hash"` appended, then (in the log of record,
+ * `.consensus/log.jsonl`) `"mac"`: `{…body…,"hash":"<64 hex>","mac":"<key id>.<64 hex>"}`. The hash is
  * SHA-256(previous daemon hash + every raw line agents appended since + this body), so editing,
  * inserting or deleting any line — the daemon's or an agent's — breaks the chain at the next daemon
- * line. Verifying strips the hash textually (no re-serialisation, so no ambiguity about key order).
+ * line; anyone can check it without a key. The MAC is HMAC-SHA-256 under the daemon key's "log"
+ * sub-key of the line up to and including the hash (the text before `,"mac"`): only the daemon can make
+ * it, so a line correctly re-hashed by someone without the key is still told apart (forged).
+ * Verifying strips hash and MAC textually (no re-serialisation, so no ambiguity about key order).
  */
 import { createHash } from "node:crypto";
 
 export const GENESIS = "0".repeat(64);
-const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+const SEAL_SUFFIX = /,"hash":"([0-9a-f]{64})"(?:,"mac":"([^"\\]{0,200})")?\}$/;
 
 export function chainHash(prev: string, foreign: string, body: string): string {
   return createHash("sha256").update(prev).update(foreign).update(body).digest("hex");
 }
 
-/** Seals a daemon entry body (a JSON object text without hash) into its log line. */
-export function sealLine(body: string, prev: string, foreign: string): { line: string; hash: string } {
+/** Makes a MAC tag of the text it is given (Keyring.mac bound to the "log" purpose). */
+export type LineMac = (signed: string) => string;
+/**
+ * Checks a MAC tag of a text: true (made by a key in force), false (forged), or "old": made by a key
+ * the ring no longer holds or has retired. Lines are sealed in key order, so an "old" line is believed
+ * only before the first line sealed by a key in force (history from before a rotation) and while the
+ * chain holds; after it, "old" is forged.
+ */
+export type LineCheck = (signed: string, mac: string) => boolean | "old";
+
+/**
+ * Seals a daemon entry body (a JSON object text without hash) into its log line; with `mac`, the line
+ * also carries the MAC of everything before it.
+ */
+export function sealLine(body: string, prev: string, foreign: string, mac?: LineMac): { line: string; hash: string } {
   const hash = chainHash(prev, foreign, body);
-  return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
+  const signed = `${body.slice(0, -1)},"hash":"${hash}"`;
+  return { line: mac ? `${signed},"mac":"${mac(signed)}"}` : `${signed}}`, hash };
 }
 
-/** Splits a daemon line into its body and hash; undefined for lines that are not daemon lines. */
-export function unsealLine(line: string): { body: string; hash: string } | undefined {
+/**
+ * Splits a line that claims to be the daemon's into its body, hash and MAC (and the text the MAC
+ * covers); undefined for lines that do not claim to be the daemon's (agents' lines).
+ */
+export function unsealLine(line: string): { body: string; hash: string; mac?: string; signed: string } | undefined {
   if (!line.startsWith("{") || !line.includes('"agent":"orchestrator"')) return undefined;
-  const m = HASH_SUFFIX.exec(line);
+  const m = SEAL_SUFFIX.exec(line);
   if (!m) return undefined;
-  return { body: `${line.slice(0, m.index)}}`, hash: m[1]! };
+  const signed = `${line.slice(0, m.index)},"hash":"${m[1]!}"`;
+  return { body: `${line.slice(0, m.index)}}`, hash: m[1]!, ...(m[2] !== undefined ? { mac: m[2] } : {}), signed };
+}
+
+/**
+ * Whether a line claims to be the daemon's: it names the orchestrator as its agent, however it is
+ * spaced or escaped, or carries a chain hash. Such a line is either the daemon's (sealed) or forged.
+ */
+export function claimsDaemon(text: string): boolean {
+  if (unsealLine(text)) return true;
+  if (/"agent"\s*:\s*"orchestrator"/.test(text) || /"hash"\s*:\s*"[0-9a-f]{64}"/.test(text)) return true;
+  try {
+    const v = JSON.parse(text) as { agent?: unknown; hash?: unknown };
+    return typeof v === "object" && v !== null && (v.agent === "orchestrator" || v.hash !== undefined);
+  } catch {
+    return false;
+  }
 }
 
 export interface ChainResult {
@@ -47,8 +84,8 @@ export interface ChainBreak {
 
 /**
  * Streaming verifier: push every line (without its newline) in order. Lines that claim to be the
- * daemon's must chain and number without a gap; other lines are agents' and are carried into the
- * next daemon hash.
+ * daemon's must chain and number without a gap (and, given `check`, carry a MAC that checks); other
+ * lines are agents' and are carried into the next daemon hash.
  */
 export class ChainVerifier {
   private head = GENESIS;
@@ -57,7 +94,11 @@ export class ChainVerifier {
   private lineNo = 0;
   private daemonLines = 0;
   private agentLines = 0;
+  /** A line sealed by a key in force was seen: "old" seals after it are forged. */
+  private anchored = false;
   broken?: ChainBreak;
+
+  constructor(private readonly check?: LineCheck) {}
 
   push(line: string): void {
     this.lineNo++;
@@ -85,6 +126,14 @@ export class ChainVerifier {
     if (expect !== sealed.hash) {
       this.broken = { line: this.lineNo, reason: `hash does not match: this line, or a line after seq ${this.seq}, was edited` };
       return;
+    }
+    if (this.check) {
+      const c = sealed.mac === undefined ? false : this.check(sealed.signed, sealed.mac);
+      if (c === true) this.anchored = true;
+      if (c === false || (c === "old" && this.anchored)) {
+        this.broken = { line: this.lineNo, reason: sealed.mac === undefined ? "no MAC: the line was not sealed by the daemon (forged)" : c === "old" ? "sealed with a key no longer in force, after lines sealed with the current one (forged)" : "the MAC does not check: the line was made without the daemon key (forged)" };
+        return;
+      }
     }
     this.head = sealed.hash;
     this.seq++;

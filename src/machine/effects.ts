@@ -188,6 +188,12 @@ function baseEffectsOf(e: LogEntry, pipeline: Pipeline): Effect[] {
       const content = { file: d.file, sha256: d.sha256, errors: d.errors, ...(d.warnings ? { warnings: d.warnings } : {}), fix: "Correct the file (run `consensus validate FILE`) and drop it again." };
       return [infoNotice(e, author, e.decision, content), ...notInForceNotices(e, pipeline)];
     }
+    case "log_line_rejected": {
+      // an agent's entry in the readable log: its author is told what was wrong and how to write it
+      const author = typeof d.author === "string" && pipeline.isRole(d.author) ? d.author : undefined;
+      if (!author) return [];
+      return [infoNotice(e, author, e.decision, { file: "current/decision_log.jsonl", line: d.line, ...(d.last_line !== undefined ? { last_line: d.last_line } : {}), errors: d.errors, fix: d.fix ?? "Write each entry on one line, e.g. `jq -c . entry.json >> current/decision_log.jsonl`." })];
+    }
     case "file_ignored":
       return strayNotices(e, pipeline);
     case "artifact_accepted":

@@ -1000,6 +1000,14 @@ export interface LogEntry {
    * Daemon entries: SHA-256 chaining this line to every line before it.
    */
   hash?: string;
+  /**
+   * Daemon entries in the log of record (.consensus/log.jsonl) and their copies: the daemon key's HMAC-SHA-256 of the line up to and including the hash, as <key id>.<64 hex>.
+   */
+  mac?: string;
+  /**
+   * Daemon entries: on the first line of each transaction, how many lines the transaction has (a torn one is discarded whole).
+   */
+  txn?: number;
   [k: string]: unknown;
 }
 /**

@@ -21,6 +21,22 @@ export interface Txn {
   state?: Epic;
   /** The processed mark (path@sha256, request:id …). */
   input?: string;
+  /** Agents' entries (one line each) accepted from the readable log: recorded just before this transaction. */
+  foreign?: string[];
+}
+
+/**
+ * What agents appended to the readable log (current/decision_log.jsonl) since the last read: entries
+ * to judge (each whole, pretty-printed ones joined), and lines that claim to be the daemon's but are
+ * not its sealed lines (forged). `cursor` is where the next read starts once these are recorded (the
+ * last entry of the transaction that records them carries it in `details.mirror`).
+ */
+export interface MirrorRead {
+  entries: Array<{ line: number; lastLine: number; text: string; multiline: boolean }>;
+  forged: Array<{ line: number; text: string; reason: string }>;
+  /** The file shrank (someone cut it): reading starts again at its end. */
+  shrunk?: { from: number; to: number };
+  cursor: { offset: number; line: number };
 }
 
 export type CommittedEntry = LogEntry & { seq: number; hash: string };
@@ -79,6 +95,12 @@ export interface Holder {
   command?: string;
   /** The daemon's operations endpoint (/health, /ready, /metrics), when it serves one. */
   metrics?: string;
+  /** The fencing token (file store): checked before each append; another token there means the lease was taken over. */
+  token?: string;
+  /** The holder's start time in ticks since boot (/proc/<pid>/stat field 22): tells it from a later process with its pid. */
+  proc_start?: string;
+  /** The boot the holder ran in (/proc/sys/kernel/random/boot_id). */
+  boot_id?: string;
 }
 
 /**
@@ -105,6 +127,11 @@ export interface Store {
    * writer): the caller folds them into its view before deciding, so it rarely decides on stale state.
    */
   since?(seq: number): Promise<CommittedEntry[]>;
+  /**
+   * What agents appended to the readable log since the last read (a store without one: absent). Reads
+   * with nothing to record (only the daemon's own copies) move the cursor at once.
+   */
+  readMirror?(): Promise<MirrorRead | undefined>;
   /** Every entry in order, daemon's and agents' (agents' lines parsed where they parse). */
   readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }>;
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
@@ -126,5 +153,7 @@ export interface Store {
   lease(kind: Holder["kind"], command?: string, extra?: Pick<Holder, "metrics">): Promise<Lease>;
   /** Set after lease() when it took over the lock of a holder that had died. */
   readonly takenOver?: Holder;
+  /** Why it was taken over, when the store can tell better than "died" (a stale holder may be alive). */
+  readonly takenOverReason?: string;
   close(): Promise<void>;
 }

@@ -35,7 +35,7 @@ const healthy = (): Facts => ({
   inotify: { procDir: "/proc", maxWatches: 8192, maxInstances: 128, folders: 7, poll: false },
   disk: { path: root, freeBytes: 50 * GiB, totalBytes: 100 * GiB, freeInodes: 1e6, totalInodes: 2e6 },
   lock: { lockPath: `${root}/.consensus/writer.lock`, holderPath: `${root}/.consensus/writer.json`, staleMs: 10_000 },
-  log: { path: `${root}/current/decision_log.jsonl`, exists: true, tornTail: false, chain: { ok: true, lines: 3, daemonLines: 3, agentLines: 0, lastSeq: 3, head: "a".repeat(64) } },
+  log: { path: `${root}/.consensus/log.jsonl`, exists: true, tornTail: false, chain: { ok: true, lines: 3, daemonLines: 3, agentLines: 0, lastSeq: 3, head: "a".repeat(64) } },
   clock: { newest: { line: 3, timestamp: "2026-11-22T09:59:00.000Z", agent: "orchestrator" }, tempMtimeMs: NOW + 3, tempWrittenAt: NOW },
   state: { path: `${root}/current/state.json`, exists: true },
   fds: { soft: 65536, hard: 65536 },
@@ -47,7 +47,7 @@ const healthy = (): Facts => ({
 describe("doctor checks", () => {
   it("healthy facts pass every check", () => {
     const r = runChecks(healthy());
-    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "permissions:pass", "config:pass", "rules:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
+    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "modes:pass", "permissions:pass", "config:pass", "rules:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
     expect(r.ok).toBe(true);
   });
 
@@ -75,7 +75,7 @@ describe("doctor checks", () => {
     f.layout.rootExists = false;
     const r = runChecks(f);
     expect(r.ok).toBe(false);
-    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(12);
+    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(13);
     expect(formatReportText(r)).toContain(`fix: Run \`consensus init --root ${root}\``);
   });
 
@@ -181,10 +181,15 @@ describe("doctor checks", () => {
     const f = healthy();
     const broken = checkLog({ root, log: { ...f.log, chain: { ...f.log.chain!, ok: false, lastSeq: 1, broken: { line: 2, reason: "hash does not match" } } } });
     expect(broken.status).toBe("fail");
-    expect(broken.found).toBe(`hash chain broken at ${f.log.path}:2: hash does not match`);
+    expect(broken.found).toBe(`log of record broken at ${f.log.path}:2: hash does not match`);
     expect(broken.fix).toContain(`consensus log verify --root ${root}`);
     expect(checkLog({ root, log: { ...f.log, tornTail: true } }).status).toBe("warn");
     expect(checkLog({ root, log: { path: f.log.path, exists: false, tornTail: false } }).status).toBe("pass");
+    // forged lines in the readable copy: a warning naming the first; an old log to adopt: a warning
+    const forged = checkLog({ root, log: { ...f.log, mirror: { path: `${root}/current/decision_log.jsonl`, sealed: 3, agent: 0, forged: 2, firstForged: { line: 4, reason: "it differs from seq 4 in the log of record" } } } });
+    expect(forged.status).toBe("warn");
+    expect(forged.found).toContain("2 forged line(s), the first at line 4");
+    expect(checkLog({ root, log: { path: f.log.path, exists: false, tornTail: false, adoptable: true } }).status).toBe("warn");
   });
 
   it("clock: a daemon entry in the future fails, an agent's warns, file-system skew warns then fails", () => {

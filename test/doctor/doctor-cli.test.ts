@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChainVerifier, sealLine } from "../../src/log/chain.js";
 import { Bus } from "../support/bus.js";
+import { readKeyring } from "../../src/trust/key-file.js";
 
 interface Report {
   ok: boolean;
@@ -35,7 +36,9 @@ const check = (r: Report, id: string) => {
   if (!c) throw new Error(`no ${id} check in ${JSON.stringify(r.checks.map((x) => x.id))}`);
   return c;
 };
-const logPath = (b: Bus) => join(b.root, "current", "decision_log.jsonl");
+/** The log of record (the daemon's, in the private area); mirrorPath is its readable copy. */
+const logPath = (b: Bus) => join(b.root, ".consensus", "log.jsonl");
+const mirrorPath = (b: Bus) => join(b.root, "current", "decision_log.jsonl");
 
 /** A pid that is certainly not running: a child that has already exited. */
 const deadPid = (): number => {
@@ -122,9 +125,24 @@ describe("consensus doctor", () => {
     expect(code).toBe(4);
     const c = check(report, "log");
     expect(c.status).toBe("fail");
-    expect(c.found).toMatch(/hash chain broken at .*decision_log\.jsonl:1:/);
+    expect(c.found).toMatch(/log of record broken at .*log\.jsonl:1:/);
     expect(c.fix).toContain("consensus log verify");
     expect(bus.cli("log", "verify").stdout).toMatch(/broken: .*:1:/);
+  });
+
+  it("a line in the readable copy that claims to be the daemon's is a warning naming it; the log of record passes", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "T").code).toBe(0);
+    const v = new ChainVerifier();
+    for (const l of readFileSync(mirrorPath(bus), "utf8").split("\n").filter(Boolean)) v.push(l);
+    const { lastSeq, head } = v.result();
+    // correctly re-chained, but without the daemon key
+    appendFileSync(mirrorPath(bus), `${sealLine(JSON.stringify({ seq: lastSeq + 1, timestamp: "2026-01-01T00:00:00Z", agent: "orchestrator", decision: "promoted", epic_id: "EP-001", details: {} }), head, "").line}\n`);
+    const { code, report } = doctor(bus);
+    expect(code).toBe(0);
+    const c = check(report, "log");
+    expect(c.status).toBe("warn");
+    expect(c.found).toMatch(/1 forged line\(s\), the first at line 2/);
   });
 
   it("a torn last line is a warning, not a failure", () => {
@@ -171,21 +189,22 @@ describe("consensus doctor", () => {
     expect(doctor(bus, "--poll").code).toBe(0);
   });
 
-  it("a log entry dated in the future fails the clock check; the chain itself is intact", () => {
+  it("a log entry dated in the future fails the clock check; the chain itself is intact", async () => {
     bus = Bus.init();
     expect(bus.cli("start", "EP-001", "--title", "T").code).toBe(0);
     const v = new ChainVerifier();
     for (const l of readFileSync(logPath(bus), "utf8").split("\n").filter(Boolean)) v.push(l);
     const { lastSeq, head } = v.result();
     const future = new Date(Date.now() + 3_600_000).toISOString();
-    const body = JSON.stringify({ seq: lastSeq + 1, timestamp: future, agent: "orchestrator", decision: "note", details: {} });
-    appendFileSync(logPath(bus), `${sealLine(body, head, "").line}\n`);
+    const body = JSON.stringify({ seq: lastSeq + 1, txn: 1, timestamp: future, agent: "orchestrator", decision: "note", details: {} });
+    const ring = await readKeyring(join(bus.root, ".consensus"));
+    appendFileSync(logPath(bus), `${sealLine(body, head, "", (t) => ring.mac("log", t)).line}\n`);
     const { code, report } = doctor(bus);
     expect(check(report, "log").status).toBe("pass");
     const c = check(report, "clock");
     expect(c.status).toBe("fail");
     expect(c.found).toContain(future);
-    expect(c.found).toContain(`decision_log.jsonl:${readFileSync(logPath(bus), "utf8").split("\n").filter(Boolean).length}, by orchestrator`);
+    expect(c.found).toContain(`log.jsonl:${readFileSync(logPath(bus), "utf8").split("\n").filter(Boolean).length}, by orchestrator`);
     expect(c.fix).toContain("timedatectl");
     expect(code).toBe(4);
   });

@@ -59,6 +59,8 @@ describe("output", () => {
     cleanups.push(() => bus.cleanup());
     const line = (n: number) => `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "devops", decision: "note", epic_id: "EP-001", iteration: 1, details: { n } })}\n`;
     appendFileSync(join(bus.root, "current", "decision_log.jsonl"), Array.from({ length: 20_000 }, (_, n) => line(n)).join(""));
+    // the daemon reads agents' lines into the log of record, which `consensus log` prints
+    expect(bus.cli("watch", "--once").code).toBe(0);
     const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cliPath}" log --agent devops 2>"${bus.dir}/err" | head -1; echo "exit=\${PIPESTATUS[0]}"; cat "${bus.dir}/err"`], { env: { ...process.env, CONSENSUS_ROOT: bus.root }, encoding: "utf8" });
     const [first, exit, ...rest] = r.stdout.split("\n");
     expect(first).toContain('devops        EP-001 iteration 1 note {"n":0}');
@@ -83,6 +85,7 @@ describe("output", () => {
     expect(bus.cli("watch", "--once").code).toBe(0);
     expect(bus.entries().some((e) => e.decision === "veto_recorded")).toBe(true);
     appendFileSync(join(bus.root, "current", "decision_log.jsonl"), `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "devops", decision: "note", epic_id: "EP-001", iteration: 1, details: { why: evil } })}\n`);
+    expect(bus.cli("watch", "--once").code).toBe(0);
     writeFileSync(join(bus.dir, "bad.json"), JSON.stringify({ epic_id: "EP-001", iteration: "\u009b31m \u202e" }));
     const outputs = {
       log: bus.cli("log"),
@@ -98,7 +101,7 @@ describe("output", () => {
     }
     expect(outputs.log.stdout).toContain("\\x1b[32m#99 orchestrator EP-001 PROMOTED");
     // one printed line per log line: an agent's \r or newline cannot forge one
-    const logLines = readFileSync(join(bus.root, "current", "decision_log.jsonl"), "utf8").trimEnd().split("\n");
+    const logLines = readFileSync(join(bus.root, ".consensus", "log.jsonl"), "utf8").trimEnd().split("\n");
     expect(outputs.log.stdout.trimEnd().split("\n")).toHaveLength(logLines.length);
     expect(outputs.log.stdout).toContain("\\u202egnp.exe");
     expect(outputs.validate.stdout).toContain("\\x9b31m");

@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
 import { mulberry32 } from "../support/random.js";
@@ -177,4 +178,141 @@ describe("crash safety", () => {
     const named = entries.filter((x) => x.decision === "lock_taken_over").map((x) => (x.details as { previous: { pid: number } }).previous.pid);
     expect([...named, ...unlogged].sort((a, b) => a - b)).toEqual([...heldKilled].sort((a, b) => a - b));
   }, 300_000);
+});
+
+/** The log of record's lines, and the byte offset where each begins. */
+function recordLines(b: Bus): Array<{ text: string; at: number }> {
+  const text = readFileSync(join(b.root, ".consensus/log.jsonl"), "utf8");
+  const out: Array<{ text: string; at: number }> = [];
+  let at = 0;
+  for (const l of text.split("\n").slice(0, -1)) {
+    out.push({ text: l, at });
+    at += Buffer.byteLength(l) + 1;
+  }
+  return out;
+}
+
+/**
+ * A transaction whose write was torn (power cut before its fsync: only its first line and part of the
+ * second reached the disk; the readable copy never got it, as it is written after the commit).
+ */
+function tearTransactionOf(b: Bus, decision: string, file: string): void {
+  const lines = recordLines(b);
+  const i = lines.findIndex((l) => l.text.includes(`"decision":"${decision}"`) && l.text.includes(file));
+  expect(i, `${decision} ${file} in the log of record`).toBeGreaterThanOrEqual(0);
+  const first = JSON.parse(lines[i]!.text) as { txn?: number; seq: number };
+  expect(first.txn, "the first line of a transaction says how many it has").toBeGreaterThanOrEqual(2);
+  const second = lines[i + 1]!;
+  truncateSync(join(b.root, ".consensus/log.jsonl"), second.at + Math.floor(Buffer.byteLength(second.text) / 2));
+  const mirror = join(b.root, "current/decision_log.jsonl");
+  const m = readFileSync(mirror, "utf8");
+  truncateSync(mirror, Buffer.byteLength(m.slice(0, m.indexOf(`{"seq":${first.seq},`))));
+}
+
+describe("a torn transaction is recovered whole or not at all", () => {
+  let b: Bus;
+  afterAll(() => b?.cleanup());
+
+  it("a torn veto transaction: discarded whole, the veto decided again once (message id not burned, veto not lost)", () => {
+    b = Bus.init();
+    expect(b.cli("start", "EP-001", "--title", "Torn veto").code).toBe(0);
+    b.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+    expect(b.cli("watch", "--once").code).toBe(0);
+    const veto = `id: veto-1\nfrom: developer\nto: planner\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: veto\nsubject: plan_unworkable\ncontent:\n  violation: "T2 needs a database"\n  specifics: "no database task"\n  blocking: true\n`;
+    b.drop("messages/inbox/planner/veto-1.yaml", veto);
+    expect(b.cli("watch", "--once").code).toBe(0);
+    tearTransactionOf(b, "message_accepted", "veto-1.yaml");
+    const r = b.cli("watch", "--once");
+    expect(r.code, r.stderr).toBe(0);
+    const es = b.entries();
+    expect(es.filter((e) => e.decision === "log_torn_transaction")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "message_accepted")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "message_rejected")).toEqual([]);
+    expect(es.filter((e) => e.decision === "veto_recorded")).toHaveLength(1);
+    expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ stage: "plan", iteration: 2, open_vetoes: [{ from: "developer", subject: "plan_unworkable" }] });
+    const v = b.cli("log", "verify");
+    expect(v.code, v.stdout).toBe(0);
+  });
+
+  it("a torn acceptance: the artifact is accepted once, not twice", () => {
+    b = Bus.init();
+    expect(b.cli("start", "EP-002", "--title", "Torn accept").code).toBe(0);
+    b.drop("artifacts/EP-002/plan.json", artifact("plan.json", "EP-002", 1));
+    expect(b.cli("watch", "--once").code).toBe(0);
+    tearTransactionOf(b, "artifact_accepted", "plan.json");
+    expect(b.cli("watch", "--once").code).toBe(0);
+    const es = b.entries();
+    expect(es.filter((e) => e.decision === "log_torn_transaction")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "artifact_accepted")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "stage_advanced")).toHaveLength(1);
+    expect(JSON.parse(b.cli("status", "EP-002", "--json").stdout)).toMatchObject({ stage: "implementation", iteration: 1 });
+    expect(b.cli("log", "verify").code).toBe(0);
+  });
+});
+
+describe("the commit point on a full disk", () => {
+  let b: Bus | undefined;
+  let mounted = false;
+  afterAll(() => {
+    if (b && mounted) spawnSync("umount", ["-l", b.dir]);
+    b?.cleanup();
+  });
+
+  it("a write that does not fit is never taken as committed: no notice, no state, the veto decided once space is back", async (ctx) => {
+    b = new Bus();
+    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", b.dir], { encoding: "utf8" });
+    if (m.status !== 0) {
+      console.warn(`skipped: cannot mount a small tmpfs here (${(m.stderr || m.error?.message || "").trim()}); run as root to test a full disk`);
+      ctx.skip();
+    }
+    mounted = true;
+    expect(b.cli("init").code).toBe(0);
+    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 50"));
+    expect(b.cli("start", "EP-001", "--title", "Full disk").code).toBe(0);
+    b.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+    expect(b.cli("watch", "--once").code).toBe(0);
+    b.startDaemon();
+    await b.until("the daemon holds the root", () => existsSync(join(b!.root, ".consensus/writer.json")));
+    // the veto is written while there is room (a dot-name is never read), then the disk is filled
+    const veto = `id: veto-full\nfrom: developer\nto: planner\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: veto\nsubject: plan_unworkable\ncontent:\n  violation: "T2 needs a database"\n  specifics: "${"no database task. ".repeat(40)}"\n  blocking: true\n`;
+    const tmp = join(b.root, "messages/inbox/planner/.veto-full.yaml");
+    writeFileSync(tmp, veto);
+    const stateBefore = readFileSync(join(b.root, "current/state.json"), "utf8");
+    const notices = () => b!.inbox("planner").filter((n) => n.startsWith("notice-")).length;
+    const inboxBefore = notices();
+    const filler = join(b.dir, "filler");
+    const fd = openSync(filler, "w");
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    try {
+      for (;;) writeSync(fd, chunk);
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    }
+    for (let small = Buffer.alloc(512, 120); ; ) {
+      try {
+        writeSync(fd, small);
+      } catch {
+        break;
+      }
+    }
+    closeSync(fd);
+    renameSync(tmp, join(b.root, "messages/inbox/planner/veto-full.yaml"));
+    await b.until("the daemon says the batch could not be committed", () => b!.daemonErr.includes("could not commit the batch"));
+    // nothing of it counts: no line, no half line, no notice, no state
+    const record = readFileSync(join(b.root, ".consensus/log.jsonl"), "utf8");
+    expect(record.endsWith("\n")).toBe(true);
+    expect(record).not.toContain("veto-full");
+    expect(notices()).toBe(inboxBefore);
+    expect(readFileSync(join(b.root, "current/state.json"), "utf8")).toBe(stateBefore);
+    expect(b.daemon!.exitCode).toBeNull();
+    // space is back: decided once
+    rmSync(filler);
+    await b.waitForDecision("veto_recorded");
+    const es = b.entries();
+    expect(es.filter((e) => e.decision === "message_accepted")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "veto_recorded")).toHaveLength(1);
+    expect(await b.stopDaemon()).toBe(0);
+    expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ stage: "plan", iteration: 2 });
+    expect(b.cli("log", "verify").code).toBe(0);
+  }, 120_000);
 });

@@ -62,7 +62,9 @@ async function seedStory(b: Bus): Promise<void> {
   const st = await devops.call("status", { epic_id: "EP-001" });
   expect(st.data).toMatchObject({ epics: [{ epic_id: "EP-001", status: "promoted", iteration: 2 }] });
   // the log: every input named with its transport, the chain intact
-  const named = b.entries().filter((e) => ["artifact_accepted", "message_accepted"].includes(e.decision));
+  // (the verdict comes from the log of record; its readable copy follows the commit at once, so wait for it)
+  const isInput = (e: { decision: string }) => ["artifact_accepted", "message_accepted"].includes(e.decision);
+  const named = (await b.waitFor("9 inputs in the readable log", (es) => es.filter(isInput).length >= 9)).filter(isInput);
   expect(named).toHaveLength(9);
   for (const e of named) expect(e.details).toMatchObject({ transport: "mcp" });
   expect(b.cli("log", "verify").code).toBe(0);

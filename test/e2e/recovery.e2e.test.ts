@@ -70,7 +70,7 @@ describe("restarts, --once and the single writer", () => {
     expect(JSON.parse(bus.cli("status", "EP-012", "--json").stdout)).toMatchObject({ open_vetoes: [] });
   });
 
-  it("a torn last line is reported by an entry of its own and never breaks verify; agents' lines are checked", () => {
+  it("agents' lines in the readable copy are checked; a torn one is closed before the daemon's copies and judged on its own", () => {
     bus = Bus.init();
     bus.cli("start", "EP-013", "--title", "Torn");
     const log = join(bus.root, "current/decision_log.jsonl");
@@ -80,14 +80,23 @@ describe("restarts, --once and the single writer", () => {
     bus.drop("artifacts/EP-013/plan.json", artifact("plan.json", "EP-013", 1));
     expect(bus.cli("watch", "--once").code).toBe(0);
     const es = bus.entries();
-    expect(es.some((e) => e.decision === "log_torn_line")).toBe(true);
-    const rejectedLines = es.filter((e) => e.decision === "log_line_rejected").map((e) => (e.details as { line: number }).line);
-    expect(rejectedLines).toEqual([3, 4]);
-    expect(bus.cli("log", "verify").code).toBe(0);
+    expect(es.filter((e) => e.decision === "agent_lines_recorded").map((e) => (e.details as { lines: number[][] }).lines)).toEqual([[[2, 2]]]);
+    expect(es.filter((e) => e.decision === "log_line_rejected").map((e) => (e.details as { line: number }).line)).toEqual([3]);
+    // the daemon's copies start on a line of their own: the torn line is closed, then judged by the next start
+    const lines = readFileSync(log, "utf8").split("\n");
+    expect(lines[3]).toBe('{"timestamp":"2026-11-21T10:00:00Z","agent":"orchestrator","deci');
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.entries().filter((e) => e.decision === "log_line_forged").map((e) => (e.details as { line: number }).line)).toEqual([4]);
+    // the log of record is intact; the readable copy's forged line is named
+    const v = bus.cli("log", "verify");
+    expect(v.stdout).toMatch(/log of record: intact/);
+    expect(v.stdout).toMatch(/1 forged/);
+    expect(v.stdout).toMatch(/decision_log\.jsonl:4: /);
+    expect(v.code).toBe(1);
     expect(JSON.parse(bus.cli("status", "EP-013", "--json").stdout)).toMatchObject({ stage: "implementation" });
   });
 
-  it("log verify names the first line that was edited", () => {
+  it("log verify names the first line that was edited: in the readable copy (forged) and in the log of record (chain)", () => {
     bus = Bus.init();
     bus.cli("start", "EP-014", "--title", "Tamper");
     bus.drop("artifacts/EP-014/plan.json", artifact("plan.json", "EP-014", 1));
@@ -98,7 +107,14 @@ describe("restarts, --once and the single writer", () => {
     writeFileSync(log, lines.join("\n"));
     const v = bus.cli("log", "verify");
     expect(v.code).toBe(1);
-    expect(v.stdout).toMatch(/decision_log\.jsonl:2: hash does not match/);
+    expect(v.stdout).toMatch(/decision_log\.jsonl:2: it differs from seq 2 in the log of record/);
+    const record = join(bus.root, ".consensus/log.jsonl");
+    const rec = readFileSync(record, "utf8").split("\n");
+    rec[1] = rec[1]!.replace("plan.json", "plan.jsox");
+    writeFileSync(record, rec.join("\n"));
+    const w = bus.cli("log", "verify");
+    expect(w.code).toBe(1);
+    expect(w.stdout).toMatch(/log\.jsonl:2: hash does not match/);
   });
 
   it("validate prints GitHub annotations and exits 1 on invalid files", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ChainVerifier, GENESIS, chainHash, sealLine, unsealLine } from "../../src/log/chain.js";
+import { Keyring } from "../../src/trust/keyring.js";
 
 type Step = { daemon: string } | { agent: string };
 
@@ -67,7 +68,7 @@ describe("sealLine / unsealLine", () => {
     const { line, hash } = sealLine(body, GENESIS, "");
     expect(line).toBe(`${body.slice(0, -1)},"hash":"${hash}"}`);
     expect(JSON.parse(line)).toMatchObject({ seq: 1, hash });
-    expect(unsealLine(line)).toEqual({ body, hash });
+    expect(unsealLine(line)).toMatchObject({ body, hash });
     expect(hash).toBe(chainHash(GENESIS, "", body));
   });
 
@@ -210,5 +211,43 @@ describe("ChainVerifier on a tampered log: broken.line is the first line that do
   it("stops at the first break and still counts every line pushed", () => {
     const r = verify(edit(sample().lines, 1, "epic_started", "epic_startet"));
     expect(r).toMatchObject({ ok: false, lines: 8, lastSeq: 0, broken: { line: 1 } });
+  });
+});
+
+describe("sealed with the daemon key's MAC", () => {
+  const ring = new Keyring([{ id: "k1", secret: Buffer.alloc(32, 7), created_at: "2026-11-21T10:00:00Z" }]);
+  const other = new Keyring([{ id: "k1", secret: Buffer.alloc(32, 9), created_at: "2026-11-21T10:00:00Z" }]);
+  const mac = (s: string) => ring.mac("log", s);
+  const check = (s: string, m: string) => ring.check("log", s, m).ok;
+  const sealedLog = (): string[] => {
+    const a = sealLine(daemonBody(1, "epic_started"), GENESIS, "", mac);
+    const b = sealLine(daemonBody(2, "stage_advanced"), a.hash, "", mac);
+    return [a.line, b.line];
+  };
+
+  it("the MAC follows the hash; the chain alone still verifies without the key", () => {
+    const lines = sealedLog();
+    expect(lines[0]).toMatch(/,"hash":"[0-9a-f]{64}","mac":"k1\.[0-9a-f]{64}"\}$/);
+    expect(unsealLine(lines[0]!)).toMatchObject({ mac: expect.stringMatching(/^k1\./) });
+    const v = new ChainVerifier();
+    for (const l of lines) v.push(l);
+    expect(v.result().ok).toBe(true);
+    const w = new ChainVerifier(check);
+    for (const l of lines) w.push(l);
+    expect(w.result()).toMatchObject({ ok: true, daemonLines: 2 });
+  });
+
+  it("a promoted line re-chained correctly but without the key is forged: the chain passes, the MAC check does not", () => {
+    const lines = sealedLog();
+    const forged = sealLine(daemonBody(3, "promoted"), unsealLine(lines[1]!)!.hash, "", (s) => other.mac("log", s)).line;
+    const noMac = sealLine(daemonBody(3, "promoted"), unsealLine(lines[1]!)!.hash, "").line;
+    for (const f of [forged, noMac]) {
+      const chainOnly = new ChainVerifier();
+      for (const l of [...lines, f]) chainOnly.push(l);
+      expect(chainOnly.result().ok).toBe(true);
+      const keyed = new ChainVerifier(check);
+      for (const l of [...lines, f]) keyed.push(l);
+      expect(keyed.result()).toMatchObject({ ok: false, broken: { line: 3, reason: expect.stringMatching(/forged/) } });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import type { Txn } from "../../src/store/port.js";
 
 const T = "2026-11-22T10:00:00.000Z";
+const epic = (stage: string) => ({ epic_id: "EP-001", title: "t", stage, iteration: 1, status: "in_progress" }) as unknown as NonNullable<Txn["state"]>;
 const msg = (n: number): Txn => ({ drafts: [{ decision: "message_accepted", details: { file: `m${n}.json`, message_id: `id-${n}` } }], input: `messages/inbox/planner/m${n}.json@${String(n).padStart(64, "0")}` });
 
 /** Appends txns through a fresh store (recovering first, as the engine does) and checkpoints. */
@@ -43,7 +44,7 @@ describe("checkpoint with an append-only key index", () => {
     await commit(L, [msg(3)]);
     expect(statSync(L.checkpointKeys).size).toBe(after1 + 2 * 16);
     const cp = JSON.parse(readFileSync(L.checkpoint, "utf8"));
-    expect(cp).toMatchObject({ version: 2, seq: 3, keys_bytes: after1 + 32 });
+    expect(cp).toMatchObject({ version: 3, seq: 3, keys_bytes: after1 + 32, mac: expect.stringMatching(/^[a-z0-9]+\.[0-9a-f]{64}$/) });
     expect(cp.processed).toBeUndefined();
     const { view, unapplied, findings } = await recover(L);
     expect(findings).toEqual([]);
@@ -93,13 +94,13 @@ describe("checkpoint with an append-only key index", () => {
     rmSync(L.checkpointKeys);
     const { view, findings, unapplied } = await recover(L);
     expect(findings.map((f) => f.decision)).toEqual(["checkpoint_discarded"]);
-    expect(String(findings[0]!.details.reason)).toMatch(/unexpected shape/);
+    expect(String(findings[0]!.details.reason)).toMatch(/carries no MAC/);
     expect(unapplied.map((e) => e.seq)).toEqual([1, 2]);
     expect(view.seq).toBe(2);
     for (const n of [1, 2]) expect(view.processed.has(msg(n).input!) && view.messageIds.has(`id-${n}`)).toBe(true);
-    // the next checkpoint is a version 2 one again, with every mark in the index
+    // the next checkpoint is a version 3 one again, with every mark in the index
     await commit(L, [msg(3)]);
-    expect(JSON.parse(readFileSync(L.checkpoint, "utf8")).version).toBe(2);
+    expect(JSON.parse(readFileSync(L.checkpoint, "utf8")).version).toBe(3);
     const later = await recover(L);
     expect(later.findings).toEqual([]);
     for (const n of [1, 2, 3]) expect(later.view.processed.has(msg(n).input!) && later.view.messageIds.has(`id-${n}`)).toBe(true);
@@ -111,5 +112,43 @@ describe("checkpoint with an append-only key index", () => {
     const { findings, view } = await recover(L, { epicsOnly: true });
     expect(findings).toEqual([]);
     expect(view.seq).toBe(1);
+  });
+
+  it("an edited checkpoint (its MAC no longer checks) is discarded and the state rebuilt from the log of record", async () => {
+    await commit(L, [msg(1)]);
+    const text = readFileSync(L.checkpoint, "utf8");
+    expect(text).toContain('"epics":{}');
+    writeFileSync(L.checkpoint, text.replace('"epics":{}', `"epics":{"EP-001":${JSON.stringify(epic("deployment"))}}`));
+    const { view, findings } = await recover(L);
+    expect(findings).toMatchObject([{ decision: "checkpoint_discarded", details: { reason: expect.stringMatching(/MAC does not check/) } }]);
+    expect(view.epics.get("EP-001")).toBeUndefined();
+  });
+
+  it("a checkpoint re-made without the key (a plausible MAC) is discarded too", async () => {
+    await commit(L, [msg(1)]);
+    const text = readFileSync(L.checkpoint, "utf8");
+    writeFileSync(L.checkpoint, text.replace(/"mac":"([a-z0-9]+)\.[0-9a-f]{64}"/, `"mac":"$1.${"0".repeat(64)}"`));
+    const { findings } = await recover(L);
+    expect(findings.map((f) => f.decision)).toEqual(["checkpoint_discarded"]);
+  });
+
+  it("a mark planted in the key index (inside the length the checkpoint names) is not believed: the checkpoint is discarded, the input not skipped", async () => {
+    await commit(L, [msg(1)]);
+    const planted = msg(2).input!;
+    const { encodeMarks } = await import("../../src/store/fs/key-index.js");
+    // replace the index with one that also holds the mark of an input never decided, same length as named
+    const cp = JSON.parse(readFileSync(L.checkpoint, "utf8"));
+    const forged = Buffer.concat([encodeMarks([["p", planted]]), readFileSync(L.checkpointKeys)]).subarray(0, cp.keys_bytes);
+    writeFileSync(L.checkpointKeys, forged);
+    const { view, findings } = await recover(L);
+    expect(findings).toMatchObject([{ decision: "checkpoint_discarded", details: { reason: expect.stringMatching(/planted or removed/) } }]);
+    expect(view.processed.has(planted)).toBe(false);
+    expect(view.processed.has(msg(1).input!)).toBe(true);
+    // appended after the length the checkpoint names: cut, never read
+    await commit(L, [msg(3)]);
+    appendFileSync(L.checkpointKeys, encodeMarks([["p", planted]]));
+    const again = await recover(L);
+    expect(again.findings).toEqual([]);
+    expect(again.view.processed.has(planted)).toBe(false);
   });
 });

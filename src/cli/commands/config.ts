@@ -10,7 +10,7 @@
  * the command waits for that entry. Without one, the command takes the writer lease and does it itself.
  */
 import { createInterface } from "node:readline/promises";
-import { readFile } from "node:fs/promises";
+import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { diffLines, formatDiff } from "../../config/diff-lines.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -29,8 +29,10 @@ const POLL_MS = 25;
 
 async function rootText(L: Layout): Promise<string> {
   try {
-    return await readFile(L.config, "utf8");
-  } catch {
+    return await readGuardedText(L.config, { maxBytes: CAP.config });
+  } catch (e) {
+    const fix = (e as { fix?: unknown }).fix;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" && typeof fix === "string") throw new ConsensusError(issue("CONFIG_INVALID", { message: (e as Error).message, file: L.config, fix }));
     throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${L.root}`, file: L.config }));
   }
 }

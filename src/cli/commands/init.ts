@@ -4,7 +4,8 @@
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
 import { installRules, logHasEntries, newRecord, readRulesRecord } from "../../store/fs/rules.js";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { ensureKeyring } from "../../trust/key-file.js";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 
 import { join, relative, sep } from "node:path";
@@ -39,11 +40,11 @@ role prompts the daemon hands each agent are in [agents/](${links.agents}/). In 
 | \`epics/<EPIC>/epic.md\` | what the epic is about (\`consensus start\` writes it) |
 | \`artifacts/<EPIC>/<file>\` | drop artifacts here (\`artifacts/<file>\` works when one epic is in flight) |
 | \`messages/inbox/<role>/\` | messages to a role (approve, veto, request …) and the daemon's \`notice-*\` files |
-| \`current/decision_log.jsonl\` | every decision, one JSON line each, hash-chained; \`consensus log\` reads it |
+| \`current/decision_log.jsonl\` | a readable copy of every decision, one JSON line each; agents append their own entries here (one line each) |
 | \`current/state.json\` | every epic's state, rebuilt from the log whenever needed |
 | \`archive/<EPIC>/<iteration>/\` | accepted artifacts, exactly as accepted, never changed again |
 | \`logs/agents/<EPIC>/<iteration>/\` | output of the agents the daemon launches (\`agents:\` in consensus.yaml) |
-| \`.consensus/\` | the daemon's own records (not in git; created by \`init\` or the first command) — do not edit |
+| \`.consensus/\` | the daemon's own records: the log of record \`log.jsonl\` (sealed with the daemon key in \`keys/\`; \`consensus log\` reads it), checkpoint, blobs (not in git; created by \`init\` or the first command) — do not edit |
 
 Write files atomically: to \`.name.tmp\` in the same folder, then rename. Check a file first with
 \`npx consensus validate FILE\`. Files starting with \`.\` or ending in \`.tmp\`, \`.swp\`, \`~\` are never read.
@@ -58,6 +59,9 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   if (text === undefined) throw new ConsensusError(issue("USAGE", { message: `there is no preset "${name}"`, found: name, expected: presetNames().join(", "), fix: `Use --preset ${presetNames().join(" or --preset ")}.` }));
   const pipeline = parseConfig(text).pipeline!;
   for (const d of [...layoutFolders(L), ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
+  // explicit modes whatever the umask (issue 12.11): the private area the daemon's alone, the rest
+  // written by the daemon's user only (the drop zones go to the agents' group below, when there is one)
+  for (const d of [...layoutFolders(L), L.inbox, join(root, "messages"), ...pipeline.roles.map((r) => join(L.inbox, r))]) await chmod(d, d === L.dot ? 0o700 : 0o755);
   const wrote: string[] = [];
   const write = async (path: string, body: string, shown: string) => {
     if (!o.force && existsSync(path)) return;
@@ -76,6 +80,10 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
       wrote.push(p.slice(root.length + 1));
     }
   }
+  // the daemon key that seals the log of record and the checkpoint (never printed)
+  if ((await ensureKeyring(L.dot)).created) wrote.push(".consensus/keys/daemon.key");
+  // the log of record, empty: a new root never mistakes lines agents write before the first decision for an old log to adopt
+  if (!existsSync(L.record)) await writeFile(L.record, "", { mode: 0o600 });
   for (const d of [L.epics, L.artifacts, L.archive, ...pipeline.roles.map((r) => join(L.inbox, r))]) {
     const keep = join(d, ".gitkeep");
     if (!existsSync(keep)) await writeFile(keep, "");

@@ -5,12 +5,16 @@ import { createInterface } from "node:readline";
 import { summary } from "../../log/summary.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { layoutOf } from "../../store/fs/layout.js";
-import { verifyLogFile } from "../../store/fs/read-chain.js";
+import { countMirror, logCheckOf, verifyLogFile } from "../../store/fs/read-chain.js";
+import { FsStore } from "../../store/fs/fs-store.js";
+import { hasOldLog } from "../../store/fs/adopt.js";
+import type { Layout } from "../../store/fs/layout.js";
+import { KeyFileError } from "../../trust/key-file.js";
 import { printable } from "../../report/plain-text.js";
 import { explicitRoot, rootOf, type GlobalOptions } from "../context.js";
 import { resolve } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { ChainVerifier, type ChainResult } from "../../log/chain.js";
+import { ChainVerifier, unsealLine, type ChainResult, type LineCheck } from "../../log/chain.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { redact } from "../../store/pg/connect.js";
 import { logLines, openPgReadOnly } from "../read-store.js";
@@ -50,29 +54,45 @@ export function formatLine(raw: string, o: Filters): string | undefined {
 export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> {
   const url = pgUrlOf(g);
   if (url) return logFromStore(url, o);
-  const path = layoutOf(rootOf(g)).log;
+  // the log of record, never the readable copy agents can write to (PROTOCOL "Trust")
+  const L = layoutOf(rootOf(g));
+  const path = L.record;
   if (!existsSync(path)) {
+    if (await hasOldLog(L)) {
+      process.stderr.write(printable(`no log of record at ${path} yet; ${L.log} holds an older log\n  fix: run \`consensus watch --once\` once: it verifies and adopts it\n`, { newlines: true }));
+      return 1;
+    }
     process.stderr.write(printable(`no decision log at ${path} yet\n  fix: run \`consensus init\` and \`consensus watch\`, or pass --root DIR\n`, { newlines: true }));
-    return o.follow ? followFrom(path, 0, o) : 0;
+    return o.follow ? followFrom(L, 0, o) : 0;
   }
-  const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
-  for await (const raw of rl) {
-    const out = formatLine(raw, o);
+  const store = new FsStore(L, { readOnly: true });
+  for await (const l of store.readEntries()) {
+    const out = formatLine(l.raw, o);
     if (out !== undefined) process.stdout.write(`${out}\n`);
   }
   if (!o.follow) return 0;
-  return followFrom(path, (await stat(path)).size, o);
+  return followFrom(L, (await stat(path)).size, o);
 }
 
 /** Prints lines appended after `offset` until interrupted (fs.watch, with a poll as a safety net). */
-async function followFrom(path: string, offset: number, o: Filters): Promise<number> {
+async function followFrom(L: Layout, offset: number, o: Filters): Promise<number> {
+  const path = L.record;
   const tail = LogTail.from(path, offset);
+  // a line that claims to be the daemon's is shown only when its MAC checks
+  let check: LineCheck | undefined;
+  const sealed = async (l: string): Promise<boolean> => {
+    const s = unsealLine(l);
+    if (!s) return true;
+    check ??= await logCheckOf(L).then((c) => c.check, () => undefined);
+    return !!check && s.mac !== undefined && check(s.signed, s.mac) === true;
+  };
   let busy = false;
   const pump = async () => {
     if (busy) return;
     busy = true;
     try {
       for (const l of await tail.lines()) {
+        if (!(await sealed(l))) continue;
         const out = formatLine(l, o);
         if (out !== undefined) process.stdout.write(`${out}\n`);
       }
@@ -114,12 +134,29 @@ export interface LogCheck {
   chain?: ChainResult;
 }
 
+/** The log of record of a root: its chain, and every daemon line's MAC under the root's daemon key. */
 export async function checkBusLog(root: string): Promise<LogCheck> {
-  return checkLogPath(layoutOf(root).log);
+  const L = layoutOf(root);
+  if (await hasOldLog(L)) {
+    return { state: "broken", path: L.record, summary: `no log of record at ${L.record} yet; ${L.log} holds an older log`, fix: "Run `consensus watch --once` once: it verifies that log and adopts it as the log of record.", lastSeq: 0 };
+  }
+  let check: LineCheck | undefined;
+  let unchecked: string | undefined;
+  if (existsSync(L.record)) {
+    try {
+      check = (await logCheckOf(L)).check;
+    } catch (e) {
+      // another user than the daemon's (CI, a person): the chain is checked, the MACs cannot be; say so
+      if (!(e instanceof KeyFileError) && !["EACCES", "EPERM"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
+      unchecked = (e as Error).message;
+    }
+  }
+  const c = await checkLogPath(L.record, check);
+  return unchecked && c.state === "intact" ? { ...c, summary: `${c.summary}; MACs not checked (the daemon key cannot be used by this user: ${unchecked}): run as the daemon's user to check them` } : c;
 }
 
-/** checkBusLog for a log file anywhere (an export: `consensus log verify --file FILE`). */
-export async function checkLogPath(path: string): Promise<LogCheck> {
+/** checkBusLog for a log file anywhere (an export: `consensus log verify --file FILE`; the chain alone, no key). */
+export async function checkLogPath(path: string, check?: LineCheck): Promise<LogCheck> {
   const unreadable = (e: unknown): LogCheck => ({ state: "unreadable", path, summary: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `Check the owner and mode of the file and its folders (\`ls -ld ${path}\`); run the command as a user who can read it.`, lastSeq: 0 });
   try {
     await stat(path);
@@ -130,7 +167,7 @@ export async function checkLogPath(path: string): Promise<LogCheck> {
   }
   let r: ChainResult;
   try {
-    r = await verifyLogFile(path);
+    r = await verifyLogFile(path, check);
   } catch (e) {
     return unreadable(e);
   }
@@ -145,9 +182,26 @@ export async function verify(g: GlobalOptions, o: { file?: string } = {}): Promi
     for await (const raw of logLines(g)) v.push(raw);
     return reportChain(v.result(), `the log of ${redact(url)}`);
   }
-  const c = o.file !== undefined ? await checkLogPath(resolve(o.file)) : await checkBusLog(explicitRoot(g) ?? rootOf(g));
-  process.stdout.write(`${c.summary}\n${c.fix ? `  fix: ${c.fix}\n` : ""}`);
-  return c.state === "intact" || c.state === "empty" ? 0 : 1;
+  if (o.file !== undefined) {
+    const c = await checkLogPath(resolve(o.file));
+    process.stdout.write(`${printable(c.summary)}\n${c.fix ? `  fix: ${printable(c.fix)}\n` : ""}`);
+    return c.state === "intact" || c.state === "empty" ? 0 : 1;
+  }
+  const root = explicitRoot(g) ?? rootOf(g);
+  const c = await checkBusLog(root);
+  process.stdout.write(`${printable(`log of record: ${c.summary}`)}\n${c.fix ? `  fix: ${printable(c.fix)}\n` : ""}`);
+  // the readable copy: the daemon's sealed lines, agents' lines and forged lines told apart
+  const L = layoutOf(root);
+  let m: Awaited<ReturnType<typeof countMirror>>;
+  try {
+    m = await countMirror(L);
+  } catch (e) {
+    process.stdout.write(`${printable(`readable copy ${L.log}: not checked: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${printable(`readable copy ${L.log}: ${m.sealed} sealed (the daemon's, as in the log of record), ${m.agent} agent lines, ${m.forged} forged`)}\n`);
+  if (m.firstForged) process.stdout.write(`${printable(`  first forged: ${L.log}:${m.firstForged.line}: ${m.firstForged.reason}`)}\n  fix: nothing was applied from it; find who wrote it (\`consensus log --decision log_line_forged\`) and confine agents to the drop zones (docs/PROTOCOL.md, Trust)\n`);
+  return (c.state === "intact" || c.state === "empty") && m.forged === 0 ? 0 : 1;
 }
 
 /** A database store's log: printed from its rows; --follow wakes on its NOTIFY and re-reads after every reconnect, with a poll as the floor. */

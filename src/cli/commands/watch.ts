@@ -67,7 +67,7 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
 async function startOps(root: string, o: WatchOptions, port: number, onError: (err: Error) => void) {
   const [{ ConsensusMetrics }, { Monitor }, { startOpsServer }] = await Promise.all([import("../../ops/metrics.js"), import("../../ops/monitor.js"), import("../../ops/http.js")]);
   const metrics = new ConsensusMetrics({ version: ownVersion() });
-  const monitor = new Monitor(metrics, { logFile: layoutOf(root).log, once: !!o.once });
+  const monitor = new Monitor(metrics, { logFile: layoutOf(root).record, once: !!o.once });
   const server = await startOpsServer({ host: o.metricsHost ?? "127.0.0.1", port, metrics, readiness: () => monitor.readiness(), onError });
   return { monitor, server };
 }

@@ -1,35 +1,51 @@
 /**
- * The embedded store: everything in the root folder. The commit point is the fsync'd append to
- * current/decision_log.jsonl; the processed marks are part of those lines, so "accepted" and
- * "processed" can never disagree. Everything else (checkpoint, state.json, archive copies, notices)
- * is derived and rewritten idempotently after the commit.
+ * The embedded store: everything in the root folder. The commit point is the fsync'd append to the
+ * log of record, .consensus/log.jsonl (each daemon line hash-chained and sealed with the daemon key's
+ * MAC; the first line of each transaction says how many lines it has, so a torn one is discarded
+ * whole); the processed marks are part of those lines, so "accepted" and "processed" can never
+ * disagree. Everything else (the readable mirror current/decision_log.jsonl, the checkpoint,
+ * state.json, archive copies, notices) is derived and rewritten idempotently after the commit.
  */
-import { createReadStream, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { constants as fsc, createReadStream, existsSync } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, safeMkdir } from "./safe-dirs.js";
+import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
+import { CAP, readGuarded, readGuardedText } from "./guarded-read.js";
+import { assertPrivateArea } from "./private-area.js";
+import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { GENESIS, chainHash, sealLine, unsealLine } from "../../log/chain.js";
+import { GENESIS, sealLine, unsealLine, type LineCheck } from "../../log/chain.js";
+import { RecordReader } from "../../log/record-reader.js";
+import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust/key-file.js";
+import type { Keyring } from "../../trust/keyring.js";
+import { adoptOldLog } from "./adopt.js";
+import { Mirror, lastSealedSeq } from "./mirror.js";
+import { logMacCheck } from "./read-chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
-import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
+import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, MirrorRead, Notice, Recovery, Store, Txn } from "../port.js";
 
 /**
- * The checkpoint (version 2; the marks live in the append-only checkpoint.keys, valid up to
- * `keys_bytes`). Anything else, such as the version 1 that kept the marks inline, is discarded and the
- * state rebuilt from the log.
+ * The checkpoint (version 3; the marks live in the append-only checkpoint.keys, valid up to
+ * `keys_bytes`, whose SHA-256 is `keys_sha256`). The file is this object with `"mac"` appended last:
+ * the daemon key's MAC ("checkpoint" purpose) of the text before it. One whose MAC does not check,
+ * whose key index does not match its digest, or of another version, is discarded and the state
+ * rebuilt from the log of record.
  */
 interface Checkpoint {
-  version: 2;
+  version: 3;
   seq: number;
   hash: string;
   /** Byte offset just after the line with `seq`; recovery reads the log from here. */
@@ -42,6 +58,9 @@ interface Checkpoint {
   /** The runner's part of the view (a checkpoint without it is rebuilt from the log). */
   agents: AgentViewJson;
   keys_bytes: number;
+  keys_sha256: string;
+  /** The readable mirror: where the next read of agents' lines starts, and lines not yet copied to it. */
+  mirror: { read: { offset: number; line: number }; behind: Array<{ seq: number; text: string }> };
 }
 
 /** How many files are fsync'd at once before a checkpoint (the libuv pool has 4 threads). */
@@ -64,41 +83,94 @@ export class FsStore implements Store {
   private head = GENESIS;
   /** Raw text of agents' lines since the last daemon line: chained into the next daemon hash. */
   private foreignText = "";
-  private foreignLines: Array<{ line: number; text: string }> = [];
-  /** The file does not end with a newline (a torn write, or an agent mid-append). */
-  private partial = "";
   private offsetAfterHead = 0;
   private linesAtHead = 0;
   /** Marks committed since the last checkpoint: appended to checkpoint.keys by the next one. */
   private newMarks: Array<[MarkKind, string]> = [];
   /** Length of checkpoint.keys the last sound checkpoint refers to; bytes after it are cut. */
   private keysBytes = 0;
+  /** SHA-256 of checkpoint.keys up to keysBytes, kept running (the checkpoint's MAC covers its digest). */
+  private keysHash = createHash("sha256");
   /** Effect files and folders written without fsync: synced together before a checkpoint claims them. */
   private unsynced = new Set<string>();
-  /** Folders known to exist (saves a mkdir per write). */
-  private dirs = new Set<string>();
   private dirSync = new GroupSync();
+  /** The daemon key (loaded by recover; read lazily by readers). */
+  private ring?: Keyring;
+  private mirrorOf?: Mirror;
 
   constructor(
     readonly layout: Layout,
     private readonly opts: FsStoreOptions = {},
   ) {}
 
+  /** The daemon keyring: made on first use by a writer (and said so), read by readers. */
+  private async keyring(findings?: Recovery["findings"]): Promise<Keyring | undefined> {
+    if (this.ring) return this.ring;
+    try {
+      if (this.opts.readOnly) {
+        this.ring = await readKeyring(this.layout.dot);
+      } else {
+        const { keyring, created } = await ensureKeyring(this.layout.dot);
+        this.ring = keyring;
+        if (created) findings?.push({ decision: "daemon_key_created", details: { key_id: keyring.current.id, file: keyFileOf(this.layout.dot), reason: "there was no daemon key: one was made (the log of record and the checkpoint are sealed with it)", fix: "Back up .consensus/keys/daemon.key with the root; `consensus keys rotate` replaces it." } });
+      }
+    } catch (e) {
+      if (this.opts.readOnly && (e instanceof KeyFileError || ["EACCES", "EPERM"].includes(errCode(e) ?? ""))) {
+        // A reader that cannot use the daemon key (another user: CI, a person's own account) checks the
+        // chain only; what it reads is in the private area, which only the daemon writes. Said, not hidden.
+        this.macsUnchecked = e instanceof KeyFileError ? e.message : `${keyFileOf(this.layout.dot)}: ${errCode(e)}`;
+        return undefined;
+      }
+      if (!(e instanceof KeyFileError)) throw e;
+      throw new ConsensusError(issue(e.code, { message: e.message, file: e.file, fix: e.fix }));
+    }
+    return this.ring;
+  }
+
+  /** Set when this (read-only) store could not use the daemon key: why; lines were then checked by their chain only. */
+  macsUnchecked?: string;
+
+  private lineCheck(ring: Keyring | undefined): LineCheck | undefined {
+    return ring ? logMacCheck(ring) : undefined;
+  }
+
+  /** Whether a mirror line that claims to be the daemon's is one of its sealed lines (MAC checks, seq already committed). */
+  private genuine(ring: Keyring | undefined, text: string, upTo = this.seq): boolean {
+    const s = unsealLine(text);
+    // a copy of a line sealed before a rotation is the daemon's too (the mirror is never applied)
+    if (!s || s.mac === undefined || !ring || logMacCheck(ring)(s.signed, s.mac) === false) return false;
+    const seq = (JSON.parse(text) as { seq?: unknown }).seq;
+    return typeof seq === "number" && seq <= upTo;
+  }
+
+  private mirror(ring: Keyring | undefined): Mirror {
+    this.mirrorOf ??= new Mirror(this.layout.log, (t) => this.genuine(ring, t), mirrorSettleMs());
+    return this.mirrorOf;
+  }
+
   async recover(): Promise<Recovery> {
     const L = this.layout;
     const findings: Recovery["findings"] = [];
+    const ring = await this.keyring(findings);
+    if (!this.opts.readOnly && ring) {
+      const adopted = await adoptOldLog(L, (s) => ring.mac("log", s));
+      if (adopted) findings.push({ decision: "log_adopted", details: { from: "current/decision_log.jsonl", to: ".consensus/log.jsonl", lines: adopted.lines, daemon_lines: adopted.daemonLines, agent_lines: adopted.agentLines, last_seq: adopted.lastSeq, ...(adopted.tornBytes ? { torn_bytes_left_out: adopted.tornBytes } : {}), reason: "this root kept its log only in current/decision_log.jsonl: its verified chain is now the log of record, each daemon line sealed with the daemon key", fix: "Nothing to do. current/decision_log.jsonl stays as the readable copy; status, log and gate read .consensus/log.jsonl." } });
+    }
     let view = emptyView();
     let from = 0;
-    const cp = await this.readCheckpoint(findings);
+    // a reader that cannot use the key cannot tell a sealed checkpoint from an edited one: it rebuilds
+    const cp = !ring && this.opts.readOnly ? undefined : await this.readCheckpoint(findings, ring);
     let logSize = 0;
     try {
-      logSize = (await stat(L.log)).size;
+      logSize = (await stat(L.record)).size;
     } catch {
       logSize = 0;
     }
+    const mirror = this.opts.readOnly ? undefined : this.mirror(ring);
+    let behind: Array<{ seq: number; text: string }> = [];
     if (cp) {
       if (cp.offset > logSize) {
-        findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is at byte ${cp.offset} but the log has ${logSize} bytes (truncated?)`, fix: "Nothing to do: state was rebuilt from the log." } });
+        findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is at byte ${cp.offset} but the log of record has ${logSize} bytes (truncated?)`, fix: "Nothing to do: state was rebuilt from the log." } });
       } else if (!(await this.endsWithHash(cp.offset, cp.hash))) {
         findings.push({ decision: "checkpoint_discarded", details: { reason: `the log line before byte ${cp.offset} does not carry the checkpoint's hash (log edited?)`, fix: "Run `consensus log verify`; state was rebuilt from the log." } });
       } else {
@@ -107,59 +179,66 @@ export class FsStore implements Store {
           view = loaded;
           from = cp.offset;
           this.lines = cp.lines;
+          if (mirror) {
+            mirror.readAt = { ...cp.mirror.read };
+            behind = cp.mirror.behind;
+          }
         }
       }
     }
-    this.seq = view.seq;
-    this.head = view.hash;
-    this.offsetAfterHead = from;
-    this.linesAtHead = this.lines;
+    // the last of the daemon's lines the mirror has: what the record has after it is copied again
+    const mirrored = mirror ? await lastSealedSeq(L.log, (t) => this.genuine(ring, t, Infinity)) : 0;
+    behind = behind.filter((b) => b.seq > mirrored);
     const unapplied: CommittedEntry[] = [];
-    let brokenReported = false;
+    const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
+      for (const l of txn) {
+        applyEntry(view, l.entry);
+        this.noteMarks(l.entry);
+        if (mirror) this.noteMirror(l.entry, mirror);
+        if (mirror && l.entry.seq > mirrored) behind.push({ seq: l.entry.seq, text: l.text });
+        const { mac: _mac, ...entry } = l.entry as LogEntry & { seq: number; mac?: string };
+        unapplied.push({ ...entry, hash: l.hash } as CommittedEntry);
+      }
+    });
+    let torn = 0;
     if (logSize > from) {
-      const fh = await open(L.log, "r");
+      const fh = await open(L.record, "r");
       try {
-        const { tail } = await readLines(fh, from, logSize, (text, endOffset) => {
-          this.lines++;
-          const sealed = unsealLine(text);
-          let entry: LogEntry | undefined;
-          if (sealed) {
-            try {
-              entry = JSON.parse(text) as LogEntry;
-            } catch {
-              entry = undefined;
-            }
-          }
-          if (!sealed || !entry || typeof entry.seq !== "number") {
-            this.foreignText += `${text}\n`;
-            this.foreignLines.push({ line: this.lines, text });
-            return;
-          }
-          if (!brokenReported && (entry.seq !== this.seq + 1 || chainHash(this.head, this.foreignText, sealed.body) !== sealed.hash)) {
-            brokenReported = true;
-            findings.push({ decision: "log_chain_broken", details: { line: this.lines, seq: entry.seq, reason: entry.seq !== this.seq + 1 ? `seq ${entry.seq} where ${this.seq + 1} was due` : "hash does not match", fix: "Run `consensus log verify` and restore the log from a backup if lines were edited; new entries chain from the last line." } });
-          }
-          this.seq = entry.seq;
-          this.head = sealed.hash;
-          this.foreignText = "";
-          this.foreignLines = [];
-          this.offsetAfterHead = endOffset;
-          this.linesAtHead = this.lines;
-          applyEntry(view, entry);
-          this.noteMarks(entry);
-          unapplied.push(entry as CommittedEntry);
-        });
-        if (tail) {
-          this.partial = tail;
-          findings.push({ decision: "log_torn_line", details: { line: this.lines + 1, bytes: Buffer.byteLength(tail), reason: "the last line has no newline: a write was cut short (crash or disk full)", fix: "Nothing to do: the line is kept as written, closed with a newline, and never counted as a decision." } });
-        }
+        const { tail } = await readLines(fh, from, logSize, (text, end) => reader.push(text, end));
+        torn = reader.finish(tail !== "");
       } finally {
         await fh.close();
       }
+    } else reader.finish(false);
+    findings.push(...reader.findings);
+    const c = reader.committed;
+    if (torn) {
+      findings.push({ decision: "log_torn_transaction", details: { line: c.lines + 1, lines: torn, bytes: logSize - c.offset, reason: "the last transaction of the log of record was not written whole (crash or disk full): it was discarded whole, and its input is decided again", fix: "Nothing to do. If the disk is full, free space (`df -h`)." } });
+      if (!this.opts.readOnly) {
+        const fh = await open(L.record, "r+");
+        try {
+          await fh.truncate(c.offset);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        logSize = c.offset;
+      }
     }
-    this.size = logSize;
+    this.seq = c.seq;
+    this.head = c.head;
+    this.foreignText = c.foreignText;
+    this.offsetAfterHead = c.offset;
+    this.linesAtHead = c.lines;
+    this.lines = c.lines;
+    this.size = this.opts.readOnly ? logSize : c.offset;
     view.seq = this.seq;
     view.hash = this.head;
+    if (mirror) {
+      // the mirror lacks what was committed but not copied before a crash (or was cut): copy it again
+      mirror.copiedSeq = mirrored;
+      if (behind.length) await mirror.copy(behind);
+    }
     if (!this.opts.readOnly) {
       const problem = await this.checkStateFile(view);
       if (problem) findings.push({ decision: "state_file_repaired", details: { file: this.layout.state, reason: problem, fix: "Nothing to do: state.json was rewritten from the log. Never edit it by hand; it is derived." } });
@@ -167,48 +246,53 @@ export class FsStore implements Store {
     return { view, unapplied, findings };
   }
 
+  /** The read cursor of the mirror, as recorded by the entry that recorded what was read (details.mirror). */
+  private noteMirror(e: LogEntry, mirror: Mirror): void {
+    const m = (e.details as { mirror?: { offset?: unknown; line?: unknown } } | undefined)?.mirror;
+    if (m && typeof m.offset === "number" && typeof m.line === "number" && m.offset >= mirror.readAt.offset) mirror.readAt = { offset: m.offset, line: m.line };
+  }
+
   async append(txns: Txn[], timestamp: string, expectedSeq: number): Promise<AppendResult> {
     if (this.opts.readOnly) throw new Error("store opened read-only");
     if (expectedSeq !== this.seq) throw new Error(`log is at seq ${this.seq}, not ${expectedSeq}: another writer appended`);
+    await this.fence();
+    const ring = await this.keyring();
+    if (!ring) throw new Error("no daemon key");
+    const mac = (s: string): string => ring.mac("log", s);
     const fd = await this.handle();
-    await this.catchUpForeign(fd);
-    let prefix = "";
-    if (this.partial) {
-      // Close the torn line so ours starts on a line of its own; the newline is chained like any byte.
-      prefix = "\n";
-      this.foreignText += `${this.partial}\n`;
-      this.lines++;
-      this.foreignLines.push({ line: this.lines, text: this.partial });
-      this.partial = "";
-    }
     const out: string[] = [];
     const entries: CommittedEntry[] = [];
-    const marks: LogEntry[] = [];
+    const daemonLines: Array<{ seq: number; text: string }> = [];
     let seq = this.seq;
     let head = this.head;
     let foreign = this.foreignText;
     for (const t of txns) {
+      for (const f of t.foreign ?? []) {
+        out.push(f);
+        foreign += `${f}\n`;
+      }
       t.drafts.forEach((d, i) => {
         const last = i === t.drafts.length - 1;
-        const entry: LogEntry = { seq: ++seq, timestamp, agent: "orchestrator", decision: d.decision };
+        // the first line of a transaction says how many lines it has: a torn one is discarded whole
+        const entry = { seq: ++seq, ...(i === 0 ? { txn: t.drafts.length } : {}), timestamp, agent: "orchestrator", decision: d.decision } as LogEntry;
         if (d.epic_id !== undefined) entry.epic_id = d.epic_id;
         if (d.iteration !== undefined) entry.iteration = d.iteration;
         entry.details = d.details;
         if (last && t.state) entry.state = t.state;
         if (last && t.input) entry.input = t.input;
-        const sealed = sealLine(JSON.stringify(entry), head, foreign);
+        const sealed = sealLine(JSON.stringify(entry), head, foreign, mac);
         foreign = "";
         head = sealed.hash;
         out.push(sealed.line);
+        daemonLines.push({ seq, text: sealed.line });
         entries.push({ ...entry, hash: sealed.hash } as CommittedEntry);
-        marks.push(entry);
       });
     }
-    const text = `${prefix}${out.join("\n")}\n`;
-    const bytes = Buffer.from(text);
-    await fd.write(bytes, 0, bytes.length);
-    await fd.datasync();
-    for (const e of marks) this.noteMarks(e);
+    const bytes = Buffer.from(`${out.join("\n")}\n`);
+    await this.writeWhole(fd, bytes);
+    for (const e of entries) this.noteMarks(e);
+    const mirror = this.mirror(ring);
+    for (const e of entries) this.noteMirror(e, mirror);
     this.size += bytes.length;
     this.lines += out.length;
     this.seq = seq;
@@ -216,45 +300,89 @@ export class FsStore implements Store {
     this.foreignText = "";
     this.offsetAfterHead = this.size;
     this.linesAtHead = this.lines;
-    const foreignLines = this.foreignLines;
-    this.foreignLines = [];
-    return { entries, foreign: foreignLines };
+    // the readable copy, after the commit (a failure here is repaired by the next copy or at recovery)
+    await mirror.copy(daemonLines);
+    return { entries, foreign: [] };
   }
 
-  /** Reads what agents appended since our last write, so it is chained and reported. */
-  private async catchUpForeign(fd: FileHandle): Promise<void> {
-    const { size } = await fd.stat();
-    if (size === this.size) return;
-    if (size < this.size) throw new ConsensusError(issue("LOG_BROKEN", { message: `decision log shrank from ${this.size} to ${size} bytes while the daemon ran`, file: this.layout.log }));
-    const { tail } = await readLines(fd, this.size, size, (text) => {
-      const line = this.partial ? `${this.partial}${text}` : text;
-      this.partial = "";
-      this.lines++;
-      this.foreignText += `${line}\n`;
-      this.foreignLines.push({ line: this.lines, text: line });
-    });
-    if (tail) this.partial = `${this.partial}${tail}`;
-    this.size = size;
-  }
-
-  async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
-    if (!existsSync(this.layout.log)) return;
-    const rl = createInterface({ input: createReadStream(this.layout.log, { encoding: "utf8" }), crlfDelay: Infinity });
-    let line = 0;
-    for await (const raw of rl) {
-      line++;
-      let entry: LogEntry | undefined;
-      try {
-        const v = JSON.parse(raw) as unknown;
-        if (v && typeof v === "object" && !Array.isArray(v)) entry = v as LogEntry;
-      } catch {
-        entry = undefined;
+  /**
+   * The commit point: every byte written and fdatasync'd, or nothing. A short write or an error
+   * (ENOSPC, EIO) cuts the file back to where it was and fails the batch (LOG_WRITE_FAILED); the
+   * batch is decided again later. Were the cut to fail too, recovery discards the torn transaction.
+   */
+  private async writeWhole(fd: FileHandle, bytes: Buffer): Promise<void> {
+    let off = 0;
+    try {
+      while (off < bytes.length) {
+        const { bytesWritten } = await fd.write(bytes, off, bytes.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error("no bytes written"), { code: "ENOSPC" });
+        off += bytesWritten;
       }
-      yield entry ? { line, raw, entry } : { line, raw };
+      await fd.datasync();
+    } catch (e) {
+      await fd.truncate(this.size).catch(() => {});
+      await fd.datasync().catch(() => {});
+      throw new ConsensusError(issue("LOG_WRITE_FAILED", { message: `could not append ${bytes.length} bytes to the log of record (${errCode(e) ?? (e as Error).message}; ${off} were written and cut back): nothing was committed`, file: this.layout.record }));
     }
   }
 
+  async readMirror(): Promise<MirrorRead | undefined> {
+    if (this.opts.readOnly) return undefined;
+    const mirror = this.mirror(await this.keyring());
+    const r = await mirror.read();
+    if (!r) return undefined;
+    if (!r.entries.length && !r.forged.length && !r.shrunk) {
+      // only the daemon's own copies: nothing to record
+      mirror.readAt = r.cursor;
+      return undefined;
+    }
+    return r;
+  }
+
+  /**
+   * The log of record in order: the daemon's sealed lines, whole transactions only (one still being
+   * written, or torn, is left out), and the agents' lines the daemon recorded. Lines that claim to be
+   * the daemon's but whose MAC does not check are left out (recovery and `log verify` report them).
+   */
+  async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
+    if (!existsSync(this.layout.record)) return;
+    const check = this.lineCheck(await this.keyring());
+    let anchored = false;
+    const rl = createInterface({ input: createReadStream(this.layout.record, { encoding: "utf8" }), crlfDelay: Infinity });
+    let line = 0;
+    let group: Array<{ line: number; raw: string; entry: LogEntry }> = [];
+    let need = 0;
+    const held: Array<{ line: number; raw: string; entry?: LogEntry }> = [];
+    for await (const raw of rl) {
+      line++;
+      const sealed = unsealLine(raw);
+      if (!sealed) {
+        held.push({ line, raw, ...parsedEntry(raw) });
+        continue;
+      }
+      if (check) {
+        const c = sealed.mac === undefined ? false : check(sealed.signed, sealed.mac);
+        if (c === true) anchored = true;
+        if (c === false || (c === "old" && anchored)) continue;
+      }
+      const { entry } = parsedEntry(raw);
+      if (!entry) continue;
+      if (!group.length) {
+        const n = (entry as { txn?: unknown }).txn;
+        need = typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1;
+      }
+      group.push({ line, raw, entry });
+      if (group.length < need) continue;
+      yield* held.splice(0);
+      yield* group;
+      group = [];
+    }
+    // agents' lines after the last transaction stand when nothing after them is torn
+    if (!group.length) yield* held;
+  }
+
   private blobPath(sha256: string): string {
+    checkSha256(sha256);
     return join(this.layout.blobs, sha256.slice(0, 2), sha256);
   }
 
@@ -265,17 +393,19 @@ export class FsStore implements Store {
    * folder fsyncs after the renames are shared (group commit) by every blob of the batch in that folder.
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
+    // 0644, not 0600: the archive copy is a hard link to it (one inode, one mode) and agents read the
+    // archive; the blob itself is private by its 0700 folder
     const p = this.blobPath(sha256);
     // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
     if (await exists(p)) return;
     const created: string[] = [];
-    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file" }), (d) => created.push(d));
+    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file", mode: SHARED_FILE_MODE, root: this.layout.root }), (d) => created.push(d));
     await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
     try {
-      return await readFile(this.blobPath(sha256));
+      return (await readGuarded(this.blobPath(sha256), { maxBytes: CAP.state })).bytes;
     } catch {
       return undefined;
     }
@@ -288,7 +418,8 @@ export class FsStore implements Store {
    * checkpoint re-runs it; the checkpoint syncs its folder first.
    */
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
-    const target = join(this.layout.archive, epicId, String(iteration), file);
+    // checked again here, live and on replay: the entry may be forged (issue 12.2)
+    const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
     const blob = this.blobPath(sha256);
     const dir = dirname(target);
     // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
@@ -332,7 +463,7 @@ export class FsStore implements Store {
    * rewritten nor synced again; one missing or short (its data never reached the disk) is written.
    */
   async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
-    const target = join(this.layout.inbox, notice.role, notice.name);
+    const target = join(this.layout.inbox, checkRole(notice.role), checkFileName(notice.name, "name"));
     const body = Buffer.from(notice.body);
     if (opts.replay && (await lstat(target).catch(() => undefined))?.size === body.length) return;
     await this.writeEffect(target, body);
@@ -343,9 +474,8 @@ export class FsStore implements Store {
     for (const rel of files) {
       if (!isDerivedFileOf(epicId, rel)) continue;
       const target = join(this.layout.root, rel);
-      // never through a folder an agent swapped for a link: the parent must be a real folder
-      const parent = await lstat(dirname(target)).catch(() => undefined);
-      if (!parent?.isDirectory()) continue;
+      // never through a folder an agent swapped for a link: every folder from the root down must be real
+      if (!(await assertRealDirs(this.layout.root, dirname(target)).then(() => true, () => false))) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
       });
@@ -357,7 +487,7 @@ export class FsStore implements Store {
 
   private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
     const dir = dirname(target);
-    await this.inDir(dir, () => writeAtomic(target, bytes), this.noteUnsynced);
+    await this.inDir(dir, () => writeAtomic(target, bytes, { root: this.layout.root }), this.noteUnsynced);
     this.unsynced.add(target);
     this.unsynced.add(dir);
   }
@@ -365,9 +495,9 @@ export class FsStore implements Store {
   private readonly noteUnsynced = (d: string): void => void this.unsynced.add(d);
 
   /**
-   * Runs write in dir, making the folder first (cached). A folder removed while we run (an agent or a
-   * person cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is then
-   * forgotten, made again and write retried once. Every folder whose entries changed is passed to created.
+   * Runs write in dir, making the folder first. A folder removed while we run (an agent or a person
+   * cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is made again
+   * and write retried once. Every folder whose entries changed is passed to created.
    */
   private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void): Promise<T> {
     for (const d of await this.ensureDir(dir)) created(d);
@@ -375,24 +505,19 @@ export class FsStore implements Store {
       return await write();
     } catch (e) {
       if (errCode(e) !== "ENOENT") throw e;
-      this.dirs.delete(dir);
       for (const d of await this.ensureDir(dir)) created(d);
       return await write();
     }
   }
 
-  /** mkdir -p with a cache; returns the folders whose entries changed (parents of what was created). */
-  private async ensureDir(dir: string): Promise<string[]> {
-    if (this.dirs.has(dir)) return [];
-    const first = await mkdir(dir, { recursive: true });
-    this.dirs.add(dir);
-    if (!first) return [];
-    const changed: string[] = [];
-    for (let d = dir; ; d = dirname(d)) {
-      changed.push(dirname(d));
-      if (d === first || dirname(d) === d) break;
-    }
-    return changed;
+  /**
+   * mkdir -p that refuses links (safe-dirs.ts), walked at every write and not cached: a folder an agent
+   * swapped for a link since the last write is caught (a few lstats). Returns the folders whose entries changed.
+   */
+  private ensureDir(dir: string): Promise<string[]> {
+    const L = this.layout;
+    const priv = dir === L.dot || dir.startsWith(L.dot + sep);
+    return safeMkdir(L.root, dir, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
   }
 
   /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
@@ -407,6 +532,7 @@ export class FsStore implements Store {
       if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
       await fh.datasync();
       this.keysBytes += bytes.length;
+      this.keysHash.update(bytes);
       this.newMarks = [];
     } finally {
       await fh.close();
@@ -422,12 +548,17 @@ export class FsStore implements Store {
   /**
    * The checkpoint claims that every effect of the entries up to its seq is on disk (recovery re-runs
    * only the ones after it), so the effect files written since the last one are fsync'd first, together.
+   * It is sealed with the daemon key ("checkpoint" purpose), and so is the key index through its digest.
    */
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
+    await this.fence();
+    const ring = await this.keyring();
+    if (!ring) throw new Error("no daemon key");
     const epics = Object.fromEntries(view.epics);
+    const mirror = this.mirror(ring);
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
-    await mkdir(this.layout.dot, { recursive: true });
+    await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     try {
@@ -439,26 +570,37 @@ export class FsStore implements Store {
       throw e;
     }
     await this.flushMarks();
-    const cp: Checkpoint = { version: 2, ...base, keys_bytes: this.keysBytes };
-    await writeAtomic(this.layout.checkpoint, JSON.stringify(cp), { durable: true });
+    const cp: Checkpoint = { version: 3, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: { read: { ...mirror.readAt }, behind: [...mirror.behind] } };
+    const body = JSON.stringify(cp);
+    await writeAtomic(this.layout.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`, { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
-    await mkdir(this.layout.current, { recursive: true });
+    await safeMkdir(this.layout.root, this.layout.current);
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
-    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file" });
+    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file", root: this.layout.root });
   }
 
+  /**
+   * The writer lock (proper-lockfile: a folder whose mtime the holder refreshes) plus the two parts of
+   * lease.ts: a holder provably dead (same host, its pid gone or reused) is taken over at once; one
+   * that only stopped refreshing (paused, hung, another host) after the staleness. The holder file
+   * carries a fresh fencing token that append() and checkpoint() check first (12.7).
+   */
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
-    await mkdir(L.dot, { recursive: true });
+    await safeMkdir(L.root, L.dot, PRIVATE_DIR_MODE);
+    // like sshd's StrictModes: never hold the root with a private area others can write (12.11)
+    await assertPrivateArea(L.dot);
     const stale = this.opts.staleMs ?? lockStaleMs();
-    // A holder that died (same host, no such pid) leaves its lock until it goes stale: wait for that
-    // rather than fail, and say so. A live holder is named and we stop at once (a daemon) or after
+    // A holder being taken over by another process (its lock removed, the new one not named yet):
+    // wait a moment rather than fail. A live holder is named and we stop at once (a daemon) or after
     // a short wait (a command: the other command is about to finish).
-    const deadline = Date.now() + stale + 3_000;
+    const deadline = Date.now() + 3_000;
     // loaded here, not at the top: read-only commands (status, log) never lock
     const { default: lockfile } = await import("proper-lockfile");
     let release: () => Promise<void>;
+    let broke = false;
+    const token = newToken();
     for (;;) {
       try {
         release = await lockfile.lock(L.lock, {
@@ -467,13 +609,24 @@ export class FsStore implements Store {
           stale,
           update: Math.max(1000, Math.floor(stale / 3)),
           retries: kind === "command" ? { retries: 40, minTimeout: 25, maxTimeout: 250 } : 0,
-          onCompromised: (err) => (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(err),
+          onCompromised: (err) => {
+            // paused past the staleness (or starved): another may hold the root now; step down
+            const lost = leaseLost(undefined, `the lock could not be refreshed within ${stale} ms: ${err.message}`);
+            (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(lost);
+          },
         });
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
         const h = await readHolder(L.holder);
-        if (h && holderIsDead(h) && Date.now() < deadline) {
+        const dead = h !== undefined && h.pid !== process.pid && holderProvablyDead(h);
+        if (dead && !broke) {
+          // its process is gone: no need to wait for the staleness (once: a lock made again since is another's)
+          broke = true;
+          await breakDeadLock(lockPathOf(L));
+          continue;
+        }
+        if (dead && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }
@@ -486,17 +639,26 @@ export class FsStore implements Store {
         );
       }
     }
-    // A clean release removes writer.json, so finding one now means its holder died holding the lock.
+    // A clean release removes writer.json, so finding one now means its holder died holding the lock,
+    // or stopped refreshing it (then it is not called dead: it may resume, and then steps down).
     const prior = await readHolder(L.holder);
-    this.takenOver = prior && prior.pid !== process.pid ? prior : undefined;
-    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra };
-    await writeAtomic(L.holder, JSON.stringify(holder));
+    if (prior && prior.pid !== process.pid) {
+      const { token: _t, ...named } = prior;
+      this.takenOver = named;
+      this.takenOverReason = takeoverReason(prior, stale).reason;
+    } else this.takenOver = undefined;
+    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra, ...ownIdentity(), token };
+    await writeAtomic(L.holder, JSON.stringify(holder), { mode: PRIVATE_FILE_MODE, root: L.root });
+    this.fenceToken = token;
     let released = false;
     return {
       holder,
       release: async () => {
         if (released) return;
         released = true;
+        this.fenceToken = undefined;
+        // never remove what a process that took the root over has made its own
+        if ((await readHolder(L.holder))?.token !== token) return;
         await unlink(L.holder).catch(() => {});
         await release().catch(() => {});
       },
@@ -505,16 +667,28 @@ export class FsStore implements Store {
 
   /** The holder whose stale lock this store took over, if any (reported by the engine). */
   takenOver?: Holder;
+  takenOverReason?: string;
+  /** Our lease's fencing token (lease.ts); undefined when no lease is held (read-only use, tests). */
+  private fenceToken?: string;
+
+  /** Before a write that claims the root: the holder file must still carry our token. */
+  private async fence(): Promise<void> {
+    if (this.fenceToken !== undefined) await checkFence(this.layout.holder, this.fenceToken);
+  }
 
   async close(): Promise<void> {
+    await this.mirrorOf?.close();
     await this.fd?.close();
     this.fd = undefined;
   }
 
   private async handle(): Promise<FileHandle> {
     if (!this.fd) {
-      await mkdir(this.layout.current, { recursive: true });
-      this.fd = await open(this.layout.log, "a");
+      await mkdir(this.layout.dot, { recursive: true });
+      this.fd = await open(this.layout.record, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o600);
+      // the record is the daemon's alone: whatever made it, nobody else reads or writes it
+      const st = await this.fd.stat();
+      if ((st.mode & 0o077) !== 0) await this.fd.chmod(0o600).catch(() => {});
     }
     return this.fd;
   }
@@ -523,9 +697,11 @@ export class FsStore implements Store {
   private async checkStateFile(view: View): Promise<string | undefined> {
     let text: string;
     try {
-      text = await readFile(this.layout.state, "utf8");
-    } catch {
-      return undefined;
+      text = await readGuardedText(this.layout.state, { maxBytes: CAP.state });
+    } catch (e) {
+      // deleted (the runbook says a deleted state.json is rebuilt): rebuilt at start and by watch --once
+      if (errCode(e) === "ENOENT") return view.seq > 0 ? "state.json is missing" : undefined;
+      return `state.json cannot be used: ${(e as Error).message}`;
     }
     const { state: st, problem } = stateFileProblem(text);
     if (!st) return `state.json ${problem}`;
@@ -537,27 +713,32 @@ export class FsStore implements Store {
     return undefined;
   }
 
-  private async readCheckpoint(findings: Recovery["findings"]): Promise<Checkpoint | undefined> {
+  private async readCheckpoint(findings: Recovery["findings"], ring: Keyring | undefined): Promise<Checkpoint | undefined> {
     let text: string;
     try {
-      text = await readFile(this.layout.checkpoint, "utf8");
+      text = await readGuardedText(this.layout.checkpoint, { maxBytes: CAP.state });
     } catch (e) {
       // none yet is normal; one that is there but cannot be read is said, not silently skipped
       if (errCode(e) !== "ENOENT") findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint cannot be read: ${errCode(e) ?? (e as Error).message}`, fix: `Check the owner and mode of ${this.layout.checkpoint}; state was rebuilt from the log.` } });
       return undefined;
     }
     try {
-      const cp = JSON.parse(text) as Checkpoint;
-      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && cp.version === 2 && typeof cp.keys_bytes === "number";
+      const m = /,"mac":"([^"\\]{0,200})"\}$/.exec(text);
+      if (!m) throw new Error("it carries no MAC (made by an older version, or not by the daemon)");
+      const body = `${text.slice(0, m.index)}}`;
+      const checked = ring?.check("checkpoint", body, m[1]);
+      if (!checked?.ok) throw new Error(`its MAC does not check (${checked?.reason ?? "no daemon key"}): it was edited, or made without the daemon key`);
+      const cp = JSON.parse(body) as Checkpoint;
+      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && cp.version === 3 && typeof cp.keys_bytes === "number" && typeof cp.keys_sha256 === "string" && typeof cp.mirror === "object" && cp.mirror !== null;
       if (!sound) throw new Error("unexpected shape");
       return cp;
     } catch (e) {
-      findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is unreadable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log." } });
+      findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint is not usable: ${(e as Error).message}`, fix: "Nothing to do: state was rebuilt from the log of record." } });
       return undefined;
     }
   }
 
-  /** The view a sound checkpoint gives, or undefined (with a finding) when its key index is short. */
+  /** The view a sound checkpoint gives, or undefined (with a finding) when its key index is short or was changed. */
   private async loadCheckpoint(cp: Checkpoint, findings: Recovery["findings"]): Promise<View | undefined> {
     const view: View = { seq: cp.seq, hash: cp.hash, epics: new Map(Object.entries(cp.epics)), processed: new Set(), messageIds: new Set(), agents: agentViewFromJson(cp.agents), ...(cp.config_version ? { configVersion: cp.config_version } : {}) };
     if (this.opts.epicsOnly) return view;
@@ -568,7 +749,7 @@ export class FsStore implements Store {
     let buf = Buffer.alloc(0);
     if (cp.keys_bytes > 0) {
       try {
-        buf = await readFile(this.layout.checkpointKeys);
+        buf = (await readGuarded(this.layout.checkpointKeys, { maxBytes: CAP.state })).bytes;
       } catch {
         buf = Buffer.alloc(0);
       }
@@ -577,21 +758,28 @@ export class FsStore implements Store {
         return undefined;
       }
     }
+    const keys = buf.subarray(0, cp.keys_bytes);
+    const hash = createHash("sha256").update(keys);
+    if (hash.copy().digest("hex") !== cp.keys_sha256) {
+      findings.push({ decision: "checkpoint_discarded", details: { reason: `the checkpoint's key index ${this.layout.checkpointKeys} was changed (its digest is not the one the sealed checkpoint names): a mark was planted or removed`, fix: "Nothing to do: state was rebuilt from the log of record. Check who can write .consensus/ (`consensus doctor`)." } });
+      return undefined;
+    }
     const table = new DigestTable(cp.keys_bytes / RECORD_BYTES);
-    table.addAll(buf.subarray(0, cp.keys_bytes));
+    table.addAll(keys);
     this.keysBytes = cp.keys_bytes;
+    this.keysHash = hash;
     return { ...view, processed: new MarkSet("p", table), messageIds: new MarkSet("m", table) };
   }
 
   private async endsWithHash(offset: number, hash: string): Promise<boolean> {
     if (offset === 0) return hash === GENESIS;
-    const want = `"hash":"${hash}"}\n`;
-    if (offset < want.length) return false;
-    const fh = await open(this.layout.log, "r");
+    const fh = await open(this.layout.record, "r");
     try {
-      const buf = Buffer.alloc(want.length);
-      await fh.read(buf, 0, want.length, offset - want.length);
-      return buf.toString() === want;
+      const n = Math.min(offset, 512);
+      const buf = Buffer.alloc(n);
+      await fh.read(buf, 0, n, offset - n);
+      const tail = buf.toString("latin1");
+      return new RegExp(`"hash":"${hash}"(?:,"mac":"[^"\\\\]{0,200}")?\\}\\n$`).test(tail);
     } finally {
       await fh.close();
     }
@@ -640,13 +828,24 @@ async function readLines(fh: FileHandle, from: number, to: number, onLine: (text
   return { tail: carry.toString("utf8") };
 }
 
-export async function readHolder(path: string): Promise<Holder | undefined> {
+/** A line parsed as an entry where it is a JSON object. */
+function parsedEntry(raw: string): { entry?: LogEntry } {
   try {
-    return JSON.parse(await readFile(path, "utf8")) as Holder;
+    const v = JSON.parse(raw) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) ? { entry: v as LogEntry } : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
+
+/** How long the daemon waits for an agent's half-written line in the mirror before its copies go in (CONSENSUS_MIRROR_SETTLE_MS, default 1 s). */
+function mirrorSettleMs(): number {
+  const v = Number(process.env.CONSENSUS_MIRROR_SETTLE_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 1000;
+}
+
+/** The holder file (guarded read: a regular file, no link, size cap); undefined if missing or not a holder. */
+export const readHolder = readHolderFile;
 
 /** The folder proper-lockfile makes (and keeps refreshing the mtime of) while the lease is held. */
 export const lockPathOf = (L: Layout): string => `${L.lock}.lock`;
@@ -657,13 +856,5 @@ export function lockStaleMs(): number {
   return Number.isFinite(v) && v >= 2000 ? v : 10_000;
 }
 
-/** True only when we can tell: same host, and no process with that pid. */
-export function holderIsDead(h: Holder): boolean {
-  if (h.host !== hostname()) return false;
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
+/** True only when we can tell: same host, and its pid gone, a zombie, or reused (lease.ts). */
+export const holderIsDead = holderProvablyDead;

@@ -8,6 +8,7 @@ export interface Layout {
   artifacts: string;
   inbox: string;
   current: string;
+  /** The readable mirror of the log (current/decision_log.jsonl): a drop zone agents append to; never trusted. */
   log: string;
   state: string;
   archive: string;
@@ -18,6 +19,8 @@ export interface Layout {
   checkpoint: string;
   /** Append-only index of processed marks and message ids the checkpoint refers to. */
   checkpointKeys: string;
+  /** The log of record (.consensus/log.jsonl): daemon lines sealed with the daemon key's MAC (PROTOCOL "Trust"). */
+  record: string;
   blobs: string;
   requests: string;
   /** Agents' output: logs/agents/<EPIC>/<iteration>/<agent>-<n>.log. */
@@ -45,6 +48,7 @@ export function layoutOf(root: string): Layout {
     holder: join(dot, "writer.json"),
     checkpoint: join(dot, "checkpoint.json"),
     checkpointKeys: join(dot, "checkpoint.keys"),
+    record: join(dot, "log.jsonl"),
     blobs: join(dot, "blobs"),
     requests: join(dot, "requests"),
     agentLogs: join(root, "logs", "agents"),

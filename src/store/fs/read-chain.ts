@@ -1,11 +1,136 @@
-/** Streams the decision log through the chain verifier: `consensus log verify` and `consensus doctor` share it. */
-import { createReadStream } from "node:fs";
+/**
+ * Streams a log through the chain verifier (`consensus log verify`, `consensus doctor`, `consensus
+ * gate` share it), and tells the lines of the readable mirror apart: the daemon's sealed copies,
+ * agents' lines, and forged ones.
+ */
+import { createReadStream, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { ChainVerifier, type ChainResult } from "../../log/chain.js";
+import { ChainVerifier, claimsDaemon, unsealLine, type ChainResult, type LineCheck } from "../../log/chain.js";
+import { readKeyring } from "../../trust/key-file.js";
+import type { Keyring } from "../../trust/keyring.js";
+import { macWith } from "../../trust/mac.js";
+import type { Layout } from "./layout.js";
 
-export async function verifyLogFile(path: string): Promise<ChainResult> {
-  const v = new ChainVerifier();
+/** Verifies a log file's chain; with `check`, every daemon line must also carry a MAC that checks. */
+export async function verifyLogFile(path: string, check?: LineCheck): Promise<ChainResult> {
+  const v = new ChainVerifier(check);
   const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
   for await (const line of rl) v.push(line);
   return v.result();
+}
+
+/** The MAC check of log lines under the root's daemon key (throws KeyFileError when it cannot be read). */
+export async function logCheckOf(L: Layout): Promise<{ ring: Keyring; check: LineCheck }> {
+  const ring = await readKeyring(L.dot);
+  return { ring, check: logMacCheck(ring) };
+}
+
+/**
+ * A log line's MAC under a keyring: true when a key in force made it, "old" when a key the ring no
+ * longer holds (or has retired) did — the line predates a rotation (chain.ts LineCheck says when that
+ * is believed), false when it does not check.
+ */
+export function logMacCheck(ring: Keyring): LineCheck {
+  const keys = ring.keysForFile();
+  return (signed, mac) => {
+    const m = /^([a-z0-9]{1,16})\.[0-9a-f]{64}$/.exec(mac);
+    if (!m) return false;
+    const key = keys.find((k) => k.id === m[1]);
+    if (!key) return "old";
+    if (macWith(key, "log", signed) !== mac) return false;
+    return key.retire_at !== undefined && Date.parse(key.retire_at) <= Date.now() ? "old" : true;
+  };
+}
+
+/**
+ * A filter for lines of the log of record read as they come (a tail): agents' lines pass, a line that
+ * claims to be the daemon's passes only when its MAC checks. With no readable key, no daemon line passes.
+ */
+export async function sealedLines(L: Layout): Promise<(line: string) => boolean> {
+  const check = await logCheckOf(L).then((c) => c.check, () => undefined);
+  return (line) => {
+    const s = unsealLine(line);
+    if (!s) return !claimsDaemon(line);
+    return !!check && s.mac !== undefined && check(s.signed, s.mac) === true;
+  };
+}
+
+export interface MirrorCount {
+  /** Lines byte-equal to the daemon's line of the same seq in the log of record. */
+  sealed: number;
+  /** Lines that claim to be the daemon's and are not its line (wrong hash, no or bad MAC, not in the record). */
+  forged: number;
+  /** Agents' lines (blank lines not counted). */
+  agent: number;
+  firstForged?: { line: number; reason: string };
+}
+
+/**
+ * Tells the readable mirror's lines apart against the log of record: a line that claims to be the
+ * daemon's is sealed only if it is byte-equal to the record's line of its seq (the daemon copies its
+ * lines in order, so both files are read forward once).
+ */
+export async function countMirror(L: Layout): Promise<MirrorCount> {
+  const out: MirrorCount = { sealed: 0, forged: 0, agent: 0 };
+  if (!existsSync(L.log)) return out;
+  const record = existsSync(L.record) ? createInterface({ input: createReadStream(L.record, { encoding: "utf8" }), crlfDelay: Infinity })[Symbol.asyncIterator]() : undefined;
+  // record lines read ahead of the mirror (a forged line may name a later seq): seq → line
+  const ahead = new Map<number, string>();
+  let recSeq = 0;
+  const recordLine = async (seq: number): Promise<string | undefined> => {
+    while (record && recSeq < seq) {
+      const n = await record.next();
+      if (n.done) break;
+      if (!unsealLine(n.value)) continue;
+      try {
+        recSeq = (JSON.parse(n.value) as { seq: number }).seq;
+        ahead.set(recSeq, n.value);
+      } catch {
+        /* not a line of the daemon's */
+      }
+    }
+    return ahead.get(seq);
+  };
+  let lineNo = 0;
+  let lastSeq = 0;
+  const forged = (reason: string): void => {
+    out.forged++;
+    out.firstForged ??= { line: lineNo, reason };
+  };
+  const rl = createInterface({ input: createReadStream(L.log, { encoding: "utf8" }), crlfDelay: Infinity });
+  for await (const line of rl) {
+    lineNo++;
+    if (line.trim() === "") continue;
+    if (!claimsDaemon(line)) {
+      out.agent++;
+      continue;
+    }
+    let seq: unknown;
+    try {
+      seq = (JSON.parse(line) as { seq?: unknown }).seq;
+    } catch {
+      seq = undefined;
+    }
+    if (typeof seq !== "number" || !Number.isInteger(seq)) {
+      forged("it claims to be the daemon's line but has no sequence number");
+      continue;
+    }
+    if (seq <= lastSeq) {
+      forged(`seq ${seq} comes after seq ${lastSeq}: not a copy of the daemon's (it copies in order)`);
+      continue;
+    }
+    const rec = await recordLine(seq);
+    if (rec === undefined) {
+      forged(`there is no seq ${seq} in the log of record`);
+      continue;
+    }
+    if (rec !== line) {
+      forged(`it differs from seq ${seq} in the log of record (edited, re-hashed without the key, or made up)`);
+      continue;
+    }
+    for (const k of ahead.keys()) if (k <= seq) ahead.delete(k);
+    lastSeq = seq;
+    out.sealed++;
+  }
+  return out;
 }

@@ -10,7 +10,8 @@
  * `{"version": sha256 of text, "text": consensus.yaml's text, "applied_by", "os_user", "applied_at"}`.
  */
 import { createHash } from "node:crypto";
-import { chmod, mkdir, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
+import { CAP, readGuardedText } from "./guarded-read.js";
 import { join } from "node:path";
 import { userInfo } from "node:os";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
@@ -91,8 +92,11 @@ export async function readRules(L: Layout, use: "read" | "write" = "read"): Prom
   if (r.kind === "ok") return r.pipeline;
   if (r.kind === "refused") throw new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${r.reason}`, file: L.rules }));
   if (use === "write" && (await logHasEntries(L))) throw rulesMissing(L);
-  return readConfig(L.config);
+  return readConfig(L.config, guardedConfig);
 }
+
+/** consensus.yaml through the guarded read (a regular file, no link, no FIFO, 1 MiB cap). */
+const guardedConfig = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 export const rulesMissing = (L: Layout): ConsensusError => new ConsensusError(issue("RULES_MISSING", { message: "the rules in force are missing, and the log already holds decisions", file: L.rules }));
 
@@ -126,8 +130,10 @@ export async function rulesForWriter(L: Layout, now: Date): Promise<{ pipeline: 
   if (await logHasEntries(L)) throw rulesMissing(L);
   let text: string;
   try {
-    text = await readFile(L.config, "utf8");
-  } catch {
+    text = await guardedConfig(L.config);
+  } catch (e) {
+    const fix = (e as { fix?: unknown }).fix;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" && typeof fix === "string") throw new ConsensusError(issue("CONFIG_INVALID", { message: (e as Error).message, file: L.config, fix }));
     throw new ConsensusError(issue("CONFIG_MISSING", { message: `no rules in force and no config at ${L.config}`, file: L.config }));
   }
   const { pipeline, issues } = parseConfig(text, L.config);

@@ -7,7 +7,6 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
@@ -17,6 +16,7 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
+import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";

@@ -74,11 +74,11 @@ export class BusReader {
     return existsSync(join(this.root, rel));
   }
 
-  /** Calls wake when the log's folder changes (fs.watch); returns the unsubscribe. Waits poll as well. */
+  /** Calls wake when the log of record's folder changes (fs.watch); returns the unsubscribe. Waits poll as well. */
   watchLog(wake: () => void): () => void {
-    const name = basename(this.layout.log);
+    const name = basename(this.layout.record);
     try {
-      const w = watch(dirname(this.layout.log), (_e, f) => {
+      const w = watch(dirname(this.layout.record), (_e, f) => {
         if (f === null || String(f) === name) wake();
       });
       w.on("error", () => {});

@@ -1,0 +1,208 @@
+/**
+ * The readable mirror of the log of record: current/decision_log.jsonl (PROTOCOL "Trust").
+ *
+ * The daemon copies each committed daemon line here after the commit (one O_APPEND write per batch,
+ * no fsync: recovery copies again what the mirror lacks), and agents append their own entries to it,
+ * also while the daemon does. It is a drop zone, never trusted: the daemon reads what agents appended
+ * (read), and a line there that claims to be the daemon's but is not one of its sealed lines is forged.
+ *
+ * Two writers: each of the daemon's copies is one write() of whole lines with O_APPEND, so it lands
+ * whole between an agent's writes. An agent that is half-way through a line (the file does not end
+ * with a newline) is waited for, up to settleMs, before the daemon's lines go in; after that its
+ * half line is closed with a newline (it is then judged as the agent's entry).
+ */
+import { constants as fsc } from "node:fs";
+import { mkdir, open, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { EntryAssembler } from "../../log/mirror-entries.js";
+import type { MirrorRead } from "../port.js";
+
+/** Reads at most this many bytes of the mirror at a time (the rest is read next time). */
+const READ_CHUNK = 8 << 20;
+
+export class Mirror {
+  private queue: Array<{ seq: number; text: string }> = [];
+  /** The last daemon seq copied (or found) in the mirror. */
+  copiedSeq = 0;
+  /** Where the next read of agents' lines starts. */
+  readAt = { offset: 0, line: 0 };
+  private partial?: { size: number; since: number };
+  private chain: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    /** Whether a line that claims to be the daemon's is one of its sealed lines. */
+    private readonly genuine: (text: string) => boolean,
+    private readonly settleMs = 1000,
+  ) {}
+
+  /** Lines waiting to be copied (a checkpoint keeps them: recovery copies them if the mirror lacks them). */
+  get behind(): ReadonlyArray<{ seq: number; text: string }> {
+    return this.queue;
+  }
+
+  /** Queues committed daemon lines and copies them (now, or once an agent's half line is done). */
+  copy(lines: Array<{ seq: number; text: string }>): Promise<void> {
+    for (const l of lines) if (l.seq > this.copiedSeq && (this.queue.length === 0 || l.seq > this.queue[this.queue.length - 1]!.seq)) this.queue.push(l);
+    return this.flush(false);
+  }
+
+  /** Copies what is queued; `force` closes an agent's half line at once (the daemon is stopping). */
+  flush(force: boolean): Promise<void> {
+    this.chain = this.chain.then(() => this.flushNow(force)).catch(() => this.later());
+    return this.chain;
+  }
+
+  async close(): Promise<void> {
+    await this.flush(true);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private later(): void {
+    if (this.closed || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush(false);
+    }, Math.max(20, Math.floor(this.settleMs / 4)));
+    this.timer.unref();
+  }
+
+  private async flushNow(force: boolean): Promise<void> {
+    if (!this.queue.length) return;
+    const flags = fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
+    const fh = await open(this.path, flags, 0o664).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+      await mkdir(dirname(this.path), { recursive: true });
+      return open(this.path, flags, 0o664);
+    });
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return;
+      let prefix = "";
+      if (st.size > 0 && (await lastByte(fh, st.size)) !== 10) {
+        const now = Date.now();
+        if (!force) {
+          if (!this.partial || this.partial.size !== st.size) this.partial = { size: st.size, since: now };
+          if (now - this.partial.since < this.settleMs) return this.later();
+        }
+        prefix = "\n";
+      }
+      this.partial = undefined;
+      const lines = this.queue;
+      const bytes = Buffer.from(`${prefix}${lines.map((l) => l.text).join("\n")}\n`);
+      let off = 0;
+      try {
+        while (off < bytes.length) {
+          const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+          if (bytesWritten <= 0) throw new Error("short write");
+          off += bytesWritten;
+        }
+      } catch (e) {
+        // a half copy would read as a forged line: cut it back when nobody wrote after it
+        if (off > 0 && (await fh.stat()).size === st.size + off) await fh.truncate(st.size).catch(() => {});
+        throw e;
+      }
+      this.queue = [];
+      this.copiedSeq = lines[lines.length - 1]!.seq;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * What agents appended since readAt: whole entries, and forged lines. Undefined when nothing new is
+   * there. Does not move readAt (the caller does once what it read is recorded).
+   */
+  async read(): Promise<MirrorRead | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return undefined;
+      if (st.size < this.readAt.offset) {
+        const lines = await countLines(fh, st.size);
+        return { entries: [], forged: [], shrunk: { from: this.readAt.offset, to: st.size }, cursor: { offset: st.size, line: lines } };
+      }
+      if (st.size === this.readAt.offset) return undefined;
+      const len = Math.min(READ_CHUNK, st.size - this.readAt.offset);
+      const buf = Buffer.alloc(len);
+      const { bytesRead } = await fh.read(buf, 0, len, this.readAt.offset);
+      const out: MirrorRead = { entries: [], forged: [], cursor: { ...this.readAt } };
+      const asm = new EntryAssembler();
+      let start = 0;
+      let line = this.readAt.line;
+      const lineAt = new Map<number, number>();
+      for (let nl = buf.indexOf(10, start); nl !== -1 && nl < bytesRead; nl = buf.indexOf(10, start)) {
+        const text = buf.toString("utf8", start, nl).replace(/\r$/, "");
+        const offset = this.readAt.offset + start;
+        lineAt.set(offset, line);
+        line++;
+        for (const item of asm.push(text, line, offset)) {
+          if (item.kind === "entry") out.entries.push(item.entry);
+          else if (!this.genuine(item.text)) out.forged.push({ line: item.line, text: item.text, reason: "it claims to be the daemon's line but is not one of its sealed lines (wrong hash, no MAC, or a MAC made without the daemon key)" });
+        }
+        start = nl + 1;
+      }
+      const open = asm.openAt;
+      out.cursor = open !== undefined ? { offset: open, line: lineAt.get(open)! } : { offset: this.readAt.offset + start, line };
+      return out;
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+async function lastByte(fh: FileHandle, size: number): Promise<number> {
+  const b = Buffer.alloc(1);
+  await fh.read(b, 0, 1, size - 1);
+  return b[0]!;
+}
+
+async function countLines(fh: FileHandle, size: number): Promise<number> {
+  const buf = Buffer.alloc(1 << 20);
+  let n = 0;
+  for (let pos = 0; pos < size; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+    if (bytesRead <= 0) break;
+    for (let i = 0; i < bytesRead; i++) if (buf[i] === 10) n++;
+    pos += bytesRead;
+  }
+  return n;
+}
+
+/**
+ * The seq of the last daemon line in the mirror that is one of its sealed lines (0: none), looking
+ * back from the end at most maxBytes: recovery copies the record's lines after it.
+ */
+export async function lastSealedSeq(path: string, genuine: (text: string) => boolean, maxBytes = 8 << 20): Promise<number> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return 0;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return 0;
+    const from = Math.max(0, st.size - maxBytes);
+    const buf = Buffer.alloc(st.size - from);
+    await fh.read(buf, 0, buf.length, from);
+    const lines = buf.toString("utf8").split("\n");
+    for (let i = lines.length - 1; i >= (from > 0 ? 1 : 0); i--) {
+      const t = lines[i]!;
+      if (!t.startsWith('{"seq":') || !genuine(t)) continue;
+      const seq = (JSON.parse(t) as { seq?: unknown }).seq;
+      if (typeof seq === "number") return seq;
+    }
+    return 0;
+  } finally {
+    await fh.close();
+  }
+}
