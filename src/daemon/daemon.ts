@@ -55,8 +55,6 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
-  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts)
-  const { pipeline, firstApply } = await rulesForWriter(layout, new Date());
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
@@ -68,6 +66,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
+  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts);
+  // read holding the lease, so a first start's apply never races another writer
+  let rules: Awaited<ReturnType<typeof rulesForWriter>>;
+  try {
+    rules = await rulesForWriter(layout, new Date());
+  } catch (e) {
+    await store.close();
+    await lease.release();
+    throw e;
+  }
+  const { pipeline, firstApply } = rules;
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   reportDropZones(giveDropZones(layout, pipeline), log);
   const realRoot = realpathSync(layout.root);
