@@ -160,9 +160,9 @@ export class FolderRules {
     try {
       text = await readGuardedText(this.L.config, { maxBytes: CAP.config });
     } catch (e) {
-      // a FIFO, a link or an oversized file named consensus.yaml: said once, with the fix; a missing
-      // one needs nothing (the rules in force do not depend on it; `consensus config apply` says so)
-      if (e instanceof GuardedReadError && this.once(`rootbad:${e.kind}:${e.found}`)) this.log.error({ file: this.L.config, found: e.found, fix: e.fix }, `${e.message}; the rules in force stay (${this.engine.pipeline.version.slice(0, 12)})`);
+      // the rules in force do not need the file (`consensus config apply` reports it missing); one that
+      // is a FIFO, a link or huge is said once, with the fix, and never waited on or read (12.8)
+      if (e instanceof GuardedReadError && this.once(`root:refused:${e.kind}:${e.found}`)) this.log.error({ file: this.L.config, found: e.found, fix: e.fix }, `${e.message}; the rules in force stay`);
       return;
     }
     const version = versionOf(text);

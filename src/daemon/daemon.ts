@@ -5,13 +5,15 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
-import { GuardedReadError } from "../store/fs/guarded-read.js";
+import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
+import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
-import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { prepare } from "../transports/files/prepare.js";
+import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
+import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
@@ -31,6 +33,9 @@ import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
 import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Runner } from "../runner/runner.js";
+import { ensureKeyring } from "../trust/key-file.js";
+import type { Keyring } from "../trust/keyring.js";
+import { keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
 
 
@@ -55,6 +60,8 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
+  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts)
+  const { pipeline, firstApply } = await rulesForWriter(layout, new Date());
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
@@ -66,20 +73,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
-  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts);
-  // read holding the lease, so a first start's apply never races another writer
-  let rules: Awaited<ReturnType<typeof rulesForWriter>>;
-  try {
-    rules = await rulesForWriter(layout, new Date());
-  } catch (e) {
-    await store.close();
-    await lease.release();
-    throw e;
-  }
-  const { pipeline, firstApply } = rules;
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   reportDropZones(giveDropZones(layout, pipeline), log);
   const realRoot = realpathSync(layout.root);
+  // The daemon key (issue 15: launch tokens, notice MACs): made at the first start; re-read when rotated.
+  let keyring: Keyring | undefined;
+  try {
+    keyring = (await ensureKeyring(layout.dot)).keyring;
+  } catch (e) {
+    log.warn({ err: e }, "no daemon key: agents get no launch token and notices no MAC (run `consensus doctor`)");
+  }
+  const keys = (): Keyring | undefined => keyring;
 
   const pending = new Set<string>();
   /** Signature (mtime:size) of files a scan found and that were handled: unchanged ones are not read again. */
@@ -114,6 +118,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     root: realRoot,
+    keys,
     hooks: {
       ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
@@ -136,15 +141,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const reloader = new FolderRules(layout, engine, log);
   let configTouched = true;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
-  const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   // agents append to the readable log: their entries are judged as soon as they land, like a drop
   let mirrorTouched = true;
   const mirrorWatch = opts.once ? undefined : watchConfig(layout.log, () => ((mirrorTouched = true), kick()));
   /** A write that failed for lack of space (or an I/O error): the inputs are decided again after this pause. */
   const retryAfterMs = 1000;
+  const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
-    const r = new Runner({ engine, layout, log, wake: () => wake() });
+    const r = new Runner({ engine, layout, log, wake: () => wake(), keys });
     await r.start();
     for (const w of early) r.want(w);
     runner = r;
@@ -232,8 +237,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } finally {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
-    rulesWatch?.close();
     mirrorWatch?.close();
+    rulesWatch?.close();
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
@@ -289,6 +294,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
     const gens = new Map(batch.map((rel) => [rel, arrivals.gen(rel)]));
+    keyring = (await keyringOf(layout.root)) ?? keyring;
     const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now, arrivals }));
     await confirmReads(batch, prepared);
     for (const [i, rel] of batch.entries()) {
@@ -331,6 +337,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }, retryAfterMs).unref();
       return;
     }
+    await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
@@ -347,22 +354,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return !(p instanceof Error) && p.kind === "ready" && p.confirm ? [{ i, rel, stamp: p.confirm }] : [];
     });
     if (!toConfirm.length) return;
-    await turn();
-    await turn();
+    await eventsDelivered();
     await Promise.all(
       toConfirm.map(async ({ i, rel, stamp }) => {
-        if (await unchanged(rel, stamp)) return;
+        if (await unchangedSince(layout.root, rel, stamp, arrivals)) return;
         prepared[i] = { kind: "skip", why: "changed while it was read; read again" };
         pending.add(rel);
         kick();
       }),
     );
-  }
-
-  async function unchanged(rel: string, stamp: ReadStamp): Promise<boolean> {
-    if (arrivals.gen(rel) !== stamp.gen) return false;
-    const st = await lstat(join(layout.root, rel)).catch(() => undefined);
-    return !st || st.isSymbolicLink() || (st.size === stamp.size && st.mtimeMs === stamp.mtimeMs);
   }
 
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
@@ -384,9 +384,8 @@ function writeFailed(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }
-
-/** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
+const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
 function epicOfPath(rel: string): string | undefined {

@@ -27,6 +27,10 @@ import { summary } from "../log/summary.js";
 import { inLanes } from "./lanes.js";
 import { EPIC_ID } from "../config/names.js";
 import { FloodGate } from "./flood-gate.js";
+import type { Keyring } from "../trust/keyring.js";
+import { sealNotice } from "../trust/notice-mac.js";
+import { ensureKeyring } from "../trust/key-file.js";
+import { join } from "node:path";
 
 /** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
 const EFFECT_LANES = 16;
@@ -79,6 +83,7 @@ export class Engine {
     private readonly clock: () => Date,
     private readonly hooks: EngineHooks,
     private readonly place?: RootPlace,
+    private readonly keys?: () => Keyring | undefined,
   ) {
     this.batchWorld = new BatchWorld(current, view);
     this.flood = new FloodGate(log);
@@ -91,13 +96,19 @@ export class Engine {
 
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
   /** opts.root: the root's absolute path; notices then give each path from the agent's working folder and absolute (notice-paths.ts). */
-  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string } = {}): Promise<Engine> {
+  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string; keys?: () => Keyring | undefined } = {}): Promise<Engine> {
     const rec = await store.recover();
     if (store.takenOver) {
       const h = store.takenOver;
       rec.findings.unshift({ decision: "lock_taken_over", details: { reason: store.takenOverReason ?? `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
     }
-    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined);
+    // notices carry the daemon's MAC whichever process writes them (a command deciding with no daemon too)
+    let keys = opts.keys;
+    if (!keys && opts.root !== undefined) {
+      const ring = await ensureKeyring(join(opts.root, ".consensus")).then((r) => r.keyring, (e: unknown) => log.warn({ err: e }, "no daemon key: notices are written without a MAC"));
+      keys = () => ring ?? undefined;
+    }
+    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined, keys);
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
@@ -341,7 +352,10 @@ export class Engine {
       case "notice": {
         const listed = await this.withReadList(fx.notice);
         const notice = this.place ? placeNotice(listed, this.place) : listed;
-        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(notice, { lineWidth: 120, noRefs: true }) }, opts);
+        const body = dump(notice, { lineWidth: 120, noRefs: true });
+        // the daemon's MAC on the notice, with the recipient role's notice key (trust/notice-mac.ts)
+        const key = this.keys?.()?.keysForFile().at(-1);
+        return this.store.deliver({ role: fx.role, name: fx.name, body: key ? sealNotice(key, fx.role, body) : body }, opts);
       }
       case "rescan":
         this.hooks.onRescan?.(fx.epic_id, fx.stage);

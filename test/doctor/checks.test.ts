@@ -60,6 +60,9 @@ describe("doctor checks", () => {
     expect(r.found).toContain('agent "planner": program claude is not on PATH');
     expect(r.found).toContain('agent "planner": its prompt agents/planner.md does not exist');
     expect(r.fix).toContain("consensus init");
+    // an agent that cannot run is not counted as ready
+    expect(r.found).toContain("0 of 1 agent(s) ready");
+    expect(r.found).not.toMatch(/(^|; )1 agent\(s\) ready/);
   });
 
   it("rules: an edit not in force warns, forged or missing rules fail, each with config apply as the fix", () => {

@@ -30,9 +30,7 @@ const POLL_MS = 25;
 async function rootText(L: Layout): Promise<string> {
   try {
     return await readGuardedText(L.config, { maxBytes: CAP.config });
-  } catch (e) {
-    const fix = (e as { fix?: unknown }).fix;
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT" && typeof fix === "string") throw new ConsensusError(issue("CONFIG_INVALID", { message: (e as Error).message, file: L.config, fix }));
+  } catch {
     throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${L.root}`, file: L.config }));
   }
 }

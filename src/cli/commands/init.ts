@@ -3,8 +3,8 @@
  * resolve from where it is, and the role prompts (agents/<role>.md, next to the bus) that the daemon
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
-import { installRules, logHasEntries, newRecord, readRulesRecord } from "../../store/fs/rules.js";
 import { ensureKeyring } from "../../trust/key-file.js";
+import { installRules, logHasEntries, newRecord, readRulesRecord } from "../../store/fs/rules.js";
 import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 

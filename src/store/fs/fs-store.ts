@@ -63,6 +63,9 @@ interface Checkpoint {
   mirror: { read: { offset: number; line: number }; behind: Array<{ seq: number; text: string }> };
 }
 
+/** How long a daemon waits for a command holding the root (ms): commands hold it for a decision and a commit. */
+const COMMAND_WAIT_MS = 30_000;
+
 /** How many files are fsync'd at once before a checkpoint (the libuv pool has 4 threads). */
 const SYNC_PARALLEL = 16;
 
@@ -596,6 +599,7 @@ export class FsStore implements Store {
     // wait a moment rather than fail. A live holder is named and we stop at once (a daemon) or after
     // a short wait (a command: the other command is about to finish).
     const deadline = Date.now() + 3_000;
+    const commandDeadline = Date.now() + COMMAND_WAIT_MS;
     // loaded here, not at the top: read-only commands (status, log) never lock
     const { default: lockfile } = await import("proper-lockfile");
     let release: () => Promise<void>;
@@ -626,7 +630,10 @@ export class FsStore implements Store {
           await breakDeadLock(lockPathOf(L));
           continue;
         }
-        if (dead && Date.now() < deadline) {
+        // a command holds the root only for its decision and commit: a daemon starting meanwhile waits
+        // for it (up to COMMAND_WAIT_MS) instead of exiting LOCK_HELD because a `start` was a moment faster
+        const passing = kind === "daemon" && (h === undefined || h.kind === "command") && Date.now() < commandDeadline;
+        if ((dead && Date.now() < deadline) || passing) {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }

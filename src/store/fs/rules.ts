@@ -19,7 +19,7 @@ import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { KeyFileError, ensureKeyring, readKeyring } from "../../trust/key-file.js";
 import { openRecord, sealRecord, unverifiedBody } from "../../trust/sealed.js";
-import { writeAtomic } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, writeAtomic } from "./atomic-write.js";
 import type { Draft } from "../../machine/decide.js";
 import type { Layout } from "./layout.js";
 import { readBounded } from "./read-bounded.js";
@@ -76,7 +76,7 @@ export async function readRulesRecord(L: Layout, verify: "required" | "if-possib
 export async function installRules(L: Layout, rec: RulesRecord): Promise<void> {
   const { keyring } = await ensureKeyring(L.dot);
   await mkdir(L.dot, { recursive: true, mode: 0o700 });
-  await writeAtomic(L.rules, sealRecord(keyring, "rules", "in-force", rec), { durable: true });
+  await writeAtomic(L.rules, sealRecord(keyring, "rules", "in-force", rec), { durable: true, mode: PRIVATE_FILE_MODE, root: L.root });
   await chmod(L.rules, 0o600);
 }
 
@@ -92,11 +92,8 @@ export async function readRules(L: Layout, use: "read" | "write" = "read"): Prom
   if (r.kind === "ok") return r.pipeline;
   if (r.kind === "refused") throw new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${r.reason}`, file: L.rules }));
   if (use === "write" && (await logHasEntries(L))) throw rulesMissing(L);
-  return readConfig(L.config, guardedConfig);
+  return readConfig(L.config);
 }
-
-/** consensus.yaml through the guarded read (a regular file, no link, no FIFO, 1 MiB cap). */
-const guardedConfig = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 export const rulesMissing = (L: Layout): ConsensusError => new ConsensusError(issue("RULES_MISSING", { message: "the rules in force are missing, and the log already holds decisions", file: L.rules }));
 
@@ -130,10 +127,8 @@ export async function rulesForWriter(L: Layout, now: Date): Promise<{ pipeline: 
   if (await logHasEntries(L)) throw rulesMissing(L);
   let text: string;
   try {
-    text = await guardedConfig(L.config);
-  } catch (e) {
-    const fix = (e as { fix?: unknown }).fix;
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT" && typeof fix === "string") throw new ConsensusError(issue("CONFIG_INVALID", { message: (e as Error).message, file: L.config, fix }));
+    text = await readGuardedText(L.config, { maxBytes: CAP.config });
+  } catch {
     throw new ConsensusError(issue("CONFIG_MISSING", { message: `no rules in force and no config at ${L.config}`, file: L.config }));
   }
   const { pipeline, issues } = parseConfig(text, L.config);

@@ -6,9 +6,8 @@
  * to promoted under any name — is never acted on and is reported (`request_refused`), and a fake answer to
  * a person's real command is never shown as the verdict.
  *
- * Reads are guarded: opened with O_NOFOLLOW|O_NONBLOCK (a symlink or a FIFO named like a request never
- * blocks or redirects the daemon), checked after open (a regular file, at most MAX_REQUEST_BYTES); such a
- * file is reported by the daemon with the fix (GuardedReadError), not read.
+ * Reads are bounded: opened with O_NOFOLLOW|O_NONBLOCK (a symlink or a FIFO named like a request never
+ * blocks or redirects the daemon), checked after open (a regular file, at most MAX_REQUEST_BYTES).
  */
 import { createHash } from "node:crypto";
 import { chmod, mkdir } from "node:fs/promises";
@@ -16,9 +15,8 @@ import { join } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
 import type { CommandInput } from "../../machine/decide.js";
 import { validateKind } from "../../schemas/registry.js";
-import { writeAtomic } from "../../store/fs/atomic-write.js";
+import { PRIVATE_FILE_MODE, writeAtomic } from "../../store/fs/atomic-write.js";
 import { readBounded } from "../../store/fs/read-bounded.js";
-import { readGuardedText } from "../../store/fs/guarded-read.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { ensureKeyring } from "../../trust/key-file.js";
 import { REQUEST_ID, openRecord, sealRecord } from "../../trust/sealed.js";
@@ -53,7 +51,7 @@ export async function writeRequest(L: Layout, id: string, cmd: RequestCommand): 
   const { keyring } = await ensureKeyring(L.dot);
   await requestsFolder(L);
   const path = requestPath(L, id);
-  await writeAtomic(path, sealRecord(keyring, "request", id, cmd));
+  await writeAtomic(path, sealRecord(keyring, "request", id, cmd), { mode: PRIVATE_FILE_MODE, root: L.root });
   return path;
 }
 
@@ -61,7 +59,7 @@ export async function writeRequest(L: Layout, id: string, cmd: RequestCommand): 
 export async function writeResult(L: Layout, id: string, result: RequestResult): Promise<void> {
   const { keyring } = await ensureKeyring(L.dot);
   await requestsFolder(L);
-  await writeAtomic(resultPath(L, id), sealRecord(keyring, "result", id, result));
+  await writeAtomic(resultPath(L, id), sealRecord(keyring, "result", id, result), { mode: PRIVATE_FILE_MODE, root: L.root });
 }
 
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -72,20 +70,13 @@ const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
  * never answered; sealed but not a valid command → refused, answered with the schema's issues.
  */
 export async function prepareRequest(L: Layout, rel: string, id: string): Promise<Prep> {
-  let text: string;
-  try {
-    // never a blocking open (a FIFO named like a request), never through a link, size-capped (12.8): a
-    // GuardedReadError goes up, and the daemon says it with the fix, once per signature
-    text = await readGuardedText(join(L.root, rel), { maxBytes: MAX_REQUEST_BYTES });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "skip", why: "request vanished" };
-    throw e;
-  }
-  const r = { text, sha256: sha(text) };
+  const r = await readBounded(join(L.root, rel), MAX_REQUEST_BYTES);
+  if (!r.ok && r.gone) return { kind: "skip", why: "request vanished" };
   const forged = (reason: string, sha256: string): Prep => ({
     kind: "ready",
     item: { input: { type: "request_refused", file: rel, sha256, reason, sealed: false, issues: [issue("REQUEST_FORGED", { message: `${rel}: ${reason}`, file: rel })] }, key: `${rel}@${sha256}` },
   });
+  if (!r.ok) return forged(`the file ${r.why}`, r.sha256);
   if (!REQUEST_ID.test(id)) return forged("its name is not a request id the command line makes", r.sha256);
   const { keyring } = await ensureKeyring(L.dot);
   const opened = openRecord(keyring, "request", id, r.text);
