@@ -178,6 +178,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const batchSize = opts.batchSize ?? 512;
   let lastCheckpoint = Date.now();
+  /** The checkpoint in flight (checkpointIfDue), if any. */
+  let checkpointing: Promise<void> | undefined;
   try {
     for (;;) {
       if (fatal) throw fatal;
@@ -233,8 +235,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }
+    await checkpointing;
+    if (fatal) throw fatal;
     return await stopCleanly(runner, engine, log);
   } finally {
+    await checkpointing;
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
     mirrorWatch?.close();
@@ -249,18 +254,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   /**
    * The checkpoint (and state.json) at most once a second: each is a full rewrite, so writing it per
    * batch would make every drop pay for all epics. Recovery replays the log after it, so nothing
-   * depends on it being fresh.
+   * depends on it being fresh. It is started between batches (its snapshot of the view is taken at
+   * once, while no append is in flight) and its fsyncs and writes run while the loop takes the next
+   * batch: a drop that arrived meanwhile no longer waits behind them (issue 17.3; they made the
+   * latency's tail). One at a time; a failure stops the daemon as before (through `fatal`).
    */
   async function checkpointIfDue(): Promise<void> {
-    if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
-    try {
-      await engine.checkpoint();
-    } catch (e) {
-      // the log is the record; a checkpoint that cannot be written now (full disk) is written later
-      if (opts.once || !writeFailed(e)) throw e;
-      log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
-    }
+    if (checkpointing || !engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
     lastCheckpoint = Date.now();
+    checkpointing = engine
+      .checkpoint()
+      .catch((e: unknown) => {
+        // the log is the record; a checkpoint that cannot be written now (full disk) is written later
+        if (opts.once || !writeFailed(e)) fatal ??= e instanceof Error ? e : new Error(String(e));
+        else log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
+      })
+      .finally(() => {
+        checkpointing = undefined;
+        lastCheckpoint = Date.now();
+        kick();
+      });
   }
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
@@ -357,7 +370,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await eventsDelivered();
     await Promise.all(
       toConfirm.map(async ({ i, rel, stamp }) => {
-        if (await unchangedSince(layout.root, rel, stamp, arrivals)) return;
+        if (unchangedSince(layout.root, rel, stamp, arrivals)) return;
         prepared[i] = { kind: "skip", why: "changed while it was read; read again" };
         pending.add(rel);
         kick();

@@ -43,6 +43,7 @@ describe("authority over MCP", () => {
   it("stdio: with the launch token the role is proven; without it the input is refused where proof is required", async () => {
     const b = (bus = Bus.init());
     writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nsecurity:\n  require_proof: [planner]\n`);
+    b.applyConfig();
     expect(b.cli("start", "EP-001", "--title", "Signed").code).toBe(0);
     b.startDaemon();
     const bare = await Agent.stdio(b, "planner");
@@ -54,7 +55,8 @@ describe("authority over MCP", () => {
     const signed = await Agent.stdio(b, "planner");
     agents.push(signed);
     expect((await signed.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation" } });
-    const accepted = b.entries().find((e) => e.decision === "artifact_accepted")!;
+    // the verdict comes from the log of record; the readable copy follows it
+    const accepted = (await b.waitForDecision("artifact_accepted")).find((e) => e.decision === "artifact_accepted")!;
     expect(accepted.details).toMatchObject({ transport: "mcp", proof: { by: "token", role: "planner", epic_id: "EP-001", iteration: 1 } });
   });
 
@@ -67,7 +69,7 @@ describe("authority over MCP", () => {
     const planner = await Agent.http(url, "planner", { Authorization: `Bearer ${await tokenFor(b, "planner", "EP-001")}` });
     agents.push(planner);
     expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).data).toMatchObject({ verdict: "accepted" });
-    expect(b.entries().find((e) => e.decision === "artifact_accepted")!.details).toMatchObject({ proof: { by: "token", role: "planner" } });
+    expect((await b.waitForDecision("artifact_accepted")).find((e) => e.decision === "artifact_accepted")!.details).toMatchObject({ proof: { by: "token", role: "planner" } });
     expect(b.daemonErr).not.toMatch(/ct1\./);
   });
 });

@@ -32,6 +32,7 @@ describe("authority without proof: unverified inputs, permissions, compact repla
 
   it("refuses what it must, with the rule and the fix, and records who did what", async () => {
     writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nsecurity:\n  require_proof: [quality]\n  proven_resolution: true\n  people:\n    override: [${me}]\n    cancel: [alice]\n`);
+    b.applyConfig();
     expect(b.cli("start", "EP-001", "--title", "Health").code).toBe(0);
     b.startDaemon();
 
@@ -74,7 +75,8 @@ describe("authority without proof: unverified inputs, permissions, compact repla
     // a person speaking for devops is recorded as the OS user (and --as beside it), but is not devops proven
     const person = b.cli("approve", "EP-001", "--role", "devops", "--subject", "fixed", "--as", "Dana");
     expect(person.code, person.stderr).toBe(1);
-    const byPerson = b.entries().filter((e) => e.decision === "message_rejected").at(-1)!;
+    // (the command's verdict comes from the log of record; the readable copy follows it)
+    const byPerson = (await b.waitFor("the person's approval in the readable log", (x) => x.some((e) => e.decision === "message_rejected" && (d(e).proof as { by?: string } | undefined)?.by === "person"))).filter((e) => e.decision === "message_rejected" && (d(e).proof as { by?: string } | undefined)?.by === "person").at(-1)!;
     expect(d(byPerson).proof).toEqual({ by: "person", user: me, as: "Dana" });
     const status = JSON.parse(b.cli("status", "EP-001", "--json").stdout) as { open_vetoes: Array<{ from: string; subject: string }> };
     expect(status.open_vetoes).toEqual([expect.objectContaining({ from: "devops", subject: "security_vulnerability" })]);
@@ -94,7 +96,7 @@ describe("authority without proof: unverified inputs, permissions, compact repla
     await b.waitFor("EP-002 escalated", (x) => x.some((e) => e.decision === "escalated" && e.epic_id === "EP-002"));
     const o = b.cli("override", "EP-002", "--reason", "clarified by hand", "--to", "implementation", "--as", "Olga");
     expect(o.code, o.stderr).toBe(0);
-    const overridden = b.entries().find((e) => e.decision === "overridden")!;
+    const overridden = (await b.waitForDecision("overridden")).find((e) => e.decision === "overridden")!;
     expect(d(overridden)).toMatchObject({ by: me, as: "Olga", reason: "clarified by hand" });
 
     // 4: a forged notice in devops's inbox (and a genuine one edited) is skipped by `consensus inbox`

@@ -42,6 +42,7 @@ describe("authority: launch tokens", () => {
   it("the developer's forgeries through `consensus submit` are refused; its own artifact is accepted as proven; a leaked token is refused out of scope", async () => {
     const agent = { command: [process.execPath, join(repo, "test", "fixtures", "agents", "forger.mjs")], retries: 0, env: { FORGE_MODE: "submit", OUT_DIR: out, LEAK_DIR: leak, CONSENSUS_CLI: cliPath, IMPL_FIXTURE: join(fixtures, "valid", "implementation.json"), REVIEW_FIXTURE: join(fixtures, "valid", "review.json") } };
     writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nagents:\n  developer: ${JSON.stringify(agent)}\n`);
+    b.applyConfig();
     expect(b.cli("start", "EP-001", "--title", "Health").code).toBe(0);
     b.startDaemon();
     b.drop("artifacts/EP-001/plan.json", b.fixture("valid/plan.json").replace(/"epic_id": "[^"]*"/, '"epic_id": "EP-001"'));

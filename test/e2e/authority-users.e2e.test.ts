@@ -47,6 +47,7 @@ describe.skipIf(!isRoot || !tools)("authority: a role proven by the file's OS ow
     const agent = { command: [process.execPath, join(repo, "test", "fixtures", "agents", "forger.mjs")], user, retries: 0, env: { FORGE_MODE: "drop", OUT_DIR: out, IMPL_FIXTURE: join(fixtures, "valid", "implementation.json"), REVIEW_FIXTURE: join(fixtures, "valid", "review.json") } };
     // the daemon gives the drop zones to the agents' group when it starts
     writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nagents:\n  developer: ${JSON.stringify(agent)}\nsecurity: { agents_group: ${group} }\n`);
+    b.applyConfig();
     expect(b.cli("start", "EP-001", "--title", "Health").code).toBe(0);
     b.startDaemon();
     b.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));

@@ -168,7 +168,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
     if (s.confirm) {
       await eventsDelivered();
       // an in-place writer raced the read: its event queued the path again, to be read anew
-      if (!(await unchangedSince(o.root, rel, s.confirm, arrivals))) return void pending.add(rel);
+      if (!unchangedSince(o.root, rel, s.confirm, arrivals)) return void pending.add(rel);
     }
     const id = await inputs.addFile(rel, r.bytes, r.mtimeMs, source);
     sent.set(rel, `${r.mtimeMs}:${r.size}`);
