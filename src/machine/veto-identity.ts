@@ -76,7 +76,7 @@ export function duplicateVeto(input: { file: string; sha256: string }, seen: See
   const draft: Draft = {
     decision: "veto_duplicate",
     epic_id: epic.epic_id,
-    iteration: seen.iteration,
+    iteration: epic.iteration,
     details: {
       file: input.file,
       sha256: input.sha256,

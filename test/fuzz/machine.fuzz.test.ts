@@ -270,7 +270,8 @@ describe("the machine under random sequences of inputs", () => {
   it("the default pipeline: no forbidden state is ever reached", () => {
     fc.assert(
       fc.property(sequenceArb, (actions) => play(defaultPipe, actions)),
-      { numRuns: RUNS },
+      // found by seed 1130196801: a stale copy of a recorded veto was logged with the veto's old iteration
+      { numRuns: RUNS, examples: [[[{ t: "start", epic: "EP-2" }, { t: "artifact", epic: "EP-1", name: "plan.json", delta: 0, folder: false, status: "approved", findings: false, stale: false, broken: false, other: "EP-2" }, { t: "artifact", epic: "EP-2", name: "implementation.json", delta: 0, folder: false, status: "approved", findings: false, stale: false, broken: false, other: undefined }, { t: "advance", epic: "EP-2", status: "blocked" }, { t: "artifact", epic: "EP-1", name: "review.json", delta: -1, folder: false, status: "blocked", findings: true, stale: false, broken: false, other: "EP-2" }] as never]] },
     );
   });
 
