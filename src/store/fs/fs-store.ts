@@ -24,7 +24,7 @@ import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
 import { Mirror, lastSealedSeq } from "./mirror.js";
-import { logMacCheck } from "./read-chain.js";
+import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
@@ -94,6 +94,8 @@ export class FsStore implements Store {
   /** The daemon key (loaded by recover; read lazily by readers). */
   private ring?: Keyring;
   private mirrorOf?: Mirror;
+  private sealer?: (signed: string) => string;
+  private checker?: LineCheck;
 
   constructor(
     readonly layout: Layout,
@@ -128,14 +130,16 @@ export class FsStore implements Store {
   macsUnchecked?: string;
 
   private lineCheck(ring: Keyring | undefined): LineCheck | undefined {
-    return ring ? logMacCheck(ring) : undefined;
+    if (!ring) return undefined;
+    this.checker ??= logMacCheck(ring);
+    return this.checker;
   }
 
   /** Whether a mirror line that claims to be the daemon's is one of its sealed lines (MAC checks, seq already committed). */
   private genuine(ring: Keyring | undefined, text: string, upTo = this.seq): boolean {
     const s = unsealLine(text);
     // a copy of a line sealed before a rotation is the daemon's too (the mirror is never applied)
-    if (!s || s.mac === undefined || !ring || logMacCheck(ring)(s.signed, s.mac) === false) return false;
+    if (!s || s.mac === undefined || !ring || this.lineCheck(ring)!(s.signed, s.mac) === false) return false;
     const seq = (JSON.parse(text) as { seq?: unknown }).seq;
     return typeof seq === "number" && seq <= upTo;
   }
@@ -254,7 +258,8 @@ export class FsStore implements Store {
     if (expectedSeq !== this.seq) throw new Error(`log is at seq ${this.seq}, not ${expectedSeq}: another writer appended`);
     const ring = await this.keyring();
     if (!ring) throw new Error("no daemon key");
-    const mac = (s: string): string => ring.mac("log", s);
+    this.sealer ??= logSealer(ring);
+    const mac = this.sealer;
     const fd = await this.handle();
     const out: string[] = [];
     const entries: CommittedEntry[] = [];
