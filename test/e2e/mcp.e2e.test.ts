@@ -228,6 +228,8 @@ describe("a client that disconnects mid-call", () => {
     await bus.waitForDecision("artifact_accepted");
     const r = await developer.call("submit_artifact", { epic_id: "EP-001", file: "implementation.json", content: artifact("implementation.json", "EP-001", 1) });
     expect(r.data).toMatchObject({ verdict: "accepted", epic: { stage: "review" } });
+    // the verdict comes from the log of record; the readable copy follows
+    await bus.waitForDecision("artifact_accepted", 2);
     expect(bus.entries().filter((e) => e.decision === "artifact_accepted")).toHaveLength(2);
     expect(bus.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(0);
     expect(await bus.stopDaemon()).toBe(0);
