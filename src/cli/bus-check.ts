@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, relative, sep } from "node:path";
-import { readConfig } from "../config/read-config.js";
+import { readRules } from "../store/fs/rules.js";
 import { issue, type Issue } from "../errors/issue.js";
 import { decide, inputMarks, type ArtifactInput, type MessageInput } from "../machine/decide.js";
 import { BatchWorld } from "../machine/world.js";
@@ -29,7 +29,7 @@ export async function readBus(root: string): Promise<BusView | undefined> {
   const L = layoutOf(root);
   if (!existsSync(L.config) || (!existsSync(L.record) && !existsSync(L.log))) return undefined;
   try {
-    const pipeline = await readConfig(L.config);
+    const pipeline = await readRules(L);
     const store = new FsStore(L, { readOnly: true });
     try {
       return { pipeline, view: (await store.recover()).view };

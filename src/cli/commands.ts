@@ -271,6 +271,32 @@ export const COMMANDS: readonly CommandSpec[] = [
     define: (c) => c.addOption(new Option("--retire-after <duration>", "how long the previous keys keep verifying (7d, 12h …)").argParser(parseDuration).default(7 * 86_400_000, "7d")),
     load: async () => (await import("./commands/keys.js")).keysRotate,
   },
+  {
+    name: "config",
+    summary: "the rules in force (a sealed copy of consensus.yaml in .consensus/); an edit of consensus.yaml takes effect only by `config apply`. Alone: as `config show`",
+    exit: "0; 1 no rules in force yet",
+    load: async () => (await import("./commands/config.js")).configShow,
+  },
+  {
+    name: "config show",
+    summary: "prints the rules in force, and who applied them when",
+    exit: "0; 1 no rules in force yet",
+    load: async () => (await import("./commands/config.js")).configShow,
+  },
+  {
+    name: "config diff",
+    summary: "consensus.yaml against the rules in force",
+    exit: "0 the same; 1 different",
+    load: async () => (await import("./commands/config.js")).configDiff,
+  },
+  {
+    name: "config apply",
+    summary: "validates consensus.yaml, shows the diff against the rules in force, asks, then puts it in force and logs who applied it (a running daemon applies it; the command waits)",
+    exit: "0 applied or already in force; 1 not valid or not confirmed; 2 no terminal to ask and no --yes; 75 not in force within --timeout",
+    env: ["CONSENSUS_USER", "CONSENSUS_LOCK_STALE_MS"],
+    define: (c) => waitOptions(c.option("--yes", "apply without asking (scripts, CI)")),
+    load: async () => (await import("./commands/config.js")).configApply,
+  },
 ];
 
 function parsePort(value: string): number {

@@ -3,7 +3,7 @@
  * store the command was pointed at: a folder (read without the lock) or a PostgreSQL store (read
  * without registering as a writer, and without migrating).
  */
-import { readConfig } from "../config/read-config.js";
+import { readRules } from "../store/fs/rules.js";
 import { parseConfig, type Pipeline } from "../config/pipeline.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import type { Epic } from "../schemas/types.gen.js";
@@ -21,7 +21,7 @@ export async function openPgReadOnly(url: string, opts: { epicsOnly?: boolean } 
 /** The rules in force: consensus.yaml of the root, or the rules row of the database. */
 export async function pipelineOf(g: GlobalOptions): Promise<Pipeline> {
   const t = storeOf(g);
-  if (t.kind === "folder") return readConfig(layoutOf(t.root).config);
+  if (t.kind === "folder") return readRules(layoutOf(t.root));
   const store = await openPgReadOnly(t.url);
   try {
     const r = await store.rules();

@@ -7,10 +7,12 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
-import { readConfig } from "../config/read-config.js";
+import { readResult, requestIssues, resultPath, writeRequest, type RequestCommand, type RequestResult } from "../transports/files/requests.js";
+import { appliedDraft, rulesForWriter, type RulesRecord } from "../store/fs/rules.js";
+import type { Pipeline } from "../config/pipeline.js";
 import { ConsensusError, issue, type Issue } from "../errors/issue.js";
 import { prepare } from "../transports/files/prepare.js";
 import { Engine, type Outcome } from "../engine/engine.js";
@@ -21,7 +23,7 @@ import { LogTail } from "./log-tail.js";
 import { sealedLines } from "../store/fs/read-chain.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
-import { layoutOf } from "../store/fs/layout.js";
+import { layoutOf, type Layout } from "../store/fs/layout.js";
 import { printable } from "../report/plain-text.js";
 import { whoAmI, type GlobalOptions } from "./context.js";
 import { storeOf } from "./store-of.js";
@@ -48,7 +50,7 @@ function noteDead(root: string, h: Holder): void {
 }
 
 /** The daemon that holds the root and is alive; a holder that died is reported (noteDead) and treated as none. */
-async function liveDaemon(root: string): Promise<Holder | undefined> {
+export async function liveDaemon(root: string): Promise<Holder | undefined> {
   const L = layoutOf(root);
   if (!existsSync(`${L.lock}.lock`)) return undefined;
   const h = await readHolder(L.holder);
@@ -60,7 +62,7 @@ async function liveDaemon(root: string): Promise<Holder | undefined> {
   return h.kind === "daemon" ? h : undefined;
 }
 
-const lockHeldByDaemon = async (e: unknown, root: string): Promise<boolean> => e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD" && (await liveDaemon(root)) !== undefined;
+export const lockHeldByDaemon = async (e: unknown, root: string): Promise<boolean> => e instanceof ConsensusError && e.issues[0]?.code === "LOCK_HELD" && (await liveDaemon(root)) !== undefined;
 
 const noVerdict = (root: string, what: string, timeoutMs: number, file: string): ConsensusError =>
   new ConsensusError(issue("NO_VERDICT", { message: `the daemon holding ${root} did not decide ${what} within ${timeoutMs / 1000}s`, file }));
@@ -72,6 +74,8 @@ const noVerdict = (root: string, what: string, timeoutMs: number, file: string):
 export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
   const t = storeOf(g);
   if (t.kind === "folder") return applyCommand(t.root, cmd, opts);
+  const problems = requestIssues(cmd);
+  if (problems.length) return { ok: false, issues: problems, via: "direct" };
   const { submitRow } = await import("./pg-writer.js");
   const r = await submitRow(t.url, t.root, { command: cmd }, whoAmI());
   return r;
@@ -85,6 +89,9 @@ export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput, opts: 
 export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
   const L = layoutOf(root);
   if (!existsSync(L.config)) throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
+  // every field bounded and typed before it goes anywhere (a 2 MB title would be copied into every later line)
+  const problems = requestIssues(cmd);
+  if (problems.length) return { ok: false, issues: problems, via: "direct" };
   const id = `${Date.now()}-${randomUUID()}`;
   if (!(await liveDaemon(root))) {
     try {
@@ -93,23 +100,28 @@ export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOp
       if (!(await lockHeldByDaemon(e, root))) throw e;
     }
   }
-  await mkdir(L.requests, { recursive: true });
-  const req = join(L.requests, `${id}.json`);
-  const res = join(L.requests, `${id}.result.json`);
-  await writeAtomic(req, JSON.stringify(cmd));
+  // sealed with the daemon key: a request an agent plants is refused, an answer it fakes is not read
+  const req = await writeRequest(L, id, cmd as RequestCommand);
   if (!opts.wait) return { ok: "queued", file: req };
+  const res = resultPath(L, id);
   const deadline = Date.now() + opts.timeoutMs;
+  const forged = new Set<string>();
+  const onForged = (reason: string, sha256: string): void => {
+    if (forged.has(sha256)) return;
+    forged.add(sha256);
+    process.stderr.write(`${printable(`warning: ${res} is not the daemon's answer (${reason}); ignored, waiting for the real one. Something other than the daemon wrote it: see docs/security.md`)}\n`);
+  };
   for (let n = 0; ; n++) {
-    const answer = await readResult(res);
+    const answer = await readResult(L, id, onForged);
     if (answer) {
       await Promise.all([unlink(req).catch(() => {}), unlink(res).catch(() => {})]);
-      return answer;
+      return answerOf(answer);
     }
     // the daemon died before answering: take the request back and apply it here (its key makes a
     // second application a duplicate if the daemon did commit it)
     if (n % 20 === 19 && !(await liveDaemon(root))) {
-      const late = await readResult(res);
-      if (late) return late;
+      const late = await readResult(L, id, onForged);
+      if (late) return answerOf(late);
       const took = await unlink(req).then(() => true, () => false);
       if (took) return direct(root, cmd, id);
     }
@@ -118,14 +130,7 @@ export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOp
   }
 }
 
-async function readResult(path: string): Promise<CommandResult | undefined> {
-  try {
-    const r = JSON.parse(await readFile(path, "utf8")) as { ok: boolean; issues?: Issue[]; entries?: [] };
-    return r.ok ? { ok: true, entries: r.entries ?? [], via: "daemon" } : { ok: false, issues: r.issues ?? [], via: "daemon" };
-  } catch {
-    return undefined;
-  }
-}
+const answerOf = (r: RequestResult): CommandResult => (r.ok ? { ok: true, entries: r.entries ?? [], via: "daemon" } : { ok: false, issues: r.issues ?? [], via: "daemon" });
 
 async function direct(root: string, cmd: CommandInput, id: string): Promise<CommandResult> {
   const o = await withEngine(root, cmd.type, async (engine) => (await engine.process([{ input: { ...cmd, transport: "cli" }, key: `request:${id}` }]))[0]);
@@ -134,20 +139,35 @@ async function direct(root: string, cmd: CommandInput, id: string): Promise<Comm
   return { ok: true, entries, via: "direct" };
 }
 
-/** Runs `fn` with the lease held and an engine open on the root, then checkpoints and lets go. */
-async function withEngine<T>(root: string, what: string, fn: (engine: Engine) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with the lease held and an engine open on the root, then checkpoints and lets go. The
+ * engine decides by the rules in force (the first writer on a fresh root applies consensus.yaml once,
+ * logged); `replacement` is used where they are missing or do not verify (`config apply` replacing them).
+ */
+export async function withEngine<T>(root: string, what: string, fn: (engine: Engine) => Promise<T>, replacement?: Pipeline): Promise<T> {
   const L = layoutOf(root);
-  const pipeline = await readConfig(L.config);
   const store = new FsStore(L);
   const lease = await store.lease("command", what);
   try {
+    const { pipeline, firstApply } = await rulesOrReplacement(L, replacement);
     const engine = await Engine.open(pipeline, store, quiet, { root: realpathSync(root) });
+    if (firstApply) await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: what.split(" ")[0] })]);
     const out = await fn(engine);
     if (engine.dirty) await engine.checkpoint();
     return out;
   } finally {
     await store.close();
     await lease.release();
+  }
+}
+
+async function rulesOrReplacement(L: Layout, replacement?: Pipeline): Promise<{ pipeline: Pipeline; firstApply?: RulesRecord }> {
+  try {
+    return await rulesForWriter(L, new Date());
+  } catch (e) {
+    const code = e instanceof ConsensusError ? e.issues[0]?.code : undefined;
+    if (replacement && (code === "RULES_FORGED" || code === "RULES_MISSING")) return { pipeline: replacement };
+    throw e;
   }
 }
 

@@ -5,24 +5,27 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { lstat, mkdir } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
+import { ConsensusError } from "../errors/issue.js";
+import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { writeResult } from "../transports/files/requests.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import type { Lease } from "../store/port.js";
-import { ConfigReloader, watchConfig } from "./config-reload.js";
+import { FolderRules, watchConfig } from "./config-reload.js";
+import { appliedDraft, rulesForWriter } from "../store/fs/rules.js";
 import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
 import { Engine, type Outcome, type Prepared } from "../engine/engine.js";
-import { ConsensusError } from "../errors/issue.js";
 import { prepareAll } from "../transports/files/prepare-all.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
@@ -53,12 +56,14 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const layout = layoutOf(opts.root);
   const log = opts.log;
-  const pipeline = await readConfig(layout.config);
+  // the rules in force (sealed in the private area), never the root's consensus.yaml (config-reload.ts)
+  const { pipeline, firstApply } = await rulesForWriter(layout, new Date());
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
     onLeaseLost: (err) => {
-      fatal = new Error(`lost the writer lock: ${err.message}`);
+      // a ConsensusError (LEASE_LOST) says who holds the root now and that this daemon steps down
+      fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);
       wake();
     },
   });
@@ -88,6 +93,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   let engine!: Engine;
+  /** Set once Engine.open returned: before that, effects replayed by recovery must not touch `engine`. */
+  let opened = false;
   // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
   // earlier one re-arm it
   let deadlineSweep = true;
@@ -111,16 +118,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       },
     },
   });
+  opened = true;
 
-  // consensus.yaml is validated before use; a bad edit keeps the rules in force (config-reload.ts)
-  const reloader = new ConfigReloader(layout.config, engine, log);
-  let configTouched = false;
+  if (firstApply) {
+    await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: "watch" })]);
+    log.warn({ version: firstApply.version.slice(0, 12) }, "no rules were in force: applied consensus.yaml once; from now on edits take effect only through `consensus config apply`");
+  }
+  // the rules in force change only by `consensus config apply`; an edit of consensus.yaml is reported (config-reload.ts)
+  const reloader = new FolderRules(layout, engine, log);
+  let configTouched = true;
   const configWatch = opts.once ? undefined : watchConfig(layout.config, () => ((configTouched = true), kick()));
   // agents append to the readable log: their entries are judged as soon as they land, like a drop
   let mirrorTouched = true;
   const mirrorWatch = opts.once ? undefined : watchConfig(layout.log, () => ((mirrorTouched = true), kick()));
   /** A write that failed for lack of space (or an I/O error): the inputs are decided again after this pause. */
   const retryAfterMs = 1000;
+  const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
     const r = new Runner({ engine, layout, log, wake: () => wake() });
@@ -212,6 +225,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
     mirrorWatch?.close();
+    rulesWatch?.close();
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
@@ -238,7 +252,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   function dropPaths(epicId: string, stageId: string): string[] {
-    return (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+    // recovery replays rescan effects inside Engine.open, before `engine` is assigned: the rules it opened with
+    const rules = opened ? engine.pipeline : pipeline;
+    return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
   }
 
   /**
@@ -271,6 +287,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const sig = scanned.get(rel);
       scanned.delete(rel);
       const p = prepared[i]!;
+      if (p instanceof GuardedReadError) {
+        // a FIFO, device, link or oversized file where a request goes: said once per signature, with the fix
+        if (sig !== undefined) known.set(rel, sig);
+        log.error({ file: rel, found: p.found, fix: p.fix }, p.message);
+        continue;
+      }
       if (p instanceof Error) {
         log.error({ err: p, file: rel }, "could not prepare input; will retry on the next scan");
         continue;
@@ -344,8 +366,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         : o.status === "committed"
           ? { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, epic_id: e.epic_id })) }
           : { ok: true, duplicate: true };
-    await mkdir(layout.requests, { recursive: true });
-    await writeAtomic(join(layout.requests, `${request}.result.json`), JSON.stringify(result));
+    await writeResult(layout, request, result);
   }
 }
 
@@ -355,6 +376,8 @@ function writeFailed(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }
+/** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
+const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 /** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

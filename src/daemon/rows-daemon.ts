@@ -72,7 +72,8 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     },
   });
   let rulesText = rules.text;
-  const reloader = new ConfigReloader("consensus.yaml (rules in force)", engine, log, async () => rulesText);
+  let rulesBy: { by: string; at?: string } | undefined;
+  const reloader = new ConfigReloader("consensus.yaml (rules in force)", engine, log, async () => rulesText, () => rulesBy);
   obs?.opened({ view: () => engine.state, queueDepth: () => 0, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
     const r = new Runner({ engine, layout, log, wake: kick, launchedElsewhere: (id) => store.launchedByOtherLiveWriter(id) });
@@ -143,7 +144,9 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
         await inputs.undefer();
       }
       // read here, where a lost connection fails the turn (the reloader would take it for a missing file)
-      rulesText = (await store.rules())?.text ?? rulesText;
+      const row = await store.rules();
+      rulesText = row?.text ?? rulesText;
+      rulesBy = row?.applied_by ? { by: row.applied_by, ...(row.applied_at ? { at: row.applied_at } : {}) } : undefined;
       await reloader.check();
     }
     if (deadlineSweep) {

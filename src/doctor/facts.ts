@@ -7,6 +7,7 @@ import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
 import type { Holder } from "../store/port.js";
 import type { ChainResult } from "../log/chain.js";
+import type { ModeFacts } from "../store/fs/private-area.js";
 
 export interface Facts {
   root: string;
@@ -50,6 +51,8 @@ export interface Facts {
   strays: { files: Array<{ path: string; reason: string; suggest?: string }>; folders: Array<{ path: string; suggest?: string }>; moreFiles: number };
   /** How configured agents would run: accounts, containment, limits (probe-agents.ts). */
   agents: AgentFacts;
+  /** Modes and owners of the root and the private area (lstat; absent where there is none). */
+  modes?: { uid?: number; root?: ModeFacts; dot?: ModeFacts; dotPath: string };
   /** Each configured agent: its program found or not, its prompt there or not (empty without agents:). */
   agentPrograms: AgentReadiness[];
 }

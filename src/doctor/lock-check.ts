@@ -22,7 +22,7 @@ export function checkLock(f: Pick<Facts, "lock">): CheckResult {
     return fail(
       id,
       `stale: held by a ${who}, which is no longer running (lock last refreshed ${age})`,
-      `Nothing is lost: the next \`consensus watch\` takes the lock over (within ${staleS} s of the last refresh) and recovers from the log. To clear it at once: ${remove}.`,
+      `Nothing is lost: the next \`consensus watch\` takes the lock of a holder that is provably gone over at once and recovers from the log. To clear it now: ${remove}.`,
       details,
     );
   }

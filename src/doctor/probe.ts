@@ -3,7 +3,8 @@
  * nothing else. Writes only dot-temp files, removed at once, to prove folders are writable.
  */
 import { existsSync } from "node:fs";
-import { open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import { lstat, open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import type { ModeFacts } from "../store/fs/private-area.js";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +33,16 @@ const packageJson = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "p
 /** How much of the log's end is read to find the newest dated entry. */
 const TAIL_BYTES = 64 * 1024;
 
+/** lstat of the root and the private area, as ModeFacts. */
+async function readModes(L: Layout): Promise<{ root?: ModeFacts; dot?: ModeFacts }> {
+  const of = async (p: string): Promise<ModeFacts | undefined> => {
+    const st = await lstat(p).catch(() => undefined);
+    return st ? { mode: st.mode & 0o7777, uid: st.uid, isLink: st.isSymbolicLink(), isDir: st.isDirectory() } : undefined;
+  };
+  const [root, dot] = await Promise.all([of(L.root), of(L.dot)]);
+  return { ...(root ? { root } : {}), ...(dot ? { dot } : {}) };
+}
+
 const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 export async function probe(root: string, opts: { poll?: boolean; procDir?: string; now?: () => number } = {}): Promise<Facts> {
@@ -59,6 +70,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
     disk: await readDisk(rootExists ? root : dirname(root)),
     lock: await readLock(L, now),
+    modes: { dotPath: L.dot, ...(process.getuid ? { uid: process.getuid() } : {}), ...(await readModes(L)) },
     log,
     clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),

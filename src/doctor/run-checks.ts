@@ -8,6 +8,7 @@ import { checkFdLimit } from "./fd-check.js";
 import { checkInotify } from "./inotify-check.js";
 import { checkLayout, checkStateFile } from "./layout-check.js";
 import { checkLock } from "./lock-check.js";
+import { checkModes } from "./modes-check.js";
 import { checkLog } from "./log-check.js";
 import { checkNodeVersion } from "./node-version.js";
 import { checkStrays } from "./stray-check.js";
@@ -17,9 +18,9 @@ import type { Facts } from "./facts.js";
 export function runChecks(f: Facts): DoctorReport {
   const checks: CheckResult[] = [checkNodeVersion(f.node.version, f.node.engines), checkLayout(f)];
   if (!f.layout.rootExists) {
-    for (const id of ["permissions", "config", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock", "strays"]) checks.push(skip(id, "no bus to check"));
+    for (const id of ["modes", "permissions", "config", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock", "strays"]) checks.push(skip(id, "no bus to check"));
     return summarise(f.root, checks);
   }
-  checks.push(checkWritable(f), checkConfigFile(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f), checkStrays(f));
+  checks.push(checkModes(f), checkWritable(f), checkConfigFile(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f), checkStrays(f));
   return summarise(f.root, checks);
 }

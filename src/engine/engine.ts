@@ -95,7 +95,7 @@ export class Engine {
     const rec = await store.recover();
     if (store.takenOver) {
       const h = store.takenOver;
-      rec.findings.unshift({ decision: "lock_taken_over", details: { reason: `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
+      rec.findings.unshift({ decision: "lock_taken_over", details: { reason: store.takenOverReason ?? `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
     }
     const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined);
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
@@ -455,6 +455,7 @@ function epicOfInput(input: Input): string | undefined {
   if (input.type === "artifact") return input.folder ?? ((input.doc as { epic_id?: unknown } | undefined)?.epic_id as string | undefined);
   if (input.type === "message") return input.doc?.epic_id;
   if (input.type === "stray") return input.says.epic_id;
+  if (input.type === "request_refused") return undefined;
   return input.epic_id;
 }
 

@@ -50,6 +50,12 @@ export function summary(e: LogEntry): string {
       const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
       return `consensus.yaml rejected, rules unchanged: ${errs.map((x) => `${x?.path ? `${String(x.path)} ` : ""}${String(x?.message)}`).join("; ")}`;
     }
+    case "request_refused":
+      return `request ${String(d.file)} refused, not acted on: ${String(d.reason)}`;
+    case "config_applied":
+      return `rules applied by ${String(d.by)}: ${String(d.to).slice(0, 12)}${d.from ? ` (was ${String(d.from).slice(0, 12)})` : ""}`;
+    case "config_pending":
+      return `consensus.yaml edited (${String(d.version).slice(0, 12)}), not in force: a person runs \`consensus config apply\``;
     default:
       return agentSummary(e, who) ?? `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
   }

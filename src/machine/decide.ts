@@ -19,6 +19,7 @@ import { decideStray } from "./decide-stray.js";
 import { decideArtifact } from "./decide-artifact.js";
 import { decideMessage } from "./decide-message.js";
 import { withRejection } from "./rejections.js";
+import { decideRefusedRequest, type RefusedRequestInput } from "./decide-request.js";
 
 export interface World {
   readonly pipeline: Pipeline;
@@ -110,11 +111,11 @@ export type CommandInput = (
   | { type: "prune"; epic_id: string; before: string; files: string[]; by: string }
 ) & { transport?: Transport };
 
-export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput;
+export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput | RefusedRequestInput;
 
 export function decide(world: World, input: Input, now: string): Decision {
   const d =
-    input.type === "artifact" ? decideArtifact(world, input, now) : input.type === "message" ? decideMessage(world, input, now) : input.type === "stray" ? decideStray(world, input) : decideCommand(world, input, now);
+    input.type === "artifact" ? decideArtifact(world, input, now) : input.type === "message" ? decideMessage(world, input, now) : input.type === "stray" ? decideStray(world, input) : input.type === "request_refused" ? decideRefusedRequest(input) : decideCommand(world, input, now);
   return "transport" in input && input.transport && d.kind === "commit" ? withTransport(d, input.transport) : d;
 }
 

@@ -13,8 +13,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
-import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
-import { writeAtomic } from "../store/fs/atomic-write.js";
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { ConsensusError, issue } from "../errors/issue.js";
+import { PRIVATE_FILE_MODE, writeAtomic } from "../store/fs/atomic-write.js";
+import { CAP, readGuardedText } from "../store/fs/guarded-read.js";
+import { PRIVATE_DIR_MODE, assertStillInsideSync, safeMkdirSync } from "../store/fs/safe-dirs.js";
 import { signalPid } from "./cgroup.js";
 import { allProcesses, descendantsOf, procEnviron, procStat, startedAtMs, type ProcStat } from "./procfs.js";
 
@@ -107,7 +110,8 @@ export function isSameProcess(p: Pick<PidFile, "pid" | "start_time">): boolean {
 /** A pid file, if it is well formed and about this launch (it is a hint: see whyNotOurAgent). */
 export async function readPidFile(dir: string, launchId: string): Promise<PidFile | undefined> {
   try {
-    const p = JSON.parse(await readFile(join(dir, `${launchId}.json`), "utf8")) as Partial<PidFile>;
+    // a regular file of bounded size, never through a link, never a FIFO that would block (issue 12.8)
+    const p = JSON.parse(await readGuardedText(join(dir, `${launchId}.json`), { maxBytes: CAP.small })) as Partial<PidFile>;
     if (p.launch_id !== launchId || !Number.isSafeInteger(p.pid) || (p.start_time !== undefined && !/^[0-9]{1,20}$/.test(String(p.start_time)))) return undefined;
     return { launch_id: launchId, pid: p.pid!, ...(p.start_time !== undefined ? { start_time: String(p.start_time) } : {}), started_at: String(p.started_at) };
   } catch {
@@ -116,8 +120,9 @@ export async function readPidFile(dir: string, launchId: string): Promise<PidFil
 }
 
 export async function writePidFile(dir: string, p: PidFile): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  await writeAtomic(join(dir, `${p.launch_id}.json`), JSON.stringify(p), { durable: true });
+  // .consensus/agents: private (0700, files 0600), made without following a link
+  safeMkdirSync(dirname(dirname(dir)), dir, PRIVATE_DIR_MODE);
+  await writeAtomic(join(dir, `${p.launch_id}.json`), JSON.stringify(p), { durable: true, mode: PRIVATE_FILE_MODE });
 }
 
 export async function removePidFile(dir: string, launchId: string): Promise<void> {
@@ -131,6 +136,8 @@ export interface SpawnSpec {
   env: Record<string, string>;
   /** Absolute path of the output log (appended to). */
   output: string;
+  /** The root the output log must stay inside: its folders are made without following a link. */
+  root?: string;
   uid?: number;
   gid?: number;
   /** Set before the agent runs (007 when the drop zones belong to the agents' group). */
@@ -166,8 +173,7 @@ export function spawnAgent(s: SpawnSpec): Spawned {
   const program = resolveProgram(s.argv[0]!, s.env.PATH, s.cwd);
   const limits = [`--fsize=${s.limits.fileBytes}`, ...(s.limits.processes !== undefined ? [`--nproc=${s.limits.processes}`] : [])];
   const limited = s.prlimit ? [s.prlimit, ...limits, "--", program, ...s.argv.slice(1)] : [program, ...s.argv.slice(1)];
-  mkdirSync(dirname(s.output), { recursive: true });
-  const fd = openSync(s.output, "a");
+  const fd = openAgentLog(s.output, s.root);
   try {
     const child = spawn("/bin/sh", ["-c", gateScript(s), "consensus-agent", ...limited], {
       cwd: s.cwd,
@@ -185,6 +191,36 @@ export function spawnAgent(s: SpawnSpec): Spawned {
     closeSync(fd);
   }
 }
+
+/**
+ * Opens an agent's output log for appending: its folders made from the root down refusing links, the
+ * file opened O_NOFOLLOW (a link planted at its name is refused, never written through) with an
+ * explicit mode (issue 12.2, 12.11). Throws ConsensusError(UNSAFE_PATH) with the fix.
+ */
+export function openAgentLog(output: string, root?: string): number {
+  if (root !== undefined) {
+    // re-checked where the path is built: the epic id and iteration come from log entries
+    const rel = relative(root, output);
+    if (!AGENT_LOG_REL.test(rel)) throw new ConsensusError(issue("UNSAFE_PATH", { message: `agent log path ${JSON.stringify(rel)} is not logs/agents/<EPIC>/<iteration>/<agent>-<n>.log`, file: rel, fix: "Run `consensus log verify`: the launch was asked for by a forged or edited entry. Nothing was written." }));
+    safeMkdirSync(root, dirname(output));
+  }
+  else mkdirSync(dirname(output), { recursive: true });
+  const fd = openSync(output, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, AGENT_LOG_MODE);
+  if (root !== undefined) {
+    try {
+      assertStillInsideSync(root, dirname(output));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+  return fd;
+}
+
+const AGENT_LOG_REL = /^logs\/agents\/(?:[A-Za-z][A-Za-z0-9_-]{0,63}\/[1-9][0-9]{0,8}|_\/[0-9]{1,12})\/[a-z][a-z0-9_-]{0,63}-[0-9]{1,9}\.log$/;
+
+/** Agents' output logs: readable by people and the agents' group, written only by the daemon. */
+export const AGENT_LOG_MODE = 0o644;
 
 /** argv[0] as exec would find it: a path with a slash relative to cwd, else the first match on PATH. */
 export function resolveProgram(name: string, path: string | undefined, cwd: string): string {

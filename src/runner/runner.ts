@@ -5,7 +5,7 @@
  * The daemon calls pump() from its loop, so the runner's commits never interleave with a batch.
  */
 import type { ChildProcess } from "node:child_process";
-import { statSync } from "node:fs";
+import { appendFileSync, closeSync, statSync } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Engine } from "../engine/engine.js";
@@ -15,7 +15,7 @@ import { secretValuesOf } from "../config/secrets.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { Layout } from "../store/fs/layout.js";
 import { decideRun, jobOfInput, outputOf, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
-import { agentMembers, expandArg, findAgent, isSameProcess, procStat, readPidFile, removePidFile, resolveProgram, signalGroup, spawnAgent, whyNotOurAgent, writePidFile, type LaunchIdentity, type PidFile } from "./agent-process.js";
+import { agentMembers, expandArg, findAgent, openAgentLog, isSameProcess, procStat, readPidFile, removePidFile, resolveProgram, signalGroup, spawnAgent, whyNotOurAgent, writePidFile, type LaunchIdentity, type PidFile } from "./agent-process.js";
 import { Cage, detectCgroup, signalPid, type CgroupDetection } from "./cgroup.js";
 import { giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
@@ -201,7 +201,16 @@ export class Runner {
     p.output = { path: output, maxBytes: plan.max_output_bytes };
     const refuse = (reason: string): void => {
       // the output log says it too, for whoever opens it first
-      mkdir(dirname(output), { recursive: true }).then(() => appendFile(output, `consensus: ${reason}\n`)).catch(() => {});
+      try {
+        const fd = openAgentLog(output, root);
+        try {
+          appendFileSync(fd, `consensus: ${reason}\n`);
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        /* a link where the log goes: refused (the launch entry says why anyway) */
+      }
       this.finish(p, { code: 127, signal: null, reason });
     };
     const acct = this.accountOf(plan);
@@ -227,6 +236,7 @@ export class Runner {
         cwd: join(this.project, plan.cwd),
         env,
         output,
+        root,
         ...(acct ? { uid: acct.uid, gid: acct.gid } : {}),
         ...(this.o.engine.pipeline.security.agentsGroup !== undefined ? { umask: 0o007 } : {}),
         ...(this.prlimit ? { prlimit: this.prlimit } : {}),

@@ -1440,6 +1440,76 @@ export interface PlanTask {
   [k: string]: unknown;
 }
 
+export interface RequestResult {
+  ok: boolean;
+  /**
+   * The request was decided before (its id is in the log).
+   */
+  duplicate?: boolean;
+  /**
+   * @maxItems 10000
+   */
+  entries?: {
+    seq: number;
+    decision: string;
+    /**
+     * An epic id such as EP-001: a letter, then up to 63 letters, digits, '_' or '-'. It becomes a folder name, so nothing else is accepted.
+     */
+    epic_id?: string;
+  }[];
+  /**
+   * @maxItems 100
+   */
+  issues?: {
+    code: string;
+    message: string;
+    [k: string]: unknown;
+  }[];
+}
+
+export type Request = {
+  [k: string]: unknown;
+} & {
+  /**
+   * The command.
+   */
+  type: "start" | "override" | "cancel" | "prune";
+  /**
+   * An epic id such as EP-001: a letter, then up to 63 letters, digits, '_' or '-'. It becomes a folder name, so nothing else is accepted.
+   */
+  epic_id: string;
+  /**
+   * Who gave the command (CONSENSUS_USER or the login name): printable, at most 128 characters.
+   */
+  by: string;
+  /**
+   * start: the epic's short title, at most 200 characters, one line.
+   */
+  title?: string;
+  /**
+   * start: the mode to run (modes: in consensus.yaml).
+   */
+  mode?: string;
+  /**
+   * override, cancel: why, logged with the person's name; at most 2000 characters.
+   */
+  reason?: string;
+  /**
+   * override: the stage to resume at, or promoted.
+   */
+  to?: string;
+  /**
+   * prune: only an epic finished before this instant.
+   */
+  before?: string;
+  /**
+   * prune: the derived files to remove (notices, agent logs), relative to the root.
+   *
+   * @maxItems 100000
+   */
+  files?: string[];
+};
+
 export interface Requirements {
   /**
    * The epic these requirements belong to.

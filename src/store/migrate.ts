@@ -5,6 +5,7 @@
  * notices and the rules in force. The epics' state and the marks are folds of the log, rebuilt on the
  * way in. The target must hold no log yet (STORE_NOT_EMPTY): nothing is merged or overwritten.
  */
+import { installRules, osUser, readRulesRecord, versionOf } from "./fs/rules.js";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -33,8 +34,11 @@ const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("he
 export async function migrateFolderToPg(root: string, url: string, by: string): Promise<MigrateReport> {
   const L = layoutOf(root);
   let rules: string;
+  // the rules in force move, not the root's consensus.yaml (which may hold an edit nobody applied)
+  const inForce = await readRulesRecord(L);
+  if (inForce.kind === "refused") throw new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${inForce.reason}`, file: L.rules }));
   try {
-    rules = await readFile(L.config, "utf8");
+    rules = inForce.kind === "ok" ? inForce.record.text : await readFile(L.config, "utf8");
   } catch {
     throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
   }
@@ -128,6 +132,7 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
     }
     await mkdir(L.current, { recursive: true });
     await writeAtomic(L.config, rules.text, { durable: true });
+    await installRules(L, { version: versionOf(rules.text), text: rules.text, applied_by: process.env.CONSENSUS_USER ?? osUser(), os_user: osUser(), applied_at: new Date().toISOString() });
     let blobs = 0;
     for (const r of await store.sql`SELECT sha256, bytes FROM blobs`) {
       const p = join(L.blobs, String(r.sha256).slice(0, 2), String(r.sha256));

@@ -95,6 +95,12 @@ export interface Holder {
   command?: string;
   /** The daemon's operations endpoint (/health, /ready, /metrics), when it serves one. */
   metrics?: string;
+  /** The fencing token (file store): checked before each append; another token there means the lease was taken over. */
+  token?: string;
+  /** The holder's start time in ticks since boot (/proc/<pid>/stat field 22): tells it from a later process with its pid. */
+  proc_start?: string;
+  /** The boot the holder ran in (/proc/sys/kernel/random/boot_id). */
+  boot_id?: string;
 }
 
 /**
@@ -147,5 +153,7 @@ export interface Store {
   lease(kind: Holder["kind"], command?: string, extra?: Pick<Holder, "metrics">): Promise<Lease>;
   /** Set after lease() when it took over the lock of a holder that had died. */
   readonly takenOver?: Holder;
+  /** Why it was taken over, when the store can tell better than "died" (a stale holder may be alive). */
+  readonly takenOverReason?: string;
   close(): Promise<void>;
 }

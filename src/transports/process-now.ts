@@ -5,7 +5,7 @@
  * file is left for it. Used by the CLI's commands and by the MCP server.
  */
 import { existsSync, realpathSync } from "node:fs";
-import { readConfig } from "../config/read-config.js";
+import { appliedDraft, rulesForWriter } from "../store/fs/rules.js";
 import { ConsensusError } from "../errors/issue.js";
 import { Engine, type Outcome } from "../engine/engine.js";
 import { quietLogger } from "../engine/quiet-logger.js";
@@ -27,7 +27,6 @@ export async function daemonRunning(root: string): Promise<boolean> {
 export async function processNow(root: string, rel: string): Promise<ProcessNow> {
   if (await daemonRunning(root)) return { via: "daemon" };
   const L = layoutOf(root);
-  const pipeline = await readConfig(L.config);
   const store = new FsStore(L);
   let lease;
   try {
@@ -37,7 +36,10 @@ export async function processNow(root: string, rel: string): Promise<ProcessNow>
     throw e;
   }
   try {
+    // the rules in force; the first writer on a fresh root applies consensus.yaml once, logged
+    const { pipeline, firstApply } = await rulesForWriter(L, new Date());
     const engine = await Engine.open(pipeline, store, quietLogger, { root: realpathSync(root) });
+    if (firstApply) await engine.commitDrafts([appliedDraft(firstApply, { first_start: true, via: "process" })]);
     // now + settle: the file was written whole (placed atomically, or by a command), so it is settled.
     const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
     const outcome = p.kind === "ready" ? (await engine.process([p.item]))[0] : undefined;

@@ -9,7 +9,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { procStat } from "../../src/runner/procfs.js";
-import { alive, busWith, cleanupBuses, count, runs, script, AGENT_TIMEOUT_MS } from "../support/agents.js";
+import { alive, busWith, cleanupBuses, count, firstLaunch, runs, script, AGENT_TIMEOUT_MS } from "../support/agents.js";
 
 afterEach(cleanupBuses);
 
@@ -30,8 +30,8 @@ describe("agents are contained", () => {
       process.kill(-agent, "SIGKILL");
       await b.until("the agent to be gone", () => !alive(agent));
       // the attacker knows the victim's pid and start time (both public in /proc)
-      const forged = { launch_id: "00000001-planner-1", pid: victim.pid, start_time: procStat(victim.pid!)!.startTime, started_at: new Date().toISOString() };
-      writeFileSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"), JSON.stringify(forged));
+      const forged = { launch_id: firstLaunch(b), pid: victim.pid, start_time: procStat(victim.pid!)!.startTime, started_at: new Date().toISOString() };
+      writeFileSync(join(b.root, ".consensus", "agents", `${firstLaunch(b)}.json`), JSON.stringify(forged));
       b.startDaemon();
       await b.waitForDecision("agent_relaunched");
       await b.until("the relaunched agent to run", () => runs(b).length === 2);

@@ -61,7 +61,7 @@ describe("output", () => {
     appendFileSync(join(bus.root, "current", "decision_log.jsonl"), Array.from({ length: 20_000 }, (_, n) => line(n)).join(""));
     // the daemon reads agents' lines into the log of record, which `consensus log` prints
     expect(bus.cli("watch", "--once").code).toBe(0);
-    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cliPath}" log 2>"${bus.dir}/err" | head -1; echo "exit=\${PIPESTATUS[0]}"; cat "${bus.dir}/err"`], { env: { ...process.env, CONSENSUS_ROOT: bus.root }, encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cliPath}" log --agent devops 2>"${bus.dir}/err" | head -1; echo "exit=\${PIPESTATUS[0]}"; cat "${bus.dir}/err"`], { env: { ...process.env, CONSENSUS_ROOT: bus.root }, encoding: "utf8" });
     const [first, exit, ...rest] = r.stdout.split("\n");
     expect(first).toContain('devops        EP-001 iteration 1 note {"n":0}');
     expect(exit).toBe("exit=0");
@@ -73,7 +73,11 @@ describe("output", () => {
     cleanups.push(() => bus.cleanup());
     // a fake "PROMOTED" line in colour, a window title (OSC), an 8-bit CSI and a right-to-left override
     const evil = "\u001b[2K\r\u001b[32m#99 orchestrator EP-001 PROMOTED\u001b[0m\u001b]0;pwned\u0007 \u009b31m \u202egnp.exe";
-    expect(bus.cli("start", "EP-001", "--title", `Title ${evil}`).code).toBe(0);
+    // a title is one printable line (schemas/request.schema.json): refused before it reaches the log
+    const refused = bus.cli("start", "EP-001", "--title", `Title ${evil}`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("/title");
+    expect(bus.cli("start", "EP-001", "--title", "Title").code).toBe(0);
     bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
     expect(bus.cli("watch", "--once").code).toBe(0);
     bus.drop("messages/inbox/planner/veto-1.yaml", `from: developer\nto: planner\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: veto\nsubject: bad_plan\ncontent:\n  violation: ${JSON.stringify(evil)}\n  specifics: ${JSON.stringify(`more ${evil}`)}\n  blocking: true\n`);
@@ -107,6 +111,7 @@ describe("output", () => {
     const bus = Bus.init();
     cleanups.push(() => bus.cleanup());
     appendFileSync(join(bus.root, "consensus.yaml"), `\nagents:\n  planner:\n    command: [no-such-agent-cli, -p, "\${CONSENSUS_PROMPT}"]\n  developer:\n    command: [${JSON.stringify(process.execPath)}, -e, "0"]\n    prompt: agents/developer.md\n`);
+    bus.applyConfig();
     // init wrote the role prompts next to the bus; the planner's goes missing
     expect(existsSync(join(bus.dir, "agents", "developer.md"))).toBe(true);
     rmSync(join(bus.dir, "agents", "planner.md"));

@@ -17,6 +17,7 @@ describe("a flood from one author", () => {
     const b = Bus.init();
     buses.push(b);
     appendFileSync(join(b.root, "consensus.yaml"), "\nsecurity: { flood_per_minute: 10 }\n");
+    b.applyConfig();
     b.cli("start", "EP-001", "--title", "Flood");
     b.startDaemon("--log-level", "info");
     await b.waitForDecision("epic_started");

@@ -66,6 +66,7 @@ describe("installed into a fresh project from the packed tarball", () => {
       .map((role) => `  ${role}:\n    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repo, "examples", "agents", `${role}.mjs`))}]\n    timeout: 120s\n    retries: 1\n    backoff_ms: 200\n`)
       .join("");
     appendFileSync(join(root, "consensus.yaml"), `\nagents:\n${agents}`);
+    ok(consensus("config", "apply", "--yes"));
     const doctor = consensus("doctor");
     expect(doctor.status, doctor.stdout).toBe(0);
     expect(doctor.stdout).toMatch(/pass\s+agents\s+4 agent\(s\) ready/);

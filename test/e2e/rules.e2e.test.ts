@@ -49,10 +49,12 @@ describe("consensus.yaml changed while the daemon runs", () => {
 
     const original = readFileSync(config(bus), "utf8");
     // 1. broken YAML: config_rejected with where and a fix; the daemon keeps going on the old rules
-    bus.editConfig((t) => t.replace("roles: [planner, developer, quality, devops]", "roles: [planner, developer"));
+    bus.editConfig((t) => t.replace("roles: [planner, developer, quality, devops]", "roles: [planner, developer"), { apply: false });
     const rej = (await bus.waitForDecision("config_rejected")).find((e) => e.decision === "config_rejected");
     expect(rej!.details).toMatchObject({ file: "consensus.yaml", errors: [{ code: "YAML_SYNTAX" }] });
     expect(String((rej!.details as { fix: string }).fix)).toContain("consensus validate");
+    expect(String((rej!.details as { fix: string }).fix)).toContain("consensus config apply");
+    expect(bus.cli("config", "apply", "--yes").code).toBe(1);
     bus.drop("artifacts/CF-2/plan.json", artifact("plan.json", "CF-2", 1));
     await bus.waitFor("CF-2 advanced on the old rules", (es) => es.some((e) => e.epic_id === "CF-2" && e.decision === "stage_advanced"));
 

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, vetoYaml } from "../support/bus.js";
-import { alive, busWith, cleanupBuses, count, runs, script, AGENT_TIMEOUT_MS } from "../support/agents.js";
+import { alive, busWith, cleanupBuses, count, firstLaunch, runs, script, startSeq, AGENT_TIMEOUT_MS } from "../support/agents.js";
 
 afterEach(cleanupBuses);
 
@@ -19,13 +19,13 @@ describe("runner e2e", () => {
     b.startDaemon();
     const es = await b.waitFor("plan accepted and the agent's exit", (x) => count(x, "artifact_accepted") === 1 && count(x, "agent_exited") === 1);
     const launched = es.find((e) => e.decision === "agent_launched")!;
-    expect(launched.details).toMatchObject({ launch_id: "00000001-planner-1", agent: "planner", stage: "plan", attempt: 1, output: "logs/agents/EP-001/1/planner-1.log" });
+    expect(launched.details).toMatchObject({ launch_id: firstLaunch(b), agent: "planner", stage: "plan", attempt: 1, output: "logs/agents/EP-001/1/planner-1.log" });
     expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ code: 0, verdict: "ok" });
     const [env] = runs(b);
-    expect(env).toMatchObject({ CONSENSUS_ROOT: b.root, CONSENSUS_EPIC: "EP-001", CONSENSUS_ITERATION: "1", CONSENSUS_ROLE: "planner", CONSENSUS_STAGE: "plan", CONSENSUS_LAUNCH_ID: "00000001-planner-1", CONSENSUS_PROMPT: join(b.dir, "agents", "planner.md"), EXTRA: "yes", cwd: b.dir });
+    expect(env).toMatchObject({ CONSENSUS_ROOT: b.root, CONSENSUS_EPIC: "EP-001", CONSENSUS_ITERATION: "1", CONSENSUS_ROLE: "planner", CONSENSUS_STAGE: "plan", CONSENSUS_LAUNCH_ID: firstLaunch(b), CONSENSUS_PROMPT: join(b.dir, "agents", "planner.md"), EXTRA: "yes", cwd: b.dir });
     expect(readFileSync(env!.CONSENSUS_NOTICE!, "utf8")).toMatch(/subject: stage_entered/);
-    expect(env!.argv).toEqual([`--notice=${join(b.root, "messages", "inbox", "planner", "notice-00000001-EP-001-stage_entered.yaml")}`, "${CONSENSUS_NOPE}"]);
-    expect(readFileSync(join(b.root, "logs", "agents", "EP-001", "1", "planner-1.log"), "utf8")).toMatch(/scripted agent 00000001-planner-1/);
+    expect(env!.argv).toEqual([`--notice=${join(b.root, "messages", "inbox", "planner", `notice-${startSeq(b)}-EP-001-stage_entered.yaml`)}`, "${CONSENSUS_NOPE}"]);
+    expect(readFileSync(join(b.root, "logs", "agents", "EP-001", "1", "planner-1.log"), "utf8")).toMatch(new RegExp(`scripted agent ${firstLaunch(b)}`));
     expect(await b.stopDaemon()).toBe(0);
   });
 
@@ -57,7 +57,7 @@ describe("runner e2e", () => {
     const es = await b.waitForDecision("escalated");
     expect(es.map((e) => e.decision).filter((d) => d.startsWith("agent_"))).toEqual(["agent_launched", "agent_timed_out", "agent_exited", "agent_gave_up"]);
     expect(es.find((e) => e.decision === "agent_exited")!.details).toMatchObject({ code: null, signal: "SIGKILL", verdict: "timed_out" });
-    expect(existsSync(join(b.dir, "ignored", "00000001-planner-1"))).toBe(true);
+    expect(existsSync(join(b.dir, "ignored", firstLaunch(b)))).toBe(true);
     const pid = Number(runs(b)[0]!.pid);
     await b.until("the agent to be gone", () => !alive(pid));
   });
@@ -65,10 +65,10 @@ describe("runner e2e", () => {
   it("SIGKILLs an agent that ignores SIGTERM once the grace is over: on a daemon stop", async () => {
     const b = busWith({ env: { AGENT_MODE: "stubborn" } }, "runner: { kill_grace_ms: 300 }\n");
     await stoppedWhileRunning(b, "SIGKILL");
-    expect(existsSync(join(b.dir, "ignored", "00000001-planner-1"))).toBe(true);
+    expect(existsSync(join(b.dir, "ignored", firstLaunch(b)))).toBe(true);
     const pid = Number(runs(b)[0]!.pid);
     await b.until("the agent to be gone", () => !alive(pid));
-    expect(existsSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"))).toBe(false);
+    expect(existsSync(join(b.root, ".consensus", "agents", `${firstLaunch(b)}.json`))).toBe(false);
   });
 
   it.each([
@@ -81,7 +81,7 @@ describe("runner e2e", () => {
     await b.waitForDecision("agent_launched");
     await b.until("the agent to run", () => runs(b).length === 1);
     await b.stopDaemon("SIGKILL");
-    if (losePidFile) rmSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"));
+    if (losePidFile) rmSync(join(b.root, ".consensus", "agents", `${firstLaunch(b)}.json`));
     b.startDaemon();
     // (the new daemon first waits for the dead one's lock to go stale)
     await b.until("the restarted daemon to adopt it", () => /still runs: waiting for it/.test(b.daemonErr), 60_000);
@@ -104,7 +104,7 @@ describe("runner e2e", () => {
     b.startDaemon();
     await b.waitForDecision("agent_relaunched");
     // the lost launch's pid file goes with it
-    expect(existsSync(join(b.root, ".consensus", "agents", "00000001-planner-1.json"))).toBe(false);
+    expect(existsSync(join(b.root, ".consensus", "agents", `${firstLaunch(b)}.json`))).toBe(false);
     await b.until("the relaunched agent to run", () => runs(b).length === 2);
     // lose the relaunch too: the epic is escalated instead of looping
     await b.stopDaemon("SIGKILL");
@@ -119,7 +119,7 @@ describe("runner e2e", () => {
   it("stops running agents when the daemon gets SIGTERM, and relaunches them at the next start", async () => {
     const b = busWith({ env: { AGENT_MODE: "hang" } });
     await stoppedWhileRunning(b, "SIGTERM");
-    expect(existsSync(join(b.dir, "terminated", "00000001-planner-1"))).toBe(true);
+    expect(existsSync(join(b.dir, "terminated", firstLaunch(b)))).toBe(true);
     expect(alive(Number(runs(b)[0]!.pid))).toBe(false);
     writeFileSync(join(b.dir, "release"), "");
     b.startDaemon();
@@ -150,6 +150,7 @@ describe("runner e2e", () => {
     mkdirSync(join(b.dir, "agents"), { recursive: true });
     writeFileSync(join(b.dir, "agents", "fixer.md"), `---\nname: fixer\ndescription: "Looks into a deployment veto."\nrole: devops\nmodel: sonnet\ntriggers:\n  - { on: veto_recorded, stage: deployment, from: devops }\n---\n# Fixer\n`);
     appendFileSync(join(b.root, "consensus.yaml"), `  fixer: ${JSON.stringify({ command: [process.execPath, script], env: { AGENT_MODE: "fixer", TEST_DIR: b.dir } })}\n`);
+    b.applyConfig();
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
@@ -176,5 +177,5 @@ async function stoppedWhileRunning(b: Bus, signal: "SIGTERM" | "SIGKILL"): Promi
   expect(await b.stopDaemon("SIGTERM")).toBe(0);
   const last = b.entries().at(-1)!;
   expect(last.decision).toBe("agent_stopped");
-  expect(last.details).toMatchObject({ signal, launch_id: "00000001-planner-1" });
+  expect(last.details).toMatchObject({ signal, launch_id: firstLaunch(b) });
 }

@@ -24,8 +24,23 @@ export function busWith(planner: Record<string, unknown>, extra = ""): Bus {
   const env = { TEST_DIR: b.dir, PLAN_FIXTURE: join(fixtures, "valid", "plan.json"), ...(planner.env as object) };
   const spec = { command: [process.execPath, script], retries: 0, backoff_ms: 20, ...planner, env };
   appendFileSync(join(b.root, "consensus.yaml"), `\nagents:\n  planner: ${JSON.stringify(spec)}\n${extra}`);
+  b.applyConfig();
   return b;
 }
+
+/**
+ * The sequence number (8 digits, as launch ids and notices name it) of the epic's epic_started entry:
+ * the first launch of its planner is `${startSeq(b)}-planner-1` (the entries before it, such as the
+ * config_applied of busWith, shift it).
+ */
+export function startSeq(b: Bus, epic = "EP-001"): string {
+  const e = b.entries().find((x) => x.decision === "epic_started" && x.epic_id === epic);
+  if (!e) throw new Error(`${epic} has not started`);
+  return String(e.seq).padStart(8, "0");
+}
+
+/** The launch id of the epic's first planner launch. */
+export const firstLaunch = (b: Bus, epic = "EP-001"): string => `${startSeq(b, epic)}-planner-1`;
 
 /** What each launch recorded (<TEST_DIR>/runs/<launch id>.json). */
 export const runs = (b: Bus): Array<Record<string, string>> =>

@@ -85,13 +85,25 @@ export class Bus {
     renameSync(tmp, abs);
   }
 
-  /** Edits consensus.yaml the way an editor or git does (a new file renamed over it); an edit that changes nothing is a broken test. */
-  editConfig(edit: (text: string) => string): string {
+  /**
+   * Edits consensus.yaml the way an editor or git does (a new file renamed over it), then, as a person
+   * would, puts it in force with `consensus config apply --yes` (unless `apply` is false: an edit that
+   * nobody applied, such as an agent's). An edit that changes nothing is a broken test.
+   */
+  editConfig(edit: (text: string) => string, opts: { apply?: boolean } = {}): string {
     const before = readFileSync(join(this.root, "consensus.yaml"), "utf8");
     const after = edit(before);
     if (after === before) throw new Error("editConfig: the edit changed nothing (does the text it replaces still exist in consensus.yaml?)");
     this.drop("consensus.yaml", after);
+    if (opts.apply !== false) this.applyConfig();
     return after;
+  }
+
+  /** `consensus config apply --yes`: puts consensus.yaml in force (a running daemon applies it; this waits). Throws if it fails. */
+  applyConfig(): CliResult {
+    const r = this.cli("config", "apply", "--yes");
+    if (r.code !== 0) throw new Error(`config apply failed (${r.code}): ${r.stdout}${r.stderr}`);
+    return r;
   }
 
   fixture(rel: string): string {

@@ -6,7 +6,7 @@
 import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import { agentsDirOf, readAgentDefinitions } from "../../agents/read-definitions.js";
 import type { Pipeline } from "../../config/pipeline.js";
-import { readConfig } from "../../config/read-config.js";
+import { readRules } from "../../store/fs/rules.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatTable, printable } from "../../report/plain-text.js";
@@ -32,7 +32,7 @@ export async function agentsCommand(g: GlobalOptions, o: { format: "text" | "jso
   const defs = await readAgentDefinitions(root);
   let pipeline: Pipeline | undefined;
   try {
-    pipeline = await readConfig(layoutOf(root).config);
+    pipeline = await readRules(layoutOf(root));
   } catch {
     /* listed without commands; `consensus validate` explains the config */
   }

@@ -7,7 +7,7 @@
  */
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { readConfig } from "../../config/read-config.js";
+import { readRules } from "../../store/fs/rules.js";
 import { EPIC_ID } from "../../config/names.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { unsealLine } from "../../log/chain.js";
@@ -40,7 +40,7 @@ export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Prom
 
 async function requirementOf(root: string, what: string): Promise<GateRequirement> {
   if (what === "promoted") return { kind: "promoted" };
-  const pipeline = await readConfig(layoutOf(root).config);
+  const pipeline = await readRules(layoutOf(root));
   const order = pipeline.stages.map((s) => s.id);
   if (!order.includes(what)) throw new ConsensusError(issue("BAD_STAGE", { message: `--require ${what}: not a stage of this pipeline`, expected: `promoted or one of ${order.join(", ")}`, found: what, fix: `Pass --require promoted or a stage id (${order.join(", ")}).` }), 2);
   return { kind: "stage", stage: what, order };

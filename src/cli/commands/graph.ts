@@ -1,6 +1,6 @@
 /** `consensus graph [--format mermaid|dot]`: the configured pipeline's state machine. */
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { readConfig } from "../../config/read-config.js";
+import { readRules } from "../../store/fs/rules.js";
 import { buildEpicMachine } from "../../machine/epic-machine.js";
 import { toDot, toMermaid } from "../../machine/graph.js";
 import { layoutOf } from "../../store/fs/layout.js";
@@ -8,7 +8,7 @@ import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 
 export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot"; mode?: string }): Promise<number> {
-  const all = await readConfig(layoutOf(rootOf(g)).config);
+  const all = await readRules(layoutOf(rootOf(g)));
   const pipeline = all.forMode(o.mode);
   if (!pipeline) {
     const modes = Object.keys(all.modes);

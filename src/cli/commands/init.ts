@@ -4,7 +4,8 @@
  * hands each agent as CONSENSUS_PROMPT. Files that exist are kept unless --force.
  */
 import { ensureKeyring } from "../../trust/key-file.js";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { installRules, logHasEntries, newRecord, readRulesRecord } from "../../store/fs/rules.js";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 
 import { join, relative, sep } from "node:path";
@@ -58,6 +59,9 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   if (text === undefined) throw new ConsensusError(issue("USAGE", { message: `there is no preset "${name}"`, found: name, expected: presetNames().join(", "), fix: `Use --preset ${presetNames().join(" or --preset ")}.` }));
   const pipeline = parseConfig(text).pipeline!;
   for (const d of [...layoutFolders(L), ...pipeline.roles.map((r) => join(L.inbox, r))]) await mkdir(d, { recursive: true });
+  // explicit modes whatever the umask (issue 12.11): the private area the daemon's alone, the rest
+  // written by the daemon's user only (the drop zones go to the agents' group below, when there is one)
+  for (const d of [...layoutFolders(L), L.inbox, join(root, "messages"), ...pipeline.roles.map((r) => join(L.inbox, r))]) await chmod(d, d === L.dot ? 0o700 : 0o755);
   const wrote: string[] = [];
   const write = async (path: string, body: string, shown: string) => {
     if (!o.force && existsSync(path)) return;
@@ -102,6 +106,19 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   const given = giveDropZones(L, parseConfig(await readFile(L.config, "utf8")).pipeline ?? pipeline);
   if (given && "code" in given) throw new ConsensusError(given);
   for (const f of given?.failed ?? []) process.stderr.write(`${printable(`consensus init: could not give ${f.path} to the agents' group: ${f.error}`)}\n`);
+  // the rules in force: consensus.yaml as it is now, sealed in .consensus/ with who applied it and when
+  // (the record, `consensus config show`); later edits take effect only by `consensus config apply`
+  if ((await readRulesRecord(L)).kind === "none") {
+    if (await logHasEntries(L)) process.stderr.write(`${printable(`consensus init: ${L.root} has decisions but no rules in force; review consensus.yaml and run \`consensus config apply\``)}\n`);
+    else {
+      const current = await readFile(L.config, "utf8");
+      const applied = parseConfig(current, L.config).pipeline;
+      if (applied) {
+        await installRules(L, newRecord(current, applied.version, new Date()));
+        wrote.push(".consensus/rules.json (the rules in force)");
+      }
+    }
+  }
   const where = explicitRoot(g) === undefined ? " (here or in any folder below; commands find the bus)" : ` --root ${root}`;
   process.stdout.write(`${printable(`initialised ${root}${wrote.length ? ` (wrote ${wrote.join(", ")})` : " (already set up; nothing changed)"}`)}\n${printable(`next: consensus start EP-001 --title "…", then consensus watch${where}`)}\n`);
   return 0;

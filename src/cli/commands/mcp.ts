@@ -1,5 +1,5 @@
 /** `consensus mcp [--role R]`: the MCP server over stdio for one role (default $CONSENSUS_ROLE). stdout is the protocol: nothing else is printed there. */
-import { readConfig } from "../../config/read-config.js";
+import { readRules } from "../../store/fs/rules.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
@@ -14,7 +14,7 @@ export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<numbe
   const root = rootOf(g);
   const role = o.role ?? process.env.CONSENSUS_ROLE;
   if (!role) throw new ConsensusError(issue("ROLE_REQUIRED", { message: "no role: pass --role R or set CONSENSUS_ROLE", expected: "a role named in consensus.yaml", found: "none" }), 2);
-  const pipeline = await readConfig(layoutOf(root).config);
+  const pipeline = await readRules(layoutOf(root));
   if (!pipeline.isRole(role)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `role "${role}" is not configured in ${layoutOf(root).config}`, found: role, expected: pipeline.roles.join(", ") }), 2);
   const { serveStdio } = await import("../../transports/mcp/stdio.js");
   const code = await serveStdio({ root, role, waitMs: o.waitMs });

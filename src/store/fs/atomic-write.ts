@@ -5,23 +5,44 @@
  * real drops; that is why this is not the library.)
  */
 import { randomBytes } from "node:crypto";
+import { constants as fsc } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-
-/** A temporary name no other writer uses: this process's id, a random tag fixed at start, a counter. */
-const tag = `${process.pid}-${randomBytes(3).toString("hex")}`;
-let counter = 0;
-const tmpOf = (path: string): string => join(dirname(path), `.${basename(path)}.${tag}-${(counter++).toString(36)}.tmp`);
+import { assertStillInside } from "./safe-dirs.js";
 
 /**
- * Writes path atomically (a temporary, then rename). `durable` is for what the product promises
+ * A temporary name nobody can guess (96 random bits per write: a link planted at "the next" name
+ * cannot be aimed), created exclusively and never through a link (issue 12.2).
+ */
+export const tmpOf = (path: string): string => join(dirname(path), `.${basename(path)}.${randomBytes(12).toString("hex")}.tmp`);
+const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+
+/** Mode of the files the daemon writes where people and agents read them (archive, notices, state.json). */
+export const SHARED_FILE_MODE = 0o644;
+/** Mode of the files in the private area (.consensus/). */
+export const PRIVATE_FILE_MODE = 0o600;
+
+export interface WriteOptions {
+  durable?: boolean | "file";
+  /** The file's mode, whatever the umask (default SHARED_FILE_MODE). */
+  mode?: number;
+  /** When given: the folder must still be inside this root, with no link on the way, just before the rename. */
+  root?: string;
+}
+
+/**
+ * Writes path atomically (a temporary created O_EXCL|O_NOFOLLOW with an explicit mode, then rename).
+ * `durable` is for what the product promises
  * survives a power cut: true fdatasyncs the file before the rename and fsyncs its folder after it;
  * "file" fdatasyncs only the file (the caller syncs the folder, e.g. once for many files).
  */
-export async function writeAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean | "file" } = {}): Promise<void> {
+export async function writeAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const tmp = tmpOf(path);
-  const fh = await open(tmp, "w");
+  const mode = opts.mode ?? SHARED_FILE_MODE;
+  const fh = await open(tmp, CREATE_FLAGS, mode);
   try {
+    // explicit, whatever the umask (issue 12.11)
+    await fh.chmod(mode);
     await fh.writeFile(data);
     if (opts.durable) await fh.datasync();
   } catch (e) {
@@ -31,6 +52,7 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
   }
   await fh.close();
   try {
+    if (opts.root !== undefined) await assertStillInside(opts.root, dirname(path));
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => {});

@@ -11,12 +11,17 @@ import { constants as fsc, createReadStream, existsSync } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
+import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, safeMkdir } from "./safe-dirs.js";
+import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
+import { CAP, readGuarded, readGuardedText } from "./guarded-read.js";
+import { assertPrivateArea } from "./private-area.js";
+import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, sealLine, unsealLine, type LineCheck } from "../../log/chain.js";
 import { RecordReader } from "../../log/record-reader.js";
@@ -88,8 +93,6 @@ export class FsStore implements Store {
   private keysHash = createHash("sha256");
   /** Effect files and folders written without fsync: synced together before a checkpoint claims them. */
   private unsynced = new Set<string>();
-  /** Folders known to exist (saves a mkdir per write). */
-  private dirs = new Set<string>();
   private dirSync = new GroupSync();
   /** The daemon key (loaded by recover; read lazily by readers). */
   private ring?: Keyring;
@@ -269,6 +272,7 @@ export class FsStore implements Store {
   async append(txns: Txn[], timestamp: string, expectedSeq: number): Promise<AppendResult> {
     if (this.opts.readOnly) throw new Error("store opened read-only");
     if (expectedSeq !== this.seq) throw new Error(`log is at seq ${this.seq}, not ${expectedSeq}: another writer appended`);
+    await this.fence();
     const ring = await this.keyring();
     if (!ring) throw new Error("no daemon key");
     this.sealer ??= logSealer(ring);
@@ -396,6 +400,7 @@ export class FsStore implements Store {
   }
 
   private blobPath(sha256: string): string {
+    checkSha256(sha256);
     return join(this.layout.blobs, sha256.slice(0, 2), sha256);
   }
 
@@ -406,17 +411,19 @@ export class FsStore implements Store {
    * folder fsyncs after the renames are shared (group commit) by every blob of the batch in that folder.
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
+    // 0644, not 0600: the archive copy is a hard link to it (one inode, one mode) and agents read the
+    // archive; the blob itself is private by its 0700 folder
     const p = this.blobPath(sha256);
     // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
     if (await exists(p)) return;
     const created: string[] = [];
-    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file" }), (d) => created.push(d));
+    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file", mode: SHARED_FILE_MODE, root: this.layout.root }), (d) => created.push(d));
     await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
     try {
-      return await readFile(this.blobPath(sha256));
+      return (await readGuarded(this.blobPath(sha256), { maxBytes: CAP.state })).bytes;
     } catch {
       return undefined;
     }
@@ -429,7 +436,8 @@ export class FsStore implements Store {
    * checkpoint re-runs it; the checkpoint syncs its folder first.
    */
   async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
-    const target = join(this.layout.archive, epicId, String(iteration), file);
+    // checked again here, live and on replay: the entry may be forged (issue 12.2)
+    const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
     const blob = this.blobPath(sha256);
     const dir = dirname(target);
     // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
@@ -473,7 +481,7 @@ export class FsStore implements Store {
    * rewritten nor synced again; one missing or short (its data never reached the disk) is written.
    */
   async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
-    const target = join(this.layout.inbox, notice.role, notice.name);
+    const target = join(this.layout.inbox, checkRole(notice.role), checkFileName(notice.name, "name"));
     const body = Buffer.from(notice.body);
     if (opts.replay && (await lstat(target).catch(() => undefined))?.size === body.length) return;
     await this.writeEffect(target, body);
@@ -484,9 +492,8 @@ export class FsStore implements Store {
     for (const rel of files) {
       if (!isDerivedFileOf(epicId, rel)) continue;
       const target = join(this.layout.root, rel);
-      // never through a folder an agent swapped for a link: the parent must be a real folder
-      const parent = await lstat(dirname(target)).catch(() => undefined);
-      if (!parent?.isDirectory()) continue;
+      // never through a folder an agent swapped for a link: every folder from the root down must be real
+      if (!(await assertRealDirs(this.layout.root, dirname(target)).then(() => true, () => false))) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
       });
@@ -498,7 +505,7 @@ export class FsStore implements Store {
 
   private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
     const dir = dirname(target);
-    await this.inDir(dir, () => writeAtomic(target, bytes), this.noteUnsynced);
+    await this.inDir(dir, () => writeAtomic(target, bytes, { root: this.layout.root }), this.noteUnsynced);
     this.unsynced.add(target);
     this.unsynced.add(dir);
   }
@@ -506,9 +513,9 @@ export class FsStore implements Store {
   private readonly noteUnsynced = (d: string): void => void this.unsynced.add(d);
 
   /**
-   * Runs write in dir, making the folder first (cached). A folder removed while we run (an agent or a
-   * person cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is then
-   * forgotten, made again and write retried once. Every folder whose entries changed is passed to created.
+   * Runs write in dir, making the folder first. A folder removed while we run (an agent or a person
+   * cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is made again
+   * and write retried once. Every folder whose entries changed is passed to created.
    */
   private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void): Promise<T> {
     for (const d of await this.ensureDir(dir)) created(d);
@@ -516,24 +523,19 @@ export class FsStore implements Store {
       return await write();
     } catch (e) {
       if (errCode(e) !== "ENOENT") throw e;
-      this.dirs.delete(dir);
       for (const d of await this.ensureDir(dir)) created(d);
       return await write();
     }
   }
 
-  /** mkdir -p with a cache; returns the folders whose entries changed (parents of what was created). */
-  private async ensureDir(dir: string): Promise<string[]> {
-    if (this.dirs.has(dir)) return [];
-    const first = await mkdir(dir, { recursive: true });
-    this.dirs.add(dir);
-    if (!first) return [];
-    const changed: string[] = [];
-    for (let d = dir; ; d = dirname(d)) {
-      changed.push(dirname(d));
-      if (d === first || dirname(d) === d) break;
-    }
-    return changed;
+  /**
+   * mkdir -p that refuses links (safe-dirs.ts), walked at every write and not cached: a folder an agent
+   * swapped for a link since the last write is caught (a few lstats). Returns the folders whose entries changed.
+   */
+  private ensureDir(dir: string): Promise<string[]> {
+    const L = this.layout;
+    const priv = dir === L.dot || dir.startsWith(L.dot + sep);
+    return safeMkdir(L.root, dir, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
   }
 
   /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
@@ -568,12 +570,13 @@ export class FsStore implements Store {
    */
   async checkpoint(view: View): Promise<void> {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
+    await this.fence();
     const ring = await this.keyring();
     if (!ring) throw new Error("no daemon key");
     const epics = Object.fromEntries(view.epics);
     const mirror = this.mirror(ring);
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
-    await mkdir(this.layout.dot, { recursive: true });
+    await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     try {
@@ -587,25 +590,35 @@ export class FsStore implements Store {
     await this.flushMarks();
     const cp: Checkpoint = { version: 3, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: { read: { ...mirror.readAt }, behind: [...mirror.behind] } };
     const body = JSON.stringify(cp);
-    await writeAtomic(this.layout.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`, { durable: true });
+    await writeAtomic(this.layout.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`, { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
     const state: StateFile = { version: 1, seq: view.seq, hash: view.hash, ...(view.configVersion ? { config_version: view.configVersion } : {}), updated_at: new Date().toISOString(), epics };
-    await mkdir(this.layout.current, { recursive: true });
+    await safeMkdir(this.layout.root, this.layout.current);
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
-    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file" });
+    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file", root: this.layout.root });
   }
 
+  /**
+   * The writer lock (proper-lockfile: a folder whose mtime the holder refreshes) plus the two parts of
+   * lease.ts: a holder provably dead (same host, its pid gone or reused) is taken over at once; one
+   * that only stopped refreshing (paused, hung, another host) after the staleness. The holder file
+   * carries a fresh fencing token that append() and checkpoint() check first (12.7).
+   */
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
-    await mkdir(L.dot, { recursive: true });
+    await safeMkdir(L.root, L.dot, PRIVATE_DIR_MODE);
+    // like sshd's StrictModes: never hold the root with a private area others can write (12.11)
+    await assertPrivateArea(L.dot);
     const stale = this.opts.staleMs ?? lockStaleMs();
-    // A holder that died (same host, no such pid) leaves its lock until it goes stale: wait for that
-    // rather than fail, and say so. A live holder is named and we stop at once (a daemon) or after
+    // A holder being taken over by another process (its lock removed, the new one not named yet):
+    // wait a moment rather than fail. A live holder is named and we stop at once (a daemon) or after
     // a short wait (a command: the other command is about to finish).
-    const deadline = Date.now() + stale + 3_000;
+    const deadline = Date.now() + 3_000;
     // loaded here, not at the top: read-only commands (status, log) never lock
     const { default: lockfile } = await import("proper-lockfile");
     let release: () => Promise<void>;
+    let broke = false;
+    const token = newToken();
     for (;;) {
       try {
         release = await lockfile.lock(L.lock, {
@@ -614,13 +627,24 @@ export class FsStore implements Store {
           stale,
           update: Math.max(1000, Math.floor(stale / 3)),
           retries: kind === "command" ? { retries: 40, minTimeout: 25, maxTimeout: 250 } : 0,
-          onCompromised: (err) => (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(err),
+          onCompromised: (err) => {
+            // paused past the staleness (or starved): another may hold the root now; step down
+            const lost = leaseLost(undefined, `the lock could not be refreshed within ${stale} ms: ${err.message}`);
+            (this.opts.onLeaseLost ?? ((e: Error) => { throw e; }))(lost);
+          },
         });
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
         const h = await readHolder(L.holder);
-        if (h && holderIsDead(h) && Date.now() < deadline) {
+        const dead = h !== undefined && h.pid !== process.pid && holderProvablyDead(h);
+        if (dead && !broke) {
+          // its process is gone: no need to wait for the staleness (once: a lock made again since is another's)
+          broke = true;
+          await breakDeadLock(lockPathOf(L));
+          continue;
+        }
+        if (dead && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }
@@ -633,17 +657,26 @@ export class FsStore implements Store {
         );
       }
     }
-    // A clean release removes writer.json, so finding one now means its holder died holding the lock.
+    // A clean release removes writer.json, so finding one now means its holder died holding the lock,
+    // or stopped refreshing it (then it is not called dead: it may resume, and then steps down).
     const prior = await readHolder(L.holder);
-    this.takenOver = prior && prior.pid !== process.pid ? prior : undefined;
-    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra };
-    await writeAtomic(L.holder, JSON.stringify(holder));
+    if (prior && prior.pid !== process.pid) {
+      const { token: _t, ...named } = prior;
+      this.takenOver = named;
+      this.takenOverReason = takeoverReason(prior, stale).reason;
+    } else this.takenOver = undefined;
+    const holder: Holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), kind, ...(command ? { command } : {}), ...extra, ...ownIdentity(), token };
+    await writeAtomic(L.holder, JSON.stringify(holder), { mode: PRIVATE_FILE_MODE, root: L.root });
+    this.fenceToken = token;
     let released = false;
     return {
       holder,
       release: async () => {
         if (released) return;
         released = true;
+        this.fenceToken = undefined;
+        // never remove what a process that took the root over has made its own
+        if ((await readHolder(L.holder))?.token !== token) return;
         await unlink(L.holder).catch(() => {});
         await release().catch(() => {});
       },
@@ -652,6 +685,14 @@ export class FsStore implements Store {
 
   /** The holder whose stale lock this store took over, if any (reported by the engine). */
   takenOver?: Holder;
+  takenOverReason?: string;
+  /** Our lease's fencing token (lease.ts); undefined when no lease is held (read-only use, tests). */
+  private fenceToken?: string;
+
+  /** Before a write that claims the root: the holder file must still carry our token. */
+  private async fence(): Promise<void> {
+    if (this.fenceToken !== undefined) await checkFence(this.layout.holder, this.fenceToken);
+  }
 
   async close(): Promise<void> {
     await this.mirrorOf?.close();
@@ -674,9 +715,11 @@ export class FsStore implements Store {
   private async checkStateFile(view: View): Promise<string | undefined> {
     let text: string;
     try {
-      text = await readFile(this.layout.state, "utf8");
-    } catch {
-      return undefined;
+      text = await readGuardedText(this.layout.state, { maxBytes: CAP.state });
+    } catch (e) {
+      // deleted (the runbook says a deleted state.json is rebuilt): rebuilt at start and by watch --once
+      if (errCode(e) === "ENOENT") return view.seq > 0 ? "state.json is missing" : undefined;
+      return `state.json cannot be used: ${(e as Error).message}`;
     }
     const { state: st, problem } = stateFileProblem(text);
     if (!st) return `state.json ${problem}`;
@@ -691,7 +734,7 @@ export class FsStore implements Store {
   private async readCheckpoint(findings: Recovery["findings"], ring: Keyring | undefined): Promise<Checkpoint | undefined> {
     let text: string;
     try {
-      text = await readFile(this.layout.checkpoint, "utf8");
+      text = await readGuardedText(this.layout.checkpoint, { maxBytes: CAP.state });
     } catch (e) {
       // none yet is normal; one that is there but cannot be read is said, not silently skipped
       if (errCode(e) !== "ENOENT") findings.push({ decision: "checkpoint_discarded", details: { reason: `checkpoint cannot be read: ${errCode(e) ?? (e as Error).message}`, fix: `Check the owner and mode of ${this.layout.checkpoint}; state was rebuilt from the log.` } });
@@ -724,7 +767,7 @@ export class FsStore implements Store {
     let buf = Buffer.alloc(0);
     if (cp.keys_bytes > 0) {
       try {
-        buf = await readFile(this.layout.checkpointKeys);
+        buf = (await readGuarded(this.layout.checkpointKeys, { maxBytes: CAP.state })).bytes;
       } catch {
         buf = Buffer.alloc(0);
       }
@@ -819,13 +862,8 @@ function mirrorSettleMs(): number {
   return Number.isFinite(v) && v >= 0 ? v : 1000;
 }
 
-export async function readHolder(path: string): Promise<Holder | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as Holder;
-  } catch {
-    return undefined;
-  }
-}
+/** The holder file (guarded read: a regular file, no link, size cap); undefined if missing or not a holder. */
+export const readHolder = readHolderFile;
 
 /** The folder proper-lockfile makes (and keeps refreshing the mtime of) while the lease is held. */
 export const lockPathOf = (L: Layout): string => `${L.lock}.lock`;
@@ -836,13 +874,5 @@ export function lockStaleMs(): number {
   return Number.isFinite(v) && v >= 2000 ? v : 10_000;
 }
 
-/** True only when we can tell: same host, and no process with that pid. */
-export function holderIsDead(h: Holder): boolean {
-  if (h.host !== hostname()) return false;
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
+/** True only when we can tell: same host, and its pid gone, a zombie, or reused (lease.ts). */
+export const holderIsDead = holderProvablyDead;

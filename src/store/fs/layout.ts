@@ -27,6 +27,8 @@ export interface Layout {
   agentLogs: string;
   /** Running agents' pid files (.consensus/agents/<launch id>.json). */
   agentPids: string;
+  /** The rules in force: consensus.yaml as a person applied it, sealed (`consensus config apply`). */
+  rules: string;
 }
 
 export function layoutOf(root: string): Layout {
@@ -51,6 +53,7 @@ export function layoutOf(root: string): Layout {
     requests: join(dot, "requests"),
     agentLogs: join(root, "logs", "agents"),
     agentPids: join(dot, "agents"),
+    rules: join(dot, "rules.json"),
   };
 }
 

@@ -422,9 +422,14 @@ export class PgStore implements Store {
   }
 
   /** The rules in force (consensus.yaml's text), if a person put any in force on this store. */
-  async rules(): Promise<{ version: string; text: string } | undefined> {
-    const [r] = await this.sql`SELECT version, text FROM rules`;
-    return r ? { version: String(r.version), text: String(r.text) } : undefined;
+  async rules(): Promise<{ version: string; text: string; applied_by?: string; applied_at?: string } | undefined> {
+    const [r] = await this.sql`SELECT version, text, applied_by, applied_at FROM rules`;
+    return r ? { version: String(r.version), text: String(r.text), applied_by: String(r.applied_by), applied_at: new Date(r.applied_at as string).toISOString() } : undefined;
+  }
+
+  /** Puts new rules in force (`consensus config apply`): every daemon on the store applies them at its next turn. */
+  async applyRules(version: string, text: string, by: string): Promise<void> {
+    await this.sql`INSERT INTO rules (version, text, applied_by) VALUES (${version}, ${text}, ${by}) ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version, text = EXCLUDED.text, applied_by = EXCLUDED.applied_by, applied_at = now()`;
   }
 
   /** Puts rules in force if there are none yet (the first start, or a migration); returns those in force. */

@@ -28,6 +28,8 @@ export function classifyPath(rel: string): Classified {
   const parts = rel.split("/");
   if (parts.some((p) => p === ".." || p === "." || p === "")) return invalid(rel, "path with '..', '.' or an empty segment");
   if (parts.some((p) => CONTROL.test(p))) return invalid(rel, "control character in the name");
+  // a name that is not UTF-8 arrives with U+FFFD in place of its bytes: it cannot be opened by this name
+  if (parts.some((p) => p.includes("\uFFFD"))) return { kind: "invalid", rel, issue: issue("UNSAFE_PATH", { message: "unsafe path: the name is not valid UTF-8 (U+FFFD stands where its bytes could not be decoded)", found: JSON.stringify(rel), expected: "a UTF-8 name", file: rel, fix: "Rename it to a UTF-8 name (`convmv -f latin1 -t utf8 --notest FILE`; `ls -b` shows its bytes), or delete it." }) };
   const name = parts[parts.length - 1]!;
   if (parts.some(isIgnoredName) && !(parts[0] === ".consensus" && parts[1] === "requests" && parts.length === 3 && !isIgnoredName(name))) {
     return { kind: "ignored", rel, reason: "dot-file, temporary or editor file" };

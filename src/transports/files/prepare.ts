@@ -7,7 +7,6 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
@@ -17,9 +16,12 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
+import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
+import { prepareRequest } from "./requests.js";
+import { layoutOf } from "../../store/fs/layout.js";
 
 /** What the reader saw, to confirm after the read that nothing changed under it (the event counter and the file's size and mtime). */
 export interface ReadStamp {
@@ -50,7 +52,8 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const c = classifyPath(rel);
   if (c.kind === "ignored") return { kind: "skip", why: c.reason };
   if (c.kind === "invalid") return prepareInvalid(c, ctx.now);
-  if (c.kind === "request") return prepareRequest(rel, c.id, ctx);
+  // sealed with the daemon key and checked against its schema, or refused and reported (requests.ts)
+  if (c.kind === "request") return prepareRequest(layoutOf(ctx.root), rel, c.id);
 
   // the event counter before the read: an event that arrives during it means the bytes may be stale
   const gen = ctx.arrivals?.gen(rel) ?? 0;
@@ -143,20 +146,4 @@ export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
   const out: StraySays = {};
   for (const k of ["from", "to", "epic_id", "agent"] as const) if (typeof o[k] === "string" && (o[k] as string).length <= 64) out[k] = o[k] as string;
   return out;
-}
-
-/** A command a CLI process handed to the running daemon (start, override, cancel). */
-async function prepareRequest(rel: string, id: string, ctx: PrepContext): Promise<Prep> {
-  let text: string;
-  try {
-    text = await readFile(join(ctx.root, rel), "utf8");
-  } catch {
-    return { kind: "skip", why: "request vanished" };
-  }
-  const parsed = parseDocument(new TextEncoder().encode(text), "json");
-  const cmd = parsed.value as CommandInput | undefined;
-  if (!cmd || !["start", "override", "cancel", "prune"].includes(cmd.type)) {
-    return { kind: "skip", why: "not a request" };
-  }
-  return { kind: "ready", item: { input: { ...cmd, transport: "cli" }, key: `request:${id}` }, request: id };
 }

@@ -1,26 +1,29 @@
 /**
- * Reads one candidate file with the guards a shared folder needs: links that leave the root are
- * refused (file or folder), anything over the size cap is refused unread, folders and vanished files
- * are skipped. Returns the bytes, their SHA-256, the modification and status-change times (ms).
+ * Reads one candidate file with the guards a shared folder needs (issue 12.8): links that leave the
+ * root are refused (file or folder); the file is opened O_NOFOLLOW|O_NONBLOCK (guarded-read.ts) and
+ * judged by what was opened (fstat), not by its name: a FIFO, device or socket (NOT_REGULAR_FILE), a
+ * file with more than one name (HARD_LINK: it may be a key outside the root) and anything over the
+ * size cap (FILE_TOO_LARGE) are refused with an issue, so they get a log entry, never silence. Folders
+ * and vanished files are skipped. Returns the bytes, their SHA-256, the modification and
+ * status-change times (ms).
  */
 import { createHash } from "node:crypto";
-import { lstat, readFile, realpath, stat } from "node:fs/promises";
+import { lstat, realpath } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
+import { GuardedReadError, readGuarded } from "../../store/fs/guarded-read.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number }
   | { ok: false; issue: Issue }
   | { ok: false; gone: true };
 
+const CODE_OF = { not_regular: "NOT_REGULAR_FILE", hard_link: "HARD_LINK", too_large: "FILE_TOO_LARGE", symlink: "SYMLINK_OUTSIDE" } as const;
+
 export async function readCandidate(root: string, realRoot: string, rel: string, maxBytes: number): Promise<ReadResult> {
   const abs = join(root, rel);
-  let st;
-  try {
-    st = await lstat(abs);
-  } catch {
-    return { ok: false, gone: true };
-  }
+  const st = await lstat(abs).catch(() => undefined);
+  if (!st || st.isDirectory()) return { ok: false, gone: true };
   // Any link on the way (the file, or a folder above it) must resolve inside the root.
   let real: string;
   try {
@@ -31,21 +34,18 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
   if (real !== realRoot && !real.startsWith(realRoot + sep)) {
     return { ok: false, issue: issue("SYMLINK_OUTSIDE", { message: `${rel} resolves outside the root (to ${real})`, file: rel, found: real, expected: `a path inside ${realRoot}` }) };
   }
-  if (st.isSymbolicLink()) st = await stat(abs).catch(() => undefined);
-  if (!st) return { ok: false, gone: true };
-  if (!st.isFile()) return { ok: false, gone: true };
-  if (st.size > maxBytes) {
-    return { ok: false, issue: issue("FILE_TOO_LARGE", { message: `${rel} is ${st.size} bytes, over the cap of ${maxBytes}`, file: rel, found: `${st.size} bytes`, expected: `at most ${maxBytes} bytes` }) };
-  }
-  let bytes: Buffer;
   try {
-    bytes = await readFile(abs);
+    // the resolved path, opened without following a link swapped in since; judged after the open
+    const { bytes, stat } = await readGuarded(real, { maxBytes, singleLink: true });
+    if (stat.isDirectory()) return { ok: false, gone: true };
+    return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { ok: false, gone: true };
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { ok: false, gone: true };
+    if (e instanceof GuardedReadError) {
+      if (e.kind === "not_regular" && e.found === "a folder") return { ok: false, gone: true };
+      return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(real, rel), file: rel, found: e.found, fix: e.fix.replaceAll(real, rel) }) };
+    }
     return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message}`, file: rel }) };
   }
-  if (bytes.length > maxBytes) {
-    return { ok: false, issue: issue("FILE_TOO_LARGE", { message: `${rel} grew past the cap of ${maxBytes} bytes`, file: rel, found: `${bytes.length} bytes` }) };
-  }
-  return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: bytes.length };
 }

@@ -6,6 +6,8 @@
  * several scans, not at once. The daemon's own folders (current/, archive/, logs/, .consensus/ but
  * its requests) are not walked.
  */
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
 import fg from "fast-glob";
 import { classifyPath } from "./classify.js";
 
@@ -23,18 +25,22 @@ export const STRAY_CAP = 200;
 const STRAY_DEPTH = 6;
 
 export async function scanCandidates(root: string): Promise<Candidate[]> {
-  const options = { cwd: root, onlyFiles: false, followSymbolicLinks: false, stats: true, suppressErrors: true } as const;
+  // No `stats: true`: fast-glob's lstat of a name that is not UTF-8 (it arrives with U+FFFD) fails, and
+  // with suppressErrors that dropped every candidate of the scan. The dirent's type comes from readdir;
+  // the signature's lstat is ours, and a name that cannot be stat'ed stays a candidate (classify.ts
+  // rejects it with the fix).
+  const options = { cwd: root, onlyFiles: false, followSymbolicLinks: false, objectMode: true, suppressErrors: true } as const;
   const [drops, requests] = await Promise.all([
     // dot: false — dot-files and dot-folders are never candidates (the private area is read below)
     fg(["**"], { ...options, dot: false, deep: STRAY_DEPTH, ignore: ["current/**", "archive/**", "logs/**"] }),
     fg([".consensus/requests/*.json"], { ...options, dot: true }),
   ]);
-  // Symbolic links are candidates too (not followed): the reader refuses those pointing out of the
-  // root, with an error a person can act on, instead of the scan skipping them silently.
-  return [...drops, ...requests]
-    .filter((e) => e.dirent.isFile() || e.dirent.isSymbolicLink())
-    .map((e) => ({ e, kind: classifyPath(e.path).kind }))
-    .filter((x) => x.kind !== "ignored")
-    .sort((a, b) => (a.e.stats?.mtimeMs ?? 0) - (b.e.stats?.mtimeMs ?? 0) || a.e.path.localeCompare(b.e.path))
-    .map(({ e, kind }) => ({ rel: e.path, sig: `${e.stats?.mtimeMs ?? 0}:${e.stats?.size ?? 0}`, stray: kind === "stray" }));
+  // Symbolic links, FIFOs, devices and sockets are candidates too (not followed, never opened
+  // blocking): the reader refuses them with an error a person can act on, instead of skipping them silently.
+  const picked = [...drops, ...requests].filter((e) => !e.dirent.isDirectory()).map((e) => ({ e, kind: classifyPath(e.path).kind })).filter((x) => x.kind !== "ignored");
+  const stats = await Promise.all(picked.map(({ e }) => lstat(join(root, e.path)).catch(() => undefined)));
+  return picked
+    .map((x, i) => ({ ...x, mtimeMs: stats[i]?.mtimeMs ?? 0, size: stats[i]?.size ?? 0 }))
+    .sort((a, b) => a.mtimeMs - b.mtimeMs || a.e.path.localeCompare(b.e.path))
+    .map(({ e, kind, mtimeMs, size }) => ({ rel: e.path, sig: `${mtimeMs}:${size}`, stray: kind === "stray" }));
 }

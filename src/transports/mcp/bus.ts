@@ -6,7 +6,7 @@
 import { existsSync, realpathSync, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { readConfig } from "../../config/read-config.js";
+import { readRules } from "../../store/fs/rules.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { View } from "../../log/replay.js";
 import { BatchWorld } from "../../machine/world.js";
@@ -47,7 +47,7 @@ export class BusReader {
   }
 
   async snapshot(): Promise<Snapshot> {
-    const pipeline = await readConfig(this.layout.config);
+    const pipeline = await readRules(this.layout);
     const { view } = await new FsStore(this.layout, { readOnly: true }).recover();
     return { pipeline, view, world: new BatchWorld(pipeline, view) };
   }

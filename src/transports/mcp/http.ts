@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { ROLE } from "../../config/names.js";
-import { readConfig } from "../../config/read-config.js";
+import { readRules } from "../../store/fs/rules.js";
 import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { formatIssuesText } from "../../report/issue-text.js";
 import { layoutOf } from "../../store/fs/layout.js";
@@ -161,7 +161,7 @@ async function checkRole(root: string, role: string | undefined): Promise<Issue[
   if (role === undefined || role === "") return [issue("ROLE_REQUIRED", { message: "the session names no role", expected: `the ${ROLE_HEADER} header or ?role=ROLE on the initialize request`, found: "neither" })];
   let roles: readonly string[];
   try {
-    const p = await readConfig(layoutOf(root).config);
+    const p = await readRules(layoutOf(root));
     roles = p.roles;
   } catch (e) {
     if (e instanceof ConsensusError) return e.issues;

@@ -1,0 +1,26 @@
+/**
+ * Modes and owners (issue 12.11): a root every user can write fails (anyone could swap the daemon's
+ * folders), and so does a private area (.consensus/) that is a link, another user's, or writable by
+ * its group or others: the daemon refuses to start on it (store/fs/private-area.ts), with the same fix.
+ * A private area others can read is a warning (the key and the records are the daemon's). Pure.
+ */
+import { fail, pass, warn, type CheckResult } from "../report/check.js";
+import { privateAreaProblem } from "../store/fs/private-area.js";
+import type { Facts } from "./facts.js";
+
+export function checkModes(f: Pick<Facts, "root" | "modes">): CheckResult {
+  const id = "modes";
+  const m = f.modes;
+  if (!m) return pass(id, "not probed");
+  const oct = (n: number): string => n.toString(8).padStart(4, "0");
+  const details = { root_mode: m.root ? oct(m.root.mode) : null, private_mode: m.dot ? oct(m.dot.mode) : null };
+  if (m.root && !m.root.isLink && m.root.mode & 0o002) {
+    return fail(id, `the root ${f.root} is writable by every user (mode ${oct(m.root.mode)})`, `Take that away: \`chmod o-w ${f.root}\`; agents write only in the drop zones (security.agents_group gives them those).`, details);
+  }
+  if (m.dot) {
+    const p = privateAreaProblem(m.dotPath, m.dot, m.uid);
+    if (p) return fail(id, `${p.message}: the daemon refuses to start on it`, p.fix, details);
+    if (m.dot.mode & 0o077) return warn(id, `the private area ${m.dotPath} can be read by others (mode ${oct(m.dot.mode)})`, `\`chmod 700 ${m.dotPath}\`: its records and key are the daemon's alone.`, details);
+  }
+  return pass(id, `the root is not world-writable; the private area is the daemon's alone${m.dot ? ` (mode ${oct(m.dot.mode)})` : ""}`, details);
+}

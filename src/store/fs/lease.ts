@@ -1,0 +1,134 @@
+/**
+ * The writer lease's two safety parts beside the lock folder itself (proper-lockfile, in fs-store.ts):
+ *
+ * - **Who is provably dead.** A holder on this host whose pid is gone, a zombie, or a pid now held by a
+ *   process with another start time (or since another boot) is dead for certain: its lock is taken over
+ *   at once, not after the staleness timeout. Anything we cannot tell (another host, no /proc) is not.
+ * - **The fencing token.** Each lease writes a fresh random token into the holder file
+ *   (`.consensus/writer.json`). The holder checks it before each append: a daemon paused past the
+ *   staleness (SIGSTOP, a suspended VM) whose lock another took over finds another token there and
+ *   steps down without writing, so the log never forks.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { rename, rmdir } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, basename, join } from "node:path";
+import { ConsensusError, issue } from "../../errors/issue.js";
+import { CAP, readGuardedText } from "./guarded-read.js";
+import type { Holder } from "../port.js";
+
+let bootId: string | undefined | null = null;
+
+/**
+ * State (field 3) and start time (field 22, ticks since boot) from /proc/<pid>/stat; undefined when the
+ * process does not exist or there is no /proc. (runner/procfs.ts reads more; the store may not import it.)
+ */
+function procStat(pid: number): { state: string; startTime: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may hold spaces and parentheses: split after the last ')'; rest[0] is field 3.
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: rest[0] ?? "", startTime: rest[19] ?? "" };
+}
+
+/** This boot's id (/proc/sys/kernel/random/boot_id); undefined where there is none. */
+export function currentBootId(): string | undefined {
+  if (bootId === null) {
+    try {
+      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
+    } catch {
+      bootId = undefined;
+    }
+  }
+  return bootId;
+}
+
+/** What tells this process from a later one given the same pid: its start time in ticks since boot, and the boot. */
+export function ownIdentity(): Pick<Holder, "proc_start" | "boot_id"> {
+  const start = procStat(process.pid)?.startTime;
+  const boot = currentBootId();
+  return { ...(start ? { proc_start: start } : {}), ...(boot ? { boot_id: boot } : {}) };
+}
+
+/** A new fencing token: 128 random bits, hex. */
+export const newToken = (): string => randomBytes(16).toString("hex");
+
+/**
+ * True only when we can tell the holder is gone: same host, and either no process with its pid, a
+ * zombie, the pid held by a process that started at another time, or a holder from an earlier boot.
+ */
+export function holderProvablyDead(h: Holder): boolean {
+  if (h.host !== hostname()) return false;
+  const boot = currentBootId();
+  if (h.boot_id && boot && h.boot_id !== boot) return true;
+  try {
+    process.kill(h.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return true;
+  }
+  const st = procStat(h.pid);
+  if (!st) return false;
+  if (st.state === "Z" || st.state === "X") return true;
+  return h.proc_start !== undefined && st.startTime !== "" && st.startTime !== h.proc_start;
+}
+
+/**
+ * Removes the lock folder of a dead holder: renamed to a unique name first (only one of several
+ * contenders can rename the same folder), then removed. A folder already gone is no error.
+ */
+export async function breakDeadLock(lockPath: string): Promise<void> {
+  const aside = join(dirname(lockPath), `.${basename(lockPath)}.${randomBytes(6).toString("hex")}.dead`);
+  try {
+    await rename(lockPath, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  await rmdir(aside).catch(() => {});
+}
+
+/** The holder file, read with the guards (regular file, no link, size cap); undefined if missing or not JSON. */
+export async function readHolderFile(path: string): Promise<Holder | undefined> {
+  try {
+    const h = JSON.parse(await readGuardedText(path, { maxBytes: CAP.small })) as unknown;
+    if (!h || typeof h !== "object" || typeof (h as Holder).pid !== "number" || typeof (h as Holder).host !== "string") return undefined;
+    return h as Holder;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why the previous holder's lock was taken, for the lock_taken_over entry (never "dead" unless proven). */
+export function takeoverReason(h: Holder, staleMs: number): { reason: string; dead: boolean } {
+  const who = `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at})`;
+  if (holderProvablyDead(h)) return { dead: true, reason: `${who} died holding the lock` };
+  const where = h.host === hostname() ? "it is still running (paused or hung?)" : "it runs on another host, so whether it is alive cannot be told";
+  return { dead: false, reason: `${who} did not refresh the lock for more than ${Math.round(staleMs / 1000)} s; ${where}. If it resumes, it finds the lock taken and steps down without writing` };
+}
+
+/**
+ * The fencing check before an append: the holder file must still carry our token. Throws
+ * ConsensusError(LEASE_LOST) naming who holds the root now.
+ */
+export async function checkFence(holderPath: string, token: string): Promise<void> {
+  const h = await readHolderFile(holderPath);
+  if (h?.token === token) return;
+  throw leaseLost(h);
+}
+
+/** The error a holder that lost its lease steps down with. */
+export function leaseLost(now: Holder | undefined, cause?: string): ConsensusError {
+  const who = now ? `a ${now.kind} (pid ${now.pid} on ${now.host}, since ${now.started_at})` : "another process (or nobody: the holder file is gone)";
+  return new ConsensusError(
+    issue("LEASE_LOST", {
+      message: `this process (pid ${process.pid}) no longer holds the root: ${who} took it over${cause ? ` (${cause})` : ""}; stepping down without writing`,
+      found: now ? `holder pid ${now.pid}` : "no holder",
+      expected: `holder pid ${process.pid}`,
+    }),
+  );
+}

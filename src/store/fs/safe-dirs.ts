@@ -1,0 +1,130 @@
+/**
+ * Folders the daemon writes into, walked from the root one component at a time (issue 12.2): each is
+ * lstat'ed, a symbolic link or anything but a folder is refused (UNSAFE_PATH, with the fix), and a
+ * missing one is made (mkdir never follows its last component) with an explicit mode. So an inbox,
+ * archive or agent-log folder an agent replaced with a link to /etc never sends a write out of the root.
+ *
+ * Node has no openat(2), so the walk and the write that follows are two steps: a swap in between is
+ * caught by writeAtomic's second check (the folder's real path, before the rename). The root itself may
+ * be a link (a person's choice; agents cannot write its parent).
+ */
+import { lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
+import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { ConsensusError, issue } from "../../errors/issue.js";
+
+/** Mode of the folders the daemon makes in the shared tree (the drop zones get theirs from drop-zones.ts). */
+export const SHARED_DIR_MODE = 0o755;
+/** Mode of the private area and every folder in it. */
+export const PRIVATE_DIR_MODE = 0o700;
+
+function componentsOf(root: string, dir: string): string[] {
+  const rel = relative(root, dir);
+  if (rel === "") return [];
+  if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw unsafe(dir, "outside the root", `a folder inside ${root}`, `Nothing to do for the log; this is a bug if no entry was forged: report it.`);
+  return rel.split(sep);
+}
+
+const unsafe = (path: string, found: string, expected: string, fix: string): ConsensusError =>
+  new ConsensusError(issue("UNSAFE_PATH", { message: `${path} is ${found}: the daemon does not write there`, file: path, found, expected, fix }));
+
+function refuseLink(path: string, target: string | undefined): ConsensusError {
+  return unsafe(path, `a symbolic link${target ? ` (to ${target})` : ""}`, "a real folder", `Remove the link (\`rm ${path}\`): the daemon makes the folder again at its next write. Links in the daemon's folders are refused, wherever they point.`);
+}
+
+/**
+ * Makes `dir` (under `root`) and the folders above it, refusing links. Returns the folders whose
+ * entries changed (the parents of what was made), for the caller's fsync.
+ */
+export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MODE): Promise<string[]> {
+  const changed: string[] = [];
+  let cur = root;
+  for (const part of componentsOf(root, dir)) {
+    const next = join(cur, part);
+    let st = await lstat(next).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+    if (!st) {
+      try {
+        await mkdir(next, { mode });
+        changed.push(cur);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      st = await lstat(next);
+    }
+    if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`): the daemon makes the folder at its next write.`);
+    cur = next;
+  }
+  return changed;
+}
+
+/** safeMkdir for the synchronous callers (spawning an agent). */
+export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE): void {
+  let cur = root;
+  for (const part of componentsOf(root, dir)) {
+    const next = join(cur, part);
+    let st;
+    try {
+      st = lstatSync(next);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      try {
+        mkdirSync(next, { mode });
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code !== "EEXIST") throw e2;
+      }
+      st = lstatSync(next);
+    }
+    if (st.isSymbolicLink()) {
+      let target: string | undefined;
+      try {
+        target = readlinkSync(next);
+      } catch {
+        target = undefined;
+      }
+      throw refuseLink(next, target);
+    }
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
+    cur = next;
+  }
+}
+
+/** The folders from the root down to `dir` exist and none is a link (no folder is made). */
+export async function assertRealDirs(root: string, dir: string): Promise<void> {
+  let cur = root;
+  for (const part of componentsOf(root, dir)) {
+    const next = join(cur, part);
+    const st = await lstat(next);
+    if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
+    cur = next;
+  }
+}
+
+/** The root's real path, once per root (agents cannot change it: they cannot write its parent). */
+const realRoots = new Map<string, string>();
+async function realRootOf(root: string): Promise<string> {
+  let r = realRoots.get(root);
+  if (r === undefined) realRoots.set(root, (r = await realpath(root)));
+  return r;
+}
+
+/**
+ * The second check, just before a rename: `dir`'s real path is still the root's real path joined with
+ * its relative path (no component was swapped for a link since the walk).
+ */
+export async function assertStillInside(root: string, dir: string): Promise<void> {
+  const [realRoot, realDir] = await Promise.all([realRootOf(root), realpath(dir)]);
+  const want = join(realRoot, relative(root, dir));
+  if (realDir !== want) throw unsafe(dir, `now resolving to ${realDir}`, want, `Remove the link on the way to ${dir}; the write was not made.`);
+}
+
+/** Synchronous twin of assertStillInside. */
+export function assertStillInsideSync(root: string, dir: string): void {
+  const want = join(realpathSync(root), relative(root, dir));
+  const realDir = realpathSync(dir);
+  if (realDir !== want) throw unsafe(dir, `now resolving to ${realDir}`, want, `Remove the link on the way to ${dir}; the write was not made.`);
+}

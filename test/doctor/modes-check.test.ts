@@ -1,0 +1,29 @@
+/** doctor's modes check (issue 12.11): pure, from facts. */
+import { describe, expect, it } from "vitest";
+import { checkModes } from "../../src/doctor/modes-check.js";
+
+const dir = (mode: number, uid = 1000) => ({ mode, uid, isLink: false, isDir: true });
+const facts = (root: number, dot: number, uid = 1000) => ({ root: "/srv/bus", modes: { uid, dotPath: "/srv/bus/.consensus", root: dir(root), dot: dir(dot) } });
+
+describe("checkModes", () => {
+  it("passes a 0755 root with a 0700 private area", () => {
+    expect(checkModes(facts(0o755, 0o700)).status).toBe("pass");
+  });
+  it("fails a world-writable root with the chmod", () => {
+    const r = checkModes(facts(0o777, 0o700));
+    expect(r.status).toBe("fail");
+    expect(r.fix).toContain("chmod o-w /srv/bus");
+  });
+  it("fails a private area its group or others can write, or another user's, or a link", () => {
+    for (const mode of [0o770, 0o777, 0o722]) {
+      const r = checkModes(facts(0o755, mode));
+      expect(r.status).toBe("fail");
+      expect(r.fix).toContain("chmod 700 /srv/bus/.consensus");
+    }
+    expect(checkModes({ root: "/srv/bus", modes: { uid: 1000, dotPath: "/srv/bus/.consensus", root: dir(0o755), dot: dir(0o700, 1001) } }).fix).toContain("chown");
+    expect(checkModes({ root: "/srv/bus", modes: { uid: 1000, dotPath: "/srv/bus/.consensus", root: dir(0o755), dot: { mode: 0o777, uid: 1000, isLink: true, isDir: false } } }).status).toBe("fail");
+  });
+  it("warns when others can read the private area", () => {
+    expect(checkModes(facts(0o755, 0o755)).status).toBe("warn");
+  });
+});

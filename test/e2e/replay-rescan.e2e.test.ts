@@ -1,0 +1,26 @@
+/**
+ * Recovery re-runs the effects of entries after the checkpoint before the daemon has its engine: the
+ * rescan effect of a stage entry used the engine before it was assigned (`TypeError … 'pipeline'` on
+ * every replay). The replayed rescan must work: a drop made while nothing ran is found by it.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Bus, artifact } from "../support/bus.js";
+
+let bus: Bus;
+afterEach(() => bus?.cleanup());
+
+describe("replayed effects at start", () => {
+  it("re-runs a stage entry's rescan without a TypeError, and the drop it finds is decided", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-1", "--title", "replay").code).toBe(0);
+    // no checkpoint: recovery replays epic_started and its effects (notice, rescan)
+    rmSync(join(bus.root, ".consensus/checkpoint.json"), { force: true });
+    bus.drop("artifacts/EP-1/plan.json", artifact("plan.json", "EP-1", 1), { mtime: new Date(Date.now() - 60_000) });
+    const r = bus.cli("watch", "--once", "--log-level", "warn");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/TypeError|effect rescan failed/);
+    expect(bus.entries().some((e) => e.decision === "artifact_accepted" && e.epic_id === "EP-1")).toBe(true);
+  }, 60_000);
+});

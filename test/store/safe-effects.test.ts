@@ -1,0 +1,126 @@
+/**
+ * Effects re-validate what they use and never write through a link (issue 12.2), and files get explicit
+ * modes whatever the umask (12.11): real files, real links, a folder outside the root that must end as
+ * it began.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FsStore } from "../../src/store/fs/fs-store.js";
+import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
+import { tmpOf, writeAtomic } from "../../src/store/fs/atomic-write.js";
+import { openAgentLog } from "../../src/runner/agent-process.js";
+
+const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+const unsafe = { issues: [expect.objectContaining({ code: "UNSAFE_PATH" })] };
+
+describe("effects against a hostile tree", () => {
+  let dir: string;
+  let outside: string;
+  let L: Layout;
+  let store: FsStore;
+  const outsideFiles = (): string[] => readdirSync(outside).sort();
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-safe-"));
+    outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
+    writeFileSync(join(outside, "precious.txt"), "x");
+    L = layoutOf(join(dir, "root"));
+    mkdirSync(L.root);
+    store = new FsStore(L);
+    await store.recover();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it("an inbox folder replaced by a link: the notice is refused, nothing lands outside", async () => {
+    mkdirSync(L.inbox, { recursive: true });
+    symlinkSync(outside, join(L.inbox, "developer"));
+    await expect(store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" })).rejects.toMatchObject(unsafe);
+    await expect(store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" }, { replay: true })).rejects.toMatchObject(unsafe);
+    expect(outsideFiles()).toEqual(["precious.txt"]);
+  });
+
+  it("a folder above, swapped for a link after an earlier write, is caught at the next write", async () => {
+    await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" });
+    rmSync(L.inbox, { recursive: true });
+    symlinkSync(outside, L.inbox);
+    await expect(store.deliver({ role: "developer", name: "notice-2.yaml", body: "hi\n" })).rejects.toMatchObject(unsafe);
+    expect(outsideFiles()).toEqual(["precious.txt"]);
+  });
+
+  it("an archive folder replaced by a link: publish is refused, nothing lands outside", async () => {
+    const bytes = Buffer.from("{}\n");
+    await store.putBlob(sha(bytes), bytes);
+    mkdirSync(L.archive, { recursive: true });
+    symlinkSync(outside, join(L.archive, "EP-1"));
+    await expect(store.publish("EP-1", 1, "plan.json", sha(bytes))).rejects.toMatchObject(unsafe);
+    expect(outsideFiles()).toEqual(["precious.txt"]);
+  });
+
+  it("ids, iterations, file names and digests from a forged entry are checked where the path is built", async () => {
+    const bytes = Buffer.from("{}\n");
+    await store.putBlob(sha(bytes), bytes);
+    const rel = `../../${basename(outside)}`;
+    await expect(store.publish(`${rel}/x`, 1, "plan.json", sha(bytes))).rejects.toMatchObject(unsafe);
+    await expect(store.publish("EP-1", "../.." as unknown as number, "plan.json", sha(bytes))).rejects.toMatchObject(unsafe);
+    await expect(store.publish("EP-1", 1, `${rel}/evil`, sha(bytes))).rejects.toMatchObject(unsafe);
+    await expect(store.publish("EP-1", 1, "plan.json", `../../${"0".repeat(10)}`)).rejects.toMatchObject(unsafe);
+    await expect(store.deliver({ role: "../../x", name: "n.yaml", body: "" })).rejects.toMatchObject(unsafe);
+    await expect(store.deliver({ role: "developer", name: "../../../x.yaml", body: "" })).rejects.toMatchObject(unsafe);
+    await expect(store.putBlob("../../x", bytes)).rejects.toMatchObject(unsafe);
+    expect(outsideFiles()).toEqual(["precious.txt"]);
+    expect(existsSync(L.archive)).toBe(false);
+  });
+
+  it("an agent-log folder replaced by a link: the log is not opened", () => {
+    mkdirSync(L.agentLogs, { recursive: true });
+    symlinkSync(outside, join(L.agentLogs, "EP-1"));
+    expect(() => openAgentLog(join(L.agentLogs, "EP-1", "1", "dev-1.log"), L.root)).toThrow(/symbolic link/);
+    // a path built from a forged id never leaves logs/agents
+    expect(() => openAgentLog(join(L.agentLogs, "..", "..", ".consensus", "x-1.log"), L.root)).toThrow(/logs\/agents/);
+    // a link planted at the log's own name is refused, not written through
+    mkdirSync(join(L.agentLogs, "EP-2", "1"), { recursive: true });
+    symlinkSync(join(outside, "precious.txt"), join(L.agentLogs, "EP-2", "1", "dev-1.log"));
+    expect(() => openAgentLog(join(L.agentLogs, "EP-2", "1", "dev-1.log"), L.root)).toThrow(/ELOOP/);
+    expect(outsideFiles()).toEqual(["precious.txt"]);
+    expect(statSync(join(outside, "precious.txt")).size).toBe(1);
+  });
+
+  it("temporary names are unguessable (no pid, no counter) and distinct", () => {
+    const names = Array.from({ length: 100 }, () => basename(tmpOf(join(L.current, "state.json"))));
+    expect(new Set(names).size).toBe(100);
+    // 96 random bits, nothing else: no pid, no counter to predict the next one from
+    for (const n of names) expect(n).toMatch(/^\.state\.json\.[0-9a-f]{24}\.tmp$/);
+  });
+
+  it("files and folders get explicit modes whatever the umask: shared 0644/0755, private 0600/0700", async () => {
+    const old = process.umask(0o000);
+    try {
+      const lease = await store.lease("command", "test");
+      await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" });
+      const blob = Buffer.from("{}\n");
+      await store.putBlob(sha(blob), blob);
+      await store.publish("EP-1", 1, "plan.json", sha(blob));
+      await store.checkpoint((await store.recover()).view);
+      await writeAtomic(join(L.root, "plain.txt"), "x");
+      const mode = (p: string): string => (lstatSync(p).mode & 0o7777).toString(8);
+      expect(mode(join(L.inbox, "developer", "notice-1.yaml"))).toBe("644");
+      expect(mode(join(L.inbox, "developer"))).toBe("755");
+      expect(mode(L.state)).toBe("644");
+      expect(mode(join(L.root, "plain.txt"))).toBe("644");
+      expect(mode(L.dot)).toBe("700");
+      expect(mode(L.checkpoint)).toBe("600");
+      expect(mode(L.holder)).toBe("600");
+      // the archive copy is the blob's inode: readable by agents
+      expect(mode(join(L.archive, "EP-1", "1", "plan.json"))).toBe("644");
+      await lease.release();
+    } finally {
+      process.umask(old);
+    }
+  });
+});
