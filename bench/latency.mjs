@@ -16,8 +16,9 @@
 import { copyFileSync, mkdirSync, readdirSync, renameSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
-import { DirWatch, LogTail, QUICK, cpuMs, resultsDir, cleanup, deadline, epicId, flag, fmt, makeRoot, noticeName, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, tempDir, writeResult } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, cpuMs, resultsDir, cleanup, deadline, epicId, flag, fmt, makeRoot, noticeName, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, tempDir, writeResult, histogram, printHistogram, daemonPauses } from "./lib.mjs";
 import { summariseProfile, printProfile } from "./profile.mjs";
+import { peerLatency } from "./peer.mjs";
 
 const PROFILE = flag("profile");
 const SAMPLES = numArg("samples", QUICK ? 40 : PROFILE ? 300 : 500);
@@ -62,6 +63,8 @@ export async function measureDrops(root, daemon, epics, { waitIdle = false, time
     }
   });
   const total = [];
+  const withCheckpoint = [];
+  const withoutCheckpoint = [];
   const toEntry = [];
   const toCheckpoint = [];
   const cpu0 = cpuMs(daemon.pid);
@@ -87,6 +90,8 @@ export async function measureDrops(root, daemon, epics, { waitIdle = false, time
       clearInterval(net);
       guard.cancel();
       total.push(Math.max(a.t, tn) - t0);
+      // Did the daemon's checkpoint (state.json is its last write) land inside this sample? The tail's cause, if so.
+      (lastState > t0 ? withCheckpoint : withoutCheckpoint).push(Math.max(a.t, tn) - t0);
       toEntry.push(a.t - t0);
       if (waitIdle) {
         const g2 = deadline(timeoutMs, "daemon going quiet after a drop");
@@ -106,7 +111,7 @@ export async function measureDrops(root, daemon, epics, { waitIdle = false, time
   const cpu = cpuMs(daemon.pid) - cpu0;
   // Medians of each fifth of the run: the developer's inbox grows by one notice per sample.
   const fifths = [0, 1, 2, 3, 4].map((q) => stats(total.slice(Math.floor((q * total.length) / 5), Math.floor(((q + 1) * total.length) / 5))).median_ms);
-  return { total: stats(total), median_by_fifth_ms: fifths, to_entry_visible: stats(toEntry), ...(waitIdle ? { to_state_json: stats(toCheckpoint), state_json_before_quiet: toCheckpoint.length } : {}), daemon_cpu_ms_per_drop: Math.round((cpu / epics.length) * 1000) / 1000, wall_ms: Math.round(wall), safety_net_wakeups: safety };
+  return { total: stats(total), histogram: histogram(total), checkpoint_in_sample: stats(withCheckpoint), no_checkpoint_in_sample: stats(withoutCheckpoint), median_by_fifth_ms: fifths, to_entry_visible: stats(toEntry), ...(waitIdle ? { to_state_json: stats(toCheckpoint), state_json_before_quiet: toCheckpoint.length } : {}), daemon_cpu_ms_per_drop: Math.round((cpu / epics.length) * 1000) / 1000, wall_ms: Math.round(wall), safety_net_wakeups: safety };
 }
 
 async function chokidarAwaitWriteFinish(n) {
@@ -178,7 +183,8 @@ async function main() {
   const built = await makeRoot({ epics: EPICS });
   console.log(`  root with ${EPICS} epics made in ${fmt(built.build_ms)}`);
   const profDir = PROFILE ? tempDir("consensus-prof-") : undefined;
-  const daemon = startDaemon(built.root, { nodeArgs: PROFILE ? ["--cpu-prof", "--cpu-prof-dir", profDir, "--cpu-prof-interval", "200"] : [] });
+  // --metrics-port 0: the daemon's GC pauses and event-loop delay are read from its metrics at the end
+  const daemon = startDaemon(built.root, { args: PROFILE ? [] : ["--metrics-port", "0"], nodeArgs: PROFILE ? ["--cpu-prof", "--cpu-prof-dir", profDir, "--cpu-prof-interval", "200"] : [] });
   const readyMs = await daemon.ready;
   const metrics = { daemon_ready_ms: Math.round(readyMs) };
   let next = 0;
@@ -191,11 +197,16 @@ async function main() {
     metrics[mode] = r;
     printStats(`drop → decision durable + notice (${mode})`, r.total);
     printStats(`  of which: drop → entry visible`, r.to_entry_visible);
+    printHistogram(`histogram of drop → decision (${mode})`, r.histogram);
+    if (r.checkpoint_in_sample.n) printStats(`  samples a checkpoint ended in`, r.checkpoint_in_sample);
+    printStats(`  samples without one`, r.no_checkpoint_in_sample);
     if (r.to_state_json?.n) printStats(`  then: drop → checkpoint + state.json done`, r.to_state_json);
     console.log(`    median by fifth of the run: ${r.median_by_fifth_ms.map((x) => fmt(x)).join(", ")}`);
     console.log(`    daemon CPU per drop ${r.daemon_cpu_ms_per_drop} ms; safety-net wakeups ${r.safety_net_wakeups}`);
   }
   window.to = hr();
+  metrics.daemon_pauses = await daemonPauses(daemon).catch((e) => ({ error: String(e) }));
+  if (metrics.daemon_pauses) console.log(`  daemon pauses: GC ${JSON.stringify(metrics.daemon_pauses.gc)}; event-loop delay ${JSON.stringify(metrics.daemon_pauses.eventloop_delay_ms)}`);
   const exit = await stopDaemon(daemon);
   if (exit.code !== 0) throw new Error(`daemon exited ${exit.code}\n${daemon.stderr()}`);
   if (daemon.errors.length) console.error(`  daemon logged errors:\n${daemon.errors.slice(0, 5).join("\n")}`);
@@ -218,6 +229,9 @@ async function main() {
 
   metrics.chokidar_await_write_finish = await chokidarAwaitWriteFinish(AWF_SAMPLES);
   printStats("chokidar awaitWriteFinish:true, rename → add", metrics.chokidar_await_write_finish);
+  // The peer a user would write: chokidar awaitWriteFinish + the same validation + an fdatasync'd append (peer.mjs).
+  metrics.peer = await peerLatency(AWF_SAMPLES);
+  printStats("peer: chokidar AWF + validate + append, → durable", metrics.peer);
   metrics.chokidar_plain = await chokidarPlain(PLAIN_SAMPLES);
   printStats("chokidar (no awaitWriteFinish), rename → add", metrics.chokidar_plain);
   const c = metrics.chokidar_await_write_finish;
@@ -227,6 +241,8 @@ async function main() {
     ratio_p99: Math.round((c.p99_ms / b.p99_ms) * 10) / 10,
     note: "chokidar awaitWriteFinish rename→add (no validation, no log, no notice) divided by consensus drop→durable decision + notice (back_to_back)",
   };
+  metrics.vs_peer = { ratio_median: Math.round((b.median_ms / metrics.peer.median_ms) * 1000) / 1000, ratio_p99: Math.round((b.p99_ms / metrics.peer.p99_ms) * 1000) / 1000, note: "consensus back_to_back drop→durable decision + notice divided by the peer's rename→durable line (peer.mjs); below 1 is faster than the peer" };
+  console.log(`  vs the peer: consensus takes ${metrics.vs_peer.ratio_median}× the peer's median (p99 ${metrics.vs_peer.ratio_p99}×)`);
   console.log(`  side by side: chokidar awaitWriteFinish is ${metrics.side_by_side.ratio_median}× the daemon's median (p99 ${metrics.side_by_side.ratio_p99}×)`);
   console.log(`  → ${writeResult("latency", { epics: EPICS, samples_per_mode: SAMPLES, warmup: WARMUP, modes: MODES, daemon_log_level: "info", chokidar_await_write_finish_samples: AWF_SAMPLES, chokidar_stagger_ms: 50, chokidar_plain_samples: PLAIN_SAMPLES }, metrics)}`);
 }

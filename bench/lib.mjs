@@ -50,6 +50,34 @@ export function stats(samples) {
   return { n: s.length, median_ms: r(percentile(s, 50)), p99_ms: r(percentile(s, 99)), mean_ms: r(sum / (s.length || 1)), min_ms: r(s[0] ?? NaN), max_ms: r(s[s.length - 1] ?? NaN) };
 }
 
+/**
+ * A latency histogram: counts of samples per power-of-two bucket in ms, as
+ * [{ le_ms, count }] where le_ms is the bucket's upper edge (Infinity for the last); empty buckets at
+ * both ends are left out. Percentiles hide the shape of a tail; this shows it (issue 17).
+ */
+export function histogram(samples) {
+  const edges = [];
+  for (let e = 0.0625; e <= 4096; e *= 2) edges.push(e);
+  const counts = new Array(edges.length + 1).fill(0);
+  for (const x of samples) {
+    let i = 0;
+    while (i < edges.length && x > edges[i]) i++;
+    counts[i]++;
+  }
+  const rows = counts.map((count, i) => ({ le_ms: edges[i] ?? null, count }));
+  const first = rows.findIndex((r) => r.count > 0);
+  const last = rows.length - 1 - [...rows].reverse().findIndex((r) => r.count > 0);
+  return first === -1 ? [] : rows.slice(first, last + 1);
+}
+
+/** Prints a histogram as bars (le_ms null = the overflow bucket). */
+export function printHistogram(label, h) {
+  const total = h.reduce((a, r) => a + r.count, 0);
+  const max = Math.max(1, ...h.map((r) => r.count));
+  console.log(`  ${label} (n=${total}):`);
+  for (const r of h) console.log(`    ≤ ${(r.le_ms === null ? "∞" : fmt(r.le_ms)).padStart(10)}  ${String(r.count).padStart(6)}  ${"#".repeat(Math.ceil((r.count / max) * 50))}`);
+}
+
 export const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(3)} ms`);
 
 // ---------------------------------------------------------------------------------------------
@@ -199,6 +227,7 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   const ready = new Promise((res, rej) => ((resolveReady = res), (rejectReady = rej)));
   const errors = [];
   let mcpUrl;
+  let metricsUrl;
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (s) => {
     const lines = (carry + s).split("\n");
@@ -210,6 +239,7 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
       }
       if (/"level":(50|60)/.test(l)) errors.push(l);
       if (l.includes('"mcp listening"')) mcpUrl = /"url":"([^"]+)"/.exec(l)?.[1];
+      if (l.includes('"metrics listening"')) metricsUrl = /"url":"([^"]+)"/.exec(l)?.[1];
       if (err.length < 200_000 && !l.includes('"level":30')) err += `${l}\n`;
     }
   });
@@ -217,7 +247,26 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   exited.then(({ code }) => rejectReady(new Error(`daemon exited (${code}) before it was ready\n${err.slice(-4000)}`)));
   ready.catch(() => {});
   // mcpUrl: the MCP endpoint a daemon started with --mcp-port logged (info level, so not in stderr()).
-  return { child, pid: child.pid, t0, ready, exited, errors, stderr: () => err, mcpUrl: () => mcpUrl };
+  return { child, pid: child.pid, t0, ready, exited, errors, stderr: () => err, mcpUrl: () => mcpUrl, metricsUrl: () => metricsUrl };
+}
+
+/**
+ * The daemon's own view of its pauses, from its Prometheus metrics (started with --metrics-port 0):
+ * GC pauses by kind (count, total and mean ms) and the event loop's delay (p50, p99, max ms).
+ */
+export async function daemonPauses(d) {
+  const url = d.metricsUrl?.();
+  if (!url) return undefined;
+  const text = await (await fetch(`${url.replace(/\/$/, "")}/metrics`)).text();
+  const num = (re) => Number(re.exec(text)?.[1] ?? NaN);
+  const gc = {};
+  for (const kind of ["minor", "major", "incremental", "weakcb"]) {
+    const count = num(new RegExp(`^nodejs_gc_duration_seconds_count\\{kind="${kind}"\\} (\\S+)`, "m"));
+    const sum = num(new RegExp(`^nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\} (\\S+)`, "m"));
+    if (count > 0) gc[kind] = { count, total_ms: Math.round(sum * 1e5) / 100, mean_ms: Math.round((sum / count) * 1e5) / 100 };
+  }
+  const lag = (k) => Math.round(num(new RegExp(`^nodejs_eventloop_lag_${k}_seconds (\\S+)`, "m")) * 1e5) / 100;
+  return { gc, eventloop_delay_ms: { p50: lag("p50"), p99: lag("p99"), max: lag("max") } };
 }
 
 export async function stopDaemon(d, signal = "SIGTERM") {

@@ -10,7 +10,7 @@
 import { existsSync, rmSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { DirWatch, LogTail, QUICK, cli, cleanup, deadline, epicId, fmt, makeRoot, memOf, noticeName, now, numArg, planFor, printStats, runCli, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, cpuMs, cli, cleanup, deadline, epicId, fmt, makeRoot, memOf, noticeName, now, numArg, planFor, printStats, runCli, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 10_000);
 const LINES = numArg("lines", QUICK ? 4_000 : 1_000_000);
@@ -63,6 +63,9 @@ async function restart(label, ids) {
     const died = d.exited.then((x) => Promise.reject(new Error(`daemon exited (${x.code ?? x.sig}) during ${label}\n${d.stderr().slice(-3000)}`)));
     died.catch(() => {});
     out.ready_ms = Math.round(await Promise.race([d.ready, guard, died]));
+    // CPU the daemon spent to get ready (all its threads): less load-bound than the wall time
+    out.ready_cpu_ms = Math.round(cpuMs(d.pid));
+    out.errors_logged = d.errors.length;
     const tAll = await Promise.race([all, guard, died]);
     let tN = tAll;
     for (const [epic, { seq }] of got) tN = Math.max(tN, await Promise.race([inbox.when(noticeName(seq, epic)), guard, died]));
@@ -82,7 +85,7 @@ async function restart(label, ids) {
     const x = await stopDaemon(d);
     out.exit_code = x.code;
   }
-  if (out.ok) console.log(`  ${label.padEnd(6)} ready after ${fmt(out.ready_ms)}, caught up with ${ids.length} drops after ${fmt(out.caught_up_ms)}; peak RSS ${(out.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB`);
+  if (out.ok) console.log(`  ${label.padEnd(6)} ready after ${fmt(out.ready_ms)} (${fmt(out.ready_cpu_ms)} of CPU, ${out.errors_logged} errors logged), caught up with ${ids.length} drops after ${fmt(out.caught_up_ms)}; peak RSS ${(out.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB`);
   return out;
 }
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --only latency,scale]: runs every benchmark as its own process (so
-// one's memory and open watchers never colour the next), then prints one table: median, p99, and
-// each drop latency as a multiple of the floor measured in the same run. Each benchmark writes
-// bench/results/<name>.json; the run fails if one fails or does not write its JSON (that is what
-// CI checks in quick mode — never the numbers).
+// one's memory and open watchers never colour the next), then prints one table: median, p99, each
+// drop latency as a multiple of the floor measured in the same run, and as a multiple of the peer a
+// user would otherwise write (peer.mjs: chokidar awaitWriteFinish + validate + append). Each
+// benchmark writes bench/results/<name>.json; the run fails if one fails or does not write its JSON.
+// --gate (bench:quick, so CI): also fails when a median's ratio to its floor grew more than 2× over
+// the ratio recorded in bench/gate.json (gate.mjs); --record rewrites that file from this run.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { QUICK, arg, fmt, repo, resultsDir, writeResult } from "./lib.mjs";
+import { GROWTH, checkGate, gateRatios, recordGate } from "./gate.mjs";
 
 const SUITE = [
   { name: "floor", script: "floor.mjs", result: "floor" },
@@ -52,10 +55,11 @@ const load = (n) => {
 };
 const floor = load("floor")?.metrics;
 const rows = [];
-const ratio = (v, f) => (f && Number.isFinite(v) ? `${(v / f).toFixed(1)}×` : "");
+const ratio = (v, f) => (f && Number.isFinite(v) ? `${v / f >= 10 ? (v / f).toFixed(1) : (v / f).toPrecision(2)}×` : "");
 /** A latency row: median and p99, and their multiples of the drop floor (none when nothing was sampled, n = 0). */
-const lat = (bench, what, s, vsFloor = true) => s?.n !== 0 && s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, floor?.drop_floor.median_ms) : "", vsFloor ? ratio(s.p99_ms, floor?.drop_floor.p99_ms) : ""]);
-const val = (bench, what, v) => v !== undefined && rows.push([bench, what, v, "", "", ""]);
+/** peer: the peer's result for the same job (its median, or its rate for a throughput row), for the ×peer column. */
+const lat = (bench, what, s, vsFloor = true, peer) => s?.n !== 0 && s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, floor?.drop_floor.median_ms) : "", vsFloor ? ratio(s.p99_ms, floor?.drop_floor.p99_ms) : "", peer ? ratio(s.median_ms, peer.median_ms) : ""]);
+const val = (bench, what, v, vsPeer = "") => v !== undefined && rows.push([bench, what, v, "", "", "", vsPeer]);
 const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 if (floor) {
@@ -67,9 +71,10 @@ if (floor) {
 }
 const L = load("latency")?.metrics;
 if (L) {
-  lat("latency", "drop → decision (back to back)", L.back_to_back?.total);
-  lat("latency", "drop → decision (idle daemon)", L.idle?.total);
+  lat("latency", "drop → decision (back to back)", L.back_to_back?.total, true, L.peer);
+  lat("latency", "drop → decision (idle daemon)", L.idle?.total, true, L.peer);
   lat("latency", "  idle: → checkpoint+state.json", L.idle?.to_state_json);
+  lat("side by side", "peer: chokidar AWF+validate+append", L.peer);
   lat("side by side", "chokidar awaitWriteFinish → add", L.chokidar_await_write_finish);
   lat("side by side", "chokidar (plain) → add", L.chokidar_plain);
   val("side by side", "chokidar AWF ÷ consensus (median)", L.side_by_side ? `${L.side_by_side.ratio_median}×` : undefined);
@@ -87,7 +92,9 @@ if (P) {
 const T = load("throughput");
 if (T) {
   const m = T.metrics;
-  val("throughput", `${T.params.drops} drops at once: accepted/s`, `${m.accepted_per_s}/s`);
+  val("throughput", `${T.params.drops} drops at once: accepted/s`, `${m.accepted_per_s}/s`, m.peer ? `${(m.accepted_per_s / m.peer.accepted_per_s).toFixed(1)}× rate` : "");
+  if (m.peer) val("throughput", "  peer (chokidar AWF+validate+append)", `${m.peer.accepted_per_s}/s`);
+  if (floor) val("throughput", "  time per drop ÷ floor of one drop", ratio(1000 / m.accepted_per_s, floor.drop_floor.median_ms));
   val("throughput", "  accepted/s incl. notices", `${m.accepted_per_s_with_notices}/s`);
   val("throughput", "  all durable after", fmt(m.all_durable_ms));
   lat("throughput", "  time to each decision", m.time_to_decision);
@@ -131,13 +138,28 @@ if (U) {
     if (U[k]) val("startup", `${what}: wall / cpu (median)`, `${fmt(U[k].wall.median_ms)} / ${fmt(U[k].cpu.median_ms)}`);
   }
 }
-const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[["benchmark", "metric", "median", "p99", "×floor", "×floor p99"], ...rows].map((r) => String(r[i]).length)));
+const HEAD = ["benchmark", "metric", "median", "p99", "×floor", "×floor p99", "×peer"];
+const widths = HEAD.map((_, i) => Math.max(...[HEAD, ...rows].map((r) => String(r[i]).length)));
 const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
-console.log(`\n${line(["benchmark", "metric", "median", "p99", "×floor", "×floor p99"])}`);
+console.log(`\n${line(HEAD)}`);
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
 if (!TABLE_ONLY) console.log(`\nsuite took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? " (quick)" : ""}; per benchmark: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)} s`).join(", ")}`);
-if (!TABLE_ONLY) writeResult("summary", { quick: QUICK, only: only ?? "all" }, { rows, timings_ms: timings, failures });
+// The regression gate (gate.mjs): --gate compares the ratios with bench/gate.json, --record rewrites it.
+// only results this run wrote (an older JSON left in bench/results/ must not pass for this run's)
+const ran = new Set(Object.keys(timings).map((n) => SUITE.find((b) => b.name === n)?.result));
+const ratios = gateRatios((n) => (ran.has(n) ? load(n) : undefined));
+let gate;
+if (process.argv.includes("--record")) {
+  if (failures.length) failures.push("gate: not recorded (the run failed)");
+  else console.log(`\ngate: recorded ${Object.keys(ratios).length} ratios in ${recordGate(ratios, arg("note") ?? "", process.argv.includes("--fresh"))}`);
+} else if (process.argv.includes("--gate")) {
+  gate = checkGate(ratios);
+  console.log(`\ngate (fails when a ratio grows more than ${GROWTH}× over bench/gate.json):`);
+  for (const r of gate.rows) console.log(`  ${r.ok ? "ok  " : "FAIL"}  ${r.ratio.padEnd(34)} recorded ${String(r.recorded).padStart(8)}  now ${String(r.now).padStart(8)}  (${r.growth}×)`);
+  failures.push(...gate.failures.map((f) => `gate: ${f}`));
+}
+if (!TABLE_ONLY) writeResult("summary", { quick: QUICK, only: only ?? "all" }, { rows, timings_ms: timings, ratios, ...(gate ? { gate } : {}), failures });
 if (failures.length) {
   console.error(`\nFAILED:\n  ${failures.join("\n  ")}`);
   process.exitCode = 1;

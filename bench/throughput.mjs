@@ -6,6 +6,8 @@
 // how many appends (fsync'd batches) the daemon needed.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { summariseProfile, printProfile } from "./profile.mjs";
+import { peerThroughput } from "./peer.mjs";
 import { DirWatch, LogTail, QUICK, arg, cpuMs, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
@@ -39,6 +41,9 @@ tail.on((e, t) => {
   }
 });
 const cpu0 = cpuMs(daemon.pid);
+// The profile window (CLOCK_MONOTONIC µs, V8's profile clock): the burst only, start-up left out.
+const hr = () => Number(process.hrtime.bigint() / 1000n);
+const window = { from: hr(), to: Infinity };
 const t0 = now();
 for (const d of drops) d();
 const tRenamed = now();
@@ -50,6 +55,7 @@ clearInterval(net);
 let tNotices = tAll;
 for (const [epic, { seq }] of seen) tNotices = Math.max(tNotices, await Promise.race([inbox.when(`notice-${String(seq).padStart(8, "0")}-${epic}-stage_entered.yaml`), guard]));
 guard.cancel();
+window.to = hr();
 const cpu = cpuMs(daemon.pid) - cpu0;
 const mem = memOf(daemon.pid);
 tail.close();
@@ -80,5 +86,18 @@ console.log(`  ${EPICS} drops renamed in ${fmt(metrics.rename_phase_ms)}; all ${
 console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accepted_per_s_with_notices}/s counting the notices)`);
 printStats("time from the mass rename to each decision", perDrop);
 console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop; RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
+// The peer (peer.mjs) given the same burst: chokidar awaitWriteFinish + validate + fdatasync'd append per file.
+if (!process.env.BENCH_CPU_PROF_DIR) {
+  metrics.peer = await peerThroughput(EPICS);
+  metrics.vs_peer = { ratio: Math.round((metrics.accepted_per_s / metrics.peer.accepted_per_s) * 100) / 100, note: "consensus accepted/s divided by the peer's (above 1 is faster than the peer)" };
+  console.log(`  peer (chokidar AWF + validate + append): ${metrics.peer.accepted_per_s}/s; consensus is ${metrics.vs_peer.ratio}× the peer's rate`);
+}
+// BENCH_CPU_PROF_DIR=dir (lib.mjs startDaemon): the burst's profile, summarised.
+const profDir = process.env.BENCH_CPU_PROF_DIR;
+const prof = profDir && readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile") && f.includes(`.${daemon.pid}.`))[0];
+if (prof) {
+  metrics.profile = summariseProfile(join(profDir, prof), 40, window);
+  printProfile(metrics.profile);
+}
 console.log(`  → ${writeResult(TAG ? `throughput-${TAG}` : "throughput", { epics: EPICS, drops: EPICS, daemon_log_level: "info" }, metrics)}`);
 cleanup(built.dir);

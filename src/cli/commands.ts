@@ -17,7 +17,9 @@ export const ENVIRONMENT = {
   CONSENSUS_ROOT: "the bus folder, used when --root is not given (default: the nearest bus from the current folder upwards)",
   CONSENSUS_STORE: "where the records live when --store is not given: a folder (default: the root) or postgres://user@host/db[?schema=NAME]",
   CONSENSUS_ROLE: "the role an MCP session speaks for, used when --role is not given (the runner sets it for each agent it launches)",
-  CONSENSUS_USER: "the name a person's command is recorded under (default: your login name)",
+  CONSENSUS_USER: "the name a person's command records beside the OS user who ran it (as --as does; never instead of it)",
+  CONSENSUS_TOKEN: "the launch token the runner gives each agent: `consensus submit` and `consensus mcp` sign what they place with it (never printed or logged)",
+  CONSENSUS_NOTICE_KEY: "the role's notice keys the runner gives each agent: `consensus inbox` and the MCP inbox tool check the daemon's MAC on notices with them",
   CONSENSUS_LOG_LEVEL: "the daemon's log level, used when --log-level is not given",
   CONSENSUS_LOCK_STALE_MS: "a writer lock not refreshed for this long is presumed abandoned (default 10000)",
   CONSENSUS_RESCAN_MS: "how often the daemon rescans the bus for anything the watcher missed (default 30000)",
@@ -57,7 +59,8 @@ const approveOrVeto = (type: "approve" | "veto"): CommandSpec => ({
       .requiredOption("--role <role>", "the role you speak for")
       .requiredOption("--subject <subject>", "what it is about (snake_case)")
       .option("--reason <reason>", "why")
-      .option("--to <role>", "whose inbox (default: the owner of the epic's current stage)");
+      .option("--to <role>", "whose inbox (default: the owner of the epic's current stage)")
+      .option("--as <name>", "your name, recorded beside the OS user who runs the command (default: CONSENSUS_USER)");
     if (type === "veto") c.option("--non-blocking", "a veto that is only logged, not sending the epic back");
     return waitOptions(c);
   },
@@ -112,7 +115,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "mcp",
     summary: "serves the bus to one role's agent over MCP (stdio): tools task, validate, submit_artifact, send_message, inbox, status, log; resources schema://, prompt://, archive:// (docs/mcp.md)",
     exit: "0 when the client closes; 2 no role, or one not configured",
-    env: ["CONSENSUS_ROLE"],
+    env: ["CONSENSUS_ROLE", "CONSENSUS_TOKEN", "CONSENSUS_NOTICE_KEY"],
     define: (c) =>
       c
         .option("--role <role>", "the role the session speaks for (default: $CONSENSUS_ROLE)")
@@ -196,6 +199,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     define: (c) => c.option("--output <file>", "write it to this file (atomically) instead of stdout"),
     load: async () => (await import("./commands/log.js")).exportLog,
   },
+  {
+    name: "submit",
+    summary: "an agent's artifact or message, signed with its launch token (CONSENSUS_TOKEN) so the daemon knows which role wrote it; waits for the verdict",
+    exit: "0 accepted; 1 rejected (the reason is printed); 2 no launch token; 75 no verdict within --timeout",
+    env: ["CONSENSUS_TOKEN"],
+    define: (c) => waitOptions(c.argument("<file>", "the artifact (plan.json …) or message (.yaml/.json) to place").option("--to <role>", "a message's recipient (default: its to field)")),
+    load: async () => (await import("./commands/submit.js")).submit,
+  },
+  {
+    name: "inbox",
+    summary: "what is addressed to a role: messages with their status, and only genuine daemon notices (a notice whose MAC does not verify is skipped and counted)",
+    exit: "0; 2 unknown role",
+    env: ["CONSENSUS_NOTICE_KEY"],
+    define: (c) => c.argument("<role>", "the role whose inbox to read").option("--epic <epic>", "only this epic").option("--json", "as JSON"),
+    load: async () => (await import("./commands/inbox.js")).inbox,
+  },
   approveOrVeto("approve"),
   approveOrVeto("veto"),
   {
@@ -204,7 +223,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     exit: "0 applied; 1 refused (the reason is printed); 75 no verdict within --timeout",
     env: ["CONSENSUS_USER", "CONSENSUS_LOCK_STALE_MS"],
     define: (c) =>
-      waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)").option("--to <stage>", "stage to resume at, or promoted (default: where it was escalated)")),
+      waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)").option("--to <stage>", "stage to resume at, or promoted (default: where it was escalated)").option("--as <name>", "your name, recorded beside the OS user who runs the command (default: CONSENSUS_USER)")),
     load: async () => (await import("./commands/decide.js")).override,
   },
   {
@@ -212,7 +231,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "a person's decision: cancel an epic, logged with their name; waits for the verdict",
     exit: "0 applied; 1 refused (the reason is printed); 75 no verdict within --timeout",
     env: ["CONSENSUS_USER", "CONSENSUS_LOCK_STALE_MS"],
-    define: (c) => waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)")),
+    define: (c) => waitOptions(c.argument("<epic>", "epic id").requiredOption("--reason <reason>", "why (logged with your name)").option("--as <name>", "your name, recorded beside the OS user who runs the command (default: CONSENSUS_USER)")),
     load: async () => (await import("./commands/decide.js")).cancel,
   },
   {

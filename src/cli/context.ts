@@ -66,12 +66,23 @@ export function rootOrDefault(opts: GlobalOptions): string {
   return explicitRoot(opts) ?? findBus(process.cwd()) ?? resolve("consensus");
 }
 
+/**
+ * The OS user running this command (from the process's uid, never from the environment): what a
+ * person's command is recorded under. `uid:N` when the uid has no passwd entry.
+ */
 export function whoAmI(): string {
   try {
-    return process.env.CONSENSUS_USER ?? userInfo().username;
+    return userInfo().username;
   } catch {
-    return "unknown";
+    return `uid:${process.getuid?.() ?? "unknown"}`;
   }
+}
+
+/** The name a person gives (--as, else CONSENSUS_USER): recorded beside the OS user, never instead; undefined when it adds nothing. */
+export function personAs(flag?: string): string | undefined {
+  const as = (flag ?? process.env.CONSENSUS_USER)?.trim();
+  if (!as || as === whoAmI()) return undefined;
+  return as.slice(0, 64);
 }
 
 /** The package's own folder (bin, dist, schemas, agents, docs, presets live under it). */

@@ -1,6 +1,6 @@
 /** Following a decision log as it grows (`log --follow`, commands waiting for a verdict). */
 import { open, stat } from "node:fs/promises";
-import type { LogEntry } from "../schemas/types.gen.js";
+import { daemonEntryOf, verdictIn, type DaemonEntry, type Verdict } from "../transports/await-decision.js";
 
 /**
  * Reads a decision log from an offset on, as it grows: whole lines only (a line still being written is
@@ -8,7 +8,7 @@ import type { LogEntry } from "../schemas/types.gen.js";
  */
 export class LogTail {
   private carry = "";
-  private seen: LogEntry[] = [];
+  private seen: DaemonEntry[] = [];
   private constructor(
     readonly path: string,
     private pos: number,
@@ -43,25 +43,17 @@ export class LogTail {
   }
 
   /**
-   * The daemon's entries of the transaction that consumed `rel` (its first names the file, its last
-   * carries `mark`, the processed mark path@sha256), once all of them are in; undefined until then.
-   * Reads the log of record; only lines `accept` believes (their MAC checks) count.
+   * The daemon's verdict on the input (file `rel` relative to the root, its SHA-256) once its whole
+   * transaction is in; undefined until then. The same reading as every transport's wait
+   * (await-decision.ts: only sealed daemon lines count), on the lines this tail has read so far, of
+   * the log of record: only lines `accept` believes (their MAC checks) count.
    */
-  async transactionOf(rel: string, mark: string): Promise<LogEntry[] | undefined> {
+  async verdictOn(rel: string, sha256: string): Promise<Verdict | undefined> {
     for (const l of await this.lines()) {
       if (!this.accept(l)) continue;
-      try {
-        const e = JSON.parse(l) as LogEntry;
-        if (e && typeof e === "object" && e.agent === "orchestrator" && typeof e.seq === "number") this.seen.push(e);
-      } catch {
-        /* an agent's torn or foreign line */
-      }
+      const e = daemonEntryOf(l);
+      if (e) this.seen.push(e);
     }
-    const end = this.seen.findIndex((e) => e.input === mark);
-    if (end < 0) return undefined;
-    // the transaction opens with the file's own entry (message_accepted or _rejected, details.file)
-    let start = end;
-    while (start > 0 && (this.seen[start]!.details as { file?: unknown } | undefined)?.file !== rel) start--;
-    return this.seen.slice(start, end + 1);
+    return verdictIn(this.seen, rel, sha256);
   }
 }

@@ -7,8 +7,8 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readResult, requestIssues, resultPath, writeRequest, type RequestCommand, type RequestResult } from "../transports/files/requests.js";
 import { appliedDraft, rulesForWriter, type RulesRecord } from "../store/fs/rules.js";
@@ -20,6 +20,7 @@ import { quietLogger as quiet } from "../engine/quiet-logger.js";
 import type { CommandInput } from "../machine/decide.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { LogTail } from "./log-tail.js";
+import { folderInside } from "../transports/placement.js";
 import { sealedLines } from "../store/fs/read-chain.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
@@ -172,7 +173,7 @@ async function rulesOrReplacement(L: Layout, replacement?: Pipeline): Promise<{ 
 }
 
 /** What became of a file dropped into the bus: the entries of its transaction, or why there are none yet. */
-export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via } | { decided: false; via: Via; reason: string };
+export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via; failed?: boolean } | { decided: false; via: Via; reason: string };
 
 /**
  * approve and veto: writes the message (atomically) at `rel` under the root, then gets its verdict:
@@ -182,11 +183,11 @@ export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via } | { d
  */
 export async function dropAndDecide(root: string, rel: string, text: string, opts: WaitOptions): Promise<DropVerdict> {
   const L = layoutOf(root);
-  const mark = `${rel}@${createHash("sha256").update(text).digest("hex")}`;
+  const sha256 = createHash("sha256").update(text).digest("hex");
   // the verdict is read from the log of record, never from the readable copy agents can write to
   const tail = await LogTail.atEnd(L.record, await sealedLines(L));
-  await mkdir(join(root, rel, ".."), { recursive: true });
-  await writeAtomic(join(root, rel), text);
+  // never through a link an agent planted in the inbox that leads out of the root
+  await writeAtomic(join(await folderInside(root, dirname(rel)), basename(rel)), text);
   const deadline = Date.now() + opts.timeoutMs;
   for (let n = 0; ; n++) {
     if (n === 0 || (n % 20 === 0 && !(await liveDaemon(root)))) {
@@ -197,8 +198,8 @@ export async function dropAndDecide(root: string, rel: string, text: string, opt
         if (here.status !== "duplicate") return { decided: false, via: "direct", reason: here.status === "deferred" ? here.reason : "refused" };
       } else if (!opts.wait) return { decided: false, via: "daemon", reason: "handed to the running daemon" };
     }
-    const entries = await tail.transactionOf(rel, mark);
-    if (entries) return { decided: true, entries, via: "daemon" };
+    const v = await tail.verdictOn(rel, sha256);
+    if (v) return { decided: true, entries: v.entries, via: "daemon", ...(v.verdict === "failed" ? { failed: true } : {}) };
     if (Date.now() > deadline) throw noVerdict(root, rel, opts.timeoutMs, join(root, rel));
     await sleep(POLL_MS);
   }

@@ -77,7 +77,29 @@ export function checkConfig(c: ConsensusConfig): Issue[] {
     });
   }
   out.push(...checkAgents(c));
+  checkPermissions(c, roles, stageIds, artifacts, bad);
   return out;
+}
+
+/** permissions: and security.require_proof name roles, stages and artifacts the config has. */
+function checkPermissions(c: ConsensusConfig, roles: Set<string>, stageIds: Set<string>, artifacts: Map<string, string>, bad: (path: string, message: string, found: string, fix: string, expected?: string) => void): void {
+  const p = c.permissions ?? {};
+  const list = `one of ${[...roles].join(", ")}`;
+  const rolesAt = (path: string, rs: readonly string[]) =>
+    rs.forEach((r, j) => {
+      if (!roles.has(r)) bad(`${path}/${j}`, `"${r}" is not a role`, r, `Add "${r}" to roles: or remove it.`, list);
+    });
+  for (const [file, rs] of Object.entries(p.write ?? {})) {
+    if (!artifacts.has(file)) bad(`/permissions/write/${file}`, `"${file}" is not an artifact of any stage`, file, `Use one of ${[...artifacts.keys()].join(", ")}.`, "an artifact a stage lists");
+    rolesAt(`/permissions/write/${file}`, rs);
+  }
+  for (const [stage, rs] of Object.entries(p.approve ?? {})) {
+    if (!stageIds.has(stage)) bad(`/permissions/approve/${stage}`, `"${stage}" is not a stage`, stage, `Use one of ${[...stageIds].join(", ")}.`, "a stage id");
+    rolesAt(`/permissions/approve/${stage}`, rs);
+  }
+  for (const [type, rs] of Object.entries(p.messages ?? {})) rolesAt(`/permissions/messages/${type}`, rs ?? []);
+  const rp = c.security?.require_proof;
+  if (Array.isArray(rp)) rolesAt("/security/require_proof", rp);
 }
 
 /** For tests and tools: the default pipeline, parsed from the same text init writes. */

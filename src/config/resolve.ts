@@ -6,6 +6,7 @@
 import type { ConsensusConfig } from "../schemas/types.gen.js";
 import { resolveAgents, type AgentSpec, type RunnerSettings, type SecuritySettings } from "./agents.js";
 import { durationMs } from "./duration.js";
+import { resolvePermissions, resolveProofSettings, type Permissions, type ProofSettings } from "./permissions.js";
 
 export interface StageDef {
   readonly id: string;
@@ -54,6 +55,10 @@ export interface Pipeline {
   readonly agents: ReadonlyMap<string, AgentSpec>;
   readonly runner: RunnerSettings;
   readonly security: SecuritySettings;
+  /** permissions: who may write, approve, send what (config/permissions.ts). */
+  readonly permissions: Permissions;
+  /** security.require_proof, people, proven_resolution. */
+  readonly proof: ProofSettings;
 }
 
 export function resolvePipeline(c: ConsensusConfig, version: string): Pipeline {
@@ -119,6 +124,8 @@ function build(c: ConsensusConfig, version: string, ids: readonly string[], mode
     isNonOverridable: (subject: string, atStage: string) => globalNonOverridable.includes(subject) || (c.stages.find((s) => s.id === atStage)?.non_overridable ?? []).includes(subject),
     forMode: () => undefined,
     ...resolveAgents(c),
+    permissions: resolvePermissions(c, c.stages),
+    proof: resolveProofSettings(c),
   };
   return p;
 }

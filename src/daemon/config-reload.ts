@@ -12,7 +12,7 @@
  * validated before use and applied, an invalid one logged (config_rejected) and the rules kept.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { CAP, readGuardedText } from "../store/fs/guarded-read.js";
+import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { basename, dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { issue, type Issue } from "../errors/issue.js";
@@ -159,8 +159,11 @@ export class FolderRules {
     let text: string;
     try {
       text = await readGuardedText(this.L.config, { maxBytes: CAP.config });
-    } catch {
-      return; // the rules in force do not need the file; `consensus config apply` reports it missing
+    } catch (e) {
+      // the rules in force do not need the file (`consensus config apply` reports it missing); one that
+      // is a FIFO, a link or huge is said once, with the fix, and never waited on or read (12.8)
+      if (e instanceof GuardedReadError && this.once(`root:refused:${e.kind}:${e.found}`)) this.log.error({ file: this.L.config, found: e.found, fix: e.fix }, `${e.message}; the rules in force stay`);
+      return;
     }
     const version = versionOf(text);
     if (version === this.engine.pipeline.version) {

@@ -5,14 +5,15 @@
  * checkpoint, release the lease and exit 0.
  */
 import { realpathSync } from "node:fs";
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
 import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
-import { prepare, type ReadStamp } from "../transports/files/prepare.js";
+import { prepare } from "../transports/files/prepare.js";
+import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
+import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
@@ -32,6 +33,9 @@ import type { CommittedEntry } from "../store/port.js";
 import type { DaemonObserver } from "./observer.js";
 import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Runner } from "../runner/runner.js";
+import { ensureKeyring } from "../trust/key-file.js";
+import type { Keyring } from "../trust/keyring.js";
+import { keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
 
 
@@ -72,6 +76,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   reportDropZones(giveDropZones(layout, pipeline), log);
   const realRoot = realpathSync(layout.root);
+  // The daemon key (issue 15: launch tokens, notice MACs): made at the first start; re-read when rotated.
+  let keyring: Keyring | undefined;
+  try {
+    keyring = (await ensureKeyring(layout.dot)).keyring;
+  } catch (e) {
+    log.warn({ err: e }, "no daemon key: agents get no launch token and notices no MAC (run `consensus doctor`)");
+  }
+  const keys = (): Keyring | undefined => keyring;
 
   const pending = new Set<string>();
   /** Signature (mtime:size) of files a scan found and that were handled: unchanged ones are not read again. */
@@ -106,6 +118,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, pipeline, log);
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     root: realRoot,
+    keys,
     hooks: {
       ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
@@ -136,7 +149,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
   if (triggers) {
-    const r = new Runner({ engine, layout, log, wake: () => wake() });
+    const r = new Runner({ engine, layout, log, wake: () => wake(), keys });
     await r.start();
     for (const w of early) r.want(w);
     runner = r;
@@ -165,6 +178,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const batchSize = opts.batchSize ?? 512;
   let lastCheckpoint = Date.now();
+  /** The checkpoint in flight (checkpointIfDue), if any. */
+  let checkpointing: Promise<void> | undefined;
   try {
     for (;;) {
       if (fatal) throw fatal;
@@ -220,8 +235,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }
+    await checkpointing;
+    if (fatal) throw fatal;
     return await stopCleanly(runner, engine, log);
   } finally {
+    await checkpointing;
     if (rescanTimer) clearInterval(rescanTimer);
     configWatch?.close();
     mirrorWatch?.close();
@@ -236,18 +254,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   /**
    * The checkpoint (and state.json) at most once a second: each is a full rewrite, so writing it per
    * batch would make every drop pay for all epics. Recovery replays the log after it, so nothing
-   * depends on it being fresh.
+   * depends on it being fresh. It is started between batches (its snapshot of the view is taken at
+   * once, while no append is in flight) and its fsyncs and writes run while the loop takes the next
+   * batch: a drop that arrived meanwhile no longer waits behind them (issue 17.3; they made the
+   * latency's tail). One at a time; a failure stops the daemon as before (through `fatal`).
    */
   async function checkpointIfDue(): Promise<void> {
-    if (!engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
-    try {
-      await engine.checkpoint();
-    } catch (e) {
-      // the log is the record; a checkpoint that cannot be written now (full disk) is written later
-      if (opts.once || !writeFailed(e)) throw e;
-      log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
-    }
+    if (checkpointing || !engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
     lastCheckpoint = Date.now();
+    checkpointing = engine
+      .checkpoint()
+      .catch((e: unknown) => {
+        // the log is the record; a checkpoint that cannot be written now (full disk) is written later
+        if (opts.once || !writeFailed(e)) fatal ??= e instanceof Error ? e : new Error(String(e));
+        else log.error({ err: e }, `could not write the checkpoint (${(e as Error).message}); trying again later`);
+      })
+      .finally(() => {
+        checkpointing = undefined;
+        lastCheckpoint = Date.now();
+        kick();
+      });
   }
 
   /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
@@ -281,6 +307,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
     // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
     const gens = new Map(batch.map((rel) => [rel, arrivals.gen(rel)]));
+    keyring = (await keyringOf(layout.root)) ?? keyring;
     const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now, arrivals }));
     await confirmReads(batch, prepared);
     for (const [i, rel] of batch.entries()) {
@@ -323,6 +350,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }, retryAfterMs).unref();
       return;
     }
+    await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
@@ -339,22 +367,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return !(p instanceof Error) && p.kind === "ready" && p.confirm ? [{ i, rel, stamp: p.confirm }] : [];
     });
     if (!toConfirm.length) return;
-    await turn();
-    await turn();
+    await eventsDelivered();
     await Promise.all(
       toConfirm.map(async ({ i, rel, stamp }) => {
-        if (await unchanged(rel, stamp)) return;
+        if (unchangedSince(layout.root, rel, stamp, arrivals)) return;
         prepared[i] = { kind: "skip", why: "changed while it was read; read again" };
         pending.add(rel);
         kick();
       }),
     );
-  }
-
-  async function unchanged(rel: string, stamp: ReadStamp): Promise<boolean> {
-    if (arrivals.gen(rel) !== stamp.gen) return false;
-    const st = await lstat(join(layout.root, rel)).catch(() => undefined);
-    return !st || st.isSymbolicLink() || (st.size === stamp.size && st.mtimeMs === stamp.mtimeMs);
   }
 
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
@@ -378,9 +399,6 @@ function writeFailed(e: unknown): boolean {
 }
 /** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
 const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
-
-/** One turn of the event loop (the poll phase runs before an immediate scheduled from inside it fires). */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
 function epicOfPath(rel: string): string | undefined {

@@ -157,8 +157,10 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     }
     if (claimMore && !stopping) {
       await engine.catchUp();
+      // cleared before the claim, so a NOTIFY that arrives while it runs is kept, not overwritten
+      claimMore = false;
       const rows = await inputs.claim(store.writerId!, batchSize);
-      claimMore = rows.length === batchSize;
+      if (rows.length === batchSize) claimMore = true;
       if (rows.length) await decideRows(rows);
     }
     if (runner?.hasWork && !stopping) await runner.pump(async () => {});

@@ -18,8 +18,10 @@ export function checkAgents(f: Pick<Facts, "agents" | "agentPrograms">): CheckRe
   const contained = a.cgroup.ok ? `each in its own cgroup${a.cgroup.pids ? " (pids.max)" : ""}` : `found by session and /proc walk (${a.cgroup.why})`;
   const own = a.accounts.filter((x) => x.user !== undefined).length;
   const users = own === a.count ? "each as its configured user" : own === 0 ? "as the daemon's own user: the OS does not keep them out of the private area or consensus.yaml, only their own sandbox does (docs/agents.md)" : `${own} of ${a.count} as their own user, the rest as the daemon's`;
-  const found = `${a.count} agent(s) ready, run ${users}; ${contained}`;
   const missing = agentIssues(f.agentPrograms);
+  // an agent whose program or prompt is missing cannot run: it is not counted as ready
+  const cannot = new Set(f.agentPrograms.filter((p) => (p.program !== undefined && !p.programAt) || !p.promptExists).map((p) => p.name)).size;
+  const found = `${cannot ? `${a.count - cannot} of ${a.count}` : a.count} agent(s) ready, run ${users}; ${contained}`;
   if (missing.length) return warn(id, `${missing.map((i) => i.message).join("; ")}; ${found}`, [...new Set(missing.map((i) => i.fix))].join(" "), { ...details, issues: missing });
   if (!a.prlimit) return warn(id, `${found}; no prlimit on PATH, so max_output_bytes and max_processes are not applied`, "Install util-linux (it has prlimit), e.g. `apt-get install util-linux` or `apk add util-linux-misc`.", details);
   return pass(id, `${found}; limits through ${a.prlimit}`, details);

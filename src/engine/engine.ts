@@ -27,6 +27,10 @@ import { summary } from "../log/summary.js";
 import { inLanes } from "./lanes.js";
 import { EPIC_ID } from "../config/names.js";
 import { FloodGate } from "./flood-gate.js";
+import type { Keyring } from "../trust/keyring.js";
+import { sealNotice } from "../trust/notice-mac.js";
+import { ensureKeyring } from "../trust/key-file.js";
+import { join } from "node:path";
 
 /** Epics whose effects run at once: enough to keep the libuv pool busy, few enough to bound open files. */
 const EFFECT_LANES = 16;
@@ -79,6 +83,7 @@ export class Engine {
     private readonly clock: () => Date,
     private readonly hooks: EngineHooks,
     private readonly place?: RootPlace,
+    private readonly keys?: () => Keyring | undefined,
   ) {
     this.batchWorld = new BatchWorld(current, view);
     this.flood = new FloodGate(log);
@@ -91,13 +96,19 @@ export class Engine {
 
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
   /** opts.root: the root's absolute path; notices then give each path from the agent's working folder and absolute (notice-paths.ts). */
-  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string } = {}): Promise<Engine> {
+  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string; keys?: () => Keyring | undefined } = {}): Promise<Engine> {
     const rec = await store.recover();
     if (store.takenOver) {
       const h = store.takenOver;
       rec.findings.unshift({ decision: "lock_taken_over", details: { reason: store.takenOverReason ?? `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
     }
-    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined);
+    // notices carry the daemon's MAC whichever process writes them (a command deciding with no daemon too)
+    let keys = opts.keys;
+    if (!keys && opts.root !== undefined) {
+      const ring = await ensureKeyring(join(opts.root, ".consensus")).then((r) => r.keyring, (e: unknown) => log.warn({ err: e }, "no daemon key: notices are written without a MAC"));
+      keys = () => ring ?? undefined;
+    }
+    const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined, keys);
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
@@ -106,7 +117,11 @@ export class Engine {
     if (rec.findings.length) await engine.commitDecided(() => rec.findings.map((f) => ({ drafts: [{ decision: f.decision, details: f.details }] })));
     // consensus.yaml changed while nothing ran: the same as a change seen live.
     if (rec.view.configVersion !== undefined && rec.view.configVersion !== pipeline.version) await engine.reconfigure(pipeline);
-    if (rec.unapplied.length || rec.findings.length) await engine.checkpoint();
+    // Not saved here: the replayed entries count as not yet checkpointed, and the caller's next
+    // checkpoint saves them (the daemon's within a second, beside its work; a command's before it
+    // exits). After a cold start that checkpoint digests every mark of the log (2 per line), which
+    // kept a daemon from being ready for seconds (issue 17.4).
+    engine.sinceCheckpoint += rec.unapplied.length;
     return engine;
   }
 
@@ -321,8 +336,16 @@ export class Engine {
 
   /** An epic's effects in order; different epics' concurrently (EFFECT_LANES at a time). opts.replay: re-run by recovery. */
   async runEffects(entries: LogEntry[], opts: EffectOptions = {}): Promise<void> {
-    await inLanes(entries, (e) => e.epic_id ?? "", EFFECT_LANES, async (e) => {
-      for (const fx of effectsOf(e, this.pipeline, this.hooks.triggers)) {
+    // Most entries have no effect (an accepted info message): derive first, and queue only the
+    // entries that have one (recovery re-runs every entry after the checkpoint: a promise and an
+    // await per entry were 0.4 s of a 200,000-line cold start; issue 17.4)
+    const work: Array<{ e: LogEntry; fxs: Effect[] }> = [];
+    for (const e of entries) {
+      const fxs = effectsOf(e, this.pipeline, this.hooks.triggers);
+      if (fxs.length) work.push({ e, fxs });
+    }
+    await inLanes(work, (w) => w.e.epic_id ?? "", EFFECT_LANES, async ({ e, fxs }) => {
+      for (const fx of fxs) {
         if (fx.type === "notice" && this.flood.isHeld(e)) continue;
         try {
           await this.runEffect(fx, opts);
@@ -341,7 +364,10 @@ export class Engine {
       case "notice": {
         const listed = await this.withReadList(fx.notice);
         const notice = this.place ? placeNotice(listed, this.place) : listed;
-        return this.store.deliver({ role: fx.role, name: fx.name, body: dump(notice, { lineWidth: 120, noRefs: true }) }, opts);
+        const body = dump(notice, { lineWidth: 120, noRefs: true });
+        // the daemon's MAC on the notice, with the recipient role's notice key (trust/notice-mac.ts)
+        const key = this.keys?.()?.keysForFile().at(-1);
+        return this.store.deliver({ role: fx.role, name: fx.name, body: key ? sealNotice(key, fx.role, body) : body }, opts);
       }
       case "rescan":
         this.hooks.onRescan?.(fx.epic_id, fx.stage);
@@ -366,8 +392,10 @@ export class Engine {
 
   /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */
   async checkpoint(): Promise<void> {
+    // entries committed while it is written (the daemon lets the next batch run) are not in it
+    const covered = this.sinceCheckpoint;
     await this.store.checkpoint(this.view);
-    this.sinceCheckpoint = 0;
+    this.sinceCheckpoint -= covered;
   }
 
   private epicOf(epicId: string | undefined): Epic | undefined {

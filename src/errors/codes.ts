@@ -104,6 +104,7 @@ export const CODES = {
   METRICS_PORT_IN_USE: def("the metrics port is in use", "Pick another port with --metrics-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
   MCP_PORT_IN_USE: def("the MCP port is in use", "Pick another port with --mcp-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
   MCP_LISTEN_FAILED: def("the MCP server could not listen", "Check --mcp-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
+  MCP_STORE_UNSUPPORTED: def("the MCP server does not serve a database store yet", "Serve MCP from a folder store, or give agents on a PostgreSQL deployment files and a `consensus bridge` on their host (docs/runbook.md).", 2),
   METRICS_LISTEN_FAILED: def("the metrics server could not listen", "Check --metrics-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   // stores
   STORE_URL_INVALID: def("--store (or CONSENSUS_STORE) is not a store this version knows", "Pass a folder path, or postgres://user@host:5432/database (optionally ?schema=NAME)."),
@@ -111,6 +112,15 @@ export const CODES = {
   STORE_MIGRATION_EDITED: def("a schema migration was changed after it was applied to this database", "Restore the migration file as released (reinstall this version of consensus); never edit an applied migration: a schema change is a new numbered file."),
   STORE_MIGRATION_FAILED: def("the database schema could not be brought up to date", "Read the database's error above; the user needs CREATE on the database (or the schema) for the first start and for upgrades."),
   STORE_NOT_EMPTY: def("the target store already holds a log", "Migrate into an empty store: a new database (or ?schema=NAME), or a root made with `consensus init` before its first decision."),
+  // authority: proofs and permissions (PROTOCOL "Proofs and permissions")
+  PROOF_INVALID: def("the input's signature does not verify", "Submit it with `consensus submit` from the agent's own launch (CONSENSUS_TOKEN), or drop it as a plain file."),
+  ROLE_NOT_PROVEN: def("the input speaks for a role its proven author does not run", "Each role writes only as itself: the role's own agent (its own OS user or launch token) must write this."),
+  TOKEN_SCOPE: def("the launch token is for another epic or iteration", "Submit from the launch for this epic and iteration; each launch gets its own token."),
+  TOKEN_EXPIRED: def("the launch token has expired", "The next launch gets a fresh token (CONSENSUS_TOKEN)."),
+  TOKEN_MISSING: def("no launch token", "Run it from an agent the daemon launched (it sets CONSENSUS_TOKEN), or drop the file as a plain file."),
+  PROOF_REQUIRED: def("the input is unverified and the config requires proof", "Submit with `consensus submit` or the MCP tools, or run this role as its own user (agents.<role>.user)."),
+  NOT_PERMITTED: def("the role may not do this (a permission of consensus.yaml)", "Have an allowed role do it, or change permissions: in consensus.yaml."),
+  PERSON_NOT_ALLOWED: def("this OS user may not run this command", "Ask a person listed under security.people in consensus.yaml, or add the user there."),
   NOT_FOUND: def("not found", "Check the name and the --root folder.", 3),
   USAGE: def("command line is not valid", "See `consensus --help`.", 2),
   INTERNAL: def("internal error", "Report this with the log output; nothing was committed for the input in hand.", 70),

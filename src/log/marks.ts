@@ -7,7 +7,7 @@
  * digests. Two different marks sharing a digest has a probability of about n²/2¹²⁹ (10⁻²⁷ at a
  * million marks). Pure.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** What the view needs of a set of marks (a plain Set<string> is one). */
 export interface Marks {
@@ -19,7 +19,7 @@ export type MarkKind = "p" | "m";
 export const DIGEST_BYTES = 16;
 
 export function markDigest(kind: MarkKind, mark: string): Buffer {
-  return createHash("sha256").update(`${kind}\0${mark}`).digest().subarray(0, DIGEST_BYTES);
+  return hash("sha256", `${kind}\0${mark}`, "buffer").subarray(0, DIGEST_BYTES);
 }
 
 /** 16-byte digests in an open-addressing table with linear probing (4 u32 words a slot; all-zero = empty). */

@@ -35,6 +35,9 @@ export function applyEntry(view: View, e: LogEntry): void {
   }
   const id = messageIdOf(e);
   if (id !== undefined) view.messageIds.add(id);
+  // a launch token's signature is used once (issue 15): its nonce is in the ledger with the input's entry
+  const nonce = (e.details as { proof?: { nonce?: unknown } } | undefined)?.proof?.nonce;
+  if (typeof nonce === "string" && (e.decision === "message_accepted" || e.decision === "artifact_accepted")) view.messageIds.add(`nonce:${nonce}`);
   applyAgentEntry(view.agents, e);
 }
 

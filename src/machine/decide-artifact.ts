@@ -11,12 +11,14 @@ import { commit, reject, slim, type ArtifactInput, type Decision, type World } f
 import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
+import { artifactAuthority, provenRole } from "./authority.js";
 import { describeFindings, findingsKey, reviewCopyKey, vetoFindings, duplicateVeto } from "./veto-identity.js";
 
 export function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   const { pipeline } = world;
   const stage = pipeline.stageOfArtifact(a.name);
-  const author = stage?.owner;
+  // told of a rejection: the role proven to have written it (issue 15), else the stage's owner
+  const author = provenRole(a.proof) ?? stage?.owner;
   const doc = (a.doc ?? {}) as Record<string, unknown>;
   const placeholder = a.issues.some((i) => i.code === "PLACEHOLDER" && i.path === "/epic_id");
   const docEpic = typeof doc.epic_id === "string" && EPIC_ID.test(doc.epic_id) && !placeholder ? doc.epic_id : undefined;
@@ -88,6 +90,13 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
   }
   // the same bytes written again (touched, or copied over themselves) while already counted here
   if (epic.received[a.name] === a.sha256) return { kind: "defer", reason: `${a.file} is already accepted for epic ${epic.epic_id} at ${here.id} in iteration ${epic.iteration}` };
+
+  // who wrote it (proven or not) and whether that role may (authority.ts)
+  const refused = artifactAuthority(pipeline, a, stage.owner, epic, now, (id) => world.messageIdUsed(id));
+  if (refused.length) {
+    problems.push(...refused);
+    return rej(epic);
+  }
 
   const spend = spendOf(doc);
   const accepted: MachineEvent = { type: "ARTIFACT", file: a.name, sha256: a.sha256, role: stage.owner, now, ...(spend ? { spend } : {}) };

@@ -11,11 +11,13 @@ import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent, VetoDetail } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
 import { duplicateVeto, messageCopyKey } from "./veto-identity.js";
+import { messageAuthority, provenRole } from "./authority.js";
 
 export function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const { pipeline } = world;
   const d = m.doc;
-  const author = d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined;
+  // told of a rejection: the role proven to have written it (issue 15), else the sender it names
+  const author = provenRole(m.proof) ?? (d && typeof d.from === "string" && pipeline.isRole(d.from) ? d.from : undefined);
   const placeholder = m.issues.some((i) => i.code === "PLACEHOLDER" && i.path === "/epic_id");
   const epicIdOf = d && typeof d.epic_id === "string" && EPIC_ID.test(d.epic_id) && !placeholder ? d.epic_id : undefined;
   const problems: Issue[] = [...errorsOf(m.issues)];
@@ -38,8 +40,18 @@ export function decideMessage(world: World, m: MessageInput, now: string): Decis
   if (typeof d.from === "string" && !isRole(d.from)) problems.push(issue("UNKNOWN_ROLE", { message: `sender "${d.from}" is not a configured role`, path: "/from", expected: pipeline.roles.join(", "), found: d.from }));
   if (typeof d.to === "string" && !isRole(d.to)) problems.push(issue("UNKNOWN_ROLE", { message: `recipient "${d.to}" is not a configured role`, path: "/to", expected: pipeline.roles.join(", "), found: d.to }));
   if (d.from === d.to && typeof d.from === "string") problems.push(issue("SELF_MESSAGE", { path: "/from", expected: `a role other than ${d.to}`, found: d.from }));
-  const messageId = d.id ?? m.sha256;
-  if (world.messageIdUsed(messageId)) problems.push(issue("REPLAYED_MESSAGE", { message: `message id "${messageId}" was already used`, path: d.id ? "/id" : "", found: messageId }));
+  // A message without an iteration (the compact form) is named by what it says, not by its bytes: the
+  // same approval with another date is the same approval, and counts once, for the iteration it was
+  // accepted in (PROTOCOL §5).
+  const compact = d.id === undefined && d.iteration === undefined;
+  const messageId = d.id ?? (compact ? `compact:${messageCopyKey(d)}` : m.sha256);
+  if (world.messageIdUsed(messageId)) {
+    problems.push(
+      compact
+        ? issue("REPLAYED_MESSAGE", { message: `the same ${String(d.type)} from ${String(d.from)} about ${String(d.epic_id)} was already accepted (a compact message carries no iteration: it counts once, for the iteration it was accepted in, whatever its date)`, path: "/d", found: messageId, fix: `Write what you ${String(d.type)} in this iteration (a new summary), or use the full form with "iteration": ${epic?.iteration ?? "N"}.` })
+        : issue("REPLAYED_MESSAGE", { message: `message id "${messageId}" was already used`, path: d.id ? "/id" : "", found: messageId }),
+    );
+  }
   if (!epic && !problems.some((i) => i.path === "/epic_id")) problems.push(issue("UNKNOWN_EPIC", { message: `epic ${JSON.stringify(d.epic_id)} is not known`, path: "/epic_id", found: String(d.epic_id) }));
   if (epic && epic.status !== "in_progress") problems.push(issue("EPIC_CLOSED", { message: `epic ${epic.epic_id} is ${epic.status}`, found: epic.status }));
 
@@ -63,6 +75,8 @@ export function decideMessage(world: World, m: MessageInput, now: string): Decis
       problems.push(issue("VETO_NOT_ALLOWED", { message: `${d.from} may not veto epic ${open.epic_id} at stage ${stage.id}`, path: "/from", expected: stage.vetoes.length ? `one of ${stage.vetoes.join(", ")}` : "no role may veto this stage", found: d.from }));
     }
   }
+  // who wrote it (proven or not) and whether that role may (authority.ts)
+  problems.push(...messageAuthority(pipeline, m, d, open ?? epic, now, (id) => world.messageIdUsed(id)));
   if (errorsOf(problems).length || !open) return rej(epic);
 
   const far = farTimestamp(d.timestamp, open, now);

@@ -19,6 +19,8 @@ import { decideStray } from "./decide-stray.js";
 import { decideArtifact } from "./decide-artifact.js";
 import { decideMessage } from "./decide-message.js";
 import { withRejection } from "./rejections.js";
+import { proofRecord, type Proof } from "./authority.js";
+export type { Proof };
 import { decideRefusedRequest, type RefusedRequestInput } from "./decide-request.js";
 
 export interface World {
@@ -66,6 +68,8 @@ export interface ArtifactInput {
   doc?: unknown;
   issues: Issue[];
   mtime: string;
+  /** Who wrote it, as far as the shell could prove (authority.ts); absent: unverified. */
+  proof?: Proof;
 }
 
 export interface MessageInput {
@@ -76,6 +80,8 @@ export interface MessageInput {
   sha256: string;
   doc?: Envelope;
   issues: Issue[];
+  /** Who wrote it, as far as the shell could prove (authority.ts); absent: unverified. */
+  proof?: Proof;
 }
 
 /** What a stray file says of itself, where it parses (strings of at most 64 characters, unchecked). */
@@ -105,8 +111,9 @@ export type CommandInput = (
   | { type: "deadline"; epic_id: string }
   /** Raised by the daemon itself (a stage removed from the config, an agent that keeps failing). */
   | { type: "escalate"; epic_id: string; reason: string; detail: string; by: string; data?: Record<string, unknown> }
-  | { type: "override"; epic_id: string; reason: string; to?: string; by: string }
-  | { type: "cancel"; epic_id: string; reason: string; by: string }
+  /** by: the OS user who ran it; as: the name they gave (--as), shown beside it, never instead. */
+  | { type: "override"; epic_id: string; reason: string; to?: string; by: string; as?: string }
+  | { type: "cancel"; epic_id: string; reason: string; by: string; as?: string }
   /** A person clears a finished epic's derived files (its notices, its agents' output) finished before `before`. */
   | { type: "prune"; epic_id: string; before: string; files: string[]; by: string }
 ) & { transport?: Transport };
@@ -116,7 +123,20 @@ export type Input = ArtifactInput | MessageInput | StrayInput | CommandInput | R
 export function decide(world: World, input: Input, now: string): Decision {
   const d =
     input.type === "artifact" ? decideArtifact(world, input, now) : input.type === "message" ? decideMessage(world, input, now) : input.type === "stray" ? decideStray(world, input) : input.type === "request_refused" ? decideRefusedRequest(input) : decideCommand(world, input, now);
-  return "transport" in input && input.transport && d.kind === "commit" ? withTransport(d, input.transport) : d;
+  const t = "transport" in input && input.transport && d.kind === "commit" ? withTransport(d, input.transport) : d;
+  return t.kind === "commit" ? withIdentity(t, input) : t;
+}
+
+/** The entry naming an artifact or message records who proved to write it (or "unverified"); a person's command, the name they gave. */
+function withIdentity(d: Extract<Decision, { kind: "commit" }>, input: Input): Decision {
+  const [first, ...rest] = d.drafts;
+  if (!first) return d;
+  if (input.type === "artifact" || input.type === "message") {
+    if (first.decision === "veto_duplicate") return d;
+    return { ...d, drafts: [{ ...first, details: { ...first.details, proof: proofRecord(input.proof) } }, ...rest] };
+  }
+  if ((input.type === "override" || input.type === "cancel") && input.as) return { ...d, drafts: [{ ...first, details: { ...first.details, as: input.as } }, ...rest] };
+  return d;
 }
 
 /** The first draft of a decision names its input (accepted, rejected, started, overridden …): it records the transport. */
@@ -212,6 +232,11 @@ function decideCommand(world: World, c: CommandInput, now: string): Decision {
   }
   if (c.type === "prune") return decidePrune(epic, c);
   if (!c.reason.trim()) return refuse(issue("REASON_REQUIRED"));
+  // security.people: only the listed OS users may override or cancel (the OS user, never the --as name)
+  const people = world.pipeline.proof.people[c.type];
+  if (people && !people.includes(c.by)) {
+    return refuse(issue("PERSON_NOT_ALLOWED", { message: `OS user ${c.by}${c.as ? ` (as ${c.as})` : ""} may not ${c.type} (rule: security.people.${c.type})`, found: c.by, expected: `one of ${people.join(", ") || "nobody"}`, fix: `Ask ${people.join(" or ") || "a listed person"} to run it, or add ${c.by} to security.people.${c.type} in consensus.yaml.` }));
+  }
   if (c.type === "cancel") {
     if (epic.status === "promoted" || epic.status === "cancelled") return refuse(issue("EPIC_CLOSED", { message: `epic ${c.epic_id} is already ${epic.status}`, found: epic.status }));
     return commit(epic, [], world, [{ type: "CANCEL", by: c.by, reason: c.reason, now }]);

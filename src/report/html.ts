@@ -309,7 +309,7 @@ function eventTable(e: EpicReport): string {
   const rows = e.events.map((ev) => {
     const off = Date.parse(ev.at) - t0;
     return `<tr class="event ${esc(ev.kind)}" data-kind="${esc(ev.kind)}" data-decision="${esc(ev.decision)}"${ev.seq !== undefined ? ` data-seq="${esc(ev.seq)}"` : ""}>
-<td class="muted"><time datetime="${esc(ev.at)}" title="${esc(ev.at)}">${esc(Number.isFinite(off) ? `+${formatOffset(off)}` : ev.at)}</time></td><td class="num">${esc(ev.iteration ?? "")}</td><td>${esc(ev.stage)}</td><td>${ev.actor ? `<span class="role">${esc(ev.actor)}</span>` : ""}</td><td>${kindLabel(ev)}</td><td class="what">${esc(describe(ev))}</td></tr>`;
+<td class="muted"><time datetime="${esc(ev.at)}" title="${esc(ev.at)}">${esc(Number.isFinite(off) ? `+${formatOffset(off)}` : ev.at)}</time></td><td class="num">${esc(ev.iteration ?? "")}</td><td>${esc(ev.stage)}</td><td>${ev.actor ? `<span class="role">${esc(ev.actor)}</span>` : ""}${ev.proof === "unverified" ? ' <span class="muted" title="nothing proves who wrote it (PROTOCOL: Proofs and permissions)">unverified</span>' : ""}</td><td>${kindLabel(ev)}</td><td class="what">${esc(describe(ev))}</td></tr>`;
   });
   return `<details class="events"${!e.ended && e.events.length <= 40 ? " open" : ""}><summary>${esc(e.events.length)} decisions</summary>
 <table class="grid events"><thead><tr><th>When</th><th>Iter</th><th>Stage</th><th>Who</th><th>What</th><th>Details</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></details>`;

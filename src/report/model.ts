@@ -118,6 +118,8 @@ export interface TimelineEvent {
   spend?: Spend;
   /** One line, the same as `consensus log` prints. */
   text: string;
+  /** How the author of an artifact or message was known (issue 15): unverified, os_user, token, person. */
+  proof?: string;
 }
 
 export type Status = Epic["status"];
@@ -399,6 +401,9 @@ class EpicFold {
           ev.reason = str("reason");
       }
     }
+    const proof = (d as { proof?: unknown }).proof;
+    if (proof === "unverified") ev.proof = "unverified";
+    else if (proof && typeof proof === "object" && typeof (proof as { by?: unknown }).by === "string") ev.proof = (proof as { by: string }).by;
     for (const k of Object.keys(ev) as Array<keyof TimelineEvent>) if (ev[k] === undefined) delete ev[k];
     this.events.push(ev);
     if (daemon && e.state && e.state.epic_id === this.id) this.state = e.state;

@@ -19,6 +19,9 @@ import { agentMembers, expandArg, findAgent, openAgentLog, isSameProcess, procSt
 import { Cage, detectCgroup, signalPid, type CgroupDetection } from "./cgroup.js";
 import { giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
+import type { Keyring } from "../trust/keyring.js";
+import { noticeKeysEnv } from "../trust/notice-mac.js";
+import { issueToken } from "../trust/token.js";
 import { cannotSwitchTo, resolveAccount, type Account } from "./os-users.js";
 import { tasksOfUid } from "./procfs.js";
 
@@ -50,6 +53,8 @@ export interface RunnerOptions {
   clock?: () => Date;
   /** Several daemons on one store: whether another live daemon made this launch (then it is that daemon's to watch, not lost). */
   launchedElsewhere?: (launchId: string) => Promise<boolean>;
+  /** The daemon keyring: each launch gets a token and its role's notice keys from it (issue 15). */
+  keys?: () => Keyring | undefined;
 }
 
 const POLL_MS = 250;
@@ -195,6 +200,7 @@ export class Runner {
       ...(plan.stage ? { CONSENSUS_STAGE: plan.stage } : {}),
       ...(plan.notice ? { CONSENSUS_NOTICE: join(root, plan.notice) } : {}),
       ...(plan.on ? { CONSENSUS_TRIGGER: plan.on, CONSENSUS_TRIGGER_SEQ: String(plan.trigger_seq) } : {}),
+      ...this.credentials(plan),
     };
     const p = this.track(plan.launch_id, plan.job, Date.now(), { launch_id: plan.launch_id, root, launchedAtMs: Date.now() });
     const output = join(root, plan.output);
@@ -270,6 +276,24 @@ export class Runner {
       this.o.log.info({ launch_id: plan.launch_id, pid: child.pid, ...(acct ? { uid: acct.uid, gid: acct.gid } : {}), cgroup: p.cage?.path ?? null }, "agent started");
     }
     this.armTimeout(p, plan.timeout_ms);
+  }
+
+  /**
+   * CONSENSUS_TOKEN (scoped to the launch's role, epic and iteration, valid for its timeout plus the
+   * kill grace) and CONSENSUS_NOTICE_KEY (its role's notice keys). Derived from the daemon key, so
+   * nothing is stored per launch; never logged (the agent_launched entry names neither).
+   */
+  private credentials(plan: LaunchPlan): Record<string, string> {
+    const ring = this.o.keys?.();
+    if (!ring) return {};
+    const keys = ring.keysForFile();
+    const now = this.clock().getTime();
+    const out: Record<string, string> = { CONSENSUS_NOTICE_KEY: noticeKeysEnv(keys, plan.role, now) };
+    if (plan.epic_id && plan.iteration) {
+      const expires_at = new Date(now + plan.timeout_ms + this.o.engine.pipeline.runner.killGraceMs).toISOString();
+      out.CONSENSUS_TOKEN = issueToken(keys.at(-1)!, { v: 1, role: plan.role, epic_id: plan.epic_id, iteration: plan.iteration, expires_at, launch: plan.launch_id });
+    }
+    return out;
   }
 
   /** The user and group a launch runs as (undefined: the daemon's own), or why it cannot. */

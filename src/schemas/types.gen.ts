@@ -376,6 +376,29 @@ export interface ConsensusConfig {
     [k: string]: Mode;
   };
   /**
+   * Who may do what (PROTOCOL "Proofs and permissions"). Each list replaces the default for what it names; a refusal names the rule and where it is configured.
+   */
+  permissions?: {
+    /**
+     * artifact file name → the roles that may write it (default: the owner of the stage that lists it).
+     */
+    write?: {
+      [k: string]: string[];
+    };
+    /**
+     * stage id → the roles that may approve it (default: its approvers, the roles that may veto it, and a role whose veto is open on the epic).
+     */
+    approve?: {
+      [k: string]: string[];
+    };
+    /**
+     * message type (request, response, approve, veto, info) → the roles that may send it (default: every role).
+     */
+    messages?: {
+      [k: string]: string[];
+    };
+  };
+  /**
    * How the daemon reads the folder.
    */
   bus?: {
@@ -439,6 +462,27 @@ export interface ConsensusConfig {
      * Per author, how many decisions a minute get a line in the daemon's log and a notice; past it they are counted and summarised, not shown. Every input is still decided and recorded in the decision log.
      */
     flood_per_minute?: number;
+    /**
+     * Refuse inputs whose author is not proven (PROTOCOL "Proofs and permissions"): true for every role, or a list of the roles that must prove themselves. A proof is the file's owner when agents.<role>.user runs the role as its own OS user, or the signature of a launch token (`consensus submit`, the MCP tools). Unproven inputs are otherwise accepted and recorded as unverified.
+     */
+    require_proof?: boolean | string[];
+    /**
+     * Which OS users may run a person's command. A command absent here may be run by anyone who can run consensus on the bus.
+     */
+    people?: {
+      /**
+       * OS users who may run `consensus override`.
+       */
+      override?: string[];
+      /**
+       * OS users who may run `consensus cancel`.
+       */
+      cancel?: string[];
+    };
+    /**
+     * When true, a non-overridable veto is resolved only by its vetoing role proven (its own OS user or a launch token), never by an unverified approval or artifact.
+     */
+    proven_resolution?: boolean;
   };
 }
 /**
@@ -1479,9 +1523,13 @@ export type Request = {
    */
   epic_id: string;
   /**
-   * Who gave the command (CONSENSUS_USER or the login name): printable, at most 128 characters.
+   * Who gave the command: the OS user running the command line (from its uid, never the environment): printable, at most 128 characters.
    */
   by: string;
+  /**
+   * override, cancel: the name the person gave (--as, or CONSENSUS_USER), recorded beside `by`, never instead of it: printable, at most 64 characters.
+   */
+  as?: string;
   /**
    * start: the epic's short title, at most 200 characters, one line.
    */

@@ -30,13 +30,26 @@ const NAMING: Record<string, Verdict["verdict"]> = {
   input_failed: "failed",
 };
 
+/** A log line as the daemon's entry (sealed, numbered, by the orchestrator), or undefined for anything else (an agent's line, a torn one). */
+export function daemonEntryOf(raw: string, entry?: LogEntry): DaemonEntry | undefined {
+  if (!unsealLine(raw)) return undefined;
+  let e = entry;
+  if (!e) {
+    try {
+      e = JSON.parse(raw) as LogEntry;
+    } catch {
+      return undefined;
+    }
+  }
+  return e && typeof e === "object" && e.agent === "orchestrator" && typeof e.seq === "number" ? (e as DaemonEntry) : undefined;
+}
+
 /** The daemon's entries with seq > afterSeq, in log order. */
 export async function daemonEntries(store: Pick<Store, "readEntries">, afterSeq = 0): Promise<DaemonEntry[]> {
   const out: DaemonEntry[] = [];
   for await (const { raw, entry } of store.readEntries()) {
-    if (!entry || entry.agent !== "orchestrator" || typeof entry.seq !== "number" || entry.seq <= afterSeq) continue;
-    if (!unsealLine(raw)) continue;
-    out.push(entry as DaemonEntry);
+    const e = entry && daemonEntryOf(raw, entry);
+    if (e && e.seq > afterSeq) out.push(e);
   }
   return out;
 }

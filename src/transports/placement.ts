@@ -9,16 +9,20 @@
  * leaves at most a claim nobody refers to (and dot-named temporaries the bus never reads); after it,
  * a complete input. Nothing half-written can land.
  *
- * The claim is what its writer says, not yet proven: a role is claimed, not authenticated. Proof
- * (a per-launch credential's signature) belongs in claimFor() and checkClaim(), and nowhere else.
+ * The claim alone is what its writer says: a role claimed. What proves it rides in the claim — a launch
+ * token's signature (trust/token.ts), or a person's MAC with the daemon key — and is checked by the
+ * prover (prove.ts) when the daemon reads the file.
  */
-import { createHash } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, realpath, rm } from "node:fs/promises";
+import { basename, dirname, join, sep } from "node:path";
+import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readCandidate } from "./files/read-input.js";
+import { signPlacement, type PlacementSignature } from "../trust/token.js";
+import type { Keyring } from "../trust/keyring.js";
 
 /** schema of `<folder>/.placed/<name>.<sha256>.json`; version 1. */
 export interface Claim {
@@ -30,6 +34,20 @@ export interface Claim {
   /** The role the placing session speaks for (claimed, not proven). */
   role: string;
   placed_at: string;
+  /** A launch token's signature over the file (trust/token.ts): the role proven, not claimed. */
+  signature?: PlacementSignature;
+  /** A person's command: their name (--as) and the daemon key's MAC over the claim (purpose "request"). */
+  person?: { as?: string; mac: string };
+}
+
+/** Who places a file: the transport, the role claimed, and what proves it (a launch token, or a person holding the daemon key). */
+export interface PlacedBy {
+  transport: Claim["transport"];
+  role: string;
+  /** CONSENSUS_TOKEN of the agent's launch: the claim carries a signature made with it, never the token. */
+  token?: string;
+  /** A person's command: signed with the daemon key when this process can read it. */
+  person?: { as?: string; keyring: Keyring };
 }
 
 /** Claims are tiny; anything larger is not one. */
@@ -43,22 +61,62 @@ export function claimPathOf(rel: string, sha256: string): string {
   return `${rel.slice(0, cut)}/.placed/${rel.slice(cut + 1)}.${sha256}.json`;
 }
 
-/** The claim a placement writes; the one place a signature will be added. */
-function claimFor(rel: string, sha256: string, by: { transport: Claim["transport"]; role: string }, now: Date): Claim {
-  return { version: 1, file: rel, sha256, transport: by.transport, role: by.role, placed_at: now.toISOString() };
+/** The text a person's claim MAC covers: the claim without the MAC. */
+export const personSigned = (c: Omit<Claim, "person" | "signature">, as: string | undefined): string => JSON.stringify([c.version, c.file, c.sha256, c.transport, c.role, c.placed_at, as ?? null]);
+
+/** The claim a placement writes, signed with the launch token or the person's daemon key where there is one. */
+function claimFor(rel: string, sha256: string, by: PlacedBy, now: Date): Claim {
+  const c: Claim = { version: 1, file: rel, sha256, transport: by.transport, role: by.role, placed_at: now.toISOString() };
+  if (by.token) {
+    const sig = signPlacement(by.token, rel, sha256, randomBytes(18).toString("base64url"));
+    if (sig) c.signature = sig;
+  } else if (by.person) {
+    c.person = { ...(by.person.as ? { as: by.person.as } : {}), mac: by.person.keyring.mac("request", personSigned(c, by.person.as)) };
+  }
+  return c;
 }
 
 /**
  * Writes the claim, then the file (`rel` under `root`, a path classifyPath accepts as an artifact or a
  * message); returns the file's SHA-256, which names the input in the log.
  */
-export async function place(root: string, rel: string, bytes: Uint8Array, by: { transport: Claim["transport"]; role: string }, now = new Date()): Promise<{ sha256: string }> {
-  const sha256 = sha256Of(bytes);
-  const claimRel = claimPathOf(rel, sha256);
-  await mkdir(dirname(join(root, claimRel)), { recursive: true });
-  await writeAtomic(join(root, claimRel), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
-  await writeAtomic(join(root, rel), bytes);
+export async function place(root: string, rel: string, bytes: Uint8Array, by: PlacedBy, now = new Date()): Promise<{ sha256: string }> {
+  const sha256 = await placeClaim(root, rel, bytes, by, now);
+  const fileDir = await folderInside(root, dirname(rel));
+  await writeAtomic(join(fileDir, basename(rel)), bytes);
   return { sha256 };
+}
+
+/** Writes only the claim for `bytes` at `rel` (the caller writes the file after it); returns their SHA-256. */
+export async function placeClaim(root: string, rel: string, bytes: Uint8Array | string, by: PlacedBy, now = new Date()): Promise<string> {
+  const sha256 = sha256Of(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
+  const claimRel = claimPathOf(rel, sha256);
+  const claimDir = await folderInside(root, dirname(claimRel));
+  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
+  return sha256;
+}
+
+/**
+ * The folder `relDir` (relative to `root`), made if missing, as its real path, which must be inside
+ * the root: a writer for someone else (the MCP server, inside the daemon over HTTP; a person's
+ * command) never writes through a link an agent planted that leads out of it. Throws
+ * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads.
+ */
+export async function folderInside(root: string, relDir: string): Promise<string> {
+  const realRoot = await realpath(root);
+  let real = realRoot;
+  // one level at a time, each checked before anything is made inside it
+  for (const part of relDir.split("/").filter((p) => p !== "" && p !== ".")) {
+    const next = join(real, part);
+    await mkdir(next).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
+    real = await realpath(next);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new ConsensusError(issue("SYMLINK_OUTSIDE", { message: `${relDir} resolves outside the root (to ${real}); nothing was written`, file: relDir, found: real, expected: `a folder inside ${realRoot}`, fix: `Remove the link on the way to ${relDir} (an agent's, or a mistake): the bus's folders are real folders inside the root.` }));
+    }
+  }
+  return real;
 }
 
 /**
@@ -85,5 +143,26 @@ export function checkClaim(v: unknown, rel: string, sha256: string): Claim | und
   if (c.version !== 1 || c.file !== rel || c.sha256 !== sha256) return undefined;
   if (c.transport !== "mcp" && c.transport !== "cli") return undefined;
   if (typeof c.role !== "string" || !ROLE.test(c.role) || typeof c.placed_at !== "string") return undefined;
-  return { version: 1, file: rel, sha256, transport: c.transport, role: c.role, placed_at: c.placed_at };
+  const out: Claim = { version: 1, file: rel, sha256, transport: c.transport, role: c.role, placed_at: c.placed_at };
+  // kept as written (hostile): trust/token.ts and the prover check them
+  if (c.signature && typeof c.signature === "object") out.signature = c.signature as PlacementSignature;
+  const p = c.person as { as?: unknown; mac?: unknown } | undefined;
+  if (p && typeof p === "object" && typeof p.mac === "string") out.person = { ...(typeof p.as === "string" && p.as.length <= 64 ? { as: p.as } : {}), mac: p.mac };
+  return out;
+}
+
+/**
+ * Once placed inputs are decided (committed, a duplicate, refused), their claims go: the log records
+ * the transport now, and a claim left behind would only pile up beside the drop zone. A deferred input
+ * keeps its claim until it is decided. Only the claim of the decided content is removed: a claim for a
+ * newer placement of the same file (in flight) stays. `root` is the bus; each input's `file` is
+ * relative to it. A claim already gone is no error.
+ */
+export async function releaseClaims(root: string, decided: ReadonlyArray<{ input: { transport?: Transport; file?: string; sha256?: string }; outcome: { status: string } }>): Promise<void> {
+  await Promise.all(
+    decided.map(async ({ input, outcome }) => {
+      if (outcome.status === "deferred" || !input.transport || input.transport === "files" || !input.file || !input.sha256) return;
+      await rm(join(root, claimPathOf(input.file, input.sha256)), { force: true });
+    }),
+  );
 }

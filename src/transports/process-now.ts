@@ -12,6 +12,7 @@ import { quietLogger } from "../engine/quiet-logger.js";
 import { FsStore, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
 import { prepare } from "./files/prepare.js";
+import { releaseClaims } from "./placement.js";
 
 /** daemon: a daemon holds the root and will decide; busy: a command holds the lease right now (try again); direct: decided here (outcome undefined: nothing to decide). */
 export type ProcessNow = { via: "daemon" } | { via: "busy" } | { via: "direct"; outcome?: Outcome };
@@ -43,6 +44,7 @@ export async function processNow(root: string, rel: string): Promise<ProcessNow>
     // now + settle: the file was written whole (placed atomically, or by a command), so it is settled.
     const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
     const outcome = p.kind === "ready" ? (await engine.process([p.item]))[0] : undefined;
+    if (p.kind === "ready" && outcome) await releaseClaims(root, [{ input: p.item.input, outcome }]);
     if (engine.dirty) await engine.checkpoint();
     return outcome ? { via: "direct", outcome } : { via: "direct" };
   } finally {

@@ -513,9 +513,11 @@ describe("hostile messages: rejected with the reason; the sender is told when it
 
   it("a replayed message id", async () => {
     start("H-REPLAY");
-    bus.drop("messages/inbox/developer/first.yaml", approveYaml("quality", "developer", "H-REPLAY", 1, "id: H-REPLAY-0001\n"));
+    // (an info message: quality may not approve the plan stage, issue 15's default permissions)
+    const info = (extra: string) => approveYaml("quality", "developer", "H-REPLAY", 1, extra).replace("type: approve", "type: info");
+    bus.drop("messages/inbox/developer/first.yaml", info("id: H-REPLAY-0001\n"));
     await bus.waitFor("first message accepted", (es) => es.some((e) => e.decision === "message_accepted" && (e.details as { file?: unknown }).file === "messages/inbox/developer/first.yaml"));
-    bus.drop("messages/inbox/developer/again.yaml", approveYaml("quality", "developer", "H-REPLAY", 1, "id: H-REPLAY-0001\naction_needed: same id, other content\n"));
+    bus.drop("messages/inbox/developer/again.yaml", info("id: H-REPLAY-0001\naction_needed: same id, other content\n"));
     await rejected("messages/inbox/developer/again.yaml", { decision: "message_rejected", code: "REPLAYED_MESSAGE", path: "/id", author: "quality", epic: "H-REPLAY" });
   });
 });

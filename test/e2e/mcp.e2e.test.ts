@@ -10,6 +10,10 @@ afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
   bus?.cleanup();
 });
+/** The placement claims (.placed/*.json) still on the bus: once an input is decided, its claim is gone (the log records the transport). */
+const claimsLeft = (root: string): string[] =>
+  [join(root, "artifacts", "EP-001", ".placed"), ...["planner", "developer", "quality", "devops"].map((r) => join(root, "messages", "inbox", r, ".placed"))].flatMap((d) => (existsSync(d) ? readdirSync(d).map((n) => join(d, n)) : []));
+
 const agent = async (role: string): Promise<Agent> => {
   const a = await Agent.stdio(bus, role);
   agents.push(a);
@@ -77,12 +81,14 @@ describe("the seed story through MCP alone", () => {
     bus.startDaemon();
     await seedStory(bus);
     expect(await bus.stopDaemon()).toBe(0);
+    expect(claimsLeft(bus.root)).toEqual([]);
   });
 
   it("with no daemon: each call decides its input as the CLI's commands do", async () => {
     bus = Bus.init();
     expect(bus.cli("start", "EP-001", "--title", "Health check").code).toBe(0);
     await seedStory(bus);
+    expect(claimsLeft(bus.root)).toEqual([]);
   });
 });
 
@@ -228,11 +234,10 @@ describe("a client that disconnects mid-call", () => {
     await bus.waitForDecision("artifact_accepted");
     const r = await developer.call("submit_artifact", { epic_id: "EP-001", file: "implementation.json", content: artifact("implementation.json", "EP-001", 1) });
     expect(r.data).toMatchObject({ verdict: "accepted", epic: { stage: "review" } });
-    // the verdict comes from the log of record; the readable copy follows
-    await bus.waitForDecision("artifact_accepted", 2);
+    // the readable copy follows the log of record: counted once the daemon has stopped cleanly
+    expect(await bus.stopDaemon()).toBe(0);
     expect(bus.entries().filter((e) => e.decision === "artifact_accepted")).toHaveLength(2);
     expect(bus.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(0);
-    expect(await bus.stopDaemon()).toBe(0);
     expect(bus.cli("log", "verify").code).toBe(0);
   });
 });
@@ -303,7 +308,9 @@ describe("inbox, task's reading list and the resources", () => {
     const items = inbox.data.items as Array<{ file: string; status: string; errors?: unknown[] }>;
     const status = (part: string) => items.find((i) => i.file.includes(part))?.status;
     expect(status("-stage_entered.yaml")).toBe("in_force");
-    expect(status("notice-00000099-")).toBe("not_genuine");
+    // a forged notice is never shown, only counted (issue 15)
+    expect(status("notice-00000099-")).toBeUndefined();
+    expect(inbox.data).toMatchObject({ forged_skipped: 1, forged: [{ file: "messages/inbox/developer/notice-00000099-EP-001-stage_entered.yaml" }] });
     expect(status("from-planner.yaml")).toBe("rejected");
     expect(items.find((i) => i.file.includes("from-planner"))!.errors).toEqual([expect.objectContaining({ code: "VETO_NOT_ALLOWED" })]);
     // the developer's veto sends the epic back: the planner's first notice is resolved, the veto and the rework notice are in force

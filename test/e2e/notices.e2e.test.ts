@@ -4,6 +4,7 @@
  * warnings that reach the author and `consensus log`, a rejected message marked as not in force for
  * the role whose inbox holds it, and `validate` that sees the bus.
  */
+import { userInfo } from "node:os";
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
@@ -70,7 +71,7 @@ describe("notices an agent can act on", () => {
     expect(JSON.parse(bus.cli("status", "EP-070", "--json").stdout)).toMatchObject({ status: "escalated" });
     expect(bus.cli("override", "EP-070", "--to", "implementation", "--reason", "health check added by hand").code).toBe(0);
     const override = notices(bus, "developer", "rework_requested").find((n) => n.content.override);
-    expect(override!.content.override).toMatchObject({ by: "tester", reason: "health check added by hand", note: expect.stringMatching(/override/) as unknown });
+    expect(override!.content.override).toMatchObject({ by: userInfo().username, reason: "health check added by hand", note: expect.stringMatching(/override/) as unknown });
   });
 });
 

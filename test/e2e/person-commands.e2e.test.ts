@@ -3,6 +3,7 @@
  * running daemon's decision and exit 1 with its reason when it refuses; `--no-wait` only hands them
  * over. A command behind a dead daemon's lock says so and goes on.
  */
+import { userInfo } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -41,7 +42,7 @@ describe("person commands wait for the daemon's verdict", () => {
     expect(ok.stdout).toMatch(/implementation → plan/);
     // the reason is said once, not "no /health: no /health"
     const veto = bus.entries().find((e) => e.decision === "veto_recorded")!;
-    expect((veto.details as { violation: string }).violation).toBe("no /health: raised by tester for the developer role");
+    expect((veto.details as { violation: string }).violation).toBe(`no /health: raised by ${userInfo().username} (as tester) for the developer role`);
   });
 
   it("override and cancel: refused → exit 1 with the reason; --no-wait only hands it over", async () => {

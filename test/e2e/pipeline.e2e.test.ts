@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -58,7 +59,7 @@ describe("the daemon, end to end", () => {
     const o = bus.cli("override", "EP-002", "--reason", "checked by hand", "--to", "deployment");
     expect(o.code, o.stderr).toBe(0);
     const overridden = bus.entries().find((e) => e.decision === "overridden")!;
-    expect(overridden.details).toMatchObject({ by: "tester", reason: "checked by hand", to: "deployment" });
+    expect(overridden.details).toMatchObject({ by: userInfo().username, as: "tester", reason: "checked by hand", to: "deployment" });
     expect(JSON.parse(bus.cli("status", "EP-002", "--json").stdout)).toMatchObject({ status: "in_progress", stage: "deployment", open_vetoes: [] });
     // override of an epic that is not escalated is refused with a reason
     const again = bus.cli("override", "EP-002", "--reason", "x");
@@ -66,7 +67,7 @@ describe("the daemon, end to end", () => {
     expect(again.stderr).toMatch(/NOT_ESCALATED/);
     expect(bus.cli("cancel", "EP-002", "--reason", "descoped").code).toBe(0);
     expect(bus.cli("status", "EP-002").code).toBe(1);
-    expect(bus.entries().at(-1)).toMatchObject({ decision: "cancelled", details: { reason: "descoped", by: "tester" } });
+    expect(bus.entries().at(-1)).toMatchObject({ decision: "cancelled", details: { reason: "descoped", by: userInfo().username, as: "tester" } });
   });
 
   it("rejects bad artifacts with every error in the log and a notice in the author's inbox, and keeps going", async () => {

@@ -3,6 +3,7 @@
  * logged first (a `pruned` entry naming each file); the decision log, archives, state, artifacts and
  * the messages agents wrote stay; `--dry-run` lists and removes nothing.
  */
+import { userInfo } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,7 +52,7 @@ describe("consensus prune", () => {
     expect(readFileSync(join(bus.root, "current", "decision_log.jsonl"), "utf8").startsWith(logBefore)).toBe(true);
     const pruned = bus.entries().filter((e) => e.decision === "pruned");
     expect(pruned).toHaveLength(1);
-    expect(pruned[0]).toMatchObject({ epic_id: "EP-001", details: { by: "tester", status: "cancelled", files: expect.arrayContaining(["logs/agents/EP-001/1/planner-1.log"]) } });
+    expect(pruned[0]).toMatchObject({ epic_id: "EP-001", details: { by: userInfo().username, status: "cancelled", files: expect.arrayContaining(["logs/agents/EP-001/1/planner-1.log"]) } });
     expect(JSON.parse(bus.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "cancelled" });
     expect(bus.cli("log", "verify").code).toBe(0);
     expect(bus.cli("prune", "--older-than", "0").stdout).toMatch(/^nothing to prune/);

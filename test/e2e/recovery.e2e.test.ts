@@ -41,6 +41,18 @@ describe("restarts, --once and the single writer", () => {
     expect(bus.cli("status", "EP-011", "--json").stdout).toContain('"stage": "review"');
   });
 
+  it("a start without a checkpoint re-runs every stage entry's effects without an error (the rescan ran before the engine existed)", () => {
+    bus = Bus.init();
+    bus.cli("start", "EP-013", "--title", "Cold");
+    bus.drop("artifacts/EP-013/plan.json", artifact("plan.json", "EP-013", 1));
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    rmSync(join(bus.root, ".consensus/checkpoint.json"));
+    const r = bus.cli("watch", "--once", "--log-level", "warn");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("failed");
+    expect(JSON.parse(bus.cli("status", "EP-013", "--json").stdout)).toMatchObject({ stage: "implementation" });
+  });
+
   it("a second daemon on the same root exits at once, naming the holder", async () => {
     bus = Bus.init();
     const first = bus.startDaemon();

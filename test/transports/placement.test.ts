@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -29,6 +29,27 @@ describe("placement: an input placed with its claim", () => {
     // a claim that is not JSON counts as none
     writeFileSync(join(dir, claimPathOf("artifacts/EP-001/plan.json", SHA)), "{ not json");
     expect(await readClaim(dir, real, "artifacts/EP-001/plan.json", SHA)).toBeUndefined();
+  });
+
+  it("never writes through a link an agent planted that leads out of the root: the epic's folder, or the claim's", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-place-"));
+    const root = join(dir, "consensus");
+    const outside = join(dir, "outside");
+    mkdirSync(join(root, "artifacts"), { recursive: true });
+    mkdirSync(outside);
+    symlinkSync(outside, join(root, "artifacts", "EP-002"));
+    const bytes = new TextEncoder().encode('{"x":1}\n');
+    await expect(place(root, "artifacts/EP-002/plan.json", bytes, { transport: "mcp", role: "planner" })).rejects.toMatchObject({ issues: [{ code: "SYMLINK_OUTSIDE" }] });
+    mkdirSync(join(root, "artifacts", "EP-003"));
+    symlinkSync(outside, join(root, "artifacts", "EP-003", ".placed"));
+    await expect(place(root, "artifacts/EP-003/plan.json", bytes, { transport: "mcp", role: "planner" })).rejects.toMatchObject({ issues: [{ code: "SYMLINK_OUTSIDE" }] });
+    expect(readdirSync(outside)).toEqual([]);
+    expect(existsSync(join(root, "artifacts", "EP-003", "plan.json"))).toBe(false);
+    // a link that stays inside the root is a folder like any other
+    mkdirSync(join(root, "artifacts", "shared"));
+    symlinkSync(join(root, "artifacts", "shared"), join(root, "artifacts", "EP-004"));
+    await place(root, "artifacts/EP-004/plan.json", bytes, { transport: "mcp", role: "planner" });
+    expect(readFileSync(join(root, "artifacts", "shared", "plan.json"), "utf8")).toBe('{"x":1}\n');
   });
 
   it("checkClaim: a claim for another file, another content, an unknown transport or a bad role is no claim", () => {

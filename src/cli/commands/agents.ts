@@ -1,16 +1,17 @@
 /**
  * `consensus agents [--format text|json]`: the agents/*.md definitions next to the root (name, role,
- * model, triggers) and whether consensus.yaml gives each a command. Exit 0, or 1 when a definition's
+ * model, triggers) and whether the rules in force (consensus.yaml, or a database store's rules) give
+ * each a command. Exit 0, or 1 when a definition's
  * front matter is invalid (the issues say what and where).
  */
 import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import { agentsDirOf, readAgentDefinitions } from "../../agents/read-definitions.js";
 import type { Pipeline } from "../../config/pipeline.js";
-import { readRules } from "../../store/fs/rules.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatTable, printable } from "../../report/plain-text.js";
 import { formatIssuesText } from "../output.js";
+import { pipelineOf } from "../read-store.js";
 
 export interface AgentRow {
   key: string;
@@ -32,7 +33,7 @@ export async function agentsCommand(g: GlobalOptions, o: { format: "text" | "jso
   const defs = await readAgentDefinitions(root);
   let pipeline: Pipeline | undefined;
   try {
-    pipeline = await readRules(layoutOf(root));
+    pipeline = await pipelineOf(g);
   } catch {
     /* listed without commands; `consensus validate` explains the config */
   }

@@ -1,6 +1,6 @@
 /** `consensus override` and `consensus cancel`: a person's decision, with a reason and a name; the verdict is awaited. */
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
+import { personAs, rootOf, whoAmI, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
 import { applyCommandOn } from "../writer.js";
 
@@ -25,12 +25,14 @@ async function apply(g: GlobalOptions, cmd: Parameters<typeof applyCommandOn>[1]
   return 0;
 }
 
-export async function override(g: GlobalOptions, epic: string, o: { reason: string; to?: string } & WaitFlags): Promise<number> {
+export async function override(g: GlobalOptions, epic: string, o: { reason: string; to?: string; as?: string } & WaitFlags): Promise<number> {
   if (!o.reason.trim()) throw new ConsensusError(issue("REASON_REQUIRED"));
-  return apply(g, { type: "override", epic_id: epic, reason: o.reason, by: whoAmI(), ...(o.to ? { to: o.to } : {}) }, o, `overrode ${epic}`);
+  const as = personAs(o.as);
+  return apply(g, { type: "override", epic_id: epic, reason: o.reason, by: whoAmI(), ...(as ? { as } : {}), ...(o.to ? { to: o.to } : {}) }, o, `overrode ${epic}`);
 }
 
-export async function cancel(g: GlobalOptions, epic: string, o: { reason: string } & WaitFlags): Promise<number> {
+export async function cancel(g: GlobalOptions, epic: string, o: { reason: string; as?: string } & WaitFlags): Promise<number> {
   if (!o.reason.trim()) throw new ConsensusError(issue("REASON_REQUIRED"));
-  return apply(g, { type: "cancel", epic_id: epic, reason: o.reason, by: whoAmI() }, o, `cancelled ${epic}`);
+  const as = personAs(o.as);
+  return apply(g, { type: "cancel", epic_id: epic, reason: o.reason, by: whoAmI(), ...(as ? { as } : {}) }, o, `cancelled ${epic}`);
 }

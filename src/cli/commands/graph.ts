@@ -1,14 +1,13 @@
-/** `consensus graph [--format mermaid|dot]`: the configured pipeline's state machine. */
+/** `consensus graph [--format mermaid|dot]`: the state machine of the rules in force (consensus.yaml, or a database store's rules). */
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { readRules } from "../../store/fs/rules.js";
 import { buildEpicMachine } from "../../machine/epic-machine.js";
 import { toDot, toMermaid } from "../../machine/graph.js";
-import { layoutOf } from "../../store/fs/layout.js";
 import { printable } from "../../report/plain-text.js";
-import { rootOf, type GlobalOptions } from "../context.js";
+import type { GlobalOptions } from "../context.js";
+import { pipelineOf } from "../read-store.js";
 
 export async function graph(g: GlobalOptions, o: { format: "mermaid" | "dot"; mode?: string }): Promise<number> {
-  const all = await readRules(layoutOf(rootOf(g)));
+  const all = await pipelineOf(g);
   const pipeline = all.forMode(o.mode);
   if (!pipeline) {
     const modes = Object.keys(all.modes);

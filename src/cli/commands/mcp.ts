@@ -3,6 +3,7 @@ import { readRules } from "../../store/fs/rules.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
+import { pgUrlOf } from "../store-of.js";
 
 export interface McpOptions {
   role?: string;
@@ -11,13 +12,27 @@ export interface McpOptions {
 }
 
 export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<number> {
+  refuseDatabaseStore(g, "consensus mcp");
   const root = rootOf(g);
   const role = o.role ?? process.env.CONSENSUS_ROLE;
   if (!role) throw new ConsensusError(issue("ROLE_REQUIRED", { message: "no role: pass --role R or set CONSENSUS_ROLE", expected: "a role named in consensus.yaml", found: "none" }), 2);
   const pipeline = await readRules(layoutOf(root));
   if (!pipeline.isRole(role)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `role "${role}" is not configured in ${layoutOf(root).config}`, found: role, expected: pipeline.roles.join(", ") }), 2);
   const { serveStdio } = await import("../../transports/mcp/stdio.js");
-  const code = await serveStdio({ root, role, waitMs: o.waitMs });
+  // the agent's launch credentials (the runner sets them): what it places is signed, its inbox checked
+  const token = process.env.CONSENSUS_TOKEN;
+  const noticeKeys = process.env.CONSENSUS_NOTICE_KEY;
+  const code = await serveStdio({ root, role, waitMs: o.waitMs, ...(token ? { token } : {}), ...(noticeKeys ? { noticeKeys } : {}) });
   process.stdin.destroy();
   return code;
+}
+
+/**
+ * The MCP server reads and places through the folder (the file store); on a PostgreSQL store it would
+ * answer from a folder the daemons do not decide from ("epic not known"). Refused at start until it
+ * talks to the database (issue 16 item 3).
+ */
+export function refuseDatabaseStore(g: GlobalOptions, what: string): void {
+  if (pgUrlOf(g) === undefined) return;
+  throw new ConsensusError(issue("MCP_STORE_UNSUPPORTED", { message: `${what}: the MCP server works on a folder store only; this command was pointed at a PostgreSQL store (--store / CONSENSUS_STORE)`, found: "postgres://…", expected: "a folder store" }), 2);
 }

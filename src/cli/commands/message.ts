@@ -10,13 +10,15 @@ import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { summary } from "../../log/summary.js";
 import { printable } from "../../report/plain-text.js";
-import { rootOf, whoAmI, type GlobalOptions } from "../context.js";
+import { personAs, rootOf, whoAmI, type GlobalOptions } from "../context.js";
+import { placeClaim } from "../../transports/placement.js";
+import { keyringOf } from "../../transports/prove.js";
 import { formatIssuesText } from "../output.js";
 import { dropAndDecide } from "../writer.js";
 import { epicsOf, pipelineOf } from "../read-store.js";
 import { pgUrlOf } from "../store-of.js";
 
-export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", epicId: string, o: { role: string; subject: string; reason?: string; to?: string; nonBlocking?: boolean; wait: boolean; timeout: number }): Promise<number> {
+export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", epicId: string, o: { role: string; subject: string; reason?: string; to?: string; nonBlocking?: boolean; as?: string; wait: boolean; timeout: number }): Promise<number> {
   const root = rootOf(g);
   const L = layoutOf(root);
   const pipeline = await pipelineOf(g);
@@ -31,7 +33,8 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
   const id = `${type}-${now.replace(/[:.]/g, "")}-${randomUUID().slice(0, 8)}`;
   const msg: Record<string, unknown> = { id, from: o.role, to, timestamp: now, epic_id: epicId, iteration: epic.iteration, type, subject: o.subject };
   if (type === "veto") {
-    msg.content = { violation: o.reason ?? o.subject, specifics: `raised by ${whoAmI()} for the ${o.role} role`, blocking: !o.nonBlocking };
+    const as = personAs(o.as);
+    msg.content = { violation: o.reason ?? o.subject, specifics: `raised by ${whoAmI()}${as ? ` (as ${as})` : ""} for the ${o.role} role`, blocking: !o.nonBlocking };
   } else if (o.reason) msg.content = { note: o.reason };
   const rel = `messages/inbox/${to}/${id}.yaml`;
   const url = pgUrlOf(g);
@@ -46,7 +49,13 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
     process.stdout.write(`${type} accepted (${r.via === "daemon" ? "by a running daemon" : "decided now"})\n`);
     return 0;
   }
-  const v = await dropAndDecide(root, rel, dump(msg, { lineWidth: 120 }), { wait: o.wait, timeoutMs: o.timeout });
+  const text = dump(msg, { lineWidth: 120 });
+  // A person who can read the daemon key signs the claim beside it: the daemon records the command as
+  // theirs (the OS user owning the file, and --as beside it), not as an unverified drop (issue 15).
+  const keyring = await keyringOf(root);
+  const as = personAs(o.as);
+  if (keyring) await placeClaim(root, rel, text, { transport: "cli", role: o.role, person: { ...(as ? { as } : {}), keyring } });
+  const v = await dropAndDecide(root, rel, text, { wait: o.wait, timeoutMs: o.timeout });
   if (!o.wait) {
     process.stdout.write(`dropped ${rel} (${v.via === "daemon" ? "the running daemon will decide it" : "decided now"}; see \`consensus log --epic ${epicId}\`)\n`);
     return 0;
@@ -56,11 +65,12 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
     return 1;
   }
   const head = v.entries[0];
-  const rejected = head?.decision === "message_rejected";
+  // anything but an acceptance is a refusal (message_rejected, or input_failed: the daemon could not decide it)
+  const rejected = head?.decision !== "message_accepted";
   const lines = v.entries.map((e) => `  #${e.seq} ${printable(summary(e))}`).join("\n");
   const by = v.via === "daemon" ? " by the running daemon" : "";
   if (rejected) {
-    const errors = ((head.details as { errors?: Issue[] }).errors ?? []).map((i) => ({ ...i, file: rel }));
+    const errors = ((head?.details as { errors?: Issue[] } | undefined)?.errors ?? []).map((i) => ({ ...i, file: rel }));
     process.stderr.write(`${errors.length ? `${formatIssuesText(errors)}\n` : ""}${type} rejected${by}:\n${lines}\n`);
     return 1;
   }

@@ -21,6 +21,7 @@ export interface WatchOptions {
 export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<number> {
   const log = createLogger({ level: o.logLevel, ...(o.pretty ? { pretty: true } : {}) });
   const root = rootOf(g);
+  if (o.mcpPort !== undefined) (await import("./mcp.js")).refuseDatabaseStore(g, "consensus watch --mcp-port");
   // The endpoint is bound before the daemon takes the lock: a port in use ends the start here.
   const ops = o.metricsPort === undefined ? undefined : await startOps(root, o, o.metricsPort, (err) => log.warn({ err }, "metrics endpoint: a connection failed; still serving"));
   if (ops) log.info({ host: ops.server.host, port: ops.server.port, url: ops.server.url }, "metrics listening");

@@ -3,9 +3,11 @@
  * that only know files.
  *
  * Up: artifacts and inbox messages dropped in the folder become input rows, by the file bus's rules:
- * whole files only (read with the same guards: no link out of the root, the size cap), a file that
- * does not parse or validate yet is sent only once it has settled, once per content (the row's key is
- * path@sha256), and never lost: a scan at start and every CONSENSUS_RESCAN_MS catch what the watcher
+ * whole files only (read with the same guards: no link out of the root, the size cap), by the same
+ * settle rule as the daemon's file transport (settleRead: one moved or linked into place goes up at
+ * once, one written in place only once it has stayed unchanged for settle_ms, whether or not it
+ * parses; a read an event raced is read again), once per content (the row's key is path@sha256), and
+ * never lost: a scan at start and every CONSENSUS_RESCAN_MS catch what the watcher
  * missed or what was dropped while the bridge was down. A file it cannot read whole is sent with the
  * problem, so its author is told like on the file bus.
  *
@@ -14,11 +16,11 @@
  * polled as the floor.
  */
 import { realpathSync } from "node:fs";
-import { lstat, mkdir, readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
-import { errorsOf } from "../../errors/issue.js";
+import { ConsensusError, errorsOf } from "../../errors/issue.js";
 import type { Logger } from "../../daemon/logger.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
@@ -27,10 +29,14 @@ import { Backoff } from "../../store/pg/connect.js";
 import { PgInputs } from "../../store/pg/inputs.js";
 import { CHANNEL_EFFECTS, PgStore } from "../../store/pg/pg-store.js";
 import { rulesInForce } from "../../store/pg/rules.js";
+import { Arrivals } from "../files/arrivals.js";
 import { classifyPath } from "../files/classify.js";
+import { eventsDelivered, unchangedSince } from "../files/confirm-read.js";
+import { settleRead } from "../files/prepare.js";
 import { readCandidate } from "../files/read-input.js";
 import { scanCandidates } from "../files/scan.js";
 import { watchBus, type BusWatcher } from "../files/watch.js";
+import { folderInside } from "../placement.js";
 
 export interface BridgeOptions {
   root: string;
@@ -56,6 +62,8 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   /** Files sent or judged: path → mtime:size, so an unchanged file is not read again. */
   const sent = new Map<string, string>();
   const waiting = new Map<string, NodeJS.Timeout>();
+  /** What the watcher said about each path since it was last sent: the settle rule reads it. */
+  const arrivals = new Arrivals();
   let down = true;
   let scan = true;
   let stopping = false;
@@ -65,7 +73,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
 
   const watcher: BusWatcher | undefined = o.once
     ? undefined
-    : await watchBus(layout, { onPath: (rel) => (pending.add(rel), kick()), onRescanNeeded: () => ((scan = true), kick()) }, { poll: o.poll });
+    : await watchBus(layout, { onPath: (rel, ev) => (arrivals.saw(rel, ev, Date.now()), unwait(rel), pending.add(rel), kick()), onRescanNeeded: () => ((scan = true), kick()) }, { poll: o.poll });
   const subscribe = () => store.sql.listen(CHANNEL_EFFECTS, () => ((down = true), kick()), () => ((down = true), (scan = true), kick()));
   let sub = o.once ? undefined : await subscribe();
   store.onClientReplaced = () => {
@@ -111,43 +119,60 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
     }
     if (scan) {
       scan = false;
-      for (const c of await scanCandidates(o.root)) if (sent.get(c.rel) !== c.sig && !waiting.has(c.rel)) pending.add(c.rel);
+      for (const c of await scanCandidates(o.root)) {
+        if (sent.get(c.rel) === c.sig || waiting.has(c.rel)) continue;
+        arrivals.saw(c.rel, "found", Date.now());
+        pending.add(c.rel);
+      }
     }
     const batch = [...pending];
     pending.clear();
     for (const rel of batch) await up(rel);
   }
 
+  function unwait(rel: string): void {
+    const t = waiting.get(rel);
+    if (t) (clearTimeout(t), waiting.delete(rel));
+  }
+
   /** One path of the folder → an input row, or a wait for it to settle, or nothing (not an input, or sent already). */
   async function up(rel: string): Promise<void> {
     const c = classifyPath(rel);
     if (c.kind === "ignored" || c.kind === "request") return;
+    const gen = arrivals.gen(rel);
     const st = await lstat(join(o.root, rel)).catch(() => undefined);
-    if (!st) return;
+    if (!st) return arrivals.settled(rel, gen);
     const sig = `${st.mtimeMs}:${st.size}`;
-    if (sent.get(rel) === sig) return;
+    if (sent.get(rel) === sig) return arrivals.settled(rel, gen);
     if (c.kind === "invalid") {
       await inputs.addFile(rel, undefined, st.mtimeMs, source, c.issue);
       sent.set(rel, sig);
-      return;
+      return arrivals.settled(rel, gen);
     }
     const r = await readCandidate(o.root, realRoot, rel, pipeline.maxFileBytes);
     if (!r.ok) {
       if (!("gone" in r)) await inputs.addFile(rel, undefined, st.mtimeMs, source, r.issue);
       sent.set(rel, sig);
+      return arrivals.settled(rel, gen);
+    }
+    // the file bus's settle rule; validity is asked only of a file that is otherwise whole
+    const s = settleRead(rel, r, { pipeline, now: Date.now(), arrivals }, gen, () => {
+      const issues = c.kind === "message" ? interpretMessage(c.name, r.bytes, c.inbox).issues : c.kind === "artifact" && pipeline.stageOfArtifact(c.name) ? interpretArtifact(c.name, r.bytes).issues : [];
+      return errorsOf(issues).length > 0;
+    });
+    if (!s.take) {
+      unwait(rel);
+      waiting.set(rel, setTimeout(() => (waiting.delete(rel), pending.add(rel), kick()), s.ms));
       return;
     }
-    // the settle rule: a file that does not parse or validate may still be being written
-    const issues = c.kind === "message" ? interpretMessage(c.name, r.bytes, c.inbox).issues : c.kind === "artifact" && pipeline.stageOfArtifact(c.name) ? interpretArtifact(c.name, r.bytes).issues : [];
-    const age = Date.now() - r.mtimeMs;
-    if (errorsOf(issues).length && age < pipeline.settleMs) {
-      const t = waiting.get(rel);
-      if (t) clearTimeout(t);
-      waiting.set(rel, setTimeout(() => (waiting.delete(rel), pending.add(rel), kick()), pipeline.settleMs - age + 5));
-      return;
+    if (s.confirm) {
+      await eventsDelivered();
+      // an in-place writer raced the read: its event queued the path again, to be read anew
+      if (!unchangedSince(o.root, rel, s.confirm, arrivals)) return void pending.add(rel);
     }
     const id = await inputs.addFile(rel, r.bytes, r.mtimeMs, source);
     sent.set(rel, `${r.mtimeMs}:${r.size}`);
+    arrivals.settled(rel, gen);
     if (id !== undefined) log.info({ file: rel, input: id }, "mirrored up");
   }
 
@@ -155,12 +180,12 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   async function mirrorDown(): Promise<void> {
     const notices = await store.sql`SELECT id::float8 AS id, role, name, body FROM notices WHERE id > ${noticeAt.notices} ORDER BY id`;
     for (const n of notices) {
-      await writeIfMissing(join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)));
+      await writeIfMissing(layout.root, join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)), log);
       noticeAt.notices = Number(n.id);
     }
     const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
     for (const p of published) {
-      await writeIfMissing(join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer);
+      await writeIfMissing(layout.root, join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer, log);
       noticeAt.published = Number(p.id);
     }
     if (notices.length || published.length) log.info({ notices: notices.length, published: published.length }, "mirrored down");
@@ -170,10 +195,22 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
 /** Names come from the database: only plain names under the folder are written (a role or file name is never a path). */
 const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-async function writeIfMissing(path: string, bytes: Buffer): Promise<void> {
+/**
+ * Writes `path` (under `root`) unless it is there whole. Never through a link an agent planted
+ * that leads out of the root: such a file is skipped with an error logged (the rest still mirror).
+ */
+async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
   if (!path.split("/").slice(-3).every((p) => PLAIN.test(p))) return;
-  const have = await readFile(path).catch(() => undefined);
+  let dir: string;
+  try {
+    dir = await folderInside(root, relative(root, dirname(path)));
+  } catch (e) {
+    if (!(e instanceof ConsensusError)) throw e;
+    log.error({ file: relative(root, path), issues: e.issues }, "not mirrored down: its folder leads out of the root");
+    return;
+  }
+  const real = join(dir, basename(path));
+  const have = await readFile(real).catch(() => undefined);
   if (have && have.equals(bytes)) return;
-  await mkdir(dirname(path), { recursive: true });
-  await writeAtomic(path, bytes);
+  await writeAtomic(real, bytes);
 }

@@ -16,8 +16,8 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
-import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { readClaim } from "../placement.js";
+import { proveFile, trustOf } from "../prove.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";
@@ -63,8 +63,14 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     return prepareUnreadable(c, r.issue, ctx.now);
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
-  const transport: Transport = c.kind === "stray" ? "files" : ((await readClaim(ctx.root, ctx.realRoot, rel, r.sha256))?.transport ?? "files");
-  return prepareContent(c, r, ctx, transport, gen);
+  if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
+  const claim = await readClaim(ctx.root, ctx.realRoot, rel, r.sha256);
+  const p = prepareContent(c, r, ctx, claim?.transport ?? "files", gen);
+  // who wrote it, as far as the file's owner or its claim proves (prove.ts); decide() holds it against what it says
+  if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
+    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, r.uid, claim, ctx.now);
+  }
+  return p;
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
@@ -89,53 +95,70 @@ export function prepareUnreadable(c: Readable, problem: Issue, now: number, tran
   return { kind: "ready", item: { input, key: `${rel}@${base.sha256}` } };
 }
 
+/** The settle rule's answer for one read: take it (with the stamp to confirm the read against), or wait. */
+export type Settled = { take: true; confirm?: ReadStamp } | { take: false; ms: number; why: string };
+
+/**
+ * The settle rule (settle.ts) for a file read whole from the folder, by what `ctx.arrivals` says of
+ * how it arrived (no arrivals: its writer closed it, so it is complete). `isInvalid` is asked only
+ * for a file that is otherwise whole: one that does not parse or validate yet waits out settle_ms.
+ * `gen` is the arrivals' event counter before the read. The daemon's file transport and the bridge
+ * (a folder mirrored into a database) both decide by this, so a file counts as whole the same way.
+ */
+export function settleRead(rel: string, r: { size: number; mtimeMs: number; ctimeMs: number }, ctx: Pick<PrepContext, "pipeline" | "now" | "arrivals">, gen: number, isInvalid: () => boolean): Settled {
+  const arrivals = ctx.arrivals;
+  const facts = {
+    arrival: arrivals?.arrival(rel) ?? ("closed" as const),
+    size: r.size,
+    mtimeMs: r.mtimeMs,
+    ctimeMs: r.ctimeMs,
+    now: ctx.now,
+    settleMs: ctx.pipeline.settleMs,
+    sameSince: arrivals ? arrivals.sameSince(rel, r.size, r.mtimeMs, r.ctimeMs, ctx.now) : Math.min(ctx.now, r.mtimeMs),
+    ...(arrivals?.changeEventAt(rel) !== undefined ? { changeEventAt: arrivals.changeEventAt(rel)! } : {}),
+  };
+  const early = settleVerdict({ ...facts, invalid: false });
+  if (!early.take) return { take: false, ms: early.waitMs, why: early.why };
+  const verdict = isInvalid() ? settleVerdict({ ...facts, invalid: true }) : early;
+  if (!verdict.take) return { take: false, ms: verdict.waitMs, why: verdict.why };
+  return { take: true, ...(verdict.confirm ? { confirm: { gen, size: r.size, mtimeMs: r.mtimeMs } } : {}) };
+}
+
 /**
  * A file's content read whole (from the folder, or from a row a bridge mirrored) → the input, or a
- * reason to wait (the settle rule, settle.ts). `r.size`/`r.ctimeMs` default to the bytes' length and
+ * reason to wait (the settle rule, settleRead). `r.size`/`r.ctimeMs` default to the bytes' length and
  * the mtime (a mirrored row has no ctime); `gen` is the arrivals' event counter before the read.
  */
 export function prepareContent(c: Readable, r: { bytes: Uint8Array; sha256: string; mtimeMs: number; size?: number; ctimeMs?: number }, ctx: Pick<PrepContext, "pipeline" | "world" | "now" | "arrivals">, transport: Transport = "files", gen = 0): Prep {
   const rel = c.rel;
-  const size = r.size ?? r.bytes.length;
-  const ctimeMs = r.ctimeMs ?? r.mtimeMs;
-  const arrivals = ctx.arrivals;
-  const facts = {
-    arrival: arrivals?.arrival(rel) ?? ("closed" as const),
-    size,
-    mtimeMs: r.mtimeMs,
-    ctimeMs,
-    now: ctx.now,
-    settleMs: ctx.pipeline.settleMs,
-    sameSince: arrivals ? arrivals.sameSince(rel, size, r.mtimeMs, ctimeMs, ctx.now) : Math.min(ctx.now, r.mtimeMs),
-    ...(arrivals?.changeEventAt(rel) !== undefined ? { changeEventAt: arrivals.changeEventAt(rel)! } : {}),
-  };
-  const early = settleVerdict({ ...facts, invalid: false });
-  if (!early.take) return { kind: "wait", ms: early.waitMs, why: early.why };
-  const stamp = { gen, size, mtimeMs: r.mtimeMs };
-  const mtime = new Date(r.mtimeMs).toISOString();
-  let issues: Issue[];
-  let item: Prepared;
+  const read = { size: r.size ?? r.bytes.length, mtimeMs: r.mtimeMs, ctimeMs: r.ctimeMs ?? r.mtimeMs };
+  // interpreted only once the file may be whole (a half file is not parsed on every retry)
+  let built: { issues: Issue[]; item: Prepared } | undefined;
+  const build = (): { issues: Issue[]; item: Prepared } => (built ??= interpretRead(c, r, ctx, transport));
+  const s = settleRead(rel, read, ctx, gen, () => c.kind !== "stray" && errorsOf(build().issues).length > 0);
+  if (!s.take) return { kind: "wait", ms: s.ms, why: s.why };
+  return { kind: "ready", item: build().item, ...(s.confirm ? { confirm: s.confirm } : {}) };
+}
+
+/** The bytes interpreted and validated as what their path says they are (a stray: what it says of itself). */
+function interpretRead(c: Readable, r: { bytes: Uint8Array; sha256: string; mtimeMs: number }, ctx: Pick<PrepContext, "pipeline" | "world">, transport: Transport): { issues: Issue[]; item: Prepared } {
+  const rel = c.rel;
   if (c.kind === "stray") {
     const input = { type: "stray" as const, file: rel, sha256: r.sha256, reason: c.reason, ...(c.suggest ? { suggest: c.suggest } : {}), says: whatItSays(c.rel, r.bytes) };
-    return { kind: "ready", item: { input, key: `${rel}@${r.sha256}` }, ...(early.confirm ? { confirm: stamp } : {}) };
+    return { issues: [], item: { input, key: `${rel}@${r.sha256}` } };
   }
   if (c.kind === "message") {
     const m = interpretMessage(c.name, r.bytes, c.inbox);
-    issues = m.issues;
     const input = { type: "message" as const, transport, file: rel, inbox: c.inbox, sha256: r.sha256, issues: m.issues, ...(m.doc ? { doc: m.doc } : {}) };
-    item = { input, ...inputMarks(ctx.world, input) };
-  } else {
-    const a = ctx.pipeline.stageOfArtifact(c.name)
-      ? interpretArtifact(c.name, r.bytes)
-      : { issues: [issue("UNKNOWN_ARTIFACT", { message: `${c.name} is not an artifact of any stage`, found: c.name, expected: `one of ${ctx.pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })] };
-    issues = a.issues;
-    const input = { type: "artifact" as const, transport, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime, ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
-    item = { input, ...inputMarks(ctx.world, input), bytes: r.bytes };
+    return { issues: m.issues, item: { input, ...inputMarks(ctx.world, input) } };
   }
-  const verdict = errorsOf(issues).length > 0 ? settleVerdict({ ...facts, invalid: true }) : early;
-  if (!verdict.take) return { kind: "wait", ms: verdict.waitMs, why: verdict.why };
-  return { kind: "ready", item, ...(verdict.confirm ? { confirm: stamp } : {}) };
+  const a = ctx.pipeline.stageOfArtifact(c.name)
+    ? interpretArtifact(c.name, r.bytes)
+    : { issues: [issue("UNKNOWN_ARTIFACT", { message: `${c.name} is not an artifact of any stage`, found: c.name, expected: `one of ${ctx.pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` })] };
+  const input = { type: "artifact" as const, transport, file: rel, name: c.name, ...(c.folder ? { folder: c.folder } : {}), sha256: r.sha256, issues: a.issues, mtime: new Date(r.mtimeMs).toISOString(), ...("doc" in a && a.doc !== undefined ? { doc: a.doc } : {}) };
+  return { issues: a.issues, item: { input, ...inputMarks(ctx.world, input), bytes: r.bytes } };
 }
+
 /** What a stray file says of itself (sender, recipient, epic, author), where it parses as JSON or YAML. */
 export function whatItSays(rel: string, bytes: Uint8Array): StraySays {
   const format = formatOf(rel);

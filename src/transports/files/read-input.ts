@@ -14,7 +14,7 @@ import { issue, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuarded } from "../../store/fs/guarded-read.js";
 
 export type ReadResult =
-  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number }
+  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number }
   | { ok: false; issue: Issue }
   | { ok: false; gone: true };
 
@@ -38,7 +38,7 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
     // the resolved path, opened without following a link swapped in since; judged after the open
     const { bytes, stat } = await readGuarded(real, { maxBytes, singleLink: true });
     if (stat.isDirectory()) return { ok: false, gone: true };
-    return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length };
+    return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { ok: false, gone: true };

@@ -16,8 +16,12 @@ import { daemonEntries, type DaemonEntry } from "../await-decision.js";
 
 export interface McpContext {
   root: string;
-  /** The role every call of this session speaks for (claimed, not proven: see placement.ts). */
+  /** The role every call of this session speaks for (claimed, unless a launch token proves it). */
   role: string;
+  /** The launch token of the agent that started this server (CONSENSUS_TOKEN): what it places is signed with it. */
+  token?: string;
+  /** The role's notice keys (CONSENSUS_NOTICE_KEY): the inbox shows only notices whose MAC verifies. */
+  noticeKeys?: string;
   /** How long submit_artifact and send_message wait for the daemon's verdict (ms). */
   waitMs: number;
   /** "The log may have grown": the daemon's own commits (with the entries) when the server runs inside it; fs.watch otherwise. */

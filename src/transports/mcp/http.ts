@@ -6,8 +6,9 @@
  * of the session may repeat the role but not change it (403).
  *
  * Bound to 127.0.0.1 unless --mcp-host widens it; on a loopback address the Host header is checked too
- * (DNS rebinding). The role is claimed, not proven: anyone who can reach the port can speak for any
- * role (docs/mcp.md).
+ * (DNS rebinding). The role is claimed, not proven — anyone who can reach the port can speak for any
+ * role (docs/mcp.md) — unless the initialize request carries the agent's launch token
+ * (`Authorization: Bearer <CONSENSUS_TOKEN>`): then what the session places is signed with it.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -21,6 +22,7 @@ import { layoutOf } from "../../store/fs/layout.js";
 import { listenOn } from "../listen.js";
 import type { DaemonEntry } from "../await-decision.js";
 import { createMcpServer, type ConsensusMcp } from "./server.js";
+import { parseToken } from "../../trust/token.js";
 
 export const ROLE_HEADER = "x-consensus-role";
 /** The largest request body read (a submitted artifact is at most bus.max_file_bytes, 1 MiB by default, plus JSON escaping). */
@@ -63,10 +65,11 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
   let port = opts.port;
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(opts.host);
 
-  const open = async (role: string): Promise<Session> => {
+  const open = async (role: string, token?: string): Promise<Session> => {
     const mcp = createMcpServer({
       root: opts.root,
       role,
+      ...(token ? { token } : {}),
       waitMs: opts.waitMs,
       signal: stop.signal,
       onChange: (wake) => (waiters.add(wake), () => void waiters.delete(wake)),
@@ -106,7 +109,11 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
     if (req.method !== "POST" || !isInitializeRequest(body)) return reply(res, 400, null, "no mcp-session-id: open a session with an initialize request first");
     const problem = await checkRole(opts.root, claimed);
     if (problem) return refuse(res, 400, problem);
-    const s = await open(claimed!);
+    // A launch token (Authorization: Bearer ct1.…) makes what the session places signed: its role proven (PROTOCOL §9)
+    const bearer = /^Bearer\s+(ct1\.\S+)$/.exec(header(req, "authorization") ?? "")?.[1];
+    const token = bearer && parseToken(bearer)?.scope.role === claimed ? bearer : undefined;
+    if (bearer && !token) return refuse(res, 400, [issue("ROLE_MISMATCH", { message: `the launch token in Authorization is not one of role ${claimed}`, found: "another role's token, or not a token", expected: `a launch token of ${claimed}`, fix: "Send the CONSENSUS_TOKEN of the agent's own launch, unchanged, with its own role." })]);
+    const s = await open(claimed!, token);
     await s.transport.handleRequest(req, res, body);
   };
 

@@ -20,6 +20,16 @@ import type { Epic } from "../../schemas/types.gen.js";
 import { verdictIn, type DaemonEntry } from "../await-decision.js";
 import type { BusReader, Snapshot } from "./bus.js";
 import { errorsOfEntry } from "./results.js";
+import { checkNotice, parseNoticeKeys, roleNoticeKey } from "../../trust/notice-mac.js";
+import type { Keyring } from "../../trust/keyring.js";
+
+/** A role's notice keys: CONSENSUS_NOTICE_KEY's, else derived from the daemon keyring where it can be read; undefined: neither. */
+export function noticeKeysOf(role: string, env: string | undefined, keyring: Keyring | undefined, now: number): Map<string, string> | undefined {
+  const given = parseNoticeKeys(env);
+  if (given.size) return given;
+  if (!keyring) return undefined;
+  return new Map(keyring.keysForFile().filter((k) => k.retire_at === undefined || Date.parse(k.retire_at) > now).map((k) => [k.id, roleNoticeKey(k, role)]));
+}
 
 export type InboxStatus = "in_force" | "resolved" | "rejected" | "pending" | "not_genuine";
 
@@ -35,12 +45,19 @@ export interface InboxItem {
   timestamp?: string;
   content?: unknown;
   errors?: unknown[];
+  /** not_genuine: why (no log entry produced it, or its MAC does not verify). */
+  reason?: string;
 }
 
 /** notice-<seq>-<EPIC>-<subject>.yaml (effects.ts noticeNameOf); subjects have no "-". */
 const NOTICE_NAME = /^notice-(\d{8})-(.+)-[^-]+\.yaml$/;
 
-export async function inboxOf(role: string, bus: BusReader, snap: Snapshot, epicId?: string): Promise<{ role: string; items: InboxItem[] }> {
+/**
+ * noticeKeys: the role's notice keys (key id → hex: CONSENSUS_NOTICE_KEY, or derived from the daemon
+ * key by whoever can read it); a notice whose MAC does not verify with them is not_genuine. Without
+ * keys only the log is asked (which entry produced it).
+ */
+export async function inboxOf(role: string, bus: BusReader, snap: Snapshot, epicId?: string, noticeKeys?: ReadonlyMap<string, string>): Promise<{ role: string; items: InboxItem[] }> {
   const dir = join(bus.layout.inbox, role);
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith(".") && /\.(ya?ml|json)$/i.test(n)).sort();
   const entries = await bus.entries();
@@ -48,7 +65,11 @@ export async function inboxOf(role: string, bus: BusReader, snap: Snapshot, epic
   const items: InboxItem[] = [];
   for (const name of names) {
     const rel = `messages/inbox/${role}/${name}`;
-    const item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap) : await messageItem(rel, name, role, bus, entries, snap);
+    let item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap) : await messageItem(rel, name, role, bus, entries, snap);
+    if (item?.kind === "notice" && item.status !== "not_genuine" && noticeKeys) {
+      const check = checkNotice(noticeKeys, (await bus.text(rel)) ?? "");
+      if (!check.ok) item = { file: rel, kind: "notice", status: "not_genuine", reason: check.reason, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };
+    }
     if (item && (!epicId || item.epic_id === epicId)) items.push(item);
   }
   return { role, items };
@@ -58,7 +79,7 @@ function noticeItem(rel: string, name: string, role: string, bySeq: Map<number, 
   const m = NOTICE_NAME.exec(name);
   const entry = m ? bySeq.get(Number(m[1])) : undefined;
   const fx = entry ? effectsOf(entry, snap.pipeline).find((f) => f.type === "notice" && f.role === role && f.name === name) : undefined;
-  if (!fx || fx.type !== "notice") return { file: rel, kind: "notice", status: "not_genuine", ...(m ? { epic_id: m[2] } : {}) };
+  if (!fx || fx.type !== "notice") return { file: rel, kind: "notice", status: "not_genuine", reason: "no decision of the daemon produced a notice of this name", ...(m ? { epic_id: m[2] } : {}) };
   const n = fx.notice;
   const epic = n.epic_id ? snap.view.epics.get(n.epic_id) : undefined;
   return { file: rel, kind: "notice", status: noticeInForce(n, epic, entry!, bySeq) ? "in_force" : "resolved", from: n.from, type: n.type, subject: n.subject, ...(n.epic_id ? { epic_id: n.epic_id } : {}), ...(n.iteration ? { iteration: n.iteration } : {}), timestamp: n.timestamp, content: n.content };

@@ -7,7 +7,8 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { errorsOf, issue, withFile } from "../../errors/issue.js";
-import { decide, inputKey, type ArtifactInput, type MessageInput } from "../../machine/decide.js";
+import { decide, inputKey, type ArtifactInput, type MessageInput, type Proof } from "../../machine/decide.js";
+import { parseToken } from "../../trust/token.js";
 import { awaitDecision, verdictIn, type Verdict } from "../await-decision.js";
 import { place } from "../placement.js";
 import { processNow } from "../process-now.js";
@@ -32,7 +33,8 @@ export async function offer(ctx: McpContext, bus: BusReader, snap: Snapshot, o: 
     return answered({ ok: true, verdict: "already_processed", file: o.rel });
   }
   const now = (ctx.clock?.() ?? new Date()).toISOString();
-  const dry = decide(world, o.input, now);
+  // judged as the daemon will judge it: signed with the session's launch token, if it has one
+  const dry = decide(world, { ...o.input, proof: expectedProof(ctx, o.input.proof) }, now);
   if (dry.kind === "refuse") return refused(dry.issues);
   if (dry.kind === "defer") {
     return refused([issue("WRONG_STAGE", { message: `not now: ${dry.reason}`, file: o.rel, found: o.rel, fix: "Send it when the epic is at its stage: the task tool lists what each epic waits for from you." })]);
@@ -40,15 +42,22 @@ export async function offer(ctx: McpContext, bus: BusReader, snap: Snapshot, o: 
   const first = dry.drafts[0];
   if (first && (first.decision === "artifact_rejected" || first.decision === "message_rejected")) return refused(errorsOfEntry(first.details, o.rel), { verdict: "refused", file: o.rel });
 
-  await place(ctx.root, o.rel, o.bytes, { transport: "mcp", role: ctx.role });
+  await place(ctx.root, o.rel, o.bytes, { transport: "mcp", role: ctx.role, ...(ctx.token ? { token: ctx.token } : {}) });
   const v = await verdictOf(ctx, bus, o.rel, o.input.sha256, view.seq);
   if (v) return verdictResult(v, o.rel);
   const waited = ctx.signal?.aborted ? "the wait was cut short" : `no verdict within ${Math.round(ctx.waitMs / 1000)}s`;
   return refused([issue("NO_VERDICT", { message: `${o.rel} is placed; ${waited}`, file: o.rel })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
 }
 
+/** The proof the daemon will find on what this session places: its token's scope (its signature is checked there). */
+function expectedProof(ctx: McpContext, had: Proof | undefined): Proof {
+  const t = ctx.token ? parseToken(ctx.token) : undefined;
+  if (!t) return had ?? { by: "none" };
+  return { by: "token", role: t.scope.role, epic_id: t.scope.epic_id, iteration: t.scope.iteration, expires_at: t.scope.expires_at, nonce: "(signed when placed)", key: t.key, launch: t.scope.launch };
+}
+
 /** After placing: decide here when no daemon holds the root, else wait for the daemon's verdict. */
-async function verdictOf(ctx: McpContext, bus: BusReader, rel: string, sha256: string, afterSeq: number): Promise<Verdict | undefined> {
+export async function verdictOf(ctx: Pick<McpContext, "root" | "waitMs" | "onChange" | "signal">, bus: BusReader, rel: string, sha256: string, afterSeq: number): Promise<Verdict | undefined> {
   const end = Date.now() + ctx.waitMs;
   for (;;) {
     const p = await processNow(ctx.root, rel);

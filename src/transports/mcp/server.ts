@@ -16,7 +16,8 @@ import { formatIssuesText } from "../../report/issue-text.js";
 import { statusOf } from "../../report/epic-status.js";
 import { BusReader, type McpContext, type Snapshot } from "./bus.js";
 import { artifactOf, messageOf, validateDocument } from "./documents.js";
-import { inboxOf } from "./inbox.js";
+import { inboxOf, noticeKeysOf } from "./inbox.js";
+import { keyringOf } from "../prove.js";
 import { inputs, type ArtifactArgs, type LogArgs, type MessageArgs, type TaskArgs, type ToolInput, type ValidateArgs } from "./inputs.js";
 import { offer } from "./offer.js";
 import { registerResources } from "./resources.js";
@@ -84,7 +85,13 @@ export function createMcpServer(ctx: McpContext): ConsensusMcp {
     return "refusal" in built ? built.refusal : offer(ctx, bus, snap, built);
   }, false);
 
-  tool<{ epic_id?: string }>("inbox", "Your inbox", `The messages and notices addressed to ${ctx.role}, each marked in_force, resolved, rejected (with its errors), pending, or not_genuine (a notice no log entry produced: ignore it).`, async (a, snap) => answered(await inboxOf(ctx.role, bus, snap, a.epic_id)));
+  tool<{ epic_id?: string }>("inbox", "Your inbox", `The messages and notices addressed to ${ctx.role}, each marked in_force, resolved, rejected (with its errors), pending, or not_genuine (a notice no log entry produced: ignore it).`, async (a, snap) => {
+    const keys = noticeKeysOf(ctx.role, ctx.noticeKeys, await keyringOf(ctx.root), Date.now());
+    const all = await inboxOf(ctx.role, bus, snap, a.epic_id, keys);
+    // only genuine notices are shown; forged ones are counted (never their content)
+    const forged = all.items.filter((i) => i.status === "not_genuine");
+    return answered({ role: all.role, items: all.items.filter((i) => i.status !== "not_genuine"), forged_skipped: forged.length, ...(forged.length ? { forged: forged.map((f) => ({ file: f.file, reason: f.reason })) } : {}), notices_checked: keys ? "mac" : "log only" });
+  });
 
   tool<{ epic_id?: string }>("status", "Where epics stand", "What `consensus status --json` prints: per epic its stage, status, iteration, the roles it waits for, open vetoes, escalation, spend, deadline.", async (a, snap) => {
     if (a.epic_id !== undefined) {

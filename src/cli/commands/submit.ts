@@ -1,0 +1,71 @@
+/**
+ * `consensus submit FILE [--to ROLE]`: an agent places an artifact or a message signed with its
+ * launch token (CONSENSUS_TOKEN, set by the runner), so the daemon knows which role wrote it instead of
+ * taking the file's word (PROTOCOL "Proofs and permissions"). An artifact goes to
+ * artifacts/<the token's epic>/<name>; a message to messages/inbox/<its to (or --to)>/<name>. The token
+ * itself is never written anywhere: the claim beside the file carries its scope and a signature.
+ */
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
+import { readConfig } from "../../config/read-config.js";
+import { ROLE } from "../../config/names.js";
+import { summary } from "../../log/summary.js";
+import { interpretMessage } from "../../schemas/interpret.js";
+import { layoutOf } from "../../store/fs/layout.js";
+import { parseToken } from "../../trust/token.js";
+import { place } from "../../transports/placement.js";
+import { BusReader } from "../../transports/mcp/bus.js";
+import { verdictOf } from "../../transports/mcp/offer.js";
+import { printable } from "../../report/plain-text.js";
+import { rootOf, type GlobalOptions } from "../context.js";
+import { formatIssuesText } from "../output.js";
+
+export async function submit(g: GlobalOptions, file: string, o: { to?: string; wait: boolean; timeout: number }): Promise<number> {
+  const root = rootOf(g);
+  const raw = process.env.CONSENSUS_TOKEN;
+  if (!raw) throw new ConsensusError(issue("TOKEN_MISSING", { message: "CONSENSUS_TOKEN is not set: there is no launch token to sign with", found: "no CONSENSUS_TOKEN", fix: "Run `consensus submit` from an agent the daemon launched (it sets CONSENSUS_TOKEN), or drop the file into the bus as a plain file (recorded as unverified)." }), 2);
+  const token = parseToken(raw);
+  if (!token) throw new ConsensusError(issue("TOKEN_MISSING", { message: "CONSENSUS_TOKEN is not a launch token (ct1.…)", found: "a malformed token", fix: "Use the CONSENSUS_TOKEN the runner set for this launch, unchanged." }), 2);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new ConsensusError(issue("FILE_UNREADABLE", { message: `${file} could not be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file }));
+  }
+  const name = basename(file);
+  const pipeline = await readConfig(layoutOf(root).config);
+  let rel: string;
+  if (pipeline.stageOfArtifact(name)) rel = `artifacts/${token.scope.epic_id}/${name}`;
+  else {
+    const to = o.to ?? interpretMessage(name, bytes, "").doc?.to;
+    if (typeof to !== "string" || !ROLE.test(to) || !pipeline.isRole(to)) {
+      throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `${name} is not an artifact of any stage, and names no recipient role`, file, found: String(to), expected: `an artifact (${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}) or a message whose "to" is one of ${pipeline.roles.join(", ")}`, fix: "Pass --to ROLE for a message, or name the file after its artifact." }), 2);
+    }
+    rel = `messages/inbox/${to}/${name}`;
+  }
+  if (rel.startsWith("messages/") && existsSync(join(root, rel))) {
+    throw new ConsensusError(issue("USAGE", { message: `${rel} exists already: a message never replaces another`, file, found: rel, fix: "Give the message a name of its own (e.g. <type>-<role>-<EPIC>-<UTC time>-<random>.yaml) and submit again." }), 2);
+  }
+  const bus = new BusReader(root);
+  const afterSeq = (await bus.entries()).at(-1)?.seq ?? 0;
+  const { sha256 } = await place(root, rel, bytes, { transport: "cli", role: token.scope.role, token: raw });
+  if (!o.wait) {
+    process.stdout.write(`placed ${rel}, signed for ${token.scope.role} (epic ${token.scope.epic_id}, iteration ${token.scope.iteration}); see \`consensus log --epic ${token.scope.epic_id}\`\n`);
+    return 0;
+  }
+  const v = await verdictOf({ root, waitMs: o.timeout }, bus, rel, sha256, afterSeq);
+  if (!v) {
+    process.stderr.write(`${printable(`${rel} is placed; no verdict within ${Math.round(o.timeout / 1000)}s`)}\n`);
+    return 75;
+  }
+  const lines = v.entries.map((e) => `  #${e.seq} ${printable(summary(e))}`).join("\n");
+  if (v.verdict !== "accepted") {
+    const errors = ((v.entries[0]!.details as { errors?: Issue[] }).errors ?? []).map((i) => ({ ...i, file: rel }));
+    process.stderr.write(`${errors.length ? `${formatIssuesText(errors)}\n` : ""}${rel} rejected:\n${lines}\n`);
+    return 1;
+  }
+  process.stdout.write(`${rel} accepted:\n${lines}\n`);
+  return 0;
+}

@@ -1,0 +1,263 @@
+/**
+ * The pack: artifact bytes appended to one preallocated file, so making them durable costs one
+ * fdatasync of data already placed in allocated blocks — no new inode, no folder entry, no folder
+ * fsync — and that flush can run at the same time as the log's (issue 17.1).
+ *
+ * Layout of `.consensus/pack`: records one after the other from byte 0, each
+ *   magic "CPK1" (4 bytes) · length (u32 BE) · SHA-256 of the bytes (32 bytes) · the bytes
+ * and after the last record, zeros up to the allocated size. A record is addressed by the offset of
+ * its header, its length and its SHA-256 (PackAddress); the log entry that accepts an artifact is
+ * meant to carry that address.
+ *
+ * Preallocation: the file is grown by writing zeros (not ftruncate, which leaves holes whose first
+ * write allocates blocks and so changes metadata), flushed once when grown. An append then overwrites
+ * zeros inside the file's size, and its fdatasync writes data only: no journal commit for the inode's
+ * size or block map (ext4, xfs). The next chunk is allocated in the background once half the present
+ * one is used, so growing is off the critical path but for a burst bigger than the spare half.
+ *
+ * The invariant it serves: no committed log entry without its bytes. The commit writes the records
+ * (append), then flushes the pack and the log concurrently, and acts on the entries only when both
+ * flushes returned. A crash between can leave a log entry whose record is not whole on disk; recovery
+ * checks each entry's record with `holds` (magic, length and SHA-256 of the bytes) and cuts the log
+ * before the first entry that fails: nothing was acted on for it, so it was never committed. Records
+ * after the log's last entry are garbage the next append overwrites (`open` with `head`).
+ *
+ * Not thread-safe across processes: the store's writer lease is what makes this process the only writer.
+ */
+import { createHash } from "node:crypto";
+import { readSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fsyncPath } from "./atomic-write.js";
+
+export const PACK_MAGIC = Buffer.from("CPK1", "latin1");
+/** Bytes before a record's content: magic, length, SHA-256. */
+export const PACK_HEADER = 4 + 4 + 32;
+/** Largest record (the u32 length field). */
+export const PACK_MAX_RECORD = 0xffff_ffff;
+
+/** Where an artifact's bytes are: the record's header offset, the content's length and SHA-256 (hex). */
+export interface PackAddress {
+  offset: number;
+  length: number;
+  sha256: string;
+}
+
+export interface PackOptions {
+  /** Bytes allocated at a time (default 64 MiB); the file grows by at least the record that needs it. */
+  chunkBytes?: number;
+}
+
+const DEFAULT_CHUNK = 64 * 2 ** 20;
+/** Zeros are written this much at a time when the file grows. */
+const ZERO_BLOCK = 2 ** 20;
+
+export class Pack {
+  /** Where the next record goes. */
+  private head: number;
+  /** The file's size: zeros (flushed) from head to here. */
+  private allocated: number;
+  private growing?: Promise<void>;
+  /** The flush that will cover every write so far (group commit: a flush started after a write covers it). */
+  private queued?: Promise<void>;
+  private running?: Promise<void>;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    head: number,
+    allocated: number,
+    private readonly chunk: number,
+  ) {
+    this.head = head;
+    this.allocated = allocated;
+  }
+
+  /**
+   * Opens (creating it, durably, when absent) the pack at `path`. `head`: where the next record goes —
+   * the end of the last record the log refers to (PackAddress → end()), 0 for an empty log. Bytes after
+   * it are overwritten.
+   */
+  static async open(path: string, head = 0, opts: PackOptions = {}): Promise<Pack> {
+    let fh: FileHandle;
+    let created = false;
+    try {
+      fh = await open(path, "r+");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      fh = await open(path, "wx+");
+      created = true;
+    }
+    const size = (await fh.stat()).size;
+    if (head > size) {
+      await fh.close();
+      throw new Error(`pack ${path} has ${size} bytes, but the log refers to bytes up to ${head}`);
+    }
+    const pack = new Pack(path, fh, head, size, Math.max(PACK_HEADER + 1, opts.chunkBytes ?? DEFAULT_CHUNK));
+    if (created) {
+      await pack.ensure(pack.chunk);
+      // the new name must survive a crash too
+      await fsyncPath(dirname(path));
+    }
+    return pack;
+  }
+
+  /** End offset of a record (where the next one may start). */
+  static end(a: PackAddress): number {
+    return a.offset + PACK_HEADER + a.length;
+  }
+
+  /** The next record's offset. */
+  get size(): number {
+    return this.head;
+  }
+
+  /**
+   * Writes records for `items` (their bytes and SHA-256, hex) after the last one, in order, and returns
+   * their addresses. Not durable until `flush()` resolves. Concurrent calls are given disjoint ranges.
+   */
+  async append(items: ReadonlyArray<{ bytes: Uint8Array; sha256: string }>): Promise<PackAddress[]> {
+    const addrs: PackAddress[] = [];
+    const parts: Buffer[] = [];
+    const start = this.head;
+    let at = start;
+    for (const it of items) {
+      if (it.bytes.length > PACK_MAX_RECORD) throw new RangeError(`a pack record holds at most ${PACK_MAX_RECORD} bytes, not ${it.bytes.length}`);
+      const h = Buffer.allocUnsafe(PACK_HEADER);
+      PACK_MAGIC.copy(h, 0);
+      h.writeUInt32BE(it.bytes.length, 4);
+      if (h.write(it.sha256, 8, 32, "hex") !== 32) throw new Error(`not a SHA-256: ${it.sha256}`);
+      parts.push(h, Buffer.from(it.bytes.buffer, it.bytes.byteOffset, it.bytes.byteLength));
+      addrs.push({ offset: at, length: it.bytes.length, sha256: it.sha256 });
+      at += PACK_HEADER + it.bytes.length;
+    }
+    this.head = at;
+    const bytes = Buffer.concat(parts);
+    // records go only where zeros were flushed: past the file's size, wait for it to grow first
+    if (at > this.allocated) await this.ensure(at);
+    else if (this.allocated - at < this.chunk / 2 && !this.growing) void this.startGrow(this.chunk).catch(() => {});
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, start + done);
+      done += bytesWritten;
+    }
+    return addrs;
+  }
+
+  /**
+   * Makes every record appended before the call durable (fdatasync). Callers share a flush when they
+   * ask while one is queued; a flush already running when a call comes does not count for it.
+   */
+  flush(): Promise<void> {
+    if (this.queued) return this.queued;
+    const before = this.running ?? Promise.resolve();
+    const p: Promise<void> = before
+      .catch(() => {})
+      .then(async () => {
+        this.queued = undefined;
+        this.running = p;
+        try {
+          // a grow in flight changes the size: its own flush covers it, and a record past the old
+          // size was written only after it finished (append awaits it)
+          await this.fh.datasync();
+        } finally {
+          if (this.running === p) this.running = undefined;
+        }
+      });
+    this.queued = p;
+    return p;
+  }
+
+  /** Whether the record at `a` is whole: magic, length and SHA-256 of its bytes. */
+  async holds(a: PackAddress): Promise<boolean> {
+    return (await this.read(a)) !== undefined;
+  }
+
+  /** The bytes at `a` when they are whole (checked by SHA-256), else undefined. */
+  async read(a: PackAddress): Promise<Uint8Array | undefined> {
+    if (!validAddress(a)) return undefined;
+    const buf = Buffer.alloc(PACK_HEADER + a.length);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await this.fh.read(buf, got, buf.length - got, a.offset + got);
+      if (bytesRead === 0) return undefined;
+      got += bytesRead;
+    }
+    return wholeRecord(buf, a);
+  }
+
+  /**
+   * holds(), on the calling thread: for recovery's reader, which judges each transaction as it reads
+   * the log (a transaction whose record is not whole is treated like a torn one: cut, decided again).
+   */
+  holdsSync(a: PackAddress): boolean {
+    if (!validAddress(a)) return false;
+    const buf = Buffer.alloc(PACK_HEADER + a.length);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(this.fh.fd, buf, got, buf.length - got, a.offset + got);
+      if (n === 0) return false;
+      got += n;
+    }
+    return wholeRecord(buf, a) !== undefined;
+  }
+
+  /**
+   * Recovery's check (the log's artifact entries in log order → their addresses): the index of the
+   * first whose record is not whole in the pack, or -1 when all are. The log is cut before that entry:
+   * its bytes never became durable, so no effect of it ran and it was never committed.
+   */
+  async firstNotWhole(addrs: readonly PackAddress[]): Promise<number> {
+    for (let i = 0; i < addrs.length; i++) if (!(await this.holds(addrs[i]!))) return i;
+    return -1;
+  }
+
+  async close(): Promise<void> {
+    await this.growing?.catch(() => {});
+    await this.fh.close();
+  }
+
+  /** Until the file holds `target` bytes: waits for a grow in flight, or starts one. */
+  private async ensure(target: number): Promise<void> {
+    while (this.allocated < target) {
+      if (this.growing) await this.growing.catch(() => {});
+      else await this.startGrow(target - this.allocated);
+    }
+  }
+
+  /**
+   * Grows the file by at least `need` bytes of zeros (whole chunks), then flushes it: its size and
+   * block map change here, so this fdatasync carries the metadata and the appends' flushes need not.
+   * Only ever writes past `allocated`, where no record is written until it is done (ensure).
+   */
+  private startGrow(need: number): Promise<void> {
+    const from = this.allocated;
+    const by = Math.ceil(Math.max(need, this.chunk) / ZERO_BLOCK) * ZERO_BLOCK;
+    const run = async (): Promise<void> => {
+      const zeros = Buffer.alloc(Math.min(ZERO_BLOCK, by));
+      for (let at = 0; at < by; at += zeros.length) {
+        const n = Math.min(zeros.length, by - at);
+        let done = 0;
+        while (done < n) done += (await this.fh.write(zeros, done, n - done, from + at + done)).bytesWritten;
+      }
+      await this.fh.datasync();
+      this.allocated = from + by;
+    };
+    const p = run().finally(() => {
+      if (this.growing === p) this.growing = undefined;
+    });
+    this.growing = p;
+    return p;
+  }
+}
+
+const validAddress = (a: PackAddress): boolean => Number.isSafeInteger(a.offset) && a.offset >= 0 && Number.isSafeInteger(a.length) && a.length >= 0 && a.length <= PACK_MAX_RECORD && typeof a.sha256 === "string";
+
+/** A record read whole (header and content) → its content when magic, length and SHA-256 match `a`. */
+function wholeRecord(buf: Buffer, a: PackAddress): Uint8Array | undefined {
+  if (!buf.subarray(0, 4).equals(PACK_MAGIC) || buf.readUInt32BE(4) !== a.length) return undefined;
+  const want = buf.toString("hex", 8, PACK_HEADER);
+  if (want !== a.sha256.toLowerCase()) return undefined;
+  const bytes = buf.subarray(PACK_HEADER);
+  return createHash("sha256").update(bytes).digest("hex") === want ? bytes : undefined;
+}

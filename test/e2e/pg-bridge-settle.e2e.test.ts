@@ -1,0 +1,90 @@
+/**
+ * Issue 16 item 3: the bridge mirrors a host's folder "with the same rules as the file bus". Its settle
+ * rule is the files transport's (settle.ts): a file written in place goes up only once it has stayed
+ * unchanged for settle_ms, whether or not it parses; one moved or linked into place goes up at once.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { artifact } from "../support/bus.js";
+import { PgBus } from "../support/pg-bus.js";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+
+let bus: PgBus | undefined;
+afterEach(async () => {
+  await bus?.cleanup();
+  bus = undefined;
+});
+
+/** Writes `first`, pauses `gapMs` (the writer's own pace: the input, not a wait), then `second`, in place. */
+async function writeInTwoBursts(abs: string, first: string, second: string, gapMs = 150): Promise<void> {
+  mkdirSync(dirname(abs), { recursive: true });
+  const fd = openSync(abs, "w");
+  try {
+    writeSync(fd, first);
+    fsyncSync(fd);
+    await new Promise((r) => setTimeout(r, gapMs));
+    writeSync(fd, second);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const decided = (es: LogEntry[], decision: string, epic: string) => es.filter((e) => e.decision === decision && e.epic_id === epic);
+
+async function started(settleMs?: number): Promise<PgBus> {
+  const b = (bus = await PgBus.create());
+  if (settleMs !== undefined) {
+    const cfg = join(b.root, "consensus.yaml");
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace(/settle_ms: \d+/, `settle_ms: ${settleMs}`));
+  }
+  b.startDaemon("d1");
+  await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+  b.start("bridge", "bridge");
+  await b.until("the bridge connected", async () => b.stderr.get("bridge") !== undefined, 60_000, ["bridge"]);
+  return b;
+}
+
+describe("the bridge settles files as the file bus does", () => {
+  it("a veto written in place in two bursts, the first ending before `blocking: false`, goes up whole: a non-blocking veto", { timeout: 240_000 }, async () => {
+    const b = await started();
+    const alive = ["d1", "bridge"];
+    expect(b.cli("start", "EP-050", "--title", "Half files").code).toBe(0);
+    await b.send("artifacts/EP-050/plan.json", artifact("plan.json", "EP-050", 1));
+    await b.send("artifacts/EP-050/implementation.json", artifact("implementation.json", "EP-050", 1));
+    await b.send("artifacts/EP-050/review.json", artifact("review.json", "EP-050", 1, { review_status: "approved", findings: [] }));
+    await b.until("EP-050 at deployment", async () => (await b.stages()).get("EP-050")?.stage === "deployment", 60_000, alive);
+    // the bridge is watching (a file moved in goes up): then the timed write
+    b.drop("messages/inbox/quality/info-devops-0.yaml", `from: devops\nto: quality\ntimestamp: "2026-11-21T09:00:00Z"\nepic_id: EP-050\niteration: 1\ntype: info\nsubject: hello\n`);
+    await b.until("the info went up", async () => decided(await b.entries(), "message_accepted", "EP-050").length === 1, 60_000, alive);
+    const text = `from: devops\nto: quality\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-050\niteration: 1\ntype: veto\nsubject: dashboards_thin\ncontent:\n  violation: "Dashboards are thin"\n  specifics: "No latency panel"\n  impact: "Harder to watch the rollout"\n  requirement: "Add a p99 latency panel"\n  blocking: false\n`;
+    const cut = text.indexOf("  blocking: false");
+    await writeInTwoBursts(join(b.root, "messages/inbox/quality/veto-devops-1.yaml"), text.slice(0, cut), text.slice(cut));
+    const es = await b.until("the veto recorded", async () => {
+      const all = await b.entries();
+      return decided(all, "veto_recorded", "EP-050").length ? all : undefined;
+    }, 60_000, alive);
+    const vetoes = decided(es, "veto_recorded", "EP-050");
+    expect(vetoes).toHaveLength(1);
+    expect(vetoes[0]!.details).toMatchObject({ from: "devops", subject: "dashboards_thin", blocking: false });
+    expect(es.filter((e) => e.decision === "message_rejected")).toEqual([]);
+    // one row per content: the half file never went up
+    const rows = await b.sql`SELECT key FROM inputs WHERE path = 'messages/inbox/quality/veto-devops-1.yaml'`;
+    expect(rows).toHaveLength(1);
+  });
+
+  it("a file moved into place goes up at once, without waiting for settle_ms", { timeout: 120_000 }, async () => {
+    const b = await started(60_000);
+    expect(b.cli("start", "EP-051", "--title", "Renamed in").code).toBe(0);
+    expect(b.cli("start", "EP-052", "--title", "Found by the first scan").code).toBe(0);
+    // first a file dated back (old: taken at once whether the scan or the watcher sees it), so that
+    // the bridge is known to be watching before the timed drop
+    b.drop("artifacts/EP-052/plan.json", artifact("plan.json", "EP-052", 1));
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(join(b.root, "artifacts/EP-052/plan.json"), hourAgo, hourAgo);
+    await b.until("EP-052 advanced", async () => decided(await b.entries(), "stage_advanced", "EP-052").length > 0, 60_000, ["d1", "bridge"]);
+    // with a one-minute settle time, only the rename fast path advances the epic within the 30 s wait
+    b.drop("artifacts/EP-051/plan.json", artifact("plan.json", "EP-051", 1));
+    await b.until("EP-051 advanced", async () => decided(await b.entries(), "stage_advanced", "EP-051").length > 0, 30_000, ["d1", "bridge"]);
+  });
+});

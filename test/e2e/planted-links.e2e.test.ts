@@ -1,0 +1,42 @@
+/**
+ * A link an agent plants in the bus, leading out of the root, is never written through by anyone
+ * writing for someone else: a person's veto (into the inbox), `consensus start` (the epic's folders),
+ * the MCP server (placement.test.ts covers place()). Each refuses with SYMLINK_OUTSIDE and writes
+ * nothing outside; the same commands work once the link is gone.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Bus } from "../support/bus.js";
+
+let bus: Bus | undefined;
+let outside: string | undefined;
+afterEach(() => {
+  bus?.cleanup();
+  if (outside) rmSync(outside, { recursive: true, force: true });
+});
+
+describe("links planted in the bus that lead out of the root", () => {
+  it("a person's veto and consensus start refuse to write through them", () => {
+    bus = Bus.init();
+    outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
+    expect(bus.cli("start", "EP-001", "--title", "Links").code).toBe(0);
+    rmSync(join(bus.root, "messages/inbox/planner"), { recursive: true, force: true });
+    symlinkSync(outside, join(bus.root, "messages/inbox/planner"));
+    // at plan, a developer's veto is sent to the planner's inbox: the link
+    const veto = bus.cli("veto", "EP-001", "--role", "developer", "--subject", "unworkable_plan", "--reason", "x");
+    expect(veto.code).not.toBe(0);
+    expect(veto.stderr).toContain("SYMLINK_OUTSIDE");
+    symlinkSync(outside, join(bus.root, "epics", "EP-002"));
+    const start = bus.cli("start", "EP-002", "--title", "Through a link");
+    expect(start.code).not.toBe(0);
+    expect(start.stderr).toContain("SYMLINK_OUTSIDE");
+    expect(readdirSync(outside)).toEqual([]);
+    // EP-002 was not started either: refused before anything was decided
+    expect(bus.cli("status", "EP-002").code).toBe(3);
+    rmSync(join(bus.root, "epics", "EP-002"));
+    mkdirSync(join(bus.root, "epics", "EP-002"));
+    expect(bus.cli("start", "EP-002", "--title", "Real folder").code).toBe(0);
+  });
+});

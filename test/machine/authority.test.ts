@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { defaultPipeline } from "../../src/config/pipeline.js";
+import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
+import type { Proof } from "../../src/machine/authority.js";
+import { Harness, sha } from "../support/pipeline.js";
+
+const token = (role: string, over: Partial<Extract<Proof, { by: "token" }>> = {}): Proof => ({ by: "token", role, epic_id: "EP-001", iteration: 1, expires_at: "2099-01-01T00:00:00Z", nonce: `n-${Math.random()}`, key: "k1", ...over });
+const errorsOf = (d: { kind: string; drafts?: Array<{ details: Record<string, unknown> }> }) => ((d.drafts?.[0]?.details.errors ?? []) as Array<{ code: string; message: string; fix?: string }>);
+
+function atReview(p = defaultPipeline(DEFAULT_CONFIG_YAML)): Harness {
+  const h = new Harness(p);
+  h.apply({ type: "start", epic_id: "EP-001", title: "t", by: "tester" });
+  h.artifact("plan.json");
+  h.artifact("implementation.json");
+  return h;
+}
+
+function send(h: Harness, from: string, to: string, type: string, proof?: Proof, extra: Record<string, unknown> = {}) {
+  const doc = { from, to, type, epic_id: "EP-001", iteration: h.epic().iteration, timestamp: "2026-11-21T10:00:00Z", subject: "s", ...extra };
+  return h.apply({ type: "message", file: `messages/inbox/${to}/m.yaml`, inbox: to, sha256: sha(JSON.stringify(doc) + Math.random()), doc: doc as never, issues: [], ...(proof ? { proof } : {}) });
+}
+
+describe("authority in decide()", () => {
+  it("a token's role must be the sender's; its epic, iteration and expiry must hold", () => {
+    const h = atReview();
+    expect(errorsOf(send(h, "devops", "developer", "approve", token("developer")))[0]).toMatchObject({ code: "ROLE_NOT_PROVEN" });
+    expect(errorsOf(send(h, "devops", "developer", "approve", token("devops", { epic_id: "EP-002" })))[0]).toMatchObject({ code: "TOKEN_SCOPE" });
+    expect(errorsOf(send(h, "devops", "developer", "approve", token("devops", { iteration: 2 })))[0]).toMatchObject({ code: "TOKEN_SCOPE" });
+    expect(errorsOf(send(h, "devops", "developer", "approve", token("devops", { expires_at: "2026-01-01T00:00:00Z" })))[0]).toMatchObject({ code: "TOKEN_EXPIRED" });
+    const ok = send(h, "devops", "developer", "approve", token("devops", { nonce: "nonce-once" }));
+    expect(ok.kind === "commit" && ok.drafts[0]!.decision).toBe("message_accepted");
+    expect(ok.kind === "commit" && ok.drafts[0]!.details.proof).toMatchObject({ by: "token", role: "devops" });
+    // the same nonce again: replayed
+    expect(errorsOf(send(h, "devops", "developer", "info", token("devops", { nonce: "nonce-once" })))[0]).toMatchObject({ code: "REPLAYED_MESSAGE" });
+  });
+
+  it("an OS owner proves its role; an artifact of another role's stage is refused by the permission, naming it", () => {
+    const h = atReview();
+    const d = h.apply({ type: "artifact", file: "artifacts/EP-001/review.json", name: "review.json", folder: "EP-001", sha256: sha("r"), doc: { epic_id: "EP-001", iteration: 1, timestamp: "2026-11-21T10:00:00Z", review_status: "approved", findings: [] }, issues: [], mtime: "2099-01-01T00:00:00Z", proof: { by: "user", role: "developer", user: "cdev", uid: 990 } });
+    expect(errorsOf(d)[0]).toMatchObject({ code: "NOT_PERMITTED", message: expect.stringMatching(/developer \(OS user cdev owns the file\) may not write review\.json/) });
+    expect(errorsOf(send(h, "quality", "devops", "approve", { by: "user", role: "developer", user: "cdev", uid: 990 }))[0]).toMatchObject({ code: "ROLE_NOT_PROVEN" });
+  });
+
+  it("permissions from the config: approve and message types, with the rule and where it is configured", () => {
+    const p = defaultPipeline(`${DEFAULT_CONFIG_YAML}\npermissions:\n  messages:\n    veto: [quality]\n  approve:\n    review: [devops]\n`);
+    const h = atReview(p);
+    expect(errorsOf(send(h, "devops", "developer", "veto", undefined, { content: { violation: "x", blocking: true } }))[0]).toMatchObject({ code: "NOT_PERMITTED", message: expect.stringMatching(/rule: permissions\.messages\.veto/), fix: expect.stringMatching(/consensus\.yaml permissions\.messages\.veto/) });
+    expect(errorsOf(send(h, "quality", "developer", "approve"))[0]).toMatchObject({ code: "NOT_PERMITTED", message: expect.stringMatching(/rule: permissions\.approve\.review/) });
+    expect(send(h, "devops", "developer", "approve").kind).toBe("commit");
+    expect(h.log.at(-1)?.decision).not.toBe("message_rejected");
+  });
+
+  it("require_proof refuses the unverified with the fix; people may be limited to listed OS users", () => {
+    const p = defaultPipeline(`${DEFAULT_CONFIG_YAML}\nsecurity:\n  require_proof: true\n  people:\n    cancel: [alice]\n`);
+    const h = new Harness(p);
+    h.apply({ type: "start", epic_id: "EP-001", title: "t", by: "tester" });
+    expect(errorsOf(h.artifact("plan.json"))[0]).toMatchObject({ code: "PROOF_REQUIRED", fix: expect.stringMatching(/consensus submit/) });
+    const c = h.apply({ type: "cancel", epic_id: "EP-001", reason: "x", by: "bob", as: "Bobby" });
+    expect(c).toMatchObject({ kind: "refuse", issues: [{ code: "PERSON_NOT_ALLOWED", message: "OS user bob (as Bobby) may not cancel (rule: security.people.cancel)" }] });
+    const ok = h.apply({ type: "cancel", epic_id: "EP-001", reason: "x", by: "alice", as: "Al" });
+    expect(ok.kind === "commit" && ok.drafts[0]!.details).toMatchObject({ by: "alice", as: "Al" });
+  });
+
+  it("a compact approval counts once, for the iteration it was accepted in", () => {
+    const h = atReview();
+    const compact = (d: string) => h.apply({ type: "message", file: `messages/inbox/quality/c-${d}.json`, inbox: "quality", sha256: sha(d), doc: { from: "devops", to: "quality", timestamp: `${d}T00:00:00Z`, epic_id: "EP-001", type: "approve", content: { violation: "ok", specifics: "ok" } } as never, issues: [] });
+    expect(compact("2026-11-21").kind).toBe("commit");
+    expect(h.log.at(-2)?.decision === "message_accepted" || h.log.some((e) => e.decision === "message_accepted")).toBe(true);
+    h.veto("devops", "developer", "no_health");
+    expect(h.epic().iteration).toBe(2);
+    expect(errorsOf(compact("2026-11-22"))[0]).toMatchObject({ code: "REPLAYED_MESSAGE" });
+    expect(h.epic().open_vetoes).toHaveLength(1);
+  });
+});
+
+describe("permissions in consensus.yaml", () => {
+  it("name roles, stages and artifacts the config has, or the config is refused with the path", async () => {
+    const { parseConfig } = await import("../../src/config/pipeline.js");
+    const r = parseConfig(`${DEFAULT_CONFIG_YAML}\npermissions:\n  write:\n    review.jsn: [quality]\n  approve:\n    reveiw: [qa]\nsecurity:\n  require_proof: [devopz]\n`);
+    expect(r.pipeline).toBeUndefined();
+    expect(r.issues.map((i) => i.path).sort()).toEqual(["/permissions/approve/reveiw", "/permissions/approve/reveiw/0", "/permissions/write/review.jsn", "/security/require_proof/0"]);
+  });
+});
