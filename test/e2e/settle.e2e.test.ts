@@ -62,7 +62,10 @@ describe("files written in place are acted on only once complete", () => {
     const es = await bus.waitForDecision("promoted", 1, "EP-041");
     const runbooks = es.filter((e) => e.decision === "artifact_accepted" && String((e.details as { file?: string }).file).endsWith("runbook.md"));
     expect(runbooks).toHaveLength(1);
-    expect(readFileSync(join(bus.root, "archive/EP-041/1/runbook.md"), "utf8")).toBe(runbook);
+    // the archive copy is an effect, written just after the commit the log shows
+    const archived = join(bus.root, "archive/EP-041/1/runbook.md");
+    await bus.until("the runbook archived", () => existsSync(archived) && readFileSync(archived, "utf8").length >= runbook.length);
+    expect(readFileSync(archived, "utf8")).toBe(runbook);
     expect(es.filter((e) => e.decision === "artifact_rejected")).toEqual([]);
   });
 
