@@ -2,7 +2,7 @@
  * Issue 11 item 2: never act on half a file. Files written in place, the way editors and LLM tools
  * write them, in two bursts 150 ms apart: the daemon must act on the whole file only.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bus, artifact } from "../support/bus.js";
