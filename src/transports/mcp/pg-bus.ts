@@ -141,7 +141,7 @@ export class PgBus implements McpBus {
     const lines = (n: number) => this.lines(n);
     const since = async function* () {
       let line = 0;
-      for (const raw of await lines(afterSeq)) yield { line: ++line, raw };
+      for (const raw of await lines(afterSeq)) yield { line: ++line, raw, entry: JSON.parse(raw) as LogEntry };
     };
     const verdict = await awaitDecision(
       { readEntries: since },
