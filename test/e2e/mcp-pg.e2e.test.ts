@@ -8,13 +8,14 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { artifact } from "../support/bus.js";
 import { Agent } from "../support/mcp.js";
+import { freePort } from "../support/embedded-pg.js";
 import { PgBus } from "../support/pg-bus.js";
 
-let bus: PgBus | undefined;
+const buses: PgBus[] = [];
 const agents: Agent[] = [];
 afterAll(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
-  await bus?.cleanup();
+  for (const b of buses.splice(0)) await b.cleanup();
 });
 
 const daemons = async (b: PgBus): Promise<number> => Number((await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n);
@@ -22,7 +23,8 @@ const rowsAt = async (b: PgBus, path: string): Promise<number> => Number((await 
 
 describe("MCP on a PostgreSQL store", () => {
   it("an agent's plan is decided once by one of two daemons and its verdict returned; a refusal returns the issues; with no daemon it waits as a row", async () => {
-    const b = (bus = await PgBus.create());
+    const b = await PgBus.create();
+    buses.push(b);
     b.startDaemon("d1");
     b.startDaemon("d2");
     await b.until("both daemons registered", async () => (await daemons(b)) === 2, 60_000, ["d1", "d2"]);
@@ -32,9 +34,7 @@ describe("MCP on a PostgreSQL store", () => {
     const planner = await Agent.stdio(b, "planner", ["--wait-ms", "20000"]);
     agents.push(planner);
     // the state comes from the database: the started epic waits for the planner
-    console.error("step task");
     const t = await planner.call("task");
-    console.error("step task done", t.text.slice(0, 300), planner.stderr);
     expect(t.isError, t.text).toBe(false);
     expect(t.data).toMatchObject({ role: "planner", work: [{ epic_id: "EP-001", stage: "plan", iteration: 1, produce: [{ file: "plan.json" }] }] });
 
@@ -46,9 +46,7 @@ describe("MCP on a PostgreSQL store", () => {
     expect(await rowsAt(b, "artifacts/EP-001/plan.json")).toBe(0);
 
     // the plan: one row, one decision, the verdict in the same call
-    console.error("step plan");
     const ok = await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) });
-    if (ok.isError) console.error(JSON.stringify(await b.entries()).slice(0, 3000), JSON.stringify(await b.sql`SELECT id, key, path, source, done_at, deferred, claimed_by, result FROM inputs`), b.errors());
     expect(ok.isError, ok.text).toBe(false);
     expect(ok.data).toMatchObject({ ok: true, verdict: "accepted", file: "artifacts/EP-001/plan.json", epic: { epic_id: "EP-001", stage: "implementation", iteration: 1 } });
     expect(await rowsAt(b, "artifacts/EP-001/plan.json")).toBe(1);
@@ -85,5 +83,21 @@ describe("MCP on a PostgreSQL store", () => {
     b.startDaemon("d3");
     await b.until("implementation decided", async () => (await b.stages()).get("EP-001")?.stage === "review", 60_000, ["d3"]);
     expect((await b.entries()).filter((e) => e.decision === "artifact_accepted" && (e.details as { file?: string }).file === "artifacts/EP-001/implementation.json")).toHaveLength(1);
+  }, 360_000);
+
+  it("watch --mcp-port serves the database too: a session's plan is decided once, whichever daemon takes it", async () => {
+    const b = await PgBus.create();
+    buses.push(b);
+    const port = await freePort();
+    b.start("d1", "watch", "--mcp-port", String(port));
+    b.startDaemon("d2");
+    await b.until("both daemons registered", async () => (await daemons(b)) === 2, 60_000, ["d1", "d2"]);
+    expect(b.cli("start", "EP-002", "--title", "MCP over HTTP on PostgreSQL").code).toBe(0);
+    const planner = await Agent.http(`http://127.0.0.1:${port}/mcp`, "planner");
+    agents.push(planner);
+    const ok = await planner.call("submit_artifact", { epic_id: "EP-002", file: "plan.json", content: artifact("plan.json", "EP-002", 1) });
+    expect(ok.isError, ok.text).toBe(false);
+    expect(ok.data).toMatchObject({ verdict: "accepted", epic: { epic_id: "EP-002", stage: "implementation" } });
+    expect((await b.entries()).filter((e) => e.decision === "stage_advanced" && e.epic_id === "EP-002")).toHaveLength(1);
   }, 360_000);
 });

@@ -53,6 +53,8 @@ export interface McpBus {
   readonly root: string;
   /** Whether what is submitted carries the session's launch-token signature (the folder's claim); the database's rows do not. */
   readonly signs: boolean;
+  /** Whether notices carry the daemon's MAC to check (the folder, where agents can write an inbox); the database's notices table only daemons write. */
+  readonly macs: boolean;
   snapshot(): Promise<Snapshot>;
   /** The daemon's entries with seq > afterSeq, in log order. */
   entries(afterSeq?: number): Promise<DaemonEntry[]>;
@@ -76,6 +78,7 @@ export interface McpBus {
 
 export class BusReader implements McpBus {
   readonly signs = true;
+  readonly macs = true;
   readonly layout: Layout;
   readonly realRoot: string;
   /** Read-only: readEntries for verdicts, log and inbox; recover for the state. */

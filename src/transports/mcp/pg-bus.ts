@@ -14,6 +14,9 @@
  *   artifacts from published + blobs, an inbox from the notices table and the message rows addressed
  *   to the role; a path the database does not hold (epics/<EPIC>/epic.md) is read from the folder.
  *
+ * Notices are not MAC-checked here: only the daemons write the notices table (an agent has no
+ * database credentials in this deployment); each is still matched to the log entry that produced it.
+ *
  * The row has no room for the folder's claim: what an MCP session submits on a database is recorded
  * with no launch-token proof (as a bridged file is), whatever CONSENSUS_TOKEN it holds. docs/mcp.md says so.
  */
@@ -38,6 +41,7 @@ const IN_INBOX = /^messages\/inbox\/([^/]+)\/([^/]+)$/;
 
 export class PgBus implements McpBus {
   readonly signs = false;
+  readonly macs = false;
   readonly layout: Layout;
   /** Paths the database does not hold (the epic's description) are read from the folder. */
   private readonly folder: BusReader;

@@ -89,7 +89,7 @@ export function createMcpServer(ctx: McpContext): ConsensusMcp {
   }, false);
 
   tool<{ epic_id?: string }>("inbox", "Your inbox", `The messages and notices addressed to ${ctx.role}, each marked in_force, resolved, rejected (with its errors), pending, or not_genuine (a notice no log entry produced: ignore it).`, async (a, snap) => {
-    const keys = noticeKeysOf(ctx.role, ctx.noticeKeys, await keyringOf(ctx.root), Date.now());
+    const keys = bus.macs ? noticeKeysOf(ctx.role, ctx.noticeKeys, await keyringOf(ctx.root), Date.now()) : undefined;
     const all = await inboxOf(ctx.role, bus, snap, a.epic_id, keys);
     // only genuine notices are shown; forged ones are counted (never their content)
     const forged = all.items.filter((i) => i.status === "not_genuine");
