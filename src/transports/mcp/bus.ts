@@ -11,6 +11,7 @@
 import { existsSync, realpathSync, watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { readRules } from "../../store/fs/rules.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { View } from "../../log/replay.js";
@@ -109,9 +110,10 @@ export class BusReader implements McpBus {
     return this.store.readEntries();
   }
 
+  /** A drop zone's file (an inbox message): never a blocking open of a FIFO, never through a link, capped (issue 12.8). */
   async bytes(rel: string): Promise<Uint8Array | undefined> {
     try {
-      return await readFile(join(this.root, rel));
+      return (await readGuarded(join(this.root, rel), { maxBytes: CAP.config, singleLink: true })).bytes;
     } catch {
       return undefined;
     }
