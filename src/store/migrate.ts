@@ -16,6 +16,7 @@ import type { LogEntry } from "../schemas/types.gen.js";
 import { writeAtomic } from "./fs/atomic-write.js";
 import { FsStore } from "./fs/fs-store.js";
 import { layoutOf } from "./fs/layout.js";
+import { ensureKeyring } from "../trust/key-file.js";
 import { epicKeyOf } from "./pg/fence.js";
 import { PgStore } from "./pg/pg-store.js";
 
@@ -151,8 +152,17 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
       await mkdir(dirname(target), { recursive: true });
       await writeAtomic(target, String(n.body));
     }
-    // the log last: a root whose log is there is a root that moved
-    await writeAtomic(L.log, lines.length ? `${lines.join("\n")}\n` : "", { durable: true });
+    // the log last: a root whose log is there is a root that moved. The folder's log of record seals
+    // each daemon line with this root's key (the database needs none: agents cannot write it); the
+    // readable copy gets the same lines
+    const { keyring } = await ensureKeyring(L.dot);
+    const sealedLines = lines.map((l) => {
+      const s = unsealLine(l);
+      return s && s.mac === undefined ? `${s.signed},"mac":"${keyring.mac("log", s.signed)}"}` : l;
+    });
+    const text = sealedLines.length ? `${sealedLines.join("\n")}\n` : "";
+    await writeAtomic(L.record, text, { durable: true });
+    await writeAtomic(L.log, text);
     return { entries, agentLines, blobs, published: published.length, notices: notices.length };
   } finally {
     await store.close();

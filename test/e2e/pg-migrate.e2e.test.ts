@@ -24,6 +24,8 @@ describe("consensus migrate", () => {
     expect(folder.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
     // an agent's own line, chained into the next daemon hash
     appendFileSync(join(folder.root, "current/decision_log.jsonl"), `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "developer", decision: "started_work", epic_id: "EP-001", iteration: 1 })}\n`);
+    // the daemon reads it into the log of record
+    expect(folder.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
     expect(folder.cli("start", "EP-002", "--title", "second").code).toBe(0);
     expect(folder.cli("log", "verify").code).toBe(0);
     const statusBefore = JSON.parse(folder.cli("status", "--json").stdout) as unknown[];
