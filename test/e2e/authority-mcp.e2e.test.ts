@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, repo } from "../support/bus.js";
-import { Agent } from "../support/mcp.js";
+import { Agent, mcpUrl } from "../support/mcp.js";
 
 let bus: Bus | undefined;
 const agents: Agent[] = [];
@@ -23,20 +23,6 @@ async function tokenFor(b: Bus, role: string, epic: string, iteration = 1): Prom
   const { issueToken } = (await import(join(repo, "dist", "trust", "token.js"))) as { issueToken(k: unknown, s: unknown): string };
   const key = (await readKeyring(join(b.root, ".consensus"))).keysForFile().at(-1);
   return issueToken(key, { v: 1, role, epic_id: epic, iteration, expires_at: new Date(Date.now() + 600_000).toISOString(), launch: "test" });
-}
-
-async function mcpUrl(b: Bus): Promise<string> {
-  return b.until("mcp listening", () => {
-    for (const line of b.daemonErr.split("\n")) {
-      if (!line.includes("mcp listening")) continue;
-      try {
-        return (JSON.parse(line) as { url: string }).url;
-      } catch {
-        /* a partial line */
-      }
-    }
-    return undefined;
-  });
 }
 
 describe("authority over MCP", () => {

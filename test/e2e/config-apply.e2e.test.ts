@@ -10,21 +10,10 @@ import { userInfo } from "node:os";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Bus } from "../support/bus.js";
+import { Bus, daemonHolding } from "../support/bus.js";
 
 let bus: Bus;
 afterEach(() => bus?.cleanup());
-
-async function daemonHolding(b: Bus): Promise<void> {
-  const d = b.startDaemon();
-  await b.until("the daemon to hold the root", () => {
-    try {
-      return (JSON.parse(readFileSync(join(b.root, ".consensus/writer.json"), "utf8")) as { pid: number }).pid === d.pid;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** An agents: block whose planner, if ever launched, leaves a file at `marker`. */
 const hostileAgents = (marker: string): string =>

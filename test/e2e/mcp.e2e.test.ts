@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Bus, artifact } from "../support/bus.js";
-import { Agent } from "../support/mcp.js";
+import { Agent, mcpUrl } from "../support/mcp.js";
 
 let bus: Bus;
 const agents: Agent[] = [];
@@ -158,21 +158,6 @@ describe("refusals: an isError with path, expected, found and fix; nothing place
     expect(bus.entries().filter((e) => e.decision !== "epic_started")).toEqual([]);
   });
 });
-
-/** The daemon's MCP endpoint, from its "mcp listening" log line. */
-async function mcpUrl(b: Bus): Promise<string> {
-  return b.until("mcp listening", () => {
-    for (const line of b.daemonErr.split("\n")) {
-      if (!line.includes("mcp listening")) continue;
-      try {
-        return (JSON.parse(line) as { url: string }).url;
-      } catch {
-        /* a partial line */
-      }
-    }
-    return undefined;
-  });
-}
 
 describe("consensus watch --mcp-port (Streamable HTTP)", () => {
   it("serves two sessions with different roles at once, each fixed when it opened; refuses a session without a role", async () => {

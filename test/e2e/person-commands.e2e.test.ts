@@ -7,22 +7,10 @@ import { userInfo } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Bus, artifact } from "../support/bus.js";
+import { Bus, artifact, daemonHolding } from "../support/bus.js";
 
 let bus: Bus;
 afterEach(() => bus?.cleanup());
-
-/** Starts the daemon and waits until it holds the root (its pid in writer.json). */
-async function daemonHolding(b: Bus): Promise<void> {
-  const d = b.startDaemon();
-  await b.until("the daemon to hold the root", () => {
-    try {
-      return (JSON.parse(readFileSync(join(b.root, ".consensus/writer.json"), "utf8")) as { pid: number }).pid === d.pid;
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe("person commands wait for the daemon's verdict", () => {
   it("veto: refused by the running daemon → exit 1 with the reason; accepted → exit 0 with what it did", async () => {

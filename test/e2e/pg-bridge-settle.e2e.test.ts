@@ -6,7 +6,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { artifact } from "../support/bus.js";
+import { artifact, writeInTwoBursts } from "../support/bus.js";
 import { PgBus } from "../support/pg-bus.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 
@@ -15,20 +15,6 @@ afterEach(async () => {
   await bus?.cleanup();
   bus = undefined;
 });
-
-/** Writes `first`, pauses `gapMs` (the writer's own pace: the input, not a wait), then `second`, in place. */
-async function writeInTwoBursts(abs: string, first: string, second: string, gapMs = 150): Promise<void> {
-  mkdirSync(dirname(abs), { recursive: true });
-  const fd = openSync(abs, "w");
-  try {
-    writeSync(fd, first);
-    fsyncSync(fd);
-    await new Promise((r) => setTimeout(r, gapMs));
-    writeSync(fd, second);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const decided = (es: LogEntry[], decision: string, epic: string) => es.filter((e) => e.decision === decision && e.epic_id === epic);
 

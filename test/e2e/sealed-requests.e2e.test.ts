@@ -14,21 +14,10 @@ import { userInfo } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { ensureKeyring } from "../../src/trust/key-file.js";
 import { sealRecord } from "../../src/trust/sealed.js";
-import { Bus, cliPath } from "../support/bus.js";
+import { Bus, cliPath, daemonHolding } from "../support/bus.js";
 
 let bus: Bus;
 afterEach(() => bus?.cleanup());
-
-async function daemonHolding(b: Bus): Promise<void> {
-  const d = b.startDaemon();
-  await b.until("the daemon to hold the root", () => {
-    try {
-      return (JSON.parse(readFileSync(join(b.root, ".consensus/writer.json"), "utf8")) as { pid: number }).pid === d.pid;
-    } catch {
-      return false;
-    }
-  });
-}
 
 const refusedFor = (b: Bus, file: string) => b.waitFor(`request_refused for ${file}`, (es) => es.some((e) => e.decision === "request_refused" && (e.details as { file?: string }).file === file));
 const statusOf = (b: Bus, epic: string): string => (JSON.parse(b.cli("status", epic, "--json").stdout) as { status: string }).status;

@@ -5,24 +5,10 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Bus, artifact } from "../support/bus.js";
+import { Bus, artifact, writeInTwoBursts } from "../support/bus.js";
 
 let bus: Bus;
 afterEach(() => bus?.cleanup());
-
-/** Writes `first`, pauses `gapMs` (the writer's own pace: this is the input, not a wait), then `second`, in place. */
-async function writeInTwoBursts(abs: string, first: string, second: string, gapMs = 150): Promise<void> {
-  mkdirSync(dirname(abs), { recursive: true });
-  const fd = openSync(abs, "w");
-  try {
-    writeSync(fd, first);
-    fsyncSync(fd);
-    await new Promise((r) => setTimeout(r, gapMs));
-    writeSync(fd, second);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function atDeployment(epic: string): Promise<void> {
   bus.cli("start", epic, "--title", "Half files");

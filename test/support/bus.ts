@@ -3,7 +3,7 @@
  * waits on conditions (the log's contents), never on sleeps.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -226,4 +226,30 @@ export function approveYaml(from: string, to: string, epic: string, iteration: n
 
 export function vetoYaml(from: string, to: string, epic: string, iteration: number, subject: string, blocking = true): string {
   return `from: ${from}\nto: ${to}\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: ${epic}\niteration: ${iteration}\ntype: veto\nsubject: ${subject}\ncontent:\n  violation: "Missing requirement"\n  specifics: "${subject} is not met"\n  blocking: ${blocking}\n`;
+}
+
+/** Starts the daemon and waits until it holds the root (its pid in writer.json). */
+export async function daemonHolding(b: Bus): Promise<void> {
+  const d = b.startDaemon();
+  await b.until("the daemon to hold the root", () => {
+    try {
+      return (JSON.parse(readFileSync(join(b.root, ".consensus/writer.json"), "utf8")) as { pid: number }).pid === d.pid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Writes `first`, pauses `gapMs` (the writer's own pace: this is the input, not a wait), then `second`, in place. */
+export async function writeInTwoBursts(abs: string, first: string, second: string, gapMs = 150): Promise<void> {
+  mkdirSync(dirname(abs), { recursive: true });
+  const fd = openSync(abs, "w");
+  try {
+    writeSync(fd, first);
+    fsyncSync(fd);
+    await new Promise((r) => setTimeout(r, gapMs));
+    writeSync(fd, second);
+  } finally {
+    closeSync(fd);
+  }
 }

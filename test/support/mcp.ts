@@ -49,3 +49,18 @@ export class Agent {
     return this.client.close();
   }
 }
+
+/** The URL `consensus watch --mcp-port` serves MCP at, from its "mcp listening" log line. */
+export async function mcpUrl(b: Bus): Promise<string> {
+  return b.until("mcp listening", () => {
+    for (const line of b.daemonErr.split("\n")) {
+      if (!line.includes("mcp listening")) continue;
+      try {
+        return (JSON.parse(line) as { url: string }).url;
+      } catch {
+        /* a partial line */
+      }
+    }
+    return undefined;
+  });
+}

@@ -7,13 +7,11 @@
  * rebuilt from the new record. A chain that does not verify is not adopted: LOG_ADOPT_FAILED says
  * where it breaks and what to do.
  */
-import { randomBytes } from "node:crypto";
 import { constants as fsc } from "node:fs";
-import { open, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { open, stat, unlink } from "node:fs/promises";
 import { ChainVerifier, unsealLine, type LineMac } from "../../log/chain.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { fsyncPath } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, writeAtomic } from "./atomic-write.js";
 import type { Layout } from "./layout.js";
 
 export interface Adopted {
@@ -66,19 +64,7 @@ export async function adoptOldLog(L: Layout, mac: LineMac): Promise<Adopted | un
     return s && s.mac === undefined ? `${s.signed},"mac":"${mac(s.signed)}"}` : l;
   });
   const body = out.length ? `${out.join("\n")}\n` : "";
-  const tmp = join(dirname(L.record), `.log.jsonl.${randomBytes(8).toString("hex")}.tmp`);
-  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, L.record);
-  await fsyncPath(dirname(L.record));
+  await writeAtomic(L.record, body, { durable: true, mode: PRIVATE_FILE_MODE, root: L.root });
   // the mirror: the same lines, in place (its owner and mode, which the drop zones set, are kept)
   const m = await open(L.log, fsc.O_RDWR | fsc.O_NOFOLLOW);
   try {
