@@ -15,6 +15,7 @@ import { applyEntry, emptyView, messageIdOf } from "../log/replay.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { writeAtomic } from "./fs/atomic-write.js";
 import { FsStore } from "./fs/fs-store.js";
+import { ensureKeyring } from "../trust/key-file.js";
 import { layoutOf } from "./fs/layout.js";
 import { epicKeyOf } from "./pg/fence.js";
 import { PgStore } from "./pg/pg-store.js";
@@ -115,17 +116,22 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
   const L = layoutOf(root);
   const fsStore = new FsStore(L, { readOnly: true });
   for await (const l of fsStore.readEntries()) {
-    if (l.raw.trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
+    if (l.raw.trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.record} already has lines`, file: L.record }));
   }
+  if ((await readFile(L.log, "utf8").catch(() => "")).trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
   const store = await PgStore.open(url, { readOnly: true });
   try {
     const rules = await store.rules();
     if (!rules) throw new ConsensusError(issue("CONFIG_MISSING", { message: `${store.description} has no rules in force` }));
+    // the folder's log of record seals each daemon line with its daemon key (made here when the root
+    // has none yet): the MAC covers the line up to its hash, so the chain the database verified stays as it is
+    const { keyring } = await ensureKeyring(L.dot);
     const lines: string[] = [];
     let entries = 0;
     let agentLines = 0;
     for await (const l of store.readEntries()) {
-      lines.push(l.raw);
+      const sealed = unsealLine(l.raw);
+      lines.push(sealed && sealed.mac === undefined ? `${sealed.signed},"mac":"${keyring.mac("log", sealed.signed)}"}` : l.raw);
       if (l.entry) entries++;
       else agentLines++;
     }
@@ -151,8 +157,11 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
       await mkdir(dirname(target), { recursive: true });
       await writeAtomic(target, String(n.body));
     }
-    // the log last: a root whose log is there is a root that moved
-    await writeAtomic(L.log, lines.length ? `${lines.join("\n")}\n` : "", { durable: true });
+    // the logs last, the log of record last of all: a root whose log is there is a root that moved. The
+    // readable copy holds the same lines (the daemon's sealed lines and agents' lines where the record has them)
+    const text = lines.length ? `${lines.join("\n")}\n` : "";
+    await writeAtomic(L.log, text, { durable: true });
+    await writeAtomic(L.record, text, { durable: true, mode: 0o600 });
     return { entries, agentLines, blobs, published: published.length, notices: notices.length };
   } finally {
     await store.close();

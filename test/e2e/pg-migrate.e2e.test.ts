@@ -50,6 +50,12 @@ describe("consensus migrate", () => {
     const out = pg(["migrate", "--to-folder", back.root]);
     expect(out.code, out.stderr).toBe(0);
     expect(back.cli("log", "verify").code).toBe(0);
+    // a log of record the folder store accepts: the daemon key made, every daemon line sealed with it
+    expect(existsSync(join(back.root, ".consensus/keys/daemon.key"))).toBe(true);
+    const record = readFileSync(join(back.root, ".consensus/log.jsonl"), "utf8").split("\n").filter((l) => l.includes('"agent":"orchestrator"'));
+    expect(record.length).toBeGreaterThan(0);
+    expect(record.every((l) => /,"mac":"[a-z0-9]+\.[0-9a-f]{64}"\}$/.test(l))).toBe(true);
+    expect(readFileSync(join(back.root, ".consensus/log.jsonl"), "utf8")).toContain('"agent":"developer"');
     const st = JSON.parse(back.cli("status", "--json").stdout) as Array<{ epic_id: string; status: string; stage: string }>;
     expect(st.map((s) => [s.epic_id, s.stage, s.status])).toEqual([["EP-001", "implementation", "in_progress"], ["EP-002", "plan", "cancelled"]]);
     expect(readFileSync(join(back.root, "archive/EP-001/1/plan.json"), "utf8")).toBe(artifact("plan.json", "EP-001", 1));
