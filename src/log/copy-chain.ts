@@ -99,6 +99,12 @@ export function verifyCopy(lines: readonly string[], check?: LineCheck, epic?: s
     seq = l.entry.seq;
     if (epic !== undefined && l.entry.state?.epic_id === epic) found = l.entry.state;
   }
+  // "old" seals are believed only before a line the key in force sealed: a copy none of whose lines
+  // the given key sealed is not evidence (another root's key, or a log forged under made-up key ids)
+  if (!broken && check && seq > 0 && !anchored) {
+    const last = sealed.find((l) => l.entry.seq === seq)!;
+    broken = { line: last.line, reason: "no daemon line is sealed by a key the given key file holds in force: the key is not this root's current daemon key, or the lines are forged" };
+  }
   return { ok: !broken, lines: lines.length, daemonLines: seq, agentLines, lastSeq: seq, head, macChecked: check !== undefined, ...(broken ? { broken } : {}), ...(found ? { epic: found } : {}) };
 }
 
