@@ -32,6 +32,8 @@ const agents = ["planner", "developer", "quality", "devops"]
   .map((role) => `  ${role}:\n    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repo, "examples", "agents", `${role}.mjs`))}]\n    timeout: 60s\n    retries: 1\n    backoff_ms: 200\n`)
   .join("");
 appendFileSync(join(root, "consensus.yaml"), `\nagents:\n${agents}\nrunner:\n  max_concurrent: 4\n`);
+// An edit of consensus.yaml changes nothing until a person puts it in force (agents can write that file).
+run("config", "apply", "--yes");
 run("start", "EP-001", "--title", "Add a /health endpoint");
 
 console.log(`${"SEQ".padStart(6)}  ${"WHO".padEnd(12)}  WHAT`);

@@ -8,7 +8,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
-import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
+import { GuardedReadError } from "../store/fs/guarded-read.js";
 import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare } from "../transports/files/prepare.js";
@@ -397,8 +397,6 @@ function writeFailed(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }
-/** consensus.yaml through the guarded read (regular file, no link, 1 MiB cap). */
-const readConfigGuarded = (path: string): Promise<string> => readGuardedText(path, { maxBytes: CAP.config });
 
 /** The epic of a per-epic drop (artifacts/<EPIC>/<file>), for log fields. */
 function epicOfPath(rel: string): string | undefined {

@@ -23,6 +23,8 @@ export interface Facts {
   };
   /** consensus.yaml: unreadable (error), or parsed and checked once by parseConfig (a pipeline, or the issues). */
   config: { path: string; error?: string; parsed?: { pipeline?: Pipeline; issues: Issue[] } };
+  /** The rules in force (.consensus/rules.json): what the daemon decides by, and whether consensus.yaml is them. */
+  rules?: { kind: "none" | "ok" | "refused"; path: string; version?: string; applied_by?: string; applied_at?: string; reason?: string; logHasEntries: boolean; pipeline?: Pipeline };
   /** Each folder the daemon writes, probed by creating and removing a dot-temp file. */
   writable: Array<{ path: string; error?: string }>;
   inotify: { procDir: string; maxWatches?: number; maxInstances?: number; error?: string; folders: number; poll: boolean };

@@ -10,6 +10,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { probeAgents as probeAgentPrograms, projectOf } from "../agents/readiness.js";
 import { parseConfig } from "../config/pipeline.js";
+import { logHasEntries, readRulesRecord } from "../store/fs/rules.js";
 import { foldersToWatch } from "../transports/files/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
@@ -53,6 +54,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     (text) => ({ path: L.config, parsed: parseConfig(text, L.config) }),
     (e: unknown) => ({ path: L.config, error: errText(e) }),
   );
+  const rules = rootExists ? await probeRules(L) : undefined;
   // Without a valid config the roles are unknown: the config check says why, and no inbox is asked for.
   const roles = config.parsed?.pipeline?.roles ?? [];
   const missingInboxes = roles.filter((r) => !existsSync(join(L.inbox, r)));
@@ -66,6 +68,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     node: { version: process.version, ...(await readEngines()) },
     layout: { rootExists, missing: REQUIRED_PATHS.filter((p) => !existsSync(join(root, p))), missingInboxes },
     config,
+    ...(rules ? { rules } : {}),
     writable,
     inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
     disk: await readDisk(rootExists ? root : dirname(root)),
@@ -75,9 +78,9 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),
     fds: await probeFds(),
-    agents: probeAgents(config.parsed?.pipeline),
+    agents: probeAgents(rules?.pipeline ?? config.parsed?.pipeline),
     strays: rootExists ? await readStrays(L, config.parsed?.pipeline) : { files: [], folders: [], moreFiles: 0 },
-    agentPrograms: config.parsed?.pipeline ? probeAgentPrograms(config.parsed.pipeline, projectOf(root)) : [],
+    agentPrograms: (rules?.pipeline ?? config.parsed?.pipeline) ? probeAgentPrograms((rules?.pipeline ?? config.parsed?.pipeline)!, projectOf(root)) : [],
   };
 }
 
@@ -87,6 +90,19 @@ const STRAYS_SHOWN = 20;
 const LAYOUT_TOP = new Set(["artifacts", "messages", "epics", "current", "archive", "logs"]);
 
 /** Stray files (the scan's, with what their content says of where they belong) and stray folders. */
+/** The rules in force, read as a read-only command does (unverified where the key cannot be read). */
+async function probeRules(L: Layout): Promise<NonNullable<Facts["rules"]>> {
+  const logHas = await logHasEntries(L);
+  try {
+    const r = await readRulesRecord(L, "if-possible");
+    if (r.kind === "none") return { kind: "none", path: L.rules, logHasEntries: logHas };
+    if (r.kind === "refused") return { kind: "refused", path: L.rules, reason: r.reason, logHasEntries: logHas };
+    return { kind: "ok", path: L.rules, version: r.record.version, applied_by: r.record.applied_by, applied_at: r.record.applied_at, logHasEntries: logHas, pipeline: r.pipeline };
+  } catch (e) {
+    return { kind: "refused", path: L.rules, reason: errText(e), logHasEntries: logHas };
+  }
+}
+
 async function readStrays(L: Layout, pipeline: Pipeline | undefined): Promise<Facts["strays"]> {
   const found = (await scanCandidates(L.root)).filter((c) => c.stray);
   const files: Facts["strays"]["files"] = [];

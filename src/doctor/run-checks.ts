@@ -2,6 +2,7 @@
 import { summarise, skip, type CheckResult, type DoctorReport } from "../report/check.js";
 import { checkClock } from "./clock-check.js";
 import { checkConfigFile } from "./config-check.js";
+import { checkRules } from "./rules-check.js";
 import { checkDisk } from "./disk-check.js";
 import { checkAgents } from "./agents-check.js";
 import { checkFdLimit } from "./fd-check.js";
@@ -18,9 +19,9 @@ import type { Facts } from "./facts.js";
 export function runChecks(f: Facts): DoctorReport {
   const checks: CheckResult[] = [checkNodeVersion(f.node.version, f.node.engines), checkLayout(f)];
   if (!f.layout.rootExists) {
-    for (const id of ["modes", "permissions", "config", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock", "strays"]) checks.push(skip(id, "no bus to check"));
+    for (const id of ["modes", "permissions", "config", "rules", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock", "strays"]) checks.push(skip(id, "no bus to check"));
     return summarise(f.root, checks);
   }
-  checks.push(checkModes(f), checkWritable(f), checkConfigFile(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f), checkStrays(f));
+  checks.push(checkModes(f), checkWritable(f), checkConfigFile(f), checkRules(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f), checkStrays(f));
   return summarise(f.root, checks);
 }

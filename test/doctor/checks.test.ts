@@ -1,4 +1,5 @@
 /** Each doctor check is a pure function of facts: tested here without a disk. */
+import { checkRules } from "../../src/doctor/rules-check.js";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import { parseConfig } from "../../src/config/pipeline.js";
@@ -29,6 +30,7 @@ const healthy = (): Facts => ({
   node: { version: "v20.20.2", engines: ">=20.19" },
   layout: { rootExists: true, missing: [], missingInboxes: [] },
   config: { path: `${root}/consensus.yaml`, parsed: parseConfig(DEFAULT_CONFIG_YAML, `${root}/consensus.yaml`) },
+  rules: { kind: "ok", path: `${root}/.consensus/rules.json`, version: parseConfig(DEFAULT_CONFIG_YAML).pipeline!.version, applied_by: "lead", applied_at: new Date(NOW).toISOString(), logHasEntries: true },
   writable: [{ path: "current" }, { path: ".consensus" }],
   inotify: { procDir: "/proc", maxWatches: 8192, maxInstances: 128, folders: 7, poll: false },
   disk: { path: root, freeBytes: 50 * GiB, totalBytes: 100 * GiB, freeInodes: 1e6, totalInodes: 2e6 },
@@ -45,7 +47,7 @@ const healthy = (): Facts => ({
 describe("doctor checks", () => {
   it("healthy facts pass every check", () => {
     const r = runChecks(healthy());
-    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "modes:pass", "permissions:pass", "config:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
+    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "modes:pass", "permissions:pass", "config:pass", "rules:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
     expect(r.ok).toBe(true);
   });
 
@@ -63,12 +65,20 @@ describe("doctor checks", () => {
     expect(r.found).not.toMatch(/(^|; )1 agent\(s\) ready/);
   });
 
+  it("rules: an edit not in force warns, forged or missing rules fail, each with config apply as the fix", () => {
+    const f = healthy();
+    expect(checkRules({ ...f, rules: { ...f.rules!, version: "0".repeat(64) } })).toMatchObject({ status: "warn", fix: expect.stringContaining("consensus config apply") });
+    expect(checkRules({ ...f, rules: { kind: "refused", path: "r", reason: "the MAC does not match", logHasEntries: true } })).toMatchObject({ status: "fail", found: expect.stringContaining("the MAC does not match") });
+    expect(checkRules({ ...f, rules: { kind: "none", path: "r", logHasEntries: true } })).toMatchObject({ status: "fail", fix: expect.stringContaining("consensus config apply") });
+    expect(checkRules({ ...f, rules: { kind: "none", path: "r", logHasEntries: false } })).toMatchObject({ status: "pass" });
+  });
+
   it("a missing root fails layout and skips the rest", () => {
     const f = healthy();
     f.layout.rootExists = false;
     const r = runChecks(f);
     expect(r.ok).toBe(false);
-    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(12);
+    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(13);
     expect(formatReportText(r)).toContain(`fix: Run \`consensus init --root ${root}\``);
   });
 

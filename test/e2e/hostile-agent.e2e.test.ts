@@ -190,10 +190,29 @@ describe("reads never hang or balloon (12.8)", () => {
   }, 60_000);
 });
 
+describe("linked into place is still accepted (PROTOCOL §3)", () => {
+  it("a file hard-linked into place and its temporary removed right after is accepted, not refused as a hard link", async () => {
+    expect(bus.cli("start", "EP-1", "--title", "linked").code).toBe(0);
+    const d = bus.startDaemon("--log-level", "debug");
+    await bus.until("the daemon holds the root", () => holderPid() === d.pid);
+    mkdirSync(join(bus.root, "artifacts/EP-1"), { recursive: true });
+    const tmp = join(bus.root, "artifacts/EP-1/.plan.json.tmp");
+    writeFileSync(tmp, artifact("plan.json", "EP-1", 1));
+    linkSync(tmp, join(bus.root, "artifacts/EP-1/plan.json"));
+    // the daemon reads it while it still has two names, and waits
+    await bus.until("the daemon saw two names and waits", () => bus.daemonErr.includes("waiting for the temporary to be removed"));
+    rmSync(tmp);
+    const es = await bus.waitFor("plan.json decided", (x) => x.some((e) => String((e.details as { file?: string } | undefined)?.file ?? "").endsWith("EP-1/plan.json")));
+    expect(es.find((e) => String((e.details as { file?: string } | undefined)?.file ?? "").endsWith("EP-1/plan.json"))!.decision).toBe("artifact_accepted");
+  }, 60_000);
+});
+
 describe("effects never write through a link (12.2)", () => {
   it("an agent that swaps its inbox for a link to a folder outside the root gets no write there; the daemon goes on", async () => {
     const before = snapshot(outside);
-    bus.startDaemon();
+    const d = bus.startDaemon();
+    // the daemon (not the CLI, applying directly) must be the one that writes the notice
+    await bus.until("the daemon holds the root", () => holderPid() === d.pid);
     // the planner's inbox becomes a link out of the root before the epic's first notice is written there
     const inbox = join(bus.root, "messages/inbox/planner");
     rmSync(inbox, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * rule is the files transport's (settle.ts): a file written in place goes up only once it has stayed
  * unchanged for settle_ms, whether or not it parses; one moved or linked into place goes up at once.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact } from "../support/bus.js";
@@ -76,6 +76,13 @@ describe("the bridge settles files as the file bus does", () => {
   it("a file moved into place goes up at once, without waiting for settle_ms", { timeout: 120_000 }, async () => {
     const b = await started(60_000);
     expect(b.cli("start", "EP-051", "--title", "Renamed in").code).toBe(0);
+    expect(b.cli("start", "EP-052", "--title", "Found by the first scan").code).toBe(0);
+    // first a file dated back (old: taken at once whether the scan or the watcher sees it), so that
+    // the bridge is known to be watching before the timed drop
+    b.drop("artifacts/EP-052/plan.json", artifact("plan.json", "EP-052", 1));
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(join(b.root, "artifacts/EP-052/plan.json"), hourAgo, hourAgo);
+    await b.until("EP-052 advanced", async () => decided(await b.entries(), "stage_advanced", "EP-052").length > 0, 60_000, ["d1", "bridge"]);
     // with a one-minute settle time, only the rename fast path advances the epic within the 30 s wait
     b.drop("artifacts/EP-051/plan.json", artifact("plan.json", "EP-051", 1));
     await b.until("EP-051 advanced", async () => decided(await b.entries(), "stage_advanced", "EP-051").length > 0, 30_000, ["d1", "bridge"]);

@@ -22,6 +22,13 @@ export const SHARED_FILE_MODE = 0o644;
 /** Mode of the files in the private area (.consensus/). */
 export const PRIVATE_FILE_MODE = 0o600;
 
+/** The process's umask (read, then set back: two cheap system calls, no thread-pool job). */
+const currentUmask = (): number => {
+  const m = process.umask(0o022);
+  process.umask(m);
+  return m;
+};
+
 export interface WriteOptions {
   durable?: boolean | "file";
   /** The file's mode, whatever the umask (default SHARED_FILE_MODE). */
@@ -41,8 +48,8 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
   const mode = opts.mode ?? SHARED_FILE_MODE;
   const fh = await open(tmp, CREATE_FLAGS, mode);
   try {
-    // explicit, whatever the umask (issue 12.11)
-    await fh.chmod(mode);
+    // explicit, whatever the umask (issue 12.11); no extra call when the umask leaves the mode as it is
+    if ((mode & ~currentUmask()) !== mode) await fh.chmod(mode);
     await fh.writeFile(data);
     if (opts.durable) await fh.datasync();
   } catch (e) {

@@ -14,7 +14,7 @@ import { hostname } from "node:os";
 import { dirname, join, sep } from "node:path";
 import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
-import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, safeMkdir } from "./safe-dirs.js";
+import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInside, safeMkdir } from "./safe-dirs.js";
 import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
@@ -451,8 +451,11 @@ export class FsStore implements Store {
   }
 
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
-    const dir = join(this.layout.archive, epicId);
+    const dir = join(this.layout.archive, checkEpicId(epicId));
     const out: Array<{ iteration: number; file: string; path: string }> = [];
+    // never list through a folder swapped for a link (its names would be another folder's): two lstats
+    // on this thread, like the readdir below
+    if (!isRealDir(this.layout.archive) || !isRealDir(dir)) return out;
     // readdir on this thread: a few entries of a cached folder, per notice (a pool round trip costs more CPU: issue 17)
     for (const it of readdirQuiet(dir)) {
       if (!/^\d+$/.test(it)) continue;
@@ -512,20 +515,44 @@ export class FsStore implements Store {
       return await write();
     } catch (e) {
       if (errCode(e) !== "ENOENT") throw e;
+      this.dirs.delete(dir);
       for (const d of await this.ensureDir(dir)) created(d);
       return await write();
     }
   }
 
   /**
-   * mkdir -p that refuses links (safe-dirs.ts), walked at every write and not cached: a folder an agent
-   * swapped for a link since the last write is caught (a few lstats). Returns the folders whose entries changed.
+   * mkdir -p that refuses links (safe-dirs.ts). A folder made or walked before is checked again at
+   * every write by its real path (one realpath(3): any component swapped for a link since shows), so a
+   * swap is caught without walking it again; a folder not known yet is walked. Returns the folders
+   * whose entries changed.
    */
-  private ensureDir(dir: string): Promise<string[]> {
+  private async ensureDir(dir: string): Promise<string[]> {
     const L = this.layout;
+    if (this.dirs.has(dir)) {
+      try {
+        await assertStillInside(L.root, dir);
+        return [];
+      } catch (e) {
+        this.dirs.delete(dir);
+        if (errCode(e) !== "ENOENT") throw e;
+      }
+    }
     const priv = dir === L.dot || dir.startsWith(L.dot + sep);
-    return safeMkdir(L.root, dir, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
+    const mode = priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE;
+    // from the nearest folder known and checked again (one realpath), making what is missing below it
+    // (mkdir never follows its last component); else the whole walk from the root
+    let base = dirname(dir);
+    while (base !== L.root && base.startsWith(L.root + sep) && !this.dirs.has(base)) base = dirname(base);
+    let changed: string[];
+    if (this.dirs.has(base) && (await assertStillInside(L.root, base).then(() => true, () => false))) changed = await safeMkdir(base, dir, mode);
+    else changed = await safeMkdir(L.root, dir, mode);
+    this.dirs.add(dir);
+    return changed;
   }
+
+  /** Folders made or walked (safe-dirs.ts) before: checked again by their real path at each write. */
+  private dirs = new Set<string>();
 
   /** Appends the marks since the last checkpoint to checkpoint.keys (cutting what a failed one left) and syncs it. */
   private async flushMarks(marks: Array<[MarkKind, string]>): Promise<void> {
@@ -814,6 +841,15 @@ export class FsStore implements Store {
     } finally {
       await fh.close();
     }
+  }
+}
+
+/** A real folder (not a link, not missing), by lstat on this thread. */
+function isRealDir(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 

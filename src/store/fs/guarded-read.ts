@@ -24,6 +24,8 @@ export class GuardedReadError extends Error {
     readonly fix: string,
     /** What was found: "a FIFO", "1048577 bytes" … */
     readonly found: string,
+    /** The status-change time of what was opened (ms), where it was opened. */
+    readonly ctimeMs?: number,
   ) {
     super(message);
   }
@@ -58,7 +60,7 @@ function judge(file: string, st: Stats, opts: GuardedOptions): void {
   }
   if (st.size > opts.maxBytes) throw tooLarge(file, st.size, opts.maxBytes);
   if (opts.singleLink && st.nlink > 1) {
-    throw new GuardedReadError("hard_link", file, `${file} has ${st.nlink} names (a hard link, possibly to a file outside the root): not read`, `Copy the file into place instead of linking it (\`cp --remove-destination SOURCE ${file}\`).`, `${st.nlink} links`);
+    throw new GuardedReadError("hard_link", file, `${file} has ${st.nlink} names (a hard link, possibly to a file outside the root): not read`, `Copy the file into place instead of linking it (\`cp --remove-destination SOURCE ${file}\`).`, `${st.nlink} links`, st.ctimeMs);
   }
 }
 

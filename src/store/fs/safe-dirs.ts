@@ -39,8 +39,20 @@ function refuseLink(path: string, target: string | undefined): ConsensusError {
 export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MODE): Promise<string[]> {
   const changed: string[] = [];
   let cur = root;
+  // below a folder just made, every folder is missing: make it at once (one call, not lstat+mkdir+lstat)
+  let making = false;
   for (const part of componentsOf(root, dir)) {
     const next = join(cur, part);
+    if (making) {
+      try {
+        await mkdir(next, { mode });
+        changed.push(cur);
+        cur = next;
+        continue;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+    }
     let st = await lstat(next).catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return undefined;
       throw e;
@@ -49,6 +61,9 @@ export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MOD
       try {
         await mkdir(next, { mode });
         changed.push(cur);
+        making = true;
+        cur = next;
+        continue;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }

@@ -60,6 +60,11 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const r = await readCandidate(ctx.root, ctx.realRoot, rel, ctx.pipeline.maxFileBytes);
   if (!r.ok) {
     if ("gone" in r) return { kind: "skip", why: "vanished or not a file" };
+    // linked into place (PROTOCOL §3: link, then remove the temporary): two names for a moment. A second
+    // name that stays past the settle time is refused (a link to a file elsewhere).
+    if (r.issue.code === "HARD_LINK" && r.ctimeMs !== undefined && ctx.now - r.ctimeMs < ctx.pipeline.settleMs) {
+      return { kind: "wait", ms: Math.max(1, Math.ceil(r.ctimeMs + ctx.pipeline.settleMs - ctx.now)), why: "a second name: waiting for the temporary to be removed" };
+    }
     return prepareUnreadable(c, r.issue, ctx.now);
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).

@@ -15,7 +15,7 @@ import { GuardedReadError, readGuarded } from "../../store/fs/guarded-read.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number }
-  | { ok: false; issue: Issue }
+  | { ok: false; issue: Issue; ctimeMs?: number }
   | { ok: false; gone: true };
 
 const CODE_OF = { not_regular: "NOT_REGULAR_FILE", hard_link: "HARD_LINK", too_large: "FILE_TOO_LARGE", symlink: "SYMLINK_OUTSIDE" } as const;
@@ -44,7 +44,7 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
     if (code === "ENOENT") return { ok: false, gone: true };
     if (e instanceof GuardedReadError) {
       if (e.kind === "not_regular" && e.found === "a folder") return { ok: false, gone: true };
-      return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(real, rel), file: rel, found: e.found, fix: e.fix.replaceAll(real, rel) }) };
+      return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(real, rel), file: rel, found: e.found, fix: e.fix.replaceAll(real, rel) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
     }
     return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message}`, file: rel }) };
   }

@@ -11,7 +11,8 @@
  * file, so a notice edited in the inbox shows as the daemon wrote it.
  */
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { join } from "node:path";
 import { NOTICE_PREFIX } from "../../config/names.js";
 import { effectsOf, type NoticeDoc } from "../../machine/effects.js";
@@ -99,7 +100,8 @@ function noticeInForce(n: NoticeDoc, epic: Epic | undefined, entry: DaemonEntry,
 async function messageItem(rel: string, name: string, role: string, bus: BusReader, entries: readonly DaemonEntry[], snap: Snapshot): Promise<InboxItem | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(join(bus.root, rel));
+    // a drop zone: never a blocking open of a FIFO, never through a link, capped (issue 12.8)
+    bytes = (await readGuarded(join(bus.root, rel), { maxBytes: CAP.config, singleLink: true })).bytes;
   } catch {
     return undefined;
   }
