@@ -64,6 +64,10 @@ describe("consensus migrate", () => {
     // and a file daemon goes on from there
     expect(back.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
     expect(existsSync(join(back.root, "current/state.json"))).toBe(true);
+    // it took the moved logs as its own: nothing forged, cut or torn found in them
+    const decisions = back.cli("log", "--json").stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { decision: string }).decision);
+    expect(decisions.filter((d) => /forged|truncated|torn|chain_broken|adopt/.test(d))).toEqual([]);
+    expect(back.cli("log", "verify").code).toBe(0);
   }, 180_000);
 
   it("a database moved out into a folder with a log already is refused", async () => {
