@@ -15,8 +15,8 @@ import { applyEntry, emptyView, messageIdOf } from "../log/replay.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { writeAtomic } from "./fs/atomic-write.js";
 import { FsStore } from "./fs/fs-store.js";
-import { ensureKeyring } from "../trust/key-file.js";
 import { layoutOf } from "./fs/layout.js";
+import { ensureKeyring } from "../trust/key-file.js";
 import { epicKeyOf } from "./pg/fence.js";
 import { PgStore } from "./pg/pg-store.js";
 
@@ -123,15 +123,11 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
   try {
     const rules = await store.rules();
     if (!rules) throw new ConsensusError(issue("CONFIG_MISSING", { message: `${store.description} has no rules in force` }));
-    // the folder's log of record seals each daemon line with its daemon key (made here when the root
-    // has none yet): the MAC covers the line up to its hash, so the chain the database verified stays as it is
-    const { keyring } = await ensureKeyring(L.dot);
     const lines: string[] = [];
     let entries = 0;
     let agentLines = 0;
     for await (const l of store.readEntries()) {
-      const sealed = unsealLine(l.raw);
-      lines.push(sealed && sealed.mac === undefined ? `${sealed.signed},"mac":"${keyring.mac("log", sealed.signed)}"}` : l.raw);
+      lines.push(l.raw);
       if (l.entry) entries++;
       else agentLines++;
     }
@@ -157,11 +153,19 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
       await mkdir(dirname(target), { recursive: true });
       await writeAtomic(target, String(n.body));
     }
-    // the logs last, the log of record last of all: a root whose log is there is a root that moved. The
-    // readable copy holds the same lines (the daemon's sealed lines and agents' lines where the record has them)
-    const text = lines.length ? `${lines.join("\n")}\n` : "";
-    await writeAtomic(L.log, text, { durable: true });
-    await writeAtomic(L.record, text, { durable: true, mode: 0o600 });
+    // the log last: a root whose log is there is a root that moved. The folder's log of record seals
+    // each daemon line with this root's key (the database needs none: agents cannot write it); the
+    // readable copy gets the same lines
+    const { keyring } = await ensureKeyring(L.dot);
+    const sealedLines = lines.map((l) => {
+      const s = unsealLine(l);
+      // every daemon line, also one that came in from a folder with that folder's MAC: this root's key
+      // does not hold the other's, and a line it cannot check is not one of its sealed lines (the hash stays)
+      return s ? `${s.signed},"mac":"${keyring.mac("log", s.signed)}"}` : l;
+    });
+    const text = sealedLines.length ? `${sealedLines.join("\n")}\n` : "";
+    await writeAtomic(L.record, text, { durable: true });
+    await writeAtomic(L.log, text);
     return { entries, agentLines, blobs, published: published.length, notices: notices.length };
   } finally {
     await store.close();

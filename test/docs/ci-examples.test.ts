@@ -207,7 +207,8 @@ describe("examples/ci/github/consensus-gate.yml", () => {
 
   it("fails when the log does not verify, even for a promoted epic", () => {
     const project = checkout();
-    const log = join(project, "consensus/current/decision_log.jsonl");
+    // the gate reads the log of record, never the readable copy in current/
+    const log = join(project, "consensus/.consensus/log.jsonl");
     writeFileSync(log, readFileSync(log, "utf8").replace('"decision":"stage_advanced"', '"decision":"stage_advanced_"'));
     const r = runGithubJob("consensus-gate.yml", "gate", project, prContext("EP-001-health-check", [])).at(-1)!;
     expect(r.code).toBe(1);

@@ -28,8 +28,8 @@ import { RecordReader } from "../../log/record-reader.js";
 import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
-import { Mirror, lastSealedSeq } from "./mirror.js";
-import { logMacCheck } from "./read-chain.js";
+import { Mirror, mirrorTail } from "./mirror.js";
+import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
@@ -103,6 +103,8 @@ export class FsStore implements Store {
   /** The daemon key (loaded by recover; read lazily by readers). */
   private ring?: Keyring;
   private mirrorOf?: Mirror;
+  private sealer?: (signed: string) => string;
+  private checker?: LineCheck;
 
   constructor(
     readonly layout: Layout,
@@ -137,14 +139,16 @@ export class FsStore implements Store {
   macsUnchecked?: string;
 
   private lineCheck(ring: Keyring | undefined): LineCheck | undefined {
-    return ring ? logMacCheck(ring) : undefined;
+    if (!ring) return undefined;
+    this.checker ??= logMacCheck(ring);
+    return this.checker;
   }
 
   /** Whether a mirror line that claims to be the daemon's is one of its sealed lines (MAC checks, seq already committed). */
   private genuine(ring: Keyring | undefined, text: string, upTo = this.seq): boolean {
     const s = unsealLine(text);
-    // a copy of a line sealed before a rotation is the daemon's too (the mirror is never applied)
-    if (!s || s.mac === undefined || !ring || logMacCheck(ring)(s.signed, s.mac) === false) return false;
+    // sealed by a key in force: a key id the ring does not hold proves nothing (anyone can write one)
+    if (!s || s.mac === undefined || !ring || this.lineCheck(ring)!(s.signed, s.mac) !== true) return false;
     const seq = (JSON.parse(text) as { seq?: unknown }).seq;
     return typeof seq === "number" && seq <= upTo;
   }
@@ -193,15 +197,27 @@ export class FsStore implements Store {
       }
     }
     // the last of the daemon's lines the mirror has: what the record has after it is copied again
-    const mirrored = mirror ? await lastSealedSeq(L.log, (t) => this.genuine(ring, t, Infinity)) : 0;
-    behind = behind.filter((b) => b.seq > mirrored);
+    // the daemon's lines at the mirror's end, believed only where byte-equal to the record's line of
+    // their seq (checked as the record is read): what the record has after the last of them is copied again
+    const tail = mirror ? await mirrorTail(L.log) : new Map<number, string[]>();
+    let from0: number | undefined;
+    for (const k of tail.keys()) if (from0 === undefined || k < from0) from0 = k;
+    let mirrored = 0;
+    const confirm = (seq: number, text: string): void => {
+      if (seq > mirrored && tail.get(seq)?.includes(text)) mirrored = seq;
+    };
+    for (const b of behind) confirm(b.seq, b.text);
+    if (from0 !== undefined) behind = behind.filter((b) => b.seq >= from0);
     const unapplied: CommittedEntry[] = [];
     const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
       for (const l of txn) {
         applyEntry(view, l.entry);
         this.noteMarks(l.entry);
         if (mirror) this.noteMirror(l.entry, mirror);
-        if (mirror && l.entry.seq > mirrored) behind.push({ seq: l.entry.seq, text: l.text });
+        if (mirror) {
+          confirm(l.entry.seq, l.text);
+          if (from0 === undefined || l.entry.seq >= from0) behind.push({ seq: l.entry.seq, text: l.text });
+        }
         const { mac: _mac, ...entry } = l.entry as LogEntry & { seq: number; mac?: string };
         unapplied.push({ ...entry, hash: l.hash } as CommittedEntry);
       }
@@ -243,7 +259,8 @@ export class FsStore implements Store {
     if (mirror) {
       // the mirror lacks what was committed but not copied before a crash (or was cut): copy it again
       mirror.copiedSeq = mirrored;
-      if (behind.length) await mirror.copy(behind);
+      const missing = behind.filter((b) => b.seq > mirrored);
+      if (missing.length) await mirror.copy(missing);
     }
     if (!this.opts.readOnly) {
       const problem = await this.checkStateFile(view);
@@ -264,7 +281,8 @@ export class FsStore implements Store {
     await this.fence();
     const ring = await this.keyring();
     if (!ring) throw new Error("no daemon key");
-    const mac = (s: string): string => ring.mac("log", s);
+    this.sealer ??= logSealer(ring);
+    const mac = this.sealer;
     const fd = await this.handle();
     const out: string[] = [];
     const entries: CommittedEntry[] = [];

@@ -15,6 +15,7 @@ import { constants as fsc } from "node:fs";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { EntryAssembler } from "../../log/mirror-entries.js";
+import { unsealLine } from "../../log/chain.js";
 import type { MirrorRead } from "../port.js";
 
 /** Reads at most this many bytes of the mirror at a time (the rest is read next time). */
@@ -178,30 +179,32 @@ async function countLines(fh: FileHandle, size: number): Promise<number> {
 }
 
 /**
- * The seq of the last daemon line in the mirror that is one of its sealed lines (0: none), looking
- * back from the end at most maxBytes: recovery copies the record's lines after it.
+ * The lines at the mirror's end (its last maxBytes) that look like the daemon's sealed lines, by seq:
+ * recovery believes those byte-equal to the record's line of the same seq, and copies again what the
+ * record has after the highest of them.
  */
-export async function lastSealedSeq(path: string, genuine: (text: string) => boolean, maxBytes = 8 << 20): Promise<number> {
+export async function mirrorTail(path: string, maxBytes = 8 << 20): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
   let fh: FileHandle;
   try {
     fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
   } catch {
-    return 0;
+    return out;
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return 0;
+    if (!st.isFile()) return out;
     const from = Math.max(0, st.size - maxBytes);
     const buf = Buffer.alloc(st.size - from);
     await fh.read(buf, 0, buf.length, from);
     const lines = buf.toString("utf8").split("\n");
-    for (let i = lines.length - 1; i >= (from > 0 ? 1 : 0); i--) {
+    for (let i = from > 0 ? 1 : 0; i < lines.length; i++) {
       const t = lines[i]!;
-      if (!t.startsWith('{"seq":') || !genuine(t)) continue;
-      const seq = (JSON.parse(t) as { seq?: unknown }).seq;
-      if (typeof seq === "number") return seq;
+      if (!t.startsWith('{"seq":') || !unsealLine(t)) continue;
+      const m = /^\{"seq":(\d{1,15}),/.exec(t);
+      if (m) out.set(Number(m[1]), [...(out.get(Number(m[1])) ?? []), t]);
     }
-    return 0;
+    return out;
   } finally {
     await fh.close();
   }

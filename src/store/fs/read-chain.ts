@@ -5,10 +5,11 @@
  */
 import { createReadStream, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { ChainVerifier, claimsDaemon, unsealLine, type ChainResult, type LineCheck } from "../../log/chain.js";
+import { ChainVerifier, claimsDaemon, unsealLine, type ChainResult, type LineCheck, type LineMac } from "../../log/chain.js";
 import { readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
-import { macWith } from "../../trust/mac.js";
+import { subKey } from "../../trust/mac.js";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Layout } from "./layout.js";
 
 /** Verifies a log file's chain; with `check`, every daemon line must also carry a MAC that checks. */
@@ -31,15 +32,24 @@ export async function logCheckOf(L: Layout): Promise<{ ring: Keyring; check: Lin
  * is believed), false when it does not check.
  */
 export function logMacCheck(ring: Keyring): LineCheck {
-  const keys = ring.keysForFile();
+  // the "log" sub-key of each key, derived once (HKDF per line cost more than the HMAC itself)
+  const keys = new Map(ring.keysForFile().map((k) => [k.id, { key: subKey(k.secret, "log"), retired: k.retire_at !== undefined && Date.parse(k.retire_at) <= Date.now() }]));
   return (signed, mac) => {
-    const m = /^([a-z0-9]{1,16})\.[0-9a-f]{64}$/.exec(mac);
+    const m = /^([a-z0-9]{1,16})\.([0-9a-f]{64})$/.exec(mac);
     if (!m) return false;
-    const key = keys.find((k) => k.id === m[1]);
-    if (!key) return "old";
-    if (macWith(key, "log", signed) !== mac) return false;
-    return key.retire_at !== undefined && Date.parse(key.retire_at) <= Date.now() ? "old" : true;
+    const k = keys.get(m[1]!);
+    if (!k) return "old";
+    if (!timingSafeEqual(createHmac("sha256", k.key).update(signed).digest(), Buffer.from(m[2]!, "hex"))) return false;
+    return k.retired ? "old" : true;
   };
+}
+
+/** Seals log lines with the keyring's current key (the same tag as Keyring.mac("log", …), its sub-key derived once). */
+export function logSealer(ring: Keyring): LineMac {
+  const keys = ring.keysForFile();
+  const current = keys[keys.length - 1]!;
+  const key = subKey(current.secret, "log");
+  return (signed) => `${current.id}.${createHmac("sha256", key).update(signed).digest("hex")}`;
 }
 
 /**
