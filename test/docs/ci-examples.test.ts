@@ -207,8 +207,8 @@ describe("examples/ci/github/consensus-gate.yml", () => {
 
   it("fails when the log does not verify, even for a promoted epic", () => {
     const project = checkout();
-    // the gate reads the log of record, never the readable copy in current/
-    const log = join(project, "consensus/.consensus/log.jsonl");
+    // a CI checkout has no log of record (.consensus/ is never committed): the gate verifies the committed readable copy
+    const log = join(project, "consensus/current/decision_log.jsonl");
     writeFileSync(log, readFileSync(log, "utf8").replace('"decision":"stage_advanced"', '"decision":"stage_advanced_"'));
     const r = runGithubJob("consensus-gate.yml", "gate", project, prContext("EP-001-health-check", [])).at(-1)!;
     expect(r.code).toBe(1);
