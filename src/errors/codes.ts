@@ -104,7 +104,6 @@ export const CODES = {
   METRICS_PORT_IN_USE: def("the metrics port is in use", "Pick another port with --metrics-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
   MCP_PORT_IN_USE: def("the MCP port is in use", "Pick another port with --mcp-port N (0 picks a free one), or stop what holds it (`ss -ltnp` names it)."),
   MCP_LISTEN_FAILED: def("the MCP server could not listen", "Check --mcp-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
-  MCP_STORE_UNSUPPORTED: def("the MCP server does not serve a database store yet", "Serve MCP from a folder store, or give agents on a PostgreSQL deployment files and a `consensus bridge` on their host (docs/runbook.md).", 2),
   METRICS_LISTEN_FAILED: def("the metrics server could not listen", "Check --metrics-host: it must be an address of this machine (127.0.0.1, ::1, 0.0.0.0); ports below 1024 need privileges."),
   // stores
   STORE_URL_INVALID: def("--store (or CONSENSUS_STORE) is not a store this version knows", "Pass a folder path, or postgres://user@host:5432/database (optionally ?schema=NAME)."),

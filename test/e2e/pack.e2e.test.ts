@@ -89,6 +89,6 @@ describe("installed into a fresh project from the packed tarball", () => {
     const status = consensus("status", "EP-001");
     expect(status.status, status.stdout + status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^EP-001\s+promoted\s+promoted\s+2\s/m);
-    expect(ok(consensus("log", "verify"))).toMatch(/^intact/);
+    expect(ok(consensus("log", "verify"))).toMatch(/^log of record: intact/);
   }, 600_000);
 });

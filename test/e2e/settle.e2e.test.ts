@@ -2,7 +2,7 @@
  * Issue 11 item 2: never act on half a file. Files written in place, the way editors and LLM tools
  * write them, in two bursts 150 ms apart: the daemon must act on the whole file only.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bus, artifact } from "../support/bus.js";
@@ -62,7 +62,10 @@ describe("files written in place are acted on only once complete", () => {
     const es = await bus.waitForDecision("promoted", 1, "EP-041");
     const runbooks = es.filter((e) => e.decision === "artifact_accepted" && String((e.details as { file?: string }).file).endsWith("runbook.md"));
     expect(runbooks).toHaveLength(1);
-    expect(readFileSync(join(bus.root, "archive/EP-041/1/runbook.md"), "utf8")).toBe(runbook);
+    // the archive copy is an effect, written just after the commit the log shows
+    const archived = join(bus.root, "archive/EP-041/1/runbook.md");
+    await bus.until("the runbook archived", () => existsSync(archived) && readFileSync(archived, "utf8").length >= runbook.length);
+    expect(readFileSync(archived, "utf8")).toBe(runbook);
     expect(es.filter((e) => e.decision === "artifact_rejected")).toEqual([]);
   });
 

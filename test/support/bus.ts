@@ -113,10 +113,23 @@ export class Bus {
   private cache: LogEntry[] = [];
   private cacheOffset = 0;
   private carry = "";
+  private cachePath = "";
 
-  /** The log's entries, read incrementally (waits poll this; re-parsing a 10,000-line log each time would starve the daemon). */
+  /**
+   * The log's entries, read incrementally (waits poll this; re-parsing a 10,000-line log each time would
+   * starve the daemon). From the log of record, what `consensus log` reads: the readable copy follows
+   * each commit a moment later, and a test waiting on it would race that copy (an old root that has
+   * no record yet is read from its readable log).
+   */
   entries(): LogEntry[] {
-    const p = join(this.root, "current", "decision_log.jsonl");
+    const record = join(this.root, ".consensus", "log.jsonl");
+    const p = existsSync(record) ? record : join(this.root, "current", "decision_log.jsonl");
+    if (p !== this.cachePath) {
+      this.cache = [];
+      this.cacheOffset = 0;
+      this.carry = "";
+      this.cachePath = p;
+    }
     if (!existsSync(p)) return [];
     const size = statSync(p).size;
     if (size < this.cacheOffset) {

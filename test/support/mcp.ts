@@ -22,7 +22,7 @@ export class Agent {
   ) {}
 
   /** `consensus mcp --role ROLE` on the bus, as an MCP host launches it. */
-  static async stdio(bus: Bus, role: string, args: string[] = []): Promise<Agent> {
+  static async stdio(bus: Pick<Bus, "root" | "env">, role: string, args: string[] = []): Promise<Agent> {
     const transport = new StdioClientTransport({ command: process.execPath, args: [cliPath, "mcp", "--role", role, ...args], env: { ...(process.env as Record<string, string>), CONSENSUS_ROOT: bus.root, ...bus.env }, stderr: "pipe" });
     const client = new Client({ name: `test-${role}`, version: "1.0.0" });
     const a = new Agent(client, transport);

@@ -1,4 +1,8 @@
-/** `consensus mcp [--role R]`: the MCP server over stdio for one role (default $CONSENSUS_ROLE). stdout is the protocol: nothing else is printed there. */
+/**
+ * `consensus mcp [--role R]`: the MCP server over stdio for one role (default $CONSENSUS_ROLE). stdout is
+ * the protocol: nothing else is printed there. On a PostgreSQL store (--store / CONSENSUS_STORE) it talks
+ * to the database (transports/mcp/pg-bus.ts); the role is checked against the folder's consensus.yaml.
+ */
 import { readRules } from "../../store/fs/rules.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
@@ -12,7 +16,7 @@ export interface McpOptions {
 }
 
 export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<number> {
-  refuseDatabaseStore(g, "consensus mcp");
+  const store = pgUrlOf(g);
   const root = rootOf(g);
   const role = o.role ?? process.env.CONSENSUS_ROLE;
   if (!role) throw new ConsensusError(issue("ROLE_REQUIRED", { message: "no role: pass --role R or set CONSENSUS_ROLE", expected: "a role named in consensus.yaml", found: "none" }), 2);
@@ -22,17 +26,8 @@ export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<numbe
   // the agent's launch credentials (the runner sets them): what it places is signed, its inbox checked
   const token = process.env.CONSENSUS_TOKEN;
   const noticeKeys = process.env.CONSENSUS_NOTICE_KEY;
-  const code = await serveStdio({ root, role, waitMs: o.waitMs, ...(token ? { token } : {}), ...(noticeKeys ? { noticeKeys } : {}) });
+  const code = await serveStdio({ root, ...(store !== undefined ? { store } : {}), role, waitMs: o.waitMs, ...(token ? { token } : {}), ...(noticeKeys ? { noticeKeys } : {}) });
   process.stdin.destroy();
   return code;
 }
 
-/**
- * The MCP server reads and places through the folder (the file store); on a PostgreSQL store it would
- * answer from a folder the daemons do not decide from ("epic not known"). Refused at start until it
- * talks to the database (issue 16 item 3).
- */
-export function refuseDatabaseStore(g: GlobalOptions, what: string): void {
-  if (pgUrlOf(g) === undefined) return;
-  throw new ConsensusError(issue("MCP_STORE_UNSUPPORTED", { message: `${what}: the MCP server works on a folder store only; this command was pointed at a PostgreSQL store (--store / CONSENSUS_STORE)`, found: "postgres://…", expected: "a folder store" }), 2);
-}

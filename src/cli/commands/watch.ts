@@ -21,11 +21,11 @@ export interface WatchOptions {
 export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<number> {
   const log = createLogger({ level: o.logLevel, ...(o.pretty ? { pretty: true } : {}) });
   const root = rootOf(g);
-  if (o.mcpPort !== undefined) (await import("./mcp.js")).refuseDatabaseStore(g, "consensus watch --mcp-port");
   // The endpoint is bound before the daemon takes the lock: a port in use ends the start here.
   const ops = o.metricsPort === undefined ? undefined : await startOps(root, o, o.metricsPort, (err) => log.warn({ err }, "metrics endpoint: a connection failed; still serving"));
   if (ops) log.info({ host: ops.server.host, port: ops.server.port, url: ops.server.url }, "metrics listening");
-  const mcp = o.mcpPort === undefined ? undefined : await (await import("../../transports/mcp/http.js")).startMcpHttp({ root, host: o.mcpHost ?? "127.0.0.1", port: o.mcpPort, waitMs: 30_000 }).catch(async (e: unknown) => {
+  const pgStore = storeOf(g);
+  const mcp = o.mcpPort === undefined ? undefined : await (await import("../../transports/mcp/http.js")).startMcpHttp({ root, ...(pgStore.kind === "pg" ? { store: pgStore.url } : {}), host: o.mcpHost ?? "127.0.0.1", port: o.mcpPort, waitMs: 30_000 }).catch(async (e: unknown) => {
     await ops?.server.close();
     throw e;
   });
@@ -44,7 +44,7 @@ export async function watchCommand(g: GlobalOptions, o: WatchOptions): Promise<n
   // listener for, and a once-listener is gone by the time it looks (the daemon died by SIGTERM, 143).
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
-  const target = storeOf(g);
+  const target = pgStore;
   // a database store: one of several daemons, fed by input rows (src/daemon/rows-daemon.ts)
   const run = target.kind === "pg" ? (o: Parameters<typeof runDaemon>[0]) => import("../../daemon/rows-daemon.js").then((m) => m.runRowsDaemon({ ...o, store: target.url })) : runDaemon;
   try {

@@ -1,21 +1,32 @@
 /**
  * What an MCP session reads of the bus, in one place: the rules (consensus.yaml), the state as of the
  * log's last line (read-only, no lock), the daemon's entries, accepted artifacts. Every tool call reads
- * afresh, so a session sees what the daemon decided a moment ago. Nothing here writes.
+ * afresh, so a session sees what the daemon decided a moment ago.
+ *
+ * McpBus is what the tools need of a store; two implementations: BusReader here (the folder: reads
+ * files, places inputs with their claim, awaits the verdict from the log) and PgBus (pg-bus.ts: the
+ * database: inputs become rows the daemons claim, verdicts come from the entries table). submit() is
+ * the only write, and it never decides on a database store.
  */
 import { existsSync, realpathSync, watch } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { readRules } from "../../store/fs/rules.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { View } from "../../log/replay.js";
 import { BatchWorld } from "../../machine/world.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../store/fs/layout.js";
-import { daemonEntries, type DaemonEntry } from "../await-decision.js";
+import type { LogEntry } from "../../schemas/types.gen.js";
+import { daemonEntries, type DaemonEntry, type Verdict } from "../await-decision.js";
+import { place } from "../placement.js";
+import { verdictOf } from "./offer.js";
 
 export interface McpContext {
   root: string;
+  /** A PostgreSQL store's URL (--store / CONSENSUS_STORE): the session talks to the database; undefined: the folder. */
+  store?: string;
   /** The role every call of this session speaks for (claimed, unless a launch token proves it). */
   role: string;
   /** The launch token of the agent that started this server (CONSENSUS_TOKEN): what it places is signed with it. */
@@ -38,7 +49,37 @@ export interface Snapshot {
   world: BatchWorld;
 }
 
-export class BusReader {
+/** What the tools read and submit through; the folder (BusReader) or the database (PgBus). */
+export interface McpBus {
+  readonly root: string;
+  /** Whether what is submitted carries the session's launch-token signature (the folder's claim); the database's rows do not. */
+  readonly signs: boolean;
+  /** Whether notices carry the daemon's MAC to check (the folder, where agents can write an inbox); the database's notices table only daemons write. */
+  readonly macs: boolean;
+  snapshot(): Promise<Snapshot>;
+  /** The daemon's entries with seq > afterSeq, in log order. */
+  entries(afterSeq?: number): Promise<DaemonEntry[]>;
+  /** Every log line, as the store's readEntries gives them (the log tool). */
+  readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }>;
+  /** Accepted artifacts of an epic (archive/<EPIC>/<iteration>/<file>), oldest first. */
+  published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>>;
+  /** The bytes at a path relative to the root (a file, or on a database the row or blob behind it), or undefined. */
+  bytes(rel: string): Promise<Uint8Array | undefined>;
+  text(rel: string): Promise<string | undefined>;
+  exists(rel: string): Promise<boolean>;
+  /** The names in a folder relative to the root (an inbox), sorted; none when absent. */
+  names(relDir: string): Promise<string[]>;
+  /**
+   * Hands a checked input over to be decided and waits (bounded by ctx.waitMs) for its verdict.
+   * `note` says why there is none yet (no daemon running on a database store).
+   */
+  submit(ctx: McpContext, rel: string, bytes: Uint8Array, sha256: string, afterSeq: number): Promise<{ verdict?: Verdict; note?: string }>;
+  close(): Promise<void>;
+}
+
+export class BusReader implements McpBus {
+  readonly signs = true;
+  readonly macs = true;
   readonly layout: Layout;
   readonly realRoot: string;
   /** Read-only: readEntries for verdicts, log and inbox; recover for the state. */
@@ -65,6 +106,19 @@ export class BusReader {
     return this.store.published(epicId);
   }
 
+  readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
+    return this.store.readEntries();
+  }
+
+  /** A drop zone's file (an inbox message): never a blocking open of a FIFO, never through a link, capped (issue 12.8). */
+  async bytes(rel: string): Promise<Uint8Array | undefined> {
+    try {
+      return (await readGuarded(join(this.root, rel), { maxBytes: CAP.config, singleLink: true })).bytes;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A file under the root as text, or undefined (absent, unreadable). */
   async text(rel: string): Promise<string | undefined> {
     try {
@@ -74,9 +128,22 @@ export class BusReader {
     }
   }
 
-  exists(rel: string): boolean {
+  async exists(rel: string): Promise<boolean> {
     return existsSync(join(this.root, rel));
   }
+
+  async names(relDir: string): Promise<string[]> {
+    return (await readdir(join(this.root, relDir)).catch(() => [] as string[])).sort();
+  }
+
+  /** Placed atomically with its claim (signed with the session's launch token); decided here when no daemon holds the root. */
+  async submit(ctx: McpContext, rel: string, bytes: Uint8Array, sha256: string, afterSeq: number): Promise<{ verdict?: Verdict }> {
+    await place(ctx.root, rel, bytes, { transport: "mcp", role: ctx.role, ...(ctx.token ? { token: ctx.token } : {}) });
+    const verdict = await verdictOf(ctx, this, rel, sha256, afterSeq);
+    return verdict ? { verdict } : {};
+  }
+
+  async close(): Promise<void> {}
 
   /** Calls wake when the log of record's folder changes (fs.watch); returns the unsubscribe. Waits poll as well. */
   watchLog(wake: () => void): () => void {

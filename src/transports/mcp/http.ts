@@ -30,6 +30,8 @@ const MAX_BODY = 8 * 1024 * 1024;
 
 export interface McpHttpOptions {
   root: string;
+  /** A PostgreSQL store's URL: sessions talk to the database (McpContext.store). */
+  store?: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -68,6 +70,7 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
   const open = async (role: string, token?: string): Promise<Session> => {
     const mcp = createMcpServer({
       root: opts.root,
+      ...(opts.store !== undefined ? { store: opts.store } : {}),
       role,
       ...(token ? { token } : {}),
       waitMs: opts.waitMs,
@@ -132,7 +135,7 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
     for (const [id, s] of sessions) {
       if (Date.now() - s.seen < idleMs) continue;
       sessions.delete(id);
-      void s.mcp.idle().then(() => s.mcp.server.close().catch(() => {}));
+      void s.mcp.idle().then(() => s.mcp.close());
     }
   }, Math.min(idleMs, 60_000));
   sweep.unref();
@@ -149,7 +152,7 @@ export async function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer>
       stop.abort();
       // calls that are placing an input finish first
       await Promise.all([...sessions.values()].map((s) => s.mcp.idle()));
-      await Promise.all([...sessions.values()].map((s) => s.mcp.server.close().catch(() => {})));
+      await Promise.all([...sessions.values()].map((s) => s.mcp.close()));
       await bound.close();
     },
   };

@@ -11,15 +11,12 @@
  * file, so a notice edited in the inbox shows as the daemon wrote it.
  */
 import { createHash } from "node:crypto";
-import { readdir } from "node:fs/promises";
-import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
-import { join } from "node:path";
 import { NOTICE_PREFIX } from "../../config/names.js";
 import { effectsOf, type NoticeDoc } from "../../machine/effects.js";
 import { interpretMessage } from "../../schemas/interpret.js";
 import type { Epic } from "../../schemas/types.gen.js";
 import { verdictIn, type DaemonEntry } from "../await-decision.js";
-import type { BusReader, Snapshot } from "./bus.js";
+import type { McpBus, Snapshot } from "./bus.js";
 import { errorsOfEntry } from "./results.js";
 import { checkNotice, parseNoticeKeys, roleNoticeKey } from "../../trust/notice-mac.js";
 import type { Keyring } from "../../trust/keyring.js";
@@ -58,9 +55,8 @@ const NOTICE_NAME = /^notice-(\d{8})-(.+)-[^-]+\.yaml$/;
  * key by whoever can read it); a notice whose MAC does not verify with them is not_genuine. Without
  * keys only the log is asked (which entry produced it).
  */
-export async function inboxOf(role: string, bus: BusReader, snap: Snapshot, epicId?: string, noticeKeys?: ReadonlyMap<string, string>): Promise<{ role: string; items: InboxItem[] }> {
-  const dir = join(bus.layout.inbox, role);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith(".") && /\.(ya?ml|json)$/i.test(n)).sort();
+export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?: string, noticeKeys?: ReadonlyMap<string, string>): Promise<{ role: string; items: InboxItem[] }> {
+  const names = (await bus.names(`messages/inbox/${role}`)).filter((n) => !n.startsWith(".") && /\.(ya?ml|json)$/i.test(n)).sort();
   const entries = await bus.entries();
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const items: InboxItem[] = [];
@@ -97,14 +93,9 @@ function noticeInForce(n: NoticeDoc, epic: Epic | undefined, entry: DaemonEntry,
   return typeof n.content.stage !== "string" || n.content.stage === epic.stage;
 }
 
-async function messageItem(rel: string, name: string, role: string, bus: BusReader, entries: readonly DaemonEntry[], snap: Snapshot): Promise<InboxItem | undefined> {
-  let bytes: Buffer;
-  try {
-    // a drop zone: never a blocking open of a FIFO, never through a link, capped (issue 12.8)
-    bytes = (await readGuarded(join(bus.root, rel), { maxBytes: CAP.config, singleLink: true })).bytes;
-  } catch {
-    return undefined;
-  }
+async function messageItem(rel: string, name: string, role: string, bus: McpBus, entries: readonly DaemonEntry[], snap: Snapshot): Promise<InboxItem | undefined> {
+  const bytes = await bus.bytes(rel);
+  if (!bytes) return undefined;
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const m = interpretMessage(name, bytes, role);
   const d = m.doc;

@@ -1,8 +1,9 @@
 /**
  * submit_artifact and send_message share one flow: check the input as the daemon will (its shape, then
  * a dry run of decide() against the state as it is now), and only if it would be accepted place it on
- * the bus (placement.ts: atomically, with its claim) and return the daemon's verdict — waited for, up
- * to ctx.waitMs — or, when no daemon holds the root, decide it here the way the CLI's commands do.
+ * the bus (bus.submit: on the folder atomically with its claim, on a database as an input row) and
+ * return the daemon's verdict — waited for, up to ctx.waitMs — or, when no daemon holds a folder root,
+ * decide it here the way the CLI's commands do.
  * An input that would be rejected is never placed: the caller gets the errors in the same turn.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -10,9 +11,8 @@ import { errorsOf, issue, withFile } from "../../errors/issue.js";
 import { decide, inputKey, type ArtifactInput, type MessageInput, type Proof } from "../../machine/decide.js";
 import { parseToken } from "../../trust/token.js";
 import { awaitDecision, verdictIn, type Verdict } from "../await-decision.js";
-import { place } from "../placement.js";
 import { processNow } from "../process-now.js";
-import type { BusReader, McpContext, Snapshot } from "./bus.js";
+import type { BusReader, McpBus, McpContext, Snapshot } from "./bus.js";
 import { answered, errorsOfEntry, refused, verdictResult } from "./results.js";
 
 export interface Offer {
@@ -23,7 +23,7 @@ export interface Offer {
   input: ArtifactInput | MessageInput;
 }
 
-export async function offer(ctx: McpContext, bus: BusReader, snap: Snapshot, o: Offer): Promise<CallToolResult> {
+export async function offer(ctx: McpContext, bus: McpBus, snap: Snapshot, o: Offer): Promise<CallToolResult> {
   const shape = errorsOf(o.input.issues);
   if (shape.length) return refused(withFile(o.input.issues, o.rel));
   const { world, view } = snap;
@@ -34,7 +34,7 @@ export async function offer(ctx: McpContext, bus: BusReader, snap: Snapshot, o: 
   }
   const now = (ctx.clock?.() ?? new Date()).toISOString();
   // judged as the daemon will judge it: signed with the session's launch token, if it has one
-  const dry = decide(world, { ...o.input, proof: expectedProof(ctx, o.input.proof) }, now);
+  const dry = decide(world, { ...o.input, proof: bus.signs ? expectedProof(ctx, o.input.proof) : (o.input.proof ?? { by: "none" }) }, now);
   if (dry.kind === "refuse") return refused(dry.issues);
   if (dry.kind === "defer") {
     return refused([issue("WRONG_STAGE", { message: `not now: ${dry.reason}`, file: o.rel, found: o.rel, fix: "Send it when the epic is at its stage: the task tool lists what each epic waits for from you." })]);
@@ -42,11 +42,10 @@ export async function offer(ctx: McpContext, bus: BusReader, snap: Snapshot, o: 
   const first = dry.drafts[0];
   if (first && (first.decision === "artifact_rejected" || first.decision === "message_rejected")) return refused(errorsOfEntry(first.details, o.rel), { verdict: "refused", file: o.rel });
 
-  await place(ctx.root, o.rel, o.bytes, { transport: "mcp", role: ctx.role, ...(ctx.token ? { token: ctx.token } : {}) });
-  const v = await verdictOf(ctx, bus, o.rel, o.input.sha256, view.seq);
+  const { verdict: v, note } = await bus.submit(ctx, o.rel, o.bytes, o.input.sha256, view.seq);
   if (v) return verdictResult(v, o.rel);
-  const waited = ctx.signal?.aborted ? "the wait was cut short" : `no verdict within ${Math.round(ctx.waitMs / 1000)}s`;
-  return refused([issue("NO_VERDICT", { message: `${o.rel} is placed; ${waited}`, file: o.rel })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
+  const waited = note ?? (ctx.signal?.aborted ? "the wait was cut short" : `no verdict within ${Math.round(ctx.waitMs / 1000)}s`);
+  return refused([issue("NO_VERDICT", { message: `${o.rel} is ${bus.signs ? "placed" : "submitted, not yet decided"}; ${waited}`, file: o.rel, fix: "Call inbox or task later: the verdict is in the log once a daemon decides it (send the same content again to get it)." })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
 }
 
 /** The proof the daemon will find on what this session places: its token's scope (its signature is checked there). */

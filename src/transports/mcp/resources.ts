@@ -9,11 +9,11 @@ import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/serv
 import { agentsDirOf } from "../../agents/read-definitions.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { classifyPath } from "../files/classify.js";
-import type { BusReader, McpContext } from "./bus.js";
+import type { McpBus, McpContext } from "./bus.js";
 import { schemaKinds, schemaOf } from "./schemas.js";
 
 /** schema://<kind>, the role's prompt, and each epic's accepted artifacts. */
-export function registerResources(server: McpServer, ctx: McpContext, bus: BusReader, packageRoot: string): void {
+export function registerResources(server: McpServer, ctx: McpContext, bus: McpBus, packageRoot: string): void {
   server.registerResource(
     "schema",
     new ResourceTemplate("schema://{kind}", { list: async () => ({ resources: schemaKinds().map((k) => ({ uri: `schema://${k}`, name: `${k} schema`, mimeType: "application/schema+json" })) }) }),
@@ -52,7 +52,7 @@ export function registerResources(server: McpServer, ctx: McpContext, bus: BusRe
 const mimeOf = (file: string): string => (file.endsWith(".json") ? "application/json" : file.endsWith(".md") ? "text/markdown" : "application/yaml");
 
 /** The role's prompt: consensus.yaml's agents.<role>.prompt, else agents/<role>.md beside the bus, else the packaged one. */
-async function promptPath(ctx: McpContext, bus: BusReader, packageRoot: string): Promise<string> {
+async function promptPath(ctx: McpContext, bus: McpBus, packageRoot: string): Promise<string> {
   const { pipeline } = await bus.snapshot();
   const configured = pipeline.agents.get(ctx.role)?.prompt;
   const candidates = [configured ? join(dirname(resolve(ctx.root)), configured) : undefined, join(agentsDirOf(ctx.root), `${ctx.role}.md`), join(packageRoot, "agents", `${ctx.role}.md`)];

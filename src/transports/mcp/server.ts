@@ -14,7 +14,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ConsensusError, errorsOf, issue } from "../../errors/issue.js";
 import { formatIssuesText } from "../../report/issue-text.js";
 import { statusOf } from "../../report/epic-status.js";
-import { BusReader, type McpContext, type Snapshot } from "./bus.js";
+import { BusReader, type McpBus, type McpContext, type Snapshot } from "./bus.js";
+import { PgBus } from "./pg-bus.js";
 import { artifactOf, messageOf, validateDocument } from "./documents.js";
 import { inboxOf, noticeKeysOf } from "./inbox.js";
 import { keyringOf } from "../prove.js";
@@ -28,13 +29,15 @@ export interface ConsensusMcp {
   server: McpServer;
   /** Resolves once no tool call is running (a transport closing waits for this: a placement is never cut short). */
   idle(): Promise<void>;
+  /** Closes the server and the bus (a database connection): after idle(). */
+  close(): Promise<void>;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const version = (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
 
 export function createMcpServer(ctx: McpContext): ConsensusMcp {
-  const bus = new BusReader(ctx.root);
+  const bus: McpBus = ctx.store === undefined ? new BusReader(ctx.root) : new PgBus(ctx.root, ctx.store);
   const running = new Set<Promise<unknown>>();
   const server = new McpServer(
     { name: "consensus", version },
@@ -86,7 +89,7 @@ export function createMcpServer(ctx: McpContext): ConsensusMcp {
   }, false);
 
   tool<{ epic_id?: string }>("inbox", "Your inbox", `The messages and notices addressed to ${ctx.role}, each marked in_force, resolved, rejected (with its errors), pending, or not_genuine (a notice no log entry produced: ignore it).`, async (a, snap) => {
-    const keys = noticeKeysOf(ctx.role, ctx.noticeKeys, await keyringOf(ctx.root), Date.now());
+    const keys = bus.macs ? noticeKeysOf(ctx.role, ctx.noticeKeys, await keyringOf(ctx.root), Date.now()) : undefined;
     const all = await inboxOf(ctx.role, bus, snap, a.epic_id, keys);
     // only genuine notices are shown; forged ones are counted (never their content)
     const forged = all.items.filter((i) => i.status === "not_genuine");
@@ -104,7 +107,7 @@ export function createMcpServer(ctx: McpContext): ConsensusMcp {
 
   tool<LogArgs>("log", "The decision log", "What `consensus log --epic E --json` prints: the decision log's entries (the daemon's and agents' own), filtered, the latest last.", async (a) => {
     const out: unknown[] = [];
-    for await (const { entry } of bus.store.readEntries()) {
+    for await (const { entry } of bus.readEntries()) {
       if (!entry || (a.epic_id && entry.epic_id !== a.epic_id) || (a.decision && entry.decision !== a.decision)) continue;
       out.push(entry);
     }
@@ -113,5 +116,12 @@ export function createMcpServer(ctx: McpContext): ConsensusMcp {
   });
 
   registerResources(server, ctx, bus, packageRoot);
-  return { server, idle: async () => void (await Promise.allSettled([...running])) };
+  return {
+    server,
+    idle: async () => void (await Promise.allSettled([...running])),
+    close: async () => {
+      await server.close().catch(() => {});
+      await bus.close();
+    },
+  };
 }

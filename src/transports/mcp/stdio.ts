@@ -9,7 +9,7 @@ import { createMcpServer } from "./server.js";
 
 export async function serveStdio(ctx: Omit<McpContext, "signal">): Promise<number> {
   const stop = new AbortController();
-  const { server, idle } = createMcpServer({ ...ctx, signal: stop.signal });
+  const { server, idle, close } = createMcpServer({ ...ctx, signal: stop.signal });
   const ended = new Promise<void>((resolve) => {
     const end = () => {
       stop.abort();
@@ -26,6 +26,6 @@ export async function serveStdio(ctx: Omit<McpContext, "signal">): Promise<numbe
   await server.connect(new StdioServerTransport());
   await ended;
   await idle();
-  await server.close().catch(() => {});
+  await close();
   return 0;
 }

@@ -12,11 +12,11 @@ import { interpretMessage, kindOfArtifact } from "../../schemas/interpret.js";
 import type { Epic } from "../../schemas/types.gen.js";
 import { schemaOf } from "./schemas.js";
 import type { DaemonEntry } from "../await-decision.js";
-import type { BusReader, Snapshot } from "./bus.js";
+import type { McpBus, Snapshot } from "./bus.js";
 import { errorsOfEntry } from "./results.js";
 import type { TaskArgs } from "./inputs.js";
 
-export async function taskOf(role: string, bus: BusReader, snap: Snapshot, args: TaskArgs): Promise<Record<string, unknown>> {
+export async function taskOf(role: string, bus: McpBus, snap: Snapshot, args: TaskArgs): Promise<Record<string, unknown>> {
   const { pipeline, view } = snap;
   const epics = [...view.epics.values()].filter((e) => (args.epic_id ? e.epic_id === args.epic_id : e.status === "in_progress")).sort((a, b) => a.epic_id.localeCompare(b.epic_id));
   const entries = await bus.entries();
@@ -68,18 +68,20 @@ function nextStep(item: Record<string, unknown>, you: string[], epic: Epic): str
 }
 
 /** The epic's description and the latest accepted version of each earlier stage's artifacts. */
-async function readList(bus: BusReader, epic: Epic, snap: Snapshot, contents: boolean): Promise<Array<{ path: string; content?: string }>> {
+async function readList(bus: McpBus, epic: Epic, snap: Snapshot, contents: boolean): Promise<Array<{ path: string; content?: string }>> {
   const P = pipelineOf(snap.pipeline, epic);
   const here = P.stage(epic.stage);
   const earlier = new Set(P.stages.filter((s) => !here || s.index < here.index).flatMap((s) => s.artifacts));
   const latest = new Map<string, string>();
   for (const p of await bus.published(epic.epic_id)) if (earlier.has(p.file)) latest.set(p.file, p.path);
-  const paths = [`epics/${epic.epic_id}/epic.md`, ...latest.values()].filter((p) => bus.exists(p));
+  const all = [`epics/${epic.epic_id}/epic.md`, ...latest.values()];
+  const there = await Promise.all(all.map((p) => bus.exists(p)));
+  const paths = all.filter((_p, i) => there[i]);
   return Promise.all(paths.map(async (path) => (contents ? { path, content: (await bus.text(path)) ?? "" } : { path })));
 }
 
 /** Open vetoes with what the vetoing role wrote: the veto message's content (if its file still holds the accepted bytes) or the archived artifact that vetoed. */
-async function vetoesOf(bus: BusReader, epic: Epic, entries: readonly DaemonEntry[], contents: boolean): Promise<Array<Record<string, unknown>>> {
+async function vetoesOf(bus: McpBus, epic: Epic, entries: readonly DaemonEntry[], contents: boolean): Promise<Array<Record<string, unknown>>> {
   return Promise.all(
     epic.open_vetoes.map(async (v) => {
       const out: Record<string, unknown> = { ...v };

@@ -30,5 +30,6 @@ export function prepareRow(row: InputRow, ctx: Pick<PrepContext, "pipeline" | "w
     return prepareUnreadable(c, issue("FILE_TOO_LARGE", { message: `${rel} is ${bytes.length} bytes, over the cap of ${ctx.pipeline.maxFileBytes}`, file: rel, found: `${bytes.length} bytes`, expected: `at most ${ctx.pipeline.maxFileBytes} bytes` }), ctx.now);
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  return prepareContent(c, { bytes, sha256, mtimeMs: row.mtimeMs ?? ctx.now }, ctx);
+  // an MCP session's row (pg-bus.ts) says so in its source, which only the store's own clients write
+  return prepareContent(c, { bytes, sha256, mtimeMs: row.mtimeMs ?? ctx.now }, ctx, row.source.startsWith("mcp ") ? "mcp" : "files");
 }
