@@ -169,7 +169,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       c
         .argument("<epic>", "epic id, such as EP-001")
         .option("--require <what>", "promoted, or a stage the epic must have reached (such as deployment)", "promoted")
-        .addOption(new Option("--format <format>", "output format: text, json, github (workflow annotations)").choices(["text", "json", "github"]).default("text")),
+        .addOption(new Option("--format <format>", "output format: text, json, github (workflow annotations)").choices(["text", "json", "github"]).default("text"))
+        .option("--require-mac", "where only the committed readable copy of the log is at hand (CI), fail unless its daemon lines' MACs were checked under the daemon key (CONSENSUS_KEY_FILE)"),
     load: async () => (await import("./commands/gate.js")).gate,
   },
   {

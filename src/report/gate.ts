@@ -7,7 +7,7 @@
  * blocking veto is open. Each of the five is a check that must be present and pass; anything that
  * could not be read is a failed check, never a skipped one.
  */
-import { fail, pass, type CheckResult } from "./check.js";
+import { fail, pass, warn, type CheckResult } from "./check.js";
 import type { Epic } from "../schemas/types.gen.js";
 
 /** What `log verify` found (the same function answers both). */
@@ -17,6 +17,10 @@ export interface GateLogFacts {
   fix?: string;
   /** Last daemon seq the chain covers. */
   lastSeq: number;
+  /** What was verified: the log of record (the default), or the committed readable copy (no log of record at hand: CI). */
+  source?: "record" | "copy";
+  /** For the copy: whether each daemon line's MAC was checked under the daemon key. */
+  macChecked?: boolean;
 }
 
 export type GateStoreFacts =
@@ -42,6 +46,8 @@ export interface GateFacts {
   require: GateRequirement;
   store: GateStoreFacts;
   log: GateLogFacts;
+  /** The copy's daemon lines must have had their MACs checked (`--require-mac`); otherwise an unchecked MAC is a warning. */
+  requireMac?: boolean;
 }
 
 export const GATE_CHECKS = ["store", "log", "state", "epic", "vetoes"] as const;
@@ -72,7 +78,12 @@ function storeCheck(s: GateStoreFacts): CheckResult {
   return pass("store", `answered: state at seq ${s.seq}`);
 }
 
-function logCheck(l: GateLogFacts): CheckResult {
+const MAC_FIX = "Give CI a copy of the daemon key: store .consensus/keys/daemon.key as a CI secret, write it to a file readable only by the job, and set CONSENSUS_KEY_FILE to that file (docs/security.md).";
+
+function logCheck(l: GateLogFacts, requireMac: boolean): CheckResult {
+  if (l.state === "intact" && l.source === "copy" && !l.macChecked) {
+    return requireMac ? fail("log", `${l.summary}; --require-mac was given`, MAC_FIX) : warn("log", l.summary, MAC_FIX);
+  }
   if (l.state === "intact") return pass("log", l.summary);
   if (l.state === "empty") return fail("log", `${l.summary}: no log records a decision`, "Run the gate against the bus that holds the epic's log (--root DIR, CONSENSUS_ROOT).");
   return fail("log", l.summary, l.fix ?? "Run `consensus log verify` and restore the log from a backup.");
@@ -117,10 +128,12 @@ function vetoCheck(f: GateFacts): CheckResult {
 }
 
 export function judgeGate(f: GateFacts): GateVerdict {
-  const checks = [storeCheck(f.store), logCheck(f.log), stateCheck(f.store, f.log), epicCheck(f), vetoCheck(f)];
-  const open = GATE_CHECKS.every((id) => checks.some((c) => c.id === id && c.status === "pass")) && checks.every((c) => c.status === "pass");
+  const checks = [storeCheck(f.store), logCheck(f.log, f.requireMac === true), stateCheck(f.store, f.log), epicCheck(f), vetoCheck(f)];
+  // a warning (the copy's MACs not checked) is said, and does not close the gate; anything else short of a pass does
+  const sound = (c: CheckResult): boolean => c.status === "pass" || c.status === "warn";
+  const open = GATE_CHECKS.every((id) => checks.some((c) => c.id === id && sound(c))) && checks.every(sound);
   // "not known" gets status's exit code only when everything else was read and is sound
-  const onlyUnknown = !open && f.store.answered && !f.store.epic && checks.every((c) => c.status === "pass" || c.id === "epic" || c.id === "vetoes");
+  const onlyUnknown = !open && f.store.answered && !f.store.epic && checks.every((c) => sound(c) || c.id === "epic" || c.id === "vetoes");
   return { epic: f.epic, require: requirementText(f.require), open, exit: open ? 0 : onlyUnknown ? 3 : 1, checks };
 }
 
@@ -128,7 +141,7 @@ export function formatGateText(v: GateVerdict): string {
   const width = Math.max(...v.checks.map((c) => c.id.length));
   const lines = [`consensus gate ${v.epic} (requires ${v.require}): ${v.open ? "open" : "closed"}`];
   for (const c of v.checks) {
-    lines.push(`  ${c.status === "pass" ? "pass" : "FAIL"}  ${c.id.padEnd(width)}  ${c.found}`);
+    lines.push(`  ${c.status === "pass" ? "pass" : c.status === "warn" ? "WARN" : "FAIL"}  ${c.id.padEnd(width)}  ${c.found}`);
     if (c.fix && c.status !== "pass") lines.push(`        ${" ".repeat(width)}  fix: ${c.fix}`);
   }
   return `${lines.join("\n")}\n`;

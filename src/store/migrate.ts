@@ -116,8 +116,9 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
   const L = layoutOf(root);
   const fsStore = new FsStore(L, { readOnly: true });
   for await (const l of fsStore.readEntries()) {
-    if (l.raw.trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
+    if (l.raw.trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.record} already has lines`, file: L.record }));
   }
+  if ((await readFile(L.log, "utf8").catch(() => "")).trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
   const store = await PgStore.open(url, { readOnly: true });
   try {
     const rules = await store.rules();
@@ -158,7 +159,9 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
     const { keyring } = await ensureKeyring(L.dot);
     const sealedLines = lines.map((l) => {
       const s = unsealLine(l);
-      return s && s.mac === undefined ? `${s.signed},"mac":"${keyring.mac("log", s.signed)}"}` : l;
+      // every daemon line, also one that came in from a folder with that folder's MAC: this root's key
+      // does not hold the other's, and a line it cannot check is not one of its sealed lines (the hash stays)
+      return s ? `${s.signed},"mac":"${keyring.mac("log", s.signed)}"}` : l;
     });
     const text = sealedLines.length ? `${sealedLines.join("\n")}\n` : "";
     await writeAtomic(L.record, text, { durable: true });

@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { load } from "js-yaml";
 import { validateXML } from "xmllint-wasm";
@@ -18,6 +19,7 @@ const examples = join(repo, "examples", "ci");
 const temps: string[] = [];
 let pristine: string;
 let shims: string;
+let daemonKey: string;
 /** Every script the examples hold, and whether a scenario ran it. */
 const ran = new Map<string, boolean>();
 
@@ -31,7 +33,11 @@ beforeAll(async () => {
     await bus.waitForDecision("promoted", 1, "EP-001");
     expect(await bus.stopDaemon()).toBe(0);
     pristine = temp();
-    cpSync(bus.root, join(pristine, "consensus"), { recursive: true });
+    // what git commits: never the daemon's private area (`consensus init`'s .gitignore keeps it out)
+    expect(readFileSync(join(bus.root, ".gitignore"), "utf8")).toMatch(/^\.consensus\/?$/m);
+    cpSync(bus.root, join(pristine, "consensus"), { recursive: true, filter: (src) => !src.startsWith(join(bus.root, ".consensus")) });
+    // the daemon key, as the repository's secret holds it
+    daemonKey = readFileSync(join(bus.root, ".consensus/keys/daemon.key"), "utf8");
   } finally {
     bus.cleanup();
   }
@@ -139,7 +145,7 @@ function runGithubJob(file: string, job: string, project: string, context: Recor
   return out;
 }
 
-const prContext = (branch: string, labels: string[]) => ({ "github.head_ref": branch, "join(github.event.pull_request.labels.*.name, ',')": labels.join(",") });
+const prContext = (branch: string, labels: string[], key = "") => ({ "github.head_ref": branch, "join(github.event.pull_request.labels.*.name, ',')": labels.join(","), "secrets.CONSENSUS_DAEMON_KEY": key });
 
 describe("examples/ci/github/consensus-validate.yml", () => {
   it("runs on pull requests that touch the bus", () => {
@@ -177,7 +183,14 @@ describe("examples/ci/github/consensus-gate.yml", () => {
     const gate = (branch: string, labels: string[] = []) => runGithubJob("consensus-gate.yml", "gate", project, prContext(branch, labels)).at(-1)!;
     const promoted = gate("EP-001-health-check");
     expect(promoted.code, promoted.out + promoted.err).toBe(0);
-    expect(promoted.out).toMatch(/^::notice title=consensus gate EP-001::open/);
+    expect(promoted.out).toMatch(/^::notice title=consensus gate EP-001::open/m);
+    // no key given: it says so, and how to give it
+    expect(promoted.out).toMatch(/^::warning title=consensus gate EP-001::log: intact: the committed readable copy .*MACs NOT checked.*CONSENSUS_KEY_FILE/m);
+    const keyed = runGithubJob("consensus-gate.yml", "gate", project, prContext("EP-001-health-check", [], daemonKey)).at(-1)!;
+    expect(keyed.code, keyed.out + keyed.err).toBe(0);
+    expect(keyed.out).toMatch(/^::notice title=consensus gate EP-001::open .*every daemon line's MAC checked under key/m);
+    expect(keyed.out).not.toContain("::warning");
+    expect(keyed.out + keyed.err).not.toContain((JSON.parse(daemonKey) as { keys: Array<{ secret: string }> }).keys[0]!.secret);
     expect(gate("main", ["bug", "epic:EP-001"]).code).toBe(0);
     const inProgress = gate("feature/EP-002-login");
     expect(inProgress.code).toBe(1);
@@ -194,12 +207,35 @@ describe("examples/ci/github/consensus-gate.yml", () => {
 
   it("fails when the log does not verify, even for a promoted epic", () => {
     const project = checkout();
-    // the gate reads the log of record, never the readable copy in current/
-    const log = join(project, "consensus/.consensus/log.jsonl");
+    // a CI checkout has no log of record (.consensus/ is never committed): the gate verifies the committed readable copy
+    const log = join(project, "consensus/current/decision_log.jsonl");
     writeFileSync(log, readFileSync(log, "utf8").replace('"decision":"stage_advanced"', '"decision":"stage_advanced_"'));
     const r = runGithubJob("consensus-gate.yml", "gate", project, prContext("EP-001-health-check", [])).at(-1)!;
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^::error title=consensus gate EP-001::log: broken: /m);
+    expect(r.out).toMatch(/^::error title=consensus gate EP-001::log: broken: the committed readable copy /m);
+  });
+
+  it("with the daemon key, a line re-hashed after an edit fails; without it only --require-mac fails it", () => {
+    const project = checkout();
+    const log = join(project, "consensus/current/decision_log.jsonl");
+    const lines = readFileSync(log, "utf8").split("\n").slice(0, -1);
+    // the last daemon line edited and its hash made again, as anyone can: the chain holds, its MAC does not
+    const i = lines.findLastIndex((l) => l.includes('"agent":"orchestrator"'));
+    const prev = lines.slice(0, i).findLast((l) => l.includes('"agent":"orchestrator"'))!;
+    const head = /"hash":"([0-9a-f]{64})"/.exec(prev)![1]!;
+    const body = lines[i]!.replace(/,"hash":.*$/, "}").replace('"timestamp":"', '"note":"forged","timestamp":"');
+    const hash = createHash("sha256").update(head + body).digest("hex");
+    lines[i] = `${body.slice(0, -1)},"hash":"${hash}","mac":"${(JSON.parse(daemonKey) as { keys: Array<{ id: string }> }).keys.at(-1)!.id}.${"0".repeat(64)}"}`;
+    writeFileSync(log, `${lines.join("\n")}\n`);
+    const withKey = runGithubJob("consensus-gate.yml", "gate", project, prContext("EP-001-health-check", [], daemonKey)).at(-1)!;
+    expect(withKey.code).toBe(1);
+    expect(withKey.out).toMatch(/^::error title=consensus gate EP-001::log: broken: .*the MAC does not check/m);
+    // without the key the chain alone cannot tell: the gate says so, and --require-mac closes it
+    const chainOnly = runGithubJob("consensus-gate.yml", "gate", project, prContext("EP-001-health-check", [])).at(-1)!;
+    expect(chainOnly.out).toMatch(/^::warning title=consensus gate EP-001::log: .*MACs NOT checked/m);
+    const strict = spawnSync(process.execPath, [cliPath, "gate", "EP-001", "--require-mac", "--root", join(project, "consensus")], { encoding: "utf8" });
+    expect(strict.status).toBe(1);
+    expect(strict.stdout).toMatch(/FAIL {2}log +intact: .*MACs NOT checked.*--require-mac was given/);
   });
 });
 

@@ -5,7 +5,7 @@
  * checkpoint, a missing or foreign root, permission denied. Each damaged case runs on a copy of the bus.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -233,5 +233,105 @@ describe("consensus gate: never opens because something could not be read", () =
       expect(v.status, `${where}: ${v.stdout}${v.stderr}`).toBe(1);
       expect(v.stdout).toMatch(/^log of record: cannot read .*\.consensus\/log\.jsonl: EACCES/);
     }
+  });
+});
+
+describe("consensus gate in a CI checkout: the committed readable copy, no log of record", () => {
+  /** A bus with agents' lines the daemon recorded, as git holds it: no .consensus/; and its key, as a CI secret holds it. */
+  let checkedOut: string;
+  let keyFile: string;
+  let otherKeyFile: string;
+
+  beforeAll(async () => {
+    const b = Bus.init();
+    try {
+      expect(b.cli("start", "EP-001", "--title", "Promoted").code).toBe(0);
+      b.startDaemon();
+      const agentLine = (decision: string) => `${JSON.stringify({ timestamp: new Date().toISOString(), agent: "developer", decision, epic_id: "EP-001", iteration: 1 })}\n`;
+      appendFileSync(join(b.root, "current/decision_log.jsonl"), agentLine("started_work"));
+      await b.waitForDecision("agent_lines_recorded", 1);
+      await dropAccepted(b, "EP-001", DEFAULT_ARTIFACTS);
+      await b.waitForDecision("promoted", 1, "EP-001");
+      appendFileSync(join(b.root, "current/decision_log.jsonl"), agentLine("finished_work"));
+      await b.waitForDecision("agent_lines_recorded", 2);
+      expect(await b.stopDaemon()).toBe(0);
+      const dir = mkdtempSync(join(tmpdir(), "consensus-gate-ci-"));
+      copies.push(dir);
+      chmodSync(dir, 0o755);
+      checkedOut = join(dir, "pristine");
+      cpSync(b.root, checkedOut, { recursive: true, filter: (src) => !src.startsWith(join(b.root, ".consensus")) });
+      keyFile = join(dir, "daemon.key");
+      writeFileSync(keyFile, readFileSync(join(b.root, ".consensus/keys/daemon.key")), { mode: 0o600 });
+      otherKeyFile = join(dir, "other.key");
+      writeFileSync(otherKeyFile, readFileSync(join(bus.root, ".consensus/keys/daemon.key")), { mode: 0o600 });
+      spawnSync("chmod", ["-R", "a+rX", checkedOut]);
+      if (process.getuid?.() === 0) spawnSync("chown", ["65534:65534", keyFile, otherKeyFile]);
+    } finally {
+      b.cleanup();
+    }
+  }, 120_000);
+
+  const checkout = (): string => {
+    const root = `${checkedOut}-${copies.length}`;
+    copies.push(root);
+    cpSync(checkedOut, root, { recursive: true });
+    spawnSync("chmod", ["-R", "a+rX", root]);
+    return root;
+  };
+  const withKey = (root: string, file: string, ...args: string[]): Run => {
+    const r = spawnSync(process.execPath, [cliPath, "gate", "EP-001", "--root", root, ...args], { encoding: "utf8", env: { ...process.env, CONSENSUS_ROOT: "", CONSENSUS_KEY_FILE: file }, ...unprivileged, timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const copyLog = (root: string) => join(root, "current/decision_log.jsonl");
+
+  it("without the key: opens on the chain alone and says the MACs were not checked; --require-mac closes it", () => {
+    const root = checkout();
+    const r = gate(root, "EP-001");
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/WARN {2}log +intact: the committed readable copy .*2 agents' lines skipped; MACs NOT checked/);
+    expect(r.out).toMatch(/fix: .*CONSENSUS_KEY_FILE/);
+    const strict = gate(root, "EP-001", "--require-mac");
+    expect(strict.code).toBe(1);
+    expect(failed(strict)).toEqual(["log"]);
+  });
+
+  it("with the key: every daemon line's MAC checked; another root's key, or a key file that cannot be read, closes it", () => {
+    const root = checkout();
+    const ok = withKey(root, keyFile, "--require-mac");
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toMatch(/pass {2}log +intact: .*every daemon line's MAC checked under key/);
+    const other = withKey(root, otherKeyFile);
+    expect(other.code).toBe(1);
+    expect(other.out).toMatch(/FAIL {2}log +broken: .*no daemon line is sealed by a key the given key file holds in force/);
+    const missing = withKey(root, join(root, "no-such.key"));
+    expect(missing.code).toBe(1);
+    expect(missing.out).toMatch(/FAIL {2}log +the daemon key CONSENSUS_KEY_FILE names cannot be used: .*ENOENT/);
+  });
+
+  it("agents' lines: one appended later is skipped; one the daemon recorded cannot be edited", () => {
+    const root = checkout();
+    appendFileSync(copyLog(root), `${JSON.stringify({ timestamp: "2026-11-30T00:00:00Z", agent: "developer", decision: "note", epic_id: "EP-001" })}\n`);
+    expect(withKey(root, keyFile).code).toBe(0);
+    writeFileSync(copyLog(root), readFileSync(copyLog(root), "utf8").replace('"decision":"started_work"', '"decision":"started_wurk"'));
+    const r = withKey(root, keyFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/FAIL {2}log +broken: .*hash does not match/);
+  });
+
+  it("state.json must be the state the verified lines give; missing or garbled, the gate stays closed", () => {
+    const root = checkout();
+    const state = join(root, "current/state.json");
+    const text = readFileSync(state, "utf8");
+    writeFileSync(state, text.replace('"status":"promoted"', '"status":"in_progress"').replace('"status": "promoted"', '"status": "in_progress"'));
+    expect(readFileSync(state, "utf8")).not.toBe(text);
+    const edited = withKey(root, keyFile);
+    expect(edited.code).toBe(1);
+    expect(failed(edited)).toContain("state");
+    writeFileSync(state, "{");
+    const garbled = withKey(root, keyFile);
+    expect(garbled.code).toBe(1);
+    expect(failed(garbled)).toContain("store");
+    rmSync(state);
+    expect(failed(withKey(root, keyFile))).toContain("store");
   });
 });

@@ -52,6 +52,14 @@ describe("consensus migrate", () => {
     const out = pg(["migrate", "--to-folder", back.root]);
     expect(out.code, out.stderr).toBe(0);
     expect(back.cli("log", "verify").code).toBe(0);
+    // a log of record the folder store accepts: the daemon key made, every daemon line sealed with it
+    expect(existsSync(join(back.root, ".consensus/keys/daemon.key"))).toBe(true);
+    const record = readFileSync(join(back.root, ".consensus/log.jsonl"), "utf8").split("\n").filter((l) => l.includes('"agent":"orchestrator"'));
+    expect(record.length).toBeGreaterThan(0);
+    const keyId = (JSON.parse(readFileSync(join(back.root, ".consensus/keys/daemon.key"), "utf8")) as { keys: Array<{ id: string }> }).keys.at(-1)!.id;
+    // with this root's key, also the lines that came from the first folder with its MAC
+    expect(record.filter((l) => !l.endsWith(`,"mac":"${keyId}.${/"mac":"[a-z0-9]+\.([0-9a-f]{64})"\}$/.exec(l)?.[1] ?? ""}"}`))).toEqual([]);
+    expect(readFileSync(join(back.root, ".consensus/log.jsonl"), "utf8")).toContain('"agent":"developer"');
     const st = JSON.parse(back.cli("status", "--json").stdout) as Array<{ epic_id: string; status: string; stage: string }>;
     expect(st.map((s) => [s.epic_id, s.stage, s.status])).toEqual([["EP-001", "implementation", "in_progress"], ["EP-002", "plan", "cancelled"]]);
     expect(readFileSync(join(back.root, "archive/EP-001/1/plan.json"), "utf8")).toBe(artifact("plan.json", "EP-001", 1));
@@ -60,6 +68,10 @@ describe("consensus migrate", () => {
     // and a file daemon goes on from there
     expect(back.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
     expect(existsSync(join(back.root, "current/state.json"))).toBe(true);
+    // it took the moved logs as its own: nothing forged, cut or torn found in them
+    const decisions = back.cli("log", "--json").stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { decision: string }).decision);
+    expect(decisions.filter((d) => /forged|truncated|torn|chain_broken|adopt/.test(d))).toEqual([]);
+    expect(back.cli("log", "verify").code).toBe(0);
   }, 180_000);
 
   it("a database moved out into a folder with a log already is refused", async () => {

@@ -56,4 +56,15 @@ describe("judgeGate", () => {
     expect(judgeGate(facts(epic({ status: "in_progress", stage: "implementation" }), { require })).open).toBe(false);
     expect(judgeGate(facts(epic(), { require })).open).toBe(true);
   });
+  it("the committed copy (CI): MACs not checked is a warning that leaves it open, a failure under --require-mac", () => {
+    const copy = { state: "intact", summary: "intact: the committed readable copy; MACs NOT checked", lastSeq: 9, source: "copy", macChecked: false } as const;
+    const v = judgeGate(facts(epic(), { log: copy }));
+    expect(v).toMatchObject({ open: true, exit: 0 });
+    expect(v.checks.find((c) => c.id === "log")).toMatchObject({ status: "warn", fix: expect.stringMatching(/CONSENSUS_KEY_FILE/) });
+    expect(failing(facts(epic(), { log: copy, requireMac: true }))).toEqual(["log"]);
+    expect(judgeGate(facts(epic(), { log: { ...copy, macChecked: true }, requireMac: true }))).toMatchObject({ open: true, checks: expect.arrayContaining([expect.objectContaining({ id: "log", status: "pass" })]) });
+    // a warning does not turn an unknown epic's answer into another one, nor open a closed gate
+    expect(judgeGate(facts(undefined, { log: copy }))).toMatchObject({ open: false, exit: 3 });
+    expect(judgeGate(facts(epic({ status: "in_progress", stage: "review" }), { log: copy }))).toMatchObject({ open: false, exit: 1 });
+  });
 });

@@ -6,13 +6,19 @@
  * Nothing read is trusted on its own, and nothing that fails to read is skipped.
  */
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { access, open, readFile, stat } from "node:fs/promises";
+import { relative, resolve } from "node:path";
 import { EPIC_ID } from "../../config/names.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { ChainVerifier, unsealLine } from "../../log/chain.js";
+import { ChainVerifier, unsealLine, type LineCheck } from "../../log/chain.js";
+import { verifyCopy } from "../../log/copy-chain.js";
+import { logMacCheck } from "../../store/fs/read-chain.js";
+import { stateFileProblem } from "../../store/fs/state-file.js";
+import { KeyFileError, parseKeyFile } from "../../trust/key-file.js";
+import { Keyring } from "../../trust/keyring.js";
 import { formatGateText, judgeGate, type GateLogFacts, type GateRequirement, type GateStoreFacts, type GateVerdict } from "../../report/gate.js";
-import type { Epic, LogEntry } from "../../schemas/types.gen.js";
+import type { Epic, LogEntry, StateFile } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { redact } from "../../store/pg/connect.js";
@@ -27,6 +33,7 @@ import { readEpics } from "./status.js";
 export interface GateOptions {
   require: string;
   format: "text" | "json" | "github";
+  requireMac?: boolean;
 }
 
 export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Promise<number> {
@@ -39,11 +46,18 @@ export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Prom
     // a root named explicitly (or a folder --store) is asked even when it is not a bus: the gate then fails closed, saying why
     const folder = g.store ?? process.env.CONSENSUS_STORE;
     const root = folder ? resolve(folder) : (explicitRoot(g) ?? rootOf(g));
-    // one after the other: the state must not be read before the log it is checked against
-    const log = await checkBusLog(root);
-    facts = { log, store: await askStore(root, epic) };
+    const L = layoutOf(root);
+    const problem = await busProblem(root);
+    if (!problem && !existsSync(L.record) && existsSync(L.log)) {
+      // a CI checkout: the readable copy and state.json from git, no private area (never committed)
+      facts = await askCommittedCopy(root, epic);
+    } else {
+      // one after the other: the state must not be read before the log it is checked against
+      const log = await checkBusLog(root);
+      facts = { log, store: await askStore(root, epic) };
+    }
   }
-  const verdict = judgeGate({ epic, require, ...facts });
+  const verdict = judgeGate({ epic, require, ...facts, ...(o.requireMac ? { requireMac: true } : {}) });
   process.stdout.write(o.format === "json" ? `${JSON.stringify(verdict, null, 2)}\n` : o.format === "github" ? formatGateGithub(verdict) : formatGateText(verdict));
   return verdict.exit;
 }
@@ -63,6 +77,19 @@ async function requirementOf(g: GlobalOptions, what: string): Promise<GateRequir
  * gate cannot open on a store it could not read.
  */
 async function askStore(root: string, epic: string): Promise<GateStoreFacts> {
+  const problem = await busProblem(root);
+  if (problem) return problem;
+  try {
+    const { epics, seq, findings } = await readEpics(root);
+    const fromLog = await epicFromLog(root, epic);
+    return { answered: true, ...(epics.has(epic) ? { epic: epics.get(epic)! } : {}), seq, findings, ...(fromLog.epic ? { logEpic: fromLog.epic } : {}), logSeq: fromLog.seq };
+  } catch (e) {
+    return { answered: false, reason: `reading the store failed: ${errText(e)}`, fix: "Run `consensus doctor`: it names what cannot be read and how to fix it." };
+  }
+}
+
+/** Why `root` is not a bus this user can read (a failed store answer), or undefined. */
+async function busProblem(root: string): Promise<GateStoreFacts | undefined> {
   const notABus = (reason: string): GateStoreFacts => ({ answered: false, reason, fix: "Pass --root DIR (or set CONSENSUS_ROOT) to the bus folder, and run the gate as a user who can read it." });
   try {
     if (!(await stat(root)).isDirectory()) return notABus(`${root} is not a folder`);
@@ -75,13 +102,7 @@ async function askStore(root: string, epic: string): Promise<GateStoreFacts> {
   } catch (e) {
     return notABus(`not a consensus bus: ${layoutOf(root).config}: ${errText(e)}`);
   }
-  try {
-    const { epics, seq, findings } = await readEpics(root);
-    const fromLog = await epicFromLog(root, epic);
-    return { answered: true, ...(epics.has(epic) ? { epic: epics.get(epic)! } : {}), seq, findings, ...(fromLog.epic ? { logEpic: fromLog.epic } : {}), logSeq: fromLog.seq };
-  } catch (e) {
-    return { answered: false, reason: `reading the store failed: ${errText(e)}`, fix: "Run `consensus doctor`: it names what cannot be read and how to fix it." };
-  }
+  return undefined;
 }
 
 /** The epic's last state carried by a sealed daemon line, and the last such line's seq. */
@@ -107,6 +128,73 @@ class EpicFromLog {
   result(): { epic?: Epic; seq: number } {
     return this.found ? { epic: this.found, seq: this.seq } : { seq: this.seq };
   }
+}
+
+/** The environment variable naming a copy of the daemon key (a CI secret) the gate checks MACs with. */
+export const KEY_FILE_ENV = "CONSENSUS_KEY_FILE";
+const MAX_COPY_KEY_BYTES = 64 * 1024;
+
+/**
+ * The gate's facts where there is no log of record (a CI checkout: `.consensus/` is never committed):
+ * the committed readable copy's daemon lines verified (copy-chain.ts: the chain always; each line's
+ * MAC when CONSENSUS_KEY_FILE names a copy of the daemon key), and the committed state.json, which
+ * must be the state those verified lines give. The key's bytes are never printed. Whatever cannot be
+ * read is an answer that closes the gate.
+ */
+async function askCommittedCopy(root: string, epic: string): Promise<{ log: GateLogFacts; store: GateStoreFacts }> {
+  const L = layoutOf(root);
+  const where = relative(process.cwd(), L.log) || L.log;
+  const unreadable = (summary: string, fix: string): { log: GateLogFacts; store: GateStoreFacts } => ({
+    log: { state: "unreadable", summary, fix, lastSeq: 0, source: "copy" },
+    store: { answered: false, reason: summary, fix },
+  });
+  let check: LineCheck | undefined;
+  let keyId: string | undefined;
+  const keyFile = process.env[KEY_FILE_ENV];
+  if (keyFile !== undefined && keyFile !== "") {
+    try {
+      const fh = await open(keyFile, "r");
+      let text: string;
+      try {
+        text = (await fh.readFile({ encoding: "utf8" })).slice(0, MAX_COPY_KEY_BYTES);
+      } finally {
+        await fh.close();
+      }
+      const ring = new Keyring(parseKeyFile(text, keyFile));
+      check = logMacCheck(ring);
+      keyId = ring.current.id;
+    } catch (e) {
+      // the message names the file and what is wrong with it, never its bytes
+      const why = e instanceof KeyFileError ? e.message : `${keyFile}: ${errText(e)}`;
+      return unreadable(`the daemon key ${KEY_FILE_ENV} names cannot be used: ${why}`, `Point ${KEY_FILE_ENV} at a copy of the root's .consensus/keys/daemon.key (a CI secret written to a file), or unset it to check the chain alone.`);
+    }
+  }
+  let text: string;
+  try {
+    text = await readFile(L.log, "utf8");
+  } catch (e) {
+    return unreadable(`cannot read ${where}: ${errText(e)}`, `Check that ${where} is committed and readable by this user.`);
+  }
+  const lines = text.split("\n").map((l) => l.replace(/\r$/, ""));
+  if (lines[lines.length - 1] === "") lines.pop();
+  const r = verifyCopy(lines, check, epic);
+  const mac = check ? `every daemon line's MAC checked under key ${keyId}` : `MACs NOT checked (no daemon key: set ${KEY_FILE_ENV} to a copy of .consensus/keys/daemon.key given to CI as a secret): the chain alone is evidence, and anyone who can edit ${where} can re-hash it`;
+  const log: GateLogFacts =
+    r.daemonLines === 0 && r.ok
+      ? { state: "empty", summary: `no daemon lines in ${where} (the committed readable copy; no log of record here): nothing to verify`, lastSeq: 0, source: "copy", macChecked: !!check }
+      : r.ok
+        ? { state: "intact", summary: `intact: the committed readable copy ${where} (no log of record here): chain intact over ${r.daemonLines} daemon lines (seq 1..${r.lastSeq}), ${r.agentLines} agents' lines skipped; ${mac}`, lastSeq: r.lastSeq, source: "copy", macChecked: !!check }
+        : { state: "broken", summary: `broken: the committed readable copy ${where} (no log of record here), line ${r.broken!.line}: ${r.broken!.reason}`, fix: `The committed log was changed outside the daemon: restore ${where} from the branch the daemon's root commits (\`git checkout <base> -- ${where}\`), or commit the root's current copy again.`, lastSeq: r.lastSeq, source: "copy", macChecked: !!check };
+  let state: StateFile;
+  try {
+    const got = stateFileProblem(await readFile(L.state, "utf8"));
+    if (!got.state) return { log, store: { answered: false, reason: `${relative(process.cwd(), L.state) || L.state} ${got.problem}`, fix: "Commit the root's current/state.json as the daemon wrote it (never edited by hand)." } };
+    state = got.state;
+  } catch (e) {
+    return { log, store: { answered: false, reason: `cannot read ${L.state}: ${errText(e)}`, fix: "Commit current/state.json with the readable copy of the log: the gate checks one against the other." } };
+  }
+  const mine = Object.hasOwn(state.epics, epic) ? state.epics[epic] : undefined;
+  return { log, store: { answered: true, ...(mine ? { epic: mine } : {}), seq: state.seq, findings: [], ...(r.epic ? { logEpic: r.epic } : {}), logSeq: r.lastSeq } };
 }
 
 /** Reads of a database whose log moved between them (daemons appending) are made again, up to this many times. */
@@ -163,9 +251,10 @@ const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e 
 /** GitHub Actions workflow commands: an error annotation per failed check, a notice when open. */
 export function formatGateGithub(v: GateVerdict): string {
   const title = ghProp(`consensus gate ${v.epic}`);
-  if (v.open) return `::notice title=${title}::${ghEscape(`open (requires ${v.require}): ${v.checks.map((c) => c.found).join("; ")}`)}\n`;
+  const warnings = v.checks.filter((c) => c.status === "warn").map((c) => `::warning title=${title}::${ghEscape(`${c.id}: ${c.found}. Fix: ${c.fix ?? "-"}`)}\n`).join("");
+  if (v.open) return `${warnings}::notice title=${title}::${ghEscape(`open (requires ${v.require}): ${v.checks.map((c) => c.found).join("; ")}`)}\n`;
   return `${v.checks
     .filter((c) => c.status !== "pass")
-    .map((c) => `::error title=${title}::${ghEscape(`${c.id}: ${c.found}. Fix: ${c.fix ?? "-"}`)}`)
+    .map((c) => `::${c.status === "warn" ? "warning" : "error"} title=${title}::${ghEscape(`${c.id}: ${c.found}. Fix: ${c.fix ?? "-"}`)}`)
     .join("\n")}\n`;
 }
