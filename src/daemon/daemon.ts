@@ -120,7 +120,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     root: realRoot,
     keys,
     hooks: {
-      ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
+      // launches are wanted whenever a daemon runs, even one started with no agents: `config apply` may add them
+      ...(opts.once ? {} : { triggers: triggers ?? [], onLaunch: (w: import("../machine/effects.js").LaunchWant) => (runner ? runner.want(w) : early.push(w)) }),
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
         obs?.committed(entries);
@@ -148,12 +149,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const retryAfterMs = 1000;
   const rulesWatch = opts.once ? undefined : watchConfig(layout.rules, () => ((configTouched = true), kick()));
   obs?.opened({ view: () => engine.state, queueDepth: () => pending.size + waiting.size, configVersion: () => engine.pipeline.version.slice(0, 12) });
-  if (triggers) {
+  /** Arms the runner once the rules in force name an agent (at start, or after a `config apply` that adds the first). */
+  const armRunner = async (): Promise<void> => {
+    if (runner || opts.once || engine.pipeline.agents.size === 0) return;
     const r = new Runner({ engine, layout, log, wake: () => wake(), keys });
     await r.start();
-    for (const w of early) r.want(w);
+    for (const w of early.splice(0)) r.want(w);
     runner = r;
-  }
+  };
+  if (triggers) await armRunner();
 
   let watcher: BusWatcher | undefined;
   if (!opts.once) {
@@ -192,6 +196,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (configTouched) {
         configTouched = false;
         await reloader.check();
+        await armRunner();
       }
       if (mirrorTouched && !stopping) {
         mirrorTouched = false;

@@ -108,4 +108,15 @@ describe("the rules change only by a person", () => {
     expect(s.stderr).toContain("RULES_MISSING");
     expect(bus.entries().filter((e) => e.decision === "config_applied")).toHaveLength(1);
   });
+
+  it("agents a person adds by `config apply` to a daemon started without any are launched at the next stage entry", async () => {
+    bus = Bus.init();
+    const marker = join(bus.dir, "launched");
+    await daemonHolding(bus);
+    bus.editConfig((t) => `${t}${hostileAgents(marker)}`);
+    await bus.waitForDecision("config_changed");
+    expect(bus.cli("start", "EP-001", "--title", "After the apply").code).toBe(0);
+    await bus.waitForDecision("agent_launched");
+    await bus.until("the planner to run", () => existsSync(marker));
+  });
 });
