@@ -56,8 +56,14 @@ export function summary(e: LogEntry): string {
       return `rules applied by ${String(d.by)}: ${String(d.to).slice(0, 12)}${d.from ? ` (was ${String(d.from).slice(0, 12)})` : ""}`;
     case "config_pending":
       return `consensus.yaml edited (${String(d.version).slice(0, 12)}), not in force: a person runs \`consensus config apply\``;
-    default:
-      return agentSummary(e, who) ?? `${who} ${e.decision}${d.reason ? `: ${String(d.reason)}` : ""}`;
+    case "approval_recorded":
+      return `${who} approval by ${String(d.role ?? d.from)}${d.subject ? `: ${String(d.subject)}` : ""}${d.stage ? ` (stage ${String(d.stage)})` : ""}`;
+    default: {
+      // the daemon's integrity findings (log_line_forged, log_line_rejected, input_failed …) carry their
+      // reason in errors[]: say it, or `consensus log` shows only the decision's name
+      const why = d.reason !== undefined ? String(d.reason) : errorsText(d);
+      return agentSummary(e, who) ?? `${who} ${e.decision}${why ? `: ${why}` : ""}`;
+    }
   }
 }
 
@@ -87,6 +93,12 @@ export function agentSummary(e: LogEntry, who: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The messages of a decision's errors, joined, or "" when it has none. */
+function errorsText(d: Record<string, unknown>): string {
+  const errs = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown; path?: unknown }>) : [];
+  return errs.map((x) => String(x?.message)).join("; ");
 }
 
 /** A decision's normalisation warnings, appended to its line (the author sees what was assumed). */
