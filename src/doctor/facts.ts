@@ -20,6 +20,8 @@ export interface Facts {
     missing: string[];
     /** Configured roles whose inbox folder does not exist yet. */
     missingInboxes: string[];
+    /** Folders of the layout (and role inboxes) that are symbolic links, relative to the root, with where they lead. */
+    linked?: Array<{ path: string; target: string }>;
   };
   /** consensus.yaml: unreadable (error), or parsed and checked once by parseConfig (a pipeline, or the issues). */
   config: { path: string; error?: string; parsed?: { pipeline?: Pipeline; issues: Issue[] } };

@@ -19,6 +19,16 @@ export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {
   const init = `consensus init --root ${f.root}`;
   if (!rootExists) return fail(id, `no bus at ${f.root}`, `Run \`${init}\` to create it, or point at the right folder with --root DIR (or CONSENSUS_ROOT).`);
   if (missing.length) return fail(id, `missing under the root: ${missing.join(", ")}`, `Run \`${init}\`: it creates what is missing and never overwrites an existing consensus.yaml.`, { missing });
+  const linked = f.layout.linked ?? [];
+  if (linked.length) {
+    const abs = linked.map((l) => `${f.root}/${l.path}`);
+    return fail(
+      id,
+      `${linked.map((l) => `${l.path} is a symbolic link (to ${l.target})`).join("; ")}: the daemon writes nothing through a link, so no notice, archive copy or agent log goes there`,
+      `Replace each by a real folder (move what you need out of the link's target first): \`rm ${abs.join(" ")} && mkdir ${abs.join(" ")}\`, then restart \`consensus watch\` to deliver what it could not.`,
+      { linked },
+    );
+  }
   if (missingInboxes.length) {
     const dirs = missingInboxes.map((r) => `${f.root}/messages/inbox/${r}`).join(" ");
     return warn(id, `no inbox folder yet for role(s) ${missingInboxes.join(", ")} (the daemon creates one on its first notice)`, `Create them now so agents can drop messages: \`mkdir -p ${dirs}\`.`, { missingInboxes });

@@ -3,7 +3,7 @@
  * nothing else. Writes only dot-temp files, removed at once, to prove folders are writable.
  */
 import { existsSync } from "node:fs";
-import { lstat, open, readFile, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import { lstat, open, readFile, readlink, realpath, stat, statfs, unlink, writeFile } from "node:fs/promises";
 import type { ModeFacts } from "../store/fs/private-area.js";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -44,6 +44,17 @@ async function readModes(L: Layout): Promise<{ root?: ModeFacts; dot?: ModeFacts
   return { ...(root ? { root } : {}), ...(dot ? { dot } : {}) };
 }
 
+/** Which of these folders (relative to the root) are symbolic links, and where each leads. */
+async function linkedFolders(root: string, rels: readonly string[]): Promise<Array<{ path: string; target: string }>> {
+  const out: Array<{ path: string; target: string }> = [];
+  for (const rel of rels) {
+    const abs = join(root, rel);
+    const st = await lstat(abs).catch(() => undefined);
+    if (st?.isSymbolicLink()) out.push({ path: rel, target: await realpath(abs).catch(() => readlink(abs).catch(() => "?")) });
+  }
+  return out;
+}
+
 const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 export async function probe(root: string, opts: { poll?: boolean; procDir?: string; now?: () => number } = {}): Promise<Facts> {
@@ -66,7 +77,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     root,
     now: now(),
     node: { version: process.version, ...(await readEngines()) },
-    layout: { rootExists, missing: REQUIRED_PATHS.filter((p) => !existsSync(join(root, p))), missingInboxes },
+    layout: { rootExists, missing: REQUIRED_PATHS.filter((p) => !existsSync(join(root, p))), missingInboxes, linked: rootExists ? await linkedFolders(root, [...REQUIRED_PATHS.filter((p) => p !== relative(root, L.config)), ...roles.map((r) => `messages/inbox/${r}`)]) : [] },
     config,
     ...(rules ? { rules } : {}),
     writable,

@@ -3,7 +3,7 @@
  * be provoked without root gives a fail with its fix and exit 4.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -72,6 +72,21 @@ describe("consensus doctor", () => {
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/fail\s+layout\s+no bus at .*elsewhere/);
     expect(r.stdout).toContain(`consensus init --root ${join(bus.dir, "elsewhere")}`);
+  });
+
+  it("an inbox folder replaced by a symbolic link fails layout, naming where it leads and how to make it a folder again", () => {
+    bus = Bus.init();
+    const outside = join(bus.dir, "outside");
+    mkdirSync(outside);
+    const inbox = join(bus.root, "messages", "inbox", "planner");
+    rmSync(inbox, { recursive: true });
+    symlinkSync(outside, inbox);
+    const { code, report } = doctor(bus);
+    expect(code).toBe(4);
+    const c = check(report, "layout");
+    expect(c.status).toBe("fail");
+    expect(c.found).toContain(`messages/inbox/planner is a symbolic link (to ${realpathSync(outside)})`);
+    expect(c.fix).toContain(`rm ${bus.root}/messages/inbox/planner && mkdir ${bus.root}/messages/inbox/planner`);
   });
 
   it("an invalid consensus.yaml fails with the problem, the validate command and the rollback", () => {
