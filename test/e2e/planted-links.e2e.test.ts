@@ -4,7 +4,7 @@
  * the MCP server (placement.test.ts covers place()). Each refuses with SYMLINK_OUTSIDE and writes
  * nothing outside; the same commands work once the link is gone.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -38,5 +38,26 @@ describe("links planted in the bus that lead out of the root", () => {
     rmSync(join(bus.root, "epics", "EP-002"));
     mkdirSync(join(bus.root, "epics", "EP-002"));
     expect(bus.cli("start", "EP-002", "--title", "Real folder").code).toBe(0);
+  });
+
+  it("a link planted at the checkpoint's key index is not written through: the file outside keeps its bytes, the index is a private file again", async () => {
+    bus = Bus.init();
+    outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
+    const victim = join(outside, "precious.txt");
+    writeFileSync(victim, "precious data\n");
+    const keys = join(bus.root, ".consensus", "checkpoint.keys");
+    rmSync(keys, { force: true });
+    symlinkSync(victim, keys);
+    expect(bus.cli("start", "EP-001", "--title", "Links").code).toBe(0);
+    // watch --once decides what is pending and takes its checkpoint before it exits
+    const once = bus.cli("watch", "--once");
+    expect(once.code, once.stderr).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("precious data\n");
+    const st = lstatSync(keys);
+    expect(st.isFile()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+    // and the next start trusts nothing it did not seal: state still comes out right
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.cli("status", "EP-001").stdout).toMatch(/EP-001\s+plan\s+in_progress/);
   });
 });

@@ -585,7 +585,7 @@ export class FsStore implements Store {
     const path = this.layout.checkpointKeys;
     // Created here on first use: its name in .consensus is made durable by the checkpoint's write
     // right after (writeAtomic durable fsyncs that folder).
-    const fh = await open(path, existsSync(path) ? "r+" : "w");
+    const fh = await openKeyIndex(path);
     try {
       if ((await fh.stat()).size !== this.keysBytes) await fh.truncate(this.keysBytes);
       if (bytes.length) await fh.write(bytes, 0, bytes.length, this.keysBytes);
@@ -869,6 +869,27 @@ function isRealDir(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Opens the checkpoint's key index for writing, never through what an agent may have planted in its
+ * place (a symbolic link out of the root, a hard link to another file, a FIFO): such a name is removed
+ * and a fresh private file (0600) made. Its marks are then short of what the checkpoint names, so the next
+ * start discards the checkpoint and rebuilds from the log of record (fs-store recovery), as for any edit.
+ */
+async function openKeyIndex(path: string): Promise<FileHandle> {
+  const flags = fsc.O_RDWR | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
+  const fh = await open(path, flags, PRIVATE_FILE_MODE).catch((e: unknown) => (errCode(e) === "ELOOP" ? undefined : Promise.reject(e)));
+  if (fh) {
+    const st = await fh.stat();
+    if (st.isFile() && st.nlink === 1) {
+      if (st.mode & 0o077) await fh.chmod(PRIVATE_FILE_MODE); // made 0644 by earlier versions
+      return fh;
+    }
+    await fh.close();
+  }
+  await unlink(path);
+  return open(path, flags | fsc.O_EXCL, PRIVATE_FILE_MODE);
 }
 
 const errCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
