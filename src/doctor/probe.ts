@@ -2,7 +2,7 @@
  * The shell of `consensus doctor`: reads what the checks need — files, /proc, statfs, the lock — and
  * nothing else. Writes only dot-temp files, removed at once, to prove folders are writable.
  */
-import { existsSync } from "node:fs";
+import { constants as fsc, existsSync } from "node:fs";
 import { lstat, open, readFile, readlink, realpath, stat, statfs, unlink, writeFile } from "node:fs/promises";
 import type { ModeFacts } from "../store/fs/private-area.js";
 import { hostname } from "node:os";
@@ -15,6 +15,7 @@ import { foldersToWatch } from "../transports/files/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../store/fs/read-chain.js";
+import { kindOf } from "../store/fs/guarded-read.js";
 import { KeyFileError } from "../trust/key-file.js";
 import { hasOldLog } from "../store/fs/adopt.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
@@ -166,10 +167,13 @@ async function probeWritable(L: Layout, roles: readonly string[], clock: Facts["
   // The log itself must take appends (opening it for append changes nothing).
   if (existsSync(L.log)) {
     try {
-      await (await open(L.log, "a")).close();
-      out.push({ path: relative(L.root, L.log) });
+      // never a plain open: a FIFO planted there would block doctor for good (O_NONBLOCK: ENXIO instead)
+      const fh = await open(L.log, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+      const st = await fh.stat().finally(() => fh.close());
+      out.push(st.isFile() ? { path: relative(L.root, L.log) } : { path: relative(L.root, L.log), error: `${kindOf(st)}, not a regular file` });
     } catch (e) {
-      out.push({ path: relative(L.root, L.log), error: errText(e) });
+      const code = errText(e);
+      out.push({ path: relative(L.root, L.log), error: code === "ELOOP" ? "a symbolic link, not a regular file" : code === "ENXIO" ? "a FIFO (named pipe), not a regular file" : code });
     }
   }
   return out;

@@ -7,6 +7,11 @@ export function checkWritable(f: Pick<Facts, "writable" | "root">): CheckResult 
   const bad = f.writable.filter((w) => w.error);
   if (bad.length === 0) return pass(id, `${f.writable.length} folder(s) the daemon writes are writable`, { checked: f.writable.map((w) => w.path) });
   const paths = bad.map((w) => (w.path === "." ? f.root : `${f.root}/${w.path}`));
+  // something planted in place of the readable log (a FIFO, a link): no chown fixes that
+  const planted = bad.filter((w) => w.error?.endsWith("not a regular file")).map((w) => `${f.root}/${w.path}`);
+  if (planted.length === bad.length) {
+    return fail(id, `not a regular file: ${bad.map((w) => `${w.path} (${w.error})`).join("; ")}`, `Remove it: \`rm ${planted.join(" ")}\`; the daemon copies its lines there again (the log of record in .consensus/ is intact). Then find who put it there.`, { unwritable: paths });
+  }
   return fail(
     id,
     `not writable: ${bad.map((w) => `${w.path} (${w.error})`).join("; ")}`,

@@ -89,6 +89,20 @@ describe("consensus doctor", () => {
     expect(c.fix).toContain(`rm ${bus.root}/messages/inbox/planner && mkdir ${bus.root}/messages/inbox/planner`);
   });
 
+  it("a FIFO planted as the readable log hangs neither doctor nor log verify: each names it and says to remove it", () => {
+    bus = Bus.init();
+    rmSync(mirrorPath(bus));
+    expect(spawnSync("mkfifo", [mirrorPath(bus)]).status).toBe(0);
+    const { code, report } = doctor(bus);
+    expect(code).toBe(4);
+    const c = check(report, "permissions");
+    expect(c.found).toContain("current/decision_log.jsonl (a FIFO (named pipe), not a regular file)");
+    expect(c.fix).toContain(`rm ${mirrorPath(bus)}`);
+    const verify = bus.cli("log", "verify");
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`${mirrorPath(bus)} is a FIFO (named pipe), not a regular file: not read`);
+  }, 150_000);
+
   it("an invalid consensus.yaml fails with the problem, the validate command and the rollback", () => {
     bus = Bus.init();
     const cfg = join(bus.root, "consensus.yaml");

@@ -4,6 +4,8 @@
  * agents' lines, and forged ones.
  */
 import { createReadStream, existsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { GUARDED_FLAGS, kindOf } from "./guarded-read.js";
 import { createInterface } from "node:readline";
 import { ChainVerifier, claimsDaemon, unsealLine, type ChainResult, type LineCheck, type LineMac } from "../../log/chain.js";
 import { readKeyring } from "../../trust/key-file.js";
@@ -107,7 +109,20 @@ export async function countMirror(L: Layout): Promise<MirrorCount> {
     out.forged++;
     out.firstForged ??= { line: lineNo, reason };
   };
-  const rl = createInterface({ input: createReadStream(L.log, { encoding: "utf8" }), crlfDelay: Infinity });
+  // the readable copy is a drop zone: what lies there may be a FIFO (a plain read blocks for good), a
+  // link to /dev/zero (never ends) or another file; read it only if it is a regular file, opened as such
+  const fh = await open(L.log, GUARDED_FLAGS).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ELOOP" || code === "EMLINK" || code === "EFTYPE") return undefined;
+    throw e;
+  });
+  const st = await fh?.stat();
+  if (!fh || !st?.isFile()) {
+    await fh?.close();
+    forged(`${L.log} is ${st ? kindOf(st) : "a symbolic link"}, not a regular file: not read (remove it; the daemon copies its lines there again)`);
+    return out;
+  }
+  const rl = createInterface({ input: fh.createReadStream({ encoding: "utf8" }), crlfDelay: Infinity });
   for await (const line of rl) {
     lineNo++;
     if (line.trim() === "") continue;
