@@ -15,7 +15,7 @@ import { foldersToWatch } from "../transports/files/watch.js";
 import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/fs-store.js";
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../store/fs/read-chain.js";
-import { kindOf } from "../store/fs/guarded-read.js";
+import { CAP, GuardedReadError, kindOf, readGuarded, readGuardedText } from "../store/fs/guarded-read.js";
 import { KeyFileError } from "../trust/key-file.js";
 import { hasOldLog } from "../store/fs/adopt.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
@@ -62,9 +62,11 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
   const now = opts.now ?? Date.now;
   const L = layoutOf(root);
   const rootExists = existsSync(root);
-  const config: Facts["config"] = await readFile(L.config, "utf8").then(
+  // consensus.yaml and stray files are where agents can write: read as the daemon reads, never a FIFO
+  // (a plain read blocks doctor for good), a link or more than the cap
+  const config: Facts["config"] = await readGuardedText(L.config, { maxBytes: CAP.config }).then(
     (text) => ({ path: L.config, parsed: parseConfig(text, L.config) }),
-    (e: unknown) => ({ path: L.config, error: errText(e) }),
+    (e: unknown) => ({ path: L.config, error: e instanceof GuardedReadError ? e.message : errText(e) }),
   );
   const rules = rootExists ? await probeRules(L) : undefined;
   // Without a valid config the roles are unknown: the config check says why, and no inbox is asked for.
@@ -121,7 +123,7 @@ async function readStrays(L: Layout, pipeline: Pipeline | undefined): Promise<Fa
   for (const c of found.slice(0, STRAYS_SHOWN)) {
     const k = classifyPath(c.rel);
     if (k.kind !== "stray") continue;
-    const says: StraySays = await readFile(join(L.root, c.rel)).then((b) => (b.length <= 1 << 20 ? whatItSays(c.rel, b) : {}), () => ({}));
+    const says: StraySays = await readGuarded(join(L.root, c.rel), { maxBytes: 1 << 20 }).then(({ bytes }) => whatItSays(c.rel, bytes), () => ({}));
     const suggest = pipeline ? strayTarget(pipeline, { file: c.rel, ...(k.suggest ? { suggest: k.suggest } : {}), says }, says.epic_id).suggest : k.suggest;
     files.push({ path: c.rel, reason: k.reason, ...(suggest ? { suggest } : {}) });
   }

@@ -103,6 +103,22 @@ describe("consensus doctor", () => {
     expect(verify.stdout).toContain(`${mirrorPath(bus)} is a FIFO (named pipe), not a regular file: not read`);
   }, 150_000);
 
+  it("a FIFO planted as a stray file or as consensus.yaml does not hang doctor: the stray is listed, the config named as a FIFO", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "FIFOs").code).toBe(0);
+    const stray = join(bus.root, "epics", "EP-001", "notes.fifo");
+    expect(spawnSync("mkfifo", [stray]).status).toBe(0);
+    const first = doctor(bus);
+    expect(check(first.report, "strays").found).toContain("epics/EP-001/notes.fifo");
+    rmSync(stray);
+    const config = join(bus.root, "consensus.yaml");
+    rmSync(config);
+    expect(spawnSync("mkfifo", [config]).status).toBe(0);
+    const second = doctor(bus);
+    expect(second.code).toBe(4);
+    expect(check(second.report, "config").found).toContain("is a FIFO (named pipe), not a regular file");
+  }, 200_000);
+
   it("an invalid consensus.yaml fails with the problem, the validate command and the rollback", () => {
     bus = Bus.init();
     const cfg = join(bus.root, "consensus.yaml");
