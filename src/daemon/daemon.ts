@@ -201,7 +201,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (mirrorTouched && !stopping) {
         mirrorTouched = false;
         try {
-          await engine.readAgentLines();
+          // a read takes at most a chunk (8 MiB): while it records something, read on
+          if ((await engine.readAgentLines()).length) mirrorTouched = true;
         } catch (e) {
           if (opts.once || !writeFailed(e)) throw e;
           log.error({ err: e }, `could not record agents' log entries; trying again in ${retryAfterMs} ms`);
@@ -236,7 +237,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       await checkpointIfDue();
       if (stopping) break;
-      if (opts.once && pending.size === 0 && waiting.size === 0) break;
+      if (opts.once && pending.size === 0 && waiting.size === 0 && !mirrorTouched) break;
       await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
       wake = () => {};
     }

@@ -9,6 +9,7 @@
  * runs those). A commit refused as a Conflict folds the newer entries in and decides the same inputs
  * again, so no input is applied twice and no epic advanced twice.
  */
+import { MAX_LINE_BYTES } from "../log/mirror-entries.js";
 import { dump } from "js-yaml";
 import type { Pipeline } from "../config/pipeline.js";
 import { formatFound, issue } from "../errors/issue.js";
@@ -171,6 +172,7 @@ export class Engine {
     if (!r) return [];
     const judged: Array<{ line: number; draft?: Draft; accepted?: string }> = [];
     for (const f of r.forged) judged.push({ line: f.line, draft: forgedDraft(f.line, f.text, f.reason) });
+    for (const o of r.oversized ?? []) judged.push({ line: o.line, draft: withAuthor(oversizedDraft(o), o.head) });
     for (const en of r.entries) {
       const rejected = en.multiline ? multilineDraft(en) : checkForeignLine(en.line, en.text)?.drafts[0];
       judged.push(rejected ? { line: en.line, draft: withAuthor(rejected, en.text) } : { line: en.line, accepted: en.text });
@@ -440,6 +442,11 @@ function ranges(lines: number[]): Array<[number, number]> {
 /** A mirror line that claims to be the daemon's and is not one of its sealed lines. */
 function forgedDraft(line: number, text: string, reason: string): Draft {
   return { decision: "log_line_forged", details: { file: "current/decision_log.jsonl", line, found: formatFound(text, 200), errors: [slim(issue("LOG_LINE_FORGED", { message: `line ${line} of current/decision_log.jsonl: ${reason}`, path: "/agent", found: "orchestrator" }))], fix: "Nothing was applied. Agents log under their own role name; the daemon's lines are in .consensus/log.jsonl (`consensus log`)." } };
+}
+
+/** A line longer than an entry may be: skipped unread (but for its first bytes), with the fix. */
+function oversizedDraft(o: { line: number; bytes: number; head: string }): Draft {
+  return { decision: "log_line_rejected", details: { line: o.line, found: formatFound(o.head, 200), errors: [slim(issue("LOG_LINE_INVALID", { message: `line ${o.line} of current/decision_log.jsonl is ${o.bytes} bytes, more than the ${MAX_LINE_BYTES} a log entry may have: it was skipped unread` }))], fix: "Log a short entry (its details a few fields); put long output in a file of its own and name that file in the entry." } };
 }
 
 /** An entry pretty-printed over several lines: rejected whole, with the fix. */

@@ -25,6 +25,9 @@ export interface MirrorEntry {
 
 export type MirrorItem = { kind: "entry"; entry: MirrorEntry } | { kind: "daemon"; line: number; text: string };
 
+/** The longest line an agent's entry may be (bytes): a longer one is skipped unread and reported. */
+export const MAX_LINE_BYTES = 1 << 20;
+
 /** An entry open longer than this many lines or bytes is cut and judged as it is (it will not parse). */
 const MAX_ENTRY_LINES = 2000;
 const MAX_ENTRY_BYTES = 1 << 20;

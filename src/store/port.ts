@@ -34,6 +34,8 @@ export interface Txn {
 export interface MirrorRead {
   entries: Array<{ line: number; lastLine: number; text: string; multiline: boolean }>;
   forged: Array<{ line: number; text: string; reason: string }>;
+  /** Lines longer than a log entry may be (MAX_LINE_BYTES): skipped unread but for their first bytes. */
+  oversized?: Array<{ line: number; bytes: number; head: string }>;
   /** The file shrank (someone cut it): reading starts again at its end. */
   shrunk?: { from: number; to: number };
   cursor: { offset: number; line: number };

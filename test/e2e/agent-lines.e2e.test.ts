@@ -108,4 +108,22 @@ describe("agents append to the readable log while the daemon runs", () => {
     expect(bus.entries().filter((e) => e.decision === "agent_lines_recorded")).toHaveLength(1);
     expect(bus.cli("log", "--agent", "planner").stdout).toMatch(/planner\s+EP-001 iteration 1 approve/);
   });
+
+  it("lines longer than an entry may be (2 MiB, and 10 MiB: more than one read) are skipped unread and reported to their author; the lines after them are read", async () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Huge lines").code).toBe(0);
+    bus.startDaemon();
+    await bus.waitForDecision("epic_started");
+    const huge = (mib: number) => `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "developer", decision: "progress", epic_id: "EP-001", iteration: 1, details: { out: "x".repeat(mib << 20) } })}\n`;
+    appendFileSync(mirrorOf(bus), huge(2));
+    appendFileSync(mirrorOf(bus), huge(10));
+    appendFileSync(mirrorOf(bus), `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "planner", decision: "note", epic_id: "EP-001", iteration: 1, details: {} })}\n`);
+    const es = await bus.waitFor("two rejections and the short line recorded", (x) => x.filter((e) => e.decision === "log_line_rejected").length >= 2 && x.some((e) => e.decision === "agent_lines_recorded"));
+    const rejected = es.filter((e) => e.decision === "log_line_rejected");
+    expect(rejected.map((e) => (e.details as { author?: string }).author)).toEqual(["developer", "developer"]);
+    for (const e of rejected) expect(JSON.stringify(e.details)).toMatch(/bytes, more than the 1048576 a log entry may have/);
+    // the record holds neither huge line
+    expect(readFileSync(recordOf(bus), "utf8").length).toBeLessThan(1 << 20);
+    expect(await bus.stopDaemon()).toBe(0);
+  }, 90_000);
 });

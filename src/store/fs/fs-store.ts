@@ -355,7 +355,7 @@ export class FsStore implements Store {
     const mirror = this.mirror(await this.keyring());
     const r = await mirror.read();
     if (!r) return undefined;
-    if (!r.entries.length && !r.forged.length && !r.shrunk) {
+    if (!r.entries.length && !r.forged.length && !r.oversized?.length && !r.shrunk) {
       // only the daemon's own copies: nothing to record
       mirror.readAt = r.cursor;
       return undefined;

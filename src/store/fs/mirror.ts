@@ -14,12 +14,13 @@
 import { constants as fsc } from "node:fs";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { EntryAssembler } from "../../log/mirror-entries.js";
+import { EntryAssembler, MAX_LINE_BYTES } from "../../log/mirror-entries.js";
 import { unsealLine } from "../../log/chain.js";
 import type { MirrorRead } from "../port.js";
 
 /** Reads at most this many bytes of the mirror at a time (the rest is read next time). */
 const READ_CHUNK = 8 << 20;
+
 
 export class Mirror {
   private queue: Array<{ seq: number; text: string }> = [];
@@ -117,6 +118,27 @@ export class Mirror {
    * What agents appended since readAt: whole entries, and forged lines. Undefined when nothing new is
    * there. Does not move readAt (the caller does once what it read is recorded).
    */
+  /** How far a line without its newline yet has been scanned (for readAt.offset `from`). */
+  private scanned?: { from: number; upTo: number };
+
+  /** The offset of the first newline at or after `from` (up to `size`), or undefined if none yet. */
+  private async endOfLine(fh: FileHandle, from: number, size: number): Promise<number | undefined> {
+    let at = this.scanned?.from === this.readAt.offset ? Math.max(from, this.scanned.upTo) : from;
+    const buf = Buffer.alloc(Math.min(READ_CHUNK, Math.max(1, size - at)));
+    while (at < size) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
+      if (bytesRead === 0) break;
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      if (nl !== -1) {
+        this.scanned = undefined;
+        return at + nl;
+      }
+      at += bytesRead;
+    }
+    this.scanned = { from: this.readAt.offset, upTo: at };
+    return undefined;
+  }
+
   async read(): Promise<MirrorRead | undefined> {
     let fh: FileHandle;
     try {
@@ -141,15 +163,29 @@ export class Mirror {
       let line = this.readAt.line;
       const lineAt = new Map<number, number>();
       for (let nl = buf.indexOf(10, start); nl !== -1 && nl < bytesRead; nl = buf.indexOf(10, start)) {
-        const text = buf.toString("utf8", start, nl).replace(/\r$/, "");
         const offset = this.readAt.offset + start;
         lineAt.set(offset, line);
         line++;
+        if (nl - start > MAX_LINE_BYTES) {
+          (out.oversized ??= []).push({ line, bytes: nl - start, head: buf.toString("utf8", start, start + 200) });
+          start = nl + 1;
+          continue;
+        }
+        const text = buf.toString("utf8", start, nl).replace(/\r$/, "");
         for (const item of asm.push(text, line, offset)) {
           if (item.kind === "entry") out.entries.push(item.entry);
           else if (!this.genuine(item.text)) out.forged.push({ line: item.line, text: item.text, reason: "it claims to be the daemon's line but is not one of its sealed lines (wrong hash, no MAC, or a MAC made without the daemon key)" });
         }
         start = nl + 1;
+      }
+      if (start === 0 && bytesRead === READ_CHUNK && asm.openAt === undefined) {
+        // no newline in a whole chunk: a line longer than any entry may be. Find its end without
+        // keeping it (each byte scanned once, however often this is called while it is being written)
+        const end = await this.endOfLine(fh, this.readAt.offset + bytesRead, st.size);
+        if (end === undefined) return out.oversized || out.forged.length || out.entries.length ? out : undefined;
+        (out.oversized ??= []).push({ line: line + 1, bytes: end - this.readAt.offset, head: buf.toString("utf8", 0, 200) });
+        out.cursor = { offset: end + 1, line: line + 1 };
+        return out;
       }
       const open = asm.openAt;
       out.cursor = open !== undefined ? { offset: open, line: lineAt.get(open)! } : { offset: this.readAt.offset + start, line };
