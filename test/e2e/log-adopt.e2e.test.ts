@@ -72,6 +72,11 @@ describe("consensus keys", () => {
     expect(rotate.stdout).toMatch(/verifies until/);
     const list = bus.cli("keys");
     expect(list.code).toBe(0);
+    // one key a line, as a person reads it (not an escaped "\x0a" between them)
+    for (const out of [rotate, list]) {
+      expect(out.stdout).not.toContain("\\x0a");
+      expect(out.stdout.split("\n").filter((l) => /^ {2}[0-9a-f]{8} {2}made /.test(l))).toHaveLength(2);
+    }
     expect(secrets()).toHaveLength(2);
     for (const out of [create, rotate, list]) for (const s of secrets()) expect(out.stdout + out.stderr).not.toContain(s);
     expect(bus.cli("start", "EP-002", "--title", "After").code).toBe(0);

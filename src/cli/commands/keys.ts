@@ -25,20 +25,20 @@ function asConsensus(e: unknown): never {
 export async function keysList(g: GlobalOptions): Promise<number> {
   const L = layoutOf(rootOf(g));
   const ring = await readKeyring(L.dot).catch(asConsensus);
-  process.stdout.write(`${printable(`daemon keys in ${keyFileOf(L.dot)}:`)}\n${printable(describe(ring))}\n`);
+  process.stdout.write(`${printable(`daemon keys in ${keyFileOf(L.dot)}:`)}\n${printable(describe(ring), { newlines: true })}\n`);
   return 0;
 }
 
 export async function keysCreate(g: GlobalOptions): Promise<number> {
   const L = layoutOf(rootOf(g));
   const { keyring, created } = await ensureKeyring(L.dot).catch(asConsensus);
-  process.stdout.write(`${printable(`${created ? "made the daemon key" : "the daemon key is already there (nothing changed)"}: ${keyFileOf(L.dot)}`)}\n${printable(describe(keyring))}\n`);
+  process.stdout.write(`${printable(`${created ? "made the daemon key" : "the daemon key is already there (nothing changed)"}: ${keyFileOf(L.dot)}`)}\n${printable(describe(keyring), { newlines: true })}\n`);
   return 0;
 }
 
 export async function keysRotate(g: GlobalOptions, o: { retireAfter?: number }): Promise<number> {
   const L = layoutOf(rootOf(g));
   const ring = await rotateKeyring(L.dot, o.retireAfter).catch(asConsensus);
-  process.stdout.write(`${printable(`rotated the daemon key: new seals are made with ${ring.current.id}; restart a running daemon so it uses it`)}\n${printable(describe(ring))}\n`);
+  process.stdout.write(`${printable(`rotated the daemon key: new seals are made with ${ring.current.id}; restart a running daemon so it uses it`)}\n${printable(describe(ring), { newlines: true })}\n`);
   return 0;
 }
