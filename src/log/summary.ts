@@ -37,9 +37,9 @@ export function summary(e: LogEntry): string {
     case "escalated":
       return `${who} ESCALATED: ${String(d.reason)} — ${String(d.detail)}`;
     case "overridden":
-      return `${who} overridden by ${String(d.by)} → ${String(d.to)}: ${String(d.reason)}`;
+      return `${who} overridden by ${String(d.by)}${asName(d)} → ${String(d.to)}: ${String(d.reason)}`;
     case "cancelled":
-      return `${who} cancelled by ${String(d.by)}: ${String(d.reason)}`;
+      return `${who} cancelled by ${String(d.by)}${asName(d)}: ${String(d.reason)}`;
     case "conflict_resolved":
       return `${who} conflict (${String(d.conflict)}): ${String(d.rule)}${d.chosen ? ` → ${String(d.chosen)}` : ""}`;
     case "pruned":
@@ -93,6 +93,11 @@ export function agentSummary(e: LogEntry, who: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** A person's `--as NAME`, shown beside the OS user who ran the command (never instead of it). */
+function asName(d: Record<string, unknown>): string {
+  return typeof d.as === "string" && d.as !== d.by ? ` (as ${JSON.stringify(d.as)})` : "";
 }
 
 /** The messages of a decision's errors, joined, or "" when it has none. */

@@ -24,4 +24,9 @@ describe("summary", () => {
   it("names who approved what", () => {
     expect(summary(entry("approval_recorded", { role: "devops", stage: "implementation", subject: "production_ready" }, "EP-002"))).toBe("EP-002 iteration 2 approval by devops: production_ready (stage implementation)");
   });
+
+  it("shows a person's --as beside the OS user who ran the command, never instead of it", () => {
+    expect(summary(entry("cancelled", { by: "root", as: "lead", reason: "descoped" }, "EP-002"))).toBe('EP-002 iteration 2 cancelled by root (as "lead"): descoped');
+    expect(summary(entry("overridden", { by: "root", as: "root", to: "promoted", reason: "checked" }, "EP-002"))).toBe("EP-002 iteration 2 overridden by root → promoted: checked");
+  });
 });
