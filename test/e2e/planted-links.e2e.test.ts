@@ -4,11 +4,11 @@
  * the MCP server (placement.test.ts covers place()). Each refuses with SYMLINK_OUTSIDE and writes
  * nothing outside; the same commands work once the link is gone.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Bus } from "../support/bus.js";
+import { Bus, daemonHolding } from "../support/bus.js";
 
 let bus: Bus | undefined;
 let outside: string | undefined;
@@ -59,5 +59,22 @@ describe("links planted in the bus that lead out of the root", () => {
     // and the next start trusts nothing it did not seal: state still comes out right
     expect(bus.cli("watch", "--once").code).toBe(0);
     expect(bus.cli("status", "EP-001").stdout).toMatch(/EP-001\s+plan\s+in_progress/);
+  });
+
+  it("a hard link put in place of the readable log is not appended to: the file it shares keeps its bytes, the daemon keeps deciding", async () => {
+    bus = Bus.init();
+    outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
+    const victim = join(outside, "precious.txt");
+    writeFileSync(victim, "precious data\n");
+    await daemonHolding(bus);
+    const mirror = join(bus.root, "current", "decision_log.jsonl");
+    rmSync(mirror);
+    linkSync(victim, mirror);
+    expect(bus.cli("start", "EP-001", "--title", "Hard link").code).toBe(0);
+    expect(bus.cli("start", "EP-002", "--title", "Barrier").code).toBe(0);
+    await bus.waitFor("both epics started", (es) => es.filter((e) => e.decision === "epic_started").length === 2);
+    // a clean stop flushes every line the copy still owes: none may land in the shared file
+    expect(await bus.stopDaemon()).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("precious data\n");
   });
 });

@@ -82,7 +82,8 @@ export class Mirror {
     });
     try {
       const st = await fh.stat();
-      if (!st.isFile()) return;
+      // a hard link put in its place leads to a file outside the root: never append there (as for a FIFO)
+      if (!st.isFile() || st.nlink > 1) return;
       let prefix = "";
       if (st.size > 0 && (await lastByte(fh, st.size)) !== 10) {
         const now = Date.now();
@@ -148,7 +149,7 @@ export class Mirror {
     }
     try {
       const st = await fh.stat();
-      if (!st.isFile()) return undefined;
+      if (!st.isFile() || st.nlink > 1) return undefined; // nor read another file's lines as agents' entries
       if (st.size < this.readAt.offset) {
         const lines = await countLines(fh, st.size);
         return { entries: [], forged: [], shrunk: { from: this.readAt.offset, to: st.size }, cursor: { offset: st.size, line: lines } };
