@@ -180,6 +180,7 @@ export class Engine {
     judged.sort((a, b) => a.line - b.line);
     const drafts = judged.flatMap((j) => (j.draft ? [j.draft] : []));
     const foreign = judged.flatMap((j) => (j.accepted !== undefined ? [j.accepted] : []));
+    if (r.unusable) drafts.push({ decision: "log_mirror_unusable", details: { file: "current/decision_log.jsonl", reason: `current/decision_log.jsonl ${r.unusable}`, fix: "Remove it (`rm current/decision_log.jsonl`): the daemon starts a new readable copy with its next lines (`consensus log` shows them all). Agents append to that file; they never replace or link it." } });
     if (r.shrunk) drafts.push({ decision: "log_mirror_truncated", details: { file: "current/decision_log.jsonl", from_bytes: r.shrunk.from, to_bytes: r.shrunk.to, reason: "the readable log got shorter: someone cut it (the log of record is unchanged)", fix: "Never truncate current/decision_log.jsonl; it is refilled from .consensus/log.jsonl only for lines the daemon writes from now on." } });
     if (foreign.length) drafts.push({ decision: "agent_lines_recorded", details: { lines: ranges(judged.filter((j) => j.accepted !== undefined).map((j) => j.line)), count: foreign.length } });
     const last = drafts[drafts.length - 1]!;

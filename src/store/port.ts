@@ -36,6 +36,8 @@ export interface MirrorRead {
   forged: Array<{ line: number; text: string; reason: string }>;
   /** Lines longer than a log entry may be (MAX_LINE_BYTES): skipped unread but for their first bytes. */
   oversized?: Array<{ line: number; bytes: number; head: string }>;
+  /** What makes the file unusable (a FIFO, a link), once per kind: reported, never read or written through. */
+  unusable?: string;
   /** The file shrank (someone cut it): reading starts again at its end. */
   shrunk?: { from: number; to: number };
   cursor: { offset: number; line: number };

@@ -4,8 +4,8 @@
  * stops, no line of either writer is lost or interleaved, each entry is judged as soon as it lands,
  * and an entry pretty-printed over many lines is rejected once, to its author, with the fix.
  */
-import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bus, DEFAULT_ARTIFACTS, dropAccepted } from "../support/bus.js";
@@ -124,6 +124,26 @@ describe("agents append to the readable log while the daemon runs", () => {
     for (const e of rejected) expect(JSON.stringify(e.details)).toMatch(/bytes, more than the 1048576 a log entry may have/);
     // the record holds neither huge line
     expect(readFileSync(recordOf(bus), "utf8").length).toBeLessThan(1 << 20);
+    expect(await bus.stopDaemon()).toBe(0);
+  }, 90_000);
+
+  it("a readable log replaced by a FIFO, then by a hard link to a file outside the root: reported once each, never written through, and the daemon goes on", async () => {
+    bus = Bus.init();
+    bus.startDaemon();
+    expect(bus.cli("start", "EP-001", "--title", "Before").code).toBe(0);
+    await bus.waitForDecision("epic_started", 1);
+    rmSync(mirrorOf(bus));
+    expect(spawnSync("mkfifo", [mirrorOf(bus)]).status).toBe(0);
+    expect(bus.cli("start", "EP-002", "--title", "Behind a FIFO").code).toBe(0);
+    await bus.waitFor("the FIFO reported", (es) => es.some((e) => e.decision === "log_mirror_unusable" && /a FIFO/.test(String((e.details as { reason?: string }).reason))));
+    rmSync(mirrorOf(bus));
+    const outside = join(bus.dir, "outside.txt");
+    writeFileSync(outside, "precious\n");
+    linkSync(outside, mirrorOf(bus));
+    expect(bus.cli("start", "EP-003", "--title", "Behind a link").code).toBe(0);
+    const es = await bus.waitFor("the hard link reported", (x) => x.some((e) => e.decision === "log_mirror_unusable" && /hard link/.test(String((e.details as { reason?: string }).reason))) && x.some((e) => e.decision === "epic_started" && e.epic_id === "EP-003"));
+    expect(es.filter((e) => e.decision === "log_mirror_unusable")).toHaveLength(2);
+    expect(readFileSync(outside, "utf8")).toBe("precious\n");
     expect(await bus.stopDaemon()).toBe(0);
   }, 90_000);
 });

@@ -353,9 +353,11 @@ export class FsStore implements Store {
   async readMirror(): Promise<MirrorRead | undefined> {
     if (this.opts.readOnly) return undefined;
     const mirror = this.mirror(await this.keyring());
-    const r = await mirror.read();
+    const read = await mirror.read();
+    const problem = mirror.takeProblem();
+    const r: MirrorRead | undefined = problem ? { entries: [], forged: [], cursor: { ...mirror.readAt }, ...read, unusable: problem } : read;
     if (!r) return undefined;
-    if (!r.entries.length && !r.forged.length && !r.oversized?.length && !r.shrunk) {
+    if (!r.entries.length && !r.forged.length && !r.oversized?.length && !r.shrunk && !r.unusable) {
       // only the daemon's own copies: nothing to record
       mirror.readAt = r.cursor;
       return undefined;

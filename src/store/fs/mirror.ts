@@ -40,6 +40,28 @@ export class Mirror {
     private readonly settleMs = 1000,
   ) {}
 
+  /** What is wrong with the file (a FIFO, a link …), not yet reported; and what was reported already. */
+  private problem?: string;
+  private reported = new Set<string>();
+
+  /** A problem with the readable log found since the last call, once per kind: the caller reports it. */
+  takeProblem(): string | undefined {
+    const p = this.problem;
+    this.problem = undefined;
+    if (p === undefined || this.reported.has(p)) return undefined;
+    this.reported.add(p);
+    return p;
+  }
+
+  private unusable(st: { isFile(): boolean; isFIFO(): boolean; nlink: number }): boolean {
+    if (st.isFile() && st.nlink <= 1) {
+      this.reported.clear(); // usable again: a later problem is reported again
+      return false;
+    }
+    this.problem = st.isFile() ? `has ${st.nlink} names (a hard link, possibly to a file outside the root): the daemon neither appends to it nor reads it` : `is ${st.isFIFO() ? "a FIFO" : "not a regular file"}: the daemon neither appends to it nor reads it`;
+    return true;
+  }
+
   /** Lines waiting to be copied (a checkpoint keeps them: recovery copies them if the mirror lacks them). */
   get behind(): ReadonlyArray<{ seq: number; text: string }> {
     return this.queue;
@@ -76,6 +98,7 @@ export class Mirror {
     if (!this.queue.length) return;
     const flags = fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
     const fh = await open(this.path, flags, 0o664).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code === "ELOOP") this.problem = "is a symbolic link: the daemon neither appends to it nor reads it";
       if (e.code !== "ENOENT") throw e;
       await mkdir(dirname(this.path), { recursive: true });
       return open(this.path, flags, 0o664);
@@ -83,7 +106,7 @@ export class Mirror {
     try {
       const st = await fh.stat();
       // a hard link put in its place leads to a file outside the root: never append there (as for a FIFO)
-      if (!st.isFile() || st.nlink > 1) return;
+      if (this.unusable(st)) return;
       let prefix = "";
       if (st.size > 0 && (await lastByte(fh, st.size)) !== 10) {
         const now = Date.now();
@@ -144,12 +167,13 @@ export class Mirror {
     let fh: FileHandle;
     try {
       fh = await open(this.path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ELOOP") this.problem = "is a symbolic link: the daemon neither appends to it nor reads it";
       return undefined;
     }
     try {
       const st = await fh.stat();
-      if (!st.isFile() || st.nlink > 1) return undefined; // nor read another file's lines as agents' entries
+      if (this.unusable(st)) return undefined; // nor read another file's lines as agents' entries
       if (st.size < this.readAt.offset) {
         const lines = await countLines(fh, st.size);
         return { entries: [], forged: [], shrunk: { from: this.readAt.offset, to: st.size }, cursor: { offset: st.size, line: lines } };
