@@ -14,20 +14,12 @@
  * Given `check` (the daemon key's MAC check), every daemon line must also carry a MAC that checks, so a
  * line correctly re-hashed by someone without the key fails; without it, only the chain is evidence.
  */
-import { chainHash, claimsDaemon, GENESIS, unsealLine, type ChainBreak, type LineCheck } from "./chain.js";
+import { chainHash, claimsDaemon, GENESIS, unsealLine, type ChainBreak, type ChainResult, type LineCheck } from "./chain.js";
 import type { Epic, LogEntry } from "../schemas/types.gen.js";
 
-export interface CopyChainResult {
-  ok: boolean;
-  lines: number;
-  daemonLines: number;
-  /** Lines that are not the daemon's (agents' lines, blank lines): skipped. */
-  agentLines: number;
-  lastSeq: number;
-  head: string;
+export interface CopyChainResult extends ChainResult {
   /** Whether every daemon line's MAC was checked (a check was given). */
   macChecked: boolean;
-  broken?: ChainBreak;
   /** The epic's last state a verified daemon line carries (when `epic` was asked). */
   epic?: Epic;
 }

@@ -5,32 +5,9 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 
-export interface ProcStat {
-  pid: number;
-  /** Field 3: R, S, D, Z (zombie) … */
-  state: string;
-  /** Field 4. */
-  ppid: number;
-  /** Field 5: the process group. */
-  pgid: number;
-  /** Field 6: the session. */
-  sid: number;
-  /** Field 22: clock ticks since boot, which tells the process from a later one given the same pid. */
-  startTime: string;
-}
+export { procStat, type ProcStat } from "../store/fs/proc-stat.js";
+import { procStat, type ProcStat } from "../store/fs/proc-stat.js";
 
-/** One read of /proc/<pid>/stat; undefined when the process does not exist (or /proc is not there). */
-export function procStat(pid: number): ProcStat | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // comm (field 2) may hold spaces and parentheses: split after the last ')'; rest[0] is field 3.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { pid, state: rest[0] ?? "", ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]), startTime: rest[19] ?? "" };
-}
 
 /** /proc reports start times in USER_HZ, which the kernel fixes at 100 for every architecture's ABI. */
 const USER_HZ = 100;

@@ -9,6 +9,7 @@
  *   staleness (SIGSTOP, a suspended VM) whose lock another took over finds another token there and
  *   steps down without writing, so the log never forks.
  */
+import { procStat } from "./proc-stat.js";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { rename, rmdir } from "node:fs/promises";
@@ -20,21 +21,6 @@ import type { Holder } from "../port.js";
 
 let bootId: string | undefined | null = null;
 
-/**
- * State (field 3) and start time (field 22, ticks since boot) from /proc/<pid>/stat; undefined when the
- * process does not exist or there is no /proc. (runner/procfs.ts reads more; the store may not import it.)
- */
-function procStat(pid: number): { state: string; startTime: string } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // comm (field 2) may hold spaces and parentheses: split after the last ')'; rest[0] is field 3.
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: rest[0] ?? "", startTime: rest[19] ?? "" };
-}
 
 /** This boot's id (/proc/sys/kernel/random/boot_id); undefined where there is none. */
 export function currentBootId(): string | undefined {
