@@ -27,7 +27,7 @@ export class PgBus {
   private constructor(readonly db: TestDb) {
     this.dir = mkdtempSync(join(tmpdir(), "consensus-pg-e2e-"));
     this.root = join(this.dir, "consensus");
-    this.sql = postgres(db.url, { max: 2, onnotice: () => {}, connection: { search_path: "consensus" } }) as unknown as Sql;
+    this.sql = postgres(db.url, { max: 2, onnotice: () => {}, connection: { search_path: "consensus", statement_timeout: 60_000 } }) as unknown as Sql;
     this.inputs = new PgInputs(this);
     this.env = { CONSENSUS_STORE: db.url, CONSENSUS_ROOT: this.root, CONSENSUS_USER: "tester", CONSENSUS_LOCK_STALE_MS: "2000", CONSENSUS_POLL_MS: "1000" };
   }
