@@ -363,7 +363,7 @@ export class Engine {
   private async runEffect(fx: Effect, opts: EffectOptions): Promise<void> {
     switch (fx.type) {
       case "publish":
-        return this.store.publish(fx.epic_id, fx.iteration, fx.file, fx.sha256);
+        return this.store.publish(fx.epic_id, fx.iteration, fx.file, fx.sha256, opts);
       case "notice": {
         const listed = await this.withReadList(fx.notice);
         const notice = this.place ? placeNotice(listed, this.place) : listed;

@@ -52,11 +52,19 @@ export class RecordReader {
   /** A line sealed by a key in force was seen (or reading starts after a sealed checkpoint). */
   private anchored: boolean;
   readonly findings: ChainFinding[] = [];
+  /** Set when `whole` refused a transaction: reading stopped before it (`committed` ends where it began). */
+  stopped?: { line: number; seq: number };
 
+  /**
+   * whole (optional): asked of each transaction before it is applied; false means what it refers to
+   * outside the log (its artifact bytes in the pack) did not become durable, so it was never committed:
+   * it and everything after it are left pending, like a torn write, for the caller to cut.
+   */
   constructor(
     from: ReaderState,
     private readonly check: LineCheck | undefined,
     private readonly onTxn: (lines: RecordLine[]) => void,
+    private readonly whole?: (lines: RecordLine[]) => boolean,
   ) {
     this.committed = { ...from, foreignLines: [...from.foreignLines] };
     this.lineNo = from.lines;
@@ -66,6 +74,7 @@ export class RecordReader {
   /** One complete line (without its newline) and the offset just after it. */
   push(text: string, end: number): void {
     this.lineNo++;
+    if (this.stopped) return;
     const sealed = unsealLine(text);
     let entry: (LogEntry & { seq: number }) | undefined;
     if (sealed) {
@@ -110,6 +119,10 @@ export class RecordReader {
     p.head = sealed.hash;
     p.foreignText = "";
     if (p.lines.length < p.need) return;
+    if (this.whole && !this.whole(p.lines)) {
+      this.stopped = { line: p.lines[0]!.line, seq: p.lines[0]!.entry.seq };
+      return;
+    }
     this.pending = undefined;
     this.committed = { seq: p.seq, head: p.head, foreignText: "", foreignLines: [], offset: end, lines: this.lineNo };
     this.tentativeForeign = [];
@@ -124,6 +137,13 @@ export class RecordReader {
    * the caller discards by cutting the file back to `committed.offset`.
    */
   finish(tornTail: boolean): number {
+    if (this.stopped) {
+      const n = this.lineNo - this.committed.lines + (tornTail ? 1 : 0);
+      this.pending = undefined;
+      this.tentativeForeign = [];
+      this.tentativeForeignText = "";
+      return n;
+    }
     if (!this.pending && !tornTail) {
       if (this.tentativeForeign.length) {
         this.committed.foreignText += this.tentativeForeignText;

@@ -141,7 +141,7 @@ export interface Store {
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
   getBlob(sha256: string): Promise<Uint8Array | undefined>;
   /** Publishes an accepted artifact where people and later stages read it; idempotent. */
-  publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void>;
+  publish(epicId: string, iteration: number, file: string, sha256: string, opts?: EffectOptions): Promise<void>;
   /** What publish() has published for an epic: iteration and file name of each accepted artifact. */
   published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>>;
   /** Writes a notice into the role's inbox (live: without looking first; on replay: only if not there whole). */

@@ -265,6 +265,86 @@ describe("a torn transaction is recovered whole or not at all", () => {
   });
 });
 
+/** The pack address an artifact_accepted line of the log of record names (details.pack), with the line's timestamp. */
+function packRecordOf(b: Bus, file: string): { offset: number; length: number; timestamp: string } {
+  const line = recordLines(b).find((l) => l.text.includes('"decision":"artifact_accepted"') && l.text.includes(file));
+  expect(line, `artifact_accepted ${file} in the log of record`).toBeDefined();
+  const e = JSON.parse(line!.text) as { timestamp: string; details: { pack?: { offset: number; length: number } } };
+  expect(e.details.pack, "the entry names its pack record").toBeDefined();
+  return { ...e.details.pack!, timestamp: e.timestamp };
+}
+
+/** The record's bytes as a crash can leave them when the pack's flush did not finish: the zeros it was preallocated with. */
+function zeroPackRecord(b: Bus, rec: { offset: number; length: number }): void {
+  const fd = openSync(join(b.root, ".consensus/pack"), "r+");
+  try {
+    writeSync(fd, Buffer.alloc(40 + rec.length), 0, 40 + rec.length, rec.offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe("the log and the pack are flushed together; recovery keeps neither without the other", () => {
+  let b: Bus;
+  afterAll(() => b?.cleanup());
+
+  it("the last commit reached the log but its artifact bytes never reached the pack: cut, the artifact decided again once, archived whole", () => {
+    b = Bus.init();
+    expect(b.cli("start", "EP-003", "--title", "Lost pack bytes").code).toBe(0);
+    const plan = artifact("plan.json", "EP-003", 1);
+    b.drop("artifacts/EP-003/plan.json", plan);
+    expect(b.cli("watch", "--once").code).toBe(0);
+    const rec = packRecordOf(b, "plan.json");
+    // the crash: the commit that accepted the plan is the log's last (what came after it never happened),
+    // its lines reached the disk, the pack's record did not, and nothing acted on it (no archive, no notice)
+    const lines = recordLines(b);
+    const first = lines.findIndex((l) => l.text.includes(`"timestamp":"${rec.timestamp}"`));
+    truncateSync(join(b.root, ".consensus/log.jsonl"), lines[first]!.at + lines.filter((l) => l.text.includes(`"timestamp":"${rec.timestamp}"`)).reduce((n, l) => n + Buffer.byteLength(l.text) + 1, 0));
+    const firstSeq = (JSON.parse(lines[first]!.text) as { seq: number }).seq;
+    const mirror = join(b.root, "current/decision_log.jsonl");
+    const m = readFileSync(mirror, "utf8");
+    truncateSync(mirror, Buffer.byteLength(m.slice(0, m.indexOf(`{"seq":${firstSeq},`))));
+    rmSync(join(b.root, "archive"), { recursive: true, force: true });
+    rmSync(join(b.root, ".consensus/checkpoint.json"), { force: true });
+    zeroPackRecord(b, rec);
+    const r = b.cli("watch", "--once");
+    expect(r.code, r.stderr).toBe(0);
+    const es = b.entries();
+    const torn = es.filter((e) => e.decision === "log_torn_transaction");
+    expect(torn, JSON.stringify(torn, null, 1)).toHaveLength(1);
+    expect(String((torn[0]!.details as { reason: string }).reason)).toMatch(/artifact bytes it accepted did not/);
+    expect(es.filter((e) => e.decision === "artifact_accepted"), readFileSync(join(b.root, ".consensus/log.jsonl"), "utf8").split("\n").map((l) => l.slice(0, 90)).join("\n")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "stage_advanced")).toHaveLength(1);
+    expect(readFileSync(join(b.root, "archive/EP-003/1/plan.json"), "utf8")).toBe(plan);
+    expect(JSON.parse(b.cli("status", "EP-003", "--json").stdout)).toMatchObject({ stage: "implementation", iteration: 1 });
+    const v = b.cli("log", "verify");
+    expect(v.code, v.stdout).toBe(0);
+  });
+
+  it("a record damaged under an earlier commit is reported, and nothing is cut from the log of record", () => {
+    b = Bus.init();
+    expect(b.cli("start", "EP-004", "--title", "Damaged pack").code).toBe(0);
+    b.drop("artifacts/EP-004/plan.json", artifact("plan.json", "EP-004", 1));
+    expect(b.cli("watch", "--once").code).toBe(0);
+    b.drop("artifacts/EP-004/implementation.json", artifact("implementation.json", "EP-004", 1));
+    expect(b.cli("watch", "--once").code).toBe(0);
+    const before = b.entries().length;
+    zeroPackRecord(b, packRecordOf(b, "plan.json"));
+    rmSync(join(b.root, ".consensus/checkpoint.json"), { force: true });
+    const r = b.cli("watch", "--once");
+    expect(r.code, r.stderr).toBe(0);
+    const es = b.entries();
+    expect(es.filter((e) => e.decision === "log_torn_transaction")).toEqual([]);
+    const damaged = es.filter((e) => e.decision === "pack_record_damaged");
+    expect(damaged).toHaveLength(1);
+    expect(damaged[0]!.details).toMatchObject({ epic_id: "EP-004", file: "artifacts/EP-004/plan.json" });
+    expect(es.length).toBeGreaterThan(before);
+    expect(es.filter((e) => e.decision === "artifact_accepted")).toHaveLength(2);
+    expect(JSON.parse(b.cli("status", "EP-004", "--json").stdout)).toMatchObject({ stage: "review" });
+    expect(b.cli("log", "verify").code).toBe(0);
+  });
+});
+
 describe("the commit point on a full disk", () => {
   let b: Bus | undefined;
   let mounted = false;

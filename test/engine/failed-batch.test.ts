@@ -1,8 +1,8 @@
 /**
- * A batch whose commit fails (here: the blob cannot be written) leaves nothing behind: deciding the
+ * A batch whose commit fails (here: the artifact's bytes cannot be written to the pack) leaves nothing behind: deciding the
  * same input again applies it, rather than calling it a duplicate of a decision never made durable.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -31,10 +31,10 @@ describe("engine", () => {
     const bytes = new TextEncoder().encode(artifact("plan.json", "EP-001", 1));
     const p = prepareContent(c, { bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: Date.now() }, { pipeline, world: engine.world, now: Date.now() });
     if (p.kind !== "ready") throw new Error(p.kind);
-    // the blob store is not a folder: putBlob fails, so the batch fails before its append
-    writeFileSync(layout.blobs, "not a folder");
+    // the pack is a folder, not a file: putBlob fails, so the batch fails before its append
+    mkdirSync(layout.pack);
     await expect(engine.process([p.item])).rejects.toThrow();
-    rmSync(layout.blobs);
+    rmSync(layout.pack, { recursive: true });
     const [o] = await engine.process([p.item]);
     expect(o!.status).toBe("committed");
     expect(engine.state.epics.get("EP-001")!.stage).toBe("implementation");

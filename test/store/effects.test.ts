@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
@@ -62,20 +62,42 @@ describe("effects (notices and archive copies) against a root people and agents 
     await expect(store.checkpoint(view)).resolves.toBeUndefined();
   });
 
-  it("a blob folder removed while running is made again for the next blob", async () => {
+  it("an artifact's bytes are a pack record: found again, also by a store opened after a restart that read the entry naming them", async () => {
     const a = Buffer.from("a\n");
     await store.putBlob(sha(a), a);
-    rmSync(L.blobs, { recursive: true });
     await store.putBlob(sha(a), a);
+    expect(await store.getBlob(sha(a))).toEqual(a);
+    expect(existsSync(L.blobs)).toBe(false);
+    const [entry] = (await store.append([{ drafts: [{ decision: "artifact_accepted", epic_id: "EP-001", iteration: 1, details: { file: "artifacts/EP-001/plan.json", sha256: sha(a) } }], input: `artifacts/EP-001/plan.json@${sha(a)}` }], "2026-11-30T00:00:00.000Z", view.seq)).entries;
+    expect(entry!.details).toMatchObject({ pack: { offset: 0, length: a.length } });
+    await store.close();
+    store = new FsStore(L);
+    await store.recover();
     expect(await store.getBlob(sha(a))).toEqual(a);
   });
 
-  it("publish links the blob, is idempotent, and replaces a zero-length archive file (data lost in a crash)", async () => {
+  it("publish writes the archive copy from the pack record, is idempotent, and on replay replaces a copy whose data was lost in a crash", async () => {
     const a = Buffer.from("plan v1\n");
     await store.putBlob(sha(a), a);
     const target = join(L.archive, "EP-001", "1", "plan.json");
     await store.publish("EP-001", 1, "plan.json", sha(a));
+    expect(readFileSync(target, "utf8")).toBe("plan v1\n");
+    const first = statSync(target).ino;
+    await store.publish("EP-001", 1, "plan.json", sha(a), { replay: true });
+    expect(statSync(target).ino).toBe(first);
+    rmSync(target);
+    writeFileSync(target, "");
+    await store.publish("EP-001", 1, "plan.json", sha(a), { replay: true });
+    expect(readFileSync(target, "utf8")).toBe("plan v1\n");
+  });
+
+  it("a root from before the pack: publish links the blob file, is idempotent, and replaces a zero-length archive file", async () => {
+    const a = Buffer.from("plan v1\n");
     const blob = join(L.blobs, sha(a).slice(0, 2), sha(a));
+    mkdirSync(dirname(blob), { recursive: true });
+    writeFileSync(blob, a);
+    const target = join(L.archive, "EP-001", "1", "plan.json");
+    await store.publish("EP-001", 1, "plan.json", sha(a));
     expect(statSync(target).ino).toBe(statSync(blob).ino);
     await store.publish("EP-001", 1, "plan.json", sha(a));
     expect(readFileSync(target, "utf8")).toBe("plan v1\n");

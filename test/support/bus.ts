@@ -114,6 +114,8 @@ export class Bus {
   private cacheOffset = 0;
   private carry = "";
   private cachePath = "";
+  /** The bytes just before cacheOffset when it was read: a log cut and written again past that offset no longer has them there. */
+  private cacheTail = Buffer.alloc(0);
 
   /**
    * The log's entries, read incrementally (waits poll this; re-parsing a 10,000-line log each time would
@@ -132,17 +134,21 @@ export class Bus {
     }
     if (!existsSync(p)) return [];
     const size = statSync(p).size;
-    if (size < this.cacheOffset) {
-      this.cache = [];
-      this.cacheOffset = 0;
-      this.carry = "";
-    }
-    if (size > this.cacheOffset) {
-      const fd = openSync(p, "r");
+    const fd = openSync(p, "r");
+    try {
+      // cut (recovery discards a torn or unflushed last commit), and maybe written again since
+      const tail = Buffer.alloc(this.cacheTail.length);
+      if (size < this.cacheOffset || (readSync(fd, tail, 0, tail.length, this.cacheOffset - tail.length) === tail.length && !tail.equals(this.cacheTail))) {
+        this.cache = [];
+        this.cacheOffset = 0;
+        this.carry = "";
+        this.cacheTail = Buffer.alloc(0);
+      }
+      if (size > this.cacheOffset) {
       const buf = Buffer.alloc(size - this.cacheOffset);
       readSync(fd, buf, 0, buf.length, this.cacheOffset);
-      closeSync(fd);
       this.cacheOffset = size;
+      this.cacheTail = Buffer.from(buf.subarray(Math.max(0, buf.length - 256)));
       const lines = (this.carry + buf.toString("utf8")).split("\n");
       this.carry = lines.pop() ?? "";
       for (const l of lines) {
@@ -152,6 +158,9 @@ export class Bus {
           /* a torn or foreign line */
         }
       }
+      }
+    } finally {
+      closeSync(fd);
     }
     return [...this.cache];
   }

@@ -7,7 +7,7 @@
  * state.json, archive copies, notices) is derived and rewritten idempotently after the commit.
  */
 import { createHash } from "node:crypto";
-import { constants as fsc, createReadStream, existsSync, lstatSync, readdirSync } from "node:fs";
+import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, statSync } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
@@ -28,6 +28,7 @@ import { RecordReader } from "../../log/record-reader.js";
 import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
+import { Pack, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
@@ -61,6 +62,8 @@ interface Checkpoint {
   keys_sha256: string;
   /** The readable mirror: where the next read of agents' lines starts, and lines not yet copied to it. */
   mirror: { read: { offset: number; line: number }; behind: Array<{ seq: number; text: string }> };
+  /** End of the last pack record an entry up to `seq` refers to (absent: 0, a root from before the pack). */
+  pack_end?: number;
 }
 
 /** Marks digested between two turns of the event loop (~10 ms of SHA-256). */
@@ -105,6 +108,16 @@ export class FsStore implements Store {
   private mirrorOf?: Mirror;
   private sealer?: (signed: string) => string;
   private checker?: LineCheck;
+  /** The pack (pack.ts), opened at the first artifact a writer stores. */
+  private pack?: Promise<Pack>;
+  /** End of the last pack record a committed entry refers to: where the pack's next record may go after a restart. */
+  private packEnd = 0;
+  /** Records this process knows whole: written by it, or referred to by entries recovery read; with the seq of the last entry naming each (0: in use by a batch not yet committed). */
+  private packed = new Map<string, { addr: PackAddress; seq: number }>();
+  /** Records being written (putBlob in flight), by SHA-256. */
+  private packing = new Map<string, Promise<PackAddress>>();
+  /** Set by recover(): where the pack's next record goes is known. */
+  private recovered = false;
 
   constructor(
     readonly layout: Layout,
@@ -189,6 +202,7 @@ export class FsStore implements Store {
           view = loaded;
           from = cp.offset;
           this.lines = cp.lines;
+          this.packEnd = typeof cp.pack_end === "number" && Number.isSafeInteger(cp.pack_end) && cp.pack_end >= 0 ? cp.pack_end : 0;
           if (mirror) {
             mirror.readAt = { ...cp.mirror.read };
             behind = cp.mirror.behind;
@@ -209,8 +223,11 @@ export class FsStore implements Store {
     for (const b of behind) confirm(b.seq, b.text);
     if (from0 !== undefined) behind = behind.filter((b) => b.seq >= from0);
     const unapplied: CommittedEntry[] = [];
+    const packCheck = logSize > from ? await this.packChecker(logSize, findings) : undefined;
     const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
       for (const l of txn) {
+        const addr = packAddressOf(l.entry);
+        if (addr) this.notePacked(addr, l.entry.seq);
         applyEntry(view, l.entry);
         this.noteMarks(l.entry);
         if (mirror) this.noteMirror(l.entry, mirror);
@@ -221,7 +238,7 @@ export class FsStore implements Store {
         const { mac: _mac, ...entry } = l.entry as LogEntry & { seq: number; mac?: string };
         unapplied.push({ ...entry, hash: l.hash } as CommittedEntry);
       }
-    });
+    }, packCheck?.whole);
     let torn = 0;
     if (logSize > from) {
       const fh = await open(L.record, "r");
@@ -230,12 +247,17 @@ export class FsStore implements Store {
         torn = reader.finish(tail !== "");
       } finally {
         await fh.close();
+        packCheck?.close();
       }
     } else reader.finish(false);
     findings.push(...reader.findings);
     const c = reader.committed;
-    if (torn) {
+    if (torn && reader.stopped) {
+      findings.push({ decision: "log_torn_transaction", details: { line: reader.stopped.line, seq: reader.stopped.seq, lines: torn, bytes: logSize - c.offset, pack: this.layout.pack, reason: "the last commit of the log of record reached the disk but the artifact bytes it accepted did not (.consensus/pack; a crash between the two flushes, which run together): nothing was acted on for it, so it was never committed; it was discarded from that transaction on, and its inputs are decided again", fix: "Nothing to do." } });
+    } else if (torn) {
       findings.push({ decision: "log_torn_transaction", details: { line: c.lines + 1, lines: torn, bytes: logSize - c.offset, reason: "the last transaction of the log of record was not written whole (crash or disk full): it was discarded whole, and its input is decided again", fix: "Nothing to do. If the disk is full, free space (`df -h`)." } });
+    }
+    if (torn) {
       if (!this.opts.readOnly) {
         const fh = await open(L.record, "r+");
         try {
@@ -256,6 +278,7 @@ export class FsStore implements Store {
     this.size = this.opts.readOnly ? logSize : c.offset;
     view.seq = this.seq;
     view.hash = this.head;
+    this.recovered = true;
     if (mirror) {
       // the mirror lacks what was committed but not copied before a crash (or was cut): copy it again
       mirror.copiedSeq = mirrored;
@@ -267,6 +290,47 @@ export class FsStore implements Store {
       if (problem) findings.push({ decision: "state_file_repaired", details: { file: this.layout.state, reason: problem, fix: "Nothing to do: state.json was rewritten from the log. Never edit it by hand; it is derived." } });
     }
     return { view, unapplied, findings };
+  }
+
+  /**
+   * The check of the artifact bytes the log's entries accepted (issue 17.1), for recovery and readers.
+   * The commit flushes the log and the pack together and acts only when both returned, so only the
+   * log's last commit can hold an entry whose record did not reach the disk: such a transaction (its
+   * lines carry the last line's timestamp, which every line of one commit shares) was never committed,
+   * and it and all after it are cut (`whole` answers false). A record that is not whole under an earlier
+   * commit is damage (the pack was cut, removed or overwritten): reported once per entry as
+   * pack_record_damaged, nothing cut, so the log of record stays whole; the archive copy, if made, still
+   * holds the bytes.
+   */
+  private async packChecker(logSize: number, findings: Recovery["findings"]): Promise<{ whole: (lines: Array<{ entry: LogEntry & { seq: number }; line: number }>) => boolean; close: () => void }> {
+    const last = await lastLineTimestamp(this.layout.record, logSize);
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.layout.pack, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+      if (!fstatSync(fd).isFile()) {
+        closeSync(fd);
+        fd = undefined;
+      }
+    } catch {
+      fd = undefined;
+    }
+    const whole = (lines: Array<{ entry: LogEntry & { seq: number }; line: number }>): boolean => {
+      for (const l of lines) {
+        const a = packAddressOf(l.entry);
+        if (!a || (fd !== undefined && recordAt(fd, a) !== undefined)) continue;
+        if (l.entry.timestamp === last) return false;
+        findings.push({ decision: "pack_record_damaged", details: { line: l.line, seq: l.entry.seq, ...(l.entry.epic_id ? { epic_id: l.entry.epic_id } : {}), file: (l.entry.details as { file?: unknown }).file, sha256: a.sha256, pack: this.layout.pack, offset: a.offset, length: a.length, reason: `the artifact bytes this entry accepted are not whole in ${this.layout.pack} (${fd === undefined ? "the pack is missing or not a file" : "their SHA-256 does not match"}), though later commits prove they once were: the pack was cut, removed or overwritten`, fix: `Nothing was cut from the log of record. The archive copy (archive/${l.entry.epic_id ?? "<epic>"}/${l.entry.iteration ?? "<iteration>"}/) holds the bytes if it was made; restore .consensus/pack from a backup to have them here too.` } });
+      }
+      return true;
+    };
+    return { whole, close: () => void (fd !== undefined && closeSync(fd)) };
+  }
+
+  /** A record an entry (committed, or read by recovery) refers to: where the next may go, and where getBlob and publish find its bytes. */
+  private notePacked(addr: PackAddress, seq: number): void {
+    this.packEnd = Math.max(this.packEnd, Pack.end(addr));
+    const had = this.packed.get(addr.sha256);
+    if (!had || had.seq < seq) this.packed.set(addr.sha256, { addr, seq });
   }
 
   /** The read cursor of the mirror, as recorded by the entry that recorded what was read (details.mirror). */
@@ -287,6 +351,8 @@ export class FsStore implements Store {
     const out: string[] = [];
     const entries: CommittedEntry[] = [];
     const daemonLines: Array<{ seq: number; text: string }> = [];
+    /** Pack records these entries refer to: flushed with the log. */
+    let records = 0;
     let seq = this.seq;
     let head = this.head;
     let foreign = this.foreignText;
@@ -302,6 +368,12 @@ export class FsStore implements Store {
         if (d.epic_id !== undefined) entry.epic_id = d.epic_id;
         if (d.iteration !== undefined) entry.iteration = d.iteration;
         entry.details = d.details;
+        const rec = d.decision === "artifact_accepted" ? this.packed.get(String((d.details as { sha256?: unknown } | undefined)?.sha256)) : undefined;
+        if (rec) {
+          // where recovery finds the accepted bytes, and checks them (pack.ts)
+          entry.details = { ...d.details, pack: { offset: rec.addr.offset, length: rec.addr.length } };
+          records++;
+        }
         if (last && t.state) entry.state = t.state;
         if (last && t.input) entry.input = t.input;
         const sealed = sealLine(JSON.stringify(entry), head, foreign, mac);
@@ -313,8 +385,12 @@ export class FsStore implements Store {
       });
     }
     const bytes = Buffer.from(`${out.join("\n")}\n`);
-    await this.writeWhole(fd, bytes);
-    for (const e of entries) this.noteMarks(e);
+    await this.writeWhole(fd, bytes, records ? await this.openPack() : undefined);
+    for (const e of entries) {
+      this.noteMarks(e);
+      const addr = packAddressOf(e);
+      if (addr) this.notePacked(addr, e.seq);
+    }
     const mirror = this.mirror(ring);
     for (const e of entries) this.noteMirror(e, mirror);
     this.size += bytes.length;
@@ -334,7 +410,7 @@ export class FsStore implements Store {
    * (ENOSPC, EIO) cuts the file back to where it was and fails the batch (LOG_WRITE_FAILED); the
    * batch is decided again later. Were the cut to fail too, recovery discards the torn transaction.
    */
-  private async writeWhole(fd: FileHandle, bytes: Buffer): Promise<void> {
+  private async writeWhole(fd: FileHandle, bytes: Buffer, pack?: Pack): Promise<void> {
     let off = 0;
     try {
       while (off < bytes.length) {
@@ -342,7 +418,10 @@ export class FsStore implements Store {
         if (bytesWritten <= 0) throw Object.assign(new Error("no bytes written"), { code: "ENOSPC" });
         off += bytesWritten;
       }
-      await fd.datasync();
+      // the log and the pack records its entries refer to, flushed together: nothing is acted on
+      // before both returned, and recovery cuts a last commit whose records did not reach the disk
+      const flushed = await Promise.allSettled([fd.datasync(), pack?.flush()]);
+      for (const f of flushed) if (f.status === "rejected") throw f.reason;
     } catch (e) {
       await fd.truncate(this.size).catch(() => {});
       await fd.datasync().catch(() => {});
@@ -373,8 +452,20 @@ export class FsStore implements Store {
   async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
     if (!existsSync(this.layout.record)) return;
     const check = this.lineCheck(await this.keyring());
-    let anchored = false;
     const rl = createInterface({ input: createReadStream(this.layout.record, { encoding: "utf8" }), crlfDelay: Infinity });
+    // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker)
+    const size = statSync(this.layout.record).size;
+    const pack = size > 0 ? await this.packChecker(size, []) : undefined;
+    try {
+      yield* this.readGroups(rl, check, pack?.whole);
+    } finally {
+      pack?.close();
+      rl.close();
+    }
+  }
+
+  private async *readGroups(rl: AsyncIterable<string>, check: LineCheck | undefined, whole?: (lines: Array<{ entry: LogEntry & { seq: number }; line: number }>) => boolean): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
+    let anchored = false;
     let line = 0;
     let group: Array<{ line: number; raw: string; entry: LogEntry }> = [];
     let need = 0;
@@ -399,6 +490,7 @@ export class FsStore implements Store {
       }
       group.push({ line, raw, entry });
       if (group.length < need) continue;
+      if (whole && !whole(group as Array<{ line: number; entry: LogEntry & { seq: number } }>)) return;
       yield* held.splice(0);
       yield* group;
       group = [];
@@ -413,23 +505,57 @@ export class FsStore implements Store {
   }
 
   /**
-   * Durable before the log entry that names it: the archive copy is made from the blob, and the file
-   * in artifacts/ cannot stand in for it after a crash (the agent may already have replaced it with
-   * the next iteration). The file's own fdatasync runs in parallel with the batch's other blobs; the
-   * folder fsyncs after the renames are shared (group commit) by every blob of the batch in that folder.
+   * Writes the artifact's bytes as a record of the pack (pack.ts), not yet durable: the append that
+   * commits the entry accepting them flushes the pack together with the log (one flush on the critical
+   * path, not three in series: issue 17.1), and the entry carries the record's address (details.pack)
+   * for recovery to check. Bytes already in a record this process knows are not written again.
+   * Throws when the store was not recovered first (where the pack's next record goes is learnt there).
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
-    // 0644, not 0600: the archive copy is a hard link to it (one inode, one mode) and agents read the
-    // archive; the blob itself is private by its 0700 folder
-    const p = this.blobPath(sha256);
-    // Content-addressed: a blob that is there has these bytes (it was renamed into place after its fdatasync).
-    if (exists(p)) return;
-    const created: string[] = [];
-    await this.inDir(dirname(p), () => writeAtomic(p, Buffer.from(bytes), { durable: "file", mode: SHARED_FILE_MODE, root: this.layout.root }), (d) => created.push(d));
-    await Promise.all([dirname(p), ...created].map((d) => this.dirSync.sync(d)));
+    checkSha256(sha256);
+    const known = this.packed.get(sha256);
+    // in use again: kept (seq 0) until the entry naming it is committed, whatever a checkpoint prunes meanwhile
+    if (known) return void (known.seq = 0);
+    let p = this.packing.get(sha256);
+    if (!p) {
+      const writing = this.openPack().then(async (pack) => (await pack.append([{ bytes, sha256 }]))[0]!);
+      p = writing;
+      this.packing.set(sha256, writing);
+      writing.then(
+        (addr) => {
+          if (this.packing.get(sha256) === writing) this.packing.delete(sha256);
+          if (!this.packed.has(sha256)) this.packed.set(sha256, { addr, seq: 0 });
+        },
+        () => {
+          if (this.packing.get(sha256) === writing) this.packing.delete(sha256);
+        },
+      );
+    }
+    await p;
+  }
+
+  /** The pack, opened (made, when there is none) where the last record a committed entry refers to ends. */
+  private async openPack(): Promise<Pack> {
+    if (this.opts.readOnly) throw new Error("store opened read-only");
+    if (!this.recovered) throw new Error("recover() the store before writing to it: the pack's next record goes after the last one the log refers to");
+    this.pack ??= (async () => {
+      await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
+      return Pack.open(this.layout.pack, this.packEnd, { extend: true });
+    })();
+    try {
+      return await this.pack;
+    } catch (e) {
+      this.pack = undefined;
+      throw e;
+    }
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
+    const rec = this.packed.get(sha256);
+    if (rec && !this.opts.readOnly) {
+      const bytes = await (await this.openPack()).read(rec.addr);
+      if (bytes) return bytes;
+    }
     try {
       return (await readGuarded(this.blobPath(sha256), { maxBytes: CAP.state })).bytes;
     } catch {
@@ -443,9 +569,11 @@ export class FsStore implements Store {
    * (another file system, no link support) it is a copy. Not fsync'd here: a crash before the next
    * checkpoint re-runs it; the checkpoint syncs its folder first.
    */
-  async publish(epicId: string, iteration: number, file: string, sha256: string): Promise<void> {
+  async publish(epicId: string, iteration: number, file: string, sha256: string, opts: EffectOptions = {}): Promise<void> {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
     const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
+    checkSha256(sha256);
+    if (this.packed.has(sha256)) return this.publishFromPack(target, sha256, opts);
     const blob = this.blobPath(sha256);
     const dir = dirname(target);
     // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
@@ -462,6 +590,21 @@ export class FsStore implements Store {
       }
     }
     this.unsynced.add(dir);
+  }
+
+  /**
+   * The archive copy of a pack record: a file written from the record's bytes (checked by SHA-256), by
+   * rename like a notice, synced by the next checkpoint. On replay a copy already there with the same
+   * SHA-256 is left alone; one that differs (its data never reached the disk) is written again.
+   */
+  private async publishFromPack(target: string, sha256: string, opts: EffectOptions): Promise<void> {
+    if (opts.replay) {
+      const there = await readGuarded(target, { maxBytes: CAP.state }).catch(() => undefined);
+      if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return;
+    }
+    const bytes = await this.getBlob(sha256);
+    if (!bytes) throw new Error(`the bytes of ${sha256} for ${target} are not whole in ${this.layout.pack}`);
+    await this.writeEffect(target, bytes);
   }
 
   private async copyBlob(target: string, sha256: string): Promise<void> {
@@ -620,7 +763,7 @@ export class FsStore implements Store {
     const epics = Object.fromEntries(view.epics);
     const mirror = this.mirror(ring);
     const mirrorAt = { read: { ...mirror.readAt }, behind: [...mirror.behind] };
-    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents) };
+    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents), pack_end: this.packEnd };
     const marks = this.newMarks;
     this.newMarks = [];
     const unsynced = [...this.unsynced];
@@ -628,6 +771,9 @@ export class FsStore implements Store {
     const keysBefore = this.keysBytes;
     try {
       await this.writeCheckpoint(ring, base, mirrorAt, marks, unsynced);
+      // the effects of entries up to its seq are done: their records need not be found here again
+      // (the same bytes accepted later are written as a new record)
+      for (const [sha, r] of this.packed) if (r.seq > 0 && r.seq <= base.seq) this.packed.delete(sha);
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
       // marks not yet in checkpoint.keys wait for the next checkpoint
@@ -755,6 +901,9 @@ export class FsStore implements Store {
   }
 
   async close(): Promise<void> {
+    const pack = this.pack;
+    this.pack = undefined;
+    await pack?.then((p) => p.close(), () => {});
     await this.mirrorOf?.close();
     await this.fd?.close();
     this.fd = undefined;
@@ -947,6 +1096,36 @@ async function readLines(fh: FileHandle, from: number, to: number, onLine: (text
     pos += bytesRead;
   }
   return { tail: carry.toString("utf8") };
+}
+
+/**
+ * The timestamp of the log's last line (a torn one too, when its first bytes carry it; else the line
+ * before): every line of one commit carries the same one, so it names the last commit's lines. Daemon
+ * lines begin {"seq":…,"txn":…,"timestamp":"…": only the first bytes of a line are looked at.
+ */
+async function lastLineTimestamp(path: string, size: number): Promise<string | undefined> {
+  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    const stamp = (at: number): string | undefined => {
+      const head = Buffer.alloc(Math.max(0, Math.min(256, size - at)));
+      readSync(fd, head, 0, head.length, at);
+      return /^\{"seq":\d+,(?:"txn":\d+,)?"timestamp":"([^"\\]{1,64})"/.exec(head.toString("latin1"))?.[1];
+    };
+    // the starts of the last two lines, scanning back a block at a time; the file's last byte, a
+    // newline, ends the last line and begins none
+    const starts: number[] = [];
+    const block = Buffer.alloc(64 * 1024);
+    for (let end = size; end > 0 && starts.length < 2; ) {
+      const from = Math.max(0, end - block.length);
+      readSync(fd, block, 0, end - from, from);
+      for (let i = end - from - 1; i >= 0 && starts.length < 2; i--) if (block[i] === 10 && from + i !== size - 1) starts.push(from + i + 1);
+      end = from;
+    }
+    if (starts.length < 2) starts.push(0);
+    return stamp(starts[0]!) ?? stamp(starts[1]!);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A line parsed as an entry where it is a JSON object. */

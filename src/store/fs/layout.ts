@@ -22,6 +22,8 @@ export interface Layout {
   /** The log of record (.consensus/log.jsonl): daemon lines sealed with the daemon key's MAC (PROTOCOL "Trust"). */
   record: string;
   blobs: string;
+  /** Accepted artifacts' bytes, one record each (pack.ts); older roots kept them as files under blobs/. */
+  pack: string;
   requests: string;
   /** Agents' output: logs/agents/<EPIC>/<iteration>/<agent>-<n>.log. */
   agentLogs: string;
@@ -50,6 +52,7 @@ export function layoutOf(root: string): Layout {
     checkpointKeys: join(dot, "checkpoint.keys"),
     record: join(dot, "log.jsonl"),
     blobs: join(dot, "blobs"),
+    pack: join(dot, "pack"),
     requests: join(dot, "requests"),
     agentLogs: join(root, "logs", "agents"),
     agentPids: join(dot, "agents"),

@@ -44,11 +44,21 @@ export interface PackAddress {
 }
 
 export interface PackOptions {
-  /** Bytes allocated at a time (default 64 MiB); the file grows by at least the record that needs it. */
+  /**
+   * Most bytes allocated at a time (default 64 MiB). A pack grows by its own size (from 1 MiB, or
+   * this when smaller) up to this, so a small project never holds 64 MiB of zeros; and always by at
+   * least the record that needs it.
+   */
   chunkBytes?: number;
+  /**
+   * When the log refers to bytes past the pack's end (the pack was cut or removed: its records are
+   * reported as damaged by the caller), grow it with zeros up to `head` instead of refusing.
+   */
+  extend?: boolean;
 }
 
 const DEFAULT_CHUNK = 64 * 2 ** 20;
+const FIRST_CHUNK = 2 ** 20;
 /** Zeros are written this much at a time when the file grows. */
 const ZERO_BLOCK = 2 ** 20;
 
@@ -89,13 +99,14 @@ export class Pack {
       created = true;
     }
     const size = (await fh.stat()).size;
-    if (head > size) {
+    if (head > size && !opts.extend) {
       await fh.close();
       throw new Error(`pack ${path} has ${size} bytes, but the log refers to bytes up to ${head}`);
     }
     const pack = new Pack(path, fh, head, size, Math.max(PACK_HEADER + 1, opts.chunkBytes ?? DEFAULT_CHUNK));
+    if (head > size) await pack.ensure(head);
     if (created) {
-      await pack.ensure(pack.chunk);
+      await pack.ensure(Math.min(pack.chunk, FIRST_CHUNK));
       // the new name must survive a crash too
       await fsyncPath(dirname(path));
     }
@@ -135,7 +146,7 @@ export class Pack {
     const bytes = Buffer.concat(parts);
     // records go only where zeros were flushed: past the file's size, wait for it to grow first
     if (at > this.allocated) await this.ensure(at);
-    else if (this.allocated - at < this.chunk / 2 && !this.growing) void this.startGrow(this.chunk).catch(() => {});
+    else if (this.allocated - at < this.nextChunk() / 2 && !this.growing) void this.startGrow(this.nextChunk()).catch(() => {});
     let done = 0;
     while (done < bytes.length) {
       const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, start + done);
@@ -168,6 +179,11 @@ export class Pack {
     return p;
   }
 
+  /** How much the next grow adds: the pack's own size (at least 1 MiB), at most the chunk. */
+  private nextChunk(): number {
+    return Math.min(this.chunk, Math.max(FIRST_CHUNK, this.allocated));
+  }
+
   /** Whether the record at `a` is whole: magic, length and SHA-256 of its bytes. */
   async holds(a: PackAddress): Promise<boolean> {
     return (await this.read(a)) !== undefined;
@@ -191,15 +207,7 @@ export class Pack {
    * the log (a transaction whose record is not whole is treated like a torn one: cut, decided again).
    */
   holdsSync(a: PackAddress): boolean {
-    if (!validAddress(a)) return false;
-    const buf = Buffer.alloc(PACK_HEADER + a.length);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(this.fh.fd, buf, got, buf.length - got, a.offset + got);
-      if (n === 0) return false;
-      got += n;
-    }
-    return wholeRecord(buf, a) !== undefined;
+    return recordAt(this.fh.fd, a) !== undefined;
   }
 
   /**
@@ -232,7 +240,7 @@ export class Pack {
    */
   private startGrow(need: number): Promise<void> {
     const from = this.allocated;
-    const by = Math.ceil(Math.max(need, this.chunk) / ZERO_BLOCK) * ZERO_BLOCK;
+    const by = Math.ceil(Math.max(need, this.nextChunk()) / ZERO_BLOCK) * ZERO_BLOCK;
     const run = async (): Promise<void> => {
       const zeros = Buffer.alloc(Math.min(ZERO_BLOCK, by));
       for (let at = 0; at < by; at += zeros.length) {
@@ -249,6 +257,37 @@ export class Pack {
     this.growing = p;
     return p;
   }
+}
+
+/**
+ * The bytes of the record at `a` in the pack open as `fd`, read on the calling thread, when the record
+ * is whole (magic, length, SHA-256 of the bytes); undefined when not (or `a` is not an address). For
+ * readers that do not write the pack (recovery's check, `consensus log`): no Pack, no lease needed.
+ */
+export function recordAt(fd: number, a: PackAddress): Uint8Array | undefined {
+  if (!validAddress(a)) return undefined;
+  const buf = Buffer.alloc(PACK_HEADER + a.length);
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, a.offset + got);
+    if (n === 0) return undefined;
+    got += n;
+  }
+  return wholeRecord(buf, a);
+}
+
+/**
+ * The pack address a log entry carries: an artifact_accepted entry's `details.pack` ({offset, length})
+ * with its `details.sha256`; undefined for any other entry, or one whose fields are not numbers and a
+ * SHA-256 (the entry may come from a damaged or hostile log: checked here, at every use).
+ */
+export function packAddressOf(e: { decision?: unknown; details?: unknown }): PackAddress | undefined {
+  if (e.decision !== "artifact_accepted" || !e.details || typeof e.details !== "object") return undefined;
+  const d = e.details as { pack?: unknown; sha256?: unknown };
+  const p = d.pack as { offset?: unknown; length?: unknown } | undefined;
+  if (!p || typeof p !== "object" || typeof d.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(d.sha256)) return undefined;
+  const a = { offset: p.offset as number, length: p.length as number, sha256: d.sha256 };
+  return validAddress(a) ? a : undefined;
 }
 
 const validAddress = (a: PackAddress): boolean => Number.isSafeInteger(a.offset) && a.offset >= 0 && Number.isSafeInteger(a.length) && a.length >= 0 && a.length <= PACK_MAX_RECORD && typeof a.sha256 === "string";
