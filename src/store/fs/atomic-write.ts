@@ -5,10 +5,10 @@
  * real drops; that is why this is not the library.)
  */
 import { randomBytes } from "node:crypto";
-import { constants as fsc } from "node:fs";
+import { closeSync, constants as fsc, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { assertStillInside } from "./safe-dirs.js";
+import { assertStillInside, assertStillInsideSync } from "./safe-dirs.js";
 
 /**
  * A temporary name nobody can guess (96 random bits per write: a link planted at "the next" name
@@ -66,6 +66,41 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
     throw e;
   }
   if (opts.durable === true) await fsyncPath(dirname(path));
+}
+
+/**
+ * writeAtomic on the calling thread, never durable (the caller syncs later: the store's effects, which
+ * the checkpoint syncs): for small files, where each of the five calls costs a few µs here and ~20 µs
+ * of CPU as a thread-pool round trip (issue 17.2). Same temporary name, flags, mode and checks.
+ */
+export function writeAtomicSync(path: string, data: Uint8Array, opts: Omit<WriteOptions, "durable"> = {}): void {
+  const tmp = tmpOf(path);
+  const mode = opts.mode ?? SHARED_FILE_MODE;
+  const fd = openSync(tmp, CREATE_FLAGS, mode);
+  try {
+    if ((mode & ~currentUmask()) !== mode) fchmodSync(fd, mode);
+    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+  } catch (e) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    if (opts.root !== undefined) assertStillInsideSync(opts.root, dirname(path));
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
 }
 
 /** fsync of a file or folder (a folder's fsync makes the names created, renamed or removed in it durable). */

@@ -76,18 +76,21 @@ export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MOD
   return changed;
 }
 
-/** safeMkdir for the synchronous callers (spawning an agent). */
-export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE): void {
+/**
+ * safeMkdir on the calling thread: for the synchronous callers (spawning an agent) and the store's
+ * effects (a folder or two per write, each call a few µs where a thread-pool round trip costs ~20 µs
+ * of CPU: issue 17.2). Returns the folders whose entries changed.
+ */
+export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE): string[] {
+  const changed: string[] = [];
   let cur = root;
   for (const part of componentsOf(root, dir)) {
     const next = join(cur, part);
-    let st;
-    try {
-      st = lstatSync(next);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    let st = lstatSync(next, { throwIfNoEntry: false });
+    if (!st) {
       try {
         mkdirSync(next, { mode });
+        changed.push(cur);
       } catch (e2) {
         if ((e2 as NodeJS.ErrnoException).code !== "EEXIST") throw e2;
       }
@@ -105,6 +108,7 @@ export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE)
     if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
     cur = next;
   }
+  return changed;
 }
 
 /** The folders from the root down to `dir` exist and none is a link (no folder is made). */
@@ -137,9 +141,11 @@ export async function assertStillInside(root: string, dir: string): Promise<void
   if (realDir !== want) throw unsafe(dir, `now resolving to ${realDir}`, want, `Remove the link on the way to ${dir}; the write was not made.`);
 }
 
-/** Synchronous twin of assertStillInside. */
+/** Synchronous twin of assertStillInside (realpath(3) itself: one call, not a walk in JavaScript). */
 export function assertStillInsideSync(root: string, dir: string): void {
-  const want = join(realpathSync(root), relative(root, dir));
-  const realDir = realpathSync(dir);
+  let realRoot = realRoots.get(root);
+  if (realRoot === undefined) realRoots.set(root, (realRoot = realpathSync.native(root)));
+  const want = join(realRoot, relative(root, dir));
+  const realDir = realpathSync.native(dir);
   if (realDir !== want) throw unsafe(dir, `now resolving to ${realDir}`, want, `Remove the link on the way to ${dir}; the write was not made.`);
 }
