@@ -267,6 +267,9 @@ export class Runner {
     p.child = child;
     child.once("error", (e) => refuse(`could not start ${plan.argv?.[0] ?? "/bin/sh"}: ${e.message}`));
     child.once("exit", (code, signal) => this.finish(p, { code, signal }));
+    // armed before the first await: an agent that exits while its pid file is written (two fsyncs)
+    // is finished by then, and a timer armed after finish() would hold the daemon's exit for timeout_ms
+    this.armTimeout(p, plan.timeout_ms);
     if (child.pid !== undefined) {
       p.pid = child.pid;
       const pf: PidFile = { launch_id: plan.launch_id, pid: child.pid, started_at: new Date(p.startedMs).toISOString() };
@@ -275,7 +278,6 @@ export class Runner {
       await writePidFile(this.o.layout.agentPids, pf);
       this.o.log.info({ launch_id: plan.launch_id, pid: child.pid, ...(acct ? { uid: acct.uid, gid: acct.gid } : {}), cgroup: p.cage?.path ?? null }, "agent started");
     }
-    this.armTimeout(p, plan.timeout_ms);
   }
 
   /**
@@ -333,7 +335,9 @@ export class Runner {
     return p;
   }
 
+  /** The attempt's timeout; none for one already finished (finish() clears the timers it knows of, once). */
   private armTimeout(p: Proc, ms: number): void {
+    if (p.done) return;
     const t = setTimeout(() => this.push({ type: "timed_out", job: p.job, launch_id: p.launch_id, timeout_ms: ms }), ms);
     p.timers.push(t);
   }

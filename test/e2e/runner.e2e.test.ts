@@ -129,6 +129,19 @@ describe("runner e2e", () => {
     expect(after.filter((e) => e.decision === "agent_launched").map((e) => e.details!.attempt)).toEqual([1, 1]);
   });
 
+  it("exits on SIGTERM after agents that were gone before their pid files were written", async () => {
+    // `true` exits within milliseconds, while the pid file is still being written (two fsyncs): the
+    // agent's timeout must not be armed after its exit, where no exit would ever clear it again and
+    // the timer would keep the stopped daemon alive for timeout_ms (30 min). Several launches, so one
+    // of them exits in that window on any machine.
+    const b = busWith({ command: ["true"] });
+    const epics = ["EP-001", "EP-002", "EP-003", "EP-004", "EP-005", "EP-006", "EP-007", "EP-008"];
+    for (const e of epics) b.cli("start", e, "--title", e);
+    b.startDaemon();
+    await b.waitFor("every launch's exit", (x) => count(x, "agent_exited") === epics.length);
+    expect(await b.stopDaemon("SIGTERM")).toBe(0);
+  });
+
   it("never runs more agents at once than runner.max_concurrent", async () => {
     const b = busWith({ env: { AGENT_MODE: "hang" } }, "runner: { max_concurrent: 2 }\n");
     for (let i = 1; i <= 5; i++) b.cli("start", `EP-00${i}`, "--title", `Epic ${i}`);

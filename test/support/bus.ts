@@ -59,13 +59,13 @@ export class Bus {
     return d;
   }
 
+  /** Sends the signal and waits for the exit (see stopChild: a daemon that does not exit fails the test, it never hangs it). */
   async stopDaemon(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     const d = this.daemon;
     if (!d || d.exitCode !== null) return d?.exitCode ?? null;
-    const exited = new Promise<number | null>((r) => d.once("exit", (code) => r(code)));
-    d.kill(signal);
+    const code = await stopChild(d, "the daemon", signal, () => this.daemonErr);
     this.daemon = undefined;
-    return exited;
+    return code;
   }
 
   private drops = 0;
@@ -208,6 +208,39 @@ export class Bus {
     if (this.daemon && this.daemon.exitCode === null) this.daemon.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * How long a stopped daemon (or bridge) may take to exit: it finishes the batch in hand, stops its
+ * agents (kill grace 5 s by default) and checkpoints. A bound on a liveness wait, not a timing assertion.
+ */
+export const STOP_WITHIN_MS = 30_000;
+
+/**
+ * Sends `signal` and waits for the exit; returns the exit code (null after a signal). A process still
+ * running `withinMs` later is described (its state, its children), SIGKILLed, and the wait fails with
+ * that and its stderr: a daemon that does not stop must fail the test, never hang it to the file's timeout.
+ */
+export async function stopChild(p: ChildProcess, what: string, signal: NodeJS.Signals, stderr: () => string, withinMs = STOP_WITHIN_MS): Promise<number | null> {
+  if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
+  const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+  p.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), withinMs)));
+  const code = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (code !== "late") return code;
+  const state = describeProcess(p.pid);
+  p.kill("SIGKILL");
+  await exited;
+  throw new Error(`${what} (pid ${p.pid}) did not exit within ${withinMs / 1000} s of ${signal}; SIGKILLed now.\n${state}\n--- its stderr:\n${stderr().slice(-3000)}`);
+}
+
+/** A process and its children as ps shows them, for a failure message. */
+export function describeProcess(pid: number | undefined): string {
+  if (pid === undefined) return "(no pid)";
+  const r = spawnSync("ps", ["-o", "pid,ppid,stat,etime,time,wchan:20,args", "--pid", String(pid), "--ppid", String(pid)], { encoding: "utf8" });
+  return r.stdout || `ps failed: ${r.stderr || r.error?.message}`;
 }
 
 /** The default pipeline's artifacts, stage by stage (plan → implementation → review → deployment). */

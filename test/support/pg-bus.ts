@@ -11,7 +11,7 @@ import postgres from "postgres";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 import { PgInputs } from "../../src/store/pg/inputs.js";
 import type { Sql } from "../../src/store/pg/connect.js";
-import { cliPath } from "./bus.js";
+import { cliPath, describeProcess, stopChild } from "./bus.js";
 import { freshDatabase, type TestDb } from "./pg.js";
 
 export class PgBus {
@@ -58,14 +58,17 @@ export class PgBus {
     return this.start(name, "watch");
   }
 
-  /** Sends the signal and waits for the exit; returns the exit code (null after a signal). */
+  /**
+   * Sends the signal and waits for the exit; returns the exit code (null after a signal). One that has
+   * not exited within STOP_WITHIN_MS is SIGKILLed and fails the test with its state and stderr. It stays
+   * in `procs` until it has exited, so cleanup() kills it whatever happens to the test in between.
+   */
   async stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     const p = this.procs.get(name);
+    if (!p) return null;
+    const code = await stopChild(p, name, signal, () => this.stderr.get(name) ?? "");
     this.procs.delete(name);
-    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
-    const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
-    p.kill(signal);
-    return exited;
+    return code;
   }
 
   /** Writes a file into the root the protocol's way (temp, then rename). */
@@ -96,28 +99,50 @@ export class PgBus {
     return m;
   }
 
-  /** Polls until probe answers; fails at once if a process named in `alive` exited, and on the timeout, with the daemons' stderr. */
+  /**
+   * Polls until probe answers; fails at once if a process named in `alive` exited, and on the timeout,
+   * with what the database's sessions and the processes are doing and their stderr. A probe that does
+   * not answer by then (a query waiting on a lock or a connection) fails the wait too: it never hangs.
+   */
   async until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, alive: string[] = []): Promise<T> {
     const end = Date.now() + timeoutMs;
+    let lastError: unknown;
     for (;;) {
-      let v: T | undefined | false;
-      try {
-        v = await probe();
-      } catch {
-        v = undefined;
-      }
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), Math.max(0, end - Date.now()))));
+      const v = await Promise.race([probe().catch((e: unknown) => ((lastError = e), undefined)), late]).finally(() => clearTimeout(timer));
+      if (v === "late") throw new Error(`timed out waiting for ${what}: the probe had not answered after ${timeoutMs / 1000} s\n${await this.diagnosis()}`);
       if (v !== undefined && v !== false) return v;
       for (const n of alive) {
         const p = this.procs.get(n);
-        if (p && (p.exitCode !== null || p.signalCode !== null)) throw new Error(`${n} exited (${p.exitCode ?? p.signalCode}) while waiting for ${what}\n${this.errors()}`);
+        if (p && (p.exitCode !== null || p.signalCode !== null)) throw new Error(`${n} exited (${p.exitCode ?? p.signalCode}) while waiting for ${what}\n${await this.diagnosis()}`);
       }
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${this.errors()}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastError ? ` (the probe last failed: ${(lastError as Error).message})` : ""}\n${await this.diagnosis()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
   errors(): string {
     return [...this.stderr].map(([n, s]) => `--- ${n}:\n${s.slice(-3000)}`).join("\n");
+  }
+
+  /** For a failure message: the database's sessions (who waits on what), the processes, and each one's stderr. */
+  async diagnosis(): Promise<string> {
+    const procs = [...this.procs].map(([n, p]) => `--- ${n}: ${p.exitCode !== null || p.signalCode !== null ? `exited (${p.exitCode ?? p.signalCode})` : `running\n${describeProcess(p.pid)}`}`);
+    return [`--- sessions on ${this.db.name}:`, await this.sessions(), ...procs, this.errors()].join("\n");
+  }
+
+  /** pg_stat_activity of the test database, read on a connection of its own (the test's may be the stuck ones). */
+  private async sessions(): Promise<string> {
+    const a = postgres(this.db.url, { max: 1, onnotice: () => {}, connect_timeout: 10, connection: { statement_timeout: 10_000 } });
+    try {
+      const rows = await a`SELECT pid, application_name AS app, state, wait_event_type AS wait_type, wait_event AS wait, now() - xact_start AS in_xact, left(query, 160) AS query FROM pg_stat_activity WHERE datname = ${this.db.name} AND pid <> pg_backend_pid() ORDER BY pid`;
+      return rows.map((r) => JSON.stringify(r)).join("\n") || "(none)";
+    } catch (e) {
+      return `(could not read pg_stat_activity: ${(e as Error).message})`;
+    } finally {
+      await a.end({ timeout: 1 }).catch(() => {});
+    }
   }
 
   async cleanup(): Promise<void> {
@@ -164,7 +189,7 @@ export async function driveToPromotion(b: PgBus, epics: string[], put: (rel: str
       const p = b.procs.get(n);
       if (p && (p.exitCode !== null || p.signalCode !== null)) throw new Error(`${n} exited (${p.exitCode ?? p.signalCode})\n${b.errors()}`);
     }
-    if (Date.now() > end) throw new Error(`not all promoted: ${JSON.stringify(Object.fromEntries(at))}\n${b.errors()}`);
+    if (Date.now() > end) throw new Error(`not all promoted: ${JSON.stringify(Object.fromEntries(at))}\n${await b.diagnosis()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
