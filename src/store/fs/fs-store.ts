@@ -30,6 +30,7 @@ import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
 import { Pack, packAddressOf, recordAt, type PackAddress } from "./pack.js";
+import { compactWithLast, epicsCompact, epicsPretty, prettyWithLast } from "./epics-json.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
@@ -774,17 +775,18 @@ export class FsStore implements Store {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
     // Everything it claims is taken now, before the next await: appends may run while it is written
     // (the daemon's next batch), and must find their marks and effects left for the next one.
-    const epics = Object.fromEntries(view.epics);
+    // the epics as text now (only those changed since the last checkpoint are serialised: epics-json.ts)
+    const epics = { compact: epicsCompact(view.epics), pretty: epicsPretty(view.epics) };
     const mirror = this.mirror(ring);
     const mirrorAt = { read: { ...mirror.readAt }, behind: [...mirror.behind] };
-    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, epics, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents), pack_end: this.packEnd };
+    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents), pack_end: this.packEnd };
     const marks = this.newMarks;
     this.newMarks = [];
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     const keysBefore = this.keysBytes;
     try {
-      await this.writeCheckpoint(ring, base, mirrorAt, marks, unsynced);
+      await this.writeCheckpoint(ring, base, epics, mirrorAt, marks, unsynced);
       // the effects of entries up to its seq are done: their records need not be found here again
       // (the same bytes accepted later are written as a new record)
       for (const [sha, r] of this.packed) if (r.seq > 0 && r.seq <= base.seq) this.packed.delete(sha);
@@ -796,7 +798,7 @@ export class FsStore implements Store {
     }
   }
 
-  private async writeCheckpoint(ring: Keyring, base: Omit<Checkpoint, "version" | "keys_bytes" | "keys_sha256" | "mirror">, mirrorAt: Checkpoint["mirror"], marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
+  private async writeCheckpoint(ring: Keyring, base: Omit<Checkpoint, "version" | "keys_bytes" | "keys_sha256" | "mirror" | "epics">, epics: { compact: string; pretty: string }, mirrorAt: Checkpoint["mirror"], marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
     // still the writer (the lease), before anything is written
     await this.fence();
     await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
@@ -805,14 +807,15 @@ export class FsStore implements Store {
     if (!(unsynced.length >= SYNCFS_MIN && (await syncFileSystems([this.layout.root, this.layout.inbox, this.layout.archive, this.layout.agentLogs, this.layout.current]))))
       await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p).catch(ignoreEnoent));
     await this.flushMarks(marks);
-    const cp: Checkpoint = { version: 3, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
-    const body = JSON.stringify(cp);
+    // epics last, spliced in as text: the same JSON as JSON.stringify of the whole
+    const cp: Omit<Checkpoint, "epics"> = { version: 3, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
+    const body = compactWithLast(cp as unknown as Record<string, unknown>, "epics", epics.compact);
     await writeAtomic(this.layout.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`, { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
-    const state: StateFile = { version: 1, seq: base.seq, hash: base.hash, ...(base.config_version ? { config_version: base.config_version } : {}), updated_at: new Date().toISOString(), epics: base.epics };
+    const state: Omit<StateFile, "epics"> = { version: 1, seq: base.seq, hash: base.hash, ...(base.config_version ? { config_version: base.config_version } : {}), updated_at: new Date().toISOString() };
     await safeMkdir(this.layout.root, this.layout.current);
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
-    await writeAtomic(this.layout.state, `${JSON.stringify(state, null, 2)}\n`, { durable: "file", root: this.layout.root });
+    await writeAtomic(this.layout.state, `${prettyWithLast(state as Record<string, unknown>, "epics", epics.pretty)}\n`, { durable: "file", root: this.layout.root });
   }
 
   /**

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { compactWithLast, epicsCompact, epicsPretty, prettyWithLast } from "../../src/store/fs/epics-json.js";
+import type { Epic } from "../../src/schemas/types.gen.js";
+
+const epic = (id: string, extra: Record<string, unknown> = {}): Epic =>
+  ({ epic_id: id, title: `Epic "${id}"\n\u2028`, stage: "plan", iteration: 1, status: "active", open_vetoes: [], artifacts: { plan: { sha256: "ab".repeat(32), nested: [1, { x: null }] } }, ...extra }) as unknown as Epic;
+
+describe("epics as JSON text, serialised once per change (checkpoint and state.json)", () => {
+  const epics = new Map<string, Epic>([
+    ["EP-001", epic("EP-001")],
+    ["__proto__", epic("__proto__", { empty: {}, list: [] })],
+    ["EP-\u00e9", epic("EP-\u00e9")],
+  ]);
+  const asObject = Object.fromEntries(epics);
+
+  it("is byte for byte what JSON.stringify gives, compact and pretty, also after an epic changes", () => {
+    const head = { version: 1, seq: 7, hash: "f".repeat(64), updated_at: "2026-11-30T00:00:00.000Z" };
+    for (let round = 0; round < 2; round++) {
+      expect(compactWithLast(head, "epics", epicsCompact(epics))).toBe(JSON.stringify({ ...head, epics: asObject }));
+      expect(prettyWithLast(head, "epics", epicsPretty(epics))).toBe(JSON.stringify({ ...head, epics: asObject }, null, 2));
+      // a change is a new object: its text is made again, the others come from the cache
+      epics.set("EP-001", epic("EP-001", { stage: "review", iteration: 2 }));
+      asObject["EP-001"] = epics.get("EP-001")!;
+    }
+  });
+
+  it("handles no epics and an empty head", () => {
+    expect(compactWithLast({}, "epics", epicsCompact(new Map()))).toBe(JSON.stringify({ epics: {} }));
+    expect(prettyWithLast({}, "epics", epicsPretty(new Map()))).toBe(JSON.stringify({ epics: {} }, null, 2));
+    expect(prettyWithLast({ a: 1 }, "epics", epicsPretty(new Map()))).toBe(JSON.stringify({ a: 1, epics: {} }, null, 2));
+  });
+});
