@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync, closeSync } from "node:fs";
+import { linkSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -108,5 +108,22 @@ describe("Pack", () => {
     const pack = await Pack.open(path, 0, { chunkBytes: CHUNK });
     await pack.close();
     await expect(Pack.open(path, CHUNK + 1)).rejects.toThrow(/refers to bytes up to/);
+  });
+
+  it("is made private (0600), starts small and grows by its own size; never opened through a link or a second name", async () => {
+    const pack = await Pack.open(path, 0);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // a first chunk of 1 MiB, not the 64 MiB most (a small project never holds 64 MiB of zeros)
+    expect(statSync(path).size).toBe(1 << 20);
+    await pack.append([{ bytes: Buffer.alloc(1 << 20, 1), sha256: sha(Buffer.alloc(1 << 20, 1)) }]);
+    await pack.flush();
+    expect(statSync(path).size).toBeGreaterThanOrEqual((1 << 20) + PACK_HEADER);
+    await pack.close();
+    const other = join(dir, "elsewhere");
+    symlinkSync(path, other);
+    await expect(Pack.open(other, 0)).rejects.toThrow();
+    rmSync(other);
+    linkSync(path, other);
+    await expect(Pack.open(path, 0)).rejects.toThrow(/not a plain file with one name/);
   });
 });

@@ -25,7 +25,7 @@
  * Not thread-safe across processes: the store's writer lease is what makes this process the only writer.
  */
 import { createHash } from "node:crypto";
-import { readSync } from "node:fs";
+import { constants as fsc, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncPath } from "./atomic-write.js";
@@ -91,14 +91,21 @@ export class Pack {
   static async open(path: string, head = 0, opts: PackOptions = {}): Promise<Pack> {
     let fh: FileHandle;
     let created = false;
+    // never through a link, and private (0600: the pack holds every accepted artifact's bytes)
     try {
-      fh = await open(path, "r+");
+      fh = await open(path, fsc.O_RDWR | fsc.O_NOFOLLOW);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      fh = await open(path, "wx+");
+      fh = await open(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
       created = true;
     }
-    const size = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile() || st.nlink !== 1) {
+      await fh.close();
+      throw new Error(`${path} is not a plain file with one name (${st.isFile() ? `${st.nlink} names` : "not a file"}): the pack is the daemon's alone; move it away and restore it from a backup`);
+    }
+    if (st.mode & 0o077) await fh.chmod(0o600);
+    const size = st.size;
     if (head > size && !opts.extend) {
       await fh.close();
       throw new Error(`pack ${path} has ${size} bytes, but the log refers to bytes up to ${head}`);
