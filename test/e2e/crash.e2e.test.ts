@@ -224,15 +224,28 @@ function tearTransactionOf(b: Bus, decision: string, file: string): void {
   truncateSync(mirror, Buffer.byteLength(m.slice(0, m.indexOf(`{"seq":${first.seq},`))));
 }
 
+/** A new root whose epic's plan was accepted by `watch --once`; returns the bus and the plan's text. */
+function rootWithAcceptedPlan(epic: string, title: string): { bus: Bus; plan: string } {
+  const bus = Bus.init();
+  expect(bus.cli("start", epic, "--title", title).code).toBe(0);
+  const plan = artifact("plan.json", epic, 1);
+  bus.drop(`artifacts/${epic}/plan.json`, plan);
+  expect(bus.cli("watch", "--once").code).toBe(0);
+  return { bus, plan };
+}
+
+/** `consensus log verify` passes: the chain holds across what recovery cut or kept. */
+function expectChainIntact(b: Bus): void {
+  const v = b.cli("log", "verify");
+  expect(v.code, v.stdout).toBe(0);
+}
+
 describe("a torn transaction is recovered whole or not at all", () => {
   let b: Bus;
   afterAll(() => b?.cleanup());
 
   it("a torn veto transaction: discarded whole, the veto decided again once (message id not burned, veto not lost)", () => {
-    b = Bus.init();
-    expect(b.cli("start", "EP-001", "--title", "Torn veto").code).toBe(0);
-    b.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
-    expect(b.cli("watch", "--once").code).toBe(0);
+    b = rootWithAcceptedPlan("EP-001", "Torn veto").bus;
     const veto = `id: veto-1\nfrom: developer\nto: planner\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: veto\nsubject: plan_unworkable\ncontent:\n  violation: "T2 needs a database"\n  specifics: "no database task"\n  blocking: true\n`;
     b.drop("messages/inbox/planner/veto-1.yaml", veto);
     expect(b.cli("watch", "--once").code).toBe(0);
@@ -245,15 +258,11 @@ describe("a torn transaction is recovered whole or not at all", () => {
     expect(es.filter((e) => e.decision === "message_rejected")).toEqual([]);
     expect(es.filter((e) => e.decision === "veto_recorded")).toHaveLength(1);
     expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ stage: "plan", iteration: 2, open_vetoes: [{ from: "developer", subject: "plan_unworkable" }] });
-    const v = b.cli("log", "verify");
-    expect(v.code, v.stdout).toBe(0);
+    expectChainIntact(b);
   });
 
   it("a torn acceptance: the artifact is accepted once, not twice", () => {
-    b = Bus.init();
-    expect(b.cli("start", "EP-002", "--title", "Torn accept").code).toBe(0);
-    b.drop("artifacts/EP-002/plan.json", artifact("plan.json", "EP-002", 1));
-    expect(b.cli("watch", "--once").code).toBe(0);
+    b = rootWithAcceptedPlan("EP-002", "Torn accept").bus;
     tearTransactionOf(b, "artifact_accepted", "plan.json");
     expect(b.cli("watch", "--once").code).toBe(0);
     const es = b.entries();
@@ -261,7 +270,7 @@ describe("a torn transaction is recovered whole or not at all", () => {
     expect(es.filter((e) => e.decision === "artifact_accepted")).toHaveLength(1);
     expect(es.filter((e) => e.decision === "stage_advanced")).toHaveLength(1);
     expect(JSON.parse(b.cli("status", "EP-002", "--json").stdout)).toMatchObject({ stage: "implementation", iteration: 1 });
-    expect(b.cli("log", "verify").code).toBe(0);
+    expectChainIntact(b);
   });
 });
 
@@ -289,11 +298,8 @@ describe("the log and the pack are flushed together; recovery keeps neither with
   afterAll(() => b?.cleanup());
 
   it("the last commit reached the log but its artifact bytes never reached the pack: cut, the artifact decided again once, archived whole", () => {
-    b = Bus.init();
-    expect(b.cli("start", "EP-003", "--title", "Lost pack bytes").code).toBe(0);
-    const plan = artifact("plan.json", "EP-003", 1);
-    b.drop("artifacts/EP-003/plan.json", plan);
-    expect(b.cli("watch", "--once").code).toBe(0);
+    const made = rootWithAcceptedPlan("EP-003", "Lost pack bytes");
+    b = made.bus;
     const rec = packRecordOf(b, "plan.json");
     // the crash: the commit that accepted the plan is the log's last (what came after it never happened),
     // its lines reached the disk, the pack's record did not, and nothing acted on it (no archive, no notice)
@@ -311,21 +317,17 @@ describe("the log and the pack are flushed together; recovery keeps neither with
     expect(r.code, r.stderr).toBe(0);
     const es = b.entries();
     const torn = es.filter((e) => e.decision === "log_torn_transaction");
-    expect(torn, JSON.stringify(torn, null, 1)).toHaveLength(1);
+    expect(torn).toHaveLength(1);
     expect(String((torn[0]!.details as { reason: string }).reason)).toMatch(/artifact bytes it accepted did not/);
-    expect(es.filter((e) => e.decision === "artifact_accepted"), readFileSync(join(b.root, ".consensus/log.jsonl"), "utf8").split("\n").map((l) => l.slice(0, 90)).join("\n")).toHaveLength(1);
+    expect(es.filter((e) => e.decision === "artifact_accepted")).toHaveLength(1);
     expect(es.filter((e) => e.decision === "stage_advanced")).toHaveLength(1);
-    expect(readFileSync(join(b.root, "archive/EP-003/1/plan.json"), "utf8")).toBe(plan);
+    expect(readFileSync(join(b.root, "archive/EP-003/1/plan.json"), "utf8")).toBe(made.plan);
     expect(JSON.parse(b.cli("status", "EP-003", "--json").stdout)).toMatchObject({ stage: "implementation", iteration: 1 });
-    const v = b.cli("log", "verify");
-    expect(v.code, v.stdout).toBe(0);
+    expectChainIntact(b);
   });
 
   it("a record damaged under an earlier commit is reported, and nothing is cut from the log of record", () => {
-    b = Bus.init();
-    expect(b.cli("start", "EP-004", "--title", "Damaged pack").code).toBe(0);
-    b.drop("artifacts/EP-004/plan.json", artifact("plan.json", "EP-004", 1));
-    expect(b.cli("watch", "--once").code).toBe(0);
+    b = rootWithAcceptedPlan("EP-004", "Damaged pack").bus;
     b.drop("artifacts/EP-004/implementation.json", artifact("implementation.json", "EP-004", 1));
     expect(b.cli("watch", "--once").code).toBe(0);
     const before = b.entries().length;
@@ -341,7 +343,7 @@ describe("the log and the pack are flushed together; recovery keeps neither with
     expect(es.length).toBeGreaterThan(before);
     expect(es.filter((e) => e.decision === "artifact_accepted")).toHaveLength(2);
     expect(JSON.parse(b.cli("status", "EP-004", "--json").stdout)).toMatchObject({ stage: "review" });
-    expect(b.cli("log", "verify").code).toBe(0);
+    expectChainIntact(b);
   });
 });
 
