@@ -247,8 +247,11 @@ export class FsStore implements Store {
           confirm(l.entry.seq, l.text);
           if (from0 === undefined || l.entry.seq >= from0) behind.push({ seq: l.entry.seq, text: l.text });
         }
-        const { mac: _mac, ...entry } = l.entry as LogEntry & { seq: number; mac?: string };
-        unapplied.push({ ...entry, hash: l.hash } as CommittedEntry);
+        // the parsed line is ours: its hash is there already, the MAC goes (delete of the last
+        // property keeps the object's shape fast); no copy per line (issue 17.4)
+        const entry = l.entry as CommittedEntry & { mac?: string };
+        delete entry.mac;
+        unapplied.push(entry);
       }
     }, packCheck?.whole);
     let torn = 0;
