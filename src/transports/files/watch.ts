@@ -102,9 +102,9 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       if (name === null || name === undefined) return h.onRescanNeeded(`event without a name in ${here}`);
       const ev: PathEvent = type === "change" ? "change" : "rename";
       const file = String(name);
-      const child = join(abs, file);
       if (kind === "leaf") return h.onPath(relOf(file), ev);
       if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(relOf(file), ev); // a flat drop: names with a dot are files
+      const child = join(abs, file);
       // a name that may be a folder (an epic's, a role's inbox): appeared, or went away
       // lstat: a symbolic link is reported as a path (the reader refuses links out of the root), never
       // watched through.
