@@ -4,7 +4,6 @@
  * arguments; nothing is written. The daemon makes the drafts durable first and derives effects from
  * the committed entries afterwards (effects.ts), so a crash in between is repaired by re-running them.
  */
-import { transition } from "xstate";
 import type { Pipeline } from "../config/pipeline.js";
 import { errorsOf, formatFound, issue, warningsOf, type Issue } from "../errors/issue.js";
 import type { Epic } from "../schemas/types.gen.js";
@@ -12,7 +11,7 @@ import type { Envelope } from "../schemas/interpret.js";
 export type { Envelope };
 import { EPIC_ID } from "../config/names.js";
 import { deadlineDue, newEpic, nonOverridableOpen, pipelineOf, withEscalation } from "./epic-context.js";
-import { stateValueOf, type EpicMachine } from "./epic-machine.js";
+import { stateValueOf, stepEpic, type EpicMachine } from "./epic-machine.js";
 import { isDerivedFileOf } from "./effects.js";
 import type { MachineEvent, Note } from "./events.js";
 import { decideStray } from "./decide-stray.js";
@@ -152,7 +151,7 @@ export function run(world: World, epic: Epic, events: MachineEvent[]): { notes: 
   let snapshot = machine.resolveState({ value: stateValueOf(epic), context: epic });
   const notes: Note[] = [];
   for (const event of events) {
-    const [next, actions] = transition(machine, snapshot, event);
+    const [next, actions] = stepEpic(machine, snapshot, event);
     for (const a of actions) {
       if (a.type !== "note") continue;
       const n = a.params as Note;

@@ -4,7 +4,7 @@
  * daemon computes `transition(machine, snapshot, event)` and gets the next snapshot plus the `note`
  * actions (the decisions) without running anything. Context updates live in epic-context.ts.
  */
-import { assign, setup, type MachineSnapshot } from "xstate";
+import { assign, createActor, setup, type MachineSnapshot } from "xstate";
 import type { Pipeline, StageDef } from "../config/pipeline.js";
 import type { Epic } from "../schemas/types.gen.js";
 import {
@@ -361,6 +361,35 @@ export function buildEpicMachine(pipeline: Pipeline) {
 
 export type EpicMachine = ReturnType<typeof buildEpicMachine>;
 export type EpicSnapshot = MachineSnapshot<Epic, MachineEvent, Record<string, never>, string, string, unknown, never, never>;
+
+type Scope = Parameters<EpicMachine["transition"]>[2];
+type Action = Parameters<Scope["actionExecutor"]>[0];
+type Snap = ReturnType<EpicMachine["resolveState"]>;
+
+/** One inert actor scope per machine (nothing in it runs: no children, no delays, actions only collected). */
+const scopes = new WeakMap<EpicMachine, Scope>();
+
+function scopeOf(machine: EpicMachine): Scope {
+  let s = scopes.get(machine);
+  if (!s) {
+    // what xstate's transition() builds on every call: an actor that is never started, for its self
+    // and system. Built once per machine: per call it was half of decide()'s CPU (issue 17.2).
+    const self = createActor(machine, { input: { epic: undefined as never } });
+    s = { self, defer: () => {}, id: "", logger: () => {}, sessionId: "", stopChild: () => {}, system: self.system, emit: () => {}, actionExecutor: () => {} } as unknown as Scope;
+    scopes.set(machine, s);
+  }
+  return s;
+}
+
+/**
+ * xstate's `transition(machine, snapshot, event)` without its per-call actor: the next snapshot and
+ * the actions, none executed. The scope is shared, its action collector is this call's own.
+ */
+export function stepEpic(machine: EpicMachine, snapshot: Snap, event: MachineEvent): [Snap, Action[]] {
+  const actions: Action[] = [];
+  const next = machine.transition(snapshot, event, { ...scopeOf(machine), actionExecutor: (a: Action) => void actions.push(a) });
+  return [next, actions];
+}
 
 /** The machine state value for an epic's stored state. */
 export function stateValueOf(epic: Epic): string {

@@ -124,6 +124,8 @@ const FENCE = /^ {0,3}(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
  * `withText` (the caller rejects it if the file does not parse as it is).
  */
 export function unfence(text: string): { content: string; issue: Issue } | { withText: Issue } | undefined {
+  // a fence line holds three backticks or tildes in a row: without them, no line needs splitting out (issue 17.2)
+  if (!text.includes("```") && !text.includes("~~~")) return undefined;
   const lines = text.split(/\r?\n/);
   const open = lines.findIndex((l) => FENCE.test(l));
   if (open < 0) return undefined;

@@ -39,13 +39,16 @@ export function decodeText(bytes: Uint8Array): { text?: string; issues: Issue[] 
   if (bytes.length === 0 || isBlank(bytes)) return { issues: [issue("FILE_EMPTY", { found: `${bytes.length} bytes` })] };
   const utf16 = utf16Issue(bytes);
   if (utf16) return { issues: [utf16] };
-  if (bytes.includes(0)) return { issues: [issue("FILE_BINARY", { found: `NUL byte at offset ${bytes.indexOf(0)}` })] };
+  // NUL is checked before UTF-8 (a binary file is named as such); decoded first, it is searched in the
+  // text: a NUL byte in valid UTF-8 is U+0000, and the string search is cheaper (issue 17.2)
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
+    if (bytes.includes(0)) return { issues: [binary(bytes)] };
     return { issues: [issue("FILE_NOT_UTF8", { found: `invalid byte sequence near offset ${firstBadUtf8(bytes)}` })] };
   }
+  if (text.includes("\0")) return { issues: [binary(bytes)] };
   const issues: Issue[] = [];
   if (text.charCodeAt(0) === 0xfeff) {
     text = text.slice(1);
@@ -53,6 +56,8 @@ export function decodeText(bytes: Uint8Array): { text?: string; issues: Issue[] 
   }
   return { text, issues };
 }
+
+const binary = (bytes: Uint8Array): Issue => issue("FILE_BINARY", { found: `NUL byte at offset ${bytes.indexOf(0)}` });
 
 export function parseDocument(bytes: Uint8Array, format: DocFormat, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Parsed {
   const decoded = decodeText(bytes);
@@ -95,24 +100,36 @@ export function parseDocument(bytes: Uint8Array, format: DocFormat, limits: Pars
 /** Copies a parsed tree into fresh plain objects, enforcing depth, node count and key guards. */
 export function sanitize(root: unknown, limits: ParseLimits = DEFAULT_PARSE_LIMITS): { value?: unknown; issues: Issue[] } {
   let nodes = 0;
+  // the keys and indexes down to the value in hand; its JSON pointer is built only for an issue (issue 17.2)
+  const trail: Array<string | number> = [];
+  const here = (): string => trail.map((k) => `/${typeof k === "number" ? k : escapePointer(k)}`).join("");
   const fail = (i: Issue): never => {
     throw new SanitizeStop(i);
   };
-  const walk = (v: unknown, path: string, depth: number): unknown => {
-    if (++nodes > limits.maxNodes) fail(issue("TOO_MANY_NODES", { path, expected: `at most ${limits.maxNodes} values`, found: "more" }));
-    if (depth > limits.maxDepth) fail(issue("TOO_DEEP", { path, expected: `at most ${limits.maxDepth} levels`, found: "deeper" }));
+  const walk = (v: unknown, depth: number): unknown => {
+    if (++nodes > limits.maxNodes) fail(issue("TOO_MANY_NODES", { path: here(), expected: `at most ${limits.maxNodes} values`, found: "more" }));
+    if (depth > limits.maxDepth) fail(issue("TOO_DEEP", { path: here(), expected: `at most ${limits.maxDepth} levels`, found: "deeper" }));
     if (v === null || typeof v !== "object") return v;
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`, depth + 1));
+    if (Array.isArray(v)) {
+      const out: unknown[] = [];
+      for (let i = 0; i < v.length; i++) {
+        trail.push(i);
+        out.push(walk(v[i], depth + 1));
+        trail.pop();
+      }
+      return out;
+    }
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(v)) {
-      const p = `${path}/${escapePointer(key)}`;
-      if (FORBIDDEN_KEYS.has(key)) fail(issue("FORBIDDEN_KEY", { path: p, found: JSON.stringify(key) }));
-      out[key] = walk((v as Record<string, unknown>)[key], p, depth + 1);
+      trail.push(key);
+      if (FORBIDDEN_KEYS.has(key)) fail(issue("FORBIDDEN_KEY", { path: here(), found: JSON.stringify(key) }));
+      out[key] = walk((v as Record<string, unknown>)[key], depth + 1);
+      trail.pop();
     }
     return out;
   };
   try {
-    return { value: walk(root, "", 0), issues: [] };
+    return { value: walk(root, 0), issues: [] };
   } catch (e) {
     if (e instanceof SanitizeStop) return { issues: [e.issue] };
     if (e instanceof RangeError) return { issues: [issue("TOO_DEEP", { path: "", found: "stack exhausted" })] };
@@ -239,10 +256,20 @@ export function findDuplicateJsonKey(text: string): Issue | undefined {
     } else if (c === 0x2c /* , */) {
       expectKey = stack[stack.length - 1] instanceof Set;
     } else if (c === 0x22 /* " */) {
-      let j = i + 1;
-      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      // the closing quote: the next one not escaped (an odd run of backslashes before it escapes it)
+      let j = i;
+      let escaped = false;
+      do {
+        j = text.indexOf('"', j + 1);
+        if (j < 0) j = text.length;
+        let k = j - 1;
+        while (k > i && text.charCodeAt(k) === 0x5c) k--;
+        escaped = (j - 1 - k) % 2 === 1;
+      } while (escaped && j < text.length);
       if (expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        // a key without escapes is its text; one with escapes is decoded (\u0061 is a)
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
         const keys = stack[stack.length - 1];
         if (keys instanceof Set) {
           if (keys.has(key)) {

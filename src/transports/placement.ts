@@ -14,6 +14,7 @@
  * prover (prove.ts) when the daemon reads the file.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { lstatSync } from "node:fs";
 import { mkdir, realpath, rm } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
@@ -125,7 +126,12 @@ export async function folderInside(root: string, relDir: string): Promise<string
  * input is a plain file drop. Read as hostile: an agent can write there too.
  */
 export async function readClaim(root: string, realRoot: string, rel: string, sha256: string): Promise<Claim | undefined> {
-  const r = await readCandidate(root, realRoot, claimPathOf(rel, sha256), CLAIM_MAX_BYTES);
+  const claimRel = claimPathOf(rel, sha256);
+  // Most drops have none: asked first without an exception for the missing name (a failed realpath
+  // builds one), on this thread (issue 17.2). Only its absence is taken from this; a claim there is read
+  // with every guard below.
+  if (!lstatQuiet(join(root, claimRel))) return undefined;
+  const r = await readCandidate(root, realRoot, claimRel, CLAIM_MAX_BYTES);
   if (!r.ok) return undefined;
   let v: unknown;
   try {
@@ -134,6 +140,15 @@ export async function readClaim(root: string, realRoot: string, rel: string, sha
     return undefined;
   }
   return checkClaim(v, rel, sha256);
+}
+
+/** Whether anything is at `abs` (a link counts), without following a last link; errors count as nothing. */
+function lstatQuiet(abs: string): boolean {
+  try {
+    return lstatSync(abs, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Pure: a parsed claim → the Claim, if it is one for this file and content. */

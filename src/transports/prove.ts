@@ -13,7 +13,7 @@
  * The keyring is read from the private area (re-read when the key file changes); OS users are
  * resolved once per config version.
  */
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Proof } from "../machine/authority.js";
@@ -35,9 +35,12 @@ const users = new Map<string, ReadonlyMap<number, { role: string; user: string }
 /** The daemon keyring of a root, if this process can read it (re-read when the key file changes). */
 export async function keyringOf(root: string): Promise<Keyring | undefined> {
   const dot = join(root, ".consensus");
+  // asked per drop (the proof of each file): a stat on this thread, not a pool round trip (issue 17.2)
   let mtimeMs: number;
   try {
-    mtimeMs = (await stat(keyFileOf(dot))).mtimeMs;
+    const st = statSync(keyFileOf(dot), { throwIfNoEntry: false });
+    if (!st) return undefined;
+    mtimeMs = st.mtimeMs;
   } catch {
     return undefined;
   }

@@ -25,6 +25,11 @@ describe("decodeText: what counts as a text file", () => {
     expect(codes(r.issues)).toEqual(["FILE_BINARY"]);
   });
 
+  it("names a file with a NUL byte and invalid UTF-8 binary, and says where the NUL is", () => {
+    expect(decodeText(new Uint8Array([0x7b, 0xff, 0x00, 0x7d])).issues).toMatchObject([{ code: "FILE_BINARY", found: "NUL byte at offset 2" }]);
+    expect(decodeText(new Uint8Array([0x7b, 0x7d, 0x00])).issues).toMatchObject([{ code: "FILE_BINARY", found: "NUL byte at offset 2" }]);
+  });
+
   it("rejects invalid UTF-8 (0xff 0xfe 0x41) as FILE_NOT_UTF8", () => {
     const r = decodeText(new Uint8Array([0xff, 0xfe, 0x41]));
     expect(r.text).toBeUndefined();
@@ -121,6 +126,9 @@ describe("duplicate keys", () => {
 
   it("still finds a duplicate after strings with escaped quotes and braces", () => {
     expect(findDuplicateJsonKey('{"a":"}\\"{","b":1,"a":2}')).toMatchObject({ code: "DUPLICATE_KEY", found: "a" });
+    // a key ending in an escaped backslash, and one equal to another only once its escapes are decoded
+    expect(findDuplicateJsonKey('{"k\\\\":1,"x":"\\\\","k\\\\":2}')).toMatchObject({ code: "DUPLICATE_KEY", found: "k\\" });
+    expect(findDuplicateJsonKey('{"\\"q":1,"\\u0022q":2}')).toMatchObject({ code: "DUPLICATE_KEY", found: '"q' });
   });
 
   it("finds a duplicate key in YAML and reports its line", () => {
