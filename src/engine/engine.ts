@@ -10,7 +10,7 @@
  * again, so no input is applied twice and no epic advanced twice.
  */
 import { MAX_LINE_BYTES } from "../log/mirror-entries.js";
-import { dump } from "js-yaml";
+import { formatNoticeBody } from "./notice-body.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { formatFound, issue } from "../errors/issue.js";
 import { applyEntry, type View } from "../log/replay.js";
@@ -367,7 +367,8 @@ export class Engine {
       case "notice": {
         const listed = await this.withReadList(fx.notice);
         const notice = this.place ? placeNotice(listed, this.place) : listed;
-        const body = dump(notice, { lineWidth: 120, noRefs: true });
+        // the same text as js-yaml's dump (notice-body.ts), written directly where it can be: ~8 µs, not ~50
+        const body = formatNoticeBody(notice);
         // the daemon's MAC on the notice, with the recipient role's notice key (trust/notice-mac.ts)
         const key = this.keys?.()?.keysForFile().at(-1);
         return this.store.deliver({ role: fx.role, name: fx.name, body: key ? sealNotice(key, fx.role, body) : body }, opts);
