@@ -13,10 +13,10 @@
  * synchronously ~20 µs. A FIFO still cannot block the open (O_NONBLOCK) and is refused before any read.
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
+import { realpathSync } from "node:fs";
 import { join, sep } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
-import { GUARDED_FLAGS, GuardedReadError, kindOf } from "../../store/fs/guarded-read.js";
+import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number }
@@ -44,7 +44,7 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
   }
   try {
     // the resolved path, opened without following a link swapped in since; judged after the open
-    const { bytes, stat } = readDropSync(real, maxBytes);
+    const { bytes, stat } = readGuardedSyncStat(real, { maxBytes, singleLink: true });
     if (stat.isDirectory()) return { ok: false, gone: true };
     return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid };
   } catch (e) {
@@ -58,49 +58,3 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
   }
 }
 
-/**
- * store/fs/guarded-read.ts readGuarded (single link), synchronous, with the fstat of what was read:
- * the same flags, judgement, errors and cap. (Its readGuardedSync returns the bytes only; this is to
- * fold into it once that file is free again: it is being rewritten for issue 17.1.)
- */
-function readDropSync(file: string, maxBytes: number): { bytes: Uint8Array; stat: Stats } {
-  let fd: number;
-  try {
-    fd = openSync(file, GUARDED_FLAGS);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // O_NOFOLLOW on a symlink: ELOOP (Linux), EMLINK (FreeBSD), EFTYPE (NetBSD)
-    if (code === "ELOOP" || code === "EMLINK" || code === "EFTYPE") {
-      throw new GuardedReadError("symlink", file, `${file} is a symbolic link: the daemon never follows links in its own files`, `Replace the link with a regular file: \`rm ${file}\` (the daemon rewrites its own files; copy a drop into place instead of linking it).`, "a symbolic link");
-    }
-    throw e;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const what = kindOf(st);
-      throw new GuardedReadError("not_regular", file, `${file} is ${what}, not a regular file: not read`, `Remove it (\`rm ${file}\`) and write a regular file in its place.`, what);
-    }
-    if (st.size > maxBytes) throw tooLarge(file, st.size, maxBytes);
-    if (st.nlink > 1) {
-      throw new GuardedReadError("hard_link", file, `${file} has ${st.nlink} names (a hard link, possibly to a file outside the root): not read`, `Copy the file into place instead of linking it (\`cp --remove-destination SOURCE ${file}\`).`, `${st.nlink} links`, st.ctimeMs);
-    }
-    // at most cap + 1 bytes: a file that grew past the cap while read is refused too
-    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, buf, n, buf.length - n, n);
-      if (r === 0) break;
-      n += r;
-      if (n === buf.length) {
-        if (n > maxBytes) throw tooLarge(file, n, maxBytes);
-        break;
-      }
-    }
-    return { bytes: buf.subarray(0, n), stat: st };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const tooLarge = (file: string, size: number, max: number): GuardedReadError => new GuardedReadError("too_large", file, `${file} is ${size} bytes, over the cap of ${max}: not read`, `Shrink ${file} below ${max} bytes, or remove it.`, `${size} bytes`);
