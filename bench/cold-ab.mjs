@@ -18,10 +18,10 @@ for (let i = 0; i < numArg("runs", 3); i++) {
     const copy = join(tempDir("consensus-cold-"), "consensus");
     cpSync(built.root, copy, { recursive: true });
     rmSync(join(copy, ".consensus", "checkpoint.json"));
-    const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", process.execPath, join(dir, "bin", "consensus.js"), "--root", copy, "watch", "--once", "--log-level", "warn"], { encoding: "utf8", maxBuffer: 1 << 30 });
-    const [e, u, s] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
-    runs[k].push({ wall_ms: e * 1000, cpu_ms: (u + s) * 1000, code: r.status, errors: (r.stderr.match(/"level":50/g) ?? []).length });
-    console.log(`  ${k} run ${i}: exit ${r.status}, wall ${fmt(e * 1000)}, cpu ${fmt((u + s) * 1000)}, errors logged ${runs[k].at(-1).errors}`);
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", process.execPath, join(dir, "bin", "consensus.js"), "--root", copy, "watch", "--once", "--log-level", "warn"], { encoding: "utf8", maxBuffer: 1 << 30 });
+    const [e, u, s, kib] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+    runs[k].push({ wall_ms: e * 1000, cpu_ms: (u + s) * 1000, peak_rss_mib: Math.round(kib / 1024), code: r.status, errors: (r.stderr.match(/"level":50/g) ?? []).length });
+    console.log(`  ${k} run ${i}: exit ${r.status}, wall ${fmt(e * 1000)}, cpu ${fmt((u + s) * 1000)}, peak RSS ${Math.round(kib / 1024)} MiB, errors logged ${runs[k].at(-1).errors}`);
     try {
       rmSync(join(copy, ".."), { recursive: true, force: true, maxRetries: 5 });
     } catch {

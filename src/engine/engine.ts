@@ -98,7 +98,15 @@ export class Engine {
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
   /** opts.root: the root's absolute path; notices then give each path from the agent's working folder and absolute (notice-paths.ts). */
   static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string; keys?: () => Keyring | undefined } = {}): Promise<Engine> {
-    const rec = await store.recover();
+    // only the replayed entries that have effects are kept for them (most have none: issue 17.4)
+    const keep = (e: LogEntry): boolean => {
+      try {
+        return effectsOf(e, pipeline, opts.hooks?.triggers).length > 0;
+      } catch {
+        return true; // runEffects says what is wrong with it
+      }
+    };
+    const rec = await store.recover({ keep });
     if (store.takenOver) {
       const h = store.takenOver;
       rec.findings.unshift({ decision: "lock_taken_over", details: { reason: store.takenOverReason ?? `the previous ${h.kind} (pid ${h.pid} on ${h.host}, since ${h.started_at}) died holding the lock`, previous: h, fix: "Nothing to do: its work is recovered from the log." } });
@@ -122,7 +130,7 @@ export class Engine {
     // checkpoint saves them (the daemon's within a second, beside its work; a command's before it
     // exits). After a cold start that checkpoint digests every mark of the log (2 per line), which
     // kept a daemon from being ready for seconds (issue 17.4).
-    engine.sinceCheckpoint += rec.unapplied.length;
+    engine.sinceCheckpoint += rec.replayed ?? rec.unapplied.length;
     return engine;
   }
 

@@ -142,3 +142,25 @@ describe("effects (notices and archive copies) against a root people and agents 
     expect(readFileSync(inbox(1), "utf8")).toBe("notice 1\n");
   });
 });
+
+describe("recovery keeps only the replayed entries the caller needs", () => {
+  it("unapplied holds the kept entries, replayed counts every entry after the checkpoint", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "consensus-keep-"));
+    try {
+      const L = layoutOf(dir);
+      let store = new FsStore(L);
+      const { view } = await store.recover();
+      await store.append([1, 2, 3].map((n) => ({ drafts: [{ decision: n === 2 ? "epic_started" : "message_accepted", details: { n } }] })), "2026-11-30T00:00:00.000Z", view.seq);
+      await store.close();
+      store = new FsStore(L);
+      const rec = await store.recover({ keep: (e) => e.decision === "epic_started" });
+      expect(rec.unapplied.map((e) => e.seq)).toEqual([2]);
+      expect(rec.replayed).toBe(3);
+      expect(rec.unapplied[0]).not.toHaveProperty("mac");
+      expect(rec.unapplied[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -38,7 +38,7 @@ import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../lo
 import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
-import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, MirrorRead, Notice, Recovery, Store, Txn } from "../port.js";
+import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, MirrorRead, Notice, RecoverOptions, Recovery, Store, Txn } from "../port.js";
 
 /**
  * The checkpoint (version 3; the marks live in the append-only checkpoint.keys, valid up to
@@ -183,7 +183,7 @@ export class FsStore implements Store {
     return this.mirrorOf;
   }
 
-  async recover(): Promise<Recovery> {
+  async recover(opts: RecoverOptions = {}): Promise<Recovery> {
     const L = this.layout;
     const findings: Recovery["findings"] = [];
     const ring = await this.keyring(findings);
@@ -235,6 +235,7 @@ export class FsStore implements Store {
     for (const b of behind) confirm(b.seq, b.text);
     if (from0 !== undefined) behind = behind.filter((b) => b.seq >= from0);
     const unapplied: CommittedEntry[] = [];
+    let replayed = 0;
     const packCheck = logSize > from ? await this.packChecker(logSize, findings) : undefined;
     const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
       for (const l of txn) {
@@ -251,7 +252,8 @@ export class FsStore implements Store {
         // property keeps the object's shape fast); no copy per line (issue 17.4)
         const entry = l.entry as CommittedEntry & { mac?: string };
         delete entry.mac;
-        unapplied.push(entry);
+        replayed++;
+        if (!opts.keep || opts.keep(entry)) unapplied.push(entry);
       }
     }, packCheck?.whole);
     let torn = 0;
@@ -304,7 +306,7 @@ export class FsStore implements Store {
       const problem = await this.checkStateFile(view);
       if (problem) findings.push({ decision: "state_file_repaired", details: { file: this.layout.state, reason: problem, fix: "Nothing to do: state.json was rewritten from the log. Never edit it by hand; it is derived." } });
     }
-    return { view, unapplied, findings };
+    return { view, unapplied, replayed, findings };
   }
 
   /**
