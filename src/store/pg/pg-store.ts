@@ -23,7 +23,7 @@ import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../lo
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
 import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
 import { sealTxns } from "../seal.js";
-import { connect, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
+import { connect, isDriverTypeLookupFault, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
 import { Coalescer } from "./coalesce.js";
 import { isDerivedFileOf } from "../../machine/effects.js";
@@ -453,10 +453,15 @@ function guardDriverFaults(store: PgStore): void {
   open.add(store);
   if (guarded) return;
   guarded = true;
-  process.on("uncaughtException", (err) => {
+  process.on("uncaughtException", (err, origin) => {
+    if (isDriverTypeLookupFault(err)) {
+      // the connection is gone; the query that opened it failed with the same error and is retried by its caller
+      process.stderr.write(`consensus: a PostgreSQL connection was lost while the driver set it up (${(err as { code?: string }).code ?? err.message}); the query waiting on it is retried\n`);
+      return;
+    }
     if (!isDriverWriteFault(err)) {
       // what Node does without a handler: report and exit
-      process.stderr.write(`${err.stack ?? String(err)}\n`);
+      process.stderr.write(`${origin === "unhandledRejection" ? "unhandled rejection: " : ""}${err.stack ?? String(err)}\n`);
       process.exit(1);
     }
     process.stderr.write(`consensus: the PostgreSQL driver failed writing to a closed connection (porsager/postgres#1154); reconnecting\n`);
