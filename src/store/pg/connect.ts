@@ -194,4 +194,21 @@ export class Backoff {
       return false;
     }
   }
+
+  /**
+   * Runs `step` until it completes, waiting out transient failures as turn() does; `again` runs
+   * before each new attempt (to undo what a failed one left). A step must be safe to run again.
+   */
+  async retry<T>(step: () => Promise<T>, again?: () => Promise<void>): Promise<T> {
+    let failed = false;
+    for (;;) {
+      let out: { value: T } | undefined;
+      const done = await this.turn(async () => {
+        if (failed) await again?.();
+        out = { value: await step() };
+      });
+      if (done) return out!.value;
+      failed = true;
+    }
+  }
 }

@@ -273,6 +273,15 @@ export class PgStore implements Store {
     return { entries: rows.map((r) => JSON.parse(String(r.line)) as CommittedEntry), mine: rows.filter((r) => r.mine === true).map((r) => Number(r.seq)) };
   }
 
+  /**
+   * Hands back to the orphan sweep every entry this writer holds whose effects have not run: after a
+   * recovery that failed part way (it may have claimed dead writers' entries, or committed findings),
+   * so the next attempt claims and re-runs them instead of taking them for its own, already run.
+   */
+  async releaseClaims(): Promise<void> {
+    if (this.writerId) await this.sql`UPDATE entries SET writer = NULL WHERE writer = ${this.writerId} AND NOT effects_done`;
+  }
+
   /** Hands entries to the orphan sweep (their effects never ran here). */
   private async release(seqs: number[]): Promise<void> {
     await this.sql`UPDATE entries SET writer = NULL WHERE seq = ANY(${seqs}) AND NOT effects_done`;
