@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Engine, type Outcome } from "../engine/engine.js";
 import { layoutOf } from "../store/fs/layout.js";
-import { Backoff } from "../store/pg/connect.js";
+import { Backoff, unreachable } from "../store/pg/connect.js";
 import { PgInputs, type InputRow, type RowResult } from "../store/pg/inputs.js";
 import { CHANNEL_INPUTS, CHANNEL_LOG, PgStore } from "../store/pg/pg-store.js";
 import { rulesInForce } from "../store/pg/rules.js";
@@ -35,13 +35,22 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   const layout = layoutOf(opts.root);
   const store = await PgStore.open(opts.store);
   const inputs = new PgInputs(store);
-  const lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
-  const rules = await rulesInForce(store, layout.config, `daemon pid ${process.pid}`);
-  log.info({ store: store.description, writer: store.writerId, config: rules.pipeline.version.slice(0, 12) }, "registered on the store");
-
+  // a connection lost while starting (a server restarting) is waited out as in the loop, step by step
+  const backoff = new Backoff(log);
   let wake: () => void = () => {};
   const kick = () => wake();
   let stopping = false;
+  void opts.stop?.then(() => {
+    stopping = true;
+    kick();
+  });
+  const giveUpIfStopping = async (): Promise<void> => {
+    if (stopping) throw unreachable(store.target, new Error("stopped while the store was unreachable"));
+  };
+  const lease = await backoff.retry(() => store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo), giveUpIfStopping);
+  const rules = await backoff.retry(() => rulesInForce(store, layout.config, `daemon pid ${process.pid}`), giveUpIfStopping);
+  log.info({ store: store.description, writer: store.writerId, config: rules.pipeline.version.slice(0, 12) }, "registered on the store");
+
   let resync = true;
   let claimMore = true;
   let deadlineSweep = true;
@@ -56,7 +65,8 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   let runner: Runner | undefined;
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, rules.pipeline, log);
   const obs = opts.observer;
-  const engine = await Engine.open(rules.pipeline, obs ? obs.wrapStore(store) : store, log, {
+  // an attempt that failed part way may have claimed dead writers' entries: handed back, claimed again
+  const engine = await backoff.retry(() => Engine.open(rules.pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
       ...(triggers ? { triggers, onLaunch: (w) => (runner ? runner.want(w) : early.push(w)) } : {}),
       onEntries: (entries) => {
@@ -70,6 +80,10 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
         void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => {});
       },
     },
+  }), async () => {
+    await giveUpIfStopping();
+    early.length = 0;
+    await store.releaseClaims();
   });
   let rulesText = rules.text;
   let rulesBy: { by: string; at?: string } | undefined;
@@ -82,30 +96,31 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     runner = r;
   }
 
-  const subscribe = () =>
-    Promise.all([
+  // A LISTEN that fails is not fatal: the poll below is the floor. Not retried here: after a reset
+  // during its LISTEN, postgres.js 3.4.9 can leave the listen connection stuck (a later listen or
+  // unlisten on it never settles), while the channels that did listen, and the driver's own
+  // re-listen after the next reconnect, go on.
+  const subscribe = async () => {
+    const got = await Promise.allSettled([
       store.sql.listen(CHANNEL_LOG, () => kick(), () => ((resync = true), kick())),
       store.sql.listen(CHANNEL_INPUTS, () => ((claimMore = true), kick()), () => ((resync = true), kick())),
     ]);
-  let listens = opts.once ? [] : await subscribe();
+    for (const r of got) if (r.status === "rejected") log.warn({ err: r.reason as unknown, poll_ms: pollMs }, "not listening for wake-ups from the store; the poll wakes this daemon");
+  };
+  const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
+  if (!opts.once) await subscribe();
   // a new client after a driver fault: listen on it, and re-sync (notifications in between are lost)
   store.onClientReplaced = () => {
     resync = true;
     kick();
-    if (!opts.once) void subscribe().then((l) => (listens = l), () => {});
+    if (!opts.once) void subscribe();
   };
-  const pollMs = Number(process.env.CONSENSUS_POLL_MS ?? 5000);
   const poll = opts.once ? undefined : setInterval(() => ((resync = true), kick()), pollMs);
   poll?.unref();
-  void opts.stop?.then(() => {
-    stopping = true;
-    kick();
-  });
 
   // smaller than the file daemon's batch: rows a daemon has claimed wait for it, so a burst is shared among the daemons
   const batchSize = opts.batchSize ?? Number(process.env.CONSENSUS_CLAIM_BATCH ?? 128);
   let lastCheckpoint = Date.now();
-  const backoff = new Backoff(log);
   let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   try {
     for (;;) {
@@ -123,7 +138,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     clearInterval(poll);
     deadlines.clear();
     for (const t of waiting) clearTimeout(t);
-    for (const l of listens) await l.unlisten().catch(() => {});
+    // no UNLISTEN first: closing the client ends its LISTEN connection (and an unlisten on a stuck one never settles)
     await lease.release();
     await store.close();
   }

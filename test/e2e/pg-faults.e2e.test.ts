@@ -9,12 +9,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { artifact } from "../support/bus.js";
 import { startEmbedded, type EmbeddedServer } from "../support/embedded-pg.js";
 import { PgBus, driveToPromotion, expectEachOnce } from "../support/pg-bus.js";
+import { startProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 let bus: PgBus | undefined;
 let server: EmbeddedServer | undefined;
+let proxy: TcpProxy | undefined;
 afterEach(async () => {
   await bus?.cleanup();
   bus = undefined;
+  await proxy?.close();
+  proxy = undefined;
   await server?.destroy();
   server = undefined;
 });
@@ -64,6 +68,33 @@ async function underLoad(b: PgBus, epics: string[], alive: string[], fault: () =
     },
   });
   expect(faulted).toBe(true);
+}
+
+/**
+ * One daemon behind a proxy that resets its connection at the instant it sends `marker` (while
+ * starting, or once running after every connection was dropped): it must stay up and go on deciding.
+ */
+async function daemonThroughReset(marker: string, when: "starting" | "running"): Promise<void> {
+  const b = (bus = await PgBus.create());
+  const p = (proxy = await startProxy(b.db.url));
+  await startEpics(b, ["EP-001"]); // decided by the command itself: no daemon yet
+  const msg = (id: string) => `id: ${id}\nfrom: developer\nto: quality\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: info\nsubject: fyi\n`;
+  const accepted = async (n: number) => (await b.entries()).filter((x) => x.decision === "message_accepted").length >= n;
+  if (when === "starting") p.resetOn(marker);
+  // the daemon only: commands wait synchronously (spawnSync), and the proxy lives in this process
+  b.env.CONSENSUS_STORE = p.url;
+  b.startDaemon("d1");
+  b.env.CONSENSUS_STORE = b.db.url;
+  await b.send("messages/inbox/quality/m-1.yaml", msg("m-1"));
+  await b.until("d1 deciding", () => accepted(1), 60_000, ["d1"]);
+  if (when === "running") {
+    p.resetOn(marker);
+    p.dropAll();
+  }
+  await b.until(`the connection reset at ${JSON.stringify(marker)}`, async () => p.resets > 0, 60_000, ["d1"]);
+  await b.send("messages/inbox/quality/m-2.yaml", msg("m-2"));
+  await b.until("a message decided after the reset", () => accepted(2), 60_000, ["d1"]);
+  expect(b.procs.get("d1")!.exitCode).toBeNull();
 }
 
 describe("PostgreSQL faults", () => {
@@ -125,6 +156,22 @@ describe("PostgreSQL faults", () => {
       const killed = await b.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'consensus'`;
       expect(killed.length).toBeGreaterThan(0);
     });
+  }, 600_000);
+
+  it("a connection reset while the driver sets it up (its type lookup after a reconnect): the daemon goes on, the query that opened it is retried", async () => {
+    // postgres.js looks up array types on every new connection from a promise nobody holds
+    // (fetchArrayTypes); a reset there was an unhandled rejection that ended the daemon (exit 1)
+    // while a restarted server was coming back.
+    await daemonThroughReset("b.typarray", "running");
+  }, 600_000);
+
+  it.each([
+    ["registering", "INSERT INTO writers"],
+    ["reading the rules in force", "SELECT version, text, applied_by"],
+    ["recovering", "FROM snapshots ORDER BY"],
+    ["listening", 'listen "consensus_inputs"'],
+  ])("a connection reset while the daemon starts (%s): it waits the store out and goes on", async (_, marker) => {
+    await daemonThroughReset(marker, "starting");
   }, 600_000);
 
   it("a table locked for seconds under load: decisions wait, then go on; nothing lost or doubled", async () => {

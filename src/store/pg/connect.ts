@@ -144,6 +144,19 @@ export function isDriverWriteFault(e: unknown): boolean {
   return e instanceof TypeError && /reading 'write'|evaluating 'socket\.write'/.test(e.message) && /postgres[\\/]src[\\/]connection\.js/.test(e.stack ?? "");
 }
 
+/**
+ * postgres 3.4.9 looks up the server's array types on every new connection (fetchArrayTypes) from a
+ * promise nothing holds: when that connection is lost during the lookup (a server restarting, a reset
+ * or terminated backend), the rejection is unhandled, and Node would end the process on it. The query
+ * that opened the connection is failed with the same error, so its caller sees the loss and retries
+ * (Backoff); the rejection itself says nothing more and is recognised here (by the driver's query text,
+ * which the driver puts on the error) so it can be let go.
+ */
+export function isDriverTypeLookupFault(e: unknown): boolean {
+  const q = (e as { query?: unknown } | undefined)?.query;
+  return e instanceof Error && typeof q === "string" && /\bb\.typarray\b/.test(q) && /pg_catalog\.pg_type/.test(q);
+}
+
 const TRANSIENT = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300", "40001", "40P01"]);
 
 /**
@@ -179,6 +192,23 @@ export class Backoff {
       this.log.warn({ err: e, retry_in_ms: this.ms }, "the store is unreachable; retrying");
       await new Promise((r) => setTimeout(r, this.ms));
       return false;
+    }
+  }
+
+  /**
+   * Runs `step` until it completes, waiting out transient failures as turn() does; `again` runs
+   * before each new attempt (to undo what a failed one left). A step must be safe to run again.
+   */
+  async retry<T>(step: () => Promise<T>, again?: () => Promise<void>): Promise<T> {
+    let failed = false;
+    for (;;) {
+      let out: { value: T } | undefined;
+      const done = await this.turn(async () => {
+        if (failed) await again?.();
+        out = { value: await step() };
+      });
+      if (done) return out!.value;
+      failed = true;
     }
   }
 }

@@ -23,7 +23,7 @@ import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../lo
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
 import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
 import { sealTxns } from "../seal.js";
-import { connect, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
+import { connect, isDriverTypeLookupFault, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
 import { Coalescer } from "./coalesce.js";
 import { isDerivedFileOf } from "../../machine/effects.js";
@@ -273,6 +273,15 @@ export class PgStore implements Store {
     return { entries: rows.map((r) => JSON.parse(String(r.line)) as CommittedEntry), mine: rows.filter((r) => r.mine === true).map((r) => Number(r.seq)) };
   }
 
+  /**
+   * Hands back to the orphan sweep every entry this writer holds whose effects have not run: after a
+   * recovery that failed part way (it may have claimed dead writers' entries, or committed findings),
+   * so the next attempt claims and re-runs them instead of taking them for its own, already run.
+   */
+  async releaseClaims(): Promise<void> {
+    if (this.writerId) await this.sql`UPDATE entries SET writer = NULL WHERE writer = ${this.writerId} AND NOT effects_done`;
+  }
+
   /** Hands entries to the orphan sweep (their effects never ran here). */
   private async release(seqs: number[]): Promise<void> {
     await this.sql`UPDATE entries SET writer = NULL WHERE seq = ANY(${seqs}) AND NOT effects_done`;
@@ -453,10 +462,15 @@ function guardDriverFaults(store: PgStore): void {
   open.add(store);
   if (guarded) return;
   guarded = true;
-  process.on("uncaughtException", (err) => {
+  process.on("uncaughtException", (err, origin) => {
+    if (isDriverTypeLookupFault(err)) {
+      // the connection is gone; the query that opened it failed with the same error and is retried by its caller
+      process.stderr.write(`consensus: a PostgreSQL connection was lost while the driver set it up (${(err as { code?: string }).code ?? err.message}); the query waiting on it is retried\n`);
+      return;
+    }
     if (!isDriverWriteFault(err)) {
       // what Node does without a handler: report and exit
-      process.stderr.write(`${err.stack ?? String(err)}\n`);
+      process.stderr.write(`${origin === "unhandledRejection" ? "unhandled rejection: " : ""}${err.stack ?? String(err)}\n`);
       process.exit(1);
     }
     process.stderr.write(`consensus: the PostgreSQL driver failed writing to a closed connection (porsager/postgres#1154); reconnecting\n`);
