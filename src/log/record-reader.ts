@@ -40,10 +40,32 @@ export interface ReaderState {
   lines: number;
 }
 
+export interface ReaderOptions {
+  /**
+   * Asked of each transaction before it is applied; false means what it refers to outside the log (its
+   * artifact bytes in the pack) did not become durable, so it was never committed: it and everything
+   * after it are left pending, like a torn write, for the caller to cut.
+   */
+  whole?: (lines: RecordLine[]) => boolean;
+  /**
+   * Check one MAC, not one per line (issue 17.4): each line's chain hash commits to every byte before
+   * it, so a chain that holds from the start (or a sealed checkpoint) up to a line whose MAC a key in
+   * force made proves every line before it the daemon's. Lines are read unchecked; at the first break
+   * of the chain, or when the last committed line's MAC is not a key in force's, `needFull` is set and
+   * reading stops: the caller discards what it read and reads again with a MAC check per line (which
+   * names each forged line). An intact log costs one HMAC instead of one per line.
+   */
+  deferMacs?: boolean;
+}
+
 export class RecordReader {
   /** State after the last whole transaction (what recovery keeps). */
   committed: ReaderState;
-  private pending?: { need: number; lines: RecordLine[]; seq: number; head: string; foreignText: string };
+  /** deferMacs only: what was read cannot be trusted without a check per line; read again without deferMacs. */
+  needFull = false;
+  /** The seal of the last committed daemon line (deferMacs: the one MAC checked). */
+  private lastSeal?: { signed: string; mac?: string };
+  private pending?: { need: number; lines: RecordLine[]; seq: number; head: string; foreignText: string; seal?: { signed: string; mac?: string } };
   private tentativeForeign: Array<{ line: number; text: string }> = [];
   private tentativeForeignText = "";
   private tentativeEnd = 0;
@@ -55,17 +77,17 @@ export class RecordReader {
   /** Set when `whole` refused a transaction: reading stopped before it (`committed` ends where it began). */
   stopped?: { line: number; seq: number };
 
-  /**
-   * whole (optional): asked of each transaction before it is applied; false means what it refers to
-   * outside the log (its artifact bytes in the pack) did not become durable, so it was never committed:
-   * it and everything after it are left pending, like a torn write, for the caller to cut.
-   */
+  private readonly whole?: (lines: RecordLine[]) => boolean;
+  private readonly deferMacs: boolean;
+
   constructor(
     from: ReaderState,
     private readonly check: LineCheck | undefined,
     private readonly onTxn: (lines: RecordLine[]) => void,
-    private readonly whole?: (lines: RecordLine[]) => boolean,
+    opts: ReaderOptions = {},
   ) {
+    this.whole = opts.whole;
+    this.deferMacs = opts.deferMacs === true && check !== undefined;
     this.committed = { ...from, foreignLines: [...from.foreignLines] };
     this.lineNo = from.lines;
     this.anchored = from.offset > 0;
@@ -74,7 +96,7 @@ export class RecordReader {
   /** One complete line (without its newline) and the offset just after it. */
   push(text: string, end: number): void {
     this.lineNo++;
-    if (this.stopped) return;
+    if (this.stopped || this.needFull) return;
     const sealed = unsealLine(text);
     let entry: (LogEntry & { seq: number }) | undefined;
     if (sealed) {
@@ -94,7 +116,12 @@ export class RecordReader {
     const base = this.pending ?? { seq: this.committed.seq, head: this.committed.head, foreignText: this.committed.foreignText };
     const foreign = this.pending ? this.pending.foreignText : `${this.committed.foreignText}${this.tentativeForeignText}`;
     const chains = entry.seq === base.seq + 1 && chainHash(base.head, foreign, sealed.body) === sealed.hash;
-    if (this.check) {
+    if (this.deferMacs) {
+      if (!chains) {
+        this.needFull = true;
+        return;
+      }
+    } else if (this.check) {
       const c = sealed.mac === undefined ? false : this.check(sealed.signed, sealed.mac);
       if (c === true) this.anchored = true;
       // sealed by a key no longer held: history from before a rotation, believed only before the
@@ -118,12 +145,14 @@ export class RecordReader {
     p.seq = entry.seq;
     p.head = sealed.hash;
     p.foreignText = "";
+    p.seal = { signed: sealed.signed, ...(sealed.mac !== undefined ? { mac: sealed.mac } : {}) };
     if (p.lines.length < p.need) return;
     if (this.whole && !this.whole(p.lines)) {
       this.stopped = { line: p.lines[0]!.line, seq: p.lines[0]!.entry.seq };
       return;
     }
     this.pending = undefined;
+    this.lastSeal = p.seal;
     this.committed = { seq: p.seq, head: p.head, foreignText: "", foreignLines: [], offset: end, lines: this.lineNo };
     this.tentativeForeign = [];
     this.tentativeForeignText = "";
@@ -137,6 +166,8 @@ export class RecordReader {
    * the caller discards by cutting the file back to `committed.offset`.
    */
   finish(tornTail: boolean): number {
+    // deferMacs: the one MAC, of the last line kept (a torn or cut tail is not kept)
+    if (this.deferMacs && !this.needFull && this.lastSeal && (this.lastSeal.mac === undefined || this.check!(this.lastSeal.signed, this.lastSeal.mac) !== true)) this.needFull = true;
     if (this.stopped) {
       const n = this.lineNo - this.committed.lines + (tornTail ? 1 : 0);
       this.pending = undefined;

@@ -89,4 +89,35 @@ describe("the log of record, read in whole transactions", () => {
     expect(r.got.map((t) => t[0]!.entry.seq)).toEqual([1]);
     expect(r.r.findings).toMatchObject([{ decision: "log_record_forged", details: { line: 2 } }]);
   });
+
+  /** deferMacs: counts the MAC checks it makes. */
+  function readDeferred(lines: string[], tornTail = false) {
+    let checks = 0;
+    const counted = (a: string, m: string) => (checks++, check(a, m));
+    const r = new RecordReader({ seq: 0, head: GENESIS, foreignText: "", foreignLines: [], offset: 0, lines: 0 }, counted, () => {}, { deferMacs: true });
+    let end = 0;
+    for (const l of lines) r.push(l, (end += l.length + 1));
+    r.finish(tornTail);
+    return { needFull: r.needFull, checks, seq: r.committed.seq };
+  }
+
+  it("deferMacs: an intact log costs one MAC check, for its last line", () => {
+    const d = readDeferred(build([1, 3, 2, 1]));
+    expect(d).toEqual({ needFull: false, checks: 1, seq: 7 });
+  });
+
+  it("deferMacs: a forged line anywhere asks for the check per line (chain broken, or the last MAC not the key's)", () => {
+    // re-sealed without the key: the chain holds, the MAC does not
+    const resealed = build([1, 1, 1]);
+    resealed[2] = sealLine(JSON.stringify({ seq: 3, txn: 1, timestamp: "t", agent: "orchestrator", decision: "forged", details: {} }), JSON.parse(resealed[1]!).hash, "", () => `k1.${"e".repeat(64)}`).line;
+    expect(readDeferred(resealed).needFull).toBe(true);
+    // edited in the middle: the chain breaks at the next line
+    const edited = build([1, 1, 1]);
+    edited[1] = edited[1]!.replace('"decision":"d"', '"decision":"e"');
+    expect(readDeferred(edited).needFull).toBe(true);
+    // a line without a MAC at the end
+    const bare = build([1, 1]);
+    bare.push(sealLine(JSON.stringify({ seq: 3, txn: 1, timestamp: "t", agent: "orchestrator", decision: "d", details: {} }), JSON.parse(bare[1]!).hash, "").line);
+    expect(readDeferred(bare).needFull).toBe(true);
+  });
 });

@@ -185,12 +185,30 @@ export class FsStore implements Store {
 
   async recover(opts: RecoverOptions = {}): Promise<Recovery> {
     const L = this.layout;
-    const findings: Recovery["findings"] = [];
-    const ring = await this.keyring(findings);
+    const prelude: Recovery["findings"] = [];
+    const ring = await this.keyring(prelude);
     if (!this.opts.readOnly && ring) {
       const adopted = await adoptOldLog(L, (s) => ring.mac("log", s));
-      if (adopted) findings.push({ decision: "log_adopted", details: { from: "current/decision_log.jsonl", to: ".consensus/log.jsonl", lines: adopted.lines, daemon_lines: adopted.daemonLines, agent_lines: adopted.agentLines, last_seq: adopted.lastSeq, ...(adopted.tornBytes ? { torn_bytes_left_out: adopted.tornBytes } : {}), reason: "this root kept its log only in current/decision_log.jsonl: its verified chain is now the log of record, each daemon line sealed with the daemon key", fix: "Nothing to do. current/decision_log.jsonl stays as the readable copy; status, log and gate read .consensus/log.jsonl." } });
+      if (adopted) prelude.push({ decision: "log_adopted", details: { from: "current/decision_log.jsonl", to: ".consensus/log.jsonl", lines: adopted.lines, daemon_lines: adopted.daemonLines, agent_lines: adopted.agentLines, last_seq: adopted.lastSeq, ...(adopted.tornBytes ? { torn_bytes_left_out: adopted.tornBytes } : {}), reason: "this root kept its log only in current/decision_log.jsonl: its verified chain is now the log of record, each daemon line sealed with the daemon key", fix: "Nothing to do. current/decision_log.jsonl stays as the readable copy; status, log and gate read .consensus/log.jsonl." } });
     }
+    // one MAC for an intact log; a MAC per line (naming each forged one) when it is not (RecordReader deferMacs)
+    const fast = await this.recoverFrom(ring, prelude, opts, true);
+    if (fast) return fast;
+    this.newMarks = [];
+    this.packEnd = 0;
+    this.packed.clear();
+    this.keysBytes = 0;
+    this.keysHash = createHash("sha256");
+    this.lines = 0;
+    await this.mirrorOf?.close();
+    this.mirrorOf = undefined;
+    return (await this.recoverFrom(ring, prelude, opts, false))!;
+  }
+
+  /** recover() after the key and the adoption: undefined when deferMacs found the log not intact (nothing was changed on disk). */
+  private async recoverFrom(ring: Keyring | undefined, prelude: Recovery["findings"], opts: RecoverOptions, deferMacs: boolean): Promise<Recovery | undefined> {
+    const L = this.layout;
+    const findings: Recovery["findings"] = [...prelude];
     let view = emptyView();
     let from = 0;
     // a reader that cannot use the key cannot tell a sealed checkpoint from an edited one: it rebuilds
@@ -255,7 +273,7 @@ export class FsStore implements Store {
         replayed++;
         if (!opts.keep || opts.keep(entry)) unapplied.push(entry);
       }
-    }, packCheck?.whole);
+    }, { ...(packCheck ? { whole: packCheck.whole } : {}), deferMacs });
     let torn = 0;
     if (logSize > from) {
       const fh = await open(L.record, "r");
@@ -267,6 +285,7 @@ export class FsStore implements Store {
         packCheck?.close();
       }
     } else reader.finish(false);
+    if (reader.needFull) return undefined;
     findings.push(...reader.findings);
     const c = reader.committed;
     if (torn && reader.stopped) {
