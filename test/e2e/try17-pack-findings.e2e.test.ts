@@ -117,3 +117,30 @@ describe("an archive copy the daemon could not make (a planted link)", () => {
     expect(readFileSync(copy, "utf8")).toBe(plan);
   });
 });
+
+describe("the same bytes accepted again", () => {
+  it("after a restart (or a checkpoint) are not written to the pack again: the entry names the record already there", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Same bytes").code).toBe(0);
+    for (const name of ["plan.json", "implementation.json", "review.json"]) {
+      bus.drop(`artifacts/EP-001/${name}`, artifact(name, "EP-001", 1));
+      expect(bus.cli("watch", "--once").code).toBe(0);
+    }
+    // at deployment, devops drops runbook.md, then another, then the first again (each a watch --once: a checkpoint between)
+    const a = artifact("runbook.md", "EP-001", 1);
+    const b = `${a}\n<!-- second version -->\n`;
+    for (const text of [a, b, a]) {
+      bus.drop("artifacts/EP-001/runbook.md", text);
+      expect(bus.cli("watch", "--once").code).toBe(0);
+    }
+    const runbooks = bus
+      .entries()
+      .filter((e) => e.decision === "artifact_accepted" && String((e.details as { file: string }).file).endsWith("runbook.md"))
+      .map((e) => e.details as { sha256: string; pack: { offset: number } });
+    expect(runbooks.length).toBe(3);
+    expect(runbooks[2]!.sha256).toBe(runbooks[0]!.sha256);
+    // pack.ts / putBlob: "Bytes already in a record this process knows are not written again" — a
+    // content-addressed store (the blobs/ of before) kept one copy; the pack writes a new record each time
+    expect(runbooks[2]!.pack.offset).toBe(runbooks[0]!.pack.offset);
+  });
+});
