@@ -144,3 +144,21 @@ describe("the same bytes accepted again", () => {
     expect(runbooks[2]!.pack.offset).toBe(runbooks[0]!.pack.offset);
   });
 });
+
+describe("a notice the daemon could not write (an agent planted a folder at its predictable name)", () => {
+  it("is written at the next start once the folder is gone, as the daemon's error promises", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Notice").code).toBe(0);
+    // seq 2 accepts the plan, seq 3 enters implementation: the developer's notice is named after seq 3.
+    // messages/inbox/developer/ is a drop zone: any agent may write there
+    const planted = join(bus.root, "messages/inbox/developer/notice-00000003-EP-001-stage_entered.yaml");
+    mkdirSync(join(planted, "x"), { recursive: true });
+    bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+    const first = bus.cli("watch", "--once");
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/retried on restart/);
+    rmSync(planted, { recursive: true });
+    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(bus.inbox("developer").some((n) => n.includes("EP-001") && n.includes("stage_entered")), "the developer was never told EP-001 is theirs").toBe(true);
+  });
+});
