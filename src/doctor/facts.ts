@@ -46,6 +46,8 @@ export interface Facts {
     error?: string;
   };
   state: { path: string; exists: boolean; problem?: string };
+  /** The pack (lstat): what is there, its size and names; `packEnd`: where the checkpoint says its records end (unverified hint). */
+  pack: { path: string; found?: string; size: number; links: number; packEnd?: number };
   /** RLIMIT_NOFILE of this process (/proc/self/limits). */
   fds: { soft?: number; hard?: number; error?: string };
   /**

@@ -2,7 +2,7 @@
  * The shell of `consensus doctor`: reads what the checks need — files, /proc, statfs, the lock — and
  * nothing else. Writes only dot-temp files, removed at once, to prove folders are writable.
  */
-import { constants as fsc, existsSync } from "node:fs";
+import { constants as fsc, existsSync, lstatSync, readFileSync } from "node:fs";
 import { lstat, open, readFile, readlink, realpath, stat, statfs, unlink, writeFile } from "node:fs/promises";
 import type { ModeFacts } from "../store/fs/private-area.js";
 import { hostname } from "node:os";
@@ -91,6 +91,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     log,
     clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),
+    pack: probePack(L),
     fds: await probeFds(),
     agents: probeAgents(rules?.pipeline ?? config.parsed?.pipeline),
     strays: rootExists ? await readStrays(L, config.parsed?.pipeline) : { files: [], folders: [], moreFiles: 0 },
@@ -286,4 +287,19 @@ async function readState(path: string): Promise<Facts["state"]> {
   }
   const { problem } = stateFileProblem(text);
   return problem ? { path, exists: true, problem } : { path, exists: true };
+}
+
+/** The pack as lstat sees it, and the checkpoint's pack_end (read as a hint: doctor does not check the checkpoint's MAC). */
+function probePack(L: Layout): Facts["pack"] {
+  const st = lstatSync(L.pack, { throwIfNoEntry: false });
+  let packEnd: number | undefined;
+  try {
+    const m = /"pack_end":(\d+)/.exec(readFileSync(L.checkpoint, "latin1"));
+    if (m) packEnd = Number(m[1]);
+  } catch {
+    packEnd = undefined;
+  }
+  if (!st) return { path: L.pack, size: 0, links: 0, ...(packEnd ? { packEnd } : {}) };
+  const found = st.isSymbolicLink() ? "a symbolic link" : st.isFile() ? "a regular file" : st.isDirectory() ? "a folder" : "not a regular file";
+  return { path: L.pack, found, size: st.size, links: st.nlink, ...(packEnd ? { packEnd } : {}) };
 }

@@ -11,6 +11,7 @@ import { checkLayout, checkStateFile } from "./layout-check.js";
 import { checkLock } from "./lock-check.js";
 import { checkModes } from "./modes-check.js";
 import { checkLog } from "./log-check.js";
+import { checkPack } from "./pack-check.js";
 import { checkNodeVersion } from "./node-version.js";
 import { checkStrays } from "./stray-check.js";
 import { checkWritable } from "./writable-check.js";
@@ -19,9 +20,9 @@ import type { Facts } from "./facts.js";
 export function runChecks(f: Facts): DoctorReport {
   const checks: CheckResult[] = [checkNodeVersion(f.node.version, f.node.engines), checkLayout(f)];
   if (!f.layout.rootExists) {
-    for (const id of ["modes", "permissions", "config", "rules", "inotify", "files", "agents", "disk", "lock", "log", "state", "clock", "strays"]) checks.push(skip(id, "no bus to check"));
+    for (const id of ["modes", "permissions", "config", "rules", "inotify", "files", "agents", "disk", "lock", "log", "pack", "state", "clock", "strays"]) checks.push(skip(id, "no bus to check"));
     return summarise(f.root, checks);
   }
-  checks.push(checkModes(f), checkWritable(f), checkConfigFile(f), checkRules(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkStateFile(f), checkClock(f), checkStrays(f));
+  checks.push(checkModes(f), checkWritable(f), checkConfigFile(f), checkRules(f), checkInotify(f), checkFdLimit(f), checkAgents(f), checkDisk(f), checkLock(f), checkLog(f), checkPack(f), checkStateFile(f), checkClock(f), checkStrays(f));
   return summarise(f.root, checks);
 }

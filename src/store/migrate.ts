@@ -16,6 +16,7 @@ import type { LogEntry } from "../schemas/types.gen.js";
 import { writeAtomic } from "./fs/atomic-write.js";
 import { FsStore } from "./fs/fs-store.js";
 import { layoutOf } from "./fs/layout.js";
+import { packAddressOf, readRecords, writeRecordsAt, type PackAddress } from "./fs/pack.js";
 import { ensureKeyring } from "../trust/key-file.js";
 import { epicKeyOf } from "./pg/fence.js";
 import { PgStore } from "./pg/pg-store.js";
@@ -55,6 +56,7 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
     let foreign = "";
     let agentLines = 0;
     let last = { seq: 0, hash: "0".repeat(64) };
+    const packAddresses: PackAddress[] = [];
     for await (const l of fs.readEntries()) {
       const sealed = unsealLine(l.raw);
       if (!sealed || !l.entry || typeof l.entry.seq !== "number") {
@@ -63,6 +65,8 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
         continue;
       }
       const e = l.entry as LogEntry & { seq: number };
+      const addr = packAddressOf(e);
+      if (addr) packAddresses.push(addr);
       const key = epicKeyOf(e);
       const n = (epicSeq.get(key) ?? 0) + 1;
       epicSeq.set(key, n);
@@ -77,6 +81,8 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
     }
     const epicRows = [...epics].map(([epic_id, s]) => ({ epic_id, ...s, state: view.epics.get(epic_id) ?? null }));
     const blobs = await filesUnder(L.blobs, 2);
+    // accepted bytes in the pack (roots since issue 17): each record an entry names
+    const packed = readRecords(L.pack, packAddresses);
     const published = (await filesUnder(L.archive, 3)).map((p) => ({ p, parts: p.slice(L.archive.length + 1).split("/") }));
     const notices = (await filesUnder(L.inbox, 2)).filter((p) => p.split("/").pop()!.startsWith("notice-"));
     await store.sql.begin(async (tx) => {
@@ -90,6 +96,7 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
         const bytes = await readFile(b);
         await tx`INSERT INTO blobs VALUES (${sha(bytes)}, ${bytes}) ON CONFLICT DO NOTHING`;
       }
+      for (const [h, bytes] of packed) await tx`INSERT INTO blobs VALUES (${h}, ${Buffer.from(bytes)}) ON CONFLICT DO NOTHING`;
       for (const { p, parts } of published) {
         const [epic, it, file] = parts as [string, string, string];
         if (!/^\d+$/.test(it) || file.startsWith(".")) continue;
@@ -105,7 +112,7 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
       await tx`INSERT INTO rules (version, text, applied_by) VALUES (${sha(Buffer.from(rules))}, ${rules}, ${by}) ON CONFLICT (one) DO UPDATE SET version = excluded.version, text = excluded.text, applied_by = excluded.applied_by, applied_at = now()`;
       await tx`UPDATE head SET seq = ${last.seq}, hash = ${last.hash}`;
     });
-    return { entries: rows.length, agentLines, blobs: blobs.length, published: published.length, notices: notices.length };
+    return { entries: rows.length, agentLines, blobs: blobs.length + packed.size, published: published.length, notices: notices.length };
   } finally {
     await store.close();
   }
@@ -152,6 +159,19 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
       const target = join(L.inbox, String(n.role), String(n.name));
       await mkdir(dirname(target), { recursive: true });
       await writeAtomic(target, String(n.body));
+    }
+    // entries that came from a folder name their records in its pack (details.pack): the new pack
+    // holds each at the same address, so this root's recovery finds them whole
+    const addrs = lines.flatMap((l) => {
+      if (!unsealLine(l)) return [];
+      const a = packAddressOf(JSON.parse(l) as LogEntry);
+      return a ? [a] : [];
+    });
+    if (addrs.length) {
+      const rows = await store.sql`SELECT sha256, bytes FROM blobs WHERE sha256 = ANY(${[...new Set(addrs.map((a) => a.sha256))]})`;
+      const bytesOf = new Map(rows.map((r) => [String(r.sha256), r.bytes as Buffer]));
+      await mkdir(L.dot, { recursive: true, mode: 0o700 });
+      await writeRecordsAt(L.pack, addrs.flatMap((addr) => (bytesOf.has(addr.sha256) ? [{ addr, bytes: bytesOf.get(addr.sha256)! }] : [])));
     }
     // the log last: a root whose log is there is a root that moved. The folder's log of record seals
     // each daemon line with this root's key (the database needs none: agents cannot write it); the

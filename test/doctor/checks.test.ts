@@ -1,3 +1,4 @@
+import { checkPack } from "../../src/doctor/pack-check.js";
 /** Each doctor check is a pure function of facts: tested here without a disk. */
 import { checkRules } from "../../src/doctor/rules-check.js";
 import { describe, expect, it } from "vitest";
@@ -38,6 +39,7 @@ const healthy = (): Facts => ({
   log: { path: `${root}/.consensus/log.jsonl`, exists: true, tornTail: false, chain: { ok: true, lines: 3, daemonLines: 3, agentLines: 0, lastSeq: 3, head: "a".repeat(64) } },
   clock: { newest: { line: 3, timestamp: "2026-11-22T09:59:00.000Z", agent: "orchestrator" }, tempMtimeMs: NOW + 3, tempWrittenAt: NOW },
   state: { path: `${root}/current/state.json`, exists: true },
+  pack: { path: `${root}/.consensus/pack`, found: "a regular file", size: 1 << 20, links: 1, packEnd: 4096 },
   fds: { soft: 65536, hard: 65536 },
   agents: { count: 0, accounts: [], cgroup: { ok: false, pids: false, why: "no agents configured" } },
   strays: { files: [], folders: [], moreFiles: 0 },
@@ -47,7 +49,7 @@ const healthy = (): Facts => ({
 describe("doctor checks", () => {
   it("healthy facts pass every check", () => {
     const r = runChecks(healthy());
-    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "modes:pass", "permissions:pass", "config:pass", "rules:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "state:pass", "clock:pass", "strays:pass"]);
+    expect(r.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["node:pass", "layout:pass", "modes:pass", "permissions:pass", "config:pass", "rules:pass", "inotify:pass", "files:pass", "agents:pass", "disk:pass", "lock:pass", "log:pass", "pack:pass", "state:pass", "clock:pass", "strays:pass"]);
     expect(r.ok).toBe(true);
   });
 
@@ -78,7 +80,7 @@ describe("doctor checks", () => {
     f.layout.rootExists = false;
     const r = runChecks(f);
     expect(r.ok).toBe(false);
-    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(13);
+    expect(r.checks.filter((c) => c.status === "skip")).toHaveLength(14);
     expect(formatReportText(r)).toContain(`fix: Run \`consensus init --root ${root}\``);
   });
 
@@ -224,5 +226,19 @@ describe("doctor checks", () => {
     expect(c.found).toContain("5 stray files: plan.json (did you mean artifacts/EP-001/plan.json?), messages/developer/veto.yaml (did you mean messages/inbox/developer/veto.yaml?) and 3 more");
     expect(c.found).toContain("stray folder: messages/developer/ (did you mean messages/inbox/developer/?)");
     expect(c.fix).toMatch(/Move each file/);
+  });
+});
+
+describe("doctor: the pack", () => {
+  const pack = (p: Partial<Facts["pack"]>) => checkPack({ pack: { path: "/r/.consensus/pack", size: 1 << 20, links: 1, found: "a regular file", packEnd: 4096, ...p } });
+  it("passes a plain file that holds the records the checkpoint refers to, and a root with none yet", () => {
+    expect(pack({}).status).toBe("pass");
+    expect(checkPack({ pack: { path: "/r/.consensus/pack", size: 0, links: 0 } }).status).toBe("pass");
+  });
+  it("fails a pack removed, cut, linked or with a second name, with the fix", () => {
+    for (const c of [pack({ found: undefined, size: 0 }), pack({ size: 100 }), pack({ found: "a symbolic link" }), pack({ links: 2 })]) {
+      expect(c.status).toBe("fail");
+      expect(c.fix).toMatch(/\.consensus\/pack/);
+    }
   });
 });

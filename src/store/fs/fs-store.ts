@@ -126,6 +126,8 @@ export class FsStore implements Store {
   private packEnd = 0;
   /** Records this process knows whole: written by it, or referred to by entries recovery read; with the seq of the last entry naming each (0: in use by a batch not yet committed). */
   private packed = new Map<string, { addr: PackAddress; seq: number }>();
+  /** Records in the pack when it was opened, and committed since, by SHA-256 (pack.scan): bytes accepted again reuse theirs. */
+  private inPack = new Map<string, PackAddress>();
   /** Records being written (putBlob in flight), by SHA-256. */
   private packing = new Map<string, Promise<PackAddress>>();
   /** Set by recover(): where the pack's next record goes is known. */
@@ -254,7 +256,7 @@ export class FsStore implements Store {
     if (from0 !== undefined) behind = behind.filter((b) => b.seq >= from0);
     const unapplied: CommittedEntry[] = [];
     let replayed = 0;
-    const packCheck = logSize > from ? await this.packChecker(logSize, findings) : undefined;
+    const packCheck = logSize > from ? await this.packChecker(logSize, findings, (seq, text) => tail.get(seq)?.includes(text) === true) : undefined;
     const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
       for (const l of txn) {
         const addr = packAddressOf(l.entry);
@@ -315,6 +317,11 @@ export class FsStore implements Store {
     view.seq = this.seq;
     view.hash = this.head;
     this.recovered = true;
+    if (!this.opts.readOnly && this.packEnd > 0 && !findings.some((f) => f.decision === "pack_record_damaged")) {
+      // records the log refers to, before the checkpoint too: a pack cut or removed is said at start
+      const size = lstatSync(L.pack, { throwIfNoEntry: false })?.size;
+      if (size === undefined || size < this.packEnd) findings.push({ decision: "pack_record_damaged", details: { pack: L.pack, bytes: size ?? 0, refers_to: this.packEnd, reason: `${L.pack} ${size === undefined ? "is missing" : `has ${size} bytes`}, but the log of record refers to records up to byte ${this.packEnd}: accepted artifacts' bytes were removed, cut, or restored from an older backup`, fix: `Nothing was cut from the log of record, and archive/ holds the copies made. Restore ${L.pack} from a backup taken after the log's last artifact_accepted entry; never truncate or remove it (it is mostly zeros by design: preallocated).` } });
+    }
     if (mirror) {
       // the mirror lacks what was committed but not copied before a crash (or was cut): copy it again
       mirror.copiedSeq = mirrored;
@@ -333,12 +340,12 @@ export class FsStore implements Store {
    * The commit flushes the log and the pack together and acts only when both returned, so only the
    * log's last commit can hold an entry whose record did not reach the disk: such a transaction (its
    * lines carry the last line's timestamp, which every line of one commit shares) was never committed,
-   * and it and all after it are cut (`whole` answers false). A record that is not whole under an earlier
-   * commit is damage (the pack was cut, removed or overwritten): reported once per entry as
+   * and it and all after it are cut (`whole` answers false) — unless the readable copy holds its lines
+   * (`copied`), which are written only after both flushes. A record that is not whole otherwise is damage (the pack was cut, removed or overwritten): reported once per entry as
    * pack_record_damaged, nothing cut, so the log of record stays whole; the archive copy, if made, still
    * holds the bytes.
    */
-  private async packChecker(logSize: number, findings: Recovery["findings"]): Promise<{ whole: (lines: Array<{ entry: LogEntry & { seq: number }; line: number }>) => boolean; close: () => void }> {
+  private async packChecker(logSize: number, findings: Recovery["findings"], copied: (seq: number, text: string) => boolean): Promise<{ whole: (lines: Array<{ entry: LogEntry & { seq: number }; line: number; text: string }>) => boolean; close: () => void }> {
     const last = await lastLineTimestamp(this.layout.record, logSize);
     let fd: number | undefined;
     try {
@@ -350,11 +357,13 @@ export class FsStore implements Store {
     } catch {
       fd = undefined;
     }
-    const whole = (lines: Array<{ entry: LogEntry & { seq: number }; line: number }>): boolean => {
+    const whole = (lines: Array<{ entry: LogEntry & { seq: number }; line: number; text: string }>): boolean => {
       for (const l of lines) {
         const a = packAddressOf(l.entry);
         if (!a || (fd !== undefined && recordAt(fd, a) !== undefined)) continue;
-        if (l.entry.timestamp === last) return false;
+        // the last commit, unless its lines are in the readable copy: that copy is written only after
+        // both flushes returned, so a commit found there was acted on, and its record was damaged since
+        if (l.entry.timestamp === last && !copied(l.entry.seq, l.text)) return false;
         findings.push({ decision: "pack_record_damaged", details: { line: l.line, seq: l.entry.seq, ...(l.entry.epic_id ? { epic_id: l.entry.epic_id } : {}), file: (l.entry.details as { file?: unknown }).file, sha256: a.sha256, pack: this.layout.pack, offset: a.offset, length: a.length, reason: `the artifact bytes this entry accepted are not whole in ${this.layout.pack} (${fd === undefined ? "the pack is missing or not a file" : "their SHA-256 does not match"}), though later commits prove they once were: the pack was cut, removed or overwritten`, fix: `Nothing was cut from the log of record. The archive copy (archive/${l.entry.epic_id ?? "<epic>"}/${l.entry.iteration ?? "<iteration>"}/) holds the bytes if it was made; restore .consensus/pack from a backup to have them here too.` } });
       }
       return true;
@@ -365,6 +374,7 @@ export class FsStore implements Store {
   /** A record an entry (committed, or read by recovery) refers to: where the next may go, and where getBlob and publish find its bytes. */
   private notePacked(addr: PackAddress, seq: number): void {
     this.packEnd = Math.max(this.packEnd, Pack.end(addr));
+    this.inPack.set(addr.sha256, addr);
     const had = this.packed.get(addr.sha256);
     if (!had || had.seq < seq) this.packed.set(addr.sha256, { addr, seq });
   }
@@ -488,10 +498,12 @@ export class FsStore implements Store {
   async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
     if (!existsSync(this.layout.record)) return;
     const check = this.lineCheck(await this.keyring());
-    const rl = createInterface({ input: createReadStream(this.layout.record, { encoding: "utf8" }), crlfDelay: Infinity });
     // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker)
     const size = statSync(this.layout.record).size;
-    const pack = size > 0 ? await this.packChecker(size, []) : undefined;
+    const tail = size > 0 ? await mirrorTail(this.layout.log).catch(() => new Map<number, string[]>()) : undefined;
+    const pack = tail ? await this.packChecker(size, [], (seq, text) => tail.get(seq)?.includes(text) === true) : undefined;
+    // made after every await: readline emits lines from the start, and an iterator asked for later would miss them
+    const rl = createInterface({ input: createReadStream(this.layout.record, { encoding: "utf8" }), crlfDelay: Infinity });
     try {
       yield* this.readGroups(rl, check, pack?.whole);
     } finally {
@@ -500,7 +512,7 @@ export class FsStore implements Store {
     }
   }
 
-  private async *readGroups(rl: AsyncIterable<string>, check: LineCheck | undefined, whole?: (lines: Array<{ entry: LogEntry & { seq: number }; line: number }>) => boolean): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
+  private async *readGroups(rl: AsyncIterable<string>, check: LineCheck | undefined, whole?: (lines: Array<{ entry: LogEntry & { seq: number }; line: number; text: string }>) => boolean): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
     let anchored = false;
     let line = 0;
     let group: Array<{ line: number; raw: string; entry: LogEntry }> = [];
@@ -526,7 +538,7 @@ export class FsStore implements Store {
       }
       group.push({ line, raw, entry });
       if (group.length < need) continue;
-      if (whole && !whole(group as Array<{ line: number; entry: LogEntry & { seq: number } }>)) return;
+      if (whole && !whole(group.map((g) => ({ line: g.line, entry: g.entry as LogEntry & { seq: number }, text: g.raw })))) return;
       yield* held.splice(0);
       yield* group;
       group = [];
@@ -544,7 +556,7 @@ export class FsStore implements Store {
    * Writes the artifact's bytes as a record of the pack (pack.ts), not yet durable: the append that
    * commits the entry accepting them flushes the pack together with the log (one flush on the critical
    * path, not three in series: issue 17.1), and the entry carries the record's address (details.pack)
-   * for recovery to check. Bytes already in a record this process knows are not written again.
+   * for recovery to check. Bytes already in the pack (its records when opened, or committed since) are not written again: that record is used, once checked whole.
    * Throws when the store was not recovered first (where the pack's next record goes is learnt there).
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
@@ -554,7 +566,12 @@ export class FsStore implements Store {
     if (known) return void (known.seq = 0);
     let p = this.packing.get(sha256);
     if (!p) {
-      const writing = this.openPack().then(async (pack) => (await pack.append([{ bytes, sha256 }]))[0]!);
+      const writing = this.openPack().then(async (pack) => {
+        // the same bytes already in the pack (accepted before a restart or a checkpoint): that record, once checked whole
+        const there = this.inPack.get(sha256);
+        if (there && (await pack.read(there))) return there;
+        return (await pack.append([{ bytes, sha256 }]))[0]!;
+      });
       p = writing;
       this.packing.set(sha256, writing);
       writing.then(
@@ -576,7 +593,9 @@ export class FsStore implements Store {
     if (!this.recovered) throw new Error("recover() the store before writing to it: the pack's next record goes after the last one the log refers to");
     this.pack ??= (async () => {
       await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
-      return Pack.open(this.layout.pack, this.packEnd, { extend: true });
+      const pack = await Pack.open(this.layout.pack, this.packEnd, { extend: true });
+      for (const [sha, a] of pack.scan(this.packEnd)) if (!this.inPack.has(sha)) this.inPack.set(sha, a);
+      return pack;
     })();
     try {
       return await this.pack;

@@ -25,10 +25,11 @@
  * Not thread-safe across processes: the store's writer lease is what makes this process the only writer.
  */
 import { createHash } from "node:crypto";
-import { constants as fsc, readSync } from "node:fs";
+import { closeSync, constants as fsc, openSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncPath } from "./atomic-write.js";
+import { ConsensusError, issue } from "../../errors/issue.js";
 
 export const PACK_MAGIC = Buffer.from("CPK1", "latin1");
 /** Bytes before a record's content: magic, length, SHA-256. */
@@ -95,14 +96,16 @@ export class Pack {
     try {
       fh = await open(path, fsc.O_RDWR | fsc.O_NOFOLLOW);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ELOOP") throw notPlain(path, "a symbolic link");
+      if (code !== "ENOENT") throw e;
       fh = await open(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
       created = true;
     }
     const st = await fh.stat();
     if (!st.isFile() || st.nlink !== 1) {
       await fh.close();
-      throw new Error(`${path} is not a plain file with one name (${st.isFile() ? `${st.nlink} names` : "not a file"}): the pack is the daemon's alone; move it away and restore it from a backup`);
+      throw notPlain(path, st.isFile() ? `a file with ${st.nlink} names (a hard link)` : "not a regular file");
     }
     if (st.mode & 0o077) await fh.chmod(0o600);
     const size = st.size;
@@ -141,11 +144,7 @@ export class Pack {
     let at = start;
     for (const it of items) {
       if (it.bytes.length > PACK_MAX_RECORD) throw new RangeError(`a pack record holds at most ${PACK_MAX_RECORD} bytes, not ${it.bytes.length}`);
-      const h = Buffer.allocUnsafe(PACK_HEADER);
-      PACK_MAGIC.copy(h, 0);
-      h.writeUInt32BE(it.bytes.length, 4);
-      if (h.write(it.sha256, 8, 32, "hex") !== 32) throw new Error(`not a SHA-256: ${it.sha256}`);
-      parts.push(h, Buffer.from(it.bytes.buffer, it.bytes.byteOffset, it.bytes.byteLength));
+      parts.push(recordHeader(it.bytes.length, it.sha256), Buffer.from(it.bytes.buffer, it.bytes.byteOffset, it.bytes.byteLength));
       addrs.push({ offset: at, length: it.bytes.length, sha256: it.sha256 });
       at += PACK_HEADER + it.bytes.length;
     }
@@ -184,6 +183,25 @@ export class Pack {
       });
     this.queued = p;
     return p;
+  }
+
+  /**
+   * The records from byte 0 up to `end`, by SHA-256 (the last record of each content), read header by
+   * header on this thread; stops at the first place that holds no record header (a damaged or never
+   * written stretch). Headers only: a record found here is checked (read()) before it is used.
+   */
+  scan(end: number): Map<string, PackAddress> {
+    const out = new Map<string, PackAddress>();
+    const h = Buffer.alloc(PACK_HEADER);
+    for (let at = 0; at + PACK_HEADER <= end; ) {
+      if (readSync(this.fh.fd, h, 0, PACK_HEADER, at) !== PACK_HEADER || !h.subarray(0, 4).equals(PACK_MAGIC)) break;
+      const length = h.readUInt32BE(4);
+      if (at + PACK_HEADER + length > end) break;
+      const sha256 = h.toString("hex", 8, PACK_HEADER);
+      out.set(sha256, { offset: at, length, sha256 });
+      at += PACK_HEADER + length;
+    }
+    return out;
   }
 
   /** How much the next grow adds: the pack's own size (at least 1 MiB), at most the chunk. */
@@ -249,13 +267,19 @@ export class Pack {
     const from = this.allocated;
     const by = Math.ceil(Math.max(need, this.nextChunk()) / ZERO_BLOCK) * ZERO_BLOCK;
     const run = async (): Promise<void> => {
-      const zeros = Buffer.alloc(Math.min(ZERO_BLOCK, by));
-      for (let at = 0; at < by; at += zeros.length) {
-        const n = Math.min(zeros.length, by - at);
-        let done = 0;
-        while (done < n) done += (await this.fh.write(zeros, done, n - done, from + at + done)).bytesWritten;
+      try {
+        const zeros = Buffer.alloc(Math.min(ZERO_BLOCK, by));
+        for (let at = 0; at < by; at += zeros.length) {
+          const n = Math.min(zeros.length, by - at);
+          let done = 0;
+          while (done < n) done += (await this.fh.write(zeros, done, n - done, from + at + done)).bytesWritten;
+        }
+        await this.fh.datasync();
+      } catch (e) {
+        // a full disk: give the zeros back (the log needs the room too); the next record tries again
+        await this.fh.truncate(from).catch(() => {});
+        throw e;
       }
-      await this.fh.datasync();
       this.allocated = from + by;
     };
     const p = run().finally(() => {
@@ -264,6 +288,61 @@ export class Pack {
     this.growing = p;
     return p;
   }
+}
+
+/** A record's header: magic, length (u32 BE), SHA-256. */
+function recordHeader(length: number, sha256: string): Buffer {
+  const h = Buffer.allocUnsafe(PACK_HEADER);
+  PACK_MAGIC.copy(h, 0);
+  h.writeUInt32BE(length, 4);
+  if (h.write(sha256, 8, 32, "hex") !== 32 || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a SHA-256: ${sha256}`);
+  return h;
+}
+
+/**
+ * The bytes of the records at `addrs` in the pack at `path` that are whole (by SHA-256, hex), read
+ * without a Pack or a lease (`consensus migrate` out of a folder). A missing pack has none.
+ */
+export function readRecords(path: string, addrs: readonly PackAddress[]): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return out;
+  }
+  try {
+    for (const a of addrs) {
+      const bytes = recordAt(fd, a);
+      if (bytes) out.set(a.sha256, Buffer.from(bytes));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/**
+ * A new pack at `path` (0600, made exclusively) holding each record at the address a log entry names:
+ * for a log that moves into a folder with its entries' `details.pack` (`consensus migrate` into a
+ * folder); the gaps are zeros, as in a pack the daemon wrote. Made durable before it returns.
+ */
+export async function writeRecordsAt(path: string, records: ReadonlyArray<{ addr: PackAddress; bytes: Uint8Array }>): Promise<void> {
+  const fh = await open(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  try {
+    for (const { addr, bytes } of records) {
+      const rec = Buffer.concat([recordHeader(bytes.length, addr.sha256), bytes]);
+      for (let done = 0; done < rec.length; ) done += (await fh.write(rec, done, rec.length - done, addr.offset + done)).bytesWritten;
+    }
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The pack is the daemon's alone: a link or another kind of file there is refused, named, with the fix. */
+function notPlain(path: string, found: string): ConsensusError {
+  return new ConsensusError(issue("UNSAFE_PATH", { message: `${path} is ${found}: the daemon never writes its pack through a link or a second name`, file: path, found, expected: "a regular file with one name, mode 0600", fix: `Put the real file back in its place (\`mv <the file> ${path}\`; \`rm ${path}\` first if it is a link), or restore it from a backup; then start again.` }));
 }
 
 /**
