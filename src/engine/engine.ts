@@ -361,8 +361,10 @@ export class Engine {
         try {
           await this.runEffect(fx, opts);
         } catch (err) {
-          // The decision is durable; a failed effect is retried at the next start (it is re-derived).
-          this.log.error({ err, effect: fx.type, ...logFields(e, this.epicOf(e.epic_id)) }, `effect ${fx.type} failed; it will be retried on restart`);
+          // The decision is durable; the effect is not done: no checkpoint may claim it until it is
+          // (checkpoint() retries it first; a restart re-derives it from the entries after the last checkpoint)
+          this.failedEffects.push({ fx, e });
+          this.log.error({ err, effect: fx.type, ...logFields(e, this.epicOf(e.epic_id)) }, `effect ${fx.type} failed; it will be retried before the next checkpoint and on restart`);
         }
       }
     });
@@ -404,11 +406,32 @@ export class Engine {
 
   /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */
   async checkpoint(): Promise<void> {
+    // a checkpoint claims every effect up to its seq done: effects that failed are tried again first,
+    // and while one still fails there is no checkpoint (a restart re-runs it from the last one)
+    if (this.failedEffects.length && !(await this.retryFailedEffects())) return;
     // entries committed while it is written (the daemon lets the next batch run) are not in it
     const covered = this.sinceCheckpoint;
     await this.store.checkpoint(this.view);
     this.sinceCheckpoint -= covered;
   }
+
+  /** Effects that failed, tried again in order; true when none is left failing. */
+  private async retryFailedEffects(): Promise<boolean> {
+    const failed = this.failedEffects.splice(0);
+    for (const f of failed) {
+      try {
+        await this.runEffect(f.fx, { replay: true });
+        this.log.info({ effect: f.fx.type, ...logFields(f.e, this.epicOf(f.e.epic_id)) }, `effect ${f.fx.type} done on a later try`);
+      } catch (err) {
+        this.failedEffects.push(f);
+        this.log.debug({ err, effect: f.fx.type, seq: f.e.seq }, "effect still failing; the checkpoint waits for it");
+      }
+    }
+    return this.failedEffects.length === 0;
+  }
+
+  /** Effects that failed (a folder planted where the notice goes, a link on the archive's way): retried before a checkpoint. */
+  private failedEffects: Array<{ fx: Effect; e: LogEntry }> = [];
 
   private epicOf(epicId: string | undefined): Epic | undefined {
     return epicId === undefined ? undefined : this.view.epics.get(epicId);

@@ -1,7 +1,7 @@
 /**
- * try17 finding: `consensus migrate` and the pack (issue 17). A folder whose last commit accepted an
+ * `consensus migrate` and the pack (issue 17). A folder whose last commit accepted an
  * artifact, moved into a database and back out into a fresh folder: the moved log's artifact_accepted
- * entries still name records (details.pack) of a pack the new folder does not have. Fails on 4601baa.
+ * entries name records (details.pack) of the old pack: migrate moves those records and writes them back at their addresses. Failed before the fix (4601baa).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +24,7 @@ describe("consensus migrate with a pack-era folder", () => {
     const last = folder.entries().at(-1)!;
     expect(last.decision).toBe("stage_advanced");
 
-    const db: TestDb = await freshDatabase("consensus_try17_migrate");
+    const db: TestDb = await freshDatabase("consensus_migrate_pack");
     cleanups.push(() => db.drop());
     const pg = (args: string[], root = folder.root) => folder.cliWith({ CONSENSUS_STORE: db.url, CONSENSUS_ROOT: root }, ...args);
     const into = pg(["migrate", "--from-folder", folder.root]);

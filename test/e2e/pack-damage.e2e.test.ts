@@ -1,7 +1,7 @@
 /**
- * Findings of the try17 session on the pack (issue 17): each test states what a person or an agent
- * does and what should follow. They fail on the commit they were written against (4601baa); each
- * failure is a finding of the report, not a flaky test. Real daemon, real files, no timing.
+ * The pack damaged, and effects planted around, as a new-user and attacker pass found them (issue 17):
+ * each test states what a person or an agent does and what should follow, and failed before its fix
+ * (4601baa). Real daemon, real files, no timing.
  */
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -105,7 +105,7 @@ describe("an archive copy the daemon could not make (a planted link)", () => {
     bus.drop("artifacts/EP-001/plan.json", plan);
     const first = bus.cli("watch", "--once");
     expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/retried on restart/);
+    expect(first.stderr).toMatch(/retried before the next checkpoint and on restart/);
     expect(seqs(bus, "artifact_accepted")).toEqual([2]);
     // nothing went through the link
     expect(existsSync(join(outside, "1"))).toBe(false);
@@ -156,7 +156,7 @@ describe("a notice the daemon could not write (an agent planted a folder at its 
     bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
     const first = bus.cli("watch", "--once");
     expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/retried on restart/);
+    expect(first.stderr).toMatch(/retried before the next checkpoint and on restart/);
     rmSync(planted, { recursive: true });
     expect(bus.cli("watch", "--once").code).toBe(0);
     expect(bus.inbox("developer").some((n) => n.includes("EP-001") && n.includes("stage_entered")), "the developer was never told EP-001 is theirs").toBe(true);

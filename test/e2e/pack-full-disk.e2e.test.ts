@@ -1,9 +1,9 @@
 /**
- * try17 finding: the pack's preallocation on a nearly full disk (issue 17). The pack grows by its own
+ * The pack's preallocation on a nearly full disk (issue 17). The pack grows by its own
  * size in the background once half its spare room is used; on a small disk that grow fails part-way,
  * keeps the zeros it wrote, and leaves no room for the log of record, whose appends then fail
- * (LOG_WRITE_FAILED) although the data the daemon keeps is a fraction of the disk. Needs root (a small
- * tmpfs), as crash.e2e's full-disk test; skipped otherwise. Fails on 4601baa.
+ * (LOG_WRITE_FAILED) although the data the daemon keeps is a fraction of the disk: a failed grow now gives its zeros back. Needs root (a small
+ * tmpfs), as crash.e2e's full-disk test; skipped otherwise. Failed before the fix (4601baa).
  */
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
