@@ -619,10 +619,10 @@ export class FsStore implements Store {
   }
 
   /**
-   * The archive copy is a hard link to the blob: no new file to create and no bytes to write (a new
-   * inode costs ~20× a link here), and a link appears whole or not at all. Where a link cannot be made
-   * (another file system, no link support) it is a copy. Not fsync'd here: a crash before the next
-   * checkpoint re-runs it; the checkpoint syncs its folder first.
+   * The archive copy of accepted bytes: written from their pack record (publishFromPack); in a root
+   * from before the pack, a hard link to the blob file (a copy where a link cannot be made: another file
+   * system, no link support). Not fsync'd here: a crash before the next checkpoint re-runs it; the
+   * checkpoint syncs it and its folder first.
    */
   async publish(epicId: string, iteration: number, file: string, sha256: string, opts: EffectOptions = {}): Promise<void> {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
