@@ -1,7 +1,8 @@
 /**
  * `consensus migrate`: a folder root moved into a database and back, still verifiable (agents' lines
  * included), with its state, archives and notices; the database goes on from where the folder was;
- * a target that already holds a log is refused.
+ * a target that already holds a log is refused; a folder whose last commit accepted an artifact keeps it
+ * on the way back (its pack records move too).
  */
 import { existsSync, readFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,13 +16,19 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+/** A folder root whose EP-001 plan was accepted by `watch --once` (removed after the file's tests). */
+function folderWithAcceptedPlan(): Bus {
+  const folder = Bus.init();
+  cleanups.push(() => folder.cleanup());
+  expect(folder.cli("start", "EP-001", "--title", "moving").code).toBe(0);
+  folder.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+  expect(folder.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
+  return folder;
+}
+
 describe("consensus migrate", () => {
   it("moves a folder into the database and back: same log, same state, archives and notices; the database goes on", async () => {
-    const folder = Bus.init();
-    cleanups.push(() => folder.cleanup());
-    expect(folder.cli("start", "EP-001", "--title", "moving").code).toBe(0);
-    folder.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
-    expect(folder.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
+    const folder = folderWithAcceptedPlan();
     // an agent's own line, chained into the next daemon hash
     appendFileSync(join(folder.root, "current/decision_log.jsonl"), `${JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "developer", decision: "started_work", epic_id: "EP-001", iteration: 1 })}\n`);
     // the daemon reads it into the log of record
@@ -85,4 +92,35 @@ describe("consensus migrate", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("STORE_NOT_EMPTY");
   }, 120_000);
+
+  // the pack (issue 17): the moved log's artifact_accepted entries name records (details.pack) of the
+  // folder's pack; migrate moves those records and writes them back at their addresses (failed before, 4601baa)
+  it("folder → database → folder, the last commit an accepted plan: the new folder's daemon keeps it (nothing cut)", async () => {
+    const folder = folderWithAcceptedPlan();
+    const last = folder.entries().at(-1)!;
+    expect(last.decision).toBe("stage_advanced");
+
+    const db: TestDb = await freshDatabase("consensus_migrate_pack");
+    cleanups.push(() => db.drop());
+    const pg = (args: string[], root = folder.root) => folder.cliWith({ CONSENSUS_STORE: db.url, CONSENSUS_ROOT: root }, ...args);
+    const into = pg(["migrate", "--from-folder", folder.root]);
+    expect(into.code, into.stderr).toBe(0);
+    // the accepted bytes live in .consensus/pack now: they should be moved as blobs, not 0
+    expect.soft(into.stdout, into.stdout).not.toMatch(/, 0 blobs,/);
+
+    const back = Bus.init();
+    cleanups.push(() => back.cleanup());
+    const out = pg(["migrate", "--to-folder", back.root]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(back.cli("log", "verify").code).toBe(0);
+    expect(readFileSync(join(back.root, "archive/EP-001/1/plan.json"), "utf8")).toBe(artifact("plan.json", "EP-001", 1));
+    // consensus log on the moved folder shows the moved entries
+    const shown = back.cli("log", "--json").stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect.soft(shown).toContain(last.seq);
+    // and its first daemon takes the moved log as its own: nothing cut as torn
+    expect(back.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
+    const decisions = back.entries().map((e) => e.decision);
+    expect.soft(decisions.filter((d) => /torn|pack_record_damaged/.test(d))).toEqual([]);
+    expect(back.entries().filter((e) => e.decision === "artifact_accepted").map((e) => e.seq)).toEqual([2]);
+  }, 180_000);
 });
