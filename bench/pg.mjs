@@ -180,8 +180,13 @@ console.log(`  in-process, 1 daemon: ${share.accepted_per_s}/s; ${Math.round(sha
 async function graphile() {
   const db = await freshDb();
   const { run, makeWorkerUtils, Logger } = await import("graphile-worker");
+  const { default: pg } = await import("pg");
   const logger = new Logger(() => () => {});
-  const utils = await makeWorkerUtils({ connectionString: db.url, logger });
+  // our own pool, ended before the database is dropped: a pool left to graphile-worker kept idle
+  // connections, and DROP … WITH (FORCE) ending them raised an 'error' nobody handled (the bench died)
+  const pgPool = new pg.Pool({ connectionString: db.url, max: 8 });
+  pgPool.on("error", () => {});
+  const utils = await makeWorkerUtils({ pgPool, logger });
   await utils.migrate();
   await utils.release();
   const sql = postgres(db.url, { max: 1, onnotice: () => {} });
@@ -190,13 +195,14 @@ async function graphile() {
   let finished;
   const all = new Promise((r) => (finished = r));
   const t0 = now();
-  const runner = await run({ connectionString: db.url, concurrency: 4, noHandleSignals: true, pollInterval: 1000, logger, taskList: { noop: async () => void (++done === EPICS && finished()) } });
+  const runner = await run({ pgPool, concurrency: 4, noHandleSignals: true, pollInterval: 1000, logger, taskList: { noop: async () => void (++done === EPICS && finished()) } });
   await all;
   // the last completions are committed by the worker after the task returns
   while ((await sql`SELECT count(*)::int AS n FROM graphile_worker.jobs`)[0].n > 0) await new Promise((r) => setTimeout(r, 10));
   const ms = now() - t0;
   await runner.stop();
   await sql.end();
+  await pgPool.end();
   await db.drop();
   return { jobs: EPICS, ms: Math.round(ms), jobs_per_s: Math.round((EPICS / ms) * 1000), concurrency: 4 };
 }
