@@ -124,10 +124,12 @@ export class FsStore implements Store {
   private pack?: Promise<Pack>;
   /** End of the last pack record a committed entry refers to: where the pack's next record may go after a restart. */
   private packEnd = 0;
-  /** Records this process knows whole: written by it, or referred to by entries recovery read; with the seq of the last entry naming each (0: in use by a batch not yet committed). */
-  private packed = new Map<string, { addr: PackAddress; seq: number }>();
-  /** Records in the pack when it was opened, and committed since, by SHA-256 (pack.scan): bytes accepted again reuse theirs. */
-  private inPack = new Map<string, PackAddress>();
+  /**
+   * Pack records by SHA-256: those the log's entries name (recovery, commits) and those found in the pack
+   * when it was opened (pack.scan). Every use reads a record through its SHA-256 check, so one that is
+   * not whole is never taken for the bytes (putBlob then writes a new one).
+   */
+  private records = new Map<string, PackAddress>();
   /** Records being written (putBlob in flight), by SHA-256. */
   private packing = new Map<string, Promise<PackAddress>>();
   /** Set by recover(): where the pack's next record goes is known. */
@@ -198,7 +200,7 @@ export class FsStore implements Store {
     if (fast) return fast;
     this.newMarks = [];
     this.packEnd = 0;
-    this.packed.clear();
+    this.records.clear();
     this.keysBytes = 0;
     this.keysHash = createHash("sha256");
     this.lines = 0;
@@ -260,7 +262,7 @@ export class FsStore implements Store {
     const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
       for (const l of txn) {
         const addr = packAddressOf(l.entry);
-        if (addr) this.notePacked(addr, l.entry.seq);
+        if (addr) this.notePacked(addr);
         applyEntry(view, l.entry);
         this.noteMarks(l.entry);
         if (mirror) this.noteMirror(l.entry, mirror);
@@ -372,11 +374,9 @@ export class FsStore implements Store {
   }
 
   /** A record an entry (committed, or read by recovery) refers to: where the next may go, and where getBlob and publish find its bytes. */
-  private notePacked(addr: PackAddress, seq: number): void {
+  private notePacked(addr: PackAddress): void {
     this.packEnd = Math.max(this.packEnd, Pack.end(addr));
-    this.inPack.set(addr.sha256, addr);
-    const had = this.packed.get(addr.sha256);
-    if (!had || had.seq < seq) this.packed.set(addr.sha256, { addr, seq });
+    this.records.set(addr.sha256, addr);
   }
 
   /** The read cursor of the mirror, as recorded by the entry that recorded what was read (details.mirror). */
@@ -414,10 +414,10 @@ export class FsStore implements Store {
         if (d.epic_id !== undefined) entry.epic_id = d.epic_id;
         if (d.iteration !== undefined) entry.iteration = d.iteration;
         entry.details = d.details;
-        const rec = d.decision === "artifact_accepted" ? this.packed.get(String((d.details as { sha256?: unknown } | undefined)?.sha256)) : undefined;
+        const rec = d.decision === "artifact_accepted" ? this.records.get(String((d.details as { sha256?: unknown } | undefined)?.sha256)) : undefined;
         if (rec) {
           // where recovery finds the accepted bytes, and checks them (pack.ts)
-          entry.details = { ...d.details, pack: { offset: rec.addr.offset, length: rec.addr.length } };
+          entry.details = { ...d.details, pack: { offset: rec.offset, length: rec.length } };
           records++;
         }
         if (last && t.state) entry.state = t.state;
@@ -435,7 +435,7 @@ export class FsStore implements Store {
     for (const e of entries) {
       this.noteMarks(e);
       const addr = packAddressOf(e);
-      if (addr) this.notePacked(addr, e.seq);
+      if (addr) this.notePacked(addr);
     }
     const mirror = this.mirror(ring);
     for (const e of entries) this.noteMirror(e, mirror);
@@ -556,19 +556,17 @@ export class FsStore implements Store {
    * Writes the artifact's bytes as a record of the pack (pack.ts), not yet durable: the append that
    * commits the entry accepting them flushes the pack together with the log (one flush on the critical
    * path, not three in series: issue 17.1), and the entry carries the record's address (details.pack)
-   * for recovery to check. Bytes already in the pack (its records when opened, or committed since) are not written again: that record is used, once checked whole.
+   * for recovery to check. Bytes already in the pack (a record found when it was opened, or named by an
+   * entry since) are not written again: that record is used, once checked whole.
    * Throws when the store was not recovered first (where the pack's next record goes is learnt there).
    */
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     checkSha256(sha256);
-    const known = this.packed.get(sha256);
-    // in use again: kept (seq 0) until the entry naming it is committed, whatever a checkpoint prunes meanwhile
-    if (known) return void (known.seq = 0);
     let p = this.packing.get(sha256);
     if (!p) {
       const writing = this.openPack().then(async (pack) => {
-        // the same bytes already in the pack (accepted before a restart or a checkpoint): that record, once checked whole
-        const there = this.inPack.get(sha256);
+        // the same bytes already in the pack (accepted before, in this process or another): that record, once checked whole
+        const there = this.records.get(sha256);
         if (there && (await pack.read(there))) return there;
         return (await pack.append([{ bytes, sha256 }]))[0]!;
       });
@@ -577,7 +575,7 @@ export class FsStore implements Store {
       writing.then(
         (addr) => {
           if (this.packing.get(sha256) === writing) this.packing.delete(sha256);
-          if (!this.packed.has(sha256)) this.packed.set(sha256, { addr, seq: 0 });
+          this.records.set(sha256, addr);
         },
         () => {
           if (this.packing.get(sha256) === writing) this.packing.delete(sha256);
@@ -594,7 +592,7 @@ export class FsStore implements Store {
     this.pack ??= (async () => {
       await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
       const pack = await Pack.open(this.layout.pack, this.packEnd, { extend: true });
-      for (const [sha, a] of pack.scan(this.packEnd)) if (!this.inPack.has(sha)) this.inPack.set(sha, a);
+      for (const [sha, a] of pack.scan(this.packEnd)) if (!this.records.has(sha)) this.records.set(sha, a);
       return pack;
     })();
     try {
@@ -606,9 +604,9 @@ export class FsStore implements Store {
   }
 
   async getBlob(sha256: string): Promise<Uint8Array | undefined> {
-    const rec = this.packed.get(sha256);
+    const rec = this.records.get(sha256);
     if (rec && !this.opts.readOnly) {
-      const bytes = await (await this.openPack()).read(rec.addr);
+      const bytes = await (await this.openPack()).read(rec);
       if (bytes) return bytes;
     }
     try {
@@ -628,7 +626,7 @@ export class FsStore implements Store {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
     const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
     checkSha256(sha256);
-    if (this.packed.has(sha256)) return this.publishFromPack(target, sha256, opts);
+    if (this.records.has(sha256)) return this.publishFromPack(target, sha256, opts);
     const blob = this.blobPath(sha256);
     const dir = dirname(target);
     // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
@@ -830,9 +828,6 @@ export class FsStore implements Store {
     const keysBefore = this.keysBytes;
     try {
       await this.writeCheckpoint(ring, base, epics, mirrorAt, marks, unsynced);
-      // the effects of entries up to its seq are done: their records need not be found here again
-      // (the same bytes accepted later are written as a new record)
-      for (const [sha, r] of this.packed) if (r.seq > 0 && r.seq <= base.seq) this.packed.delete(sha);
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
       // marks not yet in checkpoint.keys wait for the next checkpoint

@@ -29,6 +29,7 @@ import { closeSync, constants as fsc, openSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncPath } from "./atomic-write.js";
+import { GroupSync } from "./group-sync.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 
 export const PACK_MAGIC = Buffer.from("CPK1", "latin1");
@@ -69,9 +70,8 @@ export class Pack {
   /** The file's size: zeros (flushed) from head to here. */
   private allocated: number;
   private growing?: Promise<void>;
-  /** The flush that will cover every write so far (group commit: a flush started after a write covers it). */
-  private queued?: Promise<void>;
-  private running?: Promise<void>;
+  /** Flushes shared by the callers that ask while one is queued (a flush started after a write covers it). */
+  private readonly group = new GroupSync(() => this.fh.datasync());
 
   private constructor(
     readonly path: string,
@@ -166,23 +166,9 @@ export class Pack {
    * ask while one is queued; a flush already running when a call comes does not count for it.
    */
   flush(): Promise<void> {
-    if (this.queued) return this.queued;
-    const before = this.running ?? Promise.resolve();
-    const p: Promise<void> = before
-      .catch(() => {})
-      .then(async () => {
-        this.queued = undefined;
-        this.running = p;
-        try {
-          // a grow in flight changes the size: its own flush covers it, and a record past the old
-          // size was written only after it finished (append awaits it)
-          await this.fh.datasync();
-        } finally {
-          if (this.running === p) this.running = undefined;
-        }
-      });
-    this.queued = p;
-    return p;
+    // group commit (group-sync.ts); a grow in flight changes the size: its own flush covers it, and a
+    // record past the old size was written only after it finished (append awaits it)
+    return this.group.sync(this.path);
   }
 
   /**
