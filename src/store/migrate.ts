@@ -13,7 +13,7 @@ import { ConsensusError, issue } from "../errors/issue.js";
 import { unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, messageIdOf } from "../log/replay.js";
 import type { LogEntry } from "../schemas/types.gen.js";
-import { writeAtomic } from "./fs/atomic-write.js";
+import { PRIVATE_FILE_MODE, writeAtomic } from "./fs/atomic-write.js";
 import { FsStore } from "./fs/fs-store.js";
 import { layoutOf } from "./fs/layout.js";
 import { packAddressOf, readRecords, writeRecordsAt, type PackAddress } from "./fs/pack.js";
@@ -184,7 +184,7 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
       return s ? `${s.signed},"mac":"${keyring.mac("log", s.signed)}"}` : l;
     });
     const text = sealedLines.length ? `${sealedLines.join("\n")}\n` : "";
-    await writeAtomic(L.record, text, { durable: true });
+    await writeAtomic(L.record, text, { durable: true, mode: PRIVATE_FILE_MODE, root: L.root });
     await writeAtomic(L.log, text);
     return { entries, agentLines, blobs, published: published.length, notices: notices.length };
   } finally {

@@ -5,7 +5,7 @@
  * checkpoint, a missing or foreign root, permission denied. Each damaged case runs on a copy of the bus.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -306,6 +306,24 @@ describe("consensus gate in a CI checkout: the committed readable copy, no log o
     const missing = withKey(root, join(root, "no-such.key"));
     expect(missing.code).toBe(1);
     expect(missing.out).toMatch(/FAIL {2}log +the daemon key CONSENSUS_KEY_FILE names cannot be used: .*ENOENT/);
+  });
+
+  it("a PR's checkout with links where the copy and the state go: never read through them, the gate stays closed and prints none of the target", () => {
+    const root = checkout();
+    const secret = join(root, "..", `runner-secret-${copies.length}`);
+    writeFileSync(secret, "k1 9f8e7d6c5b4a-RUNNER-TOKEN\n", { mode: 0o644 });
+    copies.push(secret);
+    rmSync(join(root, "current/state.json"));
+    symlinkSync(secret, join(root, "current/state.json"));
+    const viaState = gate(root, "EP-001");
+    expect(viaState.code).toBe(1);
+    expect(viaState.out + viaState.err).not.toContain("9f8e7d6c5b4a");
+    expect(viaState.out).toMatch(/symbolic link/);
+    rmSync(copyLog(root));
+    symlinkSync("/dev/zero", copyLog(root));
+    const viaLog = gate(root, "EP-001");
+    expect(viaLog.code).toBe(1);
+    expect(viaLog.out).toMatch(/symbolic link/);
   });
 
   it("agents' lines: one appended later is skipped; one the daemon recorded cannot be edited", () => {

@@ -7,7 +7,7 @@
  */
 import { constants } from "node:fs";
 import { existsSync } from "node:fs";
-import { access, open, readFile, stat } from "node:fs/promises";
+import { access, lstat, open, readFile, stat } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { EPIC_ID } from "../../config/names.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -15,6 +15,7 @@ import { ChainVerifier, unsealLine, type LineCheck } from "../../log/chain.js";
 import { verifyCopy } from "../../log/copy-chain.js";
 import { logMacCheck } from "../../store/fs/read-chain.js";
 import { stateFileProblem } from "../../store/fs/state-file.js";
+import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
 import { KeyFileError, parseKeyFile } from "../../trust/key-file.js";
 import { Keyring } from "../../trust/keyring.js";
 import { formatGateText, judgeGate, type GateLogFacts, type GateRequirement, type GateStoreFacts, type GateVerdict } from "../../report/gate.js";
@@ -48,7 +49,9 @@ export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Prom
     const root = folder ? resolve(folder) : (explicitRoot(g) ?? rootOf(g));
     const L = layoutOf(root);
     const problem = await busProblem(root);
-    if (!problem && !existsSync(L.record) && existsSync(L.log)) {
+    // only where the private area is really absent: one this user cannot read is asked, and fails closed
+    const noPrivateArea = await lstat(L.dot).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ENOENT");
+    if (!problem && noPrivateArea && existsSync(L.log)) {
       // a CI checkout: the readable copy and state.json from git, no private area (never committed)
       facts = await askCommittedCopy(root, epic);
     } else {
@@ -153,14 +156,8 @@ async function askCommittedCopy(root: string, epic: string): Promise<{ log: Gate
   const keyFile = process.env[KEY_FILE_ENV];
   if (keyFile !== undefined && keyFile !== "") {
     try {
-      const fh = await open(keyFile, "r");
-      let text: string;
-      try {
-        text = (await fh.readFile({ encoding: "utf8" })).slice(0, MAX_COPY_KEY_BYTES);
-      } finally {
-        await fh.close();
-      }
-      const ring = new Keyring(parseKeyFile(text, keyFile));
+      // guarded: no link, no FIFO, capped (the CI job may run on a checkout the PR's author controls)
+      const ring = new Keyring(parseKeyFile(await readGuardedText(keyFile, { maxBytes: MAX_COPY_KEY_BYTES }), keyFile));
       check = logMacCheck(ring);
       keyId = ring.current.id;
     } catch (e) {
@@ -171,7 +168,8 @@ async function askCommittedCopy(root: string, epic: string): Promise<{ log: Gate
   }
   let text: string;
   try {
-    text = await readFile(L.log, "utf8");
+    // the PR's author controls this checkout: never through a link (/dev/zero, a runner's secret), capped
+    text = await readGuardedText(L.log, { maxBytes: CAP.state });
   } catch (e) {
     return unreadable(`cannot read ${where}: ${errText(e)}`, `Check that ${where} is committed and readable by this user.`);
   }
@@ -187,7 +185,7 @@ async function askCommittedCopy(root: string, epic: string): Promise<{ log: Gate
         : { state: "broken", summary: `broken: the committed readable copy ${where} (no log of record here), line ${r.broken!.line}: ${r.broken!.reason}`, fix: `The committed log was changed outside the daemon: restore ${where} from the branch the daemon's root commits (\`git checkout <base> -- ${where}\`), or commit the root's current copy again.`, lastSeq: r.lastSeq, source: "copy", macChecked: !!check };
   let state: StateFile;
   try {
-    const got = stateFileProblem(await readFile(L.state, "utf8"));
+    const got = stateFileProblem(await readGuardedText(L.state, { maxBytes: CAP.state }));
     if (!got.state) return { log, store: { answered: false, reason: `${relative(process.cwd(), L.state) || L.state} ${got.problem}`, fix: "Commit the root's current/state.json as the daemon wrote it (never edited by hand)." } };
     state = got.state;
   } catch (e) {

@@ -22,12 +22,17 @@ export const SHARED_FILE_MODE = 0o644;
 /** Mode of the files in the private area (.consensus/). */
 export const PRIVATE_FILE_MODE = 0o600;
 
-/** The process's umask (read, then set back: two cheap system calls, no thread-pool job). */
-const currentUmask = (): number => {
+/**
+ * The process's umask, read once when this module loads (nothing in consensus changes it later):
+ * reading means setting it and setting it back, and setting it per write made every file another
+ * thread made in between get that mask (Node's DEP0139).
+ */
+const UMASK = ((): number => {
   const m = process.umask(0o022);
   process.umask(m);
   return m;
-};
+})();
+const currentUmask = (): number => UMASK;
 
 export interface WriteOptions {
   durable?: boolean | "file";

@@ -35,14 +35,15 @@ export async function logCheckOf(L: Layout): Promise<{ ring: Keyring; check: Lin
  */
 export function logMacCheck(ring: Keyring): LineCheck {
   // the "log" sub-key of each key, derived once (HKDF per line cost more than the HMAC itself)
-  const keys = new Map(ring.keysForFile().map((k) => [k.id, { key: subKey(k.secret, "log"), retired: k.retire_at !== undefined && Date.parse(k.retire_at) <= Date.now() }]));
+  const keys = new Map(ring.keysForFile().map((k) => [k.id, { key: subKey(k.secret, "log"), retireAt: k.retire_at !== undefined ? Date.parse(k.retire_at) : Infinity }]));
   return (signed, mac) => {
     const m = /^([a-z0-9]{1,16})\.([0-9a-f]{64})$/.exec(mac);
     if (!m) return false;
     const k = keys.get(m[1]!);
     if (!k) return "old";
     if (!timingSafeEqual(createHmac("sha256", k.key).update(signed).digest(), Buffer.from(m[2]!, "hex"))) return false;
-    return k.retired ? "old" : true;
+    // judged at each check: a daemon runs for weeks, and a rotated key retires while it runs
+    return k.retireAt <= Date.now() ? "old" : true;
   };
 }
 
