@@ -187,7 +187,7 @@ export async function dropAndDecide(root: string, rel: string, text: string, opt
   // the verdict is read from the log of record, never from the readable copy agents can write to
   const tail = await LogTail.atEnd(L.record, await sealedLines(L));
   // never through a link an agent planted in the inbox that leads out of the root
-  await writeAtomic(join(await folderInside(root, dirname(rel)), basename(rel)), text);
+  await writeAtomic(join(await folderInside(root, dirname(rel)), basename(rel)), text, { root: realpathSync(root) });
   const deadline = Date.now() + opts.timeoutMs;
   for (let n = 0; ; n++) {
     if (n === 0 || (n % 20 === 0 && !(await liveDaemon(root)))) {

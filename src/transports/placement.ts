@@ -21,6 +21,7 @@ import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
+import { assertRealDirs } from "../store/fs/safe-dirs.js";
 import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
 import type { Keyring } from "../trust/keyring.js";
@@ -84,7 +85,8 @@ function claimFor(rel: string, sha256: string, by: PlacedBy, now: Date): Claim {
 export async function place(root: string, rel: string, bytes: Uint8Array, by: PlacedBy, now = new Date()): Promise<{ sha256: string }> {
   const sha256 = await placeClaim(root, rel, bytes, by, now);
   const fileDir = await folderInside(root, dirname(rel));
-  await writeAtomic(join(fileDir, basename(rel)), bytes);
+  // the folder checked again just before the rename: one swapped for a link since is refused
+  await writeAtomic(join(fileDir, basename(rel)), bytes, { root: await realpath(root) });
   return { sha256 };
 }
 
@@ -93,7 +95,7 @@ export async function placeClaim(root: string, rel: string, bytes: Uint8Array | 
   const sha256 = sha256Of(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   const claimRel = claimPathOf(rel, sha256);
   const claimDir = await folderInside(root, dirname(claimRel));
-  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`);
+  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, { root: await realpath(root) });
   return sha256;
 }
 
@@ -106,7 +108,8 @@ export async function placeClaim(root: string, rel: string, bytes: Uint8Array | 
 export async function folderInside(root: string, relDir: string): Promise<string> {
   const realRoot = await realpath(root);
   let real = realRoot;
-  // one level at a time, each checked before anything is made inside it
+  // one level at a time, each checked before anything is made inside it; the write that follows checks
+  // the folder's real path again just before its rename (writeAtomic's root), so a swap in between is refused
   for (const part of relDir.split("/").filter((p) => p !== "" && p !== ".")) {
     const next = join(real, part);
     await mkdir(next).catch((e: NodeJS.ErrnoException) => {
@@ -177,7 +180,10 @@ export async function releaseClaims(root: string, decided: ReadonlyArray<{ input
   await Promise.all(
     decided.map(async ({ input, outcome }) => {
       if (outcome.status === "deferred" || !input.transport || input.transport === "files" || !input.file || !input.sha256) return;
-      await rm(join(root, claimPathOf(input.file, input.sha256)), { force: true });
+      const claim = join(root, claimPathOf(input.file, input.sha256));
+      // never through a .placed/ (or a folder above it) an agent swapped for a link since the read
+      if (!(await assertRealDirs(root, dirname(claim)).then(() => true, () => false))) return;
+      await rm(claim, { force: true });
     }),
   );
 }

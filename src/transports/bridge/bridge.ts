@@ -17,6 +17,7 @@
  */
 import { realpathSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
+import { readGuarded } from "../../store/fs/guarded-read.js";
 import { hostname } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
@@ -210,7 +211,8 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
     return;
   }
   const real = join(dir, basename(path));
-  const have = await readFile(real).catch(() => undefined);
+  const have = await readGuarded(real, { maxBytes: bytes.length + 1 }).then((r) => r.bytes, () => undefined);
   if (have && have.equals(bytes)) return;
-  await writeAtomic(real, bytes);
+  // the folder's real path checked again just before the rename: one swapped for a link since is refused
+  await writeAtomic(real, bytes, { root: realpathSync(root) });
 }

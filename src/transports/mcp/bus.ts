@@ -119,13 +119,10 @@ export class BusReader implements McpBus {
     }
   }
 
-  /** A file under the root as text, or undefined (absent, unreadable). */
+  /** A file under the root as text, or undefined (absent, unreadable): read like bytes() (no link, no FIFO, capped). */
   async text(rel: string): Promise<string | undefined> {
-    try {
-      return await readFile(join(this.root, rel), "utf8");
-    } catch {
-      return undefined;
-    }
+    const b = await this.bytes(rel);
+    return b === undefined ? undefined : Buffer.from(b).toString("utf8");
   }
 
   async exists(rel: string): Promise<boolean> {
