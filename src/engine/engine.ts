@@ -41,6 +41,9 @@ const EFFECT_LANES = 16;
  */
 const MAX_ATTEMPTS = 100;
 
+/** How often a failed effect is tried (once per due checkpoint, about a minute) before checkpoints go on without it. */
+const MAX_EFFECT_TRIES = 60;
+
 export interface Prepared {
   input: Input;
   /** The processed mark; undefined for commands that carry none. */
@@ -363,7 +366,7 @@ export class Engine {
         } catch (err) {
           // The decision is durable; the effect is not done: no checkpoint may claim it until it is
           // (checkpoint() retries it first; a restart re-derives it from the entries after the last checkpoint)
-          this.failedEffects.push({ fx, e });
+          this.failedEffects.push({ fx, e, tries: 1 });
           this.log.error({ err, effect: fx.type, ...logFields(e, this.epicOf(e.epic_id)) }, `effect ${fx.type} failed; it will be retried before the next checkpoint and on restart`);
         }
       }
@@ -415,7 +418,7 @@ export class Engine {
     this.sinceCheckpoint -= covered;
   }
 
-  /** Effects that failed, tried again in order; true when none is left failing. */
+  /** Effects that failed, tried again in order (each at most MAX_EFFECT_TRIES times); true when none is left failing. */
   private async retryFailedEffects(): Promise<boolean> {
     const failed = this.failedEffects.splice(0);
     for (const f of failed) {
@@ -423,6 +426,11 @@ export class Engine {
         await this.runEffect(f.fx, { replay: true });
         this.log.info({ effect: f.fx.type, ...logFields(f.e, this.epicOf(f.e.epic_id)) }, `effect ${f.fx.type} done on a later try`);
       } catch (err) {
+        // bounded: an agent that planted what blocks an effect must not stop every checkpoint for good
+        if (++f.tries >= MAX_EFFECT_TRIES) {
+          this.log.error({ err, effect: f.fx.type, tries: f.tries, ...logFields(f.e, this.epicOf(f.e.epic_id)) }, `effect ${f.fx.type} given up after ${f.tries} tries: checkpoints go on without it (the error says what blocks it and the fix)`);
+          continue;
+        }
         this.failedEffects.push(f);
         this.log.debug({ err, effect: f.fx.type, seq: f.e.seq }, "effect still failing; the checkpoint waits for it");
       }
@@ -431,7 +439,7 @@ export class Engine {
   }
 
   /** Effects that failed (a folder planted where the notice goes, a link on the archive's way): retried before a checkpoint. */
-  private failedEffects: Array<{ fx: Effect; e: LogEntry }> = [];
+  private failedEffects: Array<{ fx: Effect; e: LogEntry; tries: number }> = [];
 
   private epicOf(epicId: string | undefined): Epic | undefined {
     return epicId === undefined ? undefined : this.view.epics.get(epicId);
