@@ -119,10 +119,17 @@ export class BusReader implements McpBus {
     }
   }
 
-  /** A file under the root as text, or undefined (absent, unreadable): read like bytes() (no link, no FIFO, capped). */
+  /**
+   * A file under the root as text, or undefined (absent, unreadable): never through a link, never a
+   * blocking open of a FIFO, capped. A second name is allowed here (an archive copy in a root from before
+   * the pack is a hard link to its blob).
+   */
   async text(rel: string): Promise<string | undefined> {
-    const b = await this.bytes(rel);
-    return b === undefined ? undefined : Buffer.from(b).toString("utf8");
+    try {
+      return (await readGuarded(join(this.root, rel), { maxBytes: CAP.config })).bytes.toString("utf8");
+    } catch {
+      return undefined;
+    }
   }
 
   async exists(rel: string): Promise<boolean> {
