@@ -156,7 +156,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   /** Arms the runner once the rules in force name an agent (at start, or after a `config apply` that adds the first). */
   const armRunner = async (): Promise<void> => {
     if (runner || opts.once || engine.pipeline.agents.size === 0) return;
-    const r = new Runner({ engine, layout, log, wake: () => wake(), keys });
+    const r = new Runner({ engine, layout, log, wake: () => wake(), keys, exitGate: { beforeExit: answersOf, undecided: (paths) => paths.filter((p) => pending.has(p) || waiting.has(p)) } });
     await r.start();
     for (const w of early.splice(0)) r.want(w);
     runner = r;
@@ -231,12 +231,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         for (const rel of batch) pending.delete(rel);
         await handleBatch(batch);
         // launches the batch asked for are decided before a checkpoint can pass their trigger entries
-        if (runner?.hasWork) await runner.pump(rescanEpic);
+        if (runner?.hasWork) await runner.pump();
         await checkpointIfDue();
         continue;
       }
       if (runner?.hasWork && !stopping) {
-        await runner.pump(rescanEpic);
+        await runner.pump();
         continue;
       }
       await checkpointIfDue();
@@ -309,6 +309,33 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       arrivals.closed(p);
     }
     await handleBatch(paths);
+  }
+
+  /**
+   * Before a stage agent's exit is judged (Runner's ExitGate): its drops are read (rescanEpic), and
+   * the messages still to be decided are returned, its exit waiting for them. A veto it sent to
+   * another role's inbox may still be settling (linked into place while its temporary was still
+   * there, or written in place) or not yet reported by the watcher: so the inboxes are listed for
+   * messages written since the launch (sinceMs, ms since the epoch), and
+   * each message waiting out its settle time is read again now (its temporary may be gone since).
+   * Not marked closed: another agent, still running, may be writing it.
+   */
+  async function answersOf(epicId: string, sinceMs: number): Promise<string[]> {
+    await rescanEpic(epicId);
+    for (const c of await scanCandidates(layout.root)) {
+      // only what was written while the agent ran: messages decided earlier stay as they are
+      if (c.mtimeMs < sinceMs || classifyPath(c.rel).kind !== "message" || known.get(c.rel) === c.sig || waiting.has(c.rel) || pending.has(c.rel)) continue;
+      arrivals.saw(c.rel, "found", Date.now());
+      scanned.set(c.rel, c.sig);
+      pending.add(c.rel);
+    }
+    const inFlight = [...pending, ...waiting.keys()].filter((p) => classifyPath(p).kind === "message");
+    for (const p of inFlight) {
+      const t = waiting.get(p);
+      if (t) (clearTimeout(t), waiting.delete(p), pending.add(p));
+    }
+    if (inFlight.length) kick();
+    return inFlight;
   }
 
   async function handleBatch(batch: string[]): Promise<void> {

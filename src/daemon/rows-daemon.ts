@@ -178,7 +178,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       if (rows.length === batchSize) claimMore = true;
       if (rows.length) await decideRows(rows);
     }
-    if (runner?.hasWork && !stopping) await runner.pump(async () => {});
+    if (runner?.hasWork && !stopping) await runner.pump();
     if (engine.dirty && Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
       await engine.checkpoint();
       lastCheckpoint = Date.now();

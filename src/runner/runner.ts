@@ -55,6 +55,30 @@ export interface RunnerOptions {
   launchedElsewhere?: (launchId: string) => Promise<boolean>;
   /** The daemon keyring: each launch gets a token and its role's notice keys from it (issue 15). */
   keys?: () => Keyring | undefined;
+  /** What must be decided before a stage agent's exit is judged (the file daemon's drops); none: judged at once. */
+  exitGate?: ExitGate;
+}
+
+/**
+ * Before a stage agent's exit is judged, what it left must be decided: its artifacts, and a message it
+ * sent (a veto to another role is an answer as good as the artifacts). The file daemon implements it.
+ */
+export interface ExitGate {
+  /**
+   * Reads what the agent left for the epic (its drops, whose writer has closed them) and returns the
+   * paths of messages still to be decided (settling, or written since `sinceMs`, ms since the epoch,
+   * and not yet read): the exit waits for them.
+   */
+  beforeExit(epicId: string, sinceMs: number): Promise<string[]>;
+  /** Which of these paths are still to be decided. */
+  undecided(paths: readonly string[]): string[];
+}
+
+/** An exit waiting for messages to be decided; judged once they are, or at `untilMs` whatever they are. */
+interface HeldExit {
+  input: Extract<RunnerInput, { type: "exited" }>;
+  paths: string[];
+  untilMs: number;
 }
 
 const POLL_MS = 250;
@@ -64,6 +88,8 @@ export class Runner {
   private queue: RunnerInput[] = [];
   private procs = new Map<string, Proc>();
   private timers = new Set<NodeJS.Timeout>();
+  /** Exits waiting for the messages their agents may have sent to be decided (ExitGate). */
+  private held: HeldExit[] = [];
   private stopping = false;
   private readonly clock: () => Date;
   private readonly project: string;
@@ -90,7 +116,35 @@ export class Runner {
   }
 
   get hasWork(): boolean {
-    return this.inputs.length > 0 || (this.queue.length > 0 && this.procs.size < this.o.engine.pipeline.runner.maxConcurrent);
+    return this.inputs.length > 0 || (this.queue.length > 0 && this.procs.size < this.o.engine.pipeline.runner.maxConcurrent) || this.released().length > 0;
+  }
+
+  /** Held exits whose messages are decided, or that waited as long as they may. */
+  private released(): HeldExit[] {
+    if (!this.held.length) return [];
+    const now = Date.now();
+    return this.held.filter((h) => now >= h.untilMs || !this.o.exitGate?.undecided(h.paths).length);
+  }
+
+  /**
+   * A stage agent's exit: what it dropped is read first (its writer has closed it); a message it may
+   * have sent that is still settling holds the exit until it is decided (a veto moves the epic on,
+   * and the exit is then ok, where judged before it the agent had "left no artifacts"), at most
+   * 4 × settle_ms (≥ 2 s), then the exit is judged as things are. True: held.
+   */
+  private async holdExit(input: Extract<RunnerInput, { type: "exited" }>): Promise<boolean> {
+    const gate = this.o.exitGate;
+    const job = this.o.engine.state.agents.jobs.get(input.job);
+    if (!gate || job?.kind !== "stage" || !job.epic_id) return false;
+    // since the launch, with a second for coarse file times
+    const paths = await gate.beforeExit(job.epic_id, Date.now() - input.duration_ms - 1000);
+    if (!paths.length) return false;
+    const waitMs = Math.max(2000, 4 * this.o.engine.pipeline.settleMs);
+    this.held.push({ input, paths, untilMs: Date.now() + waitMs });
+    const t = setTimeout(() => (this.timers.delete(t), this.o.wake()), waitMs);
+    this.timers.add(t);
+    this.o.log.debug({ launch_id: input.launch_id, messages: paths }, "agent exited: its exit is judged once these messages are decided");
+    return true;
   }
 
   /** At daemon start: the crash policy for launches with no exit, then whatever the view says is pending. */
@@ -126,18 +180,20 @@ export class Runner {
     for (const r of retries) this.after(Math.max(0, Date.parse(r.at) - this.clock().getTime()), { type: "retry_due", job: r.job });
   }
 
-  /** Decides and commits pending inputs, then acts; `rescan` processes an epic's pending drops (before an exit is judged). */
-  async pump(rescan: (epicId: string) => Promise<void>): Promise<void> {
+  /** Decides and commits pending inputs, then acts; an exit is judged once what its agent left is decided (ExitGate). */
+  async pump(): Promise<void> {
     if (this.emptying.size) await this.removeEmptied();
+    const released = this.released();
+    if (released.length) {
+      this.held = this.held.filter((h) => !released.includes(h));
+      for (const h of released) this.inputs.unshift(h.input);
+    }
     for (;;) {
       if (!this.inputs.length && this.queue.length && this.procs.size < this.o.engine.pipeline.runner.maxConcurrent) this.inputs.push(this.queue.shift()!);
       const input = this.inputs.shift();
       if (!input) return;
       if (this.stopping && input.type !== "stopped") continue;
-      if (input.type === "exited") {
-        const job = this.o.engine.state.agents.jobs.get(input.job);
-        if (job?.epic_id) await rescan(job.epic_id);
-      }
+      if (input.type === "exited" && !released.some((h) => h.input === input) && (await this.holdExit(input))) continue;
       const engine = this.o.engine;
       // decided again if another writer changed the epic first (a store several daemons share)
       let d;
@@ -176,7 +232,7 @@ export class Runner {
       }),
     );
     this.inputs = stopped;
-    await this.pump(async () => {});
+    await this.pump();
     await this.removeEmptied(2000);
   }
 

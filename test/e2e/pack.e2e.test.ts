@@ -35,6 +35,17 @@ const ok = (r: SpawnSyncReturns<string>): string => {
 /** The project's own bin, as `npx consensus` finds it (npx itself is checked once: it costs a second a call). */
 const consensus = (...args: string[]) => run(join(project, "node_modules", ".bin", "consensus"), args);
 
+/** What each agent printed (logs/agents/<EPIC>/<iteration>/<role>-<n>.log): why one left nothing. */
+function agentOutputs(root: string): string {
+  const dir = join(root, "logs", "agents");
+  if (!existsSync(dir)) return "(no agent output)";
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".log"))
+    .sort()
+    .map((f) => `--- ${f}\n${readFileSync(join(dir, f), "utf8").slice(-1500)}`)
+    .join("\n");
+}
+
 describe("installed into a fresh project from the packed tarball", () => {
   it("init, start, watch with the scripted agents: the epic is promoted", async () => {
     // the tarball, exactly what `npm publish` would upload (dist is built by the test run's pretest)
@@ -80,7 +91,7 @@ describe("installed into a fresh project from the packed tarball", () => {
     for (;;) {
       const text = existsSync(log) ? readFileSync(log, "utf8") : "";
       if (text.includes('"decision":"promoted"')) break;
-      if (text.includes('"decision":"escalated"') || daemon.exitCode !== null || Date.now() > end) throw new Error(`not promoted (daemon exit ${daemon.exitCode}):\n${text.slice(-3000)}\n${err}`);
+      if (text.includes('"decision":"escalated"') || daemon.exitCode !== null || Date.now() > end) throw new Error(`not promoted (daemon exit ${daemon.exitCode}):\n${text.slice(-3000)}\n${err}\n${agentOutputs(root)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const exited = new Promise((r) => daemon!.once("exit", r));

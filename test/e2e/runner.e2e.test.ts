@@ -39,6 +39,27 @@ describe("runner e2e", () => {
     expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "escalated" });
   });
 
+  it("judges an agent that answered with a veto once the veto is decided: not as one that left nothing", async () => {
+    // the veto is written in place as the agent exits: the daemon waits settle_ms before reading it
+    const b = busWith({ env: { AGENT_MODE: "drop" } });
+    appendFileSync(join(b.root, "consensus.yaml"), `  devops: ${JSON.stringify({ command: [process.execPath, script], retries: 0, env: { AGENT_MODE: "veto", TEST_DIR: b.dir } })}\n`);
+    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 3000"));
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon();
+    await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
+    b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
+    await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
+    b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));
+    const devopsExited = (e: { decision: string; details?: Record<string, unknown> }) => e.decision === "agent_exited" && String(e.details!.job).endsWith("-devops");
+    const es = await b.waitFor("the devops agent's exit", (x) => x.some(devopsExited));
+    expect(es.find(devopsExited)!.details).toMatchObject({ code: 0, verdict: "ok" });
+    const order = es.map((e) => e.decision);
+    expect(order.indexOf("veto_recorded")).toBeGreaterThan(-1);
+    expect(order.indexOf("veto_recorded")).toBeLessThan(es.findIndex(devopsExited));
+    expect(order).not.toContain("escalated");
+    expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "in_progress", stage: "implementation", iteration: 2 });
+  });
+
   it("stops an agent that runs past its timeout and logs it", async () => {
     const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
     b.cli("start", "EP-001", "--title", "Health");

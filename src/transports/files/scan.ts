@@ -15,6 +15,8 @@ export interface Candidate {
   rel: string;
   /** mtime and size: a file seen before with the same signature need not be read again. */
   sig: string;
+  /** Its mtime (ms since the epoch; 0 when it could not be stat'ed). */
+  mtimeMs: number;
   /** Where the layout expects nothing (reported, never acted on). */
   stray: boolean;
 }
@@ -42,5 +44,5 @@ export async function scanCandidates(root: string): Promise<Candidate[]> {
   return picked
     .map((x, i) => ({ ...x, mtimeMs: stats[i]?.mtimeMs ?? 0, size: stats[i]?.size ?? 0 }))
     .sort((a, b) => a.mtimeMs - b.mtimeMs || a.e.path.localeCompare(b.e.path))
-    .map(({ e, kind, mtimeMs, size }) => ({ rel: e.path, sig: `${mtimeMs}:${size}`, stray: kind === "stray" }));
+    .map(({ e, kind, mtimeMs, size }) => ({ rel: e.path, sig: `${mtimeMs}:${size}`, mtimeMs, stray: kind === "stray" }));
 }
