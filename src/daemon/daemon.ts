@@ -37,6 +37,7 @@ import { ensureKeyring } from "../trust/key-file.js";
 import type { Keyring } from "../trust/keyring.js";
 import { keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
+import { agentUsersOf, sharedUserNote } from "../transports/prove.js";
 
 
 export interface DaemonOptions {
@@ -75,6 +76,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
   reportDropZones(giveDropZones(layout, pipeline), log);
+  // roles that share an OS user: the owner of their files proves none of them (transports/prove.ts)
+  for (const shared of agentUsersOf(pipeline).shared.values()) {
+    const note = sharedUserNote(shared);
+    log.warn({ user: shared.user, roles: shared.roles }, `${note.reason}. ${note.fix}`);
+  }
   const realRoot = realpathSync(layout.root);
   // The daemon key (issue 15: launch tokens, notice MACs): made at the first start; re-read when rotated.
   let keyring: Keyring | undefined;

@@ -6,6 +6,7 @@
  */
 import { agentIssues } from "../agents/readiness.js";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
+import { sharedUserNote } from "../transports/prove.js";
 import type { Facts } from "./facts.js";
 
 export function checkAgents(f: Pick<Facts, "agents" | "agentPrograms">): CheckResult {
@@ -18,6 +19,10 @@ export function checkAgents(f: Pick<Facts, "agents" | "agentPrograms">): CheckRe
   const contained = a.cgroup.ok ? `each in its own cgroup${a.cgroup.pids ? " (pids.max)" : ""}` : `found by session and /proc walk (${a.cgroup.why})`;
   const own = a.accounts.filter((x) => x.user !== undefined).length;
   const users = own === a.count ? "each as its configured user" : own === 0 ? "as the daemon's own user: the OS does not keep them out of the private area or consensus.yaml, only their own sandbox does (docs/agents.md)" : `${own} of ${a.count} as their own user, the rest as the daemon's`;
+  if (a.shared?.length) {
+    const notes = a.shared.map(sharedUserNote);
+    return warn(id, `${notes.map((n) => n.reason).join("; ")}: their inputs are recorded unverified (or refused where security.require_proof asks for proof)`, notes.map((n) => n.fix).join(" "), { ...details, shared: a.shared });
+  }
   const missing = agentIssues(f.agentPrograms);
   // an agent whose program or prompt is missing cannot run: it is not counted as ready
   const cannot = new Set(f.agentPrograms.filter((p) => (p.program !== undefined && !p.programAt) || !p.promptExists).map((p) => p.name)).size;

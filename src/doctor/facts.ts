@@ -58,7 +58,14 @@ export interface Facts {
   /** How configured agents would run: accounts, containment, limits (probe-agents.ts). */
   agents: AgentFacts;
   /** Modes and owners of the root and the private area (lstat; absent where there is none). */
-  modes?: { uid?: number; root?: ModeFacts; dot?: ModeFacts; dotPath: string };
+  modes?: {
+    uid?: number;
+    root?: ModeFacts;
+    dot?: ModeFacts;
+    dotPath: string;
+    /** With security.agents_group: each drop zone there is (path relative to the root, mode & 0o7777), links left out. */
+    zones?: Array<{ path: string; mode: number }>;
+  };
   /** Each configured agent: its program found or not, its prompt there or not (empty without agents:). */
   agentPrograms: AgentReadiness[];
 }
@@ -68,6 +75,8 @@ export interface AgentFacts {
   accounts: Array<{ agent: string; user?: string; group?: string; problem?: Issue }>;
   /** security.agents_group that does not exist. */
   groupProblem?: Issue;
+  /** OS users that several roles run as (agents.<role>.user): their files prove none of those roles. */
+  shared?: Array<{ user: string; roles: readonly string[] }>;
   /** Launches get a cgroup (and why, or why not). */
   cgroup: { ok: boolean; pids: boolean; why: string };
   /** prlimit(1) on PATH (the limits are applied through it). */

@@ -2,9 +2,13 @@
  * Modes and owners (issue 12.11): a root every user can write fails (anyone could swap the daemon's
  * folders), and so does a private area (.consensus/) that is a link, another user's, or writable by
  * its group or others: the daemon refuses to start on it (store/fs/private-area.ts), with the same fix.
- * A private area others can read is a warning (the key and the records are the daemon's). Pure.
+ * A private area others can read is a warning (the key and the records are the daemon's). With an
+ * agents' group, a drop zone without the sticky bit (3775, runner/drop-zones.ts) is a warning: an agent
+ * of the group may replace another's file there, and the file's owner would be credited with it. Pure.
  */
+import { join } from "node:path";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
+import { DROP_ZONE_MODE } from "../runner/drop-zones.js";
 import { privateAreaProblem } from "../store/fs/private-area.js";
 import type { Facts } from "./facts.js";
 
@@ -22,5 +26,10 @@ export function checkModes(f: Pick<Facts, "root" | "modes">): CheckResult {
     if (p) return fail(id, `${p.message}: the daemon refuses to start on it`, p.fix, details);
     if (m.dot.mode & 0o077) return warn(id, `the private area ${m.dotPath} can be read by others (mode ${oct(m.dot.mode)})`, `\`chmod 700 ${m.dotPath}\`: its records and key are the daemon's alone.`, details);
   }
-  return pass(id, `the root is not world-writable; the private area is the daemon's alone${m.dot ? ` (mode ${oct(m.dot.mode)})` : ""}`, details);
+  const loose = (m.zones ?? []).filter((z) => z.mode !== DROP_ZONE_MODE);
+  if (loose.length) {
+    const shown = loose.map((z) => `${z.path} (${oct(z.mode)})`).join(", ");
+    return warn(id, `drop zones not at mode ${oct(DROP_ZONE_MODE)}: ${shown}; without the sticky bit an agent of the group may replace another agent's file, which keeps its owner's uid and so passes for that role's`, `Start the daemon or run \`consensus init\` (they set ${oct(DROP_ZONE_MODE)}), or \`chmod ${oct(DROP_ZONE_MODE)} ${loose.map((z) => join(f.root, z.path)).join(" ")}\`.`, { ...details, zones: loose.map((z) => ({ path: z.path, mode: oct(z.mode) })) });
+  }
+  return pass(id, `the root is not world-writable; the private area is the daemon's alone${m.dot ? ` (mode ${oct(m.dot.mode)})` : ""}${m.zones?.length ? `; the drop zones are ${oct(DROP_ZONE_MODE)}` : ""}`, details);
 }

@@ -9,6 +9,7 @@ import type { Pipeline } from "../config/pipeline.js";
 import { resolveProgram } from "../runner/agent-process.js";
 import { detectCgroup } from "../runner/cgroup.js";
 import { cannotSwitchTo, resolveAccount, resolveGroup } from "../runner/os-users.js";
+import { agentUsersOf } from "../transports/prove.js";
 import type { AgentFacts, Facts } from "./facts.js";
 
 export function probeAgents(p: Pipeline | undefined): AgentFacts {
@@ -30,6 +31,7 @@ export function probeAgents(p: Pipeline | undefined): AgentFacts {
       return { agent: a.name, ...(a.user !== undefined ? { user: a.user } : {}), ...(a.group !== undefined ? { group: a.group } : {}), ...(problem ? { problem } : {}) };
     }),
     ...(gid !== undefined && typeof gid !== "number" ? { groupProblem: gid } : {}),
+    ...(p && agentUsersOf(p).shared.size ? { shared: [...agentUsersOf(p).shared.values()] } : {}),
     cgroup: { ok: cg.home !== undefined, pids: cg.home?.pids ?? false, why: cg.why },
     ...(prlimit ? { prlimit } : {}),
   };

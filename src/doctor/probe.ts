@@ -45,6 +45,19 @@ async function readModes(L: Layout): Promise<{ root?: ModeFacts; dot?: ModeFacts
   return { ...(root ? { root } : {}), ...(dot ? { dot } : {}) };
 }
 
+/** The drop zones that are there (artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/) and their modes; none without an agents' group. */
+async function readZones(L: Layout, roles: readonly string[], agentsGroup: string | undefined): Promise<{ zones?: Array<{ path: string; mode: number }> }> {
+  if (agentsGroup === undefined) return {};
+  const epics = await readdir(L.artifacts).catch(() => [] as string[]);
+  const dirs = [L.artifacts, ...epics.filter((n) => !n.startsWith(".")).map((n) => join(L.artifacts, n)), ...roles.map((r) => join(L.inbox, r))];
+  const zones: Array<{ path: string; mode: number }> = [];
+  for (const d of dirs) {
+    const st = await lstat(d).catch(() => undefined);
+    if (st?.isDirectory()) zones.push({ path: relative(L.root, d), mode: st.mode & 0o7777 });
+  }
+  return { zones };
+}
+
 /** Which of these folders (relative to the root) are symbolic links, and where each leads. */
 async function linkedFolders(root: string, rels: readonly string[]): Promise<Array<{ path: string; target: string }>> {
   const out: Array<{ path: string; target: string }> = [];
@@ -87,7 +100,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
     disk: await readDisk(rootExists ? root : dirname(root)),
     lock: await readLock(L, now),
-    modes: { dotPath: L.dot, ...(process.getuid ? { uid: process.getuid() } : {}), ...(await readModes(L)) },
+    modes: { dotPath: L.dot, ...(process.getuid ? { uid: process.getuid() } : {}), ...(await readModes(L)), ...(rootExists ? await readZones(L, roles, (rules?.pipeline ?? config.parsed?.pipeline)?.security.agentsGroup) : {}) },
     log,
     clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),

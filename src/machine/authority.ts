@@ -17,13 +17,25 @@ import type { Epic } from "../schemas/types.gen.js";
  *   `user` is the OS user who owns the file (who ran the command), `as` what they called themselves;
  * - none: nothing proves the author (unverified);
  * - invalid: the file came with a signature that does not verify (refused, with the reason).
+ * `note` (token, person, none): the file's owner runs a role but proved nothing (the file was writable
+ * by its group or others, or several roles share that OS user): why, and the fix. Recorded beside the
+ * proof as `details.proof_note`.
  */
 export type Proof =
   | { by: "user"; role: string; user: string; uid: number }
-  | { by: "token"; role: string; epic_id: string; iteration: number; expires_at: string; nonce: string; key: string; launch?: string }
-  | { by: "person"; user: string; as?: string }
-  | { by: "none" }
+  | { by: "token"; role: string; epic_id: string; iteration: number; expires_at: string; nonce: string; key: string; launch?: string; note?: ProofNote }
+  | { by: "person"; user: string; as?: string; note?: ProofNote }
+  | { by: "none"; note?: ProofNote }
   | { by: "invalid"; reason: string };
+
+/** Why a file's owner proved no role: `reason` a sentence naming the file, user and mode; `fix` an imperative sentence. */
+export interface ProofNote {
+  reason: string;
+  fix: string;
+}
+
+/** The note of a proof (undefined: none). */
+export const proofNoteOf = (p: Proof | undefined): ProofNote | undefined => (p && "note" in p ? p.note : undefined);
 
 /** The proof as the log records it: no secret, only who and how ("unverified" when nothing proves it). */
 export function proofRecord(p: Proof | undefined): Record<string, unknown> | "unverified" {
@@ -68,7 +80,8 @@ export function proofIssues(pipeline: Pipeline, proof: Proof | undefined, claime
     if (!(Date.parse(proof.expires_at) > Date.parse(now))) out.push(issue("TOKEN_EXPIRED", { message: `${what.file} is signed with a launch token that expired at ${proof.expires_at}`, found: proof.expires_at, expected: `a token valid at ${now}`, fix: "A launch token lives as long as its launch's timeout; the next launch gets a fresh one." }));
   }
   if (!isProven(proof) && claimed !== undefined && pipeline.proof.requireProof(claimed)) {
-    out.push(issue("PROOF_REQUIRED", { message: `${what.file} is unverified: nothing proves ${claimed} wrote it, and ${pipeline.proof.requireProofWhere} requires proof for ${claimed}`, path: what.fromPath, found: "unverified", expected: `a proof that ${claimed} wrote it`, fix: `${FIX_PROOF.replace("<role>", claimed)}.` }));
+    const note = proofNoteOf(proof);
+    out.push(issue("PROOF_REQUIRED", { message: `${what.file} is unverified: nothing proves ${claimed} wrote it${note ? ` (${note.reason})` : ""}, and ${pipeline.proof.requireProofWhere} requires proof for ${claimed}`, path: what.fromPath, found: "unverified", expected: `a proof that ${claimed} wrote it`, fix: note ? note.fix : `${FIX_PROOF.replace("<role>", claimed)}.` }));
   }
   return out;
 }
@@ -88,7 +101,8 @@ function provenResolutionIssue(pipeline: Pipeline, epic: Epic | undefined, role:
   const locked = lockedResolvable(pipeline, epic, role);
   if (!locked.length) return [];
   const v = locked[0]!;
-  return [issue("PROOF_REQUIRED", { message: `${file} would resolve ${role}'s non-overridable veto "${v.subject}" (iteration ${v.iteration}), but nothing proves ${role} wrote it; consensus.yaml security.proven_resolution requires the vetoing role proven`, path, found: proof?.by === "person" ? `person ${proof.user}` : "unverified", expected: `${role}, proven`, fix: `${FIX_PROOF.replace("<role>", role)}.` })];
+  const note = proofNoteOf(proof);
+  return [issue("PROOF_REQUIRED", { message: `${file} would resolve ${role}'s non-overridable veto "${v.subject}" (iteration ${v.iteration}), but nothing proves ${role} wrote it${note ? ` (${note.reason})` : ""}; consensus.yaml security.proven_resolution requires the vetoing role proven`, path, found: proof?.by === "person" ? `person ${proof.user}` : "unverified", expected: `${role}, proven`, fix: note ? note.fix : `${FIX_PROOF.replace("<role>", role)}.` })];
 }
 
 /** An artifact: the proof, who may write it (permissions.write), and a non-overridable veto's resolution. */

@@ -18,7 +18,7 @@ import { decideStray } from "./decide-stray.js";
 import { decideArtifact } from "./decide-artifact.js";
 import { decideMessage } from "./decide-message.js";
 import { withRejection } from "./rejections.js";
-import { proofRecord, type Proof } from "./authority.js";
+import { proofNoteOf, proofRecord, type Proof } from "./authority.js";
 export type { Proof };
 import { decideRefusedRequest, type RefusedRequestInput } from "./decide-request.js";
 
@@ -132,7 +132,8 @@ function withIdentity(d: Extract<Decision, { kind: "commit" }>, input: Input): D
   if (!first) return d;
   if (input.type === "artifact" || input.type === "message") {
     if (first.decision === "veto_duplicate") return d;
-    return { ...d, drafts: [{ ...first, details: { ...first.details, proof: proofRecord(input.proof) } }, ...rest] };
+    const note = proofNoteOf(input.proof);
+    return { ...d, drafts: [{ ...first, details: { ...first.details, proof: proofRecord(input.proof), ...(note ? { proof_note: { ...note } } : {}) } }, ...rest] };
   }
   if ((input.type === "override" || input.type === "cancel") && input.as) return { ...d, drafts: [{ ...first, details: { ...first.details, as: input.as } }, ...rest] };
   return d;

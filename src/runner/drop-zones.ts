@@ -6,9 +6,14 @@
  *
  * | path | owner:group | mode |
  * |---|---|---|
- * | artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/ | daemon:agents | 2775 (setgid: what is made inside stays the group's) |
+ * | artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/ | daemon:agents | 3775 (setgid: what is made inside stays the group's; sticky: only a file's owner may rename or remove it) |
  * | current/decision_log.jsonl (the readable log agents append to) | daemon:agents | 0664 |
  * | the root, messages/, messages/inbox/, current/, logs/, logs/agents/ | daemon | group and others may not write |
+ *
+ * Agents start with umask 027 (runner.ts), so what they make there is 0640: the group reads it, only
+ * its owner writes it. The sticky bit and the umask keep a file's owner the one who wrote its bytes,
+ * which is what the owner proof (transports/prove.ts) counts on; a file the group can still write
+ * proves nothing. A zone left at 2775 by an older version is set to 3775 like any other wrong mode.
  *
  * The private area (.consensus/) is the store's to lock down (it is never the agents' group's).
  */
@@ -20,7 +25,10 @@ import type { Logger } from "../daemon/logger.js";
 import type { Layout } from "../store/fs/layout.js";
 import { resolveGroup } from "./os-users.js";
 
-export const DROP_ZONE_MODE = 0o2775;
+/** setgid + sticky + rwxrwxr-x: the group writes new files in it; only a file's owner renames or removes it. */
+export const DROP_ZONE_MODE = 0o3775;
+/** The umask agents are launched with when they run as their own OS user: their files 0640, folders 0750. */
+export const AGENT_UMASK = 0o027;
 export const SHARED_LOG_MODE = 0o664;
 
 /** What applyDropZones changed or could not change (for the log; an error never stops the daemon). */

@@ -17,7 +17,7 @@ import type { Layout } from "../store/fs/layout.js";
 import { decideRun, jobOfInput, outputOf, pendingAtStart, type LaunchPlan, type RunnerInput } from "./decide-run.js";
 import { agentMembers, expandArg, findAgent, openAgentLog, isSameProcess, procStat, readPidFile, removePidFile, resolveProgram, signalGroup, spawnAgent, whyNotOurAgent, writePidFile, type LaunchIdentity, type PidFile } from "./agent-process.js";
 import { Cage, detectCgroup, signalPid, type CgroupDetection } from "./cgroup.js";
-import { giveDropZones, reportDropZones } from "./drop-zones.js";
+import { AGENT_UMASK, giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
 import type { Keyring } from "../trust/keyring.js";
 import { noticeKeysEnv } from "../trust/notice-mac.js";
@@ -300,7 +300,9 @@ export class Runner {
         output,
         root,
         ...(acct ? { uid: acct.uid, gid: acct.gid } : {}),
-        ...(this.o.engine.pipeline.security.agentsGroup !== undefined ? { umask: 0o007 } : {}),
+        // files the agent makes are not group-writable: another agent of the group cannot rewrite them
+        // under this agent's uid (the owner proof, transports/prove.ts)
+        ...(this.o.engine.pipeline.security.agentsGroup !== undefined || acct ? { umask: AGENT_UMASK } : {}),
         ...(this.prlimit ? { prlimit: this.prlimit } : {}),
         limits: { fileBytes: plan.max_output_bytes, ...(processes !== undefined ? { processes } : {}) },
         gate: cage !== undefined,

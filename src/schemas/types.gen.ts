@@ -451,7 +451,7 @@ export interface ConsensusConfig {
    */
   security?: {
     /**
-     * The OS group agents run as (a name or gid): init and the daemon give it the drop zones (artifacts/, messages/inbox/<role>/: group-writable, setgid; current/decision_log.jsonl: group-writable), whatever the umask, and agents start with umask 007.
+     * The OS group agents run as (a name or gid): init and the daemon give it the drop zones (artifacts/, messages/inbox/<role>/: group-writable, setgid and sticky: mode 3775; current/decision_log.jsonl: group-writable), whatever the umask, and agents start with umask 027 (their files 0640: a file its group may write proves no role).
      */
     agents_group?: string;
     /**

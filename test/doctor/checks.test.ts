@@ -152,6 +152,8 @@ describe("doctor checks", () => {
     expect(checkAgents({ agents: { ...base, cgroup: { ok: true, pids: true, why: "" }, accounts: [{ agent: "planner", user: "a" }, { agent: "developer", user: "b" }] }, agentPrograms: [] }).found).toMatch(/each as its configured user; each in its own cgroup \(pids\.max\)/);
     const problem = issue("AGENT_USER_INVALID", { message: 'there is no user "ghost" on this machine', fix: "Create it (`useradd --system --no-create-home ghost`) or correct agents.planner.user." });
     expect(checkAgents({ agents: { ...base, accounts: [{ agent: "planner", user: "ghost", problem }] }, agentPrograms: [] })).toMatchObject({ status: "fail", found: expect.stringMatching(/no user "ghost"/), fix: expect.stringMatching(/useradd/) });
+    // roles sharing an OS user: the owner of their files proves neither
+    expect(checkAgents({ agents: { ...base, accounts: [{ agent: "developer", user: "c" }, { agent: "quality", user: "c" }], shared: [{ user: "c", roles: ["developer", "quality"] }] }, agentPrograms: [] })).toMatchObject({ status: "warn", found: expect.stringMatching(/roles developer, quality all run as OS user c, so the owner of a file proves none of them/), fix: expect.stringMatching(/Give each role its own OS user/) });
     const { prlimit: _, ...noPrlimit } = base;
     expect(checkAgents({ agents: noPrlimit, agentPrograms: [] })).toMatchObject({ status: "warn", fix: expect.stringMatching(/util-linux/) });
   });

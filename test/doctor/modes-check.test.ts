@@ -26,4 +26,12 @@ describe("checkModes", () => {
   it("warns when others can read the private area", () => {
     expect(checkModes(facts(0o755, 0o755)).status).toBe("warn");
   });
+  it("with an agents' group, warns of a drop zone without the sticky bit (2775: an agent may replace another's file) and names the chmod", () => {
+    const zones = (...modes: number[]) => ({ ...facts(0o755, 0o700), modes: { ...facts(0o755, 0o700).modes, zones: modes.map((mode, i) => ({ path: ["artifacts", "artifacts/EP-001", "messages/inbox/devops"][i]!, mode })) } });
+    expect(checkModes(zones(0o3775, 0o3775, 0o3775))).toMatchObject({ status: "pass", found: expect.stringContaining("drop zones are 3775") });
+    const r = checkModes(zones(0o3775, 0o2775, 0o2775));
+    expect(r.status).toBe("warn");
+    expect(r.found).toContain("artifacts/EP-001 (2775), messages/inbox/devops (2775)");
+    expect(r.fix).toContain("chmod 3775 /srv/bus/artifacts/EP-001 /srv/bus/messages/inbox/devops");
+  });
 });

@@ -43,13 +43,13 @@ describe.skipIf(!isRoot || !tools)("agents run as their own OS user", () => {
     // init gives the drop zones to the group whatever the umask (here one that would shut the group out)
     const init = spawnSync("sh", ["-c", 'umask 077 && exec "$0" "$@"', process.execPath, cliPath, "init"], { env: { ...process.env, CONSENSUS_ROOT: b.root }, encoding: "utf8" });
     expect(init.status, init.stderr).toBe(0);
-    for (const dir of ["artifacts", "messages/inbox/planner"]) expect([dir, statSync(join(b.root, dir)).gid, statSync(join(b.root, dir)).mode & 0o7777]).toEqual([dir, gid, 0o2775]);
+    for (const dir of ["artifacts", "messages/inbox/planner"]) expect([dir, statSync(join(b.root, dir)).gid, statSync(join(b.root, dir)).mode & 0o7777]).toEqual([dir, gid, 0o3775]);
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon();
     const es = await b.waitFor("the plan accepted and the agent's exit", (x) => count(x, "artifact_accepted") === 1 && count(x, "agent_exited") === 1);
     expect(es.find((e) => e.decision === "agent_launched")!.details).toMatchObject({ user });
     const report = JSON.parse(readFileSync(join(b.root, "logs", "agents", "EP-001", "1", "planner-1.log"), "utf8").trim().split("\n").at(-1)!) as Record<string, unknown>;
-    expect(report).toMatchObject({ uid, gid, groups: [gid], private: "EACCES", pidFile: "EACCES", rules: "EACCES", state: "EACCES", log: "written", artifact: "written", spawnError: "EAGAIN" });
+    expect(report).toMatchObject({ uid, gid, groups: [gid], umask: 0o027, private: "EACCES", pidFile: "EACCES", rules: "EACCES", state: "EACCES", log: "written", artifact: "written", spawnError: "EAGAIN" });
     // RLIMIT_NPROC: its own tasks (node's threads included) and the children together stay within 64
     expect(report.spawned as number).toBeLessThan(64);
     expect(report.spawnFailed as number).toBeGreaterThan(0);
@@ -58,6 +58,11 @@ describe.skipIf(!isRoot || !tools)("agents run as their own OS user", () => {
       const st = statSync(join(b.root, dir));
       expect([dir, st.gid, st.mode & 0o2070]).toEqual([dir, gid, 0o2070]);
     }
+    // launched with umask 027: what the agent wrote only it may write (0640), so its owner proves its role
+    expect((statSync(join(b.root, "artifacts", "EP-001", "plan.json")).mode & 0o777).toString(8)).toBe("640");
+    expect(es.find((e) => e.decision === "artifact_accepted")!.details).toMatchObject({ proof: { by: "os_user", role: "planner", uid } });
+    // sticky: only a file's owner may rename or remove it in a drop zone
+    expect(statSync(join(b.root, "artifacts", "EP-001")).mode & 0o1000).toBe(0o1000);
     expect(statSync(join(b.root, "current", "decision_log.jsonl")).gid).toBe(gid);
     expect(statSync(join(b.root, "consensus.yaml")).uid).toBe(0);
     expect(await b.stopDaemon()).toBe(0);

@@ -73,7 +73,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const p = prepareContent(c, r, ctx, claim?.transport ?? "files", gen);
   // who wrote it, as far as the file's owner or its claim proves (prove.ts); decide() holds it against what it says
   if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
-    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, r.uid, claim, ctx.now);
+    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, r.uid, r.mode, claim, ctx.now);
   }
   return p;
 }

@@ -5,7 +5,7 @@
  * file with more than one name (HARD_LINK: it may be a key outside the root) and anything over the
  * size cap (FILE_TOO_LARGE) are refused with an issue, so they get a log entry, never silence. Folders
  * and vanished files are skipped. Returns the bytes, their SHA-256, the modification and
- * status-change times (ms).
+ * status-change times (ms), and the owner's uid and the st_mode of the file as opened (prove.ts).
  *
  * Synchronous on the daemon's thread (issue 17.2): a drop was just written, so its path is cached and
  * its bytes are in the page cache; the five pool round trips of an async read (open, fstat, read, read,
@@ -19,7 +19,7 @@ import { issue, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
 
 export type ReadResult =
-  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number }
+  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number }
   | { ok: false; issue: Issue; ctimeMs?: number }
   | { ok: false; gone: true };
 
@@ -46,7 +46,7 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
     // the resolved path, opened without following a link swapped in since; judged after the open
     const { bytes, stat } = readGuardedSyncStat(real, { maxBytes, singleLink: true });
     if (stat.isDirectory()) return { ok: false, gone: true };
-    return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid };
+    return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid, mode: stat.mode };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { ok: false, gone: true };

@@ -1,0 +1,97 @@
+/**
+ * What the owner of a file proves when agents run as their own OS users in one agents' group (security
+ * review): a file its group may write proves nothing (another agent of the group can rewrite it and it
+ * keeps its owner's uid), nor does a file of an OS user several roles share. The files are written by
+ * the real users (runuser), the forgery as it would happen: devops writes a message with umask 002,
+ * the developer's user rewrites it in place through the group's write bit. Needs root (to make the
+ * users and switch to them): skipped with a message otherwise; users and group are removed after.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bus } from "../support/bus.js";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+
+const isRoot = process.getuid?.() === 0;
+const tools = ["useradd", "groupadd", "userdel", "groupdel", "runuser"].every((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0);
+const tag = `${process.pid % 100000}`;
+const ops = `cops${tag}`;
+const dev = `cdv${tag}`;
+const group = `cown${tag}`;
+type Details = { file?: string; errors?: Array<{ code: string; message: string; fix?: string }>; proof?: unknown; proof_note?: { reason: string; fix: string } };
+const d = (e: LogEntry | undefined): Details => (e?.details ?? {}) as Details;
+
+if (!isRoot || !tools) console.warn(`owner-proof e2e skipped: it needs root and useradd/groupadd/runuser (running as uid ${process.getuid?.()}); run the suite as root to check what a file's owner proves`);
+
+/** Writes `text` to `abs` as OS user `user` with `umask` (in place: `>` truncates a file that is there). */
+function writeAs(user: string, umask: string, abs: string, text: string): void {
+  const r = spawnSync("runuser", ["-u", user, "--", "sh", "-c", `umask ${umask} && cat > "$0"`, abs], { input: text, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`writing ${abs} as ${user} failed: ${r.stderr}`);
+}
+
+const msg = (from: string, subject: string): string => `from: ${from}\nto: developer\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: info\nsubject: ${subject}\n`;
+
+describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", () => {
+  let opsUid = -1;
+  let b: Bus;
+  beforeAll(() => {
+    execFileSync("groupadd", [group]);
+    for (const u of [ops, dev]) execFileSync("useradd", ["--system", "--no-create-home", "--no-user-group", "--gid", group, "--shell", "/usr/sbin/nologin", u]);
+    opsUid = Number(execFileSync("id", ["-u", ops], { encoding: "utf8" }));
+  });
+  afterAll(async () => {
+    await b?.stopDaemon();
+    b?.cleanup();
+    for (const u of [ops, dev]) spawnSync("userdel", [u]);
+    spawnSync("groupdel", [group]);
+  });
+
+  it("a file the group may write, or of a user two roles share, proves no role; a file only its owner writes does", async () => {
+    b = Bus.init();
+    chmodSync(b.dir, 0o755);
+    // devops its own user; developer and quality share one. No agent is launched while the epic is at plan.
+    const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
+    writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${agent(ops)}\n  developer: ${agent(dev)}\n  quality: ${agent(dev)}\nsecurity: { agents_group: ${group}, require_proof: [devops] }\n`);
+    b.applyConfig();
+    const init = b.cli("init");
+    expect(init.code, init.stderr).toBe(0);
+    const inbox = join(b.root, "messages", "inbox", "developer");
+    expect((statSync(inbox).mode & 0o7777).toString(8)).toBe("3775");
+    expect(b.cli("start", "EP-001", "--title", "Owners").code).toBe(0);
+
+    // devops's own message, only it may write (0644): proven devops
+    writeAs(ops, "022", join(inbox, "own.yaml"), msg("devops", "mine"));
+    // devops's message left group-writable (umask 002), rewritten in place by the developer's user: the
+    // bytes are the developer's, the owner still devops
+    const forged = join(inbox, "forged.yaml");
+    writeAs(ops, "002", forged, msg("devops", "original"));
+    writeAs(dev, "022", forged, msg("devops", "forged-by-developer"));
+    expect([statSync(forged).uid, (statSync(forged).mode & 0o777).toString(8), readFileSync(forged, "utf8")]).toEqual([opsUid, "664", msg("devops", "forged-by-developer")]);
+    // written by the user developer and quality share, speaking for quality
+    writeAs(dev, "022", join(inbox, "shared.yaml"), msg("quality", "who-am-i"));
+
+    b.startDaemon();
+    const es = await b.waitFor("the three messages decided", (x) => x.filter((e) => e.decision === "message_accepted" || e.decision === "message_rejected").length >= 3);
+    const of = (name: string) => es.find((e) => (e.decision === "message_accepted" || e.decision === "message_rejected") && d(e).file === `messages/inbox/developer/${name}`);
+
+    expect(of("own.yaml")!.decision).toBe("message_accepted");
+    expect(d(of("own.yaml")).proof).toEqual({ by: "os_user", role: "devops", user: ops, uid: opsUid });
+
+    const f = of("forged.yaml")!;
+    expect(f.decision).toBe("message_rejected");
+    expect(d(f).proof).toBe("unverified");
+    expect(d(f).proof_note).toMatchObject({ reason: expect.stringContaining(`owned by OS user ${ops} (role devops) but its mode 0664 lets its group write it`), fix: expect.stringContaining("chmod g-w,o-w") });
+    expect(d(f).errors![0]).toMatchObject({ code: "PROOF_REQUIRED", message: expect.stringContaining("mode 0664 lets its group write it"), fix: expect.stringContaining("umask 027") });
+
+    const s = of("shared.yaml")!;
+    expect(d(s).proof).toBe("unverified");
+    expect(d(s).proof_note).toMatchObject({ reason: expect.stringContaining(`roles developer, quality all run as OS user ${dev}`), fix: expect.stringContaining("Give each role its own OS user") });
+    // said once at start, with the fix
+    await b.until("the daemon's log to tell of the shared user", () => new RegExp(`roles developer, quality all run as OS user ${dev}, so the owner of a file proves none of them\\. Give each role its own OS user`).test(b.daemonErr));
+    expect(es.some((e) => e.decision === "agent_launched")).toBe(false);
+    // doctor says it too
+    const doc = JSON.parse(b.cli("doctor", "--format", "json").stdout) as { checks: Array<{ id: string; status: string; found: string }> };
+    expect(doc.checks.find((c) => c.id === "agents")).toMatchObject({ status: "warn", found: expect.stringContaining(`all run as OS user ${dev}`) });
+  });
+});
