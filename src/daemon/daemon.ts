@@ -424,6 +424,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   async function report(rel: string, request: string | undefined, o: Outcome): Promise<void> {
     if (o.status === "deferred") log.debug({ file: rel, reason: o.reason, ...engine.epicFields(epicOfPath(rel)) }, "deferred");
     if (!request) return;
+    // a request sealed with the key but written by another OS user than it names: someone holds the key
+    const notYours = o.status === "refused" ? o.decision.issues.find((i) => i.code === "REQUEST_NOT_YOURS") : undefined;
+    if (notYours) log.warn({ file: rel, found: notYours.found, expected: notYours.expected }, `${notYours.message}: not acted on. ${notYours.fix ?? ""}`);
     const result =
       o.status === "refused"
         ? { ok: false, issues: o.decision.issues }

@@ -84,6 +84,34 @@ describe("requests and results in the private area are sealed and validated", ()
     expect(bus.entries().some((e) => e.epic_id === "EP-011")).toBe(false);
   });
 
+  it("a sealed request's author is the OS user who owns the file, not the name in it: another name is refused and answered", async () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-004", "--title", "Who").code).toBe(0);
+    await daemonHolding(bus);
+    // a holder of the key (an agent running as the daemon's user) seals a cancel and an override "by" a listed person
+    const { keyring } = await ensureKeyring(join(bus.root, ".consensus"));
+    const dir = ".consensus/requests";
+    const me = userInfo().username;
+    bus.drop(`${dir}/8-alice.json`, sealRecord(keyring, "request", "8-alice", { type: "cancel", epic_id: "EP-004", reason: "alice says so", by: "alice" }));
+    bus.drop(`${dir}/9-start.json`, sealRecord(keyring, "request", "9-start", { type: "start", epic_id: "EP-005", title: "as lead", by: "lead" }));
+    const answer = (id: string) => bus.until(`the answer to ${id}`, () => existsSync(join(bus.root, dir, `${id}.result.json`)));
+    for (const id of ["8-alice", "9-start"]) {
+      await answer(id);
+      const r = JSON.parse(JSON.parse(readFileSync(join(bus.root, dir, `${id}.result.json`), "utf8")).body as string) as { ok: boolean; issues: Array<{ code: string; message: string; path: string; expected: string }> };
+      expect(r.ok).toBe(false);
+      expect(r.issues[0]).toMatchObject({ code: "REQUEST_NOT_YOURS", path: "/by", expected: me, message: expect.stringMatching(new RegExp(`says it is by OS user "(alice|lead)", but the file is owned by ${me} \\(uid ${process.getuid!()}\\)`)) });
+    }
+    // answered (its writer waits) and told in the daemon's log, never acted on
+    await bus.until("the daemon's log to tell of 8-alice", () => /8-alice\.json says it is by OS user \\"alice\\", but the file is owned by .*: not acted on/.test(bus.daemonErr));
+    expect(statusOf(bus, "EP-004")).toBe("in_progress");
+    expect(bus.entries().some((e) => e.decision === "cancelled" || e.epic_id === "EP-005")).toBe(false);
+    // the same request by the owner of the file is acted on
+    bus.drop(`${dir}/10-me.json`, sealRecord(keyring, "request", "10-me", { type: "cancel", epic_id: "EP-004", reason: "mine", by: me }));
+    await answer("10-me");
+    expect(statusOf(bus, "EP-004")).toBe("cancelled");
+    expect(bus.entries().find((e) => e.decision === "cancelled")!.details).toMatchObject({ by: me, reason: "mine" });
+  });
+
   it("a fake answer to a person's real command is ignored; the daemon's own answer is shown", async () => {
     bus = Bus.init();
     expect(bus.cli("start", "EP-003", "--title", "Answers").code).toBe(0);

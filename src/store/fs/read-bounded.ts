@@ -7,14 +7,14 @@
 import { createHash } from "node:crypto";
 import { GuardedReadError, readGuarded } from "./guarded-read.js";
 
-/** ok: the text and its SHA-256; gone: no such file; else `why` in words and a digest to report it once by. */
-export type Bounded = { ok: true; text: string; sha256: string } | { ok: false; gone: true } | { ok: false; gone?: false; why: string; sha256: string };
+/** ok: the text, its SHA-256 and the uid that owns the file as opened; gone: no such file; else `why` in words and a digest to report it once by. */
+export type Bounded = { ok: true; text: string; sha256: string; uid: number } | { ok: false; gone: true } | { ok: false; gone?: false; why: string; sha256: string };
 
 /** Reads a file of the private area: no symlink, only a regular file, at most `cap` bytes (checked after open). */
 export async function readBounded(path: string, cap: number): Promise<Bounded> {
   try {
-    const { bytes } = await readGuarded(path, { maxBytes: cap });
-    return { ok: true, text: bytes.toString("utf8"), sha256: createHash("sha256").update(bytes).digest("hex") };
+    const { bytes, stat } = await readGuarded(path, { maxBytes: cap });
+    return { ok: true, text: bytes.toString("utf8"), sha256: createHash("sha256").update(bytes).digest("hex"), uid: stat.uid };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { ok: false, gone: true };

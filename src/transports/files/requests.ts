@@ -6,6 +6,9 @@
  * to promoted under any name — is never acted on and is reported (`request_refused`), and a fake answer to
  * a person's real command is never shown as the verdict.
  *
+ * The author of a request (`by`) is the OS user who owns the request file (who ran the command line):
+ * a sealed body naming anyone else is refused (REQUEST_NOT_YOURS), answered, and acted on by no one.
+ *
  * Reads are bounded: opened with O_NOFOLLOW|O_NONBLOCK (a symlink or a FIFO named like a request never
  * blocks or redirects the daemon), checked after open (a regular file, at most MAX_REQUEST_BYTES).
  */
@@ -20,6 +23,7 @@ import { readBounded } from "../../store/fs/read-bounded.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { ensureKeyring } from "../../trust/key-file.js";
 import { REQUEST_ID, openRecord, sealRecord } from "../../trust/sealed.js";
+import { userNameOf } from "../os-identity.js";
 import type { Prep } from "./prepare.js";
 
 /** A request or result larger than this (bytes) is refused unread: 4 MiB holds a prune of 10,000 files. */
@@ -85,7 +89,15 @@ export async function prepareRequest(L: Layout, rel: string, id: string): Promis
   if (issues.length) {
     return { kind: "ready", item: { input: { type: "request_refused", file: rel, sha256: r.sha256, reason: "not a valid command", sealed: true, issues }, key: `request:${id}` }, request: id };
   }
-  return { kind: "ready", item: { input: { ...(opened.body as RequestCommand), transport: "cli" }, key: `request:${id}` }, request: id };
+  // `by` is who the file's owner is, never what the body says: a holder of the key (an agent running as
+  // the daemon's user) could seal any name, but not own the file as another user
+  const cmd = opened.body as RequestCommand;
+  const owner = userNameOf(r.uid);
+  if (cmd.by !== owner) {
+    const found = issue("REQUEST_NOT_YOURS", { message: `${rel} says it is by OS user ${JSON.stringify(cmd.by)}, but the file is owned by ${owner} (uid ${r.uid})`, file: rel, path: "/by", expected: owner, found: String(cmd.by) });
+    return { kind: "ready", item: { input: { type: "request_refused", file: rel, sha256: r.sha256, reason: `by ${JSON.stringify(cmd.by)}, but the file is owned by ${owner}`, sealed: true, issues: [found] }, key: `request:${id}` }, request: id };
+  }
+  return { kind: "ready", item: { input: { ...cmd, transport: "cli" }, key: `request:${id}` }, request: id };
 }
 
 /**
