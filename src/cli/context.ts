@@ -4,7 +4,7 @@
  * the current one upwards that is a bus or holds one named `consensus/`.
  */
 import { readFileSync, statSync } from "node:fs";
-import { userInfo } from "node:os";
+import { currentUser } from "../trust/os-identity.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConsensusError, issue } from "../errors/issue.js";
@@ -71,11 +71,7 @@ export function rootOrDefault(opts: GlobalOptions): string {
  * person's command is recorded under. `uid:N` when the uid has no passwd entry.
  */
 export function whoAmI(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid:${process.getuid?.() ?? "unknown"}`;
-  }
+  return currentUser();
 }
 
 /** The name a person gives (--as, else CONSENSUS_USER): recorded beside the OS user, never instead; undefined when it adds nothing. */

@@ -3,7 +3,7 @@
  * numeric ids) resolved through NSS with `getent` (so LDAP and sssd users work), and whether this
  * daemon may switch to them at all (root, or CAP_SETUID / CAP_SETGID in /proc/self/status).
  */
-import { execFileSync } from "node:child_process";
+import { getent } from "../trust/os-identity.js";
 import { readFileSync } from "node:fs";
 import { issue, type Issue } from "../errors/issue.js";
 
@@ -13,16 +13,6 @@ export interface Account {
   /** The user's name and home, for USER, LOGNAME and HOME (absent for a bare numeric uid with no passwd entry). */
   name?: string;
   home?: string;
-}
-
-/** getent's entry (`name:x:uid:gid:gecos:home:shell` for passwd, `name:x:gid:members` for group); undefined when there is none. */
-function getent(db: "passwd" | "group", key: string): string[] | undefined {
-  try {
-    const line = execFileSync("getent", [db, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).split("\n")[0];
-    return line ? line.split(":") : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const numeric = (s: string): number | undefined => (/^[0-9]+$/.test(s) ? Number(s) : undefined);

@@ -5,7 +5,8 @@
  * notices and the rules in force. The epics' state and the marks are folds of the log, rebuilt on the
  * way in. The target must hold no log yet (STORE_NOT_EMPTY): nothing is merged or overwritten.
  */
-import { installRules, osUser, readRulesRecord, versionOf } from "./fs/rules.js";
+import { installRules, readRulesRecord, versionOf } from "./fs/rules.js";
+import { currentUser } from "../trust/os-identity.js";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -140,7 +141,7 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
     }
     await mkdir(L.current, { recursive: true });
     await writeAtomic(L.config, rules.text, { durable: true });
-    await installRules(L, { version: versionOf(rules.text), text: rules.text, applied_by: process.env.CONSENSUS_USER ?? osUser(), os_user: osUser(), applied_at: new Date().toISOString() });
+    await installRules(L, { version: versionOf(rules.text), text: rules.text, applied_by: process.env.CONSENSUS_USER ?? currentUser(), os_user: currentUser(), applied_at: new Date().toISOString() });
     let blobs = 0;
     for (const r of await store.sql`SELECT sha256, bytes FROM blobs`) {
       const p = join(L.blobs, String(r.sha256).slice(0, 2), String(r.sha256));

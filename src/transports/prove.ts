@@ -25,7 +25,7 @@ import { keyFileOf, readKeyring } from "../trust/key-file.js";
 import type { Keyring } from "../trust/keyring.js";
 import { checkPlacement } from "../trust/token.js";
 import { personSigned, type Claim } from "./placement.js";
-import { uidOfUser, userNameOf } from "./os-identity.js";
+import { uidOfUser, userNameOf } from "../trust/os-identity.js";
 
 /** The OS users that run roles: uid → its role, for a user that runs exactly one role; `shared`: users that run several. */
 export interface AgentUsers {

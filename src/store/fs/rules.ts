@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, stat } from "node:fs/promises";
 import { CAP, readGuardedText } from "./guarded-read.js";
 import { join } from "node:path";
-import { userInfo } from "node:os";
+import { currentUser } from "../../trust/os-identity.js";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
 import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -97,15 +97,6 @@ export async function readRules(L: Layout, use: "read" | "write" = "read"): Prom
 
 export const rulesMissing = (L: Layout): ConsensusError => new ConsensusError(issue("RULES_MISSING", { message: "the rules in force are missing, and the log already holds decisions", file: L.rules }));
 
-/** The login name of the process (the OS user a record names), or "uid <n>" where there is none. */
-export function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid ${process.getuid?.() ?? "?"}`;
-  }
-}
-
 /** Does this folder's log hold anything yet (the log of record in the private area, or the readable one)? */
 export async function logHasEntries(L: Layout): Promise<boolean> {
   for (const p of [join(L.dot, "log.jsonl"), L.log]) if ((await stat(p).catch(() => undefined))?.size) return true;
@@ -140,7 +131,7 @@ export async function rulesForWriter(L: Layout, now: Date): Promise<{ pipeline: 
 
 /** A rules record for text applied now by this process's person (CONSENSUS_USER, else the login name). */
 export function newRecord(text: string, version: string, now: Date): RulesRecord {
-  const user = osUser();
+  const user = currentUser();
   return { version, text, applied_by: process.env.CONSENSUS_USER ?? user, os_user: user, applied_at: now.toISOString() };
 }
 

@@ -23,7 +23,7 @@ import { readBounded } from "../../store/fs/read-bounded.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { ensureKeyring } from "../../trust/key-file.js";
 import { REQUEST_ID, openRecord, sealRecord } from "../../trust/sealed.js";
-import { userNameOf } from "../os-identity.js";
+import { userNameOf } from "../../trust/os-identity.js";
 import type { Prep } from "./prepare.js";
 
 /** A request or result larger than this (bytes) is refused unread: 4 MiB holds a prune of 10,000 files. */
