@@ -151,7 +151,11 @@ export async function makeRoot(opts) {
   const t0 = now();
   let lines = 0;
   try {
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    // the daemon key, made as the daemon's first start makes it: notices are sealed as a running
+    // daemon seals them (else a later start finds every notice of a replay the wrong size and rewrites it)
+    const { ensureKeyring } = await import(join(repo, "dist/trust/key-file.js"));
+    const { keyring } = await ensureKeyring(L.dot);
+    const engine = await Engine.open(pipeline, store, silentLogger(), { keys: () => keyring });
     const commit = async (items) => {
       const out = await engine.process(items);
       for (const o of out) {

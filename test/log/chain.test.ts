@@ -72,6 +72,18 @@ describe("sealLine / unsealLine", () => {
     expect(hash).toBe(chainHash(GENESIS, "", body));
   });
 
+  it("finds the seal at the end when the body itself holds a \"hash\" key, with and without a MAC", () => {
+    const inner = "a".repeat(64);
+    const body = `{"seq":1,"agent":"orchestrator","decision":"x","details":{"hash":"${inner}","n":1}}`;
+    const { line, hash } = sealLine(body, GENESIS, "", () => "k1.abc");
+    expect(unsealLine(line)).toEqual({ body, hash, mac: "k1.abc", signed: `${body.slice(0, -1)},"hash":"${hash}"` });
+    const bare = sealLine(body, GENESIS, "");
+    expect(unsealLine(bare.line)).toMatchObject({ body, hash: bare.hash });
+    // a seal not at the very end is none: text after it
+    expect(unsealLine(`${line.slice(0, -1)},"x":1}`)).toBeUndefined();
+    expect(unsealLine(`${body.slice(0, -1)},"hash":"${inner}"} `)).toBeUndefined();
+  });
+
   it("does not unseal an agent line", () => {
     expect(unsealLine(agentLine("devops", "approve"))).toBeUndefined();
   });
