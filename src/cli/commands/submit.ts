@@ -9,11 +9,9 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
-import { readConfig } from "../../config/read-config.js";
 import { ROLE } from "../../config/names.js";
 import { summary } from "../../log/summary.js";
 import { interpretMessage } from "../../schemas/interpret.js";
-import { layoutOf } from "../../store/fs/layout.js";
 import { parseToken } from "../../trust/token.js";
 import { place } from "../../transports/placement.js";
 import { BusReader } from "../../transports/mcp/bus.js";
@@ -21,6 +19,7 @@ import { verdictOf } from "../../transports/mcp/offer.js";
 import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
+import { pipelineOf } from "../read-store.js";
 
 export async function submit(g: GlobalOptions, file: string, o: { to?: string; wait: boolean; timeout: number }): Promise<number> {
   const root = rootOf(g);
@@ -35,7 +34,7 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
     throw new ConsensusError(issue("FILE_UNREADABLE", { message: `${file} could not be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file }));
   }
   const name = basename(file);
-  const pipeline = await readConfig(layoutOf(root).config);
+  const pipeline = await pipelineOf(g);
   let rel: string;
   if (pipeline.stageOfArtifact(name)) rel = `artifacts/${token.scope.epic_id}/${name}`;
   else {

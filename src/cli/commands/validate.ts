@@ -1,5 +1,5 @@
 /** `consensus validate [PATH…]`: every problem in every file at once; exit 0 valid, 1 invalid. */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import fg from "fast-glob";
@@ -14,6 +14,8 @@ import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/int
 import { hasSchema, unknownFields } from "../../schemas/registry.js";
 import { readSchemaDocuments } from "../../schemas/read-schemas.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import { configReadError } from "../../store/fs/config-file.js";
+import { CAP, GuardedReadError, readGuardedSync } from "../../store/fs/guarded-read.js";
 import { explicitRoot, findBus, ownVersion, rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesJunit } from "../formats/junit.js";
 import { formatIssuesSarif } from "../formats/sarif.js";
@@ -61,7 +63,9 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     shownFiles.push(shown);
-    if (!existsSync(abs) || !statSync(abs).isFile()) {
+    // consensus.yaml is judged by what its name is (a link, a FIFO …: checkFile says so), never followed
+    const present = kindOf(abs, o.kind) === "config" ? lstatSync(abs, { throwIfNoEntry: false }) !== undefined : existsSync(abs) && statSync(abs).isFile();
+    if (!present) {
       all.push(issue("NOT_FOUND", { message: `no such file: ${shown}`, file: shown, fix: "Check the path." }));
       continue;
     }
@@ -98,7 +102,16 @@ export function kindOf(abs: string, forced?: string): string | undefined {
 
 /** Every problem in one file; problems with a JSON path also get the line and column it points at (JSON and YAML). */
 export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): Issue[] {
-  const bytes = readFileSync(abs);
+  let bytes: Buffer;
+  if (kindOf(abs, o.kind) === "config") {
+    // agent-writable: no link followed, no FIFO, capped (store/fs/config-file.ts)
+    try {
+      bytes = readGuardedSync(abs, { maxBytes: CAP.config });
+    } catch (e) {
+      if (e instanceof GuardedReadError) return configReadError(abs, e).issues;
+      throw e;
+    }
+  } else bytes = readFileSync(abs);
   const issues = checkBytes(abs, bytes, o);
   const format = formatOf(basename(abs).replace(/\.tmp$/, ""));
   if (format !== "json" && format !== "yaml") return issues;
