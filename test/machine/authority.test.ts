@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import type { Proof } from "../../src/machine/authority.js";
 import { nonceId } from "../../src/log/replay.js";
 import { interpretMessage } from "../../src/schemas/interpret.js";
+import { messageCopyKey } from "../../src/machine/veto-identity.js";
 import { Harness, sha } from "../support/pipeline.js";
 
 const token = (role: string, over: Partial<Extract<Proof, { by: "token" }>> = {}): Proof => ({ by: "token", role, epic_id: "EP-001", iteration: 1, expires_at: "2099-01-01T00:00:00Z", nonce: `n-${Math.random()}`, key: "k1", ...over });
@@ -61,6 +62,19 @@ describe("authority in decide()", () => {
       const { issues } = interpretMessage("m.yaml", Buffer.from(`id: "${id}"\nfrom: quality\nto: developer\ntimestamp: 2026-11-21T10:00:00Z\nepic_id: EP-001\niteration: 1\ntype: info\n`), "developer");
       expect(issues.some((i) => i.path === "/id"), `${id}: ${JSON.stringify(issues)}`).toBe(true);
     }
+  });
+
+  it("a message may not take an id the daemon derives (compact:<key>, a content hash): another role's compact approval cannot be squatted", () => {
+    const h = atReview();
+    const compactDoc = { from: "devops", to: "developer", type: "approve", epic_id: "EP-001", timestamp: "2026-11-21T10:00:00Z" };
+    const squat = send(h, "quality", "developer", "info", undefined, { id: `compact:${messageCopyKey(compactDoc)}` });
+    expect(errorsOf(squat)[0]).toMatchObject({ code: "SCHEMA", message: expect.stringMatching(/form of an id the daemon derives/), fix: expect.stringMatching(/Give the message an id of its own/) });
+    expect(errorsOf(send(h, "quality", "developer", "info", undefined, { id: "ab".repeat(32) }))[0]).toMatchObject({ code: "SCHEMA", path: "/id" });
+    const own = h.apply({ type: "message", file: "messages/inbox/developer/c.yaml", inbox: "developer", sha256: sha("compact"), doc: compactDoc as never, issues: [] });
+    expect(errorsOf(own)).toEqual([]);
+    expect(own.kind === "commit" && own.drafts[0]!.decision).toBe("message_accepted");
+    // ids of any other form, ':' included, are still a message's own
+    expect(errorsOf(send(h, "quality", "developer", "info", undefined, { id: "info:quality:2026-11-21T10:00:00Z" }))).toEqual([]);
   });
 
   it("an OS owner proves its role; an artifact of another role's stage is refused by the permission, naming it", () => {
