@@ -12,7 +12,7 @@ import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
 import { ROLE } from "../../config/names.js";
 import { summary } from "../../log/summary.js";
 import { interpretMessage } from "../../schemas/interpret.js";
-import { parseToken } from "../../trust/token.js";
+import { readToken } from "../../trust/token.js";
 import { place } from "../../transports/placement.js";
 import { BusReader } from "../../transports/mcp/bus.js";
 import { verdictOf } from "../../transports/mcp/offer.js";
@@ -25,8 +25,9 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   const root = rootOf(g);
   const raw = process.env.CONSENSUS_TOKEN;
   if (!raw) throw new ConsensusError(issue("TOKEN_MISSING", { message: "CONSENSUS_TOKEN is not set: there is no launch token to sign with", found: "no CONSENSUS_TOKEN", fix: "Run `consensus submit` from an agent the daemon launched (it sets CONSENSUS_TOKEN), or drop the file into the bus as a plain file (recorded as unverified)." }), 2);
-  const token = parseToken(raw);
-  if (!token) throw new ConsensusError(issue("TOKEN_MISSING", { message: "CONSENSUS_TOKEN is not a launch token (ct1.…)", found: "a malformed token", fix: "Use the CONSENSUS_TOKEN the runner set for this launch, unchanged." }), 2);
+  const read = readToken(raw);
+  if (!read.ok) throw new ConsensusError(issue("TOKEN_MISSING", { message: `CONSENSUS_TOKEN is not a launch token: ${read.reason}`, found: "a malformed token", expected: "ct1.<scope>.<key id>.<64 hex digits>, as the runner set it", fix: "Use the CONSENSUS_TOKEN the runner set for this launch, unchanged." }), 2);
+  const token = read.token;
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
