@@ -72,6 +72,13 @@ describe("consensus.yaml swapped by an agent", () => {
         expect(r.out, what).toContain(p.fix(config));
         expect(r.out, what).not.toContain(SECRET);
       }
+      // doctor fails its config check, saying what the file is and the same fix (not `consensus init`, which refuses it too)
+      const doc = run(bus, ["doctor"]);
+      expect(doc.signal, doc.out).toBeNull();
+      expect(doc.code, doc.out).not.toBe(0);
+      expect(doc.out).toMatch(p.says);
+      expect(doc.out).toContain(p.fix(config));
+      expect(doc.out).not.toContain(SECRET);
       // status only needs stage owners: it goes on without them, and does not hang either
       const s = run(bus, ["status"]);
       expect(s.signal, s.out).toBeNull();
