@@ -295,8 +295,10 @@ async function readNewest(path: string, totalLines: number): Promise<Pick<Facts[
 async function readState(path: string): Promise<Facts["state"]> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
-  } catch {
+    // under the root, where an agent may have put a FIFO (a plain read blocks doctor for good) or a link
+    text = await readGuardedText(path, { maxBytes: CAP.state });
+  } catch (e) {
+    if (e instanceof GuardedReadError) return { path, exists: true, problem: e.message };
     return { path, exists: false };
   }
   const { problem } = stateFileProblem(text);
