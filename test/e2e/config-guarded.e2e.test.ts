@@ -51,6 +51,29 @@ const PLANTS: Plant[] = [
   },
 ];
 
+describe("the records beside consensus.yaml swapped by an agent", () => {
+  it("validate of the whole root names a linked or FIFO state.json or log without following or hanging", () => {
+    bus = Bus.init();
+    const secret = join(bus.dir, "secret.json");
+    writeFileSync(secret, `{"${SECRET}": 1}\n`);
+    const state = join(bus.root, "current", "state.json");
+    const log = join(bus.root, "current", "decision_log.jsonl");
+    rmSync(state, { force: true });
+    rmSync(log, { force: true });
+    symlinkSync(secret, state);
+    expect(spawnSync("mkfifo", [log]).status).toBe(0);
+    const r = run(bus, ["validate", "--format", "json"]);
+    expect(r.signal, `${r.out} (killed: it hung)`).toBeNull();
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).not.toContain(SECRET);
+    const { issues } = JSON.parse(r.out) as { issues: Array<{ code: string; message: string; fix: string }> };
+    expect(issues).toEqual(expect.arrayContaining([
+      expect.objectContaining({ code: "UNSAFE_PATH", message: expect.stringMatching(/state\.json is a symbolic link/), fix: expect.stringContaining(`rm ${state}`) }),
+      expect.objectContaining({ code: "NOT_REGULAR_FILE", message: expect.stringMatching(/decision_log\.jsonl is a FIFO/), fix: expect.stringContaining(`rm ${log}`) }),
+    ]));
+  }, 2 * CLI_TIMEOUT_MS);
+});
+
 describe("consensus.yaml swapped by an agent", () => {
   for (const p of PLANTS) {
     it(`${p.kind}, no rules in force: every command that reads it refuses it with CONFIG_INVALID and the fix; none hangs or prints what it holds`, () => {

@@ -63,8 +63,8 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     shownFiles.push(shown);
-    // consensus.yaml is judged by what its name is (a link, a FIFO …: checkFile says so), never followed
-    const present = kindOf(abs, o.kind) === "config" ? lstatSync(abs, { throwIfNoEntry: false }) !== undefined : existsSync(abs) && statSync(abs).isFile();
+    // the bus's records are judged by what their name is (a link, a FIFO …: checkFile says so), never followed
+    const present = guardedKind(kindOf(abs, o.kind)) ? lstatSync(abs, { throwIfNoEntry: false }) !== undefined : existsSync(abs) && statSync(abs).isFile();
     if (!present) {
       all.push(issue("NOT_FOUND", { message: `no such file: ${shown}`, file: shown, fix: "Check the path." }));
       continue;
@@ -86,6 +86,14 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   return errors === 0 ? 0 : 1;
 }
 
+const LOG_CAP = 512 * 1024 * 1024;
+
+/** The size cap of a kind read guarded (the bus's own records: config, state, log), or undefined for the rest. */
+function guardedKind(kind: string | undefined): number | undefined {
+  // a log is checked as one string: ~512 MiB is the longest string V8 holds, so nothing larger was ever checkable
+  return kind === "config" ? CAP.config : kind === "state" ? CAP.state : kind === "log" ? LOG_CAP : undefined;
+}
+
 /** A file's kind from --kind or its name; temp names (.plan.json.tmp) count as their final name. */
 export function kindOf(abs: string, forced?: string): string | undefined {
   if (forced) return forced;
@@ -103,13 +111,17 @@ export function kindOf(abs: string, forced?: string): string | undefined {
 /** Every problem in one file; problems with a JSON path also get the line and column it points at (JSON and YAML). */
 export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): Issue[] {
   let bytes: Buffer;
-  if (kindOf(abs, o.kind) === "config") {
-    // agent-writable: no link followed, no FIFO, capped (store/fs/config-file.ts)
+  const kind = kindOf(abs, o.kind);
+  const cap = guardedKind(kind);
+  if (cap !== undefined) {
+    // consensus.yaml and the records beside it are where an agent that can write the root may plant a
+    // link (to a secret the check would quote) or a FIFO: no link followed, no FIFO, capped
     try {
-      bytes = readGuardedSync(abs, { maxBytes: CAP.config });
+      bytes = readGuardedSync(abs, { maxBytes: cap });
     } catch (e) {
-      if (e instanceof GuardedReadError) return configReadError(abs, e).issues;
-      throw e;
+      if (!(e instanceof GuardedReadError)) throw e;
+      if (kind === "config") return configReadError(abs, e).issues;
+      return [issue(e.kind === "too_large" ? "FILE_TOO_LARGE" : e.kind === "symlink" ? "UNSAFE_PATH" : "NOT_REGULAR_FILE", { message: e.message, file: abs, found: e.found, fix: e.fix })];
     }
   } else bytes = readFileSync(abs);
   const issues = checkBytes(abs, bytes, o);
