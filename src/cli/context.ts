@@ -3,7 +3,7 @@
  * found the way git finds `.git`: `--root DIR`, else `$CONSENSUS_ROOT`, else the nearest folder from
  * the current one upwards that is a bus or holds one named `consensus/`.
  */
-import { readFileSync, statSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { currentUser } from "../trust/os-identity.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,13 +15,14 @@ export interface GlobalOptions {
   store?: string;
 }
 
-/** A bus root: a folder with a consensus.yaml (`consensus init` writes one). */
+/**
+ * A bus root: a folder with a consensus.yaml (`consensus init` writes one). Judged by the name, not
+ * followed (lstat): one an agent swapped for a FIFO or a link still marks the bus, so commands that
+ * decide by the rules in force go on and the ones that read the file say what it is (config-file.ts).
+ */
 export function isBusRoot(dir: string): boolean {
-  try {
-    return statSync(join(dir, "consensus.yaml")).isFile();
-  } catch {
-    return false;
-  }
+  const st = lstatSync(join(dir, "consensus.yaml"), { throwIfNoEntry: false });
+  return st !== undefined && !st.isDirectory();
 }
 
 /**

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
 import { GuardedReadError } from "../store/fs/guarded-read.js";
-import { readConfig } from "../config/read-config.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";

@@ -4,8 +4,8 @@ import type { Facts } from "./facts.js";
 
 export function checkConfigFile(f: Pick<Facts, "config">): CheckResult {
   const id = "config";
-  const { path, parsed, error } = f.config;
-  if (parsed === undefined) return fail(id, `cannot read ${path}${error ? `: ${error}` : ""}`, `Run \`consensus init --root ${path.replace(/\/consensus\.yaml$/, "")}\` to write the default config, or pass --root DIR.`);
+  const { path, parsed, error, fix } = f.config;
+  if (parsed === undefined) return fail(id, `cannot read ${path}${error ? `: ${error}` : ""}`, fix ?? `Run \`consensus init --root ${path.replace(/\/consensus\.yaml$/, "")}\` to write the default config, or pass --root DIR.`);
   const { pipeline, issues } = parsed;
   if (!pipeline) {
     const first = issues[0]!;

@@ -24,7 +24,8 @@ export interface Facts {
     linked?: Array<{ path: string; target: string }>;
   };
   /** consensus.yaml: unreadable (error), or parsed and checked once by parseConfig (a pipeline, or the issues). */
-  config: { path: string; error?: string; parsed?: { pipeline?: Pipeline; issues: Issue[] } };
+  /** `fix`: for a file that is there but not read (a link, a FIFO, over the cap), what to do instead of `consensus init`. */
+  config: { path: string; error?: string; fix?: string; parsed?: { pipeline?: Pipeline; issues: Issue[] } };
   /** The rules in force (.consensus/rules.json): what the daemon decides by, and whether consensus.yaml is them. */
   rules?: { kind: "none" | "ok" | "refused"; path: string; version?: string; applied_by?: string; applied_at?: string; reason?: string; logHasEntries: boolean; pipeline?: Pipeline };
   /** Each folder the daemon writes, probed by creating and removing a dot-temp file. */

@@ -16,6 +16,7 @@ import { holderIsDead, lockPathOf, lockStaleMs, readHolder } from "../store/fs/f
 import { layoutFolders, layoutOf, type Layout } from "../store/fs/layout.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../store/fs/read-chain.js";
 import { CAP, GuardedReadError, kindOf, readGuarded, readGuardedText } from "../store/fs/guarded-read.js";
+import { configReadError } from "../store/fs/config-file.js";
 import { KeyFileError } from "../trust/key-file.js";
 import { hasOldLog } from "../store/fs/adopt.js";
 import { stateFileProblem } from "../store/fs/state-file.js";
@@ -79,7 +80,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
   // (a plain read blocks doctor for good), a link or more than the cap
   const config: Facts["config"] = await readGuardedText(L.config, { maxBytes: CAP.config }).then(
     (text) => ({ path: L.config, parsed: parseConfig(text, L.config) }),
-    (e: unknown) => ({ path: L.config, error: e instanceof GuardedReadError ? e.message : errText(e) }),
+    (e: unknown) => (e instanceof GuardedReadError ? { path: L.config, error: e.message, fix: configReadError(L.config, e).issues[0]!.fix } : { path: L.config, error: errText(e) }),
   );
   const rules = rootExists ? await probeRules(L) : undefined;
   // Without a valid config the roles are unknown: the config check says why, and no inbox is asked for.
@@ -294,8 +295,10 @@ async function readNewest(path: string, totalLines: number): Promise<Pick<Facts[
 async function readState(path: string): Promise<Facts["state"]> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
-  } catch {
+    // under the root, where an agent may have put a FIFO (a plain read blocks doctor for good) or a link
+    text = await readGuardedText(path, { maxBytes: CAP.state });
+  } catch (e) {
+    if (e instanceof GuardedReadError) return { path, exists: true, problem: e.message };
     return { path, exists: false };
   }
   const { problem } = stateFileProblem(text);

@@ -33,12 +33,29 @@ export function applyEntry(view: View, e: LogEntry): void {
     const v = e.decision === "config_changed" ? d?.to : d?.config_version;
     if (typeof v === "string") view.configVersion = v;
   }
-  const id = messageIdOf(e);
-  if (id !== undefined) view.messageIds.add(id);
-  // a launch token's signature is used once (issue 15): its nonce is in the ledger with the input's entry
-  const nonce = (e.details as { proof?: { nonce?: unknown } } | undefined)?.proof?.nonce;
-  if (typeof nonce === "string" && (e.decision === "message_accepted" || e.decision === "artifact_accepted")) view.messageIds.add(`nonce:${nonce}`);
+  for (const id of usedIdsOf(e)) view.messageIds.add(id);
   applyAgentEntry(view.agents, e);
+}
+
+/**
+ * The ledger id of a launch-token signature's nonce: `nonce/<nonce>`. A message id never holds a "/"
+ * (schemas/message.schema.json: ^[A-Za-z0-9._:-]+$), so no message can take a nonce's place in the
+ * ledger (and block a signed file), nor a nonce a message's. Build it only here.
+ */
+export const nonceId = (nonce: string): string => `nonce/${nonce}`;
+
+/**
+ * Every id an entry uses up in the ledger of used ids (View.messageIds, the stores' "m" marks): an
+ * accepted message's id, and the nonce of an accepted input's launch-token signature (used once, issue
+ * 15). The view, the checkpoint's marks and the PostgreSQL marks are all built from this one list.
+ */
+export function usedIdsOf(e: LogEntry): string[] {
+  const out: string[] = [];
+  const id = messageIdOf(e);
+  if (id !== undefined) out.push(id);
+  const nonce = (e.details as { proof?: { nonce?: unknown } } | undefined)?.proof?.nonce;
+  if (typeof nonce === "string" && (e.decision === "message_accepted" || e.decision === "artifact_accepted")) out.push(nonceId(nonce));
+  return out;
 }
 
 /** The message id an entry uses up, if any. */

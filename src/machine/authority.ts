@@ -8,6 +8,7 @@
 import { issue, type Issue } from "../errors/issue.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Epic } from "../schemas/types.gen.js";
+import { nonceId } from "../log/replay.js";
 
 /**
  * What the shell could prove about an input's author.
@@ -46,8 +47,6 @@ export function proofRecord(p: Proof | undefined): Record<string, unknown> | "un
   return { by: "invalid", reason: p.reason };
 }
 
-/** The ledger id of a signature's nonce (recorded with the input's entry, like a message id). */
-export const nonceId = (nonce: string): string => `nonce:${nonce}`;
 
 /** The role a proof proves (undefined: none proven). */
 export const provenRole = (p: Proof | undefined): string | undefined => (p && (p.by === "user" || p.by === "token") ? p.role : undefined);

@@ -13,6 +13,9 @@ import { farTimestamp, withRealValues } from "./real-values.js";
 import { duplicateVeto, messageCopyKey } from "./veto-identity.js";
 import { messageAuthority, provenRole } from "./authority.js";
 
+/** The forms of the message ids decideMessage derives (compact:<copy key>, the content's SHA-256), which a message's own id may not take. */
+const DERIVED_ID = /^compact:|^[0-9a-f]{64}$/;
+
 export function decideMessage(world: World, m: MessageInput, now: string): Decision {
   const { pipeline } = world;
   const d = m.doc;
@@ -45,6 +48,11 @@ export function decideMessage(world: World, m: MessageInput, now: string): Decis
   // accepted in (PROTOCOL §5).
   const compact = d.id === undefined && d.iteration === undefined;
   const messageId = d.id ?? (compact ? `compact:${messageCopyKey(d)}` : m.sha256);
+  // the ids derived above share the ledger with ids messages give themselves: a message may not take
+  // one (compact ids are predictable: another role's compact approval would be blocked in advance)
+  if (typeof d.id === "string" && DERIVED_ID.test(d.id)) {
+    problems.push(issue("SCHEMA", { message: `message id "${d.id}" has the form of an id the daemon derives itself (compact:<hash> names a message without id and iteration, 64 hex digits a message's content hash)`, path: "/id", expected: "an id that neither starts with compact: nor is 64 hex digits", found: d.id, fix: `Give the message an id of its own, such as ${String(d.type)}-${String(d.from)}-<UTC time>-<random>, or leave id out (its content hash is then its id).` }));
+  }
   if (world.messageIdUsed(messageId)) {
     problems.push(
       compact

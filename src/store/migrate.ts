@@ -9,6 +9,7 @@ import { installRules, readRulesRecord, versionOf } from "./fs/rules.js";
 import { currentUser } from "../trust/os-identity.js";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir } from "node:fs/promises";
+import { readConfigText } from "./fs/config-file.js";
 import { dirname, join } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { unsealLine } from "../log/chain.js";
@@ -39,11 +40,7 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
   // the rules in force move, not the root's consensus.yaml (which may hold an edit nobody applied)
   const inForce = await readRulesRecord(L);
   if (inForce.kind === "refused") throw new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${inForce.reason}`, file: L.rules }));
-  try {
-    rules = inForce.kind === "ok" ? inForce.record.text : await readFile(L.config, "utf8");
-  } catch {
-    throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
-  }
+  rules = inForce.kind === "ok" ? inForce.record.text : await readConfigText(L.config);
   const store = await PgStore.open(url);
   try {
     const [head] = await store.sql`SELECT seq::int AS seq FROM head`;

@@ -14,6 +14,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { DaemonKey } from "./mac.js";
 import { macWith } from "./mac.js";
+import { EPIC_ID, ROLE } from "../config/names.js";
 
 export interface TokenScope {
   v: 1;
@@ -48,26 +49,56 @@ export function issueToken(key: DaemonKey, scope: TokenScope): string {
   return `${PREFIX}.${b64(text)}.${macWith(key, "token", text)}`;
 }
 
-/** A token's parts, without checking its MAC (an agent reads its own scope); undefined if it is not one. */
-export function parseToken(token: string): { scope: TokenScope; scopeB64: string; key: string; secret: string } | undefined {
-  const parts = token.trim().split(".");
-  if (parts.length !== 4 || parts[0] !== PREFIX || !KEY_ID.test(parts[2]!) || !HEX64.test(parts[3]!)) return undefined;
-  const scope = scopeOf(parts[1]!);
-  return scope ? { scope, scopeB64: parts[1]!, key: parts[2]!, secret: parts[3]! } : undefined;
+export interface ParsedToken {
+  scope: TokenScope;
+  scopeB64: string;
+  key: string;
+  secret: string;
 }
 
-function scopeOf(b: string): TokenScope | undefined {
-  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(b)) return undefined;
+/** A token's parts, without checking its MAC (an agent reads its own scope); undefined if it is not one (readToken says why). */
+export function parseToken(token: string): ParsedToken | undefined {
+  const r = readToken(token);
+  return r.ok ? r.token : undefined;
+}
+
+/**
+ * parseToken with the reason a token is refused: not of the form `ct1.<scope>.<key id>.<hex MAC>`, or a
+ * scope that is not {v: 1, role, epic_id, iteration, expires_at, launch} with role and epic_id of the
+ * schemas' patterns (they become folder names and path parts) and iteration ≥ 1.
+ */
+export function readToken(token: string): { ok: true; token: ParsedToken } | { ok: false; reason: string } {
+  const parts = token.trim().split(".");
+  if (parts.length !== 4 || parts[0] !== PREFIX || !KEY_ID.test(parts[2]!) || !HEX64.test(parts[3]!)) return { ok: false, reason: "it is not of the form ct1.<scope>.<key id>.<64 hex digits>" };
+  const scope = readScope(parts[1]!);
+  return scope.ok ? { ok: true, token: { scope: scope.scope, scopeB64: parts[1]!, key: parts[2]!, secret: parts[3]! } } : scope;
+}
+
+/** A token's scope from its base64url text, checked field by field (see readToken); the reason names the field and what it holds. */
+export function readScope(b: string): { ok: true; scope: TokenScope } | { ok: false; reason: string } {
+  const bad = (reason: string) => ({ ok: false as const, reason: `the token scope is malformed: ${reason}` });
+  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(b)) return bad("not base64url of at most 2048 characters");
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(b, "base64url").toString("utf8"));
   } catch {
-    return undefined;
+    return bad("not JSON");
   }
   const s = v as Partial<TokenScope> | null;
-  if (!s || typeof s !== "object" || s.v !== 1 || typeof s.role !== "string" || typeof s.epic_id !== "string" || !Number.isInteger(s.iteration) || typeof s.expires_at !== "string" || Number.isNaN(Date.parse(s.expires_at)) || typeof s.launch !== "string") return undefined;
-  return { v: 1, role: s.role, epic_id: s.epic_id, iteration: s.iteration!, expires_at: s.expires_at, launch: s.launch };
+  if (!s || typeof s !== "object" || s.v !== 1) return bad("not a version 1 scope object");
+  if (typeof s.role !== "string" || !ROLE.test(s.role)) return bad(`role ${shown(s.role)} does not match ${ROLE.source}`);
+  if (typeof s.epic_id !== "string" || !EPIC_ID.test(s.epic_id)) return bad(`epic_id ${shown(s.epic_id)} does not match ${EPIC_ID.source}`);
+  if (!Number.isInteger(s.iteration) || s.iteration! < 1) return bad(`iteration ${shown(s.iteration)} is not an integer ≥ 1`);
+  if (typeof s.expires_at !== "string" || Number.isNaN(Date.parse(s.expires_at))) return bad(`expires_at ${shown(s.expires_at)} is not a date-time`);
+  if (typeof s.launch !== "string") return bad("launch is not a string");
+  return { ok: true, scope: { v: 1, role: s.role, epic_id: s.epic_id, iteration: s.iteration!, expires_at: s.expires_at, launch: s.launch } };
 }
+
+/** A scope field for a message: JSON, cut at 80 characters (it is the sender's text). */
+const shown = (x: unknown): string => {
+  const j = JSON.stringify(x) ?? String(x);
+  return j.length > 80 ? `${j.slice(0, 80)}…` : j;
+};
 
 const signed = (file: string, sha256: string, nonce: string): string => `consensus-placement/v1\n${file}\n${sha256}\n${nonce}`;
 
@@ -90,8 +121,9 @@ export function checkPlacement(keys: readonly DaemonKey[], p: unknown, file: str
   const s = p as Partial<PlacementSignature> | null;
   if (!s || typeof s !== "object" || typeof s.scope !== "string" || typeof s.key !== "string" || typeof s.nonce !== "string" || typeof s.sig !== "string") return { ok: false, reason: "the signature is not {scope, key, nonce, sig}" };
   if (!NONCE.test(s.nonce) || !HEX64.test(s.sig)) return { ok: false, reason: "the nonce or signature is malformed" };
-  const scope = scopeOf(s.scope);
-  if (!scope) return { ok: false, reason: "the token scope is malformed" };
+  const read = readScope(s.scope);
+  if (!read.ok) return read;
+  const scope = read.scope;
   const key = keys.find((k) => k.id === s.key);
   if (!key) return { ok: false, reason: `the token was made with key ${s.key}, which the daemon's keyring does not hold (rotated out?)` };
   if (key.retire_at !== undefined && Date.parse(key.retire_at) <= now) return { ok: false, reason: `the token was made with key ${key.id}, retired at ${key.retire_at}` };

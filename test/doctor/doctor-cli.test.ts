@@ -117,6 +117,23 @@ describe("consensus doctor", () => {
     const second = doctor(bus);
     expect(second.code).toBe(4);
     expect(check(second.report, "config").found).toContain("is a FIFO (named pipe), not a regular file");
+    expect(check(second.report, "config").fix).toContain(`rm ${config}`);
+  }, 200_000);
+
+  it("a FIFO or a link planted as current/state.json does not hang doctor nor is followed: the state check names it", () => {
+    bus = Bus.init();
+    const state = join(bus.root, "current", "state.json");
+    rmSync(state, { force: true });
+    expect(spawnSync("mkfifo", [state]).status).toBe(0);
+    const fifo = doctor(bus);
+    expect(check(fifo.report, "state")).toMatchObject({ status: "warn", found: expect.stringContaining("is a FIFO (named pipe), not a regular file") });
+    rmSync(state);
+    const secret = join(bus.dir, "secret.json");
+    writeFileSync(secret, "SECRET-5e1f not json\n");
+    symlinkSync(secret, state);
+    const link = doctor(bus);
+    expect(check(link.report, "state")).toMatchObject({ status: "warn", found: expect.stringContaining("is a symbolic link") });
+    expect(link.stdout).not.toContain("SECRET-5e1f");
   }, 200_000);
 
   it("an invalid consensus.yaml fails with the problem, the validate command and the rollback", () => {

@@ -95,7 +95,7 @@ describe("authority: launch tokens", () => {
     expect(later.stderr).toMatch(/TOKEN_SCOPE[\s\S]*launch token for iteration 1 of EP-001, which is at iteration 2/);
 
     // expired: a token minted with the daemon key whose expiry has passed
-    const { readKeyring, rotateKeyring } = await dist("trust/key-file.js");
+    const { readKeyring } = await dist("trust/key-file.js");
     const { issueToken } = await dist("trust/token.js");
     const ring = (await readKeyring(join(b.root, ".consensus"))) as { keysForFile(): Array<{ id: string; secret: Uint8Array }> };
     const key = ring.keysForFile().at(-1)!;
@@ -107,7 +107,9 @@ describe("authority: launch tokens", () => {
 
     // rotated out: a token valid in every other way, then its key retired at once
     const valid = mint(600_000);
-    await rotateKeyring(join(b.root, ".consensus"), 0);
+    const rotate = b.cli("keys", "rotate", "--retire-after", "0s");
+    expect(rotate.code, rotate.stderr).toBe(0);
+    expect(rotate.stdout).toMatch(/re-sealed the rules in force/);
     const rotated = b.cliWith({ CONSENSUS_TOKEN: valid }, "submit", note("EP-001", 2, "rotated.yaml"));
     expect(rotated.code, rotated.stderr).toBe(1);
     expect(rotated.stderr).toMatch(/PROOF_INVALID[\s\S]*retired at/);

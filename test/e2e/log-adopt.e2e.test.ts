@@ -59,6 +59,19 @@ describe("a root from before the log of record", () => {
 });
 
 describe("consensus keys", () => {
+  it("rotate re-seals the rules in force with the new key: retiring the old one at once leaves them verifying for readers and writers", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Before").code).toBe(0);
+    const rotate = bus.cli("keys", "rotate", "--retire-after", "0s");
+    expect(rotate.code, rotate.stderr).toBe(0);
+    expect(rotate.stdout).toMatch(/re-sealed the rules in force \(version [0-9a-f]{12}, applied by tester\)/);
+    for (const args of [["graph"], ["config", "show"], ["start", "EP-002", "--title", "After"]]) {
+      const r = bus.cli(...args);
+      expect(r.code, `consensus ${args.join(" ")}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toContain("RULES_FORGED");
+    }
+  });
+
   it("create, list and rotate print key ids, never a key; sealed lines keep verifying after a rotation", () => {
     bus = Bus.init();
     const keyFile = join(bus.root, ".consensus/keys/daemon.key");

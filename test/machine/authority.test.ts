@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { defaultPipeline } from "../../src/config/pipeline.js";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default-config.js";
 import type { Proof } from "../../src/machine/authority.js";
+import { nonceId } from "../../src/log/replay.js";
+import { interpretMessage } from "../../src/schemas/interpret.js";
+import { messageCopyKey } from "../../src/machine/veto-identity.js";
 import { Harness, sha } from "../support/pipeline.js";
 
 const token = (role: string, over: Partial<Extract<Proof, { by: "token" }>> = {}): Proof => ({ by: "token", role, epic_id: "EP-001", iteration: 1, expires_at: "2099-01-01T00:00:00Z", nonce: `n-${Math.random()}`, key: "k1", ...over });
@@ -32,6 +35,46 @@ describe("authority in decide()", () => {
     expect(ok.kind === "commit" && ok.drafts[0]!.details.proof).toMatchObject({ by: "token", role: "devops" });
     // the same nonce again: replayed
     expect(errorsOf(send(h, "devops", "developer", "info", token("devops", { nonce: "nonce-once" })))[0]).toMatchObject({ code: "REPLAYED_MESSAGE" });
+  });
+
+  it("a message whose id looks like a nonce neither takes the nonce's place nor is blocked by it (issue 15: one ledger, two id forms)", () => {
+    const h = atReview();
+    const N = "AbCdEfGh12345678-_xyz";
+    // a message id an agent picks to look like a nonce: accepted, and the signature with that nonce still is
+    const squat = send(h, "quality", "developer", "info", undefined, { id: `nonce:${N}` });
+    expect(squat.kind === "commit" && squat.drafts[0]!.decision).toBe("message_accepted");
+    const signed = send(h, "devops", "developer", "approve", token("devops", { nonce: N }));
+    expect(errorsOf(signed)).toEqual([]);
+    expect(signed.kind === "commit" && signed.drafts[0]!.decision).toBe("message_accepted");
+    // the other way round: a nonce used first does not block a message id of that look
+    const M = "ZyXwVuTs98765432_-abc";
+    expect(send(h, "devops", "developer", "info", token("devops", { nonce: M })).kind).toBe("commit");
+    const after = send(h, "quality", "developer", "info", undefined, { id: `nonce:${M}` });
+    expect(errorsOf(after)).toEqual([]);
+    expect(after.kind === "commit" && after.drafts[0]!.decision).toBe("message_accepted");
+    // and the nonce itself is still used once
+    expect(errorsOf(send(h, "devops", "developer", "info", token("devops", { nonce: M })))[0]).toMatchObject({ code: "REPLAYED_MESSAGE" });
+  });
+
+  it("a nonce's ledger id is a form no message id can have (the schema's id pattern refuses it)", () => {
+    for (const n of ["AbCdEfGh12345678", "a".repeat(64), "0123456789abcdef-_"]) {
+      const id = nonceId(n);
+      const { issues } = interpretMessage("m.yaml", Buffer.from(`id: "${id}"\nfrom: quality\nto: developer\ntimestamp: 2026-11-21T10:00:00Z\nepic_id: EP-001\niteration: 1\ntype: info\n`), "developer");
+      expect(issues.some((i) => i.path === "/id"), `${id}: ${JSON.stringify(issues)}`).toBe(true);
+    }
+  });
+
+  it("a message may not take an id the daemon derives (compact:<key>, a content hash): another role's compact approval cannot be squatted", () => {
+    const h = atReview();
+    const compactDoc = { from: "devops", to: "developer", type: "approve", epic_id: "EP-001", timestamp: "2026-11-21T10:00:00Z" };
+    const squat = send(h, "quality", "developer", "info", undefined, { id: `compact:${messageCopyKey(compactDoc)}` });
+    expect(errorsOf(squat)[0]).toMatchObject({ code: "SCHEMA", message: expect.stringMatching(/form of an id the daemon derives/), fix: expect.stringMatching(/Give the message an id of its own/) });
+    expect(errorsOf(send(h, "quality", "developer", "info", undefined, { id: "ab".repeat(32) }))[0]).toMatchObject({ code: "SCHEMA", path: "/id" });
+    const own = h.apply({ type: "message", file: "messages/inbox/developer/c.yaml", inbox: "developer", sha256: sha("compact"), doc: compactDoc as never, issues: [] });
+    expect(errorsOf(own)).toEqual([]);
+    expect(own.kind === "commit" && own.drafts[0]!.decision).toBe("message_accepted");
+    // ids of any other form, ':' included, are still a message's own
+    expect(errorsOf(send(h, "quality", "developer", "info", undefined, { id: "info:quality:2026-11-21T10:00:00Z" }))).toEqual([]);
   });
 
   it("an OS owner proves its role; an artifact of another role's stage is refused by the permission, naming it", () => {

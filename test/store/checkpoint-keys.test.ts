@@ -2,6 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nonceId } from "../../src/log/replay.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import type { Txn } from "../../src/store/port.js";
@@ -55,6 +56,16 @@ describe("checkpoint with an append-only key index", () => {
     }
     expect(view.processed.has(msg(4).input!)).toBe(false);
     expect(view.messageIds.has("id-4")).toBe(false);
+  });
+
+  it("a launch-token nonce used before a checkpoint is still used after recovering from it (and a look-alike message id is not)", async () => {
+    const nonce = "AbCdEfGh12345678";
+    const signed: Txn = { drafts: [{ decision: "artifact_accepted", details: { file: "artifacts/EP-001/plan.json", proof: { by: "token", role: "planner", nonce } } }], input: `artifacts/EP-001/plan.json@${"a".repeat(64)}` };
+    await commit(L, [signed]);
+    const { view, unapplied } = await recover(L);
+    expect(unapplied).toEqual([]);
+    expect(view.messageIds.has(nonceId(nonce))).toBe(true);
+    expect(view.messageIds.has(`nonce:${nonce}`)).toBe(false);
   });
 
   it("marks after the checkpoint come from the log tail", async () => {

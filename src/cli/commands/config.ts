@@ -10,7 +10,7 @@
  * the command waits for that entry. Without one, the command takes the writer lease and does it itself.
  */
 import { createInterface } from "node:readline/promises";
-import { CAP, readGuardedText } from "../../store/fs/guarded-read.js";
+import { readConfigText } from "../../store/fs/config-file.js";
 import { parseConfig } from "../../config/pipeline.js";
 import { diffLines, formatDiff } from "../../config/diff-lines.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -28,11 +28,7 @@ import { liveDaemon, lockHeldByDaemon, withEngine } from "../writer.js";
 const POLL_MS = 25;
 
 async function rootText(L: Layout): Promise<string> {
-  try {
-    return await readGuardedText(L.config, { maxBytes: CAP.config });
-  } catch {
-    throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${L.root}`, file: L.config }));
-  }
+  return readConfigText(L.config);
 }
 
 const refusedRules = (L: Layout, r: Extract<RulesRead, { kind: "refused" }>): ConsensusError => new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${r.reason}`, file: L.rules }));

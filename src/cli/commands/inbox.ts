@@ -6,17 +6,16 @@
  * rejected, pending).
  */
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { readConfig } from "../../config/read-config.js";
-import { layoutOf } from "../../store/fs/layout.js";
 import { BusReader } from "../../transports/mcp/bus.js";
 import { inboxOf, noticeKeysOf } from "../../transports/mcp/inbox.js";
 import { keyringOf } from "../../transports/prove.js";
 import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
+import { pipelineOf } from "../read-store.js";
 
 export async function inbox(g: GlobalOptions, role: string, o: { epic?: string; json?: boolean }): Promise<number> {
   const root = rootOf(g);
-  const pipeline = await readConfig(layoutOf(root).config);
+  const pipeline = await pipelineOf(g);
   if (!pipeline.isRole(role)) throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `role "${role}" is not configured`, found: role, expected: pipeline.roles.join(", ") }), 2);
   const bus = new BusReader(root);
   const keys = noticeKeysOf(role, process.env.CONSENSUS_NOTICE_KEY, await keyringOf(root), Date.now());

@@ -6,6 +6,7 @@
 import { ensureKeyring } from "../../trust/key-file.js";
 import { installRules, logHasEntries, newRecord, readRulesRecord } from "../../store/fs/rules.js";
 import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { readConfigText } from "../../store/fs/config-file.js";
 import { existsSync } from "node:fs";
 
 import { join, relative, sep } from "node:path";
@@ -103,7 +104,7 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
     if (prompts.length) wrote.push(`${link(root, agentsDir)}/{${prompts.join(",")}}`);
   }
   // the config in force (an existing one is kept) may give the drop zones to the agents' group
-  const given = giveDropZones(L, parseConfig(await readFile(L.config, "utf8")).pipeline ?? pipeline);
+  const given = giveDropZones(L, parseConfig(await readConfigText(L.config)).pipeline ?? pipeline);
   if (given && "code" in given) throw new ConsensusError(given);
   for (const f of given?.failed ?? []) process.stderr.write(`${printable(`consensus init: could not give ${f.path} to the agents' group: ${f.error}`)}\n`);
   // the rules in force: consensus.yaml as it is now, sealed in .consensus/ with who applied it and when
@@ -111,7 +112,7 @@ export async function init(g: GlobalOptions, o: { force?: boolean; preset?: stri
   if ((await readRulesRecord(L)).kind === "none") {
     if (await logHasEntries(L)) process.stderr.write(`${printable(`consensus init: ${L.root} has decisions but no rules in force; review consensus.yaml and run \`consensus config apply\``)}\n`);
     else {
-      const current = await readFile(L.config, "utf8");
+      const current = await readConfigText(L.config);
       const applied = parseConfig(current, L.config).pipeline;
       if (applied) {
         await installRules(L, newRecord(current, applied.version, new Date()));

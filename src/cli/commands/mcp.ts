@@ -8,6 +8,7 @@ import { ConsensusError, issue } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { pgUrlOf } from "../store-of.js";
+import { readToken } from "../../trust/token.js";
 
 export interface McpOptions {
   role?: string;
@@ -25,6 +26,8 @@ export async function mcpCommand(g: GlobalOptions, o: McpOptions): Promise<numbe
   const { serveStdio } = await import("../../transports/mcp/stdio.js");
   // the agent's launch credentials (the runner sets them): what it places is signed, its inbox checked
   const token = process.env.CONSENSUS_TOKEN;
+  const read = token ? readToken(token) : undefined;
+  if (read && !read.ok) throw new ConsensusError(issue("TOKEN_MISSING", { message: `CONSENSUS_TOKEN is not a launch token: ${read.reason}`, found: "a malformed token", expected: "ct1.<scope>.<key id>.<64 hex digits>, as the runner set it", fix: "Use the CONSENSUS_TOKEN the runner set for this launch, unchanged, or unset it (what the session places is then unverified)." }), 2);
   const noticeKeys = process.env.CONSENSUS_NOTICE_KEY;
   const code = await serveStdio({ root, ...(store !== undefined ? { store } : {}), role, waitMs: o.waitMs, ...(token ? { token } : {}), ...(noticeKeys ? { noticeKeys } : {}) });
   process.stdin.destroy();

@@ -1,5 +1,4 @@
 /** `consensus status [EPIC] [--json]`: exit 0 promoted, 1 escalated/cancelled, 2 in progress, 3 not found. */
-import { readFile } from "node:fs/promises";
 import { load, CORE_SCHEMA } from "js-yaml";
 import { resolvePipeline, type Pipeline } from "../../config/resolve.js";
 import { statusOf, type EpicStatus } from "../../report/epic-status.js";
@@ -8,6 +7,7 @@ import type { ConsensusConfig, Epic } from "../../schemas/types.gen.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import type { Recovery } from "../../store/port.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import { readConfigText } from "../../store/fs/config-file.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatTable, printable } from "../../report/plain-text.js";
@@ -27,7 +27,7 @@ export async function readEpics(root: string): Promise<{ epics: Map<string, Epic
 async function readPipelineQuick(g: GlobalOptions): Promise<Pipeline | undefined> {
   try {
     if (pgUrlOf(g)) return await pipelineOf(g);
-    const c = load(await readFile(layoutOf(rootOf(g)).config, "utf8"), { schema: CORE_SCHEMA }) as ConsensusConfig;
+    const c = load(await readConfigText(layoutOf(rootOf(g)).config), { schema: CORE_SCHEMA }) as ConsensusConfig;
     return resolvePipeline(c, "");
   } catch {
     return undefined;

@@ -9,25 +9,25 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
-import { readConfig } from "../../config/read-config.js";
 import { ROLE } from "../../config/names.js";
 import { summary } from "../../log/summary.js";
 import { interpretMessage } from "../../schemas/interpret.js";
-import { layoutOf } from "../../store/fs/layout.js";
-import { parseToken } from "../../trust/token.js";
+import { readToken } from "../../trust/token.js";
 import { place } from "../../transports/placement.js";
 import { BusReader } from "../../transports/mcp/bus.js";
 import { verdictOf } from "../../transports/mcp/offer.js";
 import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
+import { pipelineOf } from "../read-store.js";
 
 export async function submit(g: GlobalOptions, file: string, o: { to?: string; wait: boolean; timeout: number }): Promise<number> {
   const root = rootOf(g);
   const raw = process.env.CONSENSUS_TOKEN;
   if (!raw) throw new ConsensusError(issue("TOKEN_MISSING", { message: "CONSENSUS_TOKEN is not set: there is no launch token to sign with", found: "no CONSENSUS_TOKEN", fix: "Run `consensus submit` from an agent the daemon launched (it sets CONSENSUS_TOKEN), or drop the file into the bus as a plain file (recorded as unverified)." }), 2);
-  const token = parseToken(raw);
-  if (!token) throw new ConsensusError(issue("TOKEN_MISSING", { message: "CONSENSUS_TOKEN is not a launch token (ct1.…)", found: "a malformed token", fix: "Use the CONSENSUS_TOKEN the runner set for this launch, unchanged." }), 2);
+  const read = readToken(raw);
+  if (!read.ok) throw new ConsensusError(issue("TOKEN_MISSING", { message: `CONSENSUS_TOKEN is not a launch token: ${read.reason}`, found: "a malformed token", expected: "ct1.<scope>.<key id>.<64 hex digits>, as the runner set it", fix: "Use the CONSENSUS_TOKEN the runner set for this launch, unchanged." }), 2);
+  const token = read.token;
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -35,7 +35,7 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
     throw new ConsensusError(issue("FILE_UNREADABLE", { message: `${file} could not be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file }));
   }
   const name = basename(file);
-  const pipeline = await readConfig(layoutOf(root).config);
+  const pipeline = await pipelineOf(g);
   let rel: string;
   if (pipeline.stageOfArtifact(name)) rel = `artifacts/${token.scope.epic_id}/${name}`;
   else {

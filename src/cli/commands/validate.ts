@@ -1,5 +1,5 @@
 /** `consensus validate [PATH…]`: every problem in every file at once; exit 0 valid, 1 invalid. */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import fg from "fast-glob";
@@ -14,6 +14,8 @@ import { interpretAs, interpretMessage, kindOfArtifact } from "../../schemas/int
 import { hasSchema, unknownFields } from "../../schemas/registry.js";
 import { readSchemaDocuments } from "../../schemas/read-schemas.js";
 import { layoutOf } from "../../store/fs/layout.js";
+import { configReadError } from "../../store/fs/config-file.js";
+import { CAP, GuardedReadError, readGuardedSync } from "../../store/fs/guarded-read.js";
 import { explicitRoot, findBus, ownVersion, rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesJunit } from "../formats/junit.js";
 import { formatIssuesSarif } from "../formats/sarif.js";
@@ -61,7 +63,9 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     shownFiles.push(shown);
-    if (!existsSync(abs) || !statSync(abs).isFile()) {
+    // the bus's records are judged by what their name is (a link, a FIFO …: checkFile says so), never followed
+    const present = guardedKind(kindOf(abs, o.kind)) ? lstatSync(abs, { throwIfNoEntry: false }) !== undefined : existsSync(abs) && statSync(abs).isFile();
+    if (!present) {
       all.push(issue("NOT_FOUND", { message: `no such file: ${shown}`, file: shown, fix: "Check the path." }));
       continue;
     }
@@ -82,6 +86,14 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   return errors === 0 ? 0 : 1;
 }
 
+const LOG_CAP = 512 * 1024 * 1024;
+
+/** The size cap of a kind read guarded (the bus's own records: config, state, log), or undefined for the rest. */
+function guardedKind(kind: string | undefined): number | undefined {
+  // a log is checked as one string: ~512 MiB is the longest string V8 holds, so nothing larger was ever checkable
+  return kind === "config" ? CAP.config : kind === "state" ? CAP.state : kind === "log" ? LOG_CAP : undefined;
+}
+
 /** A file's kind from --kind or its name; temp names (.plan.json.tmp) count as their final name. */
 export function kindOf(abs: string, forced?: string): string | undefined {
   if (forced) return forced;
@@ -98,7 +110,20 @@ export function kindOf(abs: string, forced?: string): string | undefined {
 
 /** Every problem in one file; problems with a JSON path also get the line and column it points at (JSON and YAML). */
 export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): Issue[] {
-  const bytes = readFileSync(abs);
+  let bytes: Buffer;
+  const kind = kindOf(abs, o.kind);
+  const cap = guardedKind(kind);
+  if (cap !== undefined) {
+    // consensus.yaml and the records beside it are where an agent that can write the root may plant a
+    // link (to a secret the check would quote) or a FIFO: no link followed, no FIFO, capped
+    try {
+      bytes = readGuardedSync(abs, { maxBytes: cap });
+    } catch (e) {
+      if (!(e instanceof GuardedReadError)) throw e;
+      if (kind === "config") return configReadError(abs, e).issues;
+      return [issue(e.kind === "too_large" ? "FILE_TOO_LARGE" : e.kind === "symlink" ? "UNSAFE_PATH" : "NOT_REGULAR_FILE", { message: e.message, file: abs, found: e.found, fix: e.fix })];
+    }
+  } else bytes = readFileSync(abs);
   const issues = checkBytes(abs, bytes, o);
   const format = formatOf(basename(abs).replace(/\.tmp$/, ""));
   if (format !== "json" && format !== "yaml") return issues;

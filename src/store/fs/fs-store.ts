@@ -33,7 +33,7 @@ import { Pack, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { compactWithLast, epicsCompact, epicsPretty, prettyWithLast } from "./epics-json.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
-import { applyEntry, emptyView, messageIdOf, type View } from "../../log/replay.js";
+import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { LogEntry, StateFile } from "../../schemas/types.gen.js";
@@ -800,8 +800,7 @@ export class FsStore implements Store {
 
   private noteMarks(e: LogEntry): void {
     if (e.input) this.newMarks.push(["p", e.input]);
-    const id = messageIdOf(e);
-    if (id !== undefined) this.newMarks.push(["m", id]);
+    for (const id of usedIdsOf(e)) this.newMarks.push(["m", id]);
   }
 
   /**

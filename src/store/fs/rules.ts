@@ -11,11 +11,10 @@
  */
 import { createHash } from "node:crypto";
 import { chmod, mkdir, stat } from "node:fs/promises";
-import { CAP, readGuardedText } from "./guarded-read.js";
+import { readConfigFile, readConfigText } from "./config-file.js";
 import { join } from "node:path";
 import { currentUser } from "../../trust/os-identity.js";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
-import { readConfig } from "../../config/read-config.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { KeyFileError, ensureKeyring, readKeyring } from "../../trust/key-file.js";
 import { openRecord, sealRecord, unverifiedBody } from "../../trust/sealed.js";
@@ -92,7 +91,7 @@ export async function readRules(L: Layout, use: "read" | "write" = "read"): Prom
   if (r.kind === "ok") return r.pipeline;
   if (r.kind === "refused") throw new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${r.reason}`, file: L.rules }));
   if (use === "write" && (await logHasEntries(L))) throw rulesMissing(L);
-  return readConfig(L.config);
+  return readConfigFile(L.config);
 }
 
 export const rulesMissing = (L: Layout): ConsensusError => new ConsensusError(issue("RULES_MISSING", { message: "the rules in force are missing, and the log already holds decisions", file: L.rules }));
@@ -116,12 +115,7 @@ export async function rulesForWriter(L: Layout, now: Date): Promise<{ pipeline: 
   if (r.kind === "ok") return { pipeline: r.pipeline };
   if (r.kind === "refused") throw new ConsensusError(issue("RULES_FORGED", { message: `the rules in force do not verify: ${r.reason}`, file: L.rules }));
   if (await logHasEntries(L)) throw rulesMissing(L);
-  let text: string;
-  try {
-    text = await readGuardedText(L.config, { maxBytes: CAP.config });
-  } catch {
-    throw new ConsensusError(issue("CONFIG_MISSING", { message: `no rules in force and no config at ${L.config}`, file: L.config }));
-  }
+  const text = await readConfigText(L.config);
   const { pipeline, issues } = parseConfig(text, L.config);
   if (!pipeline) throw new ConsensusError(issues);
   const rec = newRecord(text, pipeline.version, now);

@@ -1,9 +1,9 @@
 /**
  * What a decision touches, and whether another writer's entries touched the same: the fence between
  * daemons sharing one store. An entry belongs to its epic (entries about no epic to the epic "");
- * it may consume an input mark and use a message id. Pure.
+ * it may consume an input mark and use up ids (a message id, a signature's nonce). Pure.
  */
-import { messageIdOf } from "../../log/replay.js";
+import { usedIdsOf } from "../../log/replay.js";
 import type { LogEntry } from "../../schemas/types.gen.js";
 
 export interface Touched {
@@ -20,8 +20,7 @@ export function touchedBy(entries: Iterable<LogEntry>): Touched {
     t.epics.add(epicKeyOf(e));
     if (e.state) t.epics.add(e.state.epic_id);
     if (e.input) t.inputs.add(e.input);
-    const id = messageIdOf(e);
-    if (id !== undefined) t.messageIds.add(id);
+    for (const id of usedIdsOf(e)) t.messageIds.add(id);
   }
   return t;
 }

@@ -5,7 +5,7 @@
  * is not read: several daemons never flip between two versions.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readConfigText } from "../fs/config-file.js";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import type { PgStore } from "./pg-store.js";
@@ -15,8 +15,9 @@ export async function rulesInForce(store: PgStore, seedFile: string, by: string)
   if (!rules) {
     let text: string;
     try {
-      text = await readFile(seedFile, "utf8");
-    } catch {
+      text = await readConfigText(seedFile);
+    } catch (e) {
+      if (e instanceof ConsensusError && e.issues[0]?.code !== "CONFIG_MISSING") throw e;
       throw new ConsensusError(issue("CONFIG_MISSING", { message: `${store.description} has no rules in force yet, and there is no ${seedFile} to take them from`, file: seedFile, fix: "Run `consensus init` (writes consensus.yaml) and start again, or move a root in with `consensus migrate --from-folder DIR`." }));
     }
     const { pipeline, issues } = parseConfig(text, seedFile);
