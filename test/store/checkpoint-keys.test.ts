@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nonceId } from "../../src/log/replay.js";
+import { readKeyring } from "../../src/trust/key-file.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import type { Txn } from "../../src/store/port.js";
@@ -45,7 +46,7 @@ describe("checkpoint with an append-only key index", () => {
     await commit(L, [msg(3)]);
     expect(statSync(L.checkpointKeys).size).toBe(after1 + 2 * 16);
     const cp = JSON.parse(readFileSync(L.checkpoint, "utf8"));
-    expect(cp).toMatchObject({ version: 3, seq: 3, keys_bytes: after1 + 32, mac: expect.stringMatching(/^[a-z0-9]+\.[0-9a-f]{64}$/) });
+    expect(cp).toMatchObject({ version: 4, seq: 3, keys_bytes: after1 + 32, mac: expect.stringMatching(/^[a-z0-9]+\.[0-9a-f]{64}$/) });
     expect(cp.processed).toBeUndefined();
     const { view, unapplied, findings } = await recover(L);
     expect(findings).toEqual([]);
@@ -66,6 +67,22 @@ describe("checkpoint with an append-only key index", () => {
     expect(unapplied).toEqual([]);
     expect(view.messageIds.has(nonceId(nonce))).toBe(true);
     expect(view.messageIds.has(`nonce:${nonce}`)).toBe(false);
+  });
+
+  it("a version 3 checkpoint (its key index kept no nonces) is read past once: a nonce used before it is found in the log", async () => {
+    const nonce = "OldNonce12345678";
+    const signed: Txn = { drafts: [{ decision: "artifact_accepted", details: { file: "artifacts/EP-001/plan.json", proof: { by: "token", role: "planner", nonce } } }], input: `artifacts/EP-001/plan.json@${"b".repeat(64)}` };
+    await commit(L, [signed]);
+    // as a version 3 daemon left it: sealed with the daemon key, its index without the nonce
+    const text = readFileSync(L.checkpoint, "utf8");
+    const body = `${text.slice(0, text.lastIndexOf(',"mac":"')).replace('"version":4', '"version":3')}}`;
+    const ring = await readKeyring(L.dot);
+    writeFileSync(L.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`);
+    const { view, findings, unapplied } = await recover(L);
+    expect(findings.map((f) => f.decision)).toEqual(["checkpoint_discarded"]);
+    expect(String(findings[0]!.details.reason)).toMatch(/before launch-token nonces were kept.*version 3/);
+    expect(unapplied.map((e) => e.seq)).toEqual([1]);
+    expect(view.messageIds.has(nonceId(nonce))).toBe(true);
   });
 
   it("marks after the checkpoint come from the log tail", async () => {
@@ -111,7 +128,7 @@ describe("checkpoint with an append-only key index", () => {
     for (const n of [1, 2]) expect(view.processed.has(msg(n).input!) && view.messageIds.has(`id-${n}`)).toBe(true);
     // the next checkpoint is a version 3 one again, with every mark in the index
     await commit(L, [msg(3)]);
-    expect(JSON.parse(readFileSync(L.checkpoint, "utf8")).version).toBe(3);
+    expect(JSON.parse(readFileSync(L.checkpoint, "utf8")).version).toBe(4);
     const later = await recover(L);
     expect(later.findings).toEqual([]);
     for (const n of [1, 2, 3]) expect(later.view.processed.has(msg(n).input!) && later.view.messageIds.has(`id-${n}`)).toBe(true);

@@ -43,7 +43,7 @@ describe("PostgreSQL store", () => {
     const [a, b] = await Promise.all([open(), open()]);
     await Promise.all([a.close(), b.close()]);
     const rows = await db.sql`SELECT name FROM consensus.migrations ORDER BY id`;
-    expect(rows.map((r) => r.name)).toEqual(["create-migrations-table", "schema"]);
+    expect(rows.map((r) => r.name)).toEqual(["create-migrations-table", "schema", "nonce_marks"]);
     const [orig] = await db.sql`SELECT hash FROM consensus.migrations WHERE id = 1`;
     await db.sql`UPDATE consensus.migrations SET hash = 'edited' WHERE id = 1`;
     const err = await open().then(() => undefined, (e: unknown) => e);
@@ -111,5 +111,29 @@ describe("PostgreSQL store", () => {
     for await (const l of s1.readEntries()) v.push(l.raw);
     expect(v.result().ok).toBe(true);
     await Promise.all([s1.close(), s2.close()]);
+  });
+
+  it("migration 2 puts the launch-token nonces of entries from before it in the ledger of used ids", async () => {
+    const own = await freshDatabase();
+    try {
+      const store = await PgStore.open(own.url, { staleMs: 2000 });
+      const engine = await engineOn(store);
+      await engine.process([{ input: { type: "start", epic_id: "EP-009", title: "n", by: "tester" }, key: "request:n9" }]);
+      const [o] = await engine.process([drop(engine, "artifacts/EP-009/plan.json", artifact("plan.json", "EP-009", 1))]);
+      expect(o!.status).toBe("committed");
+      await store.close();
+      // as a version 1 database holds it: the entry names the nonce its signature used, no mark does
+      const [row] = await own.sql`SELECT seq::int AS seq, line FROM consensus.entries WHERE decision = 'artifact_accepted' AND epic_id = 'EP-009'`;
+      const line = JSON.parse(String(row!.line)) as { details: Record<string, unknown> };
+      line.details.proof = { by: "token", role: "planner", nonce: "MigNonce1234" };
+      await own.sql`UPDATE consensus.entries SET line = ${JSON.stringify(line)} WHERE seq = ${row!.seq}`;
+      await own.sql`DELETE FROM consensus.migrations WHERE id = 2`;
+      expect(await own.sql`SELECT 1 FROM consensus.marks WHERE mark = 'nonce/MigNonce1234'`).toHaveLength(0);
+      await (await PgStore.open(own.url, { staleMs: 2000 })).close();
+      const marks = await own.sql`SELECT kind, seq::int AS seq FROM consensus.marks WHERE mark = 'nonce/MigNonce1234'`;
+      expect(marks.map((m) => ({ kind: m.kind, seq: m.seq }))).toEqual([{ kind: "m", seq: row!.seq }]);
+    } finally {
+      await own.drop();
+    }
   });
 });

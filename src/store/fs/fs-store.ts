@@ -48,7 +48,7 @@ import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, Mirror
  * rebuilt from the log of record.
  */
 interface Checkpoint {
-  version: 3;
+  version: 4;
   seq: number;
   hash: string;
   /** Byte offset just after the line with `seq`; recovery reads the log from here. */
@@ -845,7 +845,7 @@ export class FsStore implements Store {
       await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p).catch(ignoreEnoent));
     await this.flushMarks(marks);
     // epics last, spliced in as text: the same JSON as JSON.stringify of the whole
-    const cp: Omit<Checkpoint, "epics"> = { version: 3, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
+    const cp: Omit<Checkpoint, "epics"> = { version: 4, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
     const body = compactWithLast(cp as unknown as Record<string, unknown>, "epics", epics.compact);
     await writeAtomic(this.layout.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`, { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
     const state: Omit<StateFile, "epics"> = { version: 1, seq: base.seq, hash: base.hash, ...(base.config_version ? { config_version: base.config_version } : {}), updated_at: new Date().toISOString() };
@@ -1011,7 +1011,9 @@ export class FsStore implements Store {
       const checked = ring?.check("checkpoint", body, m[1]);
       if (!checked?.ok) throw new Error(`its MAC does not check (${checked?.reason ?? "no daemon key"}): it was edited, or made without the daemon key`);
       const cp = JSON.parse(body) as Checkpoint;
-      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && cp.version === 3 && typeof cp.keys_bytes === "number" && typeof cp.keys_sha256 === "string" && typeof cp.mirror === "object" && cp.mirror !== null;
+      // version 3 kept no launch-token nonces in its key index: a signature used before it could be used again
+      if ((cp as { version: unknown }).version === 3) throw new Error("it was made before launch-token nonces were kept in its key index (version 3); the log of record is read once to find them");
+      const sound = typeof cp.seq === "number" && typeof cp.offset === "number" && cp.epics && typeof cp.epics === "object" && typeof cp.agents === "object" && cp.agents !== null && cp.version === 4 && typeof cp.keys_bytes === "number" && typeof cp.keys_sha256 === "string" && typeof cp.mirror === "object" && cp.mirror !== null;
       if (!sound) throw new Error("unexpected shape");
       return cp;
     } catch (e) {
