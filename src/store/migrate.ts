@@ -8,12 +8,13 @@
 import { installRules, readRulesRecord, versionOf } from "./fs/rules.js";
 import { currentUser } from "../trust/os-identity.js";
 import { createHash } from "node:crypto";
-import { mkdir, readFile, readdir } from "node:fs/promises";
+import { lstat, mkdir, readdir } from "node:fs/promises";
 import { readConfigText } from "./fs/config-file.js";
 import { dirname, join } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { unsealLine } from "../log/chain.js";
-import { applyEntry, emptyView, messageIdOf } from "../log/replay.js";
+import { applyEntry, emptyView, usedIdsOf } from "../log/replay.js";
+import { CAP, GuardedReadError, readGuarded } from "./fs/guarded-read.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { PRIVATE_FILE_MODE, writeAtomic } from "./fs/atomic-write.js";
 import { FsStore } from "./fs/fs-store.js";
@@ -29,6 +30,21 @@ export interface MigrateReport {
   blobs: number;
   published: number;
   notices: number;
+  /** Files under archive/ or the inboxes not moved: a link, a FIFO, over the cap, or bytes the log never accepted (paths). */
+  skipped?: string[];
+}
+
+/**
+ * A file migrate moves, read as the daemon reads the bus: no link followed, no FIFO opened, at most
+ * CAP.state bytes, and (singleLink) a file with one name only; undefined when it is none of that.
+ */
+async function readMoved(path: string, singleLink = false): Promise<Buffer | undefined> {
+  try {
+    return (await readGuarded(path, { maxBytes: CAP.state, singleLink })).bytes;
+  } catch (e) {
+    if (e instanceof GuardedReadError) return undefined;
+    throw e;
+  }
 }
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -55,6 +71,9 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
     let agentLines = 0;
     let last = { seq: 0, hash: "0".repeat(64) };
     const packAddresses: PackAddress[] = [];
+    const skipped: string[] = [];
+    /** SHA-256 of every artifact the log accepted: an archive file is moved only when it holds such bytes. */
+    const accepted = new Set<string>();
     for await (const l of fs.readEntries()) {
       const sealed = unsealLine(l.raw);
       if (!sealed || !l.entry || typeof l.entry.seq !== "number") {
@@ -71,8 +90,10 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
       epics.set(key, { epic_seq: n, last_seq: e.seq });
       rows.push({ seq: e.seq, epic_id: key, epic_seq: n, decision: e.decision, input: e.input ?? null, line: l.raw, foreign_text: foreign || null, hash: sealed.hash });
       if (e.input) marks.push({ kind: "p", mark: e.input, seq: e.seq });
-      const id = messageIdOf(e);
-      if (id !== undefined) marks.push({ kind: "m", mark: id, seq: e.seq });
+      // every id the entry uses up (a message id, a launch-token nonce), as the store's own marks hold them
+      for (const id of usedIdsOf(e)) marks.push({ kind: "m", mark: id, seq: e.seq });
+      const acc = e.decision === "artifact_accepted" ? (e.details as { sha256?: unknown } | undefined)?.sha256 : undefined;
+      if (typeof acc === "string") accepted.add(acc);
       foreign = "";
       applyEntry(view, e);
       last = { seq: e.seq, hash: sealed.hash };
@@ -91,26 +112,42 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
       for (let i = 0; i < marks.length; i += 5000) await tx`INSERT INTO marks SELECT * FROM jsonb_to_recordset(${tx.json(marks.slice(i, i + 5000) as never)}) AS x(kind text, mark text, seq int8) ON CONFLICT DO NOTHING`;
       if (epicRows.length) await tx`INSERT INTO epics (epic_id, epic_seq, last_seq, state) SELECT * FROM jsonb_to_recordset(${tx.json(epicRows as never)}) AS x(epic_id text, epic_seq int8, last_seq int8, state jsonb)`;
       for (const b of blobs) {
-        const bytes = await readFile(b);
+        const bytes = await readMoved(b);
+        if (!bytes) {
+          skipped.push(b);
+          continue;
+        }
         await tx`INSERT INTO blobs VALUES (${sha(bytes)}, ${bytes}) ON CONFLICT DO NOTHING`;
       }
       for (const [h, bytes] of packed) await tx`INSERT INTO blobs VALUES (${h}, ${Buffer.from(bytes)}) ON CONFLICT DO NOTHING`;
       for (const { p, parts } of published) {
         const [epic, it, file] = parts as [string, string, string];
         if (!/^\d+$/.test(it) || file.startsWith(".")) continue;
-        const bytes = await readFile(p);
-        const h = sha(bytes);
+        // archive/ is written by the daemon, but a same-user agent can put anything there (a link to a
+        // secret, a FIFO, other bytes): only a file holding bytes the log accepted is moved
+        const bytes = await readMoved(p);
+        const h = bytes ? sha(bytes) : "";
+        if (!bytes || !accepted.has(h)) {
+          skipped.push(p);
+          continue;
+        }
         await tx`INSERT INTO blobs VALUES (${h}, ${bytes}) ON CONFLICT DO NOTHING`;
         await tx`INSERT INTO published (epic_id, iteration, file, sha256) VALUES (${epic}, ${Number(it)}, ${file}, ${h}) ON CONFLICT DO NOTHING`;
       }
       for (const p of notices) {
         const [role, name] = p.slice(L.inbox.length + 1).split("/") as [string, string];
-        await tx`INSERT INTO notices (role, name, body) VALUES (${role}, ${name}, ${await readFile(p, "utf8")}) ON CONFLICT DO NOTHING`;
+        // inboxes are drop zones: a notice-* name there may be anyone's link or FIFO (one name, no link, capped)
+        const bytes = await readMoved(p, true);
+        if (!bytes) {
+          skipped.push(p);
+          continue;
+        }
+        await tx`INSERT INTO notices (role, name, body) VALUES (${role}, ${name}, ${bytes.toString("utf8")}) ON CONFLICT DO NOTHING`;
       }
       await tx`INSERT INTO rules (version, text, applied_by) VALUES (${sha(Buffer.from(rules))}, ${rules}, ${by}) ON CONFLICT (one) DO UPDATE SET version = excluded.version, text = excluded.text, applied_by = excluded.applied_by, applied_at = now()`;
       await tx`UPDATE head SET seq = ${last.seq}, hash = ${last.hash}`;
     });
-    return { entries: rows.length, agentLines, blobs: blobs.length + packed.size, published: published.length, notices: notices.length };
+    return { entries: rows.length, agentLines, blobs: blobs.length + packed.size, published: published.length - skipped.filter((p) => p.startsWith(L.archive)).length, notices: notices.length - skipped.filter((p) => p.startsWith(L.inbox)).length, ...(skipped.length ? { skipped } : {}) };
   } finally {
     await store.close();
   }
@@ -123,7 +160,8 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
   for await (const l of fsStore.readEntries()) {
     if (l.raw.trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.record} already has lines`, file: L.record }));
   }
-  if ((await readFile(L.log, "utf8").catch(() => "")).trim()) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
+  // a size, not a read: whatever is at that name (a FIFO, a link) is not opened
+  if ((await lstat(L.log).catch(() => undefined))?.size) throw new ConsensusError(issue("STORE_NOT_EMPTY", { message: `${L.log} already has lines`, file: L.log }));
   const store = await PgStore.open(url, { readOnly: true });
   try {
     const rules = await store.rules();
@@ -197,8 +235,10 @@ async function filesUnder(dir: string, depth: number): Promise<string[]> {
   for (const e of entries) {
     if (e.name.startsWith(".") || e.name.endsWith(".tmp")) continue;
     const p = join(dir, e.name);
+    // at the files' depth everything but a folder is listed (a link or a FIFO too: readMoved refuses
+    // it and it is named, never passed over in silence); folders above are walked, links never followed
     if (depth === 1) {
-      if (e.isFile()) out.push(p);
+      if (!e.isDirectory()) out.push(p);
     } else if (e.isDirectory()) out.push(...(await filesUnder(p, depth - 1)));
   }
   return out.sort();

@@ -4,7 +4,8 @@
  * a target that already holds a log is refused; a folder whose last commit accepted an artifact keeps it
  * on the way back (its pack records move too).
  */
-import { existsSync, readFileSync, appendFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Bus, artifact } from "../support/bus.js";
@@ -80,6 +81,29 @@ describe("consensus migrate", () => {
     expect(decisions.filter((d) => /forged|truncated|torn|chain_broken|adopt/.test(d))).toEqual([]);
     expect(back.cli("log", "verify").code).toBe(0);
   }, 180_000);
+
+  it("moves only the daemon's files: a link, a FIFO or foreign bytes planted in archive/ or an inbox stay behind, named", async () => {
+    const folder = folderWithAcceptedPlan();
+    const secret = join(folder.dir, "secret.txt");
+    writeFileSync(secret, "TOP-SECRET-VALUE\n");
+    // an agent plants, beside the daemon's own files: a link to a secret, a hard link to it, a FIFO, and other bytes
+    symlinkSync(secret, join(folder.root, "archive/EP-001/1/review.json"));
+    linkSync(secret, join(folder.root, "messages/inbox/developer/notice-99999999-EP-001-stage_entered.yaml"));
+    execFileSync("mkfifo", [join(folder.root, "messages/inbox/quality/notice-99999998-EP-001-stage_entered.yaml")]);
+    writeFileSync(join(folder.root, "archive/EP-001/1/implementation.json"), "{}\n");
+    const db: TestDb = await freshDatabase("consensus_migrate_planted");
+    cleanups.push(() => db.drop());
+    const into = folder.cliWith({ CONSENSUS_STORE: db.url, CONSENSUS_ROOT: folder.root }, "migrate", "--from-folder", folder.root);
+    expect(into.code, into.stderr).toBe(0);
+    for (const f of ["archive/EP-001/1/review.json", "archive/EP-001/1/implementation.json", "notice-99999999-EP-001-stage_entered.yaml", "notice-99999998-EP-001-stage_entered.yaml"]) expect(into.stderr).toMatch(new RegExp(`not moved: \\S*${f.replace(/[.]/g, "\\.")} is a link, a FIFO`));
+    expect(into.stdout).toMatch(/, 1 published artifacts, /);
+    const rows = await db.sql`SELECT file FROM consensus.published ORDER BY file`;
+    expect(rows.map((r) => r.file)).toEqual(["plan.json"]);
+    const bodies = await db.sql`SELECT body FROM consensus.notices`;
+    expect(bodies.some((r) => String(r.body).includes("TOP-SECRET-VALUE"))).toBe(false);
+    const blobs = await db.sql`SELECT encode(bytes, 'escape') AS b FROM consensus.blobs`;
+    expect(blobs.some((r) => String(r.b).includes("TOP-SECRET-VALUE"))).toBe(false);
+  });
 
   it("a database moved out into a folder with a log already is refused", async () => {
     const b = await PgBus.create();

@@ -16,6 +16,7 @@ export async function migrateCommand(g: GlobalOptions, o: { fromFolder?: string;
   // `watch --once` does), so the move carries every line the folder holds; the lock keeps a daemon out meanwhile
   if (o.fromFolder !== undefined) await withEngine(resolve(o.fromFolder), "migrate", (engine) => engine.readAgentLines());
   const r = o.fromFolder !== undefined ? await m.migrateFolderToPg(resolve(o.fromFolder), t.url, whoAmI()) : await m.migratePgToFolder(t.url, resolve(o.toFolder!));
+  for (const f of r.skipped ?? []) process.stderr.write(`not moved: ${f} is a link, a FIFO, over the size cap, or holds bytes the log never accepted (not the daemon's file); look at it, and remove it if nobody needs it\n`);
   process.stdout.write(`moved ${r.entries} log entries${r.agentLines ? ` (and ${r.agentLines} agents' lines)` : ""}, ${r.blobs} blobs, ${r.published} published artifacts, ${r.notices} notices ${o.fromFolder !== undefined ? `from ${o.fromFolder} into the database` : `into ${o.toFolder}`}; check it with: consensus log verify\n`);
   return 0;
 }
