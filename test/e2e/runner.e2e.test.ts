@@ -44,12 +44,7 @@ describe("runner e2e", () => {
     const b = busWith({ env: { AGENT_MODE: "drop" } });
     appendFileSync(join(b.root, "consensus.yaml"), `  devops: ${JSON.stringify({ command: [process.execPath, script], retries: 0, env: { AGENT_MODE: "veto", TEST_DIR: b.dir } })}\n`);
     b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 3000"));
-    b.cli("start", "EP-001", "--title", "Health");
-    b.startDaemon();
-    await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
-    b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
-    await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
-    b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));
+    await toDeployment(b);
     const devopsExited = (e: { decision: string; details?: Record<string, unknown> }) => e.decision === "agent_exited" && String(e.details!.job).endsWith("-devops");
     const es = await b.waitFor("the devops agent's exit", (x) => x.some(devopsExited));
     expect(es.find(devopsExited)!.details).toMatchObject({ code: 0, verdict: "ok" });
@@ -186,12 +181,7 @@ describe("runner e2e", () => {
     writeFileSync(join(b.dir, "agents", "fixer.md"), `---\nname: fixer\ndescription: "Looks into a deployment veto."\nrole: devops\nmodel: sonnet\ntriggers:\n  - { on: veto_recorded, stage: deployment, from: devops }\n---\n# Fixer\n`);
     appendFileSync(join(b.root, "consensus.yaml"), `  fixer: ${JSON.stringify({ command: [process.execPath, script], env: { AGENT_MODE: "fixer", TEST_DIR: b.dir } })}\n`);
     b.applyConfig();
-    b.cli("start", "EP-001", "--title", "Health");
-    b.startDaemon();
-    await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
-    b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
-    await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
-    b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));
+    await toDeployment(b);
     await b.waitFor("deployment", (x) => count(x, "stage_advanced") === 3);
     b.drop("messages/inbox/quality/veto.yaml", vetoYaml("devops", "quality", "EP-001", 1, "no_health_check"));
     const es = await b.waitFor("the fixer's exit", (x) => x.some((e) => e.decision === "agent_exited" && (e.details as { job: string }).job.endsWith("-fixer")));
@@ -203,6 +193,16 @@ describe("runner e2e", () => {
     expect(fixerRun).toMatchObject({ CONSENSUS_TRIGGER: "veto_recorded", CONSENSUS_ROLE: "devops", CONSENSUS_EPIC: "EP-001", CONSENSUS_PROMPT: join(b.dir, "agents", "fixer.md") });
   });
 });
+
+/** Starts EP-001 (its planner drops the plan) and drops its implementation and an approving review: it enters deployment. */
+async function toDeployment(b: Bus): Promise<void> {
+  b.cli("start", "EP-001", "--title", "Health");
+  b.startDaemon();
+  await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
+  b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
+  await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
+  b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));
+}
 
 /** Starts an epic whose planner runs, stops the daemon with SIGTERM, and checks the last entry: the agent stopped with `signal`. */
 async function stoppedWhileRunning(b: Bus, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
