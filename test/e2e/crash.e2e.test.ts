@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
-import { Bus, artifact } from "../support/bus.js";
+import { Bus, artifact, rootWithAcceptedPlan } from "../support/bus.js";
 import { mulberry32 } from "../support/random.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261122);
@@ -225,14 +225,6 @@ function tearTransactionOf(b: Bus, decision: string, file: string): void {
 }
 
 /** A new root whose epic's plan was accepted by `watch --once`; returns the bus and the plan's text. */
-function rootWithAcceptedPlan(epic: string, title: string): { bus: Bus; plan: string } {
-  const bus = Bus.init();
-  expect(bus.cli("start", epic, "--title", title).code).toBe(0);
-  const plan = artifact("plan.json", epic, 1);
-  bus.drop(`artifacts/${epic}/plan.json`, plan);
-  expect(bus.cli("watch", "--once").code).toBe(0);
-  return { bus, plan };
-}
 
 /** `consensus log verify` passes: the chain holds across what recovery cut or kept. */
 function expectChainIntact(b: Bus): void {

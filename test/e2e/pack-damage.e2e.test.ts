@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { artifact, Bus } from "../support/bus.js";
+import { artifact, Bus, rootWithAcceptedPlan } from "../support/bus.js";
 
 let bus: Bus | undefined;
 let outside: string | undefined;
@@ -28,11 +28,7 @@ const seqs = (b: Bus, decision: string): number[] =>
 
 /** A root where EP-001's plan was accepted (seq 2) and the epic moved to implementation (seq 3), by a daemon that exited cleanly. */
 function acceptedPlan(): Bus {
-  const b = Bus.init();
-  expect(b.cli("start", "EP-001", "--title", "Pack").code).toBe(0);
-  b.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
-  const once = b.cli("watch", "--once");
-  expect(once.code, once.stderr).toBe(0);
+  const b = rootWithAcceptedPlan("EP-001", "Pack").bus;
   expect(seqs(b, "artifact_accepted")).toEqual([2]);
   expect(existsSync(join(b.root, "archive/EP-001/1/plan.json"))).toBe(true);
   return b;

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Bus, artifact } from "../support/bus.js";
+import { Bus, artifact, rootWithAcceptedPlan } from "../support/bus.js";
 import { PgBus } from "../support/pg-bus.js";
 import { freshDatabase, type TestDb } from "../support/pg.js";
 
@@ -19,11 +19,8 @@ afterAll(async () => {
 
 /** A folder root whose EP-001 plan was accepted by `watch --once` (removed after the file's tests). */
 function folderWithAcceptedPlan(): Bus {
-  const folder = Bus.init();
+  const folder = rootWithAcceptedPlan("EP-001", "moving").bus;
   cleanups.push(() => folder.cleanup());
-  expect(folder.cli("start", "EP-001", "--title", "moving").code).toBe(0);
-  folder.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
-  expect(folder.cli("watch", "--once", "--log-level", "warn").code).toBe(0);
   return folder;
 }
 

@@ -270,6 +270,21 @@ export function vetoYaml(from: string, to: string, epic: string, iteration: numb
   return `from: ${from}\nto: ${to}\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: ${epic}\niteration: ${iteration}\ntype: veto\nsubject: ${subject}\ncontent:\n  violation: "Missing requirement"\n  specifics: "${subject} is not met"\n  blocking: ${blocking}\n`;
 }
 
+/**
+ * A new root where `epic`'s plan was accepted by `watch --once` (the epic is at implementation); the
+ * plan's text is returned beside the bus. The caller cleans the bus up.
+ */
+export function rootWithAcceptedPlan(epic = "EP-001", title = "Plan accepted"): { bus: Bus; plan: string } {
+  const bus = Bus.init();
+  const started = bus.cli("start", epic, "--title", title);
+  if (started.code !== 0) throw new Error(`start ${epic}: ${started.stderr}`);
+  const plan = artifact("plan.json", epic, 1);
+  bus.drop(`artifacts/${epic}/plan.json`, plan);
+  const once = bus.cli("watch", "--once", "--log-level", "warn");
+  if (once.code !== 0) throw new Error(`watch --once exited ${once.code}: ${once.stderr}`);
+  return { bus, plan };
+}
+
 /** Starts the daemon and waits until it holds the root (its pid in writer.json). */
 export async function daemonHolding(b: Bus): Promise<void> {
   const d = b.startDaemon();
