@@ -25,12 +25,14 @@ export function sealNotice(key: DaemonKey, role: string, body: string): string {
   return `${text}mac: "${key.id}.${mac}"\n`;
 }
 
+/** A role's notice keys (key id → hex) from every daemon key not retired at `now` (ms). */
+export function roleNoticeKeys(keys: readonly DaemonKey[], role: string, now: number): Map<string, string> {
+  return new Map(keys.filter((k) => k.retire_at === undefined || Date.parse(k.retire_at) > now).map((k) => [k.id, roleNoticeKey(k, role)]));
+}
+
 /** CONSENSUS_NOTICE_KEY for a role: `<id>:<hex>` of every key not retired at `now` (ms), comma-separated. */
 export function noticeKeysEnv(keys: readonly DaemonKey[], role: string, now: number): string {
-  return keys
-    .filter((k) => k.retire_at === undefined || Date.parse(k.retire_at) > now)
-    .map((k) => `${k.id}:${roleNoticeKey(k, role)}`)
-    .join(",");
+  return [...roleNoticeKeys(keys, role, now)].map(([id, hex]) => `${id}:${hex}`).join(",");
 }
 
 /** Parses CONSENSUS_NOTICE_KEY (`id:hex,…`); malformed parts are dropped. */

@@ -57,7 +57,7 @@ export async function gate(g: GlobalOptions, epic: string, o: GateOptions): Prom
     } else {
       // one after the other: the state must not be read before the log it is checked against
       const log = await checkBusLog(root);
-      facts = { log, store: await askStore(root, epic) };
+      facts = { log, store: problem ?? (await askStore(root, epic)) };
     }
   }
   const verdict = judgeGate({ epic, require, ...facts, ...(o.requireMac ? { requireMac: true } : {}) });
@@ -74,14 +74,12 @@ async function requirementOf(g: GlobalOptions, what: string): Promise<GateRequir
 }
 
 /**
- * The one place the gate touches the store: its state (what `status` reads, with what recovery
+ * The one place the gate touches the store (a bus busProblem found none in): its state (what `status` reads, with what recovery
  * found on the way) and the epic as the log's own sealed daemon lines have it, read start to end.
  * Whatever goes wrong is an answer (`answered: false` with the reason), never an exception, so the
  * gate cannot open on a store it could not read.
  */
 async function askStore(root: string, epic: string): Promise<GateStoreFacts> {
-  const problem = await busProblem(root);
-  if (problem) return problem;
   try {
     const { epics, seq, findings } = await readEpics(root);
     const fromLog = await epicFromLog(root, epic);

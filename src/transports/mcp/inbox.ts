@@ -18,7 +18,7 @@ import type { Epic } from "../../schemas/types.gen.js";
 import { verdictIn, type DaemonEntry } from "../await-decision.js";
 import type { McpBus, Snapshot } from "./bus.js";
 import { errorsOfEntry } from "./results.js";
-import { checkNotice, parseNoticeKeys, roleNoticeKey } from "../../trust/notice-mac.js";
+import { checkNotice, parseNoticeKeys, roleNoticeKeys } from "../../trust/notice-mac.js";
 import type { Keyring } from "../../trust/keyring.js";
 
 /** A role's notice keys: CONSENSUS_NOTICE_KEY's, else derived from the daemon keyring where it can be read; undefined: neither. */
@@ -26,7 +26,7 @@ export function noticeKeysOf(role: string, env: string | undefined, keyring: Key
   const given = parseNoticeKeys(env);
   if (given.size) return given;
   if (!keyring) return undefined;
-  return new Map(keyring.keysForFile().filter((k) => k.retire_at === undefined || Date.parse(k.retire_at) > now).map((k) => [k.id, roleNoticeKey(k, role)]));
+  return roleNoticeKeys(keyring.keysForFile(), role, now);
 }
 
 export type InboxStatus = "in_force" | "resolved" | "rejected" | "pending" | "not_genuine";
