@@ -4,7 +4,8 @@
  * else is a bug (70). Output piped into a reader that stops early (`| head`) ends quietly.
  */
 import { Command, Help, type Option } from "commander";
-import { ConsensusError } from "../errors/issue.js";
+import { ConsensusError, issue } from "../errors/issue.js";
+import { KeyFileError } from "../trust/key-file.js";
 import { COMMANDS, ENVIRONMENT, type CommandSpec } from "./commands.js";
 import { ownVersion, type GlobalOptions } from "./context.js";
 import { printable } from "../report/plain-text.js";
@@ -106,6 +107,8 @@ function handleError(e: unknown): number {
     process.stderr.write(`${formatIssuesText(e.issues)}\n`);
     return e.exitCode;
   }
+  // the daemon key could not be used (e.g. a person's command run as another user than the daemon's): said with its fix, not as a bug
+  if (e instanceof KeyFileError) return handleError(new ConsensusError(issue(e.code, { message: e.message, file: e.file, fix: e.fix })));
   process.stderr.write(`internal error: ${printable((e as Error)?.stack ?? String(e), { newlines: true })}\nThis is a bug; nothing was committed for the command. Report it with the output above.\n`);
   return 70;
 }

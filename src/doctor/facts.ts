@@ -64,8 +64,8 @@ export interface Facts {
     root?: ModeFacts;
     dot?: ModeFacts;
     dotPath: string;
-    /** With security.agents_group: each drop zone there is (path relative to the root, mode & 0o7777), links left out. */
-    zones?: Array<{ path: string; mode: number }>;
+    /** With security.agents_group: each drop zone there is (path relative to the root, mode & 0o7777, owner uid), links left out. */
+    zones?: Array<{ path: string; mode: number; uid?: number }>;
   };
   /** Each configured agent: its program found or not, its prompt there or not (empty without agents:). */
   agentPrograms: AgentReadiness[];

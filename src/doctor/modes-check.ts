@@ -4,7 +4,9 @@
  * its group or others: the daemon refuses to start on it (store/fs/private-area.ts), with the same fix.
  * A private area others can read is a warning (the key and the records are the daemon's). With an
  * agents' group, a drop zone without the sticky bit (3775, runner/drop-zones.ts) is a warning: an agent
- * of the group may replace another's file there, and the file's owner would be credited with it. Pure.
+ * of the group may replace another's file there, and the file's owner would be credited with it; so is
+ * a drop zone owned by another user than the daemon's or root (an agent that made artifacts/<EPIC>/
+ * first): the sticky bit does not bind a folder's owner. Pure.
  */
 import { join } from "node:path";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
@@ -30,6 +32,13 @@ export function checkModes(f: Pick<Facts, "root" | "modes">): CheckResult {
   if (loose.length) {
     const shown = loose.map((z) => `${z.path} (${oct(z.mode)})`).join(", ");
     return warn(id, `drop zones not at mode ${oct(DROP_ZONE_MODE)}: ${shown}; without the sticky bit an agent of the group may replace another agent's file, which keeps its owner's uid and so passes for that role's`, `Start the daemon or run \`consensus init\` (they set ${oct(DROP_ZONE_MODE)}), or \`chmod ${oct(DROP_ZONE_MODE)} ${loose.map((z) => join(f.root, z.path)).join(" ")}\`.`, { ...details, zones: loose.map((z) => ({ path: z.path, mode: oct(z.mode) })) });
+  }
+  // the daemon's user owns the private area; root is never an agent
+  const daemonUid = m.dot?.uid ?? m.uid;
+  const foreign = (m.zones ?? []).filter((z) => z.uid !== undefined && z.uid !== 0 && z.uid !== daemonUid);
+  if (foreign.length) {
+    const shown = foreign.map((z) => `${z.path} (uid ${z.uid})`).join(", ");
+    return warn(id, `drop zones owned by a user other than the daemon's${daemonUid !== undefined ? ` (uid ${daemonUid})` : ""}: ${shown}; the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files there or take their write access away`, `Start the daemon (it gives them to its user), or as root \`chown ${daemonUid ?? "DAEMON_USER"} ${foreign.map((z) => join(f.root, z.path)).join(" ")}\`.`, { ...details, zones: foreign.map((z) => ({ path: z.path, uid: z.uid })) });
   }
   return pass(id, `the root is not world-writable; the private area is the daemon's alone${m.dot ? ` (mode ${oct(m.dot.mode)})` : ""}${m.zones?.length ? `; the drop zones are ${oct(DROP_ZONE_MODE)}` : ""}`, details);
 }

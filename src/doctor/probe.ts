@@ -46,15 +46,15 @@ async function readModes(L: Layout): Promise<{ root?: ModeFacts; dot?: ModeFacts
   return { ...(root ? { root } : {}), ...(dot ? { dot } : {}) };
 }
 
-/** The drop zones that are there (artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/) and their modes; none without an agents' group. */
-async function readZones(L: Layout, roles: readonly string[], agentsGroup: string | undefined): Promise<{ zones?: Array<{ path: string; mode: number }> }> {
+/** The drop zones that are there (artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/), their modes and owners; none without an agents' group. */
+async function readZones(L: Layout, roles: readonly string[], agentsGroup: string | undefined): Promise<{ zones?: Array<{ path: string; mode: number; uid: number }> }> {
   if (agentsGroup === undefined) return {};
   const epics = await readdir(L.artifacts).catch(() => [] as string[]);
   const dirs = [L.artifacts, ...epics.filter((n) => !n.startsWith(".")).map((n) => join(L.artifacts, n)), ...roles.map((r) => join(L.inbox, r))];
-  const zones: Array<{ path: string; mode: number }> = [];
+  const zones: Array<{ path: string; mode: number; uid: number }> = [];
   for (const d of dirs) {
     const st = await lstat(d).catch(() => undefined);
-    if (st?.isDirectory()) zones.push({ path: relative(L.root, d), mode: st.mode & 0o7777 });
+    if (st?.isDirectory()) zones.push({ path: relative(L.root, d), mode: st.mode & 0o7777, uid: st.uid });
   }
   return { zones };
 }

@@ -13,11 +13,12 @@
  * Agents start with umask 027 (runner.ts), so what they make there is 0640: the group reads it, only
  * its owner writes it. The sticky bit and the umask keep a file's owner the one who wrote its bytes,
  * which is what the owner proof (transports/prove.ts) counts on; a file the group can still write
- * proves nothing. A zone left at 2775 by an older version is set to 3775 like any other wrong mode.
+ * proves nothing. The sticky bit does not bind a folder's owner, so a zone an agent made (it may mkdir
+ * artifacts/<EPIC>/ before the daemon does) is given to the daemon's user (chown; reported when that fails). A zone left at 2775 by an older version is set to 3775 like any other wrong mode.
  *
  * The private area (.consensus/) is the store's to lock down (it is never the agents' group's).
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, closeSync, constants as fsc, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
@@ -77,18 +78,52 @@ export function applyDropZones(L: Layout, roles: readonly string[], gid: number,
   return report;
 }
 
+/**
+ * Whether a folder's owner may be left as it is: the daemon's user or root. The sticky bit does not
+ * bind a folder's owner: an agent that made a zone first (artifacts/<EPIC>/ before the daemon; the
+ * zone around it is group-writable) could remove or rename every other agent's file in it, or chmod
+ * the folder so they cannot write there at all (their stage then has "no artifact" and escalates).
+ */
+const ownerTrusted = (uid: number): boolean => uid === 0 || uid === process.geteuid?.();
+
+/**
+ * Gives `path` to `gid` with `mode`, acting on the opened folder or file, never on its name: an agent
+ * may swap a folder it made inside artifacts/ for a symlink between a check and a chown/chmod by name,
+ * and the daemon (root) would then give the link's target (any file of the host) to the agents' group
+ * with mode 3775. O_NOFOLLOW refuses a link, O_DIRECTORY anything but a folder, O_NONBLOCK a FIFO.
+ */
 function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: number, mode: number): void {
+  let fd: number;
   try {
-    const st = lstatSync(path);
-    if (kind === "dir" ? !st.isDirectory() : !st.isFile()) return; // a symlink or something else: never followed
-    if (st.gid !== gid) chownSync(path, -1, gid);
-    if ((st.mode & 0o7777) !== mode || st.gid !== gid) {
-      // chown clears setgid on some systems: the mode goes last
-      chmodSync(path, mode);
-      report.changed.push(path);
-    }
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | (kind === "dir" ? fsc.O_DIRECTORY : 0));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") report.failed.push({ path, error: errText(e) });
+    // a symlink (ELOOP), not a folder (ENOTDIR), gone: never followed, nothing to change
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ELOOP" && code !== "ENOTDIR") report.failed.push({ path, error: errText(e) });
+    return;
+  }
+  try {
+    let st = fstatSync(fd);
+    if (kind === "file" && !st.isFile()) return;
+    let changed = false;
+    if (kind === "dir" && !ownerTrusted(st.uid)) {
+      const me = process.geteuid?.() ?? 0;
+      try {
+        fchownSync(fd, me, gid);
+        changed = true;
+      } catch (e) {
+        report.failed.push({ path, error: `owned by uid ${st.uid}, not the daemon's user: the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files in it (${errText(e)}). Fix: \`chown ${me} ${path}\` as root` });
+      }
+    }
+    if (st.gid !== gid) (fchownSync(fd, -1, gid), (changed = true));
+    // chown clears setgid on some systems: the mode goes last, judged on the folder as it is now
+    if (changed) st = fstatSync(fd);
+    if ((st.mode & 0o7777) !== mode) (fchmodSync(fd, mode), (changed = true));
+    if (changed) report.changed.push(path);
+  } catch (e) {
+    report.failed.push({ path, error: errText(e) });
+  } finally {
+    closeSync(fd);
   }
 }
 

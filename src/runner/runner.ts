@@ -74,9 +74,14 @@ export interface ExitGate {
   undecided(paths: readonly string[]): string[];
 }
 
-/** An exit waiting for messages to be decided; judged once they are, or at `untilMs` whatever they are. */
+/**
+ * An exit waiting for messages to be decided; judged once they are, or at `untilMs` whatever they are.
+ * Also a launch found gone at start (`relaunch`, daemon_crashed): its exit was lost with the daemon
+ * (a stop while the exit was held, or a crash), and what it sent is judged first the same way, or it
+ * would be relaunched, its veto sent a second time, and a second loss escalate the epic.
+ */
 interface HeldExit {
-  input: Extract<RunnerInput, { type: "exited" }>;
+  input: Extract<RunnerInput, { type: "exited" } | { type: "relaunch" }>;
   paths: string[];
   untilMs: number;
 }
@@ -132,18 +137,20 @@ export class Runner {
    * and the exit is then ok, where judged before it the agent had "left no artifacts"), at most
    * 4 × settle_ms (≥ 2 s), then the exit is judged as things are. True: held.
    */
-  private async holdExit(input: Extract<RunnerInput, { type: "exited" }>): Promise<boolean> {
+  private async holdExit(input: HeldExit["input"]): Promise<boolean> {
     const gate = this.o.exitGate;
     const job = this.o.engine.state.agents.jobs.get(input.job);
     if (!gate || job?.kind !== "stage" || !job.epic_id) return false;
+    const startedMs = input.type === "exited" ? Date.now() - input.duration_ms : Date.parse(job.running?.started_at ?? "");
+    if (Number.isNaN(startedMs)) return false;
     // since the launch, with a second for coarse file times
-    const paths = await gate.beforeExit(job.epic_id, Date.now() - input.duration_ms - 1000);
+    const paths = await gate.beforeExit(job.epic_id, startedMs - 1000);
     if (!paths.length) return false;
     const waitMs = Math.max(2000, 4 * this.o.engine.pipeline.settleMs);
     this.held.push({ input, paths, untilMs: Date.now() + waitMs });
     const t = setTimeout(() => (this.timers.delete(t), this.o.wake()), waitMs);
     this.timers.add(t);
-    this.o.log.debug({ launch_id: input.launch_id, messages: paths }, "agent exited: its exit is judged once these messages are decided");
+    this.o.log.debug({ job: input.job, ...(input.type === "exited" ? { launch_id: input.launch_id } : {}), messages: paths }, `${input.type === "exited" ? "agent exited" : "agent gone since before the restart"}: its exit is judged once these messages are decided`);
     return true;
   }
 
@@ -193,7 +200,8 @@ export class Runner {
       const input = this.inputs.shift();
       if (!input) return;
       if (this.stopping && input.type !== "stopped") continue;
-      if (input.type === "exited" && !released.some((h) => h.input === input) && (await this.holdExit(input))) continue;
+      const judged = input.type === "exited" || (input.type === "relaunch" && input.reason === "daemon_crashed");
+      if (judged && !released.some((h) => h.input === input) && (await this.holdExit(input))) continue;
       const engine = this.o.engine;
       // decided again if another writer changed the epic first (a store several daemons share)
       let d;

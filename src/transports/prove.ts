@@ -125,7 +125,7 @@ export function ownerNote(t: AgentUsers, rel: string, uid: number | undefined, m
   const oct = (mode & 0o7777).toString(8).padStart(4, "0");
   return {
     reason: `${rel} is owned by OS user ${owner.user} (role ${owner.role}) but its mode ${oct} lets ${mode & 0o020 ? "its group" : "others"}${mode & 0o020 && mode & 0o002 ? " and others" : ""} write it, so another agent may have written these bytes`,
-    fix: `Write files with umask 027 (files 0640: the runner launches agents so), or run \`chmod g-w,o-w\` on the temporary file before renaming it to ${rel}.`,
+    fix: `Create the file with umask 027 (0640 from the start: the runner launches agents so), then rename it to ${rel}. A chmod after creating it does not do: another agent that opened the file while its group could write it keeps writing through that handle.`,
   };
 }
 

@@ -34,4 +34,14 @@ describe("checkModes", () => {
     expect(r.found).toContain("artifacts/EP-001 (2775), messages/inbox/devops (2775)");
     expect(r.fix).toContain("chmod 3775 /srv/bus/artifacts/EP-001 /srv/bus/messages/inbox/devops");
   });
+  it("with an agents' group, warns of a drop zone another user owns (an agent that made artifacts/<EPIC>/ first: the sticky bit does not bind it) and names the chown", () => {
+    const zones = (...uids: number[]) => ({ ...facts(0o755, 0o700), modes: { ...facts(0o755, 0o700).modes, zones: uids.map((uid, i) => ({ path: ["artifacts", "artifacts/EP-001", "messages/inbox/devops"][i]!, mode: 0o3775, uid })) } });
+    // the daemon's user (the private area's owner) or root: fine
+    expect(checkModes(zones(1000, 0, 1000)).status).toBe("pass");
+    const r = checkModes(zones(1000, 1007, 1000));
+    expect(r.status).toBe("warn");
+    expect(r.found).toContain("artifacts/EP-001 (uid 1007)");
+    expect(r.found).toContain("does not bind a folder's owner");
+    expect(r.fix).toContain("chown 1000 /srv/bus/artifacts/EP-001");
+  });
 });

@@ -81,7 +81,7 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     const f = of("forged.yaml")!;
     expect(f.decision).toBe("message_rejected");
     expect(d(f).proof).toBe("unverified");
-    expect(d(f).proof_note).toMatchObject({ reason: expect.stringContaining(`owned by OS user ${ops} (role devops) but its mode 0664 lets its group write it`), fix: expect.stringContaining("chmod g-w,o-w") });
+    expect(d(f).proof_note).toMatchObject({ reason: expect.stringContaining(`owned by OS user ${ops} (role devops) but its mode 0664 lets its group write it`), fix: expect.stringContaining("umask 027") });
     expect(d(f).errors![0]).toMatchObject({ code: "PROOF_REQUIRED", message: expect.stringContaining("mode 0664 lets its group write it"), fix: expect.stringContaining("umask 027") });
 
     const s = of("shared.yaml")!;

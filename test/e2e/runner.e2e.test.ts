@@ -55,6 +55,31 @@ describe("runner e2e", () => {
     expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "in_progress", stage: "implementation", iteration: 2 });
   });
 
+  it("a daemon stopped while an agent's exit waits for its veto: the restart judges the veto first, and does not relaunch the agent", async () => {
+    // the veto settles 5 s (written in place): the daemon is stopped while the exit is held for it
+    const b = busWith({ env: { AGENT_MODE: "drop" } });
+    appendFileSync(join(b.root, "consensus.yaml"), `  devops: ${JSON.stringify({ command: [process.execPath, script], retries: 0, env: { AGENT_MODE: "veto", TEST_DIR: b.dir } })}\n`);
+    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 5000"));
+    b.cli("start", "EP-001", "--title", "Health");
+    b.startDaemon("--log-level", "debug");
+    await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
+    b.drop("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
+    await b.waitFor("review", (x) => count(x, "stage_advanced") === 2);
+    b.drop("artifacts/EP-001/review.json", artifact("review.json", "EP-001", 1, { review_status: "approved" }));
+    await b.until("the devops agent's exit held for its veto", () => /agent exited: its exit is judged once these messages are decided/.test(b.daemonErr), 60_000);
+    expect(await b.stopDaemon()).toBe(0);
+    const devops = (e: { decision: string; details?: Record<string, unknown> }) => String(e.details?.job ?? "").endsWith("-devops");
+    expect(b.entries().filter((e) => devops(e) && e.decision !== "agent_launched").map((e) => e.decision)).toEqual([]);
+    b.startDaemon();
+    const es = await b.waitFor("the devops job judged after the restart", (x) => x.some((e) => devops(e) && (e.decision === "agent_exited" || e.decision === "agent_relaunched")), 60_000);
+    expect(es.filter((e) => devops(e) && e.decision !== "agent_launched").map((e) => [e.decision, e.details!.verdict])).toEqual([["agent_exited", "ok"]]);
+    const order = es.map((e) => e.decision);
+    expect(order.lastIndexOf("veto_recorded")).toBeGreaterThan(-1);
+    expect(order.lastIndexOf("veto_recorded")).toBeLessThan(es.findIndex((e) => devops(e) && e.decision === "agent_exited"));
+    expect(runs(b).filter((r) => r.CONSENSUS_ROLE === "devops")).toHaveLength(1);
+    expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "in_progress", stage: "implementation", iteration: 2 });
+  });
+
   it("stops an agent that runs past its timeout and logs it", async () => {
     const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
     b.cli("start", "EP-001", "--title", "Health");

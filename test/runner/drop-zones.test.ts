@@ -3,7 +3,8 @@
  * rename or remove it there; a zone an older version left at 2775 is set to 3775 and reported. Real
  * folders; the group is this process's own (no other group is needed to check the modes).
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -30,4 +31,61 @@ describe("applyDropZones", () => {
     // once right, nothing more to change
     expect(applyDropZones(L, ["devops", "developer"], gid).changed.filter((p) => p.startsWith(L.artifacts) || p.startsWith(L.inbox + "/"))).toEqual([]);
   });
+});
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn(`drop-zones: the tests of folders an agent made are skipped: they need root to own a folder as another user (running as uid ${process.getuid?.()})`);
+
+describe.skipIf(!isRoot)("applyDropZones: a zone folder an agent made", () => {
+  it("is given to the daemon's user: the sticky bit does not bind a folder's owner", () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-zones-"));
+    const L = layoutOf(join(dir, "consensus"));
+    // an agent of the group (uid 65534 here) made the epic's folder before the daemon did, and took the group's write away
+    const early = join(L.artifacts, "EP-002");
+    mkdirSync(early, { recursive: true });
+    chownSync(early, 65534, process.getgid!());
+    chmodSync(early, 0o755);
+    const r = applyDropZones(L, ["devops"], process.getgid!());
+    expect(r.failed).toEqual([]);
+    const st = statSync(early);
+    expect([st.uid, (st.mode & 0o7777).toString(8)]).toEqual([process.geteuid!(), "3775"]);
+    expect(r.changed).toContain(early);
+  });
+
+  it("never changes what a folder swapped for a symlink points to, however the swap is timed", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-zones-"));
+    const L = layoutOf(join(dir, "consensus"));
+    mkdirSync(L.artifacts, { recursive: true });
+    // a host file the agent wants: the daemon (root) must never give it to the agents' group or make it 3775
+    const secret = join(dir, "secret");
+    writeFileSync(secret, "x");
+    chmodSync(secret, 0o600);
+    chownSync(secret, 0, 0);
+    const evil = join(L.artifacts, "EVIL");
+    mkdirSync(evil);
+    // the agent swaps its folder for a link to the file and back, as fast as it can (a real process, as an agent would)
+    const swapper = spawn(process.execPath, ["-e", `
+const fs = require("node:fs");
+const [d, s] = process.argv.slice(1);
+const end = Date.now() + 60000;
+while (Date.now() < end) {
+  try { fs.chmodSync(d, 0o755); fs.renameSync(d, d + ".x"); fs.symlinkSync(s, d); fs.unlinkSync(d); fs.renameSync(d + ".x", d); } catch {}
+}`, evil, secret], { stdio: "ignore" });
+    try {
+      const gid = 65534;
+      // without the fix the link's target was changed within 8,000 to 11,000 runs (2 s) here: 40,000 runs, at most 30 s
+      const deadline = Date.now() + 30_000;
+      let tries = 0;
+      while (tries < 40_000 && Date.now() < deadline) {
+        applyDropZones(L, [], gid);
+        if (++tries % 200 === 0) await new Promise((r) => setImmediate(r));
+        const st = statSync(secret);
+        if (st.gid !== 0 || (st.mode & 0o7777) !== 0o600) break;
+      }
+      const st = statSync(secret);
+      expect([st.uid, st.gid, (st.mode & 0o7777).toString(8)], `after ${tries} runs`).toEqual([0, 0, "600"]);
+    } finally {
+      swapper.kill();
+    }
+  }, 120_000);
 });
