@@ -321,26 +321,29 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
    * the messages still to be decided are returned, its exit waiting for them. A veto it sent to
    * another role's inbox may still be settling (linked into place while its temporary was still
    * there, or written in place) or not yet reported by the watcher: so the inboxes are listed for
-   * messages written since the launch (sinceMs, ms since the epoch), and
-   * each message waiting out its settle time is read again now (its temporary may be gone since).
-   * Not marked closed: another agent, still running, may be writing it.
+   * messages written since the launch (sinceMs, ms since the epoch) and not decided as they are now;
+   * each is read again at once (one that waited out its settle time may have lost its temporary since).
+   * Not marked closed: another agent, still running, may be writing it. Messages older than the
+   * launch never hold the exit.
    */
   async function answersOf(epicId: string, sinceMs: number): Promise<string[]> {
     await rescanEpic(epicId);
+    const answers: string[] = [];
     for (const c of await scanCandidates(layout.root)) {
-      // only what was written while the agent ran: messages decided earlier stay as they are
-      if (c.mtimeMs < sinceMs || classifyPath(c.rel).kind !== "message" || known.get(c.rel) === c.sig || waiting.has(c.rel) || pending.has(c.rel)) continue;
-      arrivals.saw(c.rel, "found", Date.now());
-      scanned.set(c.rel, c.sig);
+      // only what was written while the agent ran: messages decided earlier, or another agent's older
+      // ones still settling, do not hold this exit
+      if (c.mtimeMs < sinceMs || classifyPath(c.rel).kind !== "message" || known.get(c.rel) === c.sig) continue;
+      answers.push(c.rel);
+      const t = waiting.get(c.rel);
+      if (t) (clearTimeout(t), waiting.delete(c.rel));
+      else if (!pending.has(c.rel)) {
+        arrivals.saw(c.rel, "found", Date.now());
+        scanned.set(c.rel, c.sig);
+      }
       pending.add(c.rel);
     }
-    const inFlight = [...pending, ...waiting.keys()].filter((p) => classifyPath(p).kind === "message");
-    for (const p of inFlight) {
-      const t = waiting.get(p);
-      if (t) (clearTimeout(t), waiting.delete(p), pending.add(p));
-    }
-    if (inFlight.length) kick();
-    return inFlight;
+    if (answers.length) kick();
+    return answers;
   }
 
   async function handleBatch(batch: string[]): Promise<void> {
