@@ -444,7 +444,7 @@ export async function inProcess(root, record) {
   const { layoutOf } = await import(join(repo, "dist/store/fs/layout.js"));
   const { FsStore } = await import(join(repo, "dist/store/fs/fs-store.js"));
   const { Engine } = await import(join(repo, "dist/engine/engine.js"));
-  const { readConfig } = await import(join(repo, "dist/config/read-config.js"));
+  const { readConfigFile: readConfig } = await import(join(repo, "dist/store/fs/config-file.js"));
   const { silentLogger } = await import(join(repo, "dist/daemon/logger.js"));
   const { prepare } = await import(join(repo, "dist/transports/files/prepare.js"));
   const { prepareAll } = await import(join(repo, "dist/transports/files/prepare-all.js"));
