@@ -7,10 +7,10 @@
  * users and switch to them): skipped with a message otherwise; users and group are removed after.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bus } from "../support/bus.js";
+import { artifact, Bus } from "../support/bus.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -93,5 +93,35 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     // doctor says it too
     const doc = JSON.parse(b.cli("doctor", "--format", "json").stdout) as { checks: Array<{ id: string; status: string; found: string }> };
     expect(doc.checks.find((c) => c.id === "agents")).toMatchObject({ status: "warn", found: expect.stringContaining(`all run as OS user ${dev}`) });
+  });
+
+  it("an artifact refused because its owner's role may not write that name is renamed aside: the name is free for the role that may", async () => {
+    const c = Bus.init();
+    try {
+      chmodSync(c.dir, 0o755);
+      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
+      c.applyConfig();
+      expect(c.cli("init").code).toBe(0);
+      expect(c.cli("start", "EP-001", "--title", "Squat").code).toBe(0);
+      const folder = join(c.root, "artifacts", "EP-001");
+      c.startDaemon();
+      await c.until("the epic's folder to be a drop zone", () => existsSync(folder) && (statSync(folder).mode & 0o7777) === 0o3775);
+      // devops takes the planner's name first, as a file only it may change (0640 in a sticky zone)
+      writeAs(ops, "027", join(folder, "plan.json"), artifact("plan.json", "EP-001", 1));
+      const es = await c.waitFor("devops's plan refused", (x) => x.some((e) => e.decision === "artifact_rejected"));
+      const r = es.find((e) => e.decision === "artifact_rejected")!;
+      expect(d(r).errors!.map((e) => e.code)).toContain("NOT_PERMITTED");
+      expect(d(r).proof).toMatchObject({ by: "os_user", role: "devops" });
+      const sha = (r.details as { sha256: string }).sha256;
+      await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && existsSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)));
+      expect(statSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)).uid).toBe(opsUid);
+      await c.until("the daemon's log to say so", () => /refused artifact renamed aside/.test(c.daemonErr));
+      // the planner's plan now takes the name, and the stage moves on
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T09:00:00Z" }));
+      await c.waitForDecision("stage_advanced");
+    } finally {
+      await c.stopDaemon();
+      c.cleanup();
+    }
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * An artifact refused because the role its owner runs may not write that name is renamed aside in its
+ * folder, to `.refused-<name>.<first 12 hex digits of its SHA-256>`. Drop zones carry the sticky bit
+ * (3775, runner/drop-zones.ts): only a file's owner or the folder's may rename or remove it there, and
+ * agents write 0640 files. Left in place, one agent's file at another role's name (the developer's
+ * plan.json) could never be replaced by the role that may write it, and the stage would wait until it
+ * escalated. A dot-name is never read as a drop; a person still finds the file beside the others.
+ *
+ * Only what the decision is sure of is moved: the entry refused it for authority (NOT_PERMITTED) and
+ * the proof is its owner (an agent's OS user); and only while the file there is still the one decided
+ * (same owner, same SHA-256), in a folder whose path holds no link.
+ */
+import { createHash } from "node:crypto";
+import { rename } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { LogEntry } from "../../schemas/types.gen.js";
+import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
+import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
+
+/** What was renamed aside: paths relative to the root. */
+export interface SetAside {
+  from: string;
+  to: string;
+  owner: string;
+}
+
+/** The owner proof of a refusal the rename is for, else undefined. */
+function squatterOf(e: LogEntry): { uid: number; user: string; sha256: string } | undefined {
+  if (e.decision !== "artifact_rejected") return undefined;
+  const d = e.details as { sha256?: unknown; errors?: unknown; proof?: unknown } | undefined;
+  const p = d?.proof as { by?: unknown; uid?: unknown; user?: unknown } | undefined;
+  if (!p || p.by !== "os_user" || typeof p.uid !== "number" || typeof d?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(d.sha256)) return undefined;
+  const forAuthority = Array.isArray(d.errors) && d.errors.some((x) => (x as { code?: unknown } | null)?.code === "NOT_PERMITTED");
+  return forAuthority ? { uid: p.uid, user: String(p.user ?? p.uid), sha256: d.sha256 } : undefined;
+}
+
+/**
+ * Renames aside the refused artifacts among `decided` (each the path it was read from, relative to
+ * `root`, and the entries its input committed). A file changed, replaced or gone since is left alone.
+ */
+export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel: string; entries: readonly LogEntry[] }>): Promise<SetAside[]> {
+  const out: SetAside[] = [];
+  for (const { rel, entries } of decided) {
+    const s = entries.map(squatterOf).find((x) => x !== undefined);
+    if (!s) continue;
+    const file = join(root, rel);
+    const dir = dirname(file);
+    try {
+      await assertRealDirs(root, dir);
+      const { bytes, stat } = await readGuarded(file, { maxBytes: CAP.state });
+      if (stat.uid !== s.uid || createHash("sha256").update(bytes).digest("hex") !== s.sha256) continue;
+      const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}`);
+      await assertStillInside(root, dir);
+      await rename(file, to);
+      out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user });
+    } catch {
+      // gone, replaced by a link or a FIFO, or its folder swapped: nothing of ours to move
+    }
+  }
+  return out;
+}
