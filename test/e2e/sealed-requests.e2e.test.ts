@@ -22,6 +22,26 @@ afterEach(() => bus?.cleanup());
 const refusedFor = (b: Bus, file: string) => b.waitFor(`request_refused for ${file}`, (es) => es.some((e) => e.decision === "request_refused" && (e.details as { file?: string }).file === file));
 const statusOf = (b: Bus, epic: string): string => (JSON.parse(b.cli("status", epic, "--json").stdout) as { status: string }).status;
 
+type Answer = { ok: boolean; issues: Array<{ code: string; message: string; path: string; expected: string }> };
+const REQUESTS = ".consensus/requests";
+
+/** A new bus with `epic` started and the daemon holding it; sealed requests dropped as the key's holder, and their answers read. */
+async function sealedRequests(epic: string, title: string) {
+  bus = Bus.init();
+  expect(bus.cli("start", epic, "--title", title).code).toBe(0);
+  await daemonHolding(bus);
+  const { keyring } = await ensureKeyring(join(bus.root, ".consensus"));
+  const b = bus;
+  return {
+    keyring,
+    send: (id: string, body: Record<string, unknown>) => b.drop(`${REQUESTS}/${id}.json`, sealRecord(keyring, "request", id, body)),
+    answer: async (id: string): Promise<Answer> => {
+      await b.until(`the answer to ${id}`, () => existsSync(join(b.root, REQUESTS, `${id}.result.json`)));
+      return JSON.parse(JSON.parse(readFileSync(join(b.root, REQUESTS, `${id}.result.json`), "utf8")).body as string) as Answer;
+    },
+  };
+}
+
 describe("requests and results in the private area are sealed and validated", () => {
   it("a planted, edited or re-named request is refused and reported; the epics are untouched", async () => {
     bus = Bus.init();
@@ -56,21 +76,14 @@ describe("requests and results in the private area are sealed and validated", ()
   });
 
   it("sealed requests with bad fields are refused with the schema's errors, and status keeps working", async () => {
-    bus = Bus.init();
-    expect(bus.cli("start", "EP-002", "--title", "Fields").code).toBe(0);
-    await daemonHolding(bus);
-    const { keyring } = await ensureKeyring(join(bus.root, ".consensus"));
-    const dir = ".consensus/requests";
-    bus.drop(`${dir}/6-array.json`, sealRecord(keyring, "request", "6-array", { type: "start", epic_id: ["EP-009"], title: "array id", by: "x" }));
-    bus.drop(`${dir}/7-title.json`, sealRecord(keyring, "request", "7-title", { type: "start", epic_id: "EP-010", title: "t".repeat(2_000_000), by: "x" }));
+    const { send, answer } = await sealedRequests("EP-002", "Fields");
+    send("6-array", { type: "start", epic_id: ["EP-009"], title: "array id", by: "x" });
+    send("7-title", { type: "start", epic_id: "EP-010", title: "t".repeat(2_000_000), by: "x" });
     // a sealed but invalid request is answered (its author waits), not acted on
-    const answer = (id: string) => bus.until(`the answer to ${id}`, () => existsSync(join(bus.root, dir, `${id}.result.json`)));
-    await answer("6-array");
-    await answer("7-title");
-    const r6 = JSON.parse(JSON.parse(readFileSync(join(bus.root, dir, "6-array.result.json"), "utf8")).body as string) as { ok: boolean; issues: Array<{ code: string; path: string }> };
+    const r6 = await answer("6-array");
+    const r7 = await answer("7-title");
     expect(r6.ok).toBe(false);
     expect(r6.issues.map((i) => i.path)).toContain("/epic_id");
-    const r7 = JSON.parse(JSON.parse(readFileSync(join(bus.root, dir, "7-title.result.json"), "utf8")).body as string) as { ok: boolean; issues: Array<{ path: string }> };
     expect(r7.issues.map((i) => i.path)).toContain("/title");
     expect(bus.entries().filter((e) => e.decision === "epic_started").map((e) => e.epic_id)).toEqual(["EP-002"]);
     const st = bus.cli("status");
@@ -85,19 +98,13 @@ describe("requests and results in the private area are sealed and validated", ()
   });
 
   it("a sealed request's author is the OS user who owns the file, not the name in it: another name is refused and answered", async () => {
-    bus = Bus.init();
-    expect(bus.cli("start", "EP-004", "--title", "Who").code).toBe(0);
-    await daemonHolding(bus);
     // a holder of the key (an agent running as the daemon's user) seals a cancel and an override "by" a listed person
-    const { keyring } = await ensureKeyring(join(bus.root, ".consensus"));
-    const dir = ".consensus/requests";
+    const { send, answer } = await sealedRequests("EP-004", "Who");
     const me = userInfo().username;
-    bus.drop(`${dir}/8-alice.json`, sealRecord(keyring, "request", "8-alice", { type: "cancel", epic_id: "EP-004", reason: "alice says so", by: "alice" }));
-    bus.drop(`${dir}/9-start.json`, sealRecord(keyring, "request", "9-start", { type: "start", epic_id: "EP-005", title: "as lead", by: "lead" }));
-    const answer = (id: string) => bus.until(`the answer to ${id}`, () => existsSync(join(bus.root, dir, `${id}.result.json`)));
+    send("8-alice", { type: "cancel", epic_id: "EP-004", reason: "alice says so", by: "alice" });
+    send("9-start", { type: "start", epic_id: "EP-005", title: "as lead", by: "lead" });
     for (const id of ["8-alice", "9-start"]) {
-      await answer(id);
-      const r = JSON.parse(JSON.parse(readFileSync(join(bus.root, dir, `${id}.result.json`), "utf8")).body as string) as { ok: boolean; issues: Array<{ code: string; message: string; path: string; expected: string }> };
+      const r = await answer(id);
       expect(r.ok).toBe(false);
       expect(r.issues[0]).toMatchObject({ code: "REQUEST_NOT_YOURS", path: "/by", expected: me, message: expect.stringMatching(new RegExp(`says it is by OS user "(alice|lead)", but the file is owned by ${me} \\(uid ${process.getuid!()}\\)`)) });
     }
@@ -106,7 +113,7 @@ describe("requests and results in the private area are sealed and validated", ()
     expect(statusOf(bus, "EP-004")).toBe("in_progress");
     expect(bus.entries().some((e) => e.decision === "cancelled" || e.epic_id === "EP-005")).toBe(false);
     // the same request by the owner of the file is acted on
-    bus.drop(`${dir}/10-me.json`, sealRecord(keyring, "request", "10-me", { type: "cancel", epic_id: "EP-004", reason: "mine", by: me }));
+    send("10-me", { type: "cancel", epic_id: "EP-004", reason: "mine", by: me });
     await answer("10-me");
     expect(statusOf(bus, "EP-004")).toBe("cancelled");
     expect(bus.entries().find((e) => e.decision === "cancelled")!.details).toMatchObject({ by: me, reason: "mine" });
