@@ -37,7 +37,8 @@ import { ensureKeyring } from "../trust/key-file.js";
 import type { Keyring } from "../trust/keyring.js";
 import { keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
-import { agentUsersOf, sharedUserNote } from "../transports/prove.js";
+import { agentUsersOf } from "../transports/prove.js";
+import { sharedUserNote } from "../machine/authority.js";
 
 
 export interface DaemonOptions {

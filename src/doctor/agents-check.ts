@@ -6,7 +6,7 @@
  */
 import { agentIssues } from "../agents/readiness.js";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
-import { sharedUserNote } from "../transports/prove.js";
+import { sharedUserNote } from "../machine/authority.js";
 import type { Facts } from "./facts.js";
 
 export function checkAgents(f: Pick<Facts, "agents" | "agentPrograms">): CheckResult {

@@ -131,3 +131,11 @@ export function messageAuthority(pipeline: Pipeline, m: { file: string; proof?: 
   }
   return out;
 }
+
+/** What to say of an OS user several roles run as (the daemon at start, `consensus doctor`). Pure. */
+export function sharedUserNote(s: { user: string; roles: readonly string[] }): ProofNote {
+  return {
+    reason: `roles ${s.roles.join(", ")} all run as OS user ${s.user}, so the owner of a file proves none of them`,
+    fix: `Give each role its own OS user: agents.<role>.user in consensus.yaml (e.g. ${s.roles.map((r) => `agents.${r}.user: consensus-${r}`).join(", ")}), made with useradd and in security.agents_group.`,
+  };
+}

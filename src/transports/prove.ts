@@ -20,7 +20,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
-import type { Proof, ProofNote } from "../machine/authority.js";
+import { sharedUserNote, type Proof, type ProofNote } from "../machine/authority.js";
 import { keyFileOf, readKeyring } from "../trust/key-file.js";
 import type { Keyring } from "../trust/keyring.js";
 import { checkPlacement } from "../trust/token.js";
@@ -94,13 +94,6 @@ export function agentUsersOf(pipeline: Pick<Pipeline, "version" | "agents" | "is
   return out;
 }
 
-/** What to say of an OS user several roles run as (the daemon at start, `consensus doctor`). Pure. */
-export function sharedUserNote(s: { user: string; roles: readonly string[] }): ProofNote {
-  return {
-    reason: `roles ${s.roles.join(", ")} all run as OS user ${s.user}, so the owner of a file proves none of them`,
-    fix: `Give each role its own OS user: agents.<role>.user in consensus.yaml (e.g. ${s.roles.map((r) => `agents.${r}.user: consensus-${r}`).join(", ")}), made with useradd and in security.agents_group.`,
-  };
-}
 
 export async function trustOf(root: string, pipeline: Pipeline): Promise<TrustContext> {
   const keyring = await keyringOf(root);
