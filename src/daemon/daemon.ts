@@ -402,8 +402,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const o = outcomes[i]!;
       return o.status === "committed" ? [{ rel: r.rel, entries: o.entries }] : [];
     });
-    for (const a of await setAsideRefused(layout.root, decided)) {
+    const aside = await setAsideRefused(layout.root, decided);
+    for (const a of aside.moved) {
       log.warn({ file: a.from, moved_to: a.to, owner: a.owner, fix: `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}.` }, `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it`);
+    }
+    for (const a of aside.left) {
+      log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${join(layout.root, a.folder)}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
     }
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));

@@ -11,8 +11,8 @@
  * (same owner, same SHA-256), in a folder whose path holds no link.
  */
 import { createHash } from "node:crypto";
-import { rename } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { lstat, rename } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
@@ -22,6 +22,31 @@ export interface SetAside {
   from: string;
   to: string;
   owner: string;
+}
+
+/** A refused artifact left in place because a folder on its way is not the daemon's: `folder` relative to the root, `uid` its owner. */
+export interface LeftInPlace {
+  from: string;
+  folder: string;
+  uid: number;
+}
+
+/**
+ * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
+ * the daemon's or root, or undefined. Such a folder's owner may rename it and put a link in its place
+ * at any moment, the sticky bit notwithstanding (it binds files, not the folder's owner), so a rename
+ * by name below it may land anywhere the daemon can write; under folders of the daemon's or root's, in
+ * zones with the sticky bit, no agent can swap a folder on the way.
+ */
+async function foreignFolder(root: string, dir: string): Promise<{ folder: string; uid: number } | undefined> {
+  const me = process.geteuid?.();
+  let cur = root;
+  for (const part of relative(root, dir).split(sep).filter(Boolean)) {
+    cur = join(cur, part);
+    const st = await lstat(cur);
+    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
+  }
+  return undefined;
 }
 
 /** The owner proof of a refusal the rename is for, else undefined. */
@@ -36,10 +61,12 @@ function squatterOf(e: LogEntry): { uid: number; user: string; sha256: string } 
 
 /**
  * Renames aside the refused artifacts among `decided` (each the path it was read from, relative to
- * `root`, and the entries its input committed). A file changed, replaced or gone since is left alone.
+ * `root`, and the entries its input committed). A file changed, replaced or gone since is left alone;
+ * one below a folder another user owns is left too, and named in `left` (see foreignFolder).
  */
-export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel: string; entries: readonly LogEntry[] }>): Promise<SetAside[]> {
+export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel: string; entries: readonly LogEntry[] }>): Promise<{ moved: SetAside[]; left: LeftInPlace[] }> {
   const out: SetAside[] = [];
+  const left: LeftInPlace[] = [];
   for (const { rel, entries } of decided) {
     const s = entries.map(squatterOf).find((x) => x !== undefined);
     if (!s) continue;
@@ -47,6 +74,11 @@ export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel
     const dir = dirname(file);
     try {
       await assertRealDirs(root, dir);
+      const foreign = await foreignFolder(root, dir);
+      if (foreign) {
+        left.push({ from: rel, ...foreign });
+        continue;
+      }
       const { bytes, stat } = await readGuarded(file, { maxBytes: CAP.state });
       if (stat.uid !== s.uid || createHash("sha256").update(bytes).digest("hex") !== s.sha256) continue;
       const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}`);
@@ -57,5 +89,5 @@ export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel
       // gone, replaced by a link or a FIFO, or its folder swapped: nothing of ours to move
     }
   }
-  return out;
+  return { moved: out, left };
 }
