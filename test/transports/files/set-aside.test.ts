@@ -10,7 +10,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { setAsideRefused } from "../../../src/transports/files/set-aside.js";
+import { setAsideRefused, squatIn } from "../../../src/transports/files/set-aside.js";
 import type { LogEntry } from "../../../src/schemas/types.gen.js";
 
 const AGENT_UID = 4242;
@@ -39,10 +39,7 @@ describe.skipIf(!isRoot)("setAsideRefused", () => {
     }
     // EP-002's folder was made by an agent (another than the squatter) and never given to the daemon
     chownSync(join(root, "artifacts", "EP-002"), OTHER_UID, OTHER_UID);
-    const r = await setAsideRefused(root, [
-      { rel: "artifacts/EP-001/plan.json", entries: [refusal(bytes, AGENT_UID)] },
-      { rel: "artifacts/EP-002/plan.json", entries: [refusal(bytes, AGENT_UID)] },
-    ]);
+    const r = await setAsideRefused(root, ["artifacts/EP-001/plan.json", "artifacts/EP-002/plan.json"].map((rel) => squatIn(rel, [refusal(bytes, AGENT_UID)])!));
     const sha12 = createHash("sha256").update(bytes).digest("hex").slice(0, 12);
     expect(r.moved).toEqual([{ from: "artifacts/EP-001/plan.json", to: `artifacts/EP-001/.refused-plan.json.${sha12}`, owner: "dev" }]);
     expect(readdirSync(join(root, "artifacts", "EP-001"))).toEqual([`.refused-plan.json.${sha12}`]);
