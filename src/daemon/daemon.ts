@@ -14,7 +14,7 @@ import { prepare } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
-import { setAsideRefused } from "../transports/files/set-aside.js";
+import { setAsideRefused, squatAgain, squatIn } from "../transports/files/set-aside.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
@@ -399,12 +399,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
     // an artifact refused because its owner's role may not write that name no longer holds the name (sticky zones)
-    const decided = ready.flatMap((r, i) => {
+    // (a duplicate too: its owner may have put the refused bytes back, which are never decided again)
+    const mayWrite = (role: string, name: string): boolean => engine.pipeline.permissions.write(role, name).ok;
+    const squats = ready.flatMap((r, i) => {
       const o = outcomes[i]!;
-      return o.status === "committed" ? [{ rel: r.rel, entries: o.entries }] : [];
+      const s = o.status === "committed" ? squatIn(r.rel, o.entries) : o.status === "duplicate" ? squatAgain(r.rel, r.item.input, mayWrite) : undefined;
+      return s ? [s] : [];
     });
-    for (const a of await setAsideRefused(layout.root, decided)) {
+    const aside = await setAsideRefused(layout.root, squats);
+    for (const a of aside.moved) {
       log.warn({ file: a.from, moved_to: a.to, owner: a.owner, fix: `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}.` }, `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it`);
+    }
+    for (const a of aside.left) {
+      log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${join(layout.root, a.folder)}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
     }
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));

@@ -74,6 +74,29 @@ describe("the records beside consensus.yaml swapped by an agent", () => {
   }, 2 * CLI_TIMEOUT_MS);
 });
 
+describe("drops an agent linked or piped", () => {
+  it("validate of a drop names a link to a secret and a FIFO (checked by name, never followed, never opened blocking)", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Drops").code).toBe(0);
+    const secret = join(bus.dir, "secret.json");
+    // a field name an unknown-field check would quote
+    writeFileSync(secret, `{"${SECRET}": 1}\n`);
+    const plan = join(bus.root, "artifacts", "EP-001", "plan.json");
+    const message = join(bus.root, "messages", "inbox", "developer", "from-planner.yaml");
+    symlinkSync(secret, plan);
+    expect(spawnSync("mkfifo", [message]).status).toBe(0);
+    const r = run(bus, ["validate", "--format", "json", plan, message]);
+    expect(r.signal, `${r.out} (killed: it hung)`).toBeNull();
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).not.toContain(SECRET);
+    const { issues } = JSON.parse(r.out) as { issues: Array<{ code: string; message: string; fix: string }> };
+    expect(issues).toEqual([
+      expect.objectContaining({ code: "UNSAFE_PATH", message: expect.stringMatching(/plan\.json is a symbolic link/), fix: expect.stringContaining(`rm ${plan}`) }),
+      expect.objectContaining({ code: "NOT_REGULAR_FILE", message: expect.stringMatching(/from-planner\.yaml is a FIFO/), fix: expect.stringContaining(`rm ${message}`) }),
+    ]);
+  }, 2 * CLI_TIMEOUT_MS);
+});
+
 describe("consensus.yaml swapped by an agent", () => {
   for (const p of PLANTS) {
     it(`${p.kind}, no rules in force: every command that reads it refuses it with CONFIG_INVALID and the fix; none hangs or prints what it holds`, () => {

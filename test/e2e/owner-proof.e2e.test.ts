@@ -116,6 +116,13 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && existsSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)));
       expect(statSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)).uid).toBe(opsUid);
       await c.until("the daemon's log to say so", () => /refused artifact renamed aside/.test(c.daemonErr));
+      // devops puts its refused bytes back (its own file: the sticky bit lets it rename it): the log has
+      // that refusal already, so nothing new is decided, but the name is freed again
+      const aside = join(folder, `.refused-plan.json.${sha.slice(0, 12)}`);
+      const back = spawnSync("runuser", ["-u", ops, "--", "mv", aside, join(folder, "plan.json")], { encoding: "utf8" });
+      expect(back.status, back.stderr).toBe(0);
+      await c.until("the bytes put back renamed aside again", () => !existsSync(join(folder, "plan.json")) && existsSync(aside) && (c.daemonErr.match(/refused artifact renamed aside/g) ?? []).length >= 2);
+      expect(c.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(1);
       // the planner's plan now takes the name, and the stage moves on
       c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T09:00:00Z" }));
       await c.waitForDecision("stage_advanced");

@@ -1,5 +1,5 @@
 /** `consensus validate [PATH…]`: every problem in every file at once; exit 0 valid, 1 invalid. */
-import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import { agentIssues, probeAgents, projectOf } from "../../agents/readiness.js";
 import fg from "fast-glob";
@@ -15,7 +15,7 @@ import { hasSchema, unknownFields } from "../../schemas/registry.js";
 import { readSchemaDocuments } from "../../schemas/read-schemas.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { configReadError } from "../../store/fs/config-file.js";
-import { CAP, GuardedReadError, readGuardedSync } from "../../store/fs/guarded-read.js";
+import { CAP, GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
 import { explicitRoot, findBus, ownVersion, rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesJunit } from "../formats/junit.js";
 import { formatIssuesSarif } from "../formats/sarif.js";
@@ -63,16 +63,22 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
   for (const abs of files) {
     const shown = relative(process.cwd(), abs) || abs;
     shownFiles.push(shown);
-    // the bus's records are judged by what their name is (a link, a FIFO …: checkFile says so), never followed
-    const present = guardedKind(kindOf(abs, o.kind)) ? lstatSync(abs, { throwIfNoEntry: false }) !== undefined : existsSync(abs) && statSync(abs).isFile();
-    if (!present) {
+    // every file is judged by what its name is (a link, a FIFO …: readChecked says so), never followed:
+    // the drop zones are written by agents, and a repository a CI job checks by whoever sent the change
+    if (lstatSync(abs, { throwIfNoEntry: false }) === undefined) {
       all.push(issue("NOT_FOUND", { message: `no such file: ${shown}`, file: shown, fix: "Check the path." }));
       continue;
     }
     checked++;
-    const own = checkFile(abs, o);
+    const read = readChecked(abs, o);
+    if ("issues" in read) {
+      all.push(...withFile(read.issues, shown));
+      continue;
+    }
+    const own = checkRead(abs, read.bytes, o);
     const kind = kindOf(abs, o.kind);
-    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root!, abs, readFileSync(abs), new Date(statSync(abs).mtimeMs).toISOString(), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
+    // the same bytes as checked above (one read: a file swapped in between is never judged in part)
+    const more = bus && kind && !["config", "log", "state"].includes(kind) ? busIssues(bus, root!, abs, read.bytes, new Date(read.mtimeMs).toISOString(), now).filter((i) => !own.some((x) => x.code === i.code && x.path === i.path)) : [];
     all.push(...withFile([...own, ...more], shown));
   }
   const errors = errorsOf(all).length;
@@ -88,10 +94,13 @@ export async function validate(g: GlobalOptions, paths: string[], o: Opts): Prom
 
 const LOG_CAP = 512 * 1024 * 1024;
 
-/** The size cap of a kind read guarded (the bus's own records: config, state, log), or undefined for the rest. */
-function guardedKind(kind: string | undefined): number | undefined {
+/** The largest drop any consensus.yaml lets the daemon read (bus.max_file_bytes' maximum, 100 MiB): a larger file is never accepted. */
+const DROP_CAP = 104_857_600;
+
+/** The size cap of a file by its kind: the bus's own records (config, state, log) have theirs; anything else is a drop or a draft. */
+function capOf(kind: string | undefined): number {
   // a log is checked as one string: ~512 MiB is the longest string V8 holds, so nothing larger was ever checkable
-  return kind === "config" ? CAP.config : kind === "state" ? CAP.state : kind === "log" ? LOG_CAP : undefined;
+  return kind === "config" ? CAP.config : kind === "state" ? CAP.state : kind === "log" ? LOG_CAP : DROP_CAP;
 }
 
 /** A file's kind from --kind or its name; temp names (.plan.json.tmp) count as their final name. */
@@ -108,22 +117,32 @@ export function kindOf(abs: string, forced?: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A file's bytes and mtime (ms), read guarded (no link followed, no FIFO opened, capped by kind), or
+ * the issues that say why it was not read. Every file, not only the bus's records: drops are written
+ * by agents (a link there to a secret would have its start quoted in a parse error, a FIFO would hang
+ * the command), and a CI job checks files whoever sent the change chose.
+ */
+function readChecked(abs: string, o: { kind?: string }): { bytes: Buffer; mtimeMs: number } | { issues: Issue[] } {
+  const kind = kindOf(abs, o.kind);
+  try {
+    const { bytes, stat } = readGuardedSyncStat(abs, { maxBytes: capOf(kind) });
+    return { bytes, mtimeMs: stat.mtimeMs };
+  } catch (e) {
+    if (!(e instanceof GuardedReadError)) throw e;
+    if (kind === "config") return { issues: configReadError(abs, e).issues };
+    return { issues: [issue(e.kind === "too_large" ? "FILE_TOO_LARGE" : e.kind === "symlink" ? "UNSAFE_PATH" : "NOT_REGULAR_FILE", { message: e.message, file: abs, found: e.found, fix: e.fix })] };
+  }
+}
+
 /** Every problem in one file; problems with a JSON path also get the line and column it points at (JSON and YAML). */
 export function checkFile(abs: string, o: { strict?: boolean; kind?: string }): Issue[] {
-  let bytes: Buffer;
-  const kind = kindOf(abs, o.kind);
-  const cap = guardedKind(kind);
-  if (cap !== undefined) {
-    // consensus.yaml and the records beside it are where an agent that can write the root may plant a
-    // link (to a secret the check would quote) or a FIFO: no link followed, no FIFO, capped
-    try {
-      bytes = readGuardedSync(abs, { maxBytes: cap });
-    } catch (e) {
-      if (!(e instanceof GuardedReadError)) throw e;
-      if (kind === "config") return configReadError(abs, e).issues;
-      return [issue(e.kind === "too_large" ? "FILE_TOO_LARGE" : e.kind === "symlink" ? "UNSAFE_PATH" : "NOT_REGULAR_FILE", { message: e.message, file: abs, found: e.found, fix: e.fix })];
-    }
-  } else bytes = readFileSync(abs);
+  const read = readChecked(abs, o);
+  return "issues" in read ? read.issues : checkRead(abs, read.bytes, o);
+}
+
+/** checkFile on bytes already read. */
+function checkRead(abs: string, bytes: Buffer, o: { strict?: boolean; kind?: string }): Issue[] {
   const issues = checkBytes(abs, bytes, o);
   const format = formatOf(basename(abs).replace(/\.tmp$/, ""));
   if (format !== "json" && format !== "yaml") return issues;
@@ -171,6 +190,6 @@ async function everything(root: string, records = true): Promise<string[]> {
   const L = layoutOf(root);
   const found = await fg(["artifacts/*", "artifacts/*/*", "messages/inbox/*/*"], { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
   const files = found.filter((f) => !basename(f).startsWith(NOTICE_PREFIX) && !basename(f).startsWith(".")).map((f) => resolve(root, f));
-  if (records) for (const p of [L.config, L.log, L.state]) if (existsSync(p)) files.unshift(p);
+  if (records) for (const p of [L.config, L.log, L.state]) if (lstatSync(p, { throwIfNoEntry: false })) files.unshift(p);
   return files;
 }

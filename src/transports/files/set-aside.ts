@@ -11,9 +11,10 @@
  * (same owner, same SHA-256), in a folder whose path holds no link.
  */
 import { createHash } from "node:crypto";
-import { rename } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { lstat, rename } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
+import type { Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
 
@@ -24,29 +25,83 @@ export interface SetAside {
   owner: string;
 }
 
-/** The owner proof of a refusal the rename is for, else undefined. */
-function squatterOf(e: LogEntry): { uid: number; user: string; sha256: string } | undefined {
-  if (e.decision !== "artifact_rejected") return undefined;
-  const d = e.details as { sha256?: unknown; errors?: unknown; proof?: unknown } | undefined;
-  const p = d?.proof as { by?: unknown; uid?: unknown; user?: unknown } | undefined;
-  if (!p || p.by !== "os_user" || typeof p.uid !== "number" || typeof d?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(d.sha256)) return undefined;
-  const forAuthority = Array.isArray(d.errors) && d.errors.some((x) => (x as { code?: unknown } | null)?.code === "NOT_PERMITTED");
-  return forAuthority ? { uid: p.uid, user: String(p.user ?? p.uid), sha256: d.sha256 } : undefined;
+/** A refused artifact left in place because a folder on its way is not the daemon's: `folder` relative to the root, `uid` its owner. */
+export interface LeftInPlace {
+  from: string;
+  folder: string;
+  uid: number;
 }
 
 /**
- * Renames aside the refused artifacts among `decided` (each the path it was read from, relative to
- * `root`, and the entries its input committed). A file changed, replaced or gone since is left alone.
+ * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
+ * the daemon's or root, or undefined. Such a folder's owner may rename it and put a link in its place
+ * at any moment, the sticky bit notwithstanding (it binds files, not the folder's owner), so a rename
+ * by name below it may land anywhere the daemon can write; under folders of the daemon's or root's, in
+ * zones with the sticky bit, no agent can swap a folder on the way.
  */
-export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel: string; entries: readonly LogEntry[] }>): Promise<SetAside[]> {
+async function foreignFolder(root: string, dir: string): Promise<{ folder: string; uid: number } | undefined> {
+  const me = process.geteuid?.();
+  let cur = root;
+  for (const part of relative(root, dir).split(sep).filter(Boolean)) {
+    cur = join(cur, part);
+    const st = await lstat(cur);
+    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
+  }
+  return undefined;
+}
+
+/** A refused artifact to rename aside: where it was read (relative to the root), its owner and its bytes' SHA-256. */
+export interface Squat {
+  rel: string;
+  uid: number;
+  user: string;
+  sha256: string;
+}
+
+/** The squat an input's committed entries refused (NOT_PERMITTED, proven by its owner), else undefined. */
+export function squatIn(rel: string, entries: readonly LogEntry[]): Squat | undefined {
+  for (const e of entries) {
+    if (e.decision !== "artifact_rejected") continue;
+    const d = e.details as { sha256?: unknown; errors?: unknown; proof?: unknown } | undefined;
+    const p = d?.proof as { by?: unknown; uid?: unknown; user?: unknown } | undefined;
+    if (!p || p.by !== "os_user" || typeof p.uid !== "number" || typeof d?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(d.sha256)) continue;
+    const forAuthority = Array.isArray(d.errors) && d.errors.some((x) => (x as { code?: unknown } | null)?.code === "NOT_PERMITTED");
+    if (forAuthority) return { rel, uid: p.uid, user: String(p.user ?? p.uid), sha256: d.sha256 };
+  }
+  return undefined;
+}
+
+/**
+ * The squat an input is again, when it was not decided (a duplicate: its bytes at that path were decided
+ * before): an artifact its owner proves, whose owner's role may not write that name. Its owner may have
+ * put the bytes back (renamed its .refused- file to the name, or written them again); the log already
+ * has the refusal, so nothing new is decided, but the name is freed again.
+ */
+export function squatAgain(rel: string, input: { type: string; name?: string; sha256?: string; proof?: Proof }, mayWrite: (role: string, name: string) => boolean): Squat | undefined {
+  const p = input.proof;
+  if (input.type !== "artifact" || p?.by !== "user" || input.name === undefined || input.sha256 === undefined) return undefined;
+  return mayWrite(p.role, input.name) ? undefined : { rel, uid: p.uid, user: p.user, sha256: input.sha256 };
+}
+
+/**
+ * Renames aside the refused artifacts `squats` (squatIn, squatAgain). A file changed, replaced or gone
+ * since is left alone;
+ * one below a folder another user owns is left too, and named in `left` (see foreignFolder).
+ */
+export async function setAsideRefused(root: string, squats: readonly Squat[]): Promise<{ moved: SetAside[]; left: LeftInPlace[] }> {
   const out: SetAside[] = [];
-  for (const { rel, entries } of decided) {
-    const s = entries.map(squatterOf).find((x) => x !== undefined);
-    if (!s) continue;
+  const left: LeftInPlace[] = [];
+  for (const s of squats) {
+    const rel = s.rel;
     const file = join(root, rel);
     const dir = dirname(file);
     try {
       await assertRealDirs(root, dir);
+      const foreign = await foreignFolder(root, dir);
+      if (foreign) {
+        left.push({ from: rel, ...foreign });
+        continue;
+      }
       const { bytes, stat } = await readGuarded(file, { maxBytes: CAP.state });
       if (stat.uid !== s.uid || createHash("sha256").update(bytes).digest("hex") !== s.sha256) continue;
       const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}`);
@@ -57,5 +112,5 @@ export async function setAsideRefused(root: string, decided: ReadonlyArray<{ rel
       // gone, replaced by a link or a FIFO, or its folder swapped: nothing of ours to move
     }
   }
-  return out;
+  return { moved: out, left };
 }

@@ -2,11 +2,11 @@
  * The session's resources: schema://<kind> (every schema in schemas/), prompt://<role> (the role's
  * prompt), archive://<epic>/<iteration>/<file> (each accepted artifact, exactly as accepted).
  */
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { agentsDirOf } from "../../agents/read-definitions.js";
+import { agentsDirOf, readPromptText } from "../../agents/read-definitions.js";
+import { GuardedReadError } from "../../store/fs/guarded-read.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { classifyPath } from "../files/classify.js";
 import type { McpBus, McpContext } from "./bus.js";
@@ -26,7 +26,7 @@ export function registerResources(server: McpServer, ctx: McpContext, bus: McpBu
   );
 
   server.registerResource("prompt", `prompt://${ctx.role}`, { title: `The ${ctx.role} prompt`, description: `How the ${ctx.role} role works on this bus (agents/${ctx.role}.md).`, mimeType: "text/markdown" }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: "text/markdown", text: await readFile(await promptPath(ctx, bus, packageRoot), "utf8") }],
+    contents: [{ uri: uri.href, mimeType: "text/markdown", text: await promptText(await promptPath(ctx, bus, packageRoot)) }],
   }));
 
   server.registerResource(
@@ -56,7 +56,22 @@ async function promptPath(ctx: McpContext, bus: McpBus, packageRoot: string): Pr
   const { pipeline } = await bus.snapshot();
   const configured = pipeline.agents.get(ctx.role)?.prompt;
   const candidates = [configured ? join(dirname(resolve(ctx.root)), configured) : undefined, join(agentsDirOf(ctx.root), `${ctx.role}.md`), join(packageRoot, "agents", `${ctx.role}.md`)];
-  const found = candidates.find((p): p is string => p !== undefined && existsSync(p));
+  // lstat: a link at a candidate's name is found (and refused by promptText), never followed
+  const found = candidates.find((p): p is string => p !== undefined && lstatSync(p, { throwIfNoEntry: false }) !== undefined);
   if (!found) throw new ConsensusError(issue("NOT_FOUND", { message: `no prompt for role ${ctx.role}`, found: candidates.filter(Boolean).join(", "), fix: `Write agents/${ctx.role}.md beside the consensus/ folder.` }));
   return found;
+}
+
+/**
+ * The prompt's text, read guarded (agents/read-definitions.ts readPromptText): the daemon serves this
+ * over HTTP, and agents/ beside consensus/ is the project's, which agents write; a link there would
+ * hand them a file only the daemon's user may read, a FIFO would block one of its I/O threads for good.
+ */
+async function promptText(file: string): Promise<string> {
+  try {
+    return await readPromptText(file);
+  } catch (e) {
+    if (!(e instanceof GuardedReadError)) throw e;
+    throw new ConsensusError(issue(e.kind === "too_large" ? "FILE_TOO_LARGE" : e.kind === "symlink" ? "UNSAFE_PATH" : "NOT_REGULAR_FILE", { message: `the prompt ${file} is ${e.found}: not read`, file, found: e.found, expected: "a regular file", fix: e.fix }));
+  }
 }
