@@ -401,15 +401,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // an artifact refused because its owner's role may not write that name no longer holds the name (sticky zones)
     // (a duplicate too: its owner may have put the refused bytes back, which are never decided again)
     const mayWrite = (role: string, name: string): boolean => engine.pipeline.permissions.write(role, name).ok;
+    const refusedNow = new Set<string>();
     const squats = ready.flatMap((r, i) => {
       const o = outcomes[i]!;
       const s = o.status === "committed" ? squatIn(r.rel, o.entries) : o.status === "duplicate" ? squatAgain(r.rel, r.item.input, mayWrite) : undefined;
+      if (s && o.status === "committed") refusedNow.add(r.rel);
       return s ? [s] : [];
     });
     const aside = await setAsideRefused(layout.root, squats);
-    for (const a of aside.moved) {
-      log.warn({ file: a.from, moved_to: a.to, owner: a.owner, fix: `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}.` }, `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it`);
-    }
+    const setAside = aside.moved.flatMap((a) => {
+      const reason = `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it`;
+      const fix = `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}.`;
+      log.warn({ file: a.from, moved_to: a.to, owner: a.owner, fix }, reason);
+      // recorded with the refusal it follows; the same bytes put back (a duplicate) only in the daemon's
+      // log, so an agent looping them cannot grow the log of record
+      if (!refusedNow.has(a.from)) return [];
+      const epic = epicOfPath(a.from);
+      return [{ decision: "artifact_set_aside", ...(epic && engine.state.epics.has(epic) ? { epic_id: epic } : {}), details: { file: a.from, moved_to: a.to, owner: a.owner, reason, fix } }];
+    });
+    // in the log of record too: a person reading `consensus log` or the report sees where the file went
+    if (setAside.length) await engine.commitDrafts(setAside);
     for (const a of aside.left) {
       log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${join(layout.root, a.folder)}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
     }

@@ -116,6 +116,10 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && existsSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)));
       expect(statSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)).uid).toBe(opsUid);
       await c.until("the daemon's log to say so", () => /refused artifact renamed aside/.test(c.daemonErr));
+      // and the log of record, where a person reads it (`consensus log`)
+      const setAside = (await c.waitForDecision("artifact_set_aside")).find((e) => e.decision === "artifact_set_aside")!;
+      expect(setAside).toMatchObject({ epic_id: "EP-001", details: { file: "artifacts/EP-001/plan.json", moved_to: `artifacts/EP-001/.refused-plan.json.${sha.slice(0, 12)}`, owner: ops } });
+      expect(c.cli("log", "--decision", "artifact_set_aside").stdout).toMatch(/refused artifact renamed aside: its owner/);
       // devops puts its refused bytes back (its own file: the sticky bit lets it rename it): the log has
       // that refusal already, so nothing new is decided, but the name is freed again
       const aside = join(folder, `.refused-plan.json.${sha.slice(0, 12)}`);
@@ -123,6 +127,7 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       expect(back.status, back.stderr).toBe(0);
       await c.until("the bytes put back renamed aside again", () => !existsSync(join(folder, "plan.json")) && existsSync(aside) && (c.daemonErr.match(/refused artifact renamed aside/g) ?? []).length >= 2);
       expect(c.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(1);
+      expect(c.entries().filter((e) => e.decision === "artifact_set_aside")).toHaveLength(1);
       // the planner's plan now takes the name, and the stage moves on
       c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T09:00:00Z" }));
       await c.waitForDecision("stage_advanced");
