@@ -3,7 +3,7 @@
  * is adopted once at the first start; one whose chain does not verify is refused with the fix. And the
  * daemon key's commands never print a key.
  */
-import { readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bus, artifact } from "../support/bus.js";
@@ -54,6 +54,20 @@ describe("a root from before the log of record", () => {
     expect(r.stderr).toMatch(/LOG_ADOPT_FAILED/);
     expect(r.stderr).toMatch(/decision_log\.jsonl:1: hash does not match/);
     expect(r.stderr).toMatch(/mv current\/decision_log\.jsonl current\/decision_log\.old\.jsonl/);
+    expect(existsSync(join(bus.root, ".consensus/log.jsonl"))).toBe(false);
+  });
+
+  it("one an agent grew past the cap (it can append to it) is not read whole: LOG_ADOPT_FAILED with its size and the fix", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Old").code).toBe(0);
+    makeOld(bus);
+    const mirror = join(bus.root, "current/decision_log.jsonl");
+    // sparse: 300 MiB on paper, nothing on the disk
+    truncateSync(mirror, 300 * 2 ** 20);
+    const r = bus.cli("watch", "--once");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/LOG_ADOPT_FAILED/);
+    expect(r.stderr).toMatch(/314572800 bytes/);
     expect(existsSync(join(bus.root, ".consensus/log.jsonl"))).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ import { ChainVerifier, unsealLine, type LineMac } from "../../log/chain.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { PRIVATE_FILE_MODE, writeAtomic } from "./atomic-write.js";
 import type { Layout } from "./layout.js";
+import { CAP, GuardedReadError, readGuarded } from "./guarded-read.js";
 
 export interface Adopted {
   lines: number;
@@ -46,7 +47,14 @@ export async function adoptOldLog(L: Layout, mac: LineMac): Promise<Adopted | un
   if (await stat(L.record).catch(() => undefined)) return undefined;
   const st = await stat(L.log).catch(() => undefined);
   if (!st?.isFile() || st.size === 0) return undefined;
-  const text = await readWhole(L.log);
+  // agents can append to it: read guarded (no FIFO swapped in since the stat, at most CAP.state bytes)
+  let text: string;
+  try {
+    text = (await readGuarded(L.log, { maxBytes: CAP.state })).bytes.toString("utf8");
+  } catch (e) {
+    if (!(e instanceof GuardedReadError)) throw e;
+    throw new ConsensusError(issue("LOG_ADOPT_FAILED", { message: `${L.log}: ${e.message}; it is not adopted as the log of record`, file: L.log, found: e.found, fix: e.fix }));
+  }
   const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1);
   const tornBytes = Buffer.byteLength(text) - Buffer.byteLength(complete);
   const lines = complete === "" ? [] : complete.slice(0, -1).split("\n");
@@ -76,13 +84,4 @@ export async function adoptOldLog(L: Layout, mac: LineMac): Promise<Adopted | un
   await unlink(L.checkpoint).catch(() => {});
   await unlink(L.checkpointKeys).catch(() => {});
   return { lines: lines.length, daemonLines: r.daemonLines, agentLines: r.agentLines, lastSeq: r.lastSeq, tornBytes };
-}
-
-async function readWhole(path: string): Promise<string> {
-  const fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-  try {
-    return await fh.readFile({ encoding: "utf8" });
-  } finally {
-    await fh.close();
-  }
 }
