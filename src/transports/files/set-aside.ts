@@ -106,11 +106,25 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
       if (stat.uid !== s.uid || createHash("sha256").update(bytes).digest("hex") !== s.sha256) continue;
       const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}`);
       await assertStillInside(root, dir);
-      await rename(file, to);
+      if (!(await moveIfSame(file, to, { uid: s.uid, sha256: s.sha256 }))) continue;
       out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user });
     } catch {
       // gone, replaced by a link or a FIFO, or its folder swapped: nothing of ours to move
     }
   }
   return { moved: out, left };
+}
+
+/**
+ * Renames `file` to `to` when what it moved is still the file checked (`checked`: its owner's uid and
+ * its bytes' SHA-256, read again after the rename: an inode number can be reused at once); when another
+ * file took the name between the check and the rename (its owner removed the squat and the rightful
+ * role's file came), it is put back at once and false is returned.
+ */
+export async function moveIfSame(file: string, to: string, checked: { uid: number; sha256: string }): Promise<boolean> {
+  await rename(file, to);
+  const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
+  if (again && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256) return true;
+  await rename(to, file);
+  return false;
 }

@@ -6,11 +6,11 @@
  * Runs as root (chown to other uids), like the owner-proof e2e.
  */
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { setAsideRefused, squatIn } from "../../../src/transports/files/set-aside.js";
+import { moveIfSame, setAsideRefused, squatIn } from "../../../src/transports/files/set-aside.js";
 import type { LogEntry } from "../../../src/schemas/types.gen.js";
 
 const AGENT_UID = 4242;
@@ -45,5 +45,31 @@ describe.skipIf(!isRoot)("setAsideRefused", () => {
     expect(readdirSync(join(root, "artifacts", "EP-001"))).toEqual([`.refused-plan.json.${sha12}`]);
     expect(r.left).toEqual([{ from: "artifacts/EP-002/plan.json", folder: "artifacts/EP-002", uid: OTHER_UID }]);
     expect(existsSync(join(root, "artifacts", "EP-002", "plan.json"))).toBe(true);
+  });
+});
+
+describe("moveIfSame", () => {
+  it("puts back a file that took the name after the check: the rightful role's file is never moved aside", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-moveifsame-"));
+    const file = join(dir, "plan.json");
+    writeFileSync(file, "the squat");
+    const checked = { uid: statSync(file).uid, sha256: createHash("sha256").update("the squat").digest("hex") };
+    // between the check and the rename the squatter removes its file and the planner's takes the name
+    rmSync(file);
+    writeFileSync(file, "the planner's plan");
+    const to = join(dir, ".refused-plan.json.abc");
+    expect(await moveIfSame(file, to, checked)).toBe(false);
+    expect(readFileSync(file, "utf8")).toBe("the planner's plan");
+    expect(existsSync(to)).toBe(false);
+  });
+
+  it("moves the file that was checked", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-moveifsame-"));
+    const file = join(dir, "plan.json");
+    writeFileSync(file, "the squat");
+    const to = join(dir, ".refused-plan.json.abc");
+    expect(await moveIfSame(file, to, { uid: statSync(file).uid, sha256: createHash("sha256").update("the squat").digest("hex") })).toBe(true);
+    expect(readFileSync(to, "utf8")).toBe("the squat");
+    expect(existsSync(file)).toBe(false);
   });
 });
