@@ -16,7 +16,7 @@ import { rename, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
-import { CAP, readGuardedText } from "./guarded-read.js";
+import { CAP, readGuardedSync, readGuardedText } from "./guarded-read.js";
 import type { Holder } from "../port.js";
 
 let bootId: string | undefined | null = null;
@@ -80,8 +80,19 @@ export async function breakDeadLock(lockPath: string): Promise<void> {
 
 /** The holder file, read with the guards (regular file, no link, size cap); undefined if missing or not JSON. */
 export async function readHolderFile(path: string): Promise<Holder | undefined> {
+  let text: string;
   try {
-    const h = JSON.parse(await readGuardedText(path, { maxBytes: CAP.small })) as unknown;
+    text = await readGuardedText(path, { maxBytes: CAP.small });
+  } catch {
+    return undefined;
+  }
+  return holderOf(() => text);
+}
+
+/** The holder a text gives (read by `read`), or undefined when it cannot be read or is not one. */
+function holderOf(read: () => string): Holder | undefined {
+  try {
+    const h = JSON.parse(read()) as unknown;
     if (!h || typeof h !== "object" || typeof (h as Holder).pid !== "number" || typeof (h as Holder).host !== "string") return undefined;
     return h as Holder;
   } catch {
@@ -102,7 +113,9 @@ export function takeoverReason(h: Holder, staleMs: number): { reason: string; de
  * ConsensusError(LEASE_LOST) naming who holds the root now.
  */
 export async function checkFence(holderPath: string, token: string): Promise<void> {
-  const h = await readHolderFile(holderPath);
+  // read on this thread: a small file of the private area, a few µs; through the pool it was 4 round
+  // trips before every append (0.34 ms median, up to 14 ms behind effects' I/O: issue 17.3)
+  const h = holderOf(() => readGuardedSync(holderPath, { maxBytes: CAP.small }).toString("utf8"));
   if (h?.token === token) return;
   throw leaseLost(h);
 }
