@@ -66,6 +66,8 @@ export interface Facts {
     dotPath: string;
     /** With security.agents_group: each drop zone there is (path relative to the root, mode & 0o7777, owner uid), links left out. */
     zones?: Array<{ path: string; mode: number; uid?: number }>;
+    /** /proc/sys/fs/protected_hardlinks ("0", "1"), where this system has it. */
+    protectedHardlinks?: string;
   };
   /** Each configured agent: its program found or not, its prompt there or not (empty without agents:). */
   agentPrograms: AgentReadiness[];

@@ -6,7 +6,8 @@
  * agents' group, a drop zone without the sticky bit (3775, runner/drop-zones.ts) is a warning: an agent
  * of the group may replace another's file there, and the file's owner would be credited with it; so is
  * a drop zone owned by another user than the daemon's or root (an agent that made artifacts/<EPIC>/
- * first): the sticky bit does not bind a folder's owner. Pure.
+ * first): the sticky bit does not bind a folder's owner; and so is fs.protected_hardlinks at 0 (any user
+ * may then hard-link another's file into a zone, to have it refused as HARD_LINK). Pure.
  */
 import { join } from "node:path";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
@@ -39,6 +40,9 @@ export function checkModes(f: Pick<Facts, "root" | "modes">): CheckResult {
   if (foreign.length) {
     const shown = foreign.map((z) => `${z.path} (uid ${z.uid})`).join(", ");
     return warn(id, `drop zones owned by a user other than the daemon's${daemonUid !== undefined ? ` (uid ${daemonUid})` : ""}: ${shown}; the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files there or take their write access away`, `Start the daemon (it gives them to its user), or as root \`chown ${daemonUid ?? "DAEMON_USER"} ${foreign.map((z) => join(f.root, z.path)).join(" ")}\`.`, { ...details, zones: foreign.map((z) => ({ path: z.path, uid: z.uid })) });
+  }
+  if (m.zones?.length && m.protectedHardlinks === "0") {
+    return warn(id, "fs.protected_hardlinks is 0 on this host: any agent may hard-link another agent's file into a drop zone (the daemon then refuses it as HARD_LINK, so one agent can have another's drop refused)", "As root: `sysctl -w fs.protected_hardlinks=1`, and keep it with `echo fs.protected_hardlinks=1 > /etc/sysctl.d/60-consensus.conf`.", { ...details, protected_hardlinks: m.protectedHardlinks });
   }
   return pass(id, `the root is not world-writable; the private area is the daemon's alone${m.dot ? ` (mode ${oct(m.dot.mode)})` : ""}${m.zones?.length ? `; the drop zones are ${oct(DROP_ZONE_MODE)}` : ""}`, details);
 }

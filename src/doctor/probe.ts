@@ -101,7 +101,7 @@ export async function probe(root: string, opts: { poll?: boolean; procDir?: stri
     inotify: { procDir, poll: !!opts.poll, folders: countFolders(L, missingInboxes.length), ...(await readInotify(procDir)) },
     disk: await readDisk(rootExists ? root : dirname(root)),
     lock: await readLock(L, now),
-    modes: { dotPath: L.dot, ...(process.getuid ? { uid: process.getuid() } : {}), ...(await readModes(L)), ...(rootExists ? await readZones(L, roles, (rules?.pipeline ?? config.parsed?.pipeline)?.security.agentsGroup) : {}) },
+    modes: { dotPath: L.dot, ...(process.getuid ? { uid: process.getuid() } : {}), ...(await readModes(L)), ...(rootExists ? await readZones(L, roles, (rules?.pipeline ?? config.parsed?.pipeline)?.security.agentsGroup) : {}), ...(await readProtectedHardlinks(procDir)) },
     log,
     clock: { ...clock, ...(log.chain ? await readNewest(L.record, log.chain.lines) : {}) },
     state: await readState(L.state),
@@ -318,4 +318,13 @@ function probePack(L: Layout): Facts["pack"] {
   if (!st) return { path: L.pack, size: 0, links: 0, ...(packEnd ? { packEnd } : {}) };
   const found = st.isSymbolicLink() ? "a symbolic link" : st.isFile() ? "a regular file" : st.isDirectory() ? "a folder" : "not a regular file";
   return { path: L.pack, found, size: st.size, links: st.nlink, ...(packEnd ? { packEnd } : {}) };
+}
+
+/** fs.protected_hardlinks (Linux): with it 0, any user may hard-link another's file into a drop zone. */
+async function readProtectedHardlinks(procDir: string): Promise<{ protectedHardlinks?: string }> {
+  try {
+    return { protectedHardlinks: (await readFile(join(procDir, "sys", "fs", "protected_hardlinks"), "utf8")).trim() };
+  } catch {
+    return {};
+  }
 }

@@ -44,4 +44,16 @@ describe("checkModes", () => {
     expect(r.found).toContain("does not bind a folder's owner");
     expect(r.fix).toContain("chown 1000 /srv/bus/artifacts/EP-001");
   });
+
+  it("with an agents' group, warns when fs.protected_hardlinks is 0 (any agent may hard-link another's file into a zone) and names the sysctl", () => {
+    const zones = (protectedHardlinks?: string) => ({ ...facts(0o755, 0o700), modes: { ...facts(0o755, 0o700).modes, zones: [{ path: "artifacts", mode: 0o3775, uid: 1000 }], ...(protectedHardlinks !== undefined ? { protectedHardlinks } : {}) } });
+    expect(checkModes(zones("1")).status).toBe("pass");
+    expect(checkModes(zones()).status).toBe("pass");
+    const r = checkModes(zones("0"));
+    expect(r.status).toBe("warn");
+    expect(r.found).toMatch(/fs\.protected_hardlinks is 0/);
+    expect(r.fix).toContain("sysctl -w fs.protected_hardlinks=1");
+    // without an agents' group (no zones probed) nothing is said of it
+    expect(checkModes({ ...facts(0o755, 0o700), modes: { ...facts(0o755, 0o700).modes, protectedHardlinks: "0" } }).status).toBe("pass");
+  });
 });
