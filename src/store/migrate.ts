@@ -10,7 +10,7 @@ import { currentUser } from "../trust/os-identity.js";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir } from "node:fs/promises";
 import { readConfigText } from "./fs/config-file.js";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { unsealLine } from "../log/chain.js";
 import { applyEntry, emptyView, usedIdsOf } from "../log/replay.js";
@@ -72,7 +72,10 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
     let last = { seq: 0, hash: "0".repeat(64) };
     const packAddresses: PackAddress[] = [];
     const skipped: string[] = [];
-    /** SHA-256 of every artifact the log accepted: an archive file is moved only when it holds such bytes. */
+    /**
+     * What the log accepted, as `<epic>/<iteration>/<file name>@<SHA-256>`: an archive file is moved only
+     * when the log accepted those bytes under that name for that epic and iteration.
+     */
     const accepted = new Set<string>();
     for await (const l of fs.readEntries()) {
       const sealed = unsealLine(l.raw);
@@ -92,8 +95,8 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
       if (e.input) marks.push({ kind: "p", mark: e.input, seq: e.seq });
       // every id the entry uses up (a message id, a launch-token nonce), as the store's own marks hold them
       for (const id of usedIdsOf(e)) marks.push({ kind: "m", mark: id, seq: e.seq });
-      const acc = e.decision === "artifact_accepted" ? (e.details as { sha256?: unknown } | undefined)?.sha256 : undefined;
-      if (typeof acc === "string") accepted.add(acc);
+      const acc = e.decision === "artifact_accepted" ? (e.details as { sha256?: unknown; file?: unknown } | undefined) : undefined;
+      if (typeof acc?.sha256 === "string" && typeof acc.file === "string" && e.epic_id !== undefined && e.iteration !== undefined) accepted.add(`${e.epic_id}/${e.iteration}/${basename(acc.file)}@${acc.sha256}`);
       foreign = "";
       applyEntry(view, e);
       last = { seq: e.seq, hash: sealed.hash };
@@ -124,10 +127,11 @@ export async function migrateFolderToPg(root: string, url: string, by: string): 
         const [epic, it, file] = parts as [string, string, string];
         if (!/^\d+$/.test(it) || file.startsWith(".")) continue;
         // archive/ is written by the daemon, but a same-user agent can put anything there (a link to a
-        // secret, a FIFO, other bytes): only a file holding bytes the log accepted is moved
+        // secret, a FIFO, other bytes, accepted bytes under another epic or name): only the bytes the
+        // log accepted as that epic's iteration's file are moved
         const bytes = await readMoved(p);
         const h = bytes ? sha(bytes) : "";
-        if (!bytes || !accepted.has(h)) {
+        if (!bytes || !accepted.has(`${epic}/${Number(it)}/${file}@${h}`)) {
           skipped.push(p);
           continue;
         }

@@ -5,7 +5,7 @@
  * on the way back (its pack records move too).
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Bus, artifact, rootWithAcceptedPlan } from "../support/bus.js";
@@ -88,14 +88,17 @@ describe("consensus migrate", () => {
     linkSync(secret, join(folder.root, "messages/inbox/developer/notice-99999999-EP-001-stage_entered.yaml"));
     execFileSync("mkfifo", [join(folder.root, "messages/inbox/quality/notice-99999998-EP-001-stage_entered.yaml")]);
     writeFileSync(join(folder.root, "archive/EP-001/1/implementation.json"), "{}\n");
+    // bytes the log did accept, but as iteration 1's plan: not as iteration 2's
+    mkdirSync(join(folder.root, "archive/EP-001/2"));
+    copyFileSync(join(folder.root, "archive/EP-001/1/plan.json"), join(folder.root, "archive/EP-001/2/plan.json"));
     const db: TestDb = await freshDatabase("consensus_migrate_planted");
     cleanups.push(() => db.drop());
     const into = folder.cliWith({ CONSENSUS_STORE: db.url, CONSENSUS_ROOT: folder.root }, "migrate", "--from-folder", folder.root);
     expect(into.code, into.stderr).toBe(0);
-    for (const f of ["archive/EP-001/1/review.json", "archive/EP-001/1/implementation.json", "notice-99999999-EP-001-stage_entered.yaml", "notice-99999998-EP-001-stage_entered.yaml"]) expect(into.stderr).toMatch(new RegExp(`not moved: \\S*${f.replace(/[.]/g, "\\.")} is a link, a FIFO`));
+    for (const f of ["archive/EP-001/1/review.json", "archive/EP-001/1/implementation.json", "archive/EP-001/2/plan.json", "notice-99999999-EP-001-stage_entered.yaml", "notice-99999998-EP-001-stage_entered.yaml"]) expect(into.stderr).toMatch(new RegExp(`not moved: \\S*${f.replace(/[.]/g, "\\.")} is a link, a FIFO`));
     expect(into.stdout).toMatch(/, 1 published artifacts, /);
-    const rows = await db.sql`SELECT file FROM consensus.published ORDER BY file`;
-    expect(rows.map((r) => r.file)).toEqual(["plan.json"]);
+    const rows = await db.sql`SELECT file, iteration FROM consensus.published ORDER BY file`;
+    expect(rows.map((r) => `${r.iteration}/${r.file}`)).toEqual(["1/plan.json"]);
     const bodies = await db.sql`SELECT body FROM consensus.notices`;
     expect(bodies.some((r) => String(r.body).includes("TOP-SECRET-VALUE"))).toBe(false);
     const blobs = await db.sql`SELECT encode(bytes, 'escape') AS b FROM consensus.blobs`;
