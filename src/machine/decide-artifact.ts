@@ -48,7 +48,7 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
     if (!epic) problems.push(issue("UNKNOWN_EPIC", { message: `epic "${docEpic}" is not known`, path: "/epic_id", found: docEpic }));
   } else {
     const waiting = world.epicsAwaiting(a.name);
-    const candidates = waiting.filter((e) => e.stage_entered_at <= a.mtime);
+    const candidates = waiting.filter((e) => writtenSince(a.mtime, e.stage_entered_at));
     if (doc.epic_id !== undefined) {
       // an epic_id that is no id (a placeholder, a look-alike: already an error): the epic waiting is the likely one
       if (candidates.length === 1) likely = candidates[0];
@@ -85,7 +85,7 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
   if (errorsOf(problems).length || !epic || !here || !mine) return rej(epic, likely);
 
   if (mine.index > here.index) return { kind: "defer", reason: `${a.name} is for stage ${stage.id}; epic ${epic.epic_id} is at ${here.id}` };
-  if (typeof doc.iteration !== "number" && a.mtime < epic.stage_entered_at) {
+  if (typeof doc.iteration !== "number" && !writtenSince(a.mtime, epic.stage_entered_at)) {
     return { kind: "defer", reason: `${a.file} was written before epic ${epic.epic_id} entered ${here.id} in iteration ${epic.iteration}` };
   }
   // the same bytes written again (touched, or copied over themselves) while already counted here
@@ -138,4 +138,19 @@ function spendOf(doc: Record<string, unknown>): { cost_usd: number; tokens: numb
   const cost = typeof doc.cost_usd === "number" && doc.cost_usd >= 0 ? doc.cost_usd : undefined;
   const tokens = Number.isInteger(doc.tokens) && (doc.tokens as number) >= 0 ? (doc.tokens as number) : undefined;
   return cost === undefined && tokens === undefined ? undefined : { cost_usd: cost ?? 0, tokens: tokens ?? 0 };
+}
+
+/**
+ * How far a file's mtime may lag the real time it was written (ms). Linux stamps files from a coarse
+ * clock (one tick of the kernel's timer, 1–10 ms), while a stage entry's time is the daemon's precise
+ * clock: a file written 2 ms after the entry can carry an mtime 2 ms before it (seen under load: a flat
+ * drop right after a stage entry was deferred as "written before" for good).
+ */
+export const MTIME_SLACK_MS = 10;
+
+/** Was a file with this mtime (ISO 8601) written at or after `since` (ISO 8601), allowing for the coarse file clock? */
+export function writtenSince(mtime: string, since: string): boolean {
+  const m = Date.parse(mtime);
+  const s = Date.parse(since);
+  return Number.isNaN(m) || Number.isNaN(s) ? mtime >= since : m >= s - MTIME_SLACK_MS;
 }

@@ -30,6 +30,25 @@ function message(inbox: string, text: string, file = `messages/inbox/${inbox}/m-
 
 const rejection = (h: Harness) => h.log.at(-1)!.details as { errors: Array<{ code: string; path?: string; fix: string; message: string }>; warnings?: Array<{ code: string; message: string }> };
 
+describe("a file's mtime against the stage entry (the kernel stamps files from a coarse clock)", () => {
+  it("a flat drop stamped a few ms before the entry it followed goes to the epic waiting; one written well before waits", () => {
+    const h = started();
+    h.artifact("plan.json");
+    h.artifact("implementation.json");
+    h.artifact("review.json", { doc: { review_status: "approved" } });
+    const epic = h.epic();
+    expect(epic.stage).toBe("deployment");
+    const at = (ms: number) => new Date(Date.parse(epic.stage_entered_at) + ms).toISOString();
+    const runbook = artifact("runbook.md", "EP-001", 1);
+    // written 1–3 ms after the entry, stamped 3 ms before it
+    expect(h.apply(drop("runbook.md", runbook, { mtime: at(-3) })).kind).toBe("commit");
+    expect(h.log.some((e) => e.decision === "artifact_accepted" && (e.details as { file: string }).file === "artifacts/runbook.md")).toBe(true);
+    // a second before: from before the stage entry, left for later
+    const old = runbook.replace("Runbook", "Runbook (old)");
+    expect(h.apply(drop("runbook.md", old, { mtime: at(-1000) })).kind).toBe("defer");
+  });
+});
+
 describe("every problem in one round, each fix with real values", () => {
   it("a bad timestamp and a stale iteration are both named; the iteration fix says which iteration is current", () => {
     const h = started();
