@@ -35,9 +35,8 @@ import { readAgentTriggers } from "../agents/read-definitions.js";
 import { Runner } from "../runner/runner.js";
 import { ensureKeyring } from "../trust/key-file.js";
 import type { Keyring } from "../trust/keyring.js";
-import { keyringOf } from "../transports/prove.js";
+import { agentUsersOf, keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
-import { agentUsersOf } from "../transports/prove.js";
 import { sharedUserNote } from "../machine/authority.js";
 
 
@@ -331,7 +330,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   async function answersOf(epicId: string, sinceMs: number): Promise<string[]> {
     await rescanEpic(epicId);
     const answers: string[] = [];
-    for (const c of await scanCandidates(layout.root)) {
+    // the inboxes only: a message is all that can hold the exit (not a walk of the whole root per exit)
+    for (const c of await scanCandidates(layout.root, ["messages/inbox/*/*"])) {
       // only what was written while the agent ran: messages decided earlier, or another agent's older
       // ones still settling, do not hold this exit
       if (c.mtimeMs < sinceMs || classifyPath(c.rel).kind !== "message" || known.get(c.rel) === c.sig) continue;
@@ -398,8 +398,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return;
     }
     await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
-    // an artifact refused because its owner's role may not write that name no longer holds the name (sticky zones)
-    // (a duplicate too: its owner may have put the refused bytes back, which are never decided again)
+    await setAsideSquats(ready, outcomes);
+    obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
+    await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
+  }
+
+  /**
+   * An artifact refused because its owner's role may not write that name no longer holds the name
+   * (sticky zones: transports/files/set-aside.ts); a duplicate too (its owner may have put the refused
+   * bytes back, which are never decided again). The move that follows a refusal is recorded.
+   */
+  async function setAsideSquats(ready: ReadonlyArray<{ rel: string; item: Prepared }>, outcomes: readonly Outcome[]): Promise<void> {
     const mayWrite = (role: string, name: string): boolean => engine.pipeline.permissions.write(role, name).ok;
     const refusedNow = new Set<string>();
     const squats = ready.flatMap((r, i) => {
@@ -424,8 +433,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     for (const a of aside.left) {
       log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${join(layout.root, a.folder)}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
     }
-    obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
-    await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
 
   /**

@@ -26,7 +26,11 @@ export const STRAY_CAP = 200;
 /** How deep the scan follows folders the layout does not have (consensus/consensus/artifacts/EP-001/plan.json is 5). */
 const STRAY_DEPTH = 6;
 
-export async function scanCandidates(root: string): Promise<Candidate[]> {
+/**
+ * `patterns`: what to walk (fast-glob, relative to the root); by default the whole tree and the
+ * requests. An agent's exit lists only the inboxes (`["messages/inbox/*\/*"]`).
+ */
+export async function scanCandidates(root: string, patterns?: string[]): Promise<Candidate[]> {
   // No `stats: true`: fast-glob's lstat of a name that is not UTF-8 (it arrives with U+FFFD) fails, and
   // with suppressErrors that dropped every candidate of the scan. The dirent's type comes from readdir;
   // the signature's lstat is ours, and a name that cannot be stat'ed stays a candidate (classify.ts
@@ -34,8 +38,8 @@ export async function scanCandidates(root: string): Promise<Candidate[]> {
   const options = { cwd: root, onlyFiles: false, followSymbolicLinks: false, objectMode: true, suppressErrors: true } as const;
   const [drops, requests] = await Promise.all([
     // dot: false — dot-files and dot-folders are never candidates (the private area is read below)
-    fg(["**"], { ...options, dot: false, deep: STRAY_DEPTH, ignore: ["current/**", "archive/**", "logs/**"] }),
-    fg([".consensus/requests/*.json"], { ...options, dot: true }),
+    fg(patterns ?? ["**"], { ...options, dot: false, deep: STRAY_DEPTH, ignore: ["current/**", "archive/**", "logs/**"] }),
+    patterns ? [] : fg([".consensus/requests/*.json"], { ...options, dot: true }),
   ]);
   // Symbolic links, FIFOs, devices and sockets are candidates too (not followed, never opened
   // blocking): the reader refuses them with an error a person can act on, instead of skipping them silently.
