@@ -141,7 +141,8 @@ export class Runner {
     const gate = this.o.exitGate;
     const job = this.o.engine.state.agents.jobs.get(input.job);
     if (!gate || job?.kind !== "stage" || !job.epic_id) return false;
-    const startedMs = input.type === "exited" ? Date.now() - input.duration_ms : Date.parse(job.running?.started_at ?? "");
+    // the launch's own time (its entry), not now less the run: an exit that waited in the queue would move it later
+    const startedMs = Date.parse(job.running?.started_at ?? "");
     if (Number.isNaN(startedMs)) return false;
     // since the launch, with a second for coarse file times
     const paths = await gate.beforeExit(job.epic_id, startedMs - 1000);

@@ -8,7 +8,7 @@
 import { installRules, readRulesRecord, versionOf } from "./fs/rules.js";
 import { currentUser } from "../trust/os-identity.js";
 import { createHash } from "node:crypto";
-import { lstat, mkdir, readdir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { readConfigText } from "./fs/config-file.js";
 import { basename, dirname, join } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
@@ -17,6 +17,8 @@ import { applyEntry, emptyView, usedIdsOf } from "../log/replay.js";
 import { CAP, GuardedReadError, readGuarded } from "./fs/guarded-read.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { PRIVATE_FILE_MODE, writeAtomic } from "./fs/atomic-write.js";
+import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./fs/effect-names.js";
+import { PRIVATE_DIR_MODE, safeMkdir } from "./fs/safe-dirs.js";
 import { FsStore } from "./fs/fs-store.js";
 import { layoutOf } from "./fs/layout.js";
 import { packAddressOf, readRecords, writeRecordsAt, type PackAddress } from "./fs/pack.js";
@@ -178,27 +180,30 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
       if (l.entry) entries++;
       else agentLines++;
     }
-    await mkdir(L.current, { recursive: true });
+    await safeMkdir(L.root, L.current);
     await writeAtomic(L.config, rules.text, { durable: true });
     await installRules(L, { version: versionOf(rules.text), text: rules.text, applied_by: process.env.CONSENSUS_USER ?? currentUser(), os_user: currentUser(), applied_at: new Date().toISOString() });
     let blobs = 0;
+    // every name from a row is checked again here, and folders are made refusing links (the target
+    // folder's drop zones are agents' to write: an inbox or archive folder may be a planted link)
     for (const r of await store.sql`SELECT sha256, bytes FROM blobs`) {
-      const p = join(L.blobs, String(r.sha256).slice(0, 2), String(r.sha256));
-      await mkdir(dirname(p), { recursive: true });
-      await writeAtomic(p, r.bytes as Buffer, { durable: "file" });
+      const h = checkSha256(String(r.sha256));
+      const p = join(L.blobs, h.slice(0, 2), h);
+      await safeMkdir(L.root, dirname(p), PRIVATE_DIR_MODE);
+      await writeAtomic(p, r.bytes as Buffer, { durable: "file", root: L.root });
       blobs++;
     }
     const published = await store.sql`SELECT p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256)`;
     for (const p of published) {
-      const target = join(L.archive, String(p.epic_id), String(p.iteration), String(p.file));
-      await mkdir(dirname(target), { recursive: true });
-      await writeAtomic(target, p.bytes as Buffer);
+      const target = join(L.archive, checkEpicId(String(p.epic_id)), String(checkIteration(Number(p.iteration))), checkFileName(String(p.file)));
+      await safeMkdir(L.root, dirname(target));
+      await writeAtomic(target, p.bytes as Buffer, { root: L.root });
     }
     const notices = await store.sql`SELECT role, name, body FROM notices`;
     for (const n of notices) {
-      const target = join(L.inbox, String(n.role), String(n.name));
-      await mkdir(dirname(target), { recursive: true });
-      await writeAtomic(target, String(n.body));
+      const target = join(L.inbox, checkRole(String(n.role)), checkFileName(String(n.name), "name"));
+      await safeMkdir(L.root, dirname(target));
+      await writeAtomic(target, String(n.body), { root: L.root });
     }
     // entries that came from a folder name their records in its pack (details.pack): the new pack
     // holds each at the same address, so this root's recovery finds them whole
@@ -210,7 +215,7 @@ export async function migratePgToFolder(url: string, root: string): Promise<Migr
     if (addrs.length) {
       const rows = await store.sql`SELECT sha256, bytes FROM blobs WHERE sha256 = ANY(${[...new Set(addrs.map((a) => a.sha256))]})`;
       const bytesOf = new Map(rows.map((r) => [String(r.sha256), r.bytes as Buffer]));
-      await mkdir(L.dot, { recursive: true, mode: 0o700 });
+      await safeMkdir(L.root, L.dot, PRIVATE_DIR_MODE);
       await writeRecordsAt(L.pack, addrs.flatMap((addr) => (bytesOf.has(addr.sha256) ? [{ addr, bytes: bytesOf.get(addr.sha256)! }] : [])));
     }
     // the log last: a root whose log is there is a root that moved. The folder's log of record seals

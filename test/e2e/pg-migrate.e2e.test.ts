@@ -5,7 +5,7 @@
  * on the way back (its pack records move too).
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Bus, artifact, rootWithAcceptedPlan } from "../support/bus.js";
@@ -103,6 +103,20 @@ describe("consensus migrate", () => {
     expect(bodies.some((r) => String(r.body).includes("TOP-SECRET-VALUE"))).toBe(false);
     const blobs = await db.sql`SELECT encode(bytes, 'escape') AS b FROM consensus.blobs`;
     expect(blobs.some((r) => String(r.b).includes("TOP-SECRET-VALUE"))).toBe(false);
+
+    // and back out into a folder where an agent planted an inbox as a link to a folder outside: refused, nothing written there
+    const back = Bus.init();
+    cleanups.push(() => back.cleanup());
+    rmSync(join(back.root, ".consensus"), { recursive: true, force: true });
+    rmSync(join(back.root, "current"), { recursive: true, force: true });
+    const outside = join(back.dir, "outside");
+    mkdirSync(outside);
+    rmSync(join(back.root, "messages/inbox/developer"), { recursive: true, force: true });
+    symlinkSync(outside, join(back.root, "messages/inbox/developer"));
+    const out = folder.cliWith({ CONSENSUS_STORE: db.url, CONSENSUS_ROOT: folder.root }, "migrate", "--to-folder", back.root);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toMatch(/UNSAFE_PATH|symbolic link/);
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   it("a database moved out into a folder with a log already is refused", async () => {
