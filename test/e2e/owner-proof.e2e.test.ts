@@ -7,7 +7,7 @@
  * users and switch to them): skipped with a message otherwise; users and group are removed after.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { artifact, Bus } from "../support/bus.js";
@@ -113,19 +113,22 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       expect(d(r).errors!.map((e) => e.code)).toContain("NOT_PERMITTED");
       expect(d(r).proof).toMatchObject({ by: "os_user", role: "devops" });
       const sha = (r.details as { sha256: string }).sha256;
-      await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && existsSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)));
-      expect(statSync(join(folder, `.refused-plan.json.${sha.slice(0, 12)}`)).uid).toBe(opsUid);
+      // .refused-<name>.<sha12>-<8 random hex>: a name the squatter cannot take first
+      const asideName = new RegExp(`^\\.refused-plan\\.json\\.${sha.slice(0, 12)}-[0-9a-f]{8}$`);
+      const asides = () => readdirSync(folder).filter((n) => asideName.test(n));
+      await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && asides().length === 1);
+      const aside = join(folder, asides()[0]!);
+      expect(statSync(aside).uid).toBe(opsUid);
       await c.until("the daemon's log to say so", () => /refused artifact renamed aside/.test(c.daemonErr));
       // and the log of record, where a person reads it (`consensus log`)
       const setAside = (await c.waitForDecision("artifact_set_aside")).find((e) => e.decision === "artifact_set_aside")!;
-      expect(setAside).toMatchObject({ epic_id: "EP-001", details: { file: "artifacts/EP-001/plan.json", moved_to: `artifacts/EP-001/.refused-plan.json.${sha.slice(0, 12)}`, owner: ops } });
+      expect(setAside).toMatchObject({ epic_id: "EP-001", details: { file: "artifacts/EP-001/plan.json", moved_to: `artifacts/EP-001/${asides()[0]}`, owner: ops } });
       expect(c.cli("log", "--decision", "artifact_set_aside").stdout).toMatch(/refused artifact renamed aside: its owner/);
       // devops puts its refused bytes back (its own file: the sticky bit lets it rename it): the log has
       // that refusal already, so nothing new is decided, but the name is freed again
-      const aside = join(folder, `.refused-plan.json.${sha.slice(0, 12)}`);
       const back = spawnSync("runuser", ["-u", ops, "--", "mv", aside, join(folder, "plan.json")], { encoding: "utf8" });
       expect(back.status, back.stderr).toBe(0);
-      await c.until("the bytes put back renamed aside again", () => !existsSync(join(folder, "plan.json")) && existsSync(aside) && (c.daemonErr.match(/refused artifact renamed aside/g) ?? []).length >= 2);
+      await c.until("the bytes put back renamed aside again", () => !existsSync(join(folder, "plan.json")) && asides().length === 1 && !existsSync(aside) && (c.daemonErr.match(/refused artifact renamed aside/g) ?? []).length >= 2);
       expect(c.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(1);
       expect(c.entries().filter((e) => e.decision === "artifact_set_aside")).toHaveLength(1);
       // the planner's plan now takes the name, and the stage moves on

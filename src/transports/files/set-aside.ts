@@ -10,8 +10,8 @@
  * the proof is its owner (an agent's OS user); and only while the file there is still the one decided
  * (same owner, same SHA-256), in a folder whose path holds no link.
  */
-import { createHash } from "node:crypto";
-import { lstat, rename } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { link, lstat, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import type { Proof } from "../../machine/authority.js";
@@ -104,7 +104,9 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
       }
       const { bytes, stat } = await readGuarded(file, { maxBytes: CAP.state });
       if (stat.uid !== s.uid || createHash("sha256").update(bytes).digest("hex") !== s.sha256) continue;
-      const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}`);
+      // a random part: a name the squatter cannot take first (a folder made at a name known from its
+      // own bytes would make the rename fail, and the squat stay)
+      const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
       await assertStillInside(root, dir);
       if (!(await moveIfSame(file, to, { uid: s.uid, sha256: s.sha256 }))) continue;
       out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user });
@@ -125,6 +127,8 @@ export async function moveIfSame(file: string, to: string, checked: { uid: numbe
   await rename(file, to);
   const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
   if (again && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256) return true;
-  await rename(to, file);
+  // put back without replacing: a link fails if the name was taken meanwhile (the rightful role's
+  // newer file stays, and what was moved keeps its aside name)
+  await link(to, file).then(() => unlink(to)).catch(() => undefined);
   return false;
 }

@@ -39,10 +39,12 @@ describe.skipIf(!isRoot)("setAsideRefused", () => {
     }
     // EP-002's folder was made by an agent (another than the squatter) and never given to the daemon
     chownSync(join(root, "artifacts", "EP-002"), OTHER_UID, OTHER_UID);
-    const r = await setAsideRefused(root, ["artifacts/EP-001/plan.json", "artifacts/EP-002/plan.json"].map((rel) => squatIn(rel, [refusal(bytes, AGENT_UID)])!));
     const sha12 = createHash("sha256").update(bytes).digest("hex").slice(0, 12);
-    expect(r.moved).toEqual([{ from: "artifacts/EP-001/plan.json", to: `artifacts/EP-001/.refused-plan.json.${sha12}`, owner: "dev" }]);
-    expect(readdirSync(join(root, "artifacts", "EP-001"))).toEqual([`.refused-plan.json.${sha12}`]);
+    // the squatter made a folder at the name its own bytes would give (.refused-<name>.<sha12>) first
+    mkdirSync(join(root, "artifacts", "EP-001", `.refused-plan.json.${sha12}`));
+    const r = await setAsideRefused(root, ["artifacts/EP-001/plan.json", "artifacts/EP-002/plan.json"].map((rel) => squatIn(rel, [refusal(bytes, AGENT_UID)])!));
+    expect(r.moved).toEqual([{ from: "artifacts/EP-001/plan.json", to: expect.stringMatching(new RegExp(`^artifacts/EP-001/\\.refused-plan\\.json\\.${sha12}-[0-9a-f]{8}$`)), owner: "dev" }]);
+    expect(readdirSync(join(root, "artifacts", "EP-001")).sort()).toEqual([`.refused-plan.json.${sha12}`, r.moved[0]!.to.split("/").pop()!].sort());
     expect(r.left).toEqual([{ from: "artifacts/EP-002/plan.json", folder: "artifacts/EP-002", uid: OTHER_UID }]);
     expect(existsSync(join(root, "artifacts", "EP-002", "plan.json"))).toBe(true);
   });
