@@ -3,7 +3,7 @@
  * on stage entry; exits, retries, timeouts, crashes, stops and the concurrency limit are read back
  * from the decision log and from files the agents write. Waits on conditions, never on time.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, vetoYaml } from "../support/bus.js";
@@ -56,10 +56,10 @@ describe("runner e2e", () => {
   });
 
   it("a daemon stopped while an agent's exit waits for its veto: the restart judges the veto first, and does not relaunch the agent", async () => {
-    // the veto settles 5 s (written in place): the daemon is stopped while the exit is held for it
+    // the veto (written in place) settles for a minute (the most settle_ms allows): the daemon is stopped while the exit is held for it
     const b = busWith({ env: { AGENT_MODE: "drop" } });
     appendFileSync(join(b.root, "consensus.yaml"), `  devops: ${JSON.stringify({ command: [process.execPath, script], retries: 0, env: { AGENT_MODE: "veto", TEST_DIR: b.dir } })}\n`);
-    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 5000"));
+    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 60000"));
     b.cli("start", "EP-001", "--title", "Health");
     b.startDaemon("--log-level", "debug");
     await b.waitFor("implementation stage", (x) => count(x, "stage_advanced") === 1);
@@ -70,6 +70,13 @@ describe("runner e2e", () => {
     expect(await b.stopDaemon()).toBe(0);
     const devops = (e: { decision: string; details?: Record<string, unknown> }) => String(e.details?.job ?? "").endsWith("-devops");
     expect(b.entries().filter((e) => devops(e) && e.decision !== "agent_launched").map((e) => e.decision)).toEqual([]);
+    // the test, not the scheduler, says when the veto is whole: stamped just after the launch (so it is the
+    // agent's answer), its ctime now later than its mtime (a file whose last change was not a write)
+    const launchedAt = Date.parse(b.entries().find((e) => devops(e) && e.decision === "agent_launched")!.timestamp) / 1000 + 0.001;
+    const quality = join(b.root, "messages", "inbox", "quality");
+    const vetoes = readdirSync(quality).filter((n) => n.startsWith("veto-devops-"));
+    expect(vetoes).toHaveLength(1);
+    utimesSync(join(quality, vetoes[0]!), launchedAt, launchedAt);
     b.startDaemon();
     const es = await b.waitFor("the devops job judged after the restart", (x) => x.some((e) => devops(e) && (e.decision === "agent_exited" || e.decision === "agent_relaunched")), 60_000);
     expect(es.filter((e) => devops(e) && e.decision !== "agent_launched").map((e) => [e.decision, e.details!.verdict])).toEqual([["agent_exited", "ok"]]);
@@ -78,7 +85,7 @@ describe("runner e2e", () => {
     expect(order.lastIndexOf("veto_recorded")).toBeLessThan(es.findIndex((e) => devops(e) && e.decision === "agent_exited"));
     expect(runs(b).filter((r) => r.CONSENSUS_ROLE === "devops")).toHaveLength(1);
     expect(JSON.parse(b.cli("status", "EP-001", "--json").stdout)).toMatchObject({ status: "in_progress", stage: "implementation", iteration: 2 });
-  });
+   }, 180_000);
 
   it("stops an agent that runs past its timeout and logs it", async () => {
     const b = busWith({ timeout: AGENT_TIMEOUT_MS, env: { AGENT_MODE: "sleep" } }, "runner: { kill_grace_ms: 2000 }\n");
