@@ -210,8 +210,6 @@ function tearTransactionOf(b: Bus, decision: string, file: string): void {
   truncateSync(mirror, Buffer.byteLength(m.slice(0, m.indexOf(`{"seq":${first.seq},`))));
 }
 
-/** A new root whose epic's plan was accepted by `watch --once`; returns the bus and the plan's text. */
-
 /** `consensus log verify` passes: the chain holds across what recovery cut or kept. */
 function expectChainIntact(b: Bus): void {
   const v = b.cli("log", "verify");

@@ -319,11 +319,13 @@ describe("consensus gate in a CI checkout: the committed readable copy, no log o
     expect(viaState.code).toBe(1);
     expect(viaState.out + viaState.err).not.toContain("9f8e7d6c5b4a");
     expect(viaState.out).toMatch(/symbolic link/);
-    rmSync(copyLog(root));
-    symlinkSync("/dev/zero", copyLog(root));
-    const viaLog = gate(root, "EP-001");
+    // the log alone a link (a fresh checkout: state.json real), so what is named is the log's link
+    const other = checkout();
+    rmSync(copyLog(other));
+    symlinkSync("/dev/zero", copyLog(other));
+    const viaLog = gate(other, "EP-001");
     expect(viaLog.code).toBe(1);
-    expect(viaLog.out).toMatch(/symbolic link/);
+    expect(viaLog.out).toMatch(/decision_log\.jsonl[^\n]*symbolic link/);
   });
 
   it("agents' lines: one appended later is skipped; one the daemon recorded cannot be edited", () => {
