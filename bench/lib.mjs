@@ -2,7 +2,7 @@
 // through the real engine, the real daemon as a child process, and a tail of the decision log that
 // is driven by fs.watch (never by sleeps).
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, watch, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, watch, writeFileSync } from "node:fs";
 import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -155,7 +155,9 @@ export async function makeRoot(opts) {
     // daemon seals them (else a later start finds every notice of a replay the wrong size and rewrites it)
     const { ensureKeyring } = await import(join(repo, "dist/trust/key-file.js"));
     const { keyring } = await ensureKeyring(L.dot);
-    const engine = await Engine.open(pipeline, store, silentLogger(), { keys: () => keyring });
+    // and with the root's real path, as the daemon opens it: notices then carry the same paths (a
+    // notice in another form is rewritten by a cold replay, a cost no daemon-made root has)
+    const engine = await Engine.open(pipeline, store, silentLogger(), { keys: () => keyring, root: realpathSync(root) });
     const commit = async (items) => {
       const out = await engine.process(items);
       for (const o of out) {

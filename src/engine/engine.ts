@@ -9,6 +9,7 @@
  * runs those). A commit refused as a Conflict folds the newer entries in and decides the same inputs
  * again, so no input is applied twice and no epic advanced twice.
  */
+import { isDeepStrictEqual } from "node:util";
 import { MAX_LINE_BYTES } from "../log/mirror-entries.js";
 import { formatNoticeBody } from "./notice-body.js";
 import type { Pipeline } from "../config/pipeline.js";
@@ -252,7 +253,10 @@ export class Engine {
         continue;
       }
       const txn: Txn = { drafts: d.drafts };
-      if (d.epic) txn.state = d.epic;
+      if (d.epic) {
+        txn.state = d.epic;
+        if (sameEpic(this.batchWorld.epic(d.epic.epic_id), d.epic)) txn.same = true;
+      }
       if (item.key !== undefined) txn.input = item.key;
       txns.push(txn);
       owners.push(outcomes.length);
@@ -512,6 +516,14 @@ function withAuthor(d: Draft, text: string): Draft {
 }
 
 /** "; warning: /iteration iteration was a string; read as the integer 2 (Write …)" for each warning of an entry. */
+/**
+ * Whether a decision left the epic as it was: the same fields with the same values, in any key order.
+ * Its log line then leaves the state out (Txn.same).
+ */
+function sameEpic(before: Epic | undefined, after: Epic): boolean {
+  return before !== undefined && (before === after || isDeepStrictEqual(before, after));
+}
+
 function describe(input: Input): string {
   return "file" in input ? input.file : `${input.type} ${input.epic_id}`;
 }

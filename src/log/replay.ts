@@ -1,6 +1,6 @@
 /**
  * The state is a fold of the log: each daemon transaction's last entry carries the epic's state after
- * it (`state`) and the input it consumed (`input`). Replaying is therefore trivial and does not depend
+ * it (`state`, left out when the transaction did not change it: the epic stays as it was) and the input it consumed (`input`). Replaying is therefore trivial and does not depend
  * on the machine's code or the config in force today — the log is the record of truth. Pure.
  */
 import type { Epic, LogEntry } from "../schemas/types.gen.js";

@@ -1055,7 +1055,7 @@ export interface LogEntry {
   [k: string]: unknown;
 }
 /**
- * Daemon entries: the epic's state after the transaction this entry closes.
+ * Daemon entries: the epic's state after the transaction this entry closes; left out when the transaction did not change it (the epic stays as it was).
  */
 
 export interface Epic {

@@ -1,7 +1,7 @@
 /**
  * Transactions → the log entries that record them, sealed into the chain (PROTOCOL §7): each draft
  * becomes an entry numbered from `seq + 1`, and a transaction's last entry carries the epic's state
- * and the input it consumed. The shape is the file store's, field for field, so a log moved between
+ * (in the line only when it changed: Txn.same) and the input it consumed. The shape is the file store's, field for field, so a log moved between
  * stores (or exported) verifies the same way. Pure.
  */
 import { sealLine } from "../log/chain.js";
@@ -30,13 +30,13 @@ export function sealTxns(txns: readonly Txn[], at: { seq: number; head: string; 
       if (d.epic_id !== undefined) entry.epic_id = d.epic_id;
       if (d.iteration !== undefined) entry.iteration = d.iteration;
       entry.details = d.details;
-      if (last && t.state) entry.state = t.state;
+      if (last && t.state && !t.same) entry.state = t.state;
       if (last && t.input) entry.input = t.input;
       const sealed = sealLine(JSON.stringify(entry), head, foreign);
       foreign = "";
       head = sealed.hash;
       lines.push(sealed.line);
-      entries.push({ ...entry, hash: sealed.hash } as CommittedEntry);
+      entries.push({ ...entry, ...(last && t.state ? { state: t.state } : {}), hash: sealed.hash } as CommittedEntry);
     });
   }
   return { lines, entries, seq, head };

@@ -420,14 +420,15 @@ export class FsStore implements Store {
           entry.details = { ...d.details, pack: { offset: rec.offset, length: rec.length } };
           records++;
         }
-        if (last && t.state) entry.state = t.state;
+        // an unchanged state is left out of the line (Txn.same), not out of the entry handed back
+        if (last && t.state && !t.same) entry.state = t.state;
         if (last && t.input) entry.input = t.input;
         const sealed = sealLine(JSON.stringify(entry), head, foreign, mac);
         foreign = "";
         head = sealed.hash;
         out.push(sealed.line);
         daemonLines.push({ seq, text: sealed.line });
-        entries.push({ ...entry, hash: sealed.hash } as CommittedEntry);
+        entries.push({ ...entry, ...(last && t.state ? { state: t.state } : {}), hash: sealed.hash } as CommittedEntry);
       });
     }
     const bytes = Buffer.from(`${out.join("\n")}\n`);
