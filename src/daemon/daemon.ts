@@ -14,7 +14,7 @@ import { prepare } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
-import { setAsideRefused, squatAgain, squatIn } from "../transports/files/set-aside.js";
+import { setAsideRefused, squatAgain, squatByOwner, squatIn, type Squat } from "../transports/files/set-aside.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
@@ -27,6 +27,7 @@ import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
 import { Engine, type Outcome, type Prepared } from "../engine/engine.js";
+import { decide } from "../machine/decide.js";
 import { prepareAll } from "../transports/files/prepare-all.js";
 import type { Logger } from "./logger.js";
 import type { CommittedEntry } from "../store/port.js";
@@ -408,12 +409,28 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
    * (sticky zones: transports/files/set-aside.ts); a duplicate too (its owner may have put the refused
    * bytes back, which are never decided again). The move that follows a refusal is recorded.
    */
+  /** Whether an input decided before would be refused if decided now (decide() is pure: nothing is committed). */
+  function refusedIfDecidedNow(input: Prepared["input"]): boolean {
+    const d = decide(engine.world, input, new Date().toISOString());
+    return d.kind === "commit" && d.drafts.some((x) => x.decision === "artifact_rejected");
+  }
+
   async function setAsideSquats(ready: ReadonlyArray<{ rel: string; item: Prepared }>, outcomes: readonly Outcome[]): Promise<void> {
     const mayWrite = (role: string, name: string): boolean => engine.pipeline.permissions.write(role, name).ok;
     const refusedNow = new Set<string>();
     const squats = ready.flatMap((r, i) => {
       const o = outcomes[i]!;
-      const s = o.status === "committed" ? squatIn(r.rel, o.entries) : o.status === "duplicate" ? squatAgain(r.rel, r.item.input, mayWrite) : undefined;
+      // a squat by its owner alone only when refused: now, or (bytes decided before, put back) as they would be now
+      const byOwner = (refused: () => boolean): Squat | undefined => {
+        const s = squatByOwner(r.rel, r.item.input, mayWrite);
+        return s && refused() ? s : undefined;
+      };
+      const s =
+        o.status === "committed"
+          ? (squatIn(r.rel, o.entries) ?? byOwner(() => o.entries.some((e) => e.decision === "artifact_rejected")))
+          : o.status === "duplicate"
+            ? (squatAgain(r.rel, r.item.input, mayWrite) ?? byOwner(() => refusedIfDecidedNow(r.item.input)))
+            : undefined;
       if (s && o.status === "committed") refusedNow.add(r.rel);
       return s ? [s] : [];
     });

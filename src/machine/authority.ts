@@ -33,6 +33,13 @@ export type Proof =
 export interface ProofNote {
   reason: string;
   fix: string;
+  /**
+   * The OS user that owns the file and the one role it runs, when only the file's mode kept it from
+   * proving that role: whatever wrote the bytes, that user holds the name (only its owner may rename
+   * or remove a file in a sticky drop zone), so a name its role may not write is set aside all the same
+   * (transports/files/set-aside.ts).
+   */
+  owner?: { role: string; user: string; uid: number };
 }
 
 /** The note of a proof (undefined: none). */
@@ -69,6 +76,13 @@ export function proofIssues(pipeline: Pipeline, proof: Proof | undefined, claime
   }
   if (proof?.by === "user" && claimed !== undefined && claimed !== proof.role) {
     out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${proof.user} (uid ${proof.uid}), who runs role ${proof.role}, but it speaks for ${claimed}`, path: what.fromPath, expected: proof.role, found: claimed, fix: `Role ${proof.role} writes only as ${proof.role}; ${claimed}'s own agent (its own OS user) must write this.` }));
+  }
+  // a file of one role's OS user whose mode let its group write it proves nothing for that role, and
+  // nothing at all for another: left unverified it would pass where unverified input is accepted (a
+  // squatter's or forger's `chmod g+w`), so it is refused as the owner's file speaking for another role
+  const holder = !isProven(proof) ? proofNoteOf(proof)?.owner : undefined;
+  if (holder && claimed !== undefined && claimed !== holder.role) {
+    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${holder.user} (uid ${holder.uid}), who runs role ${holder.role}, but it speaks for ${claimed}; its mode lets its group write it, so it proves nothing for ${holder.role} either`, path: what.fromPath, expected: holder.role, found: claimed, fix: `Role ${holder.role} writes only as ${holder.role}; ${claimed}'s own agent (its own OS user) must write this, with umask 027.` }));
   }
   if (proof?.by === "token") {
     if (claimed !== undefined && claimed !== proof.role) out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is signed with a launch token of role ${proof.role}, but it speaks for ${claimed}`, path: what.fromPath, expected: proof.role, found: claimed, fix: `A launch token acts only for its own role; ${claimed}'s own launch must submit this.` }));

@@ -113,12 +113,14 @@ export function ownerNote(t: AgentUsers, rel: string, uid: number | undefined, m
   if (shared) return sharedUserNote(shared);
   const owner = t.roleOfUid.get(uid);
   if (!owner) return undefined;
-  if (mode === undefined) return { reason: `${rel} is owned by OS user ${owner.user} (role ${owner.role}), but its mode could not be read`, fix: "Drop it again." };
+  const holder = { owner: { role: owner.role, user: owner.user, uid } };
+  if (mode === undefined) return { reason: `${rel} is owned by OS user ${owner.user} (role ${owner.role}), but its mode could not be read`, fix: "Drop it again.", ...holder };
   if ((mode & FOREIGN_WRITE) === 0) return undefined;
   const oct = (mode & 0o7777).toString(8).padStart(4, "0");
   return {
     reason: `${rel} is owned by OS user ${owner.user} (role ${owner.role}) but its mode ${oct} lets ${mode & 0o020 ? "its group" : "others"}${mode & 0o020 && mode & 0o002 ? " and others" : ""} write it, so another agent may have written these bytes`,
     fix: `Create the file with umask 027 (0640 from the start: the runner launches agents so), then rename it to ${rel}. A chmod after creating it does not do: another agent that opened the file while its group could write it keeps writing through that handle.`,
+    ...holder,
   };
 }
 

@@ -139,4 +139,43 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       c.cleanup();
     }
   });
+
+  it("a squatter that makes its file group-writable (so its owner proves nothing) loses the name all the same, also when it puts the bytes back", async () => {
+    const c = Bus.init();
+    try {
+      chmodSync(c.dir, 0o755);
+      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
+      c.applyConfig();
+      expect(c.cli("init").code).toBe(0);
+      expect(c.cli("start", "EP-001", "--title", "Squat g+w").code).toBe(0);
+      const folder = join(c.root, "artifacts", "EP-001");
+      c.startDaemon();
+      await c.until("the epic's folder to be a drop zone", () => existsSync(folder) && (statSync(folder).mode & 0o7777) === 0o3775);
+      // umask 002: 0664, so the owner proves no role (the review's escape from the set-aside)
+      writeAs(ops, "002", join(folder, "plan.json"), artifact("plan.json", "EP-001", 1));
+      const es = await c.waitFor("devops's group-writable plan refused", (x) => x.some((e) => e.decision === "artifact_rejected"));
+      const r = es.find((e) => e.decision === "artifact_rejected")!;
+      // refused though unverified input is accepted here: the file is devops's, speaking for the planner
+      expect(d(r).proof).toBe("unverified");
+      expect(d(r).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
+      expect(d(r).proof_note).toMatchObject({ owner: { role: "devops", user: ops } });
+      const sha = (r.details as { sha256: string }).sha256;
+      const asideName = new RegExp(`^\\.refused-plan\\.json\\.${sha.slice(0, 12)}-[0-9a-f]{8}$`);
+      const asides = () => readdirSync(folder).filter((n) => asideName.test(n));
+      await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && asides().length === 1);
+      const aside = join(folder, asides()[0]!);
+      expect(statSync(aside).uid).toBe(opsUid);
+      await c.waitForDecision("artifact_set_aside");
+      // put back: the same bytes are not decided again, but the name is freed again
+      const back = spawnSync("runuser", ["-u", ops, "--", "mv", aside, join(folder, "plan.json")], { encoding: "utf8" });
+      expect(back.status, back.stderr).toBe(0);
+      await c.until("the bytes put back renamed aside again", () => !existsSync(join(folder, "plan.json")) && asides().length === 1 && !existsSync(aside) && (c.daemonErr.match(/refused artifact renamed aside/g) ?? []).length >= 2);
+      expect(c.entries().filter((e) => e.decision === "artifact_rejected")).toHaveLength(1);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T09:00:00Z" }));
+      await c.waitForDecision("stage_advanced");
+    } finally {
+      await c.stopDaemon();
+      c.cleanup();
+    }
+  });
 });

@@ -84,6 +84,19 @@ describe("authority in decide()", () => {
     expect(errorsOf(send(h, "quality", "devops", "approve", { by: "user", role: "developer", user: "cdev", uid: 990 }))[0]).toMatchObject({ code: "ROLE_NOT_PROVEN" });
   });
 
+  it("a file of one role's OS user that its group may write speaks for no other role, though unverified input is accepted (chmod g+w is no escape)", () => {
+    const h = atReview();
+    const holder = (role: string): Proof => ({ by: "none", note: { reason: "owned by cdev but mode 0664", fix: "umask 027", owner: { role, user: "cdev", uid: 990 } } });
+    const review = { epic_id: "EP-001", iteration: 1, timestamp: "2026-11-21T10:00:00Z", review_status: "approved", findings: [] };
+    const d = h.apply({ type: "artifact", file: "artifacts/EP-001/review.json", name: "review.json", folder: "EP-001", sha256: sha("r2"), doc: review, issues: [], mtime: "2099-01-01T00:00:00Z", proof: holder("developer") });
+    expect(d.kind === "commit" && d.drafts[0]!.decision).toBe("artifact_rejected");
+    expect(errorsOf(d)[0]).toMatchObject({ code: "ROLE_NOT_PROVEN", message: expect.stringMatching(/owned by OS user cdev \(uid 990\), who runs role developer, but it speaks for quality/) });
+    expect(errorsOf(send(h, "quality", "devops", "approve", holder("developer")))[0]).toMatchObject({ code: "ROLE_NOT_PROVEN" });
+    // its own role's file, group-writable, stays unverified and is accepted where unverified input is
+    const own = send(h, "quality", "devops", "info", holder("quality"));
+    expect(own.kind === "commit" && own.drafts[0]!.decision).toBe("message_accepted");
+  });
+
   it("permissions from the config: approve and message types, with the rule and where it is configured", () => {
     const p = defaultPipeline(`${DEFAULT_CONFIG_YAML}\npermissions:\n  messages:\n    veto: [quality]\n  approve:\n    review: [devops]\n`);
     const h = atReview(p);

@@ -7,14 +7,16 @@
  * escalated. A dot-name is never read as a drop; a person still finds the file beside the others.
  *
  * Only what the decision is sure of is moved: the entry refused it for authority (NOT_PERMITTED) and
- * the proof is its owner (an agent's OS user); and only while the file there is still the one decided
- * (same owner, same SHA-256), in a folder whose path holds no link.
+ * the proof is its owner (an agent's OS user); or it was refused, and its owner runs one role that may
+ * not write that name though the file's mode kept the owner from proving anything (a squatter's `chmod
+ * g+w` must not keep the name: the owner holds it whatever wrote the bytes); and only while the file
+ * there is still the one decided (same owner, same SHA-256), in a folder whose path holds no link.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { link, lstat, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
-import type { Proof } from "../../machine/authority.js";
+import { proofNoteOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
 
@@ -81,6 +83,17 @@ export function squatAgain(rel: string, input: { type: string; name?: string; sh
   const p = input.proof;
   if (input.type !== "artifact" || p?.by !== "user" || input.name === undefined || input.sha256 === undefined) return undefined;
   return mayWrite(p.role, input.name) ? undefined : { rel, uid: p.uid, user: p.user, sha256: input.sha256 };
+}
+
+/**
+ * The squat an artifact is by its owner alone, when its mode kept the owner from proving a role
+ * (ProofNote.owner) and that role may not write its name; `refused`: its input was refused (committed
+ * with artifact_rejected) or is a duplicate of bytes decided before. An accepted file is never one.
+ */
+export function squatByOwner(rel: string, input: { type: string; name?: string; sha256?: string; proof?: Proof }, mayWrite: (role: string, name: string) => boolean): Squat | undefined {
+  const owner = proofNoteOf(input.proof)?.owner;
+  if (input.type !== "artifact" || !owner || input.name === undefined || input.sha256 === undefined) return undefined;
+  return mayWrite(owner.role, input.name) ? undefined : { rel, uid: owner.uid, user: owner.user, sha256: input.sha256 };
 }
 
 /**
