@@ -47,6 +47,27 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     spawnSync("groupdel", [group]);
   });
 
+  /** A bus whose devops agent runs as OS user `ops`, with EP-001 started and its artifacts folder a drop zone (3775). */
+  async function squatBus(title: string): Promise<{ c: Bus; folder: string }> {
+    const c = Bus.init();
+    chmodSync(c.dir, 0o755);
+    writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
+    c.applyConfig();
+    expect(c.cli("init").code).toBe(0);
+    expect(c.cli("start", "EP-001", "--title", title).code).toBe(0);
+    const folder = join(c.root, "artifacts", "EP-001");
+    c.startDaemon();
+    await c.until("the epic's folder to be a drop zone", () => existsSync(folder) && (statSync(folder).mode & 0o7777) === 0o3775);
+    return { c, folder };
+  }
+
+  /** The names a refused plan.json was set aside to: .refused-<name>.<sha12>-<8 random hex> (a name the squatter cannot take first). */
+  const asidesOf = (folder: string, refused: LogEntry) => {
+    const sha = (refused.details as { sha256: string }).sha256;
+    const asideName = new RegExp(`^\\.refused-plan\\.json\\.${sha.slice(0, 12)}-[0-9a-f]{8}$`);
+    return () => readdirSync(folder).filter((n) => asideName.test(n));
+  };
+
   it("a file the group may write, or of a user two roles share, proves no role; a file only its owner writes does", async () => {
     b = Bus.init();
     chmodSync(b.dir, 0o755);
@@ -96,26 +117,15 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
   });
 
   it("an artifact refused because its owner's role may not write that name is renamed aside: the name is free for the role that may", async () => {
-    const c = Bus.init();
+    const { c, folder } = await squatBus("Squat");
     try {
-      chmodSync(c.dir, 0o755);
-      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
-      c.applyConfig();
-      expect(c.cli("init").code).toBe(0);
-      expect(c.cli("start", "EP-001", "--title", "Squat").code).toBe(0);
-      const folder = join(c.root, "artifacts", "EP-001");
-      c.startDaemon();
-      await c.until("the epic's folder to be a drop zone", () => existsSync(folder) && (statSync(folder).mode & 0o7777) === 0o3775);
       // devops takes the planner's name first, as a file only it may change (0640 in a sticky zone)
       writeAs(ops, "027", join(folder, "plan.json"), artifact("plan.json", "EP-001", 1));
       const es = await c.waitFor("devops's plan refused", (x) => x.some((e) => e.decision === "artifact_rejected"));
       const r = es.find((e) => e.decision === "artifact_rejected")!;
       expect(d(r).errors!.map((e) => e.code)).toContain("NOT_PERMITTED");
       expect(d(r).proof).toMatchObject({ by: "os_user", role: "devops" });
-      const sha = (r.details as { sha256: string }).sha256;
-      // .refused-<name>.<sha12>-<8 random hex>: a name the squatter cannot take first
-      const asideName = new RegExp(`^\\.refused-plan\\.json\\.${sha.slice(0, 12)}-[0-9a-f]{8}$`);
-      const asides = () => readdirSync(folder).filter((n) => asideName.test(n));
+      const asides = asidesOf(folder, r);
       await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && asides().length === 1);
       const aside = join(folder, asides()[0]!);
       expect(statSync(aside).uid).toBe(opsUid);
@@ -141,16 +151,8 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
   });
 
   it("a squatter that makes its file group-writable (so its owner proves nothing) loses the name all the same, also when it puts the bytes back", async () => {
-    const c = Bus.init();
+    const { c, folder } = await squatBus("Squat g+w");
     try {
-      chmodSync(c.dir, 0o755);
-      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
-      c.applyConfig();
-      expect(c.cli("init").code).toBe(0);
-      expect(c.cli("start", "EP-001", "--title", "Squat g+w").code).toBe(0);
-      const folder = join(c.root, "artifacts", "EP-001");
-      c.startDaemon();
-      await c.until("the epic's folder to be a drop zone", () => existsSync(folder) && (statSync(folder).mode & 0o7777) === 0o3775);
       // umask 002: 0664, so the owner proves no role (the review's escape from the set-aside)
       writeAs(ops, "002", join(folder, "plan.json"), artifact("plan.json", "EP-001", 1));
       const es = await c.waitFor("devops's group-writable plan refused", (x) => x.some((e) => e.decision === "artifact_rejected"));
@@ -159,9 +161,7 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       expect(d(r).proof).toBe("unverified");
       expect(d(r).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
       expect(d(r).proof_note).toMatchObject({ owner: { role: "devops", user: ops } });
-      const sha = (r.details as { sha256: string }).sha256;
-      const asideName = new RegExp(`^\\.refused-plan\\.json\\.${sha.slice(0, 12)}-[0-9a-f]{8}$`);
-      const asides = () => readdirSync(folder).filter((n) => asideName.test(n));
+      const asides = asidesOf(folder, r);
       await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && asides().length === 1);
       const aside = join(folder, asides()[0]!);
       expect(statSync(aside).uid).toBe(opsUid);
