@@ -18,10 +18,21 @@ export function roleNoticeKey(key: DaemonKey, role: string): string {
   return createHmac("sha256", subKey(key.secret, "notice")).update(`role:${role}`).digest("hex");
 }
 
+/** Role notice keys as bytes, derived once per daemon key object and role (every notice is sealed with one). */
+const sealingKeys = new WeakMap<DaemonKey, Map<string, Buffer>>();
+
+function sealingKey(key: DaemonKey, role: string): Buffer {
+  let byRole = sealingKeys.get(key);
+  if (!byRole) sealingKeys.set(key, (byRole = new Map()));
+  let k = byRole.get(role);
+  if (!k) byRole.set(role, (k = Buffer.from(roleNoticeKey(key, role), "hex")));
+  return k;
+}
+
 /** The notice's text with its MAC line appended (made with `key`, the current one). */
 export function sealNotice(key: DaemonKey, role: string, body: string): string {
   const text = body.endsWith("\n") ? body : `${body}\n`;
-  const mac = createHmac("sha256", Buffer.from(roleNoticeKey(key, role), "hex")).update(text).digest("hex");
+  const mac = createHmac("sha256", sealingKey(key, role)).update(text).digest("hex");
   return `${text}mac: "${key.id}.${mac}"\n`;
 }
 
