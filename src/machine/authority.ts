@@ -34,13 +34,12 @@ export interface ProofNote {
   reason: string;
   fix: string;
   /**
-   * The OS user that owns the file and the roles it runs (one, when only the file's mode kept it from
-   * proving it; several, when they share the user): the file is one of theirs, whatever wrote the
-   * bytes, and that user holds the name (only its owner may rename or remove a file in a sticky drop
-   * zone). So it speaks for no other role (proofIssues), and a name none of its roles may write is set
-   * aside all the same (transports/files/set-aside.ts).
+   * The OS user that owns the file and the one role it runs, when only the file's mode kept it from
+   * proving that role: whatever wrote the bytes, that user holds the name (only its owner may rename
+   * or remove a file in a sticky drop zone), so a name its role may not write is set aside all the same
+   * (transports/files/set-aside.ts).
    */
-  owner?: { roles: readonly string[]; user: string; uid: number };
+  owner?: { role: string; user: string; uid: number };
 }
 
 /** The note of a proof (undefined: none). */
@@ -82,9 +81,8 @@ export function proofIssues(pipeline: Pipeline, proof: Proof | undefined, claime
   // nothing at all for another: left unverified it would pass where unverified input is accepted (a
   // squatter's or forger's `chmod g+w`), so it is refused as the owner's file speaking for another role
   const holder = !isProven(proof) ? proofNoteOf(proof)?.owner : undefined;
-  if (holder && claimed !== undefined && !holder.roles.includes(claimed)) {
-    const runs = holder.roles.length === 1 ? `role ${holder.roles[0]!}` : `roles ${holder.roles.join(", ")}`;
-    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${holder.user} (uid ${holder.uid}), who runs ${runs}, but it speaks for ${claimed}${holder.roles.length === 1 ? `; its mode lets its group write it, so it proves nothing for ${holder.roles[0]!} either` : ""}`, path: what.fromPath, expected: holder.roles.join(" or "), found: claimed, fix: `OS user ${holder.user} writes only for ${runs}; ${claimed}'s own agent (its own OS user) must write this, with umask 027.` }));
+  if (holder && claimed !== undefined && claimed !== holder.role) {
+    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${holder.user} (uid ${holder.uid}), who runs role ${holder.role}, but it speaks for ${claimed}; its mode lets its group write it, so it proves nothing for ${holder.role} either`, path: what.fromPath, expected: holder.role, found: claimed, fix: `Role ${holder.role} writes only as ${holder.role}; ${claimed}'s own agent (its own OS user) must write this, with umask 027.` }));
   }
   if (proof?.by === "token") {
     if (claimed !== undefined && claimed !== proof.role) out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is signed with a launch token of role ${proof.role}, but it speaks for ${claimed}`, path: what.fromPath, expected: proof.role, found: claimed, fix: `A launch token acts only for its own role; ${claimed}'s own launch must submit this.` }));
@@ -149,9 +147,8 @@ export function messageAuthority(pipeline: Pipeline, m: { file: string; proof?: 
 }
 
 /** What to say of an OS user several roles run as (the daemon at start, `consensus doctor`). Pure. */
-export function sharedUserNote(s: { user: string; roles: readonly string[] }, uid?: number): ProofNote {
+export function sharedUserNote(s: { user: string; roles: readonly string[] }): ProofNote {
   return {
-    ...(uid !== undefined ? { owner: { roles: s.roles, user: s.user, uid } } : {}),
     reason: `roles ${s.roles.join(", ")} all run as OS user ${s.user}, so the owner of a file proves none of them`,
     fix: `Give each role its own OS user: agents.<role>.user in consensus.yaml (e.g. ${s.roles.map((r) => `agents.${r}.user: consensus-${r}`).join(", ")}), made with useradd and in security.agents_group.`,
   };

@@ -110,10 +110,10 @@ export const FOREIGN_WRITE = 0o022;
 export function ownerNote(t: AgentUsers, rel: string, uid: number | undefined, mode: number | undefined): ProofNote | undefined {
   if (uid === undefined) return undefined;
   const shared = t.shared.get(uid);
-  if (shared) return sharedUserNote(shared, uid);
+  if (shared) return sharedUserNote(shared);
   const owner = t.roleOfUid.get(uid);
   if (!owner) return undefined;
-  const holder = { owner: { roles: [owner.role], user: owner.user, uid } };
+  const holder = { owner: { role: owner.role, user: owner.user, uid } };
   if (mode === undefined) return { reason: `${rel} is owned by OS user ${owner.user} (role ${owner.role}), but its mode could not be read`, fix: "Drop it again.", ...holder };
   if ((mode & FOREIGN_WRITE) === 0) return undefined;
   const oct = (mode & 0o7777).toString(8).padStart(4, "0");

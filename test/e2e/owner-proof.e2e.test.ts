@@ -160,7 +160,7 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       // refused though unverified input is accepted here: the file is devops's, speaking for the planner
       expect(d(r).proof).toBe("unverified");
       expect(d(r).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
-      expect(d(r).proof_note).toMatchObject({ owner: { roles: ["devops"], user: ops } });
+      expect(d(r).proof_note).toMatchObject({ owner: { role: "devops", user: ops } });
       const asides = asidesOf(folder, r);
       await c.until("the refused file renamed aside", () => !existsSync(join(folder, "plan.json")) && asides().length === 1);
       const aside = join(folder, asides()[0]!);

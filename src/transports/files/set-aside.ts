@@ -87,13 +87,13 @@ export function squatAgain(rel: string, input: { type: string; name?: string; sh
 
 /**
  * The squat an artifact is by its owner alone, when its mode kept the owner from proving a role
- * (ProofNote.owner: its one role, or the roles that share the user) and none of them may write its name; `refused`: its input was refused (committed
+ * (ProofNote.owner) and that role may not write its name; `refused`: its input was refused (committed
  * with artifact_rejected) or is a duplicate of bytes decided before. An accepted file is never one.
  */
 export function squatByOwner(rel: string, input: { type: string; name?: string; sha256?: string; proof?: Proof }, mayWrite: (role: string, name: string) => boolean): Squat | undefined {
   const owner = proofNoteOf(input.proof)?.owner;
   if (input.type !== "artifact" || !owner || input.name === undefined || input.sha256 === undefined) return undefined;
-  return owner.roles.some((role) => mayWrite(role, input.name!)) ? undefined : { rel, uid: owner.uid, user: owner.user, sha256: input.sha256 };
+  return mayWrite(owner.role, input.name) ? undefined : { rel, uid: owner.uid, user: owner.user, sha256: input.sha256 };
 }
 
 /**
