@@ -140,6 +140,45 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  it("a squat is refused at once, not deferred: a backdated file at another role's name would hold it for good", () => {
+    // the developer (its own OS user) writes devops's runbook.md while the epic is at deployment and
+    // dates it back: a file written before the stage was deferred forever, and devops, not its owner,
+    // could neither replace nor remove it in the sticky zone (the stage waited until it escalated)
+    for (const umask of ["027", "002"]) {
+      const c = Bus.init();
+      try {
+        chmodSync(c.dir, 0o755);
+        const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
+        writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${agent(ops)}\n  developer: ${agent(dev)}\nsecurity: { agents_group: ${group} }\n`);
+        c.applyConfig();
+        expect(c.cli("init").code).toBe(0);
+        expect(c.cli("start", "EP-001", "--title", "Backdated squat").code).toBe(0);
+        // (watch --once launches no agent)
+        for (const n of ["plan.json", "implementation.json", "review.json"]) {
+          c.drop(`artifacts/EP-001/${n}`, artifact(n, "EP-001", 1));
+          expect(c.cli("watch", "--once").code).toBe(0);
+        }
+        expect(c.entries().filter((e) => e.decision === "stage_advanced").at(-1)?.details).toMatchObject({ to: "deployment" });
+        const folder = join(c.root, "artifacts", "EP-001");
+        const runbook = join(folder, "runbook.md");
+        writeAs(dev, umask, runbook, artifact("runbook.md", "EP-001", 1));
+        expect(spawnSync("runuser", ["-u", dev, "--", "touch", "-d", "2020-01-01", runbook]).status).toBe(0);
+        expect(c.cli("watch", "--once").code).toBe(0);
+        const r = c.entries().find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/runbook.md");
+        expect(r, `umask ${umask}: the developer's runbook.md was not refused`).toBeDefined();
+        expect(d(r).errors!.map((e) => e.code)).toContain(umask === "027" ? "NOT_PERMITTED" : "ROLE_NOT_PROVEN");
+        expect(existsSync(runbook)).toBe(false);
+        expect(readdirSync(folder).filter((n) => n.startsWith(".refused-runbook.md."))).toHaveLength(1);
+        // devops's own runbook takes the name
+        writeAs(ops, "027", runbook, artifact("runbook.md", "EP-001", 1));
+        expect(c.cli("watch", "--once").code).toBe(0);
+        expect(c.entries().filter((e) => e.decision === "artifact_accepted" && d(e).file === "artifacts/EP-001/runbook.md")).toHaveLength(1);
+      } finally {
+        c.cleanup();
+      }
+    }
+  });
+
   it("a squatter that makes its file group-writable (so its owner proves nothing) loses the name all the same, also when it puts the bytes back", async () => {
     const c = Bus.init();
     try {
