@@ -11,7 +11,7 @@ import { commit, reject, slim, type ArtifactInput, type Decision, type World } f
 import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
-import { artifactAuthority, proofNoteOf, provenRole } from "./authority.js";
+import { artifactAuthority, ownerOf, provenRole } from "./authority.js";
 import { describeFindings, findingsKey, reviewCopyKey, vetoFindings, duplicateVeto } from "./veto-identity.js";
 
 export function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
@@ -34,12 +34,13 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
     return rej();
   }
 
-  // The role its owner runs (proven, or holding the file though its mode proves nothing) may not write
+  // The role its owner runs (proven, or holding the file though its mode or a shared user proves nothing) may not write
   // this name: refused now, never deferred. Deferred, it would hold the name until its stage came, or
   // for good with an mtime set in the past (a file written before the stage waits forever), and only
   // its owner may remove it from a sticky drop zone: the role that may write the name never could.
-  const holder = provenRole(a.proof) ?? proofNoteOf(a.proof)?.owner?.role;
-  const squat = holder !== undefined && !pipeline.permissions.write(holder, a.name).ok;
+  const proven = provenRole(a.proof);
+  const holders = proven !== undefined ? [proven] : ownerOf(a.proof)?.roles;
+  const squat = holders !== undefined && !holders.some((r) => pipeline.permissions.write(r, a.name).ok);
 
   // Which epic: its folder's, the one its epic_id names, or (flat, naming none) the one that was
   // waiting for it when it was written — epics that entered the stage later cannot claim it, so the

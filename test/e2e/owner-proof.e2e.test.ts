@@ -179,6 +179,42 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  it("a file of a user two roles share speaks for neither of them only: not for a third role, whose name it loses", () => {
+    const c = Bus.init();
+    try {
+      chmodSync(c.dir, 0o755);
+      const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
+      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  developer: ${agent(dev)}\n  quality: ${agent(dev)}\nsecurity: { agents_group: ${group} }\n`);
+      c.applyConfig();
+      expect(c.cli("init").code).toBe(0);
+      expect(c.cli("start", "EP-001", "--title", "Shared user").code).toBe(0);
+      expect(c.cli("watch", "--once").code).toBe(0);
+      // the user developer and quality share writes the planner's plan, and an approval from the planner
+      const folder = join(c.root, "artifacts", "EP-001");
+      writeAs(dev, "027", join(folder, "plan.json"), artifact("plan.json", "EP-001", 1));
+      writeAs(dev, "027", join(c.root, "messages", "inbox", "developer", "approve.yaml"), msg("planner", "looks_good").replace("type: info", "type: approve"));
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const es = c.entries();
+      // was: accepted as the planner's (unverified), and the stage advanced
+      expect(es.some((e) => e.decision === "stage_advanced")).toBe(false);
+      const plan = es.find((e) => e.decision.startsWith("artifact_") && d(e).file === "artifacts/EP-001/plan.json");
+      expect(plan?.decision).toBe("artifact_rejected");
+      expect(d(plan).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
+      expect(d(plan).proof_note).toMatchObject({ shared: { user: dev, roles: ["developer", "quality"] } });
+      const approve = es.find((e) => d(e).file === "messages/inbox/developer/approve.yaml");
+      expect(approve?.decision).toBe("message_rejected");
+      expect(d(approve).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
+      // the name is free for the planner
+      expect(existsSync(join(folder, "plan.json"))).toBe(false);
+      expect(readdirSync(folder).filter((n) => n.startsWith(".refused-plan.json."))).toHaveLength(1);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T09:00:00Z" }));
+      expect(c.cli("watch", "--once").code).toBe(0);
+      expect(c.entries().some((e) => e.decision === "stage_advanced")).toBe(true);
+    } finally {
+      c.cleanup();
+    }
+  });
+
   it("a squatter that makes its file group-writable (so its owner proves nothing) loses the name all the same, also when it puts the bytes back", async () => {
     const c = Bus.init();
     try {
