@@ -50,7 +50,10 @@ export interface ProofNote {
 /** The note of a proof (undefined: none). */
 export const proofNoteOf = (p: Proof | undefined): ProofNote | undefined => (p && "note" in p ? p.note : undefined);
 
-/** The OS user that owns a file and the roles it runs, when its mode or a shared user kept it from proving any (ProofNote.owner, .shared). */
+/**
+ * The OS user that owns a file and the roles it runs, when its mode or a shared user kept it from
+ * proving any (ProofNote.owner, .shared). It holds the file's name whatever proved the bytes.
+ */
 export function ownerOf(p: Proof | undefined): { user: string; uid: number; roles: readonly string[] } | undefined {
   const n = proofNoteOf(p);
   return n?.owner ? { user: n.owner.user, uid: n.owner.uid, roles: [n.owner.role] } : n?.shared;
@@ -135,7 +138,11 @@ function provenResolutionIssue(pipeline: Pipeline, epic: Epic | undefined, role:
 
 /** An artifact: the proof, who may write it (permissions.write), and a non-overridable veto's resolution. */
 export function artifactAuthority(pipeline: Pipeline, a: { file: string; name: string; proof?: Proof }, owner: string, epic: Epic | undefined, now: string, used?: (id: string) => boolean): Issue[] {
-  const writer = provenRole(a.proof) ?? owner;
+  // unproven, the file's owner still says whose it is: one of its roles that may write the name
+  // (permissions.write may let a role other than the stage's owner), else the stage's owner
+  const held = isProven(a.proof) ? undefined : ownerOf(a.proof)?.roles;
+  const holder = held && !held.includes(owner) ? held.find((r) => pipeline.permissions.write(r, a.name).ok) : undefined;
+  const writer = provenRole(a.proof) ?? holder ?? owner;
   const out = proofIssues(pipeline, a.proof, writer, { file: a.file, fromPath: "", ...(epic ? { epic } : {}) }, now, used);
   const may = pipeline.permissions.write(writer, a.name);
   if (!may.ok) {
