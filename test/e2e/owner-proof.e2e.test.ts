@@ -215,6 +215,29 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  // Known, not fixed (review of 49c4efc): set-aside moves only regular files it read and decided. A
+  // folder, a FIFO or a link another role's user makes at the name holds it (the sticky zone keeps the
+  // rightful role from removing it) until a person does. `it.fails` documents it: make it `it` once fixed.
+  it.fails("a folder, a FIFO or a link an agent's user makes at another role's name does not hold it", () => {
+    for (const how of ["mkdir plan.json", "mkfifo plan.json", "ln -s /etc/hostname plan.json", "ln -s missing plan.json"]) {
+      const c = Bus.init();
+      try {
+        chmodSync(c.dir, 0o755);
+        writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
+        c.applyConfig();
+        expect(c.cli("init").code).toBe(0);
+        expect(c.cli("start", "EP-001", "--title", "Non-regular squat").code).toBe(0);
+        expect(c.cli("watch", "--once").code).toBe(0);
+        const folder = join(c.root, "artifacts", "EP-001");
+        expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && ${how}`, folder]).status).toBe(0);
+        expect(c.cli("watch", "--once").code).toBe(0);
+        expect(readdirSync(folder), how).not.toContain("plan.json");
+      } finally {
+        c.cleanup();
+      }
+    }
+  });
+
   it("a squatter that makes its file group-writable (so its owner proves nothing) loses the name all the same, also when it puts the bytes back", async () => {
     const c = Bus.init();
     try {
