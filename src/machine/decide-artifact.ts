@@ -89,8 +89,8 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
     }
   }
   if (epic && epic.status === "in_progress" && !here) problems.push(issue("BAD_STAGE", { message: `epic ${epic.epic_id} is at stage ${epic.stage}, which consensus.yaml no longer has`, found: epic.stage, fix: "A person decides: `consensus override EPIC --to STAGE` or `consensus cancel EPIC`." }));
-  if (!epic && !errorsOf(problems).length) problems.push(issue("AMBIGUOUS_EPIC", { message: `cannot tell which epic ${a.file} is for`, found: "none", fix: `Drop it in the per-epic layout: artifacts/<EPIC>/${a.name}.` }));
   if (squat) problems.push(...artifactAuthority(pipeline, a, stage.owner, epic, now, (id) => world.messageIdUsed(id)));
+  if (!epic && !errorsOf(problems).length) problems.push(issue("AMBIGUOUS_EPIC", { message: `cannot tell which epic ${a.file} is for`, found: "none", fix: `Drop it in the per-epic layout: artifacts/<EPIC>/${a.name}.` }));
   if (errorsOf(problems).length || !epic || !here || !mine) return rej(epic, likely);
 
   if (mine.index > here.index) return { kind: "defer", reason: `${a.name} is for stage ${stage.id}; epic ${epic.epic_id} is at ${here.id}` };
