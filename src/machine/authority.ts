@@ -40,10 +40,24 @@ export interface ProofNote {
    * (transports/files/set-aside.ts).
    */
   owner?: { role: string; user: string; uid: number };
+  /**
+   * The OS user several roles share, when it owns the file: it proves none of them, and speaks for no
+   * other role (nor holds a name none of them may write), as `owner` above.
+   */
+  shared?: { user: string; uid: number; roles: readonly string[] };
 }
 
 /** The note of a proof (undefined: none). */
 export const proofNoteOf = (p: Proof | undefined): ProofNote | undefined => (p && "note" in p ? p.note : undefined);
+
+/**
+ * The OS user that owns a file and the roles it runs, when its mode or a shared user kept it from
+ * proving any (ProofNote.owner, .shared). It holds the file's name whatever proved the bytes.
+ */
+export function ownerOf(p: Proof | undefined): { user: string; uid: number; roles: readonly string[] } | undefined {
+  const n = proofNoteOf(p);
+  return n?.owner ? { user: n.owner.user, uid: n.owner.uid, roles: [n.owner.role] } : n?.shared;
+}
 
 /** The proof as the log records it: no secret, only who and how ("unverified" when nothing proves it). */
 export function proofRecord(p: Proof | undefined): Record<string, unknown> | "unverified" {
@@ -84,6 +98,10 @@ export function proofIssues(pipeline: Pipeline, proof: Proof | undefined, claime
   if (holder && claimed !== undefined && claimed !== holder.role) {
     out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${holder.user} (uid ${holder.uid}), who runs role ${holder.role}, but it speaks for ${claimed}; its mode lets its group write it, so it proves nothing for ${holder.role} either`, path: what.fromPath, expected: holder.role, found: claimed, fix: `Role ${holder.role} writes only as ${holder.role}; ${claimed}'s own agent (its own OS user) must write this, with umask 027.` }));
   }
+  const sharing = !isProven(proof) ? proofNoteOf(proof)?.shared : undefined;
+  if (sharing && claimed !== undefined && !sharing.roles.includes(claimed)) {
+    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${sharing.user} (uid ${sharing.uid}), whom roles ${sharing.roles.join(", ")} share, but it speaks for ${claimed}`, path: what.fromPath, expected: `one of ${sharing.roles.join(", ")}`, found: claimed, fix: `${claimed}'s own agent (its own OS user) must write this; give each role its own OS user (agents.<role>.user).` }));
+  }
   if (proof?.by === "token") {
     if (claimed !== undefined && claimed !== proof.role) out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is signed with a launch token of role ${proof.role}, but it speaks for ${claimed}`, path: what.fromPath, expected: proof.role, found: claimed, fix: `A launch token acts only for its own role; ${claimed}'s own launch must submit this.` }));
     const e = what.epic;
@@ -120,7 +138,11 @@ function provenResolutionIssue(pipeline: Pipeline, epic: Epic | undefined, role:
 
 /** An artifact: the proof, who may write it (permissions.write), and a non-overridable veto's resolution. */
 export function artifactAuthority(pipeline: Pipeline, a: { file: string; name: string; proof?: Proof }, owner: string, epic: Epic | undefined, now: string, used?: (id: string) => boolean): Issue[] {
-  const writer = provenRole(a.proof) ?? owner;
+  // unproven, the file's owner still says whose it is: one of its roles that may write the name
+  // (permissions.write may let a role other than the stage's owner), else the stage's owner
+  const held = isProven(a.proof) ? undefined : ownerOf(a.proof)?.roles;
+  const holder = held && !held.includes(owner) ? held.find((r) => pipeline.permissions.write(r, a.name).ok) : undefined;
+  const writer = provenRole(a.proof) ?? holder ?? owner;
   const out = proofIssues(pipeline, a.proof, writer, { file: a.file, fromPath: "", ...(epic ? { epic } : {}) }, now, used);
   const may = pipeline.permissions.write(writer, a.name);
   if (!may.ok) {
@@ -147,8 +169,9 @@ export function messageAuthority(pipeline: Pipeline, m: { file: string; proof?: 
 }
 
 /** What to say of an OS user several roles run as (the daemon at start, `consensus doctor`). Pure. */
-export function sharedUserNote(s: { user: string; roles: readonly string[] }): ProofNote {
+export function sharedUserNote(s: { user: string; roles: readonly string[] }, uid?: number): ProofNote {
   return {
+    ...(uid !== undefined ? { shared: { user: s.user, uid, roles: [...s.roles] } } : {}),
     reason: `roles ${s.roles.join(", ")} all run as OS user ${s.user}, so the owner of a file proves none of them`,
     fix: `Give each role its own OS user: agents.<role>.user in consensus.yaml (e.g. ${s.roles.map((r) => `agents.${r}.user: consensus-${r}`).join(", ")}), made with useradd and in security.agents_group.`,
   };

@@ -11,7 +11,7 @@ import { commit, reject, slim, type ArtifactInput, type Decision, type World } f
 import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
-import { artifactAuthority, provenRole } from "./authority.js";
+import { artifactAuthority, isProven, ownerOf, provenRole } from "./authority.js";
 import { describeFindings, findingsKey, reviewCopyKey, vetoFindings, duplicateVeto } from "./veto-identity.js";
 
 export function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
@@ -34,6 +34,14 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
     return rej();
   }
 
+  // The role its owner runs (proven, or holding the file though its mode or a shared user proves nothing) may not write
+  // this name: refused now, never deferred. Deferred, it would hold the name until its stage came, or
+  // for good with an mtime set in the past (a file written before the stage waits forever), and only
+  // its owner may remove it from a sticky drop zone: the role that may write the name never could.
+  const proven = provenRole(a.proof);
+  const holders = proven !== undefined ? [proven] : isProven(a.proof) ? undefined : ownerOf(a.proof)?.roles;
+  const squat = holders !== undefined && !holders.some((r) => pipeline.permissions.write(r, a.name).ok);
+
   // Which epic: its folder's, the one its epic_id names, or (flat, naming none) the one that was
   // waiting for it when it was written — epics that entered the stage later cannot claim it, so the
   // answer never changes with time.
@@ -54,7 +62,7 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
       if (candidates.length === 1) likely = candidates[0];
     } else if (candidates.length === 1) epic = candidates[0];
     else if (candidates.length > 1) problems.push(issue("AMBIGUOUS_EPIC", { message: `${candidates.length} epics are waiting for ${a.name}`, expected: "exactly one", found: candidates.map((e) => e.epic_id).join(", "), fix: `Drop it in the per-epic layout instead: ${candidates.map((e) => `artifacts/${e.epic_id}/${a.name}`).join(" or ")}.` }));
-    else if (!errorsOf(problems).length) {
+    else if (!errorsOf(problems).length && !squat) {
       return { kind: "defer", reason: waiting.length ? `${a.file} was written before ${waiting.map((e) => e.epic_id).join(", ")} entered the stage that needs it` : `no epic is waiting for ${a.name}` };
     }
   }
@@ -81,6 +89,7 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
     }
   }
   if (epic && epic.status === "in_progress" && !here) problems.push(issue("BAD_STAGE", { message: `epic ${epic.epic_id} is at stage ${epic.stage}, which consensus.yaml no longer has`, found: epic.stage, fix: "A person decides: `consensus override EPIC --to STAGE` or `consensus cancel EPIC`." }));
+  if (squat) problems.push(...artifactAuthority(pipeline, a, stage.owner, epic, now, (id) => world.messageIdUsed(id)));
   if (!epic && !errorsOf(problems).length) problems.push(issue("AMBIGUOUS_EPIC", { message: `cannot tell which epic ${a.file} is for`, found: "none", fix: `Drop it in the per-epic layout: artifacts/<EPIC>/${a.name}.` }));
   if (errorsOf(problems).length || !epic || !here || !mine) return rej(epic, likely);
 

@@ -10,7 +10,7 @@
  * that keeps its log elsewhere, or seals it differently, changes nothing here.
  */
 import { unsealLine } from "../log/chain.js";
-import type { LogEntry } from "../schemas/types.gen.js";
+import type { Epic, LogEntry } from "../schemas/types.gen.js";
 import type { Store } from "../store/port.js";
 
 export type DaemonEntry = LogEntry & { seq: number };
@@ -20,6 +20,12 @@ export interface Verdict {
   verdict: "accepted" | "rejected" | "failed";
   /** The input's transaction, in order: its first entry names the input. */
   entries: DaemonEntry[];
+  /**
+   * Its epic's state after the transaction, as the entries read tell it: the last state of that epic
+   * up to the transaction's end. A transaction that left its epic as it was carries none in its log
+   * line (Txn.same), so that is an earlier line's; undefined when none of the entries read has one.
+   */
+  epic?: Epic;
 }
 
 const NAMING: Record<string, Verdict["verdict"]> = {
@@ -68,7 +74,10 @@ export function verdictIn(entries: readonly DaemonEntry[], file: string, sha256:
   // input_failed carries no processed mark: it is its transaction.
   const last = entries[at]!.decision === "input_failed" ? at : end;
   if (last < 0) return undefined;
-  return { verdict: NAMING[entries[at]!.decision]!, entries: entries.slice(at, last + 1) };
+  const id = entries[at]!.epic_id;
+  let epic: Epic | undefined;
+  for (let i = last; id !== undefined && i >= 0 && !epic; i--) if (entries[i]!.state?.epic_id === id) epic = entries[i]!.state;
+  return { verdict: NAMING[entries[at]!.decision]!, entries: entries.slice(at, last + 1), ...(epic ? { epic } : {}) };
 }
 
 export interface AwaitOptions {

@@ -110,7 +110,7 @@ export const FOREIGN_WRITE = 0o022;
 export function ownerNote(t: AgentUsers, rel: string, uid: number | undefined, mode: number | undefined): ProofNote | undefined {
   if (uid === undefined) return undefined;
   const shared = t.shared.get(uid);
-  if (shared) return sharedUserNote(shared);
+  if (shared) return sharedUserNote(shared, uid);
   const owner = t.roleOfUid.get(uid);
   if (!owner) return undefined;
   const holder = { owner: { role: owner.role, user: owner.user, uid } };

@@ -92,6 +92,24 @@ describe("the seed story through MCP alone", () => {
   });
 });
 
+describe("a verdict on an input that left its epic as it was", () => {
+  it("still says where the epic stands, though its log line carries no state", async () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-001", "--title", "Info").code).toBe(0);
+    bus.startDaemon();
+    const [planner, developer] = await Promise.all(["planner", "developer"].map(agent));
+    const info = await planner.call("send_message", { epic_id: "EP-001", type: "info", content: { note: "starting the plan" } });
+    expect(info.isError, info.text).toBe(false);
+    expect(info.data).toMatchObject({ verdict: "accepted", epic: { epic_id: "EP-001", stage: "plan", status: "in_progress", iteration: 1, open_vetoes: [] } });
+    expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).data).toMatchObject({ epic: { stage: "implementation" } });
+    const later = await developer.call("send_message", { epic_id: "EP-001", type: "info", content: { note: "on it" } });
+    expect(later.data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation", iteration: 1 } });
+    // the lines the verdicts were read from: an unchanged state is left out of them (Txn.same)
+    const accepted = (await bus.waitFor("both info messages in the readable log", (es) => es.filter((e) => e.decision === "message_accepted").length >= 2)).filter((e) => e.decision === "message_accepted");
+    for (const e of accepted) expect(e).not.toHaveProperty("state");
+  });
+});
+
 describe("refusals: an isError with path, expected, found and fix; nothing placed, nothing logged", () => {
   it("wrong role, wrong stage, stale iteration, bad shape, unknown epic, bad arguments, a veto that may not count", async () => {
     bus = Bus.init();

@@ -150,6 +150,104 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  it("a squat is refused at once, not deferred: a backdated file at another role's name would hold it for good", () => {
+    // the developer (its own OS user) writes devops's runbook.md while the epic is at deployment and
+    // dates it back: a file written before the stage was deferred forever, and devops, not its owner,
+    // could neither replace nor remove it in the sticky zone (the stage waited until it escalated)
+    for (const umask of ["027", "002"]) {
+      const c = Bus.init();
+      try {
+        chmodSync(c.dir, 0o755);
+        const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
+        writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${agent(ops)}\n  developer: ${agent(dev)}\nsecurity: { agents_group: ${group} }\n`);
+        c.applyConfig();
+        expect(c.cli("init").code).toBe(0);
+        expect(c.cli("start", "EP-001", "--title", "Backdated squat").code).toBe(0);
+        // (watch --once launches no agent)
+        for (const n of ["plan.json", "implementation.json", "review.json"]) {
+          c.drop(`artifacts/EP-001/${n}`, artifact(n, "EP-001", 1));
+          expect(c.cli("watch", "--once").code).toBe(0);
+        }
+        expect(c.entries().filter((e) => e.decision === "stage_advanced").at(-1)?.details).toMatchObject({ to: "deployment" });
+        const folder = join(c.root, "artifacts", "EP-001");
+        const runbook = join(folder, "runbook.md");
+        writeAs(dev, umask, runbook, artifact("runbook.md", "EP-001", 1));
+        expect(spawnSync("runuser", ["-u", dev, "--", "touch", "-d", "2020-01-01", runbook]).status).toBe(0);
+        expect(c.cli("watch", "--once").code).toBe(0);
+        const r = c.entries().find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/runbook.md");
+        expect(r, `umask ${umask}: the developer's runbook.md was not refused`).toBeDefined();
+        expect(d(r).errors!.map((e) => e.code)).toContain(umask === "027" ? "NOT_PERMITTED" : "ROLE_NOT_PROVEN");
+        expect(existsSync(runbook)).toBe(false);
+        expect(readdirSync(folder).filter((n) => n.startsWith(".refused-runbook.md."))).toHaveLength(1);
+        // devops's own runbook takes the name
+        writeAs(ops, "027", runbook, artifact("runbook.md", "EP-001", 1));
+        expect(c.cli("watch", "--once").code).toBe(0);
+        expect(c.entries().filter((e) => e.decision === "artifact_accepted" && d(e).file === "artifacts/EP-001/runbook.md")).toHaveLength(1);
+      } finally {
+        c.cleanup();
+      }
+    }
+  });
+
+  it("a file of a user two roles share speaks for neither of them only: not for a third role, whose name it loses", () => {
+    const c = Bus.init();
+    try {
+      chmodSync(c.dir, 0o755);
+      const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
+      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  developer: ${agent(dev)}\n  quality: ${agent(dev)}\nsecurity: { agents_group: ${group} }\n`);
+      c.applyConfig();
+      expect(c.cli("init").code).toBe(0);
+      expect(c.cli("start", "EP-001", "--title", "Shared user").code).toBe(0);
+      expect(c.cli("watch", "--once").code).toBe(0);
+      // the user developer and quality share writes the planner's plan, and an approval from the planner
+      const folder = join(c.root, "artifacts", "EP-001");
+      writeAs(dev, "027", join(folder, "plan.json"), artifact("plan.json", "EP-001", 1));
+      writeAs(dev, "027", join(c.root, "messages", "inbox", "developer", "approve.yaml"), msg("planner", "looks_good").replace("type: info", "type: approve"));
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const es = c.entries();
+      // was: accepted as the planner's (unverified), and the stage advanced
+      expect(es.some((e) => e.decision === "stage_advanced")).toBe(false);
+      const plan = es.find((e) => e.decision.startsWith("artifact_") && d(e).file === "artifacts/EP-001/plan.json");
+      expect(plan?.decision).toBe("artifact_rejected");
+      expect(d(plan).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
+      expect(d(plan).proof_note).toMatchObject({ shared: { user: dev, roles: ["developer", "quality"] } });
+      const approve = es.find((e) => d(e).file === "messages/inbox/developer/approve.yaml");
+      expect(approve?.decision).toBe("message_rejected");
+      expect(d(approve).errors!.map((e) => e.code)).toContain("ROLE_NOT_PROVEN");
+      // the name is free for the planner
+      expect(existsSync(join(folder, "plan.json"))).toBe(false);
+      expect(readdirSync(folder).filter((n) => n.startsWith(".refused-plan.json."))).toHaveLength(1);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1, { timestamp: "2026-11-21T09:00:00Z" }));
+      expect(c.cli("watch", "--once").code).toBe(0);
+      expect(c.entries().some((e) => e.decision === "stage_advanced")).toBe(true);
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  // Known, not fixed (review of 49c4efc): set-aside moves only regular files it read and decided. A
+  // folder, a FIFO or a link another role's user makes at the name holds it (the sticky zone keeps the
+  // rightful role from removing it) until a person does. `it.fails` documents it: make it `it` once fixed.
+  it.fails("a folder, a FIFO or a link an agent's user makes at another role's name does not hold it", () => {
+    for (const how of ["mkdir plan.json", "mkfifo plan.json", "ln -s /etc/hostname plan.json", "ln -s missing plan.json"]) {
+      const c = Bus.init();
+      try {
+        chmodSync(c.dir, 0o755);
+        writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
+        c.applyConfig();
+        expect(c.cli("init").code).toBe(0);
+        expect(c.cli("start", "EP-001", "--title", "Non-regular squat").code).toBe(0);
+        expect(c.cli("watch", "--once").code).toBe(0);
+        const folder = join(c.root, "artifacts", "EP-001");
+        expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && ${how}`, folder]).status).toBe(0);
+        expect(c.cli("watch", "--once").code).toBe(0);
+        expect(readdirSync(folder), how).not.toContain("plan.json");
+      } finally {
+        c.cleanup();
+      }
+    }
+  });
+
   it("a squatter that makes its file group-writable (so its owner proves nothing) loses the name all the same, also when it puts the bytes back", async () => {
     const { c, folder } = await squatBus("Squat g+w");
     try {

@@ -97,6 +97,28 @@ describe("authority in decide()", () => {
     expect(own.kind === "commit" && own.drafts[0]!.decision).toBe("message_accepted");
   });
 
+  it("a group-writable file of a role that permissions.write lets write another stage's artifact speaks for that role, as before: unverified, accepted", () => {
+    const h = atReview(defaultPipeline(`${DEFAULT_CONFIG_YAML}\npermissions:\n  write:\n    review.json: [quality, developer]\n`));
+    const holder: Proof = { by: "none", note: { reason: "owned by cdev but mode 0664", fix: "umask 027", owner: { role: "developer", user: "cdev", uid: 990 } } };
+    const review = { epic_id: "EP-001", iteration: 1, timestamp: "2026-11-21T10:00:00Z", review_status: "approved", findings: [] };
+    const d = h.apply({ type: "artifact", file: "artifacts/EP-001/review.json", name: "review.json", folder: "EP-001", sha256: sha("r4"), doc: review, issues: [], mtime: "2099-01-01T00:00:00Z", proof: holder });
+    expect(errorsOf(d)).toEqual([]);
+    expect(d.kind === "commit" && d.drafts[0]!.decision).toBe("artifact_accepted");
+  });
+
+  it("a file of an OS user two roles share speaks for neither proven, and for no third role at all", () => {
+    const h = atReview();
+    const shared: Proof = { by: "none", note: { reason: "roles developer, devops all run as OS user cshared", fix: "own users", shared: { user: "cshared", uid: 991, roles: ["developer", "devops"] } } };
+    const review = { epic_id: "EP-001", iteration: 1, timestamp: "2026-11-21T10:00:00Z", review_status: "approved", findings: [] };
+    const d = h.apply({ type: "artifact", file: "artifacts/EP-001/review.json", name: "review.json", folder: "EP-001", sha256: sha("r3"), doc: review, issues: [], mtime: "2099-01-01T00:00:00Z", proof: shared });
+    expect(d.kind === "commit" && d.drafts[0]!.decision).toBe("artifact_rejected");
+    expect(errorsOf(d)[0]).toMatchObject({ code: "ROLE_NOT_PROVEN", message: expect.stringMatching(/owned by OS user cshared \(uid 991\), whom roles developer, devops share, but it speaks for quality/) });
+    expect(errorsOf(send(h, "quality", "devops", "approve", shared))[0]).toMatchObject({ code: "ROLE_NOT_PROVEN" });
+    // for one of its roles: unverified, accepted where unverified input is
+    expect(send(h, "devops", "developer", "approve", shared).kind).toBe("commit");
+    expect(h.log.at(-1)?.decision).not.toBe("message_rejected");
+  });
+
   it("permissions from the config: approve and message types, with the rule and where it is configured", () => {
     const p = defaultPipeline(`${DEFAULT_CONFIG_YAML}\npermissions:\n  messages:\n    veto: [quality]\n  approve:\n    review: [devops]\n`);
     const h = atReview(p);

@@ -16,7 +16,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { link, lstat, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
-import { proofNoteOf, type Proof } from "../../machine/authority.js";
+import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
 
@@ -86,14 +86,15 @@ export function squatAgain(rel: string, input: { type: string; name?: string; sh
 }
 
 /**
- * The squat an artifact is by its owner alone, when its mode kept the owner from proving a role
- * (ProofNote.owner) and that role may not write its name; `refused`: its input was refused (committed
+ * The squat an artifact is by its owner alone, when its mode (ProofNote.owner) or a user several roles
+ * share (ProofNote.shared) kept the owner from proving a role, and none of its roles may write its name; `refused`: its input was refused (committed
  * with artifact_rejected) or is a duplicate of bytes decided before. An accepted file is never one.
  */
 export function squatByOwner(rel: string, input: { type: string; name?: string; sha256?: string; proof?: Proof }, mayWrite: (role: string, name: string) => boolean): Squat | undefined {
-  const owner = proofNoteOf(input.proof)?.owner;
-  if (input.type !== "artifact" || !owner || input.name === undefined || input.sha256 === undefined) return undefined;
-  return mayWrite(owner.role, input.name) ? undefined : { rel, uid: owner.uid, user: owner.user, sha256: input.sha256 };
+  const owner = ownerOf(input.proof);
+  const name = input.name;
+  if (input.type !== "artifact" || !owner || name === undefined || input.sha256 === undefined) return undefined;
+  return owner.roles.some((r) => mayWrite(r, name)) ? undefined : { rel, uid: owner.uid, user: owner.user, sha256: input.sha256 };
 }
 
 /**

@@ -43,7 +43,11 @@ export async function offer(ctx: McpContext, bus: McpBus, snap: Snapshot, o: Off
   if (first && (first.decision === "artifact_rejected" || first.decision === "message_rejected")) return refused(errorsOfEntry(first.details, o.rel), { verdict: "refused", file: o.rel });
 
   const { verdict: v, note } = await bus.submit(ctx, o.rel, o.bytes, o.input.sha256, view.seq);
-  if (v) return verdictResult(v, o.rel);
+  if (v) {
+    // read after view.seq: an epic that no entry since gave a state is as the snapshot has it
+    const id = v.entries[0]?.epic_id;
+    return verdictResult(v, o.rel, {}, id !== undefined ? world.epic(id) : undefined);
+  }
   const waited = note ?? (ctx.signal?.aborted ? "the wait was cut short" : `no verdict within ${Math.round(ctx.waitMs / 1000)}s`);
   return refused([issue("NO_VERDICT", { message: `${o.rel} is ${bus.signs ? "placed" : "submitted, not yet decided"}; ${waited}`, file: o.rel, fix: "Call inbox or task later: the verdict is in the log once a daemon decides it (send the same content again to get it)." })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
 }
