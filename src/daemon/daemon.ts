@@ -405,16 +405,24 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   /**
+   * Whether an input decided before would be refused if decided now (decide() is pure: nothing is
+   * committed). A bug in decide() is logged and answers no: the file stays, the daemon runs on.
+   */
+  function refusedIfDecidedNow(input: Prepared["input"]): boolean {
+    try {
+      const d = decide(engine.world, input, new Date().toISOString());
+      return d.kind === "commit" && d.drafts.some((x) => x.decision === "artifact_rejected");
+    } catch (e) {
+      log.error({ err: e, file: "file" in input ? input.file : undefined }, "decide failed while checking a squat put back");
+      return false;
+    }
+  }
+
+  /**
    * An artifact refused because its owner's role may not write that name no longer holds the name
    * (sticky zones: transports/files/set-aside.ts); a duplicate too (its owner may have put the refused
    * bytes back, which are never decided again). The move that follows a refusal is recorded.
    */
-  /** Whether an input decided before would be refused if decided now (decide() is pure: nothing is committed). */
-  function refusedIfDecidedNow(input: Prepared["input"]): boolean {
-    const d = decide(engine.world, input, new Date().toISOString());
-    return d.kind === "commit" && d.drafts.some((x) => x.decision === "artifact_rejected");
-  }
-
   async function setAsideSquats(ready: ReadonlyArray<{ rel: string; item: Prepared }>, outcomes: readonly Outcome[]): Promise<void> {
     const mayWrite = (role: string, name: string): boolean => engine.pipeline.permissions.write(role, name).ok;
     const refusedNow = new Set<string>();

@@ -9,7 +9,6 @@
  * runs those). A commit refused as a Conflict folds the newer entries in and decides the same inputs
  * again, so no input is applied twice and no epic advanced twice.
  */
-import { isDeepStrictEqual } from "node:util";
 import { MAX_LINE_BYTES } from "../log/mirror-entries.js";
 import { formatNoticeBody } from "./notice-body.js";
 import type { Pipeline } from "../config/pipeline.js";
@@ -517,11 +516,12 @@ function withAuthor(d: Draft, text: string): Draft {
 
 /** "; warning: /iteration iteration was a string; read as the integer 2 (Write …)" for each warning of an entry. */
 /**
- * Whether a decision left the epic as it was: the same fields with the same values, in any key order.
- * Its log line then leaves the state out (Txn.same).
+ * Whether a decision left the epic as it was, as its JSON text (the same fields and values in the same
+ * key order: what a replay folds and state.json holds, so equal here is equal everywhere; a mere
+ * reordering counts as a change and is written). Its log line then leaves the state out (Txn.same).
  */
 function sameEpic(before: Epic | undefined, after: Epic): boolean {
-  return before !== undefined && (before === after || isDeepStrictEqual(before, after));
+  return before !== undefined && (before === after || JSON.stringify(before) === JSON.stringify(after));
 }
 
 function describe(input: Input): string {

@@ -47,14 +47,21 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     spawnSync("groupdel", [group]);
   });
 
-  /** A bus whose devops agent runs as OS user `ops`, with EP-001 started and its artifacts folder a drop zone (3775). */
-  async function squatBus(title: string): Promise<{ c: Bus; folder: string }> {
+  /** A bus whose agents run as the OS users given (role → user) in the agents' group, with EP-001 started. */
+  function agentsBus(users: Record<string, string>, title: string): Bus {
     const c = Bus.init();
     chmodSync(c.dir, 0o755);
-    writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
+    const agents = Object.entries(users).map(([role, user]) => `  ${role}: ${JSON.stringify({ command: ["true"], user, retries: 0 })}\n`).join("");
+    writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n${agents}security: { agents_group: ${group} }\n`);
     c.applyConfig();
     expect(c.cli("init").code).toBe(0);
     expect(c.cli("start", "EP-001", "--title", title).code).toBe(0);
+    return c;
+  }
+
+  /** agentsBus with devops as OS user `ops`, the daemon running, and the epic's artifacts folder a drop zone (3775). */
+  async function squatBus(title: string): Promise<{ c: Bus; folder: string }> {
+    const c = agentsBus({ devops: ops }, title);
     const folder = join(c.root, "artifacts", "EP-001");
     c.startDaemon();
     await c.until("the epic's folder to be a drop zone", () => existsSync(folder) && (statSync(folder).mode & 0o7777) === 0o3775);
@@ -155,14 +162,8 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     // dates it back: a file written before the stage was deferred forever, and devops, not its owner,
     // could neither replace nor remove it in the sticky zone (the stage waited until it escalated)
     for (const umask of ["027", "002"]) {
-      const c = Bus.init();
+      const c = agentsBus({ devops: ops, developer: dev }, "Backdated squat");
       try {
-        chmodSync(c.dir, 0o755);
-        const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
-        writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${agent(ops)}\n  developer: ${agent(dev)}\nsecurity: { agents_group: ${group} }\n`);
-        c.applyConfig();
-        expect(c.cli("init").code).toBe(0);
-        expect(c.cli("start", "EP-001", "--title", "Backdated squat").code).toBe(0);
         // (watch --once launches no agent)
         for (const n of ["plan.json", "implementation.json", "review.json"]) {
           c.drop(`artifacts/EP-001/${n}`, artifact(n, "EP-001", 1));
@@ -190,14 +191,8 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
   });
 
   it("a file of a user two roles share speaks for neither of them only: not for a third role, whose name it loses", () => {
-    const c = Bus.init();
+    const c = agentsBus({ developer: dev, quality: dev }, "Shared user");
     try {
-      chmodSync(c.dir, 0o755);
-      const agent = (user: string) => JSON.stringify({ command: ["true"], user, retries: 0 });
-      writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  developer: ${agent(dev)}\n  quality: ${agent(dev)}\nsecurity: { agents_group: ${group} }\n`);
-      c.applyConfig();
-      expect(c.cli("init").code).toBe(0);
-      expect(c.cli("start", "EP-001", "--title", "Shared user").code).toBe(0);
       expect(c.cli("watch", "--once").code).toBe(0);
       // the user developer and quality share writes the planner's plan, and an approval from the planner
       const folder = join(c.root, "artifacts", "EP-001");
@@ -230,13 +225,8 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
   // rightful role from removing it) until a person does. `it.fails` documents it: make it `it` once fixed.
   it.fails("a folder, a FIFO or a link an agent's user makes at another role's name does not hold it", () => {
     for (const how of ["mkdir plan.json", "mkfifo plan.json", "ln -s /etc/hostname plan.json", "ln -s missing plan.json"]) {
-      const c = Bus.init();
+      const c = agentsBus({ devops: ops }, "Non-regular squat");
       try {
-        chmodSync(c.dir, 0o755);
-        writeFileSync(join(c.root, "consensus.yaml"), `${readFileSync(join(c.root, "consensus.yaml"), "utf8")}\nagents:\n  devops: ${JSON.stringify({ command: ["true"], user: ops, retries: 0 })}\nsecurity: { agents_group: ${group} }\n`);
-        c.applyConfig();
-        expect(c.cli("init").code).toBe(0);
-        expect(c.cli("start", "EP-001", "--title", "Non-regular squat").code).toBe(0);
         expect(c.cli("watch", "--once").code).toBe(0);
         const folder = join(c.root, "artifacts", "EP-001");
         expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && ${how}`, folder]).status).toBe(0);
