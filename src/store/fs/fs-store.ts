@@ -567,11 +567,10 @@ export class FsStore implements Store {
     checkSha256(sha256);
     let p = this.packing.get(sha256);
     if (!p) {
-      const writing = this.openPack().then(async (pack) => {
-        // the same bytes already in the pack (accepted before, in this process or another): that record, once checked whole
-        const there = this.records.get(sha256);
-        if (there && (await pack.read(there))) return there;
-        return (await pack.append([{ bytes, sha256 }]))[0]!;
+      const writing = new Promise<PackAddress>((resolve, reject) => {
+        // a batch asks for its blobs in one turn (Engine.processOnce): written together, with one write
+        if (!this.blobQueue.length) queueMicrotask(() => void this.packQueued());
+        this.blobQueue.push({ sha256, bytes, resolve, reject });
       });
       p = writing;
       this.packing.set(sha256, writing);
@@ -586,6 +585,32 @@ export class FsStore implements Store {
       );
     }
     await p;
+  }
+
+  /** Blobs asked for in this turn of the event loop, not yet handed to the pack. */
+  private blobQueue: Array<{ sha256: string; bytes: Uint8Array; resolve: (a: PackAddress) => void; reject: (e: unknown) => void }> = [];
+
+  /**
+   * The queued blobs, appended to the pack in one call (one write for a batch, not a thread-pool
+   * round trip per blob: issue 17.2). Bytes already in the pack (accepted before, in this process or
+   * another) are not written again: that record, once checked whole.
+   */
+  private async packQueued(): Promise<void> {
+    const queued = this.blobQueue.splice(0);
+    try {
+      const pack = await this.openPack();
+      const fresh: typeof queued = [];
+      for (const q of queued) {
+        const there = this.records.get(q.sha256);
+        if (there && (await pack.read(there))) q.resolve(there);
+        else fresh.push(q);
+      }
+      if (!fresh.length) return;
+      const addrs = await pack.append(fresh);
+      fresh.forEach((q, i) => q.resolve(addrs[i]!));
+    } catch (e) {
+      for (const q of queued) q.reject(e); // those resolved already stay so
+    }
   }
 
   /** The pack, opened (made, when there is none) where the last record a committed entry refers to ends. */
