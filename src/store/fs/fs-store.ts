@@ -74,6 +74,9 @@ const ENCODE_SLICE = 10_000;
 /** How long a daemon waits for a command holding the root (ms): commands hold it for a decision and a commit. */
 const COMMAND_WAIT_MS = 30_000;
 
+/** At most this many bytes (and records) just packed are kept for their archive copies (FsStore.forCopy). */
+const FOR_COPY_MAX_BYTES = 64 * 1024 * 1024;
+const FOR_COPY_MAX_COUNT = 8192;
 /** Effect files up to this size are written on the daemon's thread (writeAtomicSync); larger ones in the pool. */
 const SYNC_WRITE_MAX = 256 * 1024;
 
@@ -607,10 +610,43 @@ export class FsStore implements Store {
       }
       if (!fresh.length) return;
       const addrs = await pack.append(fresh);
-      fresh.forEach((q, i) => q.resolve(addrs[i]!));
+      fresh.forEach((q, i) => {
+        this.keepForCopy(q.sha256, q.bytes);
+        q.resolve(addrs[i]!);
+      });
     } catch (e) {
       for (const q of queued) q.reject(e); // those resolved already stay so
     }
+  }
+
+  /**
+   * Bytes this process just appended to the pack, by SHA-256, until their archive copy is written
+   * (publishFromPack): the copy is made from them, not read back from the pack and hashed again (a
+   * thread-pool round trip and a SHA-256 per accepted artifact: issue 17.2). They are the very bytes
+   * the record holds (the reader hashed them into the SHA-256 the record and the entry carry). Bounded:
+   * bytes whose commit failed, or whose copy is never asked for, are dropped oldest first.
+   */
+  private forCopy = new Map<string, Uint8Array>();
+  private forCopyBytes = 0;
+
+  private keepForCopy(sha256: string, bytes: Uint8Array): void {
+    if (this.forCopy.has(sha256) || bytes.length > FOR_COPY_MAX_BYTES) return;
+    this.forCopy.set(sha256, bytes);
+    this.forCopyBytes += bytes.length;
+    for (const [sha, b] of this.forCopy) {
+      if (this.forCopyBytes <= FOR_COPY_MAX_BYTES && this.forCopy.size <= FOR_COPY_MAX_COUNT) break;
+      this.forCopy.delete(sha);
+      this.forCopyBytes -= b.length;
+    }
+  }
+
+  private takeForCopy(sha256: string): Uint8Array | undefined {
+    const b = this.forCopy.get(sha256);
+    if (b) {
+      this.forCopy.delete(sha256);
+      this.forCopyBytes -= b.length;
+    }
+    return b;
   }
 
   /** The pack, opened (made, when there is none) where the last record a committed entry refers to ends. */
@@ -683,7 +719,7 @@ export class FsStore implements Store {
       const there = await readGuarded(target, { maxBytes: CAP.state }).catch(() => undefined);
       if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return;
     }
-    const bytes = await this.getBlob(sha256);
+    const bytes = (!opts.replay && this.takeForCopy(sha256)) || (await this.getBlob(sha256));
     if (!bytes) throw new Error(`the bytes of ${sha256} for ${target} are not whole in ${this.layout.pack}`);
     await this.writeEffect(target, bytes);
   }
