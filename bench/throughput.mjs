@@ -4,11 +4,11 @@
 // drops per second until every decision is in the log and durable (the notices, written after each
 // batch's fsync, are the proof of durability and are timed too), the spread of per-drop times, and
 // how many appends (fsync'd batches) the daemon needed.
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerThroughput } from "./peer.mjs";
-import { DirWatch, LogTail, QUICK, arg, cpuMs, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, arg, cpuMs, daemonPauses, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 // --tag X writes throughput-X.json instead (for a series of sizes).
@@ -41,6 +41,7 @@ tail.on((e, t) => {
   }
 });
 const cpu0 = cpuMs(daemon.pid);
+const sys0 = sysMs(daemon.pid);
 // The profile window (CLOCK_MONOTONIC µs, V8's profile clock): the burst only, start-up left out.
 const hr = () => Number(process.hrtime.bigint() / 1000n);
 const window = { from: hr(), to: Infinity };
@@ -57,7 +58,10 @@ for (const [epic, { seq }] of seen) tNotices = Math.max(tNotices, await Promise.
 guard.cancel();
 window.to = hr();
 const cpu = cpuMs(daemon.pid) - cpu0;
+const sys = sysMs(daemon.pid) - sys0;
 const mem = memOf(daemon.pid);
+// With BENCH_DAEMON_ARGS="--metrics-port 0": the daemon's GC pauses and event-loop delay (whole run).
+const pauses = await daemonPauses(daemon);
 tail.close();
 inbox.close();
 const exit = await stopDaemon(daemon);
@@ -78,16 +82,19 @@ const metrics = {
   mean_entries_per_append: Math.round(((seen.size * 2) / stamps.size) * 10) / 10,
   daemon_cpu_ms: Math.round(cpu),
   daemon_cpu_ms_per_drop: Math.round((cpu / EPICS) * 100) / 100,
+  daemon_sys_ms_per_drop: Math.round((sys / EPICS) * 100) / 100,
   daemon_rss_bytes: mem.rss,
   daemon_peak_rss_bytes: mem.hwm,
   notices_written: notices,
+  ...(pauses ? { daemon_pauses: pauses } : {}),
 };
 console.log(`  ${EPICS} drops renamed in ${fmt(metrics.rename_phase_ms)}; all ${seen.size} decisions durable after ${fmt(metrics.all_durable_ms)} (${rejected} rejected)`);
 console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accepted_per_s_with_notices}/s counting the notices)`);
 printStats("time from the mass rename to each decision", perDrop);
-console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop; RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
+console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop (${metrics.daemon_sys_ms_per_drop} of it in the kernel); RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
+if (pauses) console.log(`  daemon GC: ${Object.entries(pauses.gc).map(([k, g]) => `${k} ${g.count} (${g.total_ms} ms)`).join(", ")}; event-loop delay p99 ${pauses.eventloop_delay_ms.p99} ms`);
 // The peer (peer.mjs) given the same burst: chokidar awaitWriteFinish + validate + fdatasync'd append per file.
-if (!process.env.BENCH_CPU_PROF_DIR) {
+if (!process.env.BENCH_CPU_PROF_DIR && !flag("no-peer")) {
   metrics.peer = await peerThroughput(EPICS);
   metrics.vs_peer = { ratio: Math.round((metrics.accepted_per_s / metrics.peer.accepted_per_s) * 100) / 100, note: "consensus accepted/s divided by the peer's (above 1 is faster than the peer)" };
   console.log(`  peer (chokidar AWF + validate + append): ${metrics.peer.accepted_per_s}/s; consensus is ${metrics.vs_peer.ratio}× the peer's rate`);
@@ -101,3 +108,12 @@ if (prof) {
 }
 console.log(`  → ${writeResult(TAG ? `throughput-${TAG}` : "throughput", { epics: EPICS, drops: EPICS, daemon_log_level: "info" }, metrics)}`);
 cleanup(built.dir);
+
+/** The kernel's share (stime) of a process's CPU, in ms (Linux /proc; USER_HZ = 100). */
+function sysMs(pid) {
+  try {
+    return (Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[12]) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}

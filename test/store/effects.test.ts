@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import type { View } from "../../src/log/replay.js";
+import { Pack } from "../../src/store/fs/pack.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 const notice = (n: number, body = `notice ${n}\n`) => ({ role: "developer", name: `notice-${n}.yaml`, body });
@@ -74,6 +75,21 @@ describe("effects (notices and archive copies) against a root people and agents 
     store = new FsStore(L);
     await store.recover();
     expect(await store.getBlob(sha(a))).toEqual(a);
+  });
+
+  it("a batch's blobs asked for at once (one content twice) are one record each, in order, and each archive copy is exact", async () => {
+    const bodies = Array.from({ length: 40 }, (_, i) => Buffer.from(`plan ${i}\n`.repeat(i + 1)));
+    await Promise.all([...bodies, bodies[3]!].map((b) => store.putBlob(sha(b), b)));
+    const pack = await Pack.open(L.pack, 0);
+    const records = [...pack.scan(statSync(L.pack).size).values()];
+    await pack.close();
+    expect(records.map((r) => r.sha256)).toEqual(bodies.map(sha));
+    expect(records.map((r) => r.offset)).toEqual([...records.keys()].map((i) => (i === 0 ? 0 : Pack.end(records[i - 1]!))));
+    await Promise.all(bodies.map((b, i) => store.publish(`EP-${String(i).padStart(3, "0")}`, 1, "plan.json", sha(b))));
+    for (const [i, b] of bodies.entries()) expect(readFileSync(join(L.archive, `EP-${String(i).padStart(3, "0")}`, "1", "plan.json"))).toEqual(b);
+    // a second archive copy of bytes already copied once is written from the pack record
+    await store.publish("EP-100", 1, "plan.json", sha(bodies[3]!));
+    expect(readFileSync(join(L.archive, "EP-100", "1", "plan.json"))).toEqual(bodies[3]);
   });
 
   it("publish writes the archive copy from the pack record, is idempotent, and on replay replaces a copy whose data was lost in a crash", async () => {

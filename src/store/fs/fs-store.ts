@@ -74,6 +74,9 @@ const ENCODE_SLICE = 10_000;
 /** How long a daemon waits for a command holding the root (ms): commands hold it for a decision and a commit. */
 const COMMAND_WAIT_MS = 30_000;
 
+/** At most this many bytes (and records) just packed are kept for their archive copies (FsStore.forCopy). */
+const FOR_COPY_MAX_BYTES = 64 * 1024 * 1024;
+const FOR_COPY_MAX_COUNT = 8192;
 /** Effect files up to this size are written on the daemon's thread (writeAtomicSync); larger ones in the pool. */
 const SYNC_WRITE_MAX = 256 * 1024;
 
@@ -568,11 +571,10 @@ export class FsStore implements Store {
     checkSha256(sha256);
     let p = this.packing.get(sha256);
     if (!p) {
-      const writing = this.openPack().then(async (pack) => {
-        // the same bytes already in the pack (accepted before, in this process or another): that record, once checked whole
-        const there = this.records.get(sha256);
-        if (there && (await pack.read(there))) return there;
-        return (await pack.append([{ bytes, sha256 }]))[0]!;
+      const writing = new Promise<PackAddress>((resolve, reject) => {
+        // a batch asks for its blobs in one turn (Engine.processOnce): written together, with one write
+        if (!this.blobQueue.length) queueMicrotask(() => void this.packQueued());
+        this.blobQueue.push({ sha256, bytes, resolve, reject });
       });
       p = writing;
       this.packing.set(sha256, writing);
@@ -587,6 +589,65 @@ export class FsStore implements Store {
       );
     }
     await p;
+  }
+
+  /** Blobs asked for in this turn of the event loop, not yet handed to the pack. */
+  private blobQueue: Array<{ sha256: string; bytes: Uint8Array; resolve: (a: PackAddress) => void; reject: (e: unknown) => void }> = [];
+
+  /**
+   * The queued blobs, appended to the pack in one call (one write for a batch, not a thread-pool
+   * round trip per blob: issue 17.2). Bytes already in the pack (accepted before, in this process or
+   * another) are not written again: that record, once checked whole.
+   */
+  private async packQueued(): Promise<void> {
+    const queued = this.blobQueue.splice(0);
+    try {
+      const pack = await this.openPack();
+      const fresh: typeof queued = [];
+      for (const q of queued) {
+        const there = this.records.get(q.sha256);
+        if (there && (await pack.read(there))) q.resolve(there);
+        else fresh.push(q);
+      }
+      if (!fresh.length) return;
+      const addrs = await pack.append(fresh);
+      fresh.forEach((q, i) => {
+        this.keepForCopy(q.sha256, q.bytes);
+        q.resolve(addrs[i]!);
+      });
+    } catch (e) {
+      for (const q of queued) q.reject(e); // those resolved already stay so
+    }
+  }
+
+  /**
+   * Bytes this process just appended to the pack, by SHA-256, until their archive copy is written
+   * (publishFromPack): the copy is made from them, not read back from the pack and hashed again (a
+   * thread-pool round trip and a SHA-256 per accepted artifact: issue 17.2). They are the very bytes
+   * the record holds (the reader hashed them into the SHA-256 the record and the entry carry). Bounded:
+   * bytes whose commit failed, or whose copy is never asked for, are dropped oldest first.
+   */
+  private forCopy = new Map<string, Uint8Array>();
+  private forCopyBytes = 0;
+
+  private keepForCopy(sha256: string, bytes: Uint8Array): void {
+    if (this.forCopy.has(sha256) || bytes.length > FOR_COPY_MAX_BYTES) return;
+    this.forCopy.set(sha256, bytes);
+    this.forCopyBytes += bytes.length;
+    for (const [sha, b] of this.forCopy) {
+      if (this.forCopyBytes <= FOR_COPY_MAX_BYTES && this.forCopy.size <= FOR_COPY_MAX_COUNT) break;
+      this.forCopy.delete(sha);
+      this.forCopyBytes -= b.length;
+    }
+  }
+
+  private takeForCopy(sha256: string): Uint8Array | undefined {
+    const b = this.forCopy.get(sha256);
+    if (b) {
+      this.forCopy.delete(sha256);
+      this.forCopyBytes -= b.length;
+    }
+    return b;
   }
 
   /** The pack, opened (made, when there is none) where the last record a committed entry refers to ends. */
@@ -659,7 +720,7 @@ export class FsStore implements Store {
       const there = await readGuarded(target, { maxBytes: CAP.state }).catch(() => undefined);
       if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return;
     }
-    const bytes = await this.getBlob(sha256);
+    const bytes = (!opts.replay && this.takeForCopy(sha256)) || (await this.getBlob(sha256));
     if (!bytes) throw new Error(`the bytes of ${sha256} for ${target} are not whole in ${this.layout.pack}`);
     await this.writeEffect(target, bytes);
   }

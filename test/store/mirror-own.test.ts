@@ -1,0 +1,45 @@
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Mirror } from "../../src/store/fs/mirror.js";
+import { sealLine } from "../../src/log/chain.js";
+
+// A daemon line as the store seals it (the MAC here is a stand-in: the check is the store's, given to Mirror).
+const daemonLine = (seq: number): string => sealLine(`{"seq":${seq},"timestamp":"2026-11-30T00:00:00.000Z","agent":"orchestrator","decision":"epic_created","epic_id":"EP-${seq}"}`, "0".repeat(64), "", () => `k1.${"ab".repeat(32)}`).line;
+
+describe("the readable log's copies of the daemon's own lines", () => {
+  let dir: string;
+  let path: string;
+  let checked: string[];
+  let mirror: Mirror;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-mirror-own-"));
+    path = join(dir, "decision_log.jsonl");
+    checked = [];
+    // the store's check of a line that claims to be the daemon's: here, "genuine" only if sealed as above
+    mirror = new Mirror(path, (t) => (checked.push(t), /"mac":"k1\.(ab){32}"\}$/.test(t)), 0);
+  });
+  afterEach(async () => {
+    await mirror.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("are recognised without the full check; an agent's line between them is read, and an altered copy is still reported forged", async () => {
+    await mirror.copy([1, 2].map((seq) => ({ seq, text: daemonLine(seq) })));
+    appendFileSync(path, `{"agent":"planner","decision":"plan_created","epic_id":"EP-1"}\n`);
+    await mirror.copy([{ seq: 3, text: daemonLine(3) }]);
+    const altered = daemonLine(2).replace('"EP-2"', '"EP-9"').replace(/"mac":"[^"]+"/, '"mac":"k1.forged"');
+    appendFileSync(path, `${altered}\n`);
+    const r = await mirror.read();
+    expect(r?.entries.map((e) => e.line)).toEqual([3]);
+    expect(r?.forged.map((f) => f.line)).toEqual([5]);
+    // only the altered line went through the full check; the daemon's three copies did not
+    expect(checked).toEqual([altered]);
+    // the same bytes read again (a commit of what was read failed): the full check, which accepts them
+    mirror.readAt = { offset: 0, line: 0 };
+    const again = await mirror.read();
+    expect(again?.forged.map((f) => f.line)).toEqual([5]);
+    expect(checked).toHaveLength(5);
+  });
+});
