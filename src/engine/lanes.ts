@@ -13,7 +13,21 @@ export async function inLanes<T>(items: readonly T[], laneOf: (item: T) => strin
     if (lane) lane.push(item);
     else lanes.set(k, [item]);
   }
+  // Effects written on the daemon's thread (notices, archive copies from bytes in memory) resolve
+  // without a turn of the event loop: a batch of hundreds would hold it for the whole batch (watcher
+  // events, the next commit and MCP calls waiting). Every lane gives the loop a turn once work has run
+  // YIELD_MS since the last one.
+  let since = performance.now();
   await eachLimited(lanes.values(), limit, async (lane) => {
-    for (const item of lane) await run(item);
+    for (const item of lane) {
+      if (performance.now() - since > YIELD_MS) {
+        await new Promise((r) => setImmediate(r));
+        since = performance.now();
+      }
+      await run(item);
+    }
   });
 }
+
+/** Longest run of effects (ms) before the event loop gets a turn. */
+const YIELD_MS = 5;
