@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, statSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -41,5 +41,51 @@ describe("the readable log's copies of the daemon's own lines", () => {
     const again = await mirror.read();
     expect(again?.forged.map((f) => f.line)).toEqual([5]);
     expect(checked).toHaveLength(5);
+  });
+});
+
+describe("the readable log's own-line shortcut against an agent (review4)", () => {
+  let dir: string;
+  let path: string;
+  let checked: string[];
+  let mirror: Mirror;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-mirror-own-attack-"));
+    path = join(dir, "decision_log.jsonl");
+    checked = [];
+    mirror = new Mirror(path, (t) => (checked.push(t), /"mac":"k1\.(ab){32}"\}$/.test(t)), 0);
+  });
+  afterEach(async () => {
+    await mirror.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("an agent's copy of a daemon line, read first, uses up the shortcut: the daemon's own copy then gets the full check (both genuine)", async () => {
+    appendFileSync(path, `${daemonLine(1)}\n`); // the agent copies the line before the daemon does
+    await mirror.copy([{ seq: 1, text: daemonLine(1) }]);
+    const r = await mirror.read();
+    expect(r?.forged ?? []).toEqual([]);
+    expect(r?.entries ?? []).toEqual([]);
+    expect(checked).toEqual([daemonLine(1)]);
+  });
+
+  it("a forged line put where the daemon's copy was (the file cut and rewritten) is checked in full and reported", async () => {
+    await mirror.copy([1, 2].map((seq) => ({ seq, text: daemonLine(seq) })));
+    const forged = daemonLine(2).replace('"EP-2"', '"EP-9"').replace(/"mac":"[^"]+"/, `"mac":"k1.${"cd".repeat(32)}"`);
+    // the agent cuts the copy of seq 2 and writes its forgery in its place, same length
+    truncateSync(path, statSync(path).size - daemonLine(2).length - 1);
+    appendFileSync(path, `${forged}\n`);
+    const r = await mirror.read();
+    expect(r?.forged.map((f) => f.text)).toEqual([forged]);
+    expect(checked).toEqual([forged]);
+  });
+
+  it("an agent's pretty-printed entry with a daemon line landing inside it is still read whole", async () => {
+    appendFileSync(path, `{\n  "agent": "planner",\n`);
+    await mirror.copy([{ seq: 1, text: daemonLine(1) }]);
+    appendFileSync(path, `  "decision": "plan_created"\n}\n`);
+    const r = await mirror.read();
+    expect(r?.entries.map((e) => e.text)).toEqual([`{\n  "agent": "planner",\n  "decision": "plan_created"\n}`]);
+    expect(r?.forged ?? []).toEqual([]);
   });
 });
