@@ -414,7 +414,13 @@ export class Engine {
   async checkpoint(): Promise<void> {
     // a checkpoint claims every effect up to its seq done: effects that failed are tried again first,
     // and while one still fails there is no checkpoint (a restart re-runs it from the last one)
-    if (this.failedEffects.length && !(await this.retryFailedEffects())) return;
+    if (this.failedEffects.length) {
+      // the retries await, and the daemon's next batch runs meanwhile (checkpoints run beside its loop):
+      // a batch committed by then may still be running its effects, or fail one after this returns, so
+      // this checkpoint claims nothing; the next one (its view taken between batches) does
+      const seq = this.view.seq;
+      if (!(await this.retryFailedEffects()) || this.view.seq !== seq) return;
+    }
     // entries committed while it is written (the daemon lets the next batch run) are not in it
     const covered = this.sinceCheckpoint;
     await this.store.checkpoint(this.view);
