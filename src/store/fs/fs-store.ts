@@ -632,7 +632,9 @@ export class FsStore implements Store {
 
   private keepForCopy(sha256: string, bytes: Uint8Array): void {
     if (this.forCopy.has(sha256) || bytes.length > FOR_COPY_MAX_BYTES) return;
-    this.forCopy.set(sha256, bytes);
+    // what is held is what is counted: a view into a larger buffer (a file that shrank between its
+    // fstat and its read) is kept as a copy of its own bytes (review)
+    this.forCopy.set(sha256, bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes));
     this.forCopyBytes += bytes.length;
     for (const [sha, b] of this.forCopy) {
       if (this.forCopyBytes <= FOR_COPY_MAX_BYTES && this.forCopy.size <= FOR_COPY_MAX_COUNT) break;
