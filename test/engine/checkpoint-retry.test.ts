@@ -3,6 +3,7 @@
  * checkpoint runs beside the loop: issue 17.3). It must not then claim that batch's effects done: they may still
  * be running (effects yield every 5 ms, lanes.ts), or fail after it. Claimed, a restart never runs them again.
  */
+import { engineIn } from "../support/engine.js";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Engine, type Prepared } from "../../src/engine/engine.js";
 import { silentLogger } from "../../src/daemon/logger.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
-import { layoutOf } from "../../src/store/fs/layout.js";
 import { classifyPath } from "../../src/transports/files/classify.js";
 import { prepareContent } from "../../src/transports/files/prepare.js";
 import { artifact } from "../support/bus.js";
@@ -32,10 +32,7 @@ function plan(engine: Engine, i: number): Prepared {
 
 describe("engine checkpoint after failed effects", () => {
   it("does not claim the effects of a batch committed while it retried failed ones", async () => {
-    const layout = layoutOf(join(dir, "consensus"));
-    mkdirSync(layout.dot, { recursive: true });
-    const store = new FsStore(layout);
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const { layout, store, engine } = await engineIn(dir);
     const FAILED = 10;
     const BATCH = 400;
     const all = FAILED + BATCH;

@@ -2,15 +2,12 @@
  * A batch whose commit fails (here: the artifact's bytes cannot be written to the pack) leaves nothing behind: deciding the
  * same input again applies it, rather than calling it a duplicate of a decision never made durable.
  */
+import { engineIn } from "../support/engine.js";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { Engine } from "../../src/engine/engine.js";
-import { silentLogger } from "../../src/daemon/logger.js";
-import { FsStore } from "../../src/store/fs/fs-store.js";
-import { layoutOf } from "../../src/store/fs/layout.js";
 import { classifyPath } from "../../src/transports/files/classify.js";
 import { prepareContent } from "../../src/transports/files/prepare.js";
 import { artifact } from "../support/bus.js";
@@ -21,10 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("engine", () => {
   it("decides an input again after its batch failed before the commit", async () => {
-    const layout = layoutOf(join(dir, "consensus"));
-    mkdirSync(layout.dot, { recursive: true });
-    const store = new FsStore(layout);
-    const engine = await Engine.open(pipeline, store, silentLogger());
+    const { layout, store, engine } = await engineIn(dir);
     await engine.process([{ input: { type: "start", epic_id: "EP-001", title: "t", by: "tester" }, key: "request:1" }]);
     const c = classifyPath("artifacts/EP-001/plan.json");
     if (c.kind !== "artifact") throw new Error("not an artifact");

@@ -3,15 +3,12 @@
  * (Txn.same: a third of such a line, and half the cost of parsing it again at a cold start), yet hands
  * its committed entries back with the state, and a restart from the log alone rebuilds the same view.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { engineIn } from "../support/engine.js";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { Engine } from "../../src/engine/engine.js";
-import { silentLogger } from "../../src/daemon/logger.js";
-import { FsStore } from "../../src/store/fs/fs-store.js";
-import { layoutOf } from "../../src/store/fs/layout.js";
 import { interpretMessage } from "../../src/schemas/interpret.js";
 import { classifyPath } from "../../src/transports/files/classify.js";
 import { prepareContent } from "../../src/transports/files/prepare.js";
@@ -35,10 +32,9 @@ const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").ma
 
 describe("a transaction that does not change its epic", () => {
   it("leaves the state out of its line, not out of its entry, and replays to the same view", async () => {
-    const layout = layoutOf(join(dir, "consensus"));
-    mkdirSync(layout.dot, { recursive: true });
-    let store = new FsStore(layout);
-    let engine = await Engine.open(pipeline, store, silentLogger());
+    const opened = await engineIn(dir);
+    const { layout } = opened;
+    let { store, engine } = opened;
     await engine.process([{ input: { type: "start", epic_id: "EP-001", title: "t", by: "tester" }, key: "request:1" }]);
     const before = structuredClone(engine.state.epics.get("EP-001"));
     const [o] = await engine.process([info("m-1")]);
@@ -69,8 +65,7 @@ describe("a transaction that does not change its epic", () => {
     // a start from the log alone (no checkpoint) folds the same view
     rmSync(layout.checkpoint, { force: true });
     rmSync(`${layout.checkpoint.replace(/\.json$/, "")}.keys`, { force: true });
-    store = new FsStore(layout);
-    engine = await Engine.open(pipeline, store, silentLogger());
+    ({ store, engine } = await engineIn(dir));
     // (the start may record what it found, a missing checkpoint: so seq and hash are not compared)
     expect({ epics: [...engine.state.epics], processed: [...engine.state.processed].sort(), ids: [...engine.state.messageIds].sort() }).toEqual(view);
     await store.close();
