@@ -59,6 +59,15 @@ export function ownerOf(p: Proof | undefined): { user: string; uid: number; role
   return n?.owner ? { user: n.owner.user, uid: n.owner.uid, roles: [n.owner.role] } : n?.shared;
 }
 
+/**
+ * The roles a file is held by: its proven role, or else the roles of the OS user owning it though it
+ * proves none (ownerOf); undefined when neither is known (a person, or nothing at all).
+ */
+export function holderRoles(p: Proof | undefined): readonly string[] | undefined {
+  const role = provenRole(p);
+  return role !== undefined ? [role] : isProven(p) ? undefined : ownerOf(p)?.roles;
+}
+
 /** The proof as the log records it: no secret, only who and how ("unverified" when nothing proves it). */
 export function proofRecord(p: Proof | undefined): Record<string, unknown> | "unverified" {
   if (!p || p.by === "none") return "unverified";
@@ -91,16 +100,17 @@ export function proofIssues(pipeline: Pipeline, proof: Proof | undefined, claime
   if (proof?.by === "user" && claimed !== undefined && claimed !== proof.role) {
     out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${proof.user} (uid ${proof.uid}), who runs role ${proof.role}, but it speaks for ${claimed}`, path: what.fromPath, expected: proof.role, found: claimed, fix: `Role ${proof.role} writes only as ${proof.role}; ${claimed}'s own agent (its own OS user) must write this.` }));
   }
-  // a file of one role's OS user whose mode let its group write it proves nothing for that role, and
-  // nothing at all for another: left unverified it would pass where unverified input is accepted (a
-  // squatter's or forger's `chmod g+w`), so it is refused as the owner's file speaking for another role
-  const holder = !isProven(proof) ? proofNoteOf(proof)?.owner : undefined;
-  if (holder && claimed !== undefined && claimed !== holder.role) {
-    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${holder.user} (uid ${holder.uid}), who runs role ${holder.role}, but it speaks for ${claimed}; its mode lets its group write it, so it proves nothing for ${holder.role} either`, path: what.fromPath, expected: holder.role, found: claimed, fix: `Role ${holder.role} writes only as ${holder.role}; ${claimed}'s own agent (its own OS user) must write this, with umask 027.` }));
-  }
-  const sharing = !isProven(proof) ? proofNoteOf(proof)?.shared : undefined;
-  if (sharing && claimed !== undefined && !sharing.roles.includes(claimed)) {
-    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${sharing.user} (uid ${sharing.uid}), whom roles ${sharing.roles.join(", ")} share, but it speaks for ${claimed}`, path: what.fromPath, expected: `one of ${sharing.roles.join(", ")}`, found: claimed, fix: `${claimed}'s own agent (its own OS user) must write this; give each role its own OS user (agents.<role>.user).` }));
+  // the OS user owning an unproven file (its mode let its group write it, or several roles share the
+  // user) proves none of its roles, and nothing at all for another: left unverified it would pass where
+  // unverified input is accepted (a squatter's or forger's `chmod g+w`), so it is refused as that user's
+  // file speaking for another role
+  const held = !isProven(proof) ? ownerOf(proof) : undefined;
+  if (held && claimed !== undefined && !held.roles.includes(claimed)) {
+    const one = held.roles.length === 1 ? held.roles[0]! : undefined;
+    const runs = one !== undefined ? `who runs role ${one}` : `whom roles ${held.roles.join(", ")} share`;
+    const why = one !== undefined ? `; its mode lets its group write it, so it proves nothing for ${one} either` : "";
+    const fix = one !== undefined ? `Role ${one} writes only as ${one}; ${claimed}'s own agent (its own OS user) must write this, with umask 027.` : `${claimed}'s own agent (its own OS user) must write this; give each role its own OS user (agents.<role>.user).`;
+    out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is owned by OS user ${held.user} (uid ${held.uid}), ${runs}, but it speaks for ${claimed}${why}`, path: what.fromPath, expected: one ?? `one of ${held.roles.join(", ")}`, found: claimed, fix }));
   }
   if (proof?.by === "token") {
     if (claimed !== undefined && claimed !== proof.role) out.push(issue("ROLE_NOT_PROVEN", { message: `${what.file} is signed with a launch token of role ${proof.role}, but it speaks for ${claimed}`, path: what.fromPath, expected: proof.role, found: claimed, fix: `A launch token acts only for its own role; ${claimed}'s own launch must submit this.` }));

@@ -11,7 +11,7 @@ import { commit, reject, slim, type ArtifactInput, type Decision, type World } f
 import { copyOf, pipelineOf } from "./epic-context.js";
 import type { MachineEvent } from "./events.js";
 import { farTimestamp, withRealValues } from "./real-values.js";
-import { artifactAuthority, isProven, ownerOf, provenRole } from "./authority.js";
+import { artifactAuthority, holderRoles, provenRole } from "./authority.js";
 import { describeFindings, findingsKey, reviewCopyKey, vetoFindings, duplicateVeto } from "./veto-identity.js";
 
 export function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
@@ -38,8 +38,7 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
   // this name: refused now, never deferred. Deferred, it would hold the name until its stage came, or
   // for good with an mtime set in the past (a file written before the stage waits forever), and only
   // its owner may remove it from a sticky drop zone: the role that may write the name never could.
-  const proven = provenRole(a.proof);
-  const holders = proven !== undefined ? [proven] : isProven(a.proof) ? undefined : ownerOf(a.proof)?.roles;
+  const holders = holderRoles(a.proof);
   const squat = holders !== undefined && !holders.some((r) => pipeline.permissions.write(r, a.name).ok);
 
   // Which epic: its folder's, the one its epic_id names, or (flat, naming none) the one that was
