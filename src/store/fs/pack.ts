@@ -25,7 +25,7 @@
  * Not thread-safe across processes: the store's writer lease is what makes this process the only writer.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants as fsc, openSync, readSync } from "node:fs";
+import { closeSync, constants as fsc, openSync, readSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncPath } from "./atomic-write.js";
@@ -63,6 +63,12 @@ const DEFAULT_CHUNK = 64 * 2 ** 20;
 const FIRST_CHUNK = 2 ** 20;
 /** Zeros are written this much at a time when the file grows. */
 const ZERO_BLOCK = 2 ** 20;
+/**
+ * A batch's records up to this many bytes are written on the caller's thread (into the page cache, a
+ * few µs): through the thread pool the write queued behind other I/O and a drop waited 2–10 ms for it
+ * now and then (issue 17.3, as the log's own write in fs-store.ts). Larger ones go through the pool.
+ */
+const SYNC_WRITE_MAX = 256 * 1024;
 
 export class Pack {
   /** Where the next record goes. */
@@ -153,9 +159,10 @@ export class Pack {
     // records go only where zeros were flushed: past the file's size, wait for it to grow first
     if (at > this.allocated) await this.ensure(at);
     else if (this.allocated - at < this.nextChunk() / 2 && !this.growing) void this.startGrow(this.nextChunk()).catch(() => {});
+    const small = bytes.length <= SYNC_WRITE_MAX;
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, start + done);
+      const bytesWritten = small ? writeSync(this.fh.fd, bytes, done, bytes.length - done, start + done) : (await this.fh.write(bytes, done, bytes.length - done, start + done)).bytesWritten;
       done += bytesWritten;
     }
     return addrs;
