@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { compactWithLast, epicsCompact, epicsPretty, prettyWithLast } from "../../src/store/fs/epics-json.js";
+import { compactWithLast, epicsTexts, prettyWithLast } from "../../src/store/fs/epics-json.js";
 import type { Epic } from "../../src/schemas/types.gen.js";
 
 const epic = (id: string, extra: Record<string, unknown> = {}): Epic =>
   ({ epic_id: id, title: `Epic "${id}"\n\u2028`, stage: "plan", iteration: 1, status: "active", open_vetoes: [], artifacts: { plan: { sha256: "ab".repeat(32), nested: [1, { x: null }] } }, ...extra }) as unknown as Epic;
+const now = () => Promise.resolve();
 
 describe("epics as JSON text, serialised once per change (checkpoint and state.json)", () => {
   const epics = new Map<string, Epic>([
@@ -13,20 +14,37 @@ describe("epics as JSON text, serialised once per change (checkpoint and state.j
   ]);
   const asObject = Object.fromEntries(epics);
 
-  it("is byte for byte what JSON.stringify gives, compact and pretty, also after an epic changes", () => {
+  it("is byte for byte what JSON.stringify gives, compact and pretty, also after an epic changes", async () => {
     const head = { version: 1, seq: 7, hash: "f".repeat(64), updated_at: "2026-11-30T00:00:00.000Z" };
     for (let round = 0; round < 2; round++) {
-      expect(compactWithLast(head, "epics", epicsCompact(epics))).toBe(JSON.stringify({ ...head, epics: asObject }));
-      expect(prettyWithLast(head, "epics", epicsPretty(epics))).toBe(JSON.stringify({ ...head, epics: asObject }, null, 2));
+      const t = await epicsTexts([...epics], now);
+      expect(compactWithLast(head, "epics", t.compact)).toBe(JSON.stringify({ ...head, epics: asObject }));
+      expect(prettyWithLast(head, "epics", t.pretty)).toBe(JSON.stringify({ ...head, epics: asObject }, null, 2));
       // a change is a new object: its text is made again, the others come from the cache
       epics.set("EP-001", epic("EP-001", { stage: "review", iteration: 2 }));
       asObject["EP-001"] = epics.get("EP-001")!;
     }
   });
 
-  it("handles no epics and an empty head", () => {
-    expect(compactWithLast({}, "epics", epicsCompact(new Map()))).toBe(JSON.stringify({ epics: {} }));
-    expect(prettyWithLast({}, "epics", epicsPretty(new Map()))).toBe(JSON.stringify({ epics: {} }, null, 2));
-    expect(prettyWithLast({ a: 1 }, "epics", epicsPretty(new Map()))).toBe(JSON.stringify({ a: 1, epics: {} }, null, 2));
+  it("handles no epics and an empty head", async () => {
+    const t = await epicsTexts([], now);
+    expect(compactWithLast({}, "epics", t.compact)).toBe(JSON.stringify({ epics: {} }));
+    expect(prettyWithLast({}, "epics", t.pretty)).toBe(JSON.stringify({ epics: {} }, null, 2));
+    expect(prettyWithLast({ a: 1 }, "epics", t.pretty)).toBe(JSON.stringify({ a: 1, epics: {} }, null, 2));
+  });
+
+  it("gives the loop back between slices, and serialises the snapshot it was given while the epics change meanwhile (issue 17.3)", async () => {
+    const live = new Map(Array.from({ length: 50 }, (_, i) => [`EP-${String(i).padStart(3, "0")}`, epic(`EP-${i}`)] as const));
+    const snapshot = [...live];
+    const expected = JSON.stringify(Object.fromEntries(snapshot));
+    let pauses = 0;
+    // every epic is a slice of its own (sliceMs 0); during each pause the daemon's next batch changes an epic
+    const t = await epicsTexts(snapshot, async () => {
+      pauses++;
+      live.set("EP-000", epic("EP-000", { stage: "review", iteration: pauses }));
+    }, 0);
+    expect(pauses).toBe(50);
+    expect(t.compact).toBe(expected);
+    expect(JSON.parse(`{"epics":${t.pretty}}`)).toEqual({ epics: JSON.parse(expected) });
   });
 });

@@ -13,27 +13,40 @@ import type { Epic } from "../../schemas/types.gen.js";
 const compactOf = new WeakMap<Epic, string>();
 const prettyOf = new WeakMap<Epic, string>();
 
-/** JSON.stringify(Object.fromEntries(epics)). */
-export function epicsCompact(epics: ReadonlyMap<string, Epic>): string {
-  const parts: string[] = [];
-  for (const [id, e] of epics) {
-    let t = compactOf.get(e);
-    if (t === undefined) compactOf.set(e, (t = JSON.stringify(e)));
-    parts.push(`${JSON.stringify(id)}:${t}`);
-  }
-  return `{${parts.join(",")}}`;
-}
+const compactPart = (id: string, e: Epic): string => {
+  let t = compactOf.get(e);
+  if (t === undefined) compactOf.set(e, (t = JSON.stringify(e)));
+  return `${JSON.stringify(id)}:${t}`;
+};
+const prettyPart = (id: string, e: Epic): string => {
+  let t = prettyOf.get(e);
+  if (t === undefined) prettyOf.set(e, (t = JSON.stringify(e, null, 2).replace(/\n/g, "\n    ")));
+  return `    ${JSON.stringify(id)}: ${t}`;
+};
 
-/** The value of `"epics"` in JSON.stringify(state, null, 2), where epics is a property of the top object. */
-export function epicsPretty(epics: ReadonlyMap<string, Epic>): string {
-  if (epics.size === 0) return "{}";
-  const parts: string[] = [];
-  for (const [id, e] of epics) {
-    let t = prettyOf.get(e);
-    if (t === undefined) prettyOf.set(e, (t = JSON.stringify(e, null, 2).replace(/\n/g, "\n    ")));
-    parts.push(`    ${JSON.stringify(id)}: ${t}`);
+/**
+ * The epics of a snapshot as JSON text, both ways: `compact` is JSON.stringify(Object.fromEntries(epics))
+ * (the checkpoint's), `pretty` the value of `"epics"` in JSON.stringify(state, null, 2) where epics is a
+ * property of the top object (state.json's). Serialised a slice at a time:
+ * whenever a slice has taken `sliceMs` (ms), `pause` is awaited, so the daemon's loop takes a drop
+ * that came meanwhile (issue 17.3: the checkpoint's serialisation held the loop 5–20 ms once a second
+ * at 1,520 epics in a burst, and a drop then waited behind it). The snapshot is the array of
+ * [epic id, state] pairs taken before the call: each state is an immutable value, so serialising it
+ * later gives the text it had when the snapshot was taken.
+ */
+export async function epicsTexts(snapshot: ReadonlyArray<readonly [string, Epic]>, pause: () => Promise<void>, sliceMs = 1): Promise<{ compact: string; pretty: string }> {
+  const compact: string[] = [];
+  const pretty: string[] = [];
+  let since = performance.now();
+  for (const [id, e] of snapshot) {
+    compact.push(compactPart(id, e));
+    pretty.push(prettyPart(id, e));
+    if (performance.now() - since >= sliceMs) {
+      await pause();
+      since = performance.now();
+    }
   }
-  return `{\n${parts.join(",\n")}\n  }`;
+  return { compact: `{${compact.join(",")}}`, pretty: pretty.length ? `{\n${pretty.join(",\n")}\n  }` : "{}" };
 }
 
 /**

@@ -30,7 +30,7 @@ import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
 import { Pack, packAddressOf, recordAt, type PackAddress } from "./pack.js";
-import { compactWithLast, epicsCompact, epicsPretty, prettyWithLast } from "./epics-json.js";
+import { compactWithLast, epicsTexts, prettyWithLast } from "./epics-json.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
@@ -884,8 +884,9 @@ export class FsStore implements Store {
     if (view.seq !== this.seq) throw new Error(`checkpoint of seq ${view.seq} while the log is at ${this.seq}`);
     // Everything it claims is taken now, before the next await: appends may run while it is written
     // (the daemon's next batch), and must find their marks and effects left for the next one.
-    // the epics as text now (only those changed since the last checkpoint are serialised: epics-json.ts)
-    const epics = { compact: epicsCompact(view.epics), pretty: epicsPretty(view.epics) };
+    // the epics as they are now (each state an immutable value), serialised below a slice at a time
+    // (only those changed since the last checkpoint are serialised again: epics-json.ts)
+    const epics = [...view.epics];
     const mirror = this.mirror(ring);
     const mirrorAt = { read: { ...mirror.readAt }, behind: [...mirror.behind] };
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents), pack_end: this.packEnd };
@@ -895,7 +896,7 @@ export class FsStore implements Store {
     this.unsynced.clear();
     const keysBefore = this.keysBytes;
     try {
-      await this.writeCheckpoint(ring, base, epics, mirrorAt, marks, unsynced);
+      await this.writeCheckpoint(ring, base, await epicsTexts(epics, () => new Promise((r) => setImmediate(r))), mirrorAt, marks, unsynced);
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
       // marks not yet in checkpoint.keys wait for the next checkpoint
