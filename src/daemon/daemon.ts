@@ -25,7 +25,7 @@ import { FolderRules, watchConfig } from "./config-reload.js";
 import { appliedDraft, rulesForWriter } from "../store/fs/rules.js";
 import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
-import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
+import { checkpointDueAt, idle, stopCleanly } from "./loop.js";
 import { Engine, type Outcome, type Prepared } from "../engine/engine.js";
 import { decide } from "../machine/decide.js";
 import { prepareAll } from "../transports/files/prepare-all.js";
@@ -193,6 +193,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const batchSize = opts.batchSize ?? 512;
   let lastCheckpoint = Date.now();
+  /** When the loop last finished a batch or a launch (checkpointDueAt waits for it to be quiet). */
+  let lastBusy = 0;
+  /** When the oldest change the next checkpoint is to hold was first seen (checkpointDueAt). */
+  let dirtySince: number | undefined;
+  const checkpointAt = (): number | undefined => checkpointDueAt({ dirtySince: engine.dirty ? (dirtySince ??= Date.now()) : (dirtySince = undefined), lastCheckpoint, lastBusy });
   /** The checkpoint in flight (checkpointIfDue), if any. */
   let checkpointing: Promise<void> | undefined;
   try {
@@ -239,17 +244,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await handleBatch(batch);
         // launches the batch asked for are decided before a checkpoint can pass their trigger entries
         if (runner?.hasWork) await runner.pump();
+        lastBusy = Date.now();
         await checkpointIfDue();
         continue;
       }
       if (runner?.hasWork && !stopping) {
         await runner.pump();
+        lastBusy = Date.now();
         continue;
       }
       await checkpointIfDue();
       if (stopping) break;
       if (opts.once && pending.size === 0 && waiting.size === 0 && !mirrorTouched) break;
-      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, engine, lastCheckpoint);
+      await idle((w) => (wake = w), pending.size > 0 || stopping || scanRequested || configTouched || mirrorTouched || deadlineSweep || !!fatal || !!runner?.hasWork, checkpointing ? undefined : checkpointAt());
       wake = () => {};
     }
     await checkpointing;
@@ -269,16 +276,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   /**
-   * The checkpoint (and state.json) at most once a second: each is a full rewrite, so writing it per
-   * batch would make every drop pay for all epics. Recovery replays the log after it, so nothing
+   * The checkpoint (and state.json) when checkpointDueAt says (loop.ts): at most once a second (each
+   * is a full rewrite, so writing it per batch would make every drop pay for all epics), once the
+   * daemon is quiet, or every 10 s while it never is. Recovery replays the log after it, so nothing
    * depends on it being fresh. It is started between batches (its snapshot of the view is taken at
    * once, while no append is in flight) and its fsyncs and writes run while the loop takes the next
    * batch: a drop that arrived meanwhile no longer waits behind them (issue 17.3; they made the
    * latency's tail). One at a time; a failure stops the daemon as before (through `fatal`).
    */
   async function checkpointIfDue(): Promise<void> {
-    if (checkpointing || !engine.dirty || Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
+    const at = checkpointAt();
+    if (checkpointing || at === undefined || Date.now() < at) return;
     lastCheckpoint = Date.now();
+    // what is committed from now on waits for the next one
+    dirtySince = undefined;
     checkpointing = engine
       .checkpoint()
       .catch((e: unknown) => {

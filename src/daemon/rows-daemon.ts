@@ -130,7 +130,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       }
       if (stopping) break;
       if (opts.once && !claimMore && !resync && waiting.size === 0 && !runner?.hasWork) break;
-      await idle((w) => (wake = w), stopping || resync || claimMore || deadlineSweep || !!runner?.hasWork, engine, lastCheckpoint);
+      await idle((w) => (wake = w), stopping || resync || claimMore || deadlineSweep || !!runner?.hasWork, engine.dirty ? lastCheckpoint + CHECKPOINT_MS : undefined);
       wake = () => {};
     }
     return await stopCleanly(runner, engine, log);
