@@ -8,14 +8,32 @@ import { userInfo } from "node:os";
 
 const names = new Map<number, string>();
 
-/** getent's entry (`name:x:uid:gid:gecos:home:shell` for passwd, `name:x:gid:members` for group); undefined when there is none. */
-export function getent(db: "passwd" | "group", key: string): string[] | undefined {
+/**
+ * How long (ms) an entry getent found is used again without asking NSS: every agent launch resolves
+ * its user and group, and each getent is a process the daemon's loop waits for (2–6 ms here, three
+ * per launch). An entry not found is never kept: the fix the error gives is to create it.
+ */
+export const GETENT_REUSE_MS = 60_000;
+const found = new Map<string, { at: number; entry: string[] }>();
+
+/**
+ * getent's entry (`name:x:uid:gid:gecos:home:shell` for passwd, `name:x:gid:members` for group);
+ * undefined when there is none. `now`: ms since the epoch (entries found are reused for GETENT_REUSE_MS).
+ */
+export function getent(db: "passwd" | "group", key: string, now = Date.now()): string[] | undefined {
+  const k = `${db}\n${key}`;
+  const hit = found.get(k);
+  if (hit && now - hit.at >= 0 && now - hit.at < GETENT_REUSE_MS) return hit.entry;
+  let entry: string[] | undefined;
   try {
     const line = execFileSync("getent", [db, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).split("\n")[0];
-    return line ? line.split(":") : undefined;
+    entry = line ? line.split(":") : undefined;
   } catch {
-    return undefined;
+    entry = undefined;
   }
+  if (entry) found.set(k, { at: now, entry });
+  else found.delete(k);
+  return entry;
 }
 
 export function userNameOf(uid: number): string {
