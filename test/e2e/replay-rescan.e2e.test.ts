@@ -23,4 +23,16 @@ describe("replayed effects at start", () => {
     expect(r.stderr).not.toMatch(/TypeError|effect rescan failed/);
     expect(bus.entries().some((e) => e.decision === "artifact_accepted" && e.epic_id === "EP-1")).toBe(true);
   }, 60_000);
+
+  it("a stage entry queues only the names something is at: no batch of missing files after every advance (issue 17.2)", () => {
+    bus = Bus.init();
+    expect(bus.cli("start", "EP-1", "--title", "rescan").code).toBe(0);
+    bus.drop("artifacts/EP-1/plan.json", artifact("plan.json", "EP-1", 1), { mtime: new Date(Date.now() - 60_000) });
+    const r = bus.cli("watch", "--once", "--log-level", "debug");
+    expect(r.code, r.stderr).toBe(0);
+    expect(bus.entries().some((e) => e.decision === "stage_advanced" && e.epic_id === "EP-1")).toBe(true);
+    // the implementation stage's names were not there: nothing read them
+    expect(r.stderr).toContain("artifacts/EP-1/plan.json");
+    expect(r.stderr).not.toMatch(/implementation\.json/);
+  }, 60_000);
 });
