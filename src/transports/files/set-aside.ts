@@ -11,8 +11,16 @@
  * not write that name though the file's mode kept the owner from proving anything (a squatter's `chmod
  * g+w` must not keep the name: the owner holds it whatever wrote the bytes); and only while the file
  * there is still the one decided (same owner, same SHA-256), in a folder whose path holds no link.
+ *
+ * An entry that is not a regular file (a folder, a FIFO, a symbolic link, a socket, a device) or a file
+ * too large or with a second name holds the name the same way, and has no bytes the daemon read: it is
+ * known by what lstat said of it when it was decided (EntryId: device, inode, owner, type), checked
+ * again by lstat (never followed, never opened: a FIFO's open can block for good) before the rename and
+ * after it, the rename made by name in its folder (the daemon's). A folder moves with its contents,
+ * which are never read. Entries of the daemon's own user or of root are never moved.
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
 import { link, lstat, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
@@ -20,12 +28,37 @@ import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
 
-/** What was renamed aside: paths relative to the root. */
+/** What was renamed aside: paths relative to the root; `found` what it is when not a regular file ("a folder"). */
 export interface SetAside {
   from: string;
   to: string;
   owner: string;
+  found?: string;
 }
+
+/**
+ * What an entry at a name is, as lstat said when it was decided: its device and inode, its owner's uid
+ * and its type (`mode & S_IFMT`). An inode number may be reused once the entry is gone: the owner and
+ * type are checked with it.
+ */
+export interface EntryId {
+  dev: number;
+  ino: number;
+  uid: number;
+  type: number;
+}
+
+/** S_IFMT: the type bits of st_mode. */
+const S_IFMT = 0o170000;
+
+/** The EntryId of an lstat. Pure. */
+export const entryIdOf = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">): EntryId => ({ dev: st.dev, ino: st.ino, uid: st.uid, type: st.mode & S_IFMT });
+
+/** Is the lstat `st` the entry `e` (same device, inode, owner and type)? Pure. */
+export const sameEntry = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">, e: EntryId): boolean => st.dev === e.dev && st.ino === e.ino && st.uid === e.uid && (st.mode & S_IFMT) === e.type;
+
+/** Whether an entry of `uid` may ever be moved aside: never the daemon's own user's (`self`) nor root's. Pure. */
+export const movable = (uid: number, self: number | undefined): boolean => uid !== 0 && uid !== self;
 
 /** A refused artifact left in place because a folder on its way is not the daemon's: `folder` relative to the root, `uid` its owner. */
 export interface LeftInPlace {
@@ -52,12 +85,18 @@ async function foreignFolder(root: string, dir: string): Promise<{ folder: strin
   return undefined;
 }
 
-/** A refused artifact to rename aside: where it was read (relative to the root), its owner and its bytes' SHA-256. */
+/**
+ * A refused artifact to rename aside: where it was read (relative to the root), its owner and its
+ * bytes' SHA-256; `entry`, for one whose bytes were not read (not a regular file, too large, a second
+ * name), what lstat said of it when it was prepared, and `found` what it is ("a folder").
+ */
 export interface Squat {
   rel: string;
   uid: number;
   user: string;
   sha256: string;
+  entry?: EntryId;
+  found?: string;
 }
 
 /** The squat an input's committed entries refused (NOT_PERMITTED, proven by its owner), else undefined. */
@@ -105,15 +144,26 @@ export function squatByOwner(rel: string, input: { type: string; name?: string; 
 export async function setAsideRefused(root: string, squats: readonly Squat[]): Promise<{ moved: SetAside[]; left: LeftInPlace[] }> {
   const out: SetAside[] = [];
   const left: LeftInPlace[] = [];
+  const self = process.geteuid?.();
   for (const s of squats) {
     const rel = s.rel;
     const file = join(root, rel);
     const dir = dirname(file);
+    if (!movable(s.uid, self) || (s.entry && !movable(s.entry.uid, self))) continue;
     try {
       await assertRealDirs(root, dir);
       const foreign = await foreignFolder(root, dir);
       if (foreign) {
         left.push({ from: rel, ...foreign });
+        continue;
+      }
+      if (s.entry) {
+        // not read: known by its lstat alone (never followed, never opened)
+        if (!sameEntry(await lstat(file), s.entry)) continue;
+        const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+        await assertStillInside(root, dir);
+        if (!(await moveEntryIfSame(file, to, s.entry))) continue;
+        out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user, ...(s.found ? { found: s.found } : {}) });
         continue;
       }
       const { bytes, stat } = await readGuarded(file, { maxBytes: CAP.state });
@@ -144,5 +194,24 @@ export async function moveIfSame(file: string, to: string, checked: { uid: numbe
   // put back without replacing: a link fails if the name was taken meanwhile (the rightful role's
   // newer file stays, and what was moved keeps its aside name)
   await link(to, file).then(() => unlink(to)).catch(() => undefined);
+  return false;
+}
+
+/**
+ * Renames the entry at `file` to `to` when what it moved is still the entry checked (lstat of `to`
+ * after the rename: same device, inode, owner and type); when another took the name between the check
+ * and the rename, it is put back at once and false is returned. Put back without replacing: a hard
+ * link for what is not a folder (link(2) does not follow a symbolic link on Linux); a folder only while
+ * the name is still free (it cannot be linked; a rename would replace an empty folder made meanwhile).
+ */
+export async function moveEntryIfSame(file: string, to: string, checked: EntryId): Promise<boolean> {
+  await rename(file, to);
+  const again = await lstat(to).catch(() => undefined);
+  if (again && sameEntry(again, checked)) return true;
+  if (!again) return false;
+  if (again.isDirectory()) {
+    const taken = await lstat(file).then(() => true, () => false);
+    if (!taken) await rename(to, file).catch(() => undefined);
+  } else await link(to, file).then(() => unlink(to)).catch(() => undefined);
   return false;
 }
