@@ -72,6 +72,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);
       wake();
     },
+    // an agent's entry at a notice's name (its seq is predictable) would fail the notice, and every checkpoint, for good
+    onNoticeNameFreed: (a) =>
+      log.warn({ file: a.file, moved_to: a.moved_to, owner_uid: a.uid, found: a.found, fix: `Nothing to do for the daemon: the notice is written. uid ${a.uid} may delete ${a.moved_to}; agents write only their own messages into an inbox, never at a notice's name.` }, `${a.found} at a notice's name renamed aside (neither followed nor opened): uid ${a.uid} made it where the daemon writes its notice`),
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);

@@ -274,6 +274,27 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  it("a folder an agent's user makes at a notice's (predictable) name does not keep the notice out: renamed aside, the notice written", () => {
+    const c = agentsBus({ devops: ops }, "Notice squat");
+    try {
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const inbox = join(c.root, "messages", "inbox", "developer");
+      // the developer's next stage notices, named by the seq an agent reads from the log
+      const names = Array.from({ length: 12 }, (_, i) => `notice-${String(i + 1).padStart(8, "0")}-EP-001-stage_entered.yaml`);
+      expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && mkdir ${names.join(" ")}`, inbox]).status).toBe(0);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      const once = c.cli("watch", "--once");
+      expect(once.code, once.stderr).toBe(0);
+      expect(c.entries().some((e) => e.decision === "stage_advanced")).toBe(true);
+      const notice = readdirSync(inbox).find((n) => names.includes(n) && lstatSync(join(inbox, n)).isFile());
+      expect(notice, once.stderr).toBeDefined();
+      expect(once.stderr).toMatch(/a folder at a notice's name renamed aside \(neither followed nor opened\)/);
+      expect(readdirSync(inbox).filter((n) => n.startsWith(`.refused-${notice}.`)).map((n) => lstatSync(join(inbox, n)).uid)).toEqual([opsUid]);
+    } finally {
+      c.cleanup();
+    }
+  });
+
   it("a folder or FIFO the rightful role's user, or root, makes at the name stays: refused with what to do", () => {
     const c = agentsBus({ devops: ops, planner: dev }, "Own non-regular entry");
     try {

@@ -21,7 +21,7 @@ import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
-import { entryIdOf, type EntryId } from "./set-aside.js";
+import { entryIdOf, type EntryId } from "../../store/fs/entry-aside.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";

@@ -20,13 +20,13 @@
  * which are never read. Entries of the daemon's own user or of root are never moved.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Stats } from "node:fs";
 import { link, lstat, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
+import { foreignFolder, movable, moveEntryIfSame, sameEntry, type EntryId } from "../../store/fs/entry-aside.js";
 
 /** What was renamed aside: paths relative to the root; `found` what it is when not a regular file ("a folder"). */
 export interface SetAside {
@@ -36,53 +36,11 @@ export interface SetAside {
   found?: string;
 }
 
-/**
- * What an entry at a name is, as lstat said when it was decided: its device and inode, its owner's uid
- * and its type (`mode & S_IFMT`). An inode number may be reused once the entry is gone: the owner and
- * type are checked with it.
- */
-export interface EntryId {
-  dev: number;
-  ino: number;
-  uid: number;
-  type: number;
-}
-
-/** S_IFMT: the type bits of st_mode. */
-const S_IFMT = 0o170000;
-
-/** The EntryId of an lstat. Pure. */
-export const entryIdOf = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">): EntryId => ({ dev: st.dev, ino: st.ino, uid: st.uid, type: st.mode & S_IFMT });
-
-/** Is the lstat `st` the entry `e` (same device, inode, owner and type)? Pure. */
-export const sameEntry = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">, e: EntryId): boolean => st.dev === e.dev && st.ino === e.ino && st.uid === e.uid && (st.mode & S_IFMT) === e.type;
-
-/** Whether an entry of `uid` may ever be moved aside: never the daemon's own user's (`self`) nor root's. Pure. */
-export const movable = (uid: number, self: number | undefined): boolean => uid !== 0 && uid !== self;
-
 /** A refused artifact left in place because a folder on its way is not the daemon's: `folder` relative to the root, `uid` its owner. */
 export interface LeftInPlace {
   from: string;
   folder: string;
   uid: number;
-}
-
-/**
- * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
- * the daemon's or root, or undefined. Such a folder's owner may rename it and put a link in its place
- * at any moment, the sticky bit notwithstanding (it binds files, not the folder's owner), so a rename
- * by name below it may land anywhere the daemon can write; under folders of the daemon's or root's, in
- * zones with the sticky bit, no agent can swap a folder on the way.
- */
-async function foreignFolder(root: string, dir: string): Promise<{ folder: string; uid: number } | undefined> {
-  const me = process.geteuid?.();
-  let cur = root;
-  for (const part of relative(root, dir).split(sep).filter(Boolean)) {
-    cur = join(cur, part);
-    const st = await lstat(cur);
-    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
-  }
-  return undefined;
 }
 
 /**
@@ -194,24 +152,5 @@ export async function moveIfSame(file: string, to: string, checked: { uid: numbe
   // put back without replacing: a link fails if the name was taken meanwhile (the rightful role's
   // newer file stays, and what was moved keeps its aside name)
   await link(to, file).then(() => unlink(to)).catch(() => undefined);
-  return false;
-}
-
-/**
- * Renames the entry at `file` to `to` when what it moved is still the entry checked (lstat of `to`
- * after the rename: same device, inode, owner and type); when another took the name between the check
- * and the rename, it is put back at once and false is returned. Put back without replacing: a hard
- * link for what is not a folder (link(2) does not follow a symbolic link on Linux); a folder only while
- * the name is still free (it cannot be linked; a rename would replace an empty folder made meanwhile).
- */
-export async function moveEntryIfSame(file: string, to: string, checked: EntryId): Promise<boolean> {
-  await rename(file, to);
-  const again = await lstat(to).catch(() => undefined);
-  if (again && sameEntry(again, checked)) return true;
-  if (!again) return false;
-  if (again.isDirectory()) {
-    const taken = await lstat(file).then(() => true, () => false);
-    if (!taken) await rename(to, file).catch(() => undefined);
-  } else await link(to, file).then(() => unlink(to)).catch(() => undefined);
   return false;
 }

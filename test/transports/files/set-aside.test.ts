@@ -11,7 +11,8 @@ import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { entryIdOf, moveEntryIfSame, moveIfSame, movable, sameEntry, setAsideRefused, squatIn, type Squat } from "../../../src/transports/files/set-aside.js";
+import { moveIfSame, setAsideRefused, squatIn, type Squat } from "../../../src/transports/files/set-aside.js";
+import { entryIdOf, moveEntryIfSame, movable, sameEntry } from "../../../src/store/fs/entry-aside.js";
 import type { LogEntry } from "../../../src/schemas/types.gen.js";
 
 const AGENT_UID = 4242;
