@@ -10,7 +10,7 @@ import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError } from "../errors/issue.js";
 import { GuardedReadError } from "../store/fs/guarded-read.js";
 import { classifyPath } from "../transports/files/classify.js";
-import { prepare } from "../transports/files/prepare.js";
+import { prepare, type Held } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
@@ -72,6 +72,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);
       wake();
     },
+    // an agent's entry at a notice's name (its seq is predictable) would fail the notice, and every checkpoint, for good
+    onNoticeNameFreed: (a) =>
+      log.warn({ file: a.file, moved_to: a.moved_to, owner_uid: a.uid, found: a.found, fix: `Nothing to do for the daemon: the notice is written. uid ${a.uid} may delete ${a.moved_to}; agents write only their own messages into an inbox, never at a notice's name.` }, `${a.found} at a notice's name renamed aside (neither followed nor opened): uid ${a.uid} made it where the daemon writes its notice`),
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
@@ -375,7 +378,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   async function handleBatch(batch: string[]): Promise<void> {
     const now = Date.now();
     obs?.taken(batch);
-    const ready: Array<{ rel: string; item: Prepared; request?: string }> = [];
+    const ready: Array<{ rel: string; item: Prepared; request?: string; held?: Held }> = [];
     // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
     const gens = new Map(batch.map((rel) => [rel, arrivals.gen(rel)]));
     keyring = (await keyringOf(layout.root)) ?? keyring;
@@ -406,7 +409,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           waiting.delete(rel);
           enqueue(rel);
         }, p.ms));
-      } else ready.push({ rel, item: p.item, ...(p.request ? { request: p.request } : {}) });
+      } else ready.push({ rel, item: p.item, ...(p.request ? { request: p.request } : {}), ...(p.held ? { held: p.held } : {}) });
     }
     if (!ready.length) return;
     let outcomes: Outcome[];
@@ -446,7 +449,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
    * (sticky zones: transports/files/set-aside.ts); a duplicate too (its owner may have put the refused
    * bytes back, which are never decided again). The move that follows a refusal is recorded.
    */
-  async function setAsideSquats(ready: ReadonlyArray<{ rel: string; item: Prepared }>, outcomes: readonly Outcome[]): Promise<void> {
+  async function setAsideSquats(ready: ReadonlyArray<{ rel: string; item: Prepared; held?: Held }>, outcomes: readonly Outcome[]): Promise<void> {
     const mayWrite = (role: string, name: string): boolean => engine.pipeline.permissions.write(role, name).ok;
     const refusedNow = new Set<string>();
     const squats = ready.flatMap((r, i) => {
@@ -463,13 +466,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
             ? (squatAgain(r.rel, r.item.input, mayWrite) ?? byOwner(() => refusedIfDecidedNow(r.item.input)))
             : undefined;
       if (s && o.status === "committed") refusedNow.add(r.rel);
-      return s ? [s] : [];
+      // an entry whose bytes were not read (a folder, FIFO, link …) is moved by what lstat said of it
+      return s ? [r.held ? { ...s, entry: r.held.entry, ...(r.held.found ? { found: r.held.found } : {}) } : s] : [];
     });
     const aside = await setAsideRefused(layout.root, squats);
     const setAside = aside.moved.flatMap((a) => {
-      const reason = `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it`;
-      const fix = `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}.`;
-      log.warn({ file: a.from, moved_to: a.to, owner: a.owner, fix }, reason);
+      const what = a.found ? ` (${a.found}${a.found === "a folder" ? ", moved with its contents unread and untouched" : ", neither followed nor opened"})` : "";
+      const reason = `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it${what}`;
+      const fix = `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}${a.found === "a folder" ? " (`rm -r`)" : ""}.`;
+      log.warn({ file: a.from, moved_to: a.to, owner: a.owner, ...(a.found ? { found: a.found } : {}), fix }, reason);
       // recorded with the refusal it follows; the same bytes put back (a duplicate) only in the daemon's
       // log, so an agent looping them cannot grow the log of record
       if (!refusedNow.has(a.from)) return [];

@@ -27,19 +27,25 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
   // `likely`: the one epic waiting for a flat file whose epic_id is no id — named in the fixes, never in the entry
   const rej = (epic?: Epic, likely?: Epic) => reject("artifact_rejected", a.file, a.sha256, said(problems, epic ?? likely), author, now, epic, epic ? undefined : (a.folder ?? docEpic));
 
-  // A file that could not be read or parsed: what is wrong with the file is all that can be said.
-  if (a.doc === undefined && errorsOf(problems).length) return rej(world.epic(a.folder ?? ""));
-  if (!stage) {
-    if (!problems.some((i) => i.code === "UNKNOWN_ARTIFACT")) problems.push(issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` }));
-    return rej();
-  }
-
   // The role its owner runs (proven, or holding the file though its mode or a shared user proves nothing) may not write
   // this name: refused now, never deferred. Deferred, it would hold the name until its stage came, or
   // for good with an mtime set in the past (a file written before the stage waits forever), and only
   // its owner may remove it from a sticky drop zone: the role that may write the name never could.
   const holders = holderRoles(a.proof);
-  const squat = holders !== undefined && !holders.some((r) => pipeline.permissions.write(r, a.name).ok);
+  const squat = stage !== undefined && holders !== undefined && !holders.some((r) => pipeline.permissions.write(r, a.name).ok);
+
+  // A file that could not be read or parsed: what is wrong with the file is all that can be said, and
+  // whether its owner may hold the name at all (a folder, FIFO or link, or bytes that do not parse, at
+  // another role's name: the refusal says so, and the entry is set aside like any squat).
+  if (a.doc === undefined && errorsOf(problems).length) {
+    const e = world.epic(a.folder ?? "");
+    if (squat) problems.push(...artifactAuthority(pipeline, a, stage.owner, e, now, (id) => world.messageIdUsed(id)));
+    return rej(e);
+  }
+  if (!stage) {
+    if (!problems.some((i) => i.code === "UNKNOWN_ARTIFACT")) problems.push(issue("UNKNOWN_ARTIFACT", { found: a.name, expected: `one of ${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}` }));
+    return rej();
+  }
 
   // Which epic: its folder's, the one its epic_id names, or (flat, naming none) the one that was
   // waiting for it when it was written — epics that entered the stage later cannot claim it, so the

@@ -7,7 +7,7 @@
  * users and switch to them): skipped with a message otherwise; users and group are removed after.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { artifact, Bus } from "../support/bus.js";
@@ -220,21 +220,102 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
-  // Known, not fixed (review of 49c4efc): set-aside moves only regular files it read and decided. A
-  // folder, a FIFO or a link another role's user makes at the name holds it (the sticky zone keeps the
-  // rightful role from removing it) until a person does. `it.fails` documents it: make it `it` once fixed.
-  it.fails("a folder, a FIFO or a link an agent's user makes at another role's name does not hold it", () => {
-    for (const how of ["mkdir plan.json", "mkfifo plan.json", "ln -s /etc/hostname plan.json", "ln -s missing plan.json"]) {
+  // Was known, not fixed (review of 49c4efc): set-aside moved only regular files it read and decided,
+  // so a folder, a FIFO or a link another role's user made at the name held it for good (the sticky
+  // zone keeps the rightful role from removing it). Now each is decided unread, by its lstat: refused
+  // (its owner's role may not write the name), renamed aside neither followed nor opened, a folder with
+  // its contents untouched, and the name is free.
+  it("a folder, a FIFO or a link an agent's user makes at another role's name does not hold it", () => {
+    for (const how of ["mkdir plan.json && echo kept > plan.json/inside", "mkfifo plan.json", "ln -s /etc/hostname plan.json", "ln -s missing plan.json"]) {
       const c = agentsBus({ devops: ops }, "Non-regular squat");
       try {
         expect(c.cli("watch", "--once").code).toBe(0);
         const folder = join(c.root, "artifacts", "EP-001");
         expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && ${how}`, folder]).status).toBe(0);
-        expect(c.cli("watch", "--once").code).toBe(0);
+        const once = c.cli("watch", "--once");
+        expect(once.code, once.stderr).toBe(0);
         expect(readdirSync(folder), how).not.toContain("plan.json");
+        const r = c.entries().find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/plan.json");
+        expect(d(r).errors!.map((e) => e.code), how).toEqual(["NOT_REGULAR_FILE", "NOT_PERMITTED"]);
+        expect(d(r).proof, how).toEqual({ by: "os_user", role: "devops", user: ops, uid: opsUid });
+        const aside = c.entries().find((e) => e.decision === "artifact_set_aside");
+        expect(aside, how).toMatchObject({ epic_id: "EP-001", details: { file: "artifacts/EP-001/plan.json", moved_to: expect.stringMatching(/^artifacts\/EP-001\/\.refused-plan\.json\.[0-9a-f]{12}-[0-9a-f]{8}$/), owner: ops } });
+        const moved = join(c.root, (aside!.details as { moved_to: string }).moved_to);
+        // what was moved is the entry itself, still its owner's: not followed, not opened
+        const st = lstatSync(moved);
+        expect([st.uid, st.isDirectory(), st.isFIFO(), st.isSymbolicLink()], how).toEqual([opsUid, how.startsWith("mkdir"), how.startsWith("mkfifo"), how.startsWith("ln")]);
+        if (how.startsWith("mkdir")) expect(readFileSync(join(moved, "inside"), "utf8")).toBe("kept\n");
+        if (how.startsWith("ln")) expect(readlinkSync(moved)).toBe(how.split(" ")[2]);
+        expect(once.stderr, how).toMatch(/refused artifact renamed aside: its owner .* \((a folder|a FIFO|a symbolic link)/);
+        // the planner's plan takes the name, and the stage moves on
+        c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+        expect(c.cli("watch", "--once").code).toBe(0);
+        expect(c.entries().some((e) => e.decision === "stage_advanced"), how).toBe(true);
       } finally {
         c.cleanup();
       }
+    }
+  });
+
+  it("the running daemon sets aside a folder and a FIFO an agent's user makes at another role's name as they land, and runs on", async () => {
+    const { c, folder } = await squatBus("Non-regular squat, watched");
+    try {
+      for (const [n, how] of [["plan.json", "mkdir plan.json"], ["implementation.json", "mkfifo implementation.json"]] as const) {
+        expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && ${how}`, folder]).status).toBe(0);
+        await c.until(`${n} renamed aside`, () => c.entries().some((e) => e.decision === "artifact_set_aside" && d(e).file === `artifacts/EP-001/${n}`));
+        expect(readdirSync(folder)).not.toContain(n);
+      }
+      expect(c.daemonErr).toMatch(/refused artifact renamed aside: its owner .* \(a folder, moved with its contents unread and untouched\)/);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      await c.waitForDecision("stage_advanced");
+    } finally {
+      await c.stopDaemon();
+      c.cleanup();
+    }
+  });
+
+  it("a folder an agent's user makes at a notice's (predictable) name does not keep the notice out: renamed aside, the notice written", () => {
+    const c = agentsBus({ devops: ops }, "Notice squat");
+    try {
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const inbox = join(c.root, "messages", "inbox", "developer");
+      // the developer's next stage notices, named by the seq an agent reads from the log
+      const names = Array.from({ length: 12 }, (_, i) => `notice-${String(i + 1).padStart(8, "0")}-EP-001-stage_entered.yaml`);
+      expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", `cd "$0" && mkdir ${names.join(" ")}`, inbox]).status).toBe(0);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      const once = c.cli("watch", "--once");
+      expect(once.code, once.stderr).toBe(0);
+      expect(c.entries().some((e) => e.decision === "stage_advanced")).toBe(true);
+      const notice = readdirSync(inbox).find((n) => names.includes(n) && lstatSync(join(inbox, n)).isFile());
+      expect(notice, once.stderr).toBeDefined();
+      expect(once.stderr).toMatch(/a folder at a notice's name renamed aside \(neither followed nor opened\)/);
+      expect(readdirSync(inbox).filter((n) => n.startsWith(`.refused-${notice}.`)).map((n) => lstatSync(join(inbox, n)).uid)).toEqual([opsUid]);
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  it("a folder or FIFO the rightful role's user, or root, makes at the name stays: refused with what to do", () => {
+    const c = agentsBus({ devops: ops, planner: dev }, "Own non-regular entry");
+    try {
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const folder = join(c.root, "artifacts", "EP-001");
+      // the planner's own folder at its own name: not a squat, its own mistake to fix
+      expect(spawnSync("runuser", ["-u", dev, "--", "mkdir", join(folder, "plan.json")]).status).toBe(0);
+      // root's FIFO at devops's name: never moved
+      expect(spawnSync("mkfifo", [join(folder, "runbook.md")]).status).toBe(0);
+      expect(c.cli("watch", "--once").code).toBe(0);
+      expect(readdirSync(folder).sort()).toEqual(["plan.json", "runbook.md"]);
+      const es = c.entries();
+      expect(es.some((e) => e.decision === "artifact_set_aside")).toBe(false);
+      const plan = es.find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/plan.json");
+      expect(d(plan).errors).toEqual([expect.objectContaining({ code: "NOT_REGULAR_FILE", message: expect.stringContaining("is a folder, not a regular file"), fix: expect.stringContaining("rm -r") })]);
+      expect(d(plan).proof).toMatchObject({ by: "os_user", role: "planner", user: dev });
+      const runbook = es.find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/runbook.md");
+      expect(d(runbook).errors!.map((e) => e.code)).toEqual(["NOT_REGULAR_FILE"]);
+      expect(d(runbook).proof).toBe("unverified");
+    } finally {
+      c.cleanup();
     }
   });
 

@@ -84,6 +84,26 @@ describe("authority in decide()", () => {
     expect(errorsOf(send(h, "quality", "devops", "approve", { by: "user", role: "developer", user: "cdev", uid: 990 }))[0]).toMatchObject({ code: "ROLE_NOT_PROVEN" });
   });
 
+  it("what could not be read (a folder, FIFO or link; bytes that do not parse) at another role's name is refused for authority too: its owner may not hold the name", () => {
+    const h = atReview();
+    const unread = (name: string, proof: Proof, code = "NOT_REGULAR_FILE") => h.apply({ type: "artifact", file: `artifacts/EP-001/${name}`, name, folder: "EP-001", sha256: sha(`unread:${name}:${code}:${proof.by}`), issues: [{ code, severity: "error", message: `${name} is a folder, not a regular file: not read`, found: "a folder" }] as never, mtime: "2099-01-01T00:00:00Z", proof });
+    const dev: Proof = { by: "user", role: "developer", user: "cdev", uid: 990 };
+    // the developer's folder at the planner's name: what is wrong with it, and that it is not the developer's to hold
+    const squat = unread("plan.json", dev);
+    expect(squat.kind === "commit" && squat.drafts[0]!.decision).toBe("artifact_rejected");
+    expect(errorsOf(squat).map((e) => e.code)).toEqual(["NOT_REGULAR_FILE", "NOT_PERMITTED"]);
+    expect(errorsOf(squat)[1]).toMatchObject({ message: expect.stringMatching(/developer \(OS user cdev owns the file\) may not write plan\.json/) });
+    // bytes that do not parse: the same
+    expect(errorsOf(unread("plan.json", dev, "PARSE")).map((e) => e.code)).toEqual(["PARSE", "NOT_PERMITTED"]);
+    // the group-writable owner's (unproven, holding it): refused as speaking for the planner
+    const holder: Proof = { by: "none", note: { reason: "mode 0664", fix: "umask 027", owner: { role: "developer", user: "cdev", uid: 990 } } };
+    expect(errorsOf(unread("plan.json", holder)).map((e) => e.code)).toEqual(["NOT_REGULAR_FILE", "ROLE_NOT_PROVEN"]);
+    // its own name, an unknown name, or nothing proven: what is wrong with the entry only (as before)
+    expect(errorsOf(unread("implementation.json", dev)).map((e) => e.code)).toEqual(["NOT_REGULAR_FILE"]);
+    expect(errorsOf(unread("notes.txt", dev)).map((e) => e.code)).toEqual(["NOT_REGULAR_FILE"]);
+    expect(errorsOf(unread("plan.json", { by: "none" })).map((e) => e.code)).toEqual(["NOT_REGULAR_FILE"]);
+  });
+
   it("a file of one role's OS user that its group may write speaks for no other role, though unverified input is accepted (chmod g+w is no escape)", () => {
     const h = atReview();
     const holder = (role: string): Proof => ({ by: "none", note: { reason: "owned by cdev but mode 0664", fix: "umask 027", owner: { role, user: "cdev", uid: 990 } } });

@@ -4,7 +4,8 @@
  * it began.
  */
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -43,6 +44,36 @@ describe("effects against a hostile tree", () => {
     await expect(store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" })).rejects.toMatchObject(unsafe);
     await expect(store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" }, { replay: true })).rejects.toMatchObject(unsafe);
     expect(outsideFiles()).toEqual(["precious.txt"]);
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)("a folder, FIFO or link another user made at a notice's name is renamed aside unread and the notice written; root's stays, the notice refused", async () => {
+    const inbox = join(L.inbox, "developer");
+    mkdirSync(inbox, { recursive: true });
+    const freed: Array<{ file: string; moved_to: string; uid: number; found: string }> = [];
+    const s2 = new FsStore(L, { onNoticeNameFreed: (a) => freed.push(a) });
+    try {
+      mkdirSync(join(inbox, "notice-1.yaml"));
+      writeFileSync(join(inbox, "notice-1.yaml", "inside"), "kept");
+      execFileSync("mkfifo", [join(inbox, "notice-2.yaml")]);
+      symlinkSync(join(outside, "precious.txt"), join(inbox, "notice-3.yaml"));
+      for (const n of ["notice-1.yaml", "notice-2.yaml", "notice-3.yaml"]) lchownSync(join(inbox, n), 4242, 4242);
+      for (const n of ["notice-1.yaml", "notice-2.yaml", "notice-3.yaml"]) await s2.deliver({ role: "developer", name: n, body: "hi\n" });
+      for (const n of ["notice-1.yaml", "notice-2.yaml", "notice-3.yaml"]) expect(readFileSync(join(inbox, n), "utf8"), n).toBe("hi\n");
+      expect(freed.map((f) => [f.file, f.found, f.uid])).toEqual([
+        ["messages/inbox/developer/notice-1.yaml", "a folder", 4242],
+        ["messages/inbox/developer/notice-2.yaml", "a FIFO (named pipe)", 4242],
+        ["messages/inbox/developer/notice-3.yaml", "a symbolic link", 4242],
+      ]);
+      expect(readFileSync(join(L.root, freed[0]!.moved_to, "inside"), "utf8")).toBe("kept");
+      expect(lstatSync(join(L.root, freed[2]!.moved_to)).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(outside, "precious.txt"), "utf8")).toBe("x");
+      // root's folder there is never moved: the notice fails, as before
+      mkdirSync(join(inbox, "notice-4.yaml"));
+      await expect(s2.deliver({ role: "developer", name: "notice-4.yaml", body: "hi\n" })).rejects.toThrow(/EISDIR/);
+      expect(freed).toHaveLength(3);
+    } finally {
+      await s2.close();
+    }
   });
 
   it("a folder above, swapped for a link after an earlier write, is caught at the next write", async () => {

@@ -8,11 +8,11 @@
  */
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, statSync, writeSync, type Stats } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
-import { dirname, join, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic, writeAtomicSync } from "./atomic-write.js";
 import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
@@ -22,6 +22,7 @@ import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
 import { CAP, readGuarded, readGuardedText } from "./guarded-read.js";
 import { assertPrivateArea } from "./private-area.js";
+import { setAsideEntry } from "./entry-aside.js";
 import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, sealLine, unsealLine, type LineCheck } from "../../log/chain.js";
@@ -97,6 +98,11 @@ export interface FsStoreOptions {
   onLeaseLost?: (err: Error) => void;
   /** Recover only the epics (status): skip the processed marks and message ids. Implies nothing else. */
   epicsOnly?: boolean;
+  /**
+   * Told of an entry another user left at a notice's name (a folder, FIFO, link …) that was renamed
+   * aside so the notice could be written (entry-aside.ts): paths relative to the root.
+   */
+  onNoticeNameFreed?: (a: { file: string; moved_to: string; uid: number; found: string }) => void;
 }
 
 export class FsStore implements Store {
@@ -760,7 +766,15 @@ export class FsStore implements Store {
     const body = Buffer.from(notice.body);
     // on this thread: a stat of a cached folder costs a few µs here, a pool round trip 25 µs of CPU
     // (a cold start re-checks every notice of the log: issue 17.4)
-    if (opts.replay && lstatQuiet(target)?.size === body.length) return;
+    const st = lstatQuiet(target) as Stats | undefined;
+    if (opts.replay && st?.isFile() && st.size === body.length) return;
+    // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
+    // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
+    // daemon's or root's is left (the write fails and is retried, as before).
+    if (st && !st.isFile()) {
+      const aside = await setAsideEntry(this.layout.root, target, "notice", st);
+      if (aside) this.opts.onNoticeNameFreed?.({ file: relative(this.layout.root, target), moved_to: relative(this.layout.root, aside.to), uid: aside.uid, found: aside.found });
+    }
     await this.writeEffect(target, body);
   }
 

@@ -7,7 +7,9 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
+import { lstatSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { EPIC_ID } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
@@ -17,7 +19,9 @@ import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
-import { proveFile, trustOf } from "../prove.js";
+import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers } from "../prove.js";
+import { kindOf } from "../../store/fs/guarded-read.js";
+import { entryIdOf, type EntryId } from "../../store/fs/entry-aside.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";
@@ -30,8 +34,18 @@ export interface ReadStamp {
   mtimeMs: number;
 }
 
+/**
+ * An entry at a drop's name whose bytes were not read (not a regular file, too large, a second name):
+ * what lstat said of it (set-aside.ts moves it by that alone) and, when not a regular file, what it is
+ * ("a folder").
+ */
+export interface Held {
+  entry: EntryId;
+  found?: string;
+}
+
 export type Prep =
-  | { kind: "ready"; item: Prepared; request?: string; confirm?: ReadStamp }
+  | { kind: "ready"; item: Prepared; request?: string; confirm?: ReadStamp; held?: Held }
   | { kind: "wait"; ms: number; why: string }
   | { kind: "skip"; why: string };
 
@@ -55,6 +69,15 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   // sealed with the daemon key and checked against its schema, or refused and reported (requests.ts)
   if (c.kind === "request") return prepareRequest(layoutOf(ctx.root), rel, c.id);
 
+  // an artifact's name: what holds it, as lstat says (never followed, never opened)
+  // (one lstatSync, ~2 µs of CPU: on the daemon's thread like the read, issue 17.2)
+  const st = c.kind === "artifact" ? lstatEntry(join(ctx.root, rel)) : undefined;
+  // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
+  const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
+  if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
+    const found = kindOf(st);
+    return heldBy(prepareUnreadable(c, entryIssue(rel, found), ctx.now), st, found, trust, ctx.now);
+  }
   // the event counter before the read: an event that arrives during it means the bytes may be stale
   const gen = ctx.arrivals?.gen(rel) ?? 0;
   const r = await readCandidate(ctx.root, ctx.realRoot, rel, ctx.pipeline.maxFileBytes);
@@ -65,7 +88,9 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     if (r.issue.code === "HARD_LINK" && r.ctimeMs !== undefined && ctx.now - r.ctimeMs < ctx.pipeline.settleMs) {
       return { kind: "wait", ms: Math.max(1, Math.ceil(r.ctimeMs + ctx.pipeline.settleMs - ctx.now)), why: "a second name: waiting for the temporary to be removed" };
     }
-    return prepareUnreadable(c, r.issue, ctx.now);
+    const p = prepareUnreadable(c, r.issue, ctx.now);
+    // too large, a second name, a link out of the root: who holds the name still says whose it is
+    return st && trust ? heldBy(p, st, st.isFile() ? undefined : kindOf(st), trust, ctx.now) : p;
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
   if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
@@ -79,6 +104,54 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
+
+/** lstat of a drop's name, or undefined when nothing is there (readCandidate then says it is gone). */
+function lstatEntry(abs: string): Stats | undefined {
+  try {
+    return lstatSync(abs);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the entry at an artifact's name is decided as what it is, unread, rather than read as a
+ * file: a FIFO, socket or device (never opened); a folder at a name a stage's artifact has (not an
+ * epic's folder, artifacts/<EPIC>); a symbolic link an agent's OS user made at such a name (not
+ * followed: the link holds the name, whatever it points to; a link of a person's or the daemon's is
+ * read as before, refused when it leads out of the root). A regular file is read. Pure.
+ */
+export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: Pick<Stats, "isFile" | "isDirectory" | "isSymbolicLink" | "uid">, pipeline: Pick<Pipeline, "stageOfArtifact">, users: AgentUsers): boolean {
+  if (st.isFile()) return false;
+  const named = pipeline.stageOfArtifact(c.name) !== undefined;
+  if (st.isDirectory()) return named && !(c.folder === undefined && EPIC_ID.test(c.name));
+  if (st.isSymbolicLink()) return named && (users.roleOfUid.has(st.uid) || users.shared.has(st.uid));
+  return true;
+}
+
+/** The issue of an entry that is not a regular file at a drop's name: what it is and how to clear the name. Pure. */
+export function entryIssue(rel: string, found: string): Issue {
+  const fix =
+    found === "a folder"
+      ? `Remove the folder (\`rm -r ${rel}\`) and drop a regular file, written to a temporary name first, then renamed into place.`
+      : found === "a symbolic link"
+        ? `Remove the link (\`rm ${rel}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon does not follow an agent's link.`
+        : `Remove it (\`rm ${rel}\`) and write a regular file in its place.`;
+  return issue("NOT_REGULAR_FILE", { message: `${rel} is ${found}, not a regular file: not read`, file: rel, found, fix });
+}
+
+/**
+ * An unread entry's input with who holds its name: the proof of its owner (lstat's uid) and what
+ * set-aside.ts needs to move it unread. Its bytes are not taken (none are read), so who else could
+ * write into it proves nothing: for what is not a regular file the mode's group and other write bits
+ * are not held against its owner. A regular file (too large, a second name) keeps the rule of prove.ts.
+ */
+function heldBy(p: Prep, st: Stats, found: string | undefined, trust: AgentUsers, now: number): Prep {
+  if (p.kind !== "ready" || p.item.input.type !== "artifact") return p;
+  const mode = st.isFile() ? st.mode : st.mode & ~FOREIGN_WRITE;
+  p.item.input.proof = proveFile(trust, p.item.input.file, p.item.input.sha256, st.uid, mode, undefined, now);
+  return { ...p, held: { entry: entryIdOf(st), ...(found ? { found } : {}) } };
+}
 
 /** A path refused by its name alone (unsafe, bad epic id or role): rejected once per path. */
 export function prepareInvalid(c: Extract<Classified, { kind: "invalid" }>, now: number, transport: Transport = "files"): Prep {

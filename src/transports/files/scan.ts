@@ -9,7 +9,8 @@
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import fg from "fast-glob";
-import { classifyPath } from "./classify.js";
+import { EPIC_ID } from "../../config/names.js";
+import { classifyPath, type Classified } from "./classify.js";
 
 export interface Candidate {
   rel: string;
@@ -43,10 +44,18 @@ export async function scanCandidates(root: string, patterns?: string[]): Promise
   ]);
   // Symbolic links, FIFOs, devices and sockets are candidates too (not followed, never opened
   // blocking): the reader refuses them with an error a person can act on, instead of skipping them silently.
-  const picked = [...drops, ...requests].filter((e) => !e.dirent.isDirectory()).map((e) => ({ e, kind: classifyPath(e.path).kind })).filter((x) => x.kind !== "ignored");
+  // A folder is one only at a drop's name (artifacts/<EPIC>/plan.json, a flat artifacts/plan.json; not
+  // an epic's folder artifacts/<EPIC>): it may hold that name (prepare.ts decides it unread).
+  const picked = [...drops, ...requests]
+    .map((e) => ({ e, c: classifyPath(e.path) }))
+    .filter(({ e, c }) => c.kind !== "ignored" && (!e.dirent.isDirectory() || heldByFolder(c)))
+    .map(({ e, c }) => ({ e, kind: c.kind }));
   const stats = await Promise.all(picked.map(({ e }) => lstat(join(root, e.path)).catch(() => undefined)));
   return picked
     .map((x, i) => ({ ...x, mtimeMs: stats[i]?.mtimeMs ?? 0, size: stats[i]?.size ?? 0 }))
     .sort((a, b) => a.mtimeMs - b.mtimeMs || a.e.path.localeCompare(b.e.path))
     .map(({ e, kind, mtimeMs, size }) => ({ rel: e.path, sig: `${mtimeMs}:${size}`, mtimeMs, stray: kind === "stray" }));
 }
+
+/** A folder at an artifact's drop name (not an epic's folder, whose flat name is an epic id). Pure. */
+export const heldByFolder = (c: Classified): boolean => c.kind === "artifact" && (c.folder !== undefined || !EPIC_ID.test(c.name));

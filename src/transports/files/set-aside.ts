@@ -11,20 +11,29 @@
  * not write that name though the file's mode kept the owner from proving anything (a squatter's `chmod
  * g+w` must not keep the name: the owner holds it whatever wrote the bytes); and only while the file
  * there is still the one decided (same owner, same SHA-256), in a folder whose path holds no link.
+ *
+ * An entry that is not a regular file (a folder, a FIFO, a symbolic link, a socket, a device) or a file
+ * too large or with a second name holds the name the same way, and has no bytes the daemon read: it is
+ * known by what lstat said of it when it was decided (EntryId: device, inode, owner, type), checked
+ * again by lstat (never followed, never opened: a FIFO's open can block for good) before the rename and
+ * after it, the rename made by name in its folder (the daemon's). A folder moves with its contents,
+ * which are never read. Entries of the daemon's own user or of root are never moved.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { link, lstat, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
+import { foreignFolder, movable, moveEntryIfSame, sameEntry, type EntryId } from "../../store/fs/entry-aside.js";
 
-/** What was renamed aside: paths relative to the root. */
+/** What was renamed aside: paths relative to the root; `found` what it is when not a regular file ("a folder"). */
 export interface SetAside {
   from: string;
   to: string;
   owner: string;
+  found?: string;
 }
 
 /** A refused artifact left in place because a folder on its way is not the daemon's: `folder` relative to the root, `uid` its owner. */
@@ -35,29 +44,17 @@ export interface LeftInPlace {
 }
 
 /**
- * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
- * the daemon's or root, or undefined. Such a folder's owner may rename it and put a link in its place
- * at any moment, the sticky bit notwithstanding (it binds files, not the folder's owner), so a rename
- * by name below it may land anywhere the daemon can write; under folders of the daemon's or root's, in
- * zones with the sticky bit, no agent can swap a folder on the way.
+ * A refused artifact to rename aside: where it was read (relative to the root), its owner and its
+ * bytes' SHA-256; `entry`, for one whose bytes were not read (not a regular file, too large, a second
+ * name), what lstat said of it when it was prepared, and `found` what it is ("a folder").
  */
-async function foreignFolder(root: string, dir: string): Promise<{ folder: string; uid: number } | undefined> {
-  const me = process.geteuid?.();
-  let cur = root;
-  for (const part of relative(root, dir).split(sep).filter(Boolean)) {
-    cur = join(cur, part);
-    const st = await lstat(cur);
-    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
-  }
-  return undefined;
-}
-
-/** A refused artifact to rename aside: where it was read (relative to the root), its owner and its bytes' SHA-256. */
 export interface Squat {
   rel: string;
   uid: number;
   user: string;
   sha256: string;
+  entry?: EntryId;
+  found?: string;
 }
 
 /** The squat an input's committed entries refused (NOT_PERMITTED, proven by its owner), else undefined. */
@@ -105,15 +102,26 @@ export function squatByOwner(rel: string, input: { type: string; name?: string; 
 export async function setAsideRefused(root: string, squats: readonly Squat[]): Promise<{ moved: SetAside[]; left: LeftInPlace[] }> {
   const out: SetAside[] = [];
   const left: LeftInPlace[] = [];
+  const self = process.geteuid?.();
   for (const s of squats) {
     const rel = s.rel;
     const file = join(root, rel);
     const dir = dirname(file);
+    if (!movable(s.uid, self) || (s.entry && !movable(s.entry.uid, self))) continue;
     try {
       await assertRealDirs(root, dir);
       const foreign = await foreignFolder(root, dir);
       if (foreign) {
         left.push({ from: rel, ...foreign });
+        continue;
+      }
+      if (s.entry) {
+        // not read: known by its lstat alone (never followed, never opened)
+        if (!sameEntry(await lstat(file), s.entry)) continue;
+        const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+        await assertStillInside(root, dir);
+        if (!(await moveEntryIfSame(file, to, s.entry))) continue;
+        out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user, ...(s.found ? { found: s.found } : {}) });
         continue;
       }
       const { bytes, stat } = await readGuarded(file, { maxBytes: CAP.state });

@@ -6,11 +6,13 @@
  * Runs as root (chown to other uids), like the owner-proof e2e.
  */
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { moveIfSame, setAsideRefused, squatIn } from "../../../src/transports/files/set-aside.js";
+import { moveIfSame, setAsideRefused, squatIn, type Squat } from "../../../src/transports/files/set-aside.js";
+import { entryIdOf, moveEntryIfSame, movable, sameEntry } from "../../../src/store/fs/entry-aside.js";
 import type { LogEntry } from "../../../src/schemas/types.gen.js";
 
 const AGENT_UID = 4242;
@@ -72,6 +74,73 @@ describe("moveIfSame", () => {
     const to = join(dir, ".refused-plan.json.abc");
     expect(await moveIfSame(file, to, { uid: statSync(file).uid, sha256: createHash("sha256").update("the squat").digest("hex") })).toBe(true);
     expect(readFileSync(to, "utf8")).toBe("the squat");
+    expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe("entries set aside unread (a folder, a FIFO, a link)", () => {
+  it("sameEntry holds device, inode, owner and type together; movable never the daemon's user nor root", () => {
+    const st = { dev: 1, ino: 2, uid: AGENT_UID, mode: 0o040755 };
+    const e = entryIdOf(st);
+    expect(e).toEqual({ dev: 1, ino: 2, uid: AGENT_UID, type: 0o040000 });
+    expect(sameEntry({ ...st, mode: 0o040700 }, e)).toBe(true);
+    for (const other of [{ dev: 9 }, { ino: 9 }, { uid: OTHER_UID }, { mode: 0o010644 }]) expect(sameEntry({ ...st, ...other }, e), JSON.stringify(other)).toBe(false);
+    expect([movable(AGENT_UID, 1000), movable(0, 1000), movable(1000, 1000), movable(AGENT_UID, undefined)]).toEqual([true, false, false, true]);
+  });
+
+  it.skipIf(!isRoot)("moves a squatter's folder (contents untouched), FIFO and links by their lstat; never root's, nor an entry swapped since it was decided", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-aside-entry-"));
+    const root = join(dir, "consensus");
+    const epic = join(root, "artifacts", "EP-001");
+    mkdirSync(epic, { recursive: true });
+    const at = (n: string) => join(epic, n);
+    mkdirSync(at("plan.json"));
+    writeFileSync(at("plan.json/inside"), "kept");
+    execFileSync("mkfifo", [at("runbook.md")]);
+    symlinkSync("/etc/hostname", at("cicd.yaml"));
+    symlinkSync("missing", at("review.json"));
+    for (const n of ["plan.json", "runbook.md", "cicd.yaml", "review.json"]) lchownSync(at(n), AGENT_UID, AGENT_UID);
+    // root's folder, and a FIFO swapped in (another inode) after its decision
+    mkdirSync(at("deployment.json"));
+    execFileSync("mkfifo", [at("implementation.json")]);
+    lchownSync(at("implementation.json"), AGENT_UID, AGENT_UID);
+    const decided = entryIdOf(lstatSync(at("implementation.json")));
+    rmSync(at("implementation.json"));
+    mkdirSync(at("implementation.json"));
+    lchownSync(at("implementation.json"), AGENT_UID, AGENT_UID);
+    const squat = (n: string, entry = entryIdOf(lstatSync(at(n)))): Squat => ({ rel: `artifacts/EP-001/${n}`, uid: entry.uid, user: "dev", sha256: "a".repeat(64), entry, found: "x" });
+    const r = await setAsideRefused(root, [squat("plan.json"), squat("runbook.md"), squat("cicd.yaml"), squat("review.json"), squat("deployment.json"), squat("implementation.json", decided)]);
+    expect(r.moved.map((m) => m.from).sort()).toEqual(["artifacts/EP-001/cicd.yaml", "artifacts/EP-001/plan.json", "artifacts/EP-001/review.json", "artifacts/EP-001/runbook.md"]);
+    expect(readdirSync(epic).filter((n) => !n.startsWith(".")).sort()).toEqual(["deployment.json", "implementation.json"]);
+    const to = (n: string) => join(root, r.moved.find((m) => m.from.endsWith(n))!.to);
+    expect(readFileSync(join(to("plan.json"), "inside"), "utf8")).toBe("kept");
+    expect(lstatSync(to("runbook.md")).isFIFO()).toBe(true);
+    expect([readlinkSync(to("cicd.yaml")), readlinkSync(to("review.json"))]).toEqual(["/etc/hostname", "missing"]);
+  });
+
+  it.skipIf(!isRoot)("moveEntryIfSame puts back what took the name after the check: a file by a link, a folder by a rename while the name is free", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-moveentry-"));
+    const file = join(dir, "plan.json");
+    mkdirSync(file);
+    chownSync(file, AGENT_UID, AGENT_UID);
+    const checked = entryIdOf(lstatSync(file));
+    // the squatter removes its folder and the planner's file takes the name
+    rmSync(file, { recursive: true });
+    writeFileSync(file, "the planner's plan");
+    expect(await moveEntryIfSame(file, join(dir, ".refused-a"), checked)).toBe(false);
+    expect(readFileSync(file, "utf8")).toBe("the planner's plan");
+    expect(existsSync(join(dir, ".refused-a"))).toBe(false);
+    // another's folder in its place (its inode may be the one reused): put back as it was, contents and all
+    rmSync(file);
+    mkdirSync(file);
+    chownSync(file, OTHER_UID, OTHER_UID);
+    writeFileSync(join(file, "x"), "y");
+    expect(await moveEntryIfSame(file, join(dir, ".refused-b"), checked)).toBe(false);
+    expect(readFileSync(join(file, "x"), "utf8")).toBe("y");
+    // the entry checked moves
+    renameSync(file, join(dir, "elsewhere"));
+    mkdirSync(file);
+    expect(await moveEntryIfSame(file, join(dir, ".refused-c"), entryIdOf(lstatSync(file)))).toBe(true);
     expect(existsSync(file)).toBe(false);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * Renaming aside, unread, an entry another user left at a name the daemon or a role needs: a folder,
+ * a FIFO, a symbolic link, a socket or a device (and a file whose bytes were not read). Drop zones
+ * and inboxes carry the sticky bit, so only the entry's owner, or the folder's (the daemon), may
+ * rename or remove it: left in place it holds the name for good.
+ *
+ * The entry is known by what lstat said of it (EntryId), never followed and never opened (a FIFO's
+ * open can block for good); it is renamed by name in its folder, the same device, inode, owner and
+ * type checked before and after the rename, and what another took the name with meanwhile is put
+ * back. A folder moves with its contents, which are never read. Only below folders of the daemon's
+ * user or root (foreignFolder), and never an entry of either (movable).
+ */
+import { randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
+import { link, lstat, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
+import { kindOf } from "./guarded-read.js";
+import { assertRealDirs, assertStillInside } from "./safe-dirs.js";
+
+/**
+ * What an entry at a name is, as lstat said when it was decided: its device and inode, its owner's uid
+ * and its type (`mode & S_IFMT`). An inode number may be reused once the entry is gone: the owner and
+ * type are checked with it.
+ */
+export interface EntryId {
+  dev: number;
+  ino: number;
+  uid: number;
+  type: number;
+}
+
+/** S_IFMT: the type bits of st_mode. */
+const S_IFMT = 0o170000;
+
+/** The EntryId of an lstat. Pure. */
+export const entryIdOf = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">): EntryId => ({ dev: st.dev, ino: st.ino, uid: st.uid, type: st.mode & S_IFMT });
+
+/** Is the lstat `st` the entry `e` (same device, inode, owner and type)? Pure. */
+export const sameEntry = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">, e: EntryId): boolean => st.dev === e.dev && st.ino === e.ino && st.uid === e.uid && (st.mode & S_IFMT) === e.type;
+
+/** Whether an entry of `uid` may ever be moved aside: never the daemon's own user's (`self`) nor root's. Pure. */
+export const movable = (uid: number, self: number | undefined): boolean => uid !== 0 && uid !== self;
+
+/**
+ * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
+ * the daemon's or root, or undefined. Such a folder's owner may rename it and put a link in its place
+ * at any moment, the sticky bit notwithstanding (it binds files, not the folder's owner), so a rename
+ * by name below it may land anywhere the daemon can write; under folders of the daemon's or root's, in
+ * zones with the sticky bit, no agent can swap a folder on the way.
+ */
+export async function foreignFolder(root: string, dir: string): Promise<{ folder: string; uid: number } | undefined> {
+  const me = process.geteuid?.();
+  let cur = root;
+  for (const part of relative(root, dir).split(sep).filter(Boolean)) {
+    cur = join(cur, part);
+    const st = await lstat(cur);
+    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
+  }
+  return undefined;
+}
+
+/** The name an entry at `file` is set aside to: a dot-name (never read), with a random part the squatter cannot take first. */
+export const asideNameOf = (file: string, tag: string): string => join(dirname(file), `.refused-${basename(file)}.${tag}-${randomBytes(4).toString("hex")}`);
+
+/**
+ * Renames the entry at `file` to `to` when what it moved is still the entry checked (lstat of `to`
+ * after the rename: same device, inode, owner and type); when another took the name between the check
+ * and the rename, it is put back at once and false is returned. Put back without replacing: a hard
+ * link for what is not a folder (link(2) does not follow a symbolic link on Linux); a folder only while
+ * the name is still free (it cannot be linked; a rename would replace an empty folder made meanwhile).
+ */
+export async function moveEntryIfSame(file: string, to: string, checked: EntryId): Promise<boolean> {
+  await rename(file, to);
+  const again = await lstat(to).catch(() => undefined);
+  if (again && sameEntry(again, checked)) return true;
+  if (!again) return false;
+  if (again.isDirectory()) {
+    const taken = await lstat(file).then(() => true, () => false);
+    if (!taken) await rename(to, file).catch(() => undefined);
+  } else await link(to, file).then(() => unlink(to)).catch(() => undefined);
+  return false;
+}
+
+/** An entry renamed aside: where to (absolute), its owner's uid and what it is ("a folder"). */
+export interface EntryAside {
+  to: string;
+  uid: number;
+  found: string;
+}
+
+/**
+ * Renames aside the entry at `file` (under `root`) that is not a regular file, when it is the entry
+ * lstat says now (`seen`, undefined: lstat it here), movable, and below folders of the daemon's or
+ * root's only; `tag` goes into its aside name. Undefined when nothing was moved (nothing there, a
+ * regular file, root's or the daemon's, a folder on the way another user owns, or swapped meanwhile).
+ */
+export async function setAsideEntry(root: string, file: string, tag: string, seen?: Stats): Promise<EntryAside | undefined> {
+  try {
+    const st = seen ?? (await lstat(file));
+    if (st.isFile() || !movable(st.uid, process.geteuid?.())) return undefined;
+    const dir = dirname(file);
+    await assertRealDirs(root, dir);
+    if (await foreignFolder(root, dir)) return undefined;
+    const to = asideNameOf(file, tag);
+    await assertStillInside(root, dir);
+    return (await moveEntryIfSame(file, to, entryIdOf(st))) ? { to, uid: st.uid, found: kindOf(st) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
