@@ -295,6 +295,30 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  // review5: a link at a name no stage has, or at a message's name, is read through (inside the root),
+  // and its proof was taken from the target's owner: devops linking to the planner's files made
+  // refusals recorded as the planner's, proven (and enough of them a minute hold the planner's notices
+  // as a flood). The link's owner put it at the name: it is the one the proof names.
+  it("an agent's link to another role's file speaks for the link's owner, not the file's", () => {
+    const c = agentsBus({ devops: ops, planner: dev }, "Borrowed owner");
+    try {
+      expect(c.cli("watch", "--once").code).toBe(0);
+      writeAs(dev, "027", join(c.root, "artifacts", "EP-001", "plan.json"), artifact("plan.json", "EP-001", 1));
+      writeAs(dev, "027", join(c.root, "messages", "inbox", "developer", "hello.yaml"), msg("planner", "hello"));
+      expect(c.cli("watch", "--once").code).toBe(0);
+      for (const cmd of ["cd artifacts/EP-001 && ln -s plan.json notes.json", "cd messages/inbox/developer && ln -s hello.yaml again.yaml"]) {
+        expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", cmd], { cwd: c.root }).status, cmd).toBe(0);
+      }
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const of = (file: string) => c.entries().find((e) => d(e).file === file);
+      expect(of("artifacts/EP-001/notes.json")?.decision).toBe("artifact_rejected");
+      expect(of("messages/inbox/developer/again.yaml")?.decision).toBe("message_rejected");
+      for (const f of ["artifacts/EP-001/notes.json", "messages/inbox/developer/again.yaml"]) expect(d(of(f)).proof, f).toEqual({ by: "os_user", role: "devops", user: ops, uid: opsUid });
+    } finally {
+      c.cleanup();
+    }
+  });
+
   it("a folder or FIFO the rightful role's user, or root, makes at the name stays: refused with what to do", () => {
     const c = agentsBus({ devops: ops, planner: dev }, "Own non-regular entry");
     try {
