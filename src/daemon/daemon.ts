@@ -100,6 +100,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const known = new Map<string, string>();
   const scanned = new Map<string, string>();
   const waiting = new Map<string, NodeJS.Timeout>();
+  /** A path's squat put back and set aside again: when it was last logged, and how many since were not. */
+  const asideRepeats = new Map<string, { since: number; quiet: number }>();
   /** What the watcher said about each path since it was decided: settle.ts reads it. */
   const arrivals = new Arrivals();
   let stopping = false;
@@ -445,6 +447,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   /**
+   * Whether a squat put back at `path` (a duplicate set aside again) is logged now: the first in a
+   * minute is (returned: how many were set aside unlogged before it), the rest are counted (undefined).
+   */
+  function repeatedAside(path: string, now: number): number | undefined {
+    const r = asideRepeats.get(path);
+    if (r && now - r.since < 60_000) {
+      r.quiet++;
+      return undefined;
+    }
+    if (asideRepeats.size >= 10_000) for (const [k, v] of asideRepeats) if (now - v.since >= 60_000) asideRepeats.delete(k);
+    asideRepeats.set(path, { since: now, quiet: 0 });
+    return r?.quiet ?? 0;
+  }
+
+  /**
    * An artifact refused because its owner's role may not write that name no longer holds the name
    * (sticky zones: transports/files/set-aside.ts); a duplicate too (its owner may have put the refused
    * bytes back, which are never decided again). The move that follows a refusal is recorded.
@@ -474,15 +491,25 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const what = a.found ? ` (${a.found}${a.found === "a folder" ? ", moved with its contents unread and untouched" : ", neither followed nor opened"})` : "";
       const reason = `refused artifact renamed aside: its owner ${a.owner} may not write that name, and in a sticky drop zone no other role could replace it${what}`;
       const fix = `Nothing to do for the role that may write ${a.from}: the name is free. ${a.owner} may delete ${a.to}${a.found === "a folder" ? " (`rm -r`)" : ""}.`;
-      log.warn({ file: a.from, moved_to: a.to, owner: a.owner, ...(a.found ? { found: a.found } : {}), fix }, reason);
       // recorded with the refusal it follows; the same bytes put back (a duplicate) only in the daemon's
-      // log, so an agent looping them cannot grow the log of record
-      if (!refusedNow.has(a.from)) return [];
+      // log, so an agent looping them cannot grow the log of record, and there once a minute a path
+      // (an agent's mkdir loop at plan.json was ~665 set-asides and 380 KB of this log a second)
+      if (!refusedNow.has(a.from)) {
+        const quiet = repeatedAside(a.from, Date.now());
+        if (quiet !== undefined) log.warn({ file: a.from, moved_to: a.to, owner: a.owner, ...(a.found ? { found: a.found } : {}), ...(quiet ? { also_set_aside_unlogged: quiet } : {}), fix }, `${reason}; put back again (the same again within a minute is set aside unlogged, and counted here)`);
+        return [];
+      }
+      log.warn({ file: a.from, moved_to: a.to, owner: a.owner, ...(a.found ? { found: a.found } : {}), fix }, reason);
       const epic = epicOfPath(a.from);
       return [{ decision: "artifact_set_aside", ...(epic && engine.state.epics.has(epic) ? { epic_id: epic } : {}), details: { file: a.from, moved_to: a.to, owner: a.owner, reason, fix } }];
     });
     // in the log of record too: a person reading `consensus log` or the report sees where the file went
     if (setAside.length) await engine.commitDrafts(setAside);
+    // what a swap between the check and the rename made the daemon move, the name taken again before
+    // it could be put back: may be the rightful role's drop, so never left at a dot-name unsaid
+    for (const a of aside.stranded) {
+      log.warn({ file: a.from, moved_to: a.to, owner_uid: a.uid, fix: `uid ${a.uid} may rename ${a.to} back to ${a.from} once the name is free (\`mv ${a.to} ${a.from}\`); if it is a squat, it is refused again.` }, `an entry swapped in at ${a.from} while the daemon set a squat aside was moved to ${a.to} and could not be put back: the name was taken again meanwhile`);
+    }
     for (const a of aside.left) {
       log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${join(layout.root, a.folder)}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
     }

@@ -6,7 +6,7 @@
  * the developer's user rewrites it in place through the group's write bit. Needs root (to make the
  * users and switch to them): skipped with a message otherwise; users and group are removed after.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -291,6 +291,57 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       expect(once.stderr).toMatch(/a folder at a notice's name renamed aside \(neither followed nor opened\)/);
       expect(readdirSync(inbox).filter((n) => n.startsWith(`.refused-${notice}.`)).map((n) => lstatSync(join(inbox, n)).uid)).toEqual([opsUid]);
     } finally {
+      c.cleanup();
+    }
+  });
+
+  // review5: a link at a name no stage has, or at a message's name, is read through (inside the root),
+  // and its proof was taken from the target's owner: devops linking to the planner's files made
+  // refusals recorded as the planner's, proven (and enough of them a minute hold the planner's notices
+  // as a flood). The link's owner put it at the name: it is the one the proof names.
+  it("an agent's link to another role's file speaks for the link's owner, not the file's", () => {
+    const c = agentsBus({ devops: ops, planner: dev }, "Borrowed owner");
+    try {
+      expect(c.cli("watch", "--once").code).toBe(0);
+      writeAs(dev, "027", join(c.root, "artifacts", "EP-001", "plan.json"), artifact("plan.json", "EP-001", 1));
+      writeAs(dev, "027", join(c.root, "messages", "inbox", "developer", "hello.yaml"), msg("planner", "hello"));
+      expect(c.cli("watch", "--once").code).toBe(0);
+      for (const cmd of ["cd artifacts/EP-001 && ln -s plan.json notes.json", "cd messages/inbox/developer && ln -s hello.yaml again.yaml"]) {
+        expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", cmd], { cwd: c.root }).status, cmd).toBe(0);
+      }
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const of = (file: string) => c.entries().find((e) => d(e).file === file);
+      expect(of("artifacts/EP-001/notes.json")?.decision).toBe("artifact_rejected");
+      expect(of("messages/inbox/developer/again.yaml")?.decision).toBe("message_rejected");
+      for (const f of ["artifacts/EP-001/notes.json", "messages/inbox/developer/again.yaml"]) expect(d(of(f)).proof, f).toEqual({ by: "os_user", role: "devops", user: ops, uid: opsUid });
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  // review5: an agent's mkdir loop at another role's name was set aside ~665 times a second, each a
+  // warning in the daemon's log (~380 KB/s, without bound); the log of record held (duplicates).
+  it("an agent's user that makes the folder again and again at another role's name does not fill the daemon's log", async () => {
+    const { c, folder } = await squatBus("Squat loop");
+    const stop = join(c.dir, "stop-spinning");
+    chmodSync(c.dir, 0o777);
+    const loop = `const fs = require("fs"); process.chdir(${JSON.stringify(folder)}); while (!fs.existsSync(${JSON.stringify(stop)})) { try { fs.mkdirSync("plan.json"); } catch {} }`;
+    const spin = spawn("runuser", ["-u", ops, "--", process.execPath, "-e", loop], { stdio: "ignore" });
+    try {
+      await c.until("200 folders set aside", () => readdirSync(folder).filter((n) => n.startsWith(".refused-plan.json.")).length >= 200);
+      writeFileSync(stop, "");
+      await new Promise((r) => (spin.exitCode !== null ? r(undefined) : spin.once("exit", r)));
+      expect(c.daemon?.exitCode).toBeNull();
+      expect((c.daemonErr.match(/refused artifact renamed aside/g) ?? []).length).toBeLessThanOrEqual(3);
+      expect(c.entries().filter((e) => e.decision === "artifact_set_aside")).toHaveLength(1);
+      // the name is the planner's once the loop stops
+      spawnSync("runuser", ["-u", ops, "--", "rmdir", join(folder, "plan.json")]);
+      c.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      await c.waitForDecision("stage_advanced");
+    } finally {
+      writeFileSync(stop, "");
+      await new Promise((r) => (spin.exitCode !== null ? r(undefined) : spin.once("exit", r)));
+      await c.stopDaemon();
       c.cleanup();
     }
   });

@@ -46,6 +46,24 @@ describe("effects against a hostile tree", () => {
     expect(outsideFiles()).toEqual(["precious.txt"]);
   });
 
+  // review5: a notice whose write failed is retried with replay (engine.retryFailedEffects), and replay
+  // kept any regular file of the notice's length at its name: an agent that made the first write fail
+  // (its folder there again in the rename window) then put its own file of that length there kept it
+  // as the notice, read as the daemon's by an agent reading its inbox's files.
+  it.skipIf(process.geteuid?.() !== 0)("on replay a file of the notice's length another user put at its name is replaced by the notice, not kept", async () => {
+    const inbox = join(L.inbox, "developer");
+    mkdirSync(inbox, { recursive: true });
+    const target = join(inbox, "notice-1.yaml");
+    writeFileSync(target, "no\n");
+    lchownSync(target, 4242, 4242);
+    await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" }, { replay: true });
+    expect([readFileSync(target, "utf8"), lstatSync(target).uid]).toEqual(["hi\n", process.geteuid?.()]);
+    // the daemon's own notice of that length is left alone on replay, as before
+    const ino = lstatSync(target).ino;
+    await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" }, { replay: true });
+    expect(lstatSync(target).ino).toBe(ino);
+  });
+
   it.skipIf(process.geteuid?.() !== 0)("a folder, FIFO or link another user made at a notice's name is renamed aside unread and the notice written; root's stays, the notice refused", async () => {
     const inbox = join(L.inbox, "developer");
     mkdirSync(inbox, { recursive: true });

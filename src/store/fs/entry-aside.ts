@@ -63,22 +63,47 @@ export async function foreignFolder(root: string, dir: string): Promise<{ folder
 export const asideNameOf = (file: string, tag: string): string => join(dirname(file), `.refused-${basename(file)}.${tag}-${randomBytes(4).toString("hex")}`);
 
 /**
+ * What a rename aside moved that was not the entry checked (another took the name between the check
+ * and the rename) and could not put back, because the name was taken again meanwhile: where it is now
+ * (absolute) and its owner's uid. It may be the rightful role's drop: it is never left there unsaid.
+ */
+export interface Stranded {
+  to: string;
+  uid: number;
+}
+
+/**
  * Renames the entry at `file` to `to` when what it moved is still the entry checked (lstat of `to`
  * after the rename: same device, inode, owner and type); when another took the name between the check
  * and the rename, it is put back at once and false is returned. Put back without replacing: a hard
  * link for what is not a folder (link(2) does not follow a symbolic link on Linux); a folder only while
  * the name is still free (it cannot be linked; a rename would replace an empty folder made meanwhile).
+ * When the name was taken again before the put back, what was moved stays at `to` and `stranded` is
+ * told (a squatter that removes its entry, lets the rightful file land, then makes its entry again,
+ * would otherwise hide that file at a dot-name with nobody told).
  */
-export async function moveEntryIfSame(file: string, to: string, checked: EntryId): Promise<boolean> {
+export async function moveEntryIfSame(file: string, to: string, checked: EntryId, stranded?: (s: Stranded) => void): Promise<boolean> {
   await rename(file, to);
   const again = await lstat(to).catch(() => undefined);
   if (again && sameEntry(again, checked)) return true;
   if (!again) return false;
-  if (again.isDirectory()) {
-    const taken = await lstat(file).then(() => true, () => false);
-    if (!taken) await rename(to, file).catch(() => undefined);
-  } else await link(to, file).then(() => unlink(to)).catch(() => undefined);
+  if (!(await putBack(file, to, again.isDirectory()))) stranded?.({ to, uid: again.uid });
   return false;
+}
+
+/**
+ * Puts `to` back at `file` without replacing what took the name meanwhile: by a hard link (then the
+ * aside name removed) for what is not a folder, by a rename for a folder while the name is free.
+ * False when the name was taken (what was moved stays at `to`).
+ */
+export async function putBack(file: string, to: string, isFolder: boolean): Promise<boolean> {
+  if (isFolder) {
+    const taken = await lstat(file).then(() => true, () => false);
+    return !taken && (await rename(to, file).then(() => true, () => false));
+  }
+  if (!(await link(to, file).then(() => true, () => false))) return false;
+  await unlink(to).catch(() => undefined);
+  return true;
 }
 
 /** An entry renamed aside: where to (absolute), its owner's uid and what it is ("a folder"). */

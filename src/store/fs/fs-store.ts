@@ -758,8 +758,9 @@ export class FsStore implements Store {
   /**
    * Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first.
    * Live, a notice's name is new, so it is written without a stat. On replay (recovery re-running the
-   * entries after the checkpoint) a notice already there with its full size is left alone: not
-   * rewritten nor synced again; one missing or short (its data never reached the disk) is written.
+   * entries after the checkpoint, or a failed notice retried) a notice already there with its full
+   * size, of the daemon's user, is left alone: not rewritten nor synced again; one missing or short
+   * (its data never reached the disk), or another user's, is written.
    */
   async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
     const target = join(this.layout.inbox, checkRole(notice.role), checkFileName(notice.name, "name"));
@@ -767,7 +768,10 @@ export class FsStore implements Store {
     // on this thread: a stat of a cached folder costs a few µs here, a pool round trip 25 µs of CPU
     // (a cold start re-checks every notice of the log: issue 17.4)
     const st = lstatQuiet(target) as Stats | undefined;
-    if (opts.replay && st?.isFile() && st.size === body.length) return;
+    // only the daemon's own file: a failed notice is retried with replay, and an agent that made the
+    // first write fail could otherwise put its own file of the notice's length there and keep it
+    const self = process.geteuid?.();
+    if (opts.replay && st?.isFile() && st.size === body.length && (self === undefined || st.uid === self)) return;
     // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
     // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
     // daemon's or root's is left (the write fails and is retried, as before).

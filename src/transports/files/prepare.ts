@@ -98,7 +98,11 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const p = prepareContent(c, r, ctx, claim?.transport ?? "files", gen);
   // who wrote it, as far as the file's owner or its claim proves (prove.ts); decide() holds it against what it says
   if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
-    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, r.uid, r.mode, claim, ctx.now);
+    // read through a symbolic link (inside the root): the link's owner put it at the name, not the
+    // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
+    const at = st ?? (c.kind === "message" ? lstatEntry(join(ctx.root, rel)) : undefined);
+    const uid = at?.isSymbolicLink() ? at.uid : r.uid;
+    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, uid, r.mode, claim, ctx.now);
   }
   return p;
 }

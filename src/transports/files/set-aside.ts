@@ -26,7 +26,7 @@ import type { LogEntry } from "../../schemas/types.gen.js";
 import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
-import { foreignFolder, movable, moveEntryIfSame, sameEntry, type EntryId } from "../../store/fs/entry-aside.js";
+import { foreignFolder, movable, moveEntryIfSame, putBack, sameEntry, type EntryId, type Stranded } from "../../store/fs/entry-aside.js";
 
 /** What was renamed aside: paths relative to the root; `found` what it is when not a regular file ("a folder"). */
 export interface SetAside {
@@ -34,6 +34,16 @@ export interface SetAside {
   to: string;
   owner: string;
   found?: string;
+}
+
+/**
+ * What a rename aside moved that was not the squat (it was swapped between the check and the rename)
+ * and could not put back, the name taken again meanwhile: paths relative to the root, `uid` its owner.
+ */
+export interface StrandedAside {
+  from: string;
+  to: string;
+  uid: number;
 }
 
 /** A refused artifact left in place because a folder on its way is not the daemon's: `folder` relative to the root, `uid` its owner. */
@@ -99,14 +109,16 @@ export function squatByOwner(rel: string, input: { type: string; name?: string; 
  * since is left alone;
  * one below a folder another user owns is left too, and named in `left` (see foreignFolder).
  */
-export async function setAsideRefused(root: string, squats: readonly Squat[]): Promise<{ moved: SetAside[]; left: LeftInPlace[] }> {
+export async function setAsideRefused(root: string, squats: readonly Squat[]): Promise<{ moved: SetAside[]; left: LeftInPlace[]; stranded: StrandedAside[] }> {
   const out: SetAside[] = [];
   const left: LeftInPlace[] = [];
+  const stranded: StrandedAside[] = [];
   const self = process.geteuid?.();
   for (const s of squats) {
     const rel = s.rel;
     const file = join(root, rel);
     const dir = dirname(file);
+    const strand = (x: Stranded): void => void stranded.push({ from: rel, to: join(dirname(rel), basename(x.to)), uid: x.uid });
     if (!movable(s.uid, self) || (s.entry && !movable(s.entry.uid, self))) continue;
     try {
       await assertRealDirs(root, dir);
@@ -120,7 +132,7 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
         if (!sameEntry(await lstat(file), s.entry)) continue;
         const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
         await assertStillInside(root, dir);
-        if (!(await moveEntryIfSame(file, to, s.entry))) continue;
+        if (!(await moveEntryIfSame(file, to, s.entry, strand))) continue;
         out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user, ...(s.found ? { found: s.found } : {}) });
         continue;
       }
@@ -130,27 +142,28 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
       // own bytes would make the rename fail, and the squat stay)
       const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
       await assertStillInside(root, dir);
-      if (!(await moveIfSame(file, to, { uid: s.uid, sha256: s.sha256 }))) continue;
+      if (!(await moveIfSame(file, to, { uid: s.uid, sha256: s.sha256 }, strand))) continue;
       out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user });
     } catch {
       // gone, replaced by a link or a FIFO, or its folder swapped: nothing of ours to move
     }
   }
-  return { moved: out, left };
+  return { moved: out, left, stranded };
 }
 
 /**
  * Renames `file` to `to` when what it moved is still the file checked (`checked`: its owner's uid and
  * its bytes' SHA-256, read again after the rename: an inode number can be reused at once); when another
  * file took the name between the check and the rename (its owner removed the squat and the rightful
- * role's file came), it is put back at once and false is returned.
+ * role's file came), it is put back at once and false is returned; when the name was taken again
+ * before the put back, `stranded` is told where what was moved stays (moveEntryIfSame).
  */
-export async function moveIfSame(file: string, to: string, checked: { uid: number; sha256: string }): Promise<boolean> {
+export async function moveIfSame(file: string, to: string, checked: { uid: number; sha256: string }, stranded?: (s: Stranded) => void): Promise<boolean> {
   await rename(file, to);
   const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
   if (again && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256) return true;
-  // put back without replacing: a link fails if the name was taken meanwhile (the rightful role's
-  // newer file stays, and what was moved keeps its aside name)
-  await link(to, file).then(() => unlink(to)).catch(() => undefined);
+  // put back without replacing: a link fails if the name was taken meanwhile
+  const st = again?.stat ?? (await lstat(to).catch(() => undefined));
+  if (st && !(await putBack(file, to, st.isDirectory()))) stranded?.({ to, uid: st.uid });
   return false;
 }
