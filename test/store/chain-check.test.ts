@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { GENESIS, StatedChainCheck, sealLine, unsealLine } from "../../src/log/chain.js";
 
 interface ChainCheck {
-  feed(bytes: ArrayBuffer, length: number): void;
+  feed(bytes: ArrayBuffer, length: number): Promise<void> | undefined;
   verdict(): Promise<number | "failed" | undefined>;
   stop(): void;
 }
@@ -41,7 +41,8 @@ async function viaWorker(text: string, block: number, lines = 0, head = GENESIS)
   for (let at = 0; at < bytes.length; at += block) {
     const ab = new ArrayBuffer(block);
     const n = bytes.copy(Buffer.from(ab), 0, at, Math.min(bytes.length, at + block));
-    c.feed(ab, n);
+    // awaited as recovery does: the worker holds at most a bounded number of blocks
+    await c.feed(ab, n);
   }
   return c.verdict();
 }
@@ -88,7 +89,9 @@ describe("the chain worker", () => {
     c.stop();
     expect(await c.verdict()).toBe("failed");
     const d = startChainCheck({ head: GENESIS, foreign: "", lines: 0 })!;
-    d.feed(new ArrayBuffer(8), 64); // more bytes than given: the worker throws
+    await d.feed(new ArrayBuffer(8), 64); // more bytes than given: the worker throws
+    // feeding on does not wait for a worker that is gone
+    for (let i = 0; i < 200; i++) await d.feed(new ArrayBuffer(8), 8);
     expect(await d.verdict()).toBe("failed");
   });
 });

@@ -7,7 +7,8 @@
  *
  * workerData: { head, foreign, lines } (the start: the head hash, agents' raw lines since it, lines
  * before it). Messages in: { bytes: ArrayBuffer, length } in file order, then { end: true }. Message
- * out, once, after the end: { firstBroken?: number } (see StatedChainCheck).
+ * out: { done: 1 } as each block is taken, and once, after the end, { verdict: true, firstBroken?: number }
+ * (see StatedChainCheck).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { StatedChainCheck } from "../../log/chain.js";
@@ -19,9 +20,11 @@ let carry: Buffer = Buffer.alloc(0);
 parentPort!.on("message", (m: { bytes: ArrayBuffer; length: number } | { end: true }) => {
   if ("end" in m) {
     // a tail without a newline is not a line (a torn write): recovery does not read it either
-    parentPort!.postMessage(check.firstBroken !== undefined ? { firstBroken: check.firstBroken } : {});
+    parentPort!.postMessage(check.firstBroken !== undefined ? { verdict: true, firstBroken: check.firstBroken } : { verdict: true });
     return;
   }
+  // each block acknowledged: the reader waits when too many are in flight (memory stays bounded)
+  parentPort!.postMessage({ done: 1 });
   if (check.firstBroken !== undefined) return;
   const chunk = Buffer.from(m.bytes, 0, m.length);
   const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;

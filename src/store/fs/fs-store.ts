@@ -1265,9 +1265,9 @@ async function keepExisting(target: string, blob: string): Promise<boolean> {
 /**
  * Reads [from, to) of a file line by line; returns the trailing text that has no newline. With
  * `feed`, each block read (1 MiB) is handed over after its lines, in order: a buffer of its own each
- * time, which `feed` may transfer to another thread.
+ * time, which `feed` may transfer to another thread; a promise it returns is awaited before reading on.
  */
-async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void, feed?: (bytes: ArrayBuffer, length: number) => void): Promise<{ tail: string }> {
+async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void, feed?: (bytes: ArrayBuffer, length: number) => Promise<void> | undefined): Promise<{ tail: string }> {
   let chunk = Buffer.alloc(1 << 20);
   let pos = from;
   let carry: Buffer = Buffer.alloc(0);
@@ -1283,7 +1283,8 @@ async function readLines(fh: FileHandle, from: number, to: number, onLine: (text
       start = nl + 1;
     }
     carry = Buffer.from(buf.subarray(start));
-    feed?.(chunk.buffer as ArrayBuffer, bytesRead);
+    const behind = feed?.(chunk.buffer as ArrayBuffer, bytesRead);
+    if (behind) await behind;
     pos += bytesRead;
   }
   return { tail: carry.toString("utf8") };
