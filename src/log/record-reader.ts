@@ -10,6 +10,8 @@
  *   where it began). Lines from before transactions were marked (an adopted log) are one each.
  * - Agents' lines the daemon accepted stand between transactions and are chained into the next
  *   daemon line's hash, as are the bytes of every line before it.
+ * - A cold replay may leave most chain hashes to a worker thread (deferHashes, issue 17.4): nothing
+ *   read is believed before its verdict (hashesChecked), and a bad one reads again as without it.
  */
 import { chainHash, unsealLine, type LineCheck } from "./chain.js";
 import type { LogEntry } from "../schemas/types.gen.js";
