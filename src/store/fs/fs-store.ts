@@ -300,7 +300,8 @@ export class FsStore implements Store {
         const { tail } = await readLines(fh, from, logSize, (text, end) => reader.push(text, end), hashCheck?.feed);
         torn = reader.finish(tail !== "");
         // nothing read is used before the worker has checked the chain hashes the reader took unchecked
-        if (hashCheck) reader.hashesChecked(await hashCheck.verdict());
+        // (a break found here already reads again: the worker is not waited for)
+        if (hashCheck && !reader.needFull) reader.hashesChecked(await hashCheck.verdict());
       } finally {
         hashCheck?.stop();
         await fh.close();
