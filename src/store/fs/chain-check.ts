@@ -35,6 +35,8 @@ export interface ChainCheck {
   verdict(): Promise<number | "failed" | undefined>;
   /** Ends the worker without a verdict (recovery failed); idempotent. */
   stop(): void;
+  /** The first line where the chain breaks, as soon as the worker found it (before the verdict). */
+  readonly broken?: number;
 }
 
 /** Blocks (1 MiB each) handed over and not yet taken by the worker before the reader waits. */
@@ -54,8 +56,12 @@ export function startChainCheck(start: { head: string; foreign: string; lines: n
   let inFlight = 0;
   let resume: (() => void) | undefined;
   const answer = new Promise<number | "failed" | undefined>((resolve) => {
-    w.on("message", (m: { done: 1 } | { verdict: true; firstBroken?: number }) => {
+    w.on("message", (m: { done: 1 } | { broken: number } | { verdict: true; firstBroken?: number }) => {
       if ("verdict" in m) return resolve(m.firstBroken);
+      if ("broken" in m) {
+        check.broken = m.broken;
+        return;
+      }
       inFlight--;
       resume?.();
     });
@@ -74,7 +80,7 @@ export function startChainCheck(start: { head: string; foreign: string; lines: n
     resume?.();
     void w.terminate();
   };
-  return {
+  const check: ChainCheck & { broken?: number } = {
     feed(bytes, length) {
       if (stopped || gone) return undefined;
       w.postMessage({ bytes, length }, [bytes]);
@@ -94,4 +100,5 @@ export function startChainCheck(start: { head: string; foreign: string; lines: n
     },
     stop,
   };
+  return check;
 }

@@ -7,7 +7,8 @@
  *
  * workerData: { head, foreign, lines } (the start: the head hash, agents' raw lines since it, lines
  * before it). Messages in: { bytes: ArrayBuffer, length } in file order, then { end: true }. Message
- * out: { done: 1 } as each block is taken, and once, after the end, { verdict: true, firstBroken?: number }
+ * out: { done: 1 } as each block is taken, { broken: line } as soon as the chain breaks, and once, after
+ * the end, { verdict: true, firstBroken?: number }
  * (see StatedChainCheck).
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -34,4 +35,6 @@ parentPort!.on("message", (m: { bytes: ArrayBuffer; length: number } | { end: tr
     from = nl + 1;
   }
   carry = Buffer.from(buf.subarray(from));
+  // said at once: the reader stops believing stated hashes there and reads again sooner
+  if (check.firstBroken !== undefined) parentPort!.postMessage({ broken: check.firstBroken });
 });

@@ -297,7 +297,17 @@ export class FsStore implements Store {
         throw e;
       });
       try {
-        const { tail } = await readLines(fh, from, logSize, (text, end) => reader.push(text, end), hashCheck?.feed);
+        const { tail } = await readLines(
+          fh,
+          from,
+          logSize,
+          (text, end) => {
+            // a break the worker found already: what was taken unchecked up to it is not believed
+            if (hashCheck?.broken !== undefined && !reader.needFull) reader.hashesChecked(hashCheck.broken);
+            reader.push(text, end);
+          },
+          hashCheck?.feed,
+        );
         torn = reader.finish(tail !== "");
         // nothing read is used before the worker has checked the chain hashes the reader took unchecked
         // (a break found here already reads again: the worker is not waited for)
