@@ -11,6 +11,7 @@ interface ChainCheck {
   feed(bytes: ArrayBuffer, length: number): Promise<void> | undefined;
   verdict(): Promise<number | "failed" | undefined>;
   stop(): void;
+  readonly broken?: number;
 }
 const built = "../../dist/store/fs/chain-check.js";
 const { startChainCheck } = (await import(built)) as { startChainCheck: (start: { head: string; foreign: string; lines: number }) => ChainCheck | undefined };
@@ -35,8 +36,7 @@ function log(n: number): string[] {
 
 /** The worker's verdict on the text, fed in blocks of `block` bytes (each an ArrayBuffer of its own). */
 async function viaWorker(text: string, block: number, lines = 0, head = GENESIS): Promise<number | "failed" | undefined> {
-  const c = startChainCheck({ head, foreign: "", lines })!;
-  expect(c).toBeDefined();
+  const c = start(head, lines);
   const bytes = Buffer.from(text);
   for (let at = 0; at < bytes.length; at += block) {
     const ab = new ArrayBuffer(block);
@@ -44,7 +44,16 @@ async function viaWorker(text: string, block: number, lines = 0, head = GENESIS)
     // awaited as recovery does: the worker holds at most a bounded number of blocks
     await c.feed(ab, n);
   }
-  return c.verdict();
+  const v = await c.verdict();
+  // the break was also said as soon as it was found (before the verdict)
+  expect(c.broken).toBe(typeof v === "number" ? v : undefined);
+  return v;
+}
+
+function start(head: string, lines: number): ChainCheck {
+  const c = startChainCheck({ head, foreign: "", lines });
+  expect(c).toBeDefined();
+  return c!;
 }
 
 function inline(text: string, lines = 0, head = GENESIS): number | undefined {
