@@ -68,6 +68,42 @@ export function claimsDaemon(text: string): boolean {
   }
 }
 
+/**
+ * The chain hashes of a run of log lines, checked apart from everything else (issue 17.4: in a worker
+ * thread, beside a RecordReader with deferHashes that takes them unchecked). Each line that unsealLine
+ * takes for the daemon's must carry chainHash(the previous such line's stated hash, or the start head;
+ * the raw lines since that it does not take; its body). Nothing else is looked at (no seq, no JSON, no
+ * MAC: the reader checks those), so this holds on at least every line the reader took unchecked.
+ * Push lines (without their newline) in order; `firstBroken` is the first line (1-based, counted on
+ * from `lines`) where it does not hold. Pure.
+ */
+export class StatedChainCheck {
+  /** The first line whose stated hash is not its chain hash; lines after it are not looked at. */
+  firstBroken?: number;
+
+  constructor(
+    private head: string,
+    private foreign: string,
+    private lineNo: number,
+  ) {}
+
+  push(line: string): void {
+    this.lineNo++;
+    if (this.firstBroken !== undefined) return;
+    const s = unsealLine(line);
+    if (!s) {
+      this.foreign += `${line}\n`;
+      return;
+    }
+    if (chainHash(this.head, this.foreign, s.body) !== s.hash) {
+      this.firstBroken = this.lineNo;
+      return;
+    }
+    this.head = s.hash;
+    this.foreign = "";
+  }
+}
+
 export interface ChainResult {
   ok: boolean;
   lines: number;

@@ -10,6 +10,8 @@
  *   where it began). Lines from before transactions were marked (an adopted log) are one each.
  * - Agents' lines the daemon accepted stand between transactions and are chained into the next
  *   daemon line's hash, as are the bytes of every line before it.
+ * - A cold replay may leave most chain hashes to a worker thread (deferHashes, issue 17.4): nothing
+ *   read is believed before its verdict (hashesChecked), and a bad one reads again as without it.
  */
 import { chainHash, unsealLine, type LineCheck } from "./chain.js";
 import type { LogEntry } from "../schemas/types.gen.js";
@@ -56,6 +58,17 @@ export interface ReaderOptions {
    * names each forged line). An intact log costs one HMAC instead of one per line.
    */
   deferMacs?: boolean;
+  /**
+   * With deferMacs, also leave the chain hashes to someone else (issue 17.4: a worker thread beside
+   * the replay): a daemon line that directly follows the line of the head it chains on (no agents'
+   * lines between) and whose seq is due is taken at its stated hash, unchecked, and the next line
+   * chains on that. Every other daemon line is checked here as before. The caller must then verify
+   * the chain of the same bytes — for each daemon line L whose previous line is a daemon line P (or
+   * the start), chainHash(P's stated hash, "", body of L) === L's stated hash — and give the first
+   * line where it does not hold to `hashesChecked` before anything read is used: a line taken
+   * unchecked at or before it sets `needFull`, as a break found here would have.
+   */
+  deferHashes?: boolean;
 }
 
 export class RecordReader {
@@ -79,6 +92,11 @@ export class RecordReader {
 
   private readonly whole?: (lines: RecordLine[]) => boolean;
   private readonly deferMacs: boolean;
+  private readonly deferHashes: boolean;
+  /** The line whose stated hash is the head the next daemon line chains on (`from.lines`: the start). */
+  private headLine: number;
+  /** deferHashes: the last line taken at its stated hash (0: none). */
+  deferredTo = 0;
 
   constructor(
     from: ReaderState,
@@ -88,6 +106,8 @@ export class RecordReader {
   ) {
     this.whole = opts.whole;
     this.deferMacs = opts.deferMacs === true && check !== undefined;
+    this.deferHashes = this.deferMacs && opts.deferHashes === true;
+    this.headLine = from.lines;
     this.committed = { ...from, foreignLines: [...from.foreignLines] };
     this.lineNo = from.lines;
     this.anchored = from.offset > 0;
@@ -115,7 +135,10 @@ export class RecordReader {
     }
     const base = this.pending ?? { seq: this.committed.seq, head: this.committed.head, foreignText: this.committed.foreignText };
     const foreign = this.pending ? this.pending.foreignText : `${this.committed.foreignText}${this.tentativeForeignText}`;
-    const chains = entry.seq === base.seq + 1 && chainHash(base.head, foreign, sealed.body) === sealed.hash;
+    // deferHashes: checked by the caller where it chains directly on the line before (see ReaderOptions)
+    const deferred = this.deferHashes && foreign === "" && this.headLine === this.lineNo - 1 && entry.seq === base.seq + 1;
+    if (deferred) this.deferredTo = this.lineNo;
+    const chains = entry.seq === base.seq + 1 && (deferred || chainHash(base.head, foreign, sealed.body) === sealed.hash);
     if (this.deferMacs) {
       if (!chains) {
         this.needFull = true;
@@ -141,6 +164,7 @@ export class RecordReader {
       this.pending = { need: typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1, lines: [], seq: base.seq, head: base.head, foreignText: foreign };
     }
     const p = this.pending;
+    this.headLine = this.lineNo;
     p.lines.push(line);
     p.seq = entry.seq;
     p.head = sealed.hash;
@@ -157,6 +181,17 @@ export class RecordReader {
     this.tentativeForeign = [];
     this.tentativeForeignText = "";
     this.onTxn(p.lines);
+  }
+
+  /**
+   * deferHashes: the caller's verdict on the chain of the bytes read, given before anything read is
+   * used: the first line where it does not hold (undefined: it holds on every line), or "failed" when
+   * it could not be had (then nothing taken unchecked is believed). A line taken unchecked at or
+   * before it sets `needFull`.
+   */
+  hashesChecked(firstBroken: number | "failed" | undefined): void {
+    if (this.deferredTo === 0) return;
+    if (firstBroken === "failed" || (firstBroken !== undefined && firstBroken <= this.deferredTo)) this.needFull = true;
   }
 
   /**

@@ -27,6 +27,7 @@ import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, own
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, sealLine, unsealLine, type LineCheck } from "../../log/chain.js";
 import { RecordReader } from "../../log/record-reader.js";
+import { chainWorkerBytes, startChainCheck } from "./chain-check.js";
 import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
@@ -268,6 +269,8 @@ export class FsStore implements Store {
     const unapplied: CommittedEntry[] = [];
     let replayed = 0;
     const packCheck = logSize > from ? await this.packChecker(logSize, findings, (seq, text) => tail.get(seq)?.includes(text) === true) : undefined;
+    // a big cold replay: the chain's SHA-256 on the second core, the one MAC here (chain-check.ts)
+    const hashCheck = deferMacs && ring && logSize > from && logSize - from >= chainWorkerBytes() ? startChainCheck({ head: view.hash, foreign: "", lines: this.lines }) : undefined;
     const reader = new RecordReader({ seq: view.seq, head: view.hash, foreignText: "", foreignLines: [], offset: from, lines: this.lines }, this.lineCheck(ring), (txn) => {
       for (const l of txn) {
         const addr = packAddressOf(l.entry);
@@ -286,14 +289,31 @@ export class FsStore implements Store {
         replayed++;
         if (!opts.keep || opts.keep(entry)) unapplied.push(entry);
       }
-    }, { ...(packCheck ? { whole: packCheck.whole } : {}), deferMacs });
+    }, { ...(packCheck ? { whole: packCheck.whole } : {}), deferMacs, deferHashes: hashCheck !== undefined });
     let torn = 0;
     if (logSize > from) {
-      const fh = await open(L.record, "r");
+      const fh = await open(L.record, "r").catch((e: unknown) => {
+        hashCheck?.stop();
+        throw e;
+      });
       try {
-        const { tail } = await readLines(fh, from, logSize, (text, end) => reader.push(text, end));
+        const { tail } = await readLines(
+          fh,
+          from,
+          logSize,
+          (text, end) => {
+            // a break the worker found already: what was taken unchecked up to it is not believed
+            if (hashCheck?.broken !== undefined && !reader.needFull) reader.hashesChecked(hashCheck.broken);
+            reader.push(text, end);
+          },
+          hashCheck?.feed,
+        );
         torn = reader.finish(tail !== "");
+        // nothing read is used before the worker has checked the chain hashes the reader took unchecked
+        // (a break found here already reads again: the worker is not waited for)
+        if (hashCheck && !reader.needFull) reader.hashesChecked(await hashCheck.verdict());
       } finally {
+        hashCheck?.stop();
         await fh.close();
         packCheck?.close();
       }
@@ -1253,12 +1273,17 @@ async function keepExisting(target: string, blob: string): Promise<boolean> {
   return (t.dev === b.dev && t.ino === b.ino) || t.size === b.size;
 }
 
-/** Reads [from, to) of a file line by line; returns the trailing text that has no newline. */
-async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void): Promise<{ tail: string }> {
-  const chunk = Buffer.alloc(1 << 20);
+/**
+ * Reads [from, to) of a file line by line; returns the trailing text that has no newline. With
+ * `feed`, each block read (1 MiB) is handed over after its lines, in order: a buffer of its own each
+ * time, which `feed` may transfer to another thread; a promise it returns is awaited before reading on.
+ */
+async function readLines(fh: FileHandle, from: number, to: number, onLine: (text: string, endOffset: number) => void, feed?: (bytes: ArrayBuffer, length: number) => Promise<void> | undefined): Promise<{ tail: string }> {
+  let chunk = Buffer.alloc(1 << 20);
   let pos = from;
   let carry: Buffer = Buffer.alloc(0);
   while (pos < to) {
+    if (feed) chunk = Buffer.allocUnsafeSlow(1 << 20);
     const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, to - pos), pos);
     if (bytesRead === 0) break;
     const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
@@ -1269,6 +1294,8 @@ async function readLines(fh: FileHandle, from: number, to: number, onLine: (text
       start = nl + 1;
     }
     carry = Buffer.from(buf.subarray(start));
+    const behind = feed?.(chunk.buffer as ArrayBuffer, bytesRead);
+    if (behind) await behind;
     pos += bytesRead;
   }
   return { tail: carry.toString("utf8") };
