@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ChainVerifier, GENESIS, chainHash, sealLine, unsealLine } from "../../src/log/chain.js";
 import { Keyring } from "../../src/trust/keyring.js";
+import { sealedLog } from "../support/sealed-log.js";
 
 type Step = { daemon: string } | { agent: string };
 
@@ -10,24 +11,7 @@ const agentLine = (agent: string, decision: string): string =>
   JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent, decision, epic_id: "EP-001", iteration: 1, details: { note: "ok" } });
 
 /** Writes a log as the daemon does: each daemon line sealed with the previous hash and the agent lines since. */
-function build(steps: Step[]): { lines: string[]; head: string } {
-  const lines: string[] = [];
-  let head = GENESIS;
-  let foreign = "";
-  let seq = 0;
-  for (const s of steps) {
-    if ("agent" in s) {
-      lines.push(s.agent);
-      foreign += `${s.agent}\n`;
-    } else {
-      const sealed = sealLine(daemonBody(++seq, s.daemon), head, foreign);
-      lines.push(sealed.line);
-      head = sealed.hash;
-      foreign = "";
-    }
-  }
-  return { lines, head };
-}
+const build = (steps: Step[]): { lines: string[]; head: string } => sealedLog(steps.map((s) => ("agent" in s ? s : { body: (seq: number) => daemonBody(seq, s.daemon) })));
 
 function verify(lines: readonly string[]) {
   const v = new ChainVerifier();

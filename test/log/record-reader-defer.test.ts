@@ -8,6 +8,7 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { GENESIS, StatedChainCheck, sealLine, unsealLine, type LineCheck, type LineMac } from "../../src/log/chain.js";
 import { RecordReader } from "../../src/log/record-reader.js";
+import { sealedLog } from "../support/sealed-log.js";
 
 const KEY = "k".repeat(32);
 const macOf = (s: string): string => createHmac("sha256", KEY).update(s).digest("hex");
@@ -18,27 +19,11 @@ type Step = { txn: number } | { agent: string };
 const agentLine = (n: number): string => JSON.stringify({ timestamp: "2026-11-21T10:00:00Z", agent: "developer", decision: "note", details: { n } });
 
 /** A log as the daemon writes it: transactions of `txn` lines, agents' lines chained into the next one. */
-function build(steps: Step[]): string[] {
-  const lines: string[] = [];
-  let head = GENESIS;
-  let foreign = "";
-  let seq = 0;
-  for (const s of steps) {
-    if ("agent" in s) {
-      lines.push(s.agent);
-      foreign += `${s.agent}\n`;
-      continue;
-    }
-    for (let i = 0; i < s.txn; i++) {
-      const body = JSON.stringify({ seq: ++seq, ...(i === 0 ? { txn: s.txn } : {}), timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "message_accepted", details: { message_id: `m${seq}` } });
-      const sealed = sealLine(body, head, foreign, mac);
-      lines.push(sealed.line);
-      head = sealed.hash;
-      foreign = "";
-    }
-  }
-  return lines;
-}
+const build = (steps: Step[]): string[] =>
+  sealedLog(
+    steps.flatMap((s) => ("agent" in s ? [s] : Array.from({ length: s.txn }, (_, i) => ({ body: (seq: number) => JSON.stringify({ seq, ...(i === 0 ? { txn: s.txn } : {}), timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "message_accepted", details: { message_id: `m${seq}` } }) })))),
+    mac,
+  ).lines;
 
 const LOG = build([{ txn: 1 }, { txn: 3 }, { agent: agentLine(1) }, { txn: 2 }, { txn: 1 }, { agent: agentLine(2) }, { agent: agentLine(3) }, { txn: 4 }, { txn: 1 }, { txn: 2 }, { txn: 1 }]);
 

@@ -42,57 +42,53 @@ afterEach(() => {
   dir = undefined;
 });
 
+/**
+ * A root with artifacts/EP-001/plan.json held by the squatter (`squat` makes its entry there) and the
+ * race armed: after the daemon's check the squatter's entry goes and the planner's plan lands; right
+ * after the daemon's rename, `squat` again. Returns the root and the squatter's entry as decided.
+ */
+function squatRace(squat: (file: string) => void): { root: string; file: string } {
+  dir = mkdtempSync(join(tmpdir(), "consensus-putback-"));
+  const root = join(dir, "root");
+  const folder = join(root, "artifacts", "EP-001");
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, "plan.json");
+  squat(file);
+  race.armed = file;
+  race.before = () => {
+    unlinkSync(file);
+    writeFileSync(file, "the planner's plan");
+    chownSync(file, PLANNER, PLANNER);
+  };
+  race.after = () => squat(file);
+  return { root, file };
+}
+
+/** Nothing set aside; the planner's plan reported where the daemon's rename left it, whole. */
+function expectStranded(root: string, r: { moved: unknown[]; stranded: Array<{ to: string }> }): void {
+  expect(r.moved).toEqual([]);
+  expect(r.stranded).toEqual([{ from: "artifacts/EP-001/plan.json", to: expect.stringMatching(/^artifacts\/EP-001\/\.refused-plan\.json\./), uid: PLANNER }]);
+  expect(readFileSync(join(root, r.stranded[0]!.to), "utf8")).toBe("the planner's plan");
+}
+
 describe.skipIf(process.geteuid?.() !== 0)("a squat swapped for the rightful file between the check and the rename", () => {
   it("the rightful file the daemon moved, the name taken again before it could be put back, is reported where it is", async () => {
-    dir = mkdtempSync(join(tmpdir(), "consensus-putback-"));
-    const root = join(dir, "root");
-    const folder = join(root, "artifacts", "EP-001");
-    mkdirSync(folder, { recursive: true });
-    const file = join(folder, "plan.json");
-    const squat = (): void => {
-      execFileSync("mkfifo", [file]);
-      lchownSync(file, SQUATTER, SQUATTER);
-    };
-    squat();
+    const { root, file } = squatRace((f) => {
+      execFileSync("mkfifo", [f]);
+      lchownSync(f, SQUATTER, SQUATTER);
+    });
+    // the squatter's FIFO as the daemon decided it (lstat, before the race runs)
     const entry = entryIdOf(lstatSync(file));
-    race.armed = file;
-    // after the daemon's check: the squatter removes its FIFO and the planner's plan lands
-    race.before = () => {
-      unlinkSync(file);
-      writeFileSync(file, "the planner's plan");
-      chownSync(file, PLANNER, PLANNER);
-    };
-    // right after the daemon's rename: the squatter's FIFO again
-    race.after = squat;
-    const r = await setAsideRefused(root, [{ rel: "artifacts/EP-001/plan.json", uid: SQUATTER, user: "ops", sha256: "0".repeat(64), entry, found: "a FIFO (named pipe)" }]);
-    expect(r.moved).toEqual([]);
-    expect(r.stranded).toEqual([{ from: "artifacts/EP-001/plan.json", to: expect.stringMatching(/^artifacts\/EP-001\/\.refused-plan\.json\./), uid: PLANNER }]);
-    expect(readFileSync(join(root, r.stranded[0]!.to), "utf8")).toBe("the planner's plan");
+    expectStranded(root, await setAsideRefused(root, [{ rel: "artifacts/EP-001/plan.json", uid: SQUATTER, user: "ops", sha256: "0".repeat(64), entry, found: "a FIFO (named pipe)" }]));
   });
 
   it("the same for a squat of bytes read (moveIfSame)", async () => {
-    dir = mkdtempSync(join(tmpdir(), "consensus-putback-"));
-    const root = join(dir, "root");
-    const folder = join(root, "artifacts", "EP-001");
-    mkdirSync(folder, { recursive: true });
-    const file = join(folder, "plan.json");
     const bytes = "the squatter's plan";
-    const squat = (): void => {
-      writeFileSync(file, bytes);
-      chownSync(file, SQUATTER, SQUATTER);
-    };
-    squat();
+    const { root } = squatRace((f) => {
+      writeFileSync(f, bytes);
+      chownSync(f, SQUATTER, SQUATTER);
+    });
     const { createHash } = await import("node:crypto");
-    race.armed = file;
-    race.before = () => {
-      unlinkSync(file);
-      writeFileSync(file, "the planner's plan");
-      chownSync(file, PLANNER, PLANNER);
-    };
-    race.after = squat;
-    const r = await setAsideRefused(root, [{ rel: "artifacts/EP-001/plan.json", uid: SQUATTER, user: "ops", sha256: createHash("sha256").update(bytes).digest("hex") }]);
-    expect(r.moved).toEqual([]);
-    expect(r.stranded).toEqual([{ from: "artifacts/EP-001/plan.json", to: expect.stringMatching(/^artifacts\/EP-001\/\.refused-plan\.json\./), uid: PLANNER }]);
-    expect(readFileSync(join(root, r.stranded[0]!.to), "utf8")).toBe("the planner's plan");
+    expectStranded(root, await setAsideRefused(root, [{ rel: "artifacts/EP-001/plan.json", uid: SQUATTER, user: "ops", sha256: createHash("sha256").update(bytes).digest("hex") }]));
   });
 });
