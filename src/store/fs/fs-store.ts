@@ -31,7 +31,7 @@ import { chainWorkerBytes, startChainCheck } from "./chain-check.js";
 import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
-import { Pack, packAddressOf, recordAt, type PackAddress } from "./pack.js";
+import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { compactWithLast, epicsTexts, prettyWithLast } from "./epics-json.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
@@ -79,8 +79,6 @@ const COMMAND_WAIT_MS = 30_000;
 /** At most this many bytes (and records) just packed are kept for their archive copies (FsStore.forCopy). */
 const FOR_COPY_MAX_BYTES = 64 * 1024 * 1024;
 const FOR_COPY_MAX_COUNT = 8192;
-/** Effect files up to this size are written on the daemon's thread (writeAtomicSync); larger ones in the pool. */
-const SYNC_WRITE_MAX = 256 * 1024;
 
 /**
  * From this many files and folders to sync before a checkpoint, their file systems are synced whole

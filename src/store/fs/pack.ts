@@ -64,11 +64,12 @@ const FIRST_CHUNK = 2 ** 20;
 /** Zeros are written this much at a time when the file grows. */
 const ZERO_BLOCK = 2 ** 20;
 /**
- * A batch's records up to this many bytes are written on the caller's thread (into the page cache, a
- * few µs): through the thread pool the write queued behind other I/O and a drop waited 2–10 ms for it
- * now and then (issue 17.3, as the log's own write in fs-store.ts). Larger ones go through the pool.
+ * Writes up to this many bytes go into the page cache on the daemon's thread (a few µs): through the
+ * thread pool they queued behind other I/O, and a drop waited 2–10 ms for one now and then (issue
+ * 17.3). Larger ones go through the pool, so the event loop never waits for megabytes. Used for a
+ * batch's pack records here, and in fs-store.ts for the log's lines and the effect files.
  */
-const SYNC_WRITE_MAX = 256 * 1024;
+export const SYNC_WRITE_MAX = 256 * 1024;
 
 export class Pack {
   /** Where the next record goes. */
