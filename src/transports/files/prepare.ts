@@ -7,7 +7,7 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, type Stats } from "node:fs";
+import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { EPIC_ID } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
@@ -22,6 +22,7 @@ import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
 import { entryIdOf, type EntryId } from "../../store/fs/entry-aside.js";
+import { lstatQuiet } from "../../store/fs/safe-dirs.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";
@@ -71,7 +72,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 
   // an artifact's name: what holds it, as lstat says (never followed, never opened)
   // (one lstatSync, ~2 µs of CPU: on the daemon's thread like the read, issue 17.2)
-  const st = c.kind === "artifact" ? lstatEntry(join(ctx.root, rel)) : undefined;
+  const st = c.kind === "artifact" ? lstatQuiet(join(ctx.root, rel)) : undefined;
   // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
@@ -100,7 +101,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
     // read through a symbolic link (inside the root): the link's owner put it at the name, not the
     // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
-    const at = st ?? (c.kind === "message" ? lstatEntry(join(ctx.root, rel)) : undefined);
+    const at = st ?? (c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined);
     const uid = at?.isSymbolicLink() ? at.uid : r.uid;
     p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, uid, r.mode, claim, ctx.now);
   }
@@ -108,15 +109,6 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
-
-/** lstat of a drop's name, or undefined when nothing is there (readCandidate then says it is gone). */
-function lstatEntry(abs: string): Stats | undefined {
-  try {
-    return lstatSync(abs);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Whether the entry at an artifact's name is decided as what it is, unread, rather than read as a
