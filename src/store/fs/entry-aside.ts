@@ -83,11 +83,20 @@ export interface Stranded {
  * would otherwise hide that file at a dot-name with nobody told).
  */
 export async function moveEntryIfSame(file: string, to: string, checked: EntryId, stranded?: (s: Stranded) => void): Promise<boolean> {
+  return moveIf(file, to, () => lstat(to).then((st) => sameEntry(st, checked), () => false), stranded);
+}
+
+/**
+ * Renames `file` to `to`, then asks `same` whether what it moved is the entry checked; when not, it is
+ * put back without replacing (putBack) and false returned, `stranded` told when the name was taken
+ * again meanwhile. The one rename-check-put-back of moveEntryIfSame (by lstat) and set-aside.ts's
+ * moveIfSame (by the bytes' SHA-256).
+ */
+export async function moveIf(file: string, to: string, same: () => Promise<boolean>, stranded?: (s: Stranded) => void): Promise<boolean> {
   await rename(file, to);
-  const again = await lstat(to).catch(() => undefined);
-  if (again && sameEntry(again, checked)) return true;
-  if (!again) return false;
-  if (!(await putBack(file, to, again.isDirectory()))) stranded?.({ to, uid: again.uid });
+  if (await same()) return true;
+  const st = await lstat(to).catch(() => undefined);
+  if (st && !(await putBack(file, to, st.isDirectory()))) stranded?.({ to, uid: st.uid });
   return false;
 }
 
@@ -96,7 +105,7 @@ export async function moveEntryIfSame(file: string, to: string, checked: EntryId
  * aside name removed) for what is not a folder, by a rename for a folder while the name is free.
  * False when the name was taken (what was moved stays at `to`).
  */
-export async function putBack(file: string, to: string, isFolder: boolean): Promise<boolean> {
+async function putBack(file: string, to: string, isFolder: boolean): Promise<boolean> {
   if (isFolder) {
     const taken = await lstat(file).then(() => true, () => false);
     return !taken && (await rename(to, file).then(() => true, () => false));

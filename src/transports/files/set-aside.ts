@@ -20,13 +20,13 @@
  * which are never read. Entries of the daemon's own user or of root are never moved.
  */
 import { createHash } from "node:crypto";
-import { lstat, rename } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
-import { asideNameOf, foreignFolder, movable, moveEntryIfSame, putBack, sameEntry, type EntryId, type Stranded } from "../../store/fs/entry-aside.js";
+import { asideNameOf, foreignFolder, movable, moveEntryIfSame, moveIf, sameEntry, type EntryId, type Stranded } from "../../store/fs/entry-aside.js";
 
 /** What was renamed aside: paths relative to the root; `found` what it is when not a regular file ("a folder"). */
 export interface SetAside {
@@ -159,11 +159,13 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
  * before the put back, `stranded` is told where what was moved stays (moveEntryIfSame).
  */
 export async function moveIfSame(file: string, to: string, checked: { uid: number; sha256: string }, stranded?: (s: Stranded) => void): Promise<boolean> {
-  await rename(file, to);
-  const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
-  if (again && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256) return true;
-  // put back without replacing: a link fails if the name was taken meanwhile
-  const st = again?.stat ?? (await lstat(to).catch(() => undefined));
-  if (st && !(await putBack(file, to, st.isDirectory()))) stranded?.({ to, uid: st.uid });
-  return false;
+  return moveIf(
+    file,
+    to,
+    async () => {
+      const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
+      return again !== undefined && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256;
+    },
+    stranded,
+  );
 }
