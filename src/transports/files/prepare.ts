@@ -9,7 +9,6 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
-import { EPIC_ID } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
@@ -17,6 +16,7 @@ import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
+import { heldByFolder } from "./scan.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers } from "../prove.js";
@@ -120,7 +120,7 @@ type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
 export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: Pick<Stats, "isFile" | "isDirectory" | "isSymbolicLink" | "uid">, pipeline: Pick<Pipeline, "stageOfArtifact">, users: AgentUsers): boolean {
   if (st.isFile()) return false;
   const named = pipeline.stageOfArtifact(c.name) !== undefined;
-  if (st.isDirectory()) return named && !(c.folder === undefined && EPIC_ID.test(c.name));
+  if (st.isDirectory()) return named && heldByFolder(c);
   if (st.isSymbolicLink()) return named && (users.roleOfUid.has(st.uid) || users.shared.has(st.uid));
   return true;
 }
