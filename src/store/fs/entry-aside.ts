@@ -38,8 +38,15 @@ export const entryIdOf = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">): Entr
 /** Is the lstat `st` the entry `e` (same device, inode, owner and type)? Pure. */
 export const sameEntry = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">, e: EntryId): boolean => st.dev === e.dev && st.ino === e.ino && st.uid === e.uid && (st.mode & S_IFMT) === e.type;
 
+/**
+ * Whether `uid` is the daemon's own user (`self`) or root: an owner no agent is. The one rule for a
+ * folder left as it is (drop-zones.ts, doctor's modes-check), one no agent can swap on the way
+ * (foreignFolder), an entry never moved (movable). Pure.
+ */
+export const daemonOrRoot = (uid: number, self: number | undefined): boolean => uid === 0 || uid === self;
+
 /** Whether an entry of `uid` may ever be moved aside: never the daemon's own user's (`self`) nor root's. Pure. */
-export const movable = (uid: number, self: number | undefined): boolean => uid !== 0 && uid !== self;
+export const movable = (uid: number, self: number | undefined): boolean => !daemonOrRoot(uid, self);
 
 /**
  * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
@@ -54,7 +61,7 @@ export async function foreignFolder(root: string, dir: string): Promise<{ folder
   for (const part of relative(root, dir).split(sep).filter(Boolean)) {
     cur = join(cur, part);
     const st = await lstat(cur);
-    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
+    if (!daemonOrRoot(st.uid, me)) return { folder: relative(root, cur), uid: st.uid };
   }
   return undefined;
 }
