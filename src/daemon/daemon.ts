@@ -312,7 +312,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       });
   }
 
-  /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   /** Whether anything (a file, a link, a folder, a FIFO) is at `rel`; true when that cannot be told (prepare says why). */
   function somethingAt(rel: string): boolean {
     try {
@@ -322,6 +321,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }
 
+  /** Where an epic's artifacts for a stage can be dropped: its own folder, and flat. */
   function dropPaths(epicId: string, stageId: string): string[] {
     // recovery replays rescan effects inside Engine.open, before `engine` is assigned: the rules it opened with
     const rules = opened ? engine.pipeline : pipeline;
