@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import { DROP_ZONE_MODE } from "../runner/drop-zones.js";
+import { daemonOrRoot } from "../store/fs/entry-aside.js";
 import { privateAreaProblem } from "../store/fs/private-area.js";
 import type { Facts } from "./facts.js";
 
@@ -36,7 +37,7 @@ export function checkModes(f: Pick<Facts, "root" | "modes">): CheckResult {
   }
   // the daemon's user owns the private area; root is never an agent
   const daemonUid = m.dot?.uid ?? m.uid;
-  const foreign = (m.zones ?? []).filter((z) => z.uid !== undefined && z.uid !== 0 && z.uid !== daemonUid);
+  const foreign = (m.zones ?? []).filter((z) => z.uid !== undefined && !daemonOrRoot(z.uid, daemonUid));
   if (foreign.length) {
     const shown = foreign.map((z) => `${z.path} (uid ${z.uid})`).join(", ");
     return warn(id, `drop zones owned by a user other than the daemon's${daemonUid !== undefined ? ` (uid ${daemonUid})` : ""}: ${shown}; the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files there or take their write access away`, `Start the daemon (it gives them to its user), or as root \`chown ${daemonUid ?? "DAEMON_USER"} ${foreign.map((z) => join(f.root, z.path)).join(" ")}\`.`, { ...details, zones: foreign.map((z) => ({ path: z.path, uid: z.uid })) });

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
 import type { Logger } from "../daemon/logger.js";
+import { daemonOrRoot } from "../store/fs/entry-aside.js";
 import type { Layout } from "../store/fs/layout.js";
 import { resolveGroup } from "./os-users.js";
 
@@ -84,7 +85,7 @@ export function applyDropZones(L: Layout, roles: readonly string[], gid: number,
  * zone around it is group-writable) could remove or rename every other agent's file in it, or chmod
  * the folder so they cannot write there at all (their stage then has "no artifact" and escalates).
  */
-const ownerTrusted = (uid: number): boolean => uid === 0 || uid === process.geteuid?.();
+const ownerTrusted = (uid: number): boolean => daemonOrRoot(uid, process.geteuid?.());
 
 /**
  * Gives `path` to `gid` with `mode`, acting on the opened folder or file, never on its name: an agent

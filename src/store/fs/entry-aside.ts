@@ -38,8 +38,15 @@ export const entryIdOf = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">): Entr
 /** Is the lstat `st` the entry `e` (same device, inode, owner and type)? Pure. */
 export const sameEntry = (st: Pick<Stats, "dev" | "ino" | "uid" | "mode">, e: EntryId): boolean => st.dev === e.dev && st.ino === e.ino && st.uid === e.uid && (st.mode & S_IFMT) === e.type;
 
+/**
+ * Whether `uid` is the daemon's own user (`self`) or root: an owner no agent is. The one rule for a
+ * folder left as it is (drop-zones.ts, doctor's modes-check), one no agent can swap on the way
+ * (foreignFolder), an entry never moved (movable). Pure.
+ */
+export const daemonOrRoot = (uid: number, self: number | undefined): boolean => uid === 0 || uid === self;
+
 /** Whether an entry of `uid` may ever be moved aside: never the daemon's own user's (`self`) nor root's. Pure. */
-export const movable = (uid: number, self: number | undefined): boolean => uid !== 0 && uid !== self;
+export const movable = (uid: number, self: number | undefined): boolean => !daemonOrRoot(uid, self);
 
 /**
  * The first folder from `root` down to `dir` (the root excluded: a person's) owned by another user than
@@ -54,7 +61,7 @@ export async function foreignFolder(root: string, dir: string): Promise<{ folder
   for (const part of relative(root, dir).split(sep).filter(Boolean)) {
     cur = join(cur, part);
     const st = await lstat(cur);
-    if (st.uid !== 0 && st.uid !== me) return { folder: relative(root, cur), uid: st.uid };
+    if (!daemonOrRoot(st.uid, me)) return { folder: relative(root, cur), uid: st.uid };
   }
   return undefined;
 }
@@ -83,11 +90,20 @@ export interface Stranded {
  * would otherwise hide that file at a dot-name with nobody told).
  */
 export async function moveEntryIfSame(file: string, to: string, checked: EntryId, stranded?: (s: Stranded) => void): Promise<boolean> {
+  return moveIf(file, to, () => lstat(to).then((st) => sameEntry(st, checked), () => false), stranded);
+}
+
+/**
+ * Renames `file` to `to`, then asks `same` whether what it moved is the entry checked; when not, it is
+ * put back without replacing (putBack) and false returned, `stranded` told when the name was taken
+ * again meanwhile. The one rename-check-put-back of moveEntryIfSame (by lstat) and set-aside.ts's
+ * moveIfSame (by the bytes' SHA-256).
+ */
+export async function moveIf(file: string, to: string, same: () => Promise<boolean>, stranded?: (s: Stranded) => void): Promise<boolean> {
   await rename(file, to);
-  const again = await lstat(to).catch(() => undefined);
-  if (again && sameEntry(again, checked)) return true;
-  if (!again) return false;
-  if (!(await putBack(file, to, again.isDirectory()))) stranded?.({ to, uid: again.uid });
+  if (await same()) return true;
+  const st = await lstat(to).catch(() => undefined);
+  if (st && !(await putBack(file, to, st.isDirectory()))) stranded?.({ to, uid: st.uid });
   return false;
 }
 
@@ -96,7 +112,7 @@ export async function moveEntryIfSame(file: string, to: string, checked: EntryId
  * aside name removed) for what is not a folder, by a rename for a folder while the name is free.
  * False when the name was taken (what was moved stays at `to`).
  */
-export async function putBack(file: string, to: string, isFolder: boolean): Promise<boolean> {
+async function putBack(file: string, to: string, isFolder: boolean): Promise<boolean> {
   if (isFolder) {
     const taken = await lstat(file).then(() => true, () => false);
     return !taken && (await rename(to, file).then(() => true, () => false));

@@ -8,7 +8,7 @@
  * caught by writeAtomic's second check (the folder's real path, before the rename). The root itself may
  * be a link (a person's choice; agents cannot write its parent).
  */
-import { lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
+import { lstatSync, mkdirSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -17,6 +17,19 @@ import { ConsensusError, issue } from "../../errors/issue.js";
 export const SHARED_DIR_MODE = 0o755;
 /** Mode of the private area and every folder in it. */
 export const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * lstat on the daemon's thread, never following a last link: undefined where nothing can be stat'd
+ * (missing, a folder gone, no permission), without an exception built for a missing name (~3 µs of
+ * CPU where a rejected fs.promises.lstat costs ~25 µs: issue 17).
+ */
+export function lstatQuiet(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
 
 function componentsOf(root: string, dir: string): string[] {
   const rel = relative(root, dir);

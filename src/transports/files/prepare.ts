@@ -7,9 +7,8 @@
  * transport (a file a bridge mirrored into a database), so both apply the same rules.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, type Stats } from "node:fs";
+import type { Stats } from "node:fs";
 import { join } from "node:path";
-import { EPIC_ID } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
@@ -17,11 +16,13 @@ import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
+import { heldByFolder } from "./scan.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
 import { entryIdOf, type EntryId } from "../../store/fs/entry-aside.js";
+import { lstatQuiet } from "../../store/fs/safe-dirs.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";
@@ -71,7 +72,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 
   // an artifact's name: what holds it, as lstat says (never followed, never opened)
   // (one lstatSync, ~2 µs of CPU: on the daemon's thread like the read, issue 17.2)
-  const st = c.kind === "artifact" ? lstatEntry(join(ctx.root, rel)) : undefined;
+  const st = c.kind === "artifact" ? lstatQuiet(join(ctx.root, rel)) : undefined;
   // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
@@ -100,7 +101,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
     // read through a symbolic link (inside the root): the link's owner put it at the name, not the
     // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
-    const at = st ?? (c.kind === "message" ? lstatEntry(join(ctx.root, rel)) : undefined);
+    const at = st ?? (c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined);
     const uid = at?.isSymbolicLink() ? at.uid : r.uid;
     p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, uid, r.mode, claim, ctx.now);
   }
@@ -108,15 +109,6 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
-
-/** lstat of a drop's name, or undefined when nothing is there (readCandidate then says it is gone). */
-function lstatEntry(abs: string): Stats | undefined {
-  try {
-    return lstatSync(abs);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Whether the entry at an artifact's name is decided as what it is, unread, rather than read as a
@@ -128,7 +120,7 @@ function lstatEntry(abs: string): Stats | undefined {
 export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: Pick<Stats, "isFile" | "isDirectory" | "isSymbolicLink" | "uid">, pipeline: Pick<Pipeline, "stageOfArtifact">, users: AgentUsers): boolean {
   if (st.isFile()) return false;
   const named = pipeline.stageOfArtifact(c.name) !== undefined;
-  if (st.isDirectory()) return named && !(c.folder === undefined && EPIC_ID.test(c.name));
+  if (st.isDirectory()) return named && heldByFolder(c);
   if (st.isSymbolicLink()) return named && (users.roleOfUid.has(st.uid) || users.shared.has(st.uid));
   return true;
 }

@@ -19,14 +19,14 @@
  * after it, the rename made by name in its folder (the daemon's). A folder moves with its contents,
  * which are never read. Entries of the daemon's own user or of root are never moved.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { link, lstat, rename, unlink } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { lstat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { LogEntry } from "../../schemas/types.gen.js";
 import { ownerOf, type Proof } from "../../machine/authority.js";
 import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
 import { assertRealDirs, assertStillInside } from "../../store/fs/safe-dirs.js";
-import { foreignFolder, movable, moveEntryIfSame, putBack, sameEntry, type EntryId, type Stranded } from "../../store/fs/entry-aside.js";
+import { asideNameOf, foreignFolder, movable, moveEntryIfSame, moveIf, sameEntry, type EntryId, type Stranded } from "../../store/fs/entry-aside.js";
 
 /** What was renamed aside: paths relative to the root; `found` what it is when not a regular file ("a folder"). */
 export interface SetAside {
@@ -130,7 +130,7 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
       if (s.entry) {
         // not read: known by its lstat alone (never followed, never opened)
         if (!sameEntry(await lstat(file), s.entry)) continue;
-        const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+        const to = asideNameOf(file, s.sha256.slice(0, 12));
         await assertStillInside(root, dir);
         if (!(await moveEntryIfSame(file, to, s.entry, strand))) continue;
         out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user, ...(s.found ? { found: s.found } : {}) });
@@ -140,7 +140,7 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
       if (stat.uid !== s.uid || createHash("sha256").update(bytes).digest("hex") !== s.sha256) continue;
       // a random part: a name the squatter cannot take first (a folder made at a name known from its
       // own bytes would make the rename fail, and the squat stay)
-      const to = join(dir, `.refused-${basename(file)}.${s.sha256.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+      const to = asideNameOf(file, s.sha256.slice(0, 12));
       await assertStillInside(root, dir);
       if (!(await moveIfSame(file, to, { uid: s.uid, sha256: s.sha256 }, strand))) continue;
       out.push({ from: rel, to: join(dirname(rel), basename(to)), owner: s.user });
@@ -159,11 +159,13 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
  * before the put back, `stranded` is told where what was moved stays (moveEntryIfSame).
  */
 export async function moveIfSame(file: string, to: string, checked: { uid: number; sha256: string }, stranded?: (s: Stranded) => void): Promise<boolean> {
-  await rename(file, to);
-  const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
-  if (again && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256) return true;
-  // put back without replacing: a link fails if the name was taken meanwhile
-  const st = again?.stat ?? (await lstat(to).catch(() => undefined));
-  if (st && !(await putBack(file, to, st.isDirectory()))) stranded?.({ to, uid: st.uid });
-  return false;
+  return moveIf(
+    file,
+    to,
+    async () => {
+      const again = await readGuarded(to, { maxBytes: CAP.state }).catch(() => undefined);
+      return again !== undefined && again.stat.uid === checked.uid && createHash("sha256").update(again.bytes).digest("hex") === checked.sha256;
+    },
+    stranded,
+  );
 }
