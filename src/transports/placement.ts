@@ -14,14 +14,13 @@
  * prover (prove.ts) when the daemon reads the file.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { lstatSync } from "node:fs";
 import { mkdir, realpath, rm } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
-import { assertRealDirs } from "../store/fs/safe-dirs.js";
+import { assertRealDirs, lstatQuiet } from "../store/fs/safe-dirs.js";
 import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
 import type { Keyring } from "../trust/keyring.js";
@@ -133,7 +132,7 @@ export async function readClaim(root: string, realRoot: string, rel: string, sha
   // Most drops have none: asked first without an exception for the missing name (a failed realpath
   // builds one), on this thread (issue 17.2). Only its absence is taken from this; a claim there is read
   // with every guard below.
-  if (!lstatQuiet(join(root, claimRel))) return undefined;
+  if (lstatQuiet(join(root, claimRel)) === undefined) return undefined;
   const r = await readCandidate(root, realRoot, claimRel, CLAIM_MAX_BYTES);
   if (!r.ok) return undefined;
   let v: unknown;
@@ -146,14 +145,6 @@ export async function readClaim(root: string, realRoot: string, rel: string, sha
 }
 
 /** Whether anything is at `abs` (a link counts), without following a last link; errors count as nothing. */
-function lstatQuiet(abs: string): boolean {
-  try {
-    return lstatSync(abs, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
-  }
-}
-
 /** Pure: a parsed claim → the Claim, if it is one for this file and content. */
 export function checkClaim(v: unknown, rel: string, sha256: string): Claim | undefined {
   if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
