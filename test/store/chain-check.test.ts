@@ -4,9 +4,9 @@
  * and answers the first line whose stated hash is not its chain hash — the same line StatedChainCheck
  * names — or "failed" when it cannot answer.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { GENESIS, StatedChainCheck, unsealLine } from "../../src/log/chain.js";
-import type { ChainCheck, startChainCheck as StartChainCheck } from "../../src/store/fs/chain-check.js";
+import { chainWorkerBytes, type ChainCheck, type startChainCheck as StartChainCheck } from "../../src/store/fs/chain-check.js";
 import { sealedLog, type LogStep } from "../support/sealed-log.js";
 
 const built = "../../dist/store/fs/chain-check.js";
@@ -91,5 +91,23 @@ describe("the chain worker", () => {
     // feeding on does not wait for a worker that is gone
     for (let i = 0; i < 200; i++) await d.feed(new ArrayBuffer(8), 8);
     expect(await d.verdict()).toBe("failed");
+  });
+});
+
+describe("CONSENSUS_CHAIN_WORKER_BYTES", () => {
+  const was = process.env.CONSENSUS_CHAIN_WORKER_BYTES;
+  afterEach(() => {
+    if (was === undefined) delete process.env.CONSENSUS_CHAIN_WORKER_BYTES;
+    else process.env.CONSENSUS_CHAIN_WORKER_BYTES = was;
+  });
+  it("a number of bytes is taken (0: always); unset, empty, negative or not a number is the default", () => {
+    const at = (v: string | undefined): number => {
+      if (v === undefined) delete process.env.CONSENSUS_CHAIN_WORKER_BYTES;
+      else process.env.CONSENSUS_CHAIN_WORKER_BYTES = v;
+      return chainWorkerBytes();
+    };
+    expect(at("0")).toBe(0);
+    expect(at("1048576")).toBe(1 << 20);
+    for (const v of [undefined, "", " ", "-1", "lots"]) expect(at(v)).toBe(32 * 1024 * 1024);
   });
 });
