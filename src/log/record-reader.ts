@@ -96,7 +96,7 @@ export class RecordReader {
   /** The line whose stated hash is the head the next daemon line chains on (`from.lines`: the start). */
   private headLine: number;
   /** deferHashes: the last line taken at its stated hash (0: none). */
-  deferredTo = 0;
+  private deferredTo = 0;
 
   constructor(
     from: ReaderState,

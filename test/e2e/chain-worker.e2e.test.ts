@@ -6,6 +6,7 @@
  */
 import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { unsealLine } from "../../src/log/chain.js";
 import { Bus } from "../support/bus.js";
@@ -14,6 +15,8 @@ const buses: Bus[] = [];
 afterEach(() => {
   for (const b of buses.splice(0)) b.cleanup();
 });
+/** Preload that says on stderr each worker thread started. */
+const sayWorkers = fileURLToPath(new URL("../support/say-workers.mjs", import.meta.url));
 const recordOf = (b: Bus) => join(b.root, ".consensus", "log.jsonl");
 const FOUND = new Set(["log_chain_broken", "log_record_forged", "log_torn_transaction"]);
 
@@ -37,8 +40,10 @@ function both(b: Bus): Array<{ found: unknown[]; status: unknown; bytes: number 
     [c, String(1 << 30)],
   ].map(([bus, bytes]) => {
     const x = bus as Bus;
-    const r = x.cliWith({ CONSENSUS_CHAIN_WORKER_BYTES: bytes as string }, "watch", "--once");
+    const r = x.cliWith({ CONSENSUS_CHAIN_WORKER_BYTES: bytes as string, NODE_OPTIONS: `--import ${sayWorkers}` }, "watch", "--once");
     expect(r.code, r.stderr).toBe(0);
+    // the worker run did start the chain worker, the other not: else both would be the inline path
+    expect(r.stderr.includes("chain-worker.js"), r.stderr).toBe(bytes === "0");
     return {
       found: x.entries().filter((e) => FOUND.has(e.decision)).map((e) => ({ decision: e.decision, details: e.details })),
       status: JSON.parse(x.cli("status", "--json").stdout) as unknown,

@@ -4,35 +4,24 @@
  * and answers the first line whose stated hash is not its chain hash — the same line StatedChainCheck
  * names — or "failed" when it cannot answer.
  */
-import { describe, expect, it } from "vitest";
-import { GENESIS, StatedChainCheck, sealLine, unsealLine } from "../../src/log/chain.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { GENESIS, StatedChainCheck, unsealLine } from "../../src/log/chain.js";
+import { chainWorkerBytes, type ChainCheck, type startChainCheck as StartChainCheck } from "../../src/store/fs/chain-check.js";
+import { sealedLog, type LogStep } from "../support/sealed-log.js";
 
-interface ChainCheck {
-  feed(bytes: ArrayBuffer, length: number): Promise<void> | undefined;
-  verdict(): Promise<number | "failed" | undefined>;
-  stop(): void;
-  readonly broken?: number;
-}
 const built = "../../dist/store/fs/chain-check.js";
-const { startChainCheck } = (await import(built)) as { startChainCheck: (start: { head: string; foreign: string; lines: number }) => ChainCheck | undefined };
+// the built file (a worker runs compiled code), with the source's types
+const { startChainCheck } = (await import(built)) as { startChainCheck: typeof StartChainCheck };
 
-function log(n: number): string[] {
-  const lines: string[] = [];
-  let head = GENESIS;
-  let foreign = "";
-  for (let seq = 1; seq <= n; seq++) {
-    if (seq % 7 === 0) {
-      const a = JSON.stringify({ agent: "developer", decision: "note", details: { seq, text: "é ✓ ".repeat(seq % 5) } });
-      lines.push(a);
-      foreign += `${a}\n`;
-    }
-    const s = sealLine(JSON.stringify({ seq, timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "message_accepted", details: { note: "ü".repeat(seq % 13) } }), head, foreign, () => `k1.${"a".repeat(64)}`);
-    lines.push(s.line);
-    head = s.hash;
-    foreign = "";
-  }
-  return lines;
-}
+/** Daemon lines with an agent's line (non-ASCII text) before every 7th. */
+const log = (n: number): string[] =>
+  sealedLog(
+    Array.from({ length: n }, (_, i) => i + 1).flatMap((seq): LogStep[] => [
+      ...(seq % 7 === 0 ? [{ agent: JSON.stringify({ agent: "developer", decision: "note", details: { seq, text: "é ✓ ".repeat(seq % 5) } }) }] : []),
+      { body: () => JSON.stringify({ seq, timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "message_accepted", details: { note: "ü".repeat(seq % 13) } }) },
+    ]),
+    () => `k1.${"a".repeat(64)}`,
+  ).lines;
 
 /** The worker's verdict on the text, fed in blocks of `block` bytes (each an ArrayBuffer of its own). */
 async function viaWorker(text: string, block: number, lines = 0, head = GENESIS): Promise<number | "failed" | undefined> {
@@ -102,5 +91,23 @@ describe("the chain worker", () => {
     // feeding on does not wait for a worker that is gone
     for (let i = 0; i < 200; i++) await d.feed(new ArrayBuffer(8), 8);
     expect(await d.verdict()).toBe("failed");
+  });
+});
+
+describe("CONSENSUS_CHAIN_WORKER_BYTES", () => {
+  const was = process.env.CONSENSUS_CHAIN_WORKER_BYTES;
+  afterEach(() => {
+    if (was === undefined) delete process.env.CONSENSUS_CHAIN_WORKER_BYTES;
+    else process.env.CONSENSUS_CHAIN_WORKER_BYTES = was;
+  });
+  it("a number of bytes is taken (0: always); unset, empty, negative or not a number is the default", () => {
+    const at = (v: string | undefined): number => {
+      if (v === undefined) delete process.env.CONSENSUS_CHAIN_WORKER_BYTES;
+      else process.env.CONSENSUS_CHAIN_WORKER_BYTES = v;
+      return chainWorkerBytes();
+    };
+    expect(at("0")).toBe(0);
+    expect(at("1048576")).toBe(1 << 20);
+    for (const v of [undefined, "", " ", "-1", "lots"]) expect(at(v)).toBe(32 * 1024 * 1024);
   });
 });

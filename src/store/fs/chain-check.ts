@@ -17,8 +17,10 @@ import { Worker } from "node:worker_threads";
  * thread. The test suite's roots (kilobytes) never start one.
  */
 export function chainWorkerBytes(): number {
-  const v = Number(process.env.CONSENSUS_CHAIN_WORKER_BYTES);
-  return process.env.CONSENSUS_CHAIN_WORKER_BYTES !== undefined && Number.isFinite(v) && v >= 0 ? v : 32 * 1024 * 1024;
+  // unset or empty ("" is Number 0, which would start a worker for every replay): the default
+  const raw = process.env.CONSENSUS_CHAIN_WORKER_BYTES?.trim();
+  const v = raw ? Number(raw) : NaN;
+  return Number.isFinite(v) && v >= 0 ? v : 32 * 1024 * 1024;
 }
 
 export interface ChainCheck {

@@ -304,7 +304,13 @@ export class FsStore implements Store {
             if (hashCheck?.broken !== undefined && !reader.needFull) reader.hashesChecked(hashCheck.broken);
             reader.push(text, end);
           },
-          hashCheck?.feed,
+          hashCheck &&
+            ((bytes, length) => {
+              // a full read follows whatever the worker says: it is not fed (nor waited for) any longer
+              if (!reader.needFull) return hashCheck.feed(bytes, length);
+              hashCheck.stop();
+              return undefined;
+            }),
         );
         torn = reader.finish(tail !== "");
         // nothing read is used before the worker has checked the chain hashes the reader took unchecked
