@@ -102,6 +102,32 @@ describe("effects against a hostile tree", () => {
     expect(outsideFiles()).toEqual(["precious.txt"]);
   });
 
+  // issue 17.2: a folder known from an earlier write is no longer checked before the write; the write
+  // checks where its open temporary really is (/proc/self/fd on Linux). A link to a folder of the same
+  // shape lets the temporary be created outside: it must be refused there and removed.
+  it("a known folder swapped for a link to a folder of the same shape: refused, the temporary made outside removed, writes resume once it is gone", async () => {
+    await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" });
+    mkdirSync(join(outside, "developer"));
+    rmSync(L.inbox, { recursive: true });
+    symlinkSync(outside, L.inbox);
+    await expect(store.deliver({ role: "developer", name: "notice-2.yaml", body: "hi\n" })).rejects.toMatchObject(unsafe);
+    expect([outsideFiles(), readdirSync(join(outside, "developer"))]).toEqual([["developer", "precious.txt"], []]);
+    rmSync(L.inbox);
+    await store.deliver({ role: "developer", name: "notice-2.yaml", body: "hi\n" });
+    expect(readdirSync(join(L.inbox, "developer"))).toEqual(["notice-2.yaml"]);
+  });
+
+  it("the same for an archive copy: an epic's known archive folder swapped for a link is refused", async () => {
+    const bytes = Buffer.from("{}\n");
+    await store.putBlob(sha(bytes), bytes);
+    await store.publish("EP-1", 1, "plan.json", sha(bytes));
+    mkdirSync(join(outside, "1"));
+    rmSync(join(L.archive, "EP-1"), { recursive: true });
+    symlinkSync(outside, join(L.archive, "EP-1"));
+    await expect(store.publish("EP-1", 1, "design.json", sha(bytes))).rejects.toMatchObject(unsafe);
+    expect(readdirSync(join(outside, "1"))).toEqual([]);
+  });
+
   it("an archive folder replaced by a link: publish is refused, nothing lands outside", async () => {
     const bytes = Buffer.from("{}\n");
     await store.putBlob(sha(bytes), bytes);

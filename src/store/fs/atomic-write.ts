@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsc, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { assertStillInside, assertStillInsideSync } from "./safe-dirs.js";
+import { assertFileStillInsideSync } from "./safe-dirs.js";
 
 /**
  * A temporary name nobody can guess (96 random bits per write: a link planted at "the next" name
@@ -55,7 +55,7 @@ export interface WriteOptions {
   durable?: boolean | "file";
   /** The file's mode, whatever the umask (default SHARED_FILE_MODE). */
   mode?: number;
-  /** When given: the folder must still be inside this root, with no link on the way, just before the rename. */
+  /** When given: the file written must still be inside this root, with no link on the way, just before the rename (assertFileStillInsideSync). */
   root?: string;
 }
 
@@ -74,6 +74,8 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
     if ((mode & ~currentUmask()) !== mode) await fh.chmod(mode);
     await fh.writeFile(data);
     if (opts.durable) await fh.datasync();
+    // the check by the open file itself, just before the rename (assertFileStillInsideSync)
+    if (opts.root !== undefined) assertFileStillInsideSync(opts.root, fh.fd, tmp);
   } catch (e) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
@@ -81,7 +83,6 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
   }
   await fh.close();
   try {
-    if (opts.root !== undefined) await assertStillInside(opts.root, dirname(path));
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => {});
@@ -102,6 +103,8 @@ export function writeAtomicSync(path: string, data: Uint8Array, opts: Omit<Write
   try {
     if ((mode & ~currentUmask()) !== mode) fchmodSync(fd, mode);
     for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+    // the check by the open file itself: one readlink on Linux (assertFileStillInsideSync)
+    if (opts.root !== undefined) assertFileStillInsideSync(opts.root, fd, tmp);
   } catch (e) {
     closeSync(fd);
     try {
@@ -113,7 +116,6 @@ export function writeAtomicSync(path: string, data: Uint8Array, opts: Omit<Write
   }
   closeSync(fd);
   try {
-    if (opts.root !== undefined) assertStillInsideSync(opts.root, dirname(path));
     renameSync(tmp, path);
   } catch (e) {
     try {

@@ -12,7 +12,7 @@ import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, l
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
-import { dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic, writeAtomicSync } from "./atomic-write.js";
 import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
@@ -733,13 +733,14 @@ export class FsStore implements Store {
       await this.inDir(dir, () => link(blob, target), this.noteUnsynced);
     } catch (e) {
       // ENOENT after the retry is a missing blob (reported by the copy); EXDEV, EPERM…: no links here.
-      if (errCode(e) !== "EEXIST") return this.copyBlob(target, sha256);
+      if (errCode(e) !== "EEXIST") return this.copyBlob(target, sha256).then(() => this.notePublished(target, false));
       if (!(await keepExisting(target, blob))) {
         await unlink(target).catch(ignoreEnoent);
         await link(blob, target).catch(() => this.copyBlob(target, sha256));
       }
     }
     this.unsynced.add(dir);
+    this.notePublished(target, false);
   }
 
   /**
@@ -750,11 +751,32 @@ export class FsStore implements Store {
   private async publishFromPack(target: string, sha256: string, opts: EffectOptions): Promise<void> {
     if (opts.replay) {
       const there = await readGuarded(target, { maxBytes: CAP.state }).catch(() => undefined);
-      if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return;
+      if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return this.notePublished(target, false);
     }
     const bytes = (!opts.replay && this.takeForCopy(sha256)) || (await this.getBlob(sha256));
     if (!bytes) throw new Error(`the bytes of ${sha256} for ${target} are not whole in ${this.layout.pack}`);
-    await this.writeEffect(target, bytes);
+    let fresh = false;
+    await this.writeEffect(target, bytes, (d) => (fresh ||= d === this.layout.archive));
+    this.notePublished(target, fresh);
+  }
+
+  /**
+   * What publish() wrote, per epic (iteration → file names), so a notice's read list (published) needs
+   * no listing of the archive: filled by the first listing of an epic's folder, or at once when this
+   * publish made the epic's folder (it held nothing before). Archive copies are never pruned.
+   */
+  private archived = new Map<string, Map<number, Set<string>>>();
+
+  private notePublished(target: string, fresh: boolean): void {
+    const file = basename(target);
+    const iteration = Number(basename(dirname(target)));
+    const epicId = basename(dirname(dirname(target)));
+    let epic = this.archived.get(epicId);
+    if (!epic && fresh) this.archived.set(epicId, (epic = new Map()));
+    if (!epic) return;
+    const files = epic.get(iteration);
+    if (files) files.add(file);
+    else epic.set(iteration, new Set([file]));
   }
 
   private async copyBlob(target: string, sha256: string): Promise<void> {
@@ -763,20 +785,33 @@ export class FsStore implements Store {
     await this.writeEffect(target, bytes);
   }
 
+  /**
+   * What publish() has published for the epic (the port's contract). Listed from its archive folder the
+   * first time it is asked after a start, then kept as publish() writes (notePublished): a notice's read
+   * list costs no listing (twelve system calls per notice: issue 17.2), and names only copies this
+   * daemon wrote, never a file an agent added to the folder since.
+   */
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
-    const dir = join(this.layout.archive, checkEpicId(epicId));
+    let epic = this.archived.get(checkEpicId(epicId));
+    if (!epic) this.archived.set(epicId, (epic = this.listArchive(epicId)));
     const out: Array<{ iteration: number; file: string; path: string }> = [];
+    for (const [iteration, files] of epic) for (const file of files) out.push({ iteration, file, path: `archive/${epicId}/${iteration}/${file}` });
+    return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
+  }
+
+  private listArchive(epicId: string): Map<number, Set<string>> {
+    const dir = join(this.layout.archive, epicId);
+    const epic = new Map<number, Set<string>>();
     // never list through a folder swapped for a link (its names would be another folder's): two lstats
     // on this thread, like the readdir below
-    if (!isRealDir(this.layout.archive) || !isRealDir(dir)) return out;
-    // readdir on this thread: a few entries of a cached folder, per notice (a pool round trip costs more CPU: issue 17)
+    if (!isRealDir(this.layout.archive) || !isRealDir(dir)) return epic;
+    // readdir on this thread: a few entries of a cached folder (a pool round trip costs more CPU: issue 17)
     for (const it of readdirQuiet(dir)) {
       if (!/^\d+$/.test(it)) continue;
-      for (const file of readdirQuiet(join(dir, it))) {
-        if (!file.startsWith(".")) out.push({ iteration: Number(it), file, path: `archive/${epicId}/${it}/${file}` });
-      }
+      const files = readdirQuiet(join(dir, it)).filter((f) => !f.startsWith("."));
+      if (files.length) epic.set(Number(it), new Set(files));
     }
-    return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
+    return epic;
   }
 
   /**
@@ -795,8 +830,7 @@ export class FsStore implements Store {
     const st = lstatQuiet(target);
     // only the daemon's own file: a failed notice is retried with replay, and an agent that made the
     // first write fail could otherwise put its own file of the notice's length there and keep it
-    const self = process.geteuid?.();
-    if (opts.replay && st?.isFile() && st.size === body.length && (self === undefined || st.uid === self)) return;
+    if (opts.replay && st?.isFile() && st.size === body.length && (SELF_UID === undefined || st.uid === SELF_UID)) return;
     // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
     // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
     // daemon's or root's is left (the write fails and is retried, as before).
@@ -823,12 +857,13 @@ export class FsStore implements Store {
     for (const d of [...emptied, ...[...emptied].map((x) => dirname(x))]) await rmdir(d).catch(() => {});
   }
 
-  private async writeEffect(target: string, bytes: Uint8Array): Promise<void> {
+  private async writeEffect(target: string, bytes: Uint8Array, made?: (dir: string) => void): Promise<void> {
     const dir = dirname(target);
     // a notice or a small archive copy: written on this thread (issue 17.2); a large one in the pool,
-    // so the event loop never waits for megabytes
+    // so the event loop never waits for megabytes. Either checks where its file really is before the
+    // rename (writeAtomic's root option), so a folder known here is not checked again first.
     const small = bytes.length <= SYNC_WRITE_MAX;
-    await this.inDir(dir, () => (small ? Promise.resolve(writeAtomicSync(target, bytes, { root: this.layout.root })) : writeAtomic(target, bytes, { root: this.layout.root })), this.noteUnsynced);
+    await this.inDir(dir, () => (small ? Promise.resolve(writeAtomicSync(target, bytes, { root: this.layout.root })) : writeAtomic(target, bytes, { root: this.layout.root })), made ? (d) => (this.noteUnsynced(d), made(d)) : this.noteUnsynced, { checksItself: true });
     this.unsynced.add(target);
     this.unsynced.add(dir);
   }
@@ -838,29 +873,34 @@ export class FsStore implements Store {
   /**
    * Runs write in dir, making the folder first. A folder removed while we run (an agent or a person
    * cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is made again
-   * and write retried once. Every folder whose entries changed is passed to created.
+   * and write retried once. Every folder whose entries changed is passed to created. `checksItself`:
+   * write checks that what it wrote is inside the root (writeAtomic's root option), so a folder known
+   * here is not checked first; any failure forgets the folder, so the next write walks it again (and a
+   * link swapped in is refused by name).
    */
-  private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void): Promise<T> {
-    for (const d of await this.ensureDir(dir)) created(d);
+  private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void, opts: { checksItself?: boolean } = {}): Promise<T> {
+    for (const d of this.ensureDir(dir, !opts.checksItself)) created(d);
     try {
       return await write();
     } catch (e) {
-      if (errCode(e) !== "ENOENT") throw e;
       this.dirs.delete(dir);
-      for (const d of await this.ensureDir(dir)) created(d);
+      if (errCode(e) !== "ENOENT") throw e;
+      for (const d of this.ensureDir(dir, true)) created(d);
       return await write();
     }
   }
 
   /**
-   * mkdir -p that refuses links (safe-dirs.ts). A folder made or walked before is checked again at
-   * every write by its real path (one realpath(3): any component swapped for a link since shows), so a
-   * swap is caught without walking it again; a folder not known yet is walked. Returns the folders
-   * whose entries changed.
+   * mkdir -p that refuses links (safe-dirs.ts), on this thread (a few lstats and mkdirs: issue 17.2).
+   * A folder made or walked before is not walked again: with `recheck`, checked by its real path (one
+   * realpath(3): any component swapped for a link since shows); without, the caller's write checks
+   * where its file landed. A folder not known yet is walked from the root. Returns the folders whose
+   * entries changed.
    */
-  private async ensureDir(dir: string): Promise<string[]> {
+  private ensureDir(dir: string, recheck: boolean): string[] {
     const L = this.layout;
     if (this.dirs.has(dir)) {
+      if (!recheck) return [];
       try {
         assertStillInsideSync(L.root, dir);
         return [];
@@ -870,14 +910,9 @@ export class FsStore implements Store {
       }
     }
     const priv = dir === L.dot || dir.startsWith(L.dot + sep);
-    const mode = priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE;
-    // from the nearest folder known and checked again (one realpath), making what is missing below it
-    // (mkdir never follows its last component); else the whole walk from the root
-    let base = dirname(dir);
-    while (base !== L.root && base.startsWith(L.root + sep) && !this.dirs.has(base)) base = dirname(base);
-    // on this thread: a few cached lookups and a mkdir or two (issue 17.2)
-    const known = this.dirs.has(base) && stillInside(L.root, base);
-    const changed = safeMkdirSync(known ? base : L.root, dir, mode);
+    // the whole walk from the root: an lstat per folder known to exist, then mkdir for what is missing
+    // (cheaper than realpath(3) of a known folder above it, which reads every component of the path)
+    const changed = safeMkdirSync(L.root, dir, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
     this.dirs.add(dir);
     return changed;
   }
@@ -1198,15 +1233,8 @@ async function syncFileSystems(paths: string[]): Promise<boolean> {
   return new Promise((resolve) => execFile(SYNC_BIN, ["-f", "--", ...there], { timeout: 120_000 }, (err) => resolve(!err)));
 }
 
-/** Whether `dir` still resolves to where it should under `root` (assertStillInsideSync), as a boolean. */
-function stillInside(root: string, dir: string): boolean {
-  try {
-    assertStillInsideSync(root, dir);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
+const SELF_UID = process.geteuid?.();
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {

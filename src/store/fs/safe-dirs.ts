@@ -10,7 +10,7 @@
  */
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
-import { isAbsolute, join, relative, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { ConsensusError, issue } from "../../errors/issue.js";
 
 /** Mode of the folders the daemon makes in the shared tree (the drop zones get theirs from drop-zones.ts). */
@@ -92,21 +92,29 @@ export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MOD
 /**
  * safeMkdir on the calling thread: for the synchronous callers (spawning an agent) and the store's
  * effects (a folder or two per write, each call a few µs where a thread-pool round trip costs ~20 µs
- * of CPU: issue 17.2). Returns the folders whose entries changed.
+ * of CPU: issue 17.2). Returns the folders whose entries changed. A folder it has just made is not
+ * lstat'ed again (mkdir made a real folder; a swap of a folder above it since is the write's own check
+ * to catch, as for every folder walked), and below it every folder is made at once: a new epic's
+ * `archive/<EPIC>/<N>` costs one lstat and two mkdirs.
  */
 export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE): string[] {
   const changed: string[] = [];
   let cur = root;
+  let making = false;
   for (const part of componentsOf(root, dir)) {
     const next = join(cur, part);
-    let st = lstatSync(next, { throwIfNoEntry: false });
+    let st = making ? undefined : lstatSync(next, { throwIfNoEntry: false });
     if (!st) {
       try {
         mkdirSync(next, { mode });
         changed.push(cur);
+        making = true;
+        cur = next;
+        continue;
       } catch (e2) {
         if ((e2 as NodeJS.ErrnoException).code !== "EEXIST") throw e2;
       }
+      making = false;
       st = lstatSync(next);
     }
     if (st.isSymbolicLink()) {
@@ -156,9 +164,42 @@ export async function assertStillInside(root: string, dir: string): Promise<void
 
 /** Synchronous twin of assertStillInside (realpath(3) itself: one call, not a walk in JavaScript). */
 export function assertStillInsideSync(root: string, dir: string): void {
-  let realRoot = realRoots.get(root);
-  if (realRoot === undefined) realRoots.set(root, (realRoot = realpathSync.native(root)));
-  const want = join(realRoot, relative(root, dir));
+  const want = join(realRootSync(root), relative(root, dir));
   const realDir = realpathSync.native(dir);
   if (realDir !== want) throw unsafe(dir, `now resolving to ${realDir}`, want, `Remove the link on the way to ${dir}; the write was not made.`);
+}
+
+function realRootSync(root: string): string {
+  let r = realRoots.get(root);
+  if (r === undefined) realRoots.set(root, (r = realpathSync.native(root)));
+  return r;
+}
+
+/** Whether /proc/self/fd names open files here (Linux); false once a readlink there failed. */
+let procFds = process.platform === "linux";
+
+/**
+ * The same check as assertStillInsideSync, made on a file just created at `path` (a temporary, still
+ * open as `fd`) instead of on its folder: on Linux the kernel names where an open file really is
+ * (/proc/self/fd/<fd>, one readlink), where realpath(3) of the folder is one readlink per component of
+ * the whole path (six to ten per write: issue 17.2). So a folder on the way swapped for a link, or the
+ * file moved or deleted since it was created, shows as a path other than `path`'s under the root's
+ * real path. Elsewhere, or where /proc cannot be read, the folder's realpath as before.
+ * Throws UNSAFE_PATH (ConsensusError) naming what it resolves to now.
+ */
+export function assertFileStillInsideSync(root: string, fd: number, path: string): void {
+  if (procFds) {
+    let real: string | undefined;
+    try {
+      real = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      procFds = false;
+    }
+    if (real !== undefined) {
+      const want = join(realRootSync(root), relative(root, path));
+      if (real !== want) throw unsafe(dirname(path), `now resolving to ${dirname(real)}`, dirname(want), `Remove the link on the way to ${dirname(path)}; the write was not made.`);
+      return;
+    }
+  }
+  assertStillInsideSync(root, dirname(path));
 }
