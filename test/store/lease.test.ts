@@ -3,13 +3,13 @@
  * is refused, and a holder whose lock was taken over while it was paused cannot append (fencing token).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsStore, lockPathOf } from "../../src/store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
-import { ownIdentity } from "../../src/store/fs/lease.js";
+import { checkFence, ownIdentity } from "../../src/store/fs/lease.js";
 import { ConsensusError } from "../../src/errors/issue.js";
 
 /** A lease that would wait this long for staleness never resolves within the test's timeout. */
@@ -102,5 +102,28 @@ describe("writer lease", () => {
     await expect(b.append([{ drafts: [{ decision: "from_b", details: {} }] }], "2026-01-01T00:00:02.000Z", 1)).resolves.toMatchObject({ entries: [expect.objectContaining({ seq: 2 })] });
     await leaseB.release();
     expect(existsSync(L.holder)).toBe(false);
+  });
+  // issue 17.2: the fence is one lstat while the holder file is the one last read with our token (it
+  // had not changed for a second then). Whatever changes it after that is still caught.
+  it("the fence reads the holder again once it changed: in place with the same size, or replaced by another holder's", async () => {
+    mkdirSync(L.dot, { recursive: true });
+    const holder = (token: string): string => JSON.stringify({ pid: process.pid, host: hostname(), kind: "daemon", token });
+    const ours = "a".repeat(32);
+    const theirs = "b".repeat(32);
+    writeFileSync(L.holder, holder(ours));
+    // the condition the cache waits for: a holder file unchanged for over a second
+    while (Date.now() - lstatSync(L.holder).ctimeMs <= 1000) await new Promise((r) => setTimeout(r, 100));
+    await checkFence(L.holder, ours);
+    await checkFence(L.holder, ours);
+    writeFileSync(L.holder, holder(theirs));
+    await expect(checkFence(L.holder, ours)).rejects.toMatchObject({ issues: [expect.objectContaining({ code: "LEASE_LOST" })] });
+    writeFileSync(`${L.holder}.new`, holder(ours));
+    renameSync(`${L.holder}.new`, L.holder);
+    await checkFence(L.holder, ours);
+    writeFileSync(`${L.holder}.new`, holder(theirs));
+    renameSync(`${L.holder}.new`, L.holder);
+    await expect(checkFence(L.holder, ours)).rejects.toMatchObject({ issues: [expect.objectContaining({ code: "LEASE_LOST" })] });
+    rmSync(L.holder);
+    await expect(checkFence(L.holder, ours)).rejects.toMatchObject({ issues: [expect.objectContaining({ code: "LEASE_LOST" })] });
   });
 });
