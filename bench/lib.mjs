@@ -2,7 +2,7 @@
 // through the real engine, the real daemon as a child process, and a tail of the decision log that
 // is driven by fs.watch (never by sleeps).
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, watch, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, watch, writeFileSync, writeSync } from "node:fs";
 import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -434,6 +434,40 @@ export function deadline(ms, what) {
   p.cancel = () => clearTimeout(t);
   p.catch(() => {});
   return p;
+}
+
+/**
+ * The files floor of a throughput run (issue 17.2): the CPU (user and kernel, ms per drop, this
+ * process) of the files and folders the protocol makes per drop of a new epic, alone, on the same
+ * file system, measured in the same run: two folders (archive/<EPIC>/<N>), an archive copy and a
+ * notice, each written to a temporary and renamed (as the daemon does; not synced: the daemon syncs
+ * them at its checkpoint). `bytes`: the artifact's size. What the daemon's CPU per drop is read against.
+ */
+export function filesFloor(drops, bytes) {
+  const dir = tempDir("consensus-files-floor-");
+  const artifact = Buffer.alloc(bytes, 0x61);
+  const notice = Buffer.alloc(700, 0x61);
+  const inbox = join(dir, "inbox");
+  mkdirSync(inbox);
+  const write = (path, data) => {
+    const tmp = `${path}.tmp`;
+    const fd = openSync(tmp, "wx");
+    writeSync(fd, data);
+    closeSync(fd);
+    renameSync(tmp, path);
+  };
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < drops; i++) {
+    const it = join(dir, epicId(i), "1");
+    mkdirSync(join(dir, epicId(i)));
+    mkdirSync(it);
+    write(join(it, "plan.json"), artifact);
+    write(join(inbox, noticeName(i, epicId(i))), notice);
+  }
+  const c = process.cpuUsage(c0);
+  cleanup(dir);
+  const r = (us) => Math.round((us / 1000 / drops) * 1000) / 1000;
+  return { cpu_ms_per_drop: r(c.user + c.system), sys_ms_per_drop: r(c.system) };
 }
 
 export function cleanup(dir) {

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerThroughput } from "./peer.mjs";
-import { DirWatch, LogTail, QUICK, arg, cpuMs, daemonPauses, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, arg, cpuMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 // --tag X writes throughput-X.json instead (for a series of sizes).
@@ -88,10 +88,14 @@ const metrics = {
   notices_written: notices,
   ...(pauses ? { daemon_pauses: pauses } : {}),
 };
+// the files the protocol makes per drop, alone, on the same file system (lib.mjs filesFloor)
+metrics.files_floor = filesFloor(EPICS, Buffer.byteLength(planFor(ids[0])));
+metrics.cpu_vs_files_floor = Math.round((metrics.daemon_cpu_ms_per_drop / metrics.files_floor.cpu_ms_per_drop) * 100) / 100;
 console.log(`  ${EPICS} drops renamed in ${fmt(metrics.rename_phase_ms)}; all ${seen.size} decisions durable after ${fmt(metrics.all_durable_ms)} (${rejected} rejected)`);
 console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accepted_per_s_with_notices}/s counting the notices)`);
 printStats("time from the mass rename to each decision", perDrop);
 console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop (${metrics.daemon_sys_ms_per_drop} of it in the kernel); RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
+console.log(`  files floor (2 folders + 2 files per drop, alone, same file system): ${metrics.files_floor.cpu_ms_per_drop} ms CPU/drop (${metrics.files_floor.sys_ms_per_drop} kernel); the daemon ${metrics.cpu_vs_files_floor}× that`);
 if (pauses) console.log(`  daemon GC: ${Object.entries(pauses.gc).map(([k, g]) => `${k} ${g.count} (${g.total_ms} ms)`).join(", ")}; event-loop delay p99 ${pauses.eventloop_delay_ms.p99} ms`);
 // The peer (peer.mjs) given the same burst: chokidar awaitWriteFinish + validate + fdatasync'd append per file.
 if (!process.env.BENCH_CPU_PROF_DIR && !flag("no-peer")) {
