@@ -224,7 +224,12 @@ export function startDaemon(root, { args = [], nodeArgs = [], level = "info" } =
   const t0 = now();
   // BENCH_DAEMON_ARGS="--metrics-port 0" runs every daemon of a run with those flags (to compare).
   const extra = (process.env.BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, cli, "--root", root, "watch", "--log-level", level, ...args, ...extra], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env } });
+  // BENCH_DAEMON_NODE_ARGS="--trace-gc" runs every daemon under those node flags; their stdout is
+  // appended to BENCH_DAEMON_STDOUT=FILE when that is set.
+  const nodeExtra = (process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const out = process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, "a") : "ignore";
+  const child = spawn(process.execPath, [...nodeArgs, ...nodeExtra, cli, "--root", root, "watch", "--log-level", level, ...args, ...extra], { stdio: ["ignore", out, "pipe"], env: { ...process.env } });
+  if (typeof out === "number") closeSync(out);
   let err = "";
   let carry = "";
   let readyAt;

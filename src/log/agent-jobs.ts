@@ -134,8 +134,9 @@ export function applyAgentEntry(v: AgentView, e: LogEntry): void {
 
 /** Jobs a checkpoint must keep: unfinished ones, and those of a stage entry still current. */
 export function liveJobs(v: AgentView): AgentJob[] {
-  const current = new Set([...v.stageEntries.entries()].map(([epic, s]) => `${epic}@${s.seq}`));
-  return [...v.jobs.values()].filter((j) => !["done", "stale", "failed"].includes(j.status) || (j.epic_id !== undefined && current.has(`${j.epic_id}@${j.trigger_seq}`)));
+  // a job's epic's current stage entry, looked up (not a set of every epic's built per call: a
+  // checkpoint at 1,120 epics made ~350 KiB of strings for it, issue 17.3)
+  return [...v.jobs.values()].filter((j) => !["done", "stale", "failed"].includes(j.status) || (j.epic_id !== undefined && v.stageEntries.get(j.epic_id)?.seq === j.trigger_seq));
 }
 
 /** The agent view as a checkpoint stores it (finished jobs of past stage entries left out). */

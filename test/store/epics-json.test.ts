@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compactWithLast, epicsTexts, prettyWithLast } from "../../src/store/fs/epics-json.js";
+import { agentViewBytes, compactWithLast, epicsTexts, prettyWithLast } from "../../src/store/fs/epics-json.js";
+import { agentViewToJson, emptyAgentView, type AgentView } from "../../src/log/agent-jobs.js";
 import type { Epic } from "../../src/schemas/types.gen.js";
 
 const epic = (id: string, extra: Record<string, unknown> = {}): Epic =>
@@ -18,8 +19,8 @@ describe("epics as JSON text, serialised once per change (checkpoint and state.j
     const head = { version: 1, seq: 7, hash: "f".repeat(64), updated_at: "2026-11-30T00:00:00.000Z" };
     for (let round = 0; round < 2; round++) {
       const t = await epicsTexts([...epics], now);
-      expect(compactWithLast(head, "epics", t.compact)).toBe(JSON.stringify({ ...head, epics: asObject }));
-      expect(prettyWithLast(head, "epics", t.pretty)).toBe(JSON.stringify({ ...head, epics: asObject }, null, 2));
+      expect(compactWithLast(head, [["epics", t.compact]]).toString()).toBe(JSON.stringify({ ...head, epics: asObject }));
+      expect(prettyWithLast(head, "epics", t.pretty).toString()).toBe(JSON.stringify({ ...head, epics: asObject }, null, 2));
       // a change is a new object: its text is made again, the others come from the cache
       epics.set("EP-001", epic("EP-001", { stage: "review", iteration: 2 }));
       asObject["EP-001"] = epics.get("EP-001")!;
@@ -28,9 +29,10 @@ describe("epics as JSON text, serialised once per change (checkpoint and state.j
 
   it("handles no epics and an empty head", async () => {
     const t = await epicsTexts([], now);
-    expect(compactWithLast({}, "epics", t.compact)).toBe(JSON.stringify({ epics: {} }));
-    expect(prettyWithLast({}, "epics", t.pretty)).toBe(JSON.stringify({ epics: {} }, null, 2));
-    expect(prettyWithLast({ a: 1 }, "epics", t.pretty)).toBe(JSON.stringify({ a: 1, epics: {} }, null, 2));
+    expect(compactWithLast({}, [["epics", t.compact]]).toString()).toBe(JSON.stringify({ epics: {} }));
+    expect(compactWithLast({}, [["a", Buffer.from("[1]")], ["epics", t.compact]]).toString()).toBe(JSON.stringify({ a: [1], epics: {} }));
+    expect(prettyWithLast({}, "epics", t.pretty).toString()).toBe(JSON.stringify({ epics: {} }, null, 2));
+    expect(prettyWithLast({ a: 1 }, "epics", t.pretty).toString()).toBe(JSON.stringify({ a: 1, epics: {} }, null, 2));
   });
 
   it("gives the loop back between slices, and serialises the snapshot it was given while the epics change meanwhile (issue 17.3)", async () => {
@@ -44,7 +46,25 @@ describe("epics as JSON text, serialised once per change (checkpoint and state.j
       live.set("EP-000", epic("EP-000", { stage: "review", iteration: pauses }));
     }, 0);
     expect(pauses).toBe(50);
-    expect(t.compact).toBe(expected);
-    expect(JSON.parse(`{"epics":${t.pretty}}`)).toEqual({ epics: JSON.parse(expected) });
+    expect(t.compact.toString()).toBe(expected);
+    expect(JSON.parse(`{"epics":${t.pretty.toString()}}`)).toEqual({ epics: JSON.parse(expected) });
+  });
+
+  it("the agents' view: byte for byte JSON.stringify(agentViewToJson(v)), also after a stage entry changes and with jobs live and finished", () => {
+    const v: AgentView = emptyAgentView();
+    expect(agentViewBytes(v).toString()).toBe(JSON.stringify(agentViewToJson(v)));
+    v.stageEntries.set("EP-001", { seq: 3, stage: "plan", iteration: 1 });
+    v.stageEntries.set("__proto__", { seq: 5, stage: "review", iteration: 2, rework: true });
+    v.stageEntries.set("EP-\u00e9", { seq: 9, stage: "plan", iteration: 1 });
+    v.jobs.set("00000003-planner", { id: "00000003-planner", agent: "planner", role: "planner", kind: "stage", trigger_seq: 3, epic_id: "EP-001", status: "done", attempt: 1, launches: 1 });
+    v.jobs.set("00000001-planner", { id: "00000001-planner", agent: "planner", role: "planner", kind: "stage", trigger_seq: 1, epic_id: "EP-001", status: "done", attempt: 1, launches: 1 });
+    v.jobs.set("00000009-planner", { id: "00000009-planner", agent: "planner", role: "planner", kind: "stage", trigger_seq: 9, epic_id: "EP-\u00e9", status: "queued", attempt: 0, launches: 0 });
+    const live = [["00000003-planner", "00000009-planner"], ["00000009-planner"]];
+    for (let round = 0; round < 2; round++) {
+      expect(agentViewBytes(v).toString()).toBe(JSON.stringify(agentViewToJson(v)));
+      // a finished job stays only while its trigger is its epic's current stage entry
+      expect(agentViewToJson(v).jobs.map((j) => j.id)).toEqual(live[round]);
+      v.stageEntries.set("EP-001", { seq: 11, stage: "review", iteration: 1 });
+    }
   });
 });

@@ -32,11 +32,11 @@ import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
 import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
-import { compactWithLast, epicsTexts, prettyWithLast } from "./epics-json.js";
+import { agentViewBytes, compactWithLast, epicsTexts, prettyWithLast } from "./epics-json.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
-import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
+import { agentViewFromJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
@@ -967,14 +967,15 @@ export class FsStore implements Store {
     const epics = [...view.epics];
     const mirror = this.mirror(ring);
     const mirrorAt = { read: { ...mirror.readAt }, behind: [...mirror.behind] };
-    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, ...(view.configVersion ? { config_version: view.configVersion } : {}), agents: agentViewToJson(view.agents), pack_end: this.packEnd };
+    const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, ...(view.configVersion ? { config_version: view.configVersion } : {}), pack_end: this.packEnd };
+    const agents = agentViewBytes(view.agents);
     const marks = this.newMarks;
     this.newMarks = [];
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     const keysBefore = this.keysBytes;
     try {
-      await this.writeCheckpoint(ring, base, await epicsTexts(epics, () => new Promise((r) => setImmediate(r))), mirrorAt, marks, unsynced);
+      await this.writeCheckpoint(ring, base, agents, await epicsTexts(epics, () => new Promise((r) => setImmediate(r))), mirrorAt, marks, unsynced);
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
       // marks not yet in checkpoint.keys wait for the next checkpoint
@@ -983,7 +984,7 @@ export class FsStore implements Store {
     }
   }
 
-  private async writeCheckpoint(ring: Keyring, base: Omit<Checkpoint, "version" | "keys_bytes" | "keys_sha256" | "mirror" | "epics">, epics: { compact: string; pretty: string }, mirrorAt: Checkpoint["mirror"], marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
+  private async writeCheckpoint(ring: Keyring, base: Omit<Checkpoint, "version" | "keys_bytes" | "keys_sha256" | "mirror" | "epics" | "agents">, agents: Buffer, epics: { compact: Buffer; pretty: Buffer }, mirrorAt: Checkpoint["mirror"], marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
     // still the writer (the lease), before anything is written
     await this.fence();
     await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
@@ -992,15 +993,15 @@ export class FsStore implements Store {
     if (!(unsynced.length >= SYNCFS_MIN && (await syncFileSystems([this.layout.root, this.layout.inbox, this.layout.archive, this.layout.agentLogs, this.layout.current]))))
       await eachLimited(unsynced, SYNC_PARALLEL, (p) => fsyncPath(p).catch(ignoreEnoent));
     await this.flushMarks(marks);
-    // epics last, spliced in as text: the same JSON as JSON.stringify of the whole
-    const cp: Omit<Checkpoint, "epics"> = { version: 4, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
-    const body = compactWithLast(cp as unknown as Record<string, unknown>, "epics", epics.compact);
-    await writeAtomic(this.layout.checkpoint, `${body.slice(0, -1)},"mac":"${ring.mac("checkpoint", body)}"}`, { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
+    // agents and epics last, spliced in as bytes (epics-json.ts): the same JSON as JSON.stringify of the whole
+    const cp: Omit<Checkpoint, "epics" | "agents"> = { version: 4, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
+    const body = compactWithLast(cp as unknown as Record<string, unknown>, [["agents", agents], ["epics", epics.compact]]);
+    await writeAtomic(this.layout.checkpoint, Buffer.concat([body.subarray(0, -1), Buffer.from(`,"mac":"${ring.mac("checkpoint", body)}"}`)]), { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
     const state: Omit<StateFile, "epics"> = { version: 1, seq: base.seq, hash: base.hash, ...(base.config_version ? { config_version: base.config_version } : {}), updated_at: new Date().toISOString() };
     await safeMkdir(this.layout.root, this.layout.current);
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
-    await writeAtomic(this.layout.state, `${prettyWithLast(state as Record<string, unknown>, "epics", epics.pretty)}\n`, { durable: "file", root: this.layout.root });
+    await writeAtomic(this.layout.state, Buffer.concat([prettyWithLast(state as Record<string, unknown>, "epics", epics.pretty), NEWLINE]), { durable: "file", root: this.layout.root });
   }
 
   /**
@@ -1232,6 +1233,8 @@ async function syncFileSystems(paths: string[]): Promise<boolean> {
   if (!there.length) return false;
   return new Promise((resolve) => execFile(SYNC_BIN, ["-f", "--", ...there], { timeout: 120_000 }, (err) => resolve(!err)));
 }
+
+const NEWLINE = Buffer.from("\n");
 
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
