@@ -28,8 +28,8 @@ export class Keyring {
     return this.#keys.map(({ id, created_at, retire_at }) => ({ id, created_at, ...(retire_at ? { retire_at } : {}) }));
   }
 
-  /** Tag `<key id>.<hex>` of data for a purpose, with the current key. */
-  mac(purpose: MacPurpose, data: string | Uint8Array): string {
+  /** Tag `<key id>.<hex>` of data (or of bytes in parts, in order) for a purpose, with the current key. */
+  mac(purpose: MacPurpose, data: string | Uint8Array | readonly Uint8Array[]): string {
     return macWith(this.#keys[this.#keys.length - 1]!, purpose, data);
   }
 

@@ -41,10 +41,13 @@ export function subKey(secret: Uint8Array, purpose: MacPurpose): Buffer {
   return k;
 }
 
-/** HMAC-SHA-256 of data under the purpose's sub-key of key, as the tag `<id>.<hex>`. */
-export function macWith(key: DaemonKey, purpose: MacPurpose, data: string | Uint8Array): string {
+/** HMAC-SHA-256 of data (text, bytes, or bytes in parts taken in order) under the purpose's sub-key of key, as the tag `<id>.<hex>`. */
+export function macWith(key: DaemonKey, purpose: MacPurpose, data: string | Uint8Array | readonly Uint8Array[]): string {
   if (!KEY_ID.test(key.id)) throw new Error(`key id ${JSON.stringify(key.id)} is not [a-z0-9]{1,16}`);
-  return `${key.id}.${createHmac("sha256", subKey(key.secret, purpose)).update(data).digest("hex")}`;
+  const h = createHmac("sha256", subKey(key.secret, purpose));
+  if (Array.isArray(data)) for (const part of data as readonly Uint8Array[]) h.update(part);
+  else h.update(data as string | Uint8Array);
+  return `${key.id}.${h.digest("hex")}`;
 }
 
 export type TagCheck = { ok: true; keyId: string } | { ok: false; reason: string };

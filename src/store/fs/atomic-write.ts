@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsc, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { assertFileStillInsideSync } from "./safe-dirs.js";
 
@@ -65,14 +65,15 @@ export interface WriteOptions {
  * survives a power cut: true fdatasyncs the file before the rename and fsyncs its folder after it;
  * "file" fdatasyncs only the file (the caller syncs the folder, e.g. once for many files).
  */
-export async function writeAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+export async function writeAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], opts: WriteOptions = {}): Promise<void> {
   const tmp = tmpOf(path);
   const mode = opts.mode ?? SHARED_FILE_MODE;
   const fh = await open(tmp, CREATE_FLAGS, mode);
   try {
     // explicit, whatever the umask (issue 12.11); no extra call when the umask leaves the mode as it is
     if ((mode & ~currentUmask()) !== mode) await fh.chmod(mode);
-    await fh.writeFile(data);
+    if (Array.isArray(data)) await writeParts(fh, data as readonly Uint8Array[]);
+    else await fh.writeFile(data as string | Uint8Array);
     if (opts.durable) await fh.datasync();
     // the check by the open file itself, just before the rename (assertFileStillInsideSync)
     if (opts.root !== undefined) assertFileStillInsideSync(opts.root, fh.fd, tmp);
@@ -89,6 +90,13 @@ export async function writeAtomic(path: string, data: string | Uint8Array, opts:
     throw e;
   }
   if (opts.durable === true) await fsyncPath(dirname(path));
+}
+
+/** Bytes in parts, in order, with writev (what a short write left is written after). */
+async function writeParts(fh: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const { bytesWritten } = await fh.writev(parts as Uint8Array[]);
+  if (bytesWritten < total) await fh.writeFile(Buffer.concat(parts as Uint8Array[]).subarray(bytesWritten));
 }
 
 /**

@@ -32,13 +32,13 @@ import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust
 import type { Keyring } from "../../trust/keyring.js";
 import { adoptOldLog } from "./adopt.js";
 import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
-import { agentViewBytes, compactWithLast, epicsTexts, prettyWithLast } from "./epics-json.js";
+import { compactWithLast, epicsTexts, prettyWithLast, putAgentView, putEpics, type EpicsMembers } from "./epics-json.js";
 import { Mirror, mirrorTail } from "./mirror.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
-import type { LogEntry, StateFile } from "../../schemas/types.gen.js";
+import type { Epic, LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, MirrorRead, Notice, RecoverOptions, Recovery, Store, Txn } from "../port.js";
 
@@ -964,18 +964,22 @@ export class FsStore implements Store {
     // (the daemon's next batch), and must find their marks and effects left for the next one.
     // the epics as they are now (each state an immutable value), serialised below a slice at a time
     // (only those changed since the last checkpoint are serialised again: epics-json.ts)
-    const epics = [...view.epics];
+    const ids = new Array<string>(view.epics.size);
+    const states = new Array<Epic>(view.epics.size);
+    let n = 0;
+    view.epics.forEach((e, id) => void ((ids[n] = id), (states[n++] = e)));
     const mirror = this.mirror(ring);
     const mirrorAt = { read: { ...mirror.readAt }, behind: [...mirror.behind] };
     const base = { seq: view.seq, hash: view.hash, offset: this.offsetAfterHead, lines: this.linesAtHead, ...(view.configVersion ? { config_version: view.configVersion } : {}), pack_end: this.packEnd };
-    const agents = agentViewBytes(view.agents);
+    const agents: Buffer[] = [];
+    putAgentView(agents, view.agents);
     const marks = this.newMarks;
     this.newMarks = [];
     const unsynced = [...this.unsynced];
     this.unsynced.clear();
     const keysBefore = this.keysBytes;
     try {
-      await this.writeCheckpoint(ring, base, agents, await epicsTexts(epics, () => new Promise((r) => setImmediate(r))), mirrorAt, marks, unsynced);
+      await this.writeCheckpoint(ring, base, agents, await epicsTexts(ids, states, () => new Promise((r) => setImmediate(r))), mirrorAt, marks, unsynced);
     } catch (e) {
       for (const p of unsynced) this.unsynced.add(p);
       // marks not yet in checkpoint.keys wait for the next checkpoint
@@ -984,7 +988,7 @@ export class FsStore implements Store {
     }
   }
 
-  private async writeCheckpoint(ring: Keyring, base: Omit<Checkpoint, "version" | "keys_bytes" | "keys_sha256" | "mirror" | "epics" | "agents">, agents: Buffer, epics: { compact: Buffer; pretty: Buffer }, mirrorAt: Checkpoint["mirror"], marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
+  private async writeCheckpoint(ring: Keyring, base: Omit<Checkpoint, "version" | "keys_bytes" | "keys_sha256" | "mirror" | "epics" | "agents">, agents: Buffer[], epics: EpicsMembers, mirrorAt: Checkpoint["mirror"], marks: Array<[MarkKind, string]>, unsynced: string[]): Promise<void> {
     // still the writer (the lease), before anything is written
     await this.fence();
     await safeMkdir(this.layout.root, this.layout.dot, PRIVATE_DIR_MODE);
@@ -995,13 +999,20 @@ export class FsStore implements Store {
     await this.flushMarks(marks);
     // agents and epics last, spliced in as bytes (epics-json.ts): the same JSON as JSON.stringify of the whole
     const cp: Omit<Checkpoint, "epics" | "agents"> = { version: 4, ...base, keys_bytes: this.keysBytes, keys_sha256: this.keysHash.copy().digest("hex"), mirror: mirrorAt };
-    const body = compactWithLast(cp as unknown as Record<string, unknown>, [["agents", agents], ["epics", epics.compact]]);
-    await writeAtomic(this.layout.checkpoint, Buffer.concat([body.subarray(0, -1), Buffer.from(`,"mac":"${ring.mac("checkpoint", body)}"}`)]), { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
+    const body = compactWithLast(cp as unknown as Record<string, unknown>, [
+      ["agents", (out) => void agents.forEach((b) => out.push(b))],
+      ["epics", (out) => putEpics(out, epics, "compact")],
+    ]);
+    // its last part is the closing brace (compactWithLast): the MAC goes in before it
+    body[body.length - 1] = Buffer.from(`,"mac":"${ring.mac("checkpoint", body)}"}`);
+    await writeAtomic(this.layout.checkpoint, body, { durable: true, mode: PRIVATE_FILE_MODE, root: this.layout.root });
     const state: Omit<StateFile, "epics"> = { version: 1, seq: base.seq, hash: base.hash, ...(base.config_version ? { config_version: base.config_version } : {}), updated_at: new Date().toISOString() };
     await safeMkdir(this.layout.root, this.layout.current);
     // Synced here (file only, the folder needs no sync: it is rewritten from the log anyway) so that its
     // dirty pages are not flushed by the next drop's fsync on ext4, which made that drop pay for it.
-    await writeAtomic(this.layout.state, Buffer.concat([prettyWithLast(state as Record<string, unknown>, "epics", epics.pretty), NEWLINE]), { durable: "file", root: this.layout.root });
+    const text = prettyWithLast(state as Record<string, unknown>, "epics", (out) => putEpics(out, epics, "pretty"));
+    text.push(NEWLINE);
+    await writeAtomic(this.layout.state, text, { durable: "file", root: this.layout.root });
   }
 
   /**
