@@ -61,8 +61,8 @@ export interface PrepContext {
   arrivals?: Arrivals;
   /**
    * The daemon keyring for the proofs, as keyringOf found it when the batch was taken (the daemon
-   * stats the key file once a batch, so a rotation is seen by the next batch, as before); absent:
-   * asked per file.
+   * stats the key file once a batch, not once a file); a claim it does not prove is proven again with
+   * the key file as it is then (a rotation during the batch). Absent: asked per file.
    */
   keys?: BatchKeys;
 }
@@ -109,7 +109,11 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
     const at = st ?? (c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined);
     const uid = at?.isSymbolicLink() ? at.uid : r.uid;
-    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline, ctx.keys), rel, r.sha256, uid, r.mode, claim, ctx.now);
+    let proof = proveFile(await trustOf(ctx.root, ctx.pipeline, ctx.keys), rel, r.sha256, uid, r.mode, claim, ctx.now);
+    // the batch's keyring was read before this claim: one it does not prove is proven again with the
+    // key file as it is now (rotated since the batch began), as when the key file was stat'ed per file
+    if (ctx.keys && claim && (proof.by === "invalid" || proof.by === "none")) proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, uid, r.mode, claim, ctx.now);
+    p.item.input.proof = proof;
   }
   return p;
 }
