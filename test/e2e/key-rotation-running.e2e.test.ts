@@ -13,7 +13,11 @@ import type { LogEntry } from "../../src/schemas/types.gen.js";
 type Proof = { by?: string; reason?: string; as?: string };
 const proofOf = (e: LogEntry): Proof | undefined => (e.details as { proof?: Proof } | undefined)?.proof;
 const fileOf = (e: LogEntry): string | undefined => (e.details as { file?: string } | undefined)?.file;
-const dist = (m: string): Promise<Record<string, (...a: unknown[]) => Promise<unknown>>> => import(join(repo, "dist", m)) as Promise<Record<string, (...a: unknown[]) => Promise<unknown>>>;
+// the daemon runs dist/: the keys and claims it reads are made by the same build
+type Ring = object;
+const keyFile = (): Promise<{ readKeyring(dot: string): Promise<Ring> }> => import(join(repo, "dist", "trust/key-file.js")) as Promise<{ readKeyring(dot: string): Promise<Ring> }>;
+type Place = (root: string, rel: string, bytes: Uint8Array, by: { transport: "cli"; role: string; person: { as: string; keyring: Ring } }) => Promise<unknown>;
+const placement = (): Promise<{ place: Place }> => import(join(repo, "dist", "transports/placement.js")) as Promise<{ place: Place }>;
 const msg = (subject: string) => `from: devops\nto: quality\ntimestamp: "${new Date().toISOString()}"\nepic_id: EP-001\niteration: 1\ntype: info\nsubject: ${subject}\n`;
 
 describe("a daemon key rotated while the daemon runs", () => {
@@ -26,8 +30,8 @@ describe("a daemon key rotated while the daemon runs", () => {
   it("is used for the next drop's proof: the new key's MAC verifies, the old key (retired at once) no longer does", async () => {
     expect(b.cli("start", "EP-001", "--title", "Rotation").code).toBe(0);
     b.startDaemon();
-    const { readKeyring } = await dist("trust/key-file.js");
-    const { place } = await dist("transports/placement.js");
+    const { readKeyring } = await keyFile();
+    const { place } = await placement();
     const dot = join(b.root, ".consensus");
     const proofFor = (file: string) => b.waitFor(`a verdict on ${file}`, (x) => x.some((e) => fileOf(e) === file && proofOf(e))).then((x) => proofOf(x.find((e) => fileOf(e) === file && proofOf(e))!)!);
 
