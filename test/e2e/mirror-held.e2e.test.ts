@@ -30,6 +30,9 @@ describe("the readable log held open by the daemon", () => {
     await b.until("the acceptance copied", () => readFileSync(mirror, "utf8").includes('"decision":"artifact_accepted"'));
     appendFileSync(mirror, `${line("right-after")}\n`);
     await b.until("the agent's line recorded", () => recorded("right-after") === 1);
+    // and the daemon's copy of that record in the readable log: the file below is made from it (a copy
+    // landing after it was read would make the renamed file shorter than what the daemon read: "cut")
+    await b.until("the record copied", () => readFileSync(mirror, "utf8").includes('"decision":"agent_lines_recorded"'));
 
     // an agent renames a file of its own over the name: its new line is read, the daemon's next lines go there
     const tmp = join(b.root, "current", ".mine");
