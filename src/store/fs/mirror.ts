@@ -17,6 +17,7 @@ import { dirname } from "node:path";
 import { EntryAssembler, MAX_LINE_BYTES } from "../../log/mirror-entries.js";
 import { unsealLine } from "../../log/chain.js";
 import type { MirrorRead } from "../port.js";
+import { SYNC_WRITE_MAX } from "./pack.js";
 
 /** At most this many of the daemon's copied lines are remembered until read back (Mirror.own): the oldest go first. */
 const OWN_MAX = 16_384;
@@ -24,10 +25,11 @@ const OWN_MAX = 16_384;
 const READ_CHUNK = 8 << 20;
 /**
  * New bytes up to this many are read on this thread through the descriptor the copies keep (Mirror.held):
- * what follows a copy is mostly the copy itself, just written into the page cache (its write is on this
- * thread too). More (an agent's flood, a first read) through the pool as before.
+ * what follows a copy is mostly the copy itself, just written into the page cache, and a commit this
+ * small is written on this thread too (pack.ts). More (an agent's flood, a burst's copy) through the
+ * pool as before.
  */
-const HELD_READ_MAX = 1 << 20;
+const HELD_READ_MAX = SYNC_WRITE_MAX;
 
 
 export class Mirror {
