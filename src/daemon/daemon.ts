@@ -383,8 +383,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const ready: Array<{ rel: string; item: Prepared; request?: string; held?: Held }> = [];
     // Reading and hashing the files overlaps (their I/O); the decisions below stay in batch order.
     const gens = new Map(batch.map((rel) => [rel, arrivals.gen(rel)]));
-    keyring = (await keyringOf(layout.root)) ?? keyring;
-    const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now, arrivals }));
+    // the key file stat'ed once a batch: its proofs and the daemon's own keys (a rotation is seen by
+    // the next batch, and by a claim the batch's keyring cannot prove: prepare.ts; a stat per file was
+    // one more system call a drop: issue 17.2)
+    const batchKeys = { keyring: await keyringOf(layout.root) };
+    keyring = batchKeys.keyring ?? keyring;
+    const prepared = await prepareAll(batch, (rel) => prepare(rel, { root: layout.root, realRoot, pipeline: engine.pipeline, world: engine.world, now, arrivals, keys: batchKeys }));
     await confirmReads(batch, prepared);
     for (const [i, rel] of batch.entries()) {
       const sig = scanned.get(rel);

@@ -95,9 +95,19 @@ export function agentUsersOf(pipeline: Pick<Pipeline, "version" | "agents" | "is
 }
 
 
-export async function trustOf(root: string, pipeline: Pipeline): Promise<TrustContext> {
-  const keyring = await keyringOf(root);
+/**
+ * What proves a file's author under `root`: the daemon keyring and the OS users of the roles. `keys`:
+ * the keyring a caller already asked keyringOf for (the daemon, once per batch: one stat of the key
+ * file a batch instead of one a file, issue 17.2); absent, it is asked here.
+ */
+export async function trustOf(root: string, pipeline: Pipeline, keys?: BatchKeys): Promise<TrustContext> {
+  const keyring = keys ? keys.keyring : await keyringOf(root);
   return { ...(keyring ? { keyring } : {}), ...agentUsersOf(pipeline) };
+}
+
+/** The daemon keyring as keyringOf answered it for a batch (undefined: no readable key file then). */
+export interface BatchKeys {
+  keyring: Keyring | undefined;
 }
 
 /** The bits of a mode that let the group or others write (0o022). */

@@ -11,17 +11,25 @@
  * with a newline) is waited for, up to settleMs, before the daemon's lines go in; after that its
  * half line is closed with a newline (it is then judged as the agent's entry).
  */
-import { closeSync, constants as fsc, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, ftruncateSync, lstatSync, openSync, readSync, writeSync, type Stats } from "node:fs";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { EntryAssembler, MAX_LINE_BYTES } from "../../log/mirror-entries.js";
 import { unsealLine } from "../../log/chain.js";
 import type { MirrorRead } from "../port.js";
+import { SYNC_WRITE_MAX } from "./pack.js";
 
 /** At most this many of the daemon's copied lines are remembered until read back (Mirror.own): the oldest go first. */
 const OWN_MAX = 16_384;
 /** Reads at most this many bytes of the mirror at a time (the rest is read next time). */
 const READ_CHUNK = 8 << 20;
+/**
+ * New bytes up to this many are read on this thread through the descriptor the copies keep (Mirror.held):
+ * what follows a copy is mostly the copy itself, just written into the page cache, and a commit this
+ * small is written on this thread too (pack.ts). More (an agent's flood, a burst's copy) through the
+ * pool as before.
+ */
+const HELD_READ_MAX = SYNC_WRITE_MAX;
 
 
 export class Mirror {
@@ -39,6 +47,15 @@ export class Mirror {
    */
   private own = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
+  /**
+   * The descriptor the last copy opened (read-write, append), kept for the next copy and read, with
+   * the file it was opened on. Each use lstats the path first: still that regular file with one name →
+   * this descriptor, the file's size from the lstat; anything else (gone, replaced, a link, a FIFO, a
+   * second name) → it is closed and the path opened and judged anew, as before. An open, an fstat and a
+   * close fewer for each copy and each read after a copy: 4 of the 9 system calls a commit's copy
+   * and its read-back cost (issue 17.2).
+   */
+  private held?: { fd: number; dev: number; ino: number };
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -84,7 +101,11 @@ export class Mirror {
 
   /** Copies what is queued; `force` closes an agent's half line at once (the daemon is stopping). */
   flush(force: boolean): Promise<void> {
-    this.chain = this.chain.then(() => this.flushNow(force)).catch(() => this.later());
+    this.chain = this.chain
+      .then(() => this.flushNow(force))
+      .catch(() => this.later())
+      // a copy that ran after close() (none should) holds nothing open
+      .finally(() => this.closed && this.release());
     return this.chain;
   }
 
@@ -92,6 +113,43 @@ export class Mirror {
     await this.flush(true);
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.release();
+  }
+
+  /** Closes the held descriptor, if any. */
+  private release(): void {
+    const h = this.held;
+    this.held = undefined;
+    if (h) {
+      try {
+        closeSync(h.fd);
+      } catch {
+        /* closed already */
+      }
+    }
+  }
+
+  /**
+   * The held descriptor and the file's size, when the entry at the path (lstat, never followed) is
+   * still the regular file, with one name, it was opened on; else it is closed and undefined says to
+   * open the path anew (and judge what is there, as before). Synchronous: nothing can close the
+   * descriptor between this check and its use by the caller on this thread.
+   */
+  private heldFile(): { fd: number; size: number } | undefined {
+    const h = this.held;
+    if (!h) return undefined;
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(this.path, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    if (!st || !st.isFile() || st.nlink > 1 || st.ino !== h.ino || st.dev !== h.dev) {
+      this.release();
+      return undefined;
+    }
+    this.unusable(st); // usable: a later problem is reported again
+    return { fd: h.fd, size: st.size };
   }
 
   private later(): void {
@@ -103,11 +161,12 @@ export class Mirror {
     this.timer.unref();
   }
 
-  private async flushNow(force: boolean): Promise<void> {
-    if (!this.queue.length) return;
-    // on this thread: a commit's lines into the page cache (open, fstat, one byte, write, close: µs).
-    // Through the pool these five round trips came before every commit's notice, each waiting behind
-    // effects' I/O (issue 17.3). O_NONBLOCK: a FIFO put here never blocks the open; it is refused below.
+  /**
+   * The mirror opened for a copy (O_NOFOLLOW, and O_NONBLOCK: a FIFO put here never blocks the open),
+   * made if missing, and held for the next copy and read; undefined when what is there is not to be
+   * written (a FIFO, a second name: `problem` says).
+   */
+  private async openForCopy(): Promise<{ fd: number; size: number } | undefined> {
     const flags = fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
     let fd: number;
     try {
@@ -119,10 +178,33 @@ export class Mirror {
       await mkdir(dirname(this.path), { recursive: true });
       fd = openSync(this.path, flags, 0o664);
     }
+    let st: Stats;
     try {
-      const st = fstatSync(fd);
-      // a hard link put in its place leads to a file outside the root: never append there (as for a FIFO)
-      if (this.unusable(st)) return;
+      st = fstatSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    // a hard link put in its place leads to a file outside the root: never append there (as for a FIFO)
+    if (this.unusable(st)) {
+      closeSync(fd);
+      return undefined;
+    }
+    this.release();
+    this.held = { fd, dev: st.dev, ino: st.ino };
+    return { fd, size: st.size };
+  }
+
+  private async flushNow(force: boolean): Promise<void> {
+    if (!this.queue.length) return;
+    // on this thread: a commit's lines into the page cache (lstat, one byte, write: µs; open and fstat
+    // too when the held descriptor is not the file at the path). Through the pool these round trips
+    // came before every commit's notice, each waiting behind effects' I/O (issue 17.3).
+    const at = this.heldFile() ?? (await this.openForCopy());
+    if (!at) return;
+    const fd = at.fd;
+    const st = { size: at.size };
+    try {
       let prefix = "";
       if (st.size > 0 && lastByteSync(fd, st.size) !== 10) {
         const now = Date.now();
@@ -160,8 +242,10 @@ export class Mirror {
         if (this.own.size <= OWN_MAX) break;
         this.own.delete(t);
       }
-    } finally {
-      closeSync(fd);
+    } catch (e) {
+      // opened anew next time
+      this.release();
+      throw e;
     }
   }
 
@@ -192,6 +276,16 @@ export class Mirror {
   }
 
   async read(): Promise<MirrorRead | undefined> {
+    // after a copy: one lstat says whether the held descriptor is still the file and how long it is;
+    // the new bytes (mostly that copy, byte-compared below) are read through it on this thread
+    const held = this.heldFile();
+    if (held && held.size === this.readAt.offset) return undefined;
+    if (held && held.size > this.readAt.offset && held.size - this.readAt.offset <= HELD_READ_MAX) {
+      const buf = Buffer.alloc(held.size - this.readAt.offset);
+      const bytesRead = readSync(held.fd, buf, 0, buf.length, this.readAt.offset);
+      return this.judge(buf, bytesRead).out;
+    }
+    // none held, shrunk, or more than HELD_READ_MAX: opened by name and read through the pool
     let fh: FileHandle;
     try {
       fh = await open(this.path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
@@ -210,33 +304,8 @@ export class Mirror {
       const len = Math.min(READ_CHUNK, st.size - this.readAt.offset);
       const buf = Buffer.alloc(len);
       const { bytesRead } = await fh.read(buf, 0, len, this.readAt.offset);
-      const out: MirrorRead = { entries: [], forged: [], cursor: { ...this.readAt } };
-      const asm = new EntryAssembler();
-      let start = 0;
-      let line = this.readAt.line;
-      const lineAt = new Map<number, number>();
-      for (let nl = buf.indexOf(10, start); nl !== -1 && nl < bytesRead; nl = buf.indexOf(10, start)) {
-        const offset = this.readAt.offset + start;
-        lineAt.set(offset, line);
-        line++;
-        if (nl - start > MAX_LINE_BYTES) {
-          (out.oversized ??= []).push({ line, bytes: nl - start, head: buf.toString("utf8", start, start + 200) });
-          start = nl + 1;
-          continue;
-        }
-        const text = buf.toString("utf8", start, nl).replace(/\r$/, "");
-        if (this.own.delete(text)) {
-          // the daemon's own copy (what asm.push would hand back as a daemon line, and genuine() accept)
-          start = nl + 1;
-          continue;
-        }
-        for (const item of asm.push(text, line, offset)) {
-          if (item.kind === "entry") out.entries.push(item.entry);
-          else if (!this.genuine(item.text)) out.forged.push({ line: item.line, text: item.text, reason: "it claims to be the daemon's line but is not one of its sealed lines (wrong hash, no MAC, or a MAC made without the daemon key)" });
-        }
-        start = nl + 1;
-      }
-      if (start === 0 && bytesRead === READ_CHUNK && asm.openAt === undefined) {
+      const { out, start, line, openAt } = this.judge(buf, bytesRead);
+      if (start === 0 && bytesRead === READ_CHUNK && openAt === undefined) {
         // no newline in a whole chunk: a line longer than any entry may be. Find its end without
         // keeping it (each byte scanned once, however often this is called while it is being written)
         const end = await this.endOfLine(fh, this.readAt.offset + bytesRead, st.size);
@@ -245,12 +314,48 @@ export class Mirror {
         out.cursor = { offset: end + 1, line: line + 1 };
         return out;
       }
-      const open = asm.openAt;
-      out.cursor = open !== undefined ? { offset: open, line: lineAt.get(open)! } : { offset: this.readAt.offset + start, line };
       return out;
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * The whole lines of `buf` (`bytesRead` bytes read at readAt): agents' entries, forged lines, lines
+   * too long, and where the next read starts (`out.cursor`: after the last whole entry). Does not move
+   * readAt. `start`: the offset in `buf` after the last newline; `line`: lines counted; `openAt`: where
+   * an entry still open (written over several lines, not finished) starts.
+   */
+  private judge(buf: Buffer, bytesRead: number): { out: MirrorRead; start: number; line: number; openAt: number | undefined } {
+    const out: MirrorRead = { entries: [], forged: [], cursor: { ...this.readAt } };
+    const asm = new EntryAssembler();
+    let start = 0;
+    let line = this.readAt.line;
+    const lineAt = new Map<number, number>();
+    for (let nl = buf.indexOf(10, start); nl !== -1 && nl < bytesRead; nl = buf.indexOf(10, start)) {
+      const offset = this.readAt.offset + start;
+      lineAt.set(offset, line);
+      line++;
+      if (nl - start > MAX_LINE_BYTES) {
+        (out.oversized ??= []).push({ line, bytes: nl - start, head: buf.toString("utf8", start, start + 200) });
+        start = nl + 1;
+        continue;
+      }
+      const text = buf.toString("utf8", start, nl).replace(/\r$/, "");
+      if (this.own.delete(text)) {
+        // the daemon's own copy (what asm.push would hand back as a daemon line, and genuine() accept)
+        start = nl + 1;
+        continue;
+      }
+      for (const item of asm.push(text, line, offset)) {
+        if (item.kind === "entry") out.entries.push(item.entry);
+        else if (!this.genuine(item.text)) out.forged.push({ line: item.line, text: item.text, reason: "it claims to be the daemon's line but is not one of its sealed lines (wrong hash, no MAC, or a MAC made without the daemon key)" });
+      }
+      start = nl + 1;
+    }
+    const open = asm.openAt;
+    out.cursor = open !== undefined ? { offset: open, line: lineAt.get(open)! } : { offset: this.readAt.offset + start, line };
+    return { out, start, line, openAt: open };
   }
 }
 

@@ -19,7 +19,7 @@ import { classifyPath, type Classified } from "./classify.js";
 import { heldByFolder } from "./scan.js";
 import { readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
-import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers } from "../prove.js";
+import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers, type BatchKeys } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
 import { entryIdOf, type EntryId } from "../../store/fs/entry-aside.js";
 import { lstatQuiet } from "../../store/fs/safe-dirs.js";
@@ -59,6 +59,12 @@ export interface PrepContext {
   now: number;
   /** What the watcher said about each path; absent when the caller wrote the file itself (it is complete). */
   arrivals?: Arrivals;
+  /**
+   * The daemon keyring for the proofs, as keyringOf found it when the batch was taken (the daemon
+   * stats the key file once a batch, not once a file); a claim it does not prove is proven again with
+   * the key file as it is then (a rotation during the batch). Absent: asked per file.
+   */
+  keys?: BatchKeys;
 }
 
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -103,7 +109,11 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
     const at = st ?? (c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined);
     const uid = at?.isSymbolicLink() ? at.uid : r.uid;
-    p.item.input.proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, uid, r.mode, claim, ctx.now);
+    let proof = proveFile(await trustOf(ctx.root, ctx.pipeline, ctx.keys), rel, r.sha256, uid, r.mode, claim, ctx.now);
+    // the batch's keyring was read before this claim: one it does not prove is proven again with the
+    // key file as it is now (rotated since the batch began), as when the key file was stat'ed per file
+    if (ctx.keys && claim && (proof.by === "invalid" || proof.by === "none")) proof = proveFile(await trustOf(ctx.root, ctx.pipeline), rel, r.sha256, uid, r.mode, claim, ctx.now);
+    p.item.input.proof = proof;
   }
   return p;
 }

@@ -113,6 +113,8 @@ export async function setAsideRefused(root: string, squats: readonly Squat[]): P
   const out: SetAside[] = [];
   const left: LeftInPlace[] = [];
   const stranded: StrandedAside[] = [];
+  // most batches refuse nothing: no geteuid() (a system call) for them (issue 17.2)
+  if (!squats.length) return { moved: out, left, stranded };
   const self = process.geteuid?.();
   for (const s of squats) {
     const rel = s.rel;
