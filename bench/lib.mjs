@@ -475,8 +475,22 @@ export function filesFloor(drops, bytes) {
   return { cpu_ms_per_drop: r(c.user + c.system), sys_ms_per_drop: r(c.system) };
 }
 
+/**
+ * Removes a benchmark's folder, or keeps it (BENCH_KEEP=1), or moves it into BENCH_TRASH (run.mjs
+ * sets it and empties it once the whole suite is done). Why the trash: on ext4 without a journal
+ * (this machine's root file system) the inode allocator skips every inode deleted in the last one to
+ * six minutes, so files created right after a big deletion cost several times the kernel time (perf:
+ * `recently_deleted` in `__ext4_new_inode`): one benchmark's clean-up slowed the next one's drops.
+ */
 export function cleanup(dir) {
   if (process.env.BENCH_KEEP) return console.log(`  (kept ${dir})`);
+  if (process.env.BENCH_TRASH) {
+    try {
+      return renameSync(dir, join(process.env.BENCH_TRASH, `${Date.now()}-${Math.random().toString(36).slice(2)}`));
+    } catch {
+      /* another file system: removed now */
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -7,9 +7,9 @@
 // --gate (bench:quick, so CI): also fails when a median's ratio to its floor grew more than 2× over
 // the ratio recorded in bench/gate.json (gate.mjs); --record rewrites that file from this run.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { QUICK, arg, fmt, repo, resultsDir, writeResult } from "./lib.mjs";
+import { QUICK, arg, fmt, repo, resultsDir, tempDir, writeResult } from "./lib.mjs";
 import { GROWTH, checkGate, gateRatios, recordGate } from "./gate.mjs";
 
 const SUITE = [
@@ -30,6 +30,10 @@ const only = TABLE_ONLY ? [] : arg("only")?.split(",");
 const started = Date.now();
 const failures = [];
 const timings = {};
+// every benchmark's folders are removed once all have run (lib.mjs cleanup: a deletion slows the
+// file creations of whatever runs next on ext4 without a journal)
+const trash = tempDir("consensus-bench-trash-");
+process.env.BENCH_TRASH = trash;
 for (const b of SUITE) {
   if (only && !only.includes(b.name)) continue;
   const resultPath = join(resultsDir, `${b.result}.json`);
@@ -45,6 +49,7 @@ for (const b of SUITE) {
     for (const k of ["name", "date", "machine", "params", "metrics"]) if (!(k in doc)) failures.push(`${b.name}: result JSON has no ${k}`);
   }
 }
+rmSync(trash, { recursive: true, force: true });
 
 const load = (n) => {
   try {
