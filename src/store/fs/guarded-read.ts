@@ -36,6 +36,8 @@ export interface GuardedOptions {
   maxBytes: number;
   /** Refuse a file with more than one name (a hard link to something outside the root): drops. */
   singleLink?: boolean;
+  /** Called with the descriptor right after the open, before anything is judged or read (readGuardedSyncStat); may throw. */
+  opened?: (fd: number) => void;
 }
 
 /** O_RDONLY with no link following, no blocking open and no controlling terminal. */
@@ -126,6 +128,7 @@ export function readGuardedSyncStat(file: string, opts: GuardedOptions): { bytes
     refusedOpen(file, e);
   }
   try {
+    opts.opened?.(fd);
     const st = fstatSync(fd);
     judge(file, st, opts);
     const buf = Buffer.alloc(Math.min(st.size, opts.maxBytes) + 1);
