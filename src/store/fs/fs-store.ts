@@ -875,8 +875,8 @@ export class FsStore implements Store {
    * cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is made again
    * and write retried once. Every folder whose entries changed is passed to created. `checksItself`:
    * write checks that what it wrote is inside the root (writeAtomic's root option), so a folder known
-   * here is not checked first; any failure forgets the folder, so the next write walks it again (and a
-   * link swapped in is refused by name).
+   * here is walked by name (an lstat per folder below the root) rather than by its real path; any
+   * failure forgets the folder.
    */
   private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void, opts: { checksItself?: boolean } = {}): Promise<T> {
     for (const d of this.ensureDir(dir, !opts.checksItself)) created(d);
@@ -892,15 +892,17 @@ export class FsStore implements Store {
 
   /**
    * mkdir -p that refuses links (safe-dirs.ts), on this thread (a few lstats and mkdirs: issue 17.2).
-   * A folder made or walked before is not walked again: with `recheck`, checked by its real path (one
-   * realpath(3): any component swapped for a link since shows); without, the caller's write checks
-   * where its file landed. A folder not known yet is walked from the root. Returns the folders whose
-   * entries changed.
+   * A folder made or walked before, with `recheck`, is checked by its real path (one realpath(3): any
+   * component swapped for a link since shows); else it is walked from the root, by name: an lstat per
+   * folder below the root, a link refused before anything is created through it. Never left to the
+   * write's own check alone: that check runs after the temporary is made, so a known folder swapped
+   * for a link would have the daemon create the temporary (the notice, an agent's artifact bytes) in
+   * whatever folder the link names, the private area included, before refusing it (review rv6). A
+   * folder not known yet is walked from the root. Returns the folders whose entries changed.
    */
   private ensureDir(dir: string, recheck: boolean): string[] {
     const L = this.layout;
-    if (this.dirs.has(dir)) {
-      if (!recheck) return [];
+    if (this.dirs.has(dir) && recheck) {
       try {
         assertStillInsideSync(L.root, dir);
         return [];
