@@ -789,11 +789,16 @@ export class FsStore implements Store {
    * What publish() has published for the epic (the port's contract). Listed from its archive folder the
    * first time it is asked after a start, then kept as publish() writes (notePublished): a notice's read
    * list costs no listing (twelve system calls per notice: issue 17.2), and names only copies this
-   * daemon wrote, never a file an agent added to the folder since.
+   * daemon wrote, never a file an agent added to the folder since. A read-only store (an MCP session's,
+   * kept for the whole session) publishes nothing itself: it lists every time, or it would never see
+   * what the daemon published after it first asked (review rv6).
    */
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
-    let epic = this.archived.get(checkEpicId(epicId));
-    if (!epic) this.archived.set(epicId, (epic = this.listArchive(epicId)));
+    let epic = this.opts.readOnly ? undefined : this.archived.get(checkEpicId(epicId));
+    if (!epic) {
+      epic = this.listArchive(checkEpicId(epicId));
+      if (!this.opts.readOnly) this.archived.set(epicId, epic);
+    }
     const out: Array<{ iteration: number; file: string; path: string }> = [];
     for (const [iteration, files] of epic) for (const file of files) out.push({ iteration, file, path: `archive/${epicId}/${iteration}/${file}` });
     return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
