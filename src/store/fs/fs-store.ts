@@ -812,7 +812,8 @@ export class FsStore implements Store {
     if (!isRealDir(this.layout.archive) || !isRealDir(dir)) return epic;
     // readdir on this thread: a few entries of a cached folder (a pool round trip costs more CPU: issue 17)
     for (const it of readdirQuiet(dir)) {
-      if (!/^\d+$/.test(it)) continue;
+      // only a name publish() gives an iteration (String(n), n ≥ 1): "01" is not iteration 1
+      if (!/^[1-9]\d{0,15}$/.test(it)) continue;
       const files = readdirQuiet(join(dir, it)).filter((f) => !f.startsWith("."));
       if (files.length) epic.set(Number(it), new Set(files));
     }
