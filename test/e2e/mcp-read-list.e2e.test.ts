@@ -24,11 +24,13 @@ describe("task's read list in a session that lives across a rework", () => {
     bus = Bus.init();
     expect(bus.cli("start", "EP-001", "--title", "Rework").code).toBe(0);
     bus.startDaemon();
-    const [planner, developer] = await Promise.all(["planner", "developer"].map(async (r) => {
-      const a = await Agent.stdio(bus, r);
+    const session = async (role: string): Promise<Agent> => {
+      const a = await Agent.stdio(bus, role);
       agents.push(a);
       return a;
-    }));
+    };
+    const planner = await session("planner");
+    const developer = await session("developer");
     expect((await planner.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: artifact("plan.json", "EP-001", 1) })).data).toMatchObject({ verdict: "accepted", epic: { stage: "implementation" } });
     expect(readOf((await developer.call("task", { epic_id: "EP-001" })).data)).toEqual(["epics/EP-001/epic.md", "archive/EP-001/1/plan.json"]);
     // the developer vetoes the plan: back to plan, iteration 2; the planner reworks it
