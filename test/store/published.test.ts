@@ -53,4 +53,19 @@ describe("published: what publish() wrote", () => {
     expect(await files(store, "EP-1")).toEqual(["archive/EP-1/1/plan.json", "archive/EP-1/2/plan.json"]);
     expect(await files(store, "EP-2")).toEqual([]);
   });
+
+  // review rv6: listed after a start, a folder publish() never names ("02", "01": publish writes
+  // String(n)) was read as that iteration: its files named at a path where they are not
+  // (archive/EP-1/2/…), and "01" listed after "1" replaced iteration 1's copies (readdir's order)
+  it("after a start, iteration folders publish() never makes (01, 02) are not read as iterations 1 and 2", async () => {
+    await store.publish("EP-1", 1, "plan.json", sha(bytes));
+    for (const it of ["01", "02"]) {
+      mkdirSync(join(L.archive, "EP-1", it));
+      writeFileSync(join(L.archive, "EP-1", it, "design.json"), "{}\n");
+    }
+    await store.close();
+    store = new FsStore(L);
+    await store.recover();
+    expect(await files(store, "EP-1")).toEqual(["archive/EP-1/1/plan.json"]);
+  });
 });

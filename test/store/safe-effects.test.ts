@@ -102,10 +102,10 @@ describe("effects against a hostile tree", () => {
     expect(outsideFiles()).toEqual(["precious.txt"]);
   });
 
-  // issue 17.2: a folder known from an earlier write is no longer checked before the write; the write
-  // checks where its open temporary really is (/proc/self/fd on Linux). A link to a folder of the same
-  // shape lets the temporary be created outside: it must be refused there and removed.
-  it("a known folder swapped for a link to a folder of the same shape: refused, the temporary made outside removed, writes resume once it is gone", async () => {
+  // issue 17.2: the write checks where its open temporary really is (/proc/self/fd on Linux); a folder
+  // known from an earlier write is walked again by name first (review rv6: known-folder-link.test.ts
+  // shows nothing is created where the link points, not even briefly).
+  it("a known folder swapped for a link to a folder of the same shape: refused, nothing left outside, writes resume once it is gone", async () => {
     await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" });
     mkdirSync(join(outside, "developer"));
     rmSync(L.inbox, { recursive: true });

@@ -789,11 +789,16 @@ export class FsStore implements Store {
    * What publish() has published for the epic (the port's contract). Listed from its archive folder the
    * first time it is asked after a start, then kept as publish() writes (notePublished): a notice's read
    * list costs no listing (twelve system calls per notice: issue 17.2), and names only copies this
-   * daemon wrote, never a file an agent added to the folder since.
+   * daemon wrote, never a file an agent added to the folder since. A read-only store (an MCP session's,
+   * kept for the whole session) publishes nothing itself: it lists every time, or it would never see
+   * what the daemon published after it first asked (review rv6).
    */
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
-    let epic = this.archived.get(checkEpicId(epicId));
-    if (!epic) this.archived.set(epicId, (epic = this.listArchive(epicId)));
+    let epic = this.opts.readOnly ? undefined : this.archived.get(checkEpicId(epicId));
+    if (!epic) {
+      epic = this.listArchive(checkEpicId(epicId));
+      if (!this.opts.readOnly) this.archived.set(epicId, epic);
+    }
     const out: Array<{ iteration: number; file: string; path: string }> = [];
     for (const [iteration, files] of epic) for (const file of files) out.push({ iteration, file, path: `archive/${epicId}/${iteration}/${file}` });
     return out.sort((a, b) => a.iteration - b.iteration || a.file.localeCompare(b.file));
@@ -807,7 +812,8 @@ export class FsStore implements Store {
     if (!isRealDir(this.layout.archive) || !isRealDir(dir)) return epic;
     // readdir on this thread: a few entries of a cached folder (a pool round trip costs more CPU: issue 17)
     for (const it of readdirQuiet(dir)) {
-      if (!/^\d+$/.test(it)) continue;
+      // only a name publish() gives an iteration (String(n), n ≥ 1): "01" is not iteration 1
+      if (!/^[1-9]\d{0,15}$/.test(it)) continue;
       const files = readdirQuiet(join(dir, it)).filter((f) => !f.startsWith("."));
       if (files.length) epic.set(Number(it), new Set(files));
     }
@@ -875,8 +881,8 @@ export class FsStore implements Store {
    * cleaned an inbox or an archive iteration) makes write fail with ENOENT: the folder is made again
    * and write retried once. Every folder whose entries changed is passed to created. `checksItself`:
    * write checks that what it wrote is inside the root (writeAtomic's root option), so a folder known
-   * here is not checked first; any failure forgets the folder, so the next write walks it again (and a
-   * link swapped in is refused by name).
+   * here is walked by name (an lstat per folder below the root) rather than by its real path; any
+   * failure forgets the folder.
    */
   private async inDir<T>(dir: string, write: () => Promise<T>, created: (dir: string) => void, opts: { checksItself?: boolean } = {}): Promise<T> {
     for (const d of this.ensureDir(dir, !opts.checksItself)) created(d);
@@ -892,15 +898,17 @@ export class FsStore implements Store {
 
   /**
    * mkdir -p that refuses links (safe-dirs.ts), on this thread (a few lstats and mkdirs: issue 17.2).
-   * A folder made or walked before is not walked again: with `recheck`, checked by its real path (one
-   * realpath(3): any component swapped for a link since shows); without, the caller's write checks
-   * where its file landed. A folder not known yet is walked from the root. Returns the folders whose
-   * entries changed.
+   * A folder made or walked before, with `recheck`, is checked by its real path (one realpath(3): any
+   * component swapped for a link since shows); else it is walked from the root, by name: an lstat per
+   * folder below the root, a link refused before anything is created through it. Never left to the
+   * write's own check alone: that check runs after the temporary is made, so a known folder swapped
+   * for a link would have the daemon create the temporary (the notice, an agent's artifact bytes) in
+   * whatever folder the link names, the private area included, before refusing it (review rv6). A
+   * folder not known yet is walked from the root. Returns the folders whose entries changed.
    */
   private ensureDir(dir: string, recheck: boolean): string[] {
     const L = this.layout;
-    if (this.dirs.has(dir)) {
-      if (!recheck) return [];
+    if (this.dirs.has(dir) && recheck) {
       try {
         assertStillInsideSync(L.root, dir);
         return [];
