@@ -36,8 +36,11 @@ export interface GuardedOptions {
   maxBytes: number;
   /** Refuse a file with more than one name (a hard link to something outside the root): drops. */
   singleLink?: boolean;
-  /** Called with the descriptor right after the open, before anything is judged or read (readGuardedSyncStat); may throw. */
-  opened?: (fd: number) => void;
+  /**
+   * `file` is /proc/self/fd/N of an O_PATH descriptor its caller already placed (read-input.ts): that
+   * one link is followed (O_NOFOLLOW would refuse it); what it names is judged as any file (readGuardedSyncStat).
+   */
+  reopen?: boolean;
 }
 
 /** O_RDONLY with no link following, no blocking open and no controlling terminal. */
@@ -123,12 +126,11 @@ export function readGuardedSync(file: string, opts: GuardedOptions): Buffer<Arra
 export function readGuardedSyncStat(file: string, opts: GuardedOptions): { bytes: Buffer<ArrayBuffer>; stat: Stats } {
   let fd: number;
   try {
-    fd = openSync(file, GUARDED_FLAGS);
+    fd = openSync(file, opts.reopen ? GUARDED_FLAGS & ~fsc.O_NOFOLLOW : GUARDED_FLAGS);
   } catch (e) {
     refusedOpen(file, e);
   }
   try {
-    opts.opened?.(fd);
     const st = fstatSync(fd);
     judge(file, st, opts);
     const buf = Buffer.alloc(Math.min(st.size, opts.maxBytes) + 1);

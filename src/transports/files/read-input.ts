@@ -11,12 +11,12 @@
  * its bytes are in the page cache; the five pool round trips of an async read (open, fstat, read, read,
  * close) plus the lstat and realpath before them cost ~140 µs of CPU a file, the same calls made
  * synchronously ~20 µs. A FIFO still cannot block the open (O_NONBLOCK) and is refused before any read.
- * On Linux where the file really is comes from the kernel for the descriptor opened (/proc/self/fd),
- * not from realpath(3) of its name beforehand: one call instead of one per path component, and no
- * window between the check and the open.
+ * On Linux where the file really is comes from the kernel for a descriptor that names it without
+ * opening it (O_PATH, /proc/self/fd), not from realpath(3) of its name beforehand: one call instead of
+ * one per path component, nothing outside the root opened, and no window between the check and the open.
  */
 import { createHash } from "node:crypto";
-import { readlinkSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
@@ -35,17 +35,8 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
 export function readCandidateSync(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult {
   const abs = join(root, rel);
   if (procFds) {
-    // The file opened by its name (O_NOFOLLOW: a link at the name itself is left to the walk below),
-    // and where it really is asked of the kernel for what was opened (/proc/self/fd: one readlink, where
-    // realpath(3) of the name was one per component, six to ten a drop: issue 17.2). A folder on the
-    // way that is a link must resolve inside the root, as below.
-    try {
-      return judged(readGuardedSyncStat(abs, { maxBytes, singleLink: true, opened: (fd) => insideOrThrow(fd, realRoot) }));
-    } catch (e) {
-      if (e instanceof Outside) return outside(rel, e.real, realRoot);
-      if (e instanceof ProcUnreadable) procFds = false;
-      else if (!(e instanceof GuardedReadError && e.kind === "symlink")) return failed(rel, abs, e);
-    }
+    const r = readPlaced(abs, realRoot, rel, maxBytes);
+    if (r !== undefined) return r;
   }
   // Any link on the way (the file, or a folder above it) must resolve inside the root. (A folder
   // resolves too: it is opened and found to be one, below.)
@@ -67,22 +58,51 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
 /** Whether /proc/self/fd names open files here (Linux); false once reading it failed. */
 let procFds = process.platform === "linux";
 
-class Outside extends Error {
-  constructor(readonly real: string) {
-    super(real);
-  }
-}
-class ProcUnreadable extends Error {}
+/** O_PATH (Linux, on every architecture Node is built for): a descriptor that names a file without opening it. */
+const O_PATH = 0o10000000;
 
-/** Throws Outside when the open file `fd` is not inside realRoot; ProcUnreadable when /proc cannot tell. */
-function insideOrThrow(fd: number, realRoot: string): void {
-  let real: string;
+/**
+ * The drop read where the kernel says it is (Linux, issue 17.2): its name resolved to an O_PATH
+ * descriptor, whose place /proc/self/fd tells (one readlink where realpath(3) of the name made one a
+ * path component), refused outside the root before the file is opened, then opened through that
+ * descriptor (the same file: no window between the check and the open) and judged as below. O_PATH
+ * runs no open of what the name leads to: a FIFO outside is not opened (its waiting writer is not
+ * let go), nor a socket or device (review rv7). undefined: the walk decides (a link at the name
+ * itself, a loop of links, /proc that cannot tell).
+ */
+function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
+  let pfd: number;
   try {
-    real = readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    throw new ProcUnreadable();
+    // with O_PATH, O_NOFOLLOW gives a link at the name itself a descriptor (refused by the open below)
+    pfd = openSync(abs, O_PATH | fsc.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? { ok: false, gone: true } : undefined;
   }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new Outside(real);
+  try {
+    const placed = `/proc/self/fd/${pfd}`;
+    let real: string;
+    try {
+      real = readlinkSync(placed);
+    } catch (e) {
+      // no /proc here: the walk from now on; a place too long to name (a deep folder an agent made): this once
+      if ((e as NodeJS.ErrnoException).code !== "ENAMETOOLONG") procFds = false;
+      return undefined;
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      // a link outside (a folder on the way led there) may lead back in: the walk resolves it, as before
+      return fstatSync(pfd).isSymbolicLink() ? undefined : outside(rel, real, realRoot);
+    }
+    try {
+      return judged(readGuardedSyncStat(placed, { maxBytes, singleLink: true, reopen: true }));
+    } catch (e) {
+      // a link at the name (its O_PATH descriptor cannot be opened: ELOOP): the walk reads it as before
+      if (e instanceof GuardedReadError && e.kind === "symlink") return undefined;
+      return failed(rel, placed, e);
+    }
+  } finally {
+    closeSync(pfd);
+  }
 }
 
 const outside = (rel: string, real: string, realRoot: string): ReadResult => ({ ok: false, issue: issue("SYMLINK_OUTSIDE", { message: `${rel} resolves outside the root (to ${real})`, file: rel, found: real, expected: `a path inside ${realRoot}` }) });
@@ -101,5 +121,5 @@ function failed(rel: string, path: string, e: unknown): ReadResult {
     if (e.kind === "not_regular" && e.found === "a folder") return { ok: false, gone: true };
     return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(path, rel), file: rel, found: e.found, fix: e.fix.replaceAll(path, rel) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
   }
-  return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message}`, file: rel }) };
+  return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message.replace(path, rel)}`, file: rel }) };
 }

@@ -1,0 +1,66 @@
+/**
+ * Reading a drop (read-input.ts) where a folder on the way is a link out of the root: refused as
+ * SYMLINK_OUTSIDE, and what it leads to is never opened (review rv7 of "where it is asked of
+ * /proc/self/fd"): opening is not harmless for a FIFO (its waiting writer is let go) or a socket.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, constants as fsc, mkdirSync, mkdtempSync, openSync, readSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { readCandidateSync } from "../../../src/transports/files/read-input.js";
+
+describe("readCandidateSync: a folder on the way that links out of the root", () => {
+  let base: string;
+  let root: string;
+  let realRoot: string;
+  let outside: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), "consensus-read-input-"));
+    root = join(base, "root");
+    outside = join(base, "outside");
+    mkdirSync(join(root, "artifacts", "EP-1"), { recursive: true });
+    mkdirSync(outside);
+    realRoot = realpathSync(root);
+    symlinkSync(outside, join(root, "artifacts", "EP-OUT"));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+  it("a regular file there is refused as outside, one inside is read", () => {
+    writeFileSync(join(outside, "plan.json"), "{}");
+    writeFileSync(join(root, "artifacts", "EP-1", "plan.json"), "{}");
+    expect(readCandidateSync(root, realRoot, "artifacts/EP-OUT/plan.json", 100)).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", found: realpathSync(join(outside, "plan.json")) } });
+    expect(readCandidateSync(root, realRoot, "artifacts/EP-1/plan.json", 100)).toMatchObject({ ok: true, size: 2 });
+  });
+
+  it("a socket there is refused as outside (SYMLINK_OUTSIDE), not as unreadable: it is never opened", async () => {
+    const srv: Server = createServer();
+    await new Promise<void>((res) => srv.listen(join(outside, "plan.json"), res));
+    try {
+      expect(readCandidateSync(root, realRoot, "artifacts/EP-OUT/plan.json", 100)).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE" } });
+    } finally {
+      srv.close();
+    }
+  });
+
+  it.runIf(process.platform === "linux")("a FIFO there is never opened: the writer waiting for a reader still waits, and writes to the first real reader", async () => {
+    const fifo = join(outside, "plan.json");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const writer = spawn("sh", ["-c", 'exec 3>"$0"; echo x >&3', fifo], { stdio: "ignore" });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((res) => writer.on("exit", (code, signal) => res({ code, signal })));
+    // the writer blocked in open(2), waiting for a reader
+    await vi.waitFor(() => expect(readFileSync(`/proc/${writer.pid}/wchan`, "utf8")).toBe("wait_for_partner"), { timeout: 5000 });
+    expect(readCandidateSync(root, realRoot, "artifacts/EP-OUT/plan.json", 100)).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE" } });
+    // the test is the first reader: the writer was still waiting, so its line comes here (had the
+    // daemon opened the FIFO, the writer would have written to it and died of SIGPIPE once it closed)
+    const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    try {
+      expect(await exited).toEqual({ code: 0, signal: null });
+      const buf = Buffer.alloc(16);
+      expect(buf.subarray(0, readSync(fd, buf)).toString()).toBe("x\n");
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
