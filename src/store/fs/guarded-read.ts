@@ -124,6 +124,8 @@ export function readGuardedSync(file: string, opts: GuardedOptions): Buffer<Arra
  * (a few µs where each pool round trip costs ~20 µs of CPU: issue 17.2).
  */
 export function readGuardedSyncStat(file: string, opts: GuardedOptions): { bytes: Buffer<ArrayBuffer>; stat: Stats } {
+  // a bug, not an input: only a /proc descriptor link may be followed
+  if (opts.reopen && !file.startsWith("/proc/self/fd/")) throw new Error(`readGuardedSyncStat: reopen of ${file}, not a /proc/self/fd link`);
   let fd: number;
   try {
     fd = openSync(file, opts.reopen ? GUARDED_FLAGS & ~fsc.O_NOFOLLOW : GUARDED_FLAGS);
