@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -16,6 +16,10 @@ import { openAgentLog } from "../../src/runner/agent-process.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 const unsafe = { issues: [expect.objectContaining({ code: "UNSAFE_PATH" })] };
+const OLD = new Date("2001-01-01T00:00:00Z");
+/** The folder's mtime set back to OLD: any entry made or removed in it since moves it. */
+const markOld = (d: string): void => utimesSync(d, OLD, OLD);
+const untouched = (d: string): boolean => lstatSync(d).mtimeMs === OLD.getTime();
 
 describe("effects against a hostile tree", () => {
   let dir: string;
@@ -197,5 +201,34 @@ describe("effects against a hostile tree", () => {
     } finally {
       process.umask(old);
     }
+  });
+
+  // review rv6 (issue 17.2): a known folder swapped for a link must not get even a temporary created
+  // where the link points (the whole notice, or the agent's own artifact bytes for an archive copy),
+  // refused and removed or not. Evidence without a race: the target folder's mtime, set back before;
+  // creating or removing an entry in it moves it.
+  it("a role's inbox swapped for a link to the private area: the notice is refused and nothing is created in .consensus/", async () => {
+    await store.deliver({ role: "developer", name: "notice-1.yaml", body: "hi\n" });
+    mkdirSync(L.dot, { recursive: true });
+    const before = readdirSync(L.dot).sort();
+    rmSync(join(L.inbox, "developer"), { recursive: true });
+    symlinkSync(L.dot, join(L.inbox, "developer"));
+    markOld(L.dot);
+    await expect(store.deliver({ role: "developer", name: "notice-2.yaml", body: "hi\n" })).rejects.toMatchObject(unsafe);
+    expect(readdirSync(L.dot).sort()).toEqual(before);
+    expect(untouched(L.dot), "an entry was created (and removed) in .consensus/").toBe(true);
+  });
+
+  it("an epic's archive folder swapped for a link to a folder of the same shape: the agent's bytes are never written there", async () => {
+    const bytes = Buffer.from('{"planted":"by the agent"}\n');
+    await store.putBlob(sha(bytes), bytes);
+    await store.publish("EP-1", 1, "plan.json", sha(bytes));
+    mkdirSync(join(outside, "1"));
+    rmSync(join(L.archive, "EP-1"), { recursive: true });
+    symlinkSync(outside, join(L.archive, "EP-1"));
+    markOld(join(outside, "1"));
+    await expect(store.publish("EP-1", 1, "design.json", sha(bytes))).rejects.toMatchObject(unsafe);
+    expect(readdirSync(join(outside, "1"))).toEqual([]);
+    expect(untouched(join(outside, "1")), "a temporary was created (and removed) outside the root").toBe(true);
   });
 });
