@@ -12,7 +12,7 @@ import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, l
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic, writeAtomicSync } from "./atomic-write.js";
 import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
@@ -723,7 +723,12 @@ export class FsStore implements Store {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
     const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
     checkSha256(sha256);
-    if (this.records.has(sha256)) return this.publishFromPack(target, sha256, opts);
+    const fresh = this.records.has(sha256) ? await this.publishFromPack(target, sha256, opts) : await this.publishBlob(target, sha256);
+    this.notePublished(epicId, iteration, file, fresh);
+  }
+
+  /** A root from before the pack: the archive copy as a hard link to the blob file. Never reports a new epic folder. */
+  private async publishBlob(target: string, sha256: string): Promise<false> {
     const blob = this.blobPath(sha256);
     const dir = dirname(target);
     // No stat on the way in: link() is the check. Only when a file is already there (a re-run after a
@@ -733,31 +738,35 @@ export class FsStore implements Store {
       await this.inDir(dir, () => link(blob, target), this.noteUnsynced);
     } catch (e) {
       // ENOENT after the retry is a missing blob (reported by the copy); EXDEV, EPERM…: no links here.
-      if (errCode(e) !== "EEXIST") return this.copyBlob(target, sha256).then(() => this.notePublished(target, false));
+      if (errCode(e) !== "EEXIST") {
+        await this.copyBlob(target, sha256);
+        return false;
+      }
       if (!(await keepExisting(target, blob))) {
         await unlink(target).catch(ignoreEnoent);
         await link(blob, target).catch(() => this.copyBlob(target, sha256));
       }
     }
     this.unsynced.add(dir);
-    this.notePublished(target, false);
+    return false;
   }
 
   /**
    * The archive copy of a pack record: a file written from the record's bytes (checked by SHA-256), by
    * rename like a notice, synced by the next checkpoint. On replay a copy already there with the same
    * SHA-256 is left alone; one that differs (its data never reached the disk) is written again.
+   * Resolves whether this write made the epic's archive folder (it held nothing before).
    */
-  private async publishFromPack(target: string, sha256: string, opts: EffectOptions): Promise<void> {
+  private async publishFromPack(target: string, sha256: string, opts: EffectOptions): Promise<boolean> {
     if (opts.replay) {
       const there = await readGuarded(target, { maxBytes: CAP.state }).catch(() => undefined);
-      if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return this.notePublished(target, false);
+      if (there && createHash("sha256").update(there.bytes).digest("hex") === sha256) return false;
     }
     const bytes = (!opts.replay && this.takeForCopy(sha256)) || (await this.getBlob(sha256));
     if (!bytes) throw new Error(`the bytes of ${sha256} for ${target} are not whole in ${this.layout.pack}`);
     let fresh = false;
     await this.writeEffect(target, bytes, (d) => (fresh ||= d === this.layout.archive));
-    this.notePublished(target, fresh);
+    return fresh;
   }
 
   /**
@@ -767,10 +776,7 @@ export class FsStore implements Store {
    */
   private archived = new Map<string, Map<number, Set<string>>>();
 
-  private notePublished(target: string, fresh: boolean): void {
-    const file = basename(target);
-    const iteration = Number(basename(dirname(target)));
-    const epicId = basename(dirname(dirname(target)));
+  private notePublished(epicId: string, iteration: number, file: string, fresh: boolean): void {
     let epic = this.archived.get(epicId);
     if (!epic && fresh) this.archived.set(epicId, (epic = new Map()));
     if (!epic) return;
