@@ -175,8 +175,25 @@ function realRootSync(root: string): string {
   return r;
 }
 
-/** Whether /proc/self/fd names open files here (Linux); false once a readlink there failed. */
+/** Whether /proc/self/fd names open files here (Linux); false once reading it failed for want of /proc. */
 let procFds = process.platform === "linux";
+
+/**
+ * Where the kernel says the open descriptor `fd` really is (/proc/self/fd/<fd>: one readlink, Linux),
+ * or undefined where it cannot tell: no /proc (not asked again), or a place too long to name (a deep
+ * folder an agent made: this once). Shared by the effect writes' check (below) and the drop read
+ * (read-input.ts). `procFdsKnown()`: whether asking is worth it here at all.
+ */
+export function placeOfFd(fd: number): string | undefined {
+  if (!procFds) return undefined;
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENAMETOOLONG") procFds = false;
+    return undefined;
+  }
+}
+export const procFdsKnown = (): boolean => procFds;
 
 /**
  * The same check as assertStillInsideSync, made on a file just created at `path` (a temporary, still
@@ -188,18 +205,8 @@ let procFds = process.platform === "linux";
  * Throws UNSAFE_PATH (ConsensusError) naming what it resolves to now.
  */
 export function assertFileStillInsideSync(root: string, fd: number, path: string): void {
-  if (procFds) {
-    let real: string | undefined;
-    try {
-      real = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      procFds = false;
-    }
-    if (real !== undefined) {
-      const want = join(realRootSync(root), relative(root, path));
-      if (real !== want) throw unsafe(dirname(path), `now resolving to ${dirname(real)}`, dirname(want), `Remove the link on the way to ${dirname(path)}; the write was not made.`);
-      return;
-    }
-  }
-  assertStillInsideSync(root, dirname(path));
+  const real = placeOfFd(fd);
+  if (real === undefined) return assertStillInsideSync(root, dirname(path));
+  const want = join(realRootSync(root), relative(root, path));
+  if (real !== want) throw unsafe(dirname(path), `now resolving to ${dirname(real)}`, dirname(want), `Remove the link on the way to ${dirname(path)}; the write was not made.`);
 }

@@ -16,10 +16,11 @@
  * one per path component, nothing outside the root opened, and no window between the check and the open.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants as fsc, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, openSync, realpathSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
+import { placeOfFd, procFdsKnown } from "../../store/fs/safe-dirs.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number }
@@ -34,7 +35,7 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
 
 export function readCandidateSync(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult {
   const abs = join(root, rel);
-  if (procFds) {
+  if (procFdsKnown()) {
     const r = readPlaced(abs, realRoot, rel, maxBytes);
     if (r !== undefined) return r;
   }
@@ -54,9 +55,6 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
     return failed(rel, real, e);
   }
 }
-
-/** Whether /proc/self/fd names open files here (Linux); false once reading it failed. */
-let procFds = process.platform === "linux";
 
 /** O_PATH (Linux, on every architecture Node is built for): a descriptor that names a file without opening it. */
 const O_PATH = 0o10000000;
@@ -81,14 +79,9 @@ function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number
   }
   try {
     const placed = `/proc/self/fd/${pfd}`;
-    let real: string;
-    try {
-      real = readlinkSync(placed);
-    } catch (e) {
-      // no /proc here: the walk from now on; a place too long to name (a deep folder an agent made): this once
-      if ((e as NodeJS.ErrnoException).code !== "ENAMETOOLONG") procFds = false;
-      return undefined;
-    }
+    // no /proc here, or a place too long to name (a deep folder an agent made): the walk decides
+    const real = placeOfFd(pfd);
+    if (real === undefined) return undefined;
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
       // a link outside (a folder on the way led there) may lead back in: the walk resolves it, as before
       return fstatSync(pfd).isSymbolicLink() ? undefined : outside(rel, real, realRoot);
