@@ -18,6 +18,8 @@ const SUITE = [
   { name: "latency-profile", script: "latency.mjs", args: ["--profile"], result: "latency-profile" },
   { name: "phases", script: "phases.mjs", result: "phases" },
   { name: "throughput", script: "throughput.mjs", result: "throughput" },
+  // the same burst against a daemon that has already decided as many drops (a daemon in service)
+  { name: "throughput-warm", script: "throughput.mjs", args: ["--warm", QUICK ? "200" : "2000", "--tag", "warm", "--no-peer"], result: "throughput-warm" },
   { name: "scale", script: "scale.mjs", result: "scale" },
   { name: "recovery", script: "recovery.mjs", result: "recovery" },
   { name: "mcp", script: "mcp.mjs", result: "mcp" },
@@ -103,6 +105,12 @@ if (T) {
   val("throughput", "  accepted/s incl. notices", `${m.accepted_per_s_with_notices}/s`);
   val("throughput", "  all durable after", fmt(m.all_durable_ms));
   lat("throughput", "  time to each decision", m.time_to_decision);
+}
+const W = load("throughput-warm");
+if (W) {
+  const m = W.metrics;
+  val("throughput", `  the same after ${m.warm_up_drops} warm-up drops: accepted/s`, `${m.accepted_per_s}/s`);
+  val("throughput", "  daemon CPU per drop: just started / warm", `${T ? `${T.metrics.daemon_cpu_ms_per_drop} ms / ` : ""}${m.daemon_cpu_ms_per_drop} ms`);
 }
 const S = load("scale");
 if (S) {

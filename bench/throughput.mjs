@@ -13,16 +13,34 @@ import { DirWatch, LogTail, QUICK, arg, cpuMs, daemonPauses, filesFloor, flag, w
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 // --tag X writes throughput-X.json instead (for a series of sizes).
 const TAG = arg("tag");
+// --warm N: a first burst of N drops (other epics) is decided before the measured one, so the daemon
+// measured is one that has run a while (its hot code compiled by V8's optimising compiler on the
+// background threads, its caches filled), as a daemon in service is; without it, a daemon just started.
+const WARM = numArg("warm", 0);
 
 console.log(`throughput: ${EPICS} epics, one plan.json each, dropped at once`);
-const built = await makeRoot({ epics: EPICS });
+const built = await makeRoot({ epics: EPICS + WARM });
 console.log(`  root made in ${fmt(built.build_ms)}`);
 const daemon = startDaemon(built.root);
 await daemon.ready;
 await waitQuiet(daemon.pid);
 
-const ids = Array.from({ length: EPICS }, (_, i) => epicId(i));
+const ids = Array.from({ length: EPICS }, (_, i) => epicId(WARM + i));
 const drops = ids.map((id) => stageDrop(built.root, id, "plan.json", planFor(id)));
+if (WARM) {
+  const warmTail = new LogTail(built.root);
+  let warmed = 0;
+  let wake = () => {};
+  warmTail.on((e) => e.decision === "stage_advanced" && e.details?.to === "implementation" && (warmed++, wake()));
+  const guard = deadline(30 * 60_000, `${WARM} warm-up decisions`);
+  for (let i = 0; i < WARM; i++) stageDrop(built.root, epicId(i), "plan.json", planFor(epicId(i)))();
+  const net = setInterval(() => warmTail.sync(), 50);
+  while (warmed < WARM) await Promise.race([new Promise((r) => (wake = r)), guard]);
+  clearInterval(net);
+  guard.cancel();
+  warmTail.close();
+  console.log(`  warm-up: ${WARM} drops decided before the measured burst`);
+}
 await waitQuiet(daemon.pid);
 
 const tail = new LogTail(built.root);
@@ -41,6 +59,7 @@ tail.on((e, t) => {
   }
 });
 const cpu0 = cpuMs(daemon.pid);
+const threads0 = threadCpuMs(daemon.pid);
 const sys0 = sysMs(daemon.pid);
 // The profile window (CLOCK_MONOTONIC µs, V8's profile clock): the burst only, start-up left out.
 const hr = () => Number(process.hrtime.bigint() / 1000n);
@@ -58,6 +77,7 @@ for (const [epic, { seq }] of seen) tNotices = Math.max(tNotices, await Promise.
 guard.cancel();
 window.to = hr();
 const cpu = cpuMs(daemon.pid) - cpu0;
+const threads = threadCpuMs(daemon.pid, threads0);
 const sys = sysMs(daemon.pid) - sys0;
 const mem = memOf(daemon.pid);
 // With BENCH_DAEMON_ARGS="--metrics-port 0": the daemon's GC pauses and event-loop delay (whole run).
@@ -83,6 +103,10 @@ const metrics = {
   daemon_cpu_ms: Math.round(cpu),
   daemon_cpu_ms_per_drop: Math.round((cpu / EPICS) * 100) / 100,
   daemon_sys_ms_per_drop: Math.round((sys / EPICS) * 100) / 100,
+  // the event loop's thread, and every other (V8's compiler and GC helpers, libuv's pool, workers)
+  daemon_main_thread_cpu_ms_per_drop: Math.round((threads.main / EPICS) * 100) / 100,
+  daemon_other_threads_cpu_ms_per_drop: Math.round((threads.others / EPICS) * 100) / 100,
+  warm_up_drops: WARM,
   daemon_rss_bytes: mem.rss,
   daemon_peak_rss_bytes: mem.hwm,
   notices_written: notices,
@@ -95,6 +119,7 @@ console.log(`  ${EPICS} drops renamed in ${fmt(metrics.rename_phase_ms)}; all ${
 console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accepted_per_s_with_notices}/s counting the notices)`);
 printStats("time from the mass rename to each decision", perDrop);
 console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop (${metrics.daemon_sys_ms_per_drop} of it in the kernel); RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
+console.log(`  of which the main thread ${metrics.daemon_main_thread_cpu_ms_per_drop} ms/drop, the other threads (V8's compiler and GC helpers, libuv's pool, workers) ${metrics.daemon_other_threads_cpu_ms_per_drop}`);
 console.log(`  files floor (2 folders + 2 files per drop, alone, same file system): ${metrics.files_floor.cpu_ms_per_drop} ms CPU/drop (${metrics.files_floor.sys_ms_per_drop} kernel); the daemon ${metrics.cpu_vs_files_floor}× that`);
 if (pauses) console.log(`  daemon GC: ${Object.entries(pauses.gc).map(([k, g]) => `${k} ${g.count} (${g.total_ms} ms)`).join(", ")}; event-loop delay p99 ${pauses.eventloop_delay_ms.p99} ms`);
 // The peer (peer.mjs) given the same burst: chokidar awaitWriteFinish + validate + fdatasync'd append per file.
@@ -112,6 +137,27 @@ if (prof) {
 }
 console.log(`  → ${writeResult(TAG ? `throughput-${TAG}` : "throughput", { epics: EPICS, drops: EPICS, daemon_log_level: "info" }, metrics)}`);
 cleanup(built.dir);
+
+/**
+ * CPU (user + kernel, ms) of a process's main thread and of all its other threads, from
+ * /proc/PID/task/TID/stat (USER_HZ = 100); with `since` (an earlier result), the difference.
+ */
+function threadCpuMs(pid, since) {
+  const out = { main: 0, others: 0, byTid: new Map() };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let f;
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    } catch {
+      continue; // the thread ended
+    }
+    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    out.byTid.set(tid, ms);
+    out[tid === String(pid) ? "main" : "others"] += ms - (since?.byTid.get(tid) ?? 0);
+  }
+  return out;
+}
 
 /** The kernel's share (stime) of a process's CPU, in ms (Linux /proc; USER_HZ = 100). */
 function sysMs(pid) {
