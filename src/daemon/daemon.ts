@@ -67,6 +67,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let fatal: Error | undefined;
   let wake: () => void = () => {};
   const store = new FsStore(layout, {
+    // notices and archive copies made on the second core (issue 17.2)
+    effectWorker: true,
+    onEffectWorkerFailed: (err) => log.warn({ err: err.message, fix: "Nothing to do: notices and archive copies are written on the daemon's main thread from now on (slower under a burst). Restart the daemon to use the thread again; report this if it repeats." }, `the effect writer thread failed: ${err.message}`),
     onLeaseLost: (err) => {
       // a ConsensusError (LEASE_LOST) says who holds the root now and that this daemon steps down
       fatal = err instanceof ConsensusError ? err : new Error(`lost the writer lock: ${err.message}`);

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsc, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isMainThread } from "node:worker_threads";
 import { assertFileStillInsideSync } from "./safe-dirs.js";
 
 /**
@@ -45,6 +46,8 @@ export const PRIVATE_FILE_MODE = 0o600;
  * thread made in between get that mask (Node's DEP0139).
  */
 const UMASK = ((): number => {
+  // a worker thread (effect-worker.ts) may only read it, which it can do without setting it
+  if (!isMainThread) return process.umask();
   const m = process.umask(0o022);
   process.umask(m);
   return m;

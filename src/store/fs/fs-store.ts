@@ -14,7 +14,9 @@ import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic, writeAtomicSync } from "./atomic-write.js";
+import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
+import { EffectFileError } from "./effect-file.js";
+import { effectWriter, type EffectWriter } from "./effect-writer.js";
 import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
 import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
@@ -102,6 +104,13 @@ export interface FsStoreOptions {
    * aside so the notice could be written (entry-aside.ts): paths relative to the root.
    */
   onNoticeNameFreed?: (a: { file: string; moved_to: string; uid: number; found: string }) => void;
+  /**
+   * Small effect files (notices, archive copies) written on a worker thread (effect-writer.ts): the
+   * daemon's choice, so their inodes are made on the second core. Without it, on the calling thread.
+   */
+  effectWorker?: boolean;
+  /** Told once if that worker fails or exits on its own: its writes, and every later one, then run on the calling thread. */
+  onEffectWorkerFailed?: (err: Error) => void;
 }
 
 export class FsStore implements Store {
@@ -146,7 +155,9 @@ export class FsStore implements Store {
   constructor(
     readonly layout: Layout,
     private readonly opts: FsStoreOptions = {},
-  ) {}
+  ) {
+    this.effects = effectWriter({ worker: opts.effectWorker === true && !opts.readOnly, onFailed: opts.onEffectWorkerFailed });
+  }
 
   /** The daemon keyring: made on first use by a writer (and said so), read by readers. */
   private async keyring(findings?: Recovery["findings"]): Promise<Keyring | undefined> {
@@ -871,13 +882,36 @@ export class FsStore implements Store {
 
   private async writeEffect(target: string, bytes: Uint8Array, made?: (dir: string) => void): Promise<void> {
     const dir = dirname(target);
-    // a notice or a small archive copy: written on this thread (issue 17.2); a large one in the pool,
-    // so the event loop never waits for megabytes. Either checks where its file really is before the
-    // rename (writeAtomic's root option), so a folder known here is not checked again first.
-    const small = bytes.length <= SYNC_WRITE_MAX;
-    await this.inDir(dir, () => (small ? Promise.resolve(writeAtomicSync(target, bytes, { root: this.layout.root })) : writeAtomic(target, bytes, { root: this.layout.root })), made ? (d) => (this.noteUnsynced(d), made(d)) : this.noteUnsynced, { checksItself: true });
+    const created = made ? (d: string) => (this.noteUnsynced(d), made(d)) : this.noteUnsynced;
+    if (bytes.length <= SYNC_WRITE_MAX) {
+      // a notice or a small archive copy: on the daemon's effect writer thread, else on this one
+      // (effect-writer.ts, issue 17.2); a large one in the pool below, so no loop waits for megabytes
+      let changed: string[];
+      try {
+        changed = await this.effects.write(this.layout.root, target, bytes, this.dirModeOf(dir));
+      } catch (e) {
+        this.dirs.delete(dir);
+        if (!(e instanceof EffectFileError)) throw e;
+        for (const d of e.changed) created(d);
+        throw e.cause;
+      }
+      for (const d of changed) created(d);
+      this.dirs.add(dir);
+    } else {
+      // checks where its file really is before the rename (writeAtomic's root option), so a folder
+      // known here is walked by name, not checked again by its real path first
+      await this.inDir(dir, () => writeAtomic(target, bytes, { root: this.layout.root }), created, { checksItself: true });
+    }
     this.unsynced.add(target);
     this.unsynced.add(dir);
+  }
+
+  /** Where small effect files are written (the daemon's: a worker thread). */
+  private readonly effects: EffectWriter;
+
+  private dirModeOf(dir: string): number {
+    const L = this.layout;
+    return dir === L.dot || dir.startsWith(L.dot + sep) ? PRIVATE_DIR_MODE : SHARED_DIR_MODE;
   }
 
   private readonly noteUnsynced = (d: string): void => void this.unsynced.add(d);
@@ -923,10 +957,9 @@ export class FsStore implements Store {
         if (errCode(e) !== "ENOENT") throw e;
       }
     }
-    const priv = dir === L.dot || dir.startsWith(L.dot + sep);
     // the whole walk from the root: an lstat per folder known to exist, then mkdir for what is missing
     // (cheaper than realpath(3) of a known folder above it, which reads every component of the path)
-    const changed = safeMkdirSync(L.root, dir, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
+    const changed = safeMkdirSync(L.root, dir, this.dirModeOf(dir));
     this.dirs.add(dir);
     return changed;
   }
@@ -1130,6 +1163,7 @@ export class FsStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.effects.close();
     const pack = this.pack;
     this.pack = undefined;
     await pack?.then((p) => p.close(), () => {});

@@ -1,0 +1,190 @@
+/**
+ * Where the store's small effect files are written (issue 17.2): on a worker thread (effect-worker.ts)
+ * for the daemon, so creating a drop's notice and archive copy (most of its kernel time) runs on the
+ * second core while the event loop decides the next batch; on the calling thread for everything else
+ * (a command's one-off effects, tests running the sources), or when the worker cannot be had. Both run
+ * writeEffectFileSync (effect-file.ts): the same checks wherever the file is written.
+ *
+ * Writes asked in the same turn of the event loop go to the worker as one message and come back as
+ * one (a burst's lanes ask hundreds at once). A worker that fails or exits has its writes in flight
+ * done again on the calling thread (each is a temporary + rename: doing one twice leaves the same
+ * file), and every later write is done there too.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { ConsensusError, type Issue } from "../../errors/issue.js";
+import { EffectFileError, writeEffectFileSync } from "./effect-file.js";
+
+/** One write, as handed to the worker. */
+export interface EffectJob {
+  id: number;
+  root: string;
+  target: string;
+  bytes: Uint8Array;
+  dirMode: number;
+}
+
+/** An error carried across the thread boundary: a ConsensusError's issues, or an errno error's fields. */
+export type SerializedError = { issues: Issue[]; exitCode: number } | { message: string; code?: string; errno?: number; syscall?: string; path?: string };
+
+/** One write's outcome, as the worker answers it. */
+export interface EffectDone {
+  id: number;
+  changed: string[];
+  error?: SerializedError;
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof ConsensusError) return { issues: e.issues, exitCode: e.exitCode };
+  const x = e as NodeJS.ErrnoException;
+  const out: SerializedError = { message: String(x?.message ?? e) };
+  if (typeof x?.code === "string") out.code = x.code;
+  if (typeof x?.errno === "number") out.errno = x.errno;
+  if (typeof x?.syscall === "string") out.syscall = x.syscall;
+  if (typeof x?.path === "string") out.path = x.path;
+  return out;
+}
+
+export function deserializeError(s: SerializedError): Error {
+  if ("issues" in s) return new ConsensusError(s.issues, s.exitCode);
+  const e = new Error(s.message) as NodeJS.ErrnoException;
+  if (s.code !== undefined) e.code = s.code;
+  if (s.errno !== undefined) e.errno = s.errno;
+  if (s.syscall !== undefined) e.syscall = s.syscall;
+  if (s.path !== undefined) e.path = s.path;
+  return e;
+}
+
+export interface EffectWriter {
+  /**
+   * Writes `bytes` (small: the caller keeps large files off both threads' loops) at `target` below
+   * `root`, its missing folders made with `dirMode`. Resolves the folders whose entries changed;
+   * rejects with EffectFileError (cause: the errno error or ConsensusError UNSAFE_PATH; changed: the
+   * folders made before the failure).
+   */
+  write(root: string, target: string, bytes: Uint8Array, dirMode: number): Promise<string[]>;
+  /** Waits for the writes in flight, then ends the worker (later writes run on the calling thread). */
+  close(): Promise<void>;
+  /** Whether writes go to a worker thread (started at the first write). */
+  readonly threaded: boolean;
+}
+
+const workerFile = new URL("./effect-worker.js", import.meta.url);
+
+const inline = (root: string, target: string, bytes: Uint8Array, dirMode: number): Promise<string[]> => {
+  try {
+    return Promise.resolve(writeEffectFileSync(root, target, bytes, dirMode));
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+};
+
+/**
+ * The store's effect writer. `worker`: on a worker thread when the built worker file is there (a
+ * test runner running the sources has none) and CONSENSUS_EFFECT_WORKER is not "0". `onFailed` is told
+ * once if the worker fails or exits on its own (its writes then run on the calling thread).
+ */
+export function effectWriter(opts: { worker?: boolean; onFailed?: (err: Error) => void; /** tests: another worker script */ workerFile?: URL } = {}): EffectWriter {
+  const file = opts.workerFile ?? workerFile;
+  const wanted = opts.worker === true && process.env.CONSENSUS_EFFECT_WORKER !== "0" && existsSync(fileURLToPath(file));
+  if (!wanted) return { write: inline, close: async () => {}, threaded: false };
+  return new ThreadedWriter(file, opts.onFailed);
+}
+
+class ThreadedWriter implements EffectWriter {
+  readonly threaded = true;
+  private w?: Worker;
+  private dead = false;
+  private nextId = 1;
+  private queued: EffectJob[] = [];
+  private scheduled = false;
+  private inFlight = new Map<number, { job: EffectJob; resolve: (c: string[]) => void; reject: (e: Error) => void }>();
+  private drained?: () => void;
+
+  constructor(
+    private readonly file: URL,
+    private readonly onFailed?: (err: Error) => void,
+  ) {}
+
+  write(root: string, target: string, bytes: Uint8Array, dirMode: number): Promise<string[]> {
+    if (this.dead) return inline(root, target, bytes, dirMode);
+    const job: EffectJob = { id: this.nextId++, root, target, bytes, dirMode };
+    const p = new Promise<string[]>((resolve, reject) => this.inFlight.set(job.id, { job, resolve, reject }));
+    this.queued.push(job);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.send());
+    }
+    return p;
+  }
+
+  private worker(): Worker {
+    if (this.w) return this.w;
+    const w = new Worker(this.file);
+    w.on("message", (done: EffectDone[]) => this.settle(done));
+    w.once("error", (e) => this.fallBack(e));
+    w.once("exit", (code) => this.fallBack(new Error(`the effect writer thread exited (code ${code})`)));
+    return (this.w = w);
+  }
+
+  private send(): void {
+    this.scheduled = false;
+    const jobs = this.queued;
+    this.queued = [];
+    if (!jobs.length) return;
+    if (this.dead) return this.runInline(jobs.map((j) => j.id));
+    const w = this.worker();
+    // held while writes are out, so a command's process does not end before its notice is written
+    w.ref();
+    w.postMessage(jobs);
+  }
+
+  private settle(done: EffectDone[]): void {
+    for (const d of done) {
+      const f = this.inFlight.get(d.id);
+      if (!f) continue;
+      this.inFlight.delete(d.id);
+      if (d.error) f.reject(new EffectFileError(deserializeError(d.error), d.changed));
+      else f.resolve(d.changed);
+    }
+    if (!this.inFlight.size) {
+      this.w?.unref();
+      this.drained?.();
+    }
+  }
+
+  /** The worker failed or exited: what it had not answered is written here, and so is every later write. */
+  private fallBack(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.onFailed?.(err);
+    this.runInline([...this.inFlight.keys()]);
+  }
+
+  private runInline(ids: number[]): void {
+    for (const id of ids) {
+      const f = this.inFlight.get(id);
+      if (!f) continue;
+      this.inFlight.delete(id);
+      const j = f.job;
+      inline(j.root, j.target, j.bytes, j.dirMode).then(f.resolve, f.reject);
+    }
+    if (!this.inFlight.size) this.drained?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.inFlight.size) await new Promise<void>((r) => (this.drained = r));
+    this.drained = undefined;
+    const w = this.w;
+    this.dead = true;
+    this.w = undefined;
+    if (w) {
+      w.removeAllListeners("exit");
+      w.removeAllListeners("error");
+      // an error after this is the worker's end, not a write's
+      w.on("error", () => {});
+      await w.terminate();
+    }
+  }
+}
