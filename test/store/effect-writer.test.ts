@@ -100,6 +100,15 @@ describe("the effect writer thread", () => {
     expect((f.cause as ConsensusError).issues[0]!.code).toBe("UNSAFE_PATH");
   });
 
+  it("a path holding a NUL is refused by itself; the writes asked with it land", async () => {
+    w = effectWriter({ worker: true });
+    const good = join(root, "messages", "inbox", "devops", "ok.yaml");
+    const [bad, ok] = await Promise.allSettled([w.write(root, join(root, "messages", "inbox", "devops", "a\0b.yaml"), Buffer.from("x"), 0o755), w.write(root, good, Buffer.from("ok"), 0o755)]);
+    expect(bad.status).toBe("rejected");
+    expect(ok.status).toBe("fulfilled");
+    expect(readFileSync(good, "utf8")).toBe("ok");
+  });
+
   it("a worker that exits is replaced by the calling thread: every write lands, the failure is told once", async () => {
     // a worker that takes the first message and exits without answering
     const script = join(dir, "dying-worker.mjs");

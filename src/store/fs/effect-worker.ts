@@ -5,22 +5,29 @@
  * and a folder entry each, on ext4 50–300 µs), which here runs on the second core while the event loop
  * decides the next batch.
  *
- * Messages in: an array of { id, root, target, bytes, dirMode }, written in order. Message out, once
- * per array: an array of { id, changed } or { id, changed, error } (error: SerializedError).
+ * Messages in: EffectBatch (effect-writer.ts), its writes made in order. Message out, once per batch:
+ * EffectReply (the ids of writes that made no folder; { id, changed } or { id, changed, error } for
+ * the others).
  */
 import { parentPort } from "node:worker_threads";
 import { EffectFileError, writeEffectFileSync } from "./effect-file.js";
-import { serializeError, type EffectJob, type EffectDone } from "./effect-writer.js";
+import { serializeError, type EffectBatch, type EffectDone, type EffectReply } from "./effect-writer.js";
 
-parentPort!.on("message", (jobs: EffectJob[]) => {
-  const out: EffectDone[] = [];
-  for (const j of jobs) {
+parentPort!.on("message", ({ bytes, meta, paths }: EffectBatch) => {
+  const path = paths.split("\0");
+  const plain: number[] = [];
+  const other: EffectDone[] = [];
+  for (let k = 0; k < meta.length / 4; k++) {
+    const [id, at, length, dirMode] = [meta[4 * k]!, meta[4 * k + 1]!, meta[4 * k + 2]!, meta[4 * k + 3]!];
     try {
-      out.push({ id: j.id, changed: writeEffectFileSync(j.root, j.target, j.bytes, j.dirMode) });
+      const changed = writeEffectFileSync(path[2 * k]!, path[2 * k + 1]!, new Uint8Array(bytes, at, length), dirMode);
+      if (changed.length) other.push({ id, changed });
+      else plain.push(id);
     } catch (e) {
       const failed = e instanceof EffectFileError ? e : new EffectFileError(e, []);
-      out.push({ id: j.id, changed: failed.changed, error: serializeError(failed.cause) });
+      other.push({ id, changed: failed.changed, error: serializeError(failed.cause) });
     }
   }
-  parentPort!.postMessage(out);
+  const reply: EffectReply = { plain: Int32Array.from(plain), other };
+  parentPort!.postMessage(reply, [reply.plain.buffer as ArrayBuffer]);
 });
