@@ -138,9 +138,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   engine = await Engine.open(pipeline, obs ? obs.wrapStore(store) : store, log, {
     root: realRoot,
     keys,
+    // a batch's notices and archive copies are written while the next batch is decided (issue 17.2);
+    // not with --once, whose loop ends when nothing is pending (a rescan an effect asks for must be seen)
+    overlapEffects: !opts.once,
     hooks: {
-      // launches are wanted whenever a daemon runs, even one started with no agents: `config apply` may add them
-      ...(opts.once ? {} : { triggers: triggers ?? [], onLaunch: (w: import("../machine/effects.js").LaunchWant) => (runner ? runner.want(w) : early.push(w)) }),
+      // launches are wanted whenever a daemon runs, even one started with no agents: `config apply` may
+      // add them. The loop is woken: an overlapped batch's effects may run after it went idle.
+      ...(opts.once ? {} : { triggers: triggers ?? [], onLaunch: (w: import("../machine/effects.js").LaunchWant) => ((runner ? runner.want(w) : early.push(w)), kick()) }),
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
         obs?.committed(entries);
@@ -151,6 +155,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         // --once's scan). Queuing the missing ones made a batch after every stage entry, read and
         // skipped in front of the next drop (~0.2 ms of the loop and two realpath walks; issue 17.2)
         for (const p of dropPaths(epicId, stageId)) if (somethingAt(p)) pending.add(p);
+        kick();
       },
     },
   });
@@ -254,6 +259,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         for (const rel of batch) pending.delete(rel);
         await handleBatch(batch);
         // launches the batch asked for are decided before a checkpoint can pass their trigger entries
+        // (checkpointIfDue also waits for the effects that ask for them)
         if (runner?.hasWork) await runner.pump();
         lastBusy = Date.now();
         await checkpointIfDue();
@@ -282,6 +288,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     deadlines.clear();
     for (const t of waiting.values()) clearTimeout(t);
     await watcher?.close();
+    // the effects of the last batches are written before the store (and its effect writer) closes
+    if (opened) await engine.effectsSettled();
     await store.close();
     await lease.release();
   }
@@ -298,6 +306,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   async function checkpointIfDue(): Promise<void> {
     const at = checkpointAt();
     if (checkpointing || at === undefined || Date.now() < at) return;
+    // the last batches' effects run beside the loop (overlapEffects): they are waited for, and the
+    // launches they ask for decided, before a checkpoint passes the entries that asked for them
+    await engine.effectsSettled();
+    if (runner?.hasWork && !stopping) await runner.pump();
     lastCheckpoint = Date.now();
     // what is committed from now on waits for the next one
     dirtySince = undefined;
@@ -436,6 +448,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await releaseClaims(layout.root, ready.map((r, i) => ({ input: r.item.input, outcome: outcomes[i]! })));
     await setAsideSquats(ready, outcomes);
     obs?.decided(ready.map((r, i) => ({ rel: r.rel, kind: r.item.input.type, outcome: outcomes[i]! })));
+    // a request (an MCP tool call, a command) is answered once its effects are written: the agent told
+    // "accepted" can read the archive copy and the notices at once (overlapEffects runs them later)
+    if (ready.some((r) => r.request)) await engine.effectsSettled();
     await Promise.all(ready.map((r, i) => report(r.rel, r.request, outcomes[i]!)));
   }
 

@@ -100,7 +100,11 @@ export class Engine {
 
   /** Recovers from the store, reports what recovery found, and re-runs effects not known to be done. */
   /** opts.root: the root's absolute path; notices then give each path from the agent's working folder and absolute (notice-paths.ts). */
-  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string; keys?: () => Keyring | undefined } = {}): Promise<Engine> {
+  /**
+   * opts.overlapEffects (the daemon's): a batch's effects run while the next batch is read, decided and
+   * committed, instead of before it (see commitTxns); checkpoint() and effectsSettled() wait for them.
+   */
+  static async open(pipeline: Pipeline, store: Store, log: Logger, opts: { clock?: () => Date; hooks?: EngineHooks; root?: string; keys?: () => Keyring | undefined; overlapEffects?: boolean } = {}): Promise<Engine> {
     // only the replayed entries that have effects are kept for them (most have none: issue 17.4)
     const keep = (e: LogEntry): boolean => {
       try {
@@ -121,6 +125,7 @@ export class Engine {
       keys = () => ring ?? undefined;
     }
     const engine = new Engine(pipeline, store, rec.view, log, opts.clock ?? (() => new Date()), opts.hooks ?? {}, opts.root !== undefined ? placeOf(opts.root) : undefined, keys);
+    engine.overlapEffects = opts.overlapEffects === true;
     for (const f of rec.findings) log.warn({ decision: f.decision, ...f.details }, `recovery: ${String(f.details.reason)}`);
     if (rec.unapplied.length) {
       log.info({ entries: rec.unapplied.length, from_seq: rec.unapplied[0]!.seq }, "re-running effects of entries after the last checkpoint");
@@ -345,7 +350,19 @@ export class Engine {
     const nowMs = this.clock().getTime();
     res.entries.forEach((e, i) => this.flood.admit(e, nowMs, this.current.security.floodPerMinute) && this.log.info(fields[i]!, summary(e)));
     this.hooks.onEntries?.(res.entries);
-    await this.runEffects(res.entries);
+    // Effects in commit order, one batch's after the other's (an epic's archive copy before the notice
+    // that lists it, whatever batch each came in). Chained here, in the same synchronous step as the
+    // view took the entries, so a checkpoint that waits for `effects` covers every entry in its view.
+    const before = this.effects;
+    const mine = before.then(() => this.runEffects(res.entries));
+    this.effects = mine.catch((err: unknown) => {
+      // runEffects records each effect's own failure; this is a fault of its own (never expected)
+      this.effectsBroken = err instanceof Error ? err : new Error(String(err));
+      this.log.error({ err }, "running a batch's effects failed as a whole: no checkpoint is written until a restart re-runs them from the log");
+    });
+    // overlapped (the daemon): what waits is the previous batch's effects, so the effect writer works on
+    // this batch's files while the loop reads, decides and commits the next; else this batch's own
+    await (this.overlapEffects ? before : this.effects);
     const rejected = res.foreign.map((f) => checkForeignLine(f.line, f.text)).filter((t): t is Txn => t !== undefined);
     const more = rejected.length ? await this.commitDecided(() => rejected) : [];
     return [...res.entries, ...more];
@@ -412,6 +429,14 @@ export class Engine {
 
   /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */
   async checkpoint(): Promise<void> {
+    // every effect of the entries in the view has run (or failed, and is in failedEffects) before the
+    // view is taken: waited for here until no batch committed meanwhile, with no await after the last
+    // check before the store takes the view (below, or after the retries, which check the seq again)
+    for (let p = this.effects; ; p = this.effects) {
+      await p;
+      if (p === this.effects) break;
+    }
+    if (this.effectsBroken) return;
     // a checkpoint claims every effect up to its seq done: effects that failed are tried again first,
     // and while one still fails there is no checkpoint (a restart re-runs it from the last one)
     if (this.failedEffects.length) {
@@ -446,6 +471,21 @@ export class Engine {
     }
     return this.failedEffects.length === 0;
   }
+
+  /** Resolves once the effects of every batch committed so far have run (the daemon, before it closes its store). */
+  async effectsSettled(): Promise<void> {
+    for (let p = this.effects; ; p = this.effects) {
+      await p;
+      if (p === this.effects) return;
+    }
+  }
+
+  /** The effects of every batch committed so far, in order; never rejects (see commitTxns). */
+  private effects: Promise<void> = Promise.resolve();
+  /** Set when a batch's effects failed as a whole (not one effect: those are in failedEffects): no more checkpoints. */
+  private effectsBroken?: Error;
+  /** Whether a batch's effects overlap the next batch (Engine.open's overlapEffects). */
+  private overlapEffects = false;
 
   /** Effects that failed (a folder planted where the notice goes, a link on the archive's way): retried before a checkpoint. */
   private failedEffects: Array<{ fx: Effect; e: LogEntry; tries: number }> = [];
