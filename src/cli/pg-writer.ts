@@ -6,7 +6,7 @@
  */
 import { Engine } from "../engine/engine.js";
 import { quietLogger } from "../engine/quiet-logger.js";
-import { resultOf } from "../daemon/rows-daemon.js";
+import { resultOf } from "../daemon/decide-rows.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import type { CommandInput } from "../machine/decide.js";
 import { layoutOf } from "../store/fs/layout.js";

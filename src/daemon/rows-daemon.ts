@@ -11,19 +11,18 @@
  * fails the turn in hand, which is retried after a short back-off: nothing was acknowledged, and a
  * commit whose outcome was in doubt is resolved by the store (pg-store.ts append).
  */
-import { join } from "node:path";
 import { readAgentTriggers } from "../agents/read-definitions.js";
-import { Engine, type Outcome } from "../engine/engine.js";
+import { Engine } from "../engine/engine.js";
 import { layoutOf } from "../store/fs/layout.js";
 import { Backoff, unreachable } from "../store/pg/connect.js";
-import { PgInputs, type InputRow, type RowResult } from "../store/pg/inputs.js";
+import { PgInputs, type InputRow } from "../store/pg/inputs.js";
 import { CHANNEL_INPUTS, CHANNEL_LOG, PgStore } from "../store/pg/pg-store.js";
 import { rulesInForce } from "../store/pg/rules.js";
-import { prepareRow } from "../transports/rows/prepare-row.js";
 import { Runner } from "../runner/runner.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { CommittedEntry } from "../store/port.js";
 import { ConfigReloader } from "./config-reload.js";
+import { decideRows } from "./decide-rows.js";
 import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
@@ -176,7 +175,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       claimMore = false;
       const rows = await inputs.claim(store.writerId!, batchSize);
       if (rows.length === batchSize) claimMore = true;
-      if (rows.length) await decideRows(rows);
+      if (rows.length) await decideRowsNow(rows);
     }
     if (runner?.hasWork && !stopping) await runner.pump();
     if (engine.dirty && Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
@@ -185,38 +184,11 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     }
   }
 
-  async function decideRows(rows: InputRow[]): Promise<void> {
-    const now = Date.now();
-    obs?.taken(rows.map(rowName));
-    const ready: Array<{ row: InputRow; p: Extract<ReturnType<typeof prepareRow>, { kind: "ready" }> }> = [];
-    const done: Array<{ id: number; result: RowResult }> = [];
-    for (const row of rows) {
-      const p = prepareRow(row, { pipeline: engine.pipeline, world: engine.world, now });
-      if (p.kind === "skip") done.push({ id: row.id, result: { ok: false, issues: [] } });
-      else if (p.kind === "wait") {
-        const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), p.ms);
-        waiting.add(t);
-      } else ready.push({ row, p });
+  async function decideRowsNow(rows: InputRow[]): Promise<void> {
+    const { waits } = await decideRows(engine, inputs, rows, obs);
+    for (const ms of waits) {
+      const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), ms);
+      waiting.add(t);
     }
-    if (ready.length) {
-      const outcomes = await engine.process(ready.map((r) => r.p.item));
-      obs?.decided(ready.map((r, i) => ({ rel: rowName(r.row), kind: r.p.item.input.type, outcome: outcomes[i]! })));
-      const deferred: number[] = [];
-      ready.forEach((r, i) => {
-        const o = outcomes[i]!;
-        if (o.status === "deferred") deferred.push(r.row.id);
-        else done.push({ id: r.row.id, result: resultOf(o) });
-      });
-      await inputs.defer(deferred);
-    }
-    await inputs.finish(done);
   }
-}
-
-const rowName = (r: InputRow): string => r.path ?? join(".consensus", "requests", r.key);
-
-export function resultOf(o: Exclude<Outcome, { status: "deferred" }>): RowResult {
-  if (o.status === "refused") return { ok: false, issues: o.decision.issues };
-  if (o.status === "duplicate") return { ok: true, entries: [], duplicate: true };
-  return { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) };
 }
