@@ -1,7 +1,8 @@
 /**
  * A batch of claimed input rows → the engine's decisions, and each row's outcome recorded in the
  * inputs table: decided (done, with its result), deferred (not for now: an artifact for a later
- * stage), or left claimed to wait out its settle time. Shared by the rows daemon's loop.
+ * stage), or left claimed to wait out its settle time, or to be decided again when the view its
+ * deferral was decided on is no longer the store's (PgInputs.defer). Shared by the rows daemon's loop.
  */
 import { join } from "node:path";
 import type { Engine, Outcome } from "../engine/engine.js";
@@ -12,6 +13,8 @@ import type { DaemonObserver } from "./observer.js";
 export interface RowsDecided {
   /** Rows left claimed to settle: after how many ms each may be claimed again. */
   waits: number[];
+  /** Rows left claimed because their deferral was decided on a stale view: claim and decide them again after catching up. */
+  again: boolean;
 }
 
 export async function decideRows(engine: Engine, inputs: PgInputs, rows: InputRow[], obs?: Pick<DaemonObserver, "taken" | "decided">, now = Date.now()): Promise<RowsDecided> {
@@ -19,6 +22,7 @@ export async function decideRows(engine: Engine, inputs: PgInputs, rows: InputRo
   const ready: Array<{ row: InputRow; p: Extract<ReturnType<typeof prepareRow>, { kind: "ready" }> }> = [];
   const done: Array<{ id: number; result: RowResult }> = [];
   const waits: number[] = [];
+  let again = false;
   for (const row of rows) {
     const p = prepareRow(row, { pipeline: engine.pipeline, world: engine.world, now });
     if (p.kind === "skip") done.push({ id: row.id, result: { ok: false, issues: [] } });
@@ -29,15 +33,18 @@ export async function decideRows(engine: Engine, inputs: PgInputs, rows: InputRo
     const outcomes = await engine.process(ready.map((r) => r.p.item));
     obs?.decided(ready.map((r, i) => ({ rel: rowName(r.row), kind: r.p.item.input.type, outcome: outcomes[i]! })));
     const deferred: number[] = [];
+    let basis = Number.MAX_SAFE_INTEGER;
     ready.forEach((r, i) => {
       const o = outcomes[i]!;
-      if (o.status === "deferred") deferred.push(r.row.id);
-      else done.push({ id: r.row.id, result: resultOf(o) });
+      if (o.status === "deferred") {
+        deferred.push(r.row.id);
+        basis = Math.min(basis, o.seq);
+      } else done.push({ id: r.row.id, result: resultOf(o) });
     });
-    await inputs.defer(deferred);
+    again = !(await inputs.defer(deferred, basis));
   }
   await inputs.finish(done);
-  return { waits };
+  return { waits, again };
 }
 
 export const rowName = (r: InputRow): string => r.path ?? join(".consensus", "requests", r.key);

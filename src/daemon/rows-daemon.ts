@@ -185,7 +185,8 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   }
 
   async function decideRowsNow(rows: InputRow[]): Promise<void> {
-    const { waits } = await decideRows(engine, inputs, rows, obs);
+    const { waits, again } = await decideRows(engine, inputs, rows, obs);
+    if (again) claimMore = true;
     for (const ms of waits) {
       const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), ms);
       waiting.add(t);
