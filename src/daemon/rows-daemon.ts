@@ -51,6 +51,8 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   log.info({ store: store.description, writer: store.writerId, config: rules.pipeline.version.slice(0, 12) }, "registered on the store");
 
   let resync = true;
+  /** When the next periodic reconcile releases every deferred drop (sooner after a rescan's undefer failed). */
+  let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   let claimMore = true;
   let deadlineSweep = true;
   const waiting = new Set<NodeJS.Timeout>();
@@ -64,6 +66,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   let runner: Runner | undefined;
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, rules.pipeline, log);
   const obs = opts.observer;
+  let opened = false;
   // an attempt that failed part way may have claimed dead writers' entries: handed back, claimed again
   const engine = await backoff.retry(() => Engine.open(rules.pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
@@ -75,8 +78,10 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       },
       onAbsorbed: armFrom,
       onRescan: (epicId, stageId) => {
-        const paths = (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
-        void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => {});
+        // recovery re-runs a dead daemon's rescans inside Engine.open, before `engine` is assigned: the rules it opened with
+        const paths = ((opened ? engine.pipeline : rules.pipeline).stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+        // not released (the store unreachable): the reconcile releases every deferred drop at the next turn, not in CONSENSUS_RESCAN_MS
+        void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => ((reconcileAt = 0), (resync = true), kick()));
       },
     },
   }), async () => {
@@ -84,6 +89,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     early.length = 0;
     await store.releaseClaims();
   });
+  opened = true;
   let rulesText = rules.text;
   let rulesBy: { by: string; at?: string } | undefined;
   const reloader = new ConfigReloader("consensus.yaml (rules in force)", engine, log, async () => rulesText, () => rulesBy);
@@ -120,7 +126,6 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   // smaller than the file daemon's batch: rows a daemon has claimed wait for it, so a burst is shared among the daemons
   const batchSize = opts.batchSize ?? Number(process.env.CONSENSUS_CLAIM_BATCH ?? 128);
   let lastCheckpoint = Date.now();
-  let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   try {
     for (;;) {
       if (!(await backoff.turn(turn))) {
