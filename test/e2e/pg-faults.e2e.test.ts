@@ -157,6 +157,36 @@ describe("PostgreSQL faults", () => {
     expect(b.stderr.get("d1"), "the daemon's stderr").not.toMatch(/failed/);
   }, 600_000);
 
+  it("a stage entry's rescan whose undefer fails (its connection terminated): the deferred drop is released at the daemon's next turn, not at the periodic reconcile", async () => {
+    const b = (bus = await PgBus.create());
+    b.env.CONSENSUS_RESCAN_MS = "600000";
+    b.startDaemon("d1");
+    await daemonsRegistered(b, 1, ["d1"]);
+    await startEpics(b, ["EP-001"]);
+    await b.until("EP-001 started", async () => (await b.stages()).get("EP-001"), 60_000, ["d1"]);
+    await b.send("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
+    const [impl] = await b.until("implementation.json deferred (EP-001 is at plan)", async () => {
+      const r = await b.sql`SELECT id::int FROM inputs WHERE path = 'artifacts/EP-001/implementation.json' AND deferred`;
+      return r.length ? r : undefined;
+    }, 60_000, ["d1"]);
+    // hold the deferred row: the rescan's undefer waits on it, and is cut off there
+    const holder = await b.sql.reserve();
+    try {
+      await holder`BEGIN`;
+      await holder`SELECT id FROM inputs WHERE id = ${impl!.id} FOR UPDATE`;
+      await b.send("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      const [undefer] = await b.until("the rescan's undefer waiting on the row", async () => {
+        const r = await b.sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE inputs SET deferred = false%'`;
+        return r.length ? r : undefined;
+      }, 60_000, ["d1"]);
+      await b.sql`SELECT pg_terminate_backend(${undefer!.pid})`;
+    } finally {
+      await holder`ROLLBACK`;
+      holder.release();
+    }
+    await b.until("implementation.json accepted", async () => (await b.entries()).some((e) => e.decision === "artifact_accepted" && String((e.details as { file: string }).file).endsWith("/implementation.json")), 60_000, ["d1"]);
+  }, 600_000);
+
   it("two daemons racing on one epic: each of many messages accepted once, a replayed id rejected once", async () => {
     const b = (bus = await PgBus.create());
     b.startDaemon("d1");
