@@ -59,26 +59,26 @@ describe("crash safety on PostgreSQL, two daemons", () => {
         lastDrop.set(pick.e, d.rel);
       }
     };
-    /** For a failure: each epic whose queue has not drained, where it stands, and what holds it (its input rows, its entries whose effects have not run, the writers). */
+    /** For a failure: each epic not through (drops queued, or not promoted), where it stands, and what holds it (its input rows, its entries whose effects have not run, the writers). */
     const stuck = async (): Promise<string> => {
       const at = await b.stages();
       const writers = await b.sql`SELECT id, kind, pid, (extract(epoch from now() - heartbeat_at) * 1000)::int AS age_ms, stale_ms FROM writers ORDER BY started_at`;
-      const alive = new Set(writers.filter((w) => Number(w.age_ms) < Number(w.stale_ms)).map((w) => String(w.id)));
+      const live = new Set(writers.filter((w) => Number(w.age_ms) < Number(w.stale_ms)).map((w) => String(w.id)));
       const out: string[] = [];
       for (const [i, e] of epics.entries()) {
         const q = queues[i]!;
-        if (!q.length) continue;
         const s = at.get(e);
-        out.push(`${e}: at ${s ? `${s.stage} (${s.status}, iteration ${s.iteration})` : "no state row"}; next drop ${q[0]!.rel}${q[0]!.stage ? ` (waits for stage ${q[0]!.stage})` : ""}, ${q.length} left`);
+        if (!q.length && s?.status === "promoted") continue;
+        out.push(`${e}: at ${s ? `${s.stage} (${s.status}, iteration ${s.iteration})` : "no state row"}; ${q.length ? `next drop ${q[0]!.rel}${q[0]!.stage ? ` (waits for stage ${q[0]!.stage})` : ""}, ${q.length} left` : "every drop made"}`);
         const rows = await b.sql`SELECT id::int, path, deferred, claimed_by, claimed_at, done_at, result FROM inputs WHERE path LIKE ${`%${e}%`} ORDER BY id`;
         const last = lastDrop.get(e);
         if (last && !rows.some((r) => r.path === last)) out.push(`  last drop ${last}: NO INPUT ROW (the bridge has not mirrored it up)`);
         for (const r of rows) {
-          const claim = r.claimed_by ? `claimed by ${String(r.claimed_by)} (${alive.has(String(r.claimed_by)) ? "alive" : "dead"}) at ${(r.claimed_at as Date).toISOString()}` : "unclaimed";
+          const claim = r.claimed_by ? `claimed by ${String(r.claimed_by)} (${live.has(String(r.claimed_by)) ? "alive" : "dead"}) at ${(r.claimed_at as Date).toISOString()}` : "unclaimed";
           out.push(`  input ${r.id} ${String(r.path)}: ${r.done_at ? `done ${JSON.stringify(r.result).slice(0, 300)}` : `PENDING, ${r.deferred ? "deferred, " : ""}${claim}`}`);
         }
         const entries = await b.sql`SELECT seq::int, decision, writer, effects_done FROM entries WHERE epic_id = ${e} ORDER BY seq`;
-        out.push(`  ${entries.length} entries: ${entries.map((x) => `${x.seq} ${String(x.decision)}${x.effects_done ? "" : ` (effects not run, held by ${x.writer ? `${String(x.writer)}, ${alive.has(String(x.writer)) ? "alive" : "dead"}` : "nobody"})`}`).join(", ")}`);
+        out.push(`  ${entries.length} entries: ${entries.map((x) => `${x.seq} ${String(x.decision)}${x.effects_done ? "" : ` (effects not run, held by ${x.writer ? `${String(x.writer)}, ${live.has(String(x.writer)) ? "alive" : "dead"}` : "nobody"})`}`).join(", ")}`);
       }
       out.push(`writers: ${writers.map((w) => `${String(w.id)} ${String(w.kind)} pid ${w.pid} heartbeat ${w.age_ms} ms ago`).join("; ")}`);
       return out.join("\n");
@@ -112,8 +112,10 @@ describe("crash safety on PostgreSQL, two daemons", () => {
         if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${n} exited\n${b.errors()}`);
       }
     }
-    await b.until("every epic promoted", async () => [...(await b.stages()).values()].filter((s) => s.status === "promoted").length === EPICS, 180_000, alive);
-    await b.until("every input decided", async () => (await b.sql`SELECT count(*)::int AS n FROM inputs WHERE done_at IS NULL`)[0]!.n === 0, 60_000, alive);
+    // a wait that fails says what holds each epic too
+    const holds = (e: unknown) => stuck().then((s) => Promise.reject(new Error(`${(e as Error).message}\nwhat holds each epic:\n${s}`)));
+    await b.until("every epic promoted", async () => [...(await b.stages()).values()].filter((s) => s.status === "promoted").length === EPICS, 180_000, alive).catch(holds);
+    await b.until("every input decided", async () => (await b.sql`SELECT count(*)::int AS n FROM inputs WHERE done_at IS NULL`)[0]!.n === 0, 60_000, alive).catch(holds);
     const entries = await expectEachOnce(b, epics);
     for (const e of epics) {
       expect(entries.filter((x) => x.decision === "message_accepted" && x.epic_id === e).length, `${e} note accepted once`).toBe(1);
