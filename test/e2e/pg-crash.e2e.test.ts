@@ -103,7 +103,9 @@ describe("crash safety on PostgreSQL, two daemons", () => {
       // CRASH_TRACE=1: a line per kill, to see where a run slows down
       if (process.env.CRASH_TRACE) {
         const [t] = await b.sql`SELECT (SELECT seq::int FROM head) AS seq, count(*) FILTER (WHERE done_at IS NULL)::int AS pending, count(*) FILTER (WHERE done_at IS NULL AND deferred)::int AS deferred, count(*) FILTER (WHERE done_at IS NULL AND claimed_by IS NOT NULL)::int AS claimed FROM inputs`;
-        console.log(`kill ${kills} at ${new Date().toISOString()}: seq ${t!.seq} pending ${t!.pending} deferred ${t!.deferred} claimed ${t!.claimed} ${epics.map((e, i) => `${e}+${queues[i]!.length}`).join(" ")}`);
+        // what the killed victim held (its row stays until its work is taken over)
+        const [v] = await b.sql`SELECT count(*)::int AS registered, (SELECT count(*)::int FROM inputs i WHERE i.done_at IS NULL AND i.claimed_by = ANY(array_agg(w.id))) AS inputs, (SELECT count(*)::int FROM entries e WHERE NOT e.effects_done AND e.writer = ANY(array_agg(w.id))) AS entries FROM writers w WHERE w.pid = ${victim.pid!}`;
+        console.log(`kill ${kills} at ${new Date().toISOString()}: seq ${t!.seq} pending ${t!.pending} deferred ${t!.deferred} claimed ${t!.claimed} ${epics.map((e, i) => `${e}+${queues[i]!.length}`).join(" ")}; the victim ${v!.registered ? `had registered, held ${v!.inputs} inputs and ${v!.entries} entries with effects to run` : "had not registered"}`);
       }
       if (left() < queued) [queued, movedAt] = [left(), Date.now()];
       else if (queued && Date.now() - movedAt > STALL_MS) throw new Error(`no epic advanced for ${STALL_MS / 1000} s (${kills} kills, ${queued} drops queued): what holds each epic\n${await stuck()}\n${await b.diagnosis()}`);
