@@ -6,7 +6,7 @@
  */
 import { Engine } from "../engine/engine.js";
 import { quietLogger } from "../engine/quiet-logger.js";
-import { resultOf } from "../daemon/rows-daemon.js";
+import { resultOf } from "../daemon/decide-rows.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import type { CommandInput } from "../machine/decide.js";
 import { layoutOf } from "../store/fs/layout.js";
@@ -45,7 +45,10 @@ function withVia(r: RowResult, via: "daemon" | "direct"): CommandResult {
   return r.ok ? { ok: true, entries: r.entries, via } : { ok: false, issues: r.issues, via };
 }
 
-/** Decides the row here (no daemon alive); undefined if a daemon claimed it first. */
+/** Deferrals a command tries to write before leaving its row to the daemons that keep committing. */
+const DEFER_ATTEMPTS = 5;
+
+/** Decides the row here (no daemon alive); undefined if a daemon claimed it first (or keeps moving the view its deferral is decided on). */
 async function decideHere(store: PgStore, inputs: PgInputs, id: number, root: string, who: string): Promise<RowResult | undefined> {
   const lease = await store.lease("command", `decide input ${id}`);
   try {
@@ -53,22 +56,28 @@ async function decideHere(store: PgStore, inputs: PgInputs, id: number, root: st
     const engine = await Engine.open(pipeline, store, quietLogger);
     const [row] = await inputs.claim(store.writerId!, 1, [id]);
     if (!row) return undefined;
-    // a person's own file is taken as it is: no settle wait
-    const p = prepareRow(row, { pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
-    if (p.kind !== "ready") {
-      const result: RowResult = { ok: false, issues: [] };
+    // a deferral decided on a view another writer's commit made stale is not written: decided again
+    for (let attempt = 1; attempt <= DEFER_ATTEMPTS; attempt++) {
+      if (attempt > 1) await engine.catchUp();
+      // a person's own file is taken as it is: no settle wait
+      const p = prepareRow(row, { pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
+      if (p.kind !== "ready") {
+        const result: RowResult = { ok: false, issues: [] };
+        await inputs.finish([{ id, result }]);
+        return result;
+      }
+      const [o] = await engine.process([p.item]);
+      if (engine.dirty) await engine.checkpoint();
+      if (o!.status === "deferred") {
+        if (await inputs.defer([id], o!.seq)) return { ok: true, entries: [] };
+        continue;
+      }
+      const result = resultOf(o!);
       await inputs.finish([{ id, result }]);
       return result;
     }
-    const [o] = await engine.process([p.item]);
-    if (engine.dirty) await engine.checkpoint();
-    if (o!.status === "deferred") {
-      await inputs.defer([id]);
-      return { ok: true, entries: [] };
-    }
-    const result = resultOf(o!);
-    await inputs.finish([{ id, result }]);
-    return result;
+    // other writers keep committing: the row is theirs to decide once this command's lease is released
+    return undefined;
   } finally {
     await lease.release();
   }

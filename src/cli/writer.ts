@@ -211,7 +211,7 @@ async function processHere(root: string, rel: string): Promise<Outcome | "daemon
   try {
     return await withEngine(root, `process ${rel}`, async (engine) => {
       const p = await prepare(rel, { root, realRoot: realpathSync(root), pipeline: engine.pipeline, world: engine.world, now: Date.now() + engine.pipeline.settleMs });
-      if (p.kind !== "ready") return { status: "deferred", reason: p.why } as const;
+      if (p.kind !== "ready") return { status: "deferred", reason: p.why, seq: engine.state.seq } as const;
       return (await engine.process([p.item]))[0]!;
     });
   } catch (e) {

@@ -11,19 +11,18 @@
  * fails the turn in hand, which is retried after a short back-off: nothing was acknowledged, and a
  * commit whose outcome was in doubt is resolved by the store (pg-store.ts append).
  */
-import { join } from "node:path";
 import { readAgentTriggers } from "../agents/read-definitions.js";
-import { Engine, type Outcome } from "../engine/engine.js";
+import { Engine } from "../engine/engine.js";
 import { layoutOf } from "../store/fs/layout.js";
 import { Backoff, unreachable } from "../store/pg/connect.js";
-import { PgInputs, type InputRow, type RowResult } from "../store/pg/inputs.js";
+import { PgInputs, type InputRow } from "../store/pg/inputs.js";
 import { CHANNEL_INPUTS, CHANNEL_LOG, PgStore } from "../store/pg/pg-store.js";
 import { rulesInForce } from "../store/pg/rules.js";
-import { prepareRow } from "../transports/rows/prepare-row.js";
 import { Runner } from "../runner/runner.js";
 import type { LaunchWant } from "../machine/effects.js";
 import type { CommittedEntry } from "../store/port.js";
 import { ConfigReloader } from "./config-reload.js";
+import { decideRows } from "./decide-rows.js";
 import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
@@ -52,6 +51,8 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   log.info({ store: store.description, writer: store.writerId, config: rules.pipeline.version.slice(0, 12) }, "registered on the store");
 
   let resync = true;
+  /** When the next periodic reconcile releases every deferred drop (sooner after a rescan's undefer failed). */
+  let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   let claimMore = true;
   let deadlineSweep = true;
   const waiting = new Set<NodeJS.Timeout>();
@@ -65,6 +66,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   let runner: Runner | undefined;
   const triggers = opts.once ? undefined : await readAgentTriggers(layout, rules.pipeline, log);
   const obs = opts.observer;
+  let opened = false;
   // an attempt that failed part way may have claimed dead writers' entries: handed back, claimed again
   const engine = await backoff.retry(() => Engine.open(rules.pipeline, obs ? obs.wrapStore(store) : store, log, {
     hooks: {
@@ -76,8 +78,10 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       },
       onAbsorbed: armFrom,
       onRescan: (epicId, stageId) => {
-        const paths = (engine.pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
-        void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => {});
+        // recovery re-runs a dead daemon's rescans inside Engine.open, before `engine` is assigned: the rules it opened with
+        const paths = ((opened ? engine.pipeline : rules.pipeline).stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+        // not released (the store unreachable): the reconcile releases every deferred drop at the next turn, not in CONSENSUS_RESCAN_MS
+        void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => ((reconcileAt = 0), (resync = true), kick()));
       },
     },
   }), async () => {
@@ -85,6 +89,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     early.length = 0;
     await store.releaseClaims();
   });
+  opened = true;
   let rulesText = rules.text;
   let rulesBy: { by: string; at?: string } | undefined;
   const reloader = new ConfigReloader("consensus.yaml (rules in force)", engine, log, async () => rulesText, () => rulesBy);
@@ -121,7 +126,6 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   // smaller than the file daemon's batch: rows a daemon has claimed wait for it, so a burst is shared among the daemons
   const batchSize = opts.batchSize ?? Number(process.env.CONSENSUS_CLAIM_BATCH ?? 128);
   let lastCheckpoint = Date.now();
-  let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   try {
     for (;;) {
       if (!(await backoff.turn(turn))) {
@@ -176,7 +180,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       claimMore = false;
       const rows = await inputs.claim(store.writerId!, batchSize);
       if (rows.length === batchSize) claimMore = true;
-      if (rows.length) await decideRows(rows);
+      if (rows.length) await decideRowsNow(rows);
     }
     if (runner?.hasWork && !stopping) await runner.pump();
     if (engine.dirty && Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
@@ -185,38 +189,12 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
     }
   }
 
-  async function decideRows(rows: InputRow[]): Promise<void> {
-    const now = Date.now();
-    obs?.taken(rows.map(rowName));
-    const ready: Array<{ row: InputRow; p: Extract<ReturnType<typeof prepareRow>, { kind: "ready" }> }> = [];
-    const done: Array<{ id: number; result: RowResult }> = [];
-    for (const row of rows) {
-      const p = prepareRow(row, { pipeline: engine.pipeline, world: engine.world, now });
-      if (p.kind === "skip") done.push({ id: row.id, result: { ok: false, issues: [] } });
-      else if (p.kind === "wait") {
-        const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), p.ms);
-        waiting.add(t);
-      } else ready.push({ row, p });
+  async function decideRowsNow(rows: InputRow[]): Promise<void> {
+    const { waits, again } = await decideRows(engine, inputs, rows, obs);
+    if (again) claimMore = true;
+    for (const ms of waits) {
+      const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), ms);
+      waiting.add(t);
     }
-    if (ready.length) {
-      const outcomes = await engine.process(ready.map((r) => r.p.item));
-      obs?.decided(ready.map((r, i) => ({ rel: rowName(r.row), kind: r.p.item.input.type, outcome: outcomes[i]! })));
-      const deferred: number[] = [];
-      ready.forEach((r, i) => {
-        const o = outcomes[i]!;
-        if (o.status === "deferred") deferred.push(r.row.id);
-        else done.push({ id: r.row.id, result: resultOf(o) });
-      });
-      await inputs.defer(deferred);
-    }
-    await inputs.finish(done);
   }
-}
-
-const rowName = (r: InputRow): string => r.path ?? join(".consensus", "requests", r.key);
-
-export function resultOf(o: Exclude<Outcome, { status: "deferred" }>): RowResult {
-  if (o.status === "refused") return { ok: false, issues: o.decision.issues };
-  if (o.status === "duplicate") return { ok: true, entries: [], duplicate: true };
-  return { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) };
 }

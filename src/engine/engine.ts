@@ -56,7 +56,8 @@ export interface Prepared {
 
 export type Outcome =
   | { status: "duplicate" }
-  | { status: "deferred"; reason: string }
+  /** seq: the view it was decided on (an entry committed since, the caller's own too, may change the answer). */
+  | { status: "deferred"; reason: string; seq: number }
   | { status: "refused"; decision: Extract<Decision, { kind: "refuse" }> }
   | { status: "committed"; entries: CommittedEntry[] };
 
@@ -229,6 +230,7 @@ export class Engine {
     // A batch decides from the view alone: what an earlier batch staged and then failed to commit
     // (a blob or the append threw) must not make its inputs look processed now.
     this.batchWorld.reset(this.view);
+    const basis = this.view.seq;
     const now = this.clock().toISOString();
     const outcomes: Outcome[] = [];
     const txns: Txn[] = [];
@@ -249,7 +251,7 @@ export class Engine {
         d = { kind: "commit", drafts: [{ decision: "input_failed", details: { ...(file ? { file } : {}), errors: [slim(issue("INTERNAL", { message: `internal error: ${(e as Error).message}` }))] } }] };
       }
       if (d.kind === "defer") {
-        outcomes.push({ status: "deferred", reason: d.reason });
+        outcomes.push({ status: "deferred", reason: d.reason, seq: basis });
         continue;
       }
       if (d.kind === "refuse") {

@@ -6,7 +6,12 @@
  * daemons recover by themselves (they are still running and decide what comes after the fault).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/daemon/logger.js";
+import { decideRows } from "../../src/daemon/decide-rows.js";
+import { Engine } from "../../src/engine/engine.js";
+import { PgStore } from "../../src/store/pg/pg-store.js";
 import { artifact } from "../support/bus.js";
+import { pipeline } from "../support/pipeline.js";
 import { startEmbedded, type EmbeddedServer } from "../support/embedded-pg.js";
 import { PgBus, driveToPromotion, expectEachOnce } from "../support/pg-bus.js";
 import { startProxy, type TcpProxy } from "../support/tcp-proxy.js";
@@ -123,6 +128,63 @@ describe("PostgreSQL faults", () => {
     await driveToPromotion(b, ["EP-001"], (rel, text) => b.send(rel, text), (n, e) => artifact(n, e, 1), { alive: ["d2"] });
     await expectEachOnce(b, ["EP-001"]);
     expect(b.cli("log", "verify").code).toBe(0);
+  }, 600_000);
+
+  it("a daemon that died right after moving an epic into a stage: the next one re-runs its rescan at start-up, and the stage's deferred drop is decided without an effect failing", async () => {
+    const b = (bus = await PgBus.create());
+    // only the taken-over rescan can release the deferred drop (the periodic reconcile is out of reach)
+    b.env.CONSENSUS_RESCAN_MS = "600000";
+    expect(b.cli("start", "EP-001", "--title", "takeover").code).toBe(0);
+    // the dying daemon: an engine of this process, registered as a daemon
+    const store = await PgStore.open(b.db.url, { staleMs: 2000 });
+    await store.lease("daemon", "watch");
+    const engine = await Engine.open(pipeline, store, silentLogger());
+    const decide = async (id: number) => decideRows(engine, b.inputs, await b.inputs.claim(store.writerId!, 1, [id]), undefined, Date.now() + 10_000);
+    // implementation.json dropped early: deferred (EP-001 is at plan)
+    const impl = (await b.inputs.addFile("artifacts/EP-001/implementation.json", new TextEncoder().encode(artifact("implementation.json", "EP-001", 1)), Date.now(), "test"))!;
+    await decide(impl);
+    expect((await b.sql`SELECT deferred FROM inputs WHERE id = ${impl}`)[0]!.deferred).toBe(true);
+    // the plan moves EP-001 into implementation; the daemon dies before its effects (the rescan among them) are done
+    const plan = (await b.inputs.addFile("artifacts/EP-001/plan.json", new TextEncoder().encode(artifact("plan.json", "EP-001", 1)), Date.now(), "test"))!;
+    await decide(plan);
+    expect((await b.stages()).get("EP-001")?.stage).toBe("implementation");
+    await store.close();
+    await b.until("the dead daemon's heartbeat stale", async () => (await b.sql`SELECT 1 FROM writers WHERE id = ${store.writerId!} AND heartbeat_at < now() - interval '2 seconds'`).length > 0);
+    b.startDaemon("d1");
+    await b.until("implementation.json accepted", async () => (await b.entries()).some((e) => e.decision === "artifact_accepted" && String((e.details as { file: string }).file).endsWith("/implementation.json")), 60_000, ["d1"]);
+    // its recovery took the stage entry over and ran its rescan: no effect failed on the way
+    await b.until("the taken-over entries' effects done", async () => (await b.sql`SELECT count(*)::int AS n FROM entries WHERE NOT effects_done`)[0]!.n === 0, 60_000, ["d1"]);
+    expect(b.stderr.get("d1"), "the daemon's stderr").not.toMatch(/failed/);
+  }, 600_000);
+
+  it("a stage entry's rescan whose undefer fails (its connection terminated): the deferred drop is released at the daemon's next turn, not at the periodic reconcile", async () => {
+    const b = (bus = await PgBus.create());
+    b.env.CONSENSUS_RESCAN_MS = "600000";
+    b.startDaemon("d1");
+    await daemonsRegistered(b, 1, ["d1"]);
+    await startEpics(b, ["EP-001"]);
+    await b.until("EP-001 started", async () => (await b.stages()).get("EP-001"), 60_000, ["d1"]);
+    await b.send("artifacts/EP-001/implementation.json", artifact("implementation.json", "EP-001", 1));
+    const [impl] = await b.until("implementation.json deferred (EP-001 is at plan)", async () => {
+      const r = await b.sql`SELECT id::int FROM inputs WHERE path = 'artifacts/EP-001/implementation.json' AND deferred`;
+      return r.length ? r : undefined;
+    }, 60_000, ["d1"]);
+    // hold the deferred row: the rescan's undefer waits on it, and is cut off there
+    const holder = await b.sql.reserve();
+    try {
+      await holder`BEGIN`;
+      await holder`SELECT id FROM inputs WHERE id = ${impl!.id} FOR UPDATE`;
+      await b.send("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+      const [undefer] = await b.until("the rescan's undefer waiting on the row", async () => {
+        const r = await b.sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE inputs SET deferred = false%'`;
+        return r.length ? r : undefined;
+      }, 60_000, ["d1"]);
+      await b.sql`SELECT pg_terminate_backend(${undefer!.pid})`;
+    } finally {
+      await holder`ROLLBACK`;
+      holder.release();
+    }
+    await b.until("implementation.json accepted", async () => (await b.entries()).some((e) => e.decision === "artifact_accepted" && String((e.details as { file: string }).file).endsWith("/implementation.json")), 60_000, ["d1"]);
   }, 600_000);
 
   it("two daemons racing on one epic: each of many messages accepted once, a replayed id rejected once", async () => {

@@ -90,7 +90,7 @@ describe("Monitor metrics", () => {
     monitor.settled("ignored.txt");
     monitor.seen("artifacts/EP-001/review.json");
     monitor.taken(["artifacts/EP-001/review.json"]);
-    monitor.decided([{ rel: "artifacts/EP-001/review.json", kind: "artifact", outcome: { status: "deferred", reason: "later stage" } }]);
+    monitor.decided([{ rel: "artifacts/EP-001/review.json", kind: "artifact", outcome: { status: "deferred", reason: "later stage", seq: 1 } }]);
     monitor.taken(["artifacts/EP-001/review.json"]); // its stage came: decided now, but not timed
     monitor.decided([{ rel: "artifacts/EP-001/review.json", kind: "artifact", outcome: committed }]);
     monitor.decided([{ rel: ".consensus/requests/r1.json", kind: "override", outcome: { status: "refused", decision: { kind: "refuse", issues: [{ code: "NOT_ESCALATED", severity: "error", message: "m", fix: "f" }] } } }]);

@@ -106,9 +106,22 @@ export class PgInputs {
       WHERE inputs.id = x.id`;
   }
 
-  /** Not for now (an artifact for a later stage): left until undefer() names its path. */
-  async defer(ids: number[]): Promise<void> {
-    if (ids.length) await this.sql`UPDATE inputs SET deferred = true, claimed_by = NULL WHERE id = ANY(${ids})`;
+  /**
+   * Not for now (an artifact for a later stage): left until undefer() names its path. Decided on the
+   * view at seq `basis`, it is written only if no entry was committed since: an epic's entry into a
+   * stage releases its deferred drops by a rescan run after that commit, so a deferral written after
+   * the rescan, on a view from before the commit, would wait for the periodic reconcile with its epic
+   * standing still. The head row is held FOR SHARE meanwhile (append takes it FOR UPDATE): no commit
+   * comes in between. Returns false when the view was stale: the rows stay claimed, to decide again.
+   */
+  async defer(ids: number[], basis: number): Promise<boolean> {
+    if (!ids.length) return true;
+    return this.sql.begin(async (tx) => {
+      const [h] = await tx`SELECT seq::float8 AS seq FROM head FOR SHARE`;
+      if (Number(h!.seq) !== basis) return false;
+      await tx`UPDATE inputs SET deferred = true, claimed_by = NULL WHERE id = ANY(${ids})`;
+      return true;
+    });
   }
 
   /** An epic entered a stage: its deferred drops for it may now be decided. No paths: all of them (the periodic reconcile). */
