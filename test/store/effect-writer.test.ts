@@ -42,13 +42,27 @@ async function failure(p: Promise<unknown>): Promise<InstanceType<typeof EffectF
   return e as InstanceType<typeof EffectFileErrorClass>;
 }
 
+/**
+ * The write, asked in one turn after two others and before three (into a folder of their own), so the
+ * worker makes it: while the worker is idle, the first two writes of a turn are made at once on the
+ * calling thread, and fewer than four left in a turn too.
+ */
+function withOthers(writer: EffectWriter, target: string, bytes: Uint8Array): Promise<string[]> {
+  const other = () => void writer.write(root, join(root, "others", `${Math.random().toString(36).slice(2)}.yaml`), Buffer.from("o"), 0o755).catch(() => {});
+  other();
+  other();
+  const mine = writer.write(root, target, bytes, 0o755);
+  for (let i = 0; i < 3; i++) other();
+  return mine;
+}
+
 describe("the effect writer thread", () => {
   it("writes on a thread of its own: files whole, modes set, the folders it made reported", async () => {
     const failed: Error[] = [];
     w = effectWriter({ worker: true, onFailed: (e) => failed.push(e) });
     expect(w.threaded).toBe(true);
     const target = join(root, "archive", "EP-001", "1", "plan.json");
-    const changed = await w.write(root, target, Buffer.from('{"a":1}'), 0o755);
+    const changed = await withOthers(w, target, Buffer.from('{"a":1}'));
     // each folder made is reported by its parent (whose entries changed), for the checkpoint to sync
     expect(changed).toEqual([root, join(root, "archive"), join(root, "archive", "EP-001")]);
     expect(readFileSync(target, "utf8")).toBe('{"a":1}');
@@ -57,7 +71,7 @@ describe("the effect writer thread", () => {
     // no temporary is left beside it
     expect(readdirSync(join(root, "archive", "EP-001", "1"))).toEqual(["plan.json"]);
     // a second write into the same folder changes no folder
-    expect(await w.write(root, join(root, "archive", "EP-001", "1", "spec.md"), Buffer.from("x"), 0o755)).toEqual([]);
+    expect(await withOthers(w, join(root, "archive", "EP-001", "1", "spec.md"), Buffer.from("x"))).toEqual([]);
     // the worker did the writes: it never failed over to this thread
     expect(failed).toEqual([]);
   });
@@ -76,7 +90,7 @@ describe("the effect writer thread", () => {
     mkdirSync(join(root, "messages", "inbox"), { recursive: true });
     symlinkSync(outside, join(root, "messages", "inbox", "developer"));
     for (const writer of [effectWriter({ worker: true }), effectWriter()]) {
-      const e = await failure(writer.write(root, join(root, "messages", "inbox", "developer", "notice.yaml"), Buffer.from("x"), 0o755));
+      const e = await failure(withOthers(writer, join(root, "messages", "inbox", "developer", "notice.yaml"), Buffer.from("x")));
       // the built files' own ConsensusError class (dist/), so by name
       expect((e.cause as Error).name).toBe("ConsensusError");
       const c = e.cause as ConsensusError;
@@ -91,22 +105,37 @@ describe("the effect writer thread", () => {
   it("carries an errno failure back with its code, and the folders made before it", async () => {
     w = effectWriter({ worker: true });
     const target = join(root, "archive", "EP-002", "1", `${"n".repeat(300)}.md`);
-    const e = await failure(w.write(root, target, Buffer.from("x"), 0o755));
+    const e = await failure(withOthers(w, target, Buffer.from("x")));
     expect((e.cause as NodeJS.ErrnoException).code).toBe("ENAMETOOLONG");
     expect(e.changed).toEqual([root, join(root, "archive"), join(root, "archive", "EP-002")]);
     // a file where a folder must be: refused with the fix
     writeFileSync(join(root, "archive", "EP-003"), "not a folder");
-    const f = await failure(w.write(root, join(root, "archive", "EP-003", "1", "plan.json"), Buffer.from("x"), 0o755));
+    const f = await failure(withOthers(w, join(root, "archive", "EP-003", "1", "plan.json"), Buffer.from("x")));
     expect((f.cause as ConsensusError).issues[0]!.code).toBe("UNSAFE_PATH");
   });
 
   it("a path holding a NUL is refused by itself; the writes asked with it land", async () => {
     w = effectWriter({ worker: true });
     const good = join(root, "messages", "inbox", "devops", "ok.yaml");
-    const [bad, ok] = await Promise.allSettled([w.write(root, join(root, "messages", "inbox", "devops", "a\0b.yaml"), Buffer.from("x"), 0o755), w.write(root, good, Buffer.from("ok"), 0o755)]);
+    const [bad, ok] = await Promise.allSettled([w.write(root, join(root, "messages", "inbox", "devops", "a\0b.yaml"), Buffer.from("x"), 0o755), withOthers(w, good, Buffer.from("ok"))]);
     expect(bad.status).toBe("rejected");
     expect(ok.status).toBe("fulfilled");
     expect(readFileSync(good, "utf8")).toBe("ok");
+  });
+
+  it("a lone write while the worker is idle (a drop alone) is made on the calling thread, with no round trip", async () => {
+    // a worker that exits at its first message: a write made there would be told as its failure
+    const script = join(dir, "dying-worker.mjs");
+    writeFileSync(script, 'import { parentPort } from "node:worker_threads";\nparentPort.on("message", () => process.exit(3));\n');
+    const failed: Error[] = [];
+    w = effectWriter({ worker: true, workerFile: pathToFileURL(script), onFailed: (e) => failed.push(e) });
+    for (const name of ["plan.json", "notice.yaml", "again.yaml"]) await w.write(root, join(root, "archive", "EP-009", "1", name), Buffer.from(name), 0o755);
+    expect(readdirSync(join(root, "archive", "EP-009", "1")).sort()).toEqual(["again.yaml", "notice.yaml", "plan.json"]);
+    expect(failed).toEqual([]);
+    // six at once: the first two made here, the other four go to the worker (which dies here: they
+    // are made on this thread after all)
+    await Promise.all(["a", "b", "c", "d", "e", "f"].map((n) => w!.write(root, join(root, "archive", "EP-009", "1", n), Buffer.from(n), 0o755)));
+    expect(failed).toHaveLength(1);
   });
 
   it("a worker that exits is replaced by the calling thread: every write lands, the failure is told once", async () => {

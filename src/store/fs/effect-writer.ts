@@ -6,7 +6,8 @@
  * writeEffectFileSync (effect-file.ts): the same checks wherever the file is written.
  *
  * Writes asked in the same turn of the event loop go to the worker as one message and come back as
- * one (a burst's lanes ask hundreds at once). A worker that fails or exits has its writes in flight
+ * one (a burst's lanes ask hundreds at once); a few while the worker is idle (a drop alone) are made on
+ * the calling thread, as the round trip would only make them later. A worker that fails or exits has its writes in flight
  * done again on the calling thread (each is a temporary + rename: doing one twice leaves the same
  * file), and every later write is done there too.
  */
@@ -92,6 +93,11 @@ export interface EffectWriter {
 
 const workerFile = new URL("./effect-worker.js", import.meta.url);
 
+/** Fewer writes than this, asked in one turn while the worker has none, are made on the calling thread. */
+const INLINE_BELOW = 4;
+/** The first writes of a turn while the worker has none are made at once on the calling thread: this many. */
+const INLINE_FIRST = 2;
+
 const inline = (root: string, target: string, bytes: Uint8Array, dirMode: number): Promise<string[]> => {
   try {
     return Promise.resolve(writeEffectFileSync(root, target, bytes, dirMode));
@@ -121,6 +127,8 @@ class ThreadedWriter implements EffectWriter {
   private scheduled = false;
   private inFlight = new Map<number, { job: EffectJob; resolve: (c: string[]) => void; reject: (e: Error) => void }>();
   private drained?: () => void;
+  /** Writes posted to the worker and not answered yet. */
+  private atWorker = 0;
 
   constructor(
     private readonly file: URL,
@@ -129,15 +137,25 @@ class ThreadedWriter implements EffectWriter {
 
   write(root: string, target: string, bytes: Uint8Array, dirMode: number): Promise<string[]> {
     if (this.dead) return inline(root, target, bytes, dirMode);
-    const job: EffectJob = { id: this.nextId++, root, target, bytes, dirMode };
-    const p = new Promise<string[]>((resolve, reject) => this.inFlight.set(job.id, { job, resolve, reject }));
-    this.queued.push(job);
+    // the first writes of a turn while the worker has none (a drop alone) are made at once, here: a
+    // round trip to an idle thread, or even a turn of the loop, only makes its notice later (issue 17.3)
+    const now = this.atWorker === 0 && this.inlineInTurn < INLINE_FIRST;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.send());
     }
+    if (now) {
+      this.inlineInTurn++;
+      return inline(root, target, bytes, dirMode);
+    }
+    const job: EffectJob = { id: this.nextId++, root, target, bytes, dirMode };
+    const p = new Promise<string[]>((resolve, reject) => this.inFlight.set(job.id, { job, resolve, reject }));
+    this.queued.push(job);
     return p;
   }
+
+  /** Writes made at once (write) in this turn of the event loop; send() starts the next turn's count. */
+  private inlineInTurn = 0;
 
   private worker(): Worker {
     if (this.w) return this.w;
@@ -150,12 +168,16 @@ class ThreadedWriter implements EffectWriter {
 
   private send(): void {
     this.scheduled = false;
+    this.inlineInTurn = 0;
     // a path with a NUL cannot be sent in `paths`: written here (the write refuses it as it would there)
     const jobs = this.queued.filter((j) => !j.root.includes("\0") && !j.target.includes("\0"));
     if (jobs.length < this.queued.length) this.runInline(this.queued.filter((j) => !jobs.includes(j)).map((j) => j.id));
     this.queued = [];
     if (!jobs.length) return;
-    if (this.dead) return this.runInline(jobs.map((j) => j.id));
+    // a few writes while the worker has none (a drop alone: its archive copy, then its notice) are
+    // made here: the round trip to an idle thread made a lone drop's notice ~0.6 ms later (issue 17.3)
+    if (this.dead || (this.atWorker === 0 && jobs.length < INLINE_BELOW)) return this.runInline(jobs.map((j) => j.id));
+    this.atWorker += jobs.length;
     const w = this.worker();
     // held while writes are out, so a command's process does not end before its notice is written
     w.ref();
@@ -174,6 +196,7 @@ class ThreadedWriter implements EffectWriter {
   }
 
   private settle({ plain, other }: EffectReply): void {
+    this.atWorker -= plain.length + other.length;
     for (const id of plain) {
       const f = this.inFlight.get(id);
       if (!f) continue;
