@@ -66,3 +66,48 @@ describe("readCandidateSync: a folder on the way that links out of the root", ()
     }
   });
 });
+
+describe("readCandidateSync: a link at the drop's name is answered by where it leads, never skipped as gone (review rv8)", () => {
+  let base: string;
+  let root: string;
+  let realRoot: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), "consensus-read-input-"));
+    root = join(base, "root");
+    mkdirSync(join(root, "artifacts", "EP-1"), { recursive: true });
+    mkdirSync(join(root, ".consensus", "keys"), { recursive: true });
+    writeFileSync(join(root, ".consensus", "keys", "daemon.key"), '{"secret":"s3cr3t"}');
+    realRoot = realpathSync(root);
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+  const read = (rel: string) => readCandidateSync(root, realRoot, rel, 100);
+
+  it("a dangling link, a loop of links and a link to a folder: NOT_REGULAR_FILE naming the target, with the fix", () => {
+    symlinkSync("/nonexistent/plan.json", join(root, "artifacts/EP-1/plan.json"));
+    expect(read("artifacts/EP-1/plan.json")).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE", found: "a symbolic link to /nonexistent/plan.json (nothing that exists)", fix: expect.stringContaining("rm artifacts/EP-1/plan.json") } });
+    symlinkSync("review.json", join(root, "artifacts/EP-1/implementation.json"));
+    symlinkSync("implementation.json", join(root, "artifacts/EP-1/review.json"));
+    expect(read("artifacts/EP-1/review.json")).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE", found: expect.stringContaining("a loop of links") } });
+    symlinkSync(join(root, "artifacts"), join(root, "artifacts/EP-1/deployment.json"));
+    expect(read("artifacts/EP-1/deployment.json")).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE", found: expect.stringContaining("a folder") } });
+  });
+
+  it("a link into the private area is refused unread (its bytes would be read otherwise: it is inside the root)", () => {
+    symlinkSync(join(root, ".consensus/keys/daemon.key"), join(root, "artifacts/EP-1/plan.json"));
+    const r = read("artifacts/EP-1/plan.json");
+    expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", found: join(realRoot, ".consensus/keys/daemon.key"), message: expect.stringContaining("private area") } });
+    expect(JSON.stringify(r)).not.toContain("s3cr3t");
+    // through a folder on the way too
+    symlinkSync(join(root, ".consensus/keys"), join(root, "artifacts/EP-KEYS"));
+    expect(read("artifacts/EP-KEYS/daemon.key")).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", message: expect.stringContaining("private area") } });
+  });
+
+  it("what is not a link is as before: a folder and a vanished name are skipped, a link to a file inside the root is read", () => {
+    mkdirSync(join(root, "artifacts/EP-1/plan.json"));
+    expect(read("artifacts/EP-1/plan.json")).toEqual({ ok: false, gone: true });
+    expect(read("artifacts/EP-1/gone.json")).toEqual({ ok: false, gone: true });
+    writeFileSync(join(root, "artifacts/EP-1/real.json"), "{}");
+    symlinkSync("real.json", join(root, "artifacts/EP-1/review.json"));
+    expect(read("artifacts/EP-1/review.json")).toMatchObject({ ok: true, size: 2 });
+  });
+});
