@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import { EPIC_ID } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
@@ -17,7 +18,7 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { heldByFolder } from "./scan.js";
-import { readCandidate } from "./read-input.js";
+import { linkedFolderIssue, readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers, type BatchKeys } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
@@ -81,6 +82,10 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const st = c.kind === "artifact" ? lstatQuiet(join(ctx.root, rel)) : undefined;
   // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
+  // an epic's folder that is a link: refused unread wherever it leads, the entry naming its epic (review rv8)
+  if (c.kind === "artifact" && st?.isSymbolicLink() && isEpicFolder(c, ctx.pipeline)) {
+    return prepareUnreadable({ kind: "artifact", rel, name: "", folder: c.name }, linkedFolderIssue(ctx.root, ctx.realRoot, rel), ctx.now);
+  }
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
     const found = kindOf(st);
     return heldBy(prepareUnreadable(c, entryIssue(rel, found), ctx.now), st, found, trust, ctx.now);
@@ -119,6 +124,9 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
+
+/** A flat artifact's name that is an epic id and no stage's file: where an epic's folder goes (artifacts/<EPIC>). Pure. */
+const isEpicFolder = (c: Extract<Classified, { kind: "artifact" }>, pipeline: Pick<Pipeline, "stageOfArtifact">): boolean => c.folder === undefined && EPIC_ID.test(c.name) && pipeline.stageOfArtifact(c.name) === undefined;
 
 /**
  * Whether the entry at an artifact's name is decided as what it is, unread, rather than read as a
