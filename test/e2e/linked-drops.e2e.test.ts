@@ -181,6 +181,29 @@ describe("an epic's folder that is itself a link: the rejection names the epic, 
   });
 });
 
+describe("a role's inbox that is itself a link", () => {
+  it("into the daemon's private area: rejected naming the folder and the fix; nothing in .consensus/ is read as a message, no notice written there", async () => {
+    const inbox = join(bus.root, "messages/inbox/devops");
+    // the daemon makes a missing inbox again: the link wins once it is put in the gap (as an agent's would)
+    await bus.until("the inbox replaced by the link", () => {
+      rmSync(inbox, { recursive: true, force: true });
+      try {
+        symlinkSync(join(bus.root, ".consensus"), inbox);
+      } catch {
+        /* made again meanwhile */
+      }
+      return lstatSync(inbox).isSymbolicLink();
+    });
+    const { entry, d } = await rejected("messages/inbox/devops", "NOT_REGULAR_FILE");
+    expect(d.errors[0]!.message).toContain("messages/inbox/devops is a symbolic link");
+    expect(d.errors[0]!.fix).toContain("mkdir messages/inbox/devops");
+    expect(entry.decision).toBe("message_rejected");
+    // the private area's files were not taken for messages through the link
+    expect(bus.entries().filter((e) => String((e.details as { file?: unknown }).file ?? "").startsWith("messages/inbox/devops/"))).toEqual([]);
+    expect(readdirSync(join(bus.root, ".consensus")).some((n) => n.startsWith("notice-"))).toBe(false);
+  });
+});
+
 describe("the daemon goes on", () => {
   it("a veto dropped as a regular file after all that is decided", async () => {
     start("L-AFTER");

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
-import { EPIC_ID } from "../../config/names.js";
+import { EPIC_ID, ROLE } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
@@ -84,7 +84,12 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
   // an epic's folder that is a link: refused unread wherever it leads, the entry naming its epic (review rv8)
   if (c.kind === "artifact" && st?.isSymbolicLink() && isEpicFolder(c, ctx.pipeline)) {
-    return prepareUnreadable({ kind: "artifact", rel, name: "", folder: c.name }, linkedFolderIssue(ctx.root, ctx.realRoot, rel), ctx.now);
+    return prepareUnreadable({ kind: "artifact", rel, name: "", folder: c.name }, linkedFolderIssue(ctx.root, ctx.realRoot, rel, "the epic's files"), ctx.now);
+  }
+  // a role's inbox that is a link: the same, the entry naming the role (its notice cannot go through the link)
+  const inbox = c.kind === "stray" ? INBOX_FOLDER.exec(rel)?.[1] : undefined;
+  if (inbox !== undefined && ROLE.test(inbox) && lstatQuiet(join(ctx.root, rel))?.isSymbolicLink()) {
+    return prepareUnreadable({ kind: "message", rel, name: "", inbox }, linkedFolderIssue(ctx.root, ctx.realRoot, rel, `the messages to ${inbox}`), ctx.now);
   }
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
     const found = kindOf(st);
@@ -124,6 +129,9 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 }
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
+
+/** A role's inbox folder itself (messages/inbox/<role>), which classify.ts calls a stray at its level. */
+const INBOX_FOLDER = /^messages\/inbox\/([^/]+)$/;
 
 /** A flat artifact's name that is an epic id and no stage's file: where an epic's folder goes (artifacts/<EPIC>). Pure. */
 const isEpicFolder = (c: Extract<Classified, { kind: "artifact" }>, pipeline: Pick<Pipeline, "stageOfArtifact">): boolean => c.folder === undefined && EPIC_ID.test(c.name) && pipeline.stageOfArtifact(c.name) === undefined;

@@ -175,13 +175,13 @@ function failed(rel: string, path: string, e: unknown, abs: string): ReadResult 
 }
 
 /**
- * An epic's folder (artifacts/<EPIC>, `rel`) that is a symbolic link: the watcher and the scan never
- * follow it, so nothing dropped through it would ever be read; it is refused whatever it leads to, by
- * lstat, readlink and realpath of the name alone (nothing in it is opened or listed). Out of the root,
- * SYMLINK_OUTSIDE (as before); into the private area, inside the root or nowhere, NOT_REGULAR_FILE.
- * The fix: a real folder in its place.
+ * A drop zone's folder (an epic's artifacts/<EPIC>, a role's messages/inbox/<role>; `rel`) that is a
+ * symbolic link: the watcher and the scan never follow it, so nothing dropped through it would ever be
+ * read; it is refused whatever it leads to, by lstat, readlink and realpath of the name alone (nothing
+ * in it is opened or listed). Out of the root, SYMLINK_OUTSIDE (as before); into the private area,
+ * inside the root or nowhere, NOT_REGULAR_FILE. The fix: a real folder in its place, to hold `holds`.
  */
-export function linkedFolderIssue(root: string, realRoot: string, rel: string): Issue {
+export function linkedFolderIssue(root: string, realRoot: string, rel: string, holds: string): Issue {
   const abs = join(root, rel);
   let target = "?";
   try {
@@ -197,7 +197,7 @@ export function linkedFolderIssue(root: string, realRoot: string, rel: string): 
   }
   const place = real === undefined ? undefined : placeOf(real, realRoot);
   const where = place === undefined ? "nothing that exists" : place === "private" ? `the daemon's private area (${real})` : place === "outside" ? `outside the root (${real})` : `another folder of the root (${real})`;
-  const fix = `Remove the link (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop the epic's files in it, written to a temporary name first, then renamed: the daemon never follows a linked folder, so nothing dropped through it is read.`;
+  const fix = `Remove the link (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it, written to a temporary name first, then renamed: the daemon never follows a linked folder, so nothing dropped through it is read.`;
   const message = `${rel} is a symbolic link to ${target}, not a folder: it leads to ${where}, and nothing dropped through it is read`;
   if (place === "outside") return issue("SYMLINK_OUTSIDE", { message, file: rel, found: real!, expected: `a folder inside ${realRoot}`, fix });
   return issue("NOT_REGULAR_FILE", { message, file: rel, found: `a symbolic link to ${target}`, expected: "a folder", fix });
