@@ -11,7 +11,7 @@
  * prepare.ts, set-aside.test.ts covers it).
  */
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load } from "js-yaml";
@@ -178,6 +178,30 @@ describe("an epic's folder that is itself a link: the rejection names the epic, 
     const es = bus.entries();
     expect(es.filter((e) => String((e.details as { file?: unknown }).file ?? "").startsWith("artifacts/L-FOLDPRIV/"))).toEqual([]);
     expect(readdirSync(join(bus.root, ".consensus")).some((n) => n.startsWith("notice-"))).toBe(false);
+  });
+});
+
+describe("a link swapped in after the drop was seen", () => {
+  it("an accepted plan replaced by a link out of the root: the link is refused, what was accepted stays, the target is untouched", async () => {
+    start("L-SWAP");
+    const plan = artifact("plan.json", "L-SWAP", 1);
+    bus.drop("artifacts/L-SWAP/plan.json", plan);
+    const [accepted] = (await bus.waitForDecision("artifact_accepted", 1, "L-SWAP")).filter((e) => e.epic_id === "L-SWAP" && e.decision === "artifact_accepted");
+    const target = join(outside, "swapped-plan.json");
+    const other = artifact("plan.json", "L-SWAP", 1, { title: "through a link" });
+    writeFileSync(target, other);
+    // linked at a temporary name, then renamed over the drop (the name never holds anything else)
+    const tmp = join(bus.root, "artifacts/L-SWAP/.swap.tmp");
+    symlinkSync(target, tmp);
+    renameSync(tmp, join(bus.root, "artifacts/L-SWAP/plan.json"));
+    const { entry } = await rejected("artifacts/L-SWAP/plan.json", "SYMLINK_OUTSIDE");
+    expect(entry.epic_id).toBe("L-SWAP");
+    await noticeFor("planner", entry, "artifact_rejected");
+    expect(readFileSync(target, "utf8")).toBe(other);
+    // the epic still counts the plan it accepted, not the bytes behind the link
+    expect(JSON.parse(bus.cli("status", "L-SWAP", "--json").stdout)).toMatchObject({ stage: "implementation" });
+    expect((accepted!.details as { sha256: string }).sha256).toBe(createHash("sha256").update(plan).digest("hex"));
+    expect(bus.entries().filter((e) => e.epic_id === "L-SWAP" && e.decision === "artifact_accepted")).toHaveLength(1);
   });
 });
 
