@@ -10,6 +10,7 @@
  * they lead, as a person's would be (an agent's link at a stage's name is refused unread by
  * prepare.ts, set-aside.test.ts covers it).
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -178,6 +179,19 @@ describe("an epic's folder that is itself a link: the rejection names the epic, 
     const es = bus.entries();
     expect(es.filter((e) => String((e.details as { file?: unknown }).file ?? "").startsWith("artifacts/L-FOLDPRIV/"))).toEqual([]);
     expect(readdirSync(join(bus.root, ".consensus")).some((n) => n.startsWith("notice-"))).toBe(false);
+  });
+});
+
+describe("what else can stand where an epic's folder goes", () => {
+  it("a FIFO at artifacts/<EPIC>: rejected unread naming the epic, the fix says to make the folder", async () => {
+    start("L-FOLDFIFO");
+    rmdirSync(join(bus.root, "artifacts/L-FOLDFIFO"));
+    expect(spawnSync("mkfifo", [join(bus.root, "artifacts/L-FOLDFIFO")]).status).toBe(0);
+    const es = await bus.waitFor("a rejection of artifacts/L-FOLDFIFO", (all) => rejectionOf(all, "artifacts/L-FOLDFIFO") !== undefined, 20_000);
+    const entry = rejectionOf(es, "artifacts/L-FOLDFIFO")!;
+    expect(entry).toMatchObject({ epic_id: "L-FOLDFIFO", details: { author: "planner", errors: [expect.objectContaining({ code: "NOT_REGULAR_FILE", fix: expect.stringContaining("mkdir artifacts/L-FOLDFIFO") })] } });
+    await noticeFor("planner", entry, "artifact_rejected");
+    expect(lstatSync(join(bus.root, "artifacts/L-FOLDFIFO")).isFIFO()).toBe(true);
   });
 });
 

@@ -82,14 +82,15 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const st = c.kind === "artifact" ? lstatQuiet(join(ctx.root, rel)) : undefined;
   // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
-  // an epic's folder that is a link: refused unread wherever it leads, the entry naming its epic (review rv8)
-  if (c.kind === "artifact" && st?.isSymbolicLink() && isEpicFolder(c, ctx.pipeline)) {
-    return prepareUnreadable({ kind: "artifact", rel, name: "", folder: c.name }, linkedFolderIssue(ctx.root, ctx.realRoot, rel, "the epic's files"), ctx.now);
-  }
-  // a role's inbox that is a link: the same, the entry naming the role (its notice cannot go through the link)
-  const inbox = c.kind === "stray" ? INBOX_FOLDER.exec(rel)?.[1] : undefined;
-  if (inbox !== undefined && ROLE.test(inbox) && lstatQuiet(join(ctx.root, rel))?.isSymbolicLink()) {
-    return prepareUnreadable({ kind: "message", rel, name: "", inbox }, linkedFolderIssue(ctx.root, ctx.realRoot, rel, `the messages to ${inbox}`), ctx.now);
+  // a drop zone's folder (an epic's artifacts/<EPIC>, a role's inbox) that is not a folder: a link
+  // (never followed by the watcher or the scan: nothing dropped through it would be read), a FIFO, a
+  // socket. Refused unread, the entry naming the epic or the role whose folder it is (review rv8).
+  const zone = zoneFolderOf(c, ctx.pipeline);
+  const at = zone ? (st ?? lstatQuiet(join(ctx.root, rel))) : undefined;
+  if (zone && at && !at.isFile() && !at.isDirectory()) {
+    const found = kindOf(at);
+    const p = prepareUnreadable(zone.as, at.isSymbolicLink() ? linkedFolderIssue(ctx.root, ctx.realRoot, rel, zone.holds) : notAFolderIssue(rel, found, zone.holds), ctx.now);
+    return st && trust && !at.isSymbolicLink() ? heldBy(p, st, found, trust, ctx.now) : p;
   }
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
     const found = kindOf(st);
@@ -133,8 +134,31 @@ type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
 /** A role's inbox folder itself (messages/inbox/<role>), which classify.ts calls a stray at its level. */
 const INBOX_FOLDER = /^messages\/inbox\/([^/]+)$/;
 
-/** A flat artifact's name that is an epic id and no stage's file: where an epic's folder goes (artifacts/<EPIC>). Pure. */
-const isEpicFolder = (c: Extract<Classified, { kind: "artifact" }>, pipeline: Pick<Pipeline, "stageOfArtifact">): boolean => c.folder === undefined && EPIC_ID.test(c.name) && pipeline.stageOfArtifact(c.name) === undefined;
+/**
+ * Where a drop zone's folder goes, by its path alone: a flat artifact's name that is an epic id and
+ * no stage's file (artifacts/<EPIC>), or a role's inbox (messages/inbox/<role>). `as`: the input for
+ * an entry there that is not a folder (an artifact named "" in that epic's folder; a message named ""
+ * in that inbox), `holds`: what the folder is for, in the fix. Pure.
+ */
+export function zoneFolderOf(c: Classified, pipeline: Pick<Pipeline, "stageOfArtifact">): { as: Readable; holds: string } | undefined {
+  if (c.kind === "artifact" && c.folder === undefined && EPIC_ID.test(c.name) && pipeline.stageOfArtifact(c.name) === undefined) {
+    return { as: { kind: "artifact", rel: c.rel, name: "", folder: c.name }, holds: "the epic's files" };
+  }
+  const role = c.kind === "stray" ? INBOX_FOLDER.exec(c.rel)?.[1] : undefined;
+  if (role !== undefined && ROLE.test(role)) return { as: { kind: "message", rel: c.rel, name: "", inbox: role }, holds: `the messages to ${role}` };
+  return undefined;
+}
+
+/** The issue of an entry that is not a folder (a FIFO, a socket) where a drop zone's folder goes. Pure. */
+function notAFolderIssue(rel: string, found: string, holds: string): Issue {
+  return issue("NOT_REGULAR_FILE", {
+    message: `${rel} is ${found}, not a folder: not read, and nothing can be dropped in it`,
+    file: rel,
+    found,
+    expected: "a folder",
+    fix: `Remove it (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it.`,
+  });
+}
 
 /**
  * Whether the entry at an artifact's name is decided as what it is, unread, rather than read as a
