@@ -165,7 +165,8 @@ function notAFolderIssue(rel: string, found: string, holds: string): Issue {
  * file: a FIFO, socket or device (never opened); a folder at a name a stage's artifact has (not an
  * epic's folder, artifacts/<EPIC>); a symbolic link an agent's OS user made at such a name (not
  * followed: the link holds the name, whatever it points to; a link of a person's or the daemon's is
- * read as before, refused when it leads out of the root). A regular file is read. Pure.
+ * read as before, refused when it leads out of the root or into .consensus/, answered when it leads
+ * nowhere or to a folder: read-input.ts). A regular file is read. Pure.
  */
 export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: Pick<Stats, "isFile" | "isDirectory" | "isSymbolicLink" | "uid">, pipeline: Pick<Pipeline, "stageOfArtifact">, users: AgentUsers): boolean {
   if (st.isFile()) return false;
