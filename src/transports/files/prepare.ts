@@ -108,7 +108,11 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     }
     const p = prepareUnreadable(c, r.issue, ctx.now);
     // too large, a second name, a link out of the root: who holds the name still says whose it is
-    return st && trust ? heldBy(p, st, st.isFile() ? undefined : kindOf(st), trust, ctx.now) : p;
+    if (st && trust) return heldBy(p, st, st.isFile() ? undefined : kindOf(st), trust, ctx.now);
+    // a message's name the same (a link's own owner, lstat: never the file it points to), so its
+    // author is the one told the fix, not only the role whose inbox holds it (review rv8)
+    const held = c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined;
+    return held ? provenByEntry(p, held, agentUsersOf(ctx.pipeline), ctx.now) : p;
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
   if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
@@ -195,9 +199,16 @@ export function entryIssue(rel: string, found: string): Issue {
  */
 function heldBy(p: Prep, st: Stats, found: string | undefined, trust: AgentUsers, now: number): Prep {
   if (p.kind !== "ready" || p.item.input.type !== "artifact") return p;
+  provenByEntry(p, st, trust, now);
+  return { ...p, held: { entry: entryIdOf(st), ...(found ? { found } : {}) } };
+}
+
+/** An unread artifact's or message's input with the proof of who holds its name (heldBy's rule), nothing to move. */
+function provenByEntry(p: Prep, st: Stats, trust: AgentUsers, now: number): Prep {
+  if (p.kind !== "ready" || (p.item.input.type !== "artifact" && p.item.input.type !== "message")) return p;
   const mode = st.isFile() ? st.mode : st.mode & ~FOREIGN_WRITE;
   p.item.input.proof = proveFile(trust, p.item.input.file, p.item.input.sha256, st.uid, mode, undefined, now);
-  return { ...p, held: { entry: entryIdOf(st), ...(found ? { found } : {}) } };
+  return p;
 }
 
 /** A path refused by its name alone (unsafe, bad epic id or role): rejected once per path. */
