@@ -146,7 +146,7 @@ const outside = (rel: string, real: string, realRoot: string, place: "outside" |
   ok: false,
   issue:
     place === "outside"
-      ? issue("SYMLINK_OUTSIDE", { message: `${rel} resolves outside the root (to ${real})`, file: rel, found: real, expected: `a path inside ${realRoot}` })
+      ? issue("SYMLINK_OUTSIDE", { message: `${rel} resolves outside the root (to ${real})`, file: rel, found: real, expected: `a path inside ${realRoot}`, fix: `Remove the link (\`rm ${rel}\`) and copy the file into place instead (\`cp ${real} ${rel}\`): the daemon reads no drop from outside the root.` })
       : issue("SYMLINK_OUTSIDE", {
           message: `${rel} resolves into the daemon's private area (to ${real}): not read`,
           file: rel,
