@@ -41,7 +41,7 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
 export function readCandidateSync(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult {
   const abs = join(root, rel);
   if (procFdsKnown()) {
-    const r = readPlaced(abs, realRoot, rel, maxBytes);
+    const r = readPlaced(root, realRoot, rel, maxBytes);
     if (r !== undefined) return r;
   }
   // Any link on the way (the file, or a folder above it) must resolve inside the root. (A folder
@@ -54,7 +54,7 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
     return linkAt(abs, rel, (e as NodeJS.ErrnoException).code === "ELOOP" ? "a loop of links" : "nothing that exists") ?? { ok: false, gone: true };
   }
   const place = placeOf(real, realRoot);
-  if (place !== "inside") return outside(rel, real, realRoot, place);
+  if (place !== "inside") return outside(root, rel, real, realRoot, place);
   try {
     // the resolved path, opened without following a link swapped in since; judged after the open
     return judged(readGuardedSyncStat(real, { maxBytes, singleLink: true }), abs, rel);
@@ -111,7 +111,8 @@ const O_PATH = 0o10000000;
  * let go), nor a socket or device (review rv7). undefined: the walk decides (a link at the name
  * itself, a loop of links, /proc that cannot tell).
  */
-function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
+function readPlaced(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
+  const abs = join(root, rel);
   let pfd: number;
   try {
     // with O_PATH, O_NOFOLLOW gives a link at the name itself a descriptor (refused by the open below)
@@ -128,7 +129,7 @@ function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number
     const place = placeOf(real, realRoot);
     if (place !== "inside") {
       // a link outside (a folder on the way led there) may lead back in: the walk resolves it, as before
-      return fstatSync(pfd).isSymbolicLink() ? undefined : outside(rel, real, realRoot, place);
+      return fstatSync(pfd).isSymbolicLink() ? undefined : outside(root, rel, real, realRoot, place);
     }
     try {
       return judged(readGuardedSyncStat(placed, { maxBytes, singleLink: true, reopen: true }), abs, rel);
@@ -142,19 +143,33 @@ function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number
   }
 }
 
-const outside = (rel: string, real: string, realRoot: string, place: "outside" | "private"): ReadResult => ({
-  ok: false,
-  issue:
-    place === "outside"
-      ? issue("SYMLINK_OUTSIDE", { message: `${rel} resolves outside the root (to ${real})`, file: rel, found: real, expected: `a path inside ${realRoot}`, fix: `Remove the link (\`rm ${rel}\`) and copy the file into place instead (\`cp ${real} ${rel}\`): the daemon reads no drop from outside the root.` })
-      : issue("SYMLINK_OUTSIDE", {
-          message: `${rel} resolves into the daemon's private area (to ${real}): not read`,
-          file: rel,
-          found: real,
-          expected: `a path inside ${realRoot}, outside its private area ${PRIVATE}/`,
-          fix: `Remove the link (\`rm ${rel}\`) and copy the file into place: the daemon reads no drop out of ${PRIVATE}/, which is its alone.`,
-        }),
-});
+/**
+ * A drop that resolves out of the root or into the private area. The fix names the link to remove:
+ * the drop's own name, or the folder on the way that is the link (removing the drop's path through it
+ * would remove the file it leads to: the daemon's key, for a folder linked to .consensus/keys).
+ */
+function outside(root: string, rel: string, real: string, realRoot: string, place: "outside" | "private"): ReadResult {
+  const link = firstLinkOf(root, rel);
+  const fix =
+    link === undefined || link === rel
+      ? `Remove the link (\`rm ${rel}\`) and copy the file into place instead${place === "outside" ? ` (\`cp ${real} ${rel}\`)` : ""}: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/, which is its alone`}.`
+      : `Remove the folder link ${link} (\`rm ${link}\`, no trailing slash: the link, not the files it leads to), make the folder (\`mkdir ${link}\`) and drop the file in it: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/`}.`;
+  const message = place === "outside" ? `${rel} resolves outside the root (to ${real})` : `${rel} resolves into the daemon's private area (to ${real}): not read`;
+  const expected = place === "outside" ? `a path inside ${realRoot}` : `a path inside ${realRoot}, outside its private area ${PRIVATE}/`;
+  return { ok: false, issue: issue("SYMLINK_OUTSIDE", { message, file: rel, found: real, expected, fix }) };
+}
+
+/** The first component of `rel` (from the root down) that is a symbolic link, relative to the root; lstat alone. */
+function firstLinkOf(root: string, rel: string): string | undefined {
+  const parts = rel.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const at = parts.slice(0, i).join("/");
+    const st = lstatQuiet(join(root, at));
+    if (st === undefined) return undefined;
+    if (st.isSymbolicLink()) return at;
+  }
+  return undefined;
+}
 
 /** `abs`/`rel`: the drop's name, asked (lstat) whether a folder opened was reached through a link there. */
 function judged(r: { bytes: Uint8Array; stat: Stats }, abs: string, rel: string): ReadResult {

@@ -97,9 +97,24 @@ describe("readCandidateSync: a link at the drop's name is answered by where it l
     const r = read("artifacts/EP-1/plan.json");
     expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", found: join(realRoot, ".consensus/keys/daemon.key"), message: expect.stringContaining("private area") } });
     expect(JSON.stringify(r)).not.toContain("s3cr3t");
-    // through a folder on the way too
+    // through a folder on the way too: the fix removes that folder's link, never the path through it
+    // (`rm artifacts/EP-KEYS/daemon.key` would remove the daemon's key)
     symlinkSync(join(root, ".consensus/keys"), join(root, "artifacts/EP-KEYS"));
-    expect(read("artifacts/EP-KEYS/daemon.key")).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", message: expect.stringContaining("private area") } });
+    const via = read("artifacts/EP-KEYS/daemon.key");
+    expect(via).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", message: expect.stringContaining("private area"), fix: expect.stringContaining("`rm artifacts/EP-KEYS`") } });
+    expect(JSON.stringify(via)).not.toContain("rm artifacts/EP-KEYS/daemon.key");
+  });
+
+  it("a link out of the root: the fix removes the link it is (the drop's name, or the folder on the way) and names the file to copy", () => {
+    const out = join(base, "out");
+    mkdirSync(out);
+    writeFileSync(join(out, "plan.json"), "{}");
+    symlinkSync(join(out, "plan.json"), join(root, "artifacts/EP-1/plan.json"));
+    expect(read("artifacts/EP-1/plan.json")).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", fix: `Remove the link (\`rm artifacts/EP-1/plan.json\`) and copy the file into place instead (\`cp ${realpathSync(join(out, "plan.json"))} artifacts/EP-1/plan.json\`): the daemon reads no drop from outside the root.` } });
+    symlinkSync(out, join(root, "artifacts/EP-2"));
+    const r = read("artifacts/EP-2/plan.json");
+    expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", fix: expect.stringContaining("`rm artifacts/EP-2`") } });
+    expect(JSON.stringify(r)).not.toContain("rm artifacts/EP-2/plan.json");
   });
 
   it("what is not a link is as before: a folder and a vanished name are skipped, a link to a file inside the root is read", () => {
