@@ -17,8 +17,9 @@ import { describeFindings, findingsKey, reviewCopyKey, vetoFindings, duplicateVe
 export function decideArtifact(world: World, a: ArtifactInput, now: string): Decision {
   const { pipeline } = world;
   const stage = pipeline.stageOfArtifact(a.name);
-  // told of a rejection: the role proven to have written it (issue 15), else the stage's owner
-  const author = provenRole(a.proof) ?? stage?.owner;
+  // told of a rejection: the role proven to have written it (issue 15), else the stage's owner; for
+  // the epic's folder itself (a link), the owner of the stage the epic is at: the role dropping there now
+  const author = provenRole(a.proof) ?? stage?.owner ?? (a.name === "" ? ownerNow(world, a.folder) : undefined);
   const doc = (a.doc ?? {}) as Record<string, unknown>;
   const placeholder = a.issues.some((i) => i.code === "PLACEHOLDER" && i.path === "/epic_id");
   const docEpic = typeof doc.epic_id === "string" && EPIC_ID.test(doc.epic_id) && !placeholder ? doc.epic_id : undefined;
@@ -167,4 +168,11 @@ export function writtenSince(mtime: string, since: string): boolean {
   const m = Date.parse(mtime);
   const s = Date.parse(since);
   return Number.isNaN(m) || Number.isNaN(s) ? mtime >= since : m >= s - MTIME_SLACK_MS;
+}
+
+/** The role owning the stage epic `id` is at, if it is known and in progress. */
+function ownerNow(world: World, id: string | undefined): string | undefined {
+  const epic = id === undefined ? undefined : world.epic(id);
+  if (!epic || epic.status !== "in_progress") return undefined;
+  return pipelineOf(world.pipeline, epic).stage(epic.stage)?.owner;
 }

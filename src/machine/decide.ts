@@ -58,7 +58,7 @@ export interface ArtifactInput {
   transport?: Transport;
   /** Path relative to the root, with forward slashes. */
   file: string;
-  /** The artifact's file name (plan.json …). */
+  /** The artifact's file name (plan.json …); empty for the epic's folder itself (artifacts/<folder>, a link refused unread). */
   name: string;
   /** The per-epic folder it was dropped in, if any. */
   folder?: string;

@@ -82,13 +82,19 @@ export function notInForceNotices(e: LogEntry, pipeline: Pipeline): Effect[] {
   const inbox = m?.[1];
   if (!inbox || !pipeline.isRole(inbox) || inbox === d.author) return [];
   const errors = Array.isArray(d.errors) ? (d.errors as Array<{ message?: unknown }>) : [];
+  // no sender known (nothing was read: a link, a FIFO, a file over the cap): nobody else is told, so
+  // the role whose inbox holds it gets every error with its fix
+  const told = typeof d.author === "string" && pipeline.isRole(d.author);
   return [
     infoNotice(e, inbox, "message_not_in_force", {
       file: d.file,
       in_force: false,
       ...(typeof d.author === "string" ? { from: d.author } : {}),
       reason: errors.map((x) => String(x.message)).join("; ") || "rejected",
-      note: "Do not act on this message: it was rejected and its sender told. It stays in your inbox; this notice is what marks it as not in force.",
+      ...(told ? {} : { errors: d.errors }),
+      note: told
+        ? "Do not act on this message: it was rejected and its sender told. It stays in your inbox; this notice is what marks it as not in force."
+        : "Do not act on this message: it was rejected, and no sender could be told (none could be read from it). It stays in your inbox; this notice is what marks it as not in force, and its errors say how to clear it.",
     }),
   ];
 }

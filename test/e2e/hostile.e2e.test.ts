@@ -285,9 +285,10 @@ describe("hostile artifacts: rejected with what, where and the fix; the stage ow
     const folder = join(bus.root, "artifacts/H-LINKD");
     if (existsSync(folder)) rmdirSync(folder);
     symlinkSync(dir, folder, "dir");
-    // the daemon may name the link itself or the file seen through it; either way it is refused
+    // the daemon may name the link itself or the file seen through it; either way it is refused, and
+    // the entry names the epic and tells its stage owner (the link itself was once logged without them)
     const file = await rejectedUnder("artifacts/H-LINKD");
-    await rejected(file, { decision: "artifact_rejected", code: "SYMLINK_OUTSIDE", ...(file.endsWith("plan.json") ? { author: "planner", epic: "H-LINKD" } : {}) });
+    await rejected(file, { decision: "artifact_rejected", code: "SYMLINK_OUTSIDE", author: "planner", epic: "H-LINKD" });
     expect(bus.entries().filter((e) => e.epic_id === "H-LINKD" && e.decision === "artifact_accepted")).toEqual([]);
   });
 
@@ -333,6 +334,9 @@ describe("links that are already there when the daemon starts", () => {
       const named = (f: string) => rejections.find((d) => d.file === f || d.file.startsWith(`${f}/`));
       expect(named("artifacts/H-ONCE/plan.json"), JSON.stringify(es.map((e) => [e.decision, e.details]))).toMatchObject({ errors: [expect.objectContaining({ code: "SYMLINK_OUTSIDE" })] });
       expect(named("artifacts/H-ONCED"), JSON.stringify(es.map((e) => [e.decision, e.details]))).toMatchObject({ errors: [expect.objectContaining({ code: "SYMLINK_OUTSIDE" })] });
+      // the linked folder's entry names its epic, and its stage owner is the one told
+      const folder = es.find((e) => e.decision === "artifact_rejected" && String((e.details as { file?: unknown }).file).startsWith("artifacts/H-ONCED"));
+      expect(folder).toMatchObject({ epic_id: "H-ONCED", details: { author: "planner" } });
     } finally {
       b.cleanup();
     }

@@ -319,6 +319,31 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
     }
   });
 
+  it("an agent's link in an inbox that cannot be read (dangling, out of the root) is its own: the link's owner gets the rejection with the fix (review rv8)", () => {
+    const c = agentsBus({ devops: ops }, "Unread links");
+    try {
+      for (const cmd of ["cd messages/inbox/developer && ln -s /nonexistent/veto.yaml dangling.yaml", "cd messages/inbox/developer && ln -s /etc/hostname outside.yaml"]) {
+        expect(spawnSync("runuser", ["-u", ops, "--", "sh", "-c", cmd], { cwd: c.root }).status, cmd).toBe(0);
+      }
+      expect(c.cli("watch", "--once").code).toBe(0);
+      const es = c.entries();
+      for (const [name, code] of [["dangling.yaml", "NOT_REGULAR_FILE"], ["outside.yaml", "SYMLINK_OUTSIDE"]] as const) {
+        const file = `messages/inbox/developer/${name}`;
+        const e = es.find((x) => x.decision === "message_rejected" && d(x).file === file);
+        expect(e, file).toBeDefined();
+        expect(d(e).proof, file).toEqual({ by: "os_user", role: "devops", user: ops, uid: opsUid });
+        expect(d(e).errors!.map((x) => x.code)).toContain(code);
+        // told: the link's owner its rejection (what, where, the fix); the inbox's role that it is not in force
+        const notice = join(c.root, "messages/inbox/devops", `notice-${String(e!.seq).padStart(8, "0")}-unknown-message_rejected.yaml`);
+        expect(existsSync(notice), notice).toBe(true);
+        expect(readFileSync(notice, "utf8")).toContain(`rm ${file}`);
+        expect(existsSync(join(c.root, "messages/inbox/developer", `notice-${String(e!.seq).padStart(8, "0")}-unknown-message_not_in_force.yaml`))).toBe(true);
+      }
+    } finally {
+      c.cleanup();
+    }
+  });
+
   // review5: an agent's mkdir loop at another role's name was set aside ~665 times a second, each a
   // warning in the daemon's log (~380 KB/s, without bound); the log of record held (duplicates).
   it("an agent's user that makes the folder again and again at another role's name does not fill the daemon's log", async () => {

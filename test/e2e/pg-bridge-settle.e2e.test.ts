@@ -3,7 +3,8 @@
  * rule is the files transport's (settle.ts): a file written in place goes up only once it has stayed
  * unchanged for settle_ms, whether or not it parses; one moved or linked into place goes up at once.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, writeInTwoBursts } from "../support/bus.js";
@@ -72,5 +73,34 @@ describe("the bridge settles files as the file bus does", () => {
     // with a one-minute settle time, only the rename fast path advances the epic within the 30 s wait
     b.drop("artifacts/EP-051/plan.json", artifact("plan.json", "EP-051", 1));
     await b.until("EP-051 advanced", async () => decided(await b.entries(), "stage_advanced", "EP-051").length > 0, 30_000, ["d1", "bridge"]);
+  });
+
+  it("an epic's folder that is a link on the bridge's host: rejected through the database naming its epic, its stage owner told (review rv8)", { timeout: 120_000 }, async () => {
+    const b = await started();
+    const alive = ["d1", "bridge"];
+    expect(b.cli("start", "EP-053", "--title", "Linked folder").code).toBe(0);
+    const outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
+    try {
+      writeFileSync(join(outside, "plan.json"), artifact("plan.json", "EP-053", 1));
+      const folder = join(b.root, "artifacts/EP-053");
+      await b.until("the folder replaced by a link", async () => {
+        rmSync(folder, { recursive: true, force: true });
+        try {
+          symlinkSync(outside, folder);
+        } catch {
+          /* made again meanwhile */
+        }
+        return lstatSync(folder).isSymbolicLink();
+      }, 30_000, alive);
+      const es = await b.until("the linked folder rejected", async () => {
+        const all = await b.entries();
+        return all.some((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-053") ? all : undefined;
+      }, 60_000, alive);
+      const entry = es.find((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-053")!;
+      expect(entry).toMatchObject({ epic_id: "EP-053", details: { author: "planner", errors: [expect.objectContaining({ code: "SYMLINK_OUTSIDE", fix: expect.stringContaining("mkdir artifacts/EP-053") })] } });
+      expect(es.filter((e) => e.epic_id === "EP-053" && e.decision === "artifact_accepted")).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

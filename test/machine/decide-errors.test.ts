@@ -166,3 +166,19 @@ describe("vetoes read as meant", () => {
     expect(h.epic().open_vetoes[0]).toMatchObject({ from: "devops", subject: "not_production_ready", specifics: "No health check endpoint defined", impact: "Cannot monitor service health", requirement: "Implement standardized health check", action_needed: "add_health_monitoring", file: "messages/inbox/quality/veto.yaml" });
   });
 });
+
+describe("an epic's folder itself refused unread (a link there: review rv8)", () => {
+  it("the rejection names the epic and its iteration, and the owner of the stage it is at is its author", () => {
+    const h = started();
+    h.artifact("plan.json");
+    expect(h.epic().stage).toBe("implementation");
+    const problem = { code: "SYMLINK_OUTSIDE", severity: "error", message: "artifacts/EP-001 is a symbolic link to /tmp/x, not a folder", file: "artifacts/EP-001", fix: "Remove the link." } as const;
+    expect(h.apply({ type: "artifact", file: "artifacts/EP-001", name: "", folder: "EP-001", sha256: sha("link"), issues: [problem], mtime: "2099-01-01T00:00:00.000Z" }).kind).toBe("commit");
+    const e = h.log.at(-1)!;
+    expect(e).toMatchObject({ decision: "artifact_rejected", epic_id: "EP-001", iteration: 1, details: { file: "artifacts/EP-001", author: "developer" } });
+    // an epic no one started: named, nobody to tell
+    h.apply({ type: "artifact", file: "artifacts/EP-404", name: "", folder: "EP-404", sha256: sha("link2"), issues: [{ ...problem, file: "artifacts/EP-404" }], mtime: "2099-01-01T00:00:00.000Z" });
+    expect(h.log.at(-1)).toMatchObject({ decision: "artifact_rejected", epic_id: "EP-404" });
+    expect((h.log.at(-1)!.details as { author?: string }).author).toBeUndefined();
+  });
+});

@@ -33,8 +33,8 @@ import { rulesInForce } from "../../store/pg/rules.js";
 import { Arrivals } from "../files/arrivals.js";
 import { classifyPath } from "../files/classify.js";
 import { eventsDelivered, unchangedSince } from "../files/confirm-read.js";
-import { settleRead } from "../files/prepare.js";
-import { readCandidate } from "../files/read-input.js";
+import { settleRead, zoneFolderOf } from "../files/prepare.js";
+import { linkedFolderIssue, readCandidate } from "../files/read-input.js";
 import { scanCandidates } from "../files/scan.js";
 import { watchBus, type BusWatcher } from "../files/watch.js";
 import { folderInside } from "../placement.js";
@@ -147,6 +147,13 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
     if (sent.get(rel) === sig) return arrivals.settled(rel, gen);
     if (c.kind === "invalid") {
       await inputs.addFile(rel, undefined, st.mtimeMs, source, c.issue);
+      sent.set(rel, sig);
+      return arrivals.settled(rel, gen);
+    }
+    // a drop zone's folder that is a link: refused unread with the fix for a folder, as the file transport does
+    const zone = st.isSymbolicLink() ? zoneFolderOf(c, pipeline) : undefined;
+    if (zone) {
+      await inputs.addFile(rel, undefined, st.mtimeMs, source, linkedFolderIssue(o.root, realRoot, rel, zone.holds));
       sent.set(rel, sig);
       return arrivals.settled(rel, gen);
     }

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import { EPIC_ID, ROLE } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { errorsOf, issue, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
@@ -17,7 +18,7 @@ import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js"
 import type { Prepared } from "../../engine/engine.js";
 import { classifyPath, type Classified } from "./classify.js";
 import { heldByFolder } from "./scan.js";
-import { readCandidate } from "./read-input.js";
+import { linkedFolderIssue, readCandidate } from "./read-input.js";
 import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers, type BatchKeys } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
@@ -81,6 +82,16 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   const st = c.kind === "artifact" ? lstatQuiet(join(ctx.root, rel)) : undefined;
   // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
+  // a drop zone's folder (an epic's artifacts/<EPIC>, a role's inbox) that is not a folder: a link
+  // (never followed by the watcher or the scan: nothing dropped through it would be read), a FIFO, a
+  // socket. Refused unread, the entry naming the epic or the role whose folder it is (review rv8).
+  const zone = zoneFolderOf(c, ctx.pipeline);
+  const at = zone ? (st ?? lstatQuiet(join(ctx.root, rel))) : undefined;
+  if (zone && at && !at.isFile() && !at.isDirectory()) {
+    const found = kindOf(at);
+    const p = prepareUnreadable(zone.as, at.isSymbolicLink() ? linkedFolderIssue(ctx.root, ctx.realRoot, rel, zone.holds) : notAFolderIssue(rel, found, zone.holds), ctx.now);
+    return st && trust && !at.isSymbolicLink() ? heldBy(p, st, found, trust, ctx.now) : p;
+  }
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
     const found = kindOf(st);
     return heldBy(prepareUnreadable(c, entryIssue(rel, found), ctx.now), st, found, trust, ctx.now);
@@ -97,7 +108,11 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     }
     const p = prepareUnreadable(c, r.issue, ctx.now);
     // too large, a second name, a link out of the root: who holds the name still says whose it is
-    return st && trust ? heldBy(p, st, st.isFile() ? undefined : kindOf(st), trust, ctx.now) : p;
+    if (st && trust) return heldBy(p, st, st.isFile() ? undefined : kindOf(st), trust, ctx.now);
+    // a message's name the same (a link's own owner, lstat: never the file it points to), so its
+    // author is the one told the fix, not only the role whose inbox holds it (review rv8)
+    const held = c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined;
+    return held ? provenByEntry(p, held, agentUsersOf(ctx.pipeline), ctx.now) : p;
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
   if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
@@ -120,12 +135,42 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 
 type Readable = Extract<Classified, { kind: "artifact" | "message" | "stray" }>;
 
+/** A role's inbox folder itself (messages/inbox/<role>), which classify.ts calls a stray at its level. */
+const INBOX_FOLDER = /^messages\/inbox\/([^/]+)$/;
+
+/**
+ * Where a drop zone's folder goes, by its path alone: a flat artifact's name that is an epic id and
+ * no stage's file (artifacts/<EPIC>), or a role's inbox (messages/inbox/<role>). `as`: the input for
+ * an entry there that is not a folder (an artifact named "" in that epic's folder; a message named ""
+ * in that inbox), `holds`: what the folder is for, in the fix. Pure.
+ */
+export function zoneFolderOf(c: Classified, pipeline: Pick<Pipeline, "stageOfArtifact">): { as: Readable; holds: string } | undefined {
+  if (c.kind === "artifact" && c.folder === undefined && EPIC_ID.test(c.name) && pipeline.stageOfArtifact(c.name) === undefined) {
+    return { as: { kind: "artifact", rel: c.rel, name: "", folder: c.name }, holds: "the epic's files" };
+  }
+  const role = c.kind === "stray" ? INBOX_FOLDER.exec(c.rel)?.[1] : undefined;
+  if (role !== undefined && ROLE.test(role)) return { as: { kind: "message", rel: c.rel, name: "", inbox: role }, holds: `the messages to ${role}` };
+  return undefined;
+}
+
+/** The issue of an entry that is not a folder (a FIFO, a socket) where a drop zone's folder goes. Pure. */
+function notAFolderIssue(rel: string, found: string, holds: string): Issue {
+  return issue("NOT_REGULAR_FILE", {
+    message: `${rel} is ${found}, not a folder: not read, and nothing can be dropped in it`,
+    file: rel,
+    found,
+    expected: "a folder",
+    fix: `Remove it (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it.`,
+  });
+}
+
 /**
  * Whether the entry at an artifact's name is decided as what it is, unread, rather than read as a
  * file: a FIFO, socket or device (never opened); a folder at a name a stage's artifact has (not an
  * epic's folder, artifacts/<EPIC>); a symbolic link an agent's OS user made at such a name (not
  * followed: the link holds the name, whatever it points to; a link of a person's or the daemon's is
- * read as before, refused when it leads out of the root). A regular file is read. Pure.
+ * read as before, refused when it leads out of the root or into .consensus/, answered when it leads
+ * nowhere or to a folder: read-input.ts). A regular file is read. Pure.
  */
 export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: Pick<Stats, "isFile" | "isDirectory" | "isSymbolicLink" | "uid">, pipeline: Pick<Pipeline, "stageOfArtifact">, users: AgentUsers): boolean {
   if (st.isFile()) return false;
@@ -154,9 +199,16 @@ export function entryIssue(rel: string, found: string): Issue {
  */
 function heldBy(p: Prep, st: Stats, found: string | undefined, trust: AgentUsers, now: number): Prep {
   if (p.kind !== "ready" || p.item.input.type !== "artifact") return p;
+  provenByEntry(p, st, trust, now);
+  return { ...p, held: { entry: entryIdOf(st), ...(found ? { found } : {}) } };
+}
+
+/** An unread artifact's or message's input with the proof of who holds its name (heldBy's rule), nothing to move. */
+function provenByEntry(p: Prep, st: Stats, trust: AgentUsers, now: number): Prep {
+  if (p.kind !== "ready" || (p.item.input.type !== "artifact" && p.item.input.type !== "message")) return p;
   const mode = st.isFile() ? st.mode : st.mode & ~FOREIGN_WRITE;
   p.item.input.proof = proveFile(trust, p.item.input.file, p.item.input.sha256, st.uid, mode, undefined, now);
-  return { ...p, held: { entry: entryIdOf(st), ...(found ? { found } : {}) } };
+  return p;
 }
 
 /** A path refused by its name alone (unsafe, bad epic id or role): rejected once per path. */

@@ -7,6 +7,11 @@
  * and vanished files are skipped. Returns the bytes, their SHA-256, the modification and
  * status-change times (ms), and the owner's uid and the st_mode of the file as opened (prove.ts).
  *
+ * A symbolic link at the name is judged by where it leads, never read through otherwise: out of the
+ * root, or into the daemon's private area (.consensus/: its key, its log of record), SYMLINK_OUTSIDE;
+ * to nothing (dangling, a loop) or to a folder, NOT_REGULAR_FILE with its target and the fix: an
+ * answer, never the silence of a vanished file (review rv8).
+ *
  * Synchronous on the daemon's thread (issue 17.2): a drop was just written, so its path is cached and
  * its bytes are in the page cache; the five pool round trips of an async read (open, fstat, read, read,
  * close) plus the lstat and realpath before them cost ~140 µs of CPU a file, the same calls made
@@ -16,11 +21,11 @@
  * one per path component, nothing outside the root opened, and no window between the check and the open.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants as fsc, fstatSync, openSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { issue, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
-import { placeOfFd, procFdsKnown } from "../../store/fs/safe-dirs.js";
+import { lstatQuiet, placeOfFd, procFdsKnown } from "../../store/fs/safe-dirs.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number }
@@ -36,7 +41,7 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
 export function readCandidateSync(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult {
   const abs = join(root, rel);
   if (procFdsKnown()) {
-    const r = readPlaced(abs, realRoot, rel, maxBytes);
+    const r = readPlaced(root, realRoot, rel, maxBytes);
     if (r !== undefined) return r;
   }
   // Any link on the way (the file, or a folder above it) must resolve inside the root. (A folder
@@ -44,16 +49,54 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
   let real: string;
   try {
     real = realpathSync.native(abs);
-  } catch {
-    return { ok: false, gone: true };
+  } catch (e) {
+    // gone, or a link at the name that leads nowhere (dangling, a loop): that one is answered
+    return linkAt(abs, rel, (e as NodeJS.ErrnoException).code === "ELOOP" ? "a loop of links" : "nothing that exists") ?? { ok: false, gone: true };
   }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return outside(rel, real, realRoot);
+  const place = placeOf(real, realRoot);
+  if (place !== "inside") return outside(root, rel, real, realRoot, place);
   try {
     // the resolved path, opened without following a link swapped in since; judged after the open
-    return judged(readGuardedSyncStat(real, { maxBytes, singleLink: true }));
+    return judged(readGuardedSyncStat(real, { maxBytes, singleLink: true }), abs, rel);
   } catch (e) {
-    return failed(rel, real, e);
+    return failed(rel, real, e, abs);
   }
+}
+
+/** Where a resolved path is: in the root (where drops are read), its private area (.consensus/, the daemon's alone), or outside. */
+function placeOf(real: string, realRoot: string): "inside" | "private" | "outside" {
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) return "outside";
+  const priv = join(realRoot, PRIVATE);
+  return real === priv || real.startsWith(priv + sep) ? "private" : "inside";
+}
+
+/** The daemon's private area, relative to the root (layout.ts): no drop is read there, whatever link leads to it. */
+const PRIVATE = ".consensus";
+
+/**
+ * The answer for a symbolic link at the name that leads to `where` (a folder, nothing that exists, a
+ * loop), read by lstat and readlink alone (never followed); undefined when the name holds no link (a
+ * folder, or gone: skipped as before).
+ */
+function linkAt(abs: string, rel: string, where: string): ReadResult | undefined {
+  if (lstatQuiet(abs)?.isSymbolicLink() !== true) return undefined;
+  let target = "?";
+  try {
+    target = readlinkSync(abs);
+  } catch {
+    /* replaced since: its target is not known, the rest of the answer stands */
+  }
+  const found = `a symbolic link to ${target} (${where})`;
+  return {
+    ok: false,
+    issue: issue("NOT_REGULAR_FILE", {
+      message: `${rel} is a symbolic link to ${target}, which leads to ${where}: not read`,
+      file: rel,
+      found,
+      expected: "a regular file",
+      fix: `Remove the link (\`rm ${rel}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon reads no drop through a link to ${where}.`,
+    }),
+  };
 }
 
 /** O_PATH (Linux, on every architecture Node is built for): a descriptor that names a file without opening it. */
@@ -68,7 +111,8 @@ const O_PATH = 0o10000000;
  * let go), nor a socket or device (review rv7). undefined: the walk decides (a link at the name
  * itself, a loop of links, /proc that cannot tell).
  */
-function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
+function readPlaced(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
+  const abs = join(root, rel);
   let pfd: number;
   try {
     // with O_PATH, O_NOFOLLOW gives a link at the name itself a descriptor (refused by the open below)
@@ -82,37 +126,94 @@ function readPlaced(abs: string, realRoot: string, rel: string, maxBytes: number
     // no /proc here, or a place too long to name (a deep folder an agent made): the walk decides
     const real = placeOfFd(pfd);
     if (real === undefined) return undefined;
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+    const place = placeOf(real, realRoot);
+    if (place !== "inside") {
       // a link outside (a folder on the way led there) may lead back in: the walk resolves it, as before
-      return fstatSync(pfd).isSymbolicLink() ? undefined : outside(rel, real, realRoot);
+      return fstatSync(pfd).isSymbolicLink() ? undefined : outside(root, rel, real, realRoot, place);
     }
     try {
-      return judged(readGuardedSyncStat(placed, { maxBytes, singleLink: true, reopen: true }));
+      return judged(readGuardedSyncStat(placed, { maxBytes, singleLink: true, reopen: true }), abs, rel);
     } catch (e) {
       // a link at the name (its O_PATH descriptor cannot be opened: ELOOP): the walk reads it as before
       if (e instanceof GuardedReadError && e.kind === "symlink") return undefined;
-      return failed(rel, placed, e);
+      return failed(rel, placed, e, abs);
     }
   } finally {
     closeSync(pfd);
   }
 }
 
-const outside = (rel: string, real: string, realRoot: string): ReadResult => ({ ok: false, issue: issue("SYMLINK_OUTSIDE", { message: `${rel} resolves outside the root (to ${real})`, file: rel, found: real, expected: `a path inside ${realRoot}` }) });
+/**
+ * A drop that resolves out of the root or into the private area. The fix names the link to remove:
+ * the drop's own name, or the folder on the way that is the link (removing the drop's path through it
+ * would remove the file it leads to: the daemon's key, for a folder linked to .consensus/keys).
+ */
+function outside(root: string, rel: string, real: string, realRoot: string, place: "outside" | "private"): ReadResult {
+  const link = firstLinkOf(root, rel);
+  const fix =
+    link === undefined || link === rel
+      ? `Remove the link (\`rm ${rel}\`) and copy the file into place instead${place === "outside" ? ` (\`cp ${real} ${rel}\`)` : ""}: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/, which is its alone`}.`
+      : `Remove the folder link ${link} (\`rm ${link}\`, no trailing slash: the link, not the files it leads to), make the folder (\`mkdir ${link}\`) and drop the file in it: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/`}.`;
+  const message = place === "outside" ? `${rel} resolves outside the root (to ${real})` : `${rel} resolves into the daemon's private area (to ${real}): not read`;
+  const expected = place === "outside" ? `a path inside ${realRoot}` : `a path inside ${realRoot}, outside its private area ${PRIVATE}/`;
+  return { ok: false, issue: issue("SYMLINK_OUTSIDE", { message, file: rel, found: real, expected, fix }) };
+}
 
-function judged(r: { bytes: Uint8Array; stat: Stats }): ReadResult {
+/** The first component of `rel` (from the root down) that is a symbolic link, relative to the root; lstat alone. */
+function firstLinkOf(root: string, rel: string): string | undefined {
+  const parts = rel.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const at = parts.slice(0, i).join("/");
+    const st = lstatQuiet(join(root, at));
+    if (st === undefined) return undefined;
+    if (st.isSymbolicLink()) return at;
+  }
+  return undefined;
+}
+
+/** `abs`/`rel`: the drop's name, asked (lstat) whether a folder opened was reached through a link there. */
+function judged(r: { bytes: Uint8Array; stat: Stats }, abs: string, rel: string): ReadResult {
   const { bytes, stat } = r;
-  if (stat.isDirectory()) return { ok: false, gone: true };
+  if (stat.isDirectory()) return linkAt(abs, rel, "a folder") ?? { ok: false, gone: true };
   return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid, mode: stat.mode };
 }
 
 /** A read that failed, as the result the daemon decides on (`path`: what was opened, named `rel` in messages). */
-function failed(rel: string, path: string, e: unknown): ReadResult {
+function failed(rel: string, path: string, e: unknown, abs: string): ReadResult {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return { ok: false, gone: true };
   if (e instanceof GuardedReadError) {
-    if (e.kind === "not_regular" && e.found === "a folder") return { ok: false, gone: true };
+    if (e.kind === "not_regular" && e.found === "a folder") return linkAt(abs, rel, "a folder") ?? { ok: false, gone: true };
     return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(path, rel), file: rel, found: e.found, fix: e.fix.replaceAll(path, rel) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
   }
   return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message.replace(path, rel)}`, file: rel }) };
+}
+
+/**
+ * A drop zone's folder (an epic's artifacts/<EPIC>, a role's messages/inbox/<role>; `rel`) that is a
+ * symbolic link: the watcher and the scan never follow it, so nothing dropped through it would ever be
+ * read; it is refused whatever it leads to, by lstat, readlink and realpath of the name alone (nothing
+ * in it is opened or listed). Out of the root, SYMLINK_OUTSIDE (as before); into the private area,
+ * inside the root or nowhere, NOT_REGULAR_FILE. The fix: a real folder in its place, to hold `holds`.
+ */
+export function linkedFolderIssue(root: string, realRoot: string, rel: string, holds: string): Issue {
+  const abs = join(root, rel);
+  let target = "?";
+  try {
+    target = readlinkSync(abs);
+  } catch {
+    /* replaced since: its target is not known, the rest of the answer stands */
+  }
+  let real: string | undefined;
+  try {
+    real = realpathSync.native(abs);
+  } catch {
+    real = undefined;
+  }
+  const place = real === undefined ? undefined : placeOf(real, realRoot);
+  const where = place === undefined ? "nothing that exists" : place === "private" ? `the daemon's private area (${real})` : place === "outside" ? `outside the root (${real})` : `another folder of the root (${real})`;
+  const fix = `Remove the link (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it, written to a temporary name first, then renamed: the daemon never follows a linked folder, so nothing dropped through it is read.`;
+  const message = `${rel} is a symbolic link to ${target}, not a folder: it leads to ${where}, and nothing dropped through it is read`;
+  if (place === "outside") return issue("SYMLINK_OUTSIDE", { message, file: rel, found: real!, expected: `a folder inside ${realRoot}`, fix });
+  return issue("NOT_REGULAR_FILE", { message, file: rel, found: `a symbolic link to ${target}`, expected: "a folder", fix });
 }

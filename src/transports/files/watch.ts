@@ -15,10 +15,11 @@
  * is reported as soon as it lands; deeper strays are found by the scan.
  */
 import { watch as fsWatch, lstatSync, mkdirSync, readdirSync, statSync, type FSWatcher as NodeWatcher } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
 import { EPIC_ID, ROLE, isIgnoredName } from "../../config/names.js";
 import type { Layout } from "../../store/fs/layout.js";
+import { lstatQuiet } from "../../store/fs/safe-dirs.js";
 import type { PathEvent } from "./arrivals.js";
 
 export interface WatchHandlers {
@@ -98,11 +99,26 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
     // (path.relative per event was ~8 µs, a few events a drop; issue 17.2)
     const here = rel(abs);
     const relOf = (file: string): string => (here === "" ? file : `${here}/${file}`);
+    const self = basename(abs);
+    let selfIno = 0;
     w.on("change", (type, name) => {
       if (name === null || name === undefined) return h.onRescanNeeded(`event without a name in ${here}`);
       const ev: PathEvent = type === "change" ? "change" : "rename";
       const file = String(name);
-      if (kind === "leaf") return h.onPath(relOf(file), ev);
+      if (kind === "leaf") {
+        // the folder itself removed, renamed away or swapped for a link: inotify names that event by the
+        // folder's own name (artifacts/EP-1 → "EP-1"), which is no file in it (it was reported, and
+        // rejected by name, as messages/inbox/devops/devops); a file that merely has the folder's name is
+        // in a folder still there, the same one
+        if (file === self) {
+          const st = lstatQuiet(abs);
+          if (!st?.isDirectory() || st.ino !== selfIno) {
+            if (watchers.get(abs) === w) unwatch(abs);
+            return h.onRescanNeeded(`folder went away: ${here}`);
+          }
+        }
+        return h.onPath(relOf(file), ev);
+      }
       if (kind === "artifacts" && !EPIC_ID.test(file)) return h.onPath(relOf(file), ev); // a flat drop: names with a dot are files
       const child = join(abs, file);
       // a name that may be a folder (an epic's, a role's inbox): appeared, or went away
@@ -112,7 +128,11 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
       let ino = 0;
       try {
         const st = lstatSync(child);
-        if (st.isSymbolicLink()) return h.onPath(relOf(file), ev);
+        if (st.isSymbolicLink()) {
+          // a folder swapped for a link: its watch (on the folder that went) goes, nothing is watched through the link
+          if (watchers.has(child)) unwatch(child);
+          return h.onPath(relOf(file), ev);
+        }
         isDir = st.isDirectory();
         ino = st.ino;
       } catch {
@@ -144,7 +164,8 @@ function nativeWatch(layout: Layout, h: WatchHandlers): BusWatcher {
     });
     watchers.set(abs, w);
     try {
-      inodes.set(abs, statSync(abs).ino);
+      selfIno = statSync(abs).ino;
+      inodes.set(abs, selfIno);
     } catch {
       /* gone already: the next event or scan sorts it out */
     }

@@ -11,7 +11,8 @@
 import { existsSync, realpathSync, watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { CAP, readGuarded } from "../../store/fs/guarded-read.js";
+import { CAP } from "../../store/fs/guarded-read.js";
+import { isNamedPlace, readNamedSync } from "../../store/fs/read-named.js";
 import { readRules } from "../../store/fs/rules.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { View } from "../../log/replay.js";
@@ -110,13 +111,12 @@ export class BusReader implements McpBus {
     return this.store.readEntries();
   }
 
-  /** A drop zone's file (an inbox message): never a blocking open of a FIFO, never through a link, capped (issue 12.8). */
+  /**
+   * A drop zone's file (an inbox message): never a blocking open of a FIFO, never through a link (at
+   * its name or a folder on the way: an inbox swapped for a link to .consensus/), capped (issue 12.8, review rv8).
+   */
   async bytes(rel: string): Promise<Uint8Array | undefined> {
-    try {
-      return (await readGuarded(join(this.root, rel), { maxBytes: CAP.config, singleLink: true })).bytes;
-    } catch {
-      return undefined;
-    }
+    return readNamedSync(this.root, this.realRoot, rel, { maxBytes: CAP.config, singleLink: true });
   }
 
   /**
@@ -125,11 +125,7 @@ export class BusReader implements McpBus {
    * the pack is a hard link to its blob).
    */
   async text(rel: string): Promise<string | undefined> {
-    try {
-      return (await readGuarded(join(this.root, rel), { maxBytes: CAP.config })).bytes.toString("utf8");
-    } catch {
-      return undefined;
-    }
+    return readNamedSync(this.root, this.realRoot, rel, { maxBytes: CAP.config })?.toString("utf8");
   }
 
   async exists(rel: string): Promise<boolean> {
@@ -137,6 +133,8 @@ export class BusReader implements McpBus {
   }
 
   async names(relDir: string): Promise<string[]> {
+    // a folder reached through a link (an inbox swapped for one) is not listed: its files are not the bus's
+    if (!isNamedPlace(this.root, this.realRoot, relDir)) return [];
     return (await readdir(join(this.root, relDir)).catch(() => [] as string[])).sort();
   }
 

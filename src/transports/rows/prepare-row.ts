@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { issue } from "../../errors/issue.js";
 import type { InputRow } from "../../store/pg/inputs.js";
 import { classifyPath } from "../files/classify.js";
-import { prepareContent, prepareInvalid, prepareUnreadable, type Prep, type PrepContext } from "../files/prepare.js";
+import { prepareContent, prepareInvalid, prepareUnreadable, zoneFolderOf, type Prep, type PrepContext } from "../files/prepare.js";
 
 const COMMANDS = new Set(["start", "override", "cancel"]);
 
@@ -23,8 +23,9 @@ export function prepareRow(row: InputRow, ctx: Pick<PrepContext, "pipeline" | "w
   const c = classifyPath(rel);
   if (c.kind === "ignored" || c.kind === "request") return { kind: "skip", why: c.kind === "ignored" ? c.reason : "requests arrive as command rows" };
   if (c.kind === "invalid") return prepareInvalid(c, ctx.now);
-  // the sender could not read it whole: rejected with its problem (the problem is only ever a reason to reject)
-  if (row.problem && !row.bytes) return prepareUnreadable(c, { ...row.problem, file: rel }, ctx.now);
+  // the sender could not read it whole: rejected with its problem (the problem is only ever a reason to
+  // reject); one where a drop zone's folder goes (a linked epic folder) names the epic or role, as the file transport does
+  if (row.problem && !row.bytes) return prepareUnreadable(zoneFolderOf(c, ctx.pipeline)?.as ?? c, { ...row.problem, file: rel }, ctx.now);
   const bytes = row.bytes ?? new Uint8Array();
   if (bytes.length > ctx.pipeline.maxFileBytes) {
     return prepareUnreadable(c, issue("FILE_TOO_LARGE", { message: `${rel} is ${bytes.length} bytes, over the cap of ${ctx.pipeline.maxFileBytes}`, file: rel, found: `${bytes.length} bytes`, expected: `at most ${ctx.pipeline.maxFileBytes} bytes` }), ctx.now);

@@ -56,3 +56,24 @@ describe("heldByFolder", () => {
     expect(["artifacts/EP-001/plan.json", "artifacts/plan.json", "artifacts/EP-001", "messages/inbox/developer/x.yaml"].map((r) => heldByFolder(classifyPath(r)))).toEqual([true, true, false, false]);
   });
 });
+
+describe("zoneFolderOf: where a drop zone's folder goes (review rv8)", () => {
+  it("an epic's folder and a role's inbox, as the input an entry there that is no folder becomes; nothing else", async () => {
+    const { zoneFolderOf } = await import("../../../src/transports/files/prepare.js");
+    expect(zoneFolderOf(classifyPath("artifacts/EP-001"), pipeline)).toEqual({ as: { kind: "artifact", rel: "artifacts/EP-001", name: "", folder: "EP-001" }, holds: "the epic's files" });
+    expect(zoneFolderOf(classifyPath("messages/inbox/devops"), pipeline)).toEqual({ as: { kind: "message", rel: "messages/inbox/devops", name: "", inbox: "devops" }, holds: "the messages to devops" });
+    // a stage's file, a file in an epic's folder, a flat file with a dot, a message: not a zone's folder
+    expect(zoneFolderOf(classifyPath("artifacts/plan.json"), pipeline)).toBeUndefined();
+    expect(zoneFolderOf(classifyPath("artifacts/EP-001/plan.json"), pipeline)).toBeUndefined();
+    expect(zoneFolderOf(classifyPath("messages/inbox/devops/veto.yaml"), pipeline)).toBeUndefined();
+    expect(zoneFolderOf(classifyPath("messages/devops"), pipeline)).toBeUndefined();
+  });
+
+  it("a bridged row the sender could not read, where an epic's folder goes, names the epic (rows transport)", async () => {
+    const { prepareRow } = await import("../../../src/transports/rows/prepare-row.js");
+    const { issue } = await import("../../../src/errors/issue.js");
+    const problem = issue("SYMLINK_OUTSIDE", { message: "artifacts/EP-001 is a symbolic link to /tmp/x, not a folder", file: "artifacts/EP-001", found: "/tmp/x" });
+    const p = prepareRow({ id: 1, key: "k", kind: "file", path: "artifacts/EP-001", problem, source: "bridge test" }, { pipeline, world: undefined as never, now: 0 });
+    expect(p).toMatchObject({ kind: "ready", item: { input: { type: "artifact", file: "artifacts/EP-001", name: "", folder: "EP-001", issues: [expect.objectContaining({ code: "SYMLINK_OUTSIDE" })] } } });
+  });
+});

@@ -66,3 +66,63 @@ describe("readCandidateSync: a folder on the way that links out of the root", ()
     }
   });
 });
+
+describe("readCandidateSync: a link at the drop's name is answered by where it leads, never skipped as gone (review rv8)", () => {
+  let base: string;
+  let root: string;
+  let realRoot: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), "consensus-read-input-"));
+    root = join(base, "root");
+    mkdirSync(join(root, "artifacts", "EP-1"), { recursive: true });
+    mkdirSync(join(root, ".consensus", "keys"), { recursive: true });
+    writeFileSync(join(root, ".consensus", "keys", "daemon.key"), '{"secret":"s3cr3t"}');
+    realRoot = realpathSync(root);
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+  const read = (rel: string) => readCandidateSync(root, realRoot, rel, 100);
+
+  it("a dangling link, a loop of links and a link to a folder: NOT_REGULAR_FILE naming the target, with the fix", () => {
+    symlinkSync("/nonexistent/plan.json", join(root, "artifacts/EP-1/plan.json"));
+    expect(read("artifacts/EP-1/plan.json")).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE", found: "a symbolic link to /nonexistent/plan.json (nothing that exists)", fix: expect.stringContaining("rm artifacts/EP-1/plan.json") } });
+    symlinkSync("review.json", join(root, "artifacts/EP-1/implementation.json"));
+    symlinkSync("implementation.json", join(root, "artifacts/EP-1/review.json"));
+    expect(read("artifacts/EP-1/review.json")).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE", found: expect.stringContaining("a loop of links") } });
+    symlinkSync(join(root, "artifacts"), join(root, "artifacts/EP-1/deployment.json"));
+    expect(read("artifacts/EP-1/deployment.json")).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE", found: expect.stringContaining("a folder") } });
+  });
+
+  it("a link into the private area is refused unread (its bytes would be read otherwise: it is inside the root)", () => {
+    symlinkSync(join(root, ".consensus/keys/daemon.key"), join(root, "artifacts/EP-1/plan.json"));
+    const r = read("artifacts/EP-1/plan.json");
+    expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", found: join(realRoot, ".consensus/keys/daemon.key"), message: expect.stringContaining("private area") } });
+    expect(JSON.stringify(r)).not.toContain("s3cr3t");
+    // through a folder on the way too: the fix removes that folder's link, never the path through it
+    // (`rm artifacts/EP-KEYS/daemon.key` would remove the daemon's key)
+    symlinkSync(join(root, ".consensus/keys"), join(root, "artifacts/EP-KEYS"));
+    const via = read("artifacts/EP-KEYS/daemon.key");
+    expect(via).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", message: expect.stringContaining("private area"), fix: expect.stringContaining("`rm artifacts/EP-KEYS`") } });
+    expect(JSON.stringify(via)).not.toContain("rm artifacts/EP-KEYS/daemon.key");
+  });
+
+  it("a link out of the root: the fix removes the link it is (the drop's name, or the folder on the way) and names the file to copy", () => {
+    const out = join(base, "out");
+    mkdirSync(out);
+    writeFileSync(join(out, "plan.json"), "{}");
+    symlinkSync(join(out, "plan.json"), join(root, "artifacts/EP-1/plan.json"));
+    expect(read("artifacts/EP-1/plan.json")).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", fix: `Remove the link (\`rm artifacts/EP-1/plan.json\`) and copy the file into place instead (\`cp ${realpathSync(join(out, "plan.json"))} artifacts/EP-1/plan.json\`): the daemon reads no drop from outside the root.` } });
+    symlinkSync(out, join(root, "artifacts/EP-2"));
+    const r = read("artifacts/EP-2/plan.json");
+    expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", fix: expect.stringContaining("`rm artifacts/EP-2`") } });
+    expect(JSON.stringify(r)).not.toContain("rm artifacts/EP-2/plan.json");
+  });
+
+  it("what is not a link is as before: a folder and a vanished name are skipped, a link to a file inside the root is read", () => {
+    mkdirSync(join(root, "artifacts/EP-1/plan.json"));
+    expect(read("artifacts/EP-1/plan.json")).toEqual({ ok: false, gone: true });
+    expect(read("artifacts/EP-1/gone.json")).toEqual({ ok: false, gone: true });
+    writeFileSync(join(root, "artifacts/EP-1/real.json"), "{}");
+    symlinkSync("real.json", join(root, "artifacts/EP-1/review.json"));
+    expect(read("artifacts/EP-1/review.json")).toMatchObject({ ok: true, size: 2 });
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * What an MCP session reads of the folder (BusReader, run as the daemon's user under `watch
+ * --mcp-port`) is read where it is named: an inbox (or an archive folder) swapped for a link, out of
+ * the root or into the daemon's private area, is neither listed nor read through, so a session is never
+ * served the daemon's files or a file outside the root as its messages (review rv8).
+ */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BusReader } from "../../src/transports/mcp/bus.js";
+import { Bus, vetoYaml } from "../support/bus.js";
+
+let bus: Bus;
+let outside: string;
+beforeEach(() => {
+  bus = Bus.init();
+  outside = mkdtempSync(join(tmpdir(), "consensus-outside-"));
+  writeFileSync(join(outside, "veto.yaml"), vetoYaml("devops", "quality", "EP-1", 1, "from_outside"));
+});
+afterEach(() => {
+  bus.cleanup();
+  rmSync(outside, { recursive: true, force: true });
+});
+
+describe("BusReader reads only where a path is named", () => {
+  it("an inbox that is a link out of the root or into .consensus/ is neither listed nor read through", async () => {
+    const inbox = join(bus.root, "messages/inbox/quality");
+    rmSync(inbox, { recursive: true, force: true });
+    symlinkSync(outside, inbox);
+    rmSync(join(bus.root, "messages/inbox/devops"), { recursive: true, force: true });
+    symlinkSync(join(bus.root, ".consensus"), join(bus.root, "messages/inbox/devops"));
+    const r = new BusReader(bus.root);
+    expect(await r.names("messages/inbox/quality")).toEqual([]);
+    expect(await r.bytes("messages/inbox/quality/veto.yaml")).toBeUndefined();
+    expect(await r.text("messages/inbox/quality/veto.yaml")).toBeUndefined();
+    expect(await r.names("messages/inbox/devops")).toEqual([]);
+    expect(await r.bytes("messages/inbox/devops/writer.json")).toBeUndefined();
+    expect(await r.text("messages/inbox/devops/rules.json")).toBeUndefined();
+  });
+
+  it("an archive folder that is a link is not read through; a link at the name is refused as before; a real file is read", async () => {
+    mkdirSync(join(outside, "1"));
+    writeFileSync(join(outside, "1", "plan.json"), "{}");
+    symlinkSync(outside, join(bus.root, "archive/EP-1"));
+    const r = new BusReader(bus.root);
+    expect(await r.text("archive/EP-1/1/plan.json")).toBeUndefined();
+    symlinkSync(join(outside, "veto.yaml"), join(bus.root, "messages/inbox/planner/linked.yaml"));
+    expect(await r.bytes("messages/inbox/planner/linked.yaml")).toBeUndefined();
+    writeFileSync(join(bus.root, "messages/inbox/planner/real.yaml"), "x: 1\n");
+    expect(Buffer.from((await r.bytes("messages/inbox/planner/real.yaml"))!).toString()).toBe("x: 1\n");
+    expect(await r.names("messages/inbox/planner")).toContain("real.yaml");
+  });
+});
