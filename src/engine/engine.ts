@@ -334,9 +334,13 @@ export class Engine {
   private async commitTxns(txns: Txn[]): Promise<CommittedEntry[] | undefined> {
     const now = this.clock().toISOString();
     let res;
+    // the log may hold these entries before the view does (the store copies them to the readable log
+    // before append() returns): no checkpoint takes the view meanwhile (see checkpoint)
+    this.appending++;
     try {
       res = await this.store.append(txns, now, this.view.seq);
     } finally {
+      this.appending--;
       // Whether or not the append held, the staged decisions are gone; the view is the truth.
       this.batchWorld.reset(this.view);
     }
@@ -444,6 +448,10 @@ export class Engine {
       if (p === this.effects) break;
     }
     if (this.effectsBroken) return;
+    // the wait above (and the retries below) may end while the daemon's next batch is being appended:
+    // the store then holds entries the view does not (its checkpoint would refuse the view, and stop
+    // the daemon). This checkpoint claims nothing; the next one, its view taken between batches, does
+    if (this.appending) return;
     // a checkpoint claims every effect up to its seq done: effects that failed are tried again first,
     // and while one still fails there is no checkpoint (a restart re-runs it from the last one)
     if (this.failedEffects.length) {
@@ -451,7 +459,7 @@ export class Engine {
       // a batch committed by then may still be running its effects, or fail one after this returns, so
       // this checkpoint claims nothing; the next one (its view taken between batches) does
       const seq = this.view.seq;
-      if (!(await this.retryFailedEffects()) || this.view.seq !== seq) return;
+      if (!(await this.retryFailedEffects()) || this.view.seq !== seq || this.appending) return;
     }
     // entries committed while it is written (the daemon lets the next batch run) are not in it
     const covered = this.sinceCheckpoint;
@@ -491,6 +499,8 @@ export class Engine {
   private effects: Promise<void> = Promise.resolve();
   /** Set when a batch's effects failed as a whole (not one effect: those are in failedEffects): no more checkpoints. */
   private effectsBroken?: Error;
+  /** Appends in flight (commitTxns): while one is, the store's log is ahead of the view. */
+  private appending = 0;
   /** Whether a batch's effects overlap the next batch (Engine.open's overlapEffects). */
   private overlapEffects = false;
 

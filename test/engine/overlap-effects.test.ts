@@ -12,7 +12,7 @@ import { Engine } from "../../src/engine/engine.js";
 import { silentLogger } from "../../src/daemon/logger.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf } from "../../src/store/fs/layout.js";
-import type { EffectOptions, Notice } from "../../src/store/port.js";
+import type { AppendResult, Conflict, EffectOptions, Notice, Txn } from "../../src/store/port.js";
 import type { View } from "../../src/log/replay.js";
 import { pipeline } from "../support/pipeline.js";
 
@@ -28,6 +28,13 @@ class GatedStore extends FsStore {
   override async checkpoint(view: View): Promise<void> {
     this.claims.push(this.delivered.length);
     return super.checkpoint(view);
+  }
+  /** Called once the log holds an append's entries, before append() returns (the real store then copies them to the readable log). */
+  afterAppend?: () => Promise<void>;
+  override async append(txns: Txn[], timestamp: string, basis: number): Promise<AppendResult | Conflict> {
+    const r = await super.append(txns, timestamp, basis);
+    await this.afterAppend?.();
+    return r;
   }
   override async deliver(n: Notice, o?: EffectOptions): Promise<void> {
     await this.gate;
@@ -105,6 +112,35 @@ describe("a batch's effects overlapping the next batch", () => {
     const again = new FsStore(layout);
     const rec = await again.recover();
     expect(rec.unapplied).toEqual([]);
+    await again.close();
+  });
+
+  it("a checkpoint whose wait for effects ends while the next batch's append is in flight claims nothing half-made (the daemon is not stopped)", async () => {
+    const { layout, store, engine } = await open("inflight", true);
+    const g = gated();
+    store.gate = g.gate;
+    await engine.process([start("EP-001", 1)]);
+    // the checkpoint waits for EP-001's notices
+    let failed: unknown;
+    const cp = engine.checkpoint().catch((e: unknown) => (failed = e));
+    // the next batch: its entries are in the log, append() not returned yet (the readable copy is
+    // being written) when EP-001's notices are written
+    store.afterAppend = async () => {
+      store.afterAppend = undefined;
+      g.open();
+      await until(() => store.delivered.length > 0);
+      await turns();
+    };
+    await engine.process([start("EP-002", 2)]);
+    await cp;
+    expect(failed).toBeUndefined();
+    await engine.effectsSettled();
+    await engine.checkpoint();
+    await store.close();
+    const again = new FsStore(layout);
+    const rec = await again.recover();
+    expect(rec.unapplied).toEqual([]);
+    expect(rec.view.epics.has("EP-002")).toBe(true);
     await again.close();
   });
 
