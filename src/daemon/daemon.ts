@@ -123,6 +123,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     kick();
   };
 
+  /** An effect asked for a launch since the runner last decided its inputs (settleEffects). */
+  let launchAsked = false;
   let engine!: Engine;
   /** Set once Engine.open returned: before that, effects replayed by recovery must not touch `engine`. */
   let opened = false;
@@ -144,7 +146,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     hooks: {
       // launches are wanted whenever a daemon runs, even one started with no agents: `config apply` may
       // add them. The loop is woken: an overlapped batch's effects may run after it went idle.
-      ...(opts.once ? {} : { triggers: triggers ?? [], onLaunch: (w: import("../machine/effects.js").LaunchWant) => ((runner ? runner.want(w) : early.push(w)), kick()) }),
+      ...(opts.once ? {} : { triggers: triggers ?? [], onLaunch: (w: import("../machine/effects.js").LaunchWant) => ((runner ? runner.want(w) : early.push(w)), (launchAsked = true), kick()) }),
       onEntries: (entries) => {
         for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
         obs?.committed(entries);
@@ -260,12 +262,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await handleBatch(batch);
         // launches the batch asked for are decided before a checkpoint can pass their trigger entries
         // (checkpointIfDue also waits for the effects that ask for them)
-        if (runner?.hasWork) await runner.pump();
+        if (runner?.hasWork) {
+          launchAsked = false;
+          await runner.pump();
+        }
         lastBusy = Date.now();
         await checkpointIfDue();
         continue;
       }
       if (runner?.hasWork && !stopping) {
+        launchAsked = false;
         await runner.pump();
         lastBusy = Date.now();
         continue;
@@ -278,6 +284,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     await checkpointing;
     if (fatal) throw fatal;
+    // the launches the last batches' effects ask for are decided before the last checkpoint passes
+    // their entries (a trigger's is asked by nothing else: lost after it), as when a batch awaited its
+    // own effects; stopCleanly then stops the agents so started, relaunched at the next start
+    await settleEffects(true);
     return await stopCleanly(runner, engine, log);
   } finally {
     await checkpointing;
@@ -308,8 +318,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (checkpointing || at === undefined || Date.now() < at) return;
     // the last batches' effects run beside the loop (overlapEffects): they are waited for, and the
     // launches they ask for decided, before a checkpoint passes the entries that asked for them
-    await engine.effectsSettled();
-    if (runner?.hasWork && !stopping) await runner.pump();
+    await settleEffects(false);
     lastCheckpoint = Date.now();
     // what is committed from now on waits for the next one
     dirtySince = undefined;
@@ -325,6 +334,24 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         lastCheckpoint = Date.now();
         kick();
       });
+  }
+
+  /**
+   * Until nothing is left: the effects of every batch so far run (overlapEffects), and the launches
+   * they ask for decided (the runner's pump), whose entries' effects are waited for in turn. A trigger's
+   * launch is asked only by its entry's effect, re-run after a crash only while the entry is after the
+   * checkpoint: no checkpoint may pass it undecided. With nothing left, the checkpoint that follows
+   * takes its view at once (no batch of the loop runs meanwhile). `atStop`: the launches effects asked
+   * for are decided while stopping too.
+   */
+  async function settleEffects(atStop: boolean): Promise<void> {
+    for (;;) {
+      await engine.effectsSettled();
+      // while stopping only for the launches effects asked for (nothing else starts then)
+      if (!runner?.hasWork || (stopping && !(atStop && launchAsked))) return;
+      launchAsked = false;
+      await runner.pump();
+    }
   }
 
   /** Whether anything (a file, a link, a folder, a FIFO) is at `rel`; true when that cannot be told (prepare says why). */
