@@ -89,6 +89,13 @@ const FOR_COPY_MAX_COUNT = 8192;
  */
 const SYNCFS_MIN = 64;
 
+/**
+ * Archive copies over SYNC_WRITE_MAX made at once: each holds its bytes (up to max_file_bytes, 100 MiB;
+ * on replay the copy already there too) and a file open in the pool until it is written. The bound the
+ * 16 effect lanes gave before they became 128 for the small files (issue 17.2).
+ */
+const LARGE_COPIES = 16;
+
 /** How many files are fsync'd at once before a checkpoint (the libuv pool has 4 threads). */
 const SYNC_PARALLEL = 16;
 
@@ -734,8 +741,37 @@ export class FsStore implements Store {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
     const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
     checkSha256(sha256);
-    const fresh = this.records.has(sha256) ? await this.publishFromPack(target, sha256, opts) : await this.publishBlob(target, sha256);
+    const rec = this.records.get(sha256);
+    // a large copy holds its bytes (and on replay the copy there) and a file open in the pool until it
+    // is written: LARGE_COPIES at once, however many epics' effects run at once (EFFECT_LANES)
+    const large = rec !== undefined && rec.length > SYNC_WRITE_MAX;
+    if (large) await this.largeCopy();
+    let fresh: boolean;
+    try {
+      fresh = rec ? await this.publishFromPack(target, sha256, opts) : await this.publishBlob(target, sha256);
+    } finally {
+      if (large) this.largeCopyDone();
+    }
     this.notePublished(epicId, iteration, file, fresh);
+  }
+
+  /** Large archive copies being made, and those waiting for one of the LARGE_COPIES places. */
+  private largeCopies = 0;
+  private largeWaiting: Array<() => void> = [];
+
+  private async largeCopy(): Promise<void> {
+    if (this.largeCopies < LARGE_COPIES) {
+      this.largeCopies++;
+      return;
+    }
+    // the place is handed over by the copy that ends (largeCopyDone), the count unchanged
+    await new Promise<void>((r) => this.largeWaiting.push(r));
+  }
+
+  private largeCopyDone(): void {
+    const next = this.largeWaiting.shift();
+    if (next) next();
+    else this.largeCopies--;
   }
 
   /** A root from before the pack: the archive copy as a hard link to the blob file. Never reports a new epic folder. */
