@@ -365,7 +365,8 @@ export class Engine {
     // that lists it, whatever batch each came in). Chained here, in the same synchronous step as the
     // view took the entries, so a checkpoint that waits for `effects` covers every entry in its view.
     const before = this.effects;
-    const mine = before.then(() => this.runEffects(res.entries));
+    this.effectsPending++;
+    const mine = before.then(() => this.runEffects(res.entries)).finally(() => this.effectsPending--);
     this.effects = mine.catch((err: unknown) => {
       // runEffects records each effect's own failure; this is a fault of its own (never expected)
       this.effectsBroken = err instanceof Error ? err : new Error(String(err));
@@ -441,17 +442,12 @@ export class Engine {
   /** Saves the checkpoint and state.json; cheap enough per batch at small scale, batched by the daemon. */
   async checkpoint(): Promise<void> {
     // every effect of the entries in the view has run (or failed, and is in failedEffects) before the
-    // view is taken: waited for here until no batch committed meanwhile, with no await after the last
-    // check before the store takes the view (below, or after the retries, which check the seq again)
-    for (let p = this.effects; ; p = this.effects) {
-      await p;
-      if (p === this.effects) break;
-    }
-    if (this.effectsBroken) return;
-    // the wait above (and the retries below) may end while the daemon's next batch is being appended:
-    // the store then holds entries the view does not (its checkpoint would refuse the view, and stop
-    // the daemon). This checkpoint claims nothing; the next one, its view taken between batches, does
-    if (this.appending) return;
+    // view is taken. The wait (and the retries below) may end while the daemon's next batch is being
+    // appended (the store then holds entries the view does not: its checkpoint would refuse the view,
+    // and stop the daemon) or once another batch committed: checked with no await before the store
+    // takes the view, and then this checkpoint claims nothing; the next one, taken between batches, does
+    await this.effectsSettled();
+    if (this.effectsBroken || this.appending || this.effectsPending) return;
     // a checkpoint claims every effect up to its seq done: effects that failed are tried again first,
     // and while one still fails there is no checkpoint (a restart re-runs it from the last one)
     if (this.failedEffects.length) {
@@ -459,7 +455,7 @@ export class Engine {
       // a batch committed by then may still be running its effects, or fail one after this returns, so
       // this checkpoint claims nothing; the next one (its view taken between batches) does
       const seq = this.view.seq;
-      if (!(await this.retryFailedEffects()) || this.view.seq !== seq || this.appending) return;
+      if (!(await this.retryFailedEffects()) || this.view.seq !== seq || this.appending || this.effectsPending) return;
     }
     // entries committed while it is written (the daemon lets the next batch run) are not in it
     const covered = this.sinceCheckpoint;
@@ -489,14 +485,13 @@ export class Engine {
 
   /** Resolves once the effects of every batch committed so far have run (the daemon, before it closes its store). */
   async effectsSettled(): Promise<void> {
-    for (let p = this.effects; ; p = this.effects) {
-      await p;
-      if (p === this.effects) return;
-    }
+    while (this.effectsPending) await this.effects;
   }
 
   /** The effects of every batch committed so far, in order; never rejects (see commitTxns). */
   private effects: Promise<void> = Promise.resolve();
+  /** Batches whose effects have not finished running (chained on `effects`). */
+  private effectsPending = 0;
   /** Set when a batch's effects failed as a whole (not one effect: those are in failedEffects): no more checkpoints. */
   private effectsBroken?: Error;
   /** Appends in flight (commitTxns): while one is, the store's log is ahead of the view. */
