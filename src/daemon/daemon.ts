@@ -262,17 +262,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await handleBatch(batch);
         // launches the batch asked for are decided before a checkpoint can pass their trigger entries
         // (checkpointIfDue also waits for the effects that ask for them)
-        if (runner?.hasWork) {
-          launchAsked = false;
-          await runner.pump();
-        }
+        if (runner?.hasWork) await pump(runner);
         lastBusy = Date.now();
         await checkpointIfDue();
         continue;
       }
       if (runner?.hasWork && !stopping) {
-        launchAsked = false;
-        await runner.pump();
+        await pump(runner);
         lastBusy = Date.now();
         continue;
       }
@@ -349,9 +345,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await engine.effectsSettled();
       // while stopping only for the launches effects asked for (nothing else starts then)
       if (!runner?.hasWork || (stopping && !(atStop && launchAsked))) return;
-      launchAsked = false;
-      await runner.pump();
+      await pump(runner);
     }
+  }
+
+  /** The runner decides its inputs: the launches effects asked for so far among them. */
+  function pump(r: Runner): Promise<void> {
+    launchAsked = false;
+    return r.pump();
   }
 
   /** Whether anything (a file, a link, a folder, a FIFO) is at `rel`; true when that cannot be told (prepare says why). */
