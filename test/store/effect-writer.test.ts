@@ -16,7 +16,8 @@ import type { EffectFileError as EffectFileErrorClass } from "../../src/store/fs
 const built = "../../dist/store/fs/effect-writer.js";
 // the built files (a worker runs compiled code), with the sources' types
 const { effectWriter } = (await import(built)) as { effectWriter: typeof EffectWriterFn };
-const { EffectFileError } = (await import("../../dist/store/fs/effect-file.js")) as { EffectFileError: typeof EffectFileErrorClass };
+const builtFile = "../../dist/store/fs/effect-file.js";
+const { EffectFileError } = (await import(builtFile)) as { EffectFileError: typeof EffectFileErrorClass };
 
 let dir: string;
 let root: string;
@@ -45,10 +46,10 @@ async function failure(p: Promise<unknown>): Promise<InstanceType<typeof EffectF
 /**
  * The write, asked in one turn after two others and before three (into a folder of their own), so the
  * worker makes it: while the worker is idle, the first two writes of a turn are made at once on the
- * calling thread, and fewer than four left in a turn too.
+ * calling thread, and so are the rest when fewer than four.
  */
 function withOthers(writer: EffectWriter, target: string, bytes: Uint8Array): Promise<string[]> {
-  const other = () => void writer.write(root, join(root, "others", `${Math.random().toString(36).slice(2)}.yaml`), Buffer.from("o"), 0o755).catch(() => {});
+  const other = (): void => void writer.write(root, join(root, "others", `${Math.random().toString(36).slice(2)}.yaml`), Buffer.from("o"), 0o755).catch(() => {});
   other();
   other();
   const mine = writer.write(root, target, bytes, 0o755);

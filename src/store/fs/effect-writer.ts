@@ -6,8 +6,9 @@
  * writeEffectFileSync (effect-file.ts): the same checks wherever the file is written.
  *
  * Writes asked in the same turn of the event loop go to the worker as one message and come back as
- * one (a burst's lanes ask hundreds at once); a few while the worker is idle (a drop alone) are made on
- * the calling thread, as the round trip would only make them later. A worker that fails or exits has its writes in flight
+ * one (a burst's lanes ask hundreds at once). While the worker is idle, the first two writes of a turn
+ * are made at once on the calling thread, and so are the rest of the turn's when they are few (a drop
+ * alone): the round trip would only make them later. A worker that fails or exits has its writes in flight
  * done again on the calling thread (each is a temporary + rename: doing one twice leaves the same
  * file), and every later write is done there too.
  */
@@ -93,7 +94,10 @@ export interface EffectWriter {
 
 const workerFile = new URL("./effect-worker.js", import.meta.url);
 
-/** Fewer writes than this, asked in one turn while the worker has none, are made on the calling thread. */
+/**
+ * Fewer writes than this left in a turn while the worker has none are made on the calling thread too
+ * (one lane's writes follow each other in a turn: a drop's third effect file must not pay a round trip).
+ */
 const INLINE_BELOW = 4;
 /** The first writes of a turn while the worker has none are made at once on the calling thread: this many. */
 const INLINE_FIRST = 2;
@@ -136,7 +140,8 @@ class ThreadedWriter implements EffectWriter {
   ) {}
 
   write(root: string, target: string, bytes: Uint8Array, dirMode: number): Promise<string[]> {
-    if (this.dead) return inline(root, target, bytes, dirMode);
+    // a path with a NUL cannot be sent in the batch's `paths`: made here (where the write refuses it)
+    if (this.dead || root.includes("\0") || target.includes("\0")) return inline(root, target, bytes, dirMode);
     // the first writes of a turn while the worker has none (a drop alone) are made at once, here: a
     // round trip to an idle thread, or even a turn of the loop, only makes its notice later (issue 17.3)
     const now = this.atWorker === 0 && this.inlineInTurn < INLINE_FIRST;
@@ -169,13 +174,9 @@ class ThreadedWriter implements EffectWriter {
   private send(): void {
     this.scheduled = false;
     this.inlineInTurn = 0;
-    // a path with a NUL cannot be sent in `paths`: written here (the write refuses it as it would there)
-    const jobs = this.queued.filter((j) => !j.root.includes("\0") && !j.target.includes("\0"));
-    if (jobs.length < this.queued.length) this.runInline(this.queued.filter((j) => !jobs.includes(j)).map((j) => j.id));
+    const jobs = this.queued;
     this.queued = [];
     if (!jobs.length) return;
-    // a few writes while the worker has none (a drop alone: its archive copy, then its notice) are
-    // made here: the round trip to an idle thread made a lone drop's notice ~0.6 ms later (issue 17.3)
     if (this.dead || (this.atWorker === 0 && jobs.length < INLINE_BELOW)) return this.runInline(jobs.map((j) => j.id));
     this.atWorker += jobs.length;
     const w = this.worker();
