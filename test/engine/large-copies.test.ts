@@ -18,6 +18,7 @@ import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf } from "../../src/store/fs/layout.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 import { pipeline } from "../support/pipeline.js";
+import { until } from "../support/until.js";
 
 const dir = mkdtempSync(join(tmpdir(), "consensus-large-copies-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,10 +35,6 @@ class CountedStore extends FsStore {
   }
 }
 
-const turns = async (n = 50): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
-
 describe("large archive copies at once", () => {
   it("are bounded apart from the effect lanes", async () => {
     const layout = layoutOf(join(dir, "root"));
@@ -51,14 +48,17 @@ describe("large archive copies at once", () => {
       const sha256 = createHash("sha256").update(bytes).digest("hex");
       await store.putBlob(sha256, bytes);
       const epic = `EP-${String(i).padStart(3, "0")}`;
-      entries.push({ seq: i, timestamp: "2026-11-30T00:00:00.000Z", decision: "artifact_accepted", epic_id: epic, iteration: 1, details: { file: "plan.json", sha256 } } as LogEntry);
+      entries.push({ seq: i, timestamp: "2026-11-30T00:00:00.000Z", agent: "orchestrator", decision: "artifact_accepted", epic_id: epic, iteration: 1, details: { file: "plan.json", sha256 } } as LogEntry);
     }
     const engine = await Engine.open(pipeline, store, silentLogger());
     let open!: () => void;
     store.gate = new Promise<void>((r) => (open = r));
     // as recovery does: every entry's effects again, the copies read from the pack
     const run = engine.runEffects(entries, { replay: true });
-    await turns();
+    // every copy is accounted for: reading its bytes (held at the gate) or waiting for a place
+    const queued = (): number => (store as unknown as { largeWaiting: unknown[] }).largeWaiting.length;
+    await until(`all ${epics} copies at the gate or queued for a place`, () => store.waiting + queued() === epics);
+    expect(store.waiting).toBe(16);
     const held = store.most;
     open();
     await run;

@@ -12,9 +12,10 @@ import { Engine } from "../../src/engine/engine.js";
 import { silentLogger } from "../../src/daemon/logger.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf } from "../../src/store/fs/layout.js";
-import type { AppendResult, Conflict, EffectOptions, Notice, Txn } from "../../src/store/port.js";
+import type { AppendResult, EffectOptions, Notice, Txn } from "../../src/store/port.js";
 import type { View } from "../../src/log/replay.js";
 import { pipeline } from "../support/pipeline.js";
+import { turns, until } from "../support/until.js";
 
 const dir = mkdtempSync(join(tmpdir(), "consensus-overlap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +32,7 @@ class GatedStore extends FsStore {
   }
   /** Called once the log holds an append's entries, before append() returns (the real store then copies them to the readable log). */
   afterAppend?: () => Promise<void>;
-  override async append(txns: Txn[], timestamp: string, basis: number): Promise<AppendResult | Conflict> {
+  override async append(txns: Txn[], timestamp: string, basis: number): Promise<AppendResult> {
     const r = await super.append(txns, timestamp, basis);
     await this.afterAppend?.();
     return r;
@@ -47,20 +48,6 @@ function gated(): { open: () => void; gate: Promise<void> } {
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
   return { open, gate };
-}
-
-/** Lets every pending turn of the event loop run (what must not happen gets its chance to). */
-const turns = async (n = 20): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
-
-/** Waits (never for a set time) until the condition holds; fails after 60 s. */
-async function until(cond: () => boolean): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > 60_000) throw new Error("condition not met in 60 s");
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const start = (epic: string, n: number) => ({ input: { type: "start" as const, epic_id: epic, title: epic, by: "tester" }, key: `request:${n}` });
@@ -87,7 +74,7 @@ describe("a batch's effects overlapping the next batch", () => {
     const two = engine.process([start("EP-002", 2)]).then((o) => ((second = true), o));
     const cp = engine.checkpoint();
     // EP-002 committed (its append and fsync done) while EP-001's notice still waits
-    await until(() => engine.state.epics.has("EP-002"));
+    await until("EP-002 committed", () => engine.state.epics.has("EP-002"));
     await turns();
     expect(second).toBe(false);
     // the checkpoint has not asked the store to claim anything: EP-001's notice is not written
@@ -128,7 +115,7 @@ describe("a batch's effects overlapping the next batch", () => {
     store.afterAppend = async () => {
       store.afterAppend = undefined;
       g.open();
-      await until(() => store.delivered.length > 0);
+      await until("a notice written", () => store.delivered.length > 0);
       await turns();
     };
     await engine.process([start("EP-002", 2)]);
