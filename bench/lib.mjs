@@ -286,14 +286,30 @@ export async function stopDaemon(d, signal = "SIGTERM") {
   return d.exited;
 }
 
-/** utime + stime of a process, in ms (Linux /proc; USER_HZ = 100). */
-export function cpuMs(pid) {
+/**
+ * utime and stime, in ms, from a /proc stat file (`/proc/PID/stat`, or a thread's
+ * `/proc/PID/task/TID/stat`; Linux, USER_HZ = 100); NaN for both when it cannot be read (it ended).
+ * The command name before ") " may hold spaces: fields are counted after its last ")".
+ */
+export function procTimesMs(statFile) {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    const s = readFileSync(statFile, "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return { user: (Number(f[11]) * 1000) / 100, sys: (Number(f[12]) * 1000) / 100 };
   } catch {
-    return NaN;
+    return { user: NaN, sys: NaN };
   }
+}
+
+/** utime + stime of a process, in ms. */
+export function cpuMs(pid) {
+  const t = procTimesMs(`/proc/${pid}/stat`);
+  return t.user + t.sys;
+}
+
+/** The kernel's share (stime) of a process's CPU, in ms. */
+export function sysMs(pid) {
+  return procTimesMs(`/proc/${pid}/stat`).sys;
 }
 
 /**

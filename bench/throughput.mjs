@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerThroughput } from "./peer.mjs";
-import { DirWatch, LogTail, QUICK, arg, cpuMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, arg, cpuMs, sysMs, procTimesMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 // --tag X writes throughput-X.json instead (for a series of sizes).
@@ -145,25 +145,10 @@ cleanup(built.dir);
 function threadCpuMs(pid, since) {
   const out = { main: 0, others: 0, byTid: new Map() };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let f;
-    try {
-      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    } catch {
-      continue; // the thread ended
-    }
-    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-    out.byTid.set(tid, ms);
-    out[tid === String(pid) ? "main" : "others"] += ms - (since?.byTid.get(tid) ?? 0);
+    const t = procTimesMs(`/proc/${pid}/task/${tid}/stat`);
+    if (Number.isNaN(t.user)) continue; // the thread ended
+    out.byTid.set(tid, t.user + t.sys);
+    out[tid === String(pid) ? "main" : "others"] += t.user + t.sys - (since?.byTid.get(tid) ?? 0);
   }
   return out;
-}
-
-/** The kernel's share (stime) of a process's CPU, in ms (Linux /proc; USER_HZ = 100). */
-function sysMs(pid) {
-  try {
-    return (Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[12]) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
 }
