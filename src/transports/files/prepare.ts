@@ -11,7 +11,7 @@ import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { EPIC_ID, ROLE } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
-import { errorsOf, issue, type Issue } from "../../errors/issue.js";
+import { errorsOf, issue, shellArg, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
 import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
@@ -160,7 +160,7 @@ function notAFolderIssue(rel: string, found: string, holds: string): Issue {
     file: rel,
     found,
     expected: "a folder",
-    fix: `Remove it (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it.`,
+    fix: `Remove it (\`rm ${shellArg(rel)}\`), make the folder (\`mkdir ${shellArg(rel)}\`) and drop ${holds} in it.`,
   });
 }
 
@@ -184,10 +184,10 @@ export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: P
 export function entryIssue(rel: string, found: string): Issue {
   const fix =
     found === "a folder"
-      ? `Remove the folder (\`rm -r ${rel}\`) and drop a regular file, written to a temporary name first, then renamed into place.`
+      ? `Remove the folder (\`rm -r ${shellArg(rel)}\`) and drop a regular file, written to a temporary name first, then renamed into place.`
       : found === "a symbolic link"
-        ? `Remove the link (\`rm ${rel}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon does not follow an agent's link.`
-        : `Remove it (\`rm ${rel}\`) and write a regular file in its place.`;
+        ? `Remove the link (\`rm ${shellArg(rel)}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon does not follow an agent's link.`
+        : `Remove it (\`rm ${shellArg(rel)}\`) and write a regular file in its place.`;
   return issue("NOT_REGULAR_FILE", { message: `${rel} is ${found}, not a regular file: not read`, file: rel, found, fix });
 }
 

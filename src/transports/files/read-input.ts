@@ -23,7 +23,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants as fsc, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
-import { issue, type Issue } from "../../errors/issue.js";
+import { issue, shellArg, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
 import { lstatQuiet, placeOfFd, procFdsKnown } from "../../store/fs/safe-dirs.js";
 
@@ -94,7 +94,7 @@ function linkAt(abs: string, rel: string, where: string): ReadResult | undefined
       file: rel,
       found,
       expected: "a regular file",
-      fix: `Remove the link (\`rm ${rel}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon reads no drop through a link to ${where}.`,
+      fix: `Remove the link (\`rm ${shellArg(rel)}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon reads no drop through a link to ${where}.`,
     }),
   };
 }
@@ -152,8 +152,8 @@ function outside(root: string, rel: string, real: string, realRoot: string, plac
   const link = firstLinkOf(root, rel);
   const fix =
     link === undefined || link === rel
-      ? `Remove the link (\`rm ${rel}\`) and copy the file into place instead${place === "outside" ? ` (\`cp ${real} ${rel}\`)` : ""}: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/, which is its alone`}.`
-      : `Remove the folder link ${link} (\`rm ${link}\`, no trailing slash: the link, not the files it leads to), make the folder (\`mkdir ${link}\`) and drop the file in it: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/`}.`;
+      ? `Remove the link (\`rm ${shellArg(rel)}\`) and copy the file into place instead${place === "outside" ? ` (\`cp ${shellArg(real)} ${shellArg(rel)}\`)` : ""}: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/, which is its alone`}.`
+      : `Remove the folder link ${link} (\`rm ${shellArg(link)}\`, no trailing slash: the link, not the files it leads to), make the folder (\`mkdir ${shellArg(link)}\`) and drop the file in it: the daemon reads no drop ${place === "outside" ? "from outside the root" : `out of ${PRIVATE}/`}.`;
   const message = place === "outside" ? `${rel} resolves outside the root (to ${real})` : `${rel} resolves into the daemon's private area (to ${real}): not read`;
   const expected = place === "outside" ? `a path inside ${realRoot}` : `a path inside ${realRoot}, outside its private area ${PRIVATE}/`;
   return { ok: false, issue: issue("SYMLINK_OUTSIDE", { message, file: rel, found: real, expected, fix }) };
@@ -184,7 +184,7 @@ function failed(rel: string, path: string, e: unknown, abs: string): ReadResult 
   if (code === "ENOENT") return { ok: false, gone: true };
   if (e instanceof GuardedReadError) {
     if (e.kind === "not_regular" && e.found === "a folder") return linkAt(abs, rel, "a folder") ?? { ok: false, gone: true };
-    return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(path, rel), file: rel, found: e.found, fix: e.fix.replaceAll(path, rel) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
+    return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(path, rel), file: rel, found: e.found, fix: e.fix.replaceAll(path, shellArg(rel)) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
   }
   return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message.replace(path, rel)}`, file: rel }) };
 }
@@ -212,7 +212,7 @@ export function linkedFolderIssue(root: string, realRoot: string, rel: string, h
   }
   const place = real === undefined ? undefined : placeOf(real, realRoot);
   const where = place === undefined ? "nothing that exists" : place === "private" ? `the daemon's private area (${real})` : place === "outside" ? `outside the root (${real})` : `another folder of the root (${real})`;
-  const fix = `Remove the link (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it, written to a temporary name first, then renamed: the daemon never follows a linked folder, so nothing dropped through it is read.`;
+  const fix = `Remove the link (\`rm ${shellArg(rel)}\`), make the folder (\`mkdir ${shellArg(rel)}\`) and drop ${holds} in it, written to a temporary name first, then renamed: the daemon never follows a linked folder, so nothing dropped through it is read.`;
   const message = `${rel} is a symbolic link to ${target}, not a folder: it leads to ${where}, and nothing dropped through it is read`;
   if (place === "outside") return issue("SYMLINK_OUTSIDE", { message, file: rel, found: real!, expected: `a folder inside ${realRoot}`, fix });
   return issue("NOT_REGULAR_FILE", { message, file: rel, found: `a symbolic link to ${target}`, expected: "a folder", fix });
