@@ -2,18 +2,15 @@
  * A file read only where it is named (review rv8): no symbolic link at its name or on the way to it, so
  * a folder swapped for a link (an inbox to .consensus/, an archive folder out of the root) is never read
  * through by whoever reads for someone else (an MCP session is served what the daemon's user can read).
- * On Linux the name is resolved once to an O_PATH descriptor (nothing opened), whose place
- * /proc/self/fd tells; that same file is then read, guarded (guarded-read.ts): no window between the
- * check and the read. Without /proc, the folder's realpath is compared first and the file opened
+ * On Linux the name is placed once (safe-dirs.ts atPlaceOf: an O_PATH descriptor, nothing opened,
+ * whose place /proc/self/fd tells); that same file is then read, guarded (guarded-read.ts): no window
+ * between the check and the read. Without /proc, the folder's realpath is compared first and the file opened
  * O_NOFOLLOW (a folder swapped between the two is the one window left there).
  */
-import { closeSync, fstatSync, openSync, realpathSync, constants as fsc } from "node:fs";
+import { fstatSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readGuardedSyncStat, type GuardedOptions } from "./guarded-read.js";
-import { placeOfFd, procFdsKnown } from "./safe-dirs.js";
-
-/** O_PATH (Linux): a descriptor that names a file without opening it. */
-const O_PATH = 0o10000000;
+import { atPlaceOf, procFdsKnown } from "./safe-dirs.js";
 
 /** Whether `relDir` under the root is where it is named (no link on the way). `realRoot`: realpath of the root. */
 export function isNamedPlace(root: string, realRoot: string, relDir: string): boolean {
@@ -28,26 +25,16 @@ export function isNamedPlace(root: string, realRoot: string, relDir: string): bo
 export function readNamedSync(root: string, realRoot: string, rel: string, opts: GuardedOptions): Buffer | undefined {
   const abs = join(root, rel);
   const want = join(realRoot, rel);
-  if (procFdsKnown()) {
-    let pfd: number;
-    try {
-      pfd = openSync(abs, O_PATH | fsc.O_NOFOLLOW);
-    } catch {
-      return undefined;
-    }
-    try {
-      const real = placeOfFd(pfd);
-      if (real !== undefined) {
-        if (real !== want || fstatSync(pfd).isSymbolicLink()) return undefined;
-        return readGuardedSyncStat(`/proc/self/fd/${pfd}`, { ...opts, reopen: true }).bytes;
-      }
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(pfd);
-    }
-  }
   try {
+    if (procFdsKnown()) {
+      // null: /proc could not tell (a place too long to name), the folder's realpath decides below
+      const placed = atPlaceOf(abs, (real, pfd, reopen) => {
+        if (real === undefined) return null;
+        // a link at the name itself is placed where it lies: its own descriptor says what it is
+        return real === want && !fstatSync(pfd).isSymbolicLink() ? readGuardedSyncStat(reopen, { ...opts, reopen: true }).bytes : undefined;
+      });
+      if (placed !== null) return placed;
+    }
     if (!isNamedPlace(root, realRoot, dirname(rel))) return undefined;
     return readGuardedSyncStat(abs, opts).bytes;
   } catch {

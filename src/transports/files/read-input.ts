@@ -21,11 +21,11 @@
  * one per path component, nothing outside the root opened, and no window between the check and the open.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants as fsc, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { fstatSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { issue, shellArg, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
-import { lstatQuiet, placeOfFd, procFdsKnown } from "../../store/fs/safe-dirs.js";
+import { atPlaceOf, lstatQuiet, procFdsKnown } from "../../store/fs/safe-dirs.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number }
@@ -99,13 +99,10 @@ function linkAt(abs: string, rel: string, where: string): ReadResult | undefined
   };
 }
 
-/** O_PATH (Linux, on every architecture Node is built for): a descriptor that names a file without opening it. */
-const O_PATH = 0o10000000;
-
 /**
- * The drop read where the kernel says it is (Linux, issue 17.2): its name resolved to an O_PATH
- * descriptor, whose place /proc/self/fd tells (one readlink where realpath(3) of the name made one a
- * path component), refused outside the root before the file is opened, then opened through that
+ * The drop read where the kernel says it is (Linux, issue 17.2): its name placed by atPlaceOf (an
+ * O_PATH descriptor, whose place /proc/self/fd tells: one readlink where realpath(3) of the name made
+ * one a path component), refused outside the root before the file is opened, then opened through that
  * descriptor (the same file: no window between the check and the open) and judged as below. O_PATH
  * runs no open of what the name leads to: a FIFO outside is not opened (its waiting writer is not
  * let go), nor a socket or device (review rv7). undefined: the walk decides (a link at the name
@@ -113,33 +110,27 @@ const O_PATH = 0o10000000;
  */
 function readPlaced(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
   const abs = join(root, rel);
-  let pfd: number;
   try {
-    // with O_PATH, O_NOFOLLOW gives a link at the name itself a descriptor (refused by the open below)
-    pfd = openSync(abs, O_PATH | fsc.O_NOFOLLOW);
+    return atPlaceOf(abs, (real, pfd, placed): ReadResult | undefined => {
+      // no /proc here, or a place too long to name (a deep folder an agent made): the walk decides
+      if (real === undefined) return undefined;
+      const place = placeOf(real, realRoot);
+      if (place !== "inside") {
+        // a link outside (a folder on the way led there) may lead back in: the walk resolves it, as before
+        return fstatSync(pfd).isSymbolicLink() ? undefined : outside(root, rel, real, realRoot, place);
+      }
+      try {
+        return judged(readGuardedSyncStat(placed, { maxBytes, singleLink: true, reopen: true }), abs, rel);
+      } catch (e) {
+        // a link at the name (its O_PATH descriptor cannot be opened: ELOOP; with O_NOFOLLOW it has one of its own): the walk reads it as before
+        if (e instanceof GuardedReadError && e.kind === "symlink") return undefined;
+        return failed(rel, placed, e, abs);
+      }
+    });
   } catch (e) {
+    // the name could not be placed: gone (ENOENT, ENOTDIR on the way), else the walk decides
     const code = (e as NodeJS.ErrnoException).code;
     return code === "ENOENT" || code === "ENOTDIR" ? { ok: false, gone: true } : undefined;
-  }
-  try {
-    const placed = `/proc/self/fd/${pfd}`;
-    // no /proc here, or a place too long to name (a deep folder an agent made): the walk decides
-    const real = placeOfFd(pfd);
-    if (real === undefined) return undefined;
-    const place = placeOf(real, realRoot);
-    if (place !== "inside") {
-      // a link outside (a folder on the way led there) may lead back in: the walk resolves it, as before
-      return fstatSync(pfd).isSymbolicLink() ? undefined : outside(root, rel, real, realRoot, place);
-    }
-    try {
-      return judged(readGuardedSyncStat(placed, { maxBytes, singleLink: true, reopen: true }), abs, rel);
-    } catch (e) {
-      // a link at the name (its O_PATH descriptor cannot be opened: ELOOP): the walk reads it as before
-      if (e instanceof GuardedReadError && e.kind === "symlink") return undefined;
-      return failed(rel, placed, e, abs);
-    }
-  } finally {
-    closeSync(pfd);
   }
 }
 
