@@ -66,7 +66,8 @@ export function readCandidateSync(root: string, realRoot: string, rel: string, m
 /** Where a resolved path is: in the root (where drops are read), its private area (.consensus/, the daemon's alone), or outside. */
 function placeOf(real: string, realRoot: string): "inside" | "private" | "outside" {
   if (real !== realRoot && !real.startsWith(realRoot + sep)) return "outside";
-  const priv = join(realRoot, PRIVATE);
+  // a realpath ends in no separator: joined by hand (path.join normalises: ~0.5 µs a drop, for nothing)
+  const priv = realRoot + sep + PRIVATE;
   return real === priv || real.startsWith(priv + sep) ? "private" : "inside";
 }
 
