@@ -87,10 +87,10 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   // socket. Refused unread, the entry naming the epic or the role whose folder it is (review rv8).
   const zone = zoneFolderOf(c, ctx.pipeline);
   const at = zone ? (st ?? lstatQuiet(join(ctx.root, rel))) : undefined;
-  if (zone && at && !at.isFile() && !at.isDirectory()) {
-    const found = kindOf(at);
-    const p = prepareUnreadable(zone.as, at.isSymbolicLink() ? linkedFolderIssue(ctx.root, ctx.realRoot, rel, zone.holds) : notAFolderIssue(rel, found, zone.holds), ctx.now);
-    return st && trust && !at.isSymbolicLink() ? heldBy(p, st, found, trust, ctx.now) : p;
+  const notFolder = zone && at ? notAFolderAt(zone, at, ctx.root, ctx.realRoot, rel) : undefined;
+  if (zone && at && notFolder) {
+    const p = prepareUnreadable(zone.as, notFolder, ctx.now);
+    return st && trust && !at.isSymbolicLink() ? heldBy(p, st, kindOf(at), trust, ctx.now) : p;
   }
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
     const found = kindOf(st);
@@ -151,6 +151,17 @@ export function zoneFolderOf(c: Classified, pipeline: Pick<Pipeline, "stageOfArt
   const role = c.kind === "stray" ? INBOX_FOLDER.exec(c.rel)?.[1] : undefined;
   if (role !== undefined && ROLE.test(role)) return { as: { kind: "message", rel: c.rel, name: "", inbox: role }, holds: `the messages to ${role}` };
   return undefined;
+}
+
+/**
+ * The issue of what stands where a drop zone's folder goes (`rel`, `zone`: zoneFolderOf) when it is no
+ * folder, judged by its lstat `at` alone (never opened, never followed): a link (linkedFolderIssue), a
+ * FIFO, a socket, a device; undefined for a folder or a regular file (read as before). The one rule for
+ * the file transport (prepare) and the bridge, so the fix says mkdir wherever it was seen.
+ */
+export function notAFolderAt(zone: { holds: string }, at: Stats, root: string, realRoot: string, rel: string): Issue | undefined {
+  if (at.isFile() || at.isDirectory()) return undefined;
+  return at.isSymbolicLink() ? linkedFolderIssue(root, realRoot, rel, zone.holds) : notAFolderIssue(rel, kindOf(at), zone.holds);
 }
 
 /** The issue of an entry that is not a folder (a FIFO, a socket) where a drop zone's folder goes. Pure. */
