@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BusReader } from "../../src/transports/mcp/bus.js";
 import { Bus, vetoYaml } from "../support/bus.js";
@@ -52,5 +52,15 @@ describe("BusReader reads only where a path is named", () => {
     writeFileSync(join(bus.root, "messages/inbox/planner/real.yaml"), "x: 1\n");
     expect(Buffer.from((await r.bytes("messages/inbox/planner/real.yaml"))!).toString()).toBe("x: 1\n");
     expect(await r.names("messages/inbox/planner")).toContain("real.yaml");
+  });
+
+  it("a path that climbs out of the root ('..') is neither read nor listed, wherever its caller got it", async () => {
+    const r = new BusReader(bus.root);
+    const up = relative(bus.root, outside);
+    expect(up.startsWith("..")).toBe(true);
+    expect(await r.bytes(`${up}/veto.yaml`)).toBeUndefined();
+    expect(await r.text(`messages/inbox/planner/../../../${up}/veto.yaml`)).toBeUndefined();
+    expect(await r.names(up)).toEqual([]);
+    expect(await r.names("messages/inbox/..")).toEqual([]);
   });
 });

@@ -12,8 +12,16 @@ import { dirname, join } from "node:path";
 import { readGuardedSyncStat, type GuardedOptions } from "./guarded-read.js";
 import { atPlaceOf, procFdsKnown } from "./safe-dirs.js";
 
+/**
+ * Whether `rel` names a place under the root by its segments alone: relative, no '..', '.' or empty
+ * segment (a caller's path with '..' would otherwise be placed, and read, wherever it climbs to: the
+ * check below compares normalised paths). Checked here, where the path is used, whoever built it.
+ */
+const plainRel = (rel: string): boolean => !rel.startsWith("/") && rel.split("/").every((p) => p !== "" && p !== "." && p !== "..");
+
 /** Whether `relDir` under the root is where it is named (no link on the way). `realRoot`: realpath of the root. */
 export function isNamedPlace(root: string, realRoot: string, relDir: string): boolean {
+  if (!plainRel(relDir)) return false;
   try {
     return realpathSync.native(join(root, relDir)) === join(realRoot, relDir);
   } catch {
@@ -23,6 +31,7 @@ export function isNamedPlace(root: string, realRoot: string, relDir: string): bo
 
 /** The bytes of `rel` under the root, read where it is named; undefined when absent, elsewhere, a link, or refused by the guards. */
 export function readNamedSync(root: string, realRoot: string, rel: string, opts: GuardedOptions): Buffer | undefined {
+  if (!plainRel(rel)) return undefined;
   const abs = join(root, rel);
   const want = join(realRoot, rel);
   try {
