@@ -11,7 +11,7 @@
 import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 
 /** Mode of the folders the daemon makes in the shared tree (the drop zones get theirs from drop-zones.ts). */
 export const SHARED_DIR_MODE = 0o755;
@@ -42,7 +42,7 @@ const unsafe = (path: string, found: string, expected: string, fix: string): Con
   new ConsensusError(issue("UNSAFE_PATH", { message: `${path} is ${found}: the daemon does not write there`, file: path, found, expected, fix }));
 
 function refuseLink(path: string, target: string | undefined): ConsensusError {
-  return unsafe(path, `a symbolic link${target ? ` (to ${target})` : ""}`, "a real folder", `Remove the link (\`rm ${path}\`): the daemon makes the folder again at its next write. Links in the daemon's folders are refused, wherever they point.`);
+  return unsafe(path, `a symbolic link${target ? ` (to ${target})` : ""}`, "a real folder", `Remove the link (\`rm ${shellArg(path)}\`): the daemon makes the folder again at its next write. Links in the daemon's folders are refused, wherever they point.`);
 }
 
 /**
@@ -83,7 +83,7 @@ export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MOD
       st = await lstat(next);
     }
     if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
-    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`): the daemon makes the folder at its next write.`);
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`): the daemon makes the folder at its next write.`);
     cur = next;
   }
   return changed;
@@ -126,7 +126,7 @@ export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE)
       }
       throw refuseLink(next, target);
     }
-    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`).`);
     cur = next;
   }
   return changed;
@@ -139,7 +139,7 @@ export async function assertRealDirs(root: string, dir: string): Promise<void> {
     const next = join(cur, part);
     const st = await lstat(next);
     if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
-    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`).`);
     cur = next;
   }
 }
