@@ -58,6 +58,15 @@ export const errorsOf = (issues: readonly Issue[]): Issue[] => issues.filter((i)
 export const warningsOf = (issues: readonly Issue[]): Issue[] => issues.filter((i) => i.severity === "warning");
 export const withFile = (issues: readonly Issue[], file: string): Issue[] => issues.map((i) => ({ ...i, file }));
 
+/**
+ * `s` as one word of a shell command in a fix (`rm ${shellArg(rel)}`): as it is when it holds only
+ * characters no shell reads specially, else single-quoted. A name or a link target an agent chose
+ * (`$(...)`, a space, a quote) is then copied and run as the path it is, never as a command of its own.
+ */
+export function shellArg(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Shows a value the way a person would type it, cut short so a log line stays readable. */
 export function formatFound(value: unknown, max = 80): string {
   let s: string;

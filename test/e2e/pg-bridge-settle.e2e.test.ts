@@ -5,6 +5,7 @@
  */
 import { closeSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, writeInTwoBursts } from "../support/bus.js";
@@ -102,5 +103,24 @@ describe("the bridge settles files as the file bus does", () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it("a FIFO where an epic's folder goes, on the bridge's host: refused unread, the fix makes the folder (as the file transport's)", { timeout: 120_000 }, async () => {
+    const b = await started();
+    const alive = ["d1", "bridge"];
+    expect(b.cli("start", "EP-054", "--title", "FIFO folder").code).toBe(0);
+    const folder = join(b.root, "artifacts/EP-054");
+    await b.until("the folder replaced by a FIFO", async () => {
+      rmSync(folder, { recursive: true, force: true });
+      spawnSync("mkfifo", [folder]);
+      return lstatSync(folder).isFIFO();
+    }, 30_000, alive);
+    const es = await b.until("the FIFO rejected", async () => {
+      const all = await b.entries();
+      return all.some((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-054") ? all : undefined;
+    }, 60_000, alive);
+    const entry = es.find((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-054")!;
+    expect(entry).toMatchObject({ epic_id: "EP-054", details: { author: "planner", errors: [expect.objectContaining({ code: "NOT_REGULAR_FILE", found: "a FIFO (named pipe)", fix: expect.stringContaining("mkdir artifacts/EP-054") })] } });
+    expect(lstatSync(folder).isFIFO()).toBe(true);
   });
 });

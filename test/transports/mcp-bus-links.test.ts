@@ -4,9 +4,9 @@
  * the root or into the daemon's private area, is neither listed nor read through, so a session is never
  * served the daemon's files or a file outside the root as its messages (review rv8).
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BusReader } from "../../src/transports/mcp/bus.js";
 import { Bus, vetoYaml } from "../support/bus.js";
@@ -35,7 +35,9 @@ describe("BusReader reads only where a path is named", () => {
     expect(await r.bytes("messages/inbox/quality/veto.yaml")).toBeUndefined();
     expect(await r.text("messages/inbox/quality/veto.yaml")).toBeUndefined();
     expect(await r.names("messages/inbox/devops")).toEqual([]);
-    expect(await r.bytes("messages/inbox/devops/writer.json")).toBeUndefined();
+    // files that are there (.consensus/rules.json; writer.json is written only by a running daemon)
+    expect(existsSync(join(bus.root, ".consensus/rules.json"))).toBe(true);
+    expect(await r.bytes("messages/inbox/devops/rules.json")).toBeUndefined();
     expect(await r.text("messages/inbox/devops/rules.json")).toBeUndefined();
   });
 
@@ -50,5 +52,15 @@ describe("BusReader reads only where a path is named", () => {
     writeFileSync(join(bus.root, "messages/inbox/planner/real.yaml"), "x: 1\n");
     expect(Buffer.from((await r.bytes("messages/inbox/planner/real.yaml"))!).toString()).toBe("x: 1\n");
     expect(await r.names("messages/inbox/planner")).toContain("real.yaml");
+  });
+
+  it("a path that climbs out of the root ('..') is neither read nor listed, wherever its caller got it", async () => {
+    const r = new BusReader(bus.root);
+    const up = relative(bus.root, outside);
+    expect(up.startsWith("..")).toBe(true);
+    expect(await r.bytes(`${up}/veto.yaml`)).toBeUndefined();
+    expect(await r.text(`messages/inbox/planner/../../../${up}/veto.yaml`)).toBeUndefined();
+    expect(await r.names(up)).toEqual([]);
+    expect(await r.names("messages/inbox/..")).toEqual([]);
   });
 });

@@ -37,7 +37,7 @@ export interface GuardedOptions {
   /** Refuse a file with more than one name (a hard link to something outside the root): drops. */
   singleLink?: boolean;
   /**
-   * `file` is /proc/self/fd/N of an O_PATH descriptor its caller already placed (read-input.ts): that
+   * `file` is /proc/self/fd/N of an O_PATH descriptor its caller already placed (safe-dirs.ts atPlaceOf): that
    * one link is followed (O_NOFOLLOW would refuse it); what it names is judged as any file (readGuardedSyncStat).
    */
   reopen?: boolean;

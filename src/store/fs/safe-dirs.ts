@@ -8,10 +8,10 @@
  * caught by writeAtomic's second check (the folder's real path, before the rename). The root itself may
  * be a link (a person's choice; agents cannot write its parent).
  */
-import { lstatSync, mkdirSync, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 
 /** Mode of the folders the daemon makes in the shared tree (the drop zones get theirs from drop-zones.ts). */
 export const SHARED_DIR_MODE = 0o755;
@@ -42,7 +42,7 @@ const unsafe = (path: string, found: string, expected: string, fix: string): Con
   new ConsensusError(issue("UNSAFE_PATH", { message: `${path} is ${found}: the daemon does not write there`, file: path, found, expected, fix }));
 
 function refuseLink(path: string, target: string | undefined): ConsensusError {
-  return unsafe(path, `a symbolic link${target ? ` (to ${target})` : ""}`, "a real folder", `Remove the link (\`rm ${path}\`): the daemon makes the folder again at its next write. Links in the daemon's folders are refused, wherever they point.`);
+  return unsafe(path, `a symbolic link${target ? ` (to ${target})` : ""}`, "a real folder", `Remove the link (\`rm ${shellArg(path)}\`): the daemon makes the folder again at its next write. Links in the daemon's folders are refused, wherever they point.`);
 }
 
 /**
@@ -83,7 +83,7 @@ export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MOD
       st = await lstat(next);
     }
     if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
-    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`): the daemon makes the folder at its next write.`);
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`): the daemon makes the folder at its next write.`);
     cur = next;
   }
   return changed;
@@ -126,7 +126,7 @@ export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE)
       }
       throw refuseLink(next, target);
     }
-    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`).`);
     cur = next;
   }
   return changed;
@@ -139,7 +139,7 @@ export async function assertRealDirs(root: string, dir: string): Promise<void> {
     const next = join(cur, part);
     const st = await lstat(next);
     if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
-    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${next} ${next}.moved\`).`);
+    if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`).`);
     cur = next;
   }
 }
@@ -181,10 +181,10 @@ let procFds = process.platform === "linux";
 /**
  * Where the kernel says the open descriptor `fd` really is (/proc/self/fd/<fd>: one readlink, Linux),
  * or undefined where it cannot tell: no /proc (not asked again), or a place too long to name (a deep
- * folder an agent made: this once). Shared by the effect writes' check (below) and the drop read
- * (read-input.ts). `procFdsKnown()`: whether asking is worth it here at all.
+ * folder an agent made: this once). Shared by the effect writes' check (below) and the reads placed by
+ * atPlaceOf. `procFdsKnown()`: whether asking is worth it here at all.
  */
-export function placeOfFd(fd: number): string | undefined {
+function placeOfFd(fd: number): string | undefined {
   if (!procFds) return undefined;
   try {
     return readlinkSync(`/proc/self/fd/${fd}`);
@@ -194,6 +194,27 @@ export function placeOfFd(fd: number): string | undefined {
   }
 }
 export const procFdsKnown = (): boolean => procFds;
+
+/** O_PATH (Linux, on every architecture Node is built for): a descriptor that names a file without opening it. */
+const O_PATH = 0o10000000;
+
+/**
+ * The one way a name is placed before it is read (the drop read, read-input.ts; an MCP session's read,
+ * read-named.ts): `abs` resolved once to an O_PATH descriptor (nothing is opened, so a FIFO or socket it
+ * leads to is not touched; with O_NOFOLLOW a link at the name itself gets a descriptor of its own), and
+ * `use` called with where /proc/self/fd says that is (undefined: it cannot tell), the descriptor, and
+ * the path that opens that same file (`/proc/self/fd/<fd>`, for readGuardedSyncStat's `reopen`: no
+ * window between the check and the read). The descriptor is closed after; the open's error (ENOENT,
+ * ENOTDIR …) is thrown as it is. Linux: callers ask procFdsKnown() first.
+ */
+export function atPlaceOf<T>(abs: string, use: (place: string | undefined, fd: number, reopen: string) => T): T {
+  const fd = openSync(abs, O_PATH | fsc.O_NOFOLLOW);
+  try {
+    return use(placeOfFd(fd), fd, `/proc/self/fd/${fd}`);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * The same check as assertStillInsideSync, made on a file just created at `path` (a temporary, still

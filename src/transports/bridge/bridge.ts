@@ -33,8 +33,8 @@ import { rulesInForce } from "../../store/pg/rules.js";
 import { Arrivals } from "../files/arrivals.js";
 import { classifyPath } from "../files/classify.js";
 import { eventsDelivered, unchangedSince } from "../files/confirm-read.js";
-import { settleRead, zoneFolderOf } from "../files/prepare.js";
-import { linkedFolderIssue, readCandidate } from "../files/read-input.js";
+import { notAFolderAt, settleRead, zoneFolderOf } from "../files/prepare.js";
+import { readCandidate } from "../files/read-input.js";
 import { scanCandidates } from "../files/scan.js";
 import { watchBus, type BusWatcher } from "../files/watch.js";
 import { folderInside } from "../placement.js";
@@ -150,10 +150,11 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
       sent.set(rel, sig);
       return arrivals.settled(rel, gen);
     }
-    // a drop zone's folder that is a link: refused unread with the fix for a folder, as the file transport does
-    const zone = st.isSymbolicLink() ? zoneFolderOf(c, pipeline) : undefined;
-    if (zone) {
-      await inputs.addFile(rel, undefined, st.mtimeMs, source, linkedFolderIssue(o.root, realRoot, rel, zone.holds));
+    // a drop zone's folder that is no folder (a link, a FIFO): refused unread with the fix for a folder, as the file transport does
+    const zone = zoneFolderOf(c, pipeline);
+    const notFolder = zone ? notAFolderAt(zone, st, o.root, realRoot, rel) : undefined;
+    if (notFolder) {
+      await inputs.addFile(rel, undefined, st.mtimeMs, source, notFolder);
       sent.set(rel, sig);
       return arrivals.settled(rel, gen);
     }

@@ -11,7 +11,7 @@ import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { EPIC_ID, ROLE } from "../../config/names.js";
 import type { Pipeline } from "../../config/pipeline.js";
-import { errorsOf, issue, type Issue } from "../../errors/issue.js";
+import { errorsOf, issue, shellArg, type Issue } from "../../errors/issue.js";
 import { inputMarks, type CommandInput, type StraySays, type Transport, type World } from "../../machine/decide.js";
 import { formatOf, parseDocument } from "../../schemas/parse.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
@@ -87,10 +87,10 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   // socket. Refused unread, the entry naming the epic or the role whose folder it is (review rv8).
   const zone = zoneFolderOf(c, ctx.pipeline);
   const at = zone ? (st ?? lstatQuiet(join(ctx.root, rel))) : undefined;
-  if (zone && at && !at.isFile() && !at.isDirectory()) {
-    const found = kindOf(at);
-    const p = prepareUnreadable(zone.as, at.isSymbolicLink() ? linkedFolderIssue(ctx.root, ctx.realRoot, rel, zone.holds) : notAFolderIssue(rel, found, zone.holds), ctx.now);
-    return st && trust && !at.isSymbolicLink() ? heldBy(p, st, found, trust, ctx.now) : p;
+  const notFolder = zone && at ? notAFolderAt(zone, at, ctx.root, ctx.realRoot, rel) : undefined;
+  if (zone && at && notFolder) {
+    const p = prepareUnreadable(zone.as, notFolder, ctx.now);
+    return st && trust && !at.isSymbolicLink() ? heldBy(p, st, kindOf(at), trust, ctx.now) : p;
   }
   if (c.kind === "artifact" && st && trust && holdsByEntry(c, st, ctx.pipeline, trust)) {
     const found = kindOf(st);
@@ -153,6 +153,17 @@ export function zoneFolderOf(c: Classified, pipeline: Pick<Pipeline, "stageOfArt
   return undefined;
 }
 
+/**
+ * The issue of what stands where a drop zone's folder goes (`rel`, `zone`: zoneFolderOf) when it is no
+ * folder, judged by its lstat `at` alone (never opened, never followed): a link (linkedFolderIssue), a
+ * FIFO, a socket, a device; undefined for a folder or a regular file (read as before). The one rule for
+ * the file transport (prepare) and the bridge, so the fix says mkdir wherever it was seen.
+ */
+export function notAFolderAt(zone: { holds: string }, at: Stats, root: string, realRoot: string, rel: string): Issue | undefined {
+  if (at.isFile() || at.isDirectory()) return undefined;
+  return at.isSymbolicLink() ? linkedFolderIssue(root, realRoot, rel, zone.holds) : notAFolderIssue(rel, kindOf(at), zone.holds);
+}
+
 /** The issue of an entry that is not a folder (a FIFO, a socket) where a drop zone's folder goes. Pure. */
 function notAFolderIssue(rel: string, found: string, holds: string): Issue {
   return issue("NOT_REGULAR_FILE", {
@@ -160,7 +171,7 @@ function notAFolderIssue(rel: string, found: string, holds: string): Issue {
     file: rel,
     found,
     expected: "a folder",
-    fix: `Remove it (\`rm ${rel}\`), make the folder (\`mkdir ${rel}\`) and drop ${holds} in it.`,
+    fix: `Remove it (\`rm ${shellArg(rel)}\`), make the folder (\`mkdir ${shellArg(rel)}\`) and drop ${holds} in it.`,
   });
 }
 
@@ -184,10 +195,10 @@ export function holdsByEntry(c: Extract<Classified, { kind: "artifact" }>, st: P
 export function entryIssue(rel: string, found: string): Issue {
   const fix =
     found === "a folder"
-      ? `Remove the folder (\`rm -r ${rel}\`) and drop a regular file, written to a temporary name first, then renamed into place.`
+      ? `Remove the folder (\`rm -r ${shellArg(rel)}\`) and drop a regular file, written to a temporary name first, then renamed into place.`
       : found === "a symbolic link"
-        ? `Remove the link (\`rm ${rel}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon does not follow an agent's link.`
-        : `Remove it (\`rm ${rel}\`) and write a regular file in its place.`;
+        ? `Remove the link (\`rm ${shellArg(rel)}\`) and copy the file into place (written to a temporary name first, then renamed): the daemon does not follow an agent's link.`
+        : `Remove it (\`rm ${shellArg(rel)}\`) and write a regular file in its place.`;
   return issue("NOT_REGULAR_FILE", { message: `${rel} is ${found}, not a regular file: not read`, file: rel, found, fix });
 }
 

@@ -4,7 +4,7 @@
  * /proc/self/fd"): opening is not harmless for a FIFO (its waiting writer is let go) or a socket.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, constants as fsc, mkdirSync, mkdtempSync, openSync, readSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,6 +115,42 @@ describe("readCandidateSync: a link at the drop's name is answered by where it l
     const r = read("artifacts/EP-2/plan.json");
     expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE", fix: expect.stringContaining("`rm artifacts/EP-2`") } });
     expect(JSON.stringify(r)).not.toContain("rm artifacts/EP-2/plan.json");
+  });
+
+  it("names an agent chose (the drop's, the link's target) go into the fix's commands as words: run from the root, they do what they say and nothing else", () => {
+    const out = join(base, "out $(touch PWNED-target)");
+    mkdirSync(out);
+    writeFileSync(join(out, "it's.json"), "{}");
+    // the commands a person would copy from each fix, run as written (cwd: the root)
+    const runFix = (fix: string): void => {
+      const cmds = [...fix.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      expect(cmds.length, fix).toBeGreaterThan(0);
+      for (const cmd of cmds) expect(spawnSync("sh", ["-c", cmd], { cwd: root, encoding: "utf8" }).status, `${cmd} (from: ${fix})`).toBe(0);
+    };
+    const outName = "artifacts/EP-1/$(touch PWNED-out) x.json";
+    symlinkSync(join(out, "it's.json"), join(root, outName));
+    const r = read(outName);
+    expect(r).toMatchObject({ ok: false, issue: { code: "SYMLINK_OUTSIDE" } });
+    runFix((r as { issue: { fix: string } }).issue.fix);
+    // the link was removed and the file copied into its place, by those names
+    expect(lstatSync(join(root, outName)).isFile()).toBe(true);
+    const danglingName = "artifacts/EP-1/a;touch PWNED-dangling;.json";
+    symlinkSync("/nonexistent/$(touch PWNED-x)", join(root, danglingName));
+    const d = read(danglingName);
+    expect(d).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE" } });
+    runFix((d as { issue: { fix: string } }).issue.fix);
+    expect(existsSync(join(root, danglingName))).toBe(false);
+    expect(lstatSync(join(root, "artifacts/EP-1")).isDirectory()).toBe(true);
+    // a FIFO at such a name (the guarded read's own fix, named by the drop's name)
+    const fifoName = "artifacts/EP-1/$(touch PWNED-fifo) f.json";
+    expect(spawnSync("mkfifo", [join(root, fifoName)]).status).toBe(0);
+    const f = read(fifoName);
+    expect(f).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE" } });
+    runFix((f as { issue: { fix: string } }).issue.fix);
+    expect(existsSync(join(root, fifoName))).toBe(false);
+    // no command hidden in a name ran
+    expect(readdirSync(root).filter((n) => n.startsWith("PWNED"))).toEqual([]);
+    expect(readdirSync(base).filter((n) => n.startsWith("PWNED"))).toEqual([]);
   });
 
   it("what is not a link is as before: a folder and a vanished name are skipped, a link to a file inside the root is read", () => {
