@@ -2,7 +2,7 @@
 import { readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
-import { issue } from "../errors/issue.js";
+import { issue, shellArg } from "../errors/issue.js";
 import { CAP, GuardedReadError, readGuardedText } from "../store/fs/guarded-read.js";
 import type { Logger } from "../daemon/logger.js";
 import type { AgentTrigger } from "../machine/effects.js";
@@ -45,7 +45,7 @@ export async function readAgentDefinitions(root: string): Promise<AgentDef[]> {
       } catch (e) {
         const g = e instanceof GuardedReadError ? e : undefined;
         const found = g?.found ?? (e as NodeJS.ErrnoException).code ?? "unreadable";
-        return { key: n.slice(0, -3), file, issues: [issue("AGENT_DEFINITION_INVALID", { file, message: g?.message ?? `${file} could not be read: ${found}`, found, expected: `a regular file of at most ${PROMPT_CAP} bytes`, fix: g?.fix ?? `Make ${file} a regular file the daemon's user can read (\`ls -l ${file}\`).` })] };
+        return { key: n.slice(0, -3), file, issues: [issue("AGENT_DEFINITION_INVALID", { file, message: g?.message ?? `${file} could not be read: ${found}`, found, expected: `a regular file of at most ${PROMPT_CAP} bytes`, fix: g?.fix ?? `Make ${file} a regular file the daemon's user can read (\`ls -l ${shellArg(file)}\`).` })] };
       }
     }),
   );

@@ -7,7 +7,7 @@
 import { lstatSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
-import { ConsensusError } from "../errors/issue.js";
+import { ConsensusError, shellArg } from "../errors/issue.js";
 import { GuardedReadError } from "../store/fs/guarded-read.js";
 import { classifyPath } from "../transports/files/classify.js";
 import { prepare, type Held } from "../transports/files/prepare.js";
@@ -558,10 +558,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // what a swap between the check and the rename made the daemon move, the name taken again before
     // it could be put back: may be the rightful role's drop, so never left at a dot-name unsaid
     for (const a of aside.stranded) {
-      log.warn({ file: a.from, moved_to: a.to, owner_uid: a.uid, fix: `uid ${a.uid} may rename ${a.to} back to ${a.from} once the name is free (\`mv ${a.to} ${a.from}\`); if it is a squat, it is refused again.` }, `an entry swapped in at ${a.from} while the daemon set a squat aside was moved to ${a.to} and could not be put back: the name was taken again meanwhile`);
+      log.warn({ file: a.from, moved_to: a.to, owner_uid: a.uid, fix: `uid ${a.uid} may rename ${a.to} back to ${a.from} once the name is free (\`mv ${shellArg(a.to)} ${shellArg(a.from)}\`); if it is a squat, it is refused again.` }, `an entry swapped in at ${a.from} while the daemon set a squat aside was moved to ${a.to} and could not be put back: the name was taken again meanwhile`);
     }
     for (const a of aside.left) {
-      log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${join(layout.root, a.folder)}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
+      log.warn({ file: a.from, folder: a.folder, folder_uid: a.uid, fix: `Give the folder to the daemon's user (\`chown ${process.geteuid?.() ?? 0} ${shellArg(join(layout.root, a.folder))}\` as root), then remove ${join(layout.root, a.from)} so the role that may write it can.` }, `refused artifact left in place: folder ${a.folder} is owned by uid ${a.uid}, not the daemon's user, who could swap it for a link while the daemon renames below it`);
     }
   }
 

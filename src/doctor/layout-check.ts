@@ -2,6 +2,7 @@
 import { layoutFolders, layoutOf } from "../store/fs/layout.js";
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
+import { shellArg } from "../errors/issue.js";
 
 /**
  * What must exist under the root for the daemon to run (`consensus init` creates all of it), relative to
@@ -25,7 +26,7 @@ export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {
     return fail(
       id,
       `${linked.map((l) => `${l.path} is a symbolic link (to ${l.target})`).join("; ")}: the daemon writes nothing through a link, so no notice, archive copy or agent log goes there`,
-      `Replace each by a real folder (move what you need out of the link's target first): \`rm ${abs.join(" ")} && mkdir ${abs.join(" ")}\`, then restart \`consensus watch\` to deliver what it could not.`,
+      `Replace each by a real folder (move what you need out of the link's target first): \`rm ${abs.map(shellArg).join(" ")} && mkdir ${abs.map(shellArg).join(" ")}\`, then restart \`consensus watch\` to deliver what it could not.`,
       { linked },
     );
   }
@@ -40,7 +41,7 @@ export function checkStateFile(f: Pick<Facts, "state">): CheckResult {
   const id = "state";
   if (!f.state.exists) return pass(id, "no state.json yet (written by the daemon)");
   if (f.state.problem) {
-    return warn(id, `${f.state.path}: ${f.state.problem}`, `Nothing is lost: state.json is derived from the decision log and the daemon rewrites it at start. To drop it now: \`rm ${f.state.path}\`, then \`consensus watch --once --root ${f.state.path.replace(/\/current\/state\.json$/, "")}\`.`);
+    return warn(id, `${f.state.path}: ${f.state.problem}`, `Nothing is lost: state.json is derived from the decision log and the daemon rewrites it at start. To drop it now: \`rm ${shellArg(f.state.path)}\`, then \`consensus watch --once --root ${shellArg(f.state.path.replace(/\/current\/state\.json$/, ""))}\`.`);
   }
   return pass(id, "state.json parses");
 }

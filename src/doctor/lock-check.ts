@@ -5,16 +5,17 @@
  */
 import { fail, pass, warn, type CheckResult } from "../report/check.js";
 import type { Facts } from "./facts.js";
+import { shellArg } from "../errors/issue.js";
 
 export function checkLock(f: Pick<Facts, "lock">): CheckResult {
   const id = "lock";
   const { lockPath, holderPath, lockAgeMs, holder, holderAlive, staleMs } = f.lock;
   const who = holder ? `${holder.kind} (pid ${holder.pid} on ${holder.host}, since ${holder.started_at}${holder.command ? `, running ${holder.command}` : ""})` : undefined;
   const details = { lock: lockPath, holder: holder ?? null, lock_age_ms: lockAgeMs ?? null, holder_alive: holderAlive ?? null, stale_ms: staleMs };
-  const remove = `\`rm -rf ${lockPath} ${holderPath}\``;
+  const remove = `\`rm -rf ${shellArg(lockPath)} ${shellArg(holderPath)}\``;
   const staleS = Math.round(staleMs / 1000);
   if (lockAgeMs === undefined) {
-    if (holder) return warn(id, `free, but ${holderPath} still names a ${who}: it exited without releasing cleanly`, `Nothing to do: the next daemon records the take-over in the log. To clear it now: \`rm ${holderPath}\`.`, details);
+    if (holder) return warn(id, `free, but ${holderPath} still names a ${who}: it exited without releasing cleanly`, `Nothing to do: the next daemon records the take-over in the log. To clear it now: \`rm ${shellArg(holderPath)}\`.`, details);
     return pass(id, "free: no daemon holds the root", details);
   }
   const age = `${Math.round(lockAgeMs / 1000)} s ago`;

@@ -5,7 +5,7 @@
  * iteration), each fix carrying the values the daemon knows. Pure.
  */
 import { EPIC_ID } from "../config/names.js";
-import { errorsOf, issue, warningsOf, type Issue } from "../errors/issue.js";
+import { errorsOf, issue, warningsOf, type Issue, shellArg } from "../errors/issue.js";
 import type { Epic } from "../schemas/types.gen.js";
 import { commit, reject, slim, type ArtifactInput, type Decision, type World } from "./decide.js";
 import { copyOf, pipelineOf } from "./epic-context.js";
@@ -56,7 +56,7 @@ export function decideArtifact(world: World, a: ArtifactInput, now: string): Dec
   if (a.folder !== undefined) {
     epic = world.epic(a.folder);
     if (docEpic !== undefined && docEpic !== a.folder) problems.push(issue("EPIC_FOLDER_MISMATCH", { message: `file is in artifacts/${a.folder}/ but its epic_id is "${docEpic}"`, path: "/epic_id", expected: a.folder, found: docEpic }));
-    if (!epic) problems.push(issue("UNKNOWN_EPIC", { message: `epic "${a.folder}" (the folder artifacts/${a.folder}/) is not known`, found: a.folder, fix: `Start it with \`consensus start ${a.folder} --title "…"\`, or drop the file in the folder of an epic in progress (\`consensus status\`).` }));
+    if (!epic) problems.push(issue("UNKNOWN_EPIC", { message: `epic "${a.folder}" (the folder artifacts/${a.folder}/) is not known`, found: a.folder, fix: `Start it with \`consensus start ${shellArg(a.folder)} --title "…"\`, or drop the file in the folder of an epic in progress (\`consensus status\`).` }));
   } else if (docEpic !== undefined) {
     epic = world.epic(docEpic);
     if (!epic) problems.push(issue("UNKNOWN_EPIC", { message: `epic "${docEpic}" is not known`, path: "/epic_id", found: docEpic }));

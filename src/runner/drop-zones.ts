@@ -26,6 +26,7 @@ import type { Logger } from "../daemon/logger.js";
 import { daemonOrRoot } from "../store/fs/entry-aside.js";
 import type { Layout } from "../store/fs/layout.js";
 import { resolveGroup } from "./os-users.js";
+import { shellArg } from "../errors/issue.js";
 
 /** setgid + sticky + rwxrwxr-x: the group writes new files in it; only a file's owner renames or removes it. */
 export const DROP_ZONE_MODE = 0o3775;
@@ -113,7 +114,7 @@ function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: nu
         fchownSync(fd, me, gid);
         changed = true;
       } catch (e) {
-        report.failed.push({ path, error: `owned by uid ${st.uid}, not the daemon's user: the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files in it (${errText(e)}). Fix: \`chown ${me} ${path}\` as root` });
+        report.failed.push({ path, error: `owned by uid ${st.uid}, not the daemon's user: the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files in it (${errText(e)}). Fix: \`chown ${me} ${shellArg(path)}\` as root` });
       }
     }
     if (st.gid !== gid) (fchownSync(fd, -1, gid), (changed = true));

@@ -13,6 +13,7 @@ import { chmod, lstat, mkdir, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Keyring } from "./keyring.js";
 import type { DaemonKey } from "./mac.js";
+import { shellArg } from "../errors/issue.js";
 
 
 /** Refuses to read a key file larger than this (bytes): a planted huge file costs nothing. */
@@ -76,7 +77,7 @@ async function checkSafe(dir: string, file: string, mode: number, uid: number): 
   const me = process.getuid?.();
   // most often a person's command run as another user than the daemon's (sudo): chown would take the key from the daemon
   const notMine = (owner: number): string => `is owned by uid ${owner}, not by this process's uid ${me}`;
-  const runAs = (owner: number, path: string): string => `Run the command as the user the daemon runs as, who owns the key (\`sudo -u '#${owner}' consensus …\`); only if this user (uid ${me}) is the daemon's, give it the key: \`chown -R ${me} ${path}\``;
+  const runAs = (owner: number, path: string): string => `Run the command as the user the daemon runs as, who owns the key (\`sudo -u '#${owner}' consensus …\`); only if this user (uid ${me}) is the daemon's, give it the key: \`chown -R ${me} ${shellArg(path)}\``;
   if (me !== undefined && d.uid !== me) unsafe(notMine(d.uid), dir, runAs(d.uid, dir));
   if ((d.mode & 0o077) !== 0) unsafe(`has mode ${(d.mode & 0o777).toString(8)}; other users could reach the key`, dir, `chmod 700 ${dir}`);
   if (me !== undefined && uid !== me) unsafe(notMine(uid), file, runAs(uid, file));

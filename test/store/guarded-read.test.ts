@@ -20,6 +20,18 @@ describe("readGuarded", () => {
     expect(readGuardedSync(join(dir, "a"), { maxBytes: 5 }).toString()).toBe("hello");
   });
 
+  it("a name an agent chose goes into the fix's command as one word: run as written, it removes that entry and runs nothing", async () => {
+    const name = "x $(touch PWNED) it's";
+    for (const make of [() => spawnSync("mkfifo", [join(dir, name)]).status, () => (symlinkSync("/dev/zero", join(dir, name)), 0)]) {
+      expect(make()).toBe(0);
+      const e = (await readGuarded(join(dir, name), { maxBytes: 10 }).catch((x: unknown) => x)) as { fix: string };
+      const cmd = /`(rm [^`]+)`/.exec(e.fix)?.[1];
+      expect(cmd, e.fix).toBeDefined();
+      expect(spawnSync("sh", ["-c", cmd!], { cwd: dir }).status, cmd).toBe(0);
+      expect(spawnSync("ls", ["-A", dir], { encoding: "utf8" }).stdout).toBe("");
+    }
+  });
+
   it("refuses a FIFO without blocking, a device, a link (to /dev/zero too) and an oversized file", async () => {
     expect(spawnSync("mkfifo", [join(dir, "fifo")]).status).toBe(0);
     await expect(readGuarded(join(dir, "fifo"), { maxBytes: 10 })).rejects.toMatchObject({ kind: "not_regular", found: "a FIFO (named pipe)" });

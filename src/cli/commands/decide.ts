@@ -1,5 +1,5 @@
 /** `consensus override` and `consensus cancel`: a person's decision, with a reason and a name; the verdict is awaited. */
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 import { personAs, rootOf, whoAmI, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
 import { applyCommandOn } from "../writer.js";
@@ -14,7 +14,7 @@ async function apply(g: GlobalOptions, cmd: Parameters<typeof applyCommandOn>[1]
   const root = rootOf(g);
   const r = await applyCommandOn(g, cmd, { wait: o.wait, timeoutMs: o.timeout });
   if (r.ok === "queued") {
-    process.stdout.write(`handed ${cmd.type} ${cmd.epic_id} to the running daemon (--no-wait); see \`consensus log --epic ${cmd.epic_id}\` for its verdict\n`);
+    process.stdout.write(`handed ${cmd.type} ${cmd.epic_id} to the running daemon (--no-wait); see \`consensus log --epic ${shellArg(cmd.epic_id)}\` for its verdict\n`);
     return 0;
   }
   if (!r.ok) {

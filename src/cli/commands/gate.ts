@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { access, lstat, open, readFile, stat } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { EPIC_ID } from "../../config/names.js";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 import { ChainVerifier, unsealLine, type LineCheck } from "../../log/chain.js";
 import { verifyCopy } from "../../log/copy-chain.js";
 import { logMacCheck } from "../../store/fs/read-chain.js";
@@ -180,7 +180,7 @@ async function askCommittedCopy(root: string, epic: string): Promise<{ log: Gate
       ? { state: "empty", summary: `no daemon lines in ${where} (the committed readable copy; no log of record here): nothing to verify`, lastSeq: 0, source: "copy", macChecked: !!check }
       : r.ok
         ? { state: "intact", summary: `intact: the committed readable copy ${where} (no log of record here): chain intact over ${r.daemonLines} daemon lines (seq 1..${r.lastSeq}), ${r.agentLines} agents' lines skipped; ${mac}`, lastSeq: r.lastSeq, source: "copy", macChecked: !!check }
-        : { state: "broken", summary: `broken: the committed readable copy ${where} (no log of record here), line ${r.broken!.line}: ${r.broken!.reason}`, fix: `The committed log was changed outside the daemon: restore ${where} from the branch the daemon's root commits (\`git checkout <base> -- ${where}\`), or commit the root's current copy again.`, lastSeq: r.lastSeq, source: "copy", macChecked: !!check };
+        : { state: "broken", summary: `broken: the committed readable copy ${where} (no log of record here), line ${r.broken!.line}: ${r.broken!.reason}`, fix: `The committed log was changed outside the daemon: restore ${where} from the branch the daemon's root commits (\`git checkout <base> -- ${shellArg(where)}\`), or commit the root's current copy again.`, lastSeq: r.lastSeq, source: "copy", macChecked: !!check };
   let state: StateFile;
   try {
     const got = stateFileProblem(await readGuardedText(L.state, { maxBytes: CAP.state }));

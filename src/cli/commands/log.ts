@@ -13,7 +13,7 @@ import { KeyFileError } from "../../trust/key-file.js";
 import { printable } from "../../report/plain-text.js";
 import { explicitRoot, rootOf, type GlobalOptions } from "../context.js";
 import { resolve } from "node:path";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 import { ChainVerifier, unsealLine, type ChainResult, type LineCheck } from "../../log/chain.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
 import { redact } from "../../store/pg/connect.js";
@@ -157,7 +157,7 @@ export async function checkBusLog(root: string): Promise<LogCheck> {
 
 /** checkBusLog for a log file anywhere (an export: `consensus log verify --file FILE`; the chain alone, no key). */
 export async function checkLogPath(path: string, check?: LineCheck): Promise<LogCheck> {
-  const unreadable = (e: unknown): LogCheck => ({ state: "unreadable", path, summary: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `Check the owner and mode of the file and its folders (\`ls -ld ${path}\`); run the command as a user who can read it.`, lastSeq: 0 });
+  const unreadable = (e: unknown): LogCheck => ({ state: "unreadable", path, summary: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `Check the owner and mode of the file and its folders (\`ls -ld ${shellArg(path)}\`); run the command as a user who can read it.`, lastSeq: 0 });
   try {
     await stat(path);
   } catch (e) {

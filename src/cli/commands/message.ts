@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { dump } from "js-yaml";
 import { ROLE } from "../../config/names.js";
-import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
+import { ConsensusError, issue, type Issue, shellArg } from "../../errors/issue.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { summary } from "../../log/summary.js";
 import { printable } from "../../report/plain-text.js";
@@ -57,7 +57,7 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
   if (keyring) await placeClaim(root, rel, text, { transport: "cli", role: o.role, person: { ...(as ? { as } : {}), keyring } });
   const v = await dropAndDecide(root, rel, text, { wait: o.wait, timeoutMs: o.timeout });
   if (!o.wait) {
-    process.stdout.write(`dropped ${rel} (${v.via === "daemon" ? "the running daemon will decide it" : "decided now"}; see \`consensus log --epic ${epicId}\`)\n`);
+    process.stdout.write(`dropped ${rel} (${v.via === "daemon" ? "the running daemon will decide it" : "decided now"}; see \`consensus log --epic ${shellArg(epicId)}\`)\n`);
     return 0;
   }
   if (!v.decided) {

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import { ConsensusError, issue, type Issue } from "../../errors/issue.js";
+import { ConsensusError, issue, type Issue, shellArg } from "../../errors/issue.js";
 import { ROLE } from "../../config/names.js";
 import { summary } from "../../log/summary.js";
 import { interpretMessage } from "../../schemas/interpret.js";
@@ -52,7 +52,7 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   const afterSeq = (await bus.entries()).at(-1)?.seq ?? 0;
   const { sha256 } = await place(root, rel, bytes, { transport: "cli", role: token.scope.role, token: raw });
   if (!o.wait) {
-    process.stdout.write(`placed ${rel}, signed for ${token.scope.role} (epic ${token.scope.epic_id}, iteration ${token.scope.iteration}); see \`consensus log --epic ${token.scope.epic_id}\`\n`);
+    process.stdout.write(`placed ${rel}, signed for ${token.scope.role} (epic ${token.scope.epic_id}, iteration ${token.scope.iteration}); see \`consensus log --epic ${shellArg(token.scope.epic_id)}\`\n`);
     return 0;
   }
   const v = await verdictOf({ root, waitMs: o.timeout }, bus, rel, sha256, afterSeq);

@@ -5,7 +5,7 @@
  * file, what was found and the fix; the file's content is never in it.
  */
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 import { CAP, GuardedReadError, readGuardedText } from "./guarded-read.js";
 
 /**
@@ -32,9 +32,9 @@ export async function readConfigFile(path: string): Promise<Pipeline> {
 /** The ConsensusError for a failed read of consensus.yaml at `path` (see readConfigText). */
 export function configReadError(path: string, e: unknown): ConsensusError {
   if (e instanceof GuardedReadError) {
-    return new ConsensusError(issue("CONFIG_INVALID", { message: e.kind === "too_large" ? e.message : `${path} is ${e.found}: not read (consensus.yaml must be a regular file; a link is never followed)`, file: path, found: e.found, expected: `a regular file of at most ${CAP.config} bytes`, fix: e.kind === "too_large" ? e.fix : `Remove it (\`rm ${path}\`) and put the real config back as a regular file (\`git checkout -- ${path}\`, or \`consensus init\` for the default), then check it: \`consensus validate ${path}\`.` }));
+    return new ConsensusError(issue("CONFIG_INVALID", { message: e.kind === "too_large" ? e.message : `${path} is ${e.found}: not read (consensus.yaml must be a regular file; a link is never followed)`, file: path, found: e.found, expected: `a regular file of at most ${CAP.config} bytes`, fix: e.kind === "too_large" ? e.fix : `Remove it (\`rm ${shellArg(path)}\`) and put the real config back as a regular file (\`git checkout -- ${shellArg(path)}\`, or \`consensus init\` for the default), then check it: \`consensus validate ${shellArg(path)}\`.` }));
   }
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml at ${path}`, file: path }));
-  return new ConsensusError(issue("CONFIG_INVALID", { message: `${path} could not be read: ${code ?? (e as Error).message}`, file: path, found: code ?? "unreadable", expected: "a readable regular file", fix: `Make ${path} a regular file this user can read (\`ls -l ${path}\`), or restore it (\`git checkout -- ${path}\`).` }));
+  return new ConsensusError(issue("CONFIG_INVALID", { message: `${path} could not be read: ${code ?? (e as Error).message}`, file: path, found: code ?? "unreadable", expected: "a readable regular file", fix: `Make ${path} a regular file this user can read (\`ls -l ${shellArg(path)}\`), or restore it (\`git checkout -- ${shellArg(path)}\`).` }));
 }

@@ -12,6 +12,7 @@
 import { constants as fsc, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { openSync, readSync, fstatSync, closeSync } from "node:fs";
+import { shellArg } from "../../errors/issue.js";
 
 /** Why a file was not read. */
 export type RefusedKind = "symlink" | "not_regular" | "too_large" | "hard_link";
@@ -61,11 +62,11 @@ export function kindOf(st: Pick<Stats, "isFile" | "isDirectory" | "isFIFO" | "is
 function judge(file: string, st: Stats, opts: GuardedOptions): void {
   if (!st.isFile()) {
     const what = kindOf(st);
-    throw new GuardedReadError("not_regular", file, `${file} is ${what}, not a regular file: not read`, `Remove it (\`rm ${file}\`) and write a regular file in its place.`, what);
+    throw new GuardedReadError("not_regular", file, `${file} is ${what}, not a regular file: not read`, `Remove it (\`rm ${shellArg(file)}\`) and write a regular file in its place.`, what);
   }
   if (st.size > opts.maxBytes) throw tooLarge(file, st.size, opts.maxBytes);
   if (opts.singleLink && st.nlink > 1) {
-    throw new GuardedReadError("hard_link", file, `${file} has ${st.nlink} names (a hard link, possibly to a file outside the root): not read`, `Copy the file into place instead of linking it (\`cp --remove-destination SOURCE ${file}\`).`, `${st.nlink} links`, st.ctimeMs);
+    throw new GuardedReadError("hard_link", file, `${file} has ${st.nlink} names (a hard link, possibly to a file outside the root): not read`, `Copy the file into place instead of linking it (\`cp --remove-destination SOURCE ${shellArg(file)}\`).`, `${st.nlink} links`, st.ctimeMs);
   }
 }
 
@@ -76,7 +77,7 @@ function refusedOpen(file: string, e: unknown): never {
   const code = (e as NodeJS.ErrnoException).code;
   // O_NOFOLLOW on a symlink: ELOOP (Linux), EMLINK (FreeBSD), EFTYPE (NetBSD)
   if (code === "ELOOP" || code === "EMLINK" || code === "EFTYPE") {
-    throw new GuardedReadError("symlink", file, `${file} is a symbolic link: the daemon never follows links in its own files`, `Replace the link with a regular file: \`rm ${file}\` (the daemon rewrites its own files; copy a drop into place instead of linking it).`, "a symbolic link");
+    throw new GuardedReadError("symlink", file, `${file} is a symbolic link: the daemon never follows links in its own files`, `Replace the link with a regular file: \`rm ${shellArg(file)}\` (the daemon rewrites its own files; copy a drop into place instead of linking it).`, "a symbolic link");
   }
   throw e;
 }

@@ -30,7 +30,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fsyncPath } from "./atomic-write.js";
 import { GroupSync } from "./group-sync.js";
-import { ConsensusError, issue } from "../../errors/issue.js";
+import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
 
 export const PACK_MAGIC = Buffer.from("CPK1", "latin1");
 /** Bytes before a record's content: magic, length, SHA-256. */
@@ -336,7 +336,7 @@ export async function writeRecordsAt(path: string, records: ReadonlyArray<{ addr
 
 /** The pack is the daemon's alone: a link or another kind of file there is refused, named, with the fix. */
 function notPlain(path: string, found: string): ConsensusError {
-  return new ConsensusError(issue("UNSAFE_PATH", { message: `${path} is ${found}: the daemon never writes its pack through a link or a second name`, file: path, found, expected: "a regular file with one name, mode 0600", fix: `Put the real file back in its place (\`mv <the file> ${path}\`; \`rm ${path}\` first if it is a link), or restore it from a backup; then start again.` }));
+  return new ConsensusError(issue("UNSAFE_PATH", { message: `${path} is ${found}: the daemon never writes its pack through a link or a second name`, file: path, found, expected: "a regular file with one name, mode 0600", fix: `Put the real file back in its place (\`mv <the file> ${shellArg(path)}\`; \`rm ${shellArg(path)}\` first if it is a link), or restore it from a backup; then start again.` }));
 }
 
 /**
