@@ -1,0 +1,32 @@
+/**
+ * A person's command on the PostgreSQL store with no daemon alive decides its own input row, as a
+ * rows daemon would (decideRows in pg-writer.ts): what it came to is recorded on the row, returned to
+ * the command, and in the log once.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { PgBus } from "../support/pg-bus.js";
+
+let bus: PgBus | undefined;
+afterAll(async () => bus?.cleanup());
+
+describe("a command decided in-process (no daemon on the store)", () => {
+  it("start accepted, the same start refused with its reason, an approval decided: each row done with its result", async () => {
+    const b = (bus = await PgBus.create());
+    const start = b.cli("start", "EP-001", "--title", "direct");
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    const again = b.cli("start", "EP-001", "--title", "direct");
+    expect(again.code, again.stdout + again.stderr).not.toBe(0);
+    expect(again.stderr).toMatch(/EP-001/);
+    // nobody may approve the plan stage (the default rules): decided now, and rejected
+    b.cli("approve", "EP-001", "--role", "quality", "--subject", "looks_good");
+    const rows = await b.sql`SELECT kind, done_at IS NOT NULL AS done, claimed_by, result FROM inputs ORDER BY id`;
+    expect(rows.map((r) => [r.kind, r.done, r.claimed_by])).toEqual([["command", true, null], ["command", true, null], ["file", true, null]]);
+    const results = rows.map((r) => r.result as { ok: boolean; entries?: Array<{ decision: string }>; issues?: Array<{ code: string }> });
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[0]!.entries!.map((e) => e.decision)).toEqual(["epic_started"]);
+    expect(results[1]!.issues!.length).toBeGreaterThan(0);
+    expect(results[2]!.entries!.map((e) => e.decision)).toEqual(["message_rejected"]);
+    const decisions = (await b.entries()).map((e) => e.decision);
+    expect(decisions).toEqual(["epic_started", "message_rejected"]);
+  }, 120_000);
+});
