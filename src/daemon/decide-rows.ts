@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type { Engine, Outcome } from "../engine/engine.js";
+import type { Issue } from "../errors/issue.js";
 import type { InputRow, PgInputs, RowResult } from "../store/pg/inputs.js";
 import { prepareRow } from "../transports/rows/prepare-row.js";
 import type { DaemonObserver } from "./observer.js";
@@ -58,5 +59,11 @@ export const rowName = (r: InputRow): string => r.path ?? join(".consensus", "re
 export function resultOf(o: Exclude<Outcome, { status: "deferred" }>): RowResult {
   if (o.status === "refused") return { ok: false, issues: o.decision.issues };
   if (o.status === "duplicate") return { ok: true, entries: [], duplicate: true };
-  return { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}) })) };
+  // a rejection's reasons ride along: a person's approve or veto prints them (commands/message.ts)
+  return { ok: true, entries: o.entries.map((e) => ({ seq: e.seq, decision: e.decision, ...(e.epic_id ? { epic_id: e.epic_id } : {}), ...errorsOf(e.details) })) };
+}
+
+function errorsOf(details: unknown): { errors?: Issue[] } {
+  const errors = (details as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) && errors.length ? { errors: errors as Issue[] } : {};
 }

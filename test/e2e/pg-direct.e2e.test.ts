@@ -10,7 +10,7 @@ let bus: PgBus | undefined;
 afterAll(async () => bus?.cleanup());
 
 describe("a command decided in-process (no daemon on the store)", () => {
-  it("start accepted, the same start refused with its reason, an approval decided: each row done with its result", async () => {
+  it("start accepted, the same start refused with its reason, an approval nobody may give rejected: each row done with its result", async () => {
     const b = (bus = await PgBus.create());
     const start = b.cli("start", "EP-001", "--title", "direct");
     expect(start.code, start.stdout + start.stderr).toBe(0);
@@ -18,7 +18,13 @@ describe("a command decided in-process (no daemon on the store)", () => {
     expect(again.code, again.stdout + again.stderr).not.toBe(0);
     expect(again.stderr).toMatch(/EP-001/);
     // nobody may approve the plan stage (the default rules): decided now, and rejected
-    b.cli("approve", "EP-001", "--role", "quality", "--subject", "looks_good");
+    const approve = b.cli("approve", "EP-001", "--role", "quality", "--subject", "looks_good");
+    // told to the person as a rejection, with its reason and fix (it was printed 'approve accepted', exit 0)
+    expect(approve.code, approve.stdout + approve.stderr).toBe(1);
+    expect(approve.stdout).not.toMatch(/accepted/);
+    expect(approve.stderr).toMatch(/NOT_PERMITTED/);
+    expect(approve.stderr).toMatch(/quality may not approve stage plan/);
+    expect(approve.stderr).toMatch(/approve rejected/);
     const rows = await b.sql`SELECT kind, done_at IS NOT NULL AS done, claimed_by, result FROM inputs ORDER BY id`;
     expect(rows.map((r) => [r.kind, r.done, r.claimed_by])).toEqual([["command", true, null], ["command", true, null], ["file", true, null]]);
     const results = rows.map((r) => r.result as { ok: boolean; entries?: Array<{ decision: string }>; issues?: Array<{ code: string }> });
@@ -28,5 +34,16 @@ describe("a command decided in-process (no daemon on the store)", () => {
     expect(results[2]!.entries!.map((e) => e.decision)).toEqual(["message_rejected"]);
     const decisions = (await b.entries()).map((e) => e.decision);
     expect(decisions).toEqual(["epic_started", "message_rejected"]);
+  }, 120_000);
+
+  it("an approval nobody may give, decided by a running daemon: told as a rejection with its reason", async () => {
+    const b = bus!;
+    b.startDaemon("d1");
+    await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+    const approve = b.cli("approve", "EP-001", "--role", "developer", "--subject", "fine_by_me");
+    expect(approve.code, approve.stdout + approve.stderr).toBe(1);
+    expect(approve.stderr).toMatch(/NOT_PERMITTED/);
+    expect(approve.stderr).toMatch(/approve rejected \(by a running daemon\)/);
+    expect(await b.stop("d1")).toBe(0);
   }, 120_000);
 });
