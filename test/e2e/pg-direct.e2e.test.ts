@@ -6,12 +6,19 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { PgBus } from "../support/pg-bus.js";
 
-let bus: PgBus | undefined;
-afterAll(async () => bus?.cleanup());
+const buses: PgBus[] = [];
+afterAll(async () => {
+  for (const b of buses) await b.cleanup();
+});
+const bus = async (): Promise<PgBus> => {
+  const b = await PgBus.create();
+  buses.push(b);
+  return b;
+};
 
 describe("a command decided in-process (no daemon on the store)", () => {
   it("start accepted, the same start refused with its reason, an approval nobody may give rejected: each row done with its result", async () => {
-    const b = (bus = await PgBus.create());
+    const b = await bus();
     const start = b.cli("start", "EP-001", "--title", "direct");
     expect(start.code, start.stdout + start.stderr).toBe(0);
     const again = b.cli("start", "EP-001", "--title", "direct");
@@ -37,7 +44,8 @@ describe("a command decided in-process (no daemon on the store)", () => {
   }, 120_000);
 
   it("an approval nobody may give, decided by a running daemon: told as a rejection with its reason", async () => {
-    const b = bus!;
+    const b = await bus();
+    expect(b.cli("start", "EP-001", "--title", "direct").code).toBe(0);
     b.startDaemon("d1");
     await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
     const approve = b.cli("approve", "EP-001", "--role", "developer", "--subject", "fine_by_me");
