@@ -6,14 +6,13 @@
  */
 import { Engine } from "../engine/engine.js";
 import { quietLogger } from "../engine/quiet-logger.js";
-import { resultOf } from "../daemon/decide-rows.js";
+import { decideRows } from "../daemon/decide-rows.js";
 import { ConsensusError, issue } from "../errors/issue.js";
 import type { CommandInput } from "../machine/decide.js";
 import { layoutOf } from "../store/fs/layout.js";
 import { PgInputs, type RowResult } from "../store/pg/inputs.js";
 import { PgStore } from "../store/pg/pg-store.js";
 import { rulesInForce } from "../store/pg/rules.js";
-import { prepareRow } from "../transports/rows/prepare-row.js";
 import type { CommandResult } from "./writer.js";
 
 export type RowToAdd = { command: CommandInput } | { file: { path: string; bytes: Uint8Array; mtimeMs: number } };
@@ -48,7 +47,7 @@ function withVia(r: RowResult, via: "daemon" | "direct"): CommandResult {
 /** Deferrals a command tries to write before leaving its row to the daemons that keep committing. */
 const DEFER_ATTEMPTS = 5;
 
-/** Decides the row here (no daemon alive); undefined if a daemon claimed it first (or keeps moving the view its deferral is decided on). */
+/** Decides the row here (no daemon alive), as a rows daemon would (decideRows); undefined if a daemon claimed it first (or keeps moving the view its deferral is decided on). */
 async function decideHere(store: PgStore, inputs: PgInputs, id: number, root: string, who: string): Promise<RowResult | undefined> {
   const lease = await store.lease("command", `decide input ${id}`);
   try {
@@ -60,21 +59,12 @@ async function decideHere(store: PgStore, inputs: PgInputs, id: number, root: st
     for (let attempt = 1; attempt <= DEFER_ATTEMPTS; attempt++) {
       if (attempt > 1) await engine.catchUp();
       // a person's own file is taken as it is: no settle wait
-      const p = prepareRow(row, { pipeline, world: engine.world, now: Date.now() + pipeline.settleMs });
-      if (p.kind !== "ready") {
-        const result: RowResult = { ok: false, issues: [] };
-        await inputs.finish([{ id, result }]);
-        return result;
-      }
-      const [o] = await engine.process([p.item]);
+      const d = await decideRows(engine, inputs, [row], undefined, Date.now() + pipeline.settleMs);
       if (engine.dirty) await engine.checkpoint();
-      if (o!.status === "deferred") {
-        if (await inputs.defer([id], o!.seq)) return { ok: true, entries: [] };
-        continue;
-      }
-      const result = resultOf(o!);
-      await inputs.finish([{ id, result }]);
-      return result;
+      if (d.done.length) return d.done[0]!.result;
+      if (d.deferred.length) return { ok: true, entries: [] };
+      // left claimed to settle (its settle time is past by then: never expected): the daemons' to decide
+      if (!d.again) return undefined;
     }
     // other writers keep committing: the row is theirs to decide once this command's lease is released
     return undefined;

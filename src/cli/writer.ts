@@ -30,7 +30,7 @@ import { whoAmI, type GlobalOptions } from "./context.js";
 import { storeOf } from "./store-of.js";
 
 export type Via = "daemon" | "direct";
-export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; via: Via } | { ok: false; issues: Issue[]; via: Via } | { ok: "queued"; file: string };
+export type CommandResult = { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string; errors?: Issue[] }>; via: Via } | { ok: false; issues: Issue[]; via: Via } | { ok: "queued"; file: string };
 
 /** How a person command hands over: wait (bounded) for the verdict, or only drop it (`--no-wait`). */
 export interface WaitOptions {

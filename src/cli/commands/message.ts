@@ -46,7 +46,15 @@ export async function dropMessage(g: GlobalOptions, type: "approve" | "veto", ep
       if (r.ok === false) process.stderr.write(`${formatIssuesText(r.issues)}\n`);
       return 1;
     }
-    process.stdout.write(`${type} accepted (${r.via === "daemon" ? "by a running daemon" : "decided now"})\n`);
+    const by = r.via === "daemon" ? "by a running daemon" : "decided now";
+    // anything but an acceptance is a refusal (message_rejected, or input_failed), as on a folder store below
+    const head = r.entries[0];
+    if (head && head.decision !== "message_accepted") {
+      const errors = (head.errors ?? []).map((i) => ({ ...i, file: rel }));
+      process.stderr.write(`${errors.length ? `${formatIssuesText(errors)}\n` : ""}${type} rejected (${by}):\n${r.entries.map((e) => `  #${e.seq} ${e.decision}`).join("\n")}\n`);
+      return 1;
+    }
+    process.stdout.write(`${type} accepted (${by})\n`);
     return 0;
   }
   const text = dump(msg, { lineWidth: 120 });

@@ -27,7 +27,7 @@ export interface InputRow {
 
 /** What a person's command (or a bridged file) came to: the CLI prints it. */
 export type RowResult =
-  | { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string }>; duplicate?: boolean }
+  | { ok: true; entries: Array<{ seq: number; decision: string; epic_id?: string; errors?: Issue[] }>; duplicate?: boolean }
   | { ok: false; issues: Issue[] };
 
 export class PgInputs {
