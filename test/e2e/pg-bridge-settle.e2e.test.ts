@@ -20,6 +20,16 @@ afterEach(async () => {
 
 const decided = (es: LogEntry[], decision: string, epic: string) => es.filter((e) => e.decision === decision && e.epic_id === epic);
 
+/** Waits until the log holds the rejection of `file`; returns the log then and that entry. */
+async function rejectionOf(b: PgBus, file: string, what: string, alive: string[]): Promise<{ es: LogEntry[]; entry: LogEntry }> {
+  const isIt = (e: LogEntry): boolean => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === file;
+  const es = await b.until(what, async () => {
+    const all = await b.entries();
+    return all.some(isIt) ? all : undefined;
+  }, 60_000, alive);
+  return { es, entry: es.find(isIt)! };
+}
+
 async function started(settleMs?: number): Promise<PgBus> {
   const b = (bus = await PgBus.create());
   if (settleMs !== undefined) {
@@ -93,11 +103,7 @@ describe("the bridge settles files as the file bus does", () => {
         }
         return lstatSync(folder).isSymbolicLink();
       }, 30_000, alive);
-      const es = await b.until("the linked folder rejected", async () => {
-        const all = await b.entries();
-        return all.some((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-053") ? all : undefined;
-      }, 60_000, alive);
-      const entry = es.find((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-053")!;
+      const { es, entry } = await rejectionOf(b, "artifacts/EP-053", "the linked folder rejected", alive);
       expect(entry).toMatchObject({ epic_id: "EP-053", details: { author: "planner", errors: [expect.objectContaining({ code: "SYMLINK_OUTSIDE", fix: expect.stringContaining("mkdir artifacts/EP-053") })] } });
       expect(es.filter((e) => e.epic_id === "EP-053" && e.decision === "artifact_accepted")).toEqual([]);
     } finally {
@@ -115,11 +121,7 @@ describe("the bridge settles files as the file bus does", () => {
       spawnSync("mkfifo", [folder]);
       return lstatSync(folder).isFIFO();
     }, 30_000, alive);
-    const es = await b.until("the FIFO rejected", async () => {
-      const all = await b.entries();
-      return all.some((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-054") ? all : undefined;
-    }, 60_000, alive);
-    const entry = es.find((e) => e.decision === "artifact_rejected" && (e.details as { file?: unknown }).file === "artifacts/EP-054")!;
+    const { entry } = await rejectionOf(b, "artifacts/EP-054", "the FIFO rejected", alive);
     expect(entry).toMatchObject({ epic_id: "EP-054", details: { author: "planner", errors: [expect.objectContaining({ code: "NOT_REGULAR_FILE", found: "a FIFO (named pipe)", fix: expect.stringContaining("mkdir artifacts/EP-054") })] } });
     expect(lstatSync(folder).isFIFO()).toBe(true);
   });
