@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError, shellArg } from "../errors/issue.js";
 import { GuardedReadError } from "../store/fs/guarded-read.js";
-import { classifyPath } from "../transports/files/classify.js";
+import { classifyPath, stageDropPaths } from "../transports/files/classify.js";
 import { prepare, type Held } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { releaseClaims } from "../transports/placement.js";
@@ -368,7 +368,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   function dropPaths(epicId: string, stageId: string): string[] {
     // recovery replays rescan effects inside Engine.open, before `engine` is assigned: the rules it opened with
     const rules = opened ? engine.pipeline : pipeline;
-    return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+    return stageDropPaths(rules, epicId, stageId);
   }
 
   /**

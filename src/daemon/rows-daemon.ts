@@ -27,6 +27,7 @@ import { earliestDeadline, overdue } from "./deadlines.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { CHECKPOINT_MS, idle, stopCleanly } from "./loop.js";
 import type { DaemonOptions } from "./daemon.js";
+import { stageDropPaths } from "../transports/files/classify.js";
 
 
 export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Promise<number> {
@@ -79,7 +80,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
       onAbsorbed: armFrom,
       onRescan: (epicId, stageId) => {
         // recovery re-runs a dead daemon's rescans inside Engine.open, before `engine` is assigned: the rules it opened with
-        const paths = ((opened ? engine.pipeline : rules.pipeline).stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+        const paths = stageDropPaths(opened ? engine.pipeline : rules.pipeline, epicId, stageId);
         // not released (the store unreachable): the reconcile releases every deferred drop at the next turn, not in CONSENSUS_RESCAN_MS
         void inputs.undefer(paths).then((n) => n && ((claimMore = true), kick()), () => ((reconcileAt = 0), (resync = true), kick()));
       },

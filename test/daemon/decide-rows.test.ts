@@ -14,6 +14,7 @@ import { PgInputs } from "../../src/store/pg/inputs.js";
 import { artifact } from "../support/bus.js";
 import { pipeline } from "../support/pipeline.js";
 import { freshDatabase, type TestDb } from "../support/pg.js";
+import { stageDropPaths } from "../../src/transports/files/classify.js";
 
 let db: TestDb;
 beforeAll(async () => {
@@ -38,7 +39,7 @@ async function daemon(): Promise<{ store: PgStore; engine: Engine; inputs: Resca
   const engine = await Engine.open(pipeline, store, silentLogger(), {
     hooks: {
       onRescan: (epicId, stageId) => {
-        const paths = (pipeline.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+        const paths = stageDropPaths(pipeline, epicId, stageId);
         inputs.undefers.push(inputs.undefer(paths));
       },
     },

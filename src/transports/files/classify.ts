@@ -8,6 +8,7 @@
 import { issue, type Issue } from "../../errors/issue.js";
 import { EPIC_ID, NOTICE_PREFIX, ROLE, isIgnoredName } from "../../config/names.js";
 import { describeLookalikes, lookalikes } from "../../schemas/lookalike.js";
+import type { Pipeline } from "../../config/resolve.js";
 
 export type Classified =
   | { kind: "artifact"; rel: string; name: string; folder?: string }
@@ -23,6 +24,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const MESSAGE_EXT = /\.(ya?ml|json)$/i;
 
 /** `rel` is relative to the root, with forward slashes. */
+/**
+ * Where an epic's artifacts for a stage can be dropped (root-relative): in the epic's own folder and
+ * flat in artifacts/ (PROTOCOL §2). What a stage entry's rescan looks at, on either store.
+ */
+export function stageDropPaths(rules: Pick<Pipeline, "stage">, epicId: string, stageId: string): string[] {
+  return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
+}
+
 export function classifyPath(rel: string): Classified {
   if (rel.startsWith("/") || /^[A-Za-z]:/.test(rel)) return invalid(rel, "absolute path");
   const parts = rel.split("/");
