@@ -8,10 +8,12 @@
 //   atomic_write_dir the same plus fsync of the folder (the product's durable write)
 import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, watch, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { QUICK, cleanup, now, numArg, printStats, stats, tempDir, writeResult } from "./lib.mjs";
+import { QUICK, cleanup, now, numArg, printStats, settleDisk, stats, tempDir, writeResult } from "./lib.mjs";
 
 const N = numArg("samples", QUICK ? 200 : 2000);
 const dir = tempDir("consensus-floor-");
+// measured as the daemon is: with what earlier runs left in the page cache written out first
+settleDisk(dir);
 const line = Buffer.from(`${JSON.stringify({ seq: 1, timestamp: new Date().toISOString(), agent: "orchestrator", decision: "artifact_accepted", epic_id: "EP-000001", details: { file: "artifacts/EP-000001/plan.json", sha256: "0".repeat(64) } }).padEnd(299, " ")}\n`);
 if (line.length !== 300) throw new Error(`line is ${line.length} bytes`);
 

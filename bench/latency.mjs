@@ -16,7 +16,7 @@
 import { copyFileSync, mkdirSync, readdirSync, renameSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
-import { DirWatch, LogTail, QUICK, cpuMs, resultsDir, cleanup, deadline, epicId, flag, fmt, makeRoot, noticeName, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, tempDir, writeResult, histogram, printHistogram, daemonPauses } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, cpuMs, resultsDir, cleanup, deadline, epicId, flag, fmt, makeRoot, noticeName, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, tempDir, writeResult, histogram, printHistogram, daemonPauses, settleDisk } from "./lib.mjs";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerLatency } from "./peer.mjs";
 
@@ -190,6 +190,7 @@ async function main() {
   let next = 0;
   const take = (k) => Array.from({ length: k }, () => epicId(next++));
   await measureDrops(built.root, daemon, take(WARMUP));
+  settleDisk(built.root);
   const hr = () => Number(process.hrtime.bigint() / 1000n);
   const window = { from: hr(), to: Infinity };
   for (const mode of MODES) {

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerThroughput } from "./peer.mjs";
-import { DirWatch, LogTail, QUICK, arg, cpuMs, sysMs, procTimesMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, arg, cpuMs, sysMs, procTimesMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult, settleDisk } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 // --tag X writes throughput-X.json instead (for a series of sizes).
@@ -42,6 +42,7 @@ if (WARM) {
   console.log(`  warm-up: ${WARM} drops decided before the measured burst`);
 }
 await waitQuiet(daemon.pid);
+settleDisk(built.root);
 
 const tail = new LogTail(built.root);
 const inbox = new DirWatch(join(built.root, "messages", "inbox", "developer"));

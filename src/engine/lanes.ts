@@ -18,7 +18,7 @@ export async function inLanes<T>(items: readonly T[], laneOf: (item: T) => strin
   // events, the next commit and MCP calls waiting). Every lane gives the loop a turn once work has run
   // YIELD_MS since the last one.
   let since = performance.now();
-  await eachLimited(lanes.values(), limit, async (lane) => {
+  await eachLimited([...lanes.values()], limit, async (lane) => {
     for (const item of lane) {
       if (performance.now() - since > YIELD_MS) {
         await new Promise((r) => setImmediate(r));

@@ -46,4 +46,13 @@ describe("eachLimited", () => {
     expect(peak).toBe(3);
     expect(done.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
+
+  it("hands each item its index, runs nothing for no items, and takes a limit above the count", async () => {
+    const seen: Array<[string, number]> = [];
+    await eachLimited(["a", "b", "c"], 128, async (x, i) => void seen.push([x, i]));
+    expect(seen.sort()).toEqual([["a", 0], ["b", 1], ["c", 2]]);
+    let ran = 0;
+    await eachLimited([], 8, async () => void ran++);
+    expect(ran).toBe(0);
+  });
 });

@@ -35,22 +35,28 @@ export class GroupSync {
 }
 
 /**
- * The one bounded worker pool: runs fn over items, at most `limit` at a time; rejects with the first
- * error after all have settled. (The engine's effect lanes and the daemon's prepare step use it too.)
+ * The one bounded worker pool: runs fn over items (with each one's index), at most `limit` at a time
+ * and never more workers than items; rejects with the first error after all have settled. (The
+ * engine's effect lanes and the daemon's prepare step use it too.) A lone drop's batch is one lane:
+ * one worker, not `limit` (128 async workers and their Promise.all were ~30 KiB of garbage and
+ * hundreds of promise jobs per drop: issue 17.3, the minor GCs in the latency's tail).
  */
-export async function eachLimited<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const it = items[Symbol.iterator]();
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
   let failed: unknown;
   let hasFailed = false;
-  const worker = async () => {
-    for (let n = it.next(); !n.done; n = it.next()) {
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
       try {
-        await fn(n.value);
+        await fn(items[i]!, i);
       } catch (e) {
         if (!hasFailed) (hasFailed = true), (failed = e);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  const n = Math.min(Math.max(1, limit), items.length);
+  if (n === 1) await worker();
+  else if (n > 1) await Promise.all(Array.from({ length: n }, worker));
   if (hasFailed) throw failed;
 }

@@ -5,9 +5,9 @@ const PREPARE_PARALLEL = 8;
 
 export async function prepareAll<T>(rels: readonly string[], prepareOne: (rel: string) => Promise<T>): Promise<Array<T | Error>> {
   const out: Array<T | Error> = new Array(rels.length);
-  await eachLimited(rels.keys(), PREPARE_PARALLEL, async (i) => {
+  await eachLimited(rels, PREPARE_PARALLEL, async (rel, i) => {
     try {
-      out[i] = await prepareOne(rels[i]!);
+      out[i] = await prepareOne(rel);
     } catch (e) {
       out[i] = e instanceof Error ? e : new Error(String(e));
     }
