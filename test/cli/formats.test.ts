@@ -8,13 +8,18 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ajv04 from "ajv-draft-04";
-import addFormats from "ajv-formats";
+import ajvDraft04 from "ajv-draft-04";
+import ajvFormats from "ajv-formats";
 import type { Log } from "sarif";
 import { validateXML } from "xmllint-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Issue } from "../../src/errors/issue.js";
 import { cliPath, fixtures } from "../support/bus.js";
+
+// both packages are CommonJS: under NodeNext the default import is their module.exports, whose
+// `.default` is the class (and the plugin) their typings describe
+const Ajv04 = ajvDraft04.default;
+const addFormats = ajvFormats.default;
 
 let dir: string;
 /** Relative to `dir`, as CI passes them. */

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { COMMANDS, ENVIRONMENT } from "../../src/cli/commands.js";
+import { COMMANDS, ENVIRONMENT, type EnvName } from "../../src/cli/commands.js";
 import { buildProgram, commandsMarkdown, synopsis } from "../../src/cli/main.js";
 import { cliPath, repo } from "../support/bus.js";
 // @ts-expect-error: a plain .mjs script, no types
@@ -41,7 +41,7 @@ describe("the command table", () => {
       for (const flag of synopsis(spec.name, c).match(/--[a-z-]+/g) ?? []) expect(help, `consensus ${spec.name} --help: ${flag}`).toContain(flag);
       expect(help, spec.name).toContain("--root <dir>");
       expect(help, spec.name).toContain(`Exit status: ${spec.exit}`);
-      for (const v of ["CONSENSUS_ROOT", ...(spec.env ?? [])]) expect(help, `${spec.name}: ${v}`).toMatch(new RegExp(`${v} +${ENVIRONMENT[v].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+      for (const v of ["CONSENSUS_ROOT", ...(spec.env ?? [])] satisfies EnvName[]) expect(help, `${spec.name}: ${v}`).toMatch(new RegExp(`${v} +${ENVIRONMENT[v].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
     }
   });
 

@@ -13,7 +13,8 @@ import type { LogEntry } from "../../src/schemas/types.gen.js";
 
 type Details = { file?: string; errors?: Array<{ code: string; message: string; fix?: string }>; proof?: unknown; from?: string };
 const d = (e: LogEntry): Details => e.details as Details;
-const dist = (m: string): Promise<Record<string, (...a: unknown[]) => unknown>> => import(join(repo, "dist", m)) as Promise<Record<string, (...a: unknown[]) => unknown>>;
+/** A module of the built package (dist/, what the CLI runs), typed as its source in src/. */
+const dist = <M>(m: string): Promise<M> => import(join(repo, "dist", m)) as Promise<M>;
 
 /** Every regular file under dir (recursively), but `skip`. */
 function filesUnder(dir: string, skip: (p: string) => boolean = () => false): string[] {
@@ -95,11 +96,11 @@ describe("authority: launch tokens", () => {
     expect(later.stderr).toMatch(/TOKEN_SCOPE[\s\S]*launch token for iteration 1 of EP-001, which is at iteration 2/);
 
     // expired: a token minted with the daemon key whose expiry has passed
-    const { readKeyring } = await dist("trust/key-file.js");
-    const { issueToken } = await dist("trust/token.js");
-    const ring = (await readKeyring(join(b.root, ".consensus"))) as { keysForFile(): Array<{ id: string; secret: Uint8Array }> };
+    const { readKeyring } = await dist<typeof import("../../src/trust/key-file.js")>("trust/key-file.js");
+    const { issueToken } = await dist<typeof import("../../src/trust/token.js")>("trust/token.js");
+    const ring = await readKeyring(join(b.root, ".consensus"));
     const key = ring.keysForFile().at(-1)!;
-    const mint = (expires: number) => issueToken(key, { v: 1, role: "developer", epic_id: "EP-001", iteration: 2, expires_at: new Date(Date.now() + expires).toISOString(), launch: "test" }) as string;
+    const mint = (expires: number) => issueToken(key, { v: 1, role: "developer", epic_id: "EP-001", iteration: 2, expires_at: new Date(Date.now() + expires).toISOString(), launch: "test" });
     const expired = mint(-1000);
     const old = b.cliWith({ CONSENSUS_TOKEN: expired }, "submit", note("EP-001", 2, "expired.yaml"));
     expect(old.code, old.stderr).toBe(1);
@@ -116,7 +117,7 @@ describe("authority: launch tokens", () => {
     await b.stopDaemon();
 
     // no secret in any output: every file the run produced (but the key file itself and the leaked tokens), and the daemon's stderr
-    const keys = ((await readKeyring(join(b.root, ".consensus"))) as { keysForFile(): Array<{ secret: Uint8Array }> }).keysForFile();
+    const keys = (await readKeyring(join(b.root, ".consensus"))).keysForFile();
     const secrets = [...keys.map((k) => Buffer.from(k.secret).toString("base64")), ...keys.map((k) => Buffer.from(k.secret).toString("hex")), Buffer.from(key.secret).toString("base64"), Buffer.from(key.secret).toString("hex")];
     const tokens = [token1, readFileSync(join(leak, "token-2"), "utf8"), expired, valid];
     const needles = [...secrets, ...tokens, ...tokens.map((t) => t.split(".").at(-1)!)];

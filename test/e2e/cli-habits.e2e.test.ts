@@ -16,7 +16,7 @@ afterEach(() => {
 
 /** The CLI run from `cwd` with no --root and no CONSENSUS_ROOT, as a person in a terminal runs it. */
 function runIn(cwd: string, ...args: string[]) {
-  const env = { ...process.env, CONSENSUS_USER: "tester" };
+  const env: NodeJS.ProcessEnv = { ...process.env, CONSENSUS_USER: "tester" };
   delete env.CONSENSUS_ROOT;
   const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, env, encoding: "utf8", timeout: 60_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

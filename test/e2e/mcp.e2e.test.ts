@@ -36,7 +36,7 @@ describe("consensus mcp (stdio)", () => {
 
 /** The seed story, every agent's work through MCP: plan → implementation → review → deployment, a devops veto, rework, promoted. */
 async function seedStory(b: Bus): Promise<void> {
-  const [planner, developer, quality, devops] = await Promise.all(["planner", "developer", "quality", "devops"].map(agent));
+  const [planner, developer, quality, devops] = await Promise.all([agent("planner"), agent("developer"), agent("quality"), agent("devops")]);
   const submit = async (a: Agent, file: string, iteration: number) => {
     const r = await a.call("submit_artifact", { epic_id: "EP-001", file, content: artifact(file, "EP-001", iteration) });
     expect(r.isError, `${file} #${iteration}: ${r.text}`).toBe(false);
@@ -97,7 +97,7 @@ describe("a verdict on an input that left its epic as it was", () => {
     bus = Bus.init();
     expect(bus.cli("start", "EP-001", "--title", "Info").code).toBe(0);
     bus.startDaemon();
-    const [planner, developer] = await Promise.all(["planner", "developer"].map(agent));
+    const [planner, developer] = await Promise.all([agent("planner"), agent("developer")]);
     const info = await planner.call("send_message", { epic_id: "EP-001", type: "info", content: { note: "starting the plan" } });
     expect(info.isError, info.text).toBe(false);
     expect(info.data).toMatchObject({ verdict: "accepted", epic: { epic_id: "EP-001", stage: "plan", status: "in_progress", iteration: 1, open_vetoes: [] } });

@@ -17,6 +17,8 @@ if (!hasChromium) console.warn(`report.e2e: skipping the browser test: ${CHROMIU
 
 const HOSTILE_TITLE = `<img src=x onerror="window.__pwned=1"> Payments & "refunds"`;
 const HOSTILE_REASON = `</td><script>window.__pwned=2</script>`;
+/** The page's global, in the functions run inside it (tab.evaluate): set only if a hostile string ran as script. */
+declare const window: { __pwned?: number };
 
 let bus: Bus;
 let page: string;
@@ -141,7 +143,7 @@ describe("consensus report", () => {
       expect(await tab.locator('article#epic-EP-002 .epic-head .title').textContent()).toBe(HOSTILE_TITLE);
       expect(await tab.locator('article#epic-EP-002 tr.veto td.why').textContent()).toBe(`${HOSTILE_REASON}: the plan has no rollback step`);
       expect(await tab.locator("img").count()).toBe(0);
-      expect(await tab.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await tab.evaluate(() => window.__pwned)).toBeUndefined();
       expect(dialogs).toEqual([]);
 
       // the filter box (the page's one small script)

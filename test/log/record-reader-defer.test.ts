@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { GENESIS, StatedChainCheck, sealLine, unsealLine, type LineCheck, type LineMac } from "../../src/log/chain.js";
 import { RecordReader } from "../../src/log/record-reader.js";
-import { sealedLog } from "../support/sealed-log.js";
+import { sealedLog, type LogStep } from "../support/sealed-log.js";
 
 const KEY = "k".repeat(32);
 const macOf = (s: string): string => createHmac("sha256", KEY).update(s).digest("hex");
@@ -21,7 +21,7 @@ const agentLine = (n: number): string => JSON.stringify({ timestamp: "2026-11-21
 /** A log as the daemon writes it: transactions of `txn` lines, agents' lines chained into the next one. */
 const build = (steps: Step[]): string[] =>
   sealedLog(
-    steps.flatMap((s) => ("agent" in s ? [s] : Array.from({ length: s.txn }, (_, i) => ({ body: (seq: number) => JSON.stringify({ seq, ...(i === 0 ? { txn: s.txn } : {}), timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "message_accepted", details: { message_id: `m${seq}` } }) })))),
+    steps.flatMap((s): LogStep[] => ("agent" in s ? [s] : Array.from({ length: s.txn }, (_, i) => ({ body: (seq: number) => JSON.stringify({ seq, ...(i === 0 ? { txn: s.txn } : {}), timestamp: "2026-11-21T10:00:00Z", agent: "orchestrator", decision: "message_accepted", details: { message_id: `m${seq}` } }) })))),
     mac,
   ).lines;
 

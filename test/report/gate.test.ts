@@ -42,8 +42,7 @@ describe("judgeGate", () => {
     expect(failing(facts(epic(), { store: { answered: false, reason: "down", fix: "f" } }))).toEqual(["store", "state", "epic", "vetoes"]);
     expect(failing(facts(epic(), { log: { state: "unreadable", summary: "EACCES", fix: "f", lastSeq: 0 } }))).toEqual(["log", "state"]);
     expect(failing(facts(epic(), { log: { state: "empty", summary: "none", lastSeq: 0 } }))).toEqual(["log", "state"]);
-    const doubt = facts(epic());
-    (doubt.store as { findings: unknown[] }).findings = [{ decision: "log_torn_line", details: { reason: "cut short" } }];
+    const doubt = facts(epic(), { store: { answered: true, epic: epic(), logEpic: epic(), seq: 9, logSeq: 9, findings: [{ decision: "log_torn_line", details: { reason: "cut short" } }] } });
     expect(failing(doubt)).toEqual(["store"]);
     expect(failing(facts(epic(), { store: { answered: true, epic: epic(), logEpic: epic({ status: "in_progress", stage: "plan" }), seq: 9, logSeq: 9, findings: [] } }))).toEqual(["state"]);
     expect(failing(facts(epic(), { log: { state: "intact", summary: "intact", lastSeq: 8 } }))).toEqual(["state"]);
