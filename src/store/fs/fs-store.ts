@@ -939,6 +939,10 @@ export class FsStore implements Store {
       const target = join(this.layout.root, rel);
       // never through a folder an agent swapped for a link: every folder from the root down must be real
       if (!(await assertRealDirs(this.layout.root, dirname(target)).then(() => true, () => false))) continue;
+      // only a file: an agent's folder at a notice's name (inboxes are drop zones) would fail the unlink
+      // (EISDIR), the effect with it and every checkpoint after; it is left for its owner
+      const st = lstatQuiet(target);
+      if (st && !st.isFile()) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
       });
