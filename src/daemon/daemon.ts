@@ -78,6 +78,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // an agent's entry at a notice's name (its seq is predictable) would fail the notice, and every checkpoint, for good
     onNoticeNameFreed: (a) =>
       log.warn({ file: a.file, moved_to: a.moved_to, owner_uid: a.uid, found: a.found, fix: `Nothing to do for the daemon: the notice is written. uid ${a.uid} may delete ${a.moved_to}; agents write only their own messages into an inbox, never at a notice's name.` }, `${a.found} at a notice's name renamed aside (neither followed nor opened): uid ${a.uid} made it where the daemon writes its notice`),
+    // the name was taken again before the daemon's rename (or could not be taken): written at its keyed name
+    onNoticeKeyedName: (a) =>
+      log.warn(
+        { file: a.file, written_to: a.written_to, owner_uid: a.uid, found: a.found, cause: a.cause, fix: `Nothing to do for the daemon: the notice is written at ${a.written_to}. Find what runs as uid ${a.uid} and makes ${a.found} at ${a.file} (\`getent passwd ${a.uid}\`), stop it, then remove the entry as that user or root: \`rm -r ${shellArg(join(layout.root, a.file))}\`.` },
+        `${a.found} of uid ${a.uid} took the notice's name ${a.file} again after it was renamed aside (or it cannot be taken): the notice is written at its keyed name ${a.written_to}, one no agent can know first`,
+      ),
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);

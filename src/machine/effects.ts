@@ -2,6 +2,7 @@
  * What must happen after an entry is durable, derived from the entry alone — so after a crash the
  * daemon re-derives and re-runs them, and running one twice writes the same file twice. Pure.
  */
+import { noticeBaseName } from "../config/names.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { isRework, jobIdOf, type JobTarget, type StageEntry } from "../log/agent-jobs.js";
@@ -64,8 +65,8 @@ export function isDerivedFileOf(epicId: string, rel: string): boolean {
   const parts = rel.split("/");
   const name = new RegExp(`^${NAME}$`);
   if (parts.length === 4 && parts[0] === "messages" && parts[1] === "inbox" && name.test(parts[2]!)) {
-    // noticeNameOf: notice-<8-digit seq>-<epic>-<subject>.yaml
-    const n = parts[3]!;
+    // noticeNameOf: notice-<8-digit seq>-<epic>-<subject>.yaml, or its keyed fallback name (config/names.ts)
+    const n = noticeBaseName(parts[3]!);
     const head = `notice-`;
     return n.startsWith(head) && /^[0-9]{8}-$/.test(n.slice(head.length, head.length + 9)) && n.slice(head.length + 9).startsWith(`${epicId}-`) && /^[a-z][a-z0-9_]*\.yaml$/.test(n.slice(head.length + 9 + epicId.length + 1));
   }

@@ -5,7 +5,7 @@
  * The daemon calls pump() from its loop, so the runner's commits never interleave with a batch.
  */
 import type { ChildProcess } from "node:child_process";
-import { appendFileSync, closeSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, lstatSync, statSync } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Engine } from "../engine/engine.js";
@@ -21,6 +21,8 @@ import { AGENT_UMASK, giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
 import type { Keyring } from "../trust/keyring.js";
 import { noticeKeysEnv } from "../trust/notice-mac.js";
+import { keyedNoticeName } from "../trust/notice-name.js";
+import type { DaemonKey } from "../trust/mac.js";
 import { issueToken } from "../trust/token.js";
 import { cannotSwitchTo, resolveAccount, type Account } from "./os-users.js";
 import { tasksOfUid } from "./procfs.js";
@@ -263,7 +265,7 @@ export class Runner {
       ...(plan.epic_id ? { CONSENSUS_EPIC: plan.epic_id } : {}),
       ...(plan.iteration ? { CONSENSUS_ITERATION: String(plan.iteration) } : {}),
       ...(plan.stage ? { CONSENSUS_STAGE: plan.stage } : {}),
-      ...(plan.notice ? { CONSENSUS_NOTICE: join(root, plan.notice) } : {}),
+      ...(plan.notice ? { CONSENSUS_NOTICE: noticeFileOf(root, plan.notice, this.o.keys?.()?.keysForFile() ?? []) } : {}),
       ...(plan.on ? { CONSENSUS_TRIGGER: plan.on, CONSENSUS_TRIGGER_SEQ: String(plan.trigger_seq) } : {}),
       ...this.credentials(plan),
     };
@@ -508,4 +510,23 @@ export class Runner {
     this.inputs.push(i);
     this.o.wake();
   }
+}
+
+/**
+ * The notice file a launch names (`rel`: messages/inbox/<role>/<regular name>, under `root`): at its
+ * keyed fallback name under one of `keys` where the daemon wrote it there (its regular name was
+ * taken: trust/notice-name.ts), else at its regular name. A keyed one is taken only as a regular file
+ * of the daemon's user: nobody else can know its name first.
+ */
+export function noticeFileOf(root: string, rel: string, keys: readonly DaemonKey[]): string {
+  const regular = join(root, rel);
+  const parts = rel.split("/");
+  if (parts.length !== 4 || !keys.length) return regular;
+  const me = process.geteuid?.();
+  for (const k of [...keys].reverse()) {
+    const keyed = join(dirname(regular), keyedNoticeName(k, parts[2]!, parts[3]!));
+    const st = lstatSync(keyed, { throwIfNoEntry: false });
+    if (st?.isFile() && (me === undefined || st.uid === me)) return keyed;
+  }
+  return regular;
 }

@@ -9,7 +9,7 @@
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 
 /** What a MAC is for; each purpose has its own derived key. */
-export type MacPurpose = "log" | "checkpoint" | "request" | "notice" | "token" | "config";
+export type MacPurpose = "log" | "checkpoint" | "request" | "notice" | "notice_name" | "token" | "config";
 
 /** One key of the keyring. `secret` is 32 bytes; never logged (see Keyring.toJSON). */
 export interface DaemonKey {

@@ -15,7 +15,7 @@ import { assertFileStillInsideSync } from "./safe-dirs.js";
  * A temporary name nobody can guess (96 random bits per write: a link planted at "the next" name
  * cannot be aimed), created exclusively and never through a link (issue 12.2).
  */
-export const tmpOf = (path: string): string => join(dirname(path), `.${basename(path)}.${random96()}.tmp`);
+export const tmpOf = (path: string, hideName = false): string => join(dirname(path), hideName ? `.${random96()}.tmp` : `.${basename(path)}.${random96()}.tmp`);
 
 /**
  * 96 bits of the CSPRNG as hex, drawn for 256 names at a time: a randomBytes call per name (a call
@@ -60,6 +60,12 @@ export interface WriteOptions {
   mode?: number;
   /** When given: the file written must still be inside this root, with no link on the way, just before the rename (assertFileStillInsideSync). */
   root?: string;
+  /**
+   * The temporary's name says nothing of the file's (`.<random>.tmp`): for a name nobody may learn
+   * before the file is there (a notice's keyed fallback name, trust/notice-name.ts), or an agent
+   * watching the folder would read it off the temporary and take it before the rename.
+   */
+  hideName?: boolean;
 }
 
 /**
@@ -69,7 +75,7 @@ export interface WriteOptions {
  * "file" fdatasyncs only the file (the caller syncs the folder, e.g. once for many files).
  */
 export async function writeAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], opts: WriteOptions = {}): Promise<void> {
-  const tmp = tmpOf(path);
+  const tmp = tmpOf(path, opts.hideName);
   const mode = opts.mode ?? SHARED_FILE_MODE;
   const fh = await open(tmp, CREATE_FLAGS, mode);
   try {
@@ -108,7 +114,7 @@ async function writeParts(fh: FileHandle, parts: readonly Uint8Array[]): Promise
  * of CPU as a thread-pool round trip (issue 17.2). Same temporary name, flags, mode and checks.
  */
 export function writeAtomicSync(path: string, data: Uint8Array, opts: Omit<WriteOptions, "durable"> = {}): void {
-  const tmp = tmpOf(path);
+  const tmp = tmpOf(path, opts.hideName);
   const mode = opts.mode ?? SHARED_FILE_MODE;
   const fd = openSync(tmp, CREATE_FLAGS, mode);
   try {

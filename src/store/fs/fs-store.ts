@@ -22,7 +22,7 @@ import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } fr
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
-import { CAP, readGuarded, readGuardedText } from "./guarded-read.js";
+import { CAP, kindOf, readGuarded, readGuardedText } from "./guarded-read.js";
 import { assertPrivateArea } from "./private-area.js";
 import { setAsideEntry } from "./entry-aside.js";
 import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
@@ -32,6 +32,7 @@ import { RecordReader } from "../../log/record-reader.js";
 import { chainWorkerBytes, startChainCheck } from "./chain-check.js";
 import { ensureKeyring, keyFileOf, KeyFileError, readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
+import { keyedNoticeName } from "../../trust/notice-name.js";
 import { adoptOldLog } from "./adopt.js";
 import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { compactWithLast, epicsTexts, prettyWithLast, putAgentView, putEpics, type EpicsMembers } from "./epics-json.js";
@@ -111,6 +112,13 @@ export interface FsStoreOptions {
    * aside so the notice could be written (entry-aside.ts): paths relative to the root.
    */
   onNoticeNameFreed?: (a: { file: string; moved_to: string; uid: number; found: string }) => void;
+  /**
+   * Told when a notice was written at its keyed fallback name (trust/notice-name.ts) because its
+   * regular name was taken again after being renamed aside, or could not be taken: the regular name
+   * (`file`) and `written_to` relative to the root, the uid of what holds the regular name, what it is
+   * ("a folder"), and the error the write at the regular name failed with.
+   */
+  onNoticeKeyedName?: (a: { file: string; written_to: string; uid: number; found: string; cause: string }) => void;
   /**
    * Small effect files (notices, archive copies) written on a worker thread (effect-writer.ts): the
    * daemon's choice, so their inodes are made on the second core. Without it, on the calling thread.
@@ -876,28 +884,52 @@ export class FsStore implements Store {
   /**
    * Not fsync'd here: a crash before the next checkpoint re-runs it; the checkpoint syncs it first.
    * Its name is lstat'd once on this thread (~3 µs), live too: an entry another user made at the
-   * predictable name (a folder, FIFO, link) is renamed aside first (setAsideEntry). On replay (recovery re-running the
-   * entries after the checkpoint, or a failed notice retried) a notice already there with its full
-   * size, of the daemon's user, is left alone: not rewritten nor synced again; one missing or short
-   * (its data never reached the disk), or another user's, is written.
+   * predictable name (a folder, FIFO, link) is renamed aside first (setAsideEntry). When the name is
+   * taken again before the daemon's rename (an agent re-making its folder in a loop wins that window
+   * every time), or cannot be taken (root's entry, a folder of another user on the way), the notice is
+   * written at its keyed fallback name instead (trust/notice-name.ts: a name no agent can know first),
+   * and onNoticeKeyedName is told. On replay (recovery re-running the entries after the checkpoint, or
+   * a failed notice retried) a notice already there with its full size, of the daemon's user, at its
+   * regular name or at its keyed name under any key of the ring, is left alone: not rewritten nor
+   * synced again; one missing or short (its data never reached the disk), or another user's, is written.
    */
   async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
-    const target = join(this.layout.inbox, checkRole(notice.role), checkFileName(notice.name, "name"));
+    const dir = join(this.layout.inbox, checkRole(notice.role));
+    const target = join(dir, checkFileName(notice.name, "name"));
     const body = Buffer.from(notice.body);
     // on this thread: a stat of a cached folder costs a few µs here, a pool round trip 25 µs of CPU
     // (a cold start re-checks every notice of the log: issue 17.4)
     const st = lstatQuiet(target);
     // only the daemon's own file: a failed notice is retried with replay, and an agent that made the
     // first write fail could otherwise put its own file of the notice's length there and keep it
-    if (opts.replay && st?.isFile() && st.size === body.length && (SELF_UID === undefined || st.uid === SELF_UID)) return;
+    if (opts.replay && ownWhole(st, body.length)) return;
+    // written at its keyed name before (the regular one was taken): found there, never written twice.
+    // Only when the regular name does not hold it: a cold start pays no lstat more per notice
+    const keys = this.ring?.keysForFile() ?? [];
+    if (opts.replay && keys.some((k) => ownWhole(lstatQuiet(join(dir, keyedNoticeName(k, notice.role, notice.name))), body.length))) return;
     // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
     // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
-    // daemon's or root's is left (the write fails and is retried, as before).
+    // daemon's or root's is left (the write then fails, and the keyed name below is used).
     if (st && !st.isFile()) {
       const aside = await setAsideEntry(this.layout.root, target, "notice", st);
       if (aside) this.opts.onNoticeNameFreed?.({ file: relative(this.layout.root, target), moved_to: relative(this.layout.root, aside.to), uid: aside.uid, found: aside.found });
     }
-    await this.writeEffect(target, body);
+    try {
+      await this.writeEffect(target, body);
+    } catch (e) {
+      // what holds the name now: anything but a file (a rename over a file replaces it) means taken
+      const now = lstatQuiet(target);
+      const key = keys.at(-1);
+      if (!now || now.isFile() || !key) throw e;
+      const keyed = join(dir, keyedNoticeName(key, notice.role, notice.name));
+      const there = lstatQuiet(keyed);
+      // nobody can know the keyed name first; still never written through what is there
+      if (there && !there.isFile()) await setAsideEntry(this.layout.root, keyed, "notice", there);
+      // a temporary whose name does not give the keyed one away (an agent watching the folder would
+      // otherwise read it off the temporary and take it before the rename)
+      await this.writeEffect(keyed, body, undefined, { hideName: true });
+      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now.uid, found: kindOf(now), cause: (e as Error)?.message ?? String(e) });
+    }
   }
 
   async prune(epicId: string, files: readonly string[]): Promise<void> {
@@ -907,6 +939,10 @@ export class FsStore implements Store {
       const target = join(this.layout.root, rel);
       // never through a folder an agent swapped for a link: every folder from the root down must be real
       if (!(await assertRealDirs(this.layout.root, dirname(target)).then(() => true, () => false))) continue;
+      // only a file: an agent's folder at a notice's name (inboxes are drop zones) would fail the unlink
+      // (EISDIR), the effect with it and every checkpoint after; it is left for its owner
+      const st = lstatQuiet(target);
+      if (st && !st.isFile()) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
       });
@@ -916,10 +952,11 @@ export class FsStore implements Store {
     for (const d of [...emptied, ...[...emptied].map((x) => dirname(x))]) await rmdir(d).catch(() => {});
   }
 
-  private async writeEffect(target: string, bytes: Uint8Array, made?: (dir: string) => void): Promise<void> {
+  /** opts.hideName: the temporary's name does not give the target's away (WriteOptions.hideName); written on the pool. */
+  private async writeEffect(target: string, bytes: Uint8Array, made?: (dir: string) => void, opts: { hideName?: boolean } = {}): Promise<void> {
     const dir = dirname(target);
     const created = made ? (d: string) => (this.noteUnsynced(d), made(d)) : this.noteUnsynced;
-    if (bytes.length <= SYNC_WRITE_MAX) {
+    if (bytes.length <= SYNC_WRITE_MAX && !opts.hideName) {
       // a notice or a small archive copy: on the daemon's effect writer thread, else on this one
       // (effect-writer.ts, issue 17.2); a large one in the pool below, so no loop waits for megabytes
       let changed: string[];
@@ -936,7 +973,7 @@ export class FsStore implements Store {
     } else {
       // checks where its file really is before the rename (writeAtomic's root option), so a folder
       // known here is walked by name, not checked again by its real path first
-      await this.inDir(dir, () => writeAtomic(target, bytes, { root: this.layout.root }), created, { checksItself: true });
+      await this.inDir(dir, () => writeAtomic(target, bytes, { root: this.layout.root, ...(opts.hideName ? { hideName: true } : {}) }), created, { checksItself: true });
     }
     this.unsynced.add(target);
     this.unsynced.add(dir);
@@ -1333,6 +1370,9 @@ const NEWLINE = Buffer.from("\n");
 
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
+
+/** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
+const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && st.size === size && (SELF_UID === undefined || st.uid === SELF_UID);
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {

@@ -17,11 +17,14 @@
  */
 import { realpathSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
-import { readGuarded } from "../../store/fs/guarded-read.js";
+import { kindOf, readGuarded } from "../../store/fs/guarded-read.js";
+import { setAsideEntry } from "../../store/fs/entry-aside.js";
+import { keyedNoticeName } from "../../trust/notice-name.js";
+import { keyringOf } from "../prove.js";
 import { hostname } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
-import { ConsensusError, errorsOf } from "../../errors/issue.js";
+import { ConsensusError, errorsOf, shellArg } from "../../errors/issue.js";
 import type { Logger } from "../../daemon/logger.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
@@ -189,7 +192,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   async function mirrorDown(): Promise<void> {
     const notices = await store.sql`SELECT id::float8 AS id, role, name, body FROM notices WHERE id > ${noticeAt.notices} ORDER BY id`;
     for (const n of notices) {
-      await writeIfMissing(layout.root, join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)), log);
+      await writeNoticeDown(layout.root, join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)), log);
       noticeAt.notices = Number(n.id);
     }
     const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
@@ -208,7 +211,7 @@ const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * Writes `path` (under `root`) unless it is there whole. Never through a link an agent planted
  * that leads out of the root: such a file is skipped with an error logged (the rest still mirror).
  */
-async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
+async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Logger, opts: { hideName?: boolean } = {}): Promise<void> {
   if (!path.split("/").slice(-3).every((p) => PLAIN.test(p))) return;
   let dir: string;
   try {
@@ -222,5 +225,38 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
   const have = await readGuarded(real, { maxBytes: bytes.length + 1 }).then((r) => r.bytes, () => undefined);
   if (have && have.equals(bytes)) return;
   // the folder's real path checked again just before the rename: one swapped for a link since is refused
-  await writeAtomic(real, bytes, { root: realpathSync(root) });
+  await writeAtomic(real, bytes, { root: realpathSync(root), ...(opts.hideName ? { hideName: true } : {}) });
+}
+
+/**
+ * A notice mirrored down at `path` (messages/inbox/<role>/<name> under `root`), as the file store's
+ * deliver() writes one: inboxes are drop zones and a notice's name is predictable, so an entry another
+ * user made there (a folder) is renamed aside, unread (setAsideEntry); when the name is taken again
+ * before the write, or cannot be taken, the notice goes to its keyed fallback name under this host's
+ * daemon key (trust/notice-name.ts), which no agent can know first. A notice no name can take is
+ * logged and left: it never stops the bridge (every later notice, archive copy and drop waited on it).
+ */
+async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
+  let first: unknown;
+  try {
+    return await writeIfMissing(root, path, bytes, log);
+  } catch (e) {
+    first = e;
+  }
+  const file = relative(root, path);
+  const st = await lstat(path).catch(() => undefined);
+  if (!st || st.isFile()) throw first;
+  const aside = await setAsideEntry(root, path, "notice", st);
+  if (aside) log.warn({ file, moved_to: relative(root, aside.to), owner_uid: aside.uid, found: aside.found, fix: `Nothing to do for the bridge. uid ${aside.uid} may delete ${shellArg(aside.to)}; agents write only their own messages into an inbox, never at a notice's name.` }, `${aside.found} at a notice's name renamed aside (neither followed nor opened): uid ${aside.uid} made it where the bridge writes its notice`);
+  if (aside && (await writeIfMissing(root, path, bytes, log).then(() => true, () => false))) return;
+  const now = await lstat(path).catch(() => undefined);
+  const key = (await keyringOf(root))?.keysForFile().at(-1);
+  const role = basename(dirname(path));
+  if (!key) {
+    log.error({ file, owner_uid: now?.uid ?? st.uid, fix: `Find what runs as uid ${now?.uid ?? st.uid} and makes entries at notice names, stop it, and remove ${shellArg(path)} as that user or root; give this host the daemon key (\`consensus keys\`) so such a notice goes to a keyed name.` }, `notice not mirrored down: ${file} is taken by uid ${now?.uid ?? st.uid} and this host has no daemon key for a keyed name`);
+    return;
+  }
+  const keyed = join(dirname(path), keyedNoticeName(key, role, basename(path)));
+  await writeIfMissing(root, keyed, bytes, log, { hideName: true });
+  log.warn({ file, written_to: relative(root, keyed), owner_uid: now?.uid ?? st.uid, found: now ? kindOf(now) : aside?.found, fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. Find what runs as uid ${now?.uid ?? st.uid} (\`getent passwd ${now?.uid ?? st.uid}\`), stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
 }

@@ -8,10 +8,14 @@
  * - not_genuine: a file named like a daemon notice that no log entry produced (someone else wrote it;
  *   never act on it).
  * A notice's content is rebuilt from the log entry that produced it (effectsOf), not read from the
- * file, so a notice edited in the inbox shows as the daemon wrote it.
+ * file, so a notice edited in the inbox shows as the daemon wrote it. A notice at its keyed fallback
+ * name (`notice-…-<subject>.<16 hex>.yaml`, trust/notice-name.ts: its regular name was taken) is read
+ * as the notice of its regular name, when its keyed part checks with the daemon key (where it can be
+ * read) or, without it, its MAC with the role's notice keys; with neither it is not_genuine (anyone
+ * can make up such a name).
  */
 import { createHash } from "node:crypto";
-import { NOTICE_PREFIX } from "../../config/names.js";
+import { NOTICE_PREFIX, isKeyedNoticeName, noticeBaseName } from "../../config/names.js";
 import { effectsOf, type NoticeDoc } from "../../machine/effects.js";
 import { interpretMessage } from "../../schemas/interpret.js";
 import type { Epic } from "../../schemas/types.gen.js";
@@ -20,6 +24,8 @@ import type { McpBus, Snapshot } from "./bus.js";
 import { errorsOfEntry } from "./results.js";
 import { checkNotice, parseNoticeKeys, roleNoticeKeys } from "../../trust/notice-mac.js";
 import type { Keyring } from "../../trust/keyring.js";
+import type { DaemonKey } from "../../trust/mac.js";
+import { keyedNoticeNameOk } from "../../trust/notice-name.js";
 
 /** A role's notice keys: CONSENSUS_NOTICE_KEY's, else derived from the daemon keyring where it can be read; undefined: neither. */
 export function noticeKeysOf(role: string, env: string | undefined, keyring: Keyring | undefined, now: number): Map<string, string> | undefined {
@@ -47,22 +53,23 @@ export interface InboxItem {
   reason?: string;
 }
 
-/** notice-<seq>-<EPIC>-<subject>.yaml (effects.ts noticeNameOf); subjects have no "-". */
+/** notice-<seq>-<EPIC>-<subject>.yaml (effects.ts noticeNameOf); subjects have no "-". Matched on noticeBaseName. */
 const NOTICE_NAME = /^notice-(\d{8})-(.+)-[^-]+\.yaml$/;
 
 /**
  * noticeKeys: the role's notice keys (key id → hex: CONSENSUS_NOTICE_KEY, or derived from the daemon
  * key by whoever can read it); a notice whose MAC does not verify with them is not_genuine. Without
- * keys only the log is asked (which entry produced it).
+ * keys only the log is asked (which entry produced it). daemonKeys: the daemon's keys where this
+ * reader can read them (keyring.keysForFile()), which check a keyed fallback name's keyed part.
  */
-export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?: string, noticeKeys?: ReadonlyMap<string, string>): Promise<{ role: string; items: InboxItem[] }> {
+export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?: string, noticeKeys?: ReadonlyMap<string, string>, daemonKeys?: readonly DaemonKey[]): Promise<{ role: string; items: InboxItem[] }> {
   const names = (await bus.names(`messages/inbox/${role}`)).filter((n) => !n.startsWith(".") && /\.(ya?ml|json)$/i.test(n)).sort();
   const entries = await bus.entries();
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const items: InboxItem[] = [];
   for (const name of names) {
     const rel = `messages/inbox/${role}/${name}`;
-    let item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap) : await messageItem(rel, name, role, bus, entries, snap);
+    let item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap, noticeKeys, daemonKeys) : await messageItem(rel, name, role, bus, entries, snap);
     if (item?.kind === "notice" && item.status !== "not_genuine" && noticeKeys) {
       const check = checkNotice(noticeKeys, (await bus.text(rel)) ?? "");
       if (!check.ok) item = { file: rel, kind: "notice", status: "not_genuine", reason: check.reason, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };
@@ -72,11 +79,16 @@ export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?
   return { role, items };
 }
 
-function noticeItem(rel: string, name: string, role: string, bySeq: Map<number, DaemonEntry>, snap: Snapshot): InboxItem {
-  const m = NOTICE_NAME.exec(name);
+function noticeItem(rel: string, name: string, role: string, bySeq: Map<number, DaemonEntry>, snap: Snapshot, noticeKeys?: ReadonlyMap<string, string>, daemonKeys?: readonly DaemonKey[]): InboxItem {
+  const base = noticeBaseName(name);
+  const m = NOTICE_NAME.exec(base);
   const entry = m ? bySeq.get(Number(m[1])) : undefined;
-  const fx = entry ? effectsOf(entry, snap.pipeline).find((f) => f.type === "notice" && f.role === role && f.name === name) : undefined;
+  const fx = entry ? effectsOf(entry, snap.pipeline).find((f) => f.type === "notice" && f.role === role && f.name === base) : undefined;
   if (!fx || fx.type !== "notice") return { file: rel, kind: "notice", status: "not_genuine", reason: "no decision of the daemon produced a notice of this name", ...(m ? { epic_id: m[2] } : {}) };
+  if (isKeyedNoticeName(name) && (daemonKeys ? !keyedNoticeNameOk(daemonKeys, role, name) : !noticeKeys)) {
+    const reason = daemonKeys ? "a keyed notice name the daemon key did not make (anyone can make up such a name)" : "a keyed notice name, and neither the daemon key nor this role's notice keys (CONSENSUS_NOTICE_KEY) are here to check it";
+    return { file: rel, kind: "notice", status: "not_genuine", reason, ...(m ? { epic_id: m[2] } : {}) };
+  }
   const n = fx.notice;
   const epic = n.epic_id ? snap.view.epics.get(n.epic_id) : undefined;
   return { file: rel, kind: "notice", status: noticeInForce(n, epic, entry!, bySeq) ? "in_force" : "resolved", from: n.from, type: n.type, subject: n.subject, ...(n.epic_id ? { epic_id: n.epic_id } : {}), ...(n.iteration ? { iteration: n.iteration } : {}), timestamp: n.timestamp, content: n.content };

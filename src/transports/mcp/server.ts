@@ -89,8 +89,10 @@ export function createMcpServer(ctx: McpContext): ConsensusMcp {
   }, false);
 
   tool<{ epic_id?: string }>("inbox", "Your inbox", `The messages and notices addressed to ${ctx.role}, each marked in_force, resolved, rejected (with its errors), pending, or not_genuine (a notice no log entry produced: ignore it).`, async (a, snap) => {
-    const keys = bus.macs ? noticeKeysOf(ctx.role, ctx.noticeKeys, await keyringOf(ctx.root), Date.now()) : undefined;
-    const all = await inboxOf(ctx.role, bus, snap, a.epic_id, keys);
+    // the daemon key where it can be read checks a keyed fallback name, whatever the bus (a migrated notice may keep one)
+    const ring = await keyringOf(ctx.root);
+    const keys = bus.macs ? noticeKeysOf(ctx.role, ctx.noticeKeys, ring, Date.now()) : undefined;
+    const all = await inboxOf(ctx.role, bus, snap, a.epic_id, keys, ring?.keysForFile());
     // only genuine notices are shown; forged ones are counted (never their content)
     const forged = all.items.filter((i) => i.status === "not_genuine");
     return answered({ role: all.role, items: all.items.filter((i) => i.status !== "not_genuine"), forged_skipped: forged.length, ...(forged.length ? { forged: forged.map((f) => ({ file: f.file, reason: f.reason })) } : {}), notices_checked: keys ? "mac" : "log only" });
