@@ -29,14 +29,20 @@ export function checkpointDueAt(s: { dirtySince: number | undefined; lastCheckpo
 
 /**
  * Sleeps until the loop's wake() is called, at once when `ready` (work already waiting), and no later
- * than `checkpointAt` (ms since the epoch) when a checkpoint is to be written then.
+ * than `checkpointAt` (ms since the epoch) when a checkpoint is to be written then. The checkpoint's
+ * timer ends with the sleep: a loop woken by every row or drop holds one such timer, not one per turn.
  */
 export function idle(setWake: (wake: () => void) => void, ready: boolean, checkpointAt: number | undefined): Promise<void> {
+  if (ready) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    setWake(resolve);
-    if (ready) resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    setWake(done);
     // come back for the checkpoint that is due, even when nothing else happens
-    if (checkpointAt !== undefined) setTimeout(resolve, Math.max(0, checkpointAt - Date.now())).unref();
+    if (checkpointAt !== undefined) (timer = setTimeout(done, Math.max(0, checkpointAt - Date.now()))).unref();
   });
 }
 
