@@ -147,7 +147,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // one timer for the earliest stage deadline in the state (deadlines.ts); entries that set an
   // earlier one re-arm it
   let deadlineSweep = true;
-  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), opts.once);
+  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), { off: opts.once });
   const armDeadline = (at: number | undefined): void => deadlines.arm(at);
   // Agents (src/runner/): launches decided, logged, then spawned; not with --once (nothing would wait for them).
   const early: Array<import("../machine/effects.js").LaunchWant> = [];

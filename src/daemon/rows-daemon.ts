@@ -56,8 +56,10 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   let reconcileAt = Date.now() + Number(process.env.CONSENSUS_RESCAN_MS ?? 30_000);
   let claimMore = true;
   let deadlineSweep = true;
-  const waiting = new Set<NodeJS.Timeout>();
-  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), opts.once);
+  // one timer for the earliest row still settling, however many rows settle and however often they are claimed again
+  // (claimed again, a row still settling arms its wait anew); kept alive: `watch --once` waits for it
+  const settling = new DeadlineTimer(() => ((claimMore = true), kick()), { ref: true });
+  const deadlines = new DeadlineTimer(() => ((deadlineSweep = true), kick()), { off: opts.once });
   const armDeadline = (at: number | undefined): void => deadlines.arm(at);
   const armFrom = (entries: CommittedEntry[]) => {
     for (const e of entries) if (e.state?.deadline && e.state.status === "in_progress") armDeadline(Date.parse(e.state.deadline.at));
@@ -134,7 +136,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
         continue;
       }
       if (stopping) break;
-      if (opts.once && !claimMore && !resync && waiting.size === 0 && !runner?.hasWork) break;
+      if (opts.once && !claimMore && !resync && !settling.armed && !runner?.hasWork) break;
       await idle((w) => (wake = w), stopping || resync || claimMore || deadlineSweep || !!runner?.hasWork, engine.dirty ? lastCheckpoint + CHECKPOINT_MS : undefined);
       wake = () => {};
     }
@@ -142,7 +144,7 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   } finally {
     clearInterval(poll);
     deadlines.clear();
-    for (const t of waiting) clearTimeout(t);
+    settling.clear();
     // no UNLISTEN first: closing the client ends its LISTEN connection (and an unlisten on a stuck one never settles)
     await lease.release();
     await store.close();
@@ -193,9 +195,6 @@ export async function runRowsDaemon(opts: DaemonOptions & { store: string }): Pr
   async function decideRowsNow(rows: InputRow[]): Promise<void> {
     const { waits, again } = await decideRows(engine, inputs, rows, obs);
     if (again) claimMore = true;
-    for (const ms of waits) {
-      const t = setTimeout(() => ((claimMore = true), waiting.delete(t), kick()), ms);
-      waiting.add(t);
-    }
+    if (waits.length) settling.arm(Date.now() + Math.min(...waits));
   }
 }

@@ -86,6 +86,17 @@ describe("deciding claimed rows (rows daemon)", () => {
     await Promise.all([a.store.close(), b.store.close()]);
   });
 
+  it("a row is never left to settle: a half-written file, just modified, is decided at once (the bridge settled it before sending)", async () => {
+    const a = await daemon();
+    await a.engine.process([{ input: { type: "start", epic_id: "EP-003", title: "three", by: "tester" }, key: "request:3" }]);
+    const half = await send(a.inputs, "artifacts/EP-003/plan.json", '{"epic_id": "EP-0');
+    const d = await decideRows(a.engine, a.inputs, await a.inputs.claim(a.store.writerId!, 128, [half]), undefined);
+    // the rows daemon's settle timer (rows-daemon.ts `settling`) stays unarmed: its rows never wait today
+    expect(d.waits).toEqual([]);
+    expect(await row(half)).toMatch(/"done_at":"/);
+    await a.store.close();
+  });
+
   it("an artifact deferred in a batch whose own commit moved its epic into the stage is decided again, not left deferred", async () => {
     const a = await daemon();
     await a.engine.process([{ input: { type: "start", epic_id: "EP-002", title: "two", by: "tester" }, key: "request:2" }]);
