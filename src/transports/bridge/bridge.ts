@@ -237,6 +237,9 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
  * logged and left: it never stops the bridge (every later notice, archive copy and drop waited on it).
  */
 async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
+  // mirrored down at its keyed name before (the bridge mirrors every notice anew when it starts): that
+  // copy is the notice, and one at the regular name, free again since, would show it to the role twice
+  if (await keyedCopyThere(root, path, bytes)) return;
   let first: unknown;
   try {
     return await writeIfMissing(root, path, bytes, log);
@@ -259,4 +262,22 @@ async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: L
   const keyed = join(dirname(path), keyedNoticeName(key, role, basename(path)));
   await writeIfMissing(root, keyed, bytes, log, { hideName: true });
   log.warn({ file, written_to: relative(root, keyed), owner_uid: now?.uid ?? st.uid, found: now ? kindOf(now) : aside?.found, fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. Find what runs as uid ${now?.uid ?? st.uid} (\`getent passwd ${now?.uid ?? st.uid}\`), stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
+}
+
+/**
+ * Whether the notice `bytes` of `path` (messages/inbox/<role>/<name> under `root`) is already at its
+ * keyed name under a key of this host's ring: a regular file of this process's user holding exactly
+ * `bytes`. Only the keyed names' lstats when none is there (the common case).
+ */
+async function keyedCopyThere(root: string, path: string, bytes: Buffer): Promise<boolean> {
+  const keys = (await keyringOf(root))?.keysForFile() ?? [];
+  const me = process.geteuid?.();
+  for (const k of keys) {
+    const keyed = join(dirname(path), keyedNoticeName(k, basename(dirname(path)), basename(path)));
+    const st = await lstat(keyed).catch(() => undefined);
+    if (!st?.isFile() || st.size !== bytes.length || (me !== undefined && st.uid !== me)) continue;
+    const have = await readGuarded(keyed, { maxBytes: bytes.length + 1 }).then((r) => r.bytes, () => undefined);
+    if (have?.equals(bytes)) return true;
+  }
+  return false;
 }
