@@ -905,8 +905,18 @@ export class FsStore implements Store {
     if (opts.replay && ownWhole(st, body.length)) return;
     // written at its keyed name before (the regular one was taken): found there, never written twice.
     // Only when the regular name does not hold it: a cold start pays no lstat more per notice
+    // One of the daemon's user there, short (a crash before its data reached the disk) or of another
+    // length (its read list and absolute paths are derived again at the replay), is the notice's copy
+    // too: rewritten there, never a second copy at the regular name (free again, the squatter gone)
     const keys = this.ring?.keysForFile() ?? [];
-    if (opts.replay && keys.some((k) => ownWhole(lstatQuiet(join(dir, keyedNoticeName(k, notice.role, notice.name))), body.length))) return;
+    if (opts.replay) {
+      for (const k of keys) {
+        const keyed = join(dir, keyedNoticeName(k, notice.role, notice.name));
+        const there = lstatQuiet(keyed);
+        if (ownWhole(there, body.length)) return;
+        if (ownFile(there)) return this.writeEffect(keyed, body, undefined, { hideName: true });
+      }
+    }
     // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
     // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
     // daemon's or root's is left (the write then fails, and the keyed name below is used).
@@ -1372,7 +1382,10 @@ const NEWLINE = Buffer.from("\n");
 const SELF_UID = process.geteuid?.();
 
 /** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
-const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && st.size === size && (SELF_UID === undefined || st.uid === SELF_UID);
+const ownWhole = (st: Stats | undefined, size: number): boolean => ownFile(st) && st?.size === size;
+
+/** Whether the lstat `st` is a regular file of the daemon's user (where it has one). */
+const ownFile = (st: Stats | undefined): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID);
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {
