@@ -239,7 +239,8 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
 async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
   // mirrored down at its keyed name before (the bridge mirrors every notice anew when it starts): that
   // copy is the notice, and one at the regular name, free again since, would show it to the role twice
-  if (await keyedCopyThere(root, path, bytes)) return;
+  const keyedCopy = await keyedCopyOf(root, path);
+  if (keyedCopy) return writeIfMissing(root, keyedCopy, bytes, log, { hideName: true });
   let first: unknown;
   try {
     return await writeIfMissing(root, path, bytes, log);
@@ -265,19 +266,18 @@ async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: L
 }
 
 /**
- * Whether the notice `bytes` of `path` (messages/inbox/<role>/<name> under `root`) is already at its
- * keyed name under a key of this host's ring: a regular file of this process's user holding exactly
- * `bytes`. Only the keyed names' lstats when none is there (the common case).
+ * The keyed name (trust/notice-name.ts) under a key of this host's ring at which the notice `path`
+ * (messages/inbox/<role>/<name> under `root`) was mirrored down before: a regular file of this
+ * process's user there, whatever it holds (one left short by a crash is rewritten there, not at the
+ * regular name). Undefined when there is none: only the keyed names' lstats (the common case).
  */
-async function keyedCopyThere(root: string, path: string, bytes: Buffer): Promise<boolean> {
+async function keyedCopyOf(root: string, path: string): Promise<string | undefined> {
   const keys = (await keyringOf(root))?.keysForFile() ?? [];
   const me = process.geteuid?.();
   for (const k of keys) {
     const keyed = join(dirname(path), keyedNoticeName(k, basename(dirname(path)), basename(path)));
     const st = await lstat(keyed).catch(() => undefined);
-    if (!st?.isFile() || st.size !== bytes.length || (me !== undefined && st.uid !== me)) continue;
-    const have = await readGuarded(keyed, { maxBytes: bytes.length + 1 }).then((r) => r.bytes, () => undefined);
-    if (have?.equals(bytes)) return true;
+    if (st?.isFile() && (me === undefined || st.uid === me)) return keyed;
   }
-  return false;
+  return undefined;
 }
