@@ -927,10 +927,13 @@ export class FsStore implements Store {
     try {
       await this.writeEffect(target, body);
     } catch (e) {
-      // what holds the name now: anything but a file (a rename over a file replaces it) means taken
+      // what holds the name now: anything but a file (a rename over a file replaces it) means taken;
+      // so does a rename refused by a folder there (EISDIR, ENOTEMPTY), gone again since (an agent
+      // making and removing it in a loop: "nothing there now" is no proof the next try wins)
       const now = lstatQuiet(target);
       const key = keys.at(-1);
-      if (!now || now.isFile() || !key) throw e;
+      const takenThen = NAME_TAKEN.has((e as NodeJS.ErrnoException)?.code ?? "");
+      if (!key || !(now ? !now.isFile() : takenThen)) throw e;
       const keyed = join(dir, keyedNoticeName(key, notice.role, notice.name));
       const there = lstatQuiet(keyed);
       // nobody can know the keyed name first; still never written through what is there
@@ -938,7 +941,7 @@ export class FsStore implements Store {
       // a temporary whose name does not give the keyed one away (an agent watching the folder would
       // otherwise read it off the temporary and take it before the rename)
       await this.writeEffect(keyed, body, undefined, { hideName: true });
-      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now.uid, found: kindOf(now), cause: (e as Error)?.message ?? String(e) });
+      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now?.uid ?? st?.uid ?? -1, found: now ? kindOf(now) : "a folder", cause: (e as Error)?.message ?? String(e) });
     }
   }
 
@@ -1380,6 +1383,9 @@ const NEWLINE = Buffer.from("\n");
 
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
+
+/** The errors of a rename refused by what held the target name: a folder (EISDIR; ENOTEMPTY, EEXIST where the file was a folder too). */
+const NAME_TAKEN = new Set(["EISDIR", "ENOTEMPTY", "EEXIST"]);
 
 /** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
 const ownWhole = (st: Stats | undefined, size: number): boolean => ownFile(st) && st?.size === size;
