@@ -4,11 +4,12 @@
  * notice, bytes unchanged, to a keyed-looking name of its own: the MAC checked, and `consensus inbox`
  * listed the agent's file as a genuine notice, a second copy of it, at a path whose owner may put other
  * bytes there once it is listed (the daemon's notices cannot be replaced: the inbox has the sticky bit).
- * A keyed name the daemon key cannot check is a notice only as a file of the daemon's user (the owner
- * of messages/inbox/, which no agent can write). Real files, the real daemon and CLI. Needs root to
+ * The same with a copy at the regular name, free for the squatter once the notice went to its keyed
+ * name. A file at a notice's name is a notice only as a file of the daemon's user (root, or the owner
+ * of .consensus/, which no agent can make). Real files, the real daemon and CLI. Needs root to
  * make the copy as uid 4242.
  */
-import { copyFileSync, lchownSync, mkdirSync, renameSync } from "node:fs";
+import { copyFileSync, lchownSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { keyedNoticeName } from "../../src/trust/notice-name.js";
@@ -48,6 +49,13 @@ describe.skipIf(process.geteuid?.() !== 0)("a genuine notice copied by an agent 
     const keyed = keyedNoticeName(keys.at(-1)!, "planner", name);
     renameSync(join(inbox, name), join(inbox, keyed));
     mkdirSync(join(inbox, name));
+    lchownSync(join(inbox, name), 4242, 4242);
+    expect(await genuine()).toEqual([`messages/inbox/planner/${keyed}`]);
+
+    // and at the regular name, free for the squatter once the notice is at its keyed name: its folder
+    // swapped for a copy of the notice's bytes
+    rmdirSync(join(inbox, name));
+    copyFileSync(join(inbox, keyed), join(inbox, name));
     lchownSync(join(inbox, name), 4242, 4242);
     expect(await genuine()).toEqual([`messages/inbox/planner/${keyed}`]);
   });

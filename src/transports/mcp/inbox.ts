@@ -72,13 +72,15 @@ export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?
   for (const name of names) {
     const rel = `messages/inbox/${role}/${name}`;
     let item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap, noticeKeys, daemonKeys) : await messageItem(rel, name, role, bus, entries, snap);
-    // a keyed name is one only the daemon writes (its temporary hides it, and another user's entry at it
-    // is renamed aside): a file of another user there is a copy (a genuine notice's bytes pass its MAC),
-    // whose owner may put other bytes there once it is listed. The daemon's notices cannot be replaced.
-    if (item?.kind === "notice" && item.status !== "not_genuine" && isKeyedNoticeName(name)) {
+    // a notice's file is the daemon's: another user's at its name is a copy (a genuine notice's bytes
+    // pass its MAC), whose owner may put other bytes there once it is listed; the daemon's notices
+    // cannot be replaced (the inbox has the sticky bit). A regular name may be the squatter's once the
+    // notice went to its keyed name; a keyed one must be a file here (on a database, the regular name's
+    // notice is its row: no file needed)
+    if (item?.kind === "notice" && item.status !== "not_genuine") {
       daemonUids ??= new Set([0, ...[await bus.ownerOf(".consensus")].filter((u): u is number => u !== undefined)]);
       const uid = await bus.ownerOf(rel);
-      if (uid === undefined || !daemonUids.has(uid)) item = { file: rel, kind: "notice", status: "not_genuine", reason: `a keyed notice name whose file is not the daemon's (owner uid ${uid ?? "none"}; the daemon's: ${[...daemonUids].join(" or ")}): another user's copy`, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };
+      if (uid === undefined ? isKeyedNoticeName(name) : !daemonUids.has(uid)) item = { file: rel, kind: "notice", status: "not_genuine", reason: `a notice name whose file is not the daemon's (owner uid ${uid ?? "none"}; the daemon's: ${[...daemonUids].join(" or ")}): another user's copy`, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };
     }
     if (item?.kind === "notice" && item.status !== "not_genuine" && noticeKeys) {
       const check = checkNotice(noticeKeys, (await bus.text(rel)) ?? "");
