@@ -957,7 +957,10 @@ export class FsStore implements Store {
       const st = lstatQuiet(target);
       if (st && !st.isFile()) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "ENOENT") throw e;
+        // a folder by now (its owner swapped its file for one after the look above: EISDIR, EPERM on
+        // some systems): left for its owner, the same as one seen by the look
+        if (e.code === "ENOENT" || lstatQuiet(target)?.isDirectory()) return;
+        throw e;
       });
       if (rel.startsWith("logs/")) emptied.add(dirname(target));
     }
