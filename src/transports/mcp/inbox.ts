@@ -67,7 +67,10 @@ export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?
   const entries = await bus.entries();
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const items: InboxItem[] = [];
-  /** The users a daemon notice's file may belong to: root, and the owner of the daemon's private folder. */
+  /**
+   * The users a daemon notice's file may belong to: root, the owner of the daemon's private folder, and
+   * the owner of messages/inbox/ (the daemon's, or on a bridged host the bridge's: no agent may write it)
+   */
   let daemonUids: Set<number> | undefined;
   for (const name of names) {
     const rel = `messages/inbox/${role}/${name}`;
@@ -78,7 +81,7 @@ export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?
     // notice went to its keyed name; a keyed one must be a file here (on a database, the regular name's
     // notice is its row: no file needed)
     if (item?.kind === "notice" && item.status !== "not_genuine") {
-      daemonUids ??= new Set([0, ...[await bus.ownerOf(".consensus")].filter((u): u is number => u !== undefined)]);
+      daemonUids ??= new Set([0, ...[await bus.ownerOf(".consensus"), await bus.ownerOf("messages/inbox")].filter((u): u is number => u !== undefined)]);
       const uid = await bus.ownerOf(rel);
       if (uid === undefined ? isKeyedNoticeName(name) : !daemonUids.has(uid)) item = { file: rel, kind: "notice", status: "not_genuine", reason: `a notice name whose file is not the daemon's (owner uid ${uid ?? "none"}; the daemon's: ${[...daemonUids].join(" or ")}): another user's copy`, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };
     }
