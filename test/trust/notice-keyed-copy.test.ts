@@ -9,7 +9,8 @@
  * of .consensus/, which no agent can make). Real files, the real daemon and CLI. Needs root to
  * make the copy as uid 4242.
  */
-import { copyFileSync, lchownSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, lchownSync, mkdirSync, renameSync, rmSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { keyedNoticeName } from "../../src/trust/notice-name.js";
@@ -58,5 +59,18 @@ describe.skipIf(process.geteuid?.() !== 0)("a genuine notice copied by an agent 
     copyFileSync(join(inbox, keyed), join(inbox, name));
     lchownSync(join(inbox, name), 4242, 4242);
     expect(await genuine()).toEqual([`messages/inbox/planner/${keyed}`]);
+
+    // a reader with no key at all (log only) is told of no notice at the regular name whatever the
+    // squatter keeps there: its folder, or a FIFO
+    const bare = async (): Promise<string[]> =>
+      (await inboxOf("planner", bus, await bus.snapshot())).items.filter((i) => i.kind === "notice" && i.status !== "not_genuine").map((i) => i.file);
+    rmSync(join(inbox, name));
+    mkdirSync(join(inbox, name));
+    lchownSync(join(inbox, name), 4242, 4242);
+    expect(await bare()).toEqual([]);
+    rmdirSync(join(inbox, name));
+    expect(spawnSync("mkfifo", [join(inbox, name)]).status).toBe(0);
+    lchownSync(join(inbox, name), 4242, 4242);
+    expect(await bare()).toEqual([]);
   });
 });

@@ -72,7 +72,7 @@ export interface McpBus {
   names(relDir: string): Promise<string[]>;
   /**
    * The uid owning the entry at `rel` (a path relative to the root), by lstat where it is named (never
-   * through a link); undefined when absent, elsewhere, or not a regular file or folder.
+   * through a link: a link's, a FIFO's, a folder's own owner); undefined when absent or elsewhere.
    */
   ownerOf(rel: string): Promise<number | undefined>;
   /**
@@ -140,7 +140,7 @@ export class BusReader implements McpBus {
   async ownerOf(rel: string): Promise<number | undefined> {
     if (dirname(rel) !== "." && !isNamedPlace(this.root, this.realRoot, dirname(rel))) return undefined;
     const st = lstatSync(join(this.root, rel), { throwIfNoEntry: false });
-    return st && (st.isFile() || st.isDirectory()) ? st.uid : undefined;
+    return st?.uid;
   }
 
   async names(relDir: string): Promise<string[]> {
