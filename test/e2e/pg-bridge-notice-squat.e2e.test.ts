@@ -4,7 +4,7 @@
  * bridge's own user's) made every pass fail (EISDIR), and with it every later notice, archive copy and
  * upward drop of the host. The notice now goes to its keyed name (trust/notice-name.ts).
  */
-import { lstatSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { PgBus } from "../support/pg-bus.js";
@@ -37,5 +37,31 @@ describe("a notice's name taken on a bridged host", () => {
     // and the bridge goes on: a later epic's notice comes down at its own name
     expect(b.cli("start", "EP-061", "--title", "After").code).toBe(0);
     await b.until("EP-061's notice mirrored down", async () => readdirSync(inbox).some((n) => n.includes("EP-061")) || undefined, 60_000, ["d1", "bridge"]);
+  });
+});
+
+describe("a notice mirrored down at its keyed name, then the bridge restarted", () => {
+  it("is not written a second time at its regular name once that is free", { timeout: 240_000 }, async () => {
+    const b = (bus = await PgBus.create());
+    b.startDaemon("d1");
+    await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+    expect(b.cli("start", "EP-062", "--title", "Squatted").code).toBe(0);
+    const row = await b.until("the planner's notice row", async () => (await b.sql`SELECT name, body FROM notices WHERE role = 'planner' AND name LIKE ${"%EP-062%"} LIMIT 1`)[0], 60_000, ["d1"]);
+    const inbox = join(b.root, "messages", "inbox", "planner");
+    const name = String(row.name);
+    mkdirSync(join(inbox, name), { recursive: true });
+    b.start("bridge", "bridge");
+    const keys = (await readKeyring(join(b.root, ".consensus"))).keysForFile();
+    const keyed = keyedNoticeName(keys.at(-1)!, "planner", name);
+    await b.until("the notice at its keyed name", async () => lstatSync(join(inbox, keyed), { throwIfNoEntry: false })?.isFile() || undefined, 60_000, ["d1", "bridge"]);
+    await b.stop("bridge");
+    // the squatter gives up: the regular name is free again, and the bridge mirrors every notice anew
+    rmdirSync(join(inbox, name));
+    b.start("bridge2", "bridge");
+    expect(b.cli("start", "EP-063", "--title", "After").code).toBe(0);
+    await b.until("EP-063's notice mirrored down", async () => readdirSync(inbox).some((n) => n.includes("EP-063")) || undefined, 60_000, ["d1", "bridge2"]);
+    // one copy of the notice: the keyed one; the planner would otherwise see it twice
+    expect(lstatSync(join(inbox, name), { throwIfNoEntry: false })).toBeUndefined();
+    expect(readdirSync(inbox).filter((n) => n.includes("EP-062"))).toEqual([keyed]);
   });
 });

@@ -905,8 +905,18 @@ export class FsStore implements Store {
     if (opts.replay && ownWhole(st, body.length)) return;
     // written at its keyed name before (the regular one was taken): found there, never written twice.
     // Only when the regular name does not hold it: a cold start pays no lstat more per notice
+    // One of the daemon's user there, short (a crash before its data reached the disk) or of another
+    // length (its read list and absolute paths are derived again at the replay), is the notice's copy
+    // too: rewritten there, never a second copy at the regular name (free again, the squatter gone)
     const keys = this.ring?.keysForFile() ?? [];
-    if (opts.replay && keys.some((k) => ownWhole(lstatQuiet(join(dir, keyedNoticeName(k, notice.role, notice.name))), body.length))) return;
+    if (opts.replay) {
+      for (const k of keys) {
+        const keyed = join(dir, keyedNoticeName(k, notice.role, notice.name));
+        const there = lstatQuiet(keyed);
+        if (ownWhole(there, body.length)) return;
+        if (ownFile(there)) return this.writeEffect(keyed, body, undefined, { hideName: true });
+      }
+    }
     // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
     // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
     // daemon's or root's is left (the write then fails, and the keyed name below is used).
@@ -917,10 +927,13 @@ export class FsStore implements Store {
     try {
       await this.writeEffect(target, body);
     } catch (e) {
-      // what holds the name now: anything but a file (a rename over a file replaces it) means taken
+      // what holds the name now: anything but a file (a rename over a file replaces it) means taken;
+      // so does a rename refused by a folder there (EISDIR, ENOTEMPTY), gone again since (an agent
+      // making and removing it in a loop: "nothing there now" is no proof the next try wins)
       const now = lstatQuiet(target);
       const key = keys.at(-1);
-      if (!now || now.isFile() || !key) throw e;
+      const takenThen = NAME_TAKEN.has((e as NodeJS.ErrnoException)?.code ?? "");
+      if (!key || !(now ? !now.isFile() : takenThen)) throw e;
       const keyed = join(dir, keyedNoticeName(key, notice.role, notice.name));
       const there = lstatQuiet(keyed);
       // nobody can know the keyed name first; still never written through what is there
@@ -928,7 +941,7 @@ export class FsStore implements Store {
       // a temporary whose name does not give the keyed one away (an agent watching the folder would
       // otherwise read it off the temporary and take it before the rename)
       await this.writeEffect(keyed, body, undefined, { hideName: true });
-      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now.uid, found: kindOf(now), cause: (e as Error)?.message ?? String(e) });
+      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now?.uid ?? st?.uid ?? -1, found: now ? kindOf(now) : "a folder", cause: (e as Error)?.message ?? String(e) });
     }
   }
 
@@ -944,7 +957,10 @@ export class FsStore implements Store {
       const st = lstatQuiet(target);
       if (st && !st.isFile()) continue;
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "ENOENT") throw e;
+        // a folder by now (its owner swapped its file for one after the look above: EISDIR, EPERM on
+        // some systems): left for its owner, the same as one seen by the look
+        if (e.code === "ENOENT" || lstatQuiet(target)?.isDirectory()) return;
+        throw e;
       });
       if (rel.startsWith("logs/")) emptied.add(dirname(target));
     }
@@ -1371,8 +1387,14 @@ const NEWLINE = Buffer.from("\n");
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
 
+/** The errors of a rename refused by what held the target name: a folder (EISDIR; ENOTEMPTY, EEXIST where the file was a folder too). */
+const NAME_TAKEN = new Set(["EISDIR", "ENOTEMPTY", "EEXIST"]);
+
 /** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
-const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && st.size === size && (SELF_UID === undefined || st.uid === SELF_UID);
+const ownWhole = (st: Stats | undefined, size: number): boolean => ownFile(st) && st?.size === size;
+
+/** Whether the lstat `st` is a regular file of the daemon's user (where it has one). */
+const ownFile = (st: Stats | undefined): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID);
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {

@@ -204,6 +204,9 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   }
 }
 
+/** The errors of a rename refused by what held the target name: a folder (EISDIR; ENOTEMPTY, EEXIST where the file was a folder too). */
+const NAME_TAKEN = new Set(["EISDIR", "ENOTEMPTY", "EEXIST"]);
+
 /** Names come from the database: only plain names under the folder are written (a role or file name is never a path). */
 const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -236,7 +239,11 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
  * daemon key (trust/notice-name.ts), which no agent can know first. A notice no name can take is
  * logged and left: it never stops the bridge (every later notice, archive copy and drop waited on it).
  */
-async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
+export async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
+  // mirrored down at its keyed name before (the bridge mirrors every notice anew when it starts): that
+  // copy is the notice, and one at the regular name, free again since, would show it to the role twice
+  const keyedCopy = await keyedCopyOf(root, path);
+  if (keyedCopy) return writeIfMissing(root, keyedCopy, bytes, log, { hideName: true });
   let first: unknown;
   try {
     return await writeIfMissing(root, path, bytes, log);
@@ -245,18 +252,39 @@ async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: L
   }
   const file = relative(root, path);
   const st = await lstat(path).catch(() => undefined);
-  if (!st || st.isFile()) throw first;
-  const aside = await setAsideEntry(root, path, "notice", st);
+  // taken: anything but a file there now (a rename over a file replaces it), or a rename refused by a
+  // folder gone again since (an agent making and removing it in a loop: the bridge exited on it)
+  if (st ? st.isFile() : !NAME_TAKEN.has((first as NodeJS.ErrnoException)?.code ?? "")) throw first;
+  const aside = st ? await setAsideEntry(root, path, "notice", st) : undefined;
   if (aside) log.warn({ file, moved_to: relative(root, aside.to), owner_uid: aside.uid, found: aside.found, fix: `Nothing to do for the bridge. uid ${aside.uid} may delete ${shellArg(aside.to)}; agents write only their own messages into an inbox, never at a notice's name.` }, `${aside.found} at a notice's name renamed aside (neither followed nor opened): uid ${aside.uid} made it where the bridge writes its notice`);
   if (aside && (await writeIfMissing(root, path, bytes, log).then(() => true, () => false))) return;
   const now = await lstat(path).catch(() => undefined);
+  // who holds the name (or held it, when the rename failed on it)
+  const owner = now?.uid ?? st?.uid ?? "unknown";
   const key = (await keyringOf(root))?.keysForFile().at(-1);
   const role = basename(dirname(path));
   if (!key) {
-    log.error({ file, owner_uid: now?.uid ?? st.uid, fix: `Find what runs as uid ${now?.uid ?? st.uid} and makes entries at notice names, stop it, and remove ${shellArg(path)} as that user or root; give this host the daemon key (\`consensus keys\`) so such a notice goes to a keyed name.` }, `notice not mirrored down: ${file} is taken by uid ${now?.uid ?? st.uid} and this host has no daemon key for a keyed name`);
+    log.error({ file, owner_uid: owner, fix: `Find what runs as uid ${owner} and makes entries at notice names, stop it, and remove ${shellArg(path)} as that user or root; give this host the daemon key (\`consensus keys\`) so such a notice goes to a keyed name.` }, `notice not mirrored down: ${file} is taken by uid ${owner} and this host has no daemon key for a keyed name`);
     return;
   }
   const keyed = join(dirname(path), keyedNoticeName(key, role, basename(path)));
   await writeIfMissing(root, keyed, bytes, log, { hideName: true });
-  log.warn({ file, written_to: relative(root, keyed), owner_uid: now?.uid ?? st.uid, found: now ? kindOf(now) : aside?.found, fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. Find what runs as uid ${now?.uid ?? st.uid} (\`getent passwd ${now?.uid ?? st.uid}\`), stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
+  log.warn({ file, written_to: relative(root, keyed), owner_uid: owner, found: now ? kindOf(now) : (aside?.found ?? "a folder"), fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. Find what runs as uid ${owner} (\`getent passwd ${owner}\`), stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
+}
+
+/**
+ * The keyed name (trust/notice-name.ts) under a key of this host's ring at which the notice `path`
+ * (messages/inbox/<role>/<name> under `root`) was mirrored down before: a regular file of this
+ * process's user there, whatever it holds (one left short by a crash is rewritten there, not at the
+ * regular name). Undefined when there is none: only the keyed names' lstats (the common case).
+ */
+async function keyedCopyOf(root: string, path: string): Promise<string | undefined> {
+  const keys = (await keyringOf(root))?.keysForFile() ?? [];
+  const me = process.geteuid?.();
+  for (const k of keys) {
+    const keyed = join(dirname(path), keyedNoticeName(k, basename(dirname(path)), basename(path)));
+    const st = await lstat(keyed).catch(() => undefined);
+    if (st?.isFile() && (me === undefined || st.uid === me)) return keyed;
+  }
+  return undefined;
 }

@@ -8,7 +8,7 @@
  * database: inputs become rows the daemons claim, verdicts come from the entries table). submit() is
  * the only write, and it never decides on a database store.
  */
-import { existsSync, realpathSync, watch } from "node:fs";
+import { existsSync, lstatSync, realpathSync, watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CAP } from "../../store/fs/guarded-read.js";
@@ -71,6 +71,11 @@ export interface McpBus {
   /** The names in a folder relative to the root (an inbox), sorted; none when absent. */
   names(relDir: string): Promise<string[]>;
   /**
+   * The uid owning the entry at `rel` (a path relative to the root), by lstat where it is named (never
+   * through a link: a link's, a FIFO's, a folder's own owner); undefined when absent or elsewhere.
+   */
+  ownerOf(rel: string): Promise<number | undefined>;
+  /**
    * Hands a checked input over to be decided and waits (bounded by ctx.waitMs) for its verdict.
    * `note` says why there is none yet (no daemon running on a database store).
    */
@@ -130,6 +135,12 @@ export class BusReader implements McpBus {
 
   async exists(rel: string): Promise<boolean> {
     return existsSync(join(this.root, rel));
+  }
+
+  async ownerOf(rel: string): Promise<number | undefined> {
+    if (dirname(rel) !== "." && !isNamedPlace(this.root, this.realRoot, dirname(rel))) return undefined;
+    const st = lstatSync(join(this.root, rel), { throwIfNoEntry: false });
+    return st?.uid;
   }
 
   async names(relDir: string): Promise<string[]> {

@@ -67,9 +67,24 @@ export async function inboxOf(role: string, bus: McpBus, snap: Snapshot, epicId?
   const entries = await bus.entries();
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const items: InboxItem[] = [];
+  /**
+   * The users a daemon notice's file may belong to: root, the owner of the daemon's private folder, and
+   * the owner of messages/inbox/ (the daemon's, or on a bridged host the bridge's: no agent may write it)
+   */
+  let daemonUids: Set<number> | undefined;
   for (const name of names) {
     const rel = `messages/inbox/${role}/${name}`;
     let item = name.startsWith(NOTICE_PREFIX) ? noticeItem(rel, name, role, bySeq, snap, noticeKeys, daemonKeys) : await messageItem(rel, name, role, bus, entries, snap);
+    // a notice's file is the daemon's: another user's at its name is a copy (a genuine notice's bytes
+    // pass its MAC), whose owner may put other bytes there once it is listed; the daemon's notices
+    // cannot be replaced (the inbox has the sticky bit). A regular name may be the squatter's once the
+    // notice went to its keyed name; a keyed one must be a file here (on a database, the regular name's
+    // notice is its row: no file needed)
+    if (item?.kind === "notice" && item.status !== "not_genuine") {
+      daemonUids ??= new Set([0, ...[await bus.ownerOf(".consensus"), await bus.ownerOf("messages/inbox")].filter((u): u is number => u !== undefined)]);
+      const uid = await bus.ownerOf(rel);
+      if (uid === undefined ? isKeyedNoticeName(name) : !daemonUids.has(uid)) item = { file: rel, kind: "notice", status: "not_genuine", reason: `a notice name whose file is not the daemon's (owner uid ${uid ?? "none"}; the daemon's: ${[...daemonUids].join(" or ")}): another user's copy`, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };
+    }
     if (item?.kind === "notice" && item.status !== "not_genuine" && noticeKeys) {
       const check = checkNotice(noticeKeys, (await bus.text(rel)) ?? "");
       if (!check.ok) item = { file: rel, kind: "notice", status: "not_genuine", reason: check.reason, ...(item.epic_id ? { epic_id: item.epic_id } : {}) };

@@ -124,6 +124,11 @@ export class PgBus implements McpBus {
     return (await this.bytes(rel)) !== undefined;
   }
 
+  /** The folder's entry's owner (the database's rows have none). */
+  async ownerOf(rel: string): Promise<number | undefined> {
+    return this.folder.ownerOf(rel);
+  }
+
   async names(relDir: string): Promise<string[]> {
     const m = INBOX.exec(relDir);
     if (!m) return this.folder.names(relDir);

@@ -1,0 +1,84 @@
+/**
+ * Review 9: an agent that makes its folder at a notice's name and removes it again in a loop. The
+ * daemon's rename fails on the folder (EISDIR), and by the time it looks at the name the folder is
+ * gone: the fallback to the keyed name took "nothing there" for "not taken" and failed the notice
+ * (retried before each checkpoint, each try a new race the agent may win again). The name was taken
+ * when the write failed: the notice goes to its keyed name. The agent's timing is made deterministic
+ * here by wrapping the renames (as in notice-name-race.test.ts); the files are real. Needs root (to own
+ * the folder as uid 4242, as an agent would).
+ */
+import { lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+const flicker = (to: string): void => {
+  // the agent's loop: its folder is there again right after the rename aside…
+  mkdirSync(to);
+  lchownSync(to, 4242, 4242);
+};
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs/promises")>();
+  return {
+    ...real,
+    rename: async (from: string, to: string) => {
+      try {
+        await real.rename(from, to);
+      } catch (e) {
+        // …and gone again once the daemon's (or bridge's) rename has failed on it
+        if (basename(to).startsWith("notice-") && (e as NodeJS.ErrnoException).code === "EISDIR") rmdirSync(to);
+        throw e;
+      }
+      if (basename(from).startsWith("notice-") && basename(to).startsWith(".refused-")) flicker(from);
+    },
+  };
+});
+vi.mock("node:fs", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs")>();
+  return {
+    ...real,
+    renameSync: (from: string, to: string) => {
+      try {
+        real.renameSync(from, to);
+      } catch (e) {
+        if (basename(to).startsWith("notice-") && (e as NodeJS.ErrnoException).code === "EISDIR") real.rmdirSync(to);
+        throw e;
+      }
+    },
+  };
+});
+
+const { FsStore } = await import("../../src/store/fs/fs-store.js");
+const { layoutOf } = await import("../../src/store/fs/layout.js");
+const { readKeyring } = await import("../../src/trust/key-file.js");
+const { keyedNoticeName } = await import("../../src/trust/notice-name.js");
+
+describe.skipIf(process.geteuid?.() !== 0)("a folder at a notice's name made and removed in a loop", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-notice-flicker-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("the daemon delivers the notice at its keyed name, not fails it", async () => {
+    const L = layoutOf(join(dir, "root"));
+    mkdirSync(L.root);
+    const keyed: Array<{ file: string; written_to: string; uid: number; found: string }> = [];
+    const store = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
+    await store.recover();
+    try {
+      const inbox = join(L.inbox, "developer");
+      mkdirSync(inbox, { recursive: true });
+      const name = "notice-00000011-EP-001-stage_entered.yaml";
+      flicker(join(inbox, name));
+      await store.deliver({ role: "developer", name, body: "hi\n" });
+      const want = keyedNoticeName((await readKeyring(L.dot)).keysForFile().at(-1)!, "developer", name);
+      expect(readdirSync(inbox).filter((n) => n.startsWith("notice-"))).toEqual([want]);
+      expect(readFileSync(join(inbox, want), "utf8")).toBe("hi\n");
+      expect(lstatSync(join(inbox, want)).isFile()).toBe(true);
+      expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, written_to: `messages/inbox/developer/${want}`, found: "a folder" })]);
+    } finally {
+      await store.close();
+    }
+  });
+});
