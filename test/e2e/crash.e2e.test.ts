@@ -134,8 +134,9 @@ describe("crash safety", () => {
         expect(accepted.length, `${e} ${n} accepted`).toBe(1);
       }
       // the note and its replay under another name carry one message id: whichever is decided first
-      // is accepted, the other rejected as a replay (a note dropped while no daemon ran waits to settle,
-      // and the replay, seen renamed in live, may be decided before it)
+      // is accepted, the other rejected as a replay: a note dropped just before a daemon's start-up scan
+      // is found young (ctime = mtime) and settles, while the replay renamed in after its watcher is armed
+      // is taken at once (the "whichever it is" case below; about 1 pair in 30 under SIGKILLs)
       const about = entries.filter((x) => String((x.details as { file?: string } | undefined)?.file ?? "").match(new RegExp(`(note|replay)-${e}\\.yaml$`)));
       const said = about.map((x) => `${x.seq} ${x.decision} ${(x.details as { file: string }).file}`).join("; ");
       const notes = about.filter((x) => x.decision === "message_accepted");
