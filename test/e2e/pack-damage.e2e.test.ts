@@ -147,24 +147,24 @@ describe("the same bytes accepted again", () => {
 
 describe("a notice whose predictable name an agent took with a folder the daemon cannot move", () => {
   it("is written at once at its keyed name, said with the fix, and not written again at the next start", () => {
-    bus = Bus.init();
-    expect(bus.cli("start", "EP-001", "--title", "Notice").code).toBe(0);
+    const b = (bus = Bus.init());
+    expect(b.cli("start", "EP-001", "--title", "Notice").code).toBe(0);
     // seq 2 accepts the plan, seq 3 enters implementation: the developer's notice is named after seq 3.
     // messages/inbox/developer/ is a drop zone: any agent may write there. Root's folder (the tests run
     // as root) is not renamed aside: the write at that name fails, and the keyed name is used
     // (trust/notice-name.ts); before it, the notice waited for a person to remove the folder
-    const planted = join(bus.root, "messages/inbox/developer/notice-00000003-EP-001-stage_entered.yaml");
+    const planted = join(b.root, "messages/inbox/developer/notice-00000003-EP-001-stage_entered.yaml");
     mkdirSync(join(planted, "x"), { recursive: true });
-    bus.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
-    const first = bus.cli("watch", "--once");
+    b.drop("artifacts/EP-001/plan.json", artifact("plan.json", "EP-001", 1));
+    const first = b.cli("watch", "--once");
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/the notice is written at its keyed name/);
     expect(first.stderr).toContain(`rm -r ${planted}`);
-    const inbox = join(bus.root, "messages/inbox/developer");
-    const told = () => bus.inbox("developer").filter((n) => n.includes("EP-001") && n.includes("stage_entered") && lstatSync(join(inbox, n)).isFile());
+    const inbox = join(b.root, "messages/inbox/developer");
+    const told = () => b.inbox("developer").filter((n) => n.includes("EP-001") && n.includes("stage_entered") && lstatSync(join(inbox, n)).isFile());
     expect(told(), "the developer was never told EP-001 is theirs").toEqual([expect.stringMatching(/^notice-00000003-EP-001-stage_entered\.[0-9a-f]{16}\.yaml$/)]);
     rmSync(planted, { recursive: true });
-    expect(bus.cli("watch", "--once").code).toBe(0);
+    expect(b.cli("watch", "--once").code).toBe(0);
     expect(told(), "the next start wrote the notice a second time").toHaveLength(1);
   });
 });
