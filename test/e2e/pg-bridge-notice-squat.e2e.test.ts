@@ -17,20 +17,30 @@ afterEach(async () => {
   bus = undefined;
 });
 
+/**
+ * A daemon and a bridge on a fresh database, `epic` started, and a folder (root's: no one can move it)
+ * made at its planner notice's name before the bridge mirrors it down; resolves once the bridge wrote
+ * the notice at its keyed name.
+ */
+async function squatted(epic: string) {
+  const b = (bus = await PgBus.create());
+  b.startDaemon("d1");
+  await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+  expect(b.cli("start", epic, "--title", "Squatted").code).toBe(0);
+  const row = await b.until("the planner's notice row", async () => (await b.sql`SELECT name, body FROM notices WHERE role = 'planner' AND name LIKE ${`%${epic}%`} LIMIT 1`)[0], 60_000, ["d1"]);
+  const inbox = join(b.root, "messages", "inbox", "planner");
+  const name = String(row.name);
+  mkdirSync(join(inbox, name), { recursive: true });
+  b.start("bridge", "bridge");
+  const keys = (await readKeyring(join(b.root, ".consensus"))).keysForFile();
+  const keyed = keyedNoticeName(keys.at(-1)!, "planner", name);
+  await b.until("the notice at its keyed name", async () => lstatSync(join(inbox, keyed), { throwIfNoEntry: false })?.isFile() || undefined, 60_000, ["d1", "bridge"]);
+  return { b, row, inbox, name, keyed };
+}
+
 describe("a notice's name taken on a bridged host", () => {
   it("the bridge writes the notice at its keyed name and goes on", { timeout: 240_000 }, async () => {
-    const b = (bus = await PgBus.create());
-    b.startDaemon("d1");
-    await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
-    expect(b.cli("start", "EP-060", "--title", "Squatted").code).toBe(0);
-    const row = await b.until("the planner's notice row", async () => (await b.sql`SELECT name, body FROM notices WHERE role = 'planner' AND name LIKE ${"%EP-060%"} LIMIT 1`)[0], 60_000, ["d1"]);
-    const inbox = join(b.root, "messages", "inbox", "planner");
-    const name = String(row.name);
-    mkdirSync(join(inbox, name), { recursive: true });
-    b.start("bridge", "bridge");
-    const keys = (await readKeyring(join(b.root, ".consensus"))).keysForFile();
-    const keyed = keyedNoticeName(keys.at(-1)!, "planner", name);
-    await b.until("the notice at its keyed name", async () => lstatSync(join(inbox, keyed), { throwIfNoEntry: false })?.isFile() || undefined, 60_000, ["d1", "bridge"]);
+    const { b, row, inbox, name, keyed } = await squatted("EP-060");
     expect(readFileSync(join(inbox, keyed), "utf8")).toBe(String(row.body));
     expect(lstatSync(join(inbox, name)).isDirectory()).toBe(true);
     await b.until("the bridge's warning", async () => /mirrored down at its keyed name/.test(b.stderr.get("bridge") ?? "") || undefined, 60_000, ["d1", "bridge"]);
@@ -42,18 +52,7 @@ describe("a notice's name taken on a bridged host", () => {
 
 describe("a notice mirrored down at its keyed name, then the bridge restarted", () => {
   it("is not written a second time at its regular name once that is free", { timeout: 240_000 }, async () => {
-    const b = (bus = await PgBus.create());
-    b.startDaemon("d1");
-    await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
-    expect(b.cli("start", "EP-062", "--title", "Squatted").code).toBe(0);
-    const row = await b.until("the planner's notice row", async () => (await b.sql`SELECT name, body FROM notices WHERE role = 'planner' AND name LIKE ${"%EP-062%"} LIMIT 1`)[0], 60_000, ["d1"]);
-    const inbox = join(b.root, "messages", "inbox", "planner");
-    const name = String(row.name);
-    mkdirSync(join(inbox, name), { recursive: true });
-    b.start("bridge", "bridge");
-    const keys = (await readKeyring(join(b.root, ".consensus"))).keysForFile();
-    const keyed = keyedNoticeName(keys.at(-1)!, "planner", name);
-    await b.until("the notice at its keyed name", async () => lstatSync(join(inbox, keyed), { throwIfNoEntry: false })?.isFile() || undefined, 60_000, ["d1", "bridge"]);
+    const { b, inbox, name, keyed } = await squatted("EP-062");
     await b.stop("bridge");
     // the squatter gives up: the regular name is free again, and the bridge mirrors every notice anew
     rmdirSync(join(inbox, name));

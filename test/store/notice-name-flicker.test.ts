@@ -7,32 +7,12 @@
  * here by wrapping the renames (as in notice-name-race.test.ts); the files are real. Needs root (to own
  * the folder as uid 4242, as an agent would).
  */
-import { lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-const flicker = (to: string): void => {
-  // the agent's loop: its folder is there again right after the rename aside…
-  mkdirSync(to);
-  lchownSync(to, 4242, 4242);
-};
-vi.mock("node:fs/promises", async (importOriginal) => {
-  const real = await importOriginal<typeof import("node:fs/promises")>();
-  return {
-    ...real,
-    rename: async (from: string, to: string) => {
-      try {
-        await real.rename(from, to);
-      } catch (e) {
-        // …and gone again once the daemon's (or bridge's) rename has failed on it
-        if (basename(to).startsWith("notice-") && (e as NodeJS.ErrnoException).code === "EISDIR") rmdirSync(to);
-        throw e;
-      }
-      if (basename(from).startsWith("notice-") && basename(to).startsWith(".refused-")) flicker(from);
-    },
-  };
-});
+vi.mock("node:fs/promises", async (importOriginal) => (await import("../support/flicker.js")).flickeringRename(await importOriginal<typeof import("node:fs/promises")>()));
 vi.mock("node:fs", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs")>();
   return {
@@ -48,6 +28,7 @@ vi.mock("node:fs", async (importOriginal) => {
   };
 });
 
+const { flicker } = await import("../support/flicker.js");
 const { FsStore } = await import("../../src/store/fs/fs-store.js");
 const { layoutOf } = await import("../../src/store/fs/layout.js");
 const { readKeyring } = await import("../../src/trust/key-file.js");

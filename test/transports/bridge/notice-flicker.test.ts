@@ -6,33 +6,14 @@
  * the same agent could do it again). The agent's timing is made deterministic by wrapping the renames
  * (as in test/store/notice-name-race.test.ts); the files are real. Needs root (the folder is uid 4242's).
  */
-import { lchownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-const flicker = (to: string): void => {
-  mkdirSync(to);
-  lchownSync(to, 4242, 4242);
-};
-vi.mock("node:fs/promises", async (importOriginal) => {
-  const real = await importOriginal<typeof import("node:fs/promises")>();
-  return {
-    ...real,
-    rename: async (from: string, to: string) => {
-      try {
-        await real.rename(from, to);
-      } catch (e) {
-        // the agent's folder is gone again once the bridge's rename has failed on it…
-        if (basename(to).startsWith("notice-") && (e as NodeJS.ErrnoException).code === "EISDIR") rmdirSync(to);
-        throw e;
-      }
-      // …and there again right after a rename aside
-      if (basename(from).startsWith("notice-") && basename(to).startsWith(".refused-")) flicker(from);
-    },
-  };
-});
+vi.mock("node:fs/promises", async (importOriginal) => (await import("../../support/flicker.js")).flickeringRename(await importOriginal<typeof import("node:fs/promises")>()));
 
+const { flicker } = await import("../../support/flicker.js");
 const { writeNoticeDown } = await import("../../../src/transports/bridge/bridge.js");
 const { ensureKeyring } = await import("../../../src/trust/key-file.js");
 const { keyedNoticeName } = await import("../../../src/trust/notice-name.js");
