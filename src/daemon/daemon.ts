@@ -5,7 +5,7 @@
  * checkpoint, release the lease and exit 0.
  */
 import { lstatSync, realpathSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeAtomic } from "../store/fs/atomic-write.js";
 import { ConsensusError, shellArg } from "../errors/issue.js";
 import { GuardedReadError } from "../store/fs/guarded-read.js";
@@ -14,6 +14,7 @@ import { prepare, type Held } from "../transports/files/prepare.js";
 import { eventsDelivered, unchangedSince } from "../transports/files/confirm-read.js";
 import { releaseClaims } from "../transports/placement.js";
 import { writeResult } from "../transports/files/requests.js";
+import { findWhoMakes } from "../store/fs/entry-aside.js";
 import { setAsideRefused, squatAgain, squatByOwner, squatIn, type Squat } from "../transports/files/set-aside.js";
 import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
@@ -89,11 +90,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     onNoticeNameFreed: (a) =>
       log.warn({ file: a.file, moved_to: a.moved_to, owner_uid: a.uid, found: a.found, fix: `Nothing to do for the daemon: the notice is written. uid ${a.uid} may delete ${a.moved_to}; agents write only their own messages into an inbox, never at a notice's name.` }, `${a.found} at a notice's name renamed aside (neither followed nor opened): uid ${a.uid} made it where the daemon writes its notice`),
     // the name was taken again before the daemon's rename (or could not be taken): written at its keyed name
-    onNoticeKeyedName: (a) =>
+    onNoticeKeyedName: (a) => {
+      // the entry may be gone again before the daemon looked at it (made and removed in a loop): no uid to name then
+      const who = a.uid === undefined ? `${a.found} (gone again when the daemon looked, so its owner is not known)` : `${a.found} of uid ${a.uid}`;
       log.warn(
-        { file: a.file, written_to: a.written_to, owner_uid: a.uid, found: a.found, cause: a.cause, fix: `Nothing to do for the daemon: the notice is written at ${a.written_to}. Find what runs as uid ${a.uid} and makes ${a.found} at ${a.file} (\`getent passwd ${a.uid}\`), stop it, then remove the entry as that user or root: \`rm -r ${shellArg(join(layout.root, a.file))}\`.` },
-        `${a.found} of uid ${a.uid} took the notice's name ${a.file} again after it was renamed aside (or it cannot be taken): the notice is written at its keyed name ${a.written_to}, one no agent can know first`,
-      ),
+        { file: a.file, written_to: a.written_to, owner_uid: a.uid ?? null, found: a.found, cause: a.cause, fix: `Nothing to do for the daemon: the notice is written at ${a.written_to}. ${findWhoMakes(a.uid, a.found, join(layout.root, dirname(a.file)))}, stop it, then remove the entry as that user or root: \`rm -r ${shellArg(join(layout.root, a.file))}\`.` },
+        `${who} took the notice's name ${a.file} again after it was renamed aside (or it cannot be taken): the notice is written at its keyed name ${a.written_to}, one no agent can know first`,
+      );
+    },
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);

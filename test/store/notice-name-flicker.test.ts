@@ -13,11 +13,15 @@ import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 vi.mock("node:fs/promises", async (importOriginal) => (await import("../support/flicker.js")).flickeringRename(await importOriginal<typeof import("node:fs/promises")>()));
+/** Set by the test that has the folder appear only at the rename (and vanish again after it failed). */
+let appearAtRename = false;
 vi.mock("node:fs", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs")>();
   return {
     ...real,
     renameSync: (from: string, to: string) => {
+      // an agent's folder made right at the daemon's rename, after its first look found nothing
+      if (appearAtRename && basename(from).startsWith(".notice-") && basename(to).startsWith("notice-")) real.mkdirSync(to);
       try {
         real.renameSync(from, to);
       } catch (e) {
@@ -44,7 +48,7 @@ describe.skipIf(process.geteuid?.() !== 0)("a folder at a notice's name made and
   it("the daemon delivers the notice at its keyed name, not fails it", async () => {
     const L = layoutOf(join(dir, "root"));
     mkdirSync(L.root);
-    const keyed: Array<{ file: string; written_to: string; uid: number; found: string }> = [];
+    const keyed: Array<{ file: string; written_to: string; uid: number | undefined; found: string }> = [];
     const store = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
     await store.recover();
     try {
@@ -59,6 +63,28 @@ describe.skipIf(process.geteuid?.() !== 0)("a folder at a notice's name made and
       expect(lstatSync(join(inbox, want)).isFile()).toBe(true);
       expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, written_to: `messages/inbox/developer/${want}`, found: "a folder" })]);
     } finally {
+      await store.close();
+    }
+  });
+
+  it("a folder that appears only at the rename and is gone when looked at: keyed name, and no owner made up", async () => {
+    const L = layoutOf(join(dir, "root"));
+    mkdirSync(L.root);
+    const keyed: Array<{ file: string; written_to: string; uid: number | undefined; found: string }> = [];
+    const store = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
+    await store.recover();
+    appearAtRename = true;
+    try {
+      const inbox = join(L.inbox, "developer");
+      mkdirSync(inbox, { recursive: true });
+      const name = "notice-00000012-EP-001-stage_entered.yaml";
+      await store.deliver({ role: "developer", name, body: "hi\n" });
+      const want = keyedNoticeName((await readKeyring(L.dot)).keysForFile().at(-1)!, "developer", name);
+      expect(readdirSync(inbox).filter((n) => n.startsWith("notice-"))).toEqual([want]);
+      // its owner was never seen: said so (undefined), not a uid -1 for `getent passwd -1`
+      expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, uid: undefined })]);
+    } finally {
+      appearAtRename = false;
       await store.close();
     }
   });

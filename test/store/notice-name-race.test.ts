@@ -31,7 +31,7 @@ const { layoutOf } = await import("../../src/store/fs/layout.js");
 const { readKeyring } = await import("../../src/trust/key-file.js");
 const { keyedNoticeName, keyedNoticeNameOk } = await import("../../src/trust/notice-name.js");
 
-type Keyed = { file: string; written_to: string; uid: number; found: string; cause: string };
+type Keyed = { file: string; written_to: string; uid: number | undefined; found: string; cause: string };
 const genuine = (inbox: string): string[] => readdirSync(inbox).filter((n) => n.startsWith("notice-") && lstatSync(join(inbox, n)).isFile());
 
 describe.skipIf(process.geteuid?.() !== 0)("a notice's name an agent keeps taking", () => {

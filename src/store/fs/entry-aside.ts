@@ -16,6 +16,7 @@ import { link, lstat, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { kindOf } from "./guarded-read.js";
 import { assertRealDirs, assertStillInside } from "./safe-dirs.js";
+import { shellArg } from "../../errors/issue.js";
 
 /**
  * What an entry at a name is, as lstat said when it was decided: its device and inode, its owner's uid
@@ -148,4 +149,14 @@ export async function setAsideEntry(root: string, file: string, tag: string, see
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The first step of a fix for an entry another user keeps making at a notice's name in `folder`
+ * (absolute): by its owner's uid when it was seen, else (made and gone again before anyone looked)
+ * by catching one in the folder. Shell words quoted (shellArg).
+ */
+export function findWhoMakes(uid: number | undefined, what: string, folder: string): string {
+  if (uid !== undefined) return `Find what runs as uid ${uid} and makes ${what} in ${shellArg(folder)} (\`getent passwd ${uid}\`)`;
+  return `Find what makes ${what} at notice names in ${shellArg(folder)}: it was gone again when looked at, so its owner is not known (\`ls -ln ${shellArg(folder)}\` while one is there shows it)`;
 }

@@ -115,10 +115,11 @@ export interface FsStoreOptions {
   /**
    * Told when a notice was written at its keyed fallback name (trust/notice-name.ts) because its
    * regular name was taken again after being renamed aside, or could not be taken: the regular name
-   * (`file`) and `written_to` relative to the root, the uid of what holds the regular name, what it is
-   * ("a folder"), and the error the write at the regular name failed with.
+   * (`file`) and `written_to` relative to the root, the uid of what holds the regular name (undefined
+   * when it was gone again before the daemon could look at it), what it is ("a folder"), and the error
+   * the write at the regular name failed with.
    */
-  onNoticeKeyedName?: (a: { file: string; written_to: string; uid: number; found: string; cause: string }) => void;
+  onNoticeKeyedName?: (a: { file: string; written_to: string; uid: number | undefined; found: string; cause: string }) => void;
   /**
    * Small effect files (notices, archive copies) written on a worker thread (effect-writer.ts): the
    * daemon's choice, so their inodes are made on the second core. Without it, on the calling thread.
@@ -941,7 +942,7 @@ export class FsStore implements Store {
       // a temporary whose name does not give the keyed one away (an agent watching the folder would
       // otherwise read it off the temporary and take it before the rename)
       await this.writeEffect(keyed, body, undefined, { hideName: true });
-      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now?.uid ?? st?.uid ?? -1, found: now ? kindOf(now) : "a folder", cause: (e as Error)?.message ?? String(e) });
+      this.opts.onNoticeKeyedName?.({ file: relative(this.layout.root, target), written_to: relative(this.layout.root, keyed), uid: now?.uid ?? st?.uid, found: now ? kindOf(now) : "a folder", cause: (e as Error)?.message ?? String(e) });
     }
   }
 

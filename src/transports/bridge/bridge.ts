@@ -18,7 +18,7 @@
 import { realpathSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { kindOf, readGuarded } from "../../store/fs/guarded-read.js";
-import { setAsideEntry } from "../../store/fs/entry-aside.js";
+import { findWhoMakes, setAsideEntry } from "../../store/fs/entry-aside.js";
 import { keyedNoticeName } from "../../trust/notice-name.js";
 import { keyringOf } from "../prove.js";
 import { hostname } from "node:os";
@@ -260,16 +260,16 @@ export async function writeNoticeDown(root: string, path: string, bytes: Buffer,
   if (aside && (await writeIfMissing(root, path, bytes, log).then(() => true, () => false))) return;
   const now = await lstat(path).catch(() => undefined);
   // who holds the name (or held it, when the rename failed on it)
-  const owner = now?.uid ?? st?.uid ?? "unknown";
+  const owner = now?.uid ?? st?.uid;
   const key = (await keyringOf(root))?.keysForFile().at(-1);
   const role = basename(dirname(path));
   if (!key) {
-    log.error({ file, owner_uid: owner, fix: `Find what runs as uid ${owner} and makes entries at notice names, stop it, and remove ${shellArg(path)} as that user or root; give this host the daemon key (\`consensus keys\`) so such a notice goes to a keyed name.` }, `notice not mirrored down: ${file} is taken by uid ${owner} and this host has no daemon key for a keyed name`);
+    log.error({ file, owner_uid: owner ?? null, fix: `${findWhoMakes(owner, "entries", dirname(path))}, stop it, and remove ${shellArg(path)} as that user or root; give this host the daemon key (\`consensus keys\`) so such a notice goes to a keyed name.` }, `notice not mirrored down: ${file} is taken${owner === undefined ? "" : ` by uid ${owner}`} and this host has no daemon key for a keyed name`);
     return;
   }
   const keyed = join(dirname(path), keyedNoticeName(key, role, basename(path)));
   await writeIfMissing(root, keyed, bytes, log, { hideName: true });
-  log.warn({ file, written_to: relative(root, keyed), owner_uid: owner, found: now ? kindOf(now) : (aside?.found ?? "a folder"), fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. Find what runs as uid ${owner} (\`getent passwd ${owner}\`), stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
+  log.warn({ file, written_to: relative(root, keyed), owner_uid: owner ?? null, found: now ? kindOf(now) : (aside?.found ?? "a folder"), fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. ${findWhoMakes(owner, "entries", dirname(path))}, stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
 }
 
 /**
