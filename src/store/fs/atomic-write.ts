@@ -144,11 +144,26 @@ export function writeAtomicSync(path: string, data: Uint8Array, opts: Omit<Write
   }
 }
 
-/** fsync of a file or folder (a folder's fsync makes the names created, renamed or removed in it durable). */
+/**
+ * fsync of a file or folder (a folder's fsync makes the names created, renamed or removed in it
+ * durable). What is at `path` now may not be what the daemon wrote there: an agent that can delete in
+ * a folder (an inbox that is not sticky) can put a FIFO or a link at a notice's name before the
+ * checkpoint syncs it, and opening a FIFO to read waits for a writer, for ever (the checkpoint, and
+ * with it every later one, hung). So it is opened without following a link and without waiting
+ * (O_NOFOLLOW, O_NONBLOCK), and only a file or a folder is synced: anything else is not the daemon's,
+ * and the folder it is in, synced too, holds the name. A link at `path` is skipped the same way.
+ */
 export async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, "r");
+  let fh: FileHandle;
   try {
-    await fh.sync();
+    fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") return; // a link: not the daemon's
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isFile() || st.isDirectory()) await fh.sync();
   } finally {
     await fh.close();
   }

@@ -1,0 +1,52 @@
+/**
+ * The checkpoint syncs the files and folders the daemon wrote since the last one (fsyncPath). In an
+ * inbox an agent can delete in (not sticky), it can put a FIFO or a link at a notice's name before
+ * that: opening the FIFO to read waited for a writer for ever, and the checkpoint (every later one
+ * too) hung. Review 9 listed it; the files here are real.
+ */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FsStore } from "../../src/store/fs/fs-store.js";
+import { layoutOf } from "../../src/store/fs/layout.js";
+import { fsyncPath } from "../../src/store/fs/atomic-write.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "consensus-sync-hostile-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("syncing what the daemon wrote, when an agent swapped it", () => {
+  it("fsyncPath syncs a file and a folder, and neither opens nor follows a FIFO or a link", async () => {
+    const file = join(dir, "f");
+    writeFileSync(file, "x");
+    await fsyncPath(file);
+    await fsyncPath(dir);
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    await fsyncPath(fifo); // before: waited for a writer for ever
+    const link = join(dir, "link");
+    symlinkSync(fifo, link);
+    await fsyncPath(link);
+    await expect(fsyncPath(join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("a checkpoint completes after the agent replaced the daemon's notice with a FIFO", async () => {
+    const L = layoutOf(join(dir, "root"));
+    mkdirSync(L.root);
+    const store = new FsStore(L);
+    const rec = await store.recover();
+    try {
+      await store.deliver({ role: "developer", name: "notice-00000001-EP-001-stage_entered.yaml", body: "hi\n" });
+      const notice = join(L.inbox, "developer", "notice-00000001-EP-001-stage_entered.yaml");
+      unlinkSync(notice);
+      execFileSync("mkfifo", [notice]);
+      await store.checkpoint(rec.view);
+    } finally {
+      await store.close();
+    }
+  });
+});
