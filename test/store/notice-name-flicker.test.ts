@@ -7,10 +7,9 @@
  * here by wrapping the renames (as in notice-name-race.test.ts); the files are real. Needs root (to own
  * the folder as uid 4242, as an agent would).
  */
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 vi.mock("node:fs/promises", async (importOriginal) => (await import("../support/flicker.js")).flickeringRename(await importOriginal<typeof import("node:fs/promises")>()));
 /** Set by the test that has the folder appear only at the rename (and vanish again after it failed). */
@@ -33,59 +32,37 @@ vi.mock("node:fs", async (importOriginal) => {
 });
 
 const { flicker } = await import("../support/flicker.js");
-const { FsStore } = await import("../../src/store/fs/fs-store.js");
-const { layoutOf } = await import("../../src/store/fs/layout.js");
-const { readKeyring } = await import("../../src/trust/key-file.js");
-const { keyedNoticeName } = await import("../../src/trust/notice-name.js");
+const { tempDirEach, withInboxStore } = await import("../support/notice-store.js");
 
 describe.skipIf(process.geteuid?.() !== 0)("a folder at a notice's name made and removed in a loop", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "consensus-notice-flicker-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirEach("consensus-notice-flicker-");
 
   it("the daemon delivers the notice at its keyed name, not fails it", async () => {
-    const L = layoutOf(join(dir, "root"));
-    mkdirSync(L.root);
-    const keyed: Array<{ file: string; written_to: string; uid: number | undefined; found: string }> = [];
-    const store = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
-    await store.recover();
-    try {
-      const inbox = join(L.inbox, "developer");
-      mkdirSync(inbox, { recursive: true });
+    await withInboxStore(dir(), async ({ store, inbox, keyed, keyedName }) => {
       const name = "notice-00000011-EP-001-stage_entered.yaml";
       flicker(join(inbox, name));
       await store.deliver({ role: "developer", name, body: "hi\n" });
-      const want = keyedNoticeName((await readKeyring(L.dot)).keysForFile().at(-1)!, "developer", name);
+      const want = await keyedName(name);
       expect(readdirSync(inbox).filter((n) => n.startsWith("notice-"))).toEqual([want]);
       expect(readFileSync(join(inbox, want), "utf8")).toBe("hi\n");
       expect(lstatSync(join(inbox, want)).isFile()).toBe(true);
       expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, written_to: `messages/inbox/developer/${want}`, found: "a folder" })]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it("a folder that appears only at the rename and is gone when looked at: keyed name, and no owner made up", async () => {
-    const L = layoutOf(join(dir, "root"));
-    mkdirSync(L.root);
-    const keyed: Array<{ file: string; written_to: string; uid: number | undefined; found: string }> = [];
-    const store = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
-    await store.recover();
-    appearAtRename = true;
-    try {
-      const inbox = join(L.inbox, "developer");
-      mkdirSync(inbox, { recursive: true });
-      const name = "notice-00000012-EP-001-stage_entered.yaml";
-      await store.deliver({ role: "developer", name, body: "hi\n" });
-      const want = keyedNoticeName((await readKeyring(L.dot)).keysForFile().at(-1)!, "developer", name);
-      expect(readdirSync(inbox).filter((n) => n.startsWith("notice-"))).toEqual([want]);
-      // its owner was never seen: said so (undefined), not a uid -1 for `getent passwd -1`
-      expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, uid: undefined })]);
-    } finally {
-      appearAtRename = false;
-      await store.close();
-    }
+    await withInboxStore(dir(), async ({ store, inbox, keyed, keyedName }) => {
+      appearAtRename = true;
+      try {
+        const name = "notice-00000012-EP-001-stage_entered.yaml";
+        await store.deliver({ role: "developer", name, body: "hi\n" });
+        const want = await keyedName(name);
+        expect(readdirSync(inbox).filter((n) => n.startsWith("notice-"))).toEqual([want]);
+        // its owner was never seen: said so (undefined), not a uid -1 for `getent passwd -1`
+        expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, uid: undefined })]);
+      } finally {
+        appearAtRename = false;
+      }
+    });
   });
 });

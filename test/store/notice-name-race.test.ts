@@ -6,10 +6,9 @@
  * up). Here the window is lost every time, deterministically: right after the daemon's rename aside,
  * the folder is there again (made as uid 4242, as an agent would). Needs root (to own it as 4242).
  */
-import { lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
@@ -18,90 +17,57 @@ vi.mock("node:fs/promises", async (importOriginal) => {
     // the agent's loop: its folder, renamed aside, is there again at once
     rename: async (from: string, to: string) => {
       await real.rename(from, to);
-      if (basename(from).startsWith("notice-") && basename(to).startsWith(".refused-")) {
-        mkdirSync(from);
-        lchownSync(from, 4242, 4242);
-      }
+      if (basename(from).startsWith("notice-") && basename(to).startsWith(".refused-")) flicker(from);
     },
   };
 });
 
-const { FsStore } = await import("../../src/store/fs/fs-store.js");
-const { layoutOf } = await import("../../src/store/fs/layout.js");
+const { flicker } = await import("../support/flicker.js");
+const { tempDirEach, withInboxStore } = await import("../support/notice-store.js");
 const { readKeyring } = await import("../../src/trust/key-file.js");
-const { keyedNoticeName, keyedNoticeNameOk } = await import("../../src/trust/notice-name.js");
+const { keyedNoticeNameOk } = await import("../../src/trust/notice-name.js");
 
-type Keyed = { file: string; written_to: string; uid: number | undefined; found: string; cause: string };
 const genuine = (inbox: string): string[] => readdirSync(inbox).filter((n) => n.startsWith("notice-") && lstatSync(join(inbox, n)).isFile());
 
 describe.skipIf(process.geteuid?.() !== 0)("a notice's name an agent keeps taking", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "consensus-notice-race-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirEach("consensus-notice-race-");
 
   // No rename by name can win against an agent that re-makes the folder: the notice goes to its keyed
   // fallback name (trust/notice-name.ts), one the agent cannot know first.
   it("the notice is still delivered when the folder is made again right after it is renamed aside", async () => {
-    const L = layoutOf(join(dir, "root"));
-    mkdirSync(L.root);
-    const keyed: Keyed[] = [];
-    const store = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
-    await store.recover();
-    try {
-      const inbox = join(L.inbox, "developer");
-      mkdirSync(inbox, { recursive: true });
+    await withInboxStore(dir(), async ({ store, L, inbox, keyed, keyedName }) => {
       const name = "notice-00000005-EP-001-stage_entered.yaml";
-      mkdirSync(join(inbox, name));
-      lchownSync(join(inbox, name), 4242, 4242);
+      flicker(join(inbox, name));
       await store.deliver({ role: "developer", name, body: "hi\n" });
       const delivered = genuine(inbox);
       expect(delivered.map((n) => readFileSync(join(inbox, n), "utf8"))).toEqual(["hi\n"]);
       // at the keyed name the daemon key gives, and said so with who holds the regular one
-      const keys = (await readKeyring(L.dot)).keysForFile();
-      expect(delivered).toEqual([keyedNoticeName(keys.at(-1)!, "developer", name)]);
-      expect(keyedNoticeNameOk(keys, "developer", delivered[0]!)).toBe(true);
+      expect(delivered).toEqual([await keyedName(name)]);
+      expect(keyedNoticeNameOk((await readKeyring(L.dot)).keysForFile(), "developer", delivered[0]!)).toBe(true);
       expect(keyed).toEqual([expect.objectContaining({ file: `messages/inbox/developer/${name}`, written_to: `messages/inbox/developer/${delivered[0]}`, uid: 4242, found: "a folder" })]);
       // the agent's folder is still at the regular name (re-made), and no temporary was left behind
       expect(lstatSync(join(inbox, name)).isDirectory()).toBe(true);
       expect(readdirSync(inbox).filter((n) => n.endsWith(".tmp"))).toEqual([]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it("recovery after the fallback finds the notice at its keyed name and writes no second one", async () => {
-    const L = layoutOf(join(dir, "root"));
-    mkdirSync(L.root);
-    const inbox = join(L.inbox, "developer");
     const name = "notice-00000007-EP-001-stage_entered.yaml";
-    const first = new FsStore(L);
-    await first.recover();
-    let ino: number;
-    try {
-      mkdirSync(inbox, { recursive: true });
-      mkdirSync(join(inbox, name));
-      lchownSync(join(inbox, name), 4242, 4242);
-      await first.deliver({ role: "developer", name, body: "hi\n" });
+    const ino = await withInboxStore(dir(), async ({ store, inbox }) => {
+      flicker(join(inbox, name));
+      await store.deliver({ role: "developer", name, body: "hi\n" });
       expect(genuine(inbox)).toHaveLength(1);
-      ino = lstatSync(join(inbox, genuine(inbox)[0]!)).ino;
+      const ino = lstatSync(join(inbox, genuine(inbox)[0]!)).ino;
       // a failed-notice retry in the same store: the same name, left alone
-      await first.deliver({ role: "developer", name, body: "hi\n" }, { replay: true });
-    } finally {
-      await first.close();
-    }
+      await store.deliver({ role: "developer", name, body: "hi\n" }, { replay: true });
+      return ino;
+    });
     // a restart: recovery re-runs the notice (the agent's folder is still at the regular name)
-    const keyed: Keyed[] = [];
-    const again = new FsStore(L, { onNoticeKeyedName: (a) => keyed.push(a) });
-    await again.recover();
-    try {
-      await again.deliver({ role: "developer", name, body: "hi\n" }, { replay: true });
+    await withInboxStore(dir(), async ({ store, inbox, keyed }) => {
+      await store.deliver({ role: "developer", name, body: "hi\n" }, { replay: true });
       expect(genuine(inbox)).toHaveLength(1);
       expect(lstatSync(join(inbox, genuine(inbox)[0]!)).ino).toBe(ino);
       expect(keyed).toEqual([]);
-    } finally {
-      await again.close();
-    }
+    });
   });
 });

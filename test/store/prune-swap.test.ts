@@ -6,10 +6,9 @@
  * is a folder by the unlink is left for its owner, as one seen by the lstat is. The agent's timing is
  * made deterministic by wrapping unlink (as test/store/notice-name-race.test.ts wraps rename).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, lstatSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, lstatSync } from "node:fs";
 import { basename, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
@@ -26,24 +25,13 @@ vi.mock("node:fs/promises", async (importOriginal) => {
   };
 });
 
-const { FsStore } = await import("../../src/store/fs/fs-store.js");
-const { layoutOf } = await import("../../src/store/fs/layout.js");
+const { tempDirEach, withInboxStore } = await import("../support/notice-store.js");
 
 describe("prune, a file swapped for a folder before the unlink", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "consensus-prune-swap-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirEach("consensus-prune-swap-");
 
   it("leaves the folder and removes the rest; the effect does not fail", async () => {
-    const L = layoutOf(join(dir, "root"));
-    mkdirSync(L.root);
-    const store = new FsStore(L);
-    await store.recover();
-    try {
-      const inbox = join(L.inbox, "developer");
-      mkdirSync(inbox, { recursive: true });
+    await withInboxStore(dir(), async ({ store, inbox }) => {
       const swapped = "notice-00000003-EP-001-stage_entered.0123456789abcdef.yaml";
       const plain = "notice-00000004-EP-001-rework_requested.yaml";
       writeFileSync(join(inbox, swapped), "x\n");
@@ -51,8 +39,6 @@ describe("prune, a file swapped for a folder before the unlink", () => {
       await store.prune("EP-001", [`messages/inbox/developer/${swapped}`, `messages/inbox/developer/${plain}`]);
       expect(lstatSync(join(inbox, swapped)).isDirectory()).toBe(true);
       expect(lstatSync(join(inbox, plain), { throwIfNoEntry: false })).toBeUndefined();
-    } finally {
-      await store.close();
-    }
+    });
   });
 });

@@ -4,23 +4,18 @@
  * that: opening the FIFO to read waited for a writer for ever, and the checkpoint (every later one
  * too) hung. Review 9 listed it; the files here are real.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FsStore } from "../../src/store/fs/fs-store.js";
-import { layoutOf } from "../../src/store/fs/layout.js";
+import { describe, expect, it } from "vitest";
 import { fsyncPath } from "../../src/store/fs/atomic-write.js";
+import { tempDirEach, withInboxStore } from "../support/notice-store.js";
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "consensus-sync-hostile-"));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDirEach("consensus-sync-hostile-");
 
 describe("syncing what the daemon wrote, when an agent swapped it", () => {
   it("fsyncPath syncs a file and a folder, and neither opens nor follows a FIFO or a link", async () => {
+    const dir = tmp();
     const file = join(dir, "f");
     writeFileSync(file, "x");
     await fsyncPath(file);
@@ -35,18 +30,12 @@ describe("syncing what the daemon wrote, when an agent swapped it", () => {
   });
 
   it("a checkpoint completes after the agent replaced the daemon's notice with a FIFO", async () => {
-    const L = layoutOf(join(dir, "root"));
-    mkdirSync(L.root);
-    const store = new FsStore(L);
-    const rec = await store.recover();
-    try {
+    await withInboxStore(tmp(), async ({ store, recovered, inbox }) => {
       await store.deliver({ role: "developer", name: "notice-00000001-EP-001-stage_entered.yaml", body: "hi\n" });
-      const notice = join(L.inbox, "developer", "notice-00000001-EP-001-stage_entered.yaml");
+      const notice = join(inbox, "notice-00000001-EP-001-stage_entered.yaml");
       unlinkSync(notice);
       execFileSync("mkfifo", [notice]);
-      await store.checkpoint(rec.view);
-    } finally {
-      await store.close();
-    }
+      await store.checkpoint(recovered.view);
+    });
   });
 });
