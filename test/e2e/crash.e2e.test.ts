@@ -198,7 +198,10 @@ describe("the note and its replay (one message id, two files): the first decided
   // replay can be decided first: it is accepted, and the note, dropped earlier, is the replay.
   it("a note found young by the start-up scan waits to settle; its replay renamed in meanwhile is accepted, the note rejected as REPLAYED_MESSAGE", async () => {
     b = Bus.init();
-    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 10000"));
+    // the replay must be decided while the note still settles: settle_ms is the margin, counted from the
+    // note's write before the daemon starts. Idle, start-up, scan and the replay's decision take about
+    // 1 s; 30 s leaves the order to no race on a loaded machine (10 s left about 3x)
+    b.editConfig((t) => t.replace(/settle_ms: \d+/, "settle_ms: 30000"));
     expect(b.cli("start", "EP-001", "--title", "Order").code).toBe(0);
     const msg = `id: note-EP-001\nfrom: developer\nto: quality\ntimestamp: "2026-11-21T10:00:00Z"\nepic_id: EP-001\niteration: 1\ntype: info\nsubject: fyi\n`;
     const note = "messages/inbox/quality/note-EP-001.yaml";
@@ -207,14 +210,15 @@ describe("the note and its replay (one message id, two files): the first decided
     b.startDaemon("--log-level", "debug");
     await b.until("the start-up scan found the note and let it settle", () => b!.daemonErr.split("\n").some((l) => l.includes(note) && l.includes("waiting")));
     b.drop(replay, msg);
-    const es = await b.waitFor("both decided", (xs) => xs.filter((x) => /^message_(accepted|rejected)$/.test(x.decision)).length === 2);
+    // the note is decided once settled, settle_ms after its write: 3x that
+    const es = await b.waitFor("both decided", (xs) => xs.filter((x) => /^message_(accepted|rejected)$/.test(x.decision)).length === 2, 90_000);
     const about = es.filter((x) => /^message_(accepted|rejected)$/.test(x.decision)).map((x) => ({ decision: x.decision, file: (x.details as { file: string }).file, code: (x.details as { errors?: Array<{ code: string }> }).errors?.[0]?.code }));
     expect(about).toEqual([
       { decision: "message_accepted", file: replay, code: undefined },
       { decision: "message_rejected", file: note, code: "REPLAYED_MESSAGE" },
     ]);
     expect(await b.stopDaemon()).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });
 
 /** The log of record's lines, and the byte offset where each begins. */
