@@ -14,12 +14,9 @@ import { copyFileSync, lchownSync, mkdirSync, renameSync, rmSync, rmdirSync } fr
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { keyedNoticeName } from "../../src/trust/notice-name.js";
-import { readKeyring } from "../../src/trust/key-file.js";
 import { roleNoticeKeys } from "../../src/trust/notice-mac.js";
-import { BusReader } from "../../src/transports/mcp/bus.js";
-import { inboxOf } from "../../src/transports/mcp/inbox.js";
-import { layoutOf } from "../../src/store/fs/layout.js";
 import { Bus } from "../support/bus.js";
+import { listedNotices, plannerNotice } from "../support/notice-inbox.js";
 
 describe.skipIf(process.geteuid?.() !== 0)("a genuine notice copied by an agent to a keyed-looking name", () => {
   const b = Bus.init();
@@ -29,16 +26,9 @@ describe.skipIf(process.geteuid?.() !== 0)("a genuine notice copied by an agent 
   });
 
   it("is not listed to a reader with only the role's notice keys; the daemon's copy is, once", async () => {
-    expect(b.cli("start", "EP-001", "--title", "Copied").code).toBe(0);
-    b.startDaemon();
-    const name = await b.until("the planner's notice", () => b.inbox("planner").find((n) => n.startsWith("notice-") && n.includes("EP-001")));
-    await b.stopDaemon();
-    const inbox = join(b.root, "messages", "inbox", "planner");
-    const keys = (await readKeyring(layoutOf(b.root).dot)).keysForFile();
+    const { name, inbox, keys } = await plannerNotice(b, "EP-001", "Copied");
     const roleKeys = roleNoticeKeys(keys, "planner", Date.now());
-    const bus = new BusReader(b.root);
-    const genuine = async (): Promise<string[]> =>
-      (await inboxOf("planner", bus, await bus.snapshot(), undefined, roleKeys)).items.filter((i) => i.kind === "notice" && i.status !== "not_genuine").map((i) => i.file);
+    const genuine = (): Promise<string[]> => listedNotices(b.root, "planner", roleKeys);
 
     // at its regular name: an agent's copy beside it
     const madeUp = name.replace(".yaml", ".0123456789abcdef.yaml");
@@ -62,8 +52,7 @@ describe.skipIf(process.geteuid?.() !== 0)("a genuine notice copied by an agent 
 
     // a reader with no key at all (log only) is told of no notice at the regular name whatever the
     // squatter keeps there: its folder, or a FIFO
-    const bare = async (): Promise<string[]> =>
-      (await inboxOf("planner", bus, await bus.snapshot())).items.filter((i) => i.kind === "notice" && i.status !== "not_genuine").map((i) => i.file);
+    const bare = (): Promise<string[]> => listedNotices(b.root, "planner");
     rmSync(join(inbox, name));
     mkdirSync(join(inbox, name));
     lchownSync(join(inbox, name), 4242, 4242);

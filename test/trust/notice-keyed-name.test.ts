@@ -11,7 +11,6 @@ import { classifyPath } from "../../src/transports/files/classify.js";
 import { isDerivedFileOf } from "../../src/machine/effects.js";
 import { noticeBaseName } from "../../src/config/names.js";
 import { keyedNoticeName, keyedNoticeNameOk } from "../../src/trust/notice-name.js";
-import { readKeyring } from "../../src/trust/key-file.js";
 import { roleNoticeKeys } from "../../src/trust/notice-mac.js";
 import { BusReader } from "../../src/transports/mcp/bus.js";
 import { inboxOf } from "../../src/transports/mcp/inbox.js";
@@ -19,6 +18,7 @@ import { noticeFileOf } from "../../src/runner/runner.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf } from "../../src/store/fs/layout.js";
 import { Bus } from "../support/bus.js";
+import { plannerNotice } from "../support/notice-inbox.js";
 
 const key = { id: "k1", secret: new Uint8Array(32).fill(7), created_at: "2026-11-30T00:00:00Z" };
 const other = { id: "k2", secret: new Uint8Array(32).fill(8), created_at: "2026-11-30T00:00:00Z" };
@@ -53,13 +53,8 @@ describe("a notice delivered at its keyed name", () => {
   });
 
   it("is listed by `consensus inbox` and the MCP inbox as the notice; a made-up keyed name is not; a launch is pointed at it; prune removes it", async () => {
-    expect(b.cli("start", "EP-001", "--title", "Keyed").code).toBe(0);
-    b.startDaemon();
-    const name = await b.until("the planner's notice", () => b.inbox("planner").find((n) => n.startsWith("notice-") && n.includes("EP-001")));
-    await b.stopDaemon();
-    const inbox = join(b.root, "messages", "inbox", "planner");
+    const { name, inbox, keys } = await plannerNotice(b, "EP-001", "Keyed");
     const L = layoutOf(b.root);
-    const keys = (await readKeyring(L.dot)).keysForFile();
     // as deliver() leaves it when the regular name was taken: the notice at its keyed name, a folder at the regular one
     const keyed = keyedNoticeName(keys.at(-1)!, "planner", name);
     renameSync(join(inbox, name), join(inbox, keyed));
