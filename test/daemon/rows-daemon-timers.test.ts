@@ -51,9 +51,11 @@ describe("the rows daemon's timers", () => {
     let most = before;
     for (let i = 1; i <= n; i++) {
       await b.inputs.addCommand({ type: "start", epic_id: `EP-${String(i).padStart(3, "0")}`, title: `epic ${i}`, by: "tester" }, "test");
-      for (;;) {
+      // polled with no timer of this test's own (it would be counted), bounded: a row never decided fails here, named
+      for (const t = Date.now(); ; ) {
         most = Math.max(most, timeouts());
         if ((await decided()) > i) break;
+        if (Date.now() - t > 30_000) throw new Error(`row ${i + 1} (EP-${String(i).padStart(3, "0")}) was not decided within 30 s`);
       }
     }
     most = Math.max(most, timeouts());
