@@ -86,7 +86,11 @@ describe("a notice delivered at its keyed name", () => {
 
     // prune: the keyed notice goes; a folder at a notice's name is left, and fails nothing
     const store = new FsStore(L);
-    await store.prune("EP-001", [`messages/inbox/planner/${keyed}`, `messages/inbox/planner/${name}`]);
+    try {
+      await store.prune("EP-001", [`messages/inbox/planner/${keyed}`, `messages/inbox/planner/${name}`]);
+    } finally {
+      await store.close();
+    }
     expect(lstatSync(join(inbox, keyed), { throwIfNoEntry: false })).toBeUndefined();
     expect(lstatSync(join(inbox, name)).isDirectory()).toBe(true);
   });
