@@ -6,6 +6,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -32,6 +33,17 @@ describe("syncing what the daemon wrote, when an agent swapped it", () => {
     symlinkSync(fifo, link);
     await fsyncPath(link);
     await expect(fsyncPath(join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("fsyncPath neither opens nor fails on a socket an agent bound at the name (open(2) says ENXIO)", async () => {
+    const sock = join(dir, "notice-00000001-EP-001-stage_entered.yaml");
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      await fsyncPath(sock); // before: ENXIO, and the checkpoint (every later one too) failed on it
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it("a checkpoint completes after the agent replaced the daemon's notice with a FIFO", async () => {
