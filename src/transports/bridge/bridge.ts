@@ -192,12 +192,14 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   async function mirrorDown(): Promise<void> {
     const notices = await store.sql`SELECT id::float8 AS id, role, name, body FROM notices WHERE id > ${noticeAt.notices} ORDER BY id`;
     for (const n of notices) {
-      await writeNoticeDown(layout.root, join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)), log);
+      const path = plainPath(layout.inbox, [n.role, n.name], log);
+      if (path) await writeNoticeDown(layout.root, path, Buffer.from(String(n.body)), log);
       noticeAt.notices = Number(n.id);
     }
     const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
     for (const p of published) {
-      await writeIfMissing(layout.root, join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer, log);
+      const path = plainPath(layout.archive, [p.epic_id, p.iteration, p.file], log);
+      if (path) await writeIfMissing(layout.root, path, p.bytes as Buffer, log);
       noticeAt.published = Number(p.id);
     }
     if (notices.length || published.length) log.info({ notices: notices.length, published: published.length }, "mirrored down");
@@ -206,6 +208,19 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
 
 /** Names come from the database: only plain names under the folder are written (a role or file name is never a path). */
 const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * `base` joined with `names` (a row's role and name, or epic, iteration and file) when each is a
+ * plain name as it came from the database, checked before join() resolves a '..' in it (a role
+ * `../../artifacts/EP-001` would otherwise be a drop made as the bridge's user); else undefined, with
+ * an error logged (the rest still mirror).
+ */
+function plainPath(base: string, names: readonly unknown[], log: Logger): string | undefined {
+  const parts = names.map(String);
+  if (parts.every((p) => PLAIN.test(p))) return join(base, ...parts);
+  log.error({ folder: base, names: parts }, "not mirrored down: a row's name is not a plain name (a path, or a name starting with '.')");
+  return undefined;
+}
 
 /**
  * Writes `path` (under `root`) unless it is there whole. Never through a link an agent planted
