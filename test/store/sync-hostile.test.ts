@@ -4,7 +4,7 @@
  * that: opening the FIFO to read waited for a writer for ever, and the checkpoint (every later one
  * too) hung. Review 9 listed it; the files here are real.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -43,6 +43,23 @@ describe("syncing what the daemon wrote, when an agent swapped it", () => {
       await fsyncPath(sock); // before: ENXIO, and the checkpoint (every later one too) failed on it
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  // the daemon's user is not root here: run as root, the test takes uid 65534's place for the calls
+  it.skipIf(process.geteuid?.() !== 0)("fsyncPath skips another user's entry it may not open (EACCES), and throws on its own", async () => {
+    chmodSync(dir, 0o755);
+    const theirs = join(dir, "theirs");
+    writeFileSync(theirs, "x", { mode: 0o000 });
+    const mine = join(dir, "mine");
+    writeFileSync(mine, "x", { mode: 0o000 });
+    chownSync(mine, 65534, 65534);
+    process.seteuid!(65534);
+    try {
+      await fsyncPath(theirs); // before: EACCES, and the checkpoint (every later one too) failed on it
+      await expect(fsyncPath(mine)).rejects.toMatchObject({ code: "EACCES" });
+    } finally {
+      process.seteuid!(0);
     }
   });
 

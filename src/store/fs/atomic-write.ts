@@ -179,6 +179,11 @@ export async function fsyncPath(path: string): Promise<void> {
 /** Whether the entry at `path` (lstat, never followed) is the daemon's user's; true where uids are unknown. */
 function ownedBySelf(path: string): boolean {
   const me = process.geteuid?.();
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  return me === undefined || st === undefined || st.uid === me;
+  if (me === undefined) return true;
+  try {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st === undefined || st.uid === me;
+  } catch {
+    return true; // its folder cannot be searched: the error is the daemon's, not the entry's
+  }
 }
