@@ -17,7 +17,7 @@ export const REQUIRED_PATHS: readonly string[] = (() => {
 export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {
   const id = "layout";
   const { rootExists, missing, missingInboxes } = f.layout;
-  const init = `consensus init --root ${f.root}`;
+  const init = `consensus init --root ${shellArg(f.root)}`;
   if (!rootExists) return fail(id, `no bus at ${f.root}`, `Run \`${init}\` to create it, or point at the right folder with --root DIR (or CONSENSUS_ROOT).`);
   if (missing.length) return fail(id, `missing under the root: ${missing.join(", ")}`, `Run \`${init}\`: it creates what is missing and never overwrites an existing consensus.yaml.`, { missing });
   const linked = f.layout.linked ?? [];
@@ -31,7 +31,7 @@ export function checkLayout(f: Pick<Facts, "root" | "layout">): CheckResult {
     );
   }
   if (missingInboxes.length) {
-    const dirs = missingInboxes.map((r) => `${f.root}/messages/inbox/${r}`).join(" ");
+    const dirs = missingInboxes.map((r) => shellArg(`${f.root}/messages/inbox/${r}`)).join(" ");
     return warn(id, `no inbox folder yet for role(s) ${missingInboxes.join(", ")} (the daemon creates one on its first notice)`, `Create them now so agents can drop messages: \`mkdir -p ${dirs}\`.`, { missingInboxes });
   }
   return pass(id, "every folder of the layout is there");

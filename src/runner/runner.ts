@@ -5,7 +5,7 @@
  * The daemon calls pump() from its loop, so the runner's commits never interleave with a batch.
  */
 import type { ChildProcess } from "node:child_process";
-import { appendFileSync, closeSync, lstatSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, statSync } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Engine } from "../engine/engine.js";
@@ -21,7 +21,7 @@ import { AGENT_UMASK, giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
 import type { Keyring } from "../trust/keyring.js";
 import { noticeKeysEnv } from "../trust/notice-mac.js";
-import { keyedNoticeName } from "../trust/notice-name.js";
+import { keyedCopyIn } from "../store/fs/entry-aside.js";
 import type { DaemonKey } from "../trust/mac.js";
 import { issueToken } from "../trust/token.js";
 import { cannotSwitchTo, resolveAccount, type Account } from "./os-users.js";
@@ -521,12 +521,6 @@ export class Runner {
 export function noticeFileOf(root: string, rel: string, keys: readonly DaemonKey[]): string {
   const regular = join(root, rel);
   const parts = rel.split("/");
-  if (parts.length !== 4 || !keys.length) return regular;
-  const me = process.geteuid?.();
-  for (const k of [...keys].reverse()) {
-    const keyed = join(dirname(regular), keyedNoticeName(k, parts[2]!, parts[3]!));
-    const st = lstatSync(keyed, { throwIfNoEntry: false });
-    if (st?.isFile() && (me === undefined || st.uid === me)) return keyed;
-  }
-  return regular;
+  if (parts.length !== 4) return regular;
+  return keyedCopyIn(dirname(regular), parts[2]!, parts[3]!, keys)?.path ?? regular;
 }

@@ -73,15 +73,15 @@ async function checkSafe(dir: string, file: string, mode: number, uid: number): 
     throw new KeyFileError("KEY_UNSAFE", `${path}: ${what}`, path, fix);
   };
   const d = await lstat(dir);
-  if (!d.isDirectory()) unsafe("is not a folder (a symlink or file was put in its place)", dir, `remove ${dir} and run \`consensus keys create\``);
+  if (!d.isDirectory()) unsafe("is not a folder (a symlink or file was put in its place)", dir, `remove ${dir} (\`rm ${shellArg(dir)}\`) and run \`consensus keys create\``);
   const me = process.getuid?.();
   // most often a person's command run as another user than the daemon's (sudo): chown would take the key from the daemon
   const notMine = (owner: number): string => `is owned by uid ${owner}, not by this process's uid ${me}`;
   const runAs = (owner: number, path: string): string => `Run the command as the user the daemon runs as, who owns the key (\`sudo -u '#${owner}' consensus …\`); only if this user (uid ${me}) is the daemon's, give it the key: \`chown -R ${me} ${shellArg(path)}\``;
   if (me !== undefined && d.uid !== me) unsafe(notMine(d.uid), dir, runAs(d.uid, dir));
-  if ((d.mode & 0o077) !== 0) unsafe(`has mode ${(d.mode & 0o777).toString(8)}; other users could reach the key`, dir, `chmod 700 ${dir}`);
+  if ((d.mode & 0o077) !== 0) unsafe(`has mode ${(d.mode & 0o777).toString(8)}; other users could reach the key`, dir, `chmod 700 ${shellArg(dir)}`);
   if (me !== undefined && uid !== me) unsafe(notMine(uid), file, runAs(uid, file));
-  if ((mode & 0o077) !== 0) unsafe(`has mode ${(mode & 0o777).toString(8)}; other users could read the key`, file, `chmod 600 ${file}`);
+  if ((mode & 0o077) !== 0) unsafe(`has mode ${(mode & 0o777).toString(8)}; other users could read the key`, file, `chmod 600 ${shellArg(file)}`);
 }
 
 /**

@@ -100,6 +100,14 @@ describe("doctor checks", () => {
     expect(w.fix).toContain(`mkdir -p ${root}/messages/inbox/security`);
   });
 
+  it("layout: a root with a space or a quote is one shell word in every fix (shellArg)", () => {
+    const odd = "/srv/my bus's";
+    const q = `'/srv/my bus'\\''s'`;
+    expect(checkLayout({ root: odd, layout: { rootExists: false, missing: [], missingInboxes: [] } }).fix).toContain(`consensus init --root ${q}\``);
+    expect(checkLayout({ root: odd, layout: { rootExists: true, missing: ["current"], missingInboxes: [] } }).fix).toContain(`consensus init --root ${q}\``);
+    expect(checkLayout({ root: odd, layout: { rootExists: true, missing: [], missingInboxes: ["security"] } }).fix).toContain(`mkdir -p '/srv/my bus'\\''s/messages/inbox/security'`);
+  });
+
   it("state: a truncated state.json warns; it is derived", () => {
     const c = checkStateFile({ state: { path: `${root}/current/state.json`, exists: true, problem: "not valid JSON" } });
     expect(c.status).toBe("warn");

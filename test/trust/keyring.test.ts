@@ -51,6 +51,17 @@ describe("the key file", () => {
     expect(k3.describe()).toHaveLength(2);
   });
 
+  it("quotes the path in a mode fix (a root with a space is one shell word)", async () => {
+    const dot = join(await mkdtemp(join(tmpdir(), "keys-")), "my bus", ".consensus");
+    await mkdir(dot, { recursive: true });
+    await ensureKeyring(dot);
+    await chmod(keyFileOf(dot), 0o644);
+    await expect(readKeyring(dot)).rejects.toMatchObject({ code: "KEY_UNSAFE", fix: `chmod 600 '${keyFileOf(dot)}'` });
+    await chmod(keyFileOf(dot), 0o600);
+    await chmod(join(dot, "keys"), 0o755);
+    await expect(readKeyring(dot)).rejects.toMatchObject({ code: "KEY_UNSAFE", fix: `chmod 700 '${join(dot, "keys")}'` });
+  });
+
   it("refuses unsafe or malformed files with a fix", async () => {
     const dot = await fresh();
     await ensureKeyring(dot);

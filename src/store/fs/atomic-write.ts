@@ -5,7 +5,7 @@
  * real drops; that is why this is not the library.)
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, constants as fsc, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants as fsc, fchmodSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isMainThread } from "node:worker_threads";
@@ -151,14 +151,21 @@ export function writeAtomicSync(path: string, data: Uint8Array, opts: Omit<Write
  * checkpoint syncs it, and opening a FIFO to read waits for a writer, for ever (the checkpoint, and
  * with it every later one, hung). So it is opened without following a link and without waiting
  * (O_NOFOLLOW, O_NONBLOCK), and only a file or a folder is synced: anything else is not the daemon's,
- * and the folder it is in, synced too, holds the name. A link at `path` is skipped the same way.
+ * and the folder it is in, synced too, holds the name. A link at `path` is skipped the same way, and
+ * so is a socket (its open fails: ENXIO) and another user's entry the daemon may not open (EACCES).
+ * Throws the open's error otherwise (ENOENT: nothing there).
  */
 export async function fsyncPath(path: string): Promise<void> {
   let fh: FileHandle;
   try {
     fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ELOOP") return; // a link: not the daemon's
+    const code = (e as NodeJS.ErrnoException).code;
+    // a link (ELOOP), a socket (ENXIO: open(2) of one fails so): not the daemon's
+    if (code === "ELOOP" || code === "ENXIO") return;
+    // another user's entry the daemon may not open (a file of mode 000 put at the name): not the daemon's
+    // either; the daemon's own it cannot open is an error
+    if ((code === "EACCES" || code === "EPERM") && !ownedBySelf(path)) return;
     throw e;
   }
   try {
@@ -166,5 +173,17 @@ export async function fsyncPath(path: string): Promise<void> {
     if (st.isFile() || st.isDirectory()) await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Whether the entry at `path` (lstat, never followed) is the daemon's user's; true where uids are unknown. */
+function ownedBySelf(path: string): boolean {
+  const me = process.geteuid?.();
+  if (me === undefined) return true;
+  try {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st === undefined || st.uid === me;
+  } catch {
+    return true; // its folder cannot be searched: the error is the daemon's, not the entry's
   }
 }

@@ -11,12 +11,14 @@
  * user or root (foreignFolder), and never an entry of either (movable).
  */
 import { randomBytes } from "node:crypto";
-import type { Stats } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import { link, lstat, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { kindOf } from "./guarded-read.js";
 import { assertRealDirs, assertStillInside } from "./safe-dirs.js";
 import { shellArg } from "../../errors/issue.js";
+import type { DaemonKey } from "../../trust/mac.js";
+import { keyedNoticeName } from "../../trust/notice-name.js";
 
 /**
  * What an entry at a name is, as lstat said when it was decided: its device and inode, its owner's uid
@@ -159,4 +161,36 @@ export async function setAsideEntry(root: string, file: string, tag: string, see
 export function findWhoMakes(uid: number | undefined, what: string, folder: string): string {
   if (uid !== undefined) return `Find what runs as uid ${uid} and makes ${what} in ${shellArg(folder)} (\`getent passwd ${uid}\`)`;
   return `Find what makes ${what} at notice names in ${shellArg(folder)}: it was gone again when looked at, so its owner is not known (\`ls -ln ${shellArg(folder)}\` while one is there shows it)`;
+}
+
+/** The errors of a rename refused by what held the target name: a folder (EISDIR; ENOTEMPTY, EEXIST where the file was a folder too). */
+const NAME_TAKEN = new Set(["EISDIR", "ENOTEMPTY", "EEXIST"]);
+
+/**
+ * Whether a notice's write at its regular name, failed with `e`, lost the name to what another user
+ * keeps there (the daemon's deliver() and the bridge's writeNoticeDown then use the keyed name):
+ * `now`, the name's lstat after the failure, is anything but a regular file (a rename over a file
+ * replaces it), or nothing is there now and the rename was refused by a folder (EISDIR, ENOTEMPTY,
+ * EEXIST) gone again since (an agent making and removing it in a loop: "nothing there now" is no
+ * proof the next try wins). Pure.
+ */
+export function noticeNameTaken(e: unknown, now: Stats | undefined): boolean {
+  return now ? !now.isFile() : NAME_TAKEN.has((e as NodeJS.ErrnoException | undefined)?.code ?? "");
+}
+
+/**
+ * The copy of the notice `name` (a regular name) of `role` at its keyed fallback name in `dir` (the
+ * role's inbox, absolute) under one of `keys` (newest first: trust/notice-name.ts), with its lstat:
+ * only a regular file of this process's user (where it has one), whatever it holds (one left short
+ * by a crash is still the notice's copy, rewritten there). Nobody else can know the name first.
+ * Undefined when there is none. One HMAC and one lstat per key, on this thread.
+ */
+export function keyedCopyIn(dir: string, role: string, name: string, keys: readonly DaemonKey[]): { path: string; st: Stats } | undefined {
+  const me = process.geteuid?.();
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const path = join(dir, keyedNoticeName(keys[i]!, role, name));
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st?.isFile() && (me === undefined || st.uid === me)) return { path, st };
+  }
+  return undefined;
 }

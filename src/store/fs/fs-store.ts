@@ -24,7 +24,7 @@ import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
 import { CAP, kindOf, readGuarded, readGuardedText } from "./guarded-read.js";
 import { assertPrivateArea } from "./private-area.js";
-import { setAsideEntry } from "./entry-aside.js";
+import { keyedCopyIn, noticeNameTaken, setAsideEntry } from "./entry-aside.js";
 import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
 import { GENESIS, sealLine, unsealLine, type LineCheck } from "../../log/chain.js";
@@ -910,14 +910,8 @@ export class FsStore implements Store {
     // length (its read list and absolute paths are derived again at the replay), is the notice's copy
     // too: rewritten there, never a second copy at the regular name (free again, the squatter gone)
     const keys = this.ring?.keysForFile() ?? [];
-    if (opts.replay) {
-      for (const k of keys) {
-        const keyed = join(dir, keyedNoticeName(k, notice.role, notice.name));
-        const there = lstatQuiet(keyed);
-        if (ownWhole(there, body.length)) return;
-        if (ownFile(there)) return this.writeEffect(keyed, body, undefined, { hideName: true });
-      }
-    }
+    const copy = opts.replay ? keyedCopyIn(dir, notice.role, notice.name, keys) : undefined;
+    if (copy) return copy.st.size === body.length ? undefined : this.writeEffect(copy.path, body, undefined, { hideName: true });
     // the notice's name is predictable (its seq): an agent's folder, FIFO or link made there first would
     // fail the write for good (and with it every checkpoint). It is renamed aside, unread; the
     // daemon's or root's is left (the write then fails, and the keyed name below is used).
@@ -928,13 +922,10 @@ export class FsStore implements Store {
     try {
       await this.writeEffect(target, body);
     } catch (e) {
-      // what holds the name now: anything but a file (a rename over a file replaces it) means taken;
-      // so does a rename refused by a folder there (EISDIR, ENOTEMPTY), gone again since (an agent
-      // making and removing it in a loop: "nothing there now" is no proof the next try wins)
+      // taken by what another user keeps there (noticeNameTaken): the keyed name, which no agent can know first
       const now = lstatQuiet(target);
       const key = keys.at(-1);
-      const takenThen = NAME_TAKEN.has((e as NodeJS.ErrnoException)?.code ?? "");
-      if (!key || !(now ? !now.isFile() : takenThen)) throw e;
+      if (!key || !noticeNameTaken(e, now)) throw e;
       const keyed = join(dir, keyedNoticeName(key, notice.role, notice.name));
       const there = lstatQuiet(keyed);
       // nobody can know the keyed name first; still never written through what is there
@@ -1388,14 +1379,8 @@ const NEWLINE = Buffer.from("\n");
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
 
-/** The errors of a rename refused by what held the target name: a folder (EISDIR; ENOTEMPTY, EEXIST where the file was a folder too). */
-const NAME_TAKEN = new Set(["EISDIR", "ENOTEMPTY", "EEXIST"]);
-
 /** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
-const ownWhole = (st: Stats | undefined, size: number): boolean => ownFile(st) && st?.size === size;
-
-/** Whether the lstat `st` is a regular file of the daemon's user (where it has one). */
-const ownFile = (st: Stats | undefined): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID);
+const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID) && st.size === size;
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {

@@ -18,7 +18,7 @@
 import { realpathSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { kindOf, readGuarded } from "../../store/fs/guarded-read.js";
-import { findWhoMakes, setAsideEntry } from "../../store/fs/entry-aside.js";
+import { findWhoMakes, keyedCopyIn, noticeNameTaken, setAsideEntry } from "../../store/fs/entry-aside.js";
 import { keyedNoticeName } from "../../trust/notice-name.js";
 import { keyringOf } from "../prove.js";
 import { hostname } from "node:os";
@@ -192,23 +192,35 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   async function mirrorDown(): Promise<void> {
     const notices = await store.sql`SELECT id::float8 AS id, role, name, body FROM notices WHERE id > ${noticeAt.notices} ORDER BY id`;
     for (const n of notices) {
-      await writeNoticeDown(layout.root, join(layout.inbox, String(n.role), String(n.name)), Buffer.from(String(n.body)), log);
+      const path = plainPath(layout.inbox, [n.role, n.name], log);
+      if (path) await writeNoticeDown(layout.root, path, Buffer.from(String(n.body)), log);
       noticeAt.notices = Number(n.id);
     }
     const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
     for (const p of published) {
-      await writeIfMissing(layout.root, join(layout.archive, String(p.epic_id), String(p.iteration), String(p.file)), p.bytes as Buffer, log);
+      const path = plainPath(layout.archive, [p.epic_id, p.iteration, p.file], log);
+      if (path) await writeIfMissing(layout.root, path, p.bytes as Buffer, log);
       noticeAt.published = Number(p.id);
     }
     if (notices.length || published.length) log.info({ notices: notices.length, published: published.length }, "mirrored down");
   }
 }
 
-/** The errors of a rename refused by what held the target name: a folder (EISDIR; ENOTEMPTY, EEXIST where the file was a folder too). */
-const NAME_TAKEN = new Set(["EISDIR", "ENOTEMPTY", "EEXIST"]);
-
 /** Names come from the database: only plain names under the folder are written (a role or file name is never a path). */
 const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * `base` joined with `names` (a row's role and name, or epic, iteration and file) when each is a
+ * plain name as it came from the database, checked before join() resolves a '..' in it (a role
+ * `../../artifacts/EP-001` would otherwise be a drop made as the bridge's user); else undefined, with
+ * an error logged (the rest still mirror).
+ */
+function plainPath(base: string, names: readonly unknown[], log: Logger): string | undefined {
+  const parts = names.map(String);
+  if (parts.every((p) => PLAIN.test(p))) return join(base, ...parts);
+  log.error({ folder: base, names: parts }, "not mirrored down: a row's name is not a plain name (a path, or a name starting with '.')");
+  return undefined;
+}
 
 /**
  * Writes `path` (under `root`) unless it is there whole. Never through a link an agent planted
@@ -242,8 +254,8 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
 export async function writeNoticeDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
   // mirrored down at its keyed name before (the bridge mirrors every notice anew when it starts): that
   // copy is the notice, and one at the regular name, free again since, would show it to the role twice
-  const keyedCopy = await keyedCopyOf(root, path);
-  if (keyedCopy) return writeIfMissing(root, keyedCopy, bytes, log, { hideName: true });
+  const keyedCopy = keyedCopyIn(dirname(path), basename(dirname(path)), basename(path), (await keyringOf(root))?.keysForFile() ?? []);
+  if (keyedCopy) return writeIfMissing(root, keyedCopy.path, bytes, log, { hideName: true });
   let first: unknown;
   try {
     return await writeIfMissing(root, path, bytes, log);
@@ -252,9 +264,9 @@ export async function writeNoticeDown(root: string, path: string, bytes: Buffer,
   }
   const file = relative(root, path);
   const st = await lstat(path).catch(() => undefined);
-  // taken: anything but a file there now (a rename over a file replaces it), or a rename refused by a
-  // folder gone again since (an agent making and removing it in a loop: the bridge exited on it)
-  if (st ? st.isFile() : !NAME_TAKEN.has((first as NodeJS.ErrnoException)?.code ?? "")) throw first;
+  // taken by what another user keeps there (noticeNameTaken: an agent making and removing a folder in
+  // a loop made the bridge exit on it)
+  if (!noticeNameTaken(first, st)) throw first;
   const aside = st ? await setAsideEntry(root, path, "notice", st) : undefined;
   if (aside) log.warn({ file, moved_to: relative(root, aside.to), owner_uid: aside.uid, found: aside.found, fix: `Nothing to do for the bridge. uid ${aside.uid} may delete ${shellArg(aside.to)}; agents write only their own messages into an inbox, never at a notice's name.` }, `${aside.found} at a notice's name renamed aside (neither followed nor opened): uid ${aside.uid} made it where the bridge writes its notice`);
   if (aside && (await writeIfMissing(root, path, bytes, log).then(() => true, () => false))) return;
@@ -270,21 +282,4 @@ export async function writeNoticeDown(root: string, path: string, bytes: Buffer,
   const keyed = join(dirname(path), keyedNoticeName(key, role, basename(path)));
   await writeIfMissing(root, keyed, bytes, log, { hideName: true });
   log.warn({ file, written_to: relative(root, keyed), owner_uid: owner ?? null, found: now ? kindOf(now) : (aside?.found ?? "a folder"), fix: `Nothing to do for the bridge: the notice is at ${relative(root, keyed)}. ${findWhoMakes(owner, "entries", dirname(path))}, stop it, then remove ${shellArg(path)} as that user or root.` }, `${file} was taken again after it was renamed aside (or cannot be taken): the notice is mirrored down at its keyed name, one no agent can know first`);
-}
-
-/**
- * The keyed name (trust/notice-name.ts) under a key of this host's ring at which the notice `path`
- * (messages/inbox/<role>/<name> under `root`) was mirrored down before: a regular file of this
- * process's user there, whatever it holds (one left short by a crash is rewritten there, not at the
- * regular name). Undefined when there is none: only the keyed names' lstats (the common case).
- */
-async function keyedCopyOf(root: string, path: string): Promise<string | undefined> {
-  const keys = (await keyringOf(root))?.keysForFile() ?? [];
-  const me = process.geteuid?.();
-  for (const k of keys) {
-    const keyed = join(dirname(path), keyedNoticeName(k, basename(dirname(path)), basename(path)));
-    const st = await lstat(keyed).catch(() => undefined);
-    if (st?.isFile() && (me === undefined || st.uid === me)) return keyed;
-  }
-  return undefined;
 }

@@ -23,7 +23,6 @@ export type Classified =
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const MESSAGE_EXT = /\.(ya?ml|json)$/i;
 
-/** `rel` is relative to the root, with forward slashes. */
 /**
  * Where an epic's artifacts for a stage can be dropped (root-relative): in the epic's own folder and
  * flat in artifacts/ (PROTOCOL §2). What a stage entry's rescan looks at, on either store.
@@ -32,6 +31,7 @@ export function stageDropPaths(rules: Pick<Pipeline, "stage">, epicId: string, s
   return (rules.stage(stageId)?.artifacts ?? []).flatMap((a) => [`artifacts/${epicId}/${a}`, `artifacts/${a}`]);
 }
 
+/** `rel` is relative to the root, with forward slashes. */
 export function classifyPath(rel: string): Classified {
   if (rel.startsWith("/") || /^[A-Za-z]:/.test(rel)) return invalid(rel, "absolute path");
   const parts = rel.split("/");

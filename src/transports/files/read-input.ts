@@ -170,13 +170,20 @@ function judged(r: { bytes: Uint8Array; stat: Stats }, abs: string, rel: string)
   return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid, mode: stat.mode };
 }
 
+/**
+ * A guarded read's fix about `path` (what was opened) said of `rel`: its commands name `path` as a
+ * shell word (shellArg), replaced as one (replacing the bare path inside its own quotes made
+ * `''rel''`, not a command, for names that both need quoting); the prose's bare `path` after. Pure.
+ */
+const fixFor = (fix: string, path: string, rel: string): string => fix.replaceAll(shellArg(path), shellArg(rel)).replaceAll(path, rel);
+
 /** A read that failed, as the result the daemon decides on (`path`: what was opened, named `rel` in messages). */
 function failed(rel: string, path: string, e: unknown, abs: string): ReadResult {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return { ok: false, gone: true };
   if (e instanceof GuardedReadError) {
     if (e.kind === "not_regular" && e.found === "a folder") return linkAt(abs, rel, "a folder") ?? { ok: false, gone: true };
-    return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(path, rel), file: rel, found: e.found, fix: e.fix.replaceAll(path, shellArg(rel)) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
+    return { ok: false, issue: issue(CODE_OF[e.kind], { message: e.message.replace(path, rel), file: rel, found: e.found, fix: fixFor(e.fix, path, rel) }), ...(e.ctimeMs !== undefined ? { ctimeMs: e.ctimeMs } : {}) };
   }
   return { ok: false, issue: issue("FILE_UNREADABLE", { message: `${rel} could not be read: ${(e as Error).message.replace(path, rel)}`, file: rel }) };
 }

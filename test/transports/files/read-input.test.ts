@@ -153,6 +153,19 @@ describe("readCandidateSync: a link at the drop's name is answered by where it l
     expect(readdirSync(base).filter((n) => n.startsWith("PWNED"))).toEqual([]);
   });
 
+  it("a link to a FIFO inside the root, both names needing quotes: the fix is one command that removes the drop's name", () => {
+    const fifo = join(root, "artifacts/EP-1/a b.json");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const name = "artifacts/EP-1/it's.json";
+    symlinkSync("a b.json", join(root, name));
+    const r = read(name);
+    expect(r).toMatchObject({ ok: false, issue: { code: "NOT_REGULAR_FILE" } });
+    const fix = (r as { issue: { fix: string } }).issue.fix;
+    // before: the quoted target was replaced inside its own quotes (''artifacts/EP-1/it'\''s.json''): not a command
+    for (const [, cmd] of fix.matchAll(/`([^`]+)`/g)) expect(spawnSync("sh", ["-c", cmd!], { cwd: root }).status, `${cmd} (from: ${fix})`).toBe(0);
+    expect(existsSync(join(root, name))).toBe(false);
+  });
+
   it("what is not a link is as before: a folder and a vanished name are skipped, a link to a file inside the root is read", () => {
     mkdirSync(join(root, "artifacts/EP-1/plan.json"));
     expect(read("artifacts/EP-1/plan.json")).toEqual({ ok: false, gone: true });
