@@ -65,7 +65,8 @@ const rows = [];
 const ratio = (v, f) => (f && Number.isFinite(v) ? `${v / f >= 10 ? (v / f).toFixed(1) : (v / f).toPrecision(2)}×` : "");
 /** A latency row: median and p99, and their multiples of the drop floor (none when nothing was sampled, n = 0). */
 /** peer: the peer's result for the same job (its median, or its rate for a throughput row), for the ×peer column. */
-const lat = (bench, what, s, vsFloor = true, peer) => s?.n !== 0 && s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, floor?.drop_floor.median_ms) : "", vsFloor ? ratio(s.p99_ms, floor?.drop_floor.p99_ms) : "", peer ? ratio(s.median_ms, peer.median_ms) : ""]);
+/** against: the floor to set it against (the hot floor of one drop unless given). */
+const lat = (bench, what, s, vsFloor = true, peer, against = floor?.drop_floor) => s?.n !== 0 && s && rows.push([bench, what, fmt(s.median_ms), fmt(s.p99_ms), vsFloor ? ratio(s.median_ms, against?.median_ms) : "", vsFloor ? ratio(s.p99_ms, against?.p99_ms) : "", peer ? ratio(s.median_ms, peer.median_ms) : ""]);
 const val = (bench, what, v, vsPeer = "") => v !== undefined && rows.push([bench, what, v, "", "", "", vsPeer]);
 const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
@@ -75,11 +76,14 @@ if (floor) {
   lat("floor", "300 B append + fdatasync", floor.append_fdatasync, false);
   lat("floor", "atomic write (tmp+fsync+rename)", floor.atomic_write, false);
   lat("floor", "= floor of one drop (sum)", floor.drop_floor);
+  // ×floor of this row: the idle floor against the hot one
+  lat("floor", "  the same after 50 ms idle (sum)", floor.drop_floor_idle);
 }
 const L = load("latency")?.metrics;
 if (L) {
   lat("latency", "drop → decision (back to back)", L.back_to_back?.total, true, L.peer);
   lat("latency", "drop → decision (idle daemon)", L.idle?.total, true, L.peer);
+  lat("latency", "  idle ÷ the idle floor", floor?.drop_floor_idle && L.idle?.total, true, undefined, floor?.drop_floor_idle);
   lat("latency", "  idle: → checkpoint+state.json", L.idle?.to_state_json);
   lat("side by side", "peer: chokidar AWF+validate+append", L.peer);
   lat("side by side", "chokidar awaitWriteFinish → add", L.chokidar_await_write_finish);

@@ -107,6 +107,9 @@ const metrics = {
   // the event loop's thread, and every other (V8's compiler and GC helpers, libuv's pool, workers)
   daemon_main_thread_cpu_ms_per_drop: Math.round((threads.main / EPICS) * 100) / 100,
   daemon_other_threads_cpu_ms_per_drop: Math.round((threads.others / EPICS) * 100) / 100,
+  // the same CPU by thread, named by TID − PID (0 the main thread; every thread is named "node", so
+  // the order of creation tells them apart: V8's platform threads first, then the pool and workers)
+  daemon_cpu_ms_per_drop_by_thread: threads.byName,
   warm_up_drops: WARM,
   daemon_rss_bytes: mem.rss,
   daemon_peak_rss_bytes: mem.hwm,
@@ -121,6 +124,7 @@ console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accep
 printStats("time from the mass rename to each decision", perDrop);
 console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop (${metrics.daemon_sys_ms_per_drop} of it in the kernel); RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
 console.log(`  of which the main thread ${metrics.daemon_main_thread_cpu_ms_per_drop} ms/drop, the other threads (V8's compiler and GC helpers, libuv's pool, workers) ${metrics.daemon_other_threads_cpu_ms_per_drop}`);
+console.log(`  by thread (TID − PID), ms/drop: ${Object.entries(metrics.daemon_cpu_ms_per_drop_by_thread).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
 console.log(`  files floor (2 folders + 2 files per drop, alone, same file system): ${metrics.files_floor.cpu_ms_per_drop} ms CPU/drop (${metrics.files_floor.sys_ms_per_drop} kernel); the daemon ${metrics.cpu_vs_files_floor}× that`);
 if (pauses) console.log(`  daemon GC: ${Object.entries(pauses.gc).map(([k, g]) => `${k} ${g.count} (${g.total_ms} ms)`).join(", ")}; event-loop delay p99 ${pauses.eventloop_delay_ms.p99} ms`);
 // The peer (peer.mjs) given the same burst: chokidar awaitWriteFinish + validate + fdatasync'd append per file.
@@ -144,12 +148,15 @@ cleanup(built.dir);
  * /proc/PID/task/TID/stat (USER_HZ = 100); with `since` (an earlier result), the difference.
  */
 function threadCpuMs(pid, since) {
-  const out = { main: 0, others: 0, byTid: new Map() };
+  const out = { main: 0, others: 0, byTid: new Map(), sysByTid: new Map(), byName: {} };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     const t = procTimesMs(`/proc/${pid}/task/${tid}/stat`);
     if (Number.isNaN(t.user)) continue; // the thread ended
     out.byTid.set(tid, t.user + t.sys);
-    out[tid === String(pid) ? "main" : "others"] += t.user + t.sys - (since?.byTid.get(tid) ?? 0);
+    const spent = t.user + t.sys - (since?.byTid.get(tid) ?? 0);
+    out[tid === String(pid) ? "main" : "others"] += spent;
+    if (spent >= EPICS * 0.005) out.byName[`${Number(tid) - pid}`] = `${Math.round(spent / EPICS * 1000) / 1000} (${Math.round((t.sys - (since?.sysByTid.get(tid) ?? 0)) / EPICS * 1000) / 1000} sys)`;
+    out.sysByTid.set(tid, t.sys);
   }
   return out;
 }
