@@ -20,7 +20,7 @@ import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
-import { assertRealDirs, lstatQuiet } from "../store/fs/safe-dirs.js";
+import { assertRealDirs, joinFast, lstatQuiet } from "../store/fs/safe-dirs.js";
 import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
 import type { Keyring } from "../trust/keyring.js";
@@ -132,7 +132,7 @@ export async function readClaim(root: string, realRoot: string, rel: string, sha
   // Most drops have none: asked first without an exception for the missing name (a failed realpath
   // builds one), on this thread (issue 17.2). Only its absence is taken from this; a claim there is read
   // with every guard below.
-  if (lstatQuiet(join(root, claimRel)) === undefined) return undefined;
+  if (lstatQuiet(joinFast(root, claimRel)) === undefined) return undefined;
   const r = await readCandidate(root, realRoot, claimRel, CLAIM_MAX_BYTES);
   if (!r.ok) return undefined;
   let v: unknown;

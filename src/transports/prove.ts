@@ -19,6 +19,7 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { joinFast } from "../store/fs/plain-path.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { sharedUserNote, type Proof, type ProofNote } from "../machine/authority.js";
 import { keyFileOf, readKeyring } from "../trust/key-file.js";
@@ -44,7 +45,7 @@ const users = new Map<string, AgentUsers>();
 
 /** The daemon keyring of a root, if this process can read it (re-read when the key file changes). */
 export async function keyringOf(root: string): Promise<Keyring | undefined> {
-  const dot = join(root, ".consensus");
+  const dot = joinFast(root, ".consensus");
   // asked per drop (the proof of each file): a stat on this thread, not a pool round trip (issue 17.2)
   let mtimeMs: number;
   try {

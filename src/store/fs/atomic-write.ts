@@ -9,13 +9,18 @@ import { closeSync, constants as fsc, fchmodSync, lstatSync, openSync, renameSyn
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isMainThread } from "node:worker_threads";
-import { assertFileStillInsideSync } from "./safe-dirs.js";
+import { assertFileStillInsideSync, isNormalAbsolute, joinPlain } from "./safe-dirs.js";
 
 /**
  * A temporary name nobody can guess (96 random bits per write: a link planted at "the next" name
  * cannot be aimed), created exclusively and never through a link (issue 12.2).
  */
-export const tmpOf = (path: string, hideName = false): string => join(dirname(path), hideName ? `.${random96()}.tmp` : `.${basename(path)}.${random96()}.tmp`);
+export const tmpOf = (path: string, hideName = false): string => {
+  const name = hideName ? `.${random96()}.tmp` : `.${basename(path)}.${random96()}.tmp`;
+  const dir = dirname(path);
+  // a folder in normal form takes the name as it is (path.join would scan and copy the whole path again)
+  return isNormalAbsolute(dir) ? joinPlain(dir, name) : join(dir, name);
+};
 
 /**
  * 96 bits of the CSPRNG as hex, drawn for 256 names at a time: a randomBytes call per name (a call

@@ -17,7 +17,7 @@ import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
 import { EffectFileError } from "./effect-file.js";
 import { effectWriter, type EffectWriter } from "./effect-writer.js";
-import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
+import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, joinFast, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
 import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
@@ -748,7 +748,7 @@ export class FsStore implements Store {
    */
   async publish(epicId: string, iteration: number, file: string, sha256: string, opts: EffectOptions = {}): Promise<void> {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
-    const target = join(this.layout.archive, checkEpicId(epicId), String(checkIteration(iteration)), checkFileName(file));
+    const target = joinFast(this.layout.archive, `${checkEpicId(epicId)}/${String(checkIteration(iteration))}/${checkFileName(file)}`);
     checkSha256(sha256);
     const rec = this.records.get(sha256);
     // a large copy holds its bytes (and on replay the copy there) and a file open in the pool until it
@@ -895,8 +895,8 @@ export class FsStore implements Store {
    * synced again; one missing or short (its data never reached the disk), or another user's, is written.
    */
   async deliver(notice: Notice, opts: EffectOptions = {}): Promise<void> {
-    const dir = join(this.layout.inbox, checkRole(notice.role));
-    const target = join(dir, checkFileName(notice.name, "name"));
+    const dir = joinFast(this.layout.inbox, checkRole(notice.role));
+    const target = joinFast(dir, checkFileName(notice.name, "name"));
     const body = Buffer.from(notice.body);
     // on this thread: a stat of a cached folder costs a few µs here, a pool round trip 25 µs of CPU
     // (a cold start re-checks every notice of the log: issue 17.4)

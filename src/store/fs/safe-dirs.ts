@@ -12,6 +12,9 @@ import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readlinkSy
 import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
+import { joinPlain, plainBelow } from "./plain-path.js";
+
+export { isNormalAbsolute, joinFast, joinPlain, plainBelow } from "./plain-path.js";
 
 /** Mode of the folders the daemon makes in the shared tree (the drop zones get theirs from drop-zones.ts). */
 export const SHARED_DIR_MODE = 0o755;
@@ -32,6 +35,8 @@ export function lstatQuiet(path: string): Stats | undefined {
 }
 
 function componentsOf(root: string, dir: string): string[] {
+  const plain = plainBelow(root, dir);
+  if (plain !== undefined) return plain.split(sep);
   const rel = relative(root, dir);
   if (rel === "") return [];
   if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw unsafe(dir, "outside the root", `a folder inside ${root}`, `Nothing to do for the log; this is a bug if no entry was forged: report it.`);
@@ -55,7 +60,7 @@ export async function safeMkdir(root: string, dir: string, mode = SHARED_DIR_MOD
   // below a folder just made, every folder is missing: make it at once (one call, not lstat+mkdir+lstat)
   let making = false;
   for (const part of componentsOf(root, dir)) {
-    const next = join(cur, part);
+    const next = cur === root ? join(root, part) : joinPlain(cur, part);
     if (making) {
       try {
         await mkdir(next, { mode });
@@ -102,7 +107,7 @@ export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE)
   let cur = root;
   let making = false;
   for (const part of componentsOf(root, dir)) {
-    const next = join(cur, part);
+    const next = cur === root ? join(root, part) : joinPlain(cur, part);
     let st = making ? undefined : lstatSync(next, { throwIfNoEntry: false });
     if (!st) {
       try {
@@ -136,7 +141,7 @@ export function safeMkdirSync(root: string, dir: string, mode = SHARED_DIR_MODE)
 export async function assertRealDirs(root: string, dir: string): Promise<void> {
   let cur = root;
   for (const part of componentsOf(root, dir)) {
-    const next = join(cur, part);
+    const next = cur === root ? join(root, part) : joinPlain(cur, part);
     const st = await lstat(next);
     if (st.isSymbolicLink()) throw refuseLink(next, await readlink(next).catch(() => undefined));
     if (!st.isDirectory()) throw unsafe(next, "not a folder", "a folder", `Move it away (\`mv ${shellArg(next)} ${shellArg(`${next}.moved`)}\`).`);
@@ -228,6 +233,7 @@ export function atPlaceOf<T>(abs: string, use: (place: string | undefined, fd: n
 export function assertFileStillInsideSync(root: string, fd: number, path: string): void {
   const real = placeOfFd(fd);
   if (real === undefined) return assertStillInsideSync(root, dirname(path));
-  const want = join(realRootSync(root), relative(root, path));
+  const below = plainBelow(root, path);
+  const want = below === undefined ? join(realRootSync(root), relative(root, path)) : joinPlain(realRootSync(root), below);
   if (real !== want) throw unsafe(dirname(path), `now resolving to ${dirname(real)}`, dirname(want), `Remove the link on the way to ${dirname(path)}; the write was not made.`);
 }

@@ -23,7 +23,7 @@ import { readClaim } from "../placement.js";
 import { agentUsersOf, FOREIGN_WRITE, proveFile, trustOf, type AgentUsers, type BatchKeys } from "../prove.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
 import { entryIdOf, type EntryId } from "../../store/fs/entry-aside.js";
-import { lstatQuiet } from "../../store/fs/safe-dirs.js";
+import { joinFast, lstatQuiet } from "../../store/fs/safe-dirs.js";
 import type { Arrivals } from "./arrivals.js";
 import { settleVerdict } from "./settle.js";
 import { prepareRequest } from "./requests.js";
@@ -79,14 +79,14 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
 
   // an artifact's name: what holds it, as lstat says (never followed, never opened)
   // (one lstatSync, ~2 µs of CPU: on the daemon's thread like the read, issue 17.2)
-  const st = c.kind === "artifact" ? lstatQuiet(join(ctx.root, rel)) : undefined;
+  const st = c.kind === "artifact" ? lstatQuiet(joinFast(ctx.root, rel)) : undefined;
   // the OS users of the roles (cached per config version): a held entry's proof needs no key (no claim)
   const trust = st ? agentUsersOf(ctx.pipeline) : undefined;
   // a drop zone's folder (an epic's artifacts/<EPIC>, a role's inbox) that is not a folder: a link
   // (never followed by the watcher or the scan: nothing dropped through it would be read), a FIFO, a
   // socket. Refused unread, the entry naming the epic or the role whose folder it is (review rv8).
   const zone = zoneFolderOf(c, ctx.pipeline);
-  const at = zone ? (st ?? lstatQuiet(join(ctx.root, rel))) : undefined;
+  const at = zone ? (st ?? lstatQuiet(joinFast(ctx.root, rel))) : undefined;
   const notFolder = zone && at ? notAFolderAt(zone, at, ctx.root, ctx.realRoot, rel) : undefined;
   if (zone && at && notFolder) {
     const p = prepareUnreadable(zone.as, notFolder, ctx.now);
@@ -111,7 +111,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
     if (st && trust) return heldBy(p, st, st.isFile() ? undefined : kindOf(st), trust, ctx.now);
     // a message's name the same (a link's own owner, lstat: never the file it points to), so its
     // author is the one told the fix, not only the role whose inbox holds it (review rv8)
-    const held = c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined;
+    const held = c.kind === "message" ? lstatQuiet(joinFast(ctx.root, rel)) : undefined;
     return held ? provenByEntry(p, held, agentUsersOf(ctx.pipeline), ctx.now) : p;
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
@@ -122,7 +122,7 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
     // read through a symbolic link (inside the root): the link's owner put it at the name, not the
     // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
-    const at = st ?? (c.kind === "message" ? lstatQuiet(join(ctx.root, rel)) : undefined);
+    const at = st ?? (c.kind === "message" ? lstatQuiet(joinFast(ctx.root, rel)) : undefined);
     const uid = at?.isSymbolicLink() ? at.uid : r.uid;
     let proof = proveFile(await trustOf(ctx.root, ctx.pipeline, ctx.keys), rel, r.sha256, uid, r.mode, claim, ctx.now);
     // the batch's keyring was read before this claim: one it does not prove is proven again with the

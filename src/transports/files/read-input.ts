@@ -25,7 +25,7 @@ import { fstatSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { join, sep } from "node:path";
 import { issue, shellArg, type Issue } from "../../errors/issue.js";
 import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-read.js";
-import { atPlaceOf, lstatQuiet, procFdsKnown } from "../../store/fs/safe-dirs.js";
+import { atPlaceOf, joinFast, lstatQuiet, procFdsKnown } from "../../store/fs/safe-dirs.js";
 
 export type ReadResult =
   | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number }
@@ -39,7 +39,7 @@ export async function readCandidate(root: string, realRoot: string, rel: string,
 }
 
 export function readCandidateSync(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult {
-  const abs = join(root, rel);
+  const abs = joinFast(root, rel);
   if (procFdsKnown()) {
     const r = readPlaced(root, realRoot, rel, maxBytes);
     if (r !== undefined) return r;
@@ -110,7 +110,7 @@ function linkAt(abs: string, rel: string, where: string): ReadResult | undefined
  * itself, a loop of links, /proc that cannot tell).
  */
 function readPlaced(root: string, realRoot: string, rel: string, maxBytes: number): ReadResult | undefined {
-  const abs = join(root, rel);
+  const abs = joinFast(root, rel);
   try {
     return atPlaceOf(abs, (real, pfd, placed): ReadResult | undefined => {
       // no /proc here, or a place too long to name (a deep folder an agent made): the walk decides
@@ -196,7 +196,7 @@ function failed(rel: string, path: string, e: unknown, abs: string): ReadResult 
  * inside the root or nowhere, NOT_REGULAR_FILE. The fix: a real folder in its place, to hold `holds`.
  */
 export function linkedFolderIssue(root: string, realRoot: string, rel: string, holds: string): Issue {
-  const abs = join(root, rel);
+  const abs = joinFast(root, rel);
   let target = "?";
   try {
     target = readlinkSync(abs);
