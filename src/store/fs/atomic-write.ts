@@ -17,6 +17,14 @@ import { assertFileStillInsideSync } from "./safe-dirs.js";
  */
 export const tmpOf = (path: string, hideName = false): string => join(dirname(path), hideName ? `.${random96()}.tmp` : `.${basename(path)}.${random96()}.tmp`);
 
+const DAEMON_TEMP = /^\.(?:[^/]+\.)?[0-9a-f]{24}\.tmp$/;
+/**
+ * Whether `name` (a folder entry's name, no "/") has the form tmpOf gives: `.<name>.<24 hex>.tmp` or
+ * `.<24 hex>.tmp` (hideName). A name only: anyone can make an entry of that form (temp-sweep.ts checks
+ * the entry itself before it removes one).
+ */
+export const isDaemonTempName = (name: string): boolean => DAEMON_TEMP.test(name);
+
 /**
  * 96 bits of the CSPRNG as hex, drawn for 256 names at a time: a randomBytes call per name (a call
  * into OpenSSL, with its getpid, per notice and archive copy) was 2.1 % of a burst's main-thread

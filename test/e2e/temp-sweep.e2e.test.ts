@@ -1,0 +1,95 @@
+/**
+ * A daemon killed between a temporary and its rename (atomic-write.ts) leaves the temporary in a role's
+ * inbox, an archive iteration, current/ or the private area: the next daemon removes, at start-up,
+ * those of its own kind and only those (a regular file of its user, one link, tmpOf's name), and leaves
+ * every look-alike an agent can plant (a link to a file outside, a FIFO, another user's file, a hard
+ * link) where it is, unopened, saying what, where and the fix. The real daemon, as a child process.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Bus } from "../support/bus.js";
+
+const hex = (): string => randomBytes(12).toString("hex");
+const asRoot = process.geteuid?.() === 0;
+
+/** The daemon's pino lines (JSON, one a line) from its stderr. */
+const linesOf = (stderr: string): Array<Record<string, unknown>> =>
+  stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("temporaries a killed daemon left", () => {
+  let b: Bus | undefined;
+  afterEach(() => b?.cleanup());
+
+  it("are removed at start-up, its own only: a link, a FIFO, another user's file and a hard link at such names are left and reported", () => {
+    b = Bus.init();
+    const root = b.root;
+    const inbox = join(root, "messages/inbox/planner");
+    const iteration = join(root, "archive/EP-001/1");
+    mkdirSync(inbox, { recursive: true });
+    mkdirSync(iteration, { recursive: true });
+    const outside = join(b.dir, "outside.txt");
+    writeFileSync(outside, "precious\n");
+
+    // the daemon's own, as a SIGKILL leaves them: a notice's, a hidden-name one, state.json's, the checkpoint's
+    const own = [
+      `messages/inbox/planner/.notice-00000002-EP-001-stage_entered.yaml.${hex()}.tmp`,
+      `messages/inbox/planner/.${hex()}.tmp`,
+      `archive/EP-001/1/.plan.json.${hex()}.tmp`,
+      `current/.state.json.${hex()}.tmp`,
+      `.consensus/.checkpoint.json.${hex()}.tmp`,
+    ];
+    for (const rel of own) writeFileSync(join(root, rel), "half a notice");
+
+    // look-alikes an agent can plant at the same kind of name
+    const link = `messages/inbox/planner/.notice-00000003-EP-001-x.yaml.${hex()}.tmp`;
+    symlinkSync(outside, join(root, link));
+    const fifo = `messages/inbox/planner/.${hex()}.tmp`;
+    expect(spawnSync("mkfifo", [join(root, fifo)]).status).toBe(0);
+    const hard = `archive/EP-001/1/.runbook.md.${hex()}.tmp`;
+    linkSync(outside, join(root, hard));
+    const foreign = `messages/inbox/planner/.notice-00000004-EP-001-y.yaml.${hex()}.tmp`;
+    if (asRoot) {
+      writeFileSync(join(root, foreign), "an agent's");
+      lchownSync(join(root, foreign), 4242, 4242);
+    }
+    // an agent's own temporary (the protocol's .name.tmp) is no daemon temporary: not touched, not reported
+    const agents = "messages/inbox/planner/.note.yaml.tmp";
+    writeFileSync(join(root, agents), "an agent mid-write");
+
+    const started = b.cli("start", "EP-001", "--title", "Sweep");
+    expect(started.code, started.stderr).toBe(0);
+    const r = b.cli("watch", "--once", "--log-level", "info");
+    expect(r.code, r.stderr).toBe(0);
+
+    for (const rel of own) expect(existsSync(join(root, rel)), `${rel} removed`).toBe(false);
+    expect(lstatSync(join(root, link)).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(root, fifo)).isFIFO()).toBe(true);
+    expect(lstatSync(join(root, hard)).nlink).toBe(2);
+    if (asRoot) expect(lstatSync(join(root, foreign)).uid).toBe(4242);
+    expect(existsSync(join(root, agents))).toBe(true);
+    expect(readFileSync(outside, "utf8")).toBe("precious\n");
+    // the daemon still works: the planner's notice for the stage is there
+    expect(b.inbox("planner").some((n) => n.endsWith("-EP-001-stage_entered.yaml"))).toBe(true);
+
+    const lines = linesOf(r.stderr);
+    const removed = lines.find((l) => Array.isArray(l.removed));
+    expect(removed, r.stderr).toBeDefined();
+    expect([...(removed!.removed as string[])].sort()).toEqual([...own].sort());
+    const left = lines.filter((l) => typeof l.owner_uid === "number" && typeof l.file === "string" && String(l.msg).includes("named like the daemon's temporaries"));
+    const expected = [link, fifo, hard, ...(asRoot ? [foreign] : [])];
+    expect(left.map((l) => l.file).sort()).toEqual([...expected].sort());
+    for (const l of left) {
+      expect(l.level).toBe(40);
+      expect(String(l.fix)).toContain(`rm ${join(root, String(l.file))}`);
+    }
+    expect(left.find((l) => l.file === link)!.found).toBe("a symbolic link");
+    expect(left.find((l) => l.file === fifo)!.found).toBe("a FIFO (named pipe)");
+    if (asRoot) expect(String(left.find((l) => l.file === foreign)!.msg)).toContain("owned by uid 4242");
+  }, 120_000);
+});
