@@ -99,6 +99,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         `${who} took the notice's name ${a.file} again after it was renamed aside (or it cannot be taken): the notice is written at its keyed name ${a.written_to}, one no agent can know first`,
       );
     },
+    // an archive copy re-run by recovery: what the killed writer left beside it (temp-sweep.ts)
+    onTempSweep: (s) => reportTempSweep(s, log),
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);

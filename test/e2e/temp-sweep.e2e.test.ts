@@ -1,16 +1,18 @@
 /**
  * A daemon killed between a temporary and its rename (atomic-write.ts) leaves the temporary in a role's
- * inbox, an archive iteration, current/ or the private area: the next daemon removes, at start-up,
- * those of its own kind and only those (a regular file of its user, one link, tmpOf's name), and leaves
- * every look-alike an agent can plant (a link to a file outside, a FIFO, another user's file, a hard
- * link) where it is, unopened, saying what, where and the fix. The real daemon, as a child process.
+ * inbox, an archive iteration, current/ or the private area: the next daemon removes those of its own
+ * kind and only those (a regular file of its user, one link, tmpOf's name), and leaves every look-alike
+ * an agent can plant (a link to a file outside, a FIFO, another user's file, a hard link) where it is,
+ * unopened, saying what, where and the fix. Inboxes, current/ and the private area at start-up; an
+ * archive folder when recovery writes its copy again (the only copies a kill can have interrupted: those
+ * after the last checkpoint), never by listing every epic's archive. The real daemon, as a child process.
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Bus } from "../support/bus.js";
+import { rootWithAcceptedPlan, type Bus } from "../support/bus.js";
 
 const hex = (): string => randomBytes(12).toString("hex");
 const asRoot = process.geteuid?.() === 0;
@@ -27,12 +29,17 @@ describe("temporaries a killed daemon left", () => {
   afterEach(() => b?.cleanup());
 
   it("are removed at start-up, its own only: a link, a FIFO, another user's file and a hard link at such names are left and reported", () => {
-    b = Bus.init();
+    // EP-001's plan accepted (its archive copy made), then its checkpoint removed: the next start
+    // re-runs the copy into archive/EP-001/1, as after a kill before the checkpoint
+    b = rootWithAcceptedPlan("EP-001", "Sweep").bus;
     const root = b.root;
     const inbox = join(root, "messages/inbox/planner");
-    const iteration = join(root, "archive/EP-001/1");
     mkdirSync(inbox, { recursive: true });
-    mkdirSync(iteration, { recursive: true });
+    rmSync(join(root, ".consensus/checkpoint.json"));
+    // an archive folder no copy is re-run into (EP-002 has none after the checkpoint): not listed
+    mkdirSync(join(root, "archive/EP-002/1"), { recursive: true });
+    const notLooked = `archive/EP-002/1/.plan.json.${hex()}.tmp`;
+    writeFileSync(join(root, notLooked), "not looked for");
     const outside = join(b.dir, "outside.txt");
     writeFileSync(outside, "precious\n");
 
@@ -62,12 +69,11 @@ describe("temporaries a killed daemon left", () => {
     const agents = "messages/inbox/planner/.note.yaml.tmp";
     writeFileSync(join(root, agents), "an agent mid-write");
 
-    const started = b.cli("start", "EP-001", "--title", "Sweep");
-    expect(started.code, started.stderr).toBe(0);
     const r = b.cli("watch", "--once", "--log-level", "info");
     expect(r.code, r.stderr).toBe(0);
 
     for (const rel of own) expect(existsSync(join(root, rel)), `${rel} removed`).toBe(false);
+    expect(existsSync(join(root, notLooked))).toBe(true);
     expect(lstatSync(join(root, link)).isSymbolicLink()).toBe(true);
     expect(lstatSync(join(root, fifo)).isFIFO()).toBe(true);
     expect(lstatSync(join(root, hard)).nlink).toBe(2);
@@ -78,9 +84,9 @@ describe("temporaries a killed daemon left", () => {
     expect(b.inbox("planner").some((n) => n.endsWith("-EP-001-stage_entered.yaml"))).toBe(true);
 
     const lines = linesOf(r.stderr);
-    const removed = lines.find((l) => Array.isArray(l.removed));
-    expect(removed, r.stderr).toBeDefined();
-    expect([...(removed!.removed as string[])].sort()).toEqual([...own].sort());
+    // one line at start-up (inboxes, current/, the private area), one for the archive folder re-run into
+    const removed = lines.filter((l) => Array.isArray(l.removed)).flatMap((l) => l.removed as string[]);
+    expect(removed.sort(), r.stderr).toEqual([...own].sort());
     const left = lines.filter((l) => typeof l.owner_uid === "number" && typeof l.file === "string" && String(l.msg).includes("named like the daemon's temporaries"));
     const expected = [link, fifo, hard, ...(asRoot ? [foreign] : [])];
     expect(left.map((l) => l.file).sort()).toEqual([...expected].sort());

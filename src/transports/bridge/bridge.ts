@@ -63,7 +63,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   const log = o.log;
   log.info({ store: store.description, root: o.root }, "bridge started");
   // notices and archive copies a killed bridge left mid-write (it writes them as the daemon does: temp-sweep.ts)
-  reportTempSweep(sweepDaemonTemps(layout.root, effectFolders(layout), startedAtMs()), log);
+  reportTempSweep(sweepDaemonTemps(layout.root, effectFolders(layout, { archive: true }), startedAtMs()), log);
 
   const pending = new Set<string>();
   /** Files sent or judged: path → mtime:size, so an unchanged file is not read again. */
