@@ -20,6 +20,7 @@ import { Arrivals, type PathEvent } from "../transports/files/arrivals.js";
 import { STRAY_CAP, scanCandidates } from "../transports/files/scan.js";
 import { watchBus, type BusWatcher } from "../transports/files/watch.js";
 import { FsStore } from "../store/fs/fs-store.js";
+import { effectFolders, reportTempSweep, startedAtMs, sweepDaemonTemps } from "../store/fs/temp-sweep.js";
 import { layoutOf } from "../store/fs/layout.js";
 import type { Lease } from "../store/port.js";
 import { FolderRules, watchConfig } from "./config-reload.js";
@@ -98,10 +99,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         `${who} took the notice's name ${a.file} again after it was renamed aside (or it cannot be taken): the notice is written at its keyed name ${a.written_to}, one no agent can know first`,
       );
     },
+    // an archive copy re-run by recovery: what the killed writer left beside it (temp-sweep.ts)
+    onTempSweep: (s) => reportTempSweep(s, log),
   });
   const obs = opts.observer;
   const lease: Lease = await store.lease("daemon", opts.once ? "watch --once" : "watch", opts.holderInfo);
   log.info({ root: layout.root, config: pipeline.version.slice(0, 12) }, "lease taken");
+  // before recovery re-runs any effect: what a killed daemon (or command) left mid-write (temp-sweep.ts)
+  reportTempSweep(sweepDaemonTemps(layout.root, effectFolders(layout, { daemon: true }), startedAtMs()), log);
   reportDropZones(giveDropZones(layout, pipeline), log);
   // roles that share an OS user: the owner of their files proves none of them (transports/prove.ts)
   for (const shared of agentUsersOf(pipeline).shared.values()) {

@@ -21,8 +21,7 @@ import { AGENT_UMASK, giveDropZones, reportDropZones } from "./drop-zones.js";
 import { agentEnvironment } from "./environment.js";
 import type { Keyring } from "../trust/keyring.js";
 import { noticeKeysEnv } from "../trust/notice-mac.js";
-import { keyedCopyIn } from "../store/fs/entry-aside.js";
-import type { DaemonKey } from "../trust/mac.js";
+import { noticeFileOf } from "./notice-file.js";
 import { issueToken } from "../trust/token.js";
 import { cannotSwitchTo, resolveAccount, type Account } from "./os-users.js";
 import { tasksOfUid } from "./procfs.js";
@@ -255,6 +254,9 @@ export class Runner {
 
   private async spawn(plan: LaunchPlan): Promise<void> {
     const root = this.root;
+    // only the daemon's own notice file: never a name another user holds (notice-file.ts)
+    const notice = plan.notice ? noticeFileOf(root, plan.notice, this.o.keys?.()?.keysForFile() ?? []) : undefined;
+    if (notice && notice.path === undefined) this.o.log.warn({ launch_id: plan.launch_id, agent: plan.agent, notice: plan.notice, fix: notice.fix }, `launch ${plan.launch_id}: ${notice.reason}`);
     const launch: Record<string, string> = {
       CONSENSUS_ROOT: root,
       CONSENSUS_ROLE: plan.role,
@@ -265,7 +267,7 @@ export class Runner {
       ...(plan.epic_id ? { CONSENSUS_EPIC: plan.epic_id } : {}),
       ...(plan.iteration ? { CONSENSUS_ITERATION: String(plan.iteration) } : {}),
       ...(plan.stage ? { CONSENSUS_STAGE: plan.stage } : {}),
-      ...(plan.notice ? { CONSENSUS_NOTICE: noticeFileOf(root, plan.notice, this.o.keys?.()?.keysForFile() ?? []) } : {}),
+      ...(notice?.path !== undefined ? { CONSENSUS_NOTICE: notice.path } : {}),
       ...(plan.on ? { CONSENSUS_TRIGGER: plan.on, CONSENSUS_TRIGGER_SEQ: String(plan.trigger_seq) } : {}),
       ...this.credentials(plan),
     };
@@ -510,17 +512,4 @@ export class Runner {
     this.inputs.push(i);
     this.o.wake();
   }
-}
-
-/**
- * The notice file a launch names (`rel`: messages/inbox/<role>/<regular name>, under `root`): at its
- * keyed fallback name under one of `keys` where the daemon wrote it there (its regular name was
- * taken: trust/notice-name.ts), else at its regular name. A keyed one is taken only as a regular file
- * of the daemon's user: nobody else can know its name first.
- */
-export function noticeFileOf(root: string, rel: string, keys: readonly DaemonKey[]): string {
-  const regular = join(root, rel);
-  const parts = rel.split("/");
-  if (parts.length !== 4) return regular;
-  return keyedCopyIn(dirname(regular), parts[2]!, parts[3]!, keys)?.path ?? regular;
 }

@@ -7,10 +7,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Bus, artifact, rootWithAcceptedPlan } from "../support/bus.js";
 import { mulberry32 } from "../support/random.js";
+import { isDaemonTempName, tmpOf } from "../../src/store/fs/atomic-write.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261122);
 const EPICS = 12;
@@ -42,6 +43,11 @@ function queuesFor(epics: string[]): Drop[][] {
     q.splice(3, 0, { epic: e, rel: `messages/inbox/quality/replay-${e}.yaml`, content: msg });
     return q;
   });
+}
+
+/** The daemon's temporaries (atomic-write.ts tmpOf's names) anywhere under the root, relative to it. */
+function daemonTemps(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: "utf8" }).filter((rel) => isDaemonTempName(basename(rel)));
 }
 
 /** Where each epic stands according to the log (what an agent would learn from its notices). */
@@ -93,6 +99,8 @@ describe("crash safety", () => {
     /** Held-and-killed daemons whose successor took their lock but was killed before it logged that. */
     const unlogged: number[] = [];
     // bus.entries() reads the log of record (the readable copy may lag behind a daemon just killed); a torn last line is left out
+    /** Temporaries seen after a kill: each must be gone once a daemon started again. */
+    const tempsLeft = new Set<string>();
     const takenOver = (pid: number): boolean => bus.entries().some((e) => e.decision === "lock_taken_over" && (e.details as { previous?: { pid?: number } } | undefined)?.previous?.pid === pid);
     while (dropped < total || effective < MIN_KILLS) {
       dropSome(Math.floor(rnd() * 3)); // some files arrive while the daemon is down
@@ -114,6 +122,12 @@ describe("crash safety", () => {
       await new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r(null) : d.once("exit", r)));
       bus.daemon = undefined;
       kills++;
+      // what this kill left mid-write (a notice's, an archive copy's, state.json's temporary…): a kill
+      // lands in that window of microseconds rarely, so one such temporary is also put where a kill
+      // mid-write leaves it, as the daemon's user (this test's), with tmpOf's name
+      const at = ["messages/inbox/planner", "messages/inbox/quality", "current", ".consensus"][kills % 4]!;
+      if (existsSync(join(bus.root, at))) writeFileSync(tmpOf(join(bus.root, at, `notice-${kills}.yaml`), kills % 2 === 1), "half written");
+      for (const t of daemonTemps(bus.root)) tempsLeft.add(t);
       if (held) {
         effective++;
         heldKilled.push(d.pid!);
@@ -125,6 +139,9 @@ describe("crash safety", () => {
     // a final, uninterrupted run catches up with everything
     const last = bus.cli("watch", "--once", "--log-level", "warn");
     expect(last.code, last.stderr).toBe(0);
+    // no temporary a kill left is still there: the daemons that started after it removed them
+    expect(daemonTemps(bus.root), `temporaries left by the kills: ${[...tempsLeft].join(", ")}`).toEqual([]);
+    expect(tempsLeft.size).toBeGreaterThan(0);
 
     const entries = bus.entries();
     // every valid input accepted exactly once

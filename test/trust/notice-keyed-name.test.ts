@@ -14,7 +14,7 @@ import { keyedNoticeName, keyedNoticeNameOk } from "../../src/trust/notice-name.
 import { roleNoticeKeys } from "../../src/trust/notice-mac.js";
 import { BusReader } from "../../src/transports/mcp/bus.js";
 import { inboxOf } from "../../src/transports/mcp/inbox.js";
-import { noticeFileOf } from "../../src/runner/runner.js";
+import { noticeFileOf } from "../../src/runner/notice-file.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf } from "../../src/store/fs/layout.js";
 import { Bus } from "../support/bus.js";
@@ -80,9 +80,10 @@ describe("a notice delivered at its keyed name", () => {
     const bare = await inboxOf("planner", bus, snap);
     expect(bare.items.filter((i) => i.file.endsWith(keyed)).map((i) => i.status)).toEqual(["not_genuine"]);
 
-    // the launch for that notice is given the keyed file, not the folder at the regular name
-    expect(noticeFileOf(b.root, `messages/inbox/planner/${name}`, keys)).toBe(join(inbox, keyed));
-    expect(noticeFileOf(b.root, `messages/inbox/planner/${name}`, [])).toBe(join(inbox, name));
+    // the launch for that notice is given the keyed file, not the folder at the regular name; with no
+    // key to find the keyed file, no file at all (never the folder another user holds at the regular name)
+    expect(noticeFileOf(b.root, `messages/inbox/planner/${name}`, keys)).toEqual({ path: join(inbox, keyed) });
+    expect(noticeFileOf(b.root, `messages/inbox/planner/${name}`, []).path).toBeUndefined();
 
     // prune: the keyed notice goes; a folder at a notice's name is left, and fails nothing
     const store = new FsStore(L);

@@ -22,6 +22,14 @@ export const tmpOf = (path: string, hideName = false): string => {
   return isNormalAbsolute(dir) ? joinPlain(dir, name) : join(dir, name);
 };
 
+const DAEMON_TEMP = /^\.(?:[^/]+\.)?[0-9a-f]{24}\.tmp$/;
+/**
+ * Whether `name` (a folder entry's name, no "/") has the form tmpOf gives: `.<name>.<24 hex>.tmp` or
+ * `.<24 hex>.tmp` (hideName). A name only: anyone can make an entry of that form (temp-sweep.ts checks
+ * the entry itself before it removes one).
+ */
+export const isDaemonTempName = (name: string): boolean => DAEMON_TEMP.test(name);
+
 /**
  * 96 bits of the CSPRNG as hex, drawn for 256 names at a time: a randomBytes call per name (a call
  * into OpenSSL, with its getpid, per notice and archive copy) was 2.1 % of a burst's main-thread

@@ -17,6 +17,7 @@ import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
 import { EffectFileError } from "./effect-file.js";
 import { effectWriter, type EffectWriter } from "./effect-writer.js";
+import { startedAtMs, sweepDaemonTemps, type TempSweep } from "./temp-sweep.js";
 import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, joinFast, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
 import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
@@ -127,6 +128,12 @@ export interface FsStoreOptions {
   effectWorker?: boolean;
   /** Told once if that worker fails or exits on its own: its writes, and every later one, then run on the calling thread. */
   onEffectWorkerFailed?: (err: Error) => void;
+  /**
+   * Told what an archive folder held of a killed writer's temporaries when a copy was re-run into it
+   * (recovery, or a failed copy tried again: publish on replay), once per folder and only when there
+   * was something: those removed and the look-alikes left (temp-sweep.ts).
+   */
+  onTempSweep?: (s: TempSweep) => void;
 }
 
 export class FsStore implements Store {
@@ -750,6 +757,8 @@ export class FsStore implements Store {
     // checked again here, live and on replay: the entry may be forged (issue 12.2)
     const target = joinFast(this.layout.archive, `${checkEpicId(epicId)}/${String(checkIteration(iteration))}/${checkFileName(file)}`);
     checkSha256(sha256);
+    // re-run (recovery after a kill): the copy the killed writer was making may have left its temporary
+    if (opts.replay) this.sweepOnce(dirname(target));
     const rec = this.records.get(sha256);
     // a large copy holds its bytes (and on replay the copy there) and a file open in the pool until it
     // is written: LARGE_COPIES at once, however many epics' effects run at once (EFFECT_LANES)
@@ -762,6 +771,17 @@ export class FsStore implements Store {
       if (large) this.largeCopyDone();
     }
     this.notePublished(epicId, iteration, file, fresh);
+  }
+
+  /** Archive folders swept of a killed writer's temporaries by this process (sweepOnce). */
+  private readonly swept = new Set<string>();
+
+  /** Removes the daemon's temporaries a killed writer left in `dir` (temp-sweep.ts), once per folder per process; onTempSweep is told what was found. */
+  private sweepOnce(dir: string): void {
+    if (this.opts.readOnly || this.swept.has(dir)) return;
+    this.swept.add(dir);
+    const s = sweepDaemonTemps(this.layout.root, [dir], startedAtMs());
+    if (s.removed.length || s.left.length) this.opts.onTempSweep?.(s);
   }
 
   /** Large archive copies being made, and those waiting for one of the LARGE_COPIES places. */

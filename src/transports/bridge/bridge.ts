@@ -28,6 +28,7 @@ import { ConsensusError, errorsOf, shellArg } from "../../errors/issue.js";
 import type { Logger } from "../../daemon/logger.js";
 import { interpretArtifact, interpretMessage } from "../../schemas/interpret.js";
 import { writeAtomic } from "../../store/fs/atomic-write.js";
+import { effectFolders, reportTempSweep, startedAtMs, sweepDaemonTemps } from "../../store/fs/temp-sweep.js";
 import { layoutOf } from "../../store/fs/layout.js";
 import { Backoff } from "../../store/pg/connect.js";
 import { PgInputs } from "../../store/pg/inputs.js";
@@ -61,6 +62,8 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
   const realRoot = realpathSync(o.root);
   const log = o.log;
   log.info({ store: store.description, root: o.root }, "bridge started");
+  // notices and archive copies a killed bridge left mid-write (it writes them as the daemon does: temp-sweep.ts)
+  reportTempSweep(sweepDaemonTemps(layout.root, effectFolders(layout, { archive: true }), startedAtMs()), log);
 
   const pending = new Set<string>();
   /** Files sent or judged: path → mtime:size, so an unchanged file is not read again. */

@@ -1,0 +1,160 @@
+/**
+ * The temporaries a killed writer left behind. Every effect file (a notice, an archive copy, state.json,
+ * the checkpoint…) is written to a temporary in its folder, then renamed (atomic-write.ts); a SIGKILL
+ * between the two leaves the temporary, hidden (".…tmp") but in a role's inbox for good, litter its
+ * agents list. At start-up, holding the root, the daemon (and the bridge, which writes notices and
+ * archive copies the same way) removes those it made itself, and only those: a name of tmpOf's form
+ * (isDaemonTempName), an entry that lstat (never following a link) finds to be a regular file of this
+ * process's user with one link, made before this process started, in a folder it writes effects into,
+ * reached with no link on the way. Anything else at such a name (a link, a FIFO, another user's file:
+ * an agent can make an entry of that form) is left where it is, unopened, and reported.
+ */
+import { readdirSync, unlinkSync, type Stats } from "node:fs";
+import { join, relative } from "node:path";
+import { shellArg } from "../../errors/issue.js";
+import { isDaemonTempName } from "./atomic-write.js";
+import { findWhoMakes } from "./entry-aside.js";
+import { kindOf } from "./guarded-read.js";
+import type { Layout } from "./layout.js";
+import { assertStillInsideSync, lstatQuiet } from "./safe-dirs.js";
+
+/** An entry at a temporary-looking name that is not the daemon's: left in place, said with what, where and the fix. */
+export interface TempLeft {
+  /** Relative to the root. */
+  file: string;
+  /** What lstat found ("a symbolic link", "a FIFO (named pipe)", "a regular file"…). */
+  found: string;
+  /** Its owner's uid. */
+  uid: number;
+  /** Why it is not the daemon's. */
+  reason: string;
+  fix: string;
+}
+
+/** What a sweep did: the temporaries removed (relative to the root) and the look-alikes left. */
+export interface TempSweep {
+  removed: string[];
+  left: TempLeft[];
+}
+
+/**
+ * The folders below the root where the daemon writes its effect files and that are there now: every
+ * role's inbox (messages/inbox/<role>); with `archive`, every archive iteration (archive/<EPIC>/<n>:
+ * what the bridge writes too); with `daemon`, also current/ (state.json) and the private area
+ * (.consensus, its requests/ and agents/). Listed without following a link: a link where a folder
+ * should be is not walked (the writes refuse it and say so).
+ *
+ * The daemon does not list the archive: one folder per epic and iteration, 10,000 epics took 0.27–0.8 s
+ * to list warm and 2.8 s cold, at every start. A killed daemon can only have been writing the archive
+ * copy of an entry after the last checkpoint (a checkpoint waits for its entries' effects), and recovery
+ * writes that copy again: the store sweeps an archive folder when it re-runs a copy into it
+ * (FsStore.publish on replay).
+ */
+export function effectFolders(L: Layout, opts: { daemon?: boolean; archive?: boolean } = {}): string[] {
+  const out: string[] = [];
+  for (const role of subfolders(L.inbox)) out.push(role);
+  if (opts.archive) for (const epic of subfolders(L.archive)) out.push(...subfolders(epic));
+  if (opts.daemon && isRealDir(L.current)) out.push(L.current);
+  if (opts.daemon) for (const d of [L.dot, L.requests, L.agentPids]) if (isRealDir(d)) out.push(d);
+  return out;
+}
+
+/**
+ * Removes the daemon's temporaries in `folders` (absolute, below `root`; effectFolders) left by a
+ * process of this user before `startedAtMs` (epoch ms: this process's start, so a write of its own in
+ * flight is never taken), and lists the look-alikes it leaves. A folder whose real path is not the
+ * root's real path joined with its relative path (a link on the way) is skipped whole; one that cannot
+ * be read is skipped. Never throws for what it finds; a removal that fails (other than the entry being
+ * gone already) is reported as left, with its error.
+ */
+export function sweepDaemonTemps(root: string, folders: readonly string[], startedAtMs: number): TempSweep {
+  const me = process.geteuid?.();
+  const out: TempSweep = { removed: [], left: [] };
+  for (const dir of folders) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter(isDaemonTempName);
+    } catch {
+      continue;
+    }
+    if (!names.length) continue;
+    try {
+      assertStillInsideSync(root, dir);
+    } catch {
+      continue; // a link on the way: nothing below it is the daemon's to remove
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      const st = lstatQuiet(path);
+      if (!st) continue;
+      const notOurs = notTheDaemons(st, me);
+      if (notOurs) {
+        out.left.push(leftAt(root, path, dir, st, notOurs));
+        continue;
+      }
+      // this user's, made since this process started: a write of a live process (this one's), not litter
+      if (st.mtimeMs >= startedAtMs) continue;
+      try {
+        unlinkSync(path);
+        out.removed.push(relative(root, path));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") out.left.push(leftAt(root, path, dir, st, `the daemon could not remove it (${code ?? String(e)})`));
+      }
+    }
+  }
+  return out;
+}
+
+/** Why the entry is not a temporary the daemon made (undefined: it may be). `me`: this process's uid (undefined where there are none). */
+function notTheDaemons(st: Stats, me: number | undefined): string | undefined {
+  if (st.isSymbolicLink()) return "a link is never one of the daemon's temporaries (neither followed nor removed)";
+  if (!st.isFile()) return `the daemon's temporaries are regular files, this is ${kindOf(st)}`;
+  if (me !== undefined && st.uid !== me) return `owned by uid ${st.uid}, not by the daemon's uid ${me}`;
+  // a temporary the daemon made has one name; another is a hard link to some other file
+  if (st.nlink !== 1) return `it has ${st.nlink} hard links, a temporary of the daemon's has one`;
+  return undefined;
+}
+
+function leftAt(root: string, path: string, dir: string, st: Stats, reason: string): TempLeft {
+  const found = kindOf(st);
+  return {
+    file: relative(root, path),
+    found,
+    uid: st.uid,
+    reason: `${found} of uid ${st.uid} at ${relative(root, path)} is named like the daemon's temporaries (.<name>.<24 hex>.tmp) but is not one: ${reason}; left in place, unopened`,
+    fix: `${findWhoMakes(st.uid, found, dir)}; remove it as uid ${st.uid} or root (\`rm ${shellArg(path)}\`). Agents name their own temporaries .<name>.tmp, never with the daemon's 24 hex.`,
+  };
+}
+
+/** The real folders (lstat: no link) directly in `dir`, absolute; none when `dir` is not a real folder. */
+function subfolders(dir: string): string[] {
+  if (!isRealDir(dir)) return [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.map((n) => join(dir, n)).filter(isRealDir);
+}
+
+const isRealDir = (p: string): boolean => lstatQuiet(p)?.isDirectory() === true;
+
+/** When this process started (epoch ms): a temporary of this user's made since is a write in flight, never litter. */
+export const startedAtMs = (): number => Math.floor(performance.timeOrigin);
+
+/** The logger calls reportTempSweep makes (the daemon's and the bridge's pino loggers). */
+interface SweepLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Logs a sweep: one info line naming the temporaries removed (none when there were none), and a
+ * warning per look-alike left, with its file, what it is, its owner, why and the fix.
+ */
+export function reportTempSweep(s: TempSweep, log: SweepLog): void {
+  if (s.removed.length) log.info({ removed: s.removed, count: s.removed.length }, `removed ${s.removed.length} temporar${s.removed.length === 1 ? "y" : "ies"} a killed writer left (its write is re-run from the log where it was not done)`);
+  for (const l of s.left) log.warn({ file: l.file, found: l.found, owner_uid: l.uid, fix: l.fix }, l.reason);
+}
