@@ -5,10 +5,11 @@
 // the GC already collected (so it counts what was allocated, not what is alive). Printed per drop:
 // the allocation sites by self size, then Node's own allocators (path.join, fs Stats, iterators …)
 // by the product function that called them. One drop alone, so its effects are written on this thread.
-//   node bench/alloc-sites.mjs [--drops 300] [--epics 1120] [--top 40]
+//   node bench/alloc-sites.mjs [--drops 300] [--epics 1120] [--top 40] [--inclusive]
+// --inclusive: also each product function with all it allocated below it (its callees included).
 import { realpathSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { cleanup, epicId, inProcess, makeRoot, numArg, planFor, stageDrop } from "./lib.mjs";
+import { cleanup, epicId, flag, inProcess, makeRoot, numArg, planFor, stageDrop } from "./lib.mjs";
 
 const EPICS = numArg("epics", 1120);
 const DROPS = numArg("drops", 300);
@@ -59,6 +60,21 @@ console.log("  by site (self):");
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${kib(v)}  ${k}`);
 console.log("  Node's and V8's allocators, by the product function that called them:");
 for (const [k, v] of [...byCaller].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${kib(v)}  ${k}`);
+if (flag("inclusive")) {
+  const incl = new Map();
+  const walk2 = (node, seen) => {
+    const k = keyOf(node);
+    let sum = node.selfSize;
+    const mine = OURS.test(k) && !seen.has(k);
+    const s2 = mine ? new Set([...seen, k]) : seen;
+    for (const c of node.children) sum += walk2(c, s2);
+    if (mine) add(incl, k, sum);
+    return sum;
+  };
+  walk2(profile.head, new Set());
+  console.log("  the product's functions, inclusive (all allocated below each):");
+  for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(`  ${kib(v)}  ${k}`);
+}
 await lease.release();
 await store.close();
 cleanup(built.dir);

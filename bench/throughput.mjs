@@ -60,6 +60,7 @@ tail.on((e, t) => {
   }
 });
 const cpu0 = cpuMs(daemon.pid);
+const self0 = process.cpuUsage();
 const threads0 = threadCpuMs(daemon.pid);
 const sys0 = sysMs(daemon.pid);
 // The profile window (CLOCK_MONOTONIC µs, V8's profile clock): the burst only, start-up left out.
@@ -78,6 +79,7 @@ for (const [epic, { seq }] of seen) tNotices = Math.max(tNotices, await Promise.
 guard.cancel();
 window.to = hr();
 const cpu = cpuMs(daemon.pid) - cpu0;
+const selfCpu = process.cpuUsage(self0);
 const threads = threadCpuMs(daemon.pid, threads0);
 const sys = sysMs(daemon.pid) - sys0;
 const mem = memOf(daemon.pid);
@@ -110,6 +112,8 @@ const metrics = {
   // the same CPU by thread, named by TID − PID (0 the main thread; every thread is named "node", so
   // the order of creation tells them apart: V8's platform threads first, then the pool and workers)
   daemon_cpu_ms_per_drop_by_thread: threads.byName,
+  // this process's own CPU in the window (tailing the log, watching the inbox): it shares the cores
+  bench_cpu_ms_per_drop: Math.round(((selfCpu.user + selfCpu.system) / 1000 / EPICS) * 1000) / 1000,
   warm_up_drops: WARM,
   daemon_rss_bytes: mem.rss,
   daemon_peak_rss_bytes: mem.hwm,
@@ -124,6 +128,7 @@ console.log(`  throughput: ${metrics.accepted_per_s} accepted/s (${metrics.accep
 printStats("time from the mass rename to each decision", perDrop);
 console.log(`  ${metrics.appends} appends (≈${metrics.mean_entries_per_append} entries each); daemon CPU ${metrics.daemon_cpu_ms_per_drop} ms/drop (${metrics.daemon_sys_ms_per_drop} of it in the kernel); RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
 console.log(`  of which the main thread ${metrics.daemon_main_thread_cpu_ms_per_drop} ms/drop, the other threads (V8's compiler and GC helpers, libuv's pool, workers) ${metrics.daemon_other_threads_cpu_ms_per_drop}`);
+console.log(`  the benchmark's own CPU (tailing the log, watching the inbox) ${metrics.bench_cpu_ms_per_drop} ms/drop, on the same cores`);
 console.log(`  by thread (TID − PID), ms/drop: ${Object.entries(metrics.daemon_cpu_ms_per_drop_by_thread).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
 console.log(`  files floor (2 folders + 2 files per drop, alone, same file system): ${metrics.files_floor.cpu_ms_per_drop} ms CPU/drop (${metrics.files_floor.sys_ms_per_drop} kernel); the daemon ${metrics.cpu_vs_files_floor}× that`);
 if (pauses) console.log(`  daemon GC: ${Object.entries(pauses.gc).map(([k, g]) => `${k} ${g.count} (${g.total_ms} ms)`).join(", ")}; event-loop delay p99 ${pauses.eventloop_delay_ms.p99} ms`);
