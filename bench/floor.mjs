@@ -23,9 +23,12 @@ settleDisk(dir);
 const line = Buffer.from(`${JSON.stringify({ seq: 1, timestamp: new Date().toISOString(), agent: "orchestrator", decision: "artifact_accepted", epic_id: "EP-000001", details: { file: "artifacts/EP-000001/plan.json", sha256: "0".repeat(64) } }).padEnd(299, " ")}\n`);
 if (line.length !== 300) throw new Error(`line is ${line.length} bytes`);
 
-async function renameSeen() {
-  const samples = [];
-  const watched = join(dir, "watched");
+/**
+ * A folder `sub` of the floor's folder under fs.watch: `seen(name)` is a promise of the time (now()) an
+ * event first named `name` after the call; `close()` stops the watch.
+ */
+function watchedFolder(sub) {
+  const watched = join(dir, sub);
   mkdirSync(watched);
   let waiting;
   const w = watch(watched, (_ev, name) => {
@@ -36,19 +39,25 @@ async function renameSeen() {
       r(t);
     }
   });
+  return { watched, seen: (name) => new Promise((resolve) => (waiting = { name, resolve })), close: () => w.close() };
+}
+
+async function renameSeen() {
+  const samples = [];
+  const { watched, seen: whenSeen, close } = watchedFolder("watched");
   for (let i = 0; i < N + 20; i++) {
     const name = `f${i}.json`;
     const tmp = join(watched, `.${name}.tmp`);
     writeFileSync(tmp, line);
     // Let the temp file's own events pass first.
     await new Promise((r) => setTimeout(r, 1));
-    const seen = new Promise((resolve) => (waiting = { name, resolve }));
+    const seen = whenSeen(name);
     const t0 = now();
     renameSync(tmp, join(watched, name));
     const t1 = await seen;
     if (i >= 20) samples.push(t1 - t0);
   }
-  w.close();
+  close();
   return stats(samples);
 }
 
@@ -93,19 +102,9 @@ function atomicWrite(syncDir) {
  * write), each timed. Returns the stats of each, as the hot floor reports them.
  */
 async function idleDrops() {
-  const watched = join(dir, "watched-idle");
-  mkdirSync(watched);
+  const { watched, seen: whenSeen, close } = watchedFolder("watched-idle");
   const fd = openSync(join(dir, "log-idle.jsonl"), "a");
   const body = Buffer.alloc(300, 0x61);
-  let waiting;
-  const w = watch(watched, (_ev, name) => {
-    if (waiting && name === waiting.name) {
-      const t = now();
-      const r = waiting.resolve;
-      waiting = undefined;
-      r(t);
-    }
-  });
   const seen = [];
   const appended = [];
   const written = [];
@@ -114,7 +113,7 @@ async function idleDrops() {
     const tmp = join(watched, `.${name}.tmp`);
     writeFileSync(tmp, line);
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    const event = new Promise((resolve) => (waiting = { name, resolve }));
+    const event = whenSeen(name);
     const t0 = now();
     renameSync(tmp, join(watched, name));
     const t1 = await event;
@@ -130,7 +129,7 @@ async function idleDrops() {
     const t3 = now();
     if (i >= 5) seen.push(t1 - t0), appended.push(t2 - t1), written.push(t3 - t2);
   }
-  w.close();
+  close();
   closeSync(fd);
   return { rename_seen: stats(seen), append_fsync: stats(appended), atomic_write: stats(written) };
 }
