@@ -605,10 +605,11 @@ export class FsStore implements Store {
       for await (const lines of linesOf(fh, from, size)) {
         this.bytesRead += (lines.at(-1)!.end ?? size) - from;
         from = lines.at(-1)!.end ?? size;
-        for (const l of lines) yield* g.push(l.text, l.end);
+        // a plain loop: yield* over each line's (mostly empty) array would wait a turn per line
+        for (const l of lines) for (const out of g.push(l.text, l.end)) yield out;
         if (g.broken) return;
       }
-      yield* g.finish();
+      for (const out of g.finish()) yield out;
     } finally {
       if (g.end && !g.broken) this.readAt = { ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino };
     }

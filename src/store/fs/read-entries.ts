@@ -41,8 +41,7 @@ export type WholeCheck = (lines: Array<{ entry: LogEntry & { seq: number }; line
 /** Where EntryGroups starts reading from a cursor (absent: the log's start, no chain check). */
 export type GroupStart = Pick<ReadCursor, "line" | "seq" | "head" | "anchored">;
 
-/** A line held until the transaction after it is whole; `seq` set on the daemon's lines. */
-type Held = LogLine & { seq?: number };
+const NONE: readonly LogLine[] = Object.freeze([]);
 
 /**
  * Sorts the lines of the log of record into what readEntries yields (pure: lines in, lines out).
@@ -62,9 +61,12 @@ export class EntryGroups {
   private head: string;
   /** Agents' raw lines since the last daemon line, each with its newline (chained into the next one's hash). */
   private foreign = "";
-  private group: Held[] = [];
+  /** The transaction being read: its daemon lines, and their seqs (undefined where a line has none). */
+  private group: LogLine[] = [];
+  private groupSeqs: Array<number | undefined> = [];
   private need = 0;
-  private held: Held[] = [];
+  /** Agents' lines held until the transaction after them is whole. */
+  private held: LogLine[] = [];
   private stopped = false;
   /** The daemon's line of afterSeq (or a later one) was passed: agents' lines after it are given out. */
   private passed: boolean;
@@ -90,27 +92,28 @@ export class EntryGroups {
   }
 
   /** One line (without its newline) and the byte offset just after its newline (undefined: the file ends without one). Returns what to give out now. */
-  push(raw: string, end: number | undefined): LogLine[] {
+  push(raw: string, end: number | undefined): readonly LogLine[] {
     this.line++;
-    if (this.broken || this.stopped) return [];
+    if (this.broken || this.stopped) return NONE;
     const sealed = unsealLine(raw);
     if (!sealed) {
-      this.held.push({ line: this.line, raw, ...parsedEntry(raw) });
-      this.foreign += `${raw}\n`;
-      return [];
+      const { entry } = parsedEntry(raw);
+      this.held.push(entry ? { line: this.line, raw, entry } : { line: this.line, raw });
+      if (this.chain) this.foreign += `${raw}\n`;
+      return NONE;
     }
     if (this.check) {
       const c = sealed.mac === undefined ? false : this.check(sealed.signed, sealed.mac);
       if (c === true) this.anchored = true;
       // forged: never given out, and not part of the chain (the daemon never chained on it)
-      if (c === false || (c === "old" && this.anchored)) return [];
+      if (c === false || (c === "old" && this.anchored)) return NONE;
     }
     const { entry } = parsedEntry(raw);
-    if (!entry) return [];
+    if (!entry) return NONE;
     const seq = (entry as { seq?: unknown }).seq;
     if (this.chain && (seq !== this.seq + 1 || chainHash(this.head, this.foreign, sealed.body) !== sealed.hash)) {
       this.broken = true;
-      return [];
+      return NONE;
     }
     if (typeof seq === "number") this.seq = seq;
     this.head = sealed.hash;
@@ -119,33 +122,36 @@ export class EntryGroups {
       const n = (entry as { txn?: unknown }).txn;
       this.need = typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1;
     }
-    this.group.push({ line: this.line, raw, entry, ...(typeof seq === "number" ? { seq } : {}) });
-    if (this.group.length < this.need) return [];
+    this.group.push({ line: this.line, raw, entry });
+    this.groupSeqs.push(typeof seq === "number" ? seq : undefined);
+    if (this.group.length < this.need) return NONE;
     if (this.whole && !this.whole(this.group.map((g) => ({ line: g.line, entry: g.entry as LogEntry & { seq: number }, text: g.raw })))) {
       this.stopped = true;
-      return [];
+      return NONE;
     }
-    const out = this.give([...this.held.splice(0), ...this.group]);
+    const out = this.give(this.group, this.groupSeqs);
     this.group = [];
+    this.groupSeqs = [];
     if (end !== undefined) this.end = { offset: end, line: this.line, seq: this.seq, head: this.head, anchored: this.anchored, lastText: raw };
     return out;
   }
 
   /** The end of what was read: agents' lines after the last transaction stand when nothing after them is torn. */
-  finish(): LogLine[] {
-    if (this.broken || this.stopped || this.group.length) return [];
-    return this.give(this.held.splice(0));
+  finish(): readonly LogLine[] {
+    if (this.broken || this.stopped || this.group.length) return NONE;
+    return this.give([], []);
   }
 
-  private give(lines: Held[]): LogLine[] {
-    const out: LogLine[] = [];
-    for (const l of lines) {
-      if (l.seq !== undefined) {
-        if (l.seq >= this.afterSeq) this.passed = true;
-        if (l.seq <= this.afterSeq) continue;
-        this.givenTo = Math.max(this.givenTo, l.seq);
-      } else if (!this.passed) continue;
-      out.push(l.entry ? { line: l.line, raw: l.raw, entry: l.entry } : { line: l.line, raw: l.raw });
+  /** The held agents' lines, then a transaction's lines, less what comes before afterSeq's line. */
+  private give(group: LogLine[], seqs: Array<number | undefined>): readonly LogLine[] {
+    let out = this.passed ? this.held : NONE;
+    this.held = [];
+    for (let i = 0; i < group.length; i++) {
+      const seq = seqs[i];
+      if (seq !== undefined && seq >= this.afterSeq) this.passed = true;
+      if (seq === undefined ? !this.passed : seq <= this.afterSeq) continue;
+      if (seq !== undefined) this.givenTo = Math.max(this.givenTo, seq);
+      out = out === NONE ? [group[i]!] : (out as LogLine[]).concat(group[i]!);
     }
     return out;
   }
