@@ -175,6 +175,21 @@ describe.each([
     }
   });
 
+  it("a read its caller stopped early leaves a right point to read on from", async () => {
+    const s = await make();
+    try {
+      await start(s.engine, 2);
+      await s.forge();
+      await start(s.engine, 4);
+      const whole = await all(await s.freshReader());
+      const reader = await s.freshReader();
+      for await (const l of reader.readEntries()) if (unsealLine(l.raw) && l.entry?.seq === 4) break;
+      for (const k of [3, 4, 5]) expect(await all(reader, k)).toEqual(following(whole, k));
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a line claiming to be the daemon's verdict that it did not seal, and an agent's line, are never the daemon's entries, read on or read whole", async () => {
     const s = await make();
     try {

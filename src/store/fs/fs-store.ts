@@ -567,7 +567,12 @@ export class FsStore implements Store {
     const after = Math.max(0, from?.afterSeq ?? 0);
     if (!existsSync(this.layout.record)) return;
     const check = this.lineCheck(await this.keyring());
-    const fh = await open(this.layout.record, "r");
+    // gone since (a root being removed): as if it had not been there
+    const fh = await open(this.layout.record, "r").catch((e: unknown) => {
+      if (errCode(e) === "ENOENT") return undefined;
+      throw e;
+    });
+    if (!fh) return;
     let pack: { whole: WholeCheck; close: () => void } | undefined;
     try {
       const st = await fh.stat();

@@ -296,18 +296,19 @@ export class PgStore implements Store {
   async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
     const after = Math.max(0, from?.afterSeq ?? 0);
     let line = after > 0 ? await this.linesUpTo(after) : 0;
-    let last: { seq: number; hash: string } | undefined;
+    /** The last entry given out, with its line number (kept even when the caller stops early). */
+    let last: { seq: number; hash: string; line: number } | undefined;
     try {
       for await (const rows of this.sql`SELECT seq::float8 AS seq, hash, line, foreign_text FROM entries WHERE seq > ${after} ORDER BY seq`.cursor(1000)) {
         for (const r of rows) {
           if (r.foreign_text !== null) for (const text of String(r.foreign_text).split("\n").slice(0, -1)) yield { line: ++line, raw: text };
           const raw = String(r.line);
-          yield { line: ++line, raw, entry: JSON.parse(raw) as LogEntry };
-          last = { seq: Number(r.seq), hash: String(r.hash) };
+          last = { seq: Number(r.seq), hash: String(r.hash), line: ++line };
+          yield { line, raw, entry: JSON.parse(raw) as LogEntry };
         }
       }
     } finally {
-      if (last) this.lineAt = { ...last, line };
+      if (last) this.lineAt = last;
     }
   }
 
