@@ -8,12 +8,11 @@
  */
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, statSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, writeSync, type Stats } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
-import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
 import { EffectFileError } from "./effect-file.js";
 import { effectWriter, type EffectWriter } from "./effect-writer.js";
@@ -1509,7 +1508,6 @@ async function lastLineTimestamp(path: string, size: number): Promise<string | u
     closeSync(fd);
   }
 }
-
 
 /** How long the daemon waits for an agent's half-written line in the mirror before its copies go in (CONSENSUS_MIRROR_SETTLE_MS, default 1 s). */
 function mirrorSettleMs(): number {
