@@ -88,8 +88,8 @@ export interface AwaitOptions {
   /**
    * Subscribes to "the log may have grown"; returns the unsubscribe. A source inside the daemon hands
    * over the committed entries themselves, and the wait looks at those without reading the log; a
-   * source that only knows something changed (fs.watch) makes it read the log again. Polling covers
-   * what either misses.
+   * source that only knows something changed (fs.watch) makes it read what the log gained since its
+   * last read (Store.readEntries after a seq). Polling covers what either misses.
    */
   onChange?: (wake: (committed?: readonly DaemonEntry[]) => void) => () => void;
   /** Polling interval when nothing wakes the wait (ms). */
