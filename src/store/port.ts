@@ -52,6 +52,18 @@ export interface MirrorRead {
 
 export type CommittedEntry = LogEntry & { seq: number; hash: string };
 
+/** One line of the log as readEntries gives it: its 1-based number in the log, its text, and its entry where it parses. */
+export interface LogLine {
+  line: number;
+  raw: string;
+  entry?: LogEntry;
+}
+
+/** Where a read of the log starts: after the daemon's line of this seq (0: at the log's start). */
+export interface ReadFrom {
+  afterSeq: number;
+}
+
 export interface AppendResult {
   entries: CommittedEntry[];
   /** Lines agents appended since the last append (to be validated and, if bad, reported). */
@@ -153,8 +165,15 @@ export interface Store {
    * with nothing to record (only the daemon's own copies) move the cursor at once.
    */
   readMirror?(): Promise<MirrorRead | undefined>;
-  /** Every entry in order, daemon's and agents' (agents' lines parsed where they parse). */
-  readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }>;
+  /**
+   * Every entry in order, daemon's and agents' (agents' lines parsed where they parse). With `from`,
+   * only what follows the daemon's line of seq `from.afterSeq`: the daemon's entries with a greater
+   * seq and the agents' lines recorded after that line (`afterSeq` 0: everything). `line` still counts
+   * from the log's first line. A store reads only what follows (a caller that waits on the log asks
+   * again after the last seq it got, so each read costs what is new, not the log's size); what it
+   * yields is checked as a read of the whole log checks it, and equals that read's lines after the seq.
+   */
+  readEntries(from?: ReadFrom): AsyncIterable<LogLine>;
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
   getBlob(sha256: string): Promise<Uint8Array | undefined>;
   /** Publishes an accepted artifact where people and later stages read it; idempotent. */

@@ -50,10 +50,10 @@ export function daemonEntryOf(raw: string, entry?: LogEntry): DaemonEntry | unde
   return e && typeof e === "object" && e.agent === "orchestrator" && typeof e.seq === "number" ? (e as DaemonEntry) : undefined;
 }
 
-/** The daemon's entries with seq > afterSeq, in log order. */
+/** The daemon's entries with seq > afterSeq, in log order: the store reads what follows afterSeq only (Store.readEntries). */
 export async function daemonEntries(store: Pick<Store, "readEntries">, afterSeq = 0): Promise<DaemonEntry[]> {
   const out: DaemonEntry[] = [];
-  for await (const { raw, entry } of store.readEntries()) {
+  for await (const { raw, entry } of store.readEntries({ afterSeq })) {
     const e = entry && daemonEntryOf(raw, entry);
     if (e && e.seq > afterSeq) out.push(e);
   }
@@ -88,8 +88,8 @@ export interface AwaitOptions {
   /**
    * Subscribes to "the log may have grown"; returns the unsubscribe. A source inside the daemon hands
    * over the committed entries themselves, and the wait looks at those without reading the log; a
-   * source that only knows something changed (fs.watch) makes it read the log again. Polling covers
-   * what either misses.
+   * source that only knows something changed (fs.watch) makes it read what the log gained since its
+   * last read (Store.readEntries after a seq). Polling covers what either misses.
    */
   onChange?: (wake: (committed?: readonly DaemonEntry[]) => void) => () => void;
   /** Polling interval when nothing wakes the wait (ms). */
@@ -98,16 +98,29 @@ export interface AwaitOptions {
   signal?: AbortSignal;
 }
 
-/** Waits (bounded) for the daemon's verdict on the input (file, sha256); undefined on timeout or abort. */
+/**
+ * Waits (bounded) for the daemon's verdict on the input (file, sha256); undefined on timeout or abort.
+ * Each read of the log asks the store for what follows the last seq read before (not for everything
+ * after `afterSeq` again): a wake costs what was appended since, whatever the log's size.
+ */
 export async function awaitDecision(store: Pick<Store, "readEntries">, file: string, sha256: string, o: AwaitOptions): Promise<Verdict | undefined> {
   const end = Date.now() + o.timeoutMs;
   let wake: () => void = () => {};
   /** Read the log on the next turn (at first, on a bare wake, on a poll). */
   let read = true;
-  /** Entries handed over since the last read of the log. */
-  let pushed: DaemonEntry[] = [];
+  /** The daemon's entries after afterSeq got so far (read or handed over), in seq order, each once. */
+  const got: DaemonEntry[] = [];
+  /** The log was read up to this seq: the next read asks for what follows it. */
+  let readTo = o.afterSeq;
+  const take = (entries: readonly DaemonEntry[]): void => {
+    for (const e of entries) {
+      if (e.seq <= o.afterSeq) continue;
+      const at = sortedIndex(got, e.seq);
+      if (got[at]?.seq !== e.seq) got.splice(at, 0, e);
+    }
+  };
   const unsubscribe = o.onChange?.((committed) => {
-    if (committed) pushed.push(...committed.filter((e) => e.seq > o.afterSeq));
+    if (committed) take(committed);
     else read = true;
     wake();
   });
@@ -115,12 +128,13 @@ export async function awaitDecision(store: Pick<Store, "readEntries">, file: str
   o.signal?.addEventListener("abort", onAbort);
   try {
     for (;;) {
-      let v: Verdict | undefined;
       if (read) {
         read = false;
-        pushed = [];
-        v = verdictIn(await daemonEntries(store, o.afterSeq), file, sha256);
-      } else v = verdictIn(pushed, file, sha256);
+        const fresh = await daemonEntries(store, readTo);
+        take(fresh);
+        readTo = Math.max(readTo, fresh.at(-1)?.seq ?? readTo);
+      }
+      const v = verdictIn(got, file, sha256);
       if (v) return v;
       const left = end - Date.now();
       if (left <= 0 || o.signal?.aborted) return undefined;
@@ -136,4 +150,16 @@ export async function awaitDecision(store: Pick<Store, "readEntries">, file: str
     unsubscribe?.();
     o.signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** Where an entry of this seq goes in entries sorted by seq (binary search; the end, usually). */
+function sortedIndex(entries: readonly DaemonEntry[], seq: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

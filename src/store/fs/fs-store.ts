@@ -8,12 +8,11 @@
  */
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { closeSync, constants as fsc, createReadStream, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, statSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, writeSync, type Stats } from "node:fs";
 import { link, lstat, mkdir, open, readFile, readdir, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { isDerivedFileOf } from "../../machine/effects.js";
 import { hostname } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
-import { createInterface } from "node:readline";
 import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./atomic-write.js";
 import { EffectFileError } from "./effect-file.js";
 import { effectWriter, type EffectWriter } from "./effect-writer.js";
@@ -37,14 +36,15 @@ import { keyedNoticeName } from "../../trust/notice-name.js";
 import { adoptOldLog } from "./adopt.js";
 import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { compactWithLast, epicsTexts, prettyWithLast, putAgentView, putEpics, type EpicsMembers } from "./epics-json.js";
-import { Mirror, mirrorTail } from "./mirror.js";
+import { Mirror, mirrorTail, mirrorTailSync } from "./mirror.js";
+import { EntryGroups, cursorHolds, linesOf, type ReadCursor, type WholeCheck } from "./read-entries.js";
 import { logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { Epic, LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
-import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, MirrorRead, Notice, RecoverOptions, Recovery, Store, Txn } from "../port.js";
+import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, LogLine, MirrorRead, Notice, ReadFrom, RecoverOptions, Recovery, Store, Txn } from "../port.js";
 
 /**
  * The checkpoint (version 3; the marks live in the append-only checkpoint.keys, valid up to
@@ -565,57 +565,65 @@ export class FsStore implements Store {
    * The log of record in order: the daemon's sealed lines, whole transactions only (one still being
    * written, or torn, is left out), and the agents' lines the daemon recorded. Lines that claim to be
    * the daemon's but whose MAC does not check are left out (recovery and `log verify` report them).
+   * With `from`, what follows the daemon's line of that seq (port.ts): read on from where an earlier
+   * read of this store stopped when that is at or before it and still holds (read-entries.ts), else
+   * from the start; either way the same lines, checked the same way.
    */
-  async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
+  async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
+    const after = Math.max(0, from?.afterSeq ?? 0);
     if (!existsSync(this.layout.record)) return;
     const check = this.lineCheck(await this.keyring());
-    // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker)
-    const size = statSync(this.layout.record).size;
-    const tail = size > 0 ? await mirrorTail(this.layout.log).catch(() => new Map<number, string[]>()) : undefined;
-    const pack = tail ? await this.packChecker(size, [], (seq, text) => tail.get(seq)?.includes(text) === true) : undefined;
-    // made after every await: readline emits lines from the start, and an iterator asked for later would miss them
-    const rl = createInterface({ input: createReadStream(this.layout.record, { encoding: "utf8" }), crlfDelay: Infinity });
+    // gone since (a root being removed): as if it had not been there
+    const fh = await open(this.layout.record, "r").catch((e: unknown) => {
+      if (errCode(e) === "ENOENT") return undefined;
+      throw e;
+    });
+    if (!fh) return;
+    let pack: { whole: WholeCheck; close: () => void } | undefined;
     try {
-      yield* this.readGroups(rl, check, pack?.whole);
+      const st = await fh.stat();
+      const size = st.size;
+      const c = this.readAt;
+      const start = c && c.seq <= after && c.dev === st.dev && c.ino === st.ino && (await cursorHolds(fh, c, size)) ? c : undefined;
+      // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker);
+      // the readable copy's end is read only if a record is not whole (rare), not at every read
+      let tail: Map<number, string[]> | undefined;
+      pack = size > 0 ? await this.packChecker(size, [], (seq, text) => (tail ??= mirrorTailSync(this.layout.log)).get(seq)?.includes(text) === true) : undefined;
+      let fromSeq = after;
+      if (start) {
+        const g = new EntryGroups(check, pack?.whole, after, start);
+        yield* this.readGroups(fh, g, start.offset, size, st);
+        if (!g.broken) return;
+        // cut back, rewritten or edited after the cursor: read from the start, after what was given out
+        fromSeq = Math.max(after, g.givenTo);
+      }
+      yield* this.readGroups(fh, new EntryGroups(check, pack?.whole, fromSeq), 0, size, st);
     } finally {
       pack?.close();
-      rl.close();
+      await fh.close();
     }
   }
 
-  private async *readGroups(rl: AsyncIterable<string>, check: LineCheck | undefined, whole?: (lines: Array<{ entry: LogEntry & { seq: number }; line: number; text: string }>) => boolean): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
-    let anchored = false;
-    let line = 0;
-    let group: Array<{ line: number; raw: string; entry: LogEntry }> = [];
-    let need = 0;
-    const held: Array<{ line: number; raw: string; entry?: LogEntry }> = [];
-    for await (const raw of rl) {
-      line++;
-      const sealed = unsealLine(raw);
-      if (!sealed) {
-        held.push({ line, raw, ...parsedEntry(raw) });
-        continue;
+  /** Where the last read of the log of record stopped (readEntries reads on from here). */
+  private readAt?: ReadCursor;
+
+  /** Bytes of the log of record readEntries has read, in all (what a wait on the log costs: a measure, nothing depends on it). */
+  bytesRead = 0;
+
+  /** Feeds [from, size) of the log of record to `g`, yields what it gives out, and keeps where it stopped as the next read's cursor. */
+  private async *readGroups(fh: FileHandle, g: EntryGroups, from: number, size: number, st: Stats): AsyncIterable<LogLine> {
+    try {
+      for await (const lines of linesOf(fh, from, size)) {
+        this.bytesRead += (lines.at(-1)!.end ?? size) - from;
+        from = lines.at(-1)!.end ?? size;
+        // a plain loop: yield* over each line's (mostly empty) array would wait a turn per line
+        for (const l of lines) for (const out of g.push(l.text, l.end)) yield out;
+        if (g.broken) return;
       }
-      if (check) {
-        const c = sealed.mac === undefined ? false : check(sealed.signed, sealed.mac);
-        if (c === true) anchored = true;
-        if (c === false || (c === "old" && anchored)) continue;
-      }
-      const { entry } = parsedEntry(raw);
-      if (!entry) continue;
-      if (!group.length) {
-        const n = (entry as { txn?: unknown }).txn;
-        need = typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1;
-      }
-      group.push({ line, raw, entry });
-      if (group.length < need) continue;
-      if (whole && !whole(group.map((g) => ({ line: g.line, entry: g.entry as LogEntry & { seq: number }, text: g.raw })))) return;
-      yield* held.splice(0);
-      yield* group;
-      group = [];
+      for (const out of g.finish()) yield out;
+    } finally {
+      if (g.end && !g.broken) this.readAt = { ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino };
     }
-    // agents' lines after the last transaction stand when nothing after them is torn
-    if (!group.length) yield* held;
   }
 
   private blobPath(sha256: string): string {
@@ -1518,16 +1526,6 @@ async function lastLineTimestamp(path: string, size: number): Promise<string | u
     return stamp(starts[0]!) ?? stamp(starts[1]!);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** A line parsed as an entry where it is a JSON object. */
-function parsedEntry(raw: string): { entry?: LogEntry } {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    return v && typeof v === "object" && !Array.isArray(v) ? { entry: v as LogEntry } : {};
-  } catch {
-    return {};
   }
 }
 

@@ -377,34 +377,64 @@ async function countLines(fh: FileHandle, size: number): Promise<number> {
   return n;
 }
 
+/** How much of the mirror's end mirrorTail reads (bytes). */
+const MIRROR_TAIL_BYTES = 8 << 20;
+
 /**
  * The lines at the mirror's end (its last maxBytes) that look like the daemon's sealed lines, by seq:
  * recovery believes those byte-equal to the record's line of the same seq, and copies again what the
  * record has after the highest of them.
  */
-export async function mirrorTail(path: string, maxBytes = 8 << 20): Promise<Map<number, string[]>> {
-  const out = new Map<number, string[]>();
+export async function mirrorTail(path: string, maxBytes = MIRROR_TAIL_BYTES): Promise<Map<number, string[]>> {
   let fh: FileHandle;
   try {
     fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
   } catch {
-    return out;
+    return new Map();
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return out;
+    if (!st.isFile()) return new Map();
     const from = Math.max(0, st.size - maxBytes);
     const buf = Buffer.alloc(st.size - from);
     await fh.read(buf, 0, buf.length, from);
-    const lines = buf.toString("utf8").split("\n");
-    for (let i = from > 0 ? 1 : 0; i < lines.length; i++) {
-      const t = lines[i]!;
-      if (!t.startsWith('{"seq":') || !unsealLine(t)) continue;
-      const m = /^\{"seq":(\d{1,15}),/.exec(t);
-      if (m) out.set(Number(m[1]), [...(out.get(Number(m[1])) ?? []), t]);
-    }
-    return out;
+    return sealedLinesBySeq(buf, from > 0);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * mirrorTail, read at once on this thread: for a reader that needs it only in a rare case (the last
+ * commit's artifact bytes not whole in the pack) and asks in the middle of a synchronous check. Any
+ * error (no mirror, not a regular file, unreadable) is an empty map, as nothing found there.
+ */
+export function mirrorTailSync(path: string, maxBytes = MIRROR_TAIL_BYTES): Map<number, string[]> {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) return new Map();
+    const from = Math.max(0, st.size - maxBytes);
+    const buf = Buffer.alloc(st.size - from);
+    readSync(fd, buf, 0, buf.length, from);
+    return sealedLinesBySeq(buf, from > 0);
+  } catch {
+    return new Map();
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The sealed-looking lines of a block of the mirror, by seq; `cut`: the block starts inside a line (its first is skipped). */
+function sealedLinesBySeq(buf: Buffer, cut: boolean): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  const lines = buf.toString("utf8").split("\n");
+  for (let i = cut ? 1 : 0; i < lines.length; i++) {
+    const t = lines[i]!;
+    if (!t.startsWith('{"seq":') || !unsealLine(t)) continue;
+    const m = /^\{"seq":(\d{1,15}),/.exec(t);
+    if (m) out.set(Number(m[1]), [...(out.get(Number(m[1])) ?? []), t]);
+  }
+  return out;
 }

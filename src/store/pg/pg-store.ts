@@ -21,7 +21,7 @@ import { lockStaleMs } from "../fs/fs-store.js";
 import { applyEntry, emptyView, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
-import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, Notice, Recovery, Store, Txn } from "../port.js";
+import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, LogLine, Notice, ReadFrom, Recovery, Store, Txn } from "../port.js";
 import { sealTxns } from "../seal.js";
 import { connect, isDriverTypeLookupFault, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
@@ -287,16 +287,53 @@ export class PgStore implements Store {
     await this.sql`UPDATE entries SET writer = NULL WHERE seq = ANY(${seqs}) AND NOT effects_done`;
   }
 
-  /** The log as the file store would hold it: agents' lines moved in from a folder come before the entry they were chained into. */
-  async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
-    let line = 0;
-    for await (const rows of this.sql`SELECT line, foreign_text FROM entries ORDER BY seq`.cursor(1000)) {
-      for (const r of rows) {
-        if (r.foreign_text !== null) for (const text of String(r.foreign_text).split("\n").slice(0, -1)) yield { line: ++line, raw: text };
-        const raw = String(r.line);
-        yield { line: ++line, raw, entry: JSON.parse(raw) as LogEntry };
+  /**
+   * The log as the file store would hold it: agents' lines moved in from a folder come before the entry
+   * they were chained into. With `from`, the entries after that seq (and the agents' lines chained into
+   * them): `WHERE seq > afterSeq`, so a wait on the log reads what is new. Rows commit in seq order (an
+   * append holds the head row), so none appears later below a seq already read.
+   */
+  async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
+    const after = Math.max(0, from?.afterSeq ?? 0);
+    let line = after > 0 ? await this.linesUpTo(after) : 0;
+    /** The last entry given out, with its line number (kept even when the caller stops early). */
+    let last: { seq: number; hash: string; line: number } | undefined;
+    try {
+      for await (const rows of this.sql`SELECT seq::float8 AS seq, hash, line, foreign_text FROM entries WHERE seq > ${after} ORDER BY seq`.cursor(1000)) {
+        for (const r of rows) {
+          if (r.foreign_text !== null) for (const text of String(r.foreign_text).split("\n").slice(0, -1)) yield { line: ++line, raw: text };
+          const raw = String(r.line);
+          last = { seq: Number(r.seq), hash: String(r.hash), line: ++line };
+          yield { line, raw, entry: JSON.parse(raw) as LogEntry };
+        }
       }
+    } finally {
+      if (last) this.lineAt = last;
     }
+  }
+
+  /** The line number of the last entry a read gave out, by its seq and hash: the next read after a later seq counts on from it. */
+  private lineAt?: { seq: number; hash: string; line: number };
+
+  /**
+   * How many lines the log has up to and including the entry of `seq` (entries and the agents' lines
+   * before them): counted on from the last read when that entry is still there with its hash (one
+   * indexed range), else from the start (the database was restored, or no read was made yet).
+   */
+  private async linesUpTo(seq: number): Promise<number> {
+    const m = this.lineAt;
+    const count = async (above: number): Promise<{ n: number; above?: string; at?: string }> => {
+      const [r] = await this.sql`
+        SELECT count(*)::float8 + coalesce(sum(length(foreign_text) - length(replace(foreign_text, E'\n', ''))), 0)::float8 AS n,
+          (SELECT hash FROM entries WHERE seq = ${above}) AS above, (SELECT hash FROM entries WHERE seq = ${seq}) AS at
+        FROM entries WHERE seq > ${above} AND seq <= ${seq}`;
+      return { n: Number(r!.n), ...(r!.above !== null ? { above: String(r!.above) } : {}), ...(r!.at !== null ? { at: String(r!.at) } : {}) };
+    };
+    let c = m && m.seq <= seq ? await count(m.seq) : undefined;
+    const n = c && c.above === m!.hash ? m!.line + c.n : (c = await count(0)).n;
+    // the next read after this seq (a wait reading again) counts on from here, found or not
+    if (c.at !== undefined) this.lineAt = { seq, hash: c.at, line: n };
+    return n;
   }
 
   /**

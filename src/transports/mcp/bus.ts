@@ -19,7 +19,7 @@ import type { View } from "../../log/replay.js";
 import { BatchWorld } from "../../machine/world.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../store/fs/layout.js";
-import type { LogEntry } from "../../schemas/types.gen.js";
+import type { LogLine, ReadFrom } from "../../store/port.js";
 import { daemonEntries, type DaemonEntry, type Verdict } from "../await-decision.js";
 import { place } from "../placement.js";
 import { verdictOf } from "./offer.js";
@@ -60,8 +60,8 @@ export interface McpBus {
   snapshot(): Promise<Snapshot>;
   /** The daemon's entries with seq > afterSeq, in log order. */
   entries(afterSeq?: number): Promise<DaemonEntry[]>;
-  /** Every log line, as the store's readEntries gives them (the log tool). */
-  readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }>;
+  /** The log's lines, as the store's readEntries gives them (the log tool; with `from`, what follows that seq). */
+  readEntries(from?: ReadFrom): AsyncIterable<LogLine>;
   /** Accepted artifacts of an epic (archive/<EPIC>/<iteration>/<file>), oldest first. */
   published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>>;
   /** The bytes at a path relative to the root (a file, or on a database the row or blob behind it), or undefined. */
@@ -112,8 +112,8 @@ export class BusReader implements McpBus {
     return this.store.published(epicId);
   }
 
-  readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
-    return this.store.readEntries();
+  readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
+    return this.store.readEntries(from);
   }
 
   /**

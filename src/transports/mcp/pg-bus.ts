@@ -24,7 +24,7 @@ import { hostname } from "node:os";
 import { parseConfig } from "../../config/pipeline.js";
 import { ConsensusError } from "../../errors/issue.js";
 import { BatchWorld } from "../../machine/world.js";
-import type { LogEntry } from "../../schemas/types.gen.js";
+import type { LogLine, ReadFrom } from "../../store/port.js";
 import { layoutOf, type Layout } from "../../store/fs/layout.js";
 import { readRules } from "../../store/fs/rules.js";
 import { PgInputs } from "../../store/pg/inputs.js";
@@ -89,8 +89,8 @@ export class PgBus implements McpBus {
     });
   }
 
-  async *readEntries(): AsyncIterable<{ line: number; raw: string; entry?: LogEntry }> {
-    yield* (await this.store()).readEntries();
+  async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
+    yield* (await this.store()).readEntries(from);
   }
 
   async published(epicId: string): Promise<Array<{ iteration: number; file: string; path: string }>> {
@@ -147,13 +147,9 @@ export class PgBus implements McpBus {
     if (!(await store.writers()).some((w) => w.kind === "daemon" && w.alive)) {
       return { note: `no daemon is running on ${store.description}: the input waits as a row until one starts (consensus watch --store …); nothing decides it here` };
     }
-    const lines = (n: number) => this.lines(n);
-    const since = async function* () {
-      let line = 0;
-      for (const raw of await lines(afterSeq)) yield { line: ++line, raw, entry: JSON.parse(raw) as LogEntry };
-    };
+    // each wake reads the entries after the last one read (the store's readEntries after a seq)
     const verdict = await awaitDecision(
-      { readEntries: since },
+      store,
       rel,
       sha256,
       {
