@@ -781,7 +781,7 @@ export class FsStore implements Store {
     if (this.opts.readOnly || this.swept.has(dir)) return;
     this.swept.add(dir);
     const s = sweepDaemonTemps(this.layout.root, [dir], startedAtMs());
-    if (s.removed.length || s.left.length) this.opts.onTempSweep?.(s);
+    if (s.removedCount || s.left.length) this.opts.onTempSweep?.(s);
   }
 
   /** Large archive copies being made, and those waiting for one of the LARGE_COPIES places. */
