@@ -1399,8 +1399,12 @@ const NEWLINE = Buffer.from("\n");
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
 
-/** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
-const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID) && st.size === size;
+/**
+ * Whether the lstat `st` is a regular file of the daemon's user (where it has one) with one name, of
+ * `size` bytes: a notice already delivered whole. A second name is another file of that user an agent
+ * linked at the notice's name (the readable log is its group's to write: protected_hardlinks allows it).
+ */
+const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID) && st.nlink === 1 && st.size === size;
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {
