@@ -97,6 +97,11 @@ describe("temporaries a killed daemon left", () => {
     }
     expect(left.find((l) => l.file === link)!.found).toBe("a symbolic link");
     expect(left.find((l) => l.file === fifo)!.found).toBe("a FIFO (named pipe)");
+    // a hard link's owner is its file's (here the daemon's own user): the fix shows the file's other
+    // names, not "find what runs as" the daemon's uid
+    const hardFix = String(left.find((l) => l.file === hard)!.fix);
+    expect(hardFix).toContain(`find ${root} -xdev -samefile ${join(root, hard)}`);
+    expect(hardFix).not.toContain("Find what runs as");
     if (asRoot) expect(String(left.find((l) => l.file === foreign)!.msg)).toContain("owned by uid 4242");
   }, 120_000);
 

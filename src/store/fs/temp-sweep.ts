@@ -93,8 +93,8 @@ export function effectFolders(L: Layout, opts: { daemon?: boolean; archive?: boo
 export function sweepDaemonTemps(root: string, folders: readonly string[], startedAtMs: number): TempSweep {
   const me = process.geteuid?.();
   const out: TempSweep = { removed: [], removedCount: 0, left: [], leftUnnamed: [] };
-  const leave = (path: string, dir: string, st: Stats, reason: () => string): void => {
-    if (out.left.length < SWEEP_NAMED) return void out.left.push(leftAt(root, path, dir, st, reason()));
+  const leave = (path: string, dir: string, st: Stats, reason: () => string, failed = false): void => {
+    if (out.left.length < SWEEP_NAMED) return void out.left.push(leftAt(root, path, dir, st, reason(), failed));
     const g = out.leftUnnamed.find((x) => x.path === dir && x.uid === st.uid);
     if (g) g.count++;
     else out.leftUnnamed.push({ folder: relative(root, dir), path: dir, uid: st.uid, count: 1 });
@@ -129,7 +129,7 @@ export function sweepDaemonTemps(root: string, folders: readonly string[], start
         out.removedCount++;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") leave(path, dir, st, () => `the daemon could not remove it (${code ?? String(e)})`);
+        if (code !== "ENOENT") leave(path, dir, st, () => `the daemon's unlink failed (${code ?? String(e)})`, true);
       }
     }
   }
@@ -146,14 +146,26 @@ function notTheDaemons(st: Stats, me: number | undefined): string | undefined {
   return undefined;
 }
 
-function leftAt(root: string, path: string, dir: string, st: Stats, reason: string): TempLeft {
+/**
+ * The look-alike at `path` (in `dir`) said with its fix. `failed`: the daemon's own temporary it could
+ * not remove (the reason holds the error). A hard link's owner is its file's, not who linked it: its fix
+ * shows the file's other names rather than sending the reader after the file's owner (the daemon's
+ * user, where an agent linked the readable log, say).
+ */
+function leftAt(root: string, path: string, dir: string, st: Stats, reason: string, failed = false): TempLeft {
   const found = kindOf(st);
+  const rm = `\`rm ${shellArg(path)}\``;
+  const agentsOwn = "Agents name their own temporaries .<name>.tmp, never with the daemon's 24 hex.";
+  let fix: string;
+  if (failed) fix = `Remove it as root (${rm}); \`ls -ld ${shellArg(dir)}\` and \`lsattr ${shellArg(path)}\` show what kept uid ${st.uid} from it (the folder's mode, a read-only mount, an immutable flag).`;
+  else if (st.isFile() && st.nlink !== 1) fix = `A hard link's owner is its file's, not who linked it: \`find ${shellArg(root)} -xdev -samefile ${shellArg(path)}\` shows the file's other names. Find what links files into ${shellArg(dir)}, and remove this name as uid ${st.uid} or root (${rm}); the other names keep the file. ${agentsOwn}`;
+  else fix = `${findWhoMakes(st.uid, found, dir)}; remove it as uid ${st.uid} or root (${rm}). ${agentsOwn}`;
   return {
     file: relative(root, path),
     found,
     uid: st.uid,
-    reason: `${found} of uid ${st.uid} at ${relative(root, path)} is named like the daemon's temporaries (.<name>.<24 hex>.tmp) but is not one: ${reason}; left in place, unopened`,
-    fix: `${findWhoMakes(st.uid, found, dir)}; remove it as uid ${st.uid} or root (\`rm ${shellArg(path)}\`). Agents name their own temporaries .<name>.tmp, never with the daemon's 24 hex.`,
+    reason: `${found} of uid ${st.uid} at ${relative(root, path)} is named like the daemon's temporaries (.<name>.<24 hex>.tmp) but ${failed ? "could not be removed" : "is not one"}: ${reason}; left in place${failed ? "" : ", unopened"}`,
+    fix,
   };
 }
 
