@@ -9,10 +9,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { rootWithAcceptedPlan, type Bus } from "../support/bus.js";
+import { SWEEP_NAMED } from "../../src/store/fs/temp-sweep.js";
+import { Bus, rootWithAcceptedPlan } from "../support/bus.js";
 
 const hex = (): string => randomBytes(12).toString("hex");
 const asRoot = process.geteuid?.() === 0;
@@ -96,6 +97,54 @@ describe("temporaries a killed daemon left", () => {
     }
     expect(left.find((l) => l.file === link)!.found).toBe("a symbolic link");
     expect(left.find((l) => l.file === fifo)!.found).toBe("a FIFO (named pipe)");
+    // a hard link's owner is its file's (here the daemon's own user): the fix shows the file's other
+    // names, not "find what runs as" the daemon's uid
+    const hardFix = String(left.find((l) => l.file === hard)!.fix);
+    expect(hardFix).toContain(`find ${root} -xdev -samefile ${join(root, hard)}`);
+    expect(hardFix).not.toContain("Find what runs as");
     if (asRoot) expect(String(left.find((l) => l.file === foreign)!.msg)).toContain("owned by uid 4242");
   }, 120_000);
+
+  it("however many an agent plants, the log names a few and counts the rest: no warning per look-alike, no start-up slowed by its own log", () => {
+    b = Bus.init();
+    const root = b.root;
+    const planner = join(root, "messages/inbox/planner");
+    const developer = join(root, "messages/inbox/developer");
+    mkdirSync(planner, { recursive: true });
+    mkdirSync(developer, { recursive: true });
+    const outside = join(b.dir, "outside.txt");
+    writeFileSync(outside, "precious\n");
+    // an agent's flood of look-alikes (links: left whatever the test's uid), and many of the daemon's own
+    const planted = 3000;
+    for (let i = 0; i < planted; i++) symlinkSync(outside, join(planner, `.n${i}.${hex()}.tmp`));
+    const own = 150;
+    for (let i = 0; i < own; i++) writeFileSync(join(developer, `.notice-${i}.yaml.${hex()}.tmp`), "half");
+
+    const r = b.cli("watch", "--once", "--log-level", "info");
+    expect(r.code, r.stderr.slice(0, 4000)).toBe(0);
+    expect(readdirSync(planner).filter((n) => n.endsWith(".tmp"))).toHaveLength(planted);
+    expect(readdirSync(developer).filter((n) => n.endsWith(".tmp"))).toHaveLength(0);
+
+    const lines = linesOf(r.stderr);
+    const named = lines.filter((l) => typeof l.file === "string" && String(l.msg).includes("named like the daemon's temporaries"));
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.length).toBeLessThanOrEqual(SWEEP_NAMED);
+    // the rest in one warning: how many, where, whose, and the command that lists them
+    const more = lines.filter((l) => typeof l.more === "number");
+    expect(more, r.stderr.slice(0, 4000)).toHaveLength(1);
+    expect(more[0]!.level).toBe(40);
+    expect(named.length + Number(more[0]!.more)).toBe(planted);
+    expect(more[0]!.by_folder).toEqual([{ folder: "messages/inbox/planner", owner_uid: process.geteuid?.(), count: planted - named.length }]);
+    expect(String(more[0]!.fix)).toContain(`find ${planner} -maxdepth 1`);
+    expect(String(more[0]!.fix)).toContain(`-uid ${process.geteuid?.()}`);
+    // the removed: counted, a few named
+    const removed = lines.filter((l) => Array.isArray(l.removed));
+    expect(removed).toHaveLength(1);
+    expect(removed[0]!.count).toBe(own);
+    expect((removed[0]!.removed as string[]).length).toBeLessThanOrEqual(SWEEP_NAMED);
+    // what the sweep said fits in a few kilobytes, not a line per entry
+    const sweepBytes = r.stderr.split("\n").filter((l) => l.includes(".tmp")).join("\n").length;
+    expect(sweepBytes).toBeLessThan(32 * 1024);
+  }, 120_000);
 });
+

@@ -789,7 +789,7 @@ export class FsStore implements Store {
     if (this.opts.readOnly || this.swept.has(dir)) return;
     this.swept.add(dir);
     const s = sweepDaemonTemps(this.layout.root, [dir], startedAtMs());
-    if (s.removed.length || s.left.length) this.opts.onTempSweep?.(s);
+    if (s.removedCount || s.left.length) this.opts.onTempSweep?.(s);
   }
 
   /** Large archive copies being made, and those waiting for one of the LARGE_COPIES places. */
@@ -1407,8 +1407,12 @@ const NEWLINE = Buffer.from("\n");
 /** The daemon's user (geteuid(2) once: it never changes while the daemon runs). */
 const SELF_UID = process.geteuid?.();
 
-/** Whether the lstat `st` is a regular file of the daemon's user (where it has one) of `size` bytes: a notice already delivered whole. */
-const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID) && st.size === size;
+/**
+ * Whether the lstat `st` is a regular file of the daemon's user (where it has one) with one name, of
+ * `size` bytes: a notice already delivered whole. A second name is another file of that user an agent
+ * linked at the notice's name (the readable log is its group's to write: protected_hardlinks allows it).
+ */
+const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID) && st.nlink === 1 && st.size === size;
 
 /** A real folder (not a link, not missing), by lstat on this thread. */
 function isRealDir(p: string): boolean {

@@ -31,10 +31,33 @@ export interface TempLeft {
   fix: string;
 }
 
-/** What a sweep did: the temporaries removed (relative to the root) and the look-alikes left. */
+/**
+ * How many removed temporaries and look-alikes a sweep names one by one; the rest are counted. An agent
+ * can plant any number of look-alikes in an inbox: a warning each (some 700 bytes) was 14 MB of log and
+ * a second more at every start for 20,000 of them.
+ */
+export const SWEEP_NAMED = 20;
+
+/** Look-alikes left in one folder by one owner, past the first SWEEP_NAMED: counted, not named. */
+export interface TempLeftGroup {
+  /** The folder, relative to the root. */
+  folder: string;
+  /** The folder, absolute (for the fix's command). */
+  path: string;
+  uid: number;
+  count: number;
+}
+
+/** What a sweep did: the temporaries removed and the look-alikes left, the first SWEEP_NAMED of each named. */
 export interface TempSweep {
+  /** The first SWEEP_NAMED removed, relative to the root. */
   removed: string[];
+  /** How many were removed in all. */
+  removedCount: number;
+  /** The first SWEEP_NAMED look-alikes left, each with what, where and the fix. */
   left: TempLeft[];
+  /** The look-alikes left past those, counted by folder and owner (in the order met). */
+  leftUnnamed: TempLeftGroup[];
 }
 
 /**
@@ -69,7 +92,13 @@ export function effectFolders(L: Layout, opts: { daemon?: boolean; archive?: boo
  */
 export function sweepDaemonTemps(root: string, folders: readonly string[], startedAtMs: number): TempSweep {
   const me = process.geteuid?.();
-  const out: TempSweep = { removed: [], left: [] };
+  const out: TempSweep = { removed: [], removedCount: 0, left: [], leftUnnamed: [] };
+  const leave = (path: string, dir: string, st: Stats, reason: () => string, failed = false): void => {
+    if (out.left.length < SWEEP_NAMED) return void out.left.push(leftAt(root, path, dir, st, reason(), failed));
+    const g = out.leftUnnamed.find((x) => x.path === dir && x.uid === st.uid);
+    if (g) g.count++;
+    else out.leftUnnamed.push({ folder: relative(root, dir), path: dir, uid: st.uid, count: 1 });
+  };
   for (const dir of folders) {
     let names: string[];
     try {
@@ -89,17 +118,18 @@ export function sweepDaemonTemps(root: string, folders: readonly string[], start
       if (!st) continue;
       const notOurs = notTheDaemons(st, me);
       if (notOurs) {
-        out.left.push(leftAt(root, path, dir, st, notOurs));
+        leave(path, dir, st, () => notOurs);
         continue;
       }
       // this user's, made since this process started: a write of a live process (this one's), not litter
       if (st.mtimeMs >= startedAtMs) continue;
       try {
         unlinkSync(path);
-        out.removed.push(relative(root, path));
+        if (out.removed.length < SWEEP_NAMED) out.removed.push(relative(root, path));
+        out.removedCount++;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") out.left.push(leftAt(root, path, dir, st, `the daemon could not remove it (${code ?? String(e)})`));
+        if (code !== "ENOENT") leave(path, dir, st, () => `the daemon's unlink failed (${code ?? String(e)})`, true);
       }
     }
   }
@@ -116,14 +146,26 @@ function notTheDaemons(st: Stats, me: number | undefined): string | undefined {
   return undefined;
 }
 
-function leftAt(root: string, path: string, dir: string, st: Stats, reason: string): TempLeft {
+/**
+ * The look-alike at `path` (in `dir`) said with its fix. `failed`: the daemon's own temporary it could
+ * not remove (the reason holds the error). A hard link's owner is its file's, not who linked it: its fix
+ * shows the file's other names rather than sending the reader after the file's owner (the daemon's
+ * user, where an agent linked the readable log, say).
+ */
+function leftAt(root: string, path: string, dir: string, st: Stats, reason: string, failed = false): TempLeft {
   const found = kindOf(st);
+  const rm = `\`rm ${shellArg(path)}\``;
+  const agentsOwn = "Agents name their own temporaries .<name>.tmp, never with the daemon's 24 hex.";
+  let fix: string;
+  if (failed) fix = `Remove it as root (${rm}); \`ls -ld ${shellArg(dir)}\` and \`lsattr ${shellArg(path)}\` show what kept uid ${st.uid} from it (the folder's mode, a read-only mount, an immutable flag).`;
+  else if (st.isFile() && st.nlink !== 1) fix = `A hard link's owner is its file's, not who linked it: \`find ${shellArg(root)} -xdev -samefile ${shellArg(path)}\` shows the file's other names. Find what links files into ${shellArg(dir)}, and remove this name as uid ${st.uid} or root (${rm}); the other names keep the file. ${agentsOwn}`;
+  else fix = `${findWhoMakes(st.uid, found, dir)}; remove it as uid ${st.uid} or root (${rm}). ${agentsOwn}`;
   return {
     file: relative(root, path),
     found,
     uid: st.uid,
-    reason: `${found} of uid ${st.uid} at ${relative(root, path)} is named like the daemon's temporaries (.<name>.<24 hex>.tmp) but is not one: ${reason}; left in place, unopened`,
-    fix: `${findWhoMakes(st.uid, found, dir)}; remove it as uid ${st.uid} or root (\`rm ${shellArg(path)}\`). Agents name their own temporaries .<name>.tmp, never with the daemon's 24 hex.`,
+    reason: `${found} of uid ${st.uid} at ${relative(root, path)} is named like the daemon's temporaries (.<name>.<24 hex>.tmp) but ${failed ? "could not be removed" : "is not one"}: ${reason}; left in place${failed ? "" : ", unopened"}`,
+    fix,
   };
 }
 
@@ -150,11 +192,26 @@ interface SweepLog {
   warn(obj: object, msg: string): void;
 }
 
+/** What `find` lists as the daemon's temporaries' names (isDaemonTempName's form), for a fix to run. */
+const FIND_TEMPS = "-regextype posix-extended -regex '.*/\\.([^/]+\\.)?[0-9a-f]{24}\\.tmp'";
+
 /**
- * Logs a sweep: one info line naming the temporaries removed (none when there were none), and a
- * warning per look-alike left, with its file, what it is, its owner, why and the fix.
+ * Logs a sweep: one info line naming the first temporaries removed with their count (none when there
+ * were none), a warning per look-alike named (its file, what it is, its owner, why and the fix), and one
+ * warning counting the rest by folder and owner, with the command that lists them.
  */
 export function reportTempSweep(s: TempSweep, log: SweepLog): void {
-  if (s.removed.length) log.info({ removed: s.removed, count: s.removed.length }, `removed ${s.removed.length} temporar${s.removed.length === 1 ? "y" : "ies"} a killed writer left (its write is re-run from the log where it was not done)`);
+  const n = s.removedCount;
+  if (n) log.info({ removed: s.removed, count: n, ...(n > s.removed.length ? { unnamed: n - s.removed.length } : {}) }, `removed ${n} temporar${n === 1 ? "y" : "ies"} a killed writer left (its write is re-run from the log where it was not done)${n > s.removed.length ? `; the first ${s.removed.length} are named` : ""}`);
   for (const l of s.left) log.warn({ file: l.file, found: l.found, owner_uid: l.uid, fix: l.fix }, l.reason);
+  if (!s.leftUnnamed.length) return;
+  const more = s.leftUnnamed.reduce((a, g) => a + g.count, 0);
+  const shown = s.leftUnnamed.slice(0, SWEEP_NAMED);
+  const where = shown.map((g) => `${g.count} of uid ${g.uid} in ${g.folder}`).join(", ");
+  const lists = shown.map((g) => `\`find ${shellArg(g.path)} -maxdepth 1 -uid ${g.uid} ${FIND_TEMPS} -ls\``).join(", ");
+  const rest = s.leftUnnamed.length > shown.length ? ` (and ${s.leftUnnamed.length - shown.length} more folders or owners)` : "";
+  log.warn(
+    { more, by_folder: shown.map((g) => ({ folder: g.folder, owner_uid: g.uid, count: g.count })), fix: `Find what runs as ${[...new Set(shown.map((g) => g.uid))].map((u) => `uid ${u} (\`getent passwd ${u}\`)`).join(", ")} and makes these; list them with ${lists}, and remove them as their owner or root. Agents name their own temporaries .<name>.tmp, never with the daemon's 24 hex.` },
+    `${more} more entries named like the daemon's temporaries (.<name>.<24 hex>.tmp) are not its own and are left in place, unopened: ${where}${rest}. Only the first ${s.left.length} get a warning each, so no agent can fill the log with them`,
+  );
 }
