@@ -14,12 +14,12 @@
  * prover (prove.ts) when the daemon reads the file.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, realpath, rm } from "node:fs/promises";
+import { mkdir, realpath, unlink } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
-import { writeAtomic } from "../store/fs/atomic-write.js";
+import { CLAIM_FOLDER, claimFolderIn, withdrawClaim, writeAtName } from "./place-names.js";
 import { assertRealDirs, lstatQuiet } from "../store/fs/safe-dirs.js";
 import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
@@ -84,17 +84,30 @@ function claimFor(rel: string, sha256: string, by: PlacedBy, now: Date): Claim {
 export async function place(root: string, rel: string, bytes: Uint8Array, by: PlacedBy, now = new Date()): Promise<{ sha256: string }> {
   const sha256 = await placeClaim(root, rel, bytes, by, now);
   const fileDir = await folderInside(root, dirname(rel));
-  // the folder checked again just before the rename: one swapped for a link since is refused
-  await writeAtomic(join(fileDir, basename(rel)), bytes, { root: await realpath(root) });
+  try {
+    // the folder checked again just before the rename: one swapped for a link since is refused
+    await writeAtName(join(fileDir, basename(rel)), rel, "the file", bytes, await realpath(root));
+  } catch (e) {
+    // the file is not placed: its claim goes too (it would name content nobody refers to)
+    await withdrawClaim(join(fileDir, CLAIM_FOLDER, basename(claimPathOf(rel, sha256))));
+    throw e;
+  }
   return { sha256 };
 }
 
-/** Writes only the claim for `bytes` at `rel` (the caller writes the file after it); returns their SHA-256. */
+/**
+ * Writes only the claim for `bytes` at `rel` (the caller writes the file after it); returns their
+ * SHA-256. Throws ConsensusError(NAME_TAKEN) when the claim's folder or name is held by another user's
+ * entry (place-names.ts), SYMLINK_OUTSIDE when the file's folder leads out of the root.
+ */
 export async function placeClaim(root: string, rel: string, bytes: Uint8Array | string, by: PlacedBy, now = new Date()): Promise<string> {
   const sha256 = sha256Of(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   const claimRel = claimPathOf(rel, sha256);
-  const claimDir = await folderInside(root, dirname(claimRel));
-  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, { root: await realpath(root) });
+  // the file's folder (links inside the root allowed, as for the file; one out of it refused, and so a
+  // .placed that leads out); .placed in it then a real folder of a trusted owner, never a link
+  await folderInside(root, dirname(claimRel));
+  const claimDir = claimFolderIn(root, await folderInside(root, dirname(rel)), dirname(rel));
+  await writeAtName(join(claimDir, basename(claimRel)), claimRel, "the claim", `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, await realpath(root));
   return sha256;
 }
 
@@ -123,18 +136,22 @@ export async function folderInside(root: string, relDir: string): Promise<string
 }
 
 /**
- * The claim for this file's content, if there is a well-formed one; anything else (absent, too large, a
- * link out of the root, not JSON, another file's or another content's) counts as no claim, and the
- * input is a plain file drop. Read as hostile: an agent can write there too.
+ * The claim for this file's content, if there is a well-formed one made by the file's placer; anything
+ * else (absent, too large, a link out of the root, not JSON, another file's or another content's, or
+ * owned by another user than `fileUid`, the uid that put the file at its name) counts as no claim, and
+ * the input is a plain file drop. Read as hostile: an agent can write there too, and the claim's name is
+ * predictable from the content, so one agent could otherwise speak for another's file (say it was
+ * placed by the daemon's MCP server, or sign it with its own launch token). `fileUid` undefined: not
+ * known (no uids on this system), not checked.
  */
-export async function readClaim(root: string, realRoot: string, rel: string, sha256: string): Promise<Claim | undefined> {
+export async function readClaim(root: string, realRoot: string, rel: string, sha256: string, fileUid?: number): Promise<Claim | undefined> {
   const claimRel = claimPathOf(rel, sha256);
   // Most drops have none: asked first without an exception for the missing name (a failed realpath
   // builds one), on this thread (issue 17.2). Only its absence is taken from this; a claim there is read
   // with every guard below.
   if (lstatQuiet(join(root, claimRel)) === undefined) return undefined;
   const r = await readCandidate(root, realRoot, claimRel, CLAIM_MAX_BYTES);
-  if (!r.ok) return undefined;
+  if (!r.ok || (fileUid !== undefined && r.uid !== fileUid)) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(r.bytes).toString("utf8"));
@@ -174,7 +191,9 @@ export async function releaseClaims(root: string, decided: ReadonlyArray<{ input
       const claim = join(root, claimPathOf(input.file, input.sha256));
       // never through a .placed/ (or a folder above it) an agent swapped for a link since the read
       if (!(await assertRealDirs(root, dirname(claim)).then(() => true, () => false))) return;
-      await rm(claim, { force: true });
+      // only a regular file: what an agent put at the name since the read (a folder) is left, and no
+      // error here fails the batch that was committed (the claim's name is predictable from the content)
+      if (lstatQuiet(claim)?.isFile()) await unlink(claim).catch(() => undefined);
     }),
   );
 }

@@ -1,0 +1,120 @@
+/**
+ * The names a placement writes (placement.ts) in folders agents write too: the file's name
+ * (artifacts/<EPIC>/<name>, messages/inbox/<role>/<name>), the claim's folder `.placed/` beside it and
+ * the claim's name in it. Each is predictable from the content (an agent that knows what another role
+ * will submit, or reads the claim's name as it lands, can make the name first): a folder, a FIFO, a
+ * link, a file of its own. Here:
+ *
+ * - the claim's folder `.placed` must be a real folder (never a link, even one inside the root) of this
+ *   process's user, root or the daemon's user (the owner of the root's `.consensus/`): a folder's owner
+ *   may remove or replace any claim in it whatever its mode, so one of another user's is refused;
+ * - a write refused at a name (a folder there: EISDIR; another user's entry in a sticky drop zone:
+ *   EPERM; a folder that is not one: ENOTDIR, EACCES) is told as NAME_TAKEN: what is at the name, whose
+ *   it is (uid and user) and the command that clears it, with the real path. Never a bare errno, never
+ *   a write through the entry (writeAtomic renames over the name: a link or FIFO there is replaced, not
+ *   followed or opened).
+ */
+import { lstatSync, mkdirSync, type Stats } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { ConsensusError, issue, shellArg } from "../errors/issue.js";
+import { kindOf } from "../store/fs/guarded-read.js";
+import { writeAtomic } from "../store/fs/atomic-write.js";
+import { lstatQuiet } from "../store/fs/safe-dirs.js";
+import { userNameOf } from "../trust/os-identity.js";
+
+/** The errors of a write refused by what holds the name or its folder (not a full disk, not a bug). */
+const REFUSED_AT_NAME = new Set(["EISDIR", "ENOTEMPTY", "EEXIST", "EPERM", "EACCES", "ENOTDIR", "ELOOP"]);
+
+/** The folder the claims of a drop zone go to, beside its files (never read as an input: a dot-name). */
+export const CLAIM_FOLDER = ".placed";
+
+/**
+ * The users whose `.placed` folder a placement writes its claim into: this process's, root and the
+ * daemon's (owner of `<root>/.consensus`, when there is one). Undefined where uids are unknown.
+ */
+function trustedOwners(root: string): Set<number> | undefined {
+  const me = process.geteuid?.();
+  if (me === undefined) return undefined;
+  const out = new Set([me, 0]);
+  const daemon = lstatQuiet(join(root, ".consensus"));
+  if (daemon?.isDirectory()) out.add(daemon.uid);
+  return out;
+}
+
+/**
+ * The claim folder `<fileDir>/.placed` (fileDir: the real path of the file's folder, inside the root),
+ * made if missing (mode 0755 before the umask), as an absolute path. Throws ConsensusError(NAME_TAKEN)
+ * when the name holds anything but a real folder of this user, root or the daemon's (a link, a FIFO, a
+ * file, another user's folder), naming it, its owner and the fix. `relDir`: the folder relative to the root, for the message.
+ */
+export function claimFolderIn(root: string, fileDir: string, relDir: string): string {
+  const at = join(fileDir, CLAIM_FOLDER);
+  let st = lstatQuiet(at);
+  if (!st) {
+    try {
+      mkdirSync(at, 0o755);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw nameTaken(`${relDir}/${CLAIM_FOLDER}`, at, "the claim's folder", undefined, e);
+    }
+    st = lstatQuiet(at);
+  }
+  const owners = trustedOwners(root);
+  if (st?.isDirectory() && (!owners || owners.has(st.uid))) return at;
+  throw nameTaken(`${relDir}/${CLAIM_FOLDER}`, at, "the claim's folder", st, undefined, st?.isDirectory() ? "its owner may remove or replace any claim placed in it" : undefined);
+}
+
+/**
+ * writeAtomic of `bytes` at `abs` (`rel` under the root: the file or its claim, `what` says which),
+ * with the folder checked inside `realRoot` just before the rename. A rename refused by what holds the
+ * name throws ConsensusError(NAME_TAKEN) naming it; other errors are thrown as they are.
+ */
+export async function writeAtName(abs: string, rel: string, what: string, bytes: string | Uint8Array, realRoot: string): Promise<void> {
+  try {
+    await writeAtomic(abs, bytes, { root: realRoot });
+  } catch (e) {
+    if (e instanceof ConsensusError || !REFUSED_AT_NAME.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    throw nameTaken(rel, abs, what, lstatQuiet(abs), e);
+  }
+}
+
+/**
+ * Removes the claim this placement wrote at `abs` when its file could not be placed after it: only a
+ * regular file of this process's user (what is at the name may be another's since). Errors are ignored.
+ */
+export async function withdrawClaim(abs: string): Promise<void> {
+  const st = lstatQuiet(abs);
+  if (st?.isFile() && st.uid === process.geteuid?.()) await unlink(abs).catch(() => undefined);
+}
+
+/**
+ * NAME_TAKEN for `rel` (absolute `abs`): what lstat found there (`st`; undefined: nothing now, the
+ * write's error `e` says what refused it), whose it is, and the fix with the real path. `why`: why an
+ * entry that is there is not used (for a folder of another user).
+ */
+export function nameTaken(rel: string, abs: string, what: string, st: Stats | undefined, e?: unknown, why?: string): ConsensusError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (!st) {
+    return new ConsensusError(
+      issue("NAME_TAKEN", {
+        message: `${rel}, where ${what} goes, refused the write (${code ?? "unknown error"}) and holds nothing now: an entry made there and removed again; nothing was placed`,
+        file: rel,
+        found: code ?? "unknown",
+        expected: "a free name, or a regular file of yours",
+        fix: `Find what makes entries in ${shellArg(join(abs, ".."))} (\`ls -ln ${shellArg(join(abs, ".."))}\` while one is there shows its owner), stop it, then submit again.`,
+      }),
+    );
+  }
+  const found = kindOf(st);
+  const user = userNameOf(st.uid);
+  const rm = `${st.isDirectory() ? "rm -r" : "rm"} ${shellArg(abs)}`;
+  return new ConsensusError(
+    issue("NAME_TAKEN", {
+      message: `${rel}, where ${what} goes, is taken by ${found} of uid ${st.uid} (${user})${why ? `: ${why}` : code ? ` (the write was refused: ${code})` : ""}; nothing was placed`,
+      file: rel,
+      found: `${found} of uid ${st.uid} (${user})`,
+      expected: what === "the claim's folder" ? "a folder of yours, root's or the daemon's" : "a free name, or a regular file of yours",
+      fix: `Remove it as ${user} or root (\`${rm}\`), find what runs as uid ${st.uid} and makes it (\`ps -u ${st.uid}\`), then submit again.`,
+    }),
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * What an agent can do with the names a placing transport writes (`consensus submit`, the MCP
+ * server's submit tools: src/transports/placement.ts). The file's name and its claim's
+ * (`.placed/<name>.<sha256>.json`) are predictable from the content, so an agent can make them first:
+ * a folder, a FIFO, a link, a claim of its own. Each squat here is made as it would be by another OS
+ * user (chown to uid 65534, nobody) or by an agent sharing the submitter's user; the submitter is the
+ * real CLI or the MCP SDK client against `consensus mcp`, the forged claim is read by the real daemon.
+ * Every squat ends in a clear refusal to the submitter (NAME_TAKEN: what is at the name, whose, the
+ * command that clears it) or is not believed; nothing is written through the agent's entry.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { artifact, Bus, repo } from "../support/bus.js";
+import { Agent } from "../support/mcp.js";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn(`place-squat e2e: the squats of another OS user are skipped: chown needs root (running as uid ${process.getuid?.()})`);
+
+let bus: Bus | undefined;
+const agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
+  await bus?.stopDaemon();
+  bus?.cleanup();
+  bus = undefined;
+});
+
+/** A launch token for `role` on EP-001 iteration 1, made with the bus's daemon key (as the runner does). */
+async function tokenFor(b: Bus, role: string): Promise<string> {
+  const { readKeyring } = (await import(join(repo, "dist", "trust", "key-file.js"))) as { readKeyring(dot: string): Promise<{ keysForFile(): unknown[] }> };
+  const { issueToken } = (await import(join(repo, "dist", "trust", "token.js"))) as { issueToken(k: unknown, s: unknown): string };
+  const key = (await readKeyring(join(b.root, ".consensus"))).keysForFile().at(-1);
+  return issueToken(key, { v: 1, role, epic_id: "EP-001", iteration: 1, expires_at: new Date(Date.now() + 600_000).toISOString(), launch: "test" });
+}
+
+/** A bus with EP-001 started and its artifacts folder made. */
+function started(): Bus {
+  const b = (bus = Bus.init());
+  expect(b.cli("start", "EP-001", "--title", "Squat").code).toBe(0);
+  mkdirSync(join(b.root, "artifacts", "EP-001"), { recursive: true });
+  return b;
+}
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+const plan = artifact("plan.json", "EP-001", 1);
+
+/** `consensus submit` of plan.json as the planner (its launch token), from a file outside the bus. */
+async function submitPlan(b: Bus): Promise<{ code: number; stdout: string; stderr: string }> {
+  const src = join(b.dir, "plan.json");
+  writeFileSync(src, plan);
+  return b.cliWith({ CONSENSUS_TOKEN: await tokenFor(b, "planner") }, "submit", src, "--timeout", "30000");
+}
+
+/** What nobody (uid 65534) makes at `abs`: a folder, a FIFO, or a link to `to`. */
+function nobodyMakes(abs: string, kind: "folder" | "fifo" | "link", to = "."): void {
+  if (kind === "folder") mkdirSync(abs, { mode: 0o777 });
+  else if (kind === "fifo") execFileSync("mkfifo", [abs]);
+  else symlinkSync(to, abs);
+  if (kind === "link") lchownSync(abs, NOBODY, NOBODY);
+  else chownSync(abs, NOBODY, NOBODY);
+}
+
+const d = (e: LogEntry): Record<string, unknown> => e.details as Record<string, unknown>;
+
+describe("placing under a squatted name: a clear refusal, never a crash, never a write through the entry", () => {
+  it.skipIf(!isRoot)("consensus submit: another user's folder at the file's name is refused with what, whose and the fix; no claim is left", async () => {
+    const b = started();
+    const at = join(b.root, "artifacts", "EP-001", "plan.json");
+    nobodyMakes(at, "folder");
+    const r = await submitPlan(b);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("NAME_TAKEN");
+    expect(r.stderr).toContain(`artifacts/EP-001/plan.json, where the file goes, is taken by a folder of uid ${NOBODY} (nobody)`);
+    expect(r.stderr).toContain(`rm -r ${at}`);
+    expect(r.stderr).not.toMatch(/internal error|This is a bug/);
+    // the claim written before the refused file is withdrawn
+    expect(readdirSync(join(b.root, "artifacts", "EP-001", ".placed"))).toEqual([]);
+    expect(lstatSync(at).isDirectory()).toBe(true);
+  });
+
+  it("consensus submit: a folder at the claim's name (an agent sharing the user) is refused with what and the fix", async () => {
+    const b = started();
+    const claim = join(b.root, "artifacts", "EP-001", ".placed", `plan.json.${sha256(plan)}.json`);
+    mkdirSync(claim, { recursive: true });
+    const r = await submitPlan(b);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`artifacts/EP-001/.placed/plan.json.${sha256(plan)}.json, where the claim goes, is taken by a folder of uid ${process.getuid?.()}`);
+    expect(r.stderr).toContain(`rm -r ${claim}`);
+    expect(r.stderr).not.toMatch(/internal error|This is a bug/);
+    expect(existsSync(join(b.root, "artifacts", "EP-001", "plan.json"))).toBe(false);
+  });
+
+  it.skipIf(!isRoot)("consensus submit: a .placed of another user (a folder it could empty, a link, a FIFO) is refused; nothing is placed in or through it", async () => {
+    const b = started();
+    const placed = join(b.root, "artifacts", "EP-001", ".placed");
+    const decoy = join(b.root, "artifacts", "EP-001", "decoy");
+    mkdirSync(decoy, { mode: 0o777 });
+    chownSync(decoy, NOBODY, NOBODY);
+    for (const [kind, found] of [["folder", "a folder"], ["link", "a symbolic link"], ["fifo", "a FIFO (named pipe)"]] as const) {
+      nobodyMakes(placed, kind, "decoy");
+      const r = await submitPlan(b);
+      expect(r.code, `${kind}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, kind).toContain(`artifacts/EP-001/.placed, where the claim's folder goes, is taken by ${found} of uid ${NOBODY} (nobody)`);
+      expect(r.stderr, kind).toContain(`${kind === "folder" ? "rm -r" : "rm"} ${placed}`);
+      expect(r.stderr, kind).not.toMatch(/internal error|This is a bug/);
+      expect(existsSync(join(b.root, "artifacts", "EP-001", "plan.json")), kind).toBe(false);
+      expect(readdirSync(decoy), kind).toEqual([]);
+      execFileSync("rm", ["-r", placed]);
+    }
+  });
+
+  it.skipIf(!isRoot)("MCP submit_artifact: another user's folder at the file's name, or a FIFO at .placed, is an isError answer saying what, whose and the fix", async () => {
+    const b = started();
+    const a = await Agent.stdio(b, "planner");
+    agents.push(a);
+    const at = join(b.root, "artifacts", "EP-001", "plan.json");
+    nobodyMakes(at, "folder");
+    const r = await a.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: plan });
+    expect(r.isError, r.text).toBe(true);
+    expect(r.text).toContain(`is taken by a folder of uid ${NOBODY} (nobody)`);
+    expect(r.text).toContain(`rm -r ${at}`);
+    expect(r.data.issues).toEqual([expect.objectContaining({ code: "NAME_TAKEN", file: "artifacts/EP-001/plan.json" })]);
+    execFileSync("rm", ["-r", at]);
+    const placed = join(b.root, "artifacts", "EP-001", ".placed");
+    execFileSync("rm", ["-r", placed]);
+    nobodyMakes(placed, "fifo");
+    const f = await a.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: plan });
+    expect(f.isError, f.text).toBe(true);
+    expect(f.data.issues).toEqual([expect.objectContaining({ code: "NAME_TAKEN", file: "artifacts/EP-001/.placed" })]);
+    expect(f.text).toContain(`a FIFO (named pipe) of uid ${NOBODY} (nobody)`);
+    expect(existsSync(at)).toBe(false);
+  });
+});
+
+describe("a claim another user put at a file's claim name is not believed", () => {
+  it.skipIf(!isRoot)("the daemon: nobody's claims (unsigned, saying mcp; signed with the developer's token) beside files another user dropped change neither the transport nor the proof", async () => {
+    const b = started();
+    const { signPlacement } = (await import(join(repo, "dist", "trust", "token.js"))) as { signPlacement(t: string, f: string, s: string, n: string): unknown };
+    const placed = join(b.root, "artifacts", "EP-001", ".placed");
+    nobodyMakes(placed, "folder");
+    const rel = "artifacts/EP-001/plan.json";
+    // the agent knows what the planner will drop: it puts a claim signed with its own (developer) token there first
+    const devToken = await tokenFor(b, "developer");
+    const forged = { version: 1, file: rel, sha256: sha256(plan), transport: "cli", role: "developer", placed_at: new Date().toISOString(), signature: signPlacement(devToken, rel, sha256(plan), "forgedforgedforged00") };
+    const claimAt = join(placed, `plan.json.${sha256(plan)}.json`);
+    writeFileSync(claimAt, `${JSON.stringify(forged)}\n`);
+    chownSync(claimAt, NOBODY, NOBODY);
+    b.startDaemon();
+    b.drop(rel, plan);
+    const es = await b.waitFor("the plan decided", (x) => x.some((e) => (e.decision === "artifact_accepted" || e.decision === "artifact_rejected") && d(e).file === rel));
+    const decided = es.find((e) => d(e).file === rel && e.decision.startsWith("artifact_"))!;
+    // a plain drop of the planner's plan: accepted, unverified, by the file transport
+    expect(decided.decision, JSON.stringify(decided.details)).toBe("artifact_accepted");
+    expect(d(decided).transport).toBe("files");
+    expect(d(decided).proof).toBe("unverified");
+
+    // an unsigned claim saying the daemon's MCP server placed the developer's drop: not believed either
+    const impl = artifact("implementation.json", "EP-001", 1);
+    const implRel = "artifacts/EP-001/implementation.json";
+    const claim2 = join(placed, `implementation.json.${sha256(impl)}.json`);
+    writeFileSync(claim2, `${JSON.stringify({ version: 1, file: implRel, sha256: sha256(impl), transport: "mcp", role: "developer", placed_at: new Date().toISOString() })}\n`);
+    chownSync(claim2, NOBODY, NOBODY);
+    b.drop(implRel, impl);
+    const es2 = await b.waitFor("the implementation decided", (x) => x.some((e) => e.decision.startsWith("artifact_") && d(e).file === implRel));
+    expect(d(es2.find((e) => e.decision.startsWith("artifact_") && d(e).file === implRel)!).transport).toBe("files");
+  });
+});
