@@ -67,11 +67,12 @@ export function claimFolderIn(root: string, fileDir: string, relDir: string): st
 /**
  * writeAtomic of `bytes` at `abs` (`rel` under the root: the file or its claim, `what` says which),
  * with the folder checked inside `realRoot` just before the rename. A rename refused by what holds the
- * name throws ConsensusError(NAME_TAKEN) naming it; other errors are thrown as they are.
+ * name throws ConsensusError(NAME_TAKEN) naming it; other errors are thrown as they are. `hideName`:
+ * the temporary's name says nothing of the file's (writeAtomic).
  */
-export async function writeAtName(abs: string, rel: string, what: string, bytes: string | Uint8Array, realRoot: string): Promise<void> {
+export async function writeAtName(abs: string, rel: string, what: string, bytes: string | Uint8Array, realRoot: string, opts: { hideName?: boolean } = {}): Promise<void> {
   try {
-    await writeAtomic(abs, bytes, { root: realRoot });
+    await writeAtomic(abs, bytes, { root: realRoot, ...(opts.hideName ? { hideName: true } : {}) });
   } catch (e) {
     if (e instanceof ConsensusError || !REFUSED_AT_NAME.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
     throw nameTaken(rel, abs, what, lstatQuiet(abs), e);

@@ -25,7 +25,7 @@ import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
 import type { Keyring } from "../trust/keyring.js";
 
-/** schema of `<folder>/.placed/<name>.<sha256>.json`; version 1. */
+/** schema of the claim at claimPathOf (`<folder>/.placed/<hex>.json`); version 1. */
 export interface Claim {
   version: 1;
   /** The placed file, relative to the root (artifacts/EP-001/plan.json). */
@@ -56,10 +56,16 @@ const CLAIM_MAX_BYTES = 4096;
 
 const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
-/** Where the claim for a file's content lives: a dot-folder beside it, so no watcher reads it as an input. */
+/**
+ * Where the claim for a file's content lives: a dot-folder beside it (no watcher reads it as an input),
+ * under `<hex>.json`, the hex the SHA-256 of `<rel>\0<sha256>`: the daemon derives it from the file it
+ * reads, but an agent watching the folder learns nothing from it, in particular not the name of the
+ * file about to land (a message's random name), which it could otherwise make first. One name per
+ * path and content.
+ */
 export function claimPathOf(rel: string, sha256: string): string {
   const cut = rel.lastIndexOf("/");
-  return `${rel.slice(0, cut)}/.placed/${rel.slice(cut + 1)}.${sha256}.json`;
+  return `${rel.slice(0, cut)}/.placed/${sha256Of(new TextEncoder().encode(`${rel}\0${sha256}`))}.json`;
 }
 
 /** The text a person's claim MAC covers: the claim without the MAC. */
@@ -86,7 +92,8 @@ export async function place(root: string, rel: string, bytes: Uint8Array, by: Pl
   const fileDir = await folderInside(root, dirname(rel));
   try {
     // the folder checked again just before the rename: one swapped for a link since is refused
-    await writeAtName(join(fileDir, basename(rel)), rel, "the file", bytes, await realpath(root));
+    // a temporary whose name says nothing of the file's: its name is known only once it is there
+    await writeAtName(join(fileDir, basename(rel)), rel, "the file", bytes, await realpath(root), { hideName: true });
   } catch (e) {
     // the file is not placed: its claim goes too (it would name content nobody refers to)
     await withdrawClaim(join(fileDir, CLAIM_FOLDER, basename(claimPathOf(rel, sha256))));
@@ -107,7 +114,7 @@ export async function placeClaim(root: string, rel: string, bytes: Uint8Array | 
   // .placed that leads out); .placed in it then a real folder of a trusted owner, never a link
   await folderInside(root, dirname(claimRel));
   const claimDir = claimFolderIn(root, await folderInside(root, dirname(rel)), dirname(rel));
-  await writeAtName(join(claimDir, basename(claimRel)), claimRel, "the claim", `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, await realpath(root));
+  await writeAtName(join(claimDir, basename(claimRel)), claimRel, "the claim", `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, await realpath(root), { hideName: true });
   return sha256;
 }
 

@@ -10,12 +10,13 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, repo } from "../support/bus.js";
 import { Agent } from "../support/mcp.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
+import { claimPathOf } from "../../src/transports/placement.js";
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
@@ -85,11 +86,12 @@ describe("placing under a squatted name: a clear refusal, never a crash, never a
 
   it("consensus submit: a folder at the claim's name (an agent sharing the user) is refused with what and the fix", async () => {
     const b = started();
-    const claim = join(b.root, "artifacts", "EP-001", ".placed", `plan.json.${sha256(plan)}.json`);
+    const claimRel = claimPathOf("artifacts/EP-001/plan.json", sha256(plan));
+    const claim = join(b.root, claimRel);
     mkdirSync(claim, { recursive: true });
     const r = await submitPlan(b);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain(`artifacts/EP-001/.placed/plan.json.${sha256(plan)}.json, where the claim goes, is taken by a folder of uid ${process.getuid?.()}`);
+    expect(r.stderr).toContain(`${claimRel}, where the claim goes, is taken by a folder of uid ${process.getuid?.()}`);
     expect(r.stderr).toContain(`rm -r ${claim}`);
     expect(r.stderr).not.toMatch(/internal error|This is a bug/);
     expect(existsSync(join(b.root, "artifacts", "EP-001", "plan.json"))).toBe(false);
@@ -147,7 +149,7 @@ describe("a claim another user put at a file's claim name is not believed", () =
     // the agent knows what the planner will drop: it puts a claim signed with its own (developer) token there first
     const devToken = await tokenFor(b, "developer");
     const forged = { version: 1, file: rel, sha256: sha256(plan), transport: "cli", role: "developer", placed_at: new Date().toISOString(), signature: signPlacement(devToken, rel, sha256(plan), "forgedforgedforged00") };
-    const claimAt = join(placed, `plan.json.${sha256(plan)}.json`);
+    const claimAt = join(b.root, claimPathOf(rel, sha256(plan)));
     writeFileSync(claimAt, `${JSON.stringify(forged)}\n`);
     chownSync(claimAt, NOBODY, NOBODY);
     b.startDaemon();
@@ -162,11 +164,49 @@ describe("a claim another user put at a file's claim name is not believed", () =
     // an unsigned claim saying the daemon's MCP server placed the developer's drop: not believed either
     const impl = artifact("implementation.json", "EP-001", 1);
     const implRel = "artifacts/EP-001/implementation.json";
-    const claim2 = join(placed, `implementation.json.${sha256(impl)}.json`);
+    const claim2 = join(b.root, claimPathOf(implRel, sha256(impl)));
     writeFileSync(claim2, `${JSON.stringify({ version: 1, file: implRel, sha256: sha256(impl), transport: "mcp", role: "developer", placed_at: new Date().toISOString() })}\n`);
     chownSync(claim2, NOBODY, NOBODY);
     b.drop(implRel, impl);
     const es2 = await b.waitFor("the implementation decided", (x) => x.some((e) => e.decision.startsWith("artifact_") && d(e).file === implRel));
     expect(d(es2.find((e) => e.decision.startsWith("artifact_") && d(e).file === implRel)!).transport).toBe("files");
+  });
+});
+
+describe("a message's name is unknown to an agent until the message lands", () => {
+  /** Every name that appears in the inboxes and their .placed folders, in order (inotify: none is missed). */
+  function observe(b: Bus): { names: string[]; close(): void } {
+    const names: string[] = [];
+    const ws: FSWatcher[] = [];
+    for (const role of ["planner", "developer", "quality", "devops"]) {
+      const inbox = join(b.root, "messages", "inbox", role);
+      mkdirSync(join(inbox, ".placed"), { recursive: true });
+      for (const dir of [inbox, join(inbox, ".placed")]) ws.push(watch(dir, (_e, f) => f && names.push(`${dir.slice(b.root.length + 1)}/${String(f)}`)));
+    }
+    return { names, close: () => ws.forEach((w) => w.close()) };
+  }
+
+  it("MCP send_message and `consensus approve`: neither the temporary nor the claim names the message (an agent watching could make the name first)", async () => {
+    const b = started();
+    const seen = observe(b);
+    try {
+      const a = await Agent.stdio(b, "planner");
+      agents.push(a);
+      const info = await a.call("send_message", { epic_id: "EP-001", type: "info", content: { note: "starting the plan" } });
+      expect(info.isError, info.text).toBe(false);
+      // decided either way (a quality approval at the plan stage is refused): placed first, like any other
+      const approve = b.cli("approve", "EP-001", "--role", "quality", "--subject", "fine", "--to", "developer");
+      expect(approve.stderr).not.toMatch(/internal error/);
+      const messages = b.entries().filter((e) => e.decision === "message_accepted" || e.decision === "message_rejected").map((e) => String(d(e).file));
+      expect(messages).toHaveLength(2);
+      for (const rel of messages) {
+        const name = rel.split("/").pop()!;
+        const id = name.replace(/\.yaml$/, "");
+        // the only name with the message's id in it that anyone could see is the message's own, once it is there
+        expect(seen.names.filter((n) => n.includes(id) && n !== rel), rel).toEqual([]);
+      }
+    } finally {
+      seen.close();
+    }
   });
 });
