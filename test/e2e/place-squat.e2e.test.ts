@@ -8,9 +8,9 @@
  * Every squat ends in a clear refusal to the submitter (NAME_TAKEN: what is at the name, whose, the
  * command that clears it) or is not believed; nothing is written through the agent's entry.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, repo } from "../support/bus.js";
@@ -136,6 +136,62 @@ describe("placing under a squatted name: a clear refusal, never a crash, never a
     expect(f.data.issues).toEqual([expect.objectContaining({ code: "NAME_TAKEN", file: "artifacts/EP-001/.placed" })]);
     expect(f.text).toContain(`a FIFO (named pipe) of uid ${NOBODY} (nobody)`);
     expect(existsSync(at)).toBe(false);
+  });
+});
+
+describe("placing over what an agent left at the file's name, where the placer may replace it", () => {
+  it("consensus submit: a FIFO, or a link to a file outside the root, at the file's name is replaced, never opened (no hang) nor written through", async () => {
+    const b = started();
+    const at = join(b.root, "artifacts", "EP-001", "plan.json");
+    const outside = join(b.dir, "outside.txt");
+    writeFileSync(outside, "keep\n");
+    for (const kind of ["fifo", "link"] as const) {
+      if (kind === "fifo") execFileSync("mkfifo", [at]);
+      else symlinkSync(outside, at);
+      const r = await submitPlan(b);
+      // placed (and decided here: accepted the first time, the same content already processed after)
+      expect(r.stderr, kind).not.toMatch(/internal error|NAME_TAKEN/);
+      expect(lstatSync(at).isFile(), kind).toBe(true);
+      expect(readFileSync(at, "utf8"), kind).toBe(plan);
+      expect(readFileSync(outside, "utf8"), kind).toBe("keep\n");
+      execFileSync("rm", [at]);
+    }
+  });
+
+  it.skipIf(!isRoot)("consensus submit of a message: another user's FIFO at its name is named as what it is and whose, not as another message", async () => {
+    const b = started();
+    const inbox = join(b.root, "messages", "inbox", "developer");
+    mkdirSync(inbox, { recursive: true });
+    const at = join(inbox, "info-planner-EP-001.yaml");
+    nobodyMakes(at, "fifo");
+    const src = join(b.dir, "info-planner-EP-001.yaml");
+    writeFileSync(src, "from: planner\nto: developer\ntimestamp: \"2026-11-21T10:00:00Z\"\nepic_id: EP-001\niteration: 1\ntype: info\nsubject: hello\n");
+    const r = b.cliWith({ CONSENSUS_TOKEN: await tokenFor(b, "planner") }, "submit", src, "--timeout", "30000");
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`messages/inbox/developer/info-planner-EP-001.yaml is taken by a FIFO (named pipe) of uid ${NOBODY} (nobody)`);
+    expect(r.stderr).toContain(`rm ${at}`);
+  });
+
+  it.skipIf(!isRoot)("a placer that is not root, in a drop zone with the sticky bit: another user's FIFO at the file's name refuses the rename (EPERM), told as NAME_TAKEN", async () => {
+    const b = started();
+    chmodSync(b.dir, 0o755);
+    const zone = join(b.root, "artifacts", "EP-001");
+    chmodSync(zone, 0o1777);
+    mkdirSync(join(zone, ".placed"), { mode: 0o1777 });
+    chmodSync(join(zone, ".placed"), 0o1777);
+    const at = join(zone, "plan.json");
+    execFileSync("mkfifo", [at]);
+    chownSync(at, 1, 1); // uid 1 (daemon): another agent's user
+    const script = `import(${JSON.stringify(join(repo, "dist", "transports", "placement.js"))}).then((m) => m.place(process.argv[1], "artifacts/EP-001/plan.json", new TextEncoder().encode("{}\\n"), { transport: "cli", role: "planner" })).then(() => console.log("placed"), (e) => console.log(JSON.stringify(e.issues ?? String(e))))`;
+    const r = spawnSync("runuser", ["-u", "nobody", "--", process.execPath, "-e", script, b.root], { encoding: "utf8", timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const issues = JSON.parse(r.stdout) as Array<{ code: string; message: string; fix: string }>;
+    expect(issues[0]).toMatchObject({ code: "NAME_TAKEN", file: "artifacts/EP-001/plan.json" });
+    expect(issues[0]!.message).toContain(`is taken by a FIFO (named pipe) of uid 1 (${execFileSync("id", ["-nu", "1"], { encoding: "utf8" }).trim()}) (the write was refused: EPERM)`);
+    expect(issues[0]!.fix).toContain(`rm ${at}`);
+    // the claim nobody wrote before the refused file is withdrawn; the FIFO is left as it was
+    expect(readdirSync(join(zone, ".placed"))).toEqual([]);
+    expect(lstatSync(at).isFIFO()).toBe(true);
   });
 });
 
