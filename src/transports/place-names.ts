@@ -16,7 +16,7 @@
  */
 import { lstatSync, mkdirSync, type Stats } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConsensusError, issue, shellArg } from "../errors/issue.js";
 import { kindOf } from "../store/fs/guarded-read.js";
 import { writeAtomic } from "../store/fs/atomic-write.js";
@@ -25,6 +25,9 @@ import { userNameOf } from "../trust/os-identity.js";
 
 /** The errors of a write refused by what holds the name or its folder (not a full disk, not a bug). */
 const REFUSED_AT_NAME = new Set(["EISDIR", "ENOTEMPTY", "EEXIST", "EPERM", "EACCES", "ENOTDIR", "ELOOP"]);
+
+/** Whether `e` is a write or mkdir refused by what holds the name or its folder (REFUSED_AT_NAME), not a full disk or a bug. */
+export const refusedAtName = (e: unknown): boolean => !(e instanceof ConsensusError) && REFUSED_AT_NAME.has((e as NodeJS.ErrnoException | undefined)?.code ?? "");
 
 /** The folder the claims of a drop zone go to, beside its files (never read as an input: a dot-name). */
 export const CLAIM_FOLDER = ".placed";
@@ -74,7 +77,7 @@ export async function writeAtName(abs: string, rel: string, what: string, bytes:
   try {
     await writeAtomic(abs, bytes, { root: realRoot, ...(opts.hideName ? { hideName: true } : {}) });
   } catch (e) {
-    if (e instanceof ConsensusError || !REFUSED_AT_NAME.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    if (!refusedAtName(e)) throw e;
     throw nameTaken(rel, abs, what, lstatQuiet(abs), e);
   }
 }
@@ -95,6 +98,22 @@ export async function withdrawClaim(abs: string): Promise<void> {
  */
 export function nameTaken(rel: string, abs: string, what: string, st: Stats | undefined, e?: unknown, why?: string): ConsensusError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const dir = dirname(abs);
+  const folder = !st && (code === "EACCES" || code === "EPERM") ? lstatQuiet(dir) : undefined;
+  if (folder) {
+    // nothing at the name: the folder itself does not let this user write (an agent's, or a mode)
+    const user = userNameOf(folder.uid);
+    const me = process.geteuid?.();
+    return new ConsensusError(
+      issue("NAME_TAKEN", {
+        message: `${rel}, where ${what} goes, cannot be written (${code}): its folder ${dir} is ${kindOf(folder)} of uid ${folder.uid} (${user}), mode ${(folder.mode & 0o7777).toString(8).padStart(4, "0")}, that ${me === undefined ? "this user" : `uid ${me} (${userNameOf(me)})`} may not write in; nothing was placed`,
+        file: rel,
+        found: `${kindOf(folder)} of uid ${folder.uid} (${user})`,
+        expected: "a folder this user may write in",
+        fix: `Have ${user} or root remove or fix it (\`ls -ld ${shellArg(dir)}\`; a drop zone is the daemon's, mode 3775: \`consensus init\` or the daemon sets it), then submit again.`,
+      }),
+    );
+  }
   if (!st) {
     return new ConsensusError(
       issue("NAME_TAKEN", {
@@ -102,7 +121,7 @@ export function nameTaken(rel: string, abs: string, what: string, st: Stats | un
         file: rel,
         found: code ?? "unknown",
         expected: "a free name, or a regular file of yours",
-        fix: `Find what makes entries in ${shellArg(join(abs, ".."))} (\`ls -ln ${shellArg(join(abs, ".."))}\` while one is there shows its owner), stop it, then submit again.`,
+        fix: `Find what makes entries in ${shellArg(dir)} (\`ls -ln ${shellArg(dir)}\` while one is there shows its owner), stop it, then submit again.`,
       }),
     );
   }

@@ -15,11 +15,11 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, realpath, unlink } from "node:fs/promises";
-import { basename, dirname, join, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
-import { CLAIM_FOLDER, claimFolderIn, withdrawClaim, writeAtName } from "./place-names.js";
+import { CLAIM_FOLDER, claimFolderIn, nameTaken, refusedAtName, withdrawClaim, writeAtName } from "./place-names.js";
 import { assertRealDirs, lstatQuiet } from "../store/fs/safe-dirs.js";
 import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
@@ -122,7 +122,8 @@ export async function placeClaim(root: string, rel: string, bytes: Uint8Array | 
  * The folder `relDir` (relative to `root`), made if missing, as its real path, which must be inside
  * the root: a writer for someone else (the MCP server, inside the daemon over HTTP; a person's
  * command) never writes through a link an agent planted that leads out of it. Throws
- * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads.
+ * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads, NAME_TAKEN when a folder cannot be made
+ * (another user's folder above it this user may not write in: its owner, mode and the fix).
  */
 export async function folderInside(root: string, relDir: string): Promise<string> {
   const realRoot = await realpath(root);
@@ -132,7 +133,10 @@ export async function folderInside(root: string, relDir: string): Promise<string
   for (const part of relDir.split("/").filter((p) => p !== "" && p !== ".")) {
     const next = join(real, part);
     await mkdir(next).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== "EEXIST") throw e;
+      if (e.code === "EEXIST") return;
+      // a folder that does not let this user make it (an agent's, mode 0750): said with its owner and the fix
+      if (refusedAtName(e)) throw nameTaken(relative(realRoot, next), next, `a folder on the way to ${relDir}`, lstatQuiet(next), e);
+      throw e;
     });
     real = await realpath(next);
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {

@@ -195,6 +195,24 @@ describe("placing over what an agent left at the file's name, where the placer m
   });
 });
 
+describe("a placer that may not write in the file's folder", () => {
+  it.skipIf(!isRoot)("an epic folder another user made first (mode 0750): NAME_TAKEN names the folder, its owner and mode, not a bare EACCES", async () => {
+    const b = started();
+    chmodSync(b.dir, 0o755);
+    const zone = join(b.root, "artifacts", "EP-002");
+    mkdirSync(zone, { mode: 0o750 });
+    chmodSync(zone, 0o750);
+    chownSync(zone, 1, 1);
+    const script = `import(${JSON.stringify(join(repo, "dist", "transports", "placement.js"))}).then((m) => m.place(process.argv[1], "artifacts/EP-002/plan.json", new TextEncoder().encode("{}\\n"), { transport: "cli", role: "planner" })).then(() => console.log("placed"), (e) => console.log(JSON.stringify(e.issues ?? String(e))))`;
+    const r = spawnSync("runuser", ["-u", "nobody", "--", process.execPath, "-e", script, b.root], { encoding: "utf8", timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const issues = JSON.parse(r.stdout) as Array<{ code: string; message: string; fix: string }>;
+    expect(issues[0]).toMatchObject({ code: "NAME_TAKEN" });
+    expect(issues[0]!.message).toContain(`its folder ${zone} is a folder of uid 1 (${execFileSync("id", ["-nu", "1"], { encoding: "utf8" }).trim()}), mode 0750, that uid ${NOBODY} (nobody) may not write in`);
+    expect(issues[0]!.fix).toContain(`ls -ld ${zone}`);
+  });
+});
+
 describe("a claim another user put at a file's claim name is not believed", () => {
   it.skipIf(!isRoot)("the daemon: nobody's claims (unsigned, saying mcp; signed with the developer's token) beside files another user dropped change neither the transport nor the proof", async () => {
     const b = started();

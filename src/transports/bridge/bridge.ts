@@ -234,7 +234,7 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
     dir = await folderInside(root, relative(root, dirname(path)));
   } catch (e) {
     if (!(e instanceof ConsensusError)) throw e;
-    log.error({ file: relative(root, path), issues: e.issues }, "not mirrored down: its folder leads out of the root");
+    log.error({ file: relative(root, path), issues: e.issues }, `not mirrored down: ${e.issues[0]?.message ?? "its folder leads out of the root"}`);
     return;
   }
   const real = join(dir, basename(path));
