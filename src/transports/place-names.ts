@@ -7,14 +7,15 @@
  *
  * - the claim's folder `.placed` must be a real folder (never a link, even one inside the root) of this
  *   process's user, root or the daemon's user (the owner of the root's `.consensus/`): a folder's owner
- *   may remove or replace any claim in it whatever its mode, so one of another user's is refused;
+ *   may remove or replace any claim in it whatever its mode, so one of another user's is refused (the
+ *   daemon makes each drop zone's .placed its own with the zone: runner/drop-zones.ts);
  * - a write refused at a name (a folder there: EISDIR; another user's entry in a sticky drop zone:
  *   EPERM; a folder that is not one: ENOTDIR, EACCES) is told as NAME_TAKEN: what is at the name, whose
  *   it is (uid and user) and the command that clears it, with the real path. Never a bare errno, never
  *   a write through the entry (writeAtomic renames over the name: a link or FIFO there is replaced, not
  *   followed or opened).
  */
-import { lstatSync, mkdirSync, type Stats } from "node:fs";
+import { mkdirSync, type Stats } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConsensusError, issue, shellArg } from "../errors/issue.js";
