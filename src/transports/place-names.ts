@@ -1,9 +1,10 @@
 /**
  * The names a placement writes (placement.ts) in folders agents write too: the file's name
  * (artifacts/<EPIC>/<name>, messages/inbox/<role>/<name>), the claim's folder `.placed/` beside it and
- * the claim's name in it. Each is predictable from the content (an agent that knows what another role
- * will submit, or reads the claim's name as it lands, can make the name first): a folder, a FIFO, a
- * link, a file of its own. Here:
+ * the claim's name in it. An artifact's name is known to every agent, and so is a claim's name to one
+ * that knows the content; an agent can make such a name first: a folder, a FIFO, a link, a file of its
+ * own. (A message's random name is no longer readable from its claim or temporaries before it lands:
+ * placement.ts claimPathOf, writeAtomic's hideName.) Here:
  *
  * - the claim's folder `.placed` must be a real folder (never a link, even one inside the root) of this
  *   process's user, root or the daemon's user (the owner of the root's `.consensus/`): a folder's owner

@@ -65,7 +65,7 @@ const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(byte
  */
 export function claimPathOf(rel: string, sha256: string): string {
   const cut = rel.lastIndexOf("/");
-  return `${rel.slice(0, cut)}/.placed/${sha256Of(new TextEncoder().encode(`${rel}\0${sha256}`))}.json`;
+  return `${rel.slice(0, cut)}/.placed/${createHash("sha256").update(`${rel}\0${sha256}`).digest("hex")}.json`;
 }
 
 /** The text a person's claim MAC covers: the claim without the MAC. */
