@@ -140,3 +140,22 @@ export function nameTaken(rel: string, abs: string, what: string, st: Stats | un
     }),
   );
 }
+
+/**
+ * What is at `rel` (under `root`) now, when it is plainly not the file this process placed there of
+ * `size` bytes: anything but a regular file, another user's file, or one of another size; as a sentence
+ * naming it and its owner (uid and user), for a submitter that got no verdict in time (an agent may have
+ * renamed its own file over the placed one: its verdict, not the submitter's, is what the daemon
+ * writes). Undefined when nothing is there or it may still be the placed file. lstat only: never
+ * opened, never followed.
+ */
+export function replacedSince(root: string, rel: string, size: number): string | undefined {
+  const st = lstatQuiet(join(root, rel));
+  if (!st) return undefined;
+  const me = process.geteuid?.();
+  const other = me !== undefined && st.uid !== me;
+  if (st.isFile() && !other && st.size === size) return undefined;
+  const what = `${kindOf(st)} of uid ${st.uid} (${userNameOf(st.uid)})`;
+  return `${rel} now holds ${what}, not what was placed${st.isFile() && !other ? ` (${st.size} bytes, not ${size})` : ""}: it was replaced after the placement, and the daemon decides that instead. ${other ? `Find what runs as uid ${st.uid} (\`ps -u ${st.uid}\`) and writes at your file's name, then submit again` : "Submit again once it stops"}.`;
+}
+

@@ -8,12 +8,12 @@
  * Every squat ends in a clear refusal to the submitter (NAME_TAKEN: what is at the name, whose, the
  * command that clears it) or is not believed; nothing is written through the agent's entry.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { artifact, Bus, repo } from "../support/bus.js";
+import { artifact, Bus, cliPath, daemonHolding, repo } from "../support/bus.js";
 import { Agent } from "../support/mcp.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 import { claimPathOf } from "../../src/transports/placement.js";
@@ -281,6 +281,37 @@ describe("a message's name is unknown to an agent until the message lands", () =
       }
     } finally {
       seen.close();
+    }
+  });
+});
+
+describe("a placed file replaced before it is decided", () => {
+  it.skipIf(!isRoot)("consensus submit: with no verdict in time, the submitter is told the name now holds another user's file, not only that it waited", async () => {
+    const b = started();
+    chmodSync(b.dir, 0o755);
+    chmodSync(join(b.root, "artifacts", "EP-001"), 0o777); // a zone without the sticky bit: any agent may replace a file in it
+    await daemonHolding(b);
+    // the daemon holds the root but decides nothing meanwhile (stopped, not dead: the submitter waits for it)
+    b.daemon!.kill("SIGSTOP");
+    try {
+      const src = join(b.dir, "plan.json");
+      writeFileSync(src, plan);
+      const child = spawn(process.execPath, [cliPath, "submit", src, "--timeout", "4000"], { env: { ...process.env, CONSENSUS_ROOT: b.root, CONSENSUS_TOKEN: await tokenFor(b, "developer") } });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const code = new Promise<number | null>((r) => child.on("exit", r));
+      const at = join(b.root, "artifacts", "EP-001", "plan.json");
+      await b.until("the plan placed", () => lstatSync(at, { throwIfNoEntry: false })?.isFile() || undefined);
+      // nobody's own plan renamed over the submitter's
+      const theirs = join(b.root, "artifacts", "EP-001", ".theirs.tmp");
+      writeFileSync(theirs, artifact("plan.json", "EP-001", 1, { note: "theirs" }));
+      chownSync(theirs, NOBODY, NOBODY);
+      execFileSync("runuser", ["-u", "nobody", "--", "mv", theirs, at]);
+      expect(await code, stderr).toBe(75);
+      expect(stderr).toContain("no verdict within 4s");
+      expect(stderr).toContain(`artifacts/EP-001/plan.json now holds a regular file of uid ${NOBODY} (nobody), not what was placed`);
+    } finally {
+      b.daemon!.kill("SIGCONT");
     }
   });
 });

@@ -13,6 +13,7 @@ import { summary } from "../../log/summary.js";
 import { interpretMessage } from "../../schemas/interpret.js";
 import { readToken } from "../../trust/token.js";
 import { place } from "../../transports/placement.js";
+import { replacedSince } from "../../transports/place-names.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
 import { lstatQuiet } from "../../store/fs/safe-dirs.js";
 import { userNameOf } from "../../trust/os-identity.js";
@@ -62,7 +63,9 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   }
   const v = await verdictOf({ root, waitMs: o.timeout }, bus, rel, sha256, afterSeq);
   if (!v) {
-    process.stderr.write(`${printable(`${rel} is placed; no verdict within ${Math.round(o.timeout / 1000)}s`)}\n`);
+    // an agent may have renamed its own file over the placed one meanwhile: said, with whose it is
+    const replaced = replacedSince(root, rel, bytes.length);
+    process.stderr.write(`${printable(`${rel} is placed; no verdict within ${Math.round(o.timeout / 1000)}s${replaced ? `. ${replaced}` : ""}`)}\n`);
     return 75;
   }
   const lines = v.entries.map((e) => `  #${e.seq} ${printable(summary(e))}`).join("\n");
