@@ -9,7 +9,6 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { writeAtomic } from "../store/fs/atomic-write.js";
 import { readResult, requestIssues, resultPath, writeRequest, type RequestCommand, type RequestResult } from "../transports/files/requests.js";
 import { appliedDraft, rulesForWriter, type RulesRecord } from "../store/fs/rules.js";
 import type { Pipeline } from "../config/pipeline.js";
@@ -20,7 +19,8 @@ import { quietLogger as quiet } from "../engine/quiet-logger.js";
 import type { CommandInput } from "../machine/decide.js";
 import type { LogEntry } from "../schemas/types.gen.js";
 import { LogTail } from "./log-tail.js";
-import { folderInside } from "../transports/placement.js";
+import { claimPathOf, folderInside } from "../transports/placement.js";
+import { withdrawClaim, writeAtName } from "../transports/place-names.js";
 import { sealedLines } from "../store/fs/read-chain.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
@@ -186,8 +186,15 @@ export async function dropAndDecide(root: string, rel: string, text: string, opt
   const sha256 = createHash("sha256").update(text).digest("hex");
   // the verdict is read from the log of record, never from the readable copy agents can write to
   const tail = await LogTail.atEnd(L.record, await sealedLines(L));
-  // never through a link an agent planted in the inbox that leads out of the root
-  await writeAtomic(join(await folderInside(root, dirname(rel)), basename(rel)), text, { root: realpathSync(root) });
+  // never through a link an agent planted in the inbox that leads out of the root; a temporary whose name
+  // says nothing of the message's (an agent could make the name first); a name taken all the same
+  // (another's entry there) is NAME_TAKEN with what, whose and the fix, and the claim placed beside it goes
+  try {
+    await writeAtName(join(await folderInside(root, dirname(rel)), basename(rel)), rel, "the message", text, realpathSync(root), { hideName: true });
+  } catch (e) {
+    await withdrawClaim(join(root, claimPathOf(rel, sha256)));
+    throw e;
+  }
   const deadline = Date.now() + opts.timeoutMs;
   for (let n = 0; ; n++) {
     if (n === 0 || (n % 20 === 0 && !(await liveDaemon(root)))) {

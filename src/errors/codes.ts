@@ -44,6 +44,7 @@ export const CODES = {
   UNSAFE_PATH: def("path is not allowed", "Use plain names: no '..', no absolute paths, no control characters, no links leaving the root."),
   NOT_REGULAR_FILE: def("not a regular file (a FIFO, device or socket); it is not read", "Remove it (`rm FILE`) and drop a regular file, written to a temporary name first, then renamed into place."),
   HARD_LINK: def("file has more than one name (a hard link, maybe to a file outside the root); it is not read", "Copy the file into place instead of linking it (`cp SOURCE DEST`), then remove the link."),
+  NAME_TAKEN: def("the name a placed file or its claim goes to is held by another user's entry; nothing was placed", "Remove the entry as its owner or root (the message names it, its owner and the command), then submit again."),
   SYMLINK_OUTSIDE: def("symbolic link points outside the root", "Copy the file into the folder instead of linking to it."),
   BAD_EPIC_ID: def("epic id is not valid", "Use an id matching ^[A-Za-z][A-Za-z0-9_-]{0,63}$, such as EP-001."),
   BAD_ROLE: def("role name is not valid", "Use a role named in consensus.yaml (roles:)."),

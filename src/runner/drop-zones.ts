@@ -7,6 +7,7 @@
  * | path | owner:group | mode |
  * |---|---|---|
  * | artifacts/, artifacts/<EPIC>/, messages/inbox/<role>/ | daemon:agents | 3775 (setgid: what is made inside stays the group's; sticky: only a file's owner may rename or remove it) |
+ * | `.placed/` in each of those (the claims beside placed files: transports/placement.ts) | daemon:agents | 3775 (made before an agent can make it its own: a folder's owner may empty it) |
  * | current/decision_log.jsonl (the readable log agents append to) | daemon:agents | 0664 |
  * | the root, messages/, messages/inbox/, current/, logs/, logs/agents/ | daemon | group and others may not write |
  *
@@ -18,7 +19,8 @@
  *
  * The private area (.consensus/) is the store's to lock down (it is never the agents' group's).
  */
-import { chmodSync, closeSync, constants as fsc, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
+import { chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
+import { CLAIM_FOLDER } from "../transports/place-names.js";
 import { join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
@@ -75,9 +77,39 @@ export function applyDropZones(L: Layout, roles: readonly string[], gid: number,
     }
   }
   for (const dir of [L.artifacts, ...epicFolders, ...inboxes]) set(report, dir, "dir", gid, DROP_ZONE_MODE);
+  for (const dir of [L.artifacts, ...epicFolders, ...inboxes]) giveClaimFolder(report, dir, gid);
   set(report, L.log, "file", gid, SHARED_LOG_MODE);
   for (const dir of [L.root, messages, L.inbox, L.current, logs, L.agentLogs]) noForeignWrites(report, dir);
   return report;
+}
+
+/**
+ * The claims' folder of a zone (`<zone>/.placed`, transports/placement.ts), made here, the daemon's and
+ * 3775 like the zone, before an agent can make it its own: a folder's owner may empty it whatever its
+ * mode, so every claim placed there would be at that agent's mercy, and a placer refuses such a folder
+ * (NAME_TAKEN). One an agent made first is given to the daemon's user like a zone (set). Made and opened
+ * through the zone as opened (O_NOFOLLOW), by /proc/self/fd where there is one: a zone swapped for a
+ * link meanwhile never puts the folder, or the chown, anywhere else.
+ */
+function giveClaimFolder(report: DropZoneReport, zone: string, gid: number): void {
+  const shown = join(zone, CLAIM_FOLDER);
+  let zfd: number;
+  try {
+    zfd = openSync(zone, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_DIRECTORY);
+  } catch {
+    return; // a link, not a folder, gone: set() said so for the zone
+  }
+  try {
+    const via = join(existsSync(`/proc/self/fd/${zfd}`) ? `/proc/self/fd/${zfd}` : zone, CLAIM_FOLDER);
+    try {
+      mkdirSync(via, { mode: DROP_ZONE_MODE });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") return void report.failed.push({ path: shown, error: errText(e) });
+    }
+    set(report, via, "dir", gid, DROP_ZONE_MODE, shown);
+  } finally {
+    closeSync(zfd);
+  }
 }
 
 /**
@@ -94,14 +126,14 @@ const ownerTrusted = (uid: number): boolean => daemonOrRoot(uid, process.geteuid
  * and the daemon (root) would then give the link's target (any file of the host) to the agents' group
  * with mode 3775. O_NOFOLLOW refuses a link, O_DIRECTORY anything but a folder, O_NONBLOCK a FIFO.
  */
-function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: number, mode: number): void {
+function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: number, mode: number, shown = path): void {
   let fd: number;
   try {
     fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | (kind === "dir" ? fsc.O_DIRECTORY : 0));
   } catch (e) {
     // a symlink (ELOOP), not a folder (ENOTDIR), gone: never followed, nothing to change
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT" && code !== "ELOOP" && code !== "ENOTDIR") report.failed.push({ path, error: errText(e) });
+    if (code !== "ENOENT" && code !== "ELOOP" && code !== "ENOTDIR") report.failed.push({ path: shown, error: errText(e) });
     return;
   }
   try {
@@ -114,16 +146,16 @@ function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: nu
         fchownSync(fd, me, gid);
         changed = true;
       } catch (e) {
-        report.failed.push({ path, error: `owned by uid ${st.uid}, not the daemon's user: the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files in it (${errText(e)}). Fix: \`chown ${me} ${shellArg(path)}\` as root` });
+        report.failed.push({ path: shown, error: `owned by uid ${st.uid}, not the daemon's user: the sticky bit does not bind a folder's owner, who may remove or rename the other agents' files in it (${errText(e)}). Fix: \`chown ${me} ${shellArg(shown)}\` as root` });
       }
     }
     if (st.gid !== gid) (fchownSync(fd, -1, gid), (changed = true));
     // chown clears setgid on some systems: the mode goes last, judged on the folder as it is now
     if (changed) st = fstatSync(fd);
     if ((st.mode & 0o7777) !== mode) (fchmodSync(fd, mode), (changed = true));
-    if (changed) report.changed.push(path);
+    if (changed) report.changed.push(shown);
   } catch (e) {
-    report.failed.push({ path, error: errText(e) });
+    report.failed.push({ path: shown, error: errText(e) });
   } finally {
     closeSync(fd);
   }

@@ -14,18 +14,18 @@
  * prover (prove.ts) when the daemon reads the file.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, realpath, rm } from "node:fs/promises";
-import { basename, dirname, join, sep } from "node:path";
+import { mkdir, realpath, unlink } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { ConsensusError, issue } from "../errors/issue.js";
 import { ROLE } from "../config/names.js";
 import type { Transport } from "../machine/decide.js";
-import { writeAtomic } from "../store/fs/atomic-write.js";
+import { CLAIM_FOLDER, claimFolderIn, nameTaken, refusedAtName, withdrawClaim, writeAtName } from "./place-names.js";
 import { assertRealDirs, joinFast, lstatQuiet } from "../store/fs/safe-dirs.js";
 import { readCandidate } from "./files/read-input.js";
 import { signPlacement, type PlacementSignature } from "../trust/token.js";
 import type { Keyring } from "../trust/keyring.js";
 
-/** schema of `<folder>/.placed/<name>.<sha256>.json`; version 1. */
+/** schema of the claim at claimPathOf (`<folder>/.placed/<hex>.json`); version 1. */
 export interface Claim {
   version: 1;
   /** The placed file, relative to the root (artifacts/EP-001/plan.json). */
@@ -56,10 +56,16 @@ const CLAIM_MAX_BYTES = 4096;
 
 const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
-/** Where the claim for a file's content lives: a dot-folder beside it, so no watcher reads it as an input. */
+/**
+ * Where the claim for a file's content lives: a dot-folder beside it (no watcher reads it as an input),
+ * under `<hex>.json`, the hex the SHA-256 of `<rel>\0<sha256>`: the daemon derives it from the file it
+ * reads, but an agent watching the folder learns nothing from it, in particular not the name of the
+ * file about to land (a message's random name), which it could otherwise make first. One name per
+ * path and content.
+ */
 export function claimPathOf(rel: string, sha256: string): string {
   const cut = rel.lastIndexOf("/");
-  return `${rel.slice(0, cut)}/.placed/${rel.slice(cut + 1)}.${sha256}.json`;
+  return `${rel.slice(0, cut)}/.placed/${createHash("sha256").update(`${rel}\0${sha256}`).digest("hex")}.json`;
 }
 
 /** The text a person's claim MAC covers: the claim without the MAC. */
@@ -84,17 +90,31 @@ function claimFor(rel: string, sha256: string, by: PlacedBy, now: Date): Claim {
 export async function place(root: string, rel: string, bytes: Uint8Array, by: PlacedBy, now = new Date()): Promise<{ sha256: string }> {
   const sha256 = await placeClaim(root, rel, bytes, by, now);
   const fileDir = await folderInside(root, dirname(rel));
-  // the folder checked again just before the rename: one swapped for a link since is refused
-  await writeAtomic(join(fileDir, basename(rel)), bytes, { root: await realpath(root) });
+  try {
+    // the folder checked again just before the rename: one swapped for a link since is refused
+    // a temporary whose name says nothing of the file's: its name is known only once it is there
+    await writeAtName(join(fileDir, basename(rel)), rel, "the file", bytes, await realpath(root), { hideName: true });
+  } catch (e) {
+    // the file is not placed: its claim goes too (it would name content nobody refers to)
+    await withdrawClaim(join(fileDir, CLAIM_FOLDER, basename(claimPathOf(rel, sha256))));
+    throw e;
+  }
   return { sha256 };
 }
 
-/** Writes only the claim for `bytes` at `rel` (the caller writes the file after it); returns their SHA-256. */
+/**
+ * Writes only the claim for `bytes` at `rel` (the caller writes the file after it); returns their
+ * SHA-256. Throws ConsensusError(NAME_TAKEN) when the claim's folder or name is held by another user's
+ * entry (place-names.ts), SYMLINK_OUTSIDE when the file's folder leads out of the root.
+ */
 export async function placeClaim(root: string, rel: string, bytes: Uint8Array | string, by: PlacedBy, now = new Date()): Promise<string> {
   const sha256 = sha256Of(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   const claimRel = claimPathOf(rel, sha256);
-  const claimDir = await folderInside(root, dirname(claimRel));
-  await writeAtomic(join(claimDir, basename(claimRel)), `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, { root: await realpath(root) });
+  // the file's folder (links inside the root allowed, as for the file; one out of it refused, and so a
+  // .placed that leads out); .placed in it then a real folder of a trusted owner, never a link
+  await folderInside(root, dirname(claimRel));
+  const claimDir = claimFolderIn(root, await folderInside(root, dirname(rel)), dirname(rel));
+  await writeAtName(join(claimDir, basename(claimRel)), claimRel, "the claim", `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, await realpath(root), { hideName: true });
   return sha256;
 }
 
@@ -102,7 +122,8 @@ export async function placeClaim(root: string, rel: string, bytes: Uint8Array | 
  * The folder `relDir` (relative to `root`), made if missing, as its real path, which must be inside
  * the root: a writer for someone else (the MCP server, inside the daemon over HTTP; a person's
  * command) never writes through a link an agent planted that leads out of it. Throws
- * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads.
+ * ConsensusError(SYMLINK_OUTSIDE) naming where the link leads, NAME_TAKEN when a folder cannot be made
+ * (another user's folder above it this user may not write in: its owner, mode and the fix).
  */
 export async function folderInside(root: string, relDir: string): Promise<string> {
   const realRoot = await realpath(root);
@@ -112,7 +133,10 @@ export async function folderInside(root: string, relDir: string): Promise<string
   for (const part of relDir.split("/").filter((p) => p !== "" && p !== ".")) {
     const next = join(real, part);
     await mkdir(next).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== "EEXIST") throw e;
+      if (e.code === "EEXIST") return;
+      // a folder that does not let this user make it (an agent's, mode 0750): said with its owner and the fix
+      if (refusedAtName(e)) throw nameTaken(relative(realRoot, next), next, `a folder on the way to ${relDir}`, lstatQuiet(next), e);
+      throw e;
     });
     real = await realpath(next);
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
@@ -123,18 +147,22 @@ export async function folderInside(root: string, relDir: string): Promise<string
 }
 
 /**
- * The claim for this file's content, if there is a well-formed one; anything else (absent, too large, a
- * link out of the root, not JSON, another file's or another content's) counts as no claim, and the
- * input is a plain file drop. Read as hostile: an agent can write there too.
+ * The claim for this file's content, if there is a well-formed one made by the file's placer; anything
+ * else (absent, too large, a link out of the root, not JSON, another file's or another content's, or
+ * owned by another user than `fileUid`, the uid that put the file at its name) counts as no claim, and
+ * the input is a plain file drop. Read as hostile: an agent can write there too, and the claim's name is
+ * predictable from the content, so one agent could otherwise speak for another's file (say it was
+ * placed by the daemon's MCP server, or sign it with its own launch token). `fileUid` undefined: not
+ * known (no uids on this system), not checked.
  */
-export async function readClaim(root: string, realRoot: string, rel: string, sha256: string): Promise<Claim | undefined> {
+export async function readClaim(root: string, realRoot: string, rel: string, sha256: string, fileUid?: number): Promise<Claim | undefined> {
   const claimRel = claimPathOf(rel, sha256);
   // Most drops have none: asked first without an exception for the missing name (a failed realpath
   // builds one), on this thread (issue 17.2). Only its absence is taken from this; a claim there is read
   // with every guard below.
   if (lstatQuiet(joinFast(root, claimRel)) === undefined) return undefined;
   const r = await readCandidate(root, realRoot, claimRel, CLAIM_MAX_BYTES);
-  if (!r.ok) return undefined;
+  if (!r.ok || (fileUid !== undefined && r.uid !== fileUid)) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(r.bytes).toString("utf8"));
@@ -174,7 +202,9 @@ export async function releaseClaims(root: string, decided: ReadonlyArray<{ input
       const claim = join(root, claimPathOf(input.file, input.sha256));
       // never through a .placed/ (or a folder above it) an agent swapped for a link since the read
       if (!(await assertRealDirs(root, dirname(claim)).then(() => true, () => false))) return;
-      await rm(claim, { force: true });
+      // only a regular file: what an agent put at the name since the read (a folder) is left, and no
+      // error here fails the batch that was committed (the claim's name is predictable from the content)
+      if (lstatQuiet(claim)?.isFile()) await unlink(claim).catch(() => undefined);
     }),
   );
 }

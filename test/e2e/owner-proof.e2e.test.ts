@@ -381,7 +381,8 @@ describe.skipIf(!isRoot || !tools)("authority: what a file's OS owner proves", (
       // root's FIFO at devops's name: never moved
       expect(spawnSync("mkfifo", [join(folder, "runbook.md")]).status).toBe(0);
       expect(c.cli("watch", "--once").code).toBe(0);
-      expect(readdirSync(folder).sort()).toEqual(["plan.json", "runbook.md"]);
+      // nothing set aside (the claims' folder .placed is the daemon's, made with the zone)
+      expect(readdirSync(folder).filter((n) => n !== ".placed").sort()).toEqual(["plan.json", "runbook.md"]);
       const es = c.entries();
       expect(es.some((e) => e.decision === "artifact_set_aside")).toBe(false);
       const plan = es.find((e) => e.decision === "artifact_rejected" && d(e).file === "artifacts/EP-001/plan.json");

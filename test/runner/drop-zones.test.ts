@@ -52,6 +52,23 @@ describe.skipIf(!isRoot)("applyDropZones: a zone folder an agent made", () => {
     expect(r.changed).toContain(early);
   });
 
+  it("makes each zone's claims folder (.placed) the daemon's, 3775, before an agent can; one an agent made first is given to the daemon", () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-zones-"));
+    const L = layoutOf(join(dir, "consensus"));
+    // an agent (uid 65534) made EP-003's claims folder first, 0755: it could empty it of every other placer's claim
+    const early = join(L.artifacts, "EP-003", ".placed");
+    mkdirSync(early, { recursive: true });
+    chownSync(early, 65534, process.getgid!());
+    chmodSync(early, 0o755);
+    const r = applyDropZones(L, ["devops"], process.getgid!(), ["EP-001"]);
+    expect(r.failed).toEqual([]);
+    for (const d of [join(L.artifacts, ".placed"), join(L.artifacts, "EP-001", ".placed"), early, join(L.inbox, "devops", ".placed")]) {
+      const st = statSync(d);
+      expect([d, st.uid, (st.mode & 0o7777).toString(8)]).toEqual([d, process.geteuid!(), "3775"]);
+    }
+    expect(r.changed).toContain(early);
+  });
+
   it("never changes what a folder swapped for a symlink points to, however the swap is timed", async () => {
     dir = mkdtempSync(join(tmpdir(), "consensus-zones-"));
     const L = layoutOf(join(dir, "consensus"));

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkClaim, claimPathOf, place, readClaim } from "../../src/transports/placement.js";
+import { checkClaim, claimPathOf, place, readClaim, releaseClaims } from "../../src/transports/placement.js";
 import { classifyPath } from "../../src/transports/files/classify.js";
 
 let dir: string | undefined;
@@ -65,5 +65,23 @@ describe("placement: an input placed with its claim", () => {
       [good],
       null,
     ]) expect(checkClaim(bad, good.file, SHA), JSON.stringify(bad)).toBeUndefined();
+  });
+
+  it("releaseClaims: what an agent put at a decided input's claim name since it was read (a folder) is left, and the release does not fail (it ran after the batch was committed: the daemon's loop died on it)", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-place-"));
+    const bytes = new TextEncoder().encode('{"x":1}\n');
+    const { sha256 } = await place(dir, "artifacts/EP-001/plan.json", bytes, { transport: "mcp", role: "planner" });
+    const claim = join(dir, claimPathOf("artifacts/EP-001/plan.json", sha256));
+    // swapped for a folder (with something in it) between the daemon's read and the release
+    rmSync(claim);
+    mkdirSync(join(claim, "x"), { recursive: true });
+    const decided = [{ input: { transport: "mcp" as const, file: "artifacts/EP-001/plan.json", sha256 }, outcome: { status: "committed" } }];
+    await expect(releaseClaims(dir, decided)).resolves.toBeUndefined();
+    expect(existsSync(join(claim, "x"))).toBe(true);
+    // a claim that is a file is removed as before
+    rmSync(claim, { recursive: true });
+    await place(dir, "artifacts/EP-001/plan.json", bytes, { transport: "mcp", role: "planner" });
+    await releaseClaims(dir, decided);
+    expect(existsSync(claim)).toBe(false);
   });
 });

@@ -6,7 +6,6 @@
  * itself is never written anywhere: the claim beside the file carries its scope and a signature.
  */
 import { readFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ConsensusError, issue, type Issue, shellArg } from "../../errors/issue.js";
 import { ROLE } from "../../config/names.js";
@@ -14,6 +13,10 @@ import { summary } from "../../log/summary.js";
 import { interpretMessage } from "../../schemas/interpret.js";
 import { readToken } from "../../trust/token.js";
 import { place } from "../../transports/placement.js";
+import { replacedSince } from "../../transports/place-names.js";
+import { kindOf } from "../../store/fs/guarded-read.js";
+import { lstatQuiet } from "../../store/fs/safe-dirs.js";
+import { userNameOf } from "../../trust/os-identity.js";
 import { BusReader } from "../../transports/mcp/bus.js";
 import { verdictOf } from "../../transports/mcp/offer.js";
 import { printable } from "../../report/plain-text.js";
@@ -45,8 +48,11 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
     }
     rel = `messages/inbox/${to}/${name}`;
   }
-  if (rel.startsWith("messages/") && existsSync(join(root, rel))) {
-    throw new ConsensusError(issue("USAGE", { message: `${rel} exists already: a message never replaces another`, file, found: rel, fix: "Give the message a name of its own (e.g. <type>-<role>-<EPIC>-<UTC time>-<random>.yaml) and submit again." }), 2);
+  // what holds a message's name (never followed: a link, a FIFO an agent made there count as taken), and whose it is
+  const held = rel.startsWith("messages/") ? lstatQuiet(join(root, rel)) : undefined;
+  if (held) {
+    const whose = `${kindOf(held)} of uid ${held.uid} (${userNameOf(held.uid)})`;
+    throw new ConsensusError(issue("USAGE", { message: `${rel} is taken by ${whose}: a message never replaces another`, file, found: whose, fix: `Give the message a name of its own (e.g. <type>-<role>-<EPIC>-<UTC time>-<random>.yaml) and submit again${held.isFile() ? "" : `; what is at ${join(root, rel)} is no message: its owner or root may remove it (\`${held.isDirectory() ? "rm -r" : "rm"} ${shellArg(join(root, rel))}\`)`}.` }), 2);
   }
   const bus = new BusReader(root);
   const afterSeq = (await bus.entries()).at(-1)?.seq ?? 0;
@@ -57,7 +63,9 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   }
   const v = await verdictOf({ root, waitMs: o.timeout }, bus, rel, sha256, afterSeq);
   if (!v) {
-    process.stderr.write(`${printable(`${rel} is placed; no verdict within ${Math.round(o.timeout / 1000)}s`)}\n`);
+    // an agent may have renamed its own file over the placed one meanwhile: said, with whose it is
+    const replaced = replacedSince(root, rel, bytes.length);
+    process.stderr.write(`${printable(`${rel} is placed; no verdict within ${Math.round(o.timeout / 1000)}s${replaced ? `. ${replaced}` : ""}`)}\n`);
     return 75;
   }
   const lines = v.entries.map((e) => `  #${e.seq} ${printable(summary(e))}`).join("\n");

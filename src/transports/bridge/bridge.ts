@@ -21,6 +21,7 @@ import { kindOf, readGuarded } from "../../store/fs/guarded-read.js";
 import { findWhoMakes, keyedCopyIn, noticeNameTaken, setAsideEntry } from "../../store/fs/entry-aside.js";
 import { keyedNoticeName } from "../../trust/notice-name.js";
 import { keyringOf } from "../prove.js";
+import { userNameOf } from "../../trust/os-identity.js";
 import { hostname } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
@@ -202,7 +203,7 @@ export async function runBridge(o: BridgeOptions): Promise<number> {
     const published = await store.sql`SELECT p.id::float8 AS id, p.epic_id, p.iteration, p.file, b.bytes FROM published p JOIN blobs b USING (sha256) WHERE p.id > ${noticeAt.published} ORDER BY p.id`;
     for (const p of published) {
       const path = plainPath(layout.archive, [p.epic_id, p.iteration, p.file], log);
-      if (path) await writeIfMissing(layout.root, path, p.bytes as Buffer, log);
+      if (path) await writeArchiveDown(layout.root, path, p.bytes as Buffer, log);
       noticeAt.published = Number(p.id);
     }
     if (notices.length || published.length) log.info({ notices: notices.length, published: published.length }, "mirrored down");
@@ -236,7 +237,7 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
     dir = await folderInside(root, relative(root, dirname(path)));
   } catch (e) {
     if (!(e instanceof ConsensusError)) throw e;
-    log.error({ file: relative(root, path), issues: e.issues }, "not mirrored down: its folder leads out of the root");
+    log.error({ file: relative(root, path), issues: e.issues }, `not mirrored down: ${e.issues[0]?.message ?? "its folder leads out of the root"}`);
     return;
   }
   const real = join(dir, basename(path));
@@ -244,6 +245,27 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
   if (have && have.equals(bytes)) return;
   // the folder's real path checked again just before the rename: one swapped for a link since is refused
   await writeAtomic(real, bytes, { root: realpathSync(root), ...(opts.hideName ? { hideName: true } : {}) });
+}
+
+/** The errors of a write refused by what holds its name or folder (a folder at a file's name: EISDIR). */
+const REFUSED_AT_NAME = new Set(["EISDIR", "ENOTEMPTY", "EEXIST", "EPERM", "EACCES", "ENOTDIR", "ELOOP"]);
+
+/**
+ * An accepted artifact's archive copy mirrored down at `path` (archive/<EPIC>/<N>/<file> under `root`,
+ * a name anyone can predict). A name another entry holds (a folder: the rename fails) is logged with
+ * what is there, whose it is and the fix, and skipped: the copy is in the database, and one name must
+ * not stop every later notice, copy and drop of the host (a non-transient error ends the bridge).
+ */
+export async function writeArchiveDown(root: string, path: string, bytes: Buffer, log: Logger): Promise<void> {
+  try {
+    await writeIfMissing(root, path, bytes, log);
+  } catch (e) {
+    if (e instanceof ConsensusError || !REFUSED_AT_NAME.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    const st = await lstat(path).catch(() => undefined);
+    const file = relative(root, path);
+    const found = st ? `${kindOf(st)} of uid ${st.uid} (${userNameOf(st.uid)})` : `nothing now (the write was refused: ${(e as NodeJS.ErrnoException).code})`;
+    log.error({ file, found, fix: st ? `Remove it as ${userNameOf(st.uid)} or root (\`${st.isDirectory() ? "rm -r" : "rm"} ${shellArg(path)}\`), then restart the bridge: it mirrors every copy anew when it starts.` : `${findWhoMakes(undefined, "entries", dirname(path))}, stop it.` }, `archive copy not mirrored down: ${file} is taken by ${found}; the bridge goes on`);
+  }
 }
 
 /**

@@ -116,14 +116,15 @@ export async function prepare(rel: string, ctx: PrepContext): Promise<Prep> {
   }
   // A file placed by the MCP server (or another placing transport) says so beside it (placement.ts).
   if (c.kind === "stray") return prepareContent(c, r, ctx, "files", gen);
-  const claim = await readClaim(ctx.root, ctx.realRoot, rel, r.sha256);
+  // read through a symbolic link (inside the root): the link's owner put it at the name, not the
+  // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
+  const named = st ?? (c.kind === "message" ? lstatQuiet(joinFast(ctx.root, rel)) : undefined);
+  const uid = named?.isSymbolicLink() ? named.uid : r.uid;
+  // only a claim of the user who put the file there speaks for it (another's, at a name it could predict, is none)
+  const claim = await readClaim(ctx.root, ctx.realRoot, rel, r.sha256, uid);
   const p = prepareContent(c, r, ctx, claim?.transport ?? "files", gen);
   // who wrote it, as far as the file's owner or its claim proves (prove.ts); decide() holds it against what it says
   if (p.kind === "ready" && (p.item.input.type === "artifact" || p.item.input.type === "message")) {
-    // read through a symbolic link (inside the root): the link's owner put it at the name, not the
-    // target's, whose file it may only have pointed at (another role's drop): the link's owner speaks
-    const at = st ?? (c.kind === "message" ? lstatQuiet(joinFast(ctx.root, rel)) : undefined);
-    const uid = at?.isSymbolicLink() ? at.uid : r.uid;
     let proof = proveFile(await trustOf(ctx.root, ctx.pipeline, ctx.keys), rel, r.sha256, uid, r.mode, claim, ctx.now);
     // the batch's keyring was read before this claim: one it does not prove is proven again with the
     // key file as it is now (rotated since the batch began), as when the key file was stat'ed per file

@@ -12,6 +12,7 @@ import { decide, inputKey, type ArtifactInput, type MessageInput, type Proof } f
 import { parseToken } from "../../trust/token.js";
 import { awaitDecision, verdictIn, type Verdict } from "../await-decision.js";
 import { processNow } from "../process-now.js";
+import { replacedSince } from "../place-names.js";
 import type { BusReader, McpBus, McpContext, Snapshot } from "./bus.js";
 import { answered, errorsOfEntry, refused, verdictResult } from "./results.js";
 
@@ -49,7 +50,9 @@ export async function offer(ctx: McpContext, bus: McpBus, snap: Snapshot, o: Off
     return verdictResult(v, o.rel, {}, id !== undefined ? world.epic(id) : undefined);
   }
   const waited = note ?? (ctx.signal?.aborted ? "the wait was cut short" : `no verdict within ${Math.round(ctx.waitMs / 1000)}s`);
-  return refused([issue("NO_VERDICT", { message: `${o.rel} is ${bus.signs ? "placed" : "submitted, not yet decided"}; ${waited}`, file: o.rel, fix: "Call inbox or task later: the verdict is in the log once a daemon decides it (send the same content again to get it)." })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
+  // on the folder, an agent may have renamed its own file over the placed one meanwhile: said, with whose it is
+  const replaced = bus.signs ? replacedSince(bus.root, o.rel, o.bytes.length) : undefined;
+  return refused([issue("NO_VERDICT", { message: `${o.rel} is ${bus.signs ? "placed" : "submitted, not yet decided"}; ${waited}${replaced ? `. ${replaced}` : ""}`, file: o.rel, fix: "Call inbox or task later: the verdict is in the log once a daemon decides it (send the same content again to get it)." })], { verdict: "pending", file: o.rel, sha256: o.input.sha256 });
 }
 
 /** The proof the daemon will find on what this session places: its token's scope (its signature is checked there). */
