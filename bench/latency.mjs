@@ -22,7 +22,9 @@ import { peerLatency } from "./peer.mjs";
 
 const PROFILE = flag("profile");
 const SAMPLES = numArg("samples", QUICK ? 40 : PROFILE ? 300 : 500);
-const WARMUP = QUICK ? 5 : 20;
+// --warm N: drops decided one by one before the measured ones (a daemon in service has long been past
+// V8 compiling its hot code on the background threads, which share the two cores with the drops)
+const WARMUP = numArg("warm", QUICK ? 5 : 20);
 const EXTRA_EPICS = numArg("extra-epics", QUICK ? 50 : 500);
 const AWF_SAMPLES = numArg("chokidar-samples", QUICK ? 5 : 30);
 const PLAIN_SAMPLES = numArg("chokidar-plain-samples", QUICK ? 50 : 300);
