@@ -16,7 +16,7 @@
 import { copyFileSync, mkdirSync, readdirSync, renameSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { watch as chokidarWatch } from "chokidar";
-import { DirWatch, LogTail, QUICK, cpuMs, resultsDir, cleanup, deadline, epicId, flag, fmt, makeRoot, noticeName, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, tempDir, writeResult, histogram, printHistogram, daemonPauses, settleDisk } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, cpuMs, threadCpuMs, perDropByThread, resultsDir, cleanup, deadline, epicId, flag, fmt, makeRoot, noticeName, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, tempDir, writeResult, histogram, printHistogram, daemonPauses, settleDisk } from "./lib.mjs";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerLatency } from "./peer.mjs";
 
@@ -70,6 +70,7 @@ export async function measureDrops(root, daemon, epics, { waitIdle = false, time
   const toEntry = [];
   const toCheckpoint = [];
   const cpu0 = cpuMs(daemon.pid);
+  const threads0 = threadCpuMs(daemon.pid);
   const tStart = now();
   let safety = 0;
   try {
@@ -111,9 +112,10 @@ export async function measureDrops(root, daemon, epics, { waitIdle = false, time
   }
   const wall = now() - tStart;
   const cpu = cpuMs(daemon.pid) - cpu0;
+  const threads = threadCpuMs(daemon.pid, threads0);
   // Medians of each fifth of the run: the developer's inbox grows by one notice per sample.
   const fifths = [0, 1, 2, 3, 4].map((q) => stats(total.slice(Math.floor((q * total.length) / 5), Math.floor(((q + 1) * total.length) / 5))).median_ms);
-  return { total: stats(total), histogram: histogram(total), checkpoint_in_sample: stats(withCheckpoint), no_checkpoint_in_sample: stats(withoutCheckpoint), median_by_fifth_ms: fifths, to_entry_visible: stats(toEntry), ...(waitIdle ? { to_state_json: stats(toCheckpoint), state_json_before_quiet: toCheckpoint.length } : {}), daemon_cpu_ms_per_drop: Math.round((cpu / epics.length) * 1000) / 1000, wall_ms: Math.round(wall), safety_net_wakeups: safety };
+  return { total: stats(total), histogram: histogram(total), checkpoint_in_sample: stats(withCheckpoint), no_checkpoint_in_sample: stats(withoutCheckpoint), median_by_fifth_ms: fifths, to_entry_visible: stats(toEntry), ...(waitIdle ? { to_state_json: stats(toCheckpoint), state_json_before_quiet: toCheckpoint.length } : {}), daemon_cpu_ms_per_drop: Math.round((cpu / epics.length) * 1000) / 1000, daemon_cpu_ms_per_drop_by_thread: perDropByThread(threads, epics.length), wall_ms: Math.round(wall), safety_net_wakeups: safety };
 }
 
 async function chokidarAwaitWriteFinish(n) {
@@ -206,6 +208,7 @@ async function main() {
     if (r.to_state_json?.n) printStats(`  then: drop → checkpoint + state.json done`, r.to_state_json);
     console.log(`    median by fifth of the run: ${r.median_by_fifth_ms.map((x) => fmt(x)).join(", ")}`);
     console.log(`    daemon CPU per drop ${r.daemon_cpu_ms_per_drop} ms; safety-net wakeups ${r.safety_net_wakeups}`);
+    console.log(`    by thread (TID − PID, 0 the main thread, then V8's), ms/drop: ${Object.entries(r.daemon_cpu_ms_per_drop_by_thread).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   }
   window.to = hr();
   metrics.daemon_pauses = await daemonPauses(daemon).catch((e) => ({ error: String(e) }));

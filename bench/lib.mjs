@@ -301,6 +301,32 @@ export function procTimesMs(statFile) {
   }
 }
 
+/**
+ * CPU (user + kernel, ms) of a process's threads, from /proc/PID/task/TID/stat (USER_HZ = 100): its
+ * main thread, all the others, and each (byTid, sysByTid); with `since` (an earlier result), what was
+ * spent since. Every thread of the daemon is named "node": they are told apart by TID − PID (creation
+ * order: V8's platform threads, the pool, then the workers).
+ */
+export function threadCpuMs(pid, since) {
+  const out = { main: 0, others: 0, byTid: new Map(), sysByTid: new Map(), spent: new Map() };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const t = procTimesMs(`/proc/${pid}/task/${tid}/stat`);
+    if (Number.isNaN(t.user)) continue; // the thread ended
+    out.byTid.set(tid, t.user + t.sys);
+    out.sysByTid.set(tid, t.sys);
+    const spent = t.user + t.sys - (since?.byTid.get(tid) ?? 0);
+    out[tid === String(pid) ? "main" : "others"] += spent;
+    out.spent.set(`${Number(tid) - pid}`, { ms: spent, sys: t.sys - (since?.sysByTid.get(tid) ?? 0) });
+  }
+  return out;
+}
+
+/** threadCpuMs's spending per drop, for the threads that spent at least 5 µs a drop: { "TID − PID": "ms (sys ms)" }. */
+export function perDropByThread(threads, drops) {
+  const r = (x) => Math.round((x / drops) * 1000) / 1000;
+  return Object.fromEntries([...threads.spent].filter(([, v]) => v.ms >= drops * 0.005).map(([k, v]) => [k, `${r(v.ms)} (${r(v.sys)} sys)`]));
+}
+
 /** utime + stime of a process, in ms. */
 export function cpuMs(pid) {
   const t = procTimesMs(`/proc/${pid}/stat`);

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { summariseProfile, printProfile } from "./profile.mjs";
 import { peerThroughput } from "./peer.mjs";
-import { DirWatch, LogTail, QUICK, arg, cpuMs, sysMs, procTimesMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult, settleDisk } from "./lib.mjs";
+import { DirWatch, LogTail, QUICK, arg, cpuMs, threadCpuMs, perDropByThread, sysMs, procTimesMs, daemonPauses, filesFloor, flag, waitQuiet, cleanup, deadline, epicId, fmt, makeRoot, memOf, now, numArg, planFor, printStats, stageDrop, startDaemon, stats, stopDaemon, writeResult, settleDisk } from "./lib.mjs";
 
 const EPICS = numArg("epics", QUICK ? 200 : 2000);
 // --tag X writes throughput-X.json instead (for a series of sizes).
@@ -111,7 +111,7 @@ const metrics = {
   daemon_other_threads_cpu_ms_per_drop: Math.round((threads.others / EPICS) * 100) / 100,
   // the same CPU by thread, named by TID − PID (0 the main thread; every thread is named "node", so
   // the order of creation tells them apart: V8's platform threads first, then the pool and workers)
-  daemon_cpu_ms_per_drop_by_thread: threads.byName,
+  daemon_cpu_ms_per_drop_by_thread: perDropByThread(threads, EPICS),
   // this process's own CPU in the window (tailing the log, watching the inbox): it shares the cores
   bench_cpu_ms_per_drop: Math.round(((selfCpu.user + selfCpu.system) / 1000 / EPICS) * 1000) / 1000,
   warm_up_drops: WARM,
@@ -148,20 +148,3 @@ if (prof) {
 console.log(`  → ${writeResult(TAG ? `throughput-${TAG}` : "throughput", { epics: EPICS, drops: EPICS, daemon_log_level: "info" }, metrics)}`);
 cleanup(built.dir);
 
-/**
- * CPU (user + kernel, ms) of a process's main thread and of all its other threads, from
- * /proc/PID/task/TID/stat (USER_HZ = 100); with `since` (an earlier result), the difference.
- */
-function threadCpuMs(pid, since) {
-  const out = { main: 0, others: 0, byTid: new Map(), sysByTid: new Map(), byName: {} };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const t = procTimesMs(`/proc/${pid}/task/${tid}/stat`);
-    if (Number.isNaN(t.user)) continue; // the thread ended
-    out.byTid.set(tid, t.user + t.sys);
-    const spent = t.user + t.sys - (since?.byTid.get(tid) ?? 0);
-    out[tid === String(pid) ? "main" : "others"] += spent;
-    if (spent >= EPICS * 0.005) out.byName[`${Number(tid) - pid}`] = `${Math.round(spent / EPICS * 1000) / 1000} (${Math.round((t.sys - (since?.sysByTid.get(tid) ?? 0)) / EPICS * 1000) / 1000} sys)`;
-    out.sysByTid.set(tid, t.sys);
-  }
-  return out;
-}
