@@ -37,8 +37,8 @@ import { adoptOldLog } from "./adopt.js";
 import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { compactWithLast, epicsTexts, prettyWithLast, putAgentView, putEpics, type EpicsMembers } from "./epics-json.js";
 import { Mirror, mirrorTail, mirrorTailSync } from "./mirror.js";
-import { EntryGroups, cursorHolds, linesOf, type ReadCursor, type WholeCheck } from "./read-entries.js";
-import { logMacCheck, logSealer } from "./read-chain.js";
+import { EntryGroups, cursorHolds, linesOf, sameTrust, type ReadCursor, type ReadTrust, type WholeCheck } from "./read-entries.js";
+import { keysInForce, logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
@@ -572,7 +572,12 @@ export class FsStore implements Store {
   async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
     const after = Math.max(0, from?.afterSeq ?? 0);
     if (!existsSync(this.layout.record)) return;
-    const check = this.lineCheck(await this.keyring());
+    const ring = await this.keyring();
+    const check = this.lineCheck(ring);
+    // judged now: a cursor made under other answers of the MAC check (a key retired since, or the key
+    // unreadable then) is not read on from
+    const trust = (): ReadTrust => ({ check, inForce: ring ? keysInForce(ring) : "" });
+    const judged = trust();
     // gone since (a root being removed): as if it had not been there
     const fh = await open(this.layout.record, "r").catch((e: unknown) => {
       if (errCode(e) === "ENOENT") return undefined;
@@ -584,7 +589,7 @@ export class FsStore implements Store {
       const st = await fh.stat();
       const size = st.size;
       const c = this.readAt;
-      const start = c && c.seq <= after && c.dev === st.dev && c.ino === st.ino && (await cursorHolds(fh, c, size)) ? c : undefined;
+      const start = c && c.seq <= after && c.dev === st.dev && c.ino === st.ino && sameTrust(c.trust, judged) && (await cursorHolds(fh, c, size)) ? c : undefined;
       // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker);
       // the readable copy's end is read only if a record is not whole (rare), not at every read
       let tail: Map<number, string[]> | undefined;
@@ -592,12 +597,12 @@ export class FsStore implements Store {
       let fromSeq = after;
       if (start) {
         const g = new EntryGroups(check, pack?.whole, after, start);
-        yield* this.readGroups(fh, g, start.offset, size, st);
+        yield* this.readGroups(fh, g, start.offset, size, st, judged, trust);
         if (!g.broken) return;
         // cut back, rewritten or edited after the cursor: read from the start, after what was given out
         fromSeq = Math.max(after, g.givenTo);
       }
-      yield* this.readGroups(fh, new EntryGroups(check, pack?.whole, fromSeq), 0, size, st);
+      yield* this.readGroups(fh, new EntryGroups(check, pack?.whole, fromSeq), 0, size, st, judged, trust);
     } finally {
       pack?.close();
       await fh.close();
@@ -610,8 +615,12 @@ export class FsStore implements Store {
   /** Bytes of the log of record readEntries has read, in all (what a wait on the log costs: a measure, nothing depends on it). */
   bytesRead = 0;
 
-  /** Feeds [from, size) of the log of record to `g`, yields what it gives out, and keeps where it stopped as the next read's cursor. */
-  private async *readGroups(fh: FileHandle, g: EntryGroups, from: number, size: number, st: Stats): AsyncIterable<LogLine> {
+  /**
+   * Feeds [from, size) of the log of record to `g`, yields what it gives out, and keeps where it stopped
+   * as the next read's cursor: judged under `judged`, kept only if `now()` still judges alike at the end
+   * (a key that retired during the read leaves no cursor).
+   */
+  private async *readGroups(fh: FileHandle, g: EntryGroups, from: number, size: number, st: Stats, judged: ReadTrust, now: () => ReadTrust): AsyncIterable<LogLine> {
     try {
       for await (const lines of linesOf(fh, from, size)) {
         this.bytesRead += (lines.at(-1)!.end ?? size) - from;
@@ -622,7 +631,7 @@ export class FsStore implements Store {
       }
       for (const out of g.finish()) yield out;
     } finally {
-      if (g.end && !g.broken) this.readAt = { ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino };
+      if (g.end && !g.broken && sameTrust(judged, now())) this.readAt = { ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino, trust: judged };
     }
   }
 

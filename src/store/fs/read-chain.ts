@@ -47,6 +47,20 @@ export function logMacCheck(ring: Keyring): LineCheck {
   };
 }
 
+/**
+ * The ids of the keys logMacCheck(ring) answers true for at `now` (ms since the epoch), in ring order,
+ * joined by ",". A key leaves this set when its retire_at passes; while the ring and this set are the
+ * same, logMacCheck(ring) gives every line the same answer (true, false or "old"), so whatever a reader
+ * concluded from those answers (a cursor's "anchored") still holds.
+ */
+export function keysInForce(ring: Keyring, now = Date.now()): string {
+  return ring
+    .keysForFile()
+    .filter((k) => k.retire_at === undefined || Date.parse(k.retire_at) > now)
+    .map((k) => k.id)
+    .join(",");
+}
+
 /** Seals log lines with the keyring's current key (the same tag as Keyring.mac("log", …), its sub-key derived once). */
 export function logSealer(ring: Keyring): LineMac {
   const keys = ring.keysForFile();
