@@ -263,6 +263,34 @@ describe("readEntries after a seq (file store only)", () => {
     }
   });
 
+  it("two waits on one reader, each reading on after the last seq it got, read only what was appended: neither makes the other read the log again", async () => {
+    const s = await fsSubject();
+    try {
+      await start(s.engine, 40);
+      const reader = s.reader as FsStore;
+      const top = await lastSeq(reader);
+      const seen = [top, top];
+      for (let i = 0; i < 4; i++) {
+        await start(s.engine, 1);
+        const size = statSync(s.layout.record).size;
+        // the two waits wake on the same append and read one after the other, each after its own last seq
+        for (const w of [0, 1]) {
+          const was = reader.bytesRead;
+          const fresh = await daemonEntries(reader, seen[w]!);
+          expect(fresh.map((e) => e.seq)).toEqual((await daemonEntries(await s.freshReader(), seen[w]!)).map((e) => e.seq));
+          expect(fresh.length).toBeGreaterThan(0);
+          expect(reader.bytesRead - was).toBeLessThan(size / 4);
+          seen[w] = fresh.at(-1)!.seq;
+        }
+        // and one of them is a wake behind the other
+        if (i === 1) await start(s.engine, 1);
+        if (i === 1) seen[0] = (await daemonEntries(reader, seen[0]!)).at(-1)!.seq;
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a log replaced by another file (renamed over it) is read from the start", async () => {
     const s = await fsSubject();
     try {

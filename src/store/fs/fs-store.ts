@@ -588,8 +588,12 @@ export class FsStore implements Store {
     try {
       const st = await fh.stat();
       const size = st.size;
-      const c = this.readAt;
-      const start = c && c.seq <= after && c.dev === st.dev && c.ino === st.ino && sameTrust(c.trust, judged) && (await cursorHolds(fh, c, size)) ? c : undefined;
+      // the cursor of the latest read that stopped at or before `after` (a wait that is behind another
+      // reads on from its own, not from the start)
+      const c = this.readAt.findLast((r) => r.seq <= after && r.dev === st.dev && r.ino === st.ino && sameTrust(r.trust, judged));
+      const start = c && (await cursorHolds(fh, c, size)) ? c : undefined;
+      // its line is not where it was (the log was cut back or rewritten at or before it): no cursor after it holds either
+      if (c && !start) this.readAt = this.readAt.filter((r) => r.offset < c.offset);
       // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker);
       // the readable copy's end is read only if a record is not whole (rare), not at every read
       let tail: Map<number, string[]> | undefined;
@@ -609,8 +613,12 @@ export class FsStore implements Store {
     }
   }
 
-  /** Where the last read of the log of record stopped (readEntries reads on from here). */
-  private readAt?: ReadCursor;
+  /**
+   * Where the latest reads of the log of record stopped, oldest first (at most READ_CURSORS, one per
+   * offset): readEntries reads on from the latest one at or before its `afterSeq`, so waits that read
+   * after different seqs (several on one store) each read what is new to them.
+   */
+  private readAt: ReadCursor[] = [];
 
   /** Bytes of the log of record readEntries has read, in all (what a wait on the log costs: a measure, nothing depends on it). */
   bytesRead = 0;
@@ -631,7 +639,11 @@ export class FsStore implements Store {
       }
       for (const out of g.finish()) yield out;
     } finally {
-      if (g.end && !g.broken && sameTrust(judged, now())) this.readAt = { ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino, trust: judged };
+      if (g.end && !g.broken && sameTrust(judged, now())) {
+        const kept = this.readAt.filter((r) => r.offset !== g.end!.offset || r.dev !== st.dev || r.ino !== st.ino);
+        kept.push({ ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino, trust: judged });
+        this.readAt = kept.slice(-READ_CURSORS);
+      }
     }
   }
 
@@ -1537,6 +1549,9 @@ async function lastLineTimestamp(path: string, size: number): Promise<string | u
     closeSync(fd);
   }
 }
+
+/** How many read cursors a file store keeps (FsStore.readAt): as many waits on one store read on each from its own. */
+const READ_CURSORS = 8;
 
 /** How long the daemon waits for an agent's half-written line in the mirror before its copies go in (CONSENSUS_MIRROR_SETTLE_MS, default 1 s). */
 function mirrorSettleMs(): number {
