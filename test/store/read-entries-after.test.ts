@@ -175,6 +175,19 @@ describe.each([
     }
   });
 
+  it("an afterSeq that is no seq (not a whole number, or past 2^53) is refused alike, saying what it got; a negative one reads from the start", async () => {
+    const s = await make();
+    try {
+      await start(s.engine, 2);
+      for (const bad of [2.5, Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
+        await expect(all(s.reader, bad)).rejects.toThrow(new RangeError(`readEntries: afterSeq must be a whole number of at most ${Number.MAX_SAFE_INTEGER} (a seq of the log), not ${bad}`));
+      }
+      expect(await all(s.reader, -1)).toEqual(await all(await s.freshReader()));
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a read its caller stopped early leaves a right point to read on from", async () => {
     const s = await make();
     try {

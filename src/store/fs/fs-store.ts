@@ -45,6 +45,7 @@ import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { Epic, LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, LogLine, MirrorRead, Notice, ReadFrom, RecoverOptions, Recovery, Store, Txn } from "../port.js";
+import { afterSeqOf } from "../read-from.js";
 
 /**
  * The checkpoint (version 3; the marks live in the append-only checkpoint.keys, valid up to
@@ -570,7 +571,7 @@ export class FsStore implements Store {
    * from the start; either way the same lines, checked the same way.
    */
   async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
-    const after = Math.max(0, from?.afterSeq ?? 0);
+    const after = afterSeqOf(from);
     if (!existsSync(this.layout.record)) return;
     const ring = await this.keyring();
     const check = this.lineCheck(ring);

@@ -22,6 +22,7 @@ import { applyEntry, emptyView, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
 import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, LogLine, Notice, ReadFrom, Recovery, Store, Txn } from "../port.js";
+import { afterSeqOf } from "../read-from.js";
 import { sealTxns } from "../seal.js";
 import { connect, isDriverTypeLookupFault, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
@@ -294,7 +295,7 @@ export class PgStore implements Store {
    * append holds the head row), so none appears later below a seq already read.
    */
   async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
-    const after = Math.max(0, from?.afterSeq ?? 0);
+    const after = afterSeqOf(from);
     let line = after > 0 ? await this.linesUpTo(after) : 0;
     /** The last entry given out, with its line number (kept even when the caller stops early). */
     let last: { seq: number; hash: string; line: number } | undefined;
