@@ -8,9 +8,10 @@
  * transactions only (`txn`), the last commit only when its artifact bytes are whole (WholeCheck), the
  * agents' lines the daemon recorded. Reading from a cursor adds one check: each daemon line must carry
  * the next seq and chain on the line before it (chain.ts), beginning with the cursor's own line; the
- * cursor's line must be found byte for byte where it was, in the same file. When either fails (the log
- * was cut back by recovery, rewritten, replaced) the caller reads from the start instead: a cursor is
- * never trusted past what it can prove.
+ * cursor's line must be found byte for byte where it was, in the same file, and the MAC check must
+ * answer as it did when the cursor was made (ReadTrust: same key, same keys in force). When any fails
+ * (the log was cut back by recovery, rewritten, replaced; a key retired) the caller reads from the
+ * start instead: a cursor is never trusted past what it can prove.
  */
 import type { FileHandle } from "node:fs/promises";
 import { chainHash, unsealLine, type LineCheck } from "../../log/chain.js";
