@@ -589,9 +589,9 @@ export class FsStore implements Store {
     try {
       const st = await fh.stat();
       const size = st.size;
-      // the cursor of the latest read that stopped at or before `after` (a wait that is behind another
-      // reads on from its own, not from the start)
-      const c = this.readAt.findLast((r) => r.seq <= after && r.dev === st.dev && r.ino === st.ino && sameTrust(r.trust, judged));
+      // the furthest cursor at or before `after` (a wait that is behind another reads on from its own,
+      // not from the start; one ahead reads on from the furthest, not from a laggard's)
+      const c = this.readAt.reduce<ReadCursor | undefined>((best, r) => (r.seq <= after && r.dev === st.dev && r.ino === st.ino && sameTrust(r.trust, judged) && (!best || r.offset >= best.offset) ? r : best), undefined);
       const start = c && (await cursorHolds(fh, c, size)) ? c : undefined;
       // its line is not where it was (the log was cut back or rewritten at or before it): no cursor after it holds either
       if (c && !start) this.readAt = this.readAt.filter((r) => r.offset < c.offset);
@@ -616,7 +616,7 @@ export class FsStore implements Store {
 
   /**
    * Where the latest reads of the log of record stopped, oldest first (at most READ_CURSORS, one per
-   * offset): readEntries reads on from the latest one at or before its `afterSeq`, so waits that read
+   * offset): readEntries reads on from the furthest one at or before its `afterSeq`, so waits that read
    * after different seqs (several on one store) each read what is new to them.
    */
   private readAt: ReadCursor[] = [];
