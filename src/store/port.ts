@@ -172,6 +172,7 @@ export interface Store {
    * from the log's first line. A store reads only what follows (a caller that waits on the log asks
    * again after the last seq it got, so each read costs what is new, not the log's size); what it
    * yields is checked as a read of the whole log checks it, and equals that read's lines after the seq.
+   * A negative `afterSeq` reads from the start; one that is not a safe integer is a RangeError (read-from.ts).
    */
   readEntries(from?: ReadFrom): AsyncIterable<LogLine>;
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;

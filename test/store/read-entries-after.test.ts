@@ -175,6 +175,19 @@ describe.each([
     }
   });
 
+  it("an afterSeq that is no seq (not a whole number, or past 2^53) is refused alike, saying what it got; a negative one reads from the start", async () => {
+    const s = await make();
+    try {
+      await start(s.engine, 2);
+      for (const bad of [2.5, Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
+        await expect(all(s.reader, bad)).rejects.toThrow(new RangeError(`readEntries: afterSeq must be a whole number of at most ${Number.MAX_SAFE_INTEGER} (a seq of the log), not ${bad}`));
+      }
+      expect(await all(s.reader, -1)).toEqual(await all(await s.freshReader()));
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a read its caller stopped early leaves a right point to read on from", async () => {
     const s = await make();
     try {
@@ -198,6 +211,8 @@ describe.each([
       expect(await all(s.reader, before)).toEqual([]);
       await s.forge();
       await start(s.engine, 2);
+      // numbered as a whole read numbers them, though the agents' lines came in below where this reader had read to
+      expect(await all(s.reader, before)).toEqual(following(await all(await s.freshReader()), before));
       const read = await daemonEntries(s.reader, before);
       expect(read.some((e) => e.decision === "artifact_accepted")).toBe(false);
       expect(read.map((e) => e.seq)).toEqual((await daemonEntries(await s.freshReader(), before)).map((e) => e.seq));
@@ -263,6 +278,34 @@ describe("readEntries after a seq (file store only)", () => {
     }
   });
 
+  it("two waits on one reader, each reading on after the last seq it got, read only what was appended: neither makes the other read the log again", async () => {
+    const s = await fsSubject();
+    try {
+      await start(s.engine, 40);
+      const reader = s.reader as FsStore;
+      const top = await lastSeq(reader);
+      const seen = [top, top];
+      for (let i = 0; i < 4; i++) {
+        await start(s.engine, 1);
+        const size = statSync(s.layout.record).size;
+        // the two waits wake on the same append and read one after the other, each after its own last seq
+        for (const w of [0, 1]) {
+          const was = reader.bytesRead;
+          const fresh = await daemonEntries(reader, seen[w]!);
+          expect(fresh.map((e) => e.seq)).toEqual((await daemonEntries(await s.freshReader(), seen[w]!)).map((e) => e.seq));
+          expect(fresh.length).toBeGreaterThan(0);
+          expect(reader.bytesRead - was).toBeLessThan(size / 4);
+          seen[w] = fresh.at(-1)!.seq;
+        }
+        // and one of them is a wake behind the other
+        if (i === 1) await start(s.engine, 1);
+        if (i === 1) seen[0] = (await daemonEntries(reader, seen[0]!)).at(-1)!.seq;
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a log replaced by another file (renamed over it) is read from the start", async () => {
     const s = await fsSubject();
     try {
@@ -275,6 +318,35 @@ describe("readEntries after a seq (file store only)", () => {
       const got = await all(s.reader, top);
       expect(got).toEqual(following(await all(await s.freshReader()), top));
       expect(got.map((l) => l.raw)).toEqual(['{"agent":"planner","decision":"note"}']);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("readEntries after a seq (PostgreSQL store only)", () => {
+  it("two waits on one reader, each reading on after the last seq it got, count only the rows appended: neither makes the other count the log again", async () => {
+    const s = await pgSubject();
+    try {
+      await start(s.engine, 40);
+      const reader = s.reader as PgStore;
+      const top = await lastSeq(reader);
+      const seen = [top, top];
+      for (let i = 0; i < 4; i++) {
+        await start(s.engine, 1);
+        for (const w of [0, 1]) {
+          const was = reader.rowsCounted;
+          const fresh = await daemonEntries(reader, seen[w]!);
+          const whole = await all(await s.freshReader());
+          expect(await all(reader, seen[w]!)).toEqual(following(whole, seen[w]!));
+          expect(fresh.length).toBeGreaterThan(0);
+          // this read and the check's read after the same seq: each counts what is new to it, not the 40 epics' rows
+          expect(reader.rowsCounted - was).toBeLessThan(10);
+          seen[w] = fresh.at(-1)!.seq;
+        }
+        if (i === 1) await start(s.engine, 1);
+        if (i === 1) seen[0] = (await daemonEntries(reader, seen[0]!)).at(-1)!.seq;
+      }
     } finally {
       await s.close();
     }

@@ -37,14 +37,15 @@ import { adoptOldLog } from "./adopt.js";
 import { Pack, SYNC_WRITE_MAX, packAddressOf, recordAt, type PackAddress } from "./pack.js";
 import { compactWithLast, epicsTexts, prettyWithLast, putAgentView, putEpics, type EpicsMembers } from "./epics-json.js";
 import { Mirror, mirrorTail, mirrorTailSync } from "./mirror.js";
-import { EntryGroups, cursorHolds, linesOf, type ReadCursor, type WholeCheck } from "./read-entries.js";
-import { logMacCheck, logSealer } from "./read-chain.js";
+import { EntryGroups, cursorHolds, linesOf, sameTrust, type ReadCursor, type ReadTrust, type WholeCheck } from "./read-entries.js";
+import { keysInForce, logMacCheck, logSealer } from "./read-chain.js";
 import { applyEntry, emptyView, usedIdsOf, type View } from "../../log/replay.js";
 import { agentViewFromJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import { DigestTable, MarkSet } from "../../log/marks.js";
 import type { Epic, LogEntry, StateFile } from "../../schemas/types.gen.js";
 import type { Layout } from "./layout.js";
 import type { AppendResult, CommittedEntry, EffectOptions, Holder, Lease, LogLine, MirrorRead, Notice, ReadFrom, RecoverOptions, Recovery, Store, Txn } from "../port.js";
+import { afterSeqOf } from "../read-from.js";
 
 /**
  * The checkpoint (version 3; the marks live in the append-only checkpoint.keys, valid up to
@@ -570,9 +571,14 @@ export class FsStore implements Store {
    * from the start; either way the same lines, checked the same way.
    */
   async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
-    const after = Math.max(0, from?.afterSeq ?? 0);
+    const after = afterSeqOf(from);
     if (!existsSync(this.layout.record)) return;
-    const check = this.lineCheck(await this.keyring());
+    const ring = await this.keyring();
+    const check = this.lineCheck(ring);
+    // judged now: a cursor made under other answers of the MAC check (a key retired since, or the key
+    // unreadable then) is not read on from
+    const trust = (): ReadTrust => ({ check, inForce: ring ? keysInForce(ring) : "" });
+    const judged = trust();
     // gone since (a root being removed): as if it had not been there
     const fh = await open(this.layout.record, "r").catch((e: unknown) => {
       if (errCode(e) === "ENOENT") return undefined;
@@ -583,8 +589,12 @@ export class FsStore implements Store {
     try {
       const st = await fh.stat();
       const size = st.size;
-      const c = this.readAt;
-      const start = c && c.seq <= after && c.dev === st.dev && c.ino === st.ino && (await cursorHolds(fh, c, size)) ? c : undefined;
+      // the furthest cursor at or before `after` (a wait that is behind another reads on from its own,
+      // not from the start; one ahead reads on from the furthest, not from a laggard's)
+      const c = this.readAt.reduce<ReadCursor | undefined>((best, r) => (r.seq <= after && r.dev === st.dev && r.ino === st.ino && sameTrust(r.trust, judged) && (!best || r.offset >= best.offset) ? r : best), undefined);
+      const start = c && (await cursorHolds(fh, c, size)) ? c : undefined;
+      // its line is not where it was (the log was cut back or rewritten at or before it): no cursor after it holds either
+      if (c && !start) this.readAt = this.readAt.filter((r) => r.offset < c.offset);
       // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker);
       // the readable copy's end is read only if a record is not whole (rare), not at every read
       let tail: Map<number, string[]> | undefined;
@@ -592,26 +602,34 @@ export class FsStore implements Store {
       let fromSeq = after;
       if (start) {
         const g = new EntryGroups(check, pack?.whole, after, start);
-        yield* this.readGroups(fh, g, start.offset, size, st);
+        yield* this.readGroups(fh, g, start.offset, size, st, judged, trust);
         if (!g.broken) return;
         // cut back, rewritten or edited after the cursor: read from the start, after what was given out
         fromSeq = Math.max(after, g.givenTo);
       }
-      yield* this.readGroups(fh, new EntryGroups(check, pack?.whole, fromSeq), 0, size, st);
+      yield* this.readGroups(fh, new EntryGroups(check, pack?.whole, fromSeq), 0, size, st, judged, trust);
     } finally {
       pack?.close();
       await fh.close();
     }
   }
 
-  /** Where the last read of the log of record stopped (readEntries reads on from here). */
-  private readAt?: ReadCursor;
+  /**
+   * Where the latest reads of the log of record stopped, oldest first (at most READ_CURSORS, one per
+   * offset): readEntries reads on from the furthest one at or before its `afterSeq`, so waits that read
+   * after different seqs (several on one store) each read what is new to them.
+   */
+  private readAt: ReadCursor[] = [];
 
   /** Bytes of the log of record readEntries has read, in all (what a wait on the log costs: a measure, nothing depends on it). */
   bytesRead = 0;
 
-  /** Feeds [from, size) of the log of record to `g`, yields what it gives out, and keeps where it stopped as the next read's cursor. */
-  private async *readGroups(fh: FileHandle, g: EntryGroups, from: number, size: number, st: Stats): AsyncIterable<LogLine> {
+  /**
+   * Feeds [from, size) of the log of record to `g`, yields what it gives out, and keeps where it stopped
+   * as the next read's cursor: judged under `judged`, kept only if `now()` still judges alike at the end
+   * (a key that retired during the read leaves no cursor).
+   */
+  private async *readGroups(fh: FileHandle, g: EntryGroups, from: number, size: number, st: Stats, judged: ReadTrust, now: () => ReadTrust): AsyncIterable<LogLine> {
     try {
       for await (const lines of linesOf(fh, from, size)) {
         this.bytesRead += (lines.at(-1)!.end ?? size) - from;
@@ -622,7 +640,11 @@ export class FsStore implements Store {
       }
       for (const out of g.finish()) yield out;
     } finally {
-      if (g.end && !g.broken) this.readAt = { ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino };
+      if (g.end && !g.broken && sameTrust(judged, now())) {
+        const kept = this.readAt.filter((r) => r.offset !== g.end!.offset || r.dev !== st.dev || r.ino !== st.ino);
+        kept.push({ ...g.end, last: Buffer.from(`${g.end.lastText}\n`), dev: st.dev, ino: st.ino, trust: judged });
+        this.readAt = kept.slice(-READ_CURSORS);
+      }
     }
   }
 
@@ -1532,6 +1554,9 @@ async function lastLineTimestamp(path: string, size: number): Promise<string | u
     closeSync(fd);
   }
 }
+
+/** How many read cursors a file store keeps (FsStore.readAt): as many waits on one store read on each from its own. */
+const READ_CURSORS = 8;
 
 /** How long the daemon waits for an agent's half-written line in the mirror before its copies go in (CONSENSUS_MIRROR_SETTLE_MS, default 1 s). */
 function mirrorSettleMs(): number {

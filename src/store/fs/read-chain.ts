@@ -3,23 +3,42 @@
  * gate` share it), and tells the lines of the readable mirror apart: the daemon's sealed copies,
  * agents' lines, and forged ones.
  */
-import { createReadStream, existsSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { GUARDED_FLAGS, kindOf } from "./guarded-read.js";
-import { createInterface } from "node:readline";
 import { ChainVerifier, claimsDaemon, unsealLine, type ChainResult, type LineCheck, type LineMac } from "../../log/chain.js";
 import { readKeyring } from "../../trust/key-file.js";
 import type { Keyring } from "../../trust/keyring.js";
 import { subKey } from "../../trust/mac.js";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Layout } from "./layout.js";
+import { linesOf } from "./read-entries.js";
 
 /** Verifies a log file's chain; with `check`, every daemon line must also carry a MAC that checks. */
 export async function verifyLogFile(path: string, check?: LineCheck): Promise<ChainResult> {
   const v = new ChainVerifier(check);
-  const rl = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
-  for await (const line of rl) v.push(line);
+  for await (const line of linesOfPath(path)) v.push(line);
   return v.result();
+}
+
+/**
+ * The lines of a file, from its start to its size when opened, split at "\n" only: as the daemon
+ * writes and chains the log, where a "\r" inside an agent's line is part of it (node:readline ends a
+ * line there too, and the chain then reads as broken). Throws as open() does (ENOENT, EACCES).
+ */
+export async function* linesOfPath(path: string): AsyncGenerator<string> {
+  const fh = await open(path, "r");
+  try {
+    yield* linesOfHandle(fh);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** linesOfPath over a file already open (left open); `crlf`: a "\r" just before a "\n" is dropped, as the daemon reads the readable copy. */
+async function* linesOfHandle(fh: FileHandle, crlf = false): AsyncGenerator<string> {
+  const { size } = await fh.stat();
+  for await (const block of linesOf(fh, 0, size)) for (const l of block) yield crlf && l.end !== undefined && l.text.endsWith("\r") ? l.text.slice(0, -1) : l.text;
 }
 
 /** The MAC check of log lines under the root's daemon key (throws KeyFileError when it cannot be read). */
@@ -45,6 +64,20 @@ export function logMacCheck(ring: Keyring): LineCheck {
     // judged at each check: a daemon runs for weeks, and a rotated key retires while it runs
     return k.retireAt <= Date.now() ? "old" : true;
   };
+}
+
+/**
+ * The ids of the keys logMacCheck(ring) answers true for at `now` (ms since the epoch), in ring order,
+ * joined by ",". A key leaves this set when its retire_at passes; while the ring and this set are the
+ * same, logMacCheck(ring) gives every line the same answer (true, false or "old"), so whatever a reader
+ * concluded from those answers (a cursor's "anchored") still holds.
+ */
+export function keysInForce(ring: Keyring, now = Date.now()): string {
+  return ring
+    .keysForFile()
+    .filter((k) => k.retire_at === undefined || Date.parse(k.retire_at) > now)
+    .map((k) => k.id)
+    .join(",");
 }
 
 /** Seals log lines with the keyring's current key (the same tag as Keyring.mac("log", …), its sub-key derived once). */
@@ -86,7 +119,7 @@ export interface MirrorCount {
 export async function countMirror(L: Layout): Promise<MirrorCount> {
   const out: MirrorCount = { sealed: 0, forged: 0, agent: 0 };
   if (!existsSync(L.log)) return out;
-  const record = existsSync(L.record) ? createInterface({ input: createReadStream(L.record, { encoding: "utf8" }), crlfDelay: Infinity })[Symbol.asyncIterator]() : undefined;
+  const record = existsSync(L.record) ? linesOfPath(L.record) : undefined;
   // record lines read ahead of the mirror (a forged line may name a later seq): seq → line
   const ahead = new Map<number, string>();
   let recSeq = 0;
@@ -123,40 +156,44 @@ export async function countMirror(L: Layout): Promise<MirrorCount> {
     forged(`${L.log} is ${st ? kindOf(st) : "a symbolic link"}, not a regular file: not read (remove it; the daemon copies its lines there again)`);
     return out;
   }
-  const rl = createInterface({ input: fh.createReadStream({ encoding: "utf8" }), crlfDelay: Infinity });
-  for await (const line of rl) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    if (!claimsDaemon(line)) {
-      out.agent++;
-      continue;
+  try {
+    for await (const line of linesOfHandle(fh, true)) {
+      lineNo++;
+      if (line.trim() === "") continue;
+      if (!claimsDaemon(line)) {
+        out.agent++;
+        continue;
+      }
+      let seq: unknown;
+      try {
+        seq = (JSON.parse(line) as { seq?: unknown }).seq;
+      } catch {
+        seq = undefined;
+      }
+      if (typeof seq !== "number" || !Number.isInteger(seq)) {
+        forged("it claims to be the daemon's line but has no sequence number");
+        continue;
+      }
+      if (seq <= lastSeq) {
+        forged(`seq ${seq} comes after seq ${lastSeq}: not a copy of the daemon's (it copies in order)`);
+        continue;
+      }
+      const rec = await recordLine(seq);
+      if (rec === undefined) {
+        forged(`there is no seq ${seq} in the log of record`);
+        continue;
+      }
+      if (rec !== line) {
+        forged(`it differs from seq ${seq} in the log of record (edited, re-hashed without the key, or made up)`);
+        continue;
+      }
+      for (const k of ahead.keys()) if (k <= seq) ahead.delete(k);
+      lastSeq = seq;
+      out.sealed++;
     }
-    let seq: unknown;
-    try {
-      seq = (JSON.parse(line) as { seq?: unknown }).seq;
-    } catch {
-      seq = undefined;
-    }
-    if (typeof seq !== "number" || !Number.isInteger(seq)) {
-      forged("it claims to be the daemon's line but has no sequence number");
-      continue;
-    }
-    if (seq <= lastSeq) {
-      forged(`seq ${seq} comes after seq ${lastSeq}: not a copy of the daemon's (it copies in order)`);
-      continue;
-    }
-    const rec = await recordLine(seq);
-    if (rec === undefined) {
-      forged(`there is no seq ${seq} in the log of record`);
-      continue;
-    }
-    if (rec !== line) {
-      forged(`it differs from seq ${seq} in the log of record (edited, re-hashed without the key, or made up)`);
-      continue;
-    }
-    for (const k of ahead.keys()) if (k <= seq) ahead.delete(k);
-    lastSeq = seq;
-    out.sealed++;
+  } finally {
+    await record?.return(undefined);
+    await fh.close();
   }
   return out;
 }

@@ -8,9 +8,10 @@
  * transactions only (`txn`), the last commit only when its artifact bytes are whole (WholeCheck), the
  * agents' lines the daemon recorded. Reading from a cursor adds one check: each daemon line must carry
  * the next seq and chain on the line before it (chain.ts), beginning with the cursor's own line; the
- * cursor's line must be found byte for byte where it was, in the same file. When either fails (the log
- * was cut back by recovery, rewritten, replaced) the caller reads from the start instead: a cursor is
- * never trusted past what it can prove.
+ * cursor's line must be found byte for byte where it was, in the same file, and the MAC check must
+ * answer as it did when the cursor was made (ReadTrust: same key, same keys in force). When any fails
+ * (the log was cut back by recovery, rewritten, replaced; a key retired) the caller reads from the
+ * start instead: a cursor is never trusted past what it can prove.
  */
 import type { FileHandle } from "node:fs/promises";
 import { chainHash, unsealLine, type LineCheck } from "../../log/chain.js";
@@ -33,6 +34,24 @@ export interface ReadCursor {
   /** The file it is in (st_dev, st_ino): a log replaced by another file is read from its start. */
   dev: number;
   ino: number;
+  /**
+   * How the lines up to it were judged: the MAC check used (undefined: none, no key to check with) and
+   * the keys it took as in force then (read-chain.ts keysInForce). `anchored`, and which lines were
+   * taken as the daemon's, hold only while both are the same: a key retired since, or a key readable
+   * now that was not, and the log is read from its start.
+   */
+  trust: ReadTrust;
+}
+
+/** The MAC check a read judged lines with, and the keys in force for it (ReadCursor.trust). */
+export interface ReadTrust {
+  check: LineCheck | undefined;
+  inForce: string;
+}
+
+/** Whether two reads judge every line alike: the same check, with the same keys in force. */
+export function sameTrust(a: ReadTrust, b: ReadTrust): boolean {
+  return a.check === b.check && a.inForce === b.inForce;
 }
 
 /** The pack check of a transaction (FsStore.packChecker): false means it and all after it were never committed. */
@@ -50,7 +69,7 @@ const NONE: readonly LogLine[] = Object.freeze([]);
  */
 export class EntryGroups {
   /** After the last whole transaction read (undefined: none): where the next read may start. */
-  end?: Omit<ReadCursor, "dev" | "ino" | "last"> & { lastText: string };
+  end?: Omit<ReadCursor, "dev" | "ino" | "last" | "trust"> & { lastText: string };
   /** From a cursor: a daemon line did not follow or chain on the line before it. Nothing from its transaction on was given out. */
   broken = false;
   /** The highest seq given out (0: none). */

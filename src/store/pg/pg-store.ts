@@ -12,7 +12,7 @@
  * effects done at its checkpoint. A writer that stops heartbeating is dead: its entries whose effects
  * are not done are claimed and re-run by the next writer to recover or sweep (orphans()).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { hostname } from "node:os";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -22,6 +22,7 @@ import { applyEntry, emptyView, type View } from "../../log/replay.js";
 import { agentViewFromJson, agentViewToJson, type AgentViewJson } from "../../log/agent-jobs.js";
 import type { Epic, LogEntry } from "../../schemas/types.gen.js";
 import type { AppendResult, CommittedEntry, Conflict, EffectOptions, Holder, Lease, LogLine, Notice, ReadFrom, Recovery, Store, Txn } from "../port.js";
+import { afterSeqOf } from "../read-from.js";
 import { sealTxns } from "../seal.js";
 import { connect, isDriverTypeLookupFault, isDriverWriteFault, migrate, migrateIfBehind, pgTarget, redact, unreachable, type PgTarget, type Sql } from "./connect.js";
 import { clashes, epicKeyOf, touchedBy } from "./fence.js";
@@ -49,6 +50,21 @@ interface SnapshotJson {
   config_version?: string;
   agents: AgentViewJson;
 }
+
+/** An entry's line number, kept to count on from: its seq, its row as it was (rowMark), its line. */
+interface LineMark {
+  seq: number;
+  row: string;
+  line: number;
+}
+
+/** What a line mark checks its row by: `<hash>:<md5 of its agents' lines>` (as the count's SQL makes it: md5 of '' when none). */
+function rowMark(hash: string, foreign: string | null): string {
+  return `${hash}:${createHash("md5").update(foreign ?? "", "utf8").digest("hex")}`;
+}
+
+/** How many line marks a PostgreSQL store keeps (PgStore.lineAt): as many waits on one store count on each from its own. */
+const LINE_MARKS = 8;
 
 /** Thrown inside the append transaction to roll it back; turned into a Conflict outside. */
 class ConflictSignal {
@@ -294,45 +310,63 @@ export class PgStore implements Store {
    * append holds the head row), so none appears later below a seq already read.
    */
   async *readEntries(from?: ReadFrom): AsyncIterable<LogLine> {
-    const after = Math.max(0, from?.afterSeq ?? 0);
+    const after = afterSeqOf(from);
     let line = after > 0 ? await this.linesUpTo(after) : 0;
     /** The last entry given out, with its line number (kept even when the caller stops early). */
-    let last: { seq: number; hash: string; line: number } | undefined;
+    let last: { seq: number; hash: string; foreign: string | null; line: number } | undefined;
     try {
       for await (const rows of this.sql`SELECT seq::float8 AS seq, hash, line, foreign_text FROM entries WHERE seq > ${after} ORDER BY seq`.cursor(1000)) {
         for (const r of rows) {
           if (r.foreign_text !== null) for (const text of String(r.foreign_text).split("\n").slice(0, -1)) yield { line: ++line, raw: text };
           const raw = String(r.line);
-          last = { seq: Number(r.seq), hash: String(r.hash), line: ++line };
+          last = { seq: Number(r.seq), hash: String(r.hash), foreign: r.foreign_text === null ? null : String(r.foreign_text), line: ++line };
           yield { line, raw, entry: JSON.parse(raw) as LogEntry };
         }
       }
     } finally {
-      if (last) this.lineAt = last;
+      if (last) this.noteLineAt({ seq: last.seq, row: rowMark(last.hash, last.foreign), line: last.line });
     }
   }
 
-  /** The line number of the last entry a read gave out, by its seq and hash: the next read after a later seq counts on from it. */
-  private lineAt?: { seq: number; hash: string; line: number };
+  /**
+   * Line numbers of entries the latest reads stopped at, by seq and row (rowMark: its hash and its
+   * agents' lines; at most LINE_MARKS, one per seq, oldest first): a read after a later seq counts on
+   * from the greatest of them at or below it, so waits that read after different seqs (several on one
+   * store) each count only what is new to them.
+   */
+  private lineAt: LineMark[] = [];
+
+  /** Rows the line counts of readEntries after a seq went over, in all (what a wait costs: a measure, nothing depends on it). */
+  rowsCounted = 0;
+
+  private noteLineAt(m: LineMark): void {
+    this.lineAt = [...this.lineAt.filter((x) => x.seq !== m.seq), m].slice(-LINE_MARKS);
+  }
 
   /**
    * How many lines the log has up to and including the entry of `seq` (entries and the agents' lines
-   * before them): counted on from the last read when that entry is still there with its hash (one
-   * indexed range), else from the start (the database was restored, or no read was made yet).
+   * before them): counted on from a mark of an earlier read when that entry is still there as it was,
+   * hash and agents' lines (one indexed range), else from the start (the database was restored, the
+   * row rewritten, or no read was made yet). Consensus never rewrites a row's line or agents' lines; a
+   * rewrite of a row below the mark by hand is not seen (the database is trusted: no MAC is checked
+   * here either).
    */
   private async linesUpTo(seq: number): Promise<number> {
-    const m = this.lineAt;
+    const m = this.lineAt.reduce<LineMark | undefined>((best, x) => (x.seq <= seq && (!best || x.seq > best.seq) ? x : best), undefined);
     const count = async (above: number): Promise<{ n: number; above?: string; at?: string }> => {
       const [r] = await this.sql`
-        SELECT count(*)::float8 + coalesce(sum(length(foreign_text) - length(replace(foreign_text, E'\n', ''))), 0)::float8 AS n,
-          (SELECT hash FROM entries WHERE seq = ${above}) AS above, (SELECT hash FROM entries WHERE seq = ${seq}) AS at
+        SELECT count(*)::float8 AS rows, count(*)::float8 + coalesce(sum(length(foreign_text) - length(replace(foreign_text, E'\n', ''))), 0)::float8 AS n,
+          (SELECT hash || ':' || md5(coalesce(foreign_text, '')) FROM entries WHERE seq = ${above}) AS above,
+          (SELECT hash || ':' || md5(coalesce(foreign_text, '')) FROM entries WHERE seq = ${seq}) AS at
         FROM entries WHERE seq > ${above} AND seq <= ${seq}`;
+      this.rowsCounted += Number(r!.rows);
       return { n: Number(r!.n), ...(r!.above !== null ? { above: String(r!.above) } : {}), ...(r!.at !== null ? { at: String(r!.at) } : {}) };
     };
-    let c = m && m.seq <= seq ? await count(m.seq) : undefined;
-    const n = c && c.above === m!.hash ? m!.line + c.n : (c = await count(0)).n;
+    let c = m ? await count(m.seq) : undefined;
+    if (m && c && c.above !== m.row) this.lineAt = this.lineAt.filter((x) => x.seq < m.seq);
+    const n = c && m && c.above === m.row ? m.line + c.n : (c = await count(0)).n;
     // the next read after this seq (a wait reading again) counts on from here, found or not
-    if (c.at !== undefined) this.lineAt = { seq, hash: c.at, line: n };
+    if (c.at !== undefined) this.noteLineAt({ seq, row: c.at, line: n });
     return n;
   }
 
