@@ -138,7 +138,11 @@ export async function folderInside(root: string, relDir: string): Promise<string
       if (refusedAtName(e)) throw nameTaken(relative(realRoot, next), next, `a folder on the way to ${relDir}`, lstatQuiet(next), e);
       throw e;
     });
-    real = await realpath(next);
+    real = await realpath(next).catch((e: NodeJS.ErrnoException) => {
+      // a link to nothing or a loop of links where a folder goes: said with its owner and the fix
+      if (e.code === "ENOENT" || e.code === "ELOOP" || e.code === "ENOTDIR") throw nameTaken(relative(realRoot, next), next, `a folder on the way to ${relDir}`, undefined, e);
+      throw e;
+    });
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
       throw new ConsensusError(issue("SYMLINK_OUTSIDE", { message: `${relDir} resolves outside the root (to ${real}); nothing was written`, file: relDir, found: real, expected: `a folder inside ${realRoot}`, fix: `Remove the link on the way to ${relDir} (an agent's, or a mistake): the bus's folders are real folders inside the root.` }));
     }

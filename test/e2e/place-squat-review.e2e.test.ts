@@ -1,0 +1,100 @@
+/**
+ * Review of the placement guards (place-names.ts, placement.ts readClaim) as an attacking agent of
+ * another OS user (uid 65534, nobody: chown, or a child run as it), against the real CLI, the MCP SDK
+ * client over `consensus mcp` and the real daemon:
+ *
+ * - a non-folder (a FIFO, a file) another user put on the way to a placed file (where an epic's folder
+ *   or an inbox goes) is named in the NAME_TAKEN answer, with its owner and the `rm` that clears it;
+ *   not told as "an entry made there and removed again" with a fix that lists a FIFO;
+ * - a symbolic link another user put at a claim's name is no claim, wherever it leads: the daemon
+ *   believed the file it led to when that file was the drop's owner's (the readable log agents append
+ *   to is the daemon's user's), so an agent could have a hand drop of that user refused (a signature
+ *   that does not verify) or recorded as its own role's (its own token's signature).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, chownSync, lchownSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative, dirname } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { artifact, Bus, daemonHolding, repo } from "../support/bus.js";
+import { Agent } from "../support/mcp.js";
+import type { LogEntry } from "../../src/schemas/types.gen.js";
+import { claimPathOf } from "../../src/transports/placement.js";
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn(`place-squat-review e2e: skipped: chown and runuser need root (running as uid ${process.getuid?.()})`);
+
+let bus: Bus | undefined;
+const agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
+  await bus?.stopDaemon();
+  bus?.cleanup();
+  bus = undefined;
+});
+
+async function tokenFor(b: Bus, role: string): Promise<string> {
+  const { readKeyring } = (await import(join(repo, "dist", "trust", "key-file.js"))) as { readKeyring(dot: string): Promise<{ keysForFile(): unknown[] }> };
+  const { issueToken } = (await import(join(repo, "dist", "trust", "token.js"))) as { issueToken(k: unknown, s: unknown): string };
+  const key = (await readKeyring(join(b.root, ".consensus"))).keysForFile().at(-1);
+  return issueToken(key, { v: 1, role, epic_id: "EP-001", iteration: 1, expires_at: new Date(Date.now() + 600_000).toISOString(), launch: "test" });
+}
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+const plan = artifact("plan.json", "EP-001", 1);
+const d = (e: LogEntry): Record<string, unknown> => e.details as Record<string, unknown>;
+
+function started(): Bus {
+  const b = (bus = Bus.init());
+  expect(b.cli("start", "EP-001", "--title", "Squat review").code).toBe(0);
+  return b;
+}
+
+/** What nobody makes at `abs`: a FIFO, a regular file, or a link that leads nowhere. */
+function nobodyMakes(abs: string, kind: "fifo" | "file" | "dangling"): void {
+  if (kind === "dangling") return void (symlinkSync("nowhere", abs), lchownSync(abs, NOBODY, NOBODY));
+  if (kind === "fifo") execFileSync("mkfifo", [abs]);
+  else writeFileSync(abs, "not a folder\n");
+  chownSync(abs, NOBODY, NOBODY);
+}
+
+describe("a non-folder another user put where a placed file's folder goes", () => {
+  it.skipIf(!isRoot)("consensus submit and MCP submit_artifact: a FIFO, a file or a link to nothing at the epic's folder name is NAME_TAKEN naming it, whose it is and the rm", async () => {
+    const b = started();
+    const zone = join(b.root, "artifacts", "EP-001");
+    rmSync(zone, { recursive: true, force: true });
+    const src = join(b.dir, "plan.json");
+    writeFileSync(src, plan);
+    const a = await Agent.stdio(b, "planner");
+    agents.push(a);
+    for (const [kind, found] of [["fifo", "a FIFO (named pipe)"], ["file", "a regular file"], ["dangling", "a symbolic link"]] as const) {
+      nobodyMakes(zone, kind);
+      const r = b.cliWith({ CONSENSUS_TOKEN: await tokenFor(b, "planner") }, "submit", src, "--timeout", "30000");
+      expect(r.code, `${kind}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, kind).toContain("NAME_TAKEN");
+      expect(r.stderr, kind).toContain(`artifacts/EP-001 is ${found} of uid ${NOBODY} (nobody), not a folder`);
+      expect(r.stderr, kind).toContain(`rm ${zone}`);
+      expect(r.stderr, kind).not.toMatch(/removed again|internal error|This is a bug/);
+      const m = await a.call("submit_artifact", { epic_id: "EP-001", file: "plan.json", content: plan });
+      expect(m.isError, m.text).toBe(true);
+      expect(m.text, kind).toContain(`artifacts/EP-001 is ${found} of uid ${NOBODY} (nobody), not a folder`);
+      expect(m.data.issues, kind).toEqual([expect.objectContaining({ code: "NAME_TAKEN", file: "artifacts/EP-001" })]);
+      rmSync(zone);
+    }
+  });
+
+  it.skipIf(!isRoot)("consensus submit of a message: a FIFO at the inbox's name is NAME_TAKEN naming it, not a bare ENOTDIR", async () => {
+    const b = started();
+    const inbox = join(b.root, "messages", "inbox", "developer");
+    rmSync(inbox, { recursive: true, force: true });
+    nobodyMakes(inbox, "fifo");
+    const src = join(b.dir, "info-planner-EP-001.yaml");
+    writeFileSync(src, "from: planner\nto: developer\ntimestamp: \"2026-11-21T10:00:00Z\"\nepic_id: EP-001\niteration: 1\ntype: info\nsubject: hello\n");
+    const r = b.cliWith({ CONSENSUS_TOKEN: await tokenFor(b, "planner") }, "submit", src, "--timeout", "30000");
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(`messages/inbox/developer is a FIFO (named pipe) of uid ${NOBODY} (nobody), not a folder`);
+    expect(r.stderr).toContain(`rm ${inbox}`);
+    expect(r.stderr).not.toMatch(/removed again|internal error|This is a bug/);
+  });
+});
