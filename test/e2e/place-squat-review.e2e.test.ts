@@ -98,3 +98,34 @@ describe("a non-folder another user put where a placed file's folder goes", () =
     expect(r.stderr).not.toMatch(/removed again|internal error|This is a bug/);
   });
 });
+
+describe("a link another user put at a claim's name is no claim", () => {
+  it.skipIf(!isRoot)("the daemon: nobody's link at the claim name of a person's hand drop, to a file of that person's it may write, changes neither the verdict nor the proof", async () => {
+    const b = started();
+    chmodSync(b.dir, 0o755);
+    mkdirSync(join(b.root, "artifacts", "EP-001", ".placed"), { recursive: true });
+    const rel = "artifacts/EP-001/plan.json";
+    const claimAt = join(b.root, claimPathOf(rel, sha256(plan)));
+    // a file of the person's (the daemon's user here) its group may write: made with umask 002, the
+    // default of a user with a group of its own, in a setgid folder of the agents' group
+    const theirs = join(b.root, "notes.txt");
+    writeFileSync(theirs, "to do\n");
+    chownSync(theirs, 0, NOBODY);
+    chmodSync(theirs, 0o664);
+    await daemonHolding(b);
+    // the agent knows what the person will drop (a plan it read): a claim with a signature that does not verify
+    const forged = { version: 1, file: rel, sha256: sha256(plan), transport: "mcp", role: "developer", placed_at: new Date().toISOString(), signature: { v: 1, key: "k0", nonce: "forgedforgedforged00", mac: "AAAA" } };
+    const w = spawnSync("runuser", ["-u", "nobody", "--", "sh", "-c", `printf '%s\\n' "$1" > "$2"`, "sh", JSON.stringify(forged), theirs], { encoding: "utf8" });
+    expect(w.status, w.stderr).toBe(0);
+    symlinkSync(relative(dirname(claimAt), theirs), claimAt);
+    lchownSync(claimAt, NOBODY, NOBODY);
+    expect(JSON.parse(readFileSync(claimAt, "utf8"))).toEqual(forged);
+    // the person drops the plan by hand (no claim of their own)
+    b.drop(rel, plan);
+    const es = await b.waitFor("the plan decided", (x) => x.some((e) => e.decision.startsWith("artifact_") && d(e).file === rel));
+    const decided = es.find((e) => e.decision.startsWith("artifact_") && d(e).file === rel)!;
+    expect(decided.decision, JSON.stringify(decided.details)).toBe("artifact_accepted");
+    expect(d(decided).transport).toBe("files");
+    expect(d(decided).proof).toBe("unverified");
+  });
+});
