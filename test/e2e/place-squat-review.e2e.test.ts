@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, lchownSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative, dirname } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, daemonHolding, repo } from "../support/bus.js";
@@ -127,5 +127,39 @@ describe("a link another user put at a claim's name is no claim", () => {
     expect(decided.decision, JSON.stringify(decided.details)).toBe("artifact_accepted");
     expect(d(decided).transport).toBe("files");
     expect(d(decided).proof).toBe("unverified");
+  });
+});
+
+// Skipped: this fails on main today, before any placement guard is reached, and its fix is a design
+// decision for the lead (review rvplace): an agent of its own OS user cannot read the private area, and
+// `consensus submit` (like `consensus mcp`'s tools) reads the rules in force from .consensus/rules.json
+// (0600: RULES_FORGED "the file could not be opened (EACCES)", a wrong diagnosis and fix) and then waits
+// for the verdict in the log of record .consensus/log.jsonl (0600: an internal error, exit 70).
+describe.skip("a new user: consensus submit of an agent that runs as its own OS user, in the agents' group", () => {
+  it.skipIf(!isRoot)("the planner's agent (uid nobody, group nogroup: the agents' group) submits its plan: placed in the daemon's .placed, accepted, its claim believed, proven by its OS user", async () => {
+    const b = Bus.init();
+    bus = b;
+    chmodSync(b.dir, 0o755);
+    writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nagents:\n  planner: ${JSON.stringify({ command: ["true"], user: "nobody", retries: 0 })}\nsecurity: { agents_group: nogroup }\n`);
+    b.applyConfig();
+    expect(b.cli("init").code).toBe(0);
+    expect(b.cli("start", "EP-001", "--title", "Own user").code).toBe(0);
+    await daemonHolding(b);
+    const zone = join(b.root, "artifacts", "EP-001");
+    await b.until("the epic's folder and its .placed to be the daemon's drop zone", () => [zone, join(zone, ".placed")].every((p) => existsSync(p) && (statSync(p).mode & 0o7777) === 0o3775));
+    const src = join(b.dir, "plan.json");
+    writeFileSync(src, plan);
+    chmodSync(src, 0o644);
+    const token = await tokenFor(b, "planner");
+    const r = spawnSync("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, `CONSENSUS_TOKEN=${token}`, process.execPath, join(repo, "bin", "consensus.js"), "submit", src, "--timeout", "30000"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const rel = "artifacts/EP-001/plan.json";
+    const decided = b.entries().find((e) => e.decision.startsWith("artifact_") && d(e).file === rel)!;
+    expect(decided.decision, JSON.stringify(decided.details)).toBe("artifact_accepted");
+    expect(d(decided).transport).toBe("cli");
+    expect(d(decided).proof).toMatchObject({ by: "os_user", role: "planner", uid: NOBODY });
+    expect(lstatSync(join(b.root, rel)).uid).toBe(NOBODY);
+    // the claim is released once decided
+    await b.until("the claim released", () => readdirSync(join(zone, ".placed")).length === 0 || undefined);
   });
 });
