@@ -163,3 +163,25 @@ describe.skip("a new user: consensus submit of an agent that runs as its own OS 
     await b.until("the claim released", () => readdirSync(join(zone, ".placed")).length === 0 || undefined);
   });
 });
+
+describe("an upgrade: claims an earlier version placed under their old name", () => {
+  it("the daemon, started on a root with an input placed but not yet decided (its claim at .placed/<file>.<sha256>.json), still reads its claim: transport and token proof kept", async () => {
+    const b = started();
+    mkdirSync(join(b.root, "artifacts", "EP-001", ".placed"), { recursive: true });
+    const { signPlacement } = (await import(join(repo, "dist", "trust", "token.js"))) as { signPlacement(t: string, f: string, s: string, n: string): unknown };
+    const rel = "artifacts/EP-001/plan.json";
+    const sha = sha256(plan);
+    // what `consensus submit` of the earlier version left: the claim under its old name, then the file
+    const claim = { version: 1, file: rel, sha256: sha, transport: "cli", role: "planner", placed_at: new Date().toISOString(), signature: signPlacement(await tokenFor(b, "planner"), rel, sha, "upgradeupgradeupgrade0") };
+    writeFileSync(join(b.root, "artifacts", "EP-001", ".placed", `plan.json.${sha}.json`), `${JSON.stringify(claim)}\n`);
+    writeFileSync(join(b.root, rel), plan);
+    b.startDaemon();
+    const es = await b.waitFor("the plan decided", (x) => x.some((e) => e.decision.startsWith("artifact_") && d(e).file === rel));
+    const decided = es.find((e) => e.decision.startsWith("artifact_") && d(e).file === rel)!;
+    expect(decided.decision, JSON.stringify(decided.details)).toBe("artifact_accepted");
+    expect(d(decided).transport).toBe("cli");
+    expect(d(decided).proof).toMatchObject({ by: "token", role: "planner" });
+    // and released once decided, like any claim
+    await b.until("the claim released", () => readdirSync(join(b.root, "artifacts", "EP-001", ".placed")).length === 0 || undefined);
+  });
+});
