@@ -111,7 +111,7 @@ export function nameTaken(rel: string, abs: string, what: string, st: Stats | un
     const found = `${kindOf(block.st)} of uid ${block.st.uid} (${user})`;
     return new ConsensusError(
       issue("NAME_TAKEN", {
-        message: `${block.rel} is ${found}, not a folder: ${rel}, where ${what} goes, is inside it (${code}); nothing was placed`,
+        message: `${block.rel} is ${found}, not a folder, and ${rel} (${what}) goes inside it (${code}); nothing was placed`,
         file: block.rel,
         found,
         expected: "a folder",
