@@ -8,8 +8,8 @@
  * read with every guard (its content must name the file and content, its owner must be the file's, the
  * entry a regular file), the rename keeps its owner, and a new-form claim already at the name is kept.
  */
-import { lstatSync, readdirSync, renameSync } from "node:fs";
-import { join, relative } from "node:path";
+import { closeSync, constants as fsc, existsSync, lstatSync, openSync, readdirSync, renameSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import type { Layout } from "../store/fs/layout.js";
 import { lstatQuiet } from "../store/fs/safe-dirs.js";
 import { CLAIM_FOLDER } from "./place-names.js";
@@ -27,36 +27,59 @@ export interface ClaimUpgrade {
 /**
  * Renames the old-form claims in the drop zones' `.placed/` folders under `L.root` (artifacts/,
  * artifacts/<EPIC>/, messages/inbox/<role>/) to their current names. Only a regular file is renamed,
- * and only in a `.placed` that is a real folder (never through a link); one whose new name is taken is
- * left. One readdir per zone; never throws.
+ * within the same `.placed`, reached through real folders only (each opened without following a link);
+ * one whose new name is taken is left. One readdir per zone; never throws.
  */
 export function upgradeClaims(L: Layout): ClaimUpgrade {
   const out: ClaimUpgrade = { renamed: 0, left: [] };
   for (const zone of [L.artifacts, ...realSubfolders(L.artifacts), ...realSubfolders(L.inbox)]) {
-    const placed = join(zone, CLAIM_FOLDER);
-    if (lstatQuiet(placed)?.isDirectory() !== true) continue;
-    let names: string[];
-    try {
-      names = readdirSync(placed);
-    } catch {
-      continue;
-    }
     const relZone = relative(L.root, zone);
-    for (const name of names) {
-      const m = OLD_NAME.exec(name);
-      if (!m) continue;
-      const from = join(placed, name);
-      const to = join(L.root, claimPathOf(`${relZone}/${m[1]}`, m[2]!));
-      try {
-        if (!lstatSync(from).isFile() || lstatQuiet(to) !== undefined) continue;
-        renameSync(from, to);
-        out.renamed++;
-      } catch (e) {
-        out.left.push({ path: from, why: (e as NodeJS.ErrnoException).code ?? String(e) });
-      }
-    }
+    // the zone, then its .placed, opened without following a link (one swapped in since the listing
+    // is not followed): the listing and the renames go through the descriptor, never by name
+    withFolder(zone, (z) =>
+      withFolder(join(z, CLAIM_FOLDER), (placed) => {
+        let names: string[];
+        try {
+          names = readdirSync(placed);
+        } catch {
+          return;
+        }
+        for (const name of names) {
+          const m = OLD_NAME.exec(name);
+          if (!m) continue;
+          const from = join(placed, name);
+          const to = join(placed, basename(claimPathOf(`${relZone}/${m[1]}`, m[2]!)));
+          try {
+            if (!lstatSync(from).isFile() || lstatQuiet(to) !== undefined) continue;
+            renameSync(from, to);
+            out.renamed++;
+          } catch (e) {
+            out.left.push({ path: join(zone, CLAIM_FOLDER, name), why: (e as NodeJS.ErrnoException).code ?? String(e) });
+          }
+        }
+      }),
+    );
   }
   return out;
+}
+
+/**
+ * Runs `use` with a path that names the real folder at `path` as opened (O_NOFOLLOW, O_DIRECTORY,
+ * O_NONBLOCK: never a link, a FIFO or a file): /proc/self/fd/<fd> where there is one, else `path`.
+ * Nothing is run when it cannot be opened so.
+ */
+function withFolder(path: string, use: (at: string) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_DIRECTORY);
+  } catch {
+    return;
+  }
+  try {
+    use(existsSync(`/proc/self/fd/${fd}`) ? `/proc/self/fd/${fd}` : path);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function realSubfolders(dir: string): string[] {
