@@ -19,13 +19,15 @@
  *
  * The private area (.consensus/) is the store's to lock down (it is never the agents' group's).
  */
-import { chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
+import { chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync } from "node:fs";
 import { CLAIM_FOLDER } from "../transports/place-names.js";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Issue } from "../errors/issue.js";
 import type { Logger } from "../daemon/logger.js";
-import { daemonOrRoot } from "../store/fs/entry-aside.js";
+import { asideNameOf, daemonOrRoot, movable } from "../store/fs/entry-aside.js";
+import { kindOf } from "../store/fs/guarded-read.js";
+import { userNameOf } from "../trust/os-identity.js";
 import type { Layout } from "../store/fs/layout.js";
 import { resolveGroup } from "./os-users.js";
 import { shellArg } from "../errors/issue.js";
@@ -40,6 +42,8 @@ export const SHARED_LOG_MODE = 0o664;
 export interface DropZoneReport {
   changed: string[];
   failed: Array<{ path: string; error: string }>;
+  /** Another user's entries that stood where a zone's claims folder goes (giveClaimFolder): moved to `to`, in the same zone. */
+  setAside: Array<{ path: string; found: string; uid: number; to: string }>;
 }
 
 /**
@@ -59,7 +63,7 @@ export function giveDropZones(L: Layout, p: Pick<Pipeline, "roles" | "security">
  * folders are made. `epics` adds artifacts/<EPIC>/ for those epics.
  */
 export function applyDropZones(L: Layout, roles: readonly string[], gid: number, epics: readonly string[] = []): DropZoneReport {
-  const report: DropZoneReport = { changed: [], failed: [] };
+  const report: DropZoneReport = { changed: [], failed: [], setAside: [] };
   const messages = join(L.root, "messages");
   const logs = join(L.root, "logs");
   const inboxes = roles.map((r) => join(L.inbox, r));
@@ -87,7 +91,8 @@ export function applyDropZones(L: Layout, roles: readonly string[], gid: number,
  * The claims' folder of a zone (`<zone>/.placed`, transports/placement.ts), made here, the daemon's and
  * 3775 like the zone, before an agent can make it its own: a folder's owner may empty it whatever its
  * mode, so every claim placed there would be at that agent's mercy, and a placer refuses such a folder
- * (NAME_TAKEN). One an agent made first is given to the daemon's user like a zone (set). Made and opened
+ * (NAME_TAKEN). One an agent made first is given to the daemon's user like a zone (set); another user's
+ * FIFO, link or file there is set aside in the zone first (setAsideNonFolder). Made and opened
  * through the zone as opened (O_NOFOLLOW), by /proc/self/fd where there is one: a zone swapped for a
  * link meanwhile never puts the folder, or the chown, anywhere else.
  */
@@ -105,6 +110,16 @@ function giveClaimFolder(report: DropZoneReport, zone: string, gid: number): voi
       mkdirSync(via, { mode: DROP_ZONE_MODE });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") return void report.failed.push({ path: shown, error: errText(e) });
+      // an agent's FIFO, link or file at the name: every placement into this zone would be refused
+      // (NAME_TAKEN) until someone removed it; the zone is the daemon's, so it goes aside, into the zone
+      if (setAsideNonFolder(report, via, shown)) {
+        try {
+          mkdirSync(via, { mode: DROP_ZONE_MODE });
+        } catch (e2) {
+          // made again meanwhile (a folder: set() gives it; anything else: the next start sets it aside)
+          if ((e2 as NodeJS.ErrnoException).code !== "EEXIST") return void report.failed.push({ path: shown, error: errText(e2) });
+        }
+      }
     }
     set(report, via, "dir", gid, DROP_ZONE_MODE, shown);
   } finally {
@@ -161,6 +176,38 @@ function set(report: DropZoneReport, path: string, kind: "dir" | "file", gid: nu
   }
 }
 
+/**
+ * What stands at a zone's claims folder's name `via` (`shown` in reports) when it is no folder: another
+ * user's entry (a FIFO, a link, a file) is renamed aside in the same zone (`.refused-.placed.<tag>-<hex>`,
+ * a dot-name no watcher reads) and reported in `setAside`; true when the name is free now (to be made).
+ * False for a folder (set() gives it) and for what is left: one of the daemon's or root's, or one that
+ * could not be moved (reported in `failed`; set() then changes nothing: it opens only a folder). lstat only: nothing
+ * is opened or followed.
+ */
+function setAsideNonFolder(report: DropZoneReport, via: string, shown: string): boolean {
+  let st;
+  try {
+    st = lstatSync(via);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+  if (st.isDirectory()) return false;
+  const found = kindOf(st);
+  if (!movable(st.uid, process.geteuid?.())) {
+    report.failed.push({ path: shown, error: `${found} of uid ${st.uid}, not a folder: placements into this zone are refused until it is removed (\`rm ${shellArg(shown)}\`)` });
+    return false;
+  }
+  const to = asideNameOf(via, "not-a-folder");
+  try {
+    renameSync(via, to);
+  } catch (e) {
+    report.failed.push({ path: shown, error: `${found} of uid ${st.uid}, not a folder, could not be set aside (${errText(e)}): placements into this zone are refused until it is removed (\`rm ${shellArg(shown)}\`)` });
+    return false;
+  }
+  report.setAside.push({ path: shown, found, uid: st.uid, to: join(dirname(shown), basename(to)) });
+  return true;
+}
+
 function noForeignWrites(report: DropZoneReport, dir: string): void {
   try {
     const st = lstatSync(dir);
@@ -179,4 +226,5 @@ export function reportDropZones(r: DropZoneReport | Issue | undefined, log: Pick
   if (!r) return;
   if ("code" in r) return void log.error({ path: r.path }, `${r.message}: the drop zones keep their owners. ${r.fix}`);
   for (const f of r.failed) log.warn({ path: f.path, error: f.error }, "could not give a drop zone to the agents' group");
+  for (const a of r.setAside) log.warn({ path: a.path, found: `${a.found} of uid ${a.uid} (${userNameOf(a.uid)})`, moved_to: a.to, fix: `Find what runs as uid ${a.uid} and makes it (\`ps -u ${a.uid}\`); the moved entry may be removed (\`rm ${shellArg(a.to)}\`).` }, "another user's entry stood where a drop zone's claims folder goes: set aside, and the daemon's folder made");
 }

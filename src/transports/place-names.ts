@@ -16,7 +16,7 @@
  *   a write through the entry (writeAtomic renames over the name: a link or FIFO there is replaced, not
  *   followed or opened).
  */
-import { mkdirSync, type Stats } from "node:fs";
+import { mkdirSync, statSync, type Stats } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConsensusError, issue, shellArg } from "../errors/issue.js";
@@ -27,6 +27,9 @@ import { userNameOf } from "../trust/os-identity.js";
 
 /** The errors of a write refused by what holds the name or its folder (not a full disk, not a bug). */
 const REFUSED_AT_NAME = new Set(["EISDIR", "ENOTEMPTY", "EEXIST", "EPERM", "EACCES", "ENOTDIR", "ELOOP"]);
+
+/** The errors of a path that cannot be followed: an entry on the way that is no folder (ENOTDIR), a link to nothing (ENOENT) or a loop of links (ELOOP). */
+const NO_WAY_THROUGH = new Set(["ENOTDIR", "ENOENT", "ELOOP"]);
 
 /** Whether `e` is a write or mkdir refused by what holds the name or its folder (REFUSED_AT_NAME), not a full disk or a bug. */
 export const refusedAtName = (e: unknown): boolean => !(e instanceof ConsensusError) && REFUSED_AT_NAME.has((e as NodeJS.ErrnoException | undefined)?.code ?? "");
@@ -100,6 +103,22 @@ export async function withdrawClaim(abs: string): Promise<void> {
  */
 export function nameTaken(rel: string, abs: string, what: string, st: Stats | undefined, e?: unknown, why?: string): ConsensusError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  // an entry on the way that is no folder (a FIFO, a file, a link to nothing where an epic's folder or an
+  // inbox goes): that entry is named, never "nothing there now"
+  const block = code !== undefined && NO_WAY_THROUGH.has(code) ? notAFolderOnTheWay(rel, abs) : undefined;
+  if (block) {
+    const user = userNameOf(block.st.uid);
+    const found = `${kindOf(block.st)} of uid ${block.st.uid} (${user})`;
+    return new ConsensusError(
+      issue("NAME_TAKEN", {
+        message: `${block.rel} is ${found}, not a folder, and ${rel} (${what}) goes inside it (${code}); nothing was placed`,
+        file: block.rel,
+        found,
+        expected: "a folder",
+        fix: `Remove it as ${user} or root (\`rm ${shellArg(block.abs)}\`), find what runs as uid ${block.st.uid} and makes it (\`ps -u ${block.st.uid}\`), then submit again.`,
+      }),
+    );
+  }
   const dir = dirname(abs);
   const folder = !st && (code === "EACCES" || code === "EPERM") ? lstatQuiet(dir) : undefined;
   if (folder) {
@@ -139,6 +158,34 @@ export function nameTaken(rel: string, abs: string, what: string, st: Stats | un
       fix: `Remove it as ${user} or root (\`${rm}\`), find what runs as uid ${st.uid} and makes it (\`ps -u ${st.uid}\`), then submit again.`,
     }),
   );
+}
+
+/**
+ * The entry nearest above `abs` (or `abs` itself) that is there but leads to no folder (a FIFO, a file,
+ * a link to nothing or to a loop), with its path relative to the root (`rel`'s matching prefix: `abs`
+ * ends in `rel`'s components) and its lstat; undefined when the nearest entry there is a folder or a
+ * link to one. lstat and stat only: nothing is opened.
+ */
+function notAFolderOnTheWay(rel: string, abs: string): { rel: string; abs: string; st: Stats } | undefined {
+  let a = abs;
+  let r = rel;
+  for (;;) {
+    const st = lstatQuiet(a);
+    if (st) {
+      if (st.isDirectory()) return undefined;
+      let leadsToFolder = false;
+      try {
+        leadsToFolder = st.isSymbolicLink() && statSync(a).isDirectory();
+      } catch {
+        /* a link to nothing or a loop: no folder */
+      }
+      return leadsToFolder ? undefined : { rel: r, abs: a, st };
+    }
+    const cut = r.lastIndexOf("/");
+    if (cut < 0) return undefined;
+    r = r.slice(0, cut);
+    a = dirname(a);
+  }
 }
 
 /**

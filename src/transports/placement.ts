@@ -138,7 +138,11 @@ export async function folderInside(root: string, relDir: string): Promise<string
       if (refusedAtName(e)) throw nameTaken(relative(realRoot, next), next, `a folder on the way to ${relDir}`, lstatQuiet(next), e);
       throw e;
     });
-    real = await realpath(next);
+    real = await realpath(next).catch((e: NodeJS.ErrnoException) => {
+      // a link to nothing or a loop of links where a folder goes: said with its owner and the fix
+      if (e.code === "ENOENT" || e.code === "ELOOP" || e.code === "ENOTDIR") throw nameTaken(relative(realRoot, next), next, `a folder on the way to ${relDir}`, undefined, e);
+      throw e;
+    });
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
       throw new ConsensusError(issue("SYMLINK_OUTSIDE", { message: `${relDir} resolves outside the root (to ${real}); nothing was written`, file: relDir, found: real, expected: `a folder inside ${realRoot}`, fix: `Remove the link on the way to ${relDir} (an agent's, or a mistake): the bus's folders are real folders inside the root.` }));
     }
@@ -152,17 +156,25 @@ export async function folderInside(root: string, relDir: string): Promise<string
  * owned by another user than `fileUid`, the uid that put the file at its name) counts as no claim, and
  * the input is a plain file drop. Read as hostile: an agent can write there too, and the claim's name is
  * predictable from the content, so one agent could otherwise speak for another's file (say it was
- * placed by the daemon's MCP server, or sign it with its own launch token). `fileUid` undefined: not
- * known (no uids on this system), not checked.
+ * placed by the daemon's MCP server, or sign it with its own launch token). The entry at the claim's
+ * name must be a regular file, not a link (to whatever file, even one of `fileUid`'s), and be the file
+ * read. `fileUid` undefined: not known (no uids on this system), not checked. Costs one lstat when
+ * there is no claim (most drops).
  */
 export async function readClaim(root: string, realRoot: string, rel: string, sha256: string, fileUid?: number): Promise<Claim | undefined> {
   const claimRel = claimPathOf(rel, sha256);
   // Most drops have none: asked first without an exception for the missing name (a failed realpath
   // builds one), on this thread (issue 17.2). Only its absence is taken from this; a claim there is read
   // with every guard below.
-  if (lstatQuiet(joinFast(root, claimRel)) === undefined) return undefined;
+  const at = lstatQuiet(joinFast(root, claimRel));
+  if (at === undefined) return undefined;
+  // the entry at the claim's name is what its placer put there: a regular file (a placement never writes
+  // a link), of the file's placer. A link is another user's word for whatever it leads to, even a file of
+  // the placer's that user may write (one its group may write): never a claim. Judged by this lstat, then
+  // by the file as opened, which must be this same one (ino): one swapped in since is none.
+  if (!at.isFile() || (fileUid !== undefined && at.uid !== fileUid)) return undefined;
   const r = await readCandidate(root, realRoot, claimRel, CLAIM_MAX_BYTES);
-  if (!r.ok || (fileUid !== undefined && r.uid !== fileUid)) return undefined;
+  if (!r.ok || r.ino !== at.ino || r.uid !== at.uid) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(r.bytes).toString("utf8"));

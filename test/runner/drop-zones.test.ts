@@ -3,8 +3,8 @@
  * rename or remove it there; a zone an older version left at 2775 is set to 3775 and reported. Real
  * folders; the group is this process's own (no other group is needed to check the modes).
  */
-import { spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -67,6 +67,36 @@ describe.skipIf(!isRoot)("applyDropZones: a zone folder an agent made", () => {
       expect([d, st.uid, (st.mode & 0o7777).toString(8)]).toEqual([d, process.geteuid!(), "3775"]);
     }
     expect(r.changed).toContain(early);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("an agent's FIFO, link or file where a zone's claims folder goes is set aside (said, with whose) and the daemon's folder made: placements there are not refused for ever", () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-zones-"));
+    const L = layoutOf(join(dir, "consensus"));
+    const zones = { fifo: join(L.artifacts, "EP-001"), link: join(L.inbox, "devops"), file: join(L.artifacts, "EP-002") };
+    for (const [kind, zone] of Object.entries(zones)) {
+      mkdirSync(zone, { recursive: true });
+      const at = join(zone, ".placed");
+      if (kind === "fifo") execFileSync("mkfifo", [at]);
+      else if (kind === "link") symlinkSync("..", at);
+      else writeFileSync(at, "x");
+      lchownSync(at, 65534, 65534);
+    }
+    const r = applyDropZones(L, ["devops"], process.getgid!(), ["EP-001", "EP-002"]);
+    expect(r.failed).toEqual([]);
+    for (const [kind, zone] of Object.entries(zones)) {
+      const st = lstatSync(join(zone, ".placed"));
+      expect([kind, st.isDirectory(), st.uid, (st.mode & 0o7777).toString(8)]).toEqual([kind, true, process.geteuid!(), "3775"]);
+      const aside = readdirSync(zone).filter((n) => n.startsWith(".refused-.placed."));
+      expect(aside, kind).toHaveLength(1);
+      expect(lstatSync(join(zone, aside[0]!)).uid, kind).toBe(65534);
+    }
+    expect(r.setAside.map((a) => [a.path, a.found, a.uid])).toEqual(
+      expect.arrayContaining([
+        [join(zones.fifo, ".placed"), "a FIFO (named pipe)", 65534],
+        [join(zones.link, ".placed"), "a symbolic link", 65534],
+        [join(zones.file, ".placed"), "a regular file", 65534],
+      ]),
+    );
   });
 
   it("never changes what a folder swapped for a symlink points to, however the swap is timed", async () => {

@@ -5,7 +5,8 @@
  * file with more than one name (HARD_LINK: it may be a key outside the root) and anything over the
  * size cap (FILE_TOO_LARGE) are refused with an issue, so they get a log entry, never silence. Folders
  * and vanished files are skipped. Returns the bytes, their SHA-256, the modification and
- * status-change times (ms), and the owner's uid and the st_mode of the file as opened (prove.ts).
+ * status-change times (ms), and the owner's uid, the st_mode and the inode number of the file as opened
+ * (prove.ts; placement.ts readClaim holds the inode against the lstat of the name).
  *
  * A symbolic link at the name is judged by where it leads, never read through otherwise: out of the
  * root, or into the daemon's private area (.consensus/: its key, its log of record), SYMLINK_OUTSIDE;
@@ -28,7 +29,7 @@ import { GuardedReadError, readGuardedSyncStat } from "../../store/fs/guarded-re
 import { atPlaceOf, joinFast, lstatQuiet, procFdsKnown } from "../../store/fs/safe-dirs.js";
 
 export type ReadResult =
-  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number }
+  | { ok: true; bytes: Uint8Array; sha256: string; mtimeMs: number; ctimeMs: number; size: number; uid: number; mode: number; ino: number }
   | { ok: false; issue: Issue; ctimeMs?: number }
   | { ok: false; gone: true };
 
@@ -167,7 +168,7 @@ function firstLinkOf(root: string, rel: string): string | undefined {
 function judged(r: { bytes: Uint8Array; stat: Stats }, abs: string, rel: string): ReadResult {
   const { bytes, stat } = r;
   if (stat.isDirectory()) return linkAt(abs, rel, "a folder") ?? { ok: false, gone: true };
-  return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid, mode: stat.mode };
+  return { ok: true, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, size: bytes.length, uid: stat.uid, mode: stat.mode, ino: stat.ino };
 }
 
 /**
