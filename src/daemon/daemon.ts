@@ -40,7 +40,7 @@ import { ensureKeyring } from "../trust/key-file.js";
 import type { Keyring } from "../trust/keyring.js";
 import { agentUsersOf, keyringOf } from "../transports/prove.js";
 import { giveDropZones, reportDropZones } from "../runner/drop-zones.js";
-import { upgradeClaims } from "../transports/claim-upgrade.js";
+import { upgradeClaimsOnce } from "../transports/claim-upgrade.js";
 import { sharedUserNote } from "../machine/authority.js";
 
 
@@ -111,7 +111,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   reportDropZones(giveDropZones(layout, pipeline), log);
   // claims an earlier version placed under their old name, for inputs not decided yet: read under the
   // name this version reads (transports/claim-upgrade.ts), not decided as plain drops without a word
-  const upgraded = upgradeClaims(layout);
+  const upgraded = (await upgradeClaimsOnce(layout)) ?? { renamed: 0, left: [] };
   if (upgraded.renamed) log.info({ renamed: upgraded.renamed }, "claims of an earlier version renamed to the name this version reads");
   for (const l of upgraded.left) log.warn({ path: l.path, error: l.why, fix: `Its input is decided as a plain drop; submit it again to have its transport and role recorded, then remove the old claim (\`rm ${shellArg(l.path)}\`).` }, "a claim of an earlier version could not be renamed to the name this version reads");
   // roles that share an OS user: the owner of their files proves none of them (transports/prove.ts)

@@ -7,8 +7,15 @@
  * role its launch token proved lost without a word. Nothing is trusted by the rename: the claim is still
  * read with every guard (its content must name the file and content, its owner must be the file's, the
  * entry a regular file), the rename keeps its owner, and a new-form claim already at the name is kept.
+ *
+ * Once per root: the pass reads every zone's `.placed` (one open and readdir per epic: 180–300 ms at
+ * 10,000 epics), so after a pass that left nothing behind the daemon records it in its private area
+ * (CLAIMS_RENAMED) and later starts skip it. An earlier version's binary still placing into the root
+ * after that (two versions side by side) leaves claims this version does not read: those inputs are
+ * decided as plain drops, their transport and token proof not recorded.
  */
 import { closeSync, constants as fsc, existsSync, lstatSync, openSync, readdirSync, renameSync } from "node:fs";
+import { PRIVATE_FILE_MODE, writeAtomic } from "../store/fs/atomic-write.js";
 import { basename, join, relative } from "node:path";
 import type { Layout } from "../store/fs/layout.js";
 import { lstatQuiet } from "../store/fs/safe-dirs.js";
@@ -60,6 +67,21 @@ export function upgradeClaims(L: Layout): ClaimUpgrade {
       }),
     );
   }
+  return out;
+}
+
+/** The private file that says the old-form claims of this root were renamed (claim-upgrade.ts). */
+export const claimsRenamedMark = (L: Layout): string => join(L.dot, "claims-renamed");
+
+/**
+ * upgradeClaims, unless a pass already ran on this root and left nothing (its mark in the private
+ * area): undefined when skipped. After a pass with nothing left, the mark is written (durably, mode
+ * 0600) so the next start skips it; one that left claims it could not rename runs again next time.
+ */
+export async function upgradeClaimsOnce(L: Layout): Promise<ClaimUpgrade | undefined> {
+  if (lstatQuiet(claimsRenamedMark(L)) !== undefined) return undefined;
+  const out = upgradeClaims(L);
+  if (!out.left.length) await writeAtomic(claimsRenamedMark(L), `old-form claims (.placed/<file>.<sha256>.json) renamed at ${new Date().toISOString()}\n`, { mode: PRIVATE_FILE_MODE, durable: true, root: L.root });
   return out;
 }
 

@@ -183,5 +183,29 @@ describe("an upgrade: claims an earlier version placed under their old name", ()
     expect(d(decided).proof).toMatchObject({ by: "token", role: "planner" });
     // and released once decided, like any claim
     await b.until("the claim released", () => readdirSync(join(b.root, "artifacts", "EP-001", ".placed")).length === 0 || undefined);
+    // done once per root: the pass read every zone (180–300 ms at 10,000 epics), later starts skip it
+    const mark = join(b.root, ".consensus", "claims-renamed");
+    expect(statSync(mark).mode & 0o777).toBe(0o600);
+  });
+
+  it("is a pass made once: with its mark in the private area, a start reads no zone's .placed for old-form claims", async () => {
+    const b = started();
+    const once = b.cli("watch", "--once", "--log-level", "warn");
+    expect(once.code, once.stderr).toBe(0);
+    const mark = join(b.root, ".consensus", "claims-renamed");
+    expect(existsSync(mark)).toBe(true);
+    // an old-form name planted after the pass is not looked for again (two versions placing side by side: docs)
+    const zone = join(b.root, "artifacts", "EP-001", ".placed");
+    mkdirSync(zone, { recursive: true });
+    const old = join(zone, `plan.json.${sha256(plan)}.json`);
+    writeFileSync(old, "{}\n");
+    const again = b.cli("watch", "--once", "--log-level", "warn");
+    expect(again.code, again.stderr).toBe(0);
+    expect(existsSync(old)).toBe(true);
+    // without the mark (a root the pass has not finished on) it runs again
+    rmSync(mark);
+    const third = b.cli("watch", "--once", "--log-level", "warn");
+    expect(third.code, third.stderr).toBe(0);
+    expect(existsSync(old)).toBe(false);
   });
 });
