@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, repo } from "../support/bus.js";
+import { tokenFor } from "../support/launch-token.js";
 import { Agent, mcpUrl } from "../support/mcp.js";
 
 let bus: Bus | undefined;
@@ -18,12 +19,6 @@ afterEach(async () => {
   bus?.cleanup();
 });
 
-async function tokenFor(b: Bus, role: string, epic: string, iteration = 1): Promise<string> {
-  const { readKeyring } = (await import(join(repo, "dist", "trust", "key-file.js"))) as { readKeyring(dot: string): Promise<{ keysForFile(): unknown[] }> };
-  const { issueToken } = (await import(join(repo, "dist", "trust", "token.js"))) as { issueToken(k: unknown, s: unknown): string };
-  const key = (await readKeyring(join(b.root, ".consensus"))).keysForFile().at(-1);
-  return issueToken(key, { v: 1, role, epic_id: epic, iteration, expires_at: new Date(Date.now() + 600_000).toISOString(), launch: "test" });
-}
 
 describe("authority over MCP", () => {
   it("stdio: with the launch token the role is proven; without it the input is refused where proof is required", async () => {

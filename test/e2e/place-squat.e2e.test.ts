@@ -14,6 +14,7 @@ import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, rea
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { artifact, Bus, cliPath, daemonHolding, repo } from "../support/bus.js";
+import { tokenFor } from "../support/launch-token.js";
 import { Agent } from "../support/mcp.js";
 import type { LogEntry } from "../../src/schemas/types.gen.js";
 import { claimPathOf } from "../../src/transports/placement.js";
@@ -31,13 +32,6 @@ afterEach(async () => {
   bus = undefined;
 });
 
-/** A launch token for `role` on EP-001 iteration 1, made with the bus's daemon key (as the runner does). */
-async function tokenFor(b: Bus, role: string): Promise<string> {
-  const { readKeyring } = (await import(join(repo, "dist", "trust", "key-file.js"))) as { readKeyring(dot: string): Promise<{ keysForFile(): unknown[] }> };
-  const { issueToken } = (await import(join(repo, "dist", "trust", "token.js"))) as { issueToken(k: unknown, s: unknown): string };
-  const key = (await readKeyring(join(b.root, ".consensus"))).keysForFile().at(-1);
-  return issueToken(key, { v: 1, role, epic_id: "EP-001", iteration: 1, expires_at: new Date(Date.now() + 600_000).toISOString(), launch: "test" });
-}
 
 /** A bus with EP-001 started and its artifacts folder made. */
 function started(): Bus {
