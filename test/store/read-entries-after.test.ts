@@ -15,9 +15,10 @@ import { unsealLine } from "../../src/log/chain.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../../src/store/fs/layout.js";
 import { PgStore } from "../../src/store/pg/pg-store.js";
-import type { LogLine, Store } from "../../src/store/port.js";
+import type { Store } from "../../src/store/port.js";
 import { daemonEntries } from "../../src/transports/await-decision.js";
 import { engineIn } from "../support/engine.js";
+import { following, readAll, startEpics } from "../support/log-reads.js";
 import { pipeline } from "../support/pipeline.js";
 import { freshDatabase, type TestDb } from "../support/pg.js";
 
@@ -32,28 +33,6 @@ interface Subject {
   /** Cuts the log back to just after seq `m` and opens a new writer on it (as after a restore): the next seqs are written again. */
   cutTo(m: number): Promise<void>;
   close(): Promise<void>;
-}
-
-let n = 0;
-async function start(engine: Engine, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const id = `EP-${String(++n).padStart(3, "0")}`;
-    const [o] = await engine.process([{ input: { type: "start", epic_id: id, title: `epic ${id}`, by: "tester" }, key: `request:${id}` }]);
-    expect(o!.status).toBe("committed");
-  }
-}
-
-async function all(store: Store, afterSeq?: number): Promise<LogLine[]> {
-  const out: LogLine[] = [];
-  for await (const l of store.readEntries(afterSeq === undefined ? undefined : { afterSeq })) out.push(l);
-  return out;
-}
-
-/** What follows the daemon's line of seq k in a whole read. */
-function following(lines: readonly LogLine[], k: number): LogLine[] {
-  if (k <= 0) return [...lines];
-  const at = lines.findIndex((l) => unsealLine(l.raw) !== undefined && l.entry?.seq === k);
-  return at < 0 ? [] : lines.slice(at + 1);
 }
 
 const lastSeq = async (s: Store): Promise<number> => (await daemonEntries(s)).at(-1)?.seq ?? 0;
@@ -148,28 +127,28 @@ describe.each([
   it("gives what a whole read gives after that seq's line, line numbers included, with or without an earlier read to go on from; after the last seq, nothing", async () => {
     const s = await make();
     try {
-      await start(s.engine, 5);
-      const whole = await all(await s.freshReader());
+      await startEpics(s.engine, 5);
+      const whole = await readAll(await s.freshReader());
       const top = await lastSeq(s.reader);
       expect(top).toBeGreaterThanOrEqual(5);
       for (const k of [0, 1, 3, top - 1, top]) {
-        expect(await all(await s.freshReader(), k)).toEqual(following(whole, k));
-        expect(await all(s.reader, k)).toEqual(following(whole, k));
+        expect(await readAll(await s.freshReader(), k)).toEqual(following(whole, k));
+        expect(await readAll(s.reader, k)).toEqual(following(whole, k));
       }
-      expect(await all(s.reader, top)).toEqual([]);
-      expect(await all(s.reader, top + 10)).toEqual([]);
+      expect(await readAll(s.reader, top)).toEqual([]);
+      expect(await readAll(s.reader, top + 10)).toEqual([]);
       // reading on as the log grows: each read after the last seq read gives the new lines only
       let seen = top;
       for (let i = 0; i < 3; i++) {
-        await start(s.engine, 2);
+        await startEpics(s.engine, 2);
         const fresh = await daemonEntries(s.reader, seen);
         expect(fresh.map((e) => e.seq)).toEqual((await daemonEntries(await s.freshReader(), seen)).map((e) => e.seq));
         expect(fresh.length).toBeGreaterThanOrEqual(2);
         seen = fresh.at(-1)!.seq;
       }
-      expect(await all(s.reader, seen)).toEqual([]);
-      const again = await all(await s.freshReader());
-      expect(await all(s.reader, top)).toEqual(following(again, top));
+      expect(await readAll(s.reader, seen)).toEqual([]);
+      const again = await readAll(await s.freshReader());
+      expect(await readAll(s.reader, top)).toEqual(following(again, top));
     } finally {
       await s.close();
     }
@@ -178,11 +157,11 @@ describe.each([
   it("an afterSeq that is no seq (not a whole number, or past 2^53) is refused alike, saying what it got; a negative one reads from the start", async () => {
     const s = await make();
     try {
-      await start(s.engine, 2);
+      await startEpics(s.engine, 2);
       for (const bad of [2.5, Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
-        await expect(all(s.reader, bad)).rejects.toThrow(new RangeError(`readEntries: afterSeq must be a whole number of at most ${Number.MAX_SAFE_INTEGER} (a seq of the log), not ${bad}`));
+        await expect(readAll(s.reader, bad)).rejects.toThrow(new RangeError(`readEntries: afterSeq must be a whole number of at most ${Number.MAX_SAFE_INTEGER} (a seq of the log), not ${bad}`));
       }
-      expect(await all(s.reader, -1)).toEqual(await all(await s.freshReader()));
+      expect(await readAll(s.reader, -1)).toEqual(await readAll(await s.freshReader()));
     } finally {
       await s.close();
     }
@@ -191,13 +170,13 @@ describe.each([
   it("a read its caller stopped early leaves a right point to read on from", async () => {
     const s = await make();
     try {
-      await start(s.engine, 2);
+      await startEpics(s.engine, 2);
       await s.forge();
-      await start(s.engine, 4);
-      const whole = await all(await s.freshReader());
+      await startEpics(s.engine, 4);
+      const whole = await readAll(await s.freshReader());
       const reader = await s.freshReader();
       for await (const l of reader.readEntries()) if (unsealLine(l.raw) && l.entry?.seq === 4) break;
-      for (const k of [3, 4, 5]) expect(await all(reader, k)).toEqual(following(whole, k));
+      for (const k of [3, 4, 5]) expect(await readAll(reader, k)).toEqual(following(whole, k));
     } finally {
       await s.close();
     }
@@ -206,19 +185,19 @@ describe.each([
   it("a line claiming to be the daemon's verdict that it did not seal, and an agent's line, are never the daemon's entries, read on or read whole", async () => {
     const s = await make();
     try {
-      await start(s.engine, 2);
+      await startEpics(s.engine, 2);
       const before = await lastSeq(s.reader);
-      expect(await all(s.reader, before)).toEqual([]);
+      expect(await readAll(s.reader, before)).toEqual([]);
       await s.forge();
-      await start(s.engine, 2);
+      await startEpics(s.engine, 2);
       // numbered as a whole read numbers them, though the agents' lines came in below where this reader had read to
-      expect(await all(s.reader, before)).toEqual(following(await all(await s.freshReader()), before));
+      expect(await readAll(s.reader, before)).toEqual(following(await readAll(await s.freshReader()), before));
       const read = await daemonEntries(s.reader, before);
       expect(read.some((e) => e.decision === "artifact_accepted")).toBe(false);
       expect(read.map((e) => e.seq)).toEqual((await daemonEntries(await s.freshReader(), before)).map((e) => e.seq));
       expect(read.map((e) => e.seq)).toEqual(read.map((_, i) => before + 1 + i));
       // the whole read agrees, line for line
-      expect(await all(s.reader, before)).toEqual(following(await all(await s.freshReader()), before));
+      expect(await readAll(s.reader, before)).toEqual(following(await readAll(await s.freshReader()), before));
     } finally {
       await s.close();
     }
@@ -228,26 +207,26 @@ describe.each([
     const s = await make();
     try {
       // agents' lines before where the reader gets to: the restored log has none, so its lines are numbered otherwise
-      await start(s.engine, 3);
+      await startEpics(s.engine, 3);
       await s.forge();
-      await start(s.engine, 3);
+      await startEpics(s.engine, 3);
       const top = await lastSeq(s.reader);
-      const old = await all(s.reader, 2);
-      expect(await all(s.reader, top)).toEqual([]);
+      const old = await readAll(s.reader, 2);
+      expect(await readAll(s.reader, top)).toEqual([]);
       // restored from a backup taken at seq 2, and written on past where the reader was
       await s.cutTo(2);
-      await start(s.engine, 8);
-      const whole = await all(await s.freshReader());
+      await startEpics(s.engine, 8);
+      const whole = await readAll(await s.freshReader());
       const now = await lastSeq(await s.freshReader());
       expect(now).toBeGreaterThan(top);
-      expect(await all(s.reader, top)).toEqual(following(whole, top));
-      expect(await all(s.reader, 2)).toEqual(following(whole, 2));
-      expect((await all(s.reader, 2)).map((l) => l.raw)).not.toEqual(old.map((l) => l.raw));
+      expect(await readAll(s.reader, top)).toEqual(following(whole, top));
+      expect(await readAll(s.reader, 2)).toEqual(following(whole, 2));
+      expect((await readAll(s.reader, 2)).map((l) => l.raw)).not.toEqual(old.map((l) => l.raw));
       // cut back again with nothing written since: nothing after the seq the reader had reached
-      expect(await all(s.reader, now)).toEqual([]);
+      expect(await readAll(s.reader, now)).toEqual([]);
       await s.cutTo(2);
-      expect(await all(s.reader, now)).toEqual([]);
-      expect(await all(s.reader, 2)).toEqual(following(await all(await s.freshReader()), 2));
+      expect(await readAll(s.reader, now)).toEqual([]);
+      expect(await readAll(s.reader, 2)).toEqual(following(await readAll(await s.freshReader()), 2));
     } finally {
       await s.close();
     }
@@ -258,7 +237,7 @@ describe("readEntries after a seq (file store only)", () => {
   it("reads on from where the last read stopped: only the bytes appended since, whatever the log's size", async () => {
     const s = await fsSubject();
     try {
-      await start(s.engine, 40);
+      await startEpics(s.engine, 40);
       const reader = s.reader as FsStore;
       const top = await lastSeq(reader);
       const size = statSync(s.layout.record).size;
@@ -266,7 +245,7 @@ describe("readEntries after a seq (file store only)", () => {
       let seen = top;
       for (let i = 0; i < 5; i++) {
         const was = { bytes: reader.bytesRead, size: statSync(s.layout.record).size };
-        await start(s.engine, 1);
+        await startEpics(s.engine, 1);
         const grew = statSync(s.layout.record).size - was.size;
         const fresh = await daemonEntries(reader, seen);
         expect(fresh.length).toBeGreaterThan(0);
@@ -281,12 +260,12 @@ describe("readEntries after a seq (file store only)", () => {
   it("two waits on one reader, each reading on after the last seq it got, read only what was appended: neither makes the other read the log again", async () => {
     const s = await fsSubject();
     try {
-      await start(s.engine, 40);
+      await startEpics(s.engine, 40);
       const reader = s.reader as FsStore;
       const top = await lastSeq(reader);
       const seen = [top, top];
       for (let i = 0; i < 4; i++) {
-        await start(s.engine, 1);
+        await startEpics(s.engine, 1);
         const size = statSync(s.layout.record).size;
         // the two waits wake on the same append and read one after the other, each after its own last seq
         for (const w of [0, 1]) {
@@ -298,7 +277,7 @@ describe("readEntries after a seq (file store only)", () => {
           seen[w] = fresh.at(-1)!.seq;
         }
         // and one of them is a wake behind the other
-        if (i === 1) await start(s.engine, 1);
+        if (i === 1) await startEpics(s.engine, 1);
         if (i === 1) seen[0] = (await daemonEntries(reader, seen[0]!)).at(-1)!.seq;
       }
     } finally {
@@ -309,14 +288,14 @@ describe("readEntries after a seq (file store only)", () => {
   it("a log replaced by another file (renamed over it) is read from the start", async () => {
     const s = await fsSubject();
     try {
-      await start(s.engine, 4);
+      await startEpics(s.engine, 4);
       const top = await lastSeq(s.reader);
       const text = readFileSync(s.layout.record, "utf8");
       // the same bytes up to the reader's last line, then a line of a log that was never the daemon's
       writeFileSync(`${s.layout.record}.new`, `${text}{"agent":"planner","decision":"note"}\n`);
       renameSync(`${s.layout.record}.new`, s.layout.record);
-      const got = await all(s.reader, top);
-      expect(got).toEqual(following(await all(await s.freshReader()), top));
+      const got = await readAll(s.reader, top);
+      expect(got).toEqual(following(await readAll(await s.freshReader()), top));
       expect(got.map((l) => l.raw)).toEqual(['{"agent":"planner","decision":"note"}']);
     } finally {
       await s.close();
@@ -328,23 +307,23 @@ describe("readEntries after a seq (PostgreSQL store only)", () => {
   it("two waits on one reader, each reading on after the last seq it got, count only the rows appended: neither makes the other count the log again", async () => {
     const s = await pgSubject();
     try {
-      await start(s.engine, 40);
+      await startEpics(s.engine, 40);
       const reader = s.reader as PgStore;
       const top = await lastSeq(reader);
       const seen = [top, top];
       for (let i = 0; i < 4; i++) {
-        await start(s.engine, 1);
+        await startEpics(s.engine, 1);
         for (const w of [0, 1]) {
           const was = reader.rowsCounted;
           const fresh = await daemonEntries(reader, seen[w]!);
-          const whole = await all(await s.freshReader());
-          expect(await all(reader, seen[w]!)).toEqual(following(whole, seen[w]!));
+          const whole = await readAll(await s.freshReader());
+          expect(await readAll(reader, seen[w]!)).toEqual(following(whole, seen[w]!));
           expect(fresh.length).toBeGreaterThan(0);
           // this read and the check's read after the same seq: each counts what is new to it, not the 40 epics' rows
           expect(reader.rowsCounted - was).toBeLessThan(10);
           seen[w] = fresh.at(-1)!.seq;
         }
-        if (i === 1) await start(s.engine, 1);
+        if (i === 1) await startEpics(s.engine, 1);
         if (i === 1) seen[0] = (await daemonEntries(reader, seen[0]!)).at(-1)!.seq;
       }
     } finally {

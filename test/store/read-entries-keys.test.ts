@@ -11,39 +11,18 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sealLine, unsealLine } from "../../src/log/chain.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
-import type { LogLine, Store } from "../../src/store/port.js";
 import { keyFileOf, rotateKeyring } from "../../src/trust/key-file.js";
 import { daemonEntries } from "../../src/transports/await-decision.js";
 import { engineIn } from "../support/engine.js";
+import { following, readAll, startEpics } from "../support/log-reads.js";
 import { until } from "../support/until.js";
-import type { Engine } from "../../src/engine/engine.js";
-
-let n = 0;
-async function start(engine: Engine, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const id = `EP-${String(++n).padStart(3, "0")}`;
-    const [o] = await engine.process([{ input: { type: "start", epic_id: id, title: `epic ${id}`, by: "tester" }, key: `request:${id}` }]);
-    expect(o!.status).toBe("committed");
-  }
-}
-
-async function all(store: Store, afterSeq?: number): Promise<LogLine[]> {
-  const out: LogLine[] = [];
-  for await (const l of store.readEntries(afterSeq === undefined ? undefined : { afterSeq })) out.push(l);
-  return out;
-}
-
-function following(lines: readonly LogLine[], k: number): LogLine[] {
-  const at = lines.findIndex((l) => unsealLine(l.raw) !== undefined && l.entry?.seq === k);
-  return at < 0 ? [] : lines.slice(at + 1);
-}
 
 describe("readEntries after a seq (file store) when the MAC check's answers change between reads", () => {
   it("a key that retires between two reads: the entry it sealed after the cursor is given as a whole read gives it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "consensus-read-keys-"));
     const { layout, engine, store } = await engineIn(dir);
     try {
-      await start(engine, 3);
+      await startEpics(engine, 3);
       // rotated while the daemon runs: it seals with the old key until restarted; the old key
       // verifies until its retirement (short here), then it is "old"
       const graceMs = 1000;
@@ -51,13 +30,13 @@ describe("readEntries after a seq (file store) when the MAC check's answers chan
       const retireAt = Date.parse(ring.describe()[0]!.retire_at!);
       const reader = new FsStore(layout, { readOnly: true });
       const top = (await daemonEntries(reader)).at(-1)!.seq;
-      await start(engine, 1);
+      await startEpics(engine, 1);
       // the cursor was made while the old key was still in force (else this test proves nothing)
       expect(Date.now()).toBeLessThan(retireAt);
       await until("the rotated-out key to retire", () => Date.now() > retireAt, 3 * graceMs);
-      const whole = following(await all(new FsStore(layout, { readOnly: true })), top);
+      const whole = following(await readAll(new FsStore(layout, { readOnly: true })), top);
       expect(whole.filter((l) => l.entry?.agent === "orchestrator").length).toBeGreaterThan(0);
-      expect(await all(reader, top)).toEqual(whole);
+      expect(await readAll(reader, top)).toEqual(whole);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -68,7 +47,7 @@ describe("readEntries after a seq (file store) when the MAC check's answers chan
     const dir = mkdtempSync(join(tmpdir(), "consensus-read-keys-"));
     const { layout, engine, store } = await engineIn(dir);
     try {
-      await start(engine, 3);
+      await startEpics(engine, 3);
       const key = keyFileOf(layout.dot);
       // the key out of this reader's reach for its first read (it checks the chain only, and says so)
       renameSync(key, `${key}.away`);
@@ -81,9 +60,9 @@ describe("readEntries after a seq (file store) when the MAC check's answers chan
       const body = `{"seq":${top + 1},"txn":1,"timestamp":"2026-11-21T10:00:00Z","agent":"orchestrator","decision":"artifact_accepted","epic_id":"EP-001","details":{"file":"artifacts/EP-001/plan.json","sha256":"${"a".repeat(64)}"}}`;
       const { line } = sealLine(body, unsealLine(last)!.hash, "", () => `zz.${"c".repeat(64)}`);
       appendFileSync(layout.record, `${line}\n`);
-      const whole = following(await all(new FsStore(layout, { readOnly: true })), top);
+      const whole = following(await readAll(new FsStore(layout, { readOnly: true })), top);
       expect(whole.some((l) => l.entry?.decision === "artifact_accepted")).toBe(false);
-      expect(await all(reader, top)).toEqual(whole);
+      expect(await readAll(reader, top)).toEqual(whole);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
