@@ -155,7 +155,7 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
     const rel = "artifacts/EP-001/plan.json";
     // what it did, why it does not wait, and where the verdict shows: never forged rules, never a bug
     expect(r.stderr).toContain(`${rel} is placed (routed by consensus.yaml: the rules in force are in the private area), signed for planner (epic EP-001, iteration 1`);
-    expect(r.stderr).toContain(`its verdict is not awaited: uid ${NOBODY} (nobody) may not read the log of record (${join(b.root, ".consensus")}), in the daemon's private area: .consensus/ is uid 0's (root), mode 0700.`);
+    expect(r.stderr).toContain(`its verdict is not awaited: uid ${NOBODY} (nobody) may not read the log of record (${join(b.root, ".consensus", "log.jsonl")}), in the daemon's private area: .consensus/ is uid 0's (root), mode 0700.`);
     expect(r.stderr).toContain("messages/inbox/planner/notice-<seq>-EP-001-artifact_rejected.yaml");
     expect(r.stderr).toContain("archive/EP-001/1/plan.json");
     expect(r.stderr).toContain("consensus watch --mcp-port N");

@@ -42,6 +42,23 @@ describe("a user that may not read the private area", () => {
     expect(r.stderr).not.toMatch(/RULES_FORGED|do not verify|internal error|This is a bug/);
   });
 
+  it.skipIf(!isRoot)("consensus status, status EPIC, log and doctor: PRIVATE_AREA_DENIED for the log of record, not 'no epics yet', NOT_FOUND, 'no log of record yet' or an internal error", () => {
+    const b = started();
+    const record = join(b.root, ".consensus", "log.jsonl");
+    for (const args of [["status"], ["status", "EP-001"], ["log"]]) {
+      const r = asNobody(b, ...args);
+      expect(r.status, `${args.join(" ")}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(r.stderr, args.join(" ")).toContain(`uid 65534 (nobody) may not read the log of record`);
+      expect(r.stderr, args.join(" ")).toContain(`(${record}), in the daemon's private area: .consensus/ is uid 0's (root), mode 0700`);
+      expect(`${r.stdout}${r.stderr}`, args.join(" ")).not.toMatch(/no epics yet|NOT_FOUND|no log of record|internal error/);
+    }
+    const d = asNobody(b, "doctor");
+    expect(d.status, d.stderr).toBe(1);
+    expect(d.stderr).toContain("uid 65534 (nobody) may not read the files doctor checks");
+    expect(d.stderr).toContain(`Run \`consensus doctor\` as the daemon's user (the owner of ${join(b.root, ".consensus")} named above) or as root`);
+    expect(d.stderr).not.toMatch(/internal error|EACCES/);
+  });
+
   it.skipIf(!isRoot)("consensus mcp over stdio: refuses to start with the same PRIVATE_AREA_DENIED (it reads the rules in force first), not RULES_FORGED", () => {
     const b = started();
     const r = asNobody(b, "mcp", "--role", "planner");

@@ -54,7 +54,7 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   const name = basename(file);
   const L = layoutOf(root);
   // the private area this user may not read (an agent of its own OS user): placed, not awaited
-  let blind = storeOf(g).kind === "folder" ? privateAreaRefusal(L, "the log of record") : undefined;
+  let blind = storeOf(g).kind === "folder" ? privateAreaRefusal(L, "the log of record", { path: L.record }) : undefined;
   let pipeline: Pipeline;
   try {
     pipeline = await pipelineOf(g);

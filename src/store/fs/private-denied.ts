@@ -46,15 +46,23 @@ export function privateAreaDenied(L: Layout, path: string, what: string, fix?: s
 
 /**
  * Whether this process may read the private area of L (search and read .consensus/): undefined when
- * it may (or there is none yet), else the PRIVATE_AREA_DENIED error for `what` it came to read.
- * One access(2), no read: for a command that must know before it starts whether it can use the log
- * of record at all (an agent's `consensus submit`).
+ * it may (or there is none yet), else the PRIVATE_AREA_DENIED error for `what` it came to read, at
+ * `o.path` (absolute; default the area itself), with `o.fix` in place of the catalogue's fix. One
+ * access(2), no read: for a command that must know before it starts whether it can use the log of
+ * record at all (an agent's `consensus submit`, status, log, doctor), where a file not found there
+ * would otherwise be taken for a file not there.
  */
-export function privateAreaRefusal(L: Layout, what: string, fix?: string): ConsensusError | undefined {
+export function privateAreaRefusal(L: Layout, what: string, o: { path?: string; fix?: string } = {}): ConsensusError | undefined {
   try {
     accessSync(L.dot, fsc.R_OK | fsc.X_OK);
     return undefined;
   } catch (e) {
-    return isDenied(e) ? privateAreaDenied(L, L.dot, what, fix) : undefined;
+    return isDenied(e) ? privateAreaDenied(L, o.path ?? L.dot, what, o.fix) : undefined;
   }
+}
+
+/** privateAreaRefusal, thrown: for a command that reads the private area and has nothing to say without it. */
+export function assertPrivateAreaReadable(L: Layout, what: string, o: { path?: string; fix?: string } = {}): void {
+  const refused = privateAreaRefusal(L, what, o);
+  if (refused) throw refused;
 }
