@@ -135,7 +135,8 @@ describe("a link another user put at a claim's name is no claim", () => {
 // record the verdict is read from (once an internal error, exit 70). It places the file with every
 // guard and returns at once (75: placed, no verdict), saying where the verdict will show.
 describe("a new user: consensus submit of an agent that runs as its own OS user, in the agents' group", () => {
-  it.skipIf(!isRoot)("the planner's agent (uid nobody, group nogroup: the agents' group) submits its plan: placed in the daemon's .placed, accepted, its claim believed, proven by its OS user", async () => {
+  /** A bus whose planner runs as nobody (its agent blocks, as one at work), the daemon holding it, EP-001 at the planning stage. */
+  async function ownUserBus(): Promise<{ b: Bus; zone: string }> {
     const b = Bus.init();
     bus = b;
     chmodSync(b.dir, 0o755);
@@ -146,11 +147,23 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
     await daemonHolding(b);
     const zone = join(b.root, "artifacts", "EP-001");
     await b.until("the epic's folder and its .placed to be the daemon's drop zone", () => [zone, join(zone, ".placed")].every((p) => existsSync(p) && (statSync(p).mode & 0o7777) === 0o3775));
+    return { b, zone };
+  }
+
+  /** `consensus submit` of `text` as plan.json, run as nobody with the planner's launch token. */
+  async function submitAsNobody(b: Bus, text: string): Promise<ReturnType<typeof spawnSync>> {
     const src = join(b.dir, "plan.json");
-    writeFileSync(src, plan);
+    writeFileSync(src, text);
     chmodSync(src, 0o644);
     const token = await tokenFor(b, "planner");
-    const r = spawnSync("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, `CONSENSUS_TOKEN=${token}`, process.execPath, join(repo, "bin", "consensus.js"), "submit", src, "--timeout", "30000"], { encoding: "utf8", timeout: 60_000 });
+    return spawnSync("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, `CONSENSUS_TOKEN=${token}`, process.execPath, join(repo, "bin", "consensus.js"), "submit", src, "--timeout", "30000"], { encoding: "utf8", timeout: 60_000 });
+  }
+
+  const asNobody = (...argv: string[]) => spawnSync("runuser", ["-u", "nobody", "--", ...argv], { encoding: "utf8", timeout: 60_000 });
+
+  it.skipIf(!isRoot)("the planner's agent (uid nobody, group nogroup: the agents' group) submits its plan: placed in the daemon's .placed, accepted, its claim believed, proven by its OS user, published where it can read it", async () => {
+    const { b, zone } = await ownUserBus();
+    const r = await submitAsNobody(b, plan);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(75);
     const rel = "artifacts/EP-001/plan.json";
     // what it did, why it does not wait, and where the verdict shows: never forged rules, never a bug
@@ -168,6 +181,32 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
     expect(lstatSync(join(b.root, rel)).uid).toBe(NOBODY);
     // the claim is released once decided
     await b.until("the claim released", () => readdirSync(join(zone, ".placed")).length === 0 || undefined);
+    // where the verdict shows for it: the archive copy, which it may read (and only the daemon writes)
+    const copy = join(b.root, "archive", "EP-001", "1", "plan.json");
+    await b.until("the plan published", () => existsSync(copy) || undefined);
+    expect(asNobody("cat", copy).stdout).toBe(plan);
+    expect(asNobody("sh", "-c", `: >> "$1"`, "sh", copy).status).not.toBe(0);
+  });
+
+  it.skipIf(!isRoot)("a plan that does not validate: rejected, and the planner's inbox gets the notice the submit named, which nobody reads and which verifies with the planner's notice keys", async () => {
+    const { b } = await ownUserBus();
+    const r = await submitAsNobody(b, "{}\n");
+    expect(r.status, `${String(r.stdout)}\n${String(r.stderr)}`).toBe(75);
+    expect(r.stderr).toContain("messages/inbox/planner/notice-<seq>-EP-001-artifact_rejected.yaml");
+    const rel = "artifacts/EP-001/plan.json";
+    const es = await b.waitFor("the plan rejected", (x) => x.some((e) => e.decision === "artifact_rejected" && d(e).file === rel));
+    const seq = es.find((e) => e.decision === "artifact_rejected" && d(e).file === rel)!.seq!;
+    const notice = join(b.root, "messages", "inbox", "planner", `notice-${String(seq).padStart(8, "0")}-EP-001-artifact_rejected.yaml`);
+    await b.until("the rejection notice", () => existsSync(notice) || undefined);
+    const text = asNobody("cat", notice).stdout;
+    expect(text, text).toContain(`file: consensus/${rel}`);
+    expect(text).toContain("subject: artifact_rejected");
+    const { readKeyring } = (await import(join(repo, "dist", "trust", "key-file.js"))) as { readKeyring(dot: string): Promise<{ keysForFile(): unknown[] }> };
+    const { noticeKeysEnv, parseNoticeKeys, checkNotice } = (await import(join(repo, "dist", "trust", "notice-mac.js"))) as { noticeKeysEnv(k: unknown[], role: string, now: number): string; parseNoticeKeys(env: string): Map<string, string>; checkNotice(k: Map<string, string>, text: string): { ok: boolean } };
+    const keys = (await readKeyring(join(b.root, ".consensus"))).keysForFile();
+    // the runner's CONSENSUS_NOTICE_KEY for the planner verifies it; another role's does not
+    expect(checkNotice(parseNoticeKeys(noticeKeysEnv(keys, "planner", Date.now())), text).ok).toBe(true);
+    expect(checkNotice(parseNoticeKeys(noticeKeysEnv(keys, "developer", Date.now())), text).ok).toBe(false);
   });
 });
 
