@@ -59,6 +59,16 @@ describe("a user that may not read the private area", () => {
     expect(d.stderr).not.toMatch(/internal error|EACCES/);
   });
 
+  it.skipIf(!isRoot)("a person's command (cancel, override) as such a user: PRIVATE_AREA_DENIED, not PRIVATE_AREA_UNSAFE with a fix that would chown the private area to it", () => {
+    const b = started();
+    for (const args of [["cancel", "EP-001", "--reason", "r"], ["override", "EP-001", "--to", "planning", "--reason", "r"]]) {
+      const r = asNobody(b, ...args);
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, args[0]).toContain(`[PRIVATE_AREA_DENIED] ${join(b.root, ".consensus", "log.jsonl")}: uid 65534 (nobody) may not read the writer lock and the log of record`);
+      expect(r.stderr, args[0]).not.toMatch(/PRIVATE_AREA_UNSAFE|chown|internal error/);
+    }
+  });
+
   it.skipIf(!isRoot)("consensus mcp over stdio: refuses to start with the same PRIVATE_AREA_DENIED (it reads the rules in force first), not RULES_FORGED", () => {
     const b = started();
     const r = asNobody(b, "mcp", "--role", "planner");
