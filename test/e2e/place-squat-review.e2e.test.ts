@@ -151,12 +151,12 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
   }
 
   /** `consensus submit` of `text` as plan.json, run as nobody with the planner's launch token. */
-  async function submitAsNobody(b: Bus, text: string): Promise<ReturnType<typeof spawnSync>> {
+  async function submitAsNobody(b: Bus, text: string, ...extra: string[]): Promise<ReturnType<typeof spawnSync>> {
     const src = join(b.dir, "plan.json");
     writeFileSync(src, text);
     chmodSync(src, 0o644);
     const token = await tokenFor(b, "planner");
-    return spawnSync("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, `CONSENSUS_TOKEN=${token}`, process.execPath, join(repo, "bin", "consensus.js"), "submit", src, "--timeout", "30000"], { encoding: "utf8", timeout: 60_000 });
+    return spawnSync("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, `CONSENSUS_TOKEN=${token}`, process.execPath, join(repo, "bin", "consensus.js"), "submit", src, "--timeout", "30000", ...extra], { encoding: "utf8", timeout: 60_000 });
   }
 
   const asNobody = (...argv: string[]) => spawnSync("runuser", ["-u", "nobody", "--", ...argv], { encoding: "utf8", timeout: 60_000 });
@@ -186,6 +186,16 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
     await b.until("the plan published", () => existsSync(copy) || undefined);
     expect(asNobody("cat", copy).stdout).toBe(plan);
     expect(asNobody("sh", "-c", `: >> "$1"`, "sh", copy).status).not.toBe(0);
+  });
+
+  it.skipIf(!isRoot)("--no-wait: exit 0 with the same words on stdout (where the verdict shows), not `consensus log`, which this user may not read", async () => {
+    const { b } = await ownUserBus();
+    const r = await submitAsNobody(b, plan, "--no-wait");
+    expect(r.status, String(r.stderr)).toBe(0);
+    expect(r.stdout).toContain("artifacts/EP-001/plan.json is placed (routed by consensus.yaml");
+    expect(r.stdout).toContain("archive/EP-001/1/plan.json");
+    expect(r.stdout).not.toContain("consensus log");
+    await b.waitFor("the plan accepted", (x) => x.some((e) => e.decision === "artifact_accepted"));
   });
 
   it.skipIf(!isRoot)("a plan that does not validate: rejected, and the planner's inbox gets the notice the submit named, which nobody reads and which verifies with the planner's notice keys", async () => {

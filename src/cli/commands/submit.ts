@@ -82,8 +82,11 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   const bus = new BusReader(root);
   const afterSeq = blind ? 0 : ((await bus.entries()).at(-1)?.seq ?? 0);
   const { sha256 } = await place(root, rel, bytes, { transport: "cli", role: token.scope.role, token: raw });
-  if (blind && o.wait) {
-    process.stderr.write(`${printable(unawaited(rel, token.scope, sha256, blind.issues[0]!.message, routed))}\n`);
+  if (blind) {
+    // --no-wait: the same words (`consensus log`, named below for others, is not this user's to read)
+    const said = `${printable(unawaited(rel, token.scope, sha256, blind.issues[0]!.message, routed))}\n`;
+    if (!o.wait) return (process.stdout.write(said), 0);
+    process.stderr.write(said);
     return 75;
   }
   if (!o.wait) {
