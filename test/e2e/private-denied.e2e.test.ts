@@ -42,7 +42,7 @@ describe("a user that may not read the private area", () => {
     expect(r.stderr).not.toMatch(/RULES_FORGED|do not verify|internal error|This is a bug/);
   });
 
-  it.skipIf(!isRoot)("consensus status, status EPIC, log and doctor: PRIVATE_AREA_DENIED for the log of record, not 'no epics yet', NOT_FOUND, 'no log of record yet' or an internal error", () => {
+  it.skipIf(!isRoot)("consensus status, status EPIC, log, log verify and doctor: PRIVATE_AREA_DENIED for the log of record, not 'no epics yet', NOT_FOUND, 'no log of record yet' or an internal error", () => {
     const b = started();
     const record = join(b.root, ".consensus", "log.jsonl");
     for (const args of [["status"], ["status", "EP-001"], ["log"]]) {
@@ -52,6 +52,11 @@ describe("a user that may not read the private area", () => {
       expect(r.stderr, args.join(" ")).toContain(`(${record}), in the daemon's private area: .consensus/ is uid 0's (root), mode 0700`);
       expect(`${r.stdout}${r.stderr}`, args.join(" ")).not.toMatch(/no epics yet|NOT_FOUND|no log of record|internal error/);
     }
+    // log verify: a log it may not look at, not "no log of record yet; … holds an older log" to adopt
+    const v = asNobody(b, "log", "verify");
+    expect(v.status, v.stdout).toBe(1);
+    expect(v.stdout).toContain(`log of record: uid 65534 (nobody) may not read the log of record (${record}), in the daemon's private area`);
+    expect(v.stdout).not.toMatch(/older log|watch --once/);
     const d = asNobody(b, "doctor");
     expect(d.status, d.stderr).toBe(1);
     expect(d.stderr).toContain("uid 65534 (nobody) may not read the files doctor checks");
