@@ -172,7 +172,8 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
     expect(r.stderr).toContain("messages/inbox/planner/notice-<seq>-EP-001-artifact_rejected.yaml");
     expect(r.stderr).toContain("archive/EP-001/1/plan.json");
     expect(r.stderr).toContain("consensus watch --mcp-port N");
-    expect(r.stderr).not.toMatch(/RULES_FORGED|internal error|This is a bug/);
+    expect(r.stderr).not.toMatch(/RULES_FORGED|internal error|This is a bug|\\x0a/);
+    expect(String(r.stderr).trimEnd().split("\n")).toHaveLength(3);
     const es = await b.waitFor("the plan decided", (x) => x.some((e) => e.decision.startsWith("artifact_") && d(e).file === rel));
     const decided = es.find((e) => e.decision.startsWith("artifact_") && d(e).file === rel)!;
     expect(decided.decision, JSON.stringify(decided.details)).toBe("artifact_accepted");

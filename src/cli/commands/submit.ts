@@ -84,7 +84,7 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   const { sha256 } = await place(root, rel, bytes, { transport: "cli", role: token.scope.role, token: raw });
   if (blind) {
     // --no-wait: the same words (`consensus log`, named below for others, is not this user's to read)
-    const said = `${printable(unawaited(rel, token.scope, sha256, blind.issues[0]!.message, routed))}\n`;
+    const said = `${printable(unawaited(rel, token.scope, sha256, blind.issues[0]!.message, routed), { newlines: true })}\n`;
     if (!o.wait) return (process.stdout.write(said), 0);
     process.stderr.write(said);
     return 75;
