@@ -203,7 +203,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "submit",
     summary: "an agent's artifact or message, signed with its launch token (CONSENSUS_TOKEN) so the daemon knows which role wrote it; waits for the verdict",
-    exit: "0 accepted; 1 rejected (the reason is printed); 2 no launch token; 75 no verdict within --timeout",
+    exit: "0 accepted; 1 rejected (the reason is printed); 2 no launch token; 75 no verdict within --timeout, or none this user may await (an agent of its own OS user: placed; docs/agents.md)",
     env: ["CONSENSUS_TOKEN"],
     define: (c) => waitOptions(c.argument("<file>", "the artifact (plan.json …) or message (.yaml/.json) to place").option("--to <role>", "a message's recipient (default: its to field)")),
     load: async () => (await import("./commands/submit.js")).submit,

@@ -9,6 +9,7 @@ import { ConsensusError, issue } from "../errors/issue.js";
 import type { Epic } from "../schemas/types.gen.js";
 import { FsStore } from "../store/fs/fs-store.js";
 import { layoutOf } from "../store/fs/layout.js";
+import { assertPrivateAreaReadable } from "../store/fs/private-denied.js";
 import type { PgStore } from "../store/pg/pg-store.js";
 import type { GlobalOptions } from "./context.js";
 import { storeOf } from "./store-of.js";
@@ -37,6 +38,8 @@ export async function pipelineOf(g: GlobalOptions): Promise<Pipeline> {
 /** Every epic's state as of the log's last entry. */
 export async function epicsOf(g: GlobalOptions): Promise<{ epics: Map<string, Epic>; seq: number }> {
   const t = storeOf(g);
+  // a user that may not read the log of record is told so, not shown "no epics yet"
+  if (t.kind === "folder") assertPrivateAreaReadable(layoutOf(t.root), "the log of record, which every epic's state is read from", { path: layoutOf(t.root).record });
   const store = t.kind === "folder" ? new FsStore(layoutOf(t.root), { readOnly: true, epicsOnly: true }) : await openPgReadOnly(t.url, { epicsOnly: true });
   try {
     const { view } = await store.recover();
@@ -49,6 +52,7 @@ export async function epicsOf(g: GlobalOptions): Promise<{ epics: Map<string, Ep
 /** The log's lines in order (daemon entries and, in a folder, agents' lines), as written. */
 export async function* logLines(g: GlobalOptions): AsyncIterable<string> {
   const t = storeOf(g);
+  if (t.kind === "folder") assertPrivateAreaReadable(layoutOf(t.root), "the log of record", { path: layoutOf(t.root).record });
   const store = t.kind === "folder" ? new FsStore(layoutOf(t.root), { readOnly: true }) : await openPgReadOnly(t.url);
   try {
     for await (const l of store.readEntries()) yield l.raw;

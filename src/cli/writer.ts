@@ -25,6 +25,7 @@ import { sealedLines } from "../store/fs/read-chain.js";
 import type { Holder } from "../store/port.js";
 import { FsStore, holderIsDead, readHolder } from "../store/fs/fs-store.js";
 import { layoutOf, type Layout } from "../store/fs/layout.js";
+import { assertPrivateAreaReadable } from "../store/fs/private-denied.js";
 import { printable } from "../report/plain-text.js";
 import { whoAmI, type GlobalOptions } from "./context.js";
 import { storeOf } from "./store-of.js";
@@ -90,6 +91,8 @@ export async function applyCommandOn(g: GlobalOptions, cmd: CommandInput, opts: 
 export async function applyCommand(root: string, cmd: CommandInput, opts: WaitOptions = { wait: true, timeoutMs: 60_000 }): Promise<CommandResult> {
   const L = layoutOf(root);
   if (!existsSync(L.config)) throw new ConsensusError(issue("CONFIG_MISSING", { message: `no consensus.yaml in ${root}`, file: L.config }));
+  // a request goes into the private area, a direct command takes its lock: a user that may not is told so
+  assertPrivateAreaReadable(L, "the writer lock and the log of record", { path: L.record });
   // every field bounded and typed before it goes anywhere (a 2 MB title would be copied into every later line)
   const problems = requestIssues(cmd);
   if (problems.length) return { ok: false, issues: problems, via: "direct" };
@@ -184,6 +187,7 @@ export type DropVerdict = { decided: true; entries: LogEntry[]; via: Via; failed
 export async function dropAndDecide(root: string, rel: string, text: string, opts: WaitOptions): Promise<DropVerdict> {
   const L = layoutOf(root);
   const sha256 = createHash("sha256").update(text).digest("hex");
+  assertPrivateAreaReadable(L, "the log of record", { path: L.record });
   // the verdict is read from the log of record, never from the readable copy agents can write to
   const tail = await LogTail.atEnd(L.record, await sealedLines(L));
   // never through a link an agent planted in the inbox that leads out of the root; a temporary whose name

@@ -8,6 +8,7 @@ import { layoutOf } from "../../store/fs/layout.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../../store/fs/read-chain.js";
 import { FsStore } from "../../store/fs/fs-store.js";
 import { hasOldLog } from "../../store/fs/adopt.js";
+import { assertPrivateAreaReadable, privateAreaRefusal } from "../../store/fs/private-denied.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { KeyFileError } from "../../trust/key-file.js";
 import { printable } from "../../report/plain-text.js";
@@ -57,6 +58,8 @@ export async function logCommand(g: GlobalOptions, o: Filters): Promise<number> 
   // the log of record, never the readable copy agents can write to (PROTOCOL "Trust")
   const L = layoutOf(rootOf(g));
   const path = L.record;
+  // a user that may not read it is told so, not "no log of record yet"
+  assertPrivateAreaReadable(L, "the log of record", { path });
   if (!existsSync(path)) {
     if (await hasOldLog(L)) {
       process.stderr.write(printable(`no log of record at ${path} yet; ${L.log} holds an older log\n  fix: run \`consensus watch --once\` once: it verifies and adopts it\n`, { newlines: true }));
@@ -137,6 +140,9 @@ export interface LogCheck {
 /** The log of record of a root: its chain, and every daemon line's MAC under the root's daemon key. */
 export async function checkBusLog(root: string): Promise<LogCheck> {
   const L = layoutOf(root);
+  // a log this user may not look at is unreadable, not "no log of record yet" (an older log to adopt)
+  const refused = privateAreaRefusal(L, "the log of record", { path: L.record })?.issues[0];
+  if (refused) return { state: "unreadable", path: L.record, summary: refused.message, fix: refused.fix, lastSeq: 0 };
   if (await hasOldLog(L)) {
     return { state: "broken", path: L.record, summary: `no log of record at ${L.record} yet; ${L.log} holds an older log`, fix: "Run `consensus watch --once` once: it verifies that log and adopts it as the log of record.", lastSeq: 0 };
   }

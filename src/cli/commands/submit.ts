@@ -4,6 +4,15 @@
  * taking the file's word (PROTOCOL "Proofs and permissions"). An artifact goes to
  * artifacts/<the token's epic>/<name>; a message to messages/inbox/<its to (or --to)>/<name>. The token
  * itself is never written anywhere: the claim beside the file carries its scope and a signature.
+ *
+ * An agent run as its own OS user (docs/agents.md) may not read the daemon's private area: neither the
+ * rules in force nor the log of record the verdict is read from. It still places the file, with every
+ * guard, routed by consensus.yaml (which such an agent cannot edit; the daemon decides by the rules in
+ * force whatever the route), and returns at once (exit 75, as for no verdict): nothing it could read
+ * would tell the verdict unforgeably, since the readable log is one every agent appends to, and a
+ * plain acceptance sends its author no notice. It says where the verdict will show: a rejection as a
+ * notice sealed for its role in its inbox, an accepted artifact in archive/ (only the daemon writes
+ * there), or the MCP endpoint the daemon serves over HTTP, which waits for it.
  */
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -23,6 +32,11 @@ import { printable } from "../../report/plain-text.js";
 import { rootOf, type GlobalOptions } from "../context.js";
 import { formatIssuesText } from "../output.js";
 import { pipelineOf } from "../read-store.js";
+import { storeOf } from "../store-of.js";
+import { layoutOf } from "../../store/fs/layout.js";
+import { privateAreaRefusal } from "../../store/fs/private-denied.js";
+import { readConfigFile } from "../../store/fs/config-file.js";
+import type { Pipeline } from "../../config/pipeline.js";
 
 export async function submit(g: GlobalOptions, file: string, o: { to?: string; wait: boolean; timeout: number }): Promise<number> {
   const root = rootOf(g);
@@ -38,7 +52,18 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
     throw new ConsensusError(issue("FILE_UNREADABLE", { message: `${file} could not be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file }));
   }
   const name = basename(file);
-  const pipeline = await pipelineOf(g);
+  const L = layoutOf(root);
+  // the private area this user may not read (an agent of its own OS user): placed, not awaited
+  let blind = storeOf(g).kind === "folder" ? privateAreaRefusal(L, "the log of record", { path: L.record }) : undefined;
+  let pipeline: Pipeline;
+  try {
+    pipeline = await pipelineOf(g);
+  } catch (e) {
+    if (!(e instanceof ConsensusError && e.issues[0]?.code === "PRIVATE_AREA_DENIED")) throw e;
+    blind ??= e;
+    pipeline = await readConfigFile(L.config);
+  }
+  const routed = blind ? " (routed by consensus.yaml: the rules in force are in the private area)" : "";
   let rel: string;
   if (pipeline.stageOfArtifact(name)) rel = `artifacts/${token.scope.epic_id}/${name}`;
   else {
@@ -55,8 +80,15 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
     throw new ConsensusError(issue("USAGE", { message: `${rel} is taken by ${whose}: a message never replaces another`, file, found: whose, fix: `Give the message a name of its own (e.g. <type>-<role>-<EPIC>-<UTC time>-<random>.yaml) and submit again${held.isFile() ? "" : `; what is at ${join(root, rel)} is no message: its owner or root may remove it (\`${held.isDirectory() ? "rm -r" : "rm"} ${shellArg(join(root, rel))}\`)`}.` }), 2);
   }
   const bus = new BusReader(root);
-  const afterSeq = (await bus.entries()).at(-1)?.seq ?? 0;
+  const afterSeq = blind ? 0 : ((await bus.entries()).at(-1)?.seq ?? 0);
   const { sha256 } = await place(root, rel, bytes, { transport: "cli", role: token.scope.role, token: raw });
+  if (blind) {
+    // --no-wait: the same words (`consensus log`, named below for others, is not this user's to read)
+    const said = `${printable(unawaited(rel, token.scope, sha256, blind.issues[0]!.message, routed), { newlines: true })}\n`;
+    if (!o.wait) return (process.stdout.write(said), 0);
+    process.stderr.write(said);
+    return 75;
+  }
   if (!o.wait) {
     process.stdout.write(`placed ${rel}, signed for ${token.scope.role} (epic ${token.scope.epic_id}, iteration ${token.scope.iteration}); see \`consensus log --epic ${shellArg(token.scope.epic_id)}\`\n`);
     return 0;
@@ -76,4 +108,21 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   }
   process.stdout.write(`${rel} accepted:\n${lines}\n`);
   return 0;
+}
+
+/**
+ * What `consensus submit` says when it placed `rel` but this user may not read the log of record
+ * (`why`): placed and signed, no verdict awaited, and where the agent learns it. Pure.
+ */
+export function unawaited(rel: string, scope: { role: string; epic_id: string; iteration: number }, sha256: string, why: string, routed = ""): string {
+  const kind = rel.startsWith("artifacts/") ? "artifact" : "message";
+  const accepted =
+    kind === "artifact"
+      ? `accepted, it is published as archive/${scope.epic_id}/${scope.iteration}/${basename(rel)} (only the daemon writes archive/)`
+      : "accepted, it is in force in its recipient's inbox (no notice to you)";
+  return [
+    `${rel} is placed${routed}, signed for ${scope.role} (epic ${scope.epic_id}, iteration ${scope.iteration}; sha256 ${sha256.slice(0, 12)}); its verdict is not awaited: ${why}.`,
+    `The daemon decides it: rejected, it tells you in messages/inbox/${scope.role}/notice-<seq>-${scope.epic_id}-${kind}_rejected.yaml (sealed for your role: its last line is the daemon's MAC, checked with CONSENSUS_NOTICE_KEY); ${accepted}.`,
+    "To get the verdict in the same call, submit through the MCP endpoint the daemon serves over HTTP (`consensus watch --mcp-port N`; docs/mcp.md), or run `consensus submit` as a user who may read .consensus/.",
+  ].join("\n");
 }

@@ -24,6 +24,7 @@ import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
 import { stateFileProblem } from "./state-file.js";
 import { CAP, kindOf, readGuarded, readGuardedText } from "./guarded-read.js";
 import { assertPrivateArea } from "./private-area.js";
+import { assertPrivateAreaReadable } from "./private-denied.js";
 import { keyedCopyIn, noticeNameTaken, setAsideEntry } from "./entry-aside.js";
 import { breakDeadLock, checkFence, holderProvablyDead, leaseLost, newToken, ownIdentity, readHolderFile, takeoverReason } from "./lease.js";
 import { ConsensusError, issue } from "../../errors/issue.js";
@@ -1201,6 +1202,9 @@ export class FsStore implements Store {
    */
   async lease(kind: Holder["kind"], command?: string, extra: Pick<Holder, "metrics"> = {}): Promise<Lease> {
     const L = this.layout;
+    // a command run by a user that may not read the private area is told so, not that the area is unsafe
+    // (its fix would hand the area to that user); a daemon must own it, and is told PRIVATE_AREA_UNSAFE
+    if (kind === "command") assertPrivateAreaReadable(L, "the writer lock", { path: L.lock });
     await safeMkdir(L.root, L.dot, PRIVATE_DIR_MODE);
     // like sshd's StrictModes: never hold the root with a private area others can write (12.11)
     await assertPrivateArea(L.dot);
