@@ -100,3 +100,36 @@ describe("what consensus submit says when it may not await the verdict", () => {
     expect(t).not.toContain("archive/");
   });
 });
+
+/**
+ * The daemon's own user (here nobody, owning the whole root) refused a file in its own private area:
+ * someone changed that file's mode (an agent sharing the daemon's user). That is tampering, said as
+ * RULES_FORGED as before, never PRIVATE_AREA_DENIED ("run as the daemon's user": it is that user).
+ */
+describe("the private area's owner refused one of its own files", () => {
+  /** A bus nobody owns throughout, its rules file made unreadable (mode 0000). */
+  function ownedByNobody(): Bus {
+    const b = started();
+    expect(spawnSync("chown", ["-R", "nobody", b.dir]).status).toBe(0);
+    chmodSync(join(b.root, ".consensus", "rules.json"), 0o000);
+    return b;
+  }
+
+  it.skipIf(!isRoot)("consensus watch --once as the area's owner: refuses to run with RULES_FORGED, not PRIVATE_AREA_DENIED", () => {
+    const b = ownedByNobody();
+    const r = asNobody(b, "watch", "--once", "--log-level", "warn");
+    expect(r.status, r.stderr).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain("RULES_FORGED");
+    expect(`${r.stdout}${r.stderr}`).not.toContain("PRIVATE_AREA_DENIED");
+  });
+
+  it.skipIf(!isRoot)("consensus inbox and mcp as the area's owner: RULES_FORGED, not PRIVATE_AREA_DENIED", () => {
+    const b = ownedByNobody();
+    for (const args of [["inbox", "planner"], ["mcp", "--role", "planner"]]) {
+      const r = asNobody(b, ...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, args.join(" ")).toContain("RULES_FORGED");
+      expect(r.stderr, args.join(" ")).not.toContain("PRIVATE_AREA_DENIED");
+    }
+  });
+});
