@@ -214,6 +214,22 @@ describe("a new user: consensus submit of an agent that runs as its own OS user,
     expect(checkNotice(parseNoticeKeys(noticeKeysEnv(keys, "planner", Date.now())), text).ok).toBe(true);
     expect(checkNotice(parseNoticeKeys(noticeKeysEnv(keys, "developer", Date.now())), text).ok).toBe(false);
   });
+
+  it.skipIf(!isRoot)("consensus.yaml being edited (not yet applied, does not parse): the agent's plan is still placed and decided by the rules in force, not refused for a file the daemon does not decide by", async () => {
+    const { b } = await ownUserBus();
+    writeFileSync(join(b.root, "consensus.yaml"), `${readFileSync(join(b.root, "consensus.yaml"), "utf8")}\nstages: [\n`);
+    const r = await submitAsNobody(b, plan);
+    expect(r.status, `${String(r.stdout)}\n${String(r.stderr)}`).toBe(75);
+    expect(r.stderr).toContain("artifacts/EP-001/plan.json is placed");
+    await b.waitFor("the plan accepted by the rules in force", (x) => x.some((e) => e.decision === "artifact_accepted" && d(e).file === "artifacts/EP-001/plan.json"));
+    // a message goes by its own "to"
+    const msg = join(b.dir, "info-planner-EP-001.yaml");
+    writeFileSync(msg, "type: info\nfrom: planner\nto: developer\nepic_id: EP-001\nsubject: hello\n");
+    chmodSync(msg, 0o644);
+    const m = spawnSync("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, `CONSENSUS_TOKEN=${await tokenFor(b, "planner")}`, process.execPath, join(repo, "bin", "consensus.js"), "submit", msg], { encoding: "utf8", timeout: 60_000 });
+    expect(m.status, m.stderr).toBe(75);
+    expect(m.stderr).toContain('messages/inbox/developer/info-planner-EP-001.yaml is placed (routed by its own "to", as an artifact without one: consensus.yaml does not load (YAML_SYNTAX)');
+  });
 });
 
 describe("an upgrade: claims an earlier version placed under their old name", () => {

@@ -5,8 +5,8 @@
  * that is not one, with a fix that does not help), never an internal error. Real CLI (`consensus inbox`,
  * `consensus mcp` over stdio) run as nobody through runuser.
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bus, cliPath } from "../support/bus.js";
@@ -16,7 +16,11 @@ const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn(`private-denied e2e: skipped: running as another user (runuser) needs root (running as uid ${process.getuid?.()})`);
 
 let bus: Bus | undefined;
+let daemon: ChildProcess | undefined;
 afterEach(() => {
+  // the daemon runuser started, and its own child (one process group: spawned detached)
+  if (daemon?.pid && daemon.exitCode === null) process.kill(-daemon.pid, "SIGKILL");
+  daemon = undefined;
   bus?.cleanup();
   bus = undefined;
 });
@@ -98,5 +102,61 @@ describe("what consensus submit says when it may not await the verdict", () => {
     expect(t).toContain("messages/inbox/planner/notice-<seq>-EP-001-message_rejected.yaml");
     expect(t).toContain("in force in its recipient's inbox (no notice to you)");
     expect(t).not.toContain("archive/");
+  });
+});
+
+/**
+ * The daemon's own user (here nobody, owning the whole root) refused a file in its own private area:
+ * someone changed that file's mode (an agent sharing the daemon's user). That is tampering, said as
+ * RULES_FORGED as before, never PRIVATE_AREA_DENIED ("run as the daemon's user": it is that user).
+ */
+describe("the private area's owner refused one of its own files", () => {
+  /** A bus nobody owns throughout, its rules file made unreadable (mode 0000). */
+  function ownedByNobody(): Bus {
+    const b = started();
+    expect(spawnSync("chown", ["-R", "nobody", b.dir]).status).toBe(0);
+    chmodSync(join(b.root, ".consensus", "rules.json"), 0o000);
+    return b;
+  }
+
+  it.skipIf(!isRoot)("consensus watch --once as the area's owner: refuses to run with RULES_FORGED, not PRIVATE_AREA_DENIED", () => {
+    const b = ownedByNobody();
+    const r = asNobody(b, "watch", "--once", "--log-level", "warn");
+    expect(r.status, r.stderr).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain("RULES_FORGED");
+    expect(`${r.stdout}${r.stderr}`).not.toContain("PRIVATE_AREA_DENIED");
+  });
+
+  it.skipIf(!isRoot)("consensus inbox and mcp as the area's owner: RULES_FORGED, not PRIVATE_AREA_DENIED", () => {
+    const b = ownedByNobody();
+    for (const args of [["inbox", "planner"], ["mcp", "--role", "planner"]]) {
+      const r = asNobody(b, ...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, args.join(" ")).toContain("RULES_FORGED");
+      expect(r.stderr, args.join(" ")).not.toContain("PRIVATE_AREA_DENIED");
+    }
+  });
+});
+
+describe("the daemon (as the private area's owner) finds its rules file made unreadable while it runs", () => {
+  it.skipIf(!isRoot)("it logs config_rejected and runs on with the rules in force, as before: no PRIVATE_AREA_DENIED thrown out of its loop", async () => {
+    const b = started();
+    expect(spawnSync("chown", ["-R", "nobody", b.dir]).status).toBe(0);
+    const d = (daemon = spawn("runuser", ["-u", "nobody", "--", "env", `CONSENSUS_ROOT=${b.root}`, process.execPath, cliPath, "watch", "--log-level", "warn"], { detached: true, stdio: ["ignore", "ignore", "pipe"] }));
+    let stderr = "";
+    d.stderr!.on("data", (c: Buffer) => (stderr += String(c)));
+    const writer = join(b.root, ".consensus", "writer.json");
+    await b.until("the daemon (as nobody) to hold the root", () => {
+      try {
+        return (JSON.parse(readFileSync(writer, "utf8")) as { kind?: string }).kind === "daemon" || undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    chmodSync(join(b.root, ".consensus", "rules.json"), 0o000);
+    const es = await b.waitFor("the unreadable rules rejected", (x) => x.some((e) => e.decision === "config_rejected"));
+    expect(JSON.stringify(es.find((e) => e.decision === "config_rejected")!.details)).toContain("RULES_FORGED");
+    expect(d.exitCode, stderr).toBeNull();
+    expect(stderr).not.toContain("PRIVATE_AREA_DENIED");
   });
 });

@@ -55,21 +55,34 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
   const L = layoutOf(root);
   // the private area this user may not read (an agent of its own OS user): placed, not awaited
   let blind = storeOf(g).kind === "folder" ? privateAreaRefusal(L, "the log of record", { path: L.record }) : undefined;
-  let pipeline: Pipeline;
+  // what routes the file: the rules in force; for a user kept out of them consensus.yaml, and when even
+  // that does not load (a person editing it), the file's own word (blindRoute): the daemon decides by the
+  // rules in force whatever the route, so a file it cannot route is never refused for a file it does not decide by
+  let pipeline: Pipeline | undefined;
+  let routed = "";
   try {
     pipeline = await pipelineOf(g);
   } catch (e) {
     if (!(e instanceof ConsensusError && e.issues[0]?.code === "PRIVATE_AREA_DENIED")) throw e;
     blind ??= e;
-    pipeline = await readConfigFile(L.config);
+    try {
+      pipeline = await readConfigFile(L.config);
+      routed = " (routed by consensus.yaml: the rules in force are in the private area)";
+    } catch (c) {
+      if (!(c instanceof ConsensusError)) throw c;
+      routed = ` (routed by its own "to", as an artifact without one: consensus.yaml does not load (${c.issues[0]?.code ?? "unusable"}) and the rules in force are in the private area)`;
+    }
   }
-  const routed = blind ? " (routed by consensus.yaml: the rules in force are in the private area)" : "";
+  if (blind && !routed) routed = " (routed by consensus.yaml: the rules in force are in the private area)";
+  // a message's recipient: --to, else its own "to" (read only when the name is no artifact's)
+  const toOf = (): unknown => o.to ?? interpretMessage(name, bytes, "").doc?.to;
   let rel: string;
-  if (pipeline.stageOfArtifact(name)) rel = `artifacts/${token.scope.epic_id}/${name}`;
+  if (pipeline ? pipeline.stageOfArtifact(name) : toOf() === undefined) rel = `artifacts/${token.scope.epic_id}/${name}`;
   else {
-    const to = o.to ?? interpretMessage(name, bytes, "").doc?.to;
-    if (typeof to !== "string" || !ROLE.test(to) || !pipeline.isRole(to)) {
-      throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `${name} is not an artifact of any stage, and names no recipient role`, file, found: String(to), expected: `an artifact (${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}) or a message whose "to" is one of ${pipeline.roles.join(", ")}`, fix: "Pass --to ROLE for a message, or name the file after its artifact." }), 2);
+    const to = toOf();
+    if (typeof to !== "string" || !ROLE.test(to) || (pipeline && !pipeline.isRole(to))) {
+      const expected = pipeline ? `an artifact (${pipeline.stages.flatMap((s) => s.artifacts).join(", ")}) or a message whose "to" is one of ${pipeline.roles.join(", ")}` : `a message whose "to" is a role name (${ROLE.source})`;
+      throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `${name} is not an artifact of any stage, and names no recipient role`, file, found: String(to), expected, fix: "Pass --to ROLE for a message, or name the file after its artifact." }), 2);
     }
     rel = `messages/inbox/${to}/${name}`;
   }

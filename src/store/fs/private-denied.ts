@@ -18,6 +18,19 @@ export function isDenied(e: unknown): boolean {
   return code === "EACCES" || code === "EPERM";
 }
 
+/**
+ * Whether this process is kept out of L's private area rather than refused by it: it is not the
+ * area's owner (nor reaches the area at all). Only then is an EACCES/EPERM there PRIVATE_AREA_DENIED;
+ * the owner (the daemon's user, or an agent sharing it) refused its own file or folder means someone
+ * changed that file's mode: tampering, said as before (RULES_FORGED, a result not sealed …), never
+ * "run as the daemon's user", which it already is.
+ */
+export function keptOut(L: Layout): boolean {
+  const st = lstatQuiet(L.dot);
+  const uid = process.getuid?.();
+  return !st || uid === undefined || st.uid !== uid;
+}
+
 /** `uid N (name)` of this process, or "this user" where there are no uids. */
 function thisUser(): string {
   const uid = process.getuid?.();
@@ -46,7 +59,7 @@ export function privateAreaDenied(L: Layout, path: string, what: string, fix?: s
 
 /**
  * Whether this process may read the private area of L (search and read .consensus/): undefined when
- * it may (or there is none yet), else the PRIVATE_AREA_DENIED error for `what` it came to read, at
+ * it may (or there is none yet, or it owns the area: see keptOut), else the PRIVATE_AREA_DENIED error for `what` it came to read, at
  * `o.path` (absolute; default the area itself), with `o.fix` in place of the catalogue's fix. One
  * access(2), no read: for a command that must know before it starts whether it can use the log of
  * record at all (an agent's `consensus submit`, status, log, doctor), where a file not found there
@@ -57,7 +70,7 @@ export function privateAreaRefusal(L: Layout, what: string, o: { path?: string; 
     accessSync(L.dot, fsc.R_OK | fsc.X_OK);
     return undefined;
   } catch (e) {
-    return isDenied(e) ? privateAreaDenied(L, o.path ?? L.dot, what, o.fix) : undefined;
+    return isDenied(e) && keptOut(L) ? privateAreaDenied(L, o.path ?? L.dot, what, o.fix) : undefined;
   }
 }
 

@@ -22,7 +22,7 @@ import { PRIVATE_FILE_MODE, writeAtomic } from "./atomic-write.js";
 import type { Draft } from "../../machine/decide.js";
 import type { Layout } from "./layout.js";
 import { readBounded } from "./read-bounded.js";
-import { privateAreaDenied } from "./private-denied.js";
+import { keptOut, privateAreaDenied } from "./private-denied.js";
 
 /** A rules file larger than this is refused unread (consensus.yaml is a few KiB). */
 const MAX_RULES_BYTES = 4 * 1024 * 1024;
@@ -48,7 +48,8 @@ export const versionOf = (text: string): string => createHash("sha256").update(t
 
 /**
  * Reads and verifies the rules in force. Never throws for a bad file: `refused` says why. Throws
- * PRIVATE_AREA_DENIED (private-denied.ts) when this user may not read it: that says nothing of the file. `verify`:
+ * PRIVATE_AREA_DENIED (private-denied.ts) when this user, not the private area's owner, may not read
+ * it: that says nothing of the file (the owner refused is `refused`). `verify`:
  * "required" (anything that decides: the key is read, or made on a fresh root) or "if-possible" (a
  * read-only command run by a user who cannot read the key, such as a CI gate: the rules are read
  * unverified, `verified: false`).
@@ -56,8 +57,9 @@ export const versionOf = (text: string): string => createHash("sha256").update(t
 export async function readRulesRecord(L: Layout, verify: "required" | "if-possible" = "required"): Promise<RulesRead> {
   const r = await readBounded(L.rules, MAX_RULES_BYTES);
   if (!r.ok && r.gone) return { kind: "none" };
-  // this user may not read the private area (an agent run as its own OS user): no verdict on the file
-  if (!r.ok && r.denied) throw privateAreaDenied(L, L.rules, "the rules in force");
+  // this user may not read the private area (an agent run as its own OS user): no verdict on the file;
+  // the area's owner refused its own rules file is tampering, refused below as before (keptOut)
+  if (!r.ok && r.denied && keptOut(L)) throw privateAreaDenied(L, L.rules, "the rules in force");
   if (!r.ok) return { kind: "refused", reason: `the file ${r.why}`, sha256: r.sha256 };
   let opened;
   try {

@@ -20,7 +20,7 @@ import type { CommandInput } from "../../machine/decide.js";
 import { validateKind } from "../../schemas/registry.js";
 import { PRIVATE_FILE_MODE, writeAtomic } from "../../store/fs/atomic-write.js";
 import { readBounded } from "../../store/fs/read-bounded.js";
-import { privateAreaDenied } from "../../store/fs/private-denied.js";
+import { keptOut, privateAreaDenied } from "../../store/fs/private-denied.js";
 import type { Layout } from "../../store/fs/layout.js";
 import { ensureKeyring } from "../../trust/key-file.js";
 import { REQUEST_ID, openRecord, sealRecord } from "../../trust/sealed.js";
@@ -108,8 +108,8 @@ export async function prepareRequest(L: Layout, rel: string, id: string): Promis
  */
 export async function readResult(L: Layout, id: string, onForged: (reason: string, sha256: string) => void): Promise<RequestResult | undefined> {
   const r = await readBounded(resultPath(L, id), MAX_REQUEST_BYTES);
-  // a result this user may not open is not a forged one: said as what it is
-  if (!r.ok && !r.gone && r.denied) throw privateAreaDenied(L, resultPath(L, id), "the daemon's answer to this command");
+  // a result this user (not the area's owner) may not open is not a forged one: said as what it is
+  if (!r.ok && !r.gone && r.denied && keptOut(L)) throw privateAreaDenied(L, resultPath(L, id), "the daemon's answer to this command");
   if (!r.ok) {
     if (!r.gone) onForged(`the file ${r.why}`, r.sha256);
     return undefined;
