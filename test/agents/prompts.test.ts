@@ -30,6 +30,15 @@ function blocks(md: string): Array<{ lang: string; body: string }> {
 }
 
 describe("agents/*.md", () => {
+  it("tells an agent of its own OS user what works when the private area refuses it (PRIVATE_AREA_DENIED, submit's 75, its inbox)", () => {
+    for (const f of prompts) {
+      const md = readFileSync(join(dir, f), "utf8");
+      expect(md, f).toContain("PRIVATE_AREA_DENIED");
+      expect(md, f).toContain(`consensus/messages/inbox/${f.replace(".md", "")}/`);
+      expect(md, f).toMatch(/consensus submit FILE`, which places the file and exits 75/);
+    }
+  });
+
   it("has one prompt per role of the shipped presets, and none for a role no preset has", () => {
     expect(Object.keys(presets).sort()).toEqual(["default", "full"]);
     const roles = new Set(Object.values(presets).flatMap((p) => p.roles));
