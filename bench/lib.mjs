@@ -301,6 +301,15 @@ export function procTimesMs(statFile) {
   }
 }
 
+/** The kernel's largest PID (TIDs wrap there). */
+const PID_MAX = (() => {
+  try {
+    return Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")) || 4194304;
+  } catch {
+    return 4194304;
+  }
+})();
+
 /**
  * CPU (user + kernel, ms) of a process's threads, from /proc/PID/task/TID/stat (USER_HZ = 100): its
  * main thread, all the others, and each (byTid, sysByTid); with `since` (an earlier result), what was
@@ -316,7 +325,8 @@ export function threadCpuMs(pid, since) {
     out.sysByTid.set(tid, t.sys);
     const spent = t.user + t.sys - (since?.byTid.get(tid) ?? 0);
     out[tid === String(pid) ? "main" : "others"] += spent;
-    out.spent.set(`${Number(tid) - pid}`, { ms: spent, sys: t.sys - (since?.sysByTid.get(tid) ?? 0) });
+    // TIDs wrap at pid_max: counted from the PID modulo it, so creation order survives a wrap (no "-32397")
+    out.spent.set(`${(Number(tid) - pid + PID_MAX) % PID_MAX}`, { ms: spent, sys: t.sys - (since?.sysByTid.get(tid) ?? 0) });
   }
   return out;
 }
