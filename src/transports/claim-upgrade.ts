@@ -18,7 +18,7 @@ import { closeSync, constants as fsc, existsSync, lstatSync, openSync, readdirSy
 import { PRIVATE_FILE_MODE, writeAtomic } from "../store/fs/atomic-write.js";
 import { basename, join, relative } from "node:path";
 import type { Layout } from "../store/fs/layout.js";
-import { lstatQuiet } from "../store/fs/safe-dirs.js";
+import { lstatQuiet, realSubfolders } from "../store/fs/safe-dirs.js";
 import { CLAIM_FOLDER } from "./place-names.js";
 import { claimPathOf } from "./placement.js";
 
@@ -39,7 +39,7 @@ export interface ClaimUpgrade {
  */
 export function upgradeClaims(L: Layout): ClaimUpgrade {
   const out: ClaimUpgrade = { renamed: 0, left: [] };
-  for (const zone of [L.artifacts, ...realSubfolders(L.artifacts), ...realSubfolders(L.inbox)]) {
+  for (const zone of [L.artifacts, ...realSubfolders(L.artifacts, { visible: true }), ...realSubfolders(L.inbox, { visible: true })]) {
     const relZone = relative(L.root, zone);
     // the zone, then its .placed, opened without following a link (one swapped in since the listing
     // is not followed): the listing and the renames go through the descriptor, never by name
@@ -101,16 +101,5 @@ function withFolder(path: string, use: (at: string) => void): void {
     use(existsSync(`/proc/self/fd/${fd}`) ? `/proc/self/fd/${fd}` : path);
   } finally {
     closeSync(fd);
-  }
-}
-
-function realSubfolders(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((n) => !n.startsWith("."))
-      .map((n) => join(dir, n))
-      .filter((p) => lstatQuiet(p)?.isDirectory() === true);
-  } catch {
-    return [];
   }
 }

@@ -8,7 +8,7 @@
  * caught by writeAtomic's second check (the folder's real path, before the rename). The root itself may
  * be a link (a person's choice; agents cannot write its parent).
  */
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { lstat, mkdir, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { ConsensusError, issue, shellArg } from "../../errors/issue.js";
@@ -32,6 +32,25 @@ export function lstatQuiet(path: string): Stats | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A real folder at `path` (lstat: not a link, not missing), on this thread without an exception for a missing one. */
+export const isRealDir = (path: string): boolean => lstatQuiet(path)?.isDirectory() === true;
+
+/**
+ * The real folders (lstat: no link) directly in `dir`, as absolute paths; none when `dir` is not a
+ * real folder itself (never listed through a link) or cannot be listed. `visible`: leave out names
+ * starting with "." (the daemon's hidden folders, temporaries).
+ */
+export function realSubfolders(dir: string, opts: { visible?: boolean } = {}): string[] {
+  if (!isRealDir(dir)) return [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => !opts.visible || !n.startsWith(".")).map((n) => join(dir, n)).filter(isRealDir);
 }
 
 function componentsOf(root: string, dir: string): string[] {

@@ -16,7 +16,7 @@ import { isDaemonTempName } from "./atomic-write.js";
 import { findWhoMakes } from "./entry-aside.js";
 import { kindOf } from "./guarded-read.js";
 import type { Layout } from "./layout.js";
-import { assertStillInsideSync, lstatQuiet } from "./safe-dirs.js";
+import { assertStillInsideSync, isRealDir, lstatQuiet, realSubfolders } from "./safe-dirs.js";
 
 /** An entry at a temporary-looking name that is not the daemon's: left in place, said with what, where and the fix. */
 export interface TempLeft {
@@ -75,8 +75,8 @@ export interface TempSweep {
  */
 export function effectFolders(L: Layout, opts: { daemon?: boolean; archive?: boolean } = {}): string[] {
   const out: string[] = [];
-  for (const role of subfolders(L.inbox)) out.push(role);
-  if (opts.archive) for (const epic of subfolders(L.archive)) out.push(...subfolders(epic));
+  for (const role of realSubfolders(L.inbox)) out.push(role);
+  if (opts.archive) for (const epic of realSubfolders(L.archive)) out.push(...realSubfolders(epic));
   if (opts.daemon && isRealDir(L.current)) out.push(L.current);
   if (opts.daemon) for (const d of [L.dot, L.requests, L.agentPids]) if (isRealDir(d)) out.push(d);
   return out;
@@ -169,19 +169,6 @@ function leftAt(root: string, path: string, dir: string, st: Stats, reason: stri
   };
 }
 
-/** The real folders (lstat: no link) directly in `dir`, absolute; none when `dir` is not a real folder. */
-function subfolders(dir: string): string[] {
-  if (!isRealDir(dir)) return [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.map((n) => join(dir, n)).filter(isRealDir);
-}
-
-const isRealDir = (p: string): boolean => lstatQuiet(p)?.isDirectory() === true;
 
 /** When this process started (epoch ms): a temporary of this user's made since is a write in flight, never litter. */
 export const startedAtMs = (): number => Math.floor(performance.timeOrigin);
