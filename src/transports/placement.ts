@@ -110,10 +110,13 @@ export async function place(root: string, rel: string, bytes: Uint8Array, by: Pl
 export async function placeClaim(root: string, rel: string, bytes: Uint8Array | string, by: PlacedBy, now = new Date()): Promise<string> {
   const sha256 = sha256Of(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   const claimRel = claimPathOf(rel, sha256);
-  // the file's folder (links inside the root allowed, as for the file; one out of it refused, and so a
-  // .placed that leads out); .placed in it then a real folder of a trusted owner, never a link
-  await folderInside(root, dirname(claimRel));
-  const claimDir = claimFolderIn(root, await folderInside(root, dirname(rel)), dirname(rel));
+  // the file's folder (links inside the root allowed, as for the file; one out of it refused); .placed in
+  // it then a real folder of a trusted owner, never a link, made by claimFolderIn (0755: folderInside's
+  // mkdir would make it 0777 before the umask, group-writable under 0002). A link at .placed is walked
+  // first only to say SYMLINK_OUTSIDE with where it leads when it leads out of the root.
+  const fileDir = await folderInside(root, dirname(rel));
+  if (lstatQuiet(join(fileDir, CLAIM_FOLDER))?.isSymbolicLink()) await folderInside(root, dirname(claimRel));
+  const claimDir = claimFolderIn(root, fileDir, dirname(rel));
   await writeAtName(join(claimDir, basename(claimRel)), claimRel, "the claim", `${JSON.stringify(claimFor(rel, sha256, by, now))}\n`, await realpath(root), { hideName: true });
   return sha256;
 }

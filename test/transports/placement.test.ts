@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -50,6 +50,17 @@ describe("placement: an input placed with its claim", () => {
     symlinkSync(join(root, "artifacts", "shared"), join(root, "artifacts", "EP-004"));
     await place(root, "artifacts/EP-004/plan.json", bytes, { transport: "mcp", role: "planner" });
     expect(readFileSync(join(root, "artifacts", "shared", "plan.json"), "utf8")).toBe('{"x":1}\n');
+  });
+
+  it("makes the claim's folder as claimFolderIn says (0755 before the umask): never group-writable under a placer's umask 0002, where the agents' group could remove the claims in it", async () => {
+    dir = mkdtempSync(join(tmpdir(), "consensus-place-"));
+    const was = process.umask(0o002);
+    try {
+      await place(dir, "artifacts/EP-001/plan.json", new TextEncoder().encode('{"x":1}\n'), { transport: "mcp", role: "planner" });
+    } finally {
+      process.umask(was);
+    }
+    expect((statSync(join(dir, "artifacts/EP-001/.placed")).mode & 0o777).toString(8)).toBe("755");
   });
 
   it("checkClaim: a claim for another file, another content, an unknown transport or a bad role is no claim", () => {

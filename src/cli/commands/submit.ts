@@ -23,6 +23,7 @@ import { interpretMessage } from "../../schemas/interpret.js";
 import { readToken } from "../../trust/token.js";
 import { place } from "../../transports/placement.js";
 import { replacedSince } from "../../transports/place-names.js";
+import { classifyPath } from "../../transports/files/classify.js";
 import { kindOf } from "../../store/fs/guarded-read.js";
 import { lstatQuiet } from "../../store/fs/safe-dirs.js";
 import { userNameOf } from "../../trust/os-identity.js";
@@ -85,6 +86,12 @@ export async function submit(g: GlobalOptions, file: string, o: { to?: string; w
       throw new ConsensusError(issue("UNKNOWN_ROLE", { message: `${name} is not an artifact of any stage, and names no recipient role`, file, found: String(to), expected, fix: "Pass --to ROLE for a message, or name the file after its artifact." }), 2);
     }
     rel = `messages/inbox/${to}/${name}`;
+  }
+  // a name the bus never reads as an input (a dot-name such as the claims' folder .placed, a temporary,
+  // a notice's): placed, it would wait out its timeout undecided; refused before anything is written
+  const seen = classifyPath(rel);
+  if (seen.kind === "ignored") {
+    throw new ConsensusError(issue("USAGE", { message: `${rel} is a name the bus never reads (${seen.reason}): placed there, it would never be decided; nothing was placed`, file, found: name, expected: "an artifact's name, or a message name such as <type>-<role>-<EPIC>-<UTC time>-<random>.yaml", fix: rel.startsWith("messages/") ? `Copy it to a name of its own (\`cp ${shellArg(file)} info-${token.scope.role}-${token.scope.epic_id}.yaml\`) and submit that.` : "Name it after its artifact (a stage's artifacts in consensus.yaml) and submit again." }), 2);
   }
   // what holds a message's name (never followed: a link, a FIFO an agent made there count as taken), and whose it is
   const held = rel.startsWith("messages/") ? lstatQuiet(join(root, rel)) : undefined;

@@ -22,6 +22,7 @@ import { findWhoMakes, keyedCopyIn, noticeNameTaken, setAsideEntry } from "../..
 import { keyedNoticeName } from "../../trust/notice-name.js";
 import { keyringOf } from "../prove.js";
 import { userNameOf } from "../../trust/os-identity.js";
+import { refusedAtName } from "../place-names.js";
 import { hostname } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { parseConfig, type Pipeline } from "../../config/pipeline.js";
@@ -247,9 +248,6 @@ async function writeIfMissing(root: string, path: string, bytes: Buffer, log: Lo
   await writeAtomic(real, bytes, { root: realpathSync(root), ...(opts.hideName ? { hideName: true } : {}) });
 }
 
-/** The errors of a write refused by what holds its name or folder (a folder at a file's name: EISDIR). */
-const REFUSED_AT_NAME = new Set(["EISDIR", "ENOTEMPTY", "EEXIST", "EPERM", "EACCES", "ENOTDIR", "ELOOP"]);
-
 /**
  * An accepted artifact's archive copy mirrored down at `path` (archive/<EPIC>/<N>/<file> under `root`,
  * a name anyone can predict). A name another entry holds (a folder: the rename fails) is logged with
@@ -260,7 +258,7 @@ export async function writeArchiveDown(root: string, path: string, bytes: Buffer
   try {
     await writeIfMissing(root, path, bytes, log);
   } catch (e) {
-    if (e instanceof ConsensusError || !REFUSED_AT_NAME.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    if (!refusedAtName(e)) throw e;
     const st = await lstat(path).catch(() => undefined);
     const file = relative(root, path);
     const found = st ? `${kindOf(st)} of uid ${st.uid} (${userNameOf(st.uid)})` : `nothing now (the write was refused: ${(e as NodeJS.ErrnoException).code})`;
