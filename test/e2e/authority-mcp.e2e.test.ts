@@ -17,6 +17,7 @@ afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close().catch(() => {})));
   await bus?.stopDaemon();
   bus?.cleanup();
+  bus = undefined; // a test that fails before its Bus.init() must not stop and clean the last test's bus again
 });
 
 

@@ -20,8 +20,7 @@ afterEach(async () => {
 describe("an archive copy's name taken on a bridged host", () => {
   it("the bridge says what holds it and whose, skips that copy and goes on", { timeout: 240_000 }, async () => {
     const b = (bus = await PgBus.create());
-    b.startDaemon("d1");
-    await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+    await b.startRegisteredDaemon("d1");
     expect(b.cli("start", "EP-070", "--title", "Archive squat").code).toBe(0);
     const copy = join(b.root, "archive", "EP-070", "1", "plan.json");
     mkdirSync(copy, { recursive: true });

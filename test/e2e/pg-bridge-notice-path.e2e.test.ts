@@ -19,8 +19,7 @@ afterEach(async () => {
 describe("a notice row whose role or name climbs out of the inbox", () => {
   it("is not mirrored down anywhere; the bridge goes on", { timeout: 240_000 }, async () => {
     const b = (bus = await PgBus.create());
-    b.startDaemon("d1");
-    await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+    await b.startRegisteredDaemon("d1");
     await b.sql`INSERT INTO notices (role, name, body) VALUES ('../../artifacts/EP-070', 'plan.md', 'forged'), ('planner', '../../../artifacts/EP-071/plan.md', 'forged')`;
     expect(b.cli("start", "EP-072", "--title", "After").code).toBe(0);
     b.start("bridge", "bridge");

@@ -24,8 +24,7 @@ afterEach(async () => {
  */
 async function squatted(epic: string) {
   const b = (bus = await PgBus.create());
-  b.startDaemon("d1");
-  await b.until("the daemon registered", async () => (await b.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, 60_000, ["d1"]);
+  await b.startRegisteredDaemon("d1");
   expect(b.cli("start", epic, "--title", "Squatted").code).toBe(0);
   const row = await b.until("the planner's notice row", async () => (await b.sql`SELECT name, body FROM notices WHERE role = 'planner' AND name LIKE ${`%${epic}%`} LIMIT 1`)[0], 60_000, ["d1"]);
   const inbox = join(b.root, "messages", "inbox", "planner");

@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CommittedEntry } from "../../src/store/port.js";
+import { until } from "../support/until.js";
 import { FsStore } from "../../src/store/fs/fs-store.js";
 import { countMirror, logCheckOf, verifyLogFile } from "../../src/store/fs/read-chain.js";
 import { engineIn } from "../support/engine.js";
@@ -22,12 +22,8 @@ describe("an agent's line with a bare carriage return", () => {
       await engine.process([{ input: { type: "start", epic_id: "EP-001", title: "epic", by: "tester" }, key: "request:EP-001" }]);
       // as an agent appends it to the readable copy: "\r" as JSON whitespace, and a CRLF line end
       appendFileSync(layout.log, `{"timestamp":"2026-11-30T00:00:00Z","agent":"developer",\r"decision":"started_work","epic_id":"EP-001"}\r\n`);
-      // read as the daemon reads the copy, until its line is recorded (polled as until() polls)
-      let got: CommittedEntry[] = [];
-      for (const end = Date.now() + 10_000; !got.some((e) => e.decision === "agent_lines_recorded"); await new Promise((r) => setTimeout(r, 5))) {
-        if (Date.now() > end) throw new Error("timed out waiting for the agent's line to be recorded");
-        got = await engine.readAgentLines();
-      }
+      // read as the daemon reads the copy, until its line is recorded
+      await until("the agent's line to be recorded", async () => (await engine.readAgentLines()).some((e) => e.decision === "agent_lines_recorded"), 10_000);
       await engine.process([{ input: { type: "start", epic_id: "EP-002", title: "epic", by: "tester" }, key: "request:EP-002" }]);
       expect(readFileSync(layout.record, "utf8")).toContain("\r");
 

@@ -59,6 +59,17 @@ export class PgBus {
   }
 
   /**
+   * Starts a daemon as `name` (`consensus watch`) and resolves once it is the one daemon registered in
+   * the `writers` table; fails, with this.until's diagnosis, if it exits first or is not registered
+   * within `timeoutMs` (milliseconds).
+   */
+  async startRegisteredDaemon(name: string, timeoutMs = 60_000): Promise<ChildProcess> {
+    const p = this.startDaemon(name);
+    await this.until(`daemon ${name} registered`, async () => (await this.sql`SELECT count(*)::int AS n FROM writers WHERE kind = 'daemon'`)[0]!.n === 1, timeoutMs, [name]);
+    return p;
+  }
+
+  /**
    * Sends the signal and waits for the exit; returns the exit code (null after a signal). One that has
    * not exited within STOP_WITHIN_MS is SIGKILLed and fails the test with its state and stderr. It stays
    * in `procs` until it has exited, so cleanup() kills it whatever happens to the test in between.

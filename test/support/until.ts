@@ -1,9 +1,9 @@
 /** Waiting in in-process tests (no daemon: for a running one, Bus.until): on conditions, never on time. */
 
-/** Polls `cond` until it holds; fails after `timeoutMs` naming what it waited for. */
-export async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+/** Polls `cond` (sync, or async: a read of the store) until it holds; fails after `timeoutMs` naming what it waited for. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
