@@ -17,7 +17,7 @@ import { PRIVATE_FILE_MODE, SHARED_FILE_MODE, fsyncPath, writeAtomic } from "./a
 import { EffectFileError } from "./effect-file.js";
 import { effectWriter, type EffectWriter } from "./effect-writer.js";
 import { startedAtMs, sweepDaemonTemps, type TempSweep } from "./temp-sweep.js";
-import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, joinFast, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
+import { PRIVATE_DIR_MODE, SHARED_DIR_MODE, assertRealDirs, assertStillInsideSync, isRealDir, joinFast, lstatQuiet, safeMkdir, safeMkdirSync } from "./safe-dirs.js";
 import { checkEpicId, checkFileName, checkIteration, checkRole, checkSha256 } from "./effect-names.js";
 import { GroupSync, eachLimited } from "./group-sync.js";
 import { RECORD_BYTES, encodeMarks, type MarkKind } from "./key-index.js";
@@ -1439,12 +1439,6 @@ const SELF_UID = process.geteuid?.();
  * linked at the notice's name (the readable log is its group's to write: protected_hardlinks allows it).
  */
 const ownWhole = (st: Stats | undefined, size: number): boolean => !!st?.isFile() && (SELF_UID === undefined || st.uid === SELF_UID) && st.nlink === 1 && st.size === size;
-
-/** A real folder (not a link, not missing), by lstat on this thread. */
-function isRealDir(p: string): boolean {
-  // a missing folder is the common case (an epic with no archive yet): no exception built for it (~40 µs)
-  return lstatQuiet(p)?.isDirectory() === true;
-}
 
 /**
  * Opens the checkpoint's key index for writing, never through what an agent may have planted in its

@@ -34,6 +34,9 @@ export function lstatQuiet(path: string): Stats | undefined {
   }
 }
 
+/** Whether `path` is a real folder (lstat: not a link, not missing), on this thread, with no exception built for a missing one. */
+export const isRealDir = (path: string): boolean => lstatQuiet(path)?.isDirectory() === true;
+
 function componentsOf(root: string, dir: string): string[] {
   const plain = plainBelow(root, dir);
   if (plain !== undefined) return plain.split(sep);

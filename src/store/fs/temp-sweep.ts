@@ -16,7 +16,7 @@ import { isDaemonTempName } from "./atomic-write.js";
 import { findWhoMakes } from "./entry-aside.js";
 import { kindOf } from "./guarded-read.js";
 import type { Layout } from "./layout.js";
-import { assertStillInsideSync, lstatQuiet } from "./safe-dirs.js";
+import { assertStillInsideSync, isRealDir, lstatQuiet } from "./safe-dirs.js";
 
 /** An entry at a temporary-looking name that is not the daemon's: left in place, said with what, where and the fix. */
 export interface TempLeft {
@@ -180,8 +180,6 @@ function subfolders(dir: string): string[] {
   }
   return names.map((n) => join(dir, n)).filter(isRealDir);
 }
-
-const isRealDir = (p: string): boolean => lstatQuiet(p)?.isDirectory() === true;
 
 /** When this process started (epoch ms): a temporary of this user's made since is a write in flight, never litter. */
 export const startedAtMs = (): number => Math.floor(performance.timeOrigin);
