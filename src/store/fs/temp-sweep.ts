@@ -169,16 +169,20 @@ function leftAt(root: string, path: string, dir: string, st: Stats, reason: stri
   };
 }
 
-/** The real folders (lstat: no link) directly in `dir`, absolute; none when `dir` is not a real folder. */
+/**
+ * The real folders (no link) directly in `dir`, absolute; none when `dir` is not a real folder. Their
+ * kind is the folder entry's own (readdir's d_type, as lstat would say: a link is a link), so listing
+ * 10,000 epics costs one readdir, not an lstat each.
+ */
 function subfolders(dir: string): string[] {
   if (!isRealDir(dir)) return [];
-  let names: string[];
   try {
-    names = readdirSync(dir);
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(dir, d.name));
   } catch {
     return [];
   }
-  return names.map((n) => join(dir, n)).filter(isRealDir);
 }
 
 /** When this process started (epoch ms): a temporary of this user's made since is a write in flight, never litter. */
