@@ -598,9 +598,10 @@ export class FsStore implements Store {
       // its line is not where it was (the log was cut back or rewritten at or before it): no cursor after it holds either
       if (c && !start) this.readAt = this.readAt.filter((r) => r.offset < c.offset);
       // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker);
-      // the readable copy's end is read only if a record is not whole (rare), not at every read
+      // the readable copy's end is read only if a record is not whole (rare), not at every read; a
+      // cursor at the end (a wait woken with nothing new) has no line to check: no pack opened
       let tail: Map<number, string[]> | undefined;
-      pack = size > 0 ? await this.packChecker(size, [], (seq, text) => (tail ??= mirrorTailSync(this.layout.log)).get(seq)?.includes(text) === true, fh.fd) : undefined;
+      pack = size > (start?.offset ?? 0) ? await this.packChecker(size, [], (seq, text) => (tail ??= mirrorTailSync(this.layout.log)).get(seq)?.includes(text) === true, fh.fd) : undefined;
       let fromSeq = after;
       if (start) {
         const g = new EntryGroups(check, pack?.whole, after, start);
