@@ -12,7 +12,7 @@ import { existsSync, lstatSync, realpathSync, watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CAP } from "../../store/fs/guarded-read.js";
-import { isNamedPlace, readNamedSync } from "../../store/fs/read-named.js";
+import { isNamedPlace, plainRel, readNamedSync } from "../../store/fs/read-named.js";
 import { readRules } from "../../store/fs/rules.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { View } from "../../log/replay.js";
@@ -138,7 +138,8 @@ export class BusReader implements McpBus {
   }
 
   async ownerOf(rel: string): Promise<number | undefined> {
-    if (dirname(rel) !== "." && !isNamedPlace(this.root, this.realRoot, dirname(rel))) return undefined;
+    // every segment plain ('..' last, or the whole path, names the root's parent or a folder's): checked here, where it is used
+    if (!plainRel(rel) || (dirname(rel) !== "." && !isNamedPlace(this.root, this.realRoot, dirname(rel)))) return undefined;
     const st = lstatSync(join(this.root, rel), { throwIfNoEntry: false });
     return st?.uid;
   }
