@@ -63,4 +63,28 @@ describe("BusReader reads only where a path is named", () => {
     expect(await r.names(up)).toEqual([]);
     expect(await r.names("messages/inbox/..")).toEqual([]);
   });
+
+  it("an owner is asked only of an entry named below the root: '..' as its last segment, or as the whole path, gives none", async () => {
+    const r = new BusReader(bus.root);
+    // the root's parent (the temp folder) and an inbox's parent are there, with owners; neither is the entry named
+    expect(await r.ownerOf("..")).toBeUndefined();
+    expect(await r.ownerOf("messages/inbox/planner/..")).toBeUndefined();
+    expect(await r.ownerOf("messages/inbox/.")).toBeUndefined();
+    expect(await r.ownerOf(`${relative(bus.root, outside)}/veto.yaml`)).toBeUndefined();
+    // a plain path still gives its owner
+    expect(await r.ownerOf("messages/inbox")).toBe(process.geteuid!());
+    expect(await r.ownerOf(".consensus")).toBe(process.geteuid!());
+  });
+
+  it("whether a path exists is asked only where it is named: '..', or a link on the way out of the root, is not there", async () => {
+    const r = new BusReader(bus.root);
+    expect(await r.exists("..")).toBe(false);
+    expect(await r.exists(`${relative(bus.root, outside)}/veto.yaml`)).toBe(false);
+    const inbox = join(bus.root, "messages/inbox/quality");
+    rmSync(inbox, { recursive: true, force: true });
+    symlinkSync(outside, inbox);
+    expect(await r.exists("messages/inbox/quality/veto.yaml")).toBe(false);
+    // a file where it is named is there
+    expect(await r.exists(".consensus/rules.json")).toBe(true);
+  });
 });

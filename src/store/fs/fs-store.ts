@@ -414,10 +414,11 @@ export class FsStore implements Store {
    * and it and all after it are cut (`whole` answers false) — unless the readable copy holds its lines
    * (`copied`), which are written only after both flushes. A record that is not whole otherwise is damage (the pack was cut, removed or overwritten): reported once per entry as
    * pack_record_damaged, nothing cut, so the log of record stays whole; the archive copy, if made, still
-   * holds the bytes.
+   * holds the bytes. `recordFd`: the log of record already open (a reader's: the file its lines come
+   * from, not opened again by path at every read); without it the record is opened by path.
    */
-  private async packChecker(logSize: number, findings: Recovery["findings"], copied: (seq: number, text: string) => boolean): Promise<{ whole: (lines: Array<{ entry: LogEntry & { seq: number }; line: number; text: string }>) => boolean; close: () => void }> {
-    const last = await lastLineTimestamp(this.layout.record, logSize);
+  private async packChecker(logSize: number, findings: Recovery["findings"], copied: (seq: number, text: string) => boolean, recordFd?: number): Promise<{ whole: (lines: Array<{ entry: LogEntry & { seq: number }; line: number; text: string }>) => boolean; close: () => void }> {
+    const last = await lastLineTimestamp(this.layout.record, logSize, recordFd);
     let fd: number | undefined;
     try {
       fd = openSync(this.layout.pack, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
@@ -597,9 +598,10 @@ export class FsStore implements Store {
       // its line is not where it was (the log was cut back or rewritten at or before it): no cursor after it holds either
       if (c && !start) this.readAt = this.readAt.filter((r) => r.offset < c.offset);
       // the last commit's artifact bytes must be whole in the pack, as recovery requires (packChecker);
-      // the readable copy's end is read only if a record is not whole (rare), not at every read
+      // the readable copy's end is read only if a record is not whole (rare), not at every read; a
+      // cursor at the end (a wait woken with nothing new) has no line to check: no pack opened
       let tail: Map<number, string[]> | undefined;
-      pack = size > 0 ? await this.packChecker(size, [], (seq, text) => (tail ??= mirrorTailSync(this.layout.log)).get(seq)?.includes(text) === true) : undefined;
+      pack = size > (start?.offset ?? 0) ? await this.packChecker(size, [], (seq, text) => (tail ??= mirrorTailSync(this.layout.log)).get(seq)?.includes(text) === true, fh.fd) : undefined;
       let fromSeq = after;
       if (start) {
         const g = new EntryGroups(check, pack?.whole, after, start);
@@ -1526,10 +1528,12 @@ async function readLines(fh: FileHandle, from: number, to: number, onLine: (text
 /**
  * The timestamp of the log's last line (a torn one too, when its first bytes carry it; else the line
  * before): every line of one commit carries the same one, so it names the last commit's lines. Daemon
- * lines begin {"seq":…,"txn":…,"timestamp":"…": only the first bytes of a line are looked at.
+ * lines begin {"seq":…,"txn":…,"timestamp":"…": only the first bytes of a line are looked at. Read
+ * from `recordFd` (a descriptor of that log, left open) when given, else from `path` opened here (throws
+ * as openSync does).
  */
-async function lastLineTimestamp(path: string, size: number): Promise<string | undefined> {
-  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+async function lastLineTimestamp(path: string, size: number, recordFd?: number): Promise<string | undefined> {
+  const fd = recordFd ?? openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
   try {
     const stamp = (at: number): string | undefined => {
       const head = Buffer.alloc(Math.max(0, Math.min(256, size - at)));
@@ -1549,7 +1553,7 @@ async function lastLineTimestamp(path: string, size: number): Promise<string | u
     if (starts.length < 2) starts.push(0);
     return stamp(starts[0]!) ?? stamp(starts[1]!);
   } finally {
-    closeSync(fd);
+    if (recordFd === undefined) closeSync(fd);
   }
 }
 

@@ -17,7 +17,7 @@ import { atPlaceOf, procFdsKnown } from "./safe-dirs.js";
  * segment (a caller's path with '..' would otherwise be placed, and read, wherever it climbs to: the
  * check below compares normalised paths). Checked here, where the path is used, whoever built it.
  */
-const plainRel = (rel: string): boolean => !rel.startsWith("/") && rel.split("/").every((p) => p !== "" && p !== "." && p !== "..");
+export const plainRel = (rel: string): boolean => !rel.startsWith("/") && rel.split("/").every((p) => p !== "" && p !== "." && p !== "..");
 
 /** Whether `relDir` under the root is where it is named (no link on the way). `realRoot`: realpath of the root. */
 export function isNamedPlace(root: string, realRoot: string, relDir: string): boolean {

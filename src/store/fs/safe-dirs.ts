@@ -38,19 +38,21 @@ export function lstatQuiet(path: string): Stats | undefined {
 export const isRealDir = (path: string): boolean => lstatQuiet(path)?.isDirectory() === true;
 
 /**
- * The real folders (lstat: no link) directly in `dir`, as absolute paths; none when `dir` is not a
- * real folder itself (never listed through a link) or cannot be listed. `visible`: leave out names
+ * The real folders (no link) directly in `dir`, as absolute paths; none when `dir` is not a real
+ * folder itself (never listed through a link) or cannot be listed. Their kind is the folder entry's
+ * own (readdir's d_type, as lstat would say: a link is a link; Node lstats where the file system does
+ * not say), so listing 10,000 epics costs one readdir, not an lstat each. `visible`: leave out names
  * starting with "." (the daemon's hidden folders, temporaries).
  */
 export function realSubfolders(dir: string, opts: { visible?: boolean } = {}): string[] {
   if (!isRealDir(dir)) return [];
-  let names: string[];
   try {
-    names = readdirSync(dir);
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && (!opts.visible || !d.name.startsWith(".")))
+      .map((d) => join(dir, d.name));
   } catch {
     return [];
   }
-  return names.filter((n) => !opts.visible || !n.startsWith(".")).map((n) => join(dir, n)).filter(isRealDir);
 }
 
 function componentsOf(root: string, dir: string): string[] {

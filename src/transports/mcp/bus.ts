@@ -12,7 +12,7 @@ import { existsSync, lstatSync, realpathSync, watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CAP } from "../../store/fs/guarded-read.js";
-import { isNamedPlace, readNamedSync } from "../../store/fs/read-named.js";
+import { isNamedPlace, plainRel, readNamedSync } from "../../store/fs/read-named.js";
 import { readRules } from "../../store/fs/rules.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { View } from "../../log/replay.js";
@@ -134,13 +134,22 @@ export class BusReader implements McpBus {
   }
 
   async exists(rel: string): Promise<boolean> {
-    return existsSync(join(this.root, rel));
+    return this.namedHere(rel) && existsSync(join(this.root, rel));
   }
 
   async ownerOf(rel: string): Promise<number | undefined> {
-    if (dirname(rel) !== "." && !isNamedPlace(this.root, this.realRoot, dirname(rel))) return undefined;
+    if (!this.namedHere(rel)) return undefined;
     const st = lstatSync(join(this.root, rel), { throwIfNoEntry: false });
     return st?.uid;
+  }
+
+  /**
+   * Whether `rel` names an entry under the root where it is named: every segment plain ('..' last, or
+   * the whole path, would name the root's parent or a folder's) and no link on the way to its folder.
+   * Checked where a path is used (exists, ownerOf), whoever built it.
+   */
+  private namedHere(rel: string): boolean {
+    return plainRel(rel) && (dirname(rel) === "." || isNamedPlace(this.root, this.realRoot, dirname(rel)));
   }
 
   async names(relDir: string): Promise<string[]> {
